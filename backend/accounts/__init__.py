@@ -1,0 +1,1 @@
+"""Accounts, sessions and login: keepers, county staff and admins."""

@@ -1,0 +1,103 @@
+"""Authorization, said once: who may call a route, and which station or county it may touch."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from piccolo.table import Table
+
+from backend.accounts.schemas import CurrentUser
+from backend.errors import DomainError
+from backend.registry.tables import Station
+
+
+def current_user(connection: ASGIConnection) -> CurrentUser:
+    user = connection.scope.get("user")
+    if not isinstance(user, CurrentUser):
+        raise DomainError("unauthorized", status=401)
+    return user
+
+
+def requires_login(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    current_user(connection)
+
+
+def requires_keeper(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    user = current_user(connection)
+    if user.role != "keeper" or user.station_id is None:
+        raise DomainError("keepers_only", status=403)
+
+
+def requires_staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if not current_user(connection).is_staff:
+        raise DomainError("staff_only", status=403)
+
+
+def requires_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if current_user(connection).role != "admin":
+        raise DomainError("admins_only", status=403)
+
+
+def _path_uuid(connection: ASGIConnection, name: str) -> uuid.UUID:
+    value = connection.path_params.get(name)
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise DomainError("not_found", status=404) from exc
+
+
+def may_see_county(user: CurrentUser, county_id: uuid.UUID | None) -> bool:
+    if user.role == "admin" and user.county_id is None:
+        return True
+    return user.is_staff and county_id is not None and user.county_id == county_id
+
+
+async def station_county(station_id: uuid.UUID) -> uuid.UUID:
+    row = await Station.select(Station.county).where(Station.id == station_id).first()
+    if row is None:
+        raise DomainError("not_found", status=404)
+    return row["county"]
+
+
+async def may_see_station(user: CurrentUser, station_id: uuid.UUID) -> bool:
+    if user.role == "keeper":
+        return user.station_id == station_id
+    return may_see_county(user, await station_county(station_id))
+
+
+async def requires_station_scope(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """`{station_id}` must be the keeper's own station, or a station of the staff's county."""
+    user = current_user(connection)
+    if not await may_see_station(user, _path_uuid(connection, "station_id")):
+        raise DomainError("forbidden_scope", status=403)
+
+
+async def requires_county_scope(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """`{county_id}` must be the staff member's own county (admins without a county see all)."""
+    user = current_user(connection)
+    if not may_see_county(user, _path_uuid(connection, "county_id")):
+        raise DomainError("forbidden_scope", status=403)
+
+
+def requires_row_in_county(table: type[Table], param: str) -> Any:
+    """A guard for routes addressed by a row's id: the row's county must be the caller's."""
+
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        user = current_user(connection)
+        row = (
+            await table.select(table.county)  # type: ignore[attr-defined]
+            .where(table._meta.primary_key == _path_uuid(connection, param))
+            .first()
+        )
+        if row is None:
+            raise DomainError("not_found", status=404)
+        if not may_see_county(user, row["county"]):
+            raise DomainError("forbidden_scope", status=403)
+
+    guard.__name__ = f"requires_{table._meta.tablename}_in_county"
+    return guard

@@ -1,0 +1,159 @@
+"""HTTP for login, logout, the caller's own account, and staff managing accounts."""
+
+import msgspec
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from backend.accounts import service
+from backend.accounts.guards import (
+    current_user,
+    requires_county_scope,
+    requires_login,
+    requires_row_in_county,
+    requires_staff,
+)
+from backend.accounts.middleware import SESSION_COOKIE
+from backend.accounts.schemas import (
+    LanguageChange,
+    LoginRequest,
+    LoginResponse,
+    PasswordChange,
+    PasswordChanged,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+    user_out,
+)
+from backend.accounts.tables import User
+from backend.params import CountyId, UserId
+from backend.security import client_address
+from backend.settings import get_settings
+
+
+def _session_cookie(token: str, max_age: int):
+    from litestar.datastructures import Cookie
+
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=token,
+        max_age=max_age,
+        httponly=True,
+        secure=get_settings().secure_cookies,
+        samesite="lax",
+        path="/",
+    )
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @post(
+        "/login",
+        operation_id="login",
+        summary="Log in with phone and password",
+        description="Returns a bearer token and sets the same session as an HttpOnly cookie. "
+        "Wrong credentials give 401; repeated failures per phone or address give 429.",
+        status_code=HTTP_200_OK,
+        exclude_from_csrf=True,
+    )
+    async def login(
+        self, request: Request, data: JSONBody[LoginRequest]
+    ) -> Response[LoginResponse]:
+        settings = get_settings()
+        token, user = await service.login(
+            settings,
+            data.phone,
+            data.password,
+            address=client_address(request.scope),
+            user_agent=request.headers.get("user-agent", ""),
+        )
+        lifetime = service.session_lifetime(settings, user.role)
+        return Response(
+            LoginResponse(token=token, user=user_out(user)),
+            cookies=[_session_cookie(token, int(lifetime.total_seconds()))],
+        )
+
+    @post(
+        "/logout",
+        operation_id="logout",
+        summary="Log out: the session's token stops working at once",
+        guards=[requires_login],
+        status_code=HTTP_200_OK,
+    )
+    async def logout(self, request: Request) -> Response[dict]:
+        await service.logout(current_user(request).session_id)
+        return Response({"status": "logged_out"}, cookies=[_session_cookie("", 0)])
+
+    @get("/me", operation_id="me", summary="The logged-in user", guards=[requires_login])
+    async def me(self, request: Request) -> UserOut:
+        return user_out(current_user(request))
+
+    @post(
+        "/password",
+        operation_id="changePassword",
+        summary="Change the password; every other session is signed out",
+        guards=[requires_login],
+        status_code=HTTP_200_OK,
+    )
+    async def change_password(
+        self, request: Request, data: JSONBody[PasswordChange]
+    ) -> PasswordChanged:
+        revoked = await service.change_password(
+            current_user(request), data.old_password, data.new_password
+        )
+        return PasswordChanged(other_sessions_revoked=revoked)
+
+    @post(
+        "/language",
+        operation_id="setLanguage",
+        summary="Save the interface language (zh-CN, ug, en)",
+        guards=[requires_login],
+        status_code=HTTP_200_OK,
+    )
+    async def set_language(self, request: Request, data: JSONBody[LanguageChange]) -> UserOut:
+        user = current_user(request)
+        await service.set_language(user, data.language)
+        return msgspec.structs.replace(user_out(user), language=data.language)
+
+
+class CountyUsersController(Controller):
+    path = "/api/v1/counties/{county_id:uuid}/users"
+    tags = ["accounts"]
+    guards = [requires_staff, requires_county_scope]
+
+    @get(operation_id="listUsers", summary="Keepers and staff of the county (phones masked)")
+    async def list_users(self, county_id: CountyId) -> list[UserOut]:
+        return await service.list_users(county_id)
+
+    @post(
+        operation_id="createUser",
+        summary="Create a keeper (for a station) or a staff account",
+        status_code=HTTP_201_CREATED,
+    )
+    async def create_user(
+        self,
+        request: Request,
+        data: JSONBody[UserCreate],
+        county_id: CountyId,
+    ) -> UserOut:
+        return await service.create_user(current_user(request), county_id, data)
+
+
+class UserController(Controller):
+    path = "/api/v1/users/{user_id:uuid}"
+    tags = ["accounts"]
+    guards = [requires_staff, requires_row_in_county(User, "user_id")]
+
+    @patch(operation_id="updateUser", summary="Rename, move, disable or reset an account")
+    async def update_user(
+        self,
+        request: Request,
+        data: JSONBody[UserUpdate],
+        user_id: UserId,
+    ) -> UserOut:
+        return await service.update_user(current_user(request), user_id, data)
+
+
+ROUTE_HANDLERS = [AuthController, CountyUsersController, UserController]

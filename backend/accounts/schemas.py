@@ -1,0 +1,93 @@
+"""What the accounts API takes and returns."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+import msgspec
+
+from backend.types import Language, Mobile, Name, Password
+
+Role = Literal["keeper", "county_staff", "admin"]
+
+
+class CurrentUser(msgspec.Struct, frozen=True):
+    """The authenticated caller, as guards and services see it."""
+
+    id: uuid.UUID
+    role: str
+    station_id: uuid.UUID | None
+    county_id: uuid.UUID | None
+    language: str
+    name: str
+    phone: str
+    session_id: uuid.UUID
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("county_staff", "admin")
+
+
+class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
+    phone: str = msgspec.field()
+    password: Password = msgspec.field()
+
+
+class UserOut(msgspec.Struct):
+    id: uuid.UUID
+    role: str
+    station_id: uuid.UUID | None
+    county_id: uuid.UUID | None
+    name: str = ""
+    phone: str = ""
+    language: str = "zh-CN"
+
+
+class LoginResponse(msgspec.Struct):
+    token: str
+    user: UserOut
+
+
+class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
+    old_password: Password
+    new_password: Password
+
+
+class PasswordChanged(msgspec.Struct):
+    other_sessions_revoked: int
+
+
+class LanguageChange(msgspec.Struct, forbid_unknown_fields=True):
+    language: Language
+
+
+class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
+    phone: Mobile
+    name: Name
+    password: Password
+    role: Literal["keeper", "county_staff"] = "keeper"
+    station_id: uuid.UUID | None = None
+    language: Language = "zh-CN"
+
+
+class UserUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    station_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
+    active: bool | msgspec.UnsetType = msgspec.UNSET
+    password: Password | msgspec.UnsetType = msgspec.UNSET
+    language: Language | msgspec.UnsetType = msgspec.UNSET
+
+
+def user_out(user: CurrentUser, mask_phone: bool = False) -> UserOut:
+    from backend.privacy import mask_phone as mask
+
+    return UserOut(
+        id=user.id,
+        role=user.role,
+        station_id=user.station_id,
+        county_id=user.county_id,
+        name=user.name,
+        phone=mask(user.phone) if mask_phone else user.phone,
+        language=user.language,
+    )

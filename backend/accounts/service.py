@@ -1,0 +1,326 @@
+"""Accounts: password hashing, login with throttling, database-backed sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from backend.accounts.schemas import CurrentUser, UserCreate, UserOut, UserUpdate
+from backend.accounts.tables import AuditEntry, Session, User
+from backend.accounts.throttle import THROTTLE
+from backend.db import is_integrity_error
+from backend.errors import DomainError
+from backend.privacy import mask_phone
+from backend.settings import Settings
+
+ROLES = ("keeper", "county_staff", "admin")
+MIN_PASSWORD_LENGTH = 8
+# OWASP's argon2id baseline (19 MiB, 2 passes): strong, and small enough that two at a time
+# fit a county server's memory.
+PASSWORD_HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+
+
+# Hashing runs in two dedicated threads, so a login flood can neither starve the event loop nor
+# grow memory: each thread's malloc arena keeps a freed 19 MiB block, so the thread count bounds it.
+# They also run at a lower CPU priority: on a two-core county server a login flood must leave a
+# core to the event loop that answers the keepers' syncs.
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
+_HASHING_THREADS = ThreadPoolExecutor(
+    max_workers=2, thread_name_prefix="password-hash", initializer=_lower_priority
+)
+_DUMMY_HASH = PASSWORD_HASHER.hash("cunzhan-timing-equaliser")
+# last_seen_at is written at most this often per session, not on every request.
+SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def hash_password(password: str) -> str:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_HASHING_THREADS, PASSWORD_HASHER.hash, password)
+
+
+async def verify_password(password_hash: str, password: str) -> bool:
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(
+            _HASHING_THREADS, PASSWORD_HASHER.verify, password_hash, password
+        )
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError("password_too_short", field="password", minimum=MIN_PASSWORD_LENGTH)
+    if password.isdigit() and len(set(password)) <= 2:
+        raise DomainError("password_too_simple", field="password")
+
+
+def token_hash(settings: Settings, token: str) -> str:
+    return hmac.new(settings.secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def session_lifetime(settings: Settings, role: str) -> timedelta:
+    """Keepers stay logged in for weeks on their own phone; staff sessions end when idle."""
+    if role == "keeper":
+        return timedelta(days=settings.keeper_session_days)
+    return timedelta(hours=settings.staff_session_idle_hours)
+
+
+async def login(
+    settings: Settings, phone: str, password: str, address: str, user_agent: str = ""
+) -> tuple[str, CurrentUser]:
+    """Check the password and open a session; returns the new token (shown once) and the user."""
+    phone, address = phone.strip()[:32], address[:64]
+    await THROTTLE.admit(settings, phone, address)
+    row = await User.objects().where(User.phone == phone).first()
+    if row is None or not row.active:
+        await verify_password(_DUMMY_HASH, password)  # same time as a real check
+        THROTTLE.failed(phone, address)
+        raise DomainError("wrong_credentials", status=401)
+    if not await verify_password(row.password_hash, password):
+        THROTTLE.failed(phone, address)
+        raise DomainError("wrong_credentials", status=401)
+    await THROTTLE.succeeded(phone, address)
+    token = secrets.token_urlsafe(32)
+    session_id = uuid.uuid4()
+    await Session.insert(
+        Session(
+            id=session_id,
+            token_hash=token_hash(settings, token),
+            user=row.id,
+            expires_at=now() + session_lifetime(settings, row.role),
+            user_agent=user_agent[:200],
+        )
+    )
+    return token, _current_user(row, session_id)
+
+
+def _current_user(row: Any, session_id: uuid.UUID) -> CurrentUser:
+    get = row.get if isinstance(row, dict) else lambda key: getattr(row, key)
+    return CurrentUser(
+        id=get("id"),
+        role=get("role"),
+        station_id=get("station"),
+        county_id=get("county"),
+        language=get("language"),
+        name=get("name"),
+        phone=get("phone"),
+        session_id=session_id,
+    )
+
+
+async def authenticate(settings: Settings, token: str) -> CurrentUser | None:
+    """The user behind a token, or None when it is unknown, revoked, expired or disabled."""
+    if not token or len(token) > 200:
+        return None
+    rows = await Session.select(
+        Session.id,
+        Session.last_seen_at,
+        Session.expires_at,
+        Session.revoked_at,
+        *Session.user.all_columns(exclude=[Session.user.password_hash]),
+    ).where(Session.token_hash == token_hash(settings, token))
+    if not rows:
+        return None
+    row = rows[0]
+    moment = now()
+    if row["revoked_at"] is not None or row["expires_at"] <= moment or not row["user.active"]:
+        return None
+    if moment - row["last_seen_at"] > SESSION_TOUCH_INTERVAL:
+        await Session.update(
+            {
+                Session.last_seen_at: moment,
+                Session.expires_at: moment + session_lifetime(settings, row["user.role"]),
+            }
+        ).where(Session.id == row["id"])
+    user = {key.removeprefix("user."): value for key, value in row.items()}
+    return _current_user(user, row["id"])
+
+
+async def logout(session_id: uuid.UUID) -> None:
+    await Session.update({Session.revoked_at: now()}).where(
+        (Session.id == session_id) & Session.revoked_at.is_null()
+    )
+
+
+async def change_password(user: CurrentUser, old_password: str, new_password: str) -> int:
+    """Changes the password and signs out every other session; returns how many were revoked."""
+    row = await User.objects().where(User.id == user.id).first()
+    if row is None or not await verify_password(row.password_hash, old_password):
+        raise DomainError("wrong_password", status=403, field="old_password")
+    check_password_strength(new_password)
+    new_hash = await hash_password(new_password)
+    await User.update({User.password_hash: new_hash, User.password_changed_at: now()}).where(
+        User.id == user.id
+    )
+    return await revoke_sessions(user.id, keep=user.session_id)
+
+
+async def revoke_sessions(user_id: uuid.UUID, keep: uuid.UUID | None = None) -> int:
+    condition = (Session.user == user_id) & Session.revoked_at.is_null()
+    if keep is not None:
+        condition &= Session.id != keep
+    revoked = (
+        await Session.update({Session.revoked_at: now()}).where(condition).returning(Session.id)
+    )
+    return len(revoked)
+
+
+async def set_language(user: CurrentUser, language: str) -> None:
+    await User.update({User.language: language}).where(User.id == user.id)
+
+
+async def audit(
+    actor: CurrentUser | None,
+    action: str,
+    target_type: str,
+    target_id: Any,
+    county_id: uuid.UUID | None = None,
+    **details: Any,
+) -> None:
+    """Record a staff action; details never carry secrets or unmasked phone numbers."""
+    await AuditEntry.insert(
+        AuditEntry(
+            actor=actor.id if actor else None,
+            county=county_id or (actor.county_id if actor else None),
+            action=action,
+            target_type=target_type,
+            target_id=str(target_id),
+            details=json.dumps(details, ensure_ascii=False, default=str),
+        )
+    )
+
+
+# Staff managing accounts ---------------------------------------------------------------------
+
+
+async def _station_in_county(station_id: uuid.UUID | None, county_id: uuid.UUID) -> None:
+    from backend.registry.tables import Station
+
+    if station_id is None:
+        return
+    row = (
+        await Station.select(Station.county, Station.closed_at)
+        .where(Station.id == station_id)
+        .first()
+    )
+    if row is None or row["county"] != county_id:
+        raise DomainError("unknown_station", field="station_id")
+    if row["closed_at"] is not None:
+        raise DomainError("station_closed", field="station_id")
+
+
+def _user_out(row: dict) -> UserOut:
+    return UserOut(
+        id=row["id"],
+        role=row["role"],
+        station_id=row["station"],
+        county_id=row["county"],
+        name=row["name"],
+        phone=mask_phone(row["phone"]),
+        language=row["language"],
+    )
+
+
+async def list_users(county_id: uuid.UUID) -> list[UserOut]:
+    rows = (
+        await User.select(*User.all_columns(exclude=[User.password_hash]))
+        .where(User.county == county_id)
+        .order_by(User.role)
+        .order_by(User.name)
+    )
+    return [_user_out(row) for row in rows]
+
+
+async def create_user(actor: CurrentUser, county_id: uuid.UUID, data: UserCreate) -> UserOut:
+    if data.role == "keeper" and data.station_id is None:
+        raise DomainError("keeper_needs_station", field="station_id")
+    if data.role != "keeper" and data.station_id is not None:
+        raise DomainError("staff_has_no_station", field="station_id")
+    await _station_in_county(data.station_id, county_id)
+    check_password_strength(data.password)
+    if await User.exists().where(User.phone == data.phone):
+        raise DomainError("phone_taken", status=409, field="phone")
+    user_id = uuid.uuid4()
+    try:
+        await User.insert(
+            User(
+                id=user_id,
+                phone=data.phone,
+                name=data.name,
+                password_hash=await hash_password(data.password),
+                role=data.role,
+                county=county_id,
+                station=data.station_id,
+                language=data.language,
+            )
+        )
+    except Exception as exc:
+        if is_integrity_error(exc):
+            raise DomainError("phone_taken", status=409, field="phone") from exc
+        raise
+    await audit(actor, "user.created", "user", user_id, county_id, role=data.role)
+    row = (
+        await User.select(*User.all_columns(exclude=[User.password_hash]))
+        .where(User.id == user_id)
+        .first()
+    )
+    return _user_out(row)
+
+
+async def update_user(actor: CurrentUser, user_id: uuid.UUID, data: UserUpdate) -> UserOut:
+    row = await User.select(User.county, User.role).where(User.id == user_id).first()
+    if row is None:
+        raise DomainError("not_found", status=404)
+    changes: dict[Any, Any] = {}
+    if data.name is not msgspec.UNSET:
+        changes[User.name] = data.name
+    if data.language is not msgspec.UNSET:
+        changes[User.language] = data.language
+    if data.station_id is not msgspec.UNSET:
+        if row["role"] != "keeper":
+            raise DomainError("staff_has_no_station", field="station_id")
+        if data.station_id is None:
+            raise DomainError("keeper_needs_station", field="station_id")
+        await _station_in_county(data.station_id, row["county"])
+        changes[User.station] = data.station_id
+    if data.active is not msgspec.UNSET:
+        changes[User.active] = data.active
+    if data.password is not msgspec.UNSET:
+        check_password_strength(data.password)
+        changes[User.password_hash] = await hash_password(data.password)
+        changes[User.password_changed_at] = now()
+    if changes:
+        await User.update(changes).where(User.id == user_id)
+    if data.password is not msgspec.UNSET or data.active is False:
+        await revoke_sessions(user_id)
+    fields = sorted(column._meta.name for column in changes if column is not User.password_hash)
+    await audit(actor, "user.updated", "user", user_id, row["county"], fields=fields)
+    updated = (
+        await User.select(*User.all_columns(exclude=[User.password_hash]))
+        .where(User.id == user_id)
+        .first()
+    )
+    return _user_out(updated)

@@ -1,0 +1,55 @@
+"""Users, their sessions (kept in the database so they survive restarts), failed logins, audit."""
+
+from piccolo.columns import UUID, Boolean, ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from backend.registry.tables import County, Station
+
+
+class User(Table, tablename="accounts_user"):
+    id = UUID(primary_key=True)
+    phone = Varchar(length=11, unique=True)
+    name = Varchar(length=40, default="")
+    password_hash = Varchar(length=200, secret=True)
+    role = Varchar(length=16)  # keeper | county_staff | admin
+    county = ForeignKey(County, on_delete=OnDelete.restrict, null=True, default=None, index=True)
+    station = ForeignKey(Station, on_delete=OnDelete.restrict, null=True, default=None, index=True)
+    language = Varchar(length=8, default="zh-CN")
+    active = Boolean(default=True)
+    password_changed_at = Timestamptz(default=TimestamptzNow())
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Session(Table, tablename="accounts_session"):
+    """A login. Only a hash of the token is stored: a database leak does not hand out sessions."""
+
+    id = UUID(primary_key=True)
+    token_hash = Varchar(length=64, unique=True)
+    user = ForeignKey(User, on_delete=OnDelete.restrict, null=False, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_seen_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)
+    user_agent = Varchar(length=200, default="")
+
+
+class LoginFailure(Table, tablename="accounts_login_failure"):
+    """Failed logins, counted per phone and per address across all processes."""
+
+    phone = Varchar(length=32, index=True)
+    address = Varchar(length=64, index=True)
+    at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class AuditEntry(Table, tablename="accounts_audit"):
+    """Who changed what: every staff action on the registry and on accounts."""
+
+    id = UUID(primary_key=True)
+    actor = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None, index=True)
+    county = ForeignKey(County, on_delete=OnDelete.restrict, null=True, default=None, index=True)
+    action = Varchar(length=48)
+    target_type = Varchar(length=32)
+    target_id = Varchar(length=40)
+    details = Text(default="{}")
+    at = Timestamptz(default=TimestamptzNow(), index=True)

@@ -1,0 +1,104 @@
+"""Login throttling per phone and per client address, across processes and restarts.
+
+Failures are kept in the database so every process and a restarted one count them. Two things
+make a flood of wrong passwords cheap for everybody else:
+- attempts still being checked count at once (in memory), so 200 simultaneous guesses cannot all
+  slip past the limit before the first failure is written;
+- failures are written in one transaction every FLUSH_SECONDS instead of one commit (and one
+  fsync) each, so the keepers' sync writes do not queue behind hundreds of tiny commits.
+Another process sees a failure at most FLUSH_SECONDS late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from backend import db
+from backend.errors import DomainError
+from backend.settings import Settings
+
+FLUSH_SECONDS = 0.2
+
+
+class LoginThrottle:
+    def __init__(self) -> None:
+        self.counted: Counter[str] = Counter()  # in flight or not yet written, per key
+        self.unwritten: list[tuple[str, str, datetime]] = []
+        self.flush_task: asyncio.Task | None = None
+
+    async def admit(self, settings: Settings, phone: str, address: str) -> None:
+        """Refuse with 429 when the phone or the address failed too often; else count it in."""
+        since = datetime.now(UTC) - timedelta(minutes=settings.login_window_minutes)
+        async with db.read_transaction():
+            rows = await db.fetch(
+                "SELECT (SELECT COUNT(*) FROM accounts_login_failure WHERE phone = $1 AND at > $3)"
+                " AS by_phone, (SELECT COUNT(*) FROM accounts_login_failure WHERE address = $2 "
+                "AND at > $3) AS by_address",
+                phone,
+                address,
+                since,
+            )
+        by_phone = rows[0]["by_phone"] + self.counted[f"p:{phone}"]
+        by_address = rows[0]["by_address"] + self.counted[f"a:{address}"]
+        if (
+            by_phone >= settings.login_max_failures_per_phone
+            or by_address >= settings.login_max_failures_per_address
+        ):
+            raise DomainError(
+                "too_many_logins",
+                status=429,
+                headers={"retry-after": str(settings.login_window_minutes * 60)},
+                minutes=settings.login_window_minutes,
+            )
+        self.counted[f"p:{phone}"] += 1
+        self.counted[f"a:{address}"] += 1
+
+    def failed(self, phone: str, address: str) -> None:
+        """The attempt failed: it stays counted until it is written."""
+        self.unwritten.append((phone, address, datetime.now(UTC)))
+        if self.flush_task is None or self.flush_task.done():
+            self.flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def succeeded(self, phone: str, address: str) -> None:
+        self._uncount(phone, address)
+        async with db.write_transaction():
+            await db.execute("DELETE FROM accounts_login_failure WHERE phone = $1", phone)
+
+    def _uncount(self, phone: str, address: str) -> None:
+        for key in (f"p:{phone}", f"a:{address}"):
+            self.counted[key] -= 1
+            if self.counted[key] <= 0:
+                del self.counted[key]
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_SECONDS)
+        await self.flush()
+
+    async def flush(self) -> None:
+        batch, self.unwritten = self.unwritten, []
+        if not batch:
+            return
+        try:
+            async with db.write_transaction():
+                await db.executemany(
+                    "INSERT INTO accounts_login_failure (phone, address, at) VALUES ($1, $2, $3)",
+                    batch,
+                )
+        except Exception:
+            self.unwritten[:0] = batch  # try again with the next failure
+            raise
+        for phone, address, _ in batch:
+            self._uncount(phone, address)
+
+    async def close(self) -> None:
+        if self.flush_task and not self.flush_task.done():
+            self.flush_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.flush_task
+        await self.flush()
+
+
+THROTTLE = LoginThrottle()

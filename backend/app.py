@@ -1,0 +1,139 @@
+"""The app factory: every router, middleware, handler and hook is wired here and only here."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from pathlib import Path
+
+from jinja2 import pass_context
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from backend import db
+from backend.accounts.middleware import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    CookieCSRFMiddleware,
+    SessionAuthenticationMiddleware,
+)
+from backend.accounts.throttle import THROTTLE
+from backend.errors import EXCEPTION_HANDLERS
+from backend.i18n import translate
+from backend.jobs import lifecycle as jobs_lifecycle
+from backend.ratelimit import RateLimitMiddleware
+from backend.security import SecurityHeadersMiddleware
+from backend.settings import Settings, get_settings
+from backend.system.metrics import prometheus_config
+
+log = logging.getLogger("cunzhan.app")
+
+# Litestar and the browsers must agree that modules are JavaScript (some distros map .js oddly).
+mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("text/javascript", ".mjs")
+mimetypes.add_type("application/manifest+json", ".webmanifest")
+
+MAX_BODY_BYTES = 1024 * 1024  # the sync batch limit of API.md; nothing else needs more
+
+
+def route_handlers() -> list:
+    from backend.accounts.routes import ROUTE_HANDLERS as accounts
+    from backend.county.pages import ROUTE_HANDLERS as county_pages
+    from backend.county.routes import ROUTE_HANDLERS as county
+    from backend.jobs.routes import ROUTE_HANDLERS as jobs
+    from backend.ledger.routes import ROUTE_HANDLERS as ledger
+    from backend.notify.routes import ROUTE_HANDLERS as notify
+    from backend.registry.routes import ROUTE_HANDLERS as registry
+    from backend.shell.routes import ROUTE_HANDLERS as shell
+    from backend.system.routes import ROUTE_HANDLERS as system
+
+    return [*system, *accounts, *registry, *ledger, *notify, *jobs, *county, *county_pages, *shell]
+
+
+def template_config() -> TemplateConfig:
+    directories = sorted(Path(__file__).parent.glob("*/templates"))
+
+    @pass_context
+    def t(context, key: str, **params) -> str:
+        return translate(key, context.get("lang", "zh-CN"), **params)
+
+    def configure(engine: JinjaTemplateEngine) -> None:
+        engine.engine.globals["t"] = t
+
+    return TemplateConfig(
+        directory=directories, engine=JinjaTemplateEngine, engine_callback=configure
+    )
+
+
+async def on_startup(app: Litestar) -> None:
+    # Whoever opened the database closes it (tests open it before the app, on their own loop).
+    app.state.owns_database = await db.start()
+    report = await db.durability_report()
+    if not db.durability_ok(report):
+        log.error("database durability settings are unsafe: %s", report)
+        raise RuntimeError(f"unsafe database durability settings: {report}")
+    log.info("database ready: %s", report)
+    if get_settings().scheduler_enabled:
+        await jobs_lifecycle.start(app)
+
+
+async def on_shutdown(app: Litestar) -> None:
+    await jobs_lifecycle.stop(app)
+    await THROTTLE.close()
+    if app.state.get("owns_database"):
+        await db.stop()
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    csrf = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name=CSRF_COOKIE,
+        header_name=CSRF_HEADER,
+        cookie_secure=settings.secure_cookies,
+        cookie_samesite="strict",
+        exclude=["/schema"],
+    )
+    return Litestar(
+        route_handlers=route_handlers(),
+        middleware=[
+            SecurityHeadersMiddleware,
+            DefineMiddleware(CookieCSRFMiddleware, config=csrf),
+            DefineMiddleware(
+                SessionAuthenticationMiddleware,
+                exclude=["^/app/", "^/schema", "^/healthz", "^/readyz", "^/metrics"],
+            ),
+            DefineMiddleware(
+                RateLimitMiddleware,
+                limit=settings.api_rate_limit_per_minute,
+                redis_url=settings.redis_url,
+            ),
+            prometheus_config().middleware,
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        compression_config=CompressionConfig(backend="gzip", minimum_size=512),
+        template_config=template_config(),
+        request_max_body_size=MAX_BODY_BYTES,
+        logging_config=None,  # backend.logs configures logging (JSON, phones masked)
+        openapi_config=OpenAPIConfig(
+            title="村站通 Cunzhan API",
+            version="1",
+            description="The station ledger, sync protocol, registry and county reports. "
+            "Errors are RFC 9457 problem documents with a stable `code`.",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer"),
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
+    )

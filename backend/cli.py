@@ -1,0 +1,170 @@
+"""The `cunzhan` command: serve, migrate, demo, jobs, verify, rebuild, backup and keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+os.environ.setdefault("PICCOLO_CONF", "backend.piccolo_conf")
+
+
+def _run(coroutine_factory: Callable[[], Awaitable[Any]]) -> Any:
+    """Run one async command with the database opened and closed around it."""
+    from backend import db
+
+    async def main() -> Any:
+        await db.start()
+        try:
+            return await coroutine_factory()
+        finally:
+            await db.stop()
+
+    return asyncio.run(main())
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from backend.migrations import migrate
+
+    _run(lambda: migrate(quiet=args.quiet))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from backend.logs import configure
+    from backend.migrations import pending_migrations
+    from backend.settings import get_settings
+
+    settings = get_settings()
+    configure(settings.log_level, settings.log_json)
+    pending = _run(pending_migrations)
+    if pending:
+        print(
+            f"{len(pending)} migration(s) not applied ({', '.join(pending[:3])}…): "
+            "run `cunzhan migrate` first.",
+            file=sys.stderr,
+        )
+        return 2
+    uvicorn.run(
+        "backend.app:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        log_config=None,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from backend.demo.service import load_demo
+
+    summary = _run(lambda: load_demo(if_empty=args.if_empty))
+    print(summary)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from backend.ledger.service import verify
+
+    report = _run(verify)
+    print(f"checked {report['events']} events of {report['stations']} stations")
+    for broken in report["broken"]:
+        print(
+            f"BROKEN: station {broken['station_code']} ({broken['station_id']}) at seq "
+            f"{broken['seq']}, event {broken['event_id'] or '-'}: {broken['problem']}"
+        )
+    if not report["broken"]:
+        print("every hash chain verifies from its first event")
+    return 1 if report["broken"] else 0
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    from backend.ledger.service import rebuild
+
+    result = _run(rebuild)
+    print(
+        f"rebuilt the projections of {result['stations']} stations from {result['events']} events"
+    )
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from backend.ops.service import backup, default_backup_path
+    from backend.settings import get_settings
+
+    settings = get_settings()
+    target = backup(settings, Path(args.target) if args.target else default_backup_path(settings))
+    print(f"backup written to {target} ({target.stat().st_size} bytes)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from backend.ops.service import BackupError, restore
+    from backend.settings import get_settings
+
+    try:
+        restore(get_settings(), Path(args.source), force=args.force)
+    except BackupError as error:
+        print(f"restore refused: {error}", file=sys.stderr)
+        return 2
+    print(f"restored from {args.source}; run `cunzhan verify` to check every chain")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cunzhan", description="村站通 Cunzhan")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the API, the PWA and the county pages")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(handler=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("--quiet", action="store_true")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    demo = commands.add_parser("demo", help="load the demo county (idempotent)")
+    demo.add_argument(
+        "--if-empty", action="store_true", help="only when the database has no county yet"
+    )
+    demo.set_defaults(handler=cmd_demo)
+
+    verify = commands.add_parser("verify", help="walk every station's hash chain")
+    verify.set_defaults(handler=cmd_verify)
+
+    rebuild = commands.add_parser("rebuild", help="recompute every projection from the ledger")
+    rebuild.set_defaults(handler=cmd_rebuild)
+
+    backup = commands.add_parser("backup", help="copy the whole database to a file, online")
+    backup.add_argument("target", nargs="?", help="default: data/backups/cunzhan-<time>.*")
+    backup.set_defaults(handler=cmd_backup)
+
+    restore = commands.add_parser("restore", help="put a backup in place (server stopped)")
+    restore.add_argument("source")
+    restore.add_argument("--force", action="store_true", help="replace a database holding data")
+    restore.set_defaults(handler=cmd_restore)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

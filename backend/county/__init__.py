@@ -1,0 +1,1 @@
+"""The county e-commerce centre: review pages, rollups, reports, subsidies."""

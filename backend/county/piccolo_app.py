@@ -1,0 +1,22 @@
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from backend.county.tables import (
+    ProvinceAttempt,
+    ProvinceReport,
+    Rollup,
+    RollupMark,
+    RollupState,
+    RollupTotal,
+)
+
+CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
+
+APP_CONFIG = AppConfig(
+    app_name="county",
+    migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
+    table_classes=[Rollup, RollupTotal, RollupMark, RollupState, ProvinceReport, ProvinceAttempt],
+    migration_dependencies=["backend.ledger.piccolo_app"],
+    commands=[],
+)

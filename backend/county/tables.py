@@ -1,0 +1,99 @@
+"""What the county centre keeps beside the ledger: the rollups (a projection, rebuilt at will from
+the log), their high-water marks, and the upward reports with every delivery attempt.
+
+Composite unique keys are unique indexes created by a raw-SQL migration (Piccolo cannot add them
+on SQLite).
+"""
+
+from piccolo.columns import (
+    UUID,
+    BigInt,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from backend.registry.tables import County
+
+
+class Rollup(Table, tablename="county_rollup"):
+    """Per station, county-local day and kind: what the station did (reversed entries excluded)."""
+
+    station = UUID()
+    county = UUID()
+    day = Date()
+    kind = Varchar(length=32)
+    count = Integer(default=0)
+    amount_fen = BigInt(default=0)
+    fee_fen = BigInt(default=0)  # fees and commissions: the station's income
+    farm_count = Integer(default=0)  # farm-produce dispatches; every sale is 农产品上行
+    poverty_count = Integer(default=0)  # entries for a 脱贫户 household
+    poverty_amount_fen = BigInt(default=0)
+
+
+class RollupTotal(Table, tablename="county_rollup_total"):
+    """The same per county and day (sums over its stations), for trends and month figures."""
+
+    county = UUID()
+    day = Date()
+    kind = Varchar(length=32)
+    count = Integer(default=0)
+    amount_fen = BigInt(default=0)
+    fee_fen = BigInt(default=0)
+    farm_count = Integer(default=0)
+    poverty_count = Integer(default=0)
+    poverty_amount_fen = BigInt(default=0)
+
+
+class RollupMark(Table, tablename="county_rollup_mark"):
+    """How far each station's chain has been rolled up (its events' seq are gap-free)."""
+
+    station = UUID(primary_key=True)
+    county = UUID(index=True)
+    rolled_seq = Integer(default=0)
+
+
+class RollupState(Table, tablename="county_rollup_state"):
+    """Per county: the rule and households the rollups were computed with, and the last day whose
+    return deadlines are counted (time alone makes a parcel overdue)."""
+
+    county = UUID(primary_key=True)
+    counted_through = Date(null=True, default=None)
+    return_days = Integer(default=0)
+    households_hash = Varchar(length=64, default="")
+    refreshed_at = Timestamptz(null=True, default=None)
+
+
+class ProvinceReport(Table, tablename="county_province_report"):
+    """One county's figures of one day for the provincial platform; sent once (state `sent`)."""
+
+    id = UUID(primary_key=True)
+    county = ForeignKey(County, on_delete=OnDelete.restrict, null=False, index=True)
+    day = Date()
+    state = Varchar(length=12, default="pending")  # pending | sending | sent | failed
+    attempts = Integer(default=0)
+    payload = Text(default="")  # the exact body sent (signed), kept for the log
+    last_status = Integer(null=True, default=None)
+    last_error = Varchar(length=300, default="")
+    next_attempt_at = Timestamptz(default=TimestamptzNow())
+    created_at = Timestamptz(default=TimestamptzNow())
+    sent_at = Timestamptz(null=True, default=None)
+
+
+class ProvinceAttempt(Table, tablename="county_province_attempt"):
+    """Every delivery attempt: when, the answer's status or the error, how long it took."""
+
+    id = UUID(primary_key=True)
+    report = ForeignKey(ProvinceReport, on_delete=OnDelete.restrict, null=False, index=True)
+    county = UUID(index=True)
+    day = Date()
+    at = Timestamptz(default=TimestamptzNow())
+    status = Integer(null=True, default=None)
+    error = Varchar(length=300, default="")
+    duration_ms = Integer(default=0)

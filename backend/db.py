@@ -1,0 +1,313 @@
+"""The database engines: SQLite tuned for a county server, PostgreSQL for a province.
+
+Piccolo's SQLite engine opens a fresh connection (and thread) for every query outside a
+transaction and sets no durability pragmas; `DurableSQLiteEngine` keeps a small pool of
+connections, each opened with WAL, `synchronous=FULL`, foreign keys and a busy timeout.
+Hot paths write inside `write_transaction()` and may use `execute`/`executemany`/`fetch`
+with `$1`-style placeholders, which run unchanged on both engines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import aiosqlite
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+SQLITE_POOL_SIZE = 8
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA foreign_keys = ON",
+    f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}",
+)
+
+
+class PooledSQLiteTransaction(SQLiteTransaction):
+    """A transaction that borrows a pooled connection and, if it will write, queues for the
+    process's writer lock first (SQLite takes one writer at a time anyway: an asyncio queue is
+    fair and cheap, where the busy handler's sleep-and-retry lets a flood starve a writer)."""
+
+    _holds_writer = False
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        engine: DurableSQLiteEngine = self.engine  # type: ignore[assignment]
+        if self.transaction_type != TransactionType.deferred:
+            await engine.loop_pool().writer.acquire()
+            self._holds_writer = True
+        try:
+            return await super().__aenter__()
+        except BaseException:
+            self._release_writer()
+            raise
+
+    def _release_writer(self) -> None:
+        if self._holds_writer:
+            self._holds_writer = False
+            self.engine.loop_pool().writer.release()  # type: ignore[attr-defined]
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent:
+            return exception is None
+        engine: DurableSQLiteEngine = self.engine  # type: ignore[assignment]
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        except BaseException:
+            await engine.discard_connection(self.connection)
+            self.engine.current_transaction.reset(self.context)
+            self._release_writer()
+            raise
+        await engine.release_connection(self.connection)
+        self.engine.current_transaction.reset(self.context)
+        self._release_writer()
+        return exception is None
+
+
+@dataclass
+class _LoopPool:
+    """Connections of one event loop: at most SQLITE_POOL_SIZE open, and one writer at a time."""
+
+    idle: list[aiosqlite.Connection] = field(default_factory=list)
+    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(SQLITE_POOL_SIZE))
+    writer: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
+
+
+class DurableSQLiteEngine(SQLiteEngine):
+    """SQLite with durable pragmas on every connection and a bounded per-event-loop pool."""
+
+    def __init__(self, path: str, **kwargs: Any) -> None:
+        super().__init__(path=path, timeout=SQLITE_BUSY_TIMEOUT_S, **kwargs)
+        self._pools: dict[asyncio.AbstractEventLoop, _LoopPool] = {}
+
+    def loop_pool(self) -> _LoopPool:
+        return self._pools.setdefault(asyncio.get_running_loop(), _LoopPool())
+
+    async def _open(self) -> aiosqlite.Connection:
+        connection = aiosqlite.connect(**self.connection_kwargs)
+        # Pooled connections must not keep the process alive at exit.
+        connection._thread.daemon = True
+        await connection
+        connection.row_factory = dict_factory  # type: ignore[assignment]
+        for pragma in SQLITE_PRAGMAS:
+            await connection.execute(pragma)
+        return connection
+
+    async def get_connection(self) -> aiosqlite.Connection:
+        pool = self.loop_pool()
+        await pool.slots.acquire()
+        if pool.idle:
+            return pool.idle.pop()
+        try:
+            return await self._open()
+        except BaseException:
+            pool.slots.release()
+            raise
+
+    async def release_connection(self, connection: aiosqlite.Connection) -> None:
+        pool = self.loop_pool()
+        if connection.in_transaction:
+            await self._close(connection)
+        else:
+            pool.idle.append(connection)
+        pool.slots.release()
+
+    async def discard_connection(self, connection: aiosqlite.Connection) -> None:
+        await self._close(connection)
+        self.loop_pool().slots.release()
+
+    async def _close(self, connection: aiosqlite.Connection) -> None:
+        with contextlib.suppress(Exception):  # a broken connection is dropped either way
+            await connection.close()
+
+    async def close_pool(self) -> None:
+        pool = self._pools.pop(asyncio.get_running_loop(), None)
+        for connection in pool.idle if pool else []:
+            await self._close(connection)
+
+    async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
+        if query.lstrip()[:6].upper() in _WRITES:
+            async with self.loop_pool().writer:
+                return await self._run_once(query, args)
+        return await self._run_once(query, args)
+
+    async def _run_once(self, query, args):
+        connection = await self.get_connection()
+        try:
+            async with connection.execute(query, args or []) as cursor:
+                rows = await cursor.fetchall()
+        except BaseException:
+            await self.discard_connection(connection)
+            raise
+        await self.release_connection(connection)
+        return rows
+
+    async def _run_in_existing_connection(
+        self, connection, query, args=None, query_type="generic", table=None
+    ):
+        async with connection.execute(query, args or []) as cursor:
+            return await cursor.fetchall()
+
+    def transaction(
+        self,
+        transaction_type: TransactionType = TransactionType.deferred,
+        allow_nested: bool = True,
+    ) -> PooledSQLiteTransaction:
+        return PooledSQLiteTransaction(
+            engine=self, transaction_type=transaction_type, allow_nested=allow_nested
+        )
+
+
+def engine_from_url(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        return DurableSQLiteEngine(path=url.removeprefix("sqlite:///"))
+    parsed = urlparse(url)
+    config = {
+        "host": parsed.hostname or "127.0.0.1",
+        "port": parsed.port or 5432,
+        "user": unquote(parsed.username or "postgres"),
+        "database": (parsed.path or "/postgres").lstrip("/"),
+    }
+    if parsed.password:
+        config["password"] = unquote(parsed.password)
+    return PostgresEngine(config=config, extensions=())
+
+
+@cache
+def engine() -> Engine:
+    from piccolo.engine.finder import engine_finder
+
+    found = engine_finder()
+    if found is None:
+        raise RuntimeError("no Piccolo engine: is PICCOLO_CONF set?")
+    return found
+
+
+def is_sqlite() -> bool:
+    return engine().engine_type == "sqlite"
+
+
+async def start(db: Engine | None = None) -> bool:
+    """Open the PostgreSQL pool (SQLite's fills on demand); False when it was already open."""
+    db = db or engine()
+    if isinstance(db, PostgresEngine):
+        if db.pool is not None:
+            return False
+        await db.start_connection_pool(min_size=2, max_size=20)
+    return True
+
+
+async def stop(db: Engine | None = None) -> None:
+    db = db or engine()
+    if isinstance(db, PostgresEngine) and db.pool is not None:
+        await db.close_connection_pool()
+    elif isinstance(db, DurableSQLiteEngine):
+        await db.close_pool()
+
+
+@asynccontextmanager
+async def write_transaction() -> AsyncIterator[Any]:
+    """A transaction that will write: IMMEDIATE on SQLite, so writers queue instead of failing."""
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        async with db.transaction(transaction_type=TransactionType.immediate) as tx:
+            yield tx
+    else:
+        async with db.transaction() as tx:
+            yield tx
+
+
+@asynccontextmanager
+async def read_transaction() -> AsyncIterator[Any]:
+    """One connection for several reads (Piccolo opens one per query otherwise)."""
+    async with engine().transaction() as tx:
+        yield tx
+
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+def _sql_for(db: Engine, sql: str) -> str:
+    return _PLACEHOLDER.sub(r"?\1", sql) if db.engine_type == "sqlite" else sql
+
+
+def _current_connection() -> tuple[Engine, Any]:
+    db = engine()
+    tx = db.current_transaction.get()
+    if tx is None:
+        raise RuntimeError("raw SQL helpers run inside write_transaction()/read_transaction()")
+    return db, tx.connection
+
+
+async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Rows as dicts, inside the current transaction."""
+    db, connection = _current_connection()
+    if db.engine_type == "sqlite":
+        async with connection.execute(_sql_for(db, sql), args) as cursor:
+            return list(await cursor.fetchall())
+    return [dict(row) for row in await connection.fetch(sql, *args)]
+
+
+async def execute(sql: str, *args: Any) -> None:
+    db, connection = _current_connection()
+    if db.engine_type == "sqlite":
+        await connection.execute(_sql_for(db, sql), args)
+    else:
+        await connection.execute(sql, *args)
+
+
+async def executemany(sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    if not rows:
+        return
+    db, connection = _current_connection()
+    if db.engine_type == "sqlite":
+        await connection.executemany(_sql_for(db, sql), rows)
+    else:
+        await connection.executemany(sql, rows)
+
+
+async def durability_report() -> dict[str, str]:
+    """What the engine really runs with (checked at start-up: C4 of RELIABILITY.md)."""
+    async with read_transaction():
+        if is_sqlite():
+            journal = (await fetch("PRAGMA journal_mode"))[0]["journal_mode"]
+            synchronous = (await fetch("PRAGMA synchronous"))[0]["synchronous"]
+            return {"journal_mode": str(journal), "synchronous": str(synchronous)}
+        commit = (await fetch("SHOW synchronous_commit"))[0]["synchronous_commit"]
+        fsync = (await fetch("SHOW fsync"))[0]["fsync"]
+        return {"synchronous_commit": str(commit), "fsync": str(fsync)}
+
+
+def durability_ok(report: dict[str, str]) -> bool:
+    if "journal_mode" in report:
+        # PRAGMA synchronous answers 2 for FULL, 3 for EXTRA.
+        return report["journal_mode"].lower() == "wal" and report["synchronous"] in {"2", "3"}
+    return report["synchronous_commit"] == "on" and report["fsync"] == "on"
+
+
+def is_integrity_error(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.IntegrityError):
+        return True
+    import asyncpg
+
+    return isinstance(exc, asyncpg.exceptions.IntegrityConstraintViolationError)

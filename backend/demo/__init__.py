@@ -1,0 +1,1 @@
+"""The demo county that `scripts/serve` loads into an empty database."""

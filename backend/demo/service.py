@@ -1,0 +1,173 @@
+"""A fictional county shaped like the seeds' (9 townships, 60 villages, 40 stations), built through
+the same services the API uses. Loading it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import uuid
+
+from backend.accounts.schemas import UserCreate
+from backend.accounts.service import create_user
+from backend.accounts.tables import User
+from backend.demo.history import write_history
+from backend.registry import service as registry
+from backend.registry.schemas import (
+    CountyCreate,
+    HouseholdCreate,
+    StationCreate,
+    TownshipCreate,
+    VillageCreate,
+)
+from backend.registry.tables import County
+
+DEMO_COUNTY_CODE = "QSX"
+DEMO_PASSWORD = "demo1234"  # noqa: S105 - the published demo password of API.md
+KEEPER_PHONES = [f"138000000{n:02d}" for n in range(1, 41)]
+STAFF_PHONE = "13900000001"
+
+TOWNSHIPS = [
+    "城关镇",
+    "河口镇",
+    "白沙乡",
+    "石门乡",
+    "柳林镇",
+    "桃源乡",
+    "高峰乡",
+    "新华镇",
+    "红岩乡",
+]
+VILLAGE_SYLLABLES = (
+    "东西南北上下前后大小新老王李张刘陈杨黄赵周吴徐孙马胡朱郭何林高罗郑梁谢宋唐许韩冯邓曹彭"
+)
+VILLAGE_SUFFIXES = ["村", "坪村", "湾村", "岭村", "沟村", "坝村"]
+SURNAMES = "王李张刘陈杨黄赵周吴徐孙马胡朱郭何林高罗"
+GIVEN = "建国秀英桂兰志强海燕春梅玉华明军丽娟文杰红霞德胜小平金凤"
+VILLAGES_PER_TOWNSHIP = [8, 7, 7, 6, 7, 6, 6, 7, 6]  # 60 in all
+STATIONS = 40
+HOUSEHOLDS = 320
+
+
+def _person(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
+
+
+def _village_names(rng: random.Random, count: int, taken: set[str]) -> list[str]:
+    names = []
+    while len(names) < count:
+        name = rng.choice(VILLAGE_SYLLABLES) + rng.choice(VILLAGE_SYLLABLES)
+        name += rng.choice(VILLAGE_SUFFIXES)
+        if name not in taken:
+            taken.add(name)
+            names.append(name)
+    return names
+
+
+async def demo_county_id() -> uuid.UUID | None:
+    row = await County.select(County.id).where(County.code == DEMO_COUNTY_CODE).first()
+    return row["id"] if row else None
+
+
+async def load_demo(if_empty: bool = False) -> str:
+    if if_empty and await County.count() > 0:
+        return "database already holds a county; demo not loaded"
+    if await demo_county_id() is not None:
+        return "demo county already loaded"
+    rng = random.Random(2026)
+    county = await registry.create_county(
+        None,
+        CountyCreate(
+            name="青山县", code=DEMO_COUNTY_CODE, timezone="Asia/Shanghai", province="示范省"
+        ),
+    )
+    village_ids: list[uuid.UUID] = []
+    taken: set[str] = set()
+    for index, (township_name, village_count) in enumerate(
+        zip(TOWNSHIPS, VILLAGES_PER_TOWNSHIP, strict=True)
+    ):
+        township = await registry.create_township(
+            None, county.id, TownshipCreate(name=township_name, code=f"T{index + 1:02d}")
+        )
+        for village_name in _village_names(rng, village_count, taken):
+            village = await registry.create_village(
+                None,
+                county.id,
+                VillageCreate(township_id=township.id, name=village_name, poor=rng.random() < 0.3),
+            )
+            village_ids.append(village.id)
+    # Every township gets at least one station; the rest go to villages at random.
+    first_of_township = []
+    offset = 0
+    for count in VILLAGES_PER_TOWNSHIP:
+        first_of_township.append(village_ids[offset])
+        offset += count
+    others = [v for v in village_ids if v not in first_of_township]
+    station_villages = first_of_township + rng.sample(others, STATIONS - len(first_of_township))
+    station_ids = []
+    for number, village_id in enumerate(station_villages, start=1):
+        station = await registry.create_station(
+            None,
+            county.id,
+            StationCreate(
+                village_id=village_id,
+                name=f"第{number}号村级电商服务站",
+                code=f"QS{number:03d}",
+                address=f"村委会旁{number}号",
+            ),
+        )
+        station_ids.append(station.id)
+    for number in range(1, HOUSEHOLDS + 1):
+        await registry.create_household(
+            None,
+            county.id,
+            HouseholdCreate(
+                village_id=rng.choice(village_ids),
+                code=f"QS-{number:04d}",
+                head_name=_person(rng),
+                phone=f"1{rng.choice('35789')}{rng.randrange(10**9):09d}",
+                poverty=rng.random() < 0.6,
+            ),
+        )
+    await _demo_accounts(rng, county.id, station_ids)
+    days = history_days()
+    events = await write_history(
+        county.id,
+        county.timezone,
+        [f"QS-{number:04d}" for number in range(1, HOUSEHOLDS + 1)],
+        KEEPER_PHONES,
+        days,
+    )
+    return (
+        f"demo county 青山县 loaded: {len(TOWNSHIPS)} townships, {len(village_ids)} villages, "
+        f"{len(station_ids)} stations, {HOUSEHOLDS} households, "
+        f"{events} ledger entries over the last {days} days"
+    )
+
+
+def history_days() -> int:
+    """Eight weeks by default; tests that only need the registry set CUNZHAN_DEMO_HISTORY_DAYS=0."""
+    return int(os.environ.get("CUNZHAN_DEMO_HISTORY_DAYS", "56"))
+
+
+async def _demo_accounts(rng: random.Random, county_id: uuid.UUID, station_ids: list) -> None:
+    staff = UserCreate(
+        phone=STAFF_PHONE, name="县电商中心", password=DEMO_PASSWORD, role="county_staff"
+    )
+    await create_user(None, county_id, staff)  # type: ignore[arg-type]
+    for phone, station_id in zip(KEEPER_PHONES, station_ids, strict=True):
+        keeper = UserCreate(
+            phone=phone,
+            name=_person(rng),
+            password=DEMO_PASSWORD,
+            role="keeper",
+            station_id=station_id,
+        )
+        await create_user(None, county_id, keeper)  # type: ignore[arg-type]
+
+
+async def demo_user_ids() -> dict[str, uuid.UUID]:
+    rows = await User.select(User.phone, User.id).where(
+        User.phone.is_in([*KEEPER_PHONES, STAFF_PHONE])
+    )
+    return {row["phone"]: row["id"] for row in rows}

@@ -1,0 +1,177 @@
+"""Domain errors and their RFC 9457 problem documents, localized for the caller."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from backend.i18n import accepted_language, negotiate, normalize_language, translate
+
+log = logging.getLogger("cunzhan.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+LANGUAGE_COOKIE = "cz_lang"
+
+# Litestar's own HTTP errors get a stable code too.
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class DomainError(Exception):
+    """A refusal the user can understand: a stable code, an HTTP status, the field at fault."""
+
+    def __init__(
+        self,
+        code: str,
+        status: int = 422,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        **params: Any,
+    ) -> None:
+        super().__init__(code)
+        self.code = code
+        self.status = status
+        self.field = field
+        self.headers = headers or {}
+        self.params = params
+
+    def problem(self, language: str, instance: str | None = None) -> dict[str, Any]:
+        return problem_document(
+            self.code, self.status, language, field=self.field, instance=instance, **self.params
+        )
+
+
+def problem_document(
+    code: str,
+    status: int,
+    language: str,
+    field: str | None = None,
+    instance: str | None = None,
+    **params: Any,
+) -> dict[str, Any]:
+    if field and "field" not in params:
+        label = translate(f"field.{field}", language)
+        params["field"] = field if label == f"field.{field}" else label
+    params.setdefault("field", "")
+    document: dict[str, Any] = {
+        "type": f"urn:cunzhan:problem:{code}",
+        "title": translate(f"problem.{code}.title", language, **params),
+        "status": status,
+        "detail": translate(f"problem.{code}", language, **params),
+        "code": code,
+    }
+    if field:
+        document["field"] = field
+    if instance:
+        document["instance"] = instance
+    return document
+
+
+def request_language(request: Request) -> str:
+    """The language switch's cookie, else what the client asks for, else the saved profile."""
+    user = request.scope.get("user")
+    return (
+        normalize_language(request.cookies.get(LANGUAGE_COOKIE))
+        or accepted_language(request.headers.get("accept-language"))
+        or negotiate(None, getattr(user, "language", None))
+    )
+
+
+def problem_response(request: Request, document: dict[str, Any], headers=None) -> Response:
+    return Response(
+        content=document,
+        status_code=document["status"],
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers={"cache-control": "no-store", **(headers or {})},
+    )
+
+
+def domain_error_handler(request: Request, exc: DomainError) -> Response:
+    document = exc.problem(request_language(request), instance=request.url.path)
+    return problem_response(request, document, exc.headers)
+
+
+def _validation_field(exc: ValidationException) -> str | None:
+    extra = exc.extra
+    if isinstance(extra, list) and extra and isinstance(extra[0], dict):
+        key = extra[0].get("key")
+        return str(key) if key else None
+    return None
+
+
+def http_error_handler(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    language = request_language(request)
+    field = _validation_field(exc) if isinstance(exc, ValidationException) else None
+    code = STATUS_CODES.get(status, "bad_request" if status < 500 else "internal_error")
+    if isinstance(exc, ValidationException):
+        code = "invalid_input"
+    if status == 403 and "CSRF" in str(exc.detail):
+        code = "csrf_failed"
+    document = problem_document(code, status, language, field=field, instance=request.url.path)
+    headers = dict(exc.headers or {})
+    return problem_response(request, document, headers)
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """`storage_full` or `unavailable` when the database, not the request, is at fault."""
+    import sqlite3
+
+    import asyncpg
+
+    message = str(exc).lower()
+    if isinstance(exc, asyncpg.exceptions.DiskFullError) or "disk is full" in message:
+        return "storage_full"
+    if isinstance(exc, sqlite3.OperationalError) and (
+        "locked" in message or "disk i/o" in message or "unable to open" in message
+    ):
+        return "unavailable"
+    transient = (
+        asyncpg.exceptions.PostgresConnectionError,
+        asyncpg.exceptions.CannotConnectNowError,
+        asyncpg.exceptions.AdminShutdownError,
+        asyncpg.exceptions.InterfaceError,
+        ConnectionError,
+        OSError,
+    )
+    return "unavailable" if isinstance(exc, transient) else None
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    language = request_language(request)
+    storage = storage_problem(exc)
+    if storage:
+        # Nothing was committed: the phone keeps its outbox and tries again a little later.
+        log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        document = problem_document(storage, 503, language, instance=request.url.path)
+        return problem_response(request, document, {"retry-after": "10"})
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    document = problem_document(
+        "internal_error", HTTP_500_INTERNAL_SERVER_ERROR, language, instance=request.url.path
+    )
+    return problem_response(request, document)
+
+
+EXCEPTION_HANDLERS = {
+    DomainError: domain_error_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_MEDIA_TYPE", "DomainError"]

@@ -1,0 +1,1 @@
+"""Scheduled jobs (APScheduler) that run once however many processes serve: a lease decides."""

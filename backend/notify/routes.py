@@ -1,0 +1,3 @@
+"""HTTP routes of this capability."""
+
+ROUTE_HANDLERS: list = []

@@ -1,0 +1,30 @@
+"""Path and query parameters shared by the routes, with titles that make the OpenAPI schema read."""
+
+import datetime
+import uuid
+from typing import Annotated
+
+from litestar.params import PathParameter, QueryParameter
+
+CountyId = Annotated[
+    uuid.UUID, PathParameter(title="County id", description="A county the caller works for")
+]
+StationId = Annotated[
+    uuid.UUID, PathParameter(title="Station id", description="A station the caller may see")
+]
+TownshipId = Annotated[uuid.UUID, PathParameter(title="Township id", description="A township")]
+VillageId = Annotated[uuid.UUID, PathParameter(title="Village id", description="A village")]
+HouseholdId = Annotated[uuid.UUID, PathParameter(title="Household id", description="A household")]
+UserId = Annotated[uuid.UUID, PathParameter(title="User id", description="An account")]
+Since = Annotated[
+    str | None,
+    QueryParameter(
+        name="since",
+        required=False,
+        description="The cursor of the last pull; omitted or empty = from the beginning",
+    ),
+]
+Day = Annotated[
+    datetime.date | None,
+    QueryParameter(name="date", required=False, description="County-local day, YYYY-MM-DD"),
+]

@@ -1,0 +1,173 @@
+"""What the registry API takes and returns."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+import zoneinfo
+from typing import Annotated
+
+import msgspec
+
+from backend.types import Code, Fen, Mobile, Name, Percent, ShortText
+
+TimeZone = Annotated[str, msgspec.Meta(min_length=3, max_length=64, examples=["Asia/Urumqi"])]
+Weekday = Annotated[int, msgspec.Meta(ge=1, le=7, description="ISO weekday, 1 = Monday")]
+Hour = Annotated[int, msgspec.Meta(ge=0, le=23)]
+Days = Annotated[int, msgspec.Meta(ge=0, le=60)]
+GridSize = Annotated[int, msgspec.Meta(ge=1, le=99)]
+HouseholdCode = Annotated[
+    str, msgspec.Meta(min_length=2, max_length=24, pattern=r"^[A-Za-z0-9-]+$")
+]
+
+
+def valid_timezone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+class CountySettings(msgspec.Struct, forbid_unknown_fields=True):
+    """Everything a county sets for itself; every field optional on update."""
+
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    province: ShortText | msgspec.UnsetType = msgspec.UNSET
+    timezone: TimeZone | msgspec.UnsetType = msgspec.UNSET
+    checkin_reminder_weekday: Weekday | msgspec.UnsetType = msgspec.UNSET
+    checkin_reminder_hour: Hour | msgspec.UnsetType = msgspec.UNSET
+    parcel_free_days: Days | msgspec.UnsetType = msgspec.UNSET
+    parcel_daily_fee_fen: Fen | msgspec.UnsetType = msgspec.UNSET
+    parcel_fee_cap_fen: Fen | msgspec.UnsetType = msgspec.UNSET
+    parcel_return_days: Days | msgspec.UnsetType = msgspec.UNSET
+    target_township_pct: Percent | msgspec.UnsetType = msgspec.UNSET
+    target_village_pct: Percent | msgspec.UnsetType = msgspec.UNSET
+    target_poor_village_pct: Percent | msgspec.UnsetType = msgspec.UNSET
+    subsidy_fen_per_parcel: Fen | msgspec.UnsetType = msgspec.UNSET
+    subsidy_farm_only: bool | msgspec.UnsetType = msgspec.UNSET
+    subsidy_monthly_cap_fen: Fen | msgspec.UnsetType = msgspec.UNSET
+
+
+class CountyCreate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    code: Code
+    timezone: TimeZone = "Asia/Shanghai"
+    province: ShortText = ""
+
+
+class CountyOut(msgspec.Struct):
+    id: uuid.UUID
+    name: str
+    code: str
+    province: str
+    timezone: str
+    checkin_reminder_weekday: int
+    checkin_reminder_hour: int
+    parcel_free_days: int
+    parcel_daily_fee_fen: int
+    parcel_fee_cap_fen: int
+    parcel_return_days: int
+    target_township_pct: int
+    target_village_pct: int
+    target_poor_village_pct: int
+    subsidy_fen_per_parcel: int
+    subsidy_farm_only: bool
+    subsidy_monthly_cap_fen: int
+
+
+class TownshipCreate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    code: Annotated[str, msgspec.Meta(max_length=16)] = ""
+
+
+class TownshipUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    code: Annotated[str, msgspec.Meta(max_length=16)] | msgspec.UnsetType = msgspec.UNSET
+
+
+class TownshipOut(msgspec.Struct):
+    id: uuid.UUID
+    county_id: uuid.UUID
+    name: str
+    code: str
+
+
+class VillageCreate(msgspec.Struct, forbid_unknown_fields=True):
+    township_id: uuid.UUID
+    name: Name
+    poor: bool = False
+
+
+class VillageUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    poor: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class VillageOut(msgspec.Struct):
+    id: uuid.UUID
+    county_id: uuid.UUID
+    township_id: uuid.UUID
+    name: str
+    poor: bool
+
+
+class StationCreate(msgspec.Struct, forbid_unknown_fields=True):
+    village_id: uuid.UUID
+    name: Name
+    code: Code
+    address: ShortText = ""
+    opened_on: datetime.date | None = None
+    shelves: GridSize = 6
+    layers: GridSize = 4
+
+
+class StationUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    address: ShortText | msgspec.UnsetType = msgspec.UNSET
+    shelves: GridSize | msgspec.UnsetType = msgspec.UNSET
+    layers: GridSize | msgspec.UnsetType = msgspec.UNSET
+
+
+class StationClose(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class StationOut(msgspec.Struct):
+    id: uuid.UUID
+    county_id: uuid.UUID
+    township_id: uuid.UUID
+    village_id: uuid.UUID
+    name: str
+    code: str
+    address: str
+    opened_on: datetime.date | None
+    closed_at: datetime.datetime | None
+    closed_reason: str
+    shelves: int
+    layers: int
+
+
+class HouseholdCreate(msgspec.Struct, forbid_unknown_fields=True):
+    village_id: uuid.UUID
+    code: HouseholdCode
+    head_name: Annotated[str, msgspec.Meta(max_length=40)] = ""
+    phone: Mobile | None = None
+    poverty: bool = True
+
+
+class HouseholdUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    head_name: Annotated[str, msgspec.Meta(max_length=40)] | msgspec.UnsetType = msgspec.UNSET
+    phone: Mobile | msgspec.UnsetType | None = msgspec.UNSET
+    poverty: bool | msgspec.UnsetType = msgspec.UNSET
+    village_id: uuid.UUID | msgspec.UnsetType = msgspec.UNSET
+
+
+class HouseholdOut(msgspec.Struct):
+    id: uuid.UUID
+    county_id: uuid.UUID
+    village_id: uuid.UUID
+    code: str
+    head_name: str
+    phone: str
+    poverty: bool

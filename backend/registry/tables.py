@@ -1,0 +1,89 @@
+"""County → township → village → station, and households. Stations close; nothing is deleted.
+
+Composite unique keys (a township name per county, a station code per county…) are unique
+indexes created in this app's migrations: Piccolo's Unique constraint cannot be added on SQLite.
+"""
+
+from piccolo.columns import (
+    UUID,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class County(Table, tablename="registry_county"):
+    id = UUID(primary_key=True)
+    name = Varchar(length=80)
+    code = Varchar(length=16, unique=True)
+    province = Varchar(length=80, default="")
+    timezone = Varchar(length=64, default="Asia/Shanghai")
+    # Weekly check-in: the reminder goes out on this ISO weekday (1 = Monday) at this local hour,
+    # a second nudge a day later.
+    checkin_reminder_weekday = Integer(default=1)
+    checkin_reminder_hour = Integer(default=9)
+    # Parcels on the shelf: free for N days, then a daily fee up to a cap, returned after M days.
+    parcel_free_days = Integer(default=3)
+    parcel_daily_fee_fen = Integer(default=50)
+    parcel_fee_cap_fen = Integer(default=300)
+    parcel_return_days = Integer(default=7)
+    # Programme targets in percent (乡镇 100%, 行政村 ≥ 60%, 贫困村 ≥ 50%).
+    target_township_pct = Integer(default=100)
+    target_village_pct = Integer(default=60)
+    target_poor_village_pct = Integer(default=50)
+    # Logistics subsidy (物流补贴): fen per qualifying dispatched parcel, monthly cap per station.
+    subsidy_fen_per_parcel = Integer(default=100)
+    subsidy_farm_only = Boolean(default=True)
+    subsidy_monthly_cap_fen = Integer(default=50000)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Township(Table, tablename="registry_township"):
+    id = UUID(primary_key=True)
+    county = ForeignKey(County, on_delete=OnDelete.restrict, null=False, index=True)
+    name = Varchar(length=80)
+    code = Varchar(length=16, default="")
+
+
+class Village(Table, tablename="registry_village"):
+    id = UUID(primary_key=True)
+    county = ForeignKey(County, on_delete=OnDelete.restrict, null=False, index=True)
+    township = ForeignKey(Township, on_delete=OnDelete.restrict, null=False, index=True)
+    name = Varchar(length=80)
+    poor = Boolean(default=False)  # 贫困村
+
+
+class Station(Table, tablename="registry_station"):
+    id = UUID(primary_key=True)
+    county = ForeignKey(County, on_delete=OnDelete.restrict, null=False, index=True)
+    township = ForeignKey(Township, on_delete=OnDelete.restrict, null=False)
+    village = ForeignKey(Village, on_delete=OnDelete.restrict, null=False, index=True)
+    name = Varchar(length=80)
+    code = Varchar(length=24)
+    address = Varchar(length=200, default="")
+    opened_on = Date(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+    closed_reason = Varchar(length=200, default="")
+    # The shelf grid used to assign pickup codes (shelf-layer-last4).
+    shelves = Integer(default=6)
+    layers = Integer(default=4)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Household(Table, tablename="registry_household"):
+    """一户一码: a registered household; `poverty` marks a 脱贫户/建档立卡贫困户."""
+
+    id = UUID(primary_key=True)
+    county = ForeignKey(County, on_delete=OnDelete.restrict, null=False, index=True)
+    village = ForeignKey(Village, on_delete=OnDelete.restrict, null=False, index=True)
+    code = Varchar(length=24)
+    head_name = Varchar(length=40, default="")
+    phone = Varchar(length=11, default="")
+    poverty = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())

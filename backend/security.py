@@ -1,0 +1,73 @@
+"""Security headers on every response (Litestar has no middleware for them)."""
+
+from __future__ import annotations
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.settings import get_settings
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; font-src 'self'; manifest-src 'self'; worker-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _behind_tls(scope: Scope) -> bool:
+    if scope.get("scheme") == "https":
+        return True
+    settings = get_settings()
+    if not settings.trusted_proxies:
+        return False
+    client = scope.get("client") or ("", 0)
+    if client[0] not in settings.trusted_proxies:
+        return False
+    for name, value in scope["headers"]:
+        if name == b"x-forwarded-proto":
+            return value.decode("latin-1").split(",")[0].strip() == "https"
+    return False
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        tls = _behind_tls(scope)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                headers.setdefault("content-security-policy", CONTENT_SECURITY_POLICY)
+                headers["x-content-type-options"] = "nosniff"
+                headers["x-frame-options"] = "DENY"
+                headers["referrer-policy"] = "same-origin"
+                headers["permissions-policy"] = "geolocation=(self), camera=(self), microphone=()"
+                headers["cross-origin-opener-policy"] = "same-origin"
+                if tls:
+                    headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+                if path.startswith("/api/") or path.startswith("/county/"):
+                    headers["cache-control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def client_address(scope: Scope) -> str:
+    """The caller's address; X-Forwarded-For is believed only when it comes from our own proxy."""
+    client = scope.get("client") or ("unknown", 0)
+    address = client[0]
+    settings = get_settings()
+    if address in settings.trusted_proxies:
+        for name, value in scope["headers"]:
+            if name == b"x-forwarded-for":
+                hops = [hop.strip() for hop in value.decode("latin-1").split(",") if hop.strip()]
+                untrusted = [hop for hop in hops if hop not in settings.trusted_proxies]
+                if untrusted:
+                    return untrusted[-1]
+    return address

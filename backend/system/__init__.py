@@ -1,0 +1,1 @@
+"""Health, readiness and other endpoints about the service itself."""

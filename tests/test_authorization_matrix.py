@@ -1,0 +1,206 @@
+"""Every route × every role × own and foreign station/county: who gets in, who gets 401/403.
+
+A route without a rule here fails `test_every_route_has_a_rule`: a new endpoint cannot ship
+without saying who may call it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from backend.registry.tables import Household, Township, Village
+from tests.support import Actor, World
+
+# Who may call, given the caller and whether the path points at their own (home) objects.
+Rule = Callable[[str, str], bool]
+
+
+def public(actor: str, target: str) -> bool:
+    return True
+
+
+def logged_in(actor: str, target: str) -> bool:
+    return actor != "anonymous"
+
+
+def keepers(actor: str, target: str) -> bool:
+    return actor in {"keeper_a", "keeper_b", "foreign_keeper"}
+
+
+def any_staff(actor: str, target: str) -> bool:
+    return actor in {"staff", "foreign_staff", "admin"}
+
+
+def admins(actor: str, target: str) -> bool:
+    return actor == "admin"
+
+
+def own_station(actor: str, target: str) -> bool:
+    """The path's station is station A of the home county, or the foreign county's station."""
+    if actor == "admin":
+        return True
+    if target == "home":
+        return actor in {"keeper_a", "staff"}
+    return actor in {"foreign_keeper", "foreign_staff"}
+
+
+def staff_of_station(actor: str, target: str) -> bool:
+    return own_station(actor, target) and actor not in {"keeper_a", "foreign_keeper"}
+
+
+def staff_of_county(actor: str, target: str) -> bool:
+    if actor == "admin":
+        return True
+    return actor == ("staff" if target == "home" else "foreign_staff")
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    rule: Rule
+    # Calling it changes the caller's own session (logout): checked by its own test instead.
+    anonymous_only: bool = False
+
+
+ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
+    ("GET", "/healthz"): RouteRule(public),
+    ("GET", "/readyz"): RouteRule(public),
+    ("GET", "/"): RouteRule(public),
+    ("POST", "/api/v1/auth/login"): RouteRule(public),
+    ("POST", "/api/v1/auth/logout"): RouteRule(logged_in, anonymous_only=True),
+    ("GET", "/api/v1/auth/me"): RouteRule(logged_in),
+    ("POST", "/api/v1/auth/password"): RouteRule(logged_in),
+    ("POST", "/api/v1/auth/language"): RouteRule(logged_in),
+    ("GET", "/api/v1/counties"): RouteRule(any_staff),
+    ("POST", "/api/v1/counties"): RouteRule(admins),
+    ("GET", "/api/v1/counties/{county_id}"): RouteRule(staff_of_county),
+    ("PATCH", "/api/v1/counties/{county_id}"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/townships"): RouteRule(staff_of_county),
+    ("POST", "/api/v1/counties/{county_id}/townships"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/villages"): RouteRule(staff_of_county),
+    ("POST", "/api/v1/counties/{county_id}/villages"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/stations"): RouteRule(staff_of_county),
+    ("POST", "/api/v1/counties/{county_id}/stations"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/households"): RouteRule(staff_of_county),
+    ("POST", "/api/v1/counties/{county_id}/households"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/users"): RouteRule(staff_of_county),
+    ("POST", "/api/v1/counties/{county_id}/users"): RouteRule(staff_of_county),
+    ("PATCH", "/api/v1/users/{user_id}"): RouteRule(staff_of_county),
+    ("PATCH", "/api/v1/townships/{township_id}"): RouteRule(staff_of_county),
+    ("PATCH", "/api/v1/villages/{village_id}"): RouteRule(staff_of_county),
+    ("PATCH", "/api/v1/households/{household_id}"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/stations/{station_id}"): RouteRule(own_station),
+    ("PATCH", "/api/v1/stations/{station_id}"): RouteRule(staff_of_station),
+    ("POST", "/api/v1/stations/{station_id}/close"): RouteRule(staff_of_station),
+    ("POST", "/api/v1/stations/{station_id}/reopen"): RouteRule(staff_of_station),
+    # The ledger
+    ("POST", "/api/v1/sync"): RouteRule(keepers),
+    ("GET", "/api/v1/sync"): RouteRule(keepers),
+    ("GET", "/api/v1/stations/{station_id}/parcels"): RouteRule(own_station),
+    ("GET", "/api/v1/stations/{station_id}/purchases"): RouteRule(own_station),
+    ("GET", "/api/v1/stations/{station_id}/cashbook"): RouteRule(own_station),
+    ("GET", "/api/v1/stations/{station_id}/events"): RouteRule(own_station),
+    ("GET", "/api/v1/stations/{station_id}/summary"): RouteRule(own_station),
+    # Notifications and jobs (issue 5)
+    # The county centre: API (issue 6)
+    # County pages
+    ("GET", "/county"): RouteRule(any_staff),
+}
+
+# Routes served as files or pages whose access is tested elsewhere.
+# /metrics answers loopback or a token, not users: tests/test_operations.py checks it.
+NOT_IN_MATRIX = re.compile(r"^(/app|/schema|/metrics)")
+
+
+def app_routes(app) -> list[tuple[str, str]]:
+    found = []
+    for route in app.routes:
+        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
+        if NOT_IN_MATRIX.match(path):
+            continue
+        for method in sorted(getattr(route, "methods", [])):
+            if method in {"HEAD", "OPTIONS"}:
+                continue
+            found.append((method, path))
+    return found
+
+
+def test_every_route_has_a_rule(app):
+    missing = [route for route in app_routes(app) if route not in ROUTE_RULES]
+    assert not missing, f"routes without an authorization rule: {missing}"
+    stale = [route for route in ROUTE_RULES if route not in app_routes(app)]
+    assert not stale, f"rules for routes that no longer exist: {stale}"
+
+
+async def _path_ids(world: World) -> dict[str, dict[str, str]]:
+    async def first(table, county_id):
+        row = await table.select(table.id).where(table.county == county_id).first()
+        return str(row["id"])
+
+    return {
+        "home": {
+            "county_id": str(world.county_id),
+            "station_id": str(world.station_a),
+            "user_id": str(world.keeper_b.id),
+            "township_id": str(world.township_id),
+            "village_id": str(world.village_id),
+            "household_id": await first(Household, world.county_id),
+        },
+        "foreign": {
+            "county_id": str(world.foreign_county_id),
+            "station_id": str(world.foreign_station),
+            "user_id": str(world.foreign_keeper.id),
+            "township_id": await first(Township, world.foreign_county_id),
+            "village_id": await first(Village, world.foreign_county_id),
+            "household_id": await first(Household, world.foreign_county_id),
+        },
+    }
+
+
+ACTORS = ["anonymous", "keeper_a", "keeper_b", "staff", "foreign_keeper", "foreign_staff", "admin"]
+
+
+async def _call(client, method: str, url: str, actor: Actor | None):
+    headers = actor.headers if actor else {}
+    if method in {"POST", "PATCH", "PUT"}:
+        return await client.request(method, url, json={}, headers=headers)
+    return await client.request(method, url, headers=headers)
+
+
+@pytest.mark.slow
+async def test_authorization_matrix(client, app, world):
+    ids = await _path_ids(world)
+    failures = []
+    calls = 0
+    for method, path in app_routes(app):
+        spec = ROUTE_RULES[(method, path)]
+        targets = ["home", "foreign"] if "{" in path else ["home"]
+        for target in targets:
+            url = path.format(**ids[target])
+            for name in ACTORS:
+                if spec.anonymous_only and name != "anonymous":
+                    continue
+                actor = None if name == "anonymous" else getattr(world, name)
+                response = await _call(client, method, url, actor)
+                calls += 1
+                allowed = spec.rule(name, target)
+                if name == "anonymous" and spec.rule is not public:
+                    allowed = False
+                status = response.status_code
+                if status >= 500:
+                    failures.append(f"{method} {url} as {name}: {status}")
+                elif allowed and status in (401, 403):
+                    failures.append(f"{method} {url} as {name}: refused {status}")
+                elif not allowed and status not in (401, 403, 404):
+                    failures.append(f"{method} {url} as {name}: let in with {status}")
+                elif not allowed and name == "anonymous" and status != 401:
+                    failures.append(f"{method} {url} anonymous: {status}, not 401")
+                if status >= 400:
+                    assert response.headers["content-type"].startswith(
+                        "application/problem+json"
+                    ), f"{method} {url} as {name}: {status} is not a problem document"
+    assert not failures, "\n".join(failures)
+    assert calls > 100

@@ -1,0 +1,62 @@
+"""The demo county of API.md: its shape, its logins, and loading it twice."""
+
+from backend.demo.service import load_demo
+from backend.registry.tables import County, Household, Station, Township, Village
+from tests.support import login
+
+
+async def test_demo_county_has_the_seeds_shape_and_loads_once(client):
+    await load_demo()
+    assert await County.count() == 1
+    assert await Township.count() == 9
+    assert await Village.count() == 60
+    assert await Station.count() == 40
+    assert 200 <= await Household.count() <= 500
+    assert await Village.count().where(Village.poor == True) >= 5  # noqa: E712
+    # Every township has at least one station (乡镇 coverage 100%).
+    townships_with_station = {row["township"] for row in await Station.select(Station.township)}
+    assert len(townships_with_station) == 9
+    await load_demo()
+    assert await Station.count() == 40
+
+
+async def test_demo_logins_of_api_md_work(client):
+    await load_demo()
+    keeper_1 = await login(client, "13800000001", "demo1234")
+    keeper_2 = await login(client, "13800000002", "demo1234")
+    staff = await login(client, "13900000001", "demo1234")
+    assert keeper_1["user"]["role"] == "keeper"
+    assert keeper_2["user"]["role"] == "keeper"
+    assert keeper_1["user"]["station_id"] != keeper_2["user"]["station_id"]
+    assert staff["user"]["role"] == "county_staff"
+    assert staff["user"]["county_id"] == keeper_1["user"]["county_id"]
+
+
+async def test_demo_history_is_realistic_and_keepers_1_and_2_have_not_checked_in(
+    client, monkeypatch
+):
+    from backend.ledger import service as ledger
+    from backend.ledger.tables import Event
+
+    monkeypatch.setenv("CUNZHAN_DEMO_HISTORY_DAYS", "14")
+    await load_demo()
+    assert (await ledger.verify())["broken"] == []
+    received = await Event.count().where(Event.type == "parcel.received")
+    dispatched = await Event.count().where(Event.type == "parcel.dispatched")
+    assert received > dispatched > 0, "more parcels come in than go out"
+    for kind in ("purchase.ordered", "purchase.delivered", "sale.recorded", "service.recorded",
+                 "checkin.recorded", "parcel.picked_up"):  # fmt: skip
+        assert await Event.count().where(Event.type == kind) > 0, kind
+    keepers = {}
+    for phone in ("13800000001", "13800000002", "13800000003", "13800000004"):
+        answer = await login(client, phone, "demo1234")
+        summary = await client.get(
+            f"/api/v1/stations/{answer['user']['station_id']}/summary",
+            headers={"authorization": f"Bearer {answer['token']}"},
+        )
+        keepers[phone] = summary.json()
+    assert keepers["13800000001"]["checked_in_this_week"] is False
+    assert keepers["13800000002"]["checked_in_this_week"] is False
+    assert keepers["13800000003"]["checked_in_this_week"] is True
+    assert keepers["13800000004"]["checked_in_this_week"] is True
+    assert keepers["13800000003"]["parcels_on_shelf"] > 0
