@@ -1,0 +1,147 @@
+"""HTTP for the ledger: the sync protocol and the station's reading endpoints."""
+
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.params import JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK
+
+from backend.accounts.guards import (
+    current_user,
+    requires_keeper,
+    requires_login,
+    requires_station_scope,
+)
+from backend.errors import request_language
+from backend.ledger import service
+from backend.ledger.schemas import (
+    Cashbook,
+    ParcelOut,
+    PullResponse,
+    PurchaseOut,
+    StationSummary,
+    SyncRequest,
+    SyncResponse,
+)
+from backend.params import Day, Since, StationId
+from backend.system.metrics import SYNC_BATCH_SECONDS, SYNC_EVENTS
+
+ParcelState = Annotated[
+    str,
+    QueryParameter(
+        name="state", required=False, description="on_shelf (default), picked_up, returned, all"
+    ),
+]
+PurchaseState = Annotated[
+    str | None,
+    QueryParameter(name="state", required=False, description="ordered, delivered, reversed"),
+]
+PickupCode = Annotated[str | None, QueryParameter(name="code", required=False)]
+PhoneLast4 = Annotated[str | None, QueryParameter(name="phone_last4", required=False)]
+TrackingNo = Annotated[str | None, QueryParameter(name="tracking_no", required=False)]
+
+
+class SyncController(Controller):
+    path = "/api/v1/sync"
+    tags = ["sync"]
+    guards = [requires_keeper]
+
+    @post(
+        operation_id="pushEvents",
+        summary="Push a batch of events (exactly once per event id)",
+        description="Events are judged in order: `accepted`, `duplicate` (same id and content "
+        "as before), `conflict` (same id, other content: the original stays) or `rejected` "
+        "(a problem document in `error`). Accepted events commit in one transaction. At most "
+        "500 events and 1 MiB per batch (413 beyond).",
+        status_code=HTTP_200_OK,
+    )
+    async def push(self, request: Request, data: JSONBody[SyncRequest]) -> SyncResponse:
+        with SYNC_BATCH_SECONDS.time():
+            answer = await service.push(
+                current_user(request), data.device_id, data.events, request_language(request)
+            )
+        for result in answer.results:
+            SYNC_EVENTS.labels(result.status).inc()
+        return answer
+
+    @get(
+        operation_id="pullEvents",
+        summary="The caller's station's events after a cursor",
+        description="Each event once, in order, 500 per page (`more` says whether to call "
+        "again with the new `cursor`). Phone and account numbers come masked.",
+    )
+    async def pull(self, request: Request, since: Since = None) -> PullResponse:
+        user = current_user(request)
+        return await service.pull(user.station_id, service.parse_cursor(since))
+
+
+class StationLedgerController(Controller):
+    path = "/api/v1/stations/{station_id:uuid}"
+    tags = ["ledger"]
+    guards = [requires_login, requires_station_scope]
+
+    @get(
+        "/parcels",
+        operation_id="listParcels",
+        summary="Parcels of the station (default: on the shelf, waiting for pickup)",
+        description="Find a parcel by `code` (pickup code), `phone_last4` or `tracking_no`. "
+        "The keeper's own lookup shows the recipient's full phone; everyone else sees it masked.",
+    )
+    async def parcels(
+        self,
+        request: Request,
+        station_id: StationId,
+        parcel_state: ParcelState = "on_shelf",
+        code: PickupCode = None,
+        phone_last4: PhoneLast4 = None,
+        tracking_no: TrackingNo = None,
+    ) -> list[ParcelOut]:
+        user = current_user(request)
+        return await service.list_parcels(
+            station_id,
+            parcel_state,
+            unmasked=user.station_id == station_id,
+            code=code,
+            phone_last4=phone_last4,
+            tracking_no=tracking_no,
+        )
+
+    @get("/purchases", operation_id="listPurchases", summary="代购 orders of the station")
+    async def purchases(
+        self,
+        station_id: StationId,
+        purchase_state: PurchaseState = None,
+    ) -> list[PurchaseOut]:
+        return await service.list_purchases(station_id, purchase_state)
+
+    @get(
+        "/cashbook",
+        operation_id="getCashbook",
+        summary="A day's totals per kind: count, amount_fen, fee_fen",
+        description="`date` is the county-local day (default: today there).",
+    )
+    async def cashbook(
+        self,
+        station_id: StationId,
+        day: Day = None,
+    ) -> Cashbook:
+        return await service.cashbook(station_id, day)
+
+    @get(
+        "/summary",
+        operation_id="getStationSummary",
+        summary="The home screen in one call: check-in due, shelf, overdue, today's cashbook",
+    )
+    async def summary(self, station_id: StationId) -> StationSummary:
+        return await service.summary(station_id)
+
+    @get(
+        "/events",
+        operation_id="listStationEvents",
+        summary="The station's ledger after a cursor (personal data masked)",
+    )
+    async def events(self, station_id: StationId, since: Since = None) -> PullResponse:
+        return await service.pull(station_id, service.parse_cursor(since))
+
+
+ROUTE_HANDLERS = [SyncController, StationLedgerController]

@@ -1,0 +1,255 @@
+"""The sync protocol's shapes and the data of every event type (money in fen, weights in grams)."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from backend.types import MOBILE_PATTERN
+
+MAX_FEN = 10_000_000  # ¥100,000 for one entry: more is a typo at a village station
+MAX_BATCH_EVENTS = 500
+
+Fen = Annotated[int, msgspec.Meta(ge=0, le=MAX_FEN, description="金额，单位：分（整数）")]
+Phone = Annotated[str, msgspec.Meta(pattern=MOBILE_PATTERN)]
+TrackingNo = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+Text40 = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+Text100 = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+HouseholdCode = Annotated[str, msgspec.Meta(min_length=2, max_length=24)]
+PickupCode = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=16, pattern=r"^[0-9A-Za-z]+(-[0-9A-Za-z]+){0,3}$")
+]
+Carrier = Literal["SF", "ZTO", "YTO", "STO", "YUNDA", "JD", "EMS", "JT", "BEST", "OTHER"]
+Platform = Literal[
+    "taobao", "tmall", "jd", "pinduoduo", "youle", "douyin", "kuaishou", "wechat", "other"
+]
+Service = Literal[
+    "phone_topup", "electricity", "water", "broadband", "ticket", "cash_withdrawal", "other"
+]
+
+
+class EventData(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Base of every event's data: unknown fields are refused, not ignored."""
+
+
+class ParcelReceived(EventData):
+    tracking_no: TrackingNo
+    carrier: Carrier
+    recipient_phone: Phone
+    recipient_name: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    pickup_code: PickupCode | None = None
+    tracking_confirmed: bool | None = None
+
+
+class ParcelPickedUp(EventData):
+    tracking_no: TrackingNo
+    pickup_code: PickupCode
+    fee_fen: Fen | None = None  # storage fee for a parcel kept past the free days
+
+
+class ParcelReturned(EventData):
+    tracking_no: TrackingNo
+    reason: Reason
+
+
+class ParcelDispatched(EventData):
+    tracking_no: TrackingNo
+    carrier: Carrier
+    weight_g: Annotated[int, msgspec.Meta(ge=1, le=200_000, description="重量，单位：克")]
+    fee_fen: Fen
+    destination: Text100
+    farm_product: bool
+    household_code: HouseholdCode | None = None
+    tracking_confirmed: bool | None = None
+
+
+class PurchaseOrdered(EventData):
+    platform: Platform
+    item: Text100
+    amount_fen: Fen
+    commission_fen: Fen
+    customer_phone: Phone | None = None
+    household_code: HouseholdCode | None = None
+
+
+class PurchaseDelivered(EventData):
+    purchase_id: uuid.UUID
+
+
+class SaleRecorded(EventData):
+    product: Text40
+    quantity: Annotated[float, msgspec.Meta(gt=0, le=1_000_000)]
+    unit: Annotated[str, msgspec.Meta(min_length=1, max_length=10)]
+    amount_fen: Fen
+    commission_fen: Fen
+    channel: Text40
+    household_code: HouseholdCode | None = None
+
+
+class ServiceRecorded(EventData):
+    service: Service
+    amount_fen: Fen
+    fee_fen: Fen
+    account: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
+
+
+class CheckinRecorded(EventData):
+    lat: Annotated[float, msgspec.Meta(ge=-90, le=90)] | None = None
+    lng: Annotated[float, msgspec.Meta(ge=-180, le=180)] | None = None
+    note: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class EntryReversed(EventData):
+    target_id: uuid.UUID
+    reason: Reason
+
+
+EVENT_TYPES: dict[str, type[EventData]] = {
+    "parcel.received": ParcelReceived,
+    "parcel.picked_up": ParcelPickedUp,
+    "parcel.returned": ParcelReturned,
+    "parcel.dispatched": ParcelDispatched,
+    "purchase.ordered": PurchaseOrdered,
+    "purchase.delivered": PurchaseDelivered,
+    "sale.recorded": SaleRecorded,
+    "service.recorded": ServiceRecorded,
+    "checkin.recorded": CheckinRecorded,
+    "entry.reversed": EntryReversed,
+}
+
+# Personal data inside event data, masked wherever events are shown to anyone but the keeper's
+# own parcel lookup.
+PHONE_FIELDS = ("recipient_phone", "customer_phone")
+ACCOUNT_FIELDS = ("account",)
+
+
+# Sync ----------------------------------------------------------------------------------------
+
+
+class IncomingEvent(msgspec.Struct, forbid_unknown_fields=True):
+    id: str
+    type: str
+    occurred_at: str
+    data: dict[str, Any]
+
+
+class SyncRequest(msgspec.Struct, forbid_unknown_fields=True):
+    device_id: uuid.UUID
+    events: Annotated[list[Any], msgspec.Meta(description="at most 500 events")]
+
+
+class SyncResult(msgspec.Struct, omit_defaults=True):
+    id: str | None
+    status: Literal["accepted", "duplicate", "conflict", "rejected"]
+    error: dict[str, Any] | None = None
+    seq: int | None = None
+    pickup_code: str | None = None
+    pickup_code_changed: bool | None = None
+    warnings: list[str] | None = None
+
+
+class SyncResponse(msgspec.Struct):
+    results: list[SyncResult]
+    cursor: str
+
+
+class PulledEvent(msgspec.Struct):
+    id: uuid.UUID
+    seq: int
+    type: str
+    occurred_at: datetime.datetime
+    received_at: datetime.datetime
+    business_date: datetime.date
+    device_id: uuid.UUID
+    keeper_id: uuid.UUID
+    data: dict[str, Any]
+    server: dict[str, Any]
+    reversed_by: uuid.UUID | None = None
+
+
+class PullResponse(msgspec.Struct):
+    events: list[PulledEvent]
+    cursor: str
+    more: bool
+
+
+# Reading -------------------------------------------------------------------------------------
+
+
+class ParcelOut(msgspec.Struct):
+    id: uuid.UUID
+    tracking_no: str
+    carrier: str
+    recipient_phone: str
+    recipient_name: str
+    pickup_code: str
+    state: str
+    received_at: datetime.datetime
+    days_on_shelf: int
+    fee_due_fen: int
+    overdue: bool
+    closed_at: datetime.datetime | None = None
+    return_reason: str = ""
+
+
+class PurchaseOut(msgspec.Struct):
+    id: uuid.UUID
+    platform: str
+    item: str
+    amount_fen: int
+    commission_fen: int
+    customer_phone: str
+    household_code: str
+    state: str
+    ordered_at: datetime.datetime
+    delivered_at: datetime.datetime | None = None
+
+
+class CashbookLine(msgspec.Struct):
+    kind: str
+    count: int
+    amount_fen: int
+    fee_fen: int
+
+
+class Cashbook(msgspec.Struct):
+    station_id: uuid.UUID
+    date: datetime.date
+    kinds: list[CashbookLine]
+    total_amount_fen: int
+    total_fee_fen: int
+
+
+class ParcelRule(msgspec.Struct):
+    free_days: int
+    daily_fee_fen: int
+    fee_cap_fen: int
+    return_days: int
+
+
+class StationSummary(msgspec.Struct):
+    """What the keeper's home screen shows, in one call."""
+
+    station_id: uuid.UUID
+    station_name: str
+    station_code: str
+    county_name: str
+    timezone: str
+    today: datetime.date
+    week_start: datetime.date
+    checked_in_this_week: bool
+    last_checkin_at: datetime.datetime | None
+    parcels_on_shelf: int
+    parcels_overdue: int
+    parcel_rule: ParcelRule
+    cashbook: Cashbook
+
+
+class VerifyReport(msgspec.Struct):
+    stations: int
+    events: int
+    broken: list[dict[str, Any]]

@@ -1,0 +1,188 @@
+"""Checking one incoming event without the database: its envelope, its data, its clock.
+
+Produces either a `Candidate` (normalized data, canonical JSON and content hash) or a `Rejection`
+with a stable code, the field at fault and the parameters of its localized message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from backend.ledger.carriers import (
+    is_possible_tracking_no,
+    matches_carrier,
+    normalize_tracking_no,
+)
+from backend.ledger.schemas import EVENT_TYPES, EventData
+
+UTC = datetime.UTC
+EARLIEST = datetime.datetime(2015, 1, 1, tzinfo=UTC)  # before the programme's stations existed
+LATEST_AHEAD = datetime.timedelta(days=400)  # a phone clock a year wrong is still data
+# An entry cannot have happened later than it reached the server: a phone whose clock runs ahead
+# has its entries counted on the day the server received them.
+CLOCK_TOLERANCE = datetime.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Rejection(Exception):
+    code: str
+    field: str | None = None
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclass
+class Candidate:
+    id: uuid.UUID
+    type: str
+    occurred_at: datetime.datetime
+    data: dict[str, Any]
+    data_json: str
+    content_hash: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def utc_iso(moment: datetime.datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def content_hash(event_type: str, occurred_at: datetime.datetime, data_json: str) -> str:
+    material = f"{event_type}\n{utc_iso(occurred_at)}\n{data_json}"
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+_MSGSPEC_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^Object contains unknown field `(?P<f>[^`]+)`"), "unknown_field"),
+    (re.compile(r"^Object missing required field `(?P<f>[^`]+)`"), "missing_field"),
+    (re.compile(r"^Expected `int`, got `float`"), "not_integer"),
+    (re.compile(r"^Expected `(int|float)`, got `str`"), "not_a_number"),
+    (re.compile(r"^Expected `int` [<>]=?"), "out_of_range"),
+    (re.compile(r"^Expected `float` [<>]=?"), "out_of_range"),
+    (re.compile(r"^Integer value out of range"), "out_of_range"),
+    (re.compile(r"^Expected `str` of length"), "bad_length"),
+    (re.compile(r"^Expected `str` matching regex"), "invalid_format"),
+    (re.compile(r"^Invalid enum value"), "invalid_choice"),
+]
+_AT_FIELD = re.compile(r"at `\$\.(?P<f>[A-Za-z_]+)")
+# Fields whose format errors have their own, clearer message.
+_FORMAT_CODES = {
+    "recipient_phone": "invalid_phone",
+    "customer_phone": "invalid_phone",
+    "pickup_code": "invalid_pickup_code",
+}
+
+
+def rejection_from_msgspec(error: msgspec.ValidationError) -> Rejection:
+    message = str(error)
+    at = _AT_FIELD.search(message)
+    field_name = at.group("f") if at else None
+    for pattern, code in _MSGSPEC_PATTERNS:
+        match = pattern.search(message)
+        if match:
+            if "f" in match.groupdict():
+                field_name = match.group("f")
+            if code == "invalid_format" and field_name in _FORMAT_CODES:
+                code = _FORMAT_CODES[field_name]
+            if code == "not_integer" and field_name and field_name.endswith("_fen"):
+                code = "money_not_fen"
+            return Rejection(code, field_name)
+    return Rejection("invalid_value", field_name)
+
+
+def _parse_occurred_at(value: str, received_at: datetime.datetime) -> datetime.datetime:
+    try:
+        moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        raise Rejection("invalid_time", "occurred_at") from None
+    if moment.tzinfo is None:
+        raise Rejection("time_without_zone", "occurred_at")
+    if moment < EARLIEST or moment > received_at + LATEST_AHEAD:
+        raise Rejection("time_out_of_range", "occurred_at")
+    return moment
+
+
+def _check_tracking(data: dict[str, Any], carrier_required: bool) -> None:
+    number = normalize_tracking_no(data["tracking_no"])
+    if not is_possible_tracking_no(number):
+        raise Rejection("invalid_tracking_no", "tracking_no")
+    data["tracking_no"] = number
+    if carrier_required and not data.get("tracking_confirmed"):
+        carrier = data["carrier"]
+        if not matches_carrier(carrier, number):
+            raise Rejection("tracking_no_unusual", "tracking_no", {"carrier": carrier})
+
+
+def _normalize(event_type: str, data: dict[str, Any]) -> None:
+    """Type-specific checks beyond the schema; normalizes `data` in place."""
+    if event_type in ("parcel.received", "parcel.dispatched"):
+        _check_tracking(data, carrier_required=True)
+    elif event_type in ("parcel.picked_up", "parcel.returned"):
+        _check_tracking(data, carrier_required=False)
+    if "pickup_code" in data:
+        data["pickup_code"] = data["pickup_code"].upper()
+    if "household_code" in data:
+        data["household_code"] = data["household_code"].strip().upper()
+    if event_type == "checkin.recorded" and ("lat" in data) != ("lng" in data):
+        raise Rejection("location_incomplete", "lat" if "lat" not in data else "lng")
+    for key in ("recipient_name", "item", "product", "channel", "destination", "reason", "note"):
+        if key in data and isinstance(data[key], str):
+            data[key] = data[key].strip()
+            if not data[key] and key not in ("recipient_name", "note"):
+                raise Rejection("missing_field", key)
+
+
+def check_event(raw: Any, received_at: datetime.datetime) -> Candidate:
+    """Validate one event of a sync batch; raises `Rejection`."""
+    if not isinstance(raw, dict):
+        raise Rejection("invalid_event")
+    unknown = set(raw) - {"id", "type", "occurred_at", "data"}
+    if unknown:
+        raise Rejection("unknown_field", sorted(unknown)[0])
+    try:
+        event_id = uuid.UUID(str(raw.get("id")))
+    except ValueError:
+        raise Rejection("invalid_id", "id") from None
+    event_type = raw.get("type")
+    data_type: type[EventData] | None = EVENT_TYPES.get(event_type)  # type: ignore[arg-type]
+    if data_type is None:
+        raise Rejection("unknown_event_type", "type", {"type": str(event_type)[:40]})
+    if not isinstance(raw.get("occurred_at"), str):
+        raise Rejection("missing_field", "occurred_at")
+    occurred_at = _parse_occurred_at(raw["occurred_at"], received_at)
+    if not isinstance(raw.get("data"), dict):
+        raise Rejection("missing_field", "data")
+    try:
+        parsed = msgspec.convert(raw["data"], data_type, strict=True)
+    except msgspec.ValidationError as error:
+        raise rejection_from_msgspec(error) from None
+    data = {k: v for k, v in msgspec.to_builtins(parsed).items() if v is not None}
+    _normalize(event_type, data)
+    data_json = canonical_json(data)
+    candidate = Candidate(
+        id=event_id,
+        type=event_type,
+        occurred_at=occurred_at,
+        data=data,
+        data_json=data_json,
+        content_hash=content_hash(event_type, occurred_at, data_json),
+    )
+    if occurred_at > received_at + CLOCK_TOLERANCE:
+        candidate.warnings.append("clock_ahead")
+    return candidate
+
+
+def business_moment(occurred_at: datetime.datetime, received_at: datetime.datetime):
+    """When the entry counts: the phone's time, unless that lies after the server received it."""
+    return received_at if occurred_at > received_at + CLOCK_TOLERANCE else occurred_at
