@@ -1,0 +1,1 @@
+"""Serves the keeper's PWA shell under /app/."""

@@ -1,0 +1,157 @@
+// Me: who is logged in, the language, installing the app, reminders (push, asked only after an
+// explanation), the sync and storage state, logout (which never drops unsent entries).
+
+import { LANGUAGES, language, t } from "../i18n.js";
+import { app, changeLanguage, lastSyncText, schedule, setTitle, signOut } from "../main.js";
+import { deviceId, getMeta, kvGet, outboxCounts } from "../store.js";
+import { button, cell, cells, clear, confirmSheet, h, sectionTitle, sheet, toast } from "../ui.js";
+
+const LANGUAGE_NAMES = { "zh-CN": "中文", ug: "ئۇيغۇرچە", en: "English" };
+
+export async function render(root) {
+  setTitle(t("me.title"));
+  const body = h("div", { class: "me" });
+  root.appendChild(body);
+  const draw = async () => {
+    const summary = (await kvGet("summary")) || {};
+    const counts = await outboxCounts();
+    const persisted = await getMeta("persisted");
+    clear(body);
+    body.appendChild(
+      cells(
+        cell({
+          title: app.user.name || app.user.phone,
+          detail: [summary.station_name, summary.county_name, app.user.phone].filter(Boolean).join(" · "),
+          iconName: "me",
+        })
+      )
+    );
+    body.appendChild(sectionTitle(t("me.language")));
+    body.appendChild(
+      h(
+        "div",
+        { class: "cells", role: "radiogroup", "aria-label": t("me.language") },
+        LANGUAGES.map((code) =>
+          h(
+            "label",
+            { class: "cell cell-radio" },
+            h("span", { class: "cell-main", lang: code }, LANGUAGE_NAMES[code]),
+            h("input", {
+              type: "radio",
+              name: "language",
+              value: code,
+              checked: code === language(),
+              onchange: () => changeLanguage(code),
+            })
+          )
+        )
+      )
+    );
+    body.appendChild(sectionTitle(t("me.app")));
+    body.appendChild(cells(installCell(), pushCell(draw)));
+    body.appendChild(sectionTitle(t("me.sync")));
+    body.appendChild(
+      cells(
+        cell({
+          title: counts.pending ? t("sync.pending", { n: counts.pending }) : t("sync.all_synced"),
+          detail: lastSyncText(),
+          extra: button(t("sync.now"), "mini", () => schedule(0)),
+        }),
+        cell({
+          title: t("me.storage"),
+          detail: persisted ? t("me.storage_persisted") : t("me.storage_normal"),
+        }),
+        cell({ title: t("me.device"), detail: (await deviceId()).slice(0, 8) })
+      )
+    );
+    body.appendChild(h("div", { class: "form-actions" }, button(t("me.logout"), "warn-outline btn-block", () => logout(counts.pending + counts.problems), { "data-action": "logout" })));
+  };
+  await draw();
+  return { refresh: draw };
+}
+
+function installCell() {
+  const standalone = window.matchMedia && window.matchMedia("(display-mode: standalone)").matches;
+  if (standalone) return cell({ title: t("me.install"), detail: t("me.installed") });
+  if (app.installPrompt) {
+    return cell({
+      title: t("me.install"),
+      detail: t("me.install_detail"),
+      onClick: async () => {
+        const prompt = app.installPrompt;
+        app.installPrompt = null;
+        prompt.prompt();
+        await prompt.userChoice.catch(() => null);
+      },
+    });
+  }
+  return cell({ title: t("me.install"), detail: t("me.install_manual") });
+}
+
+function pushSupported() {
+  return "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+}
+
+function pushCell(redraw) {
+  if (!pushSupported()) return cell({ title: t("push.title"), detail: t("push.unsupported") });
+  const permission = Notification.permission;
+  if (permission === "denied") return cell({ title: t("push.title"), detail: t("push.blocked") });
+  if (permission === "granted") {
+    return cell({
+      title: t("push.title"),
+      detail: t("push.on"),
+      extra: button(t("push.resubscribe"), "mini", () => subscribe(redraw)),
+    });
+  }
+  return cell({ title: t("push.title"), detail: t("push.off"), onClick: () => explainPush(redraw), attrs: { "data-action": "push" } });
+}
+
+/** Explain first; the browser's permission prompt comes only after the keeper says yes. */
+function explainPush(redraw) {
+  sheet({
+    title: t("push.explain_title"),
+    body: h("div", null, h("p", { class: "sheet-text" }, t("push.explain")), h("p", { class: "sheet-text" }, t("push.explain_next"))),
+    actions: [
+      { label: t("push.enable"), kind: "primary", id: "push-enable", onClick: (close) => { close(); subscribe(redraw); } },
+      { label: t("push.later"), onClick: (close) => close() },
+    ],
+  });
+}
+
+function urlBase64ToBytes(text) {
+  const padded = (text + "===".slice((text.length + 3) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+  const raw = atob(padded);
+  const bytes = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+  return bytes;
+}
+
+async function subscribe(redraw) {
+  const { api } = await import("../api.js");
+  try {
+    const permission = await Notification.requestPermission();
+    if (permission !== "granted") {
+      toast(t("push.blocked"), "warn");
+      return;
+    }
+    const { public_key: publicKey } = await api("GET", "/api/v1/push/key");
+    const registration = await navigator.serviceWorker.ready;
+    let subscription = await registration.pushManager.getSubscription();
+    if (!subscription) {
+      subscription = await registration.pushManager.subscribe({
+        userVisibleOnly: true,
+        applicationServerKey: urlBase64ToBytes(publicKey),
+      });
+    }
+    await api("POST", "/api/v1/push/subscriptions", Object.assign(subscription.toJSON(), { device_id: await deviceId() }));
+    toast(t("push.enabled"));
+  } catch (error) {
+    toast(error && error.status === 404 ? t("push.server_missing") : t("push.failed"), "warn", 4000);
+  }
+  redraw();
+}
+
+async function logout(unsent) {
+  const text = unsent ? t("me.logout_unsent", { n: unsent }) : t("me.logout_text");
+  if (await confirmSheet(t("me.logout"), text, t("me.logout"), "warn")) await signOut();
+}

@@ -1,0 +1,211 @@
+// Record: one tap to each kind, then its short form. Saving writes the outbox first; the form is
+// ready for the next entry at once (a courier drops twenty parcels: scan, phone, scan, phone…).
+// Also the edit of an entry the server rejected (same id, new content).
+
+import { buildForm, describe, detailNode, focusNext, hasForm } from "../forms.js";
+import { formatTime, ltr, money, t } from "../i18n.js";
+import { navigate, setTitle } from "../main.js";
+import {
+  countyTimezone,
+  getEntry,
+  kvGet,
+  kvSet,
+  localView,
+  proposePickupCode,
+  record,
+  resubmit,
+} from "../store.js";
+import { cell, cells, clear, confirmSheet, h, icon, sectionTitle, toast } from "../ui.js";
+
+const KINDS = {
+  received: "parcel.received",
+  dispatched: "parcel.dispatched",
+  ordered: "purchase.ordered",
+  sale: "sale.recorded",
+  service: "service.recorded",
+};
+
+const TILES = [
+  { href: "#/record/received", icon: "received", label: "type.parcel.received", hint: "record.hint.received" },
+  { href: "#/pickup", icon: "pickup", label: "type.parcel.picked_up", hint: "record.hint.pickup" },
+  { href: "#/record/dispatched", icon: "dispatched", label: "type.parcel.dispatched", hint: "record.hint.dispatched" },
+  { href: "#/record/ordered", icon: "ordered", label: "type.purchase.ordered", hint: "record.hint.ordered" },
+  { href: "#/record/delivered", icon: "delivered", label: "type.purchase.delivered", hint: "record.hint.delivered" },
+  { href: "#/record/sale", icon: "sale", label: "type.sale.recorded", hint: "record.hint.sale" },
+  { href: "#/record/service", icon: "service", label: "type.service.recorded", hint: "record.hint.service" },
+  { href: "#/checkin", icon: "checkin", label: "type.checkin.recorded", hint: "record.hint.checkin" },
+];
+
+// What the forms remember between entries.
+const REMEMBERED = ["carrier", "platform", "unit", "channel"];
+
+export async function render(root, args) {
+  const [what, arg] = args;
+  if (!what) return menu(root);
+  if (what === "delivered") return delivered(root);
+  if (what === "edit") return edit(root, arg);
+  if (KINDS[what]) return form(root, KINDS[what], arg);
+  navigate("#/record");
+  return null;
+}
+
+function menu(root) {
+  setTitle(t("record.title"));
+  root.appendChild(
+    h(
+      "div",
+      { class: "tiles" },
+      TILES.map((tile) =>
+        h(
+          "a",
+          { class: "tile", href: tile.href },
+          h("span", { class: "tile-icon" }, icon(tile.icon)),
+          h("span", { class: "tile-label" }, t(tile.label)),
+          h("span", { class: "tile-hint" }, t(tile.hint))
+        )
+      )
+    )
+  );
+  return {};
+}
+
+async function rememberDefaults(data) {
+  const defaults = (await kvGet("defaults")) || {};
+  for (const key of REMEMBERED) if (data[key]) defaults[key] = data[key];
+  await kvSet("defaults", defaults);
+}
+
+async function form(root, type, prefill) {
+  setTitle(t(`type.${type}`), "#/record");
+  const defaults = (await kvGet("defaults")) || {};
+  const recent = h("div", { class: "recent" });
+  const saved = [];
+  const initial = prefill && type === "parcel.received" ? { tracking_no: prefill } : undefined;
+  const { form: element, controls } = buildForm(type, {
+    initial,
+    defaults,
+    submitLabel: t("common.save"),
+    onSubmit: async (data, formEl) => {
+      if (type === "parcel.received") {
+        const view = await localView();
+        if (view.shelf.some((p) => p.tracking_no === data.tracking_no)) {
+          const error = document.getElementById(`${controls.tracking_no.id}-error`);
+          error.textContent = t("error.already_on_shelf");
+          controls.tracking_no.focus();
+          return;
+        }
+        data.pickup_code = proposePickupCode(data.tracking_no, view.shelf, await kvGet("station"));
+      }
+      const entry = await record(type, data);
+      await rememberDefaults(data);
+      saved.unshift(entry);
+      toast(type === "parcel.received" ? t("received.saved", { code: data.pickup_code }) : t("common.saved"));
+      resetForm(formEl, controls);
+      drawRecent(recent, saved);
+    },
+  });
+  root.appendChild(element);
+  root.appendChild(recent);
+  const first = element.querySelector("input, select");
+  if (first && !prefill) first.focus();
+  else if (prefill && controls.recipient_phone) controls.recipient_phone.focus();
+  return {
+    // A scan while another field has the focus still goes to the tracking number.
+    onScan: (code) => {
+      const input = controls.tracking_no;
+      if (!input) return;
+      input.value = code;
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+      focusNext(input);
+    },
+  };
+}
+
+/** Empty the fields for the next entry; keep the remembered choices (carrier, unit, channel…). */
+function resetForm(formEl, controls) {
+  for (const name of Object.keys(controls)) {
+    const control = controls[name];
+    if (REMEMBERED.indexOf(name) >= 0 || control.tagName === "SELECT" || control.tagName === "DIV") continue;
+    if (control.type === "checkbox") control.checked = false;
+    else control.value = "";
+  }
+  const confirm = formEl.querySelector("[name=tracking_confirmed]");
+  if (confirm) {
+    confirm.checked = false;
+    confirm.closest(".confirm-row").hidden = true;
+  }
+  const first = formEl.querySelector("input:not([type=checkbox]):not([type=radio])");
+  if (first) first.focus();
+}
+
+function drawRecent(box, saved) {
+  clear(box);
+  if (!saved.length) return;
+  const tz = countyTimezone();
+  box.appendChild(sectionTitle(t("record.just_saved", { n: saved.length })));
+  box.appendChild(
+    cells(
+      saved.slice(0, 5).map((entry) => {
+        const d = describe(entry);
+        return cell({ title: d.title, detail: detailNode(d.parts), extra: d.amount || formatTime(entry.occurred_at, tz), attrs: { "data-entry": entry.id } });
+      })
+    )
+  );
+}
+
+async function delivered(root) {
+  setTitle(t("type.purchase.delivered"), "#/record");
+  const list = h("div");
+  root.appendChild(list);
+  const draw = async () => {
+    const view = await localView();
+    clear(list);
+    if (!view.purchases.length) {
+      list.appendChild(h("p", { class: "empty" }, t("purchase.none_open")));
+      return;
+    }
+    list.appendChild(sectionTitle(t("purchase.open", { n: view.purchases.length })));
+    list.appendChild(
+      cells(
+        view.purchases.map((p) =>
+          cell({
+            title: p.item,
+            detail: `${t(`platform.${p.platform}`)} · ${money(p.amount_fen)}${p.customer_phone ? ` · ${ltr(p.customer_phone)}` : ""}`,
+            attrs: { "data-purchase": p.id },
+            onClick: async () => {
+              const ok = await confirmSheet(t("purchase.confirm_title"), t("purchase.confirm_text", { item: p.item }), t("purchase.confirm_ok"));
+              if (!ok) return;
+              await record("purchase.delivered", { purchase_id: p.id });
+              toast(t("common.saved"));
+            },
+          })
+        )
+      )
+    );
+  };
+  await draw();
+  return { refresh: draw };
+}
+
+async function edit(root, id) {
+  const entry = await getEntry(id);
+  if (!entry || entry.status !== "rejected" || !hasForm(entry.type)) {
+    navigate("#/history");
+    return null;
+  }
+  setTitle(t("edit.title", { kind: t(`type.${entry.type}`) }), "#/history");
+  root.appendChild(h("p", { class: "notice notice-warn" }, (entry.error && entry.error.detail) || t("problem.rejected_generic")));
+  const { form: element } = buildForm(entry.type, {
+    initial: entry.data,
+    submitLabel: t("edit.resend"),
+    onSubmit: async (data) => {
+      if (entry.type === "parcel.received") data.pickup_code = entry.data.pickup_code;
+      await resubmit(entry.id, data);
+      toast(t("edit.resent"));
+      navigate("#/home");
+    },
+  });
+  root.appendChild(element);
+  return {};
+}

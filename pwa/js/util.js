@@ -1,0 +1,135 @@
+// Small pure helpers: ids, local times with offset, money in fen, weights in grams, days.
+// Written for Chrome 80: no crypto.randomUUID, no String#replaceAll, no Array#at.
+
+export function uuid4() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = Array.prototype.map.call(bytes, (b) => (b < 16 ? "0" : "") + b.toString(16)).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+const pad = (n, width = 2) => String(n).padStart(width, "0");
+
+/** The phone's local time with its offset, e.g. 2026-11-22T09:30:00+08:00 (the server wants one). */
+export function localIso(date = new Date()) {
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? "+" : "-";
+  const abs = Math.abs(offset);
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
+    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}` +
+    `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
+  );
+}
+
+/** Full-width digits and punctuation (Chinese keyboards) to ASCII. */
+export function asciiDigits(text) {
+  return String(text).replace(/[\uFF10-\uFF19\uFF0E\uFF0D]/g, (c) =>
+    String.fromCharCode(c.charCodeAt(0) - 0xfee0)
+  );
+}
+
+export const MAX_FEN = 10000000; // ¥100,000: the server's limit for one entry
+
+/**
+ * Yuan as typed ("12.5", "¥3", "0.05") to integer fen, exactly (no floats).
+ * Returns {fen} or {error: "money_format" | "money_range"}.
+ */
+export function parseYuan(text) {
+  const cleaned = asciiDigits(text).replace(/[¥￥,\s]/g, "");
+  const match = /^(\d{0,7})(?:\.(\d{0,2}))?$/.exec(cleaned);
+  if (!cleaned || !match || (match[1] === "" && !match[2])) return { error: "money_format" };
+  const fen = Number(match[1] || "0") * 100 + Number((match[2] || "").padEnd(2, "0"));
+  if (fen > MAX_FEN) return { error: "money_range" };
+  return { fen };
+}
+
+/** Fen back to the yuan text a form shows ("12.50"); empty for null. */
+export function fenToYuanText(fen) {
+  if (fen === null || fen === undefined) return "";
+  return `${Math.floor(fen / 100)}.${pad(fen % 100)}`;
+}
+
+/** Kilograms as typed to integer grams (1 g … 200 kg). */
+export function parseKg(text) {
+  const cleaned = asciiDigits(text).replace(/\s/g, "");
+  const match = /^(\d{0,3})(?:\.(\d{0,3}))?$/.exec(cleaned);
+  if (!cleaned || !match || (match[1] === "" && !match[2])) return { error: "weight_format" };
+  const grams = Number(match[1] || "0") * 1000 + Number((match[2] || "").padEnd(3, "0"));
+  if (grams < 1 || grams > 200000) return { error: "weight_range" };
+  return { grams };
+}
+
+export function gramsToKgText(grams) {
+  if (!grams) return "";
+  const kg = Math.floor(grams / 1000);
+  const rest = grams % 1000;
+  return rest ? `${kg}.${pad(rest, 3).replace(/0+$/, "")}` : String(kg);
+}
+
+/** A positive quantity with up to 3 decimals (2.5 斤). */
+export function parseQuantity(text) {
+  const cleaned = asciiDigits(text).replace(/\s/g, "");
+  if (!/^(\d{1,7})(\.\d{1,3})?$/.test(cleaned)) return { error: "quantity_format" };
+  const value = Number(cleaned);
+  if (!(value > 0) || value > 1000000) return { error: "quantity_range" };
+  return { value };
+}
+
+export const MOBILE = /^1[3-9]\d{9}$/;
+
+export function normalizePhone(text) {
+  return asciiDigits(text).replace(/[\s-]/g, "");
+}
+
+/** YYYY-MM-DD of a moment in a time zone (the county's). */
+export function dayInZone(moment, timeZone) {
+  const date = moment instanceof Date ? moment : new Date(moment);
+  let parts;
+  try {
+    parts = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+    }).formatToParts(date);
+  } catch (error) {
+    parts = new Intl.DateTimeFormat("en-US", {
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+    }).formatToParts(date);
+  }
+  const get = (type) => parts.find((p) => p.type === type).value;
+  return `${get("year")}-${get("month")}-${get("day")}`;
+}
+
+function dayToUtc(day) {
+  const [y, m, d] = day.split("-").map(Number);
+  return Date.UTC(y, m - 1, d);
+}
+
+export function addDays(day, n) {
+  const moment = new Date(dayToUtc(day) + n * 86400000);
+  return `${moment.getUTCFullYear()}-${pad(moment.getUTCMonth() + 1)}-${pad(moment.getUTCDate())}`;
+}
+
+export function daysBetween(from, to) {
+  return Math.round((dayToUtc(to) - dayToUtc(from)) / 86400000);
+}
+
+/** Monday of the county's check-in week. */
+export function weekStart(day) {
+  const weekday = new Date(dayToUtc(day)).getUTCDay(); // 0 = Sunday
+  return addDays(day, -((weekday + 6) % 7));
+}
+
+export function debounce(fn, ms) {
+  let timer = 0;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}

@@ -1,0 +1,120 @@
+"""What a keeper does on the phone, as Playwright steps (selectors use the API's field names)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+from tests.browser.conftest import PASSWORD
+
+# Catalog keys look like "home.title" or "type.parcel.received".
+KEY_PATTERN = re.compile(r"\b[a-z]+(?:\.[a-z0-9_]+)+\b")
+
+
+async def login(page, base: str, phone_number: str) -> None:
+    await page.goto(f"{base}/app/")
+    await page.wait_for_selector("form.login-form")
+    await page.fill("form.login-form [name=phone]", phone_number)
+    await page.fill("form.login-form [name=password]", PASSWORD)
+    await page.click("form.login-form button[type=submit]")
+    await page.wait_for_selector(".home")
+
+
+async def go(page, route: str, ready: str) -> None:
+    await page.evaluate("route => { location.hash = route; }", f"#/{route}")
+    await page.wait_for_selector(ready)
+
+
+async def outbox(page) -> list[dict]:
+    """The phone's outbox, read straight from IndexedDB."""
+    return await page.evaluate(
+        """async () => {
+          const open = (name) => new Promise((ok, no) => {
+            const r = indexedDB.open(name);
+            r.onsuccess = () => ok(r.result);
+            r.onerror = () => no(r.error);
+          });
+          const get = (req) => new Promise((ok, no) => {
+            req.onsuccess = () => ok(req.result); req.onerror = () => no(req.error);
+          });
+          const meta = await open("cunzhan");
+          const user = await get(meta.transaction("meta").objectStore("meta").get("user"));
+          meta.close();
+          if (!user) return [];
+          const db = await open("cunzhan-station-" + user.station_id);
+          const all = await get(db.transaction("outbox").objectStore("outbox").getAll());
+          db.close();
+          return all;
+        }"""
+    )
+
+
+async def wait_until(condition, timeout: float = 20, message: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await condition():
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+async def wait_outbox_empty(page, timeout: float = 20) -> None:
+    async def empty():
+        return not await outbox(page)
+
+    await wait_until(empty, timeout, "the outbox to empty")
+
+
+async def submit(page, kind: str) -> None:
+    """Save the open form; the entry appears under it as "just recorded"."""
+    before = await page.locator(".recent [data-entry]").count()
+    await page.click(f"form[data-form='{kind}'] button[type=submit]")
+    await page.wait_for_function(
+        "n => document.querySelectorAll('.recent [data-entry]').length > n", arg=before
+    )
+
+
+async def record_received(
+    page, tracking_no: str, phone: str, name: str = "", carrier: str = ""
+) -> str:
+    """A 代收; returns the pickup code the phone proposed."""
+    await go(page, "record/received", "form[data-form='parcel.received']")
+    await page.fill("[name=tracking_no]", tracking_no)
+    if carrier:
+        await page.select_option("[name=carrier]", carrier)
+    await page.fill("[name=recipient_phone]", phone)
+    if name:
+        await page.fill("[name=recipient_name]", name)
+    await submit(page, "parcel.received")
+    text = await page.inner_text(".recent [data-entry]")
+    match = re.search(r"\d+-\d+-[0-9A-Z]+(?:-\d+)?", text)
+    assert match, text
+    return match.group(0)
+
+
+async def visible_keys(page) -> list[str]:
+    """Catalog keys left untranslated anywhere in the visible page."""
+    text = await page.evaluate("document.body.innerText")
+    return KEY_PATTERN.findall(text)
+
+
+async def meta(page, key: str):
+    """A value the app keeps in its "cunzhan" meta store (device id, language, flags)."""
+    return await page.evaluate(
+        """async (key) => {
+          const db = await new Promise((ok, no) => {
+            const r = indexedDB.open("cunzhan");
+            r.onsuccess = () => ok(r.result);
+            r.onerror = () => no(r.error);
+          });
+          const value = await new Promise((ok, no) => {
+            const r = db.transaction("meta").objectStore("meta").get(key);
+            r.onsuccess = () => ok(r.result);
+            r.onerror = () => no(r.error);
+          });
+          db.close();
+          return value === undefined ? null : value;
+        }""",
+        key,
+    )
