@@ -124,6 +124,52 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_jobs_run(args: argparse.Namespace) -> int:
+    from backend.jobs.registry import JOBS
+
+    if args.name not in JOBS:
+        print(
+            f"unknown job {args.name!r}; the jobs are: {', '.join(JOBS)}",
+            file=sys.stderr,
+        )
+        return 2
+    from backend.jobs.service import run_now
+
+    result = _run(lambda: run_now(args.name))
+    print(result.one_line())
+    return 0 if result.status != "failed" else 1
+
+
+def cmd_jobs_list(args: argparse.Namespace) -> int:
+    from backend.jobs.service import overview
+
+    jobs = _run(overview)
+    holder = jobs.lease.holder if jobs.lease and jobs.lease.live else "nobody"
+    print(f"scheduler lease held by: {holder}")
+    for job in jobs.jobs:
+        last = job.last_run
+        ran = (
+            f"last {last.status} {last.started_at:%Y-%m-%d %H:%M:%S} UTC by {last.holder}: "
+            + (" ".join(f"{key}={value}" for key, value in last.counts.items()) or "-")
+            if last
+            else "never ran"
+        )
+        print(f"{job.name:<17} every {job.interval_seconds:g} s  {ran}")
+    return 0
+
+
+def cmd_vapid_keys(args: argparse.Namespace) -> int:
+    from backend.notify.keys import generate_pair, vapid_pair
+
+    if args.generate:  # a pair for CUNZHAN_VAPID_PRIVATE_KEY; nothing is stored
+        pair = generate_pair()
+        print(f"CUNZHAN_VAPID_PRIVATE_KEY={pair.private_key}")
+        print(f"public key: {pair.public_key}")
+        return 0
+    print(_run(vapid_pair).public_key)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cunzhan", description="村站通 Cunzhan")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -158,6 +204,22 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("source")
     restore.add_argument("--force", action="store_true", help="replace a database holding data")
     restore.set_defaults(handler=cmd_restore)
+
+    vapid = commands.add_parser(
+        "vapid-keys", help="print the Web Push (VAPID) public key, made and kept on first use"
+    )
+    vapid.add_argument(
+        "--generate", action="store_true", help="print a new pair for configuration instead"
+    )
+    vapid.set_defaults(handler=cmd_vapid_keys)
+
+    jobs = commands.add_parser("jobs", help="the scheduled jobs: run one now, or list them")
+    job_commands = jobs.add_subparsers(dest="jobs_command", required=True)
+    jobs_run = job_commands.add_parser("run", help="run a job now for the current window")
+    jobs_run.add_argument("name", help="checkin-reminder, parcel-overdue, rollup, province-report")
+    jobs_run.set_defaults(handler=cmd_jobs_run)
+    jobs_list = job_commands.add_parser("list", help="each job's tick and last run")
+    jobs_list.set_defaults(handler=cmd_jobs_list)
     return parser
 
 

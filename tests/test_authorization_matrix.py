@@ -105,6 +105,7 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/api/v1/stations/{station_id}/events"): RouteRule(own_station),
     ("GET", "/api/v1/stations/{station_id}/summary"): RouteRule(own_station),
     # Notifications and jobs (issue 5)
+    ("GET", "/api/v1/jobs"): RouteRule(any_staff),
     # The county centre: API (issue 6)
     # County pages
     ("GET", "/county"): RouteRule(any_staff),

@@ -1,11 +1,135 @@
-"""Starting and stopping the scheduler with the app (filled in by the jobs capability)."""
+"""Starting and stopping the scheduler with the app: every `serve` process runs one.
 
+Each process's APScheduler (AsyncIOScheduler, on the app's loop) renews the database lease every
+few seconds and ticks every job on a grid aligned to the epoch, so all processes agree on the
+windows. A tick does work only while this process holds the lease; the (name, window) claim in
+`service.run_job` stops a second run of a window should two processes overlap for a moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import math
+from dataclasses import dataclass
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from litestar import Litestar
+
+from backend.jobs import lease
+from backend.jobs.registry import JOBS, interval_seconds
+
+log = logging.getLogger("cunzhan.jobs")
+
+# Stop acting as holder this long before the lease would expire in the database, so a slow
+# renewal never lets two holders tick at once.
+SAFETY_FRACTION = 0.2
+
+
+@dataclass
+class SchedulerState:
+    holder: str
+    scheduler: AsyncIOScheduler
+    valid_until: datetime.datetime | None = None
+
+    def holds(self, now: datetime.datetime) -> bool:
+        if self.valid_until is None:
+            return False
+        margin = datetime.timedelta(seconds=lease.ttl_seconds() * SAFETY_FRACTION)
+        return now < self.valid_until - margin
+
+
+async def renew_lease(state: SchedulerState) -> None:
+    was_holder = state.holds(lease.utcnow())
+    try:
+        held = await lease.acquire(state.holder)
+    except Exception:
+        # The database hiccuped: keep the old expiry, which runs out on its own.
+        log.exception("could not renew the jobs lease")
+        return
+    state.valid_until = held.expires_at if held else None
+    if held and not was_holder:
+        log.info("jobs lease taken by %s", state.holder)
+    elif was_holder and not held:
+        log.warning("jobs lease lost by %s", state.holder)
+
+
+async def tick(state: SchedulerState, name: str) -> None:
+    """A scheduled tick of one job: runs it for the current window if this process holds the
+    lease."""
+    from backend.jobs.service import run_job, tick_window
+
+    now = lease.utcnow()
+    if not state.holds(now):
+        return
+    await run_job(
+        name,
+        window_key=tick_window(JOBS[name], now),
+        trigger="schedule",
+        holder=state.holder,
+        now=now,
+    )
+
+
+def _aligned_start(interval: float, now: datetime.datetime) -> datetime.datetime:
+    """The next multiple of the interval since the epoch: every process ticks on the same grid."""
+    return datetime.datetime.fromtimestamp(
+        math.ceil(now.timestamp() / interval) * interval, datetime.UTC
+    )
+
+
+def _add_jobs(state: SchedulerState) -> None:
+    scheduler = state.scheduler
+    now = lease.utcnow()
+    renew_every = lease.renew_seconds()
+    scheduler.add_job(
+        renew_lease,
+        IntervalTrigger(seconds=renew_every, start_date=now, timezone=datetime.UTC),
+        args=[state],
+        id="jobs-lease",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=max(1, int(renew_every)),
+    )
+    for spec in JOBS.values():
+        interval = interval_seconds(spec)
+        scheduler.add_job(
+            tick,
+            IntervalTrigger(
+                seconds=interval, start_date=_aligned_start(interval, now), timezone=datetime.UTC
+            ),
+            args=[state, spec.name],
+            id=f"job-{spec.name}",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=max(1, int(interval)),
+        )
 
 
 async def start(app: Litestar) -> None:
-    """Start the scheduler for this process."""
+    """Start this process's scheduler; it competes for the lease at once and then every few s."""
+    scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=datetime.UTC)
+    state = SchedulerState(holder=lease.new_holder_id(), scheduler=scheduler)
+    await renew_lease(state)
+    _add_jobs(state)
+    scheduler.start()
+    app.state.jobs_scheduler = state
+    log.info("jobs scheduler started as %s (holder: %s)", state.holder, state.holds(lease.utcnow()))
 
 
 async def stop(app: Litestar) -> None:
-    """Stop the scheduler of this process."""
+    """Stop the scheduler and hand the lease back, so another process need not wait for the TTL."""
+    state: SchedulerState | None = app.state.get("jobs_scheduler")
+    if state is None:
+        return
+    app.state.jobs_scheduler = None
+    state.scheduler.shutdown(wait=False)
+    if state.valid_until is not None:
+        try:
+            await lease.release(state.holder)
+        except Exception:
+            log.exception("could not release the jobs lease")

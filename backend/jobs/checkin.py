@@ -1,0 +1,128 @@
+"""`checkin-reminder`: nudge keepers whose station has not checked in this week.
+
+Each county chooses the ISO weekday and local hour of the reminder; its week runs Monday to
+Sunday in its own time zone, so an Asia/Urumqi county is reminded at its own working hours. A
+second nudge goes a day later to the stations still missing. The job runs every few minutes and
+asks "is it due for this county now?", so a window missed while the server was down still runs
+once that week. Notify's dedupe key (station, week, nudge) makes a second run send nothing twice
+while reaching a keeper or device added since.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+import zoneinfo
+from dataclasses import dataclass
+from typing import Any
+
+from backend import db
+from backend.ledger.service import week_start
+
+CHECKIN_URL = "/app/#/home"
+
+
+@dataclass(frozen=True)
+class ReminderWindow:
+    week_monday: datetime.date
+    first_at: datetime.datetime  # the county's reminder moment this week
+    second_at: datetime.datetime | None  # a day later, when that is still this week
+
+    def nudge_due(self, now: datetime.datetime) -> int:
+        """0 when nothing is due yet this week, else 1 or 2 (the second nudge once it is time)."""
+        if now < self.first_at:
+            return 0
+        if self.second_at is not None and now >= self.second_at:
+            return 2
+        return 1
+
+
+def reminder_window(
+    timezone: str, weekday: int, hour: int, now: datetime.datetime
+) -> ReminderWindow:
+    """This week's reminder moments of a county, computed in its local time."""
+    zone = zoneinfo.ZoneInfo(timezone)
+    monday = week_start(now.astimezone(zone).date())
+    day = monday + datetime.timedelta(days=min(max(weekday, 1), 7) - 1)
+    first = datetime.datetime.combine(day, datetime.time(min(max(hour, 0), 23)), tzinfo=zone)
+    next_day = day + datetime.timedelta(days=1)
+    second = first + datetime.timedelta(days=1) if next_day.weekday() != 0 else None
+    return ReminderWindow(week_monday=monday, first_at=first, second_at=second)
+
+
+async def _counties() -> list[dict[str, Any]]:
+    async with db.read_transaction():
+        return await db.fetch(
+            "SELECT id, timezone, checkin_reminder_weekday, checkin_reminder_hour "
+            "FROM registry_county ORDER BY code"
+        )
+
+
+async def stations_missing_checkin(
+    county_id: uuid.UUID, week_monday: datetime.date
+) -> list[uuid.UUID]:
+    """Open stations of the county without a (not reversed) check-in in the county-local week."""
+    week_end = week_monday + datetime.timedelta(days=7)
+    async with db.read_transaction():
+        stations = await db.fetch(
+            "SELECT id FROM registry_station WHERE county = $1 AND closed_at IS NULL ORDER BY code",
+            county_id,
+        )
+        checked_in = await db.fetch(
+            "SELECT DISTINCT e.station FROM ledger_event e "
+            "LEFT JOIN ledger_reversal r ON r.target = e.id "
+            "WHERE e.county = $1 AND e.business_date >= $2 AND e.business_date < $3 "
+            "AND e.type = 'checkin.recorded' AND r.target IS NULL",
+            county_id,
+            week_monday,
+            week_end,
+        )
+    done = {str(row["station"]) for row in checked_in}
+    return [_uuid(row["id"]) for row in stations if str(row["id"]) not in done]
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def checkin_dedupe_key(station_id: uuid.UUID, week_monday: datetime.date, nudge: int) -> str:
+    return f"checkin:{station_id}:{week_monday.isoformat()}:{nudge}"
+
+
+async def send_checkin_reminders(now: datetime.datetime | None = None) -> dict[str, int]:
+    """Remind every county that is due now; returns how many counties, stations and keepers."""
+    from backend.notify.service import notify_station_keepers
+
+    now = now or datetime.datetime.now(datetime.UTC)
+    counts = {"counties_due": 0, "stations_missing": 0, "keepers_notified": 0}
+    for county in await _counties():
+        window = reminder_window(
+            county["timezone"],
+            county["checkin_reminder_weekday"],
+            county["checkin_reminder_hour"],
+            now,
+        )
+        nudge = window.nudge_due(now)
+        if not nudge:
+            continue
+        counts["counties_due"] += 1
+        title_key, body_key = (
+            ("notify.checkin.title", "notify.checkin.body")
+            if nudge == 1
+            else ("notify.checkin.second.title", "notify.checkin.second.body")
+        )
+        for station_id in await stations_missing_checkin(_uuid(county["id"]), window.week_monday):
+            counts["stations_missing"] += 1
+            counts["keepers_notified"] += int(
+                await notify_station_keepers(
+                    station_id,
+                    kind="checkin",
+                    title_key=title_key,
+                    body_key=body_key,
+                    params={"week": window.week_monday.isoformat()},
+                    url=CHECKIN_URL,
+                    dedupe_key=checkin_dedupe_key(station_id, window.week_monday, nudge),
+                )
+                or 0
+            )
+    return counts

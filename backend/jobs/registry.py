@@ -1,0 +1,96 @@
+"""The scheduled jobs by name: what each calls and how often the holder's scheduler ticks it.
+
+Every job takes the current time (tests inject it) and returns counts of what it did. The jobs
+decide for themselves whether anything is due (a county's reminder hour, a day not yet reported),
+so a tick every few minutes is enough and a missed tick after downtime catches up on the next.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+Counts = dict[str, int]
+JobFunction = Callable[[datetime.datetime], Awaitable[Counts]]
+
+
+async def _checkin_reminder(now: datetime.datetime) -> Counts:
+    from backend.jobs.checkin import send_checkin_reminders
+
+    return await send_checkin_reminders(now)
+
+
+async def _parcel_overdue(now: datetime.datetime) -> Counts:
+    from backend.jobs.overdue import mark_and_remind_overdue
+
+    return await mark_and_remind_overdue(now)
+
+
+async def _rollup(now: datetime.datetime) -> Counts:
+    from backend.county.rollups import refresh
+
+    return {"refreshed": int(await refresh() or 0)}
+
+
+async def _province_report(now: datetime.datetime) -> Counts:
+    from backend.county.reporting import send_daily_reports
+
+    return {"sent": int(await send_daily_reports() or 0)}
+
+
+async def _push_retry(now: datetime.datetime) -> Counts:
+    """Retries push sends whose back-off expired, and drains the outbox when notify has one."""
+    from backend.notify import service as notify
+
+    counts: Counts = {}
+    retry_due = getattr(notify, "retry_due", None)
+    if retry_due is not None:
+        counts["retried"] = int(await retry_due() or 0)
+    drain_outbox = getattr(notify, "drain_outbox", None)
+    if drain_outbox is not None:
+        counts["drained"] = int(await drain_outbox() or 0)
+    return counts
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    run: JobFunction
+    interval_seconds: int  # the scheduler's tick; the job itself decides what is due
+    description: str
+
+
+JOBS: dict[str, JobSpec] = {
+    spec.name: spec
+    for spec in (
+        JobSpec(
+            "checkin-reminder",
+            _checkin_reminder,
+            300,
+            "push to keepers whose station has not checked in this week, at the county's "
+            "day and hour, and a second nudge a day later",
+        ),
+        JobSpec(
+            "parcel-overdue",
+            _parcel_overdue,
+            600,
+            "mark parcels on the shelf past the county's limit for return; remind daily",
+        ),
+        JobSpec("rollup", _rollup, 300, "refresh the county aggregates"),
+        JobSpec(
+            "province-report",
+            _province_report,
+            900,
+            "send each county's daily figures to the provincial platform",
+        ),
+        JobSpec("push-retry", _push_retry, 60, "retry push sends whose back-off expired"),
+    )
+}
+
+
+def interval_seconds(spec: JobSpec) -> float:
+    """CUNZHAN_JOBS_TICK_SECONDS sets every job's tick at once (tests run them every second)."""
+    override = os.environ.get("CUNZHAN_JOBS_TICK_SECONDS")
+    return float(override) if override else float(spec.interval_seconds)

@@ -1,0 +1,195 @@
+"""Running a job once for a window and recording it; what the jobs page and `jobs list` show.
+
+A run first claims its (name, window) row — the unique index makes the claim atomic — then does
+the work and records counts or the error. A window already claimed is skipped, so a job runs once
+per window even when two processes both think they hold the lease for a moment.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import math
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend import db
+from backend.errors import DomainError
+from backend.i18n import translate
+from backend.jobs import lease
+from backend.jobs.registry import JOBS, JobSpec, interval_seconds
+from backend.jobs.schemas import JobOut, JobRunOut, JobsOverview, LeaseOut
+
+log = logging.getLogger("cunzhan.jobs")
+
+ERROR_LIMIT = 2000
+
+
+@dataclass
+class RunResult:
+    name: str
+    window_key: str
+    ran: bool  # False when another run had claimed this window already
+    status: str = "skipped"
+    counts: dict[str, int] = field(default_factory=dict)
+    error: str = ""
+    seconds: float = 0.0
+
+    def one_line(self) -> str:
+        if not self.ran:
+            return f"{self.name}: window {self.window_key} already ran; nothing done"
+        counts = " ".join(f"{key}={value}" for key, value in self.counts.items()) or "no counts"
+        line = f"{self.name}: {self.status} in {self.seconds:.2f} s: {counts}"
+        return f"{line} (error: {self.error.splitlines()[-1]})" if self.error else line
+
+
+def spec_for(name: str) -> JobSpec:
+    spec = JOBS.get(name)
+    if spec is None:
+        raise DomainError("jobs.unknown_job", status=404, name=name, names=", ".join(JOBS))
+    return spec
+
+
+def tick_window(spec: JobSpec, now: datetime.datetime) -> str:
+    """The scheduler's window: the tick slot `now` falls in, the same in every process."""
+    interval = interval_seconds(spec)
+    slot = math.floor(now.timestamp() / interval)
+    start = datetime.datetime.fromtimestamp(slot * interval, datetime.UTC)
+    return start.isoformat(timespec="milliseconds" if interval < 1 else "seconds")
+
+
+async def _claim(
+    spec: JobSpec, window_key: str, trigger: str, holder: str, now
+) -> uuid.UUID | None:
+    run_id = uuid.uuid4()
+    async with db.write_transaction():
+        rows = await db.fetch(
+            "INSERT INTO jobs_run (id, name, window_key, trigger, holder, started_at, status, "
+            "counts, error) VALUES ($1, $2, $3, $4, $5, $6, 'running', '{}', '') "
+            "ON CONFLICT (name, window_key) DO NOTHING RETURNING id",
+            run_id,
+            spec.name,
+            window_key,
+            trigger,
+            holder,
+            now,
+        )
+    return run_id if rows else None
+
+
+async def _finish(run_id: uuid.UUID, status: str, counts: dict[str, int], error: str) -> None:
+    async with db.write_transaction():
+        await db.execute(
+            "UPDATE jobs_run SET finished_at = $1, status = $2, counts = $3, error = $4 "
+            "WHERE id = $5",
+            lease.utcnow(),
+            status,
+            json.dumps(counts, sort_keys=True),
+            error[-ERROR_LIMIT:],
+            run_id,
+        )
+
+
+async def run_job(
+    name: str,
+    *,
+    window_key: str,
+    trigger: str,
+    holder: str,
+    now: datetime.datetime | None = None,
+) -> RunResult:
+    """Claim the window, run the job, record the outcome. Errors are recorded, not raised."""
+    spec = spec_for(name)
+    now = now or lease.utcnow()
+    run_id = await _claim(spec, window_key, trigger, holder, now)
+    if run_id is None:
+        return RunResult(name=name, window_key=window_key, ran=False)
+    began = time.monotonic()
+    try:
+        counts = await spec.run(now)
+        status, error = "done", ""
+    except Exception:
+        log.exception("job %s failed in window %s", name, window_key)
+        counts, status, error = {}, "failed", traceback.format_exc()
+    result = RunResult(
+        name=name,
+        window_key=window_key,
+        ran=True,
+        status=status,
+        counts=dict(counts),
+        error=error,
+        seconds=time.monotonic() - began,
+    )
+    await _finish(run_id, status, result.counts, error)
+    log.info("job %s %s: %s", name, status, result.counts)
+    return result
+
+
+async def run_now(name: str, now: datetime.datetime | None = None, holder: str = "") -> RunResult:
+    """`cunzhan jobs run NAME`: a run of its own, outside the scheduler's windows. Whatever the
+    job already sent in its business window (this week, this day) is not sent again."""
+    spec_for(name)
+    now = now or lease.utcnow()
+    window_key = f"manual:{now.isoformat(timespec='microseconds')}:{uuid.uuid4().hex[:6]}"
+    return await run_job(
+        name,
+        window_key=window_key,
+        trigger="manual",
+        holder=holder or lease.new_holder_id(),
+        now=now,
+    )
+
+
+def _run_out(row: dict[str, Any]) -> JobRunOut:
+    error = (row["error"] or "").strip()
+    return JobRunOut(
+        window_key=row["window_key"],
+        trigger=row["trigger"],
+        holder=row["holder"],
+        started_at=lease.moment(row["started_at"]),
+        finished_at=lease.moment(row["finished_at"]) if row["finished_at"] else None,
+        status=row["status"],
+        counts=json.loads(row["counts"] or "{}"),
+        error=error.splitlines()[-1] if error else "",
+    )
+
+
+async def overview(language: str = "zh-CN", recent: int = 5) -> JobsOverview:
+    """Every job with its tick and latest runs, and who holds the scheduler lease."""
+    jobs = []
+    async with db.read_transaction():
+        for spec in JOBS.values():
+            rows = await db.fetch(
+                "SELECT * FROM jobs_run WHERE name = $1 ORDER BY started_at DESC LIMIT $2",
+                spec.name,
+                recent,
+            )
+            runs = [_run_out(row) for row in rows]
+            jobs.append(
+                JobOut(
+                    name=spec.name,
+                    label=translate(f"jobs.name.{spec.name}", language),
+                    description=spec.description,
+                    interval_seconds=interval_seconds(spec),
+                    last_run=runs[0] if runs else None,
+                    recent_runs=runs,
+                )
+            )
+        lease_rows = await db.fetch(
+            "SELECT * FROM jobs_lease WHERE name = $1", lease.SCHEDULER_LEASE
+        )
+    holder = None
+    if lease_rows:
+        current = lease.lease_from_row(lease_rows[0])
+        holder = LeaseOut(
+            holder=current.holder,
+            acquired_at=current.acquired_at,
+            renewed_at=current.renewed_at,
+            expires_at=current.expires_at,
+            live=current.expires_at > lease.utcnow(),
+        )
+    return JobsOverview(lease=holder, jobs=jobs)
