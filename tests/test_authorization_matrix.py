@@ -109,6 +109,14 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     # The county centre: API (issue 6)
     # County pages
     ("GET", "/county"): RouteRule(any_staff),
+    ("GET", "/county/login"): RouteRule(public),
+    ("POST", "/county/login"): RouteRule(public),
+    ("POST", "/county/logout"): RouteRule(logged_in, anonymous_only=True),
+    ("GET", "/county/static/county.css"): RouteRule(public),
+    ("GET", "/county/static/county.js"): RouteRule(public),
+    ("GET", "/county/stations"): RouteRule(any_staff),
+    ("GET", "/county/stations/{station_id}"): RouteRule(staff_of_station),
+    ("GET", "/county/coverage"): RouteRule(any_staff),
 }
 
 # Routes served as files or pages whose access is tested elsewhere.

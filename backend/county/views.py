@@ -1,0 +1,905 @@
+"""What the county staff pages show: figures read from the ledger's projections, shaped for the
+templates (no HTTP here). Money stays integer fen until `Formatter` writes it as 元.
+
+Every read of one page runs inside one read transaction: on SQLite that is one connection for the
+page instead of one per query.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import uuid
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend import db
+from backend.errors import DomainError
+from backend.i18n import translate
+from backend.privacy import mask_phone
+
+# Stations with at least this many parcels past the return deadline need attention.
+MANY_OVERDUE = 3
+# A station with no entry for this many days needs attention.
+IDLE_DAYS = 14
+TREND_WEEKS = 8
+MONTHS_SHOWN = 12
+
+# What a kind of the ledger's cashbook is called on the pages, and its unit.
+ACTIVITY_KINDS: list[tuple[str, str]] = [
+    ("parcel_received", "parcels"),
+    ("parcel_picked_up", "parcels"),
+    ("parcel_returned", "parcels"),
+    ("parcel_dispatched", "parcels"),
+    ("purchase_ordered", "entries"),
+    ("purchase_delivered", "entries"),
+    ("sale_recorded", "entries"),
+    ("service", "entries"),
+    ("checkin_recorded", "checkins"),
+]
+
+
+def activity_kind(cashbook_kind: str) -> str:
+    """The cashbook keeps one kind per service (service_phone_topup…); pages sum them."""
+    return "service" if cashbook_kind.startswith("service_") else cashbook_kind
+
+
+def as_uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def as_date(value: Any) -> datetime.date:
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
+
+
+def as_moment(value: Any) -> datetime.datetime:
+    if isinstance(value, datetime.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
+    moment = datetime.datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+
+def week_start(day: datetime.date) -> datetime.date:
+    """The check-in week runs Monday to Sunday in the county's time zone (as in the ledger)."""
+    return day - datetime.timedelta(days=day.weekday())
+
+
+def month_start(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def next_month(day: datetime.date) -> datetime.date:
+    return (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+
+
+def previous_month(day: datetime.date) -> datetime.date:
+    return (day.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+
+
+def parse_month(value: str | None, today: datetime.date) -> datetime.date:
+    """`YYYY-MM` → its first day; anything else is this month (a page never fails on it)."""
+    if value:
+        try:
+            year, month = value.split("-")
+            chosen = datetime.date(int(year), int(month), 1)
+            if 2000 <= chosen.year <= today.year + 1:
+                return chosen
+        except ValueError:
+            pass
+    return month_start(today)
+
+
+def same_day_last_year(day: datetime.date) -> datetime.date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+# The county -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CountyFacts:
+    id: uuid.UUID
+    name: str
+    timezone: zoneinfo.ZoneInfo
+    today: datetime.date
+    parcel_return_days: int
+    target_township_pct: int
+    target_village_pct: int
+    target_poor_village_pct: int
+
+    @property
+    def week_start(self) -> datetime.date:
+        return week_start(self.today)
+
+
+async def county_facts(county_id: uuid.UUID) -> CountyFacts:
+    rows = await db.fetch(
+        "SELECT id, name, timezone, parcel_return_days, target_township_pct, "
+        "target_village_pct, target_poor_village_pct FROM registry_county WHERE id = $1",
+        county_id,
+    )
+    if not rows:
+        raise DomainError("not_found", status=404)
+    row = rows[0]
+    zone = zoneinfo.ZoneInfo(row["timezone"])
+    return CountyFacts(
+        id=as_uuid(row["id"]),
+        name=row["name"],
+        timezone=zone,
+        today=datetime.datetime.now(zone).date(),
+        parcel_return_days=row["parcel_return_days"],
+        target_township_pct=row["target_township_pct"],
+        target_village_pct=row["target_village_pct"],
+        target_poor_village_pct=row["target_poor_village_pct"],
+    )
+
+
+async def first_county_id() -> uuid.UUID | None:
+    """For an administrator without a county of their own: the first county by name."""
+    async with db.read_transaction():
+        rows = await db.fetch("SELECT id FROM registry_county ORDER BY name LIMIT 1")
+    return as_uuid(rows[0]["id"]) if rows else None
+
+
+@dataclass
+class StationRow:
+    id: uuid.UUID
+    code: str
+    name: str
+    township_id: uuid.UUID
+    township: str
+    village: str
+    poor_village: bool
+    closed: bool
+    figures: dict[str, int] = field(default_factory=dict)
+    last_checkin: datetime.date | None = None
+    checked_in_this_week: bool = False
+    last_active: datetime.date | None = None
+    on_shelf: int = 0
+    overdue: int = 0
+
+
+async def stations(county_id: uuid.UUID, include_closed: bool = False) -> list[StationRow]:
+    sql = (
+        "SELECT s.id, s.code, s.name, s.township, t.name AS township_name, v.name AS village_name, "
+        "v.poor, s.closed_at FROM registry_station s "
+        "JOIN registry_township t ON t.id = s.township JOIN registry_village v ON v.id = s.village "
+        "WHERE s.county = $1"
+    )
+    if not include_closed:
+        sql += " AND s.closed_at IS NULL"
+    rows = await db.fetch(sql + " ORDER BY s.code", county_id)
+    return [
+        StationRow(
+            id=as_uuid(row["id"]),
+            code=row["code"],
+            name=row["name"],
+            township_id=as_uuid(row["township"]),
+            township=row["township_name"],
+            village=row["village_name"],
+            poor_village=bool(row["poor"]),
+            closed=row["closed_at"] is not None,
+        )
+        for row in rows
+    ]
+
+
+# Reads of the cashbook (per station, county-local day, kind; reversals already subtracted) -----
+
+
+async def kind_totals(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> dict[str, dict[str, int]]:
+    rows = await db.fetch(
+        "SELECT c.kind, SUM(c.count) AS n, SUM(c.amount_fen) AS amount, SUM(c.fee_fen) AS fee "
+        "FROM ledger_cashbook c JOIN registry_station s ON s.id = c.station "
+        "WHERE s.county = $1 AND c.day >= $2 AND c.day <= $3 GROUP BY c.kind",
+        county_id,
+        first,
+        last,
+    )
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: {"count": 0, "amount": 0, "fee": 0})
+    for row in rows:
+        line = totals[activity_kind(row["kind"])]
+        line["count"] += int(row["n"] or 0)
+        line["amount"] += int(row["amount"] or 0)
+        line["fee"] += int(row["fee"] or 0)
+    return totals
+
+
+async def daily_kinds(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> list[dict[str, Any]]:
+    return await db.fetch(
+        "SELECT c.day, c.kind, SUM(c.count) AS n, SUM(c.amount_fen) AS amount "
+        "FROM ledger_cashbook c JOIN registry_station s ON s.id = c.station "
+        "WHERE s.county = $1 AND c.day >= $2 AND c.day <= $3 GROUP BY c.day, c.kind",
+        county_id,
+        first,
+        last,
+    )
+
+
+async def checkin_days(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> list[tuple[str, datetime.date]]:
+    """(station, day) pairs with a check-in that still stands (a reversal brings count to 0)."""
+    rows = await db.fetch(
+        "SELECT c.station, c.day FROM ledger_cashbook c JOIN registry_station s "
+        "ON s.id = c.station WHERE s.county = $1 AND c.kind = 'checkin_recorded' "
+        "AND c.count > 0 AND c.day >= $2 AND c.day <= $3",
+        county_id,
+        first,
+        last,
+    )
+    return [(str(as_uuid(row["station"])), as_date(row["day"])) for row in rows]
+
+
+async def last_checkins(county_id: uuid.UUID) -> dict[str, datetime.date]:
+    rows = await db.fetch(
+        "SELECT c.station, MAX(c.day) AS day FROM ledger_cashbook c JOIN registry_station s "
+        "ON s.id = c.station WHERE s.county = $1 AND c.kind = 'checkin_recorded' "
+        "AND c.count > 0 GROUP BY c.station",
+        county_id,
+    )
+    return {str(as_uuid(row["station"])): as_date(row["day"]) for row in rows}
+
+
+async def last_active_days(county_id: uuid.UUID, since: datetime.date) -> dict[str, datetime.date]:
+    """Each station's last day with an entry (check-ins aside), looking back to `since`."""
+    rows = await db.fetch(
+        "SELECT c.station, MAX(c.day) AS day FROM ledger_cashbook c JOIN registry_station s "
+        "ON s.id = c.station WHERE s.county = $1 AND c.kind <> 'checkin_recorded' "
+        "AND c.count > 0 AND c.day >= $2 GROUP BY c.station",
+        county_id,
+        since,
+    )
+    return {str(as_uuid(row["station"])): as_date(row["day"]) for row in rows}
+
+
+async def shelf_counts(facts: CountyFacts) -> tuple[dict[str, int], dict[str, int]]:
+    """Parcels waiting per station, and how many of them are past the county's return limit."""
+    deadline = facts.today - datetime.timedelta(days=facts.parcel_return_days)
+    rows = await db.fetch(
+        "SELECT station, COUNT(*) AS n, "
+        "SUM(CASE WHEN received_date <= $2 THEN 1 ELSE 0 END) AS overdue "
+        "FROM ledger_parcel WHERE county = $1 AND state = 'on_shelf' GROUP BY station",
+        facts.id,
+        deadline,
+    )
+    waiting = {str(as_uuid(row["station"])): int(row["n"]) for row in rows}
+    overdue = {str(as_uuid(row["station"])): int(row["overdue"] or 0) for row in rows}
+    return waiting, overdue
+
+
+async def station_kind_totals(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> dict[str, dict[str, int]]:
+    """Per station: the count of each kind, the sums of purchases, sales, services, and income."""
+    rows = await db.fetch(
+        "SELECT c.station, c.kind, SUM(c.count) AS n, SUM(c.amount_fen) AS amount, "
+        "SUM(c.fee_fen) AS fee FROM ledger_cashbook c JOIN registry_station s "
+        "ON s.id = c.station WHERE s.county = $1 AND c.day >= $2 AND c.day <= $3 "
+        "GROUP BY c.station, c.kind",
+        county_id,
+        first,
+        last,
+    )
+    per_station: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        figures = per_station[str(as_uuid(row["station"]))]
+        kind = activity_kind(row["kind"])
+        figures[kind] += int(row["n"] or 0)
+        figures[f"{kind}_amount"] += int(row["amount"] or 0)
+        figures["income"] += int(row["fee"] or 0)
+    return per_station
+
+
+# Online retail (网络零售额): what villagers bought (代购) and sold (代销) through the station;
+# 农产品网络零售额 is the sales alone (every 代销 is farm produce, DESIGN.md).
+RETAIL_KINDS = ("purchase_ordered", "sale_recorded")
+
+
+def retail_of(totals: dict[str, dict[str, int]]) -> tuple[int, int]:
+    retail = sum(totals[kind]["amount"] for kind in RETAIL_KINDS if kind in totals)
+    farm = totals["sale_recorded"]["amount"] if "sale_recorded" in totals else 0
+    return retail, farm
+
+
+def growth_pct(now: int, before: int) -> float | None:
+    if before <= 0:
+        return None
+    return round((now - before) * 100.0 / before, 1)
+
+
+# Charts (inline SVG, geometry computed here, drawn by templates/county/chart.html) ------------
+
+
+@dataclass
+class Chart:
+    title: str
+    unit: str
+    width: int
+    height: int
+    bars: list[dict[str, Any]]
+    labels: list[dict[str, Any]]
+    ticks: list[dict[str, Any]]
+    legend: list[dict[str, str]]
+    line: str = ""  # an SVG polyline's points, for a series drawn as a line
+    dots: list[dict[str, Any]] = field(default_factory=list)
+
+
+CHART_LEFT, CHART_RIGHT, CHART_TOP, CHART_BOTTOM = 56, 12, 14, 30
+SERIES_CLASSES = ("series-a", "series-b")
+
+
+def nice_ceiling(value: float) -> float:
+    """A round top for the axis (1, 2, 5 × 10ⁿ) so that tick labels read well."""
+    if value <= 0:
+        return 1
+    magnitude = 10 ** (len(str(int(value))) - 1)
+    for step in (1, 2, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return 10 * magnitude
+
+
+def bar_chart(
+    title: str,
+    unit: str,
+    categories: list[str],
+    series: list[tuple[str, list[float]]],
+    tick_format=lambda value: f"{value:g}",
+    top: float | None = None,
+    width: int = 460,
+    height: int = 200,
+) -> Chart:
+    """Grouped bars: one group per category, one bar per series; y axis from 0 with 5 ticks."""
+    highest = max((value for _, values in series for value in values), default=0)
+    ceiling = top if top is not None else nice_ceiling(highest)
+    plot_w = width - CHART_LEFT - CHART_RIGHT
+    plot_h = height - CHART_TOP - CHART_BOTTOM
+    group_w = plot_w / max(1, len(categories))
+    bar_w = group_w * 0.7 / max(1, len(series))
+    bars, labels = [], []
+    for index, category in enumerate(categories):
+        group_x = CHART_LEFT + index * group_w + group_w * 0.15
+        for number, (name, values) in enumerate(series):
+            value = values[index]
+            bar_h = plot_h * min(value, ceiling) / ceiling if ceiling else 0
+            bars.append(
+                {
+                    "x": round(group_x + number * bar_w, 1),
+                    "y": round(CHART_TOP + plot_h - bar_h, 1),
+                    "w": round(bar_w - 1, 1),
+                    "h": round(bar_h, 1),
+                    "css": SERIES_CLASSES[number % 2],
+                    "tip": f"{category} {name}: {tick_format(value)} {unit}",
+                }
+            )
+        labels.append({"x": round(CHART_LEFT + index * group_w + group_w / 2, 1), "text": category})
+    ticks = [
+        {
+            "y": round(CHART_TOP + plot_h - plot_h * step / 4, 1),
+            "text": tick_format(ceiling * step / 4),
+        }
+        for step in range(5)
+    ]
+    legend = [{"name": name, "css": SERIES_CLASSES[n % 2]} for n, (name, _) in enumerate(series)]
+    return Chart(title, unit, width, height, bars, labels, ticks, legend)
+
+
+def line_chart(
+    title: str, unit: str, categories: list[str], name: str, values: list[float], top: float
+) -> Chart:
+    """One series as a line with dots (check-in compliance in %, axis 0–top)."""
+    chart = bar_chart(title, unit, categories, [(name, [0.0] * len(values))], top=top)
+    chart.bars = []
+    plot_w = chart.width - CHART_LEFT - CHART_RIGHT
+    plot_h = chart.height - CHART_TOP - CHART_BOTTOM
+    group_w = plot_w / max(1, len(values))
+    points = []
+    for index, value in enumerate(values):
+        x = round(CHART_LEFT + index * group_w + group_w / 2, 1)
+        y = round(CHART_TOP + plot_h - plot_h * min(value, top) / top, 1)
+        points.append(f"{x},{y}")
+        chart.dots.append({"x": x, "y": y, "tip": f"{categories[index]}: {value:g}{unit}"})
+    chart.line = " ".join(points)
+    return chart
+
+
+# Formatting for the templates ------------------------------------------------------------------
+
+
+class Formatter:
+    """Numbers with units (件, 元, %) and county-local dates, in the page's language."""
+
+    def __init__(self, language: str, timezone: zoneinfo.ZoneInfo | None = None):
+        self.language = language
+        self.timezone = timezone or zoneinfo.ZoneInfo("Asia/Shanghai")
+
+    def t(self, key: str, **params: Any) -> str:
+        return translate(key, self.language, **params)
+
+    def yuan(self, fen: int | None) -> str:
+        fen = int(fen or 0)
+        sign = "-" if fen < 0 else ""
+        whole, cents = divmod(abs(fen), 100)
+        return self.t("county_page.unit.yuan", n=f"{sign}{whole:,}.{cents:02d}")
+
+    def yuan_number(self, fen: int | None) -> str:
+        fen = int(fen or 0)
+        sign = "-" if fen < 0 else ""
+        whole, cents = divmod(abs(fen), 100)
+        return f"{sign}{whole:,}.{cents:02d}"
+
+    def count(self, n: int | None, unit: str = "entries") -> str:
+        return self.t(f"county_page.unit.{unit}", n=f"{int(n or 0):,}")
+
+    def pct(self, value: float | None) -> str:
+        if value is None:
+            return "—"
+        return f"{value:g}%"
+
+    def date(self, day: datetime.date | None) -> str:
+        return day.isoformat() if day else "—"
+
+    def moment(self, value: datetime.datetime | None) -> str:
+        """A UTC moment in the county's local time, to the minute."""
+        if value is None:
+            return "—"
+        return as_moment(value).astimezone(self.timezone).strftime("%Y-%m-%d %H:%M")
+
+    def phone(self, number: str | None) -> str:
+        return mask_phone(number)
+
+    def month(self, day: datetime.date) -> str:
+        return day.strftime("%Y-%m")
+
+
+# Dashboard -------------------------------------------------------------------------------------
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return round(part * 100.0 / whole, 1) if whole else None
+
+
+async def dashboard(county_id: uuid.UUID, fmt: Formatter) -> dict[str, Any]:
+    async with db.read_transaction():
+        facts = await county_facts(county_id)
+        open_stations = await stations(county_id)
+        today, this_week = facts.today, facts.week_start
+        trend_start = this_week - datetime.timedelta(weeks=TREND_WEEKS - 1)
+        checkins = await checkin_days(county_id, trend_start, today)
+        week = await kind_totals(county_id, this_week, today)
+        month = await kind_totals(county_id, month_start(today), today)
+        daily = await daily_kinds(county_id, trend_start, today)
+        idle_since = today - datetime.timedelta(days=IDLE_DAYS - 1)
+        active = await last_active_days(county_id, idle_since)
+        waiting, overdue = await shelf_counts(facts)
+    fmt.timezone = facts.timezone
+    checked_this_week = {station for station, day in checkins if day >= this_week}
+    for station in open_stations:
+        key = str(station.id)
+        station.checked_in_this_week = key in checked_this_week
+        station.last_active = active.get(key)
+        station.on_shelf = waiting.get(key, 0)
+        station.overdue = overdue.get(key, 0)
+    missing = [station for station in open_stations if not station.checked_in_this_week]
+    attention = [
+        {"station": station, "reasons": reasons}
+        for station in open_stations
+        if (reasons := _attention_reasons(station, fmt))
+    ]
+    return {
+        "facts": facts,
+        "week_start": this_week,
+        "stations_total": len(open_stations),
+        "checked_in": len(open_stations) - len(missing),
+        "checked_in_pct": _percent(len(open_stations) - len(missing), len(open_stations)),
+        "missing": missing,
+        "activity": _activity_rows(week, month),
+        "week_retail": retail_of(week),
+        "month_retail": retail_of(month),
+        "attention": attention,
+        "charts": _trend_charts(
+            fmt, trend_start, today, daily, checkins, len(open_stations), this_week
+        ),
+    }
+
+
+def _attention_reasons(station: StationRow, fmt: Formatter) -> list[str]:
+    reasons = []
+    if not station.checked_in_this_week:
+        reasons.append(fmt.t("county_page.attention.no_checkin"))
+    if station.last_active is None:
+        reasons.append(fmt.t("county_page.attention.idle", days=IDLE_DAYS))
+    if station.overdue >= MANY_OVERDUE:
+        reasons.append(fmt.t("county_page.attention.overdue", n=station.overdue))
+    return reasons
+
+
+def _activity_rows(week: dict, month: dict) -> list[dict[str, Any]]:
+    empty = {"count": 0, "amount": 0, "fee": 0}
+    return [
+        {
+            "kind": kind,
+            "unit": unit,
+            "week": week.get(kind, empty),
+            "month": month.get(kind, empty),
+        }
+        for kind, unit in ACTIVITY_KINDS
+    ]
+
+
+def _trend_charts(
+    fmt: Formatter,
+    first_week: datetime.date,
+    today: datetime.date,
+    daily: list[dict[str, Any]],
+    checkins: list[tuple[str, datetime.date]],
+    station_count: int,
+    this_week: datetime.date,
+) -> list[Chart]:
+    weeks = [first_week + datetime.timedelta(weeks=n) for n in range(TREND_WEEKS)]
+    index = {week: n for n, week in enumerate(weeks)}
+    parcels_in, parcels_out = [0.0] * TREND_WEEKS, [0.0] * TREND_WEEKS
+    retail, farm = [0.0] * TREND_WEEKS, [0.0] * TREND_WEEKS
+    for row in daily:
+        slot = index.get(week_start(as_date(row["day"])))
+        if slot is None:
+            continue
+        kind, count, amount = row["kind"], int(row["n"] or 0), int(row["amount"] or 0)
+        if kind == "parcel_received":
+            parcels_in[slot] += count
+        elif kind == "parcel_dispatched":
+            parcels_out[slot] += count
+        if kind in RETAIL_KINDS:
+            retail[slot] += amount / 100
+        if kind == "sale_recorded":
+            farm[slot] += amount / 100
+    checked: list[set[str]] = [set() for _ in weeks]
+    for station, day in checkins:
+        slot = index.get(week_start(day))
+        if slot is not None:
+            checked[slot].add(station)
+    compliance = [
+        round(len(stations) * 100.0 / station_count, 1) if station_count else 0.0
+        for stations in checked
+    ]
+    labels = [week.strftime("%m-%d") for week in weeks]
+    yuan = fmt.t("county_page.unit.yuan_short")
+    return [
+        bar_chart(
+            fmt.t("county_page.chart.parcels"),
+            fmt.t("county_page.unit.parcels_short"),
+            labels,
+            [
+                (fmt.t("county_page.kind.parcel_received"), parcels_in),
+                (fmt.t("county_page.kind.parcel_dispatched"), parcels_out),
+            ],
+        ),
+        bar_chart(
+            fmt.t("county_page.chart.retail"),
+            yuan,
+            labels,
+            [
+                (fmt.t("county_page.retail"), retail),
+                (fmt.t("county_page.farm_retail"), farm),
+            ],
+            tick_format=lambda value: f"{value:,.0f}",
+        ),
+        line_chart(
+            fmt.t("county_page.chart.checkins"),
+            "%",
+            labels,
+            fmt.t("county_page.checkin_rate"),
+            compliance,
+            top=100,
+        ),
+    ]
+
+
+# Station list ----------------------------------------------------------------------------------
+
+STATION_SORTS = (
+    "code",
+    "name",
+    "township",
+    "parcel_received",
+    "parcel_picked_up",
+    "parcel_returned",
+    "parcel_dispatched",
+    "purchase_ordered_amount",
+    "sale_recorded_amount",
+    "service_amount",
+    "income",
+    "checkin_recorded",
+    "on_shelf",
+    "overdue",
+    "last_checkin",
+)
+
+
+def _sort_key(name: str):
+    def key(station: StationRow):
+        if name in ("code", "name", "township"):
+            return getattr(station, name)
+        if name in ("on_shelf", "overdue"):
+            return getattr(station, name)
+        if name == "last_checkin":
+            return station.last_checkin or datetime.date.min
+        return station.figures.get(name, 0)
+
+    return key
+
+
+async def station_list(
+    county_id: uuid.UUID,
+    township: str | None,
+    month: str | None,
+    sort: str | None,
+    order: str | None,
+) -> dict[str, Any]:
+    async with db.read_transaction():
+        facts = await county_facts(county_id)
+        first = parse_month(month, facts.today)
+        last = min(next_month(first) - datetime.timedelta(days=1), facts.today)
+        rows = await stations(county_id, include_closed=True)
+        figures = await station_kind_totals(county_id, first, last)
+        checkins = await last_checkins(county_id)
+        waiting, overdue = await shelf_counts(facts)
+        townships = await db.fetch(
+            "SELECT id, name FROM registry_township WHERE county = $1 ORDER BY name", county_id
+        )
+    if township:
+        rows = [row for row in rows if str(row.township_id) == township]
+    for row in rows:
+        key = str(row.id)
+        row.figures = dict(figures.get(key, {}))
+        row.last_checkin = checkins.get(key)
+        row.checked_in_this_week = bool(row.last_checkin and row.last_checkin >= facts.week_start)
+        row.on_shelf = waiting.get(key, 0)
+        row.overdue = overdue.get(key, 0)
+    sort = sort if sort in STATION_SORTS else "code"
+    descending = order == "desc"
+    rows.sort(key=_sort_key(sort), reverse=descending)
+    totals: dict[str, int] = defaultdict(int)
+    for row in rows:
+        for name, value in row.figures.items():
+            totals[name] += value
+    return {
+        "facts": facts,
+        "stations": rows,
+        "totals": totals,
+        "month": first,
+        "period_end": last,
+        "months": _month_choices(facts.today),
+        "townships": [{"id": str(as_uuid(t["id"])), "name": t["name"]} for t in townships],
+        "township": township or "",
+        "sort": sort,
+        "order": "desc" if descending else "asc",
+    }
+
+
+def _month_choices(today: datetime.date) -> list[datetime.date]:
+    months, month = [], month_start(today)
+    for _ in range(MONTHS_SHOWN):
+        months.append(month)
+        month = previous_month(month)
+    return months
+
+
+# Station page ----------------------------------------------------------------------------------
+
+
+async def station_page(station_id: uuid.UUID, month: str | None) -> dict[str, Any]:
+    async with db.read_transaction():
+        station_rows = await db.fetch(
+            "SELECT s.id, s.county, s.code, s.name, s.address, s.opened_on, s.closed_at, "
+            "s.closed_reason, t.name AS township, v.name AS village, v.poor "
+            "FROM registry_station s JOIN registry_township t ON t.id = s.township "
+            "JOIN registry_village v ON v.id = s.village WHERE s.id = $1",
+            station_id,
+        )
+        if not station_rows:
+            raise DomainError("not_found", status=404)
+        station = station_rows[0]
+        facts = await county_facts(as_uuid(station["county"]))
+        first = parse_month(month, facts.today)
+        last = next_month(first) - datetime.timedelta(days=1)
+        year_start = _month_choices(facts.today)[-1]
+        book = await db.fetch(
+            "SELECT day, kind, count, amount_fen, fee_fen FROM ledger_cashbook "
+            "WHERE station = $1 AND day >= $2 ORDER BY day",
+            station_id,
+            min(year_start, first),
+        )
+        checkins = await db.fetch(
+            "SELECT e.occurred_at, e.received_at, e.business_date, e.data FROM ledger_event e "
+            "LEFT JOIN ledger_reversal r ON r.target = e.id WHERE e.station = $1 "
+            "AND e.type = 'checkin.recorded' AND r.target IS NULL "
+            "ORDER BY e.seq DESC LIMIT 12",
+            station_id,
+        )
+        deadline = facts.today - datetime.timedelta(days=facts.parcel_return_days)
+        shelf = await db.fetch(
+            "SELECT tracking_no, carrier, recipient_phone, pickup_code, received_at, "
+            "received_date FROM ledger_parcel WHERE station = $1 AND state = 'on_shelf' "
+            "ORDER BY received_at LIMIT 200",
+            station_id,
+        )
+        keepers = await db.fetch(
+            "SELECT name, phone, active FROM accounts_user WHERE station = $1 ORDER BY name",
+            station_id,
+        )
+    days: dict[datetime.date, dict[str, dict[str, int]]] = defaultdict(dict)
+    months: dict[datetime.date, dict[str, dict[str, int]]] = defaultdict(dict)
+    for row in book:
+        day, kind = as_date(row["day"]), activity_kind(row["kind"])
+        for bucket in ([days[day]] if first <= day <= last else []) + [months[month_start(day)]]:
+            line = bucket.setdefault(kind, {"count": 0, "amount": 0, "fee": 0})
+            line["count"] += int(row["count"])
+            line["amount"] += int(row["amount_fen"])
+            line["fee"] += int(row["fee_fen"])
+    return {
+        "facts": facts,
+        "station": station,
+        "month": first,
+        "months": _month_choices(facts.today),
+        "days": [{"day": day, "kinds": days[day]} for day in sorted(days) if _any(days[day])],
+        "month_rows": [
+            {"month": month, "kinds": months.get(month, {})}
+            for month in _month_choices(facts.today)
+        ],
+        "month_total": _sum_kinds(list(days.values())),
+        "kinds": ACTIVITY_KINDS,
+        "checkins": [
+            {
+                "occurred_at": as_moment(row["occurred_at"]),
+                "received_at": as_moment(row["received_at"]),
+                "day": as_date(row["business_date"]),
+                "note": json.loads(row["data"] or "{}").get("note", ""),
+            }
+            for row in checkins
+        ],
+        "checked_in_this_week": bool(
+            checkins and as_date(checkins[0]["business_date"]) >= facts.week_start
+        ),
+        "shelf": [
+            {
+                "tracking_no": row["tracking_no"],
+                "carrier": row["carrier"],
+                "phone": mask_phone(row["recipient_phone"]),
+                "pickup_code": row["pickup_code"],
+                "received_at": as_moment(row["received_at"]),
+                "overdue": as_date(row["received_date"]) <= deadline,
+            }
+            for row in shelf
+        ],
+        "keepers": [
+            {"name": row["name"], "phone": mask_phone(row["phone"]), "active": row["active"]}
+            for row in keepers
+        ],
+    }
+
+
+def _any(kinds: dict[str, dict[str, int]]) -> bool:
+    return any(line["count"] or line["amount"] or line["fee"] for line in kinds.values())
+
+
+def _sum_kinds(buckets: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, int]]:
+    total: dict[str, dict[str, int]] = {}
+    for bucket in buckets:
+        for kind, line in bucket.items():
+            into = total.setdefault(kind, {"count": 0, "amount": 0, "fee": 0})
+            for name in ("count", "amount", "fee"):
+                into[name] += line[name]
+    return total
+
+
+# Coverage --------------------------------------------------------------------------------------
+
+
+async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
+    async with db.read_transaction():
+        facts = await county_facts(county_id)
+        townships = await db.fetch(
+            "SELECT t.id, t.name, (SELECT COUNT(*) FROM registry_station s WHERE s.township = t.id "
+            "AND s.closed_at IS NULL) AS stations FROM registry_township t WHERE t.county = $1 "
+            "ORDER BY t.name",
+            county_id,
+        )
+        villages = await db.fetch(
+            "SELECT v.township, v.poor, (SELECT COUNT(*) FROM registry_station s "
+            "WHERE s.village = v.id AND s.closed_at IS NULL) AS stations "
+            "FROM registry_village v WHERE v.county = $1",
+            county_id,
+        )
+        first = parse_month(month, facts.today)
+        last = next_month(first) - datetime.timedelta(days=1)
+        if first == month_start(facts.today):
+            last = facts.today  # this month so far, against the same days last year
+        now_totals = await kind_totals(county_id, first, last)
+        before_totals = await kind_totals(
+            county_id, same_day_last_year(first), same_day_last_year(last)
+        )
+    per_township: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for village in villages:
+        line = per_township[str(as_uuid(village["township"]))]
+        covered = int(village["stations"]) > 0
+        line["villages"] += 1
+        line["villages_covered"] += covered
+        line["poor"] += bool(village["poor"])
+        line["poor_covered"] += bool(village["poor"]) and covered
+    township_rows = [
+        {
+            "name": row["name"],
+            "stations": int(row["stations"]),
+            **per_township[str(as_uuid(row["id"]))],
+        }
+        for row in townships
+    ]
+    covered_townships = sum(1 for row in township_rows if row["stations"] > 0)
+    village_total = len(villages)
+    village_covered = sum(1 for v in villages if int(v["stations"]) > 0)
+    poor_total = sum(1 for v in villages if v["poor"])
+    poor_covered = sum(1 for v in villages if v["poor"] and int(v["stations"]) > 0)
+    retail_now, farm_now = retail_of(now_totals)
+    retail_before, farm_before = retail_of(before_totals)
+    return {
+        "facts": facts,
+        "targets": [
+            _target("townships", covered_townships, len(townships), facts.target_township_pct),
+            _target("villages", village_covered, village_total, facts.target_village_pct),
+            _target("poor_villages", poor_covered, poor_total, facts.target_poor_village_pct),
+        ],
+        "townships": township_rows,
+        "month": first,
+        "period_end": last,
+        "months": _month_choices(facts.today),
+        "figures": [
+            _growth("retail", retail_now, retail_before),
+            _growth("farm_retail", farm_now, farm_before),
+        ],
+        "parcels": [
+            _count_growth(kind, now_totals, before_totals)
+            for kind in ("parcel_received", "parcel_dispatched")
+        ],
+        "last_year_first": same_day_last_year(first),
+        "last_year_last": same_day_last_year(last),
+    }
+
+
+def _target(name: str, covered: int, total: int, target: int) -> dict[str, Any]:
+    share = _percent(covered, total)
+    return {
+        "name": name,
+        "covered": covered,
+        "total": total,
+        "pct": share,
+        "target": target,
+        "met": share is not None and share >= target,
+    }
+
+
+def _growth(name: str, now: int, before: int) -> dict[str, Any]:
+    return {"name": name, "now": now, "before": before, "growth": growth_pct(now, before)}
+
+
+def _count_growth(kind: str, now: dict, before: dict) -> dict[str, Any]:
+    now_count = now[kind]["count"] if kind in now else 0
+    before_count = before[kind]["count"] if kind in before else 0
+    return {
+        "name": kind,
+        "now": now_count,
+        "before": before_count,
+        "growth": growth_pct(now_count, before_count),
+    }

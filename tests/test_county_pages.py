@@ -1,0 +1,216 @@
+"""The county staff pages: login, the dashboard's figures, stations, coverage; languages; who
+gets in; and no full phone number on any page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.support import PASSWORD, event, push, received
+
+HTML = {"accept": "text/html,application/xhtml+xml"}
+FULL_PHONE = re.compile(r"\b1\d{10}\b")
+CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+def html_as(actor) -> dict[str, str]:
+    return {**HTML, **actor.headers}
+
+
+async def page_login(client, phone: str, password: str = PASSWORD, next_path: str = ""):
+    """Log in through the staff login form, as a browser does (cookies kept by the client)."""
+    form_page = await client.get("/county/login", headers=HTML)
+    assert form_page.status_code == 200
+    token = CSRF_FIELD.search(form_page.text).group(1)
+    return await client.post(
+        "/county/login",
+        data={"phone": phone, "password": password, "_csrf_token": token, "next": next_path},
+        headers=HTML,
+    )
+
+
+def assert_no_full_phone(text: str) -> None:
+    found = FULL_PHONE.findall(text)
+    assert not found, f"unmasked phone numbers in the page: {found}"
+
+
+async def some_activity(client, world) -> None:
+    """Station A checks in and works; station B only receives one parcel."""
+    await push(
+        client,
+        world.keeper_a,
+        [
+            event("checkin.recorded", {"note": "开门"}),
+            received(phone="13912345678"),
+            received(),
+            event(
+                "sale.recorded",
+                {
+                    "product": "土豆",
+                    "quantity": 10,
+                    "unit": "斤",
+                    "amount_fen": 12345,
+                    "commission_fen": 500,
+                    "channel": "微信",
+                },
+            ),
+            event(
+                "purchase.ordered",
+                {
+                    "platform": "taobao",
+                    "item": "电饭锅",
+                    "amount_fen": 19900,
+                    "commission_fen": 300,
+                },
+            ),
+        ],
+    )
+    await push(client, world.keeper_b, [received(phone="13887654321")])
+
+
+async def test_browser_without_session_is_sent_to_login(client, world):
+    response = await client.get("/county/stations?month=2026-10", headers=HTML)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/county/login?next=")
+    # Scripts (no HTML in Accept) get the API's 401 problem document instead.
+    response = await client.get("/county/")
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_login_form_logs_staff_in_and_out(client, world):
+    response = await page_login(client, world.staff.phone, next_path="/county/coverage")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/county/coverage"
+    assert "cz_session" in client.cookies
+    page = await client.get("/county/", headers=HTML)
+    assert page.status_code == 200
+    assert "用户0010" in page.text  # the staff member's name on every page
+    token = CSRF_FIELD.search(page.text).group(1)
+    out = await client.post("/county/logout", data={"_csrf_token": token}, headers=HTML)
+    assert out.status_code == 303
+    assert (await client.get("/county/", headers=HTML)).status_code == 303
+
+
+async def test_login_refuses_wrong_password_keepers_and_missing_token(client, world):
+    wrong = await page_login(client, world.staff.phone, password="wrong-password")
+    assert wrong.status_code == 200 and "手机号或密码不对" in wrong.text
+    assert 'value="13700000010"' in wrong.text  # the phone is kept in the form
+    keeper = await page_login(client, world.keeper_a.phone)
+    assert keeper.status_code == 200 and "只有县电商公共服务中心" in keeper.text
+    assert "cz_session" not in client.cookies or not client.cookies["cz_session"]
+    client.cookies.clear()
+    no_token = await client.post(
+        "/county/login", data={"phone": world.staff.phone, "password": PASSWORD}, headers=HTML
+    )
+    assert no_token.status_code == 200 and "安全校验未通过" in no_token.text
+    assert "cz_session" not in client.cookies
+
+
+async def test_logout_needs_the_csrf_token(client, world):
+    await page_login(client, world.staff.phone)
+    response = await client.post("/county/logout", data={}, headers=HTML)
+    assert response.status_code == 403
+    assert (await client.get("/county/", headers=HTML)).status_code == 200
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en", "ug"])
+async def test_dashboard_shows_this_weeks_checkins_and_activity(client, world, lang):
+    await some_activity(client, world)
+    response = await client.get(f"/county/?lang={lang}", headers=html_as(world.staff))
+    assert response.status_code == 200
+    text = response.text
+    assert f'<html lang="{lang}" dir="{"rtl" if lang == "ug" else "ltr"}">' in text
+    assert response.cookies.get("cz_lang") == lang
+    # Two open stations in the home county; A checked in, B did not.
+    missing = text.split('data-list="missing"')[1].split("</ul>")[0]
+    assert "B001" in missing and "A001" not in missing
+    assert "50%" in text
+    assert "123.45" in text  # the sale, in yuan
+    assert "<svg" in text
+    assert_no_full_phone(text)
+
+
+async def test_dashboard_figures_in_chinese(client, world):
+    await some_activity(client, world)
+    text = (await client.get("/county/?lang=zh-CN", headers=html_as(world.staff))).text
+    assert "1 / 2 个站已打卡" in text
+    sale_row = text.split('data-kind="sale_recorded"')[1].split("</tr>")[0]
+    assert "1 笔" in sale_row and "123.45 元" in sale_row
+    received_row = text.split('data-kind="parcel_received"')[1].split("</tr>")[0]
+    assert "3 件" in received_row
+    assert "322.45 元" in text  # 网络零售额 = 代购 199.00 + 代销 123.45
+
+
+async def test_station_list_filters_sorts_and_links(client, world):
+    await some_activity(client, world)
+    response = await client.get(
+        "/county/stations?sort=parcel_received&order=desc", headers=html_as(world.staff)
+    )
+    assert response.status_code == 200
+    codes = re.findall(r'data-station="(\w+)"', response.text)
+    assert codes == ["A001", "B001"]
+    ascending = await client.get(
+        "/county/stations?sort=parcel_received&order=asc", headers=html_as(world.staff)
+    )
+    assert re.findall(r'data-station="(\w+)"', ascending.text) == ["B001", "A001"]
+    assert f"/county/stations/{world.station_a}" in response.text
+    other = await client.get(
+        f"/county/stations?township={world.township_id}&sort=bogus", headers=html_as(world.staff)
+    )
+    assert other.status_code == 200
+    assert_no_full_phone(response.text)
+
+
+async def test_station_page_masks_phones_and_shows_the_month(client, world):
+    await some_activity(client, world)
+    response = await client.get(f"/county/stations/{world.station_a}", headers=html_as(world.staff))
+    assert response.status_code == 200
+    assert "139****5678" in response.text
+    assert "137****0001" in response.text  # the keeper
+    assert "开门" in response.text
+    assert 'data-table="days"' in response.text
+    assert_no_full_phone(response.text)
+    october = await client.get(
+        f"/county/stations/{world.station_a}?month=2026-10", headers=html_as(world.staff)
+    )
+    assert october.status_code == 200
+
+
+async def test_coverage_against_targets(client, world):
+    await some_activity(client, world)
+    response = await client.get("/county/coverage?lang=zh-CN", headers=html_as(world.staff))
+    assert response.status_code == 200
+    text = response.text
+    townships = text.split('data-target="townships"')[1].split("</tr>")[0]
+    assert "1 / 1" in townships and "100%" in townships
+    poor = text.split('data-target="poor_villages"')[1].split("</tr>")[0]
+    assert "1 / 1" in poor
+    farm = text.split('data-figure="farm_retail"')[1].split("</tr>")[0]
+    assert "123.45 元" in farm
+    assert f"/api/v1/counties/{world.county_id}/export.xlsx?month=" in text
+
+
+async def test_keepers_and_foreign_staff_are_refused(client, world):
+    keeper = await client.get("/county/", headers=html_as(world.keeper_a))
+    assert keeper.status_code == 403 and "<html" in keeper.text
+    foreign = await client.get(
+        f"/county/stations/{world.station_a}", headers=html_as(world.foreign_staff)
+    )
+    assert foreign.status_code == 403
+    api_style = await client.get(
+        f"/county/stations/{world.station_a}", headers=world.foreign_staff.headers
+    )
+    assert api_style.status_code == 403
+    assert api_style.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_static_files_and_csp(client, world):
+    css = await client.get("/county/static/county.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    js = await client.get("/county/static/county.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    page = await client.get("/county/", headers=html_as(world.staff))
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "<script>" not in page.text and " style=" not in page.text
