@@ -106,6 +106,14 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/api/v1/stations/{station_id}/summary"): RouteRule(own_station),
     # Notifications and jobs (issue 5)
     ("GET", "/api/v1/jobs"): RouteRule(any_staff),
+    ("GET", "/api/v1/push/key"): RouteRule(logged_in),
+    ("POST", "/api/v1/push/subscriptions"): RouteRule(keepers),
+    ("DELETE", "/api/v1/push/subscriptions"): RouteRule(keepers),
+    ("GET", "/api/v1/inbox"): RouteRule(keepers),
+    ("POST", "/api/v1/inbox/{item_id}/read"): RouteRule(keepers),
+    ("GET", "/api/v1/counties/{county_id}/notices"): RouteRule(staff_of_county),
+    ("POST", "/api/v1/counties/{county_id}/notices"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/deliveries"): RouteRule(staff_of_county),
     # The county centre: API (issue 6)
     # County pages
     ("GET", "/county"): RouteRule(any_staff),
@@ -157,6 +165,7 @@ async def _path_ids(world: World) -> dict[str, dict[str, str]]:
             "township_id": str(world.township_id),
             "village_id": str(world.village_id),
             "household_id": await first(Household, world.county_id),
+            "item_id": "00000000-0000-4000-8000-000000000001",  # an inbox item nobody has
         },
         "foreign": {
             "county_id": str(world.foreign_county_id),
@@ -165,6 +174,7 @@ async def _path_ids(world: World) -> dict[str, dict[str, str]]:
             "township_id": await first(Township, world.foreign_county_id),
             "village_id": await first(Village, world.foreign_county_id),
             "household_id": await first(Household, world.foreign_county_id),
+            "item_id": "00000000-0000-4000-8000-000000000001",
         },
     }
 

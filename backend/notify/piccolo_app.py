@@ -2,12 +2,14 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
+from backend.notify.tables import Delivery, InboxItem, Notice, PushSubscription, VapidKey
+
 CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 
 APP_CONFIG = AppConfig(
     app_name="notify",
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
-    table_classes=[],
-    migration_dependencies=["backend.ledger.piccolo_app"],
+    table_classes=[VapidKey, PushSubscription, Notice, InboxItem, Delivery],
+    migration_dependencies=["backend.ledger.piccolo_app", "backend.accounts.piccolo_app"],
     commands=[],
 )

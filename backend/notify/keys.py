@@ -1,0 +1,98 @@
+"""The server's VAPID key pair: from CUNZHAN_VAPID_PRIVATE_KEY, else made on first use and kept.
+
+Browsers bind a push subscription to the public key they subscribed with, so the generated pair
+is stored in the database (not a file): every `serve` process of one deployment signs with the
+same key, and a restart does not silently orphan every keeper's subscription.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from py_vapid import Vapid
+
+from backend import db
+from backend.settings import get_settings
+
+
+@dataclass(frozen=True)
+class VapidPair:
+    vapid: Vapid  # signs the JWTs
+    public_key: str  # uncompressed P-256 point, URL-safe base64 without padding
+    private_key: str  # raw scalar, URL-safe base64 without padding
+
+
+_cached: VapidPair | None = None
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _pair(private: ec.EllipticCurvePrivateKey) -> VapidPair:
+    raw = private.private_numbers().private_value.to_bytes(32, "big")
+    point = private.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return VapidPair(vapid=Vapid(private), public_key=b64url(point), private_key=b64url(raw))
+
+
+def generate_pair() -> VapidPair:
+    return _pair(ec.generate_private_key(ec.SECP256R1()))
+
+
+def pair_from_configured(text: str) -> VapidPair:
+    """A raw 32-byte scalar (URL-safe base64, what web-push tools print), DER or PEM."""
+    text = text.strip()
+    if "-----BEGIN" in text:
+        private = serialization.load_pem_private_key(text.encode(), password=None)
+    else:
+        compact = text.replace("\n", "")
+        decoded = b64url_decode(compact)
+        if len(decoded) == 32:
+            private = ec.derive_private_key(int.from_bytes(decoded, "big"), ec.SECP256R1())
+        else:
+            private = serialization.load_der_private_key(decoded, password=None)
+    if not isinstance(private, ec.EllipticCurvePrivateKey) or private.curve.name != "secp256r1":
+        raise ValueError("CUNZHAN_VAPID_PRIVATE_KEY must be a P-256 (prime256v1) private key")
+    return _pair(private)
+
+
+async def _stored_pair() -> VapidPair:
+    """The kept pair; the first process to ask makes it (others read the winner's row)."""
+    async with db.read_transaction():
+        rows = await db.fetch("SELECT private_key FROM notify_vapid_key WHERE id = 1")
+    if not rows:
+        fresh = generate_pair()
+        async with db.write_transaction():
+            await db.execute(
+                "INSERT INTO notify_vapid_key (id, private_key, public_key, created_at) "
+                "VALUES (1, $1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                fresh.private_key,
+                fresh.public_key,
+                datetime.datetime.now(datetime.UTC),
+            )
+            rows = await db.fetch("SELECT private_key FROM notify_vapid_key WHERE id = 1")
+    return pair_from_configured(rows[0]["private_key"])
+
+
+async def vapid_pair() -> VapidPair:
+    global _cached
+    if _cached is None:
+        configured = get_settings().vapid_private_key
+        _cached = pair_from_configured(configured) if configured else await _stored_pair()
+    return _cached
+
+
+def forget_cached_pair() -> None:
+    """Tests empty the database between tests; the next send reads (or makes) the pair again."""
+    global _cached
+    _cached = None
