@@ -1,6 +1,447 @@
-"""County aggregates per station, day and kind, kept from the ledger."""
+"""County aggregates per station, county-local day and kind, kept from the ledger.
+
+A rollup row is recomputed whole from the log for its (station, day), never incremented, so running
+a refresh twice, or a refresh beside a rebuild, cannot count anything twice. `refresh()` finds the
+days to recompute from the events each station received after its mark (a station's `seq` is
+gap-free and its writers are serialised, so "seq > mark" is exactly the new events):
+- the business day of every new event;
+- for a reversal, its target's day (a reversed entry leaves its day's figures);
+- for anything touching a parcel, the day the parcel would fall overdue (received day + the
+  county's return days), as a pickup before that day means it never did;
+- and, because time alone makes a parcel overdue, every day that has come since the last refresh.
+A change of the county's return rule or of its 脱贫户 list recomputes the whole county.
+
+Kinds are the cashbook's (`parcel_received`, `parcel_dispatched`, `sale_recorded`,
+`service_phone_topup`…) plus `parcel_overdue` (parcels that reached the return deadline on that
+day still on the shelf) and `entry_reversed` (corrections made that day).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import logging
+import uuid
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from backend import db
+from backend.ledger.projector import cashbook_amounts, cashbook_kind
+
+log = logging.getLogger("cunzhan.county.rollups")
+
+OVERDUE_KIND = "parcel_overdue"
+REVERSED_KIND = "entry_reversed"
+PARCEL_TYPES = ("parcel.received", "parcel.picked_up", "parcel.returned")
+STATIONS_PER_TRANSACTION = 25
+IN_CHUNK = 400
+
+# count, amount_fen, fee_fen, farm_count, poverty_count, poverty_amount_fen
+FIGURES = ("count", "amount_fen", "fee_fen", "farm_count", "poverty_count", "poverty_amount_fen")
 
 
-async def refresh() -> int:
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _date(value: Any) -> datetime.date:
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
+
+
+def _chunks(values: list, size: int = IN_CHUNK) -> Iterable[list]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _in(values: list, start: int = 1) -> str:
+    return ", ".join(f"${i}" for i in range(start, start + len(values)))
+
+
+@dataclass(frozen=True)
+class CountyRule:
+    id: uuid.UUID
+    timezone: zoneinfo.ZoneInfo
+    return_days: int
+    poverty_codes: frozenset[str]
+    households_hash: str
+
+    def today(self, moment: datetime.datetime | None = None) -> datetime.date:
+        moment = moment or datetime.datetime.now(datetime.UTC)
+        return moment.astimezone(self.timezone).date()
+
+
+async def _county_rule(county_id: uuid.UUID) -> CountyRule:
+    row = (
+        await db.fetch(
+            "SELECT timezone, parcel_return_days FROM registry_county WHERE id = $1", county_id
+        )
+    )[0]
+    codes = frozenset(
+        r["code"]
+        for r in await db.fetch(
+            "SELECT code FROM registry_household WHERE county = $1 AND poverty = $2",
+            county_id,
+            True,
+        )
+    )
+    digest = hashlib.sha256("\n".join(sorted(codes)).encode()).hexdigest()
+    return CountyRule(
+        id=county_id,
+        timezone=zoneinfo.ZoneInfo(row["timezone"]),
+        return_days=int(row["parcel_return_days"]),
+        poverty_codes=codes,
+        households_hash=digest,
+    )
+
+
+# Computing one station's days ---------------------------------------------------------------
+
+
+def _add(figures: dict, key: tuple, values: tuple[int, ...]) -> None:
+    line = figures.get(key)
+    if line is None:
+        figures[key] = list(values)
+    else:
+        for index, value in enumerate(values):
+            line[index] += value
+
+
+def event_figures(
+    event_type: str, data: dict[str, Any], poverty_codes: frozenset[str]
+) -> tuple[str, tuple[int, ...]]:
+    """The kind an (unreversed) entry counts under and what it adds to its day."""
+    if event_type == "entry.reversed":
+        return REVERSED_KIND, (1, 0, 0, 0, 0, 0)
+    kind = cashbook_kind(event_type, data)
+    amount, fee = cashbook_amounts(data)
+    if event_type == "parcel.picked_up":
+        fee = int(data.get("fee_fen", 0))  # storage fee taken at pickup
+    farm = 0
+    if event_type == "parcel.dispatched":
+        farm = 1 if data.get("farm_product") else 0
+    elif event_type == "sale.recorded":
+        farm = 1  # every 代销 sale is 农产品上行
+    poor = 1 if data.get("household_code") in poverty_codes else 0
+    return kind, (1, amount, fee, farm, poor, amount * poor)
+
+
+async def _station_figures(
+    station_id: uuid.UUID, rule: CountyRule, days: set[datetime.date] | None, today
+) -> dict[tuple[datetime.date, str], list[int]]:
+    """Every figure of the station's given days (all days when `days` is None), from the log."""
+    figures: dict[tuple[datetime.date, str], list[int]] = {}
+    conditions, args = "e.station = $1", [station_id]
+    if days is not None:
+        if not days:
+            return figures
+        args += [min(days), max(days)]
+        conditions += " AND e.business_date BETWEEN $2 AND $3"
+    rows = await db.fetch(
+        "SELECT e.type, e.business_date, e.data FROM ledger_event e "
+        "LEFT JOIN ledger_reversal r ON r.target = e.id "
+        f"WHERE {conditions} AND r.target IS NULL",
+        *args,
+    )
+    for row in rows:
+        day = _date(row["business_date"])
+        if days is not None and day not in days:
+            continue
+        kind, values = event_figures(row["type"], json.loads(row["data"]), rule.poverty_codes)
+        _add(figures, (day, kind), values)
+    await _overdue_figures(station_id, rule, days, today, figures)
+    return figures
+
+
+async def _overdue_figures(station_id, rule: CountyRule, days, today, figures) -> None:
+    """Parcels received N days before that were still on the shelf when the day began."""
+    wanted = sorted(d for d in days if d <= today) if days is not None else None
+    if wanted is not None and not wanted:
+        return
+    shift = datetime.timedelta(days=rule.return_days)
+    args: list[Any] = [station_id]
+    condition = "p.station = $1 AND p.state <> 'reversed'"
+    if wanted is not None:
+        args += [wanted[0] - shift, wanted[-1] - shift]
+        condition += " AND p.received_date BETWEEN $2 AND $3"
+    rows = await db.fetch(
+        "SELECT p.received_date, c.business_date AS closed_date FROM ledger_parcel p "
+        f"LEFT JOIN ledger_event c ON c.id = p.closed_event WHERE {condition}",
+        *args,
+    )
+    wanted_set = set(wanted) if wanted is not None else None
+    for row in rows:
+        due = _date(row["received_date"]) + shift
+        if due > today or (wanted_set is not None and due not in wanted_set):
+            continue
+        closed = _date(row["closed_date"]) if row["closed_date"] else None
+        if closed is None or closed >= due:
+            _add(figures, (due, OVERDUE_KIND), (1, 0, 0, 0, 0, 0))
+
+
+async def _write_station_days(
+    station_id, county_id, days: set[datetime.date] | None, figures: dict
+) -> None:
+    if days is None:
+        await db.execute("DELETE FROM county_rollup WHERE station = $1", station_id)
+    else:
+        for chunk in _chunks(sorted(days)):
+            await db.execute(
+                f"DELETE FROM county_rollup WHERE station = $1 AND day IN ({_in(chunk, 2)})",
+                station_id,
+                *chunk,
+            )
+    await db.executemany(
+        "INSERT INTO county_rollup (station, county, day, kind, count, amount_fen, fee_fen, "
+        "farm_count, poverty_count, poverty_amount_fen) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        [
+            (station_id, county_id, day, kind, *values)
+            for (day, kind), values in sorted(figures.items())
+            if any(values)
+        ],
+    )
+
+
+async def _write_totals(county_id: uuid.UUID, days: set[datetime.date] | None) -> None:
+    """The county's sums for the given days (all when None), from the station rows."""
+    select = (
+        "INSERT INTO county_rollup_total (county, day, kind, count, amount_fen, fee_fen, "
+        "farm_count, poverty_count, poverty_amount_fen) "
+        "SELECT county, day, kind, SUM(count), SUM(amount_fen), SUM(fee_fen), SUM(farm_count), "
+        "SUM(poverty_count), SUM(poverty_amount_fen) FROM county_rollup WHERE county = $1"
+    )
+    if days is None:
+        await db.execute("DELETE FROM county_rollup_total WHERE county = $1", county_id)
+        await db.execute(f"{select} GROUP BY county, day, kind", county_id)
+        return
+    for chunk in _chunks(sorted(days)):
+        where = f"day IN ({_in(chunk, 2)})"
+        await db.execute(
+            f"DELETE FROM county_rollup_total WHERE county = $1 AND {where}", county_id, *chunk
+        )
+        await db.execute(f"{select} AND {where} GROUP BY county, day, kind", county_id, *chunk)
+
+
+# Which days changed ---------------------------------------------------------------------------
+
+
+async def _stations_behind(county_id: uuid.UUID) -> list[dict[str, Any]]:
+    return await db.fetch(
+        "SELECT h.station, h.last_seq, COALESCE(m.rolled_seq, 0) AS rolled_seq "
+        "FROM ledger_chain h JOIN registry_station s ON s.id = h.station "
+        "LEFT JOIN county_rollup_mark m ON m.station = h.station "
+        "WHERE s.county = $1 AND h.last_seq > COALESCE(m.rolled_seq, 0)",
+        county_id,
+    )
+
+
+async def _changed_days(
+    station_id: uuid.UUID, after: int, through: int, rule: CountyRule
+) -> set[datetime.date]:
+    rows = await db.fetch(
+        "SELECT type, business_date, data FROM ledger_event "
+        "WHERE station = $1 AND seq > $2 AND seq <= $3",
+        station_id,
+        after,
+        through,
+    )
+    days: set[datetime.date] = set()
+    tracking_numbers: set[str] = set()
+    targets: list[str] = []
+    for row in rows:
+        days.add(_date(row["business_date"]))
+        if row["type"] in PARCEL_TYPES:
+            tracking_numbers.add(json.loads(row["data"])["tracking_no"])
+        elif row["type"] == "entry.reversed":
+            targets.append(str(json.loads(row["data"])["target_id"]))
+    for chunk in _chunks(targets):
+        for row in await db.fetch(
+            "SELECT type, business_date, data FROM ledger_event "
+            f"WHERE station = $1 AND id IN ({_in(chunk, 2)})",
+            station_id,
+            *[uuid.UUID(target) for target in chunk],
+        ):
+            days.add(_date(row["business_date"]))
+            if row["type"] in PARCEL_TYPES:
+                tracking_numbers.add(json.loads(row["data"])["tracking_no"])
+    shift = datetime.timedelta(days=rule.return_days)
+    for chunk in _chunks(sorted(tracking_numbers)):
+        for row in await db.fetch(
+            "SELECT received_date FROM ledger_parcel "
+            f"WHERE station = $1 AND tracking_no IN ({_in(chunk, 2)})",
+            station_id,
+            *chunk,
+        ):
+            days.add(_date(row["received_date"]) + shift)
+    return days
+
+
+async def _days_come_due(
+    county_id: uuid.UUID, rule: CountyRule, since: datetime.date | None, today: datetime.date
+) -> dict[uuid.UUID, set[datetime.date]]:
+    """Days after the last refresh on which parcels reached their return deadline."""
+    if since is not None and since >= today:
+        return {}
+    shift = datetime.timedelta(days=rule.return_days)
+    args: list[Any] = [county_id, today - shift]
+    condition = "county = $1 AND received_date <= $2 AND state <> 'reversed'"
+    if since is not None:
+        args.append(since - shift)
+        condition += " AND received_date > $3"
+    due: dict[uuid.UUID, set[datetime.date]] = defaultdict(set)
+    for row in await db.fetch(
+        f"SELECT DISTINCT station, received_date FROM ledger_parcel WHERE {condition}", *args
+    ):
+        due[_uuid(row["station"])].add(_date(row["received_date"]) + shift)
+    return due
+
+
+# State ----------------------------------------------------------------------------------------
+
+
+async def _state(county_id: uuid.UUID) -> dict[str, Any] | None:
+    rows = await db.fetch("SELECT * FROM county_rollup_state WHERE county = $1", county_id)
+    return rows[0] if rows else None
+
+
+async def _save_state(county_id: uuid.UUID, rule: CountyRule, today: datetime.date) -> None:
+    await db.execute(
+        "INSERT INTO county_rollup_state (county, counted_through, return_days, households_hash, "
+        "refreshed_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (county) DO UPDATE SET "
+        "counted_through = excluded.counted_through, return_days = excluded.return_days, "
+        "households_hash = excluded.households_hash, refreshed_at = excluded.refreshed_at",
+        county_id,
+        today,
+        rule.return_days,
+        rule.households_hash,
+        datetime.datetime.now(datetime.UTC),
+    )
+
+
+async def _serialise(county_id: uuid.UUID) -> None:
+    """One refresh of a county at a time on PostgreSQL (SQLite has a single writer anyway)."""
+    if not db.is_sqlite():
+        key = int.from_bytes(county_id.bytes[:8], "big", signed=True)
+        await db.fetch("SELECT pg_advisory_xact_lock($1)", key)
+
+
+async def _set_mark(station_id: uuid.UUID, county_id: uuid.UUID, seq: int) -> None:
+    await db.execute(
+        "INSERT INTO county_rollup_mark (station, county, rolled_seq) VALUES ($1, $2, $3) "
+        "ON CONFLICT (station) DO UPDATE SET rolled_seq = excluded.rolled_seq",
+        station_id,
+        county_id,
+        seq,
+    )
+
+
+# Refresh and rebuild --------------------------------------------------------------------------
+
+
+async def _county_ids() -> list[uuid.UUID]:
+    async with db.read_transaction():
+        rows = await db.fetch("SELECT id FROM registry_county ORDER BY code")
+    return [_uuid(row["id"]) for row in rows]
+
+
+async def refresh(now: datetime.datetime | None = None) -> int:
     """Recompute the aggregates of the days that received events; returns days refreshed."""
-    return 0
+    refreshed = 0
+    for county_id in await _county_ids():
+        refreshed += await refresh_county(county_id, now)
+    return refreshed
+
+
+async def refresh_county(county_id: uuid.UUID, now: datetime.datetime | None = None) -> int:
+    """One county: the (station, day) pairs recomputed; a changed rule means a rebuild."""
+    async with db.read_transaction():
+        rule = await _county_rule(county_id)
+        state = await _state(county_id)
+    if state is None or (
+        state["return_days"] != rule.return_days or state["households_hash"] != rule.households_hash
+    ):
+        return await rebuild_county(county_id, now)
+    today = rule.today(now)
+    counted = _date(state["counted_through"]) if state["counted_through"] else None
+    async with db.read_transaction():
+        behind = await _stations_behind(county_id)
+        due = await _days_come_due(county_id, rule, counted, today)
+    work: dict[uuid.UUID, tuple[int, int]] = {
+        _uuid(row["station"]): (row["rolled_seq"], row["last_seq"]) for row in behind
+    }
+    stations = sorted(set(work) | set(due), key=str)
+    touched_days: set[datetime.date] = set()
+    pairs = 0
+    for chunk in _chunks(stations, STATIONS_PER_TRANSACTION):
+        async with db.write_transaction():
+            await _serialise(county_id)
+            for station_id in chunk:
+                days = set(due.get(station_id, ()))
+                after, through = work.get(station_id, (0, 0))
+                if through:
+                    # Read again inside the write: another refresh may have moved the mark.
+                    mark = await db.fetch(
+                        "SELECT rolled_seq FROM county_rollup_mark WHERE station = $1", station_id
+                    )
+                    after = max(after, mark[0]["rolled_seq"] if mark else 0)
+                    if through > after:
+                        days |= await _changed_days(station_id, after, through, rule)
+                figures = await _station_figures(station_id, rule, days, today)
+                await _write_station_days(station_id, county_id, days, figures)
+                if through > after:
+                    await _set_mark(station_id, county_id, through)
+                touched_days |= days
+                pairs += len(days)
+    async with db.write_transaction():
+        await _serialise(county_id)
+        await _write_totals(county_id, touched_days)
+        await _save_state(county_id, rule, today)
+    return pairs
+
+
+async def rebuild(now: datetime.datetime | None = None) -> dict[str, int]:
+    """Every county recomputed from the log alone."""
+    totals = {"counties": 0, "days": 0}
+    for county_id in await _county_ids():
+        totals["counties"] += 1
+        totals["days"] += await rebuild_county(county_id, now)
+    return totals
+
+
+async def rebuild_county(county_id: uuid.UUID, now: datetime.datetime | None = None) -> int:
+    """The whole county from the log, one group of stations per transaction (so stations keep
+    syncing meanwhile); the marks move with the rows they describe."""
+    async with db.read_transaction():
+        rule = await _county_rule(county_id)
+        stations = await db.fetch(
+            "SELECT s.id, COALESCE(h.last_seq, 0) AS last_seq FROM registry_station s "
+            "LEFT JOIN ledger_chain h ON h.station = s.id WHERE s.county = $1 ORDER BY s.id",
+            county_id,
+        )
+    today = rule.today(now)
+    days = 0
+    for chunk in _chunks(stations, STATIONS_PER_TRANSACTION):
+        async with db.write_transaction():
+            await _serialise(county_id)
+            for station in chunk:
+                station_id = _uuid(station["id"])
+                # The head read here, inside the write, bounds what the figures include.
+                head = await db.fetch(
+                    "SELECT last_seq FROM ledger_chain WHERE station = $1", station_id
+                )
+                through = head[0]["last_seq"] if head else 0
+                figures = await _station_figures(station_id, rule, None, today)
+                await _write_station_days(station_id, county_id, None, figures)
+                await _set_mark(station_id, county_id, through)
+                days += len({day for day, _ in figures})
+    async with db.write_transaction():
+        await _serialise(county_id)
+        await _write_totals(county_id, None)
+        await _save_state(county_id, rule, today)
+    return days
