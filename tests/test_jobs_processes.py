@@ -1,0 +1,156 @@
+"""Two real `serve` processes on one database (C5 of RELIABILITY.md): each job runs once per
+window, the keepers get one reminder however many processes tick, and when the lease holder is
+killed with SIGKILL the other process takes over within the lease's TTL and keeps running jobs."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections import Counter
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.server_process import Server, environment, run
+from tests.test_jobs_cli import remind_from_midnight_today
+
+LEASE_SECONDS = 3  # renewed every second
+TICK_SECONDS = 1
+STAFF = {"phone": "13900000001", "password": "demo1234"}
+
+
+async def rows(database_url: str, query: str) -> list[dict[str, Any]]:
+    if database_url.startswith("sqlite:///"):
+        connection = sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=30)
+        connection.row_factory = sqlite3.Row
+        try:
+            return [dict(row) for row in connection.execute(query).fetchall()]
+        finally:
+            connection.close()
+    connection = await asyncpg.connect(database_url)
+    try:
+        return [dict(row) for row in await connection.fetch(query)]
+    finally:
+        await connection.close()
+
+
+def jobs_overview(server: Server, token: str) -> dict[str, Any]:
+    response = httpx.get(
+        f"{server.url}/api/v1/jobs", headers={"authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def wait_for(condition, timeout: float, step: float = 0.2):
+    """Poll until `condition()` is truthy (the deadline only bounds a hang; it asserts nothing)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    return condition()
+
+
+def pid_of(holder: str) -> int:
+    return int(holder.split(":")[-2])
+
+
+async def scheduled_runs(database_url: str) -> list[dict[str, Any]]:
+    return await rows(
+        database_url,
+        "SELECT name, window_key, holder, status FROM jobs_run WHERE trigger = 'schedule'",
+    )
+
+
+@pytest.mark.slow
+async def test_two_serve_processes_run_each_window_once_and_survive_a_killed_holder(
+    tmp_path, fresh_database_url
+):
+    env = environment(
+        tmp_path,
+        fresh_database_url,
+        CUNZHAN_DEMO_HISTORY_DAYS="7",
+        CUNZHAN_SCHEDULER="1",
+        CUNZHAN_JOBS_TICK_SECONDS=str(TICK_SECONDS),
+        CUNZHAN_JOBS_LEASE_SECONDS=str(LEASE_SECONDS),
+    )
+    run(env, "migrate", "--quiet")
+    run(env, "demo", "--if-empty")
+    await remind_from_midnight_today(fresh_database_url)
+
+    first, second = Server(env), Server(env)
+    first.start()
+    second.start()
+    try:
+        token = httpx.post(f"{first.url}/api/v1/auth/login", json=STAFF).json()["token"]
+        by_pid = {first.process.pid: first, second.process.pid: second}
+
+        # Both processes tick every second; let several windows pass.
+        def windows_run() -> int:
+            overview = jobs_overview(first, token)
+            reminder = next(j for j in overview["jobs"] if j["name"] == "checkin-reminder")
+            return len(reminder["recent_runs"]) >= 5 and overview
+
+        overview = wait_for(windows_run, timeout=60)
+        assert overview, "the scheduler did not run checkin-reminder five times"
+        holder = overview["lease"]["holder"]
+        assert pid_of(holder) in by_pid
+
+        runs = await scheduled_runs(fresh_database_url)
+        per_window = Counter((r["name"], r["window_key"]) for r in runs)
+        assert max(per_window.values()) == 1
+        assert {r["holder"] for r in runs} == {holder}, "only the lease holder runs jobs"
+        assert {r["name"] for r in runs} >= {"checkin-reminder", "parcel-overdue", "rollup"}
+        assert all(r["status"] in ("done", "running") for r in runs), runs
+
+        # Kill the holder without a chance to hand the lease back.
+        killed_at = time.monotonic()
+        victim = by_pid[pid_of(holder)]
+        survivor = second if victim is first else first
+        victim.kill()
+
+        def new_holder():
+            lease = jobs_overview(survivor, token)["lease"]
+            return lease["live"] and pid_of(lease["holder"]) == survivor.process.pid and lease
+
+        lease = wait_for(new_holder, timeout=LEASE_SECONDS * 5)
+        takeover_seconds = time.monotonic() - killed_at
+        assert lease, "the surviving process did not take the lease over"
+        assert takeover_seconds <= LEASE_SECONDS + 2 * TICK_SECONDS + 1
+        print(f"takeover after SIGKILL: {takeover_seconds:.2f} s (lease TTL {LEASE_SECONDS} s)")
+
+        async def survivor_runs() -> int:
+            runs = await scheduled_runs(fresh_database_url)
+            return sum(1 for r in runs if r["holder"] == lease["holder"])
+
+        deadline = time.monotonic() + 30
+        while await survivor_runs() < 10 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert await survivor_runs() >= 10, "the new holder does not run the jobs"
+
+        runs = await scheduled_runs(fresh_database_url)
+        per_window = Counter((r["name"], r["window_key"]) for r in runs)
+        assert max(per_window.values()) == 1
+        assert {r["holder"] for r in runs} == {holder, lease["holder"]}
+
+        # The effect: keepers 1 and 2 (the demo's stations without a check-in) got exactly one
+        # check-in reminder each, through dozens of runs in two processes and a takeover.
+        reminders = await rows(
+            fresh_database_url,
+            "SELECT keeper, dedupe_key FROM notify_inbox_item WHERE dedupe_key LIKE 'checkin:%'",
+        )
+        assert len(reminders) == 2
+        assert len({r["keeper"] for r in reminders}) == 2
+        duplicates = await rows(
+            fresh_database_url,
+            "SELECT keeper, dedupe_key, COUNT(*) AS n FROM notify_inbox_item "
+            "GROUP BY keeper, dedupe_key HAVING COUNT(*) > 1",
+        )
+        assert duplicates == []
+    finally:
+        first.stop()
+        second.stop()
