@@ -115,6 +115,13 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/api/v1/counties/{county_id}/notices"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/deliveries"): RouteRule(staff_of_county),
     # The county centre: API (issue 6)
+    ("GET", "/api/v1/counties/{county_id}/rollup"): RouteRule(staff_of_county),
+    ("POST", "/api/v1/counties/{county_id}/rollup/refresh"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/kpis"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/export.xlsx"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/export.csv"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/subsidies"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/province-reports"): RouteRule(staff_of_county),
     # County pages
     ("GET", "/county"): RouteRule(any_staff),
     ("GET", "/county/login"): RouteRule(public),

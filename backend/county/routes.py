@@ -1,3 +1,154 @@
-"""HTTP API of the county centre (rollups, exports, subsidies, reporting)."""
+"""HTTP API of the county centre (rollups, exports, subsidies, reporting): staff of the county."""
 
-ROUTE_HANDLERS: list = []
+from __future__ import annotations
+
+import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get, post
+from litestar.params import QueryParameter
+
+from backend.accounts.guards import requires_county_scope, requires_staff
+from backend.county import export, rollups, service
+from backend.errors import DomainError
+from backend.params import CountyId
+
+DateText = Annotated[
+    str | None, QueryParameter(description="County-local day, YYYY-MM-DD", required=False)
+]
+MonthText = Annotated[str | None, QueryParameter(description="Month, YYYY-MM", required=False)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _day(value: str | None, field: str) -> datetime.date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise DomainError("county_invalid_date", status=400, field=field) from None
+
+
+def _download(content: bytes, media_type: str, filename: str) -> Response[bytes]:
+    return Response(
+        content=content,
+        media_type=media_type,
+        headers={
+            "content-disposition": export.content_disposition(filename),
+            "cache-control": "no-store",
+        },
+    )
+
+
+class CountyDataController(Controller):
+    path = "/api/v1/counties/{county_id:uuid}"
+    tags = ["county"]
+    guards = [requires_staff, requires_county_scope]
+
+    @get(
+        "/rollup",
+        operation_id="getCountyRollup",
+        summary="Per station, day and kind: counts and sums (reversed entries excluded)",
+    )
+    async def rollup(
+        self,
+        county_id: CountyId,
+        start: Annotated[
+            str | None,
+            QueryParameter(name="from", description="First day, YYYY-MM-DD", required=False),
+        ] = None,
+        end: Annotated[
+            str | None,
+            QueryParameter(name="to", description="Last day, YYYY-MM-DD", required=False),
+        ] = None,
+        station_id: Annotated[
+            str | None, QueryParameter(description="Only this station", required=False)
+        ] = None,
+    ) -> dict[str, Any]:
+        today = await service.county_today(county_id)
+        last = _day(end, "to") or today
+        first = _day(start, "from") or last.replace(day=1)
+        station = None
+        if station_id:
+            import uuid
+
+            try:
+                station = uuid.UUID(station_id)
+            except ValueError:
+                raise DomainError("invalid_input", status=400, field="station_id") from None
+        rows = await service.station_days(county_id, first, last, station)
+        return {"county_id": county_id, "from": first, "to": last, "rows": rows}
+
+    @post(
+        "/rollup/refresh",
+        operation_id="refreshCountyRollup",
+        summary="Bring the county's rollups up to date now (the rollup job does it every 5 min)",
+        status_code=200,
+    )
+    async def refresh(self, county_id: CountyId) -> dict[str, Any]:
+        return {"refreshed_days": await rollups.refresh_county(county_id)}
+
+    @get(
+        "/kpis",
+        operation_id="getCountyKpis",
+        summary="A month's KPIs and the same month a year ago",
+    )
+    async def kpis(self, county_id: CountyId, month: MonthText = None) -> dict[str, Any]:
+        month = month or (await service.county_today(county_id)).strftime("%Y-%m")
+        return await service.month_kpis(county_id, month)
+
+    @get(
+        "/export.xlsx",
+        operation_id="exportCountyWorkbook",
+        summary="The monthly 台帐 workbook (Excel)",
+        media_type=XLSX,
+    )
+    async def export_xlsx(self, county_id: CountyId, month: MonthText = None) -> Response[bytes]:
+        service.parse_month(month)
+        content, filename = await export.workbook_bytes(county_id, month or "")
+        return _download(content, XLSX, filename)
+
+    @get(
+        "/export.csv",
+        operation_id="exportCountyCsv",
+        summary="One table of the monthly workbook as CSV (UTF-8 with BOM)",
+        media_type="text/csv",
+    )
+    async def export_csv(
+        self,
+        county_id: CountyId,
+        month: MonthText = None,
+        table: Annotated[
+            str,
+            QueryParameter(
+                description="summary, checkins, subsidies, subsidy_parcels or a kind",
+                required=False,
+            ),
+        ] = "summary",
+    ) -> Response[bytes]:
+        service.parse_month(month)
+        content, filename = await export.csv_bytes(county_id, month or "", table)
+        return _download(content, "text/csv; charset=utf-8", filename)
+
+    @get(
+        "/subsidies",
+        operation_id="getCountySubsidies",
+        summary="The month's subsidy claim per station, parcels listed, duplicates flagged",
+    )
+    async def subsidies(self, county_id: CountyId, month: MonthText = None) -> dict[str, Any]:
+        return await service.subsidy_claims(county_id, month or "")
+
+    @get(
+        "/province-reports",
+        operation_id="listProvinceReports",
+        summary="Daily reports to the provincial platform and every delivery attempt",
+    )
+    async def province_reports(
+        self,
+        county_id: CountyId,
+        limit: Annotated[int, QueryParameter(ge=1, le=500, required=False)] = 100,
+    ) -> list[dict[str, Any]]:
+        return await service.province_deliveries(county_id, limit)
+
+
+ROUTE_HANDLERS = [CountyDataController]

@@ -1,0 +1,349 @@
+"""The monthly 台帐 workbook (openpyxl) and the same tables as CSV.
+
+Sheets: 汇总 (the month's KPIs against the same month last year, growth in %, coverage), one sheet
+per kind with a row per station, 打卡 (weeks × stations), 物流补贴 (claims per station) and
+补贴明细 (the parcels claimed). Amounts are yuan with two decimals ('#,##0.00'), headers Chinese
+and frozen. Nothing personal is exported: no villager's phone, name or account appears, and free
+text passes through the phone mask.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime
+import io
+import uuid
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from backend.county import service
+from backend.county.subsidies import monthly_claims
+from backend.errors import DomainError
+from backend.privacy import mask_phones_in_text
+
+YUAN = "#,##0.00"
+PERCENT = "0.0"
+HEADER_FILL = PatternFill("solid", fgColor="E8F5E9")
+HEADER_FONT = Font(bold=True)
+
+# Every kind a station records, in the order of the workbook; label = sheet name.
+KIND_LABELS = {
+    "parcel_received": "代收",
+    "parcel_picked_up": "取件",
+    "parcel_returned": "退回",
+    "parcel_overdue": "滞留",
+    "parcel_dispatched": "代发",
+    "purchase_ordered": "代购",
+    "purchase_delivered": "代购交付",
+    "sale_recorded": "代销",
+    "service_phone_topup": "话费充值",
+    "service_electricity": "电费",
+    "service_water": "水费",
+    "service_broadband": "宽带",
+    "service_ticket": "票务",
+    "service_cash_withdrawal": "小额取现",
+    "service_other": "其他缴费",
+    "checkin_recorded": "打卡记录",
+    "entry_reversed": "冲正",
+}
+
+# label, key, is money
+KPI_ROWS = (
+    ("网络零售额（元）", "retail_fen", True),
+    ("农产品网络零售额（元）", "farm_retail_fen", True),
+    ("代收快递（件）", "parcels_in", False),
+    ("代发快递（件）", "parcels_out", False),
+    ("其中农产品代发（件）", "farm_parcels_out", False),
+    ("取件（件）", "parcels_picked_up", False),
+    ("退回（件）", "parcels_returned", False),
+    ("滞留超期（件）", "parcels_overdue", False),
+    ("代购（笔）", "purchases", False),
+    ("代销（笔）", "sales", False),
+    ("便民缴费（笔）", "services", False),
+    ("便民缴费金额（元）", "services_fen", True),
+    ("站点手续费与佣金（元）", "income_fen", True),
+    ("惠及脱贫户（笔）", "poverty_entries", False),
+    ("惠及脱贫户金额（元）", "poverty_amount_fen", True),
+    ("打卡（次）", "checkins", False),
+    ("冲正（笔）", "reversals", False),
+)
+
+STATION_HEADERS = ["乡镇", "站点编号", "站点名称"]
+KIND_HEADERS = [
+    ("笔数", "count", False),
+    ("金额（元）", "amount_fen", True),
+    ("手续费/佣金（元）", "fee_fen", True),
+    ("农产品（笔）", "farm_count", False),
+    ("脱贫户（笔）", "poverty_count", False),
+    ("脱贫户金额（元）", "poverty_amount_fen", True),
+]
+CSV_TABLES = ("summary", "checkins", "subsidies", "subsidy_parcels", *KIND_LABELS)
+
+
+def yuan(fen: int) -> Decimal:
+    """Exact yuan for the cell (fen / 100 as a decimal, never a float sum)."""
+    return (Decimal(int(fen)) / 100).quantize(Decimal("0.01"))
+
+
+# The month's tables, as plain rows (shared by the workbook and the CSV) ------------------------
+
+
+class Table:
+    def __init__(self, title: str, headers: list[str], money_columns: set[int] | None = None):
+        self.title = title
+        self.headers = headers
+        self.rows: list[list[Any]] = []
+        self.money_columns = money_columns or set()
+        self.percent_columns: set[int] = set()
+
+
+async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
+    first, last = service.parse_month(month)
+    county = await service.county_row(county_id)
+    kpis = await service.county_kpis(county_id, first, last)
+    coverage = await service.coverage(county_id)
+    rows = await service.station_days(county_id, first, last)
+    stations = await service.checkin_weeks(county_id, _weeks_in(first, last), last)
+    claims = await monthly_claims(county_id, month)
+    tables: dict[str, Table] = {"summary": _summary(county, month, kpis, coverage)}
+    for kind, label in KIND_LABELS.items():
+        tables[kind] = _kind_table(label, kind, rows, stations["stations"])
+    tables["checkins"] = _checkin_table(stations)
+    tables["subsidies"], tables["subsidy_parcels"] = _subsidy_tables(claims)
+    return {"county": county, "month": month, "tables": tables}
+
+
+def _weeks_in(first: datetime.date, last: datetime.date) -> int:
+    return (service.week_start(last) - service.week_start(first)).days // 7 + 1
+
+
+def _summary(county, month, kpis, coverage) -> Table:
+    table = Table(
+        f"{county['name']} {month} 电商服务站台帐汇总",
+        ["指标", f"{month}", "去年同月", "同比增长（%）"],
+    )
+    for label, key, money in KPI_ROWS:
+        now, before = kpis["figures"][key], kpis["last_year"][key]
+        growth = kpis["growth_pct"][key]
+        if money:
+            table.rows.append([label, yuan(now), yuan(before), growth])
+        else:
+            table.rows.append([label, now, before, growth])
+    table.money_rows = {i for i, (_, _, money) in enumerate(KPI_ROWS) if money}
+    table.percent_columns = {3}
+    table.coverage = [
+        [label, c["total"], c["covered"], c["pct"], c["target_pct"], "是" if c["met"] else "否"]
+        for label, c in (
+            ("乡镇", coverage["townships"]),
+            ("行政村", coverage["villages"]),
+            ("贫困村", coverage["poor_villages"]),
+        )
+    ]
+    return table
+
+
+def _kind_table(label: str, kind: str, rows: list[dict], stations: list[dict]) -> Table:
+    headers = STATION_HEADERS + [h for h, _, _ in KIND_HEADERS]
+    money = {len(STATION_HEADERS) + i for i, (_, _, m) in enumerate(KIND_HEADERS) if m}
+    table = Table(label, headers, money)
+    sums: dict[uuid.UUID, list[int]] = {}
+    for row in rows:
+        if row["kind"] != kind:
+            continue
+        line = sums.setdefault(row["station_id"], [0] * len(KIND_HEADERS))
+        for index, (_, key, _) in enumerate(KIND_HEADERS):
+            line[index] += row[key]
+    total = [0] * len(KIND_HEADERS)
+    for station in stations:
+        line = sums.get(station["station_id"], [0] * len(KIND_HEADERS))
+        total = [a + b for a, b in zip(total, line, strict=True)]
+        table.rows.append([station["township"], station["code"], station["name"], *_cells(line)])
+    table.rows.append(["合计", "", "", *_cells(total)])
+    return table
+
+
+def _cells(line: list[int]) -> list[Any]:
+    return [yuan(v) if m else v for v, (_, _, m) in zip(line, KIND_HEADERS, strict=True)]
+
+
+def _checkin_table(weeks: dict[str, Any]) -> Table:
+    headers = STATION_HEADERS + [f"{monday:%m-%d}周" for monday in weeks["weeks"]] + ["打卡周数"]
+    table = Table("打卡", headers)
+    for station in weeks["stations"]:
+        marks = ["✓" if checked else "✗" for checked in station["checked"]]
+        table.rows.append(
+            [station["township"], station["code"], station["name"], *marks, sum(station["checked"])]
+        )
+    compliance = ["" if pct is None else pct for pct in weeks["compliance_pct"]]
+    table.rows.append(["打卡率（%）", "", "", *compliance, ""])
+    return table
+
+
+def _subsidy_tables(claims: dict[str, Any]) -> tuple[Table, Table]:
+    rule = claims["rule"]
+    summary = Table(
+        "物流补贴",
+        [*STATION_HEADERS, "符合条件（件）", "重复申报（件）", "超出上限（件）", "申报金额（元）",
+         "应付金额（元）"],
+        {6, 7},
+    )  # fmt: skip
+    summary.rule = (
+        f"规则：每件 {yuan(rule['fen_per_parcel'])} 元，"
+        f"{'仅农产品' if rule['farm_only'] else '全部代发'}，"
+        f"每站每月上限 {yuan(rule['monthly_cap_fen'])} 元"
+    )
+    parcels = Table(
+        "补贴明细",
+        ["站点编号", "站点名称", "日期", "快递公司", "运单号", "重量（克）", "农产品", "户码",
+         "状态", "重复于站点"],
+    )  # fmt: skip
+    status_labels = {"paid": "计补", "duplicate": "重复（不计）", "over_cap": "超出上限"}
+    for station in claims["stations"]:
+        summary.rows.append(
+            [
+                station["township"], station["code"], station["name"], station["qualifying"],
+                station["duplicates"], station["over_cap"], yuan(station["claimed_fen"]),
+                yuan(station["payable_fen"]),
+            ]
+        )  # fmt: skip
+        for parcel in station["parcels"]:
+            parcels.rows.append(
+                [
+                    station["code"], station["name"], parcel["day"], parcel["carrier"],
+                    parcel["tracking_no"], parcel["weight_g"], "是" if parcel["farm_product"]
+                    else "否", parcel["household_code"], status_labels[parcel["status"]],
+                    parcel["duplicate_of_station"] or "",
+                ]
+            )  # fmt: skip
+    totals = claims["totals"]
+    summary.rows.append(
+        ["合计", "", "", totals["qualifying"], totals["duplicates"], totals["over_cap"], "",
+         yuan(totals["payable_fen"])]
+    )  # fmt: skip
+    return summary, parcels
+
+
+# The workbook ---------------------------------------------------------------------------------
+
+
+def _header(sheet, row: int, headers: list[str]) -> None:
+    for column, text in enumerate(headers, start=1):
+        cell = sheet.cell(row=row, column=column, value=text)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+def _widths(sheet, headers: list[str], rows: list[list[Any]]) -> None:
+    for index, header in enumerate(headers, start=1):
+        values = [header, *(row[index - 1] for row in rows if len(row) >= index)]
+        width = max(_display_width(value) for value in values)
+        sheet.column_dimensions[get_column_letter(index)].width = min(max(width + 2, 8), 40)
+
+
+def _display_width(value: Any) -> int:
+    text = "" if value is None else str(value)
+    return sum(2 if ord(char) > 0x2E80 else 1 for char in text)
+
+
+def _write_table(sheet, table: Table, first_row: int = 1) -> int:
+    _header(sheet, first_row, table.headers)
+    for offset, row in enumerate(table.rows, start=1):
+        for column, value in enumerate(row, start=1):
+            if isinstance(value, str):
+                value = mask_phones_in_text(value)
+            cell = sheet.cell(row=first_row + offset, column=column, value=value)
+            if column - 1 in table.money_columns and isinstance(value, Decimal):
+                cell.number_format = YUAN
+    sheet.freeze_panes = sheet.cell(row=first_row + 1, column=1)
+    _widths(sheet, table.headers, table.rows)
+    return first_row + len(table.rows)
+
+
+def _write_summary(sheet, table: Table) -> None:
+    sheet.title = "汇总"
+    sheet.cell(row=1, column=1, value=table.title).font = Font(bold=True, size=14)
+    last = _write_table(sheet, table, first_row=2)
+    for index, row in enumerate(table.rows):
+        excel_row = 3 + index
+        for column in (2, 3):
+            if isinstance(row[column - 1], Decimal):
+                sheet.cell(row=excel_row, column=column).number_format = YUAN
+        sheet.cell(row=excel_row, column=4).number_format = PERCENT
+    start = last + 2
+    sheet.cell(row=start, column=1, value="站点覆盖").font = Font(bold=True)
+    headers = ["类别", "总数", "已覆盖", "覆盖率（%）", "目标（%）", "是否达标"]
+    _header(sheet, start + 1, headers)
+    for offset, row in enumerate(table.coverage, start=2):
+        for column, value in enumerate(row, start=1):
+            cell = sheet.cell(row=start + offset, column=column, value=value)
+            if column == 4:
+                cell.number_format = PERCENT
+    _widths(sheet, table.headers, [*table.rows, *table.coverage])
+
+
+def build_workbook(tables: dict[str, Any]) -> bytes:
+    workbook = Workbook()
+    parts = tables["tables"]
+    _write_summary(workbook.active, parts["summary"])
+    for kind in KIND_LABELS:
+        table = parts[kind]
+        _write_table(workbook.create_sheet(table.title), table)
+    _write_table(workbook.create_sheet("打卡"), parts["checkins"])
+    subsidy = workbook.create_sheet("物流补贴")
+    subsidy.cell(row=1, column=1, value=parts["subsidies"].rule).font = Font(bold=True)
+    _write_table(subsidy, parts["subsidies"], first_row=2)
+    _write_table(workbook.create_sheet("补贴明细"), parts["subsidy_parcels"])
+    workbook.properties.creator = "村站通"
+    workbook.properties.title = parts["summary"].title
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+async def workbook_bytes(county_id: uuid.UUID, month: str) -> tuple[bytes, str]:
+    tables = await month_tables(county_id, month)
+    data = await asyncio.to_thread(build_workbook, tables)
+    return data, f"{tables['county']['name']}-{month}-电商服务站台帐.xlsx"
+
+
+async def csv_bytes(county_id: uuid.UUID, month: str, table: str) -> tuple[bytes, str]:
+    service.parse_month(month)
+    if table not in CSV_TABLES:
+        raise DomainError("county_unknown_table", status=400, field="table")
+    tables = await month_tables(county_id, month)
+    chosen = tables["tables"][table]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(chosen.headers)
+    for row in chosen.rows:
+        writer.writerow([_csv_value(value) for value in row])
+    if table == "summary":
+        writer.writerow([])
+        writer.writerow(["类别", "总数", "已覆盖", "覆盖率（%）", "目标（%）", "是否达标"])
+        for row in chosen.coverage:
+            writer.writerow(row)
+    # The BOM makes Excel read the file as UTF-8 (Chinese headers intact).
+    data = ("\ufeff" + mask_phones_in_text(buffer.getvalue())).encode("utf-8")
+    label = KIND_LABELS.get(table) or chosen.title
+    return data, f"{tables['county']['name']}-{month}-{label}.csv"
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return value
+
+
+def content_disposition(filename: str) -> str:
+    """An ASCII fallback and the real (Chinese) name per RFC 5987/6266."""
+    fallback = "".join(c if (c.isascii() and c.isalnum()) or c in "-._" else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

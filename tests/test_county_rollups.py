@@ -1,0 +1,327 @@
+"""County rollups: incremental refreshes after random events and reversals equal a full recompute
+from the log, nothing is counted twice, and the rollup API answers per station and day."""
+
+from __future__ import annotations
+
+import datetime
+import random
+
+from backend import db
+from backend.county import rollups
+from tests.support import event, push, tracking
+
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+
+
+def at(days_ago: float) -> str:
+    moment = datetime.datetime.now(SHANGHAI) - datetime.timedelta(days=days_ago)
+    return moment.isoformat(timespec="seconds")
+
+
+class StationModel:
+    """What a keeper could do next at one station, from what the server accepted so far."""
+
+    def __init__(self, actor, households: list[str]):
+        self.actor = actor
+        self.households = households
+        self.shelf: dict[str, str] = {}  # tracking_no → pickup code
+        self.entries: list[tuple[str, str]] = []  # (id, type) of accepted entries
+        self.reversed: set[str] = set()
+
+    def next_event(self, rng: random.Random) -> dict:
+        days_ago = rng.choice([0, 0, 1, 2, 3, 5, 8, 9, 12, 15])
+        when = at(days_ago + rng.random() / 3)
+        roll = rng.random()
+        household = rng.choice([*self.households, None, None])
+        extra = {"household_code": household} if household else {}
+        if roll < 0.25:
+            data = {"tracking_no": tracking(), "carrier": "SF", "recipient_phone": "13812345678"}
+            return event("parcel.received", data, when)
+        if roll < 0.4 and self.shelf:
+            tracking_no = rng.choice(sorted(self.shelf))
+            kind = rng.choice(["parcel.picked_up", "parcel.picked_up", "parcel.returned"])
+            data = {"tracking_no": tracking_no}
+            if kind == "parcel.picked_up":
+                data["pickup_code"] = self.shelf[tracking_no]
+                data["fee_fen"] = rng.choice([0, 50])
+            else:
+                data["reason"] = "超期未取"
+            return event(kind, data, at(0))
+        if roll < 0.55:
+            data = {
+                "tracking_no": tracking("SF"),
+                "carrier": "SF",
+                "weight_g": rng.randint(100, 5000),
+                "fee_fen": rng.randint(500, 2000),
+                "destination": "杭州",
+                "farm_product": rng.random() < 0.6,
+                **extra,
+            }
+            return event("parcel.dispatched", data, when)
+        if roll < 0.65:
+            data = {
+                "platform": "taobao",
+                "item": "化肥",
+                "amount_fen": rng.randint(1000, 50000),
+                "commission_fen": rng.randint(0, 500),
+                **extra,
+            }
+            return event("purchase.ordered", data, when)
+        if roll < 0.75:
+            data = {
+                "product": "核桃",
+                "quantity": 2.5,
+                "unit": "kg",
+                "amount_fen": rng.randint(1000, 30000),
+                "commission_fen": rng.randint(0, 900),
+                "channel": "微信",
+                **extra,
+            }
+            return event("sale.recorded", data, when)
+        if roll < 0.82:
+            data = {"service": "phone_topup", "amount_fen": 5000, "fee_fen": 100}
+            return event("service.recorded", data, when)
+        if roll < 0.87:
+            return event("checkin.recorded", {}, when)
+        live = [e for e in self.entries if e[0] not in self.reversed]
+        if live:
+            target, _ = rng.choice(live)
+            return event("entry.reversed", {"target_id": target, "reason": "录错了"}, at(0))
+        return event("checkin.recorded", {}, when)
+
+    def learn(self, events: list[dict], results: list[dict]) -> None:
+        for sent, result in zip(events, results, strict=True):
+            if result["status"] != "accepted":
+                continue
+            kind, data = sent["type"], sent["data"]
+            if kind == "parcel.received":
+                self.shelf[data["tracking_no"]] = result["pickup_code"]
+            elif kind in ("parcel.picked_up", "parcel.returned"):
+                self.shelf.pop(data["tracking_no"], None)
+            elif kind == "entry.reversed":
+                self.reversed.add(data["target_id"])
+                self.shelf = {}  # the shelf after a reversal is re-learnt below
+            if kind != "entry.reversed":
+                self.entries.append((sent["id"], kind))
+
+
+async def _relearn_shelf(client, model: StationModel) -> None:
+    response = await client.get(
+        f"/api/v1/stations/{model.actor.station_id}/parcels?state=on_shelf",
+        headers=model.actor.headers,
+    )
+    model.shelf = {p["tracking_no"]: p["pickup_code"] for p in response.json()}
+
+
+async def _snapshot() -> tuple[list, list]:
+    async with db.read_transaction():
+        rows = await db.fetch(
+            "SELECT station, day, kind, count, amount_fen, fee_fen, farm_count, poverty_count, "
+            "poverty_amount_fen FROM county_rollup ORDER BY station, day, kind"
+        )
+        totals = await db.fetch(
+            "SELECT county, day, kind, count, amount_fen, fee_fen, farm_count, poverty_count, "
+            "poverty_amount_fen FROM county_rollup_total ORDER BY county, day, kind"
+        )
+    normal = [tuple(str(v) for v in row.values()) for row in rows]
+    return normal, [tuple(str(v) for v in row.values()) for row in totals]
+
+
+async def test_incremental_refresh_equals_full_recompute(client, world):
+    rng = random.Random(20261201)
+    models = [
+        StationModel(world.keeper_a, [world.household_code, world.non_poverty_household_code]),
+        StationModel(world.keeper_b, [world.household_code]),
+        StationModel(world.foreign_keeper, [world.foreign_household_code]),
+    ]
+    accepted = 0
+    for round_number in range(12):
+        for model in models:
+            batch = [model.next_event(rng) for _ in range(rng.randint(3, 15))]
+            results = await push(client, model.actor, batch)
+            model.learn(batch, results)
+            accepted += sum(r["status"] == "accepted" for r in results)
+            if any(e["type"] == "entry.reversed" for e in batch):
+                await _relearn_shelf(client, model)
+        if round_number % 3 != 2:  # refresh some rounds, let others pile up
+            await rollups.refresh()
+    await rollups.refresh()
+    incremental = await _snapshot()
+    assert await rollups.refresh() == 0  # nothing new: nothing recomputed
+    assert await _snapshot() == incremental
+
+    await rollups.rebuild()
+    assert await _snapshot() == incremental
+    assert accepted > 150
+    kinds = {row[2] for row in incremental[0]}
+    assert {"parcel_received", "parcel_dispatched", "entry_reversed", "parcel_overdue"} <= kinds
+
+
+async def test_reversed_entries_leave_their_day_and_nothing_counts_twice(client, world):
+    sale = event(
+        "sale.recorded",
+        {
+            "product": "苹果",
+            "quantity": 10,
+            "unit": "kg",
+            "amount_fen": 12345,
+            "commission_fen": 600,
+            "channel": "抖音",
+            "household_code": world.household_code,
+        },
+        at(2),
+    )
+    other = event(
+        "sale.recorded",
+        {
+            "product": "梨",
+            "quantity": 1,
+            "unit": "kg",
+            "amount_fen": 1000,
+            "commission_fen": 100,
+            "channel": "抖音",
+        },
+        at(2),
+    )
+    await push(client, world.keeper_a, [sale, other])
+    await rollups.refresh()
+    await rollups.refresh()
+    day = (datetime.datetime.now(SHANGHAI) - datetime.timedelta(days=2)).date()
+    rollup = await _sales(client, world, day)
+    assert rollup == {
+        "count": 2,
+        "amount_fen": 13345,
+        "fee_fen": 700,
+        "farm_count": 2,
+        "poverty_count": 1,
+        "poverty_amount_fen": 12345,
+    }
+    # The same batch again (a lost answer retried): duplicates, nothing more counted.
+    results = await push(client, world.keeper_a, [sale, other])
+    assert {r["status"] for r in results} == {"duplicate"}
+    await rollups.refresh()
+    assert (await _sales(client, world, day))["count"] == 2
+
+    reversal = event("entry.reversed", {"target_id": sale["id"], "reason": "录错"})
+    await push(client, world.keeper_a, [reversal])
+    assert await rollups.refresh() >= 1
+    rollup = await _sales(client, world, day)
+    assert rollup["count"] == 1 and rollup["amount_fen"] == 1000 and rollup["poverty_count"] == 0
+
+
+async def _sales(client, world, day: datetime.date) -> dict:
+    response = await client.get(
+        f"/api/v1/counties/{world.county_id}/rollup?from={day}&to={day}"
+        f"&station_id={world.station_a}",
+        headers=world.staff.headers,
+    )
+    assert response.status_code == 200, response.text
+    rows = [r for r in response.json()["rows"] if r["kind"] == "sale_recorded"]
+    assert len(rows) <= 1
+    keys = ("count", "amount_fen", "fee_fen", "farm_count", "poverty_count", "poverty_amount_fen")
+    return {key: rows[0][key] for key in keys} if rows else dict.fromkeys(keys, 0)
+
+
+async def test_parcels_overdue_on_their_return_day(client, world):
+    late = event(
+        "parcel.received",
+        {"tracking_no": tracking(), "carrier": "SF", "recipient_phone": "13812345678"},
+        at(9),
+    )
+    collected = event(
+        "parcel.received",
+        {"tracking_no": tracking(), "carrier": "SF", "recipient_phone": "13812345679"},
+        at(9),
+    )
+    results = await push(client, world.keeper_a, [late, collected])
+    pickup = event(
+        "parcel.picked_up",
+        {"tracking_no": collected["data"]["tracking_no"], "pickup_code": results[1]["pickup_code"]},
+        at(0),
+    )
+    await rollups.refresh()
+    due = (datetime.datetime.now(SHANGHAI) - datetime.timedelta(days=2)).date()  # 9 - 7 days
+    assert await _overdue(client, world, due) == 2
+    # A pickup today does not undo the days the parcel already lay overdue.
+    await push(client, world.keeper_a, [pickup])
+    await rollups.refresh()
+    assert await _overdue(client, world, due) == 2
+    # Reversing the receipt of the other one takes it out.
+    await push(
+        client,
+        world.keeper_a,
+        [event("entry.reversed", {"target_id": late["id"], "reason": "扫错"})],
+    )
+    await rollups.refresh()
+    assert await _overdue(client, world, due) == 1
+
+
+async def _overdue(client, world, day) -> int:
+    response = await client.get(
+        f"/api/v1/counties/{world.county_id}/rollup?from={day}&to={day}",
+        headers=world.staff.headers,
+    )
+    return sum(r["count"] for r in response.json()["rows"] if r["kind"] == "parcel_overdue")
+
+
+async def test_time_alone_makes_parcels_overdue(client, world):
+    """A refresh on a later day counts the parcels that reached their deadline meanwhile."""
+    parcel = event(
+        "parcel.received",
+        {"tracking_no": tracking(), "carrier": "SF", "recipient_phone": "13812345678"},
+        at(1),
+    )
+    await push(client, world.keeper_a, [parcel])
+    await rollups.refresh()
+    now = datetime.datetime.now(datetime.UTC)
+    assert await _overdue(client, world, (now + datetime.timedelta(days=6)).date()) == 0
+    await rollups.refresh(now + datetime.timedelta(days=7))
+    incremental = await _snapshot()
+    await rollups.rebuild(now + datetime.timedelta(days=7))
+    assert await _snapshot() == incremental
+    due = (
+        datetime.datetime.now(SHANGHAI) - datetime.timedelta(days=1)
+    ).date() + datetime.timedelta(days=7)
+    assert await _overdue(client, world, due) == 1
+
+
+async def test_rollup_api_refuses_bad_dates_with_a_localized_problem(client, world):
+    base = f"/api/v1/counties/{world.county_id}/rollup"
+    cases = [
+        ("?from=2026-13-01&to=2026-12-01", "county_invalid_date", "from"),
+        ("?from=2026-12-01&to=yesterday", "county_invalid_date", "to"),
+        ("?from=2026-12-01&to=2026-11-01", "county_range_reversed", "to"),
+        ("?from=2024-01-01&to=2026-01-01", "county_range_too_long", "to"),
+    ]
+    for query, code, field in cases:
+        response = await client.get(
+            base + query, headers={**world.staff.headers, "accept-language": "zh-CN"}
+        )
+        assert response.status_code == 400, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        problem = response.json()
+        assert problem["code"] == code and problem["field"] == field
+        assert not problem["detail"].startswith("problem.")
+        assert any("\u4e00" <= char <= "\u9fff" for char in problem["detail"])
+    english = await client.get(
+        base + "?from=2026-12-01&to=2026-11-01",
+        headers={**world.staff.headers, "accept-language": "en"},
+    )
+    assert "end date" in english.json()["detail"]
+
+
+async def test_staff_see_only_their_county_rollup(client, world):
+    await push(client, world.foreign_keeper, [event("checkin.recorded", {})])
+    await rollups.refresh()
+    own = await client.get(
+        f"/api/v1/counties/{world.county_id}/rollup", headers=world.staff.headers
+    )
+    assert own.status_code == 200 and own.json()["rows"] == []
+    foreign = await client.get(
+        f"/api/v1/counties/{world.foreign_county_id}/rollup", headers=world.staff.headers
+    )
+    assert foreign.status_code == 403
+    refreshed = await client.post(
+        f"/api/v1/counties/{world.county_id}/rollup/refresh", headers=world.staff.headers
+    )
+    assert refreshed.status_code == 200
