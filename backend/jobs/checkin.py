@@ -14,9 +14,11 @@ import datetime
 import uuid
 import zoneinfo
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from backend import db
+from backend.jobs.fanout import bounded_map
 from backend.ledger.service import week_start
 
 CHECKIN_URL = "/app/#/home"
@@ -89,10 +91,27 @@ def checkin_dedupe_key(station_id: uuid.UUID, week_monday: datetime.date, nudge:
     return f"checkin:{station_id}:{week_monday.isoformat()}:{nudge}"
 
 
-async def send_checkin_reminders(now: datetime.datetime | None = None) -> dict[str, int]:
-    """Remind every county that is due now; returns how many counties, stations and keepers."""
+async def remind_station(station_id: uuid.UUID, window: ReminderWindow, nudge: int) -> int:
+    """One station's keepers, the first or second nudge of the week; how many got it now."""
     from backend.notify.service import notify_station_keepers
 
+    key = "notify.checkin.second" if nudge == 2 else "notify.checkin"
+    return int(
+        await notify_station_keepers(
+            station_id,
+            kind="checkin",
+            title_key=f"{key}.title",
+            body_key=f"{key}.body",
+            params={"week": window.week_monday.isoformat()},
+            url=CHECKIN_URL,
+            dedupe_key=checkin_dedupe_key(station_id, window.week_monday, nudge),
+        )
+        or 0
+    )
+
+
+async def send_checkin_reminders(now: datetime.datetime | None = None) -> dict[str, int]:
+    """Remind every county that is due now; returns how many counties, stations and keepers."""
     now = now or datetime.datetime.now(datetime.UTC)
     counts = {"counties_due": 0, "stations_missing": 0, "keepers_notified": 0}
     for county in await _counties():
@@ -106,23 +125,8 @@ async def send_checkin_reminders(now: datetime.datetime | None = None) -> dict[s
         if not nudge:
             continue
         counts["counties_due"] += 1
-        title_key, body_key = (
-            ("notify.checkin.title", "notify.checkin.body")
-            if nudge == 1
-            else ("notify.checkin.second.title", "notify.checkin.second.body")
-        )
-        for station_id in await stations_missing_checkin(_uuid(county["id"]), window.week_monday):
-            counts["stations_missing"] += 1
-            counts["keepers_notified"] += int(
-                await notify_station_keepers(
-                    station_id,
-                    kind="checkin",
-                    title_key=title_key,
-                    body_key=body_key,
-                    params={"week": window.week_monday.isoformat()},
-                    url=CHECKIN_URL,
-                    dedupe_key=checkin_dedupe_key(station_id, window.week_monday, nudge),
-                )
-                or 0
-            )
+        missing = await stations_missing_checkin(_uuid(county["id"]), window.week_monday)
+        counts["stations_missing"] += len(missing)
+        notified = await bounded_map(partial(remind_station, window=window, nudge=nudge), missing)
+        counts["keepers_notified"] += sum(notified)
     return counts

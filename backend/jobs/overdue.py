@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime
 import uuid
 import zoneinfo
+from functools import partial
 from typing import Any
 
 from backend import db
+from backend.jobs.fanout import bounded_map
 
 PICKUP_URL = "/app/#/pickup"
 
@@ -77,34 +79,41 @@ def overdue_dedupe_key(station_id: uuid.UUID, day: datetime.date) -> str:
     return f"parcel-overdue:{station_id}:{day.isoformat()}"
 
 
-async def mark_and_remind_overdue(now: datetime.datetime | None = None) -> dict[str, int]:
+async def remind_station(item: tuple[uuid.UUID, int], day: datetime.date, return_days: int) -> int:
+    """One station's keepers: how many parcels wait past the limit; once per local day."""
     from backend.notify.service import notify_station_keepers
 
+    station_id, count = item
+    return int(
+        await notify_station_keepers(
+            station_id,
+            kind="parcel_overdue",
+            title_key="notify.parcel_overdue.title",
+            body_key="notify.parcel_overdue.body",
+            params={"count": count, "days": return_days},
+            url=PICKUP_URL,
+            dedupe_key=overdue_dedupe_key(station_id, day),
+        )
+        or 0
+    )
+
+
+async def mark_and_remind_overdue(now: datetime.datetime | None = None) -> dict[str, int]:
     now = now or datetime.datetime.now(datetime.UTC)
     counts = {"overdue": 0, "newly_marked": 0, "stations_reminded": 0, "keepers_notified": 0}
     for county in await _counties():
         local = now.astimezone(zoneinfo.ZoneInfo(county["timezone"]))
-        county_id = _uuid(county["id"])
-        found = await _mark(county_id, local.date(), county["parcel_return_days"], now)
+        found = await _mark(_uuid(county["id"]), local.date(), county["parcel_return_days"], now)
         counts["overdue"] += sum(found["per_station"].values())
         counts["newly_marked"] += found["newly_marked"]
         if local.hour < county["checkin_reminder_hour"]:
             continue
-        for station_id, count in found["per_station"].items():
-            notified = int(
-                await notify_station_keepers(
-                    station_id,
-                    kind="parcel_overdue",
-                    title_key="notify.parcel_overdue.title",
-                    body_key="notify.parcel_overdue.body",
-                    params={"count": count, "days": county["parcel_return_days"]},
-                    url=PICKUP_URL,
-                    dedupe_key=overdue_dedupe_key(station_id, local.date()),
-                )
-                or 0
-            )
-            counts["stations_reminded"] += 1 if notified else 0
-            counts["keepers_notified"] += notified
+        notified = await bounded_map(
+            partial(remind_station, day=local.date(), return_days=county["parcel_return_days"]),
+            list(found["per_station"].items()),
+        )
+        counts["stations_reminded"] += sum(1 for n in notified if n)
+        counts["keepers_notified"] += sum(notified)
     return counts
 
 
