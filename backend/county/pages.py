@@ -20,15 +20,18 @@ from litestar.exceptions import HTTPException
 from litestar.params import QueryParameter
 from litestar.response import File, Redirect, Template
 
+from backend.accounts import schemas as accounts_schemas
 from backend.accounts import service as accounts
 from backend.accounts.guards import (
     current_user,
     requires_login,
+    requires_row_in_county,
     requires_staff,
     requires_station_scope,
 )
 from backend.accounts.middleware import CSRF_COOKIE
 from backend.accounts.routes import _session_cookie as session_cookie
+from backend.accounts.tables import User
 from backend.county import views
 from backend.errors import (
     LANGUAGE_COOKIE,
@@ -39,7 +42,10 @@ from backend.errors import (
     request_language,
 )
 from backend.i18n import LANGUAGES, normalize_language, text_direction
-from backend.params import StationId
+from backend.params import HouseholdId, StationId, TownshipId, UserId, VillageId
+from backend.registry import schemas as registry_schemas
+from backend.registry import service as registry
+from backend.registry.tables import Household, Township, Village
 from backend.security import client_address
 from backend.settings import get_settings
 
@@ -51,7 +57,7 @@ NAV_AVAILABLE = ["dashboard", "stations", "coverage", "registry"]
 
 
 Month = Annotated[str | None, QueryParameter(required=False, description="YYYY-MM")]
-Township = Annotated[str | None, QueryParameter(required=False, description="A township's id")]
+TownshipFilter = Annotated[str | None, QueryParameter(required=False, description="A township")]
 Sort = Annotated[str | None, QueryParameter(required=False, description="A column's name")]
 Order = Annotated[str | None, QueryParameter(required=False, description="asc or desc")]
 NextPage = Annotated[str | None, QueryParameter(required=False, description="Where to go after")]
@@ -256,7 +262,7 @@ class CountyPagesController(Controller):
     async def stations(
         self,
         request: Request,
-        township: Township = None,
+        township: TownshipFilter = None,
         month: Month = None,
         sort: Sort = None,
         order: Order = None,
@@ -279,4 +285,237 @@ class CountyPagesController(Controller):
         return render(request, "county/coverage.html", nav="coverage", **page)
 
 
-ROUTE_HANDLERS = [CountyLoginController, CountyStaticController, CountyPagesController]
+# Registry screens ------------------------------------------------------------------------------
+
+
+async def registry_list(
+    request: Request,
+    screen: views.RegistryScreen,
+    state: views.FormState | None = None,
+) -> Template:
+    county_id = await county_of(request)
+    language = page_language(request)
+    fmt = views.Formatter(language)
+    lists = await views.choices(county_id)
+    rows = await screen.rows(county_id, fmt, lists)
+    state = state or views.FormState(values=dict(screen.create_defaults))
+    return render(
+        request,
+        "county/registry.html",
+        nav="registry",
+        screen=screen,
+        screens=list(views.REGISTRY_SCREENS),
+        rows=rows,
+        lists=lists,
+        form=state,
+        saved=request.query_params.get("saved") == "1",
+    )
+
+
+async def registry_create(request: Request, screen: views.RegistryScreen) -> Response:
+    county_id = await county_of(request)
+    values = views.form_values(await request.form(), screen.create_fields)
+    try:
+        data = views.to_struct(values, screen.create_schema)
+        await screen.create(current_user(request), county_id, data)
+    except (DomainError, views.msgspec.ValidationError) as exc:
+        state = views.error_state(exc, values, page_language(request))
+        return await registry_list(request, screen, state)
+    return Redirect(f"/county/registry/{screen.name}?saved=1", status_code=303)
+
+
+async def registry_edit(
+    request: Request,
+    screen: views.RegistryScreen,
+    row_id: uuid.UUID,
+    state: views.FormState | None = None,
+) -> Template:
+    county_id = await county_of(request)
+    lists = await views.choices(county_id)
+    current = await screen.current(row_id)
+    if state is None:
+        state = views.FormState(values=current)
+    return render(
+        request,
+        "county/registry_edit.html",
+        nav="registry",
+        screen=screen,
+        screens=list(views.REGISTRY_SCREENS),
+        row_id=row_id,
+        current=current,
+        lists=lists,
+        form=state,
+        saved=request.query_params.get("saved") == "1",
+    )
+
+
+async def registry_update(
+    request: Request, screen: views.RegistryScreen, row_id: uuid.UUID
+) -> Response:
+    values = views.form_values(await request.form(), screen.edit_fields)
+    return await _apply(request, screen, row_id, values, screen.update_schema, screen.update)
+
+
+async def _apply(request, screen, row_id, values, schema, action) -> Response:
+    """Run a change; on refusal show the edit page again with the message and the input."""
+    try:
+        await action(current_user(request), row_id, views.to_struct(values, schema))
+    except (DomainError, views.msgspec.ValidationError) as exc:
+        state = views.error_state(exc, values, page_language(request))
+        return await registry_edit(request, screen, row_id, state)
+    return Redirect(f"/county/registry/{screen.name}/{row_id}?saved=1", status_code=303)
+
+
+SCREENS = views.REGISTRY_SCREENS
+PASSWORD_FIELDS = [views.FormField("password", "password", required=True)]
+CLOSE_FIELDS = [views.FormField("reason", required=True)]
+
+
+async def _close(actor, station_id, data):
+    return await registry.close_station(actor, station_id, data.reason)
+
+
+async def _reopen(actor, station_id, data):
+    return await registry.reopen_station(actor, station_id)
+
+
+class RegistryPagesController(Controller):
+    """Townships, villages, stations, households and keepers: list, create, edit."""
+
+    path = "/county/registry"
+    include_in_schema = False
+    guards = [requires_staff]
+    exception_handlers = PAGE_ERRORS
+
+    @get("/townships")
+    async def townships(self, request: Request) -> Template:
+        return await registry_list(request, SCREENS["townships"])
+
+    @post("/townships", status_code=200)
+    async def create_township(self, request: Request) -> Response:
+        return await registry_create(request, SCREENS["townships"])
+
+    @get("/townships/{township_id:uuid}", guards=[requires_row_in_county(Township, "township_id")])
+    async def township(self, request: Request, township_id: TownshipId) -> Template:
+        return await registry_edit(request, SCREENS["townships"], township_id)
+
+    @post(
+        "/townships/{township_id:uuid}",
+        guards=[requires_row_in_county(Township, "township_id")],
+        status_code=200,
+    )
+    async def update_township(self, request: Request, township_id: TownshipId) -> Response:
+        return await registry_update(request, SCREENS["townships"], township_id)
+
+    @get("/villages")
+    async def villages(self, request: Request) -> Template:
+        return await registry_list(request, SCREENS["villages"])
+
+    @post("/villages", status_code=200)
+    async def create_village(self, request: Request) -> Response:
+        return await registry_create(request, SCREENS["villages"])
+
+    @get("/villages/{village_id:uuid}", guards=[requires_row_in_county(Village, "village_id")])
+    async def village(self, request: Request, village_id: VillageId) -> Template:
+        return await registry_edit(request, SCREENS["villages"], village_id)
+
+    @post(
+        "/villages/{village_id:uuid}",
+        guards=[requires_row_in_county(Village, "village_id")],
+        status_code=200,
+    )
+    async def update_village(self, request: Request, village_id: VillageId) -> Response:
+        return await registry_update(request, SCREENS["villages"], village_id)
+
+    @get("/stations")
+    async def stations(self, request: Request) -> Template:
+        return await registry_list(request, SCREENS["stations"])
+
+    @post("/stations", status_code=200)
+    async def create_station(self, request: Request) -> Response:
+        return await registry_create(request, SCREENS["stations"])
+
+    @get("/stations/{station_id:uuid}", guards=[requires_station_scope])
+    async def station(self, request: Request, station_id: StationId) -> Template:
+        return await registry_edit(request, SCREENS["stations"], station_id)
+
+    @post("/stations/{station_id:uuid}", guards=[requires_station_scope], status_code=200)
+    async def update_station(self, request: Request, station_id: StationId) -> Response:
+        return await registry_update(request, SCREENS["stations"], station_id)
+
+    @post("/stations/{station_id:uuid}/close", guards=[requires_station_scope], status_code=200)
+    async def close_station(self, request: Request, station_id: StationId) -> Response:
+        values = views.form_values(await request.form(), CLOSE_FIELDS)
+        schema = registry_schemas.StationClose
+        return await _apply(request, SCREENS["stations"], station_id, values, schema, _close)
+
+    @post("/stations/{station_id:uuid}/reopen", guards=[requires_station_scope], status_code=200)
+    async def reopen_station(self, request: Request, station_id: StationId) -> Response:
+        schema = views.Nothing
+        return await _apply(request, SCREENS["stations"], station_id, {}, schema, _reopen)
+
+    @get("/households")
+    async def households(self, request: Request) -> Template:
+        return await registry_list(request, SCREENS["households"])
+
+    @post("/households", status_code=200)
+    async def create_household(self, request: Request) -> Response:
+        return await registry_create(request, SCREENS["households"])
+
+    @get(
+        "/households/{household_id:uuid}",
+        guards=[requires_row_in_county(Household, "household_id")],
+    )
+    async def household(self, request: Request, household_id: HouseholdId) -> Template:
+        return await registry_edit(request, SCREENS["households"], household_id)
+
+    @post(
+        "/households/{household_id:uuid}",
+        guards=[requires_row_in_county(Household, "household_id")],
+        status_code=200,
+    )
+    async def update_household(self, request: Request, household_id: HouseholdId) -> Response:
+        return await registry_update(request, SCREENS["households"], household_id)
+
+    @get("/keepers")
+    async def keepers(self, request: Request) -> Template:
+        return await registry_list(request, SCREENS["keepers"])
+
+    @post("/keepers", status_code=200)
+    async def create_keeper(self, request: Request) -> Response:
+        return await registry_create(request, SCREENS["keepers"])
+
+    @get("/keepers/{user_id:uuid}", guards=[requires_row_in_county(User, "user_id")])
+    async def keeper(self, request: Request, user_id: UserId) -> Template:
+        return await registry_edit(request, SCREENS["keepers"], user_id)
+
+    @post(
+        "/keepers/{user_id:uuid}",
+        guards=[requires_row_in_county(User, "user_id")],
+        status_code=200,
+    )
+    async def update_keeper(self, request: Request, user_id: UserId) -> Response:
+        return await registry_update(request, SCREENS["keepers"], user_id)
+
+    @post(
+        "/keepers/{user_id:uuid}/password",
+        guards=[requires_row_in_county(User, "user_id")],
+        status_code=200,
+    )
+    async def reset_password(self, request: Request, user_id: UserId) -> Response:
+        """A new password set by staff: the keeper's sessions end (accounts.update_user)."""
+        values = views.form_values(await request.form(), PASSWORD_FIELDS)
+        schema = accounts_schemas.UserUpdate
+        return await _apply(request, SCREENS["keepers"], user_id, values, schema, _update_keeper)
+
+
+async def _update_keeper(actor, user_id, data):
+    return await accounts.update_user(actor, user_id, data)
+
+
+ROUTE_HANDLERS = [
+    CountyLoginController,
+    CountyStaticController,
+    CountyPagesController,
+    RegistryPagesController,
+]

@@ -9,16 +9,24 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import uuid
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+from markupsafe import Markup
+
 from backend import db
-from backend.errors import DomainError
+from backend.accounts import schemas as accounts_schemas
+from backend.accounts import service as accounts
+from backend.errors import DomainError, problem_document
 from backend.i18n import translate
 from backend.privacy import mask_phone
+from backend.registry import schemas as registry_schemas
+from backend.registry import service as registry
 
 # Stations with at least this many parcels past the return deadline need attention.
 MANY_OVERDUE = 3
@@ -451,11 +459,13 @@ class Formatter:
     def date(self, day: datetime.date | None) -> str:
         return day.isoformat() if day else "—"
 
-    def moment(self, value: datetime.datetime | None) -> str:
+    def moment(self, value: datetime.datetime | None) -> Markup:
         """A UTC moment in the county's local time, to the minute."""
         if value is None:
-            return "—"
-        return as_moment(value).astimezone(self.timezone).strftime("%Y-%m-%d %H:%M")
+            return Markup("—")
+        text = as_moment(value).astimezone(self.timezone).strftime("%Y-%m-%d %H:%M")
+        # Isolated left-to-right: in a Uyghur page the date and the time would swap places.
+        return Markup('<bdi dir="ltr">{}</bdi>').format(text)
 
     def phone(self, number: str | None) -> str:
         return mask_phone(number)
@@ -757,7 +767,7 @@ async def station_page(station_id: uuid.UUID, month: str | None) -> dict[str, An
         "days": [{"day": day, "kinds": days[day]} for day in sorted(days) if _any(days[day])],
         "month_rows": [
             {"month": month, "kinds": months.get(month, {})}
-            for month in _month_choices(facts.today)
+            for month in _active_months(facts.today, months)
         ],
         "month_total": _sum_kinds(list(days.values())),
         "kinds": ACTIVITY_KINDS,
@@ -789,6 +799,14 @@ async def station_page(station_id: uuid.UUID, month: str | None) -> dict[str, An
             for row in keepers
         ],
     }
+
+
+def _active_months(today: datetime.date, months: dict) -> list[datetime.date]:
+    """The last twelve months, newest first, without the empty ones before the first entry."""
+    shown = _month_choices(today)
+    while len(shown) > 1 and not _any(months.get(shown[-1], {})):
+        shown.pop()
+    return shown
 
 
 def _any(kinds: dict[str, dict[str, int]]) -> bool:
@@ -903,3 +921,422 @@ def _count_growth(kind: str, now: dict, before: dict) -> dict[str, Any]:
         "before": before_count,
         "growth": growth_pct(now_count, before_count),
     }
+
+
+# Registry screens: forms described once, validated by the registry's and accounts' own schemas
+# and services (their DomainErrors become messages next to the fields). ------------------------
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    kind: str = "text"  # text | tel | password | number | date | checkbox | select
+    options: str = ""  # which choice list a select offers: townships | villages | stations | ...
+    required: bool = False
+
+
+@dataclass
+class FormState:
+    """What a form shows: the values typed (kept on error), and an error per field."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str = ""  # an error that belongs to no field
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors or self.message)
+
+
+def form_values(form: Any, fields: list[FormField]) -> dict[str, Any]:
+    """A submitted form as the schema's input: checkboxes as booleans, empty optionals left out."""
+    values: dict[str, Any] = {}
+    for spec in fields:
+        raw = form.get(spec.name)
+        if spec.kind == "checkbox":
+            values[spec.name] = raw in ("on", "1", "true")
+            continue
+        text = str(raw).strip() if raw is not None else ""
+        if text == "" and not spec.required:
+            continue
+        values[spec.name] = text
+    return values
+
+
+_MSGSPEC_FIELD = (re.compile(r"\$\.(\w+)"), re.compile(r"field `(\w+)`"))
+
+
+def validation_field(message: str) -> str:
+    for pattern in _MSGSPEC_FIELD:
+        match = pattern.search(message)
+        if match:
+            return match.group(1)
+    return ""
+
+
+def error_state(exc: Exception, values: dict[str, Any], language: str) -> FormState:
+    """A refusal as a form to show again: the message under the field it concerns."""
+    state = FormState(values=_shown_values(values))
+    if isinstance(exc, msgspec.ValidationError):
+        name = validation_field(str(exc))
+        document = problem_document("invalid_input", 422, language, field=name or None)
+    elif isinstance(exc, DomainError):
+        name = exc.field or ""
+        document = exc.problem(language)
+    else:
+        raise exc
+    if name:
+        state.errors[name] = document["detail"]
+    else:
+        state.message = document["detail"]
+    return state
+
+
+def _shown_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Typed input is kept, except passwords."""
+    return {name: value for name, value in values.items() if "password" not in name}
+
+
+def to_struct(values: dict[str, Any], schema: type) -> Any:
+    return msgspec.convert(values, schema, strict=False)
+
+
+async def choices(county_id: uuid.UUID) -> dict[str, list[dict[str, str]]]:
+    """The choice lists of the registry forms (townships, villages, open stations)."""
+    async with db.read_transaction():
+        townships = await db.fetch(
+            "SELECT id, name FROM registry_township WHERE county = $1 ORDER BY name", county_id
+        )
+        villages = await db.fetch(
+            "SELECT v.id, v.name, t.name AS township FROM registry_village v "
+            "JOIN registry_township t ON t.id = v.township WHERE v.county = $1 "
+            "ORDER BY t.name, v.name",
+            county_id,
+        )
+        open_stations = await db.fetch(
+            "SELECT id, code, name FROM registry_station WHERE county = $1 AND closed_at IS NULL "
+            "ORDER BY code",
+            county_id,
+        )
+    return {
+        "townships": [{"value": str(as_uuid(r["id"])), "text": r["name"]} for r in townships],
+        "villages": [
+            {"value": str(as_uuid(r["id"])), "text": f"{r['township']} · {r['name']}"}
+            for r in villages
+        ],
+        "stations": [
+            {"value": str(as_uuid(r["id"])), "text": f"{r['code']} {r['name']}"}
+            for r in open_stations
+        ],
+        "languages": [{"value": code, "text": name} for code, name in LANGUAGE_NAMES.items()],
+        "roles": [{"value": "keeper", "text": ""}, {"value": "county_staff", "text": ""}],
+    }
+
+
+LANGUAGE_NAMES = {"zh-CN": "中文", "en": "English", "ug": "ئۇيغۇرچە"}
+
+
+@dataclass(frozen=True)
+class RegistryScreen:
+    """One registry screen: its list, its create form and its edit form."""
+
+    name: str  # townships | villages | stations | households | keepers
+    columns: list[str]  # catalog keys of the list's headers
+    create_fields: list[FormField]
+    edit_fields: list[FormField]
+    create_schema: type
+    update_schema: type
+    rows: Any  # async (county_id, fmt, choices) -> [{"id", "cells"}]
+    create: Any  # async (actor, county_id, struct)
+    update: Any  # async (actor, row_id, struct)
+    current: Any  # async (row_id) -> the edit form's values
+    create_defaults: dict[str, Any] = field(default_factory=dict)
+
+
+def _names(options: list[dict[str, str]]) -> dict[str, str]:
+    return {option["value"]: option["text"] for option in options}
+
+
+def _yes(fmt: Formatter, value: bool) -> str:
+    return fmt.t("county_page.yes") if value else ""
+
+
+async def _township_rows(county_id, fmt, lists):
+    rows = await registry.list_townships(county_id)
+    return [{"id": row.id, "cells": [row.name, row.code]} for row in rows]
+
+
+async def _village_rows(county_id, fmt, lists):
+    townships = _names(lists["townships"])
+    rows = await registry.list_villages(county_id)
+    return [
+        {
+            "id": row.id,
+            "cells": [townships.get(str(row.township_id), ""), row.name, _yes(fmt, row.poor)],
+        }
+        for row in sorted(rows, key=lambda r: (townships.get(str(r.township_id), ""), r.name))
+    ]
+
+
+async def _station_rows(county_id, fmt, lists):
+    villages = _names(lists["villages"])
+    rows = await registry.list_stations(county_id)
+    return [
+        {
+            "id": row.id,
+            "cells": [
+                row.code,
+                row.name,
+                villages.get(str(row.village_id), ""),
+                fmt.date(row.opened_on),
+                fmt.t("county_page.closed") if row.closed_at else fmt.t("county_page.open"),
+            ],
+        }
+        for row in rows
+    ]
+
+
+async def _household_rows(county_id, fmt, lists):
+    villages = _names(lists["villages"])
+    rows = await registry.list_households(county_id)
+    return [
+        {
+            "id": row.id,
+            "cells": [
+                row.code,
+                row.head_name,
+                row.phone,  # masked by the registry service
+                villages.get(str(row.village_id), ""),
+                _yes(fmt, row.poverty),
+            ],
+        }
+        for row in rows
+    ]
+
+
+async def _keeper_rows(county_id, fmt, lists):
+    stations_by_id = _names(lists["stations"])
+    async with db.read_transaction():
+        rows = await db.fetch(
+            "SELECT u.id, u.name, u.phone, u.station, u.active, s.code, s.name AS station_name "
+            "FROM accounts_user u LEFT JOIN registry_station s ON s.id = u.station "
+            "WHERE u.county = $1 AND u.role = 'keeper' ORDER BY s.code, u.name",
+            county_id,
+        )
+    return [
+        {
+            "id": as_uuid(row["id"]),
+            "cells": [
+                row["name"],
+                mask_phone(row["phone"]),
+                stations_by_id.get(str(as_uuid(row["station"])), "")
+                or f"{row['code'] or ''} {row['station_name'] or ''}".strip(),
+                fmt.t("county_page.open") if row["active"] else fmt.t("county_page.inactive"),
+            ],
+        }
+        for row in rows
+    ]
+
+
+async def _row_values(table: str, columns: list[str], row_id: uuid.UUID) -> dict[str, Any]:
+    async with db.read_transaction():
+        rows = await db.fetch(
+            # Table and column names are constants of this module, never input.
+            f"SELECT {', '.join(columns)} FROM {table} WHERE id = $1",
+            row_id,
+        )
+    if not rows:
+        raise DomainError("not_found", status=404)
+    return {
+        name: (str(as_uuid(value)) if name.endswith("_id") or name == "station" else value)
+        for name, value in rows[0].items()
+        if value is not None
+    }
+
+
+async def _township_current(row_id):
+    return await _row_values("registry_township", ["name", "code"], row_id)
+
+
+async def _village_current(row_id):
+    return await _row_values("registry_village", ["name", "poor"], row_id)
+
+
+async def _station_current(row_id):
+    values = await _row_values(
+        "registry_station",
+        ["code", "name", "address", "shelves", "layers", "closed_at", "closed_reason"],
+        row_id,
+    )
+    values["closed"] = values.pop("closed_at", None) is not None
+    return values
+
+
+async def _household_current(row_id):
+    values = await _row_values(
+        "registry_household", ["code", "head_name", "phone", "poverty", "village"], row_id
+    )
+    values["village_id"] = str(as_uuid(values.pop("village")))
+    # The number is not put back into the form (it would be shown in full): empty keeps it.
+    values["phone_masked"] = mask_phone(values.pop("phone", ""))
+    return values
+
+
+async def _keeper_current(row_id):
+    values = await _row_values(
+        "accounts_user", ["name", "phone", "station", "language", "active", "role"], row_id
+    )
+    if "station" in values:
+        values["station_id"] = values.pop("station")
+    values["phone_masked"] = mask_phone(values.pop("phone", ""))
+    return values
+
+
+async def _create_keeper(actor, county_id, data):
+    return await accounts.create_user(actor, county_id, data)
+
+
+async def _update_keeper(actor, row_id, data):
+    return await accounts.update_user(actor, row_id, data)
+
+
+async def _update_household(actor, row_id, data):
+    return await registry.update_household(actor, row_id, data)
+
+
+class Nothing(msgspec.Struct, forbid_unknown_fields=True):
+    """A form with no fields (reopening a station)."""
+
+
+class KeeperCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """The keeper form: the accounts schema with the role fixed to keeper."""
+
+    phone: str
+    name: str
+    password: str
+    station_id: uuid.UUID | None = None
+    language: str = "zh-CN"
+
+
+async def _create_keeper_checked(actor, county_id, data: KeeperCreate):
+    user = msgspec.convert(
+        {**msgspec.structs.asdict(data), "role": "keeper"}, accounts_schemas.UserCreate
+    )
+    return await _create_keeper(actor, county_id, user)
+
+
+REGISTRY_SCREENS: dict[str, RegistryScreen] = {
+    "townships": RegistryScreen(
+        name="townships",
+        columns=["field.name", "field.code"],
+        create_fields=[FormField("name", required=True), FormField("code")],
+        edit_fields=[FormField("name", required=True), FormField("code")],
+        create_schema=registry_schemas.TownshipCreate,
+        update_schema=registry_schemas.TownshipUpdate,
+        rows=_township_rows,
+        create=registry.create_township,
+        update=registry.update_township,
+        current=_township_current,
+    ),
+    "villages": RegistryScreen(
+        name="villages",
+        columns=["field.township_id", "field.name", "county_page.poor_village"],
+        create_fields=[
+            FormField("township_id", "select", "townships", required=True),
+            FormField("name", required=True),
+            FormField("poor", "checkbox"),
+        ],
+        edit_fields=[FormField("name", required=True), FormField("poor", "checkbox")],
+        create_schema=registry_schemas.VillageCreate,
+        update_schema=registry_schemas.VillageUpdate,
+        rows=_village_rows,
+        create=registry.create_village,
+        update=registry.update_village,
+        current=_village_current,
+    ),
+    "stations": RegistryScreen(
+        name="stations",
+        columns=[
+            "field.code",
+            "field.name",
+            "field.village_id",
+            "field.opened_on",
+            "county_page.col.state",
+        ],
+        create_fields=[
+            FormField("village_id", "select", "villages", required=True),
+            FormField("name", required=True),
+            FormField("code", required=True),
+            FormField("address"),
+            FormField("opened_on", "date"),
+            FormField("shelves", "number"),
+            FormField("layers", "number"),
+        ],
+        edit_fields=[
+            FormField("name", required=True),
+            FormField("address"),
+            FormField("shelves", "number", required=True),
+            FormField("layers", "number", required=True),
+        ],
+        create_schema=registry_schemas.StationCreate,
+        update_schema=registry_schemas.StationUpdate,
+        rows=_station_rows,
+        create=registry.create_station,
+        update=registry.update_station,
+        current=_station_current,
+        create_defaults={"shelves": 6, "layers": 4},
+    ),
+    "households": RegistryScreen(
+        name="households",
+        columns=[
+            "field.code",
+            "field.head_name",
+            "field.phone",
+            "field.village_id",
+            "field.poverty",
+        ],
+        create_fields=[
+            FormField("village_id", "select", "villages", required=True),
+            FormField("code", required=True),
+            FormField("head_name"),
+            FormField("phone", "tel"),
+            FormField("poverty", "checkbox"),
+        ],
+        edit_fields=[
+            FormField("village_id", "select", "villages", required=True),
+            FormField("head_name"),
+            FormField("phone", "tel"),
+            FormField("poverty", "checkbox"),
+        ],
+        create_schema=registry_schemas.HouseholdCreate,
+        update_schema=registry_schemas.HouseholdUpdate,
+        rows=_household_rows,
+        create=registry.create_household,
+        update=_update_household,
+        current=_household_current,
+        create_defaults={"poverty": True},
+    ),
+    "keepers": RegistryScreen(
+        name="keepers",
+        columns=["field.name", "field.phone", "field.station_id", "county_page.col.state"],
+        create_fields=[
+            FormField("station_id", "select", "stations", required=True),
+            FormField("name", required=True),
+            FormField("phone", "tel", required=True),
+            FormField("password", "password", required=True),
+            FormField("language", "select", "languages"),
+        ],
+        edit_fields=[
+            FormField("name", required=True),
+            FormField("station_id", "select", "stations", required=True),
+            FormField("language", "select", "languages"),
+            FormField("active", "checkbox"),
+        ],
+        create_schema=KeeperCreate,
+        update_schema=accounts_schemas.UserUpdate,
+        rows=_keeper_rows,
+        create=_create_keeper_checked,
+        update=_update_keeper,
+        current=_keeper_current,
+    ),
+}

@@ -1,0 +1,143 @@
+"""County staff at a desktop (1280 px) on the demo county with two months of history: the three
+questions of issue 6's "done means", each answered in at most two clicks after logging in, and
+screenshots of the pages in zh-CN and Uyghur (docs/screenshots/county-*.png when
+CUNZHAN_UPDATE_SCREENSHOTS=1)."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import httpx
+import pytest
+
+from tests.browser.conftest import PASSWORD, SCREENSHOTS
+from tests.browser.helpers import visible_keys
+from tests.server_process import Server, environment, run
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+DESKTOP = {"width": 1280, "height": 900}
+STAFF = "13900000001"
+FULL_PHONE = re.compile(r"\b1\d{10}\b")
+
+
+@pytest.fixture(scope="module")
+def county_server(tmp_path_factory):
+    """The demo county with 62 days of history, so that October is complete on 1 December."""
+    data_dir = tmp_path_factory.mktemp("county-server")
+    env = environment(data_dir, f"sqlite:///{data_dir}/county.db", CUNZHAN_DEMO_HISTORY_DAYS="62")
+    run(env, "migrate", "--quiet")
+    run(env, "demo", timeout=300)
+    server = Server(env)
+    server.start(timeout=60)
+    yield server
+    server.stop()
+
+
+def keeper_station(base: str, phone: str) -> str:
+    answer = httpx.post(f"{base}/api/v1/auth/login", json={"phone": phone, "password": PASSWORD})
+    answer.raise_for_status()
+    return answer.json()["user"]["station_id"]
+
+
+class Clicks:
+    """Counts the clicks a staff member makes, so "two clicks" is checked, not assumed."""
+
+    def __init__(self, page):
+        self.page = page
+        self.count = 0
+
+    async def on(self, selector: str) -> None:
+        self.count += 1
+        async with self.page.expect_navigation():
+            await self.page.click(selector)
+
+
+async def log_in(page, base: str, lang: str = "zh-CN") -> None:
+    await page.goto(f"{base}/county/?lang={lang}")
+    await page.wait_for_selector("form.login-form")  # sent to the login page first
+    await page.fill("form.login-form [name=phone]", STAFF)
+    await page.fill("form.login-form [name=password]", PASSWORD)
+    async with page.expect_navigation():
+        await page.click("form.login-form button[type=submit]")
+    await page.wait_for_selector("#checkins")
+
+
+async def desktop(browser, lang: str):
+    return await browser.new_context(viewport=DESKTOP, locale=lang)
+
+
+async def test_the_three_questions_in_two_clicks_each(browser, county_server):
+    base = county_server.url
+    context = await desktop(browser, "zh-CN")
+    page = await context.new_page()
+    await log_in(page, base)
+
+    # 1. Which stations did not check in this week? On the page staff land on: no click.
+    missing = page.locator("[data-list=missing] a")
+    hrefs = await missing.evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    for keeper in ("13800000001", "13800000002"):  # their stations skip this week (API.md)
+        assert f"/county/stations/{keeper_station(base, keeper)}" in hrefs
+    assert 2 <= len(hrefs) < 40
+
+    # 2. What did station X do in October? Stations (1), the station (2): its months, October too.
+    clicks = Clicks(page)
+    await clicks.on(".mainnav a[href='/county/stations']")
+    station_id = keeper_station(base, "13800000003")
+    await clicks.on(f"[data-table=stations] a[href^='/county/stations/{station_id}']")
+    october = page.locator("[data-table=months] tr[data-month='2026-10']")
+    cells = await october.locator("td").all_inner_texts()
+    assert clicks.count == 2
+    assert any("件" in cell for cell in cells), cells
+    assert any("元" in cell for cell in cells), cells
+    # A third, optional click opens October day by day.
+    async with page.expect_navigation():
+        await october.locator("a").click()
+    assert await page.locator("[data-table=days] tr[data-day^='2026-10-']").count() >= 20
+
+    # 3. How much 农产品上行 this month versus last year? Coverage and reports (1 click).
+    clicks = Clicks(page)
+    await page.goto(f"{base}/county/")
+    await clicks.on(".mainnav a[href='/county/coverage']")
+    farm = page.locator("#month-figures tr[data-figure=farm_retail]")
+    assert "元" in await farm.locator("td.now").inner_text()
+    assert await farm.locator("td.before").count() == 1
+    assert await farm.locator("td.growth").count() == 1
+    download = page.locator("#month-figures a[href*='/export.xlsx?month=']")
+    assert await download.count() == 1
+    assert clicks.count == 1
+
+    text = await page.evaluate("document.body.innerText")
+    assert not FULL_PHONE.findall(text)
+    await context.close()
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "ug"])
+async def test_county_pages_screenshots(browser, county_server, tmp_path, lang):
+    """Every main page in the language, no untranslated key, Uyghur right-to-left."""
+    folder = SCREENSHOTS if os.environ.get("CUNZHAN_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    base = county_server.url
+    context = await desktop(browser, lang)
+    page = await context.new_page()
+    await page.goto(f"{base}/county/login?lang={lang}")
+    await page.screenshot(path=str(folder / f"county-{lang}-login.png"))
+    await log_in(page, base, lang)
+    station_id = keeper_station(base, "13800000003")
+    pages = {
+        "dashboard": "/county/",
+        "stations": "/county/stations",
+        "station": f"/county/stations/{station_id}",
+        "coverage": "/county/coverage",
+    }
+    for name, path in pages.items():
+        await page.goto(f"{base}{path}")
+        assert await page.evaluate("document.documentElement.lang") == lang
+        expected_dir = "rtl" if lang == "ug" else "ltr"
+        assert await page.evaluate("document.documentElement.dir") == expected_dir
+        assert await visible_keys(page) == [], name
+        text = await page.evaluate("document.body.innerText")
+        assert not FULL_PHONE.findall(text), name
+        await page.screenshot(path=str(folder / f"county-{lang}-{name}.png"), full_page=True)
+    await context.close()

@@ -1,0 +1,224 @@
+"""The registry screens under /county/registry/: list, create and edit through forms, with the
+registry's own validation shown next to the fields, the input kept, CSRF required, and another
+county's rows out of reach."""
+
+from __future__ import annotations
+
+import re
+
+from backend.accounts.service import verify_password
+from backend.accounts.tables import User
+from backend.registry.tables import Household, Station, Township, Village
+from tests.test_county_pages import CSRF_FIELD, HTML, assert_no_full_phone, html_as, page_login
+
+
+async def form_token(client, path: str) -> str:
+    page = await client.get(path, headers=HTML)
+    assert page.status_code == 200, page.text
+    return CSRF_FIELD.search(page.text).group(1)
+
+
+def field_error(text: str, name: str) -> str:
+    match = re.search(rf'data-error-for="{name}">([^<]+)<', text)
+    return match.group(1) if match else ""
+
+
+async def test_create_township_and_village_through_the_forms(client, world):
+    await page_login(client, world.staff.phone)
+    token = await form_token(client, "/county/registry/townships")
+    created = await client.post(
+        "/county/registry/townships",
+        data={"_csrf_token": token, "name": "新河镇", "code": "XH"},
+        headers=HTML,
+    )
+    assert created.status_code == 303
+    assert created.headers["location"] == "/county/registry/townships?saved=1"
+    township = await Township.select().where(Township.name == "新河镇").first()
+    assert township["county"] == world.county_id
+
+    token = await form_token(client, "/county/registry/villages")
+    created = await client.post(
+        "/county/registry/villages",
+        data={
+            "_csrf_token": token,
+            "township_id": str(township["id"]),
+            "name": "桥头村",
+            "poor": "on",
+        },
+        headers=HTML,
+    )
+    assert created.status_code == 303
+    village = await Village.select().where(Village.name == "桥头村").first()
+    assert village["poor"] is True
+    listing = await client.get("/county/registry/villages", headers=HTML)
+    assert "桥头村" in listing.text
+
+
+async def test_errors_next_to_fields_and_input_kept(client, world):
+    await page_login(client, world.staff.phone)
+    token = await form_token(client, "/county/registry/stations")
+    refused = await client.post(
+        "/county/registry/stations",
+        data={
+            "_csrf_token": token,
+            "village_id": str(world.village_id),
+            "name": "新站",
+            "code": "A001",  # station A's code
+            "address": "村委会旁",
+            "shelves": "6",
+            "layers": "4",
+        },
+        headers=HTML,
+    )
+    assert refused.status_code == 200
+    assert field_error(refused.text, "code") == "这个编号已经被使用了。"
+    assert 'value="村委会旁"' in refused.text and 'value="新站"' in refused.text
+    assert await Station.count().where(Station.name == "新站") == 0
+
+    bad_code = await client.post(
+        "/county/registry/stations",
+        data={"_csrf_token": token, "village_id": str(world.village_id), "name": "新站",
+              "code": "有 空格"},
+        headers=HTML,
+    )  # fmt: skip
+    assert "填写不正确" in field_error(bad_code.text, "code")
+    assert 'value="有 空格"' in bad_code.text
+
+    token = await form_token(client, "/county/registry/keepers")
+    weak = await client.post(
+        "/county/registry/keepers",
+        data={"_csrf_token": token, "station_id": str(world.station_b), "name": "新站长",
+              "phone": "13711112222", "password": "short"},
+        headers=HTML,
+    )  # fmt: skip
+    assert "密码至少需要" in field_error(weak.text, "password")
+    assert 'value="新站长"' in weak.text
+    assert 'value="short"' not in weak.text  # passwords are never echoed
+    assert await User.count().where(User.phone == "13711112222") == 0
+
+
+async def test_keeper_created_reset_and_deactivated(client, world):
+    await page_login(client, world.staff.phone)
+    token = await form_token(client, "/county/registry/keepers")
+    created = await client.post(
+        "/county/registry/keepers",
+        data={"_csrf_token": token, "station_id": str(world.station_b), "name": "新站长",
+              "phone": "13711112222", "password": "good-pass-123", "language": "ug"},
+        headers=HTML,
+    )  # fmt: skip
+    assert created.status_code == 303
+    keeper = await User.select().where(User.phone == "13711112222").first()
+    assert keeper["role"] == "keeper" and keeper["station"] == world.station_b
+    path = f"/county/registry/keepers/{keeper['id']}"
+    edit = await client.get(path, headers=HTML)
+    assert "137****2222" in edit.text
+    assert_no_full_phone(edit.text)
+    token = CSRF_FIELD.search(edit.text).group(1)
+    reset = await client.post(
+        f"{path}/password", data={"_csrf_token": token, "password": "another-pass-9"}, headers=HTML
+    )
+    assert reset.status_code == 303
+    stored = await User.select(User.password_hash).where(User.id == keeper["id"]).first()
+    assert await verify_password(stored["password_hash"], "another-pass-9")
+    # Deactivating: the edit form without the "active" box ticked.
+    off = await client.post(
+        path,
+        data={"_csrf_token": token, "name": "新站长", "station_id": str(world.station_b)},
+        headers=HTML,
+    )
+    assert off.status_code == 303
+    assert (await User.select(User.active).where(User.id == keeper["id"]).first())[
+        "active"
+    ] is False
+
+
+async def test_station_closed_and_reopened(client, world):
+    await page_login(client, world.staff.phone)
+    path = f"/county/registry/stations/{world.station_b}"
+    token = await form_token(client, path)
+    empty = await client.post(f"{path}/close", data={"_csrf_token": token}, headers=HTML)
+    assert empty.status_code == 200 and field_error(empty.text, "reason")
+    closed = await client.post(
+        f"{path}/close", data={"_csrf_token": token, "reason": "站长外出务工"}, headers=HTML
+    )
+    assert closed.status_code == 303
+    row = await Station.select().where(Station.id == world.station_b).first()
+    assert row["closed_at"] is not None and row["closed_reason"] == "站长外出务工"
+    reopened = await client.post(f"{path}/reopen", data={"_csrf_token": token}, headers=HTML)
+    assert reopened.status_code == 303
+    assert (await Station.select().where(Station.id == world.station_b).first())[
+        "closed_at"
+    ] is None
+
+
+async def test_household_phone_masked_and_kept_when_left_empty(client, world):
+    await page_login(client, world.staff.phone)
+    token = await form_token(client, "/county/registry/households")
+    created = await client.post(
+        "/county/registry/households",
+        data={"_csrf_token": token, "village_id": str(world.poor_village_id), "code": "T-0099",
+              "head_name": "王建国", "phone": "13912340000", "poverty": "on"},
+        headers=HTML,
+    )  # fmt: skip
+    assert created.status_code == 303
+    listing = await client.get("/county/registry/households", headers=HTML)
+    assert "139****0000" in listing.text
+    assert_no_full_phone(listing.text)
+    household = await Household.select().where(Household.code == "T-0099").first()
+    path = f"/county/registry/households/{household['id']}"
+    edit = await client.get(path, headers=HTML)
+    assert_no_full_phone(edit.text)
+    saved = await client.post(
+        path,
+        data={
+            "_csrf_token": token,
+            "village_id": str(world.poor_village_id),
+            "head_name": "王建华",
+        },
+        headers=HTML,
+    )
+    assert saved.status_code == 303
+    row = await Household.select().where(Household.id == household["id"]).first()
+    assert row["head_name"] == "王建华" and row["phone"] == "13912340000"
+    assert row["poverty"] is False  # the box was not ticked
+
+
+async def test_forms_need_the_csrf_token(client, world):
+    await page_login(client, world.staff.phone)
+    refused = await client.post(
+        "/county/registry/townships", data={"name": "无令牌镇"}, headers=HTML
+    )
+    assert refused.status_code == 403
+    assert await Township.count().where(Township.name == "无令牌镇") == 0
+
+
+async def test_other_countys_rows_are_out_of_reach(client, world):
+    foreign_township = (
+        await Township.select().where(Township.county == world.foreign_county_id).first()
+    )
+    for path in (
+        f"/county/registry/townships/{foreign_township['id']}",
+        f"/county/registry/stations/{world.foreign_station}",
+        f"/county/registry/keepers/{world.foreign_keeper.id}",
+    ):
+        response = await client.get(path, headers=html_as(world.staff))
+        assert response.status_code == 403, path
+    response = await client.post(
+        f"/county/registry/stations/{world.foreign_station}/close",
+        data={"reason": "x"},
+        headers=world.staff.headers,
+    )
+    assert response.status_code == 403
+    row = await Station.select().where(Station.id == world.foreign_station).first()
+    assert row["closed_at"] is None
+
+
+async def test_registry_pages_render_in_every_language(client, world):
+    for screen in ("townships", "villages", "stations", "households", "keepers"):
+        for lang in ("zh-CN", "en", "ug"):
+            response = await client.get(
+                f"/county/registry/{screen}?lang={lang}", headers=html_as(world.staff)
+            )
+            assert response.status_code == 200, (screen, lang)
+            assert "county_page." not in response.text and "field." not in response.text
+            assert_no_full_phone(response.text)
