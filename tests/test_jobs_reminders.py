@@ -82,7 +82,9 @@ async def test_the_second_nudge_goes_a_day_later_to_those_still_missing(client, 
     late = event("checkin.recorded", {}, occurred_at=monday_afternoon)
     assert statuses(await push(client, world.keeper_a, [late])) == ["accepted"]
 
-    second = await run_now("checkin-reminder", now=at(MONDAY + datetime.timedelta(days=1), 9, minute=30))
+    second = await run_now(
+        "checkin-reminder", now=at(MONDAY + datetime.timedelta(days=1), 9, minute=30)
+    )
     assert second.counts["stations_missing"] >= 1
     assert len(await inbox(client, world.keeper_a)) == 1
     assert len(await inbox(client, world.keeper_b)) == 2
@@ -165,3 +167,41 @@ async def test_overdue_reminders_wait_for_the_county_working_hours(client, world
     assert early.counts["newly_marked"] == 1
     assert early.counts["stations_reminded"] == 0
     assert await inbox(client, world.keeper_a) == []
+
+
+async def test_a_second_run_reaches_only_a_push_subscription_added_since(
+    client, world, monkeypatch
+):
+    """API.md: `jobs run` sends nothing twice to a subscription, but one added since gets it."""
+    from backend.notify import service as notify
+    from tests.push_fakes import FakeBrowser, LoopbackServer
+
+    monkeypatch.setenv("CUNZHAN_PUSH_ALLOW_HTTP", "1")
+    today = datetime.datetime.now(SHANGHAI)
+    await set_reminder(world.county_id, today.isoweekday(), 0)
+    with LoopbackServer() as push_service:
+        phone = FakeBrowser(push_service.url)
+        saved = await client.post(
+            "/api/v1/push/subscriptions", json=phone.subscription(), headers=world.keeper_b.headers
+        )
+        assert saved.status_code == 201, saved.text
+
+        await run_now("checkin-reminder")
+        await notify.drain()
+        assert len(push_service.requests) == 1
+        message = phone.decrypt(push_service.requests[0])
+        assert message["url"] == "/app/#/checkin"
+
+        await run_now("checkin-reminder")
+        await notify.drain()
+        assert len(push_service.requests) == 1  # nothing twice
+
+        tablet = FakeBrowser(push_service.url)
+        saved = await client.post(
+            "/api/v1/push/subscriptions", json=tablet.subscription(), headers=world.keeper_b.headers
+        )
+        assert saved.status_code == 201, saved.text
+        await run_now("checkin-reminder")
+        await notify.drain()
+        assert [r.path for r in push_service.requests[1:]] == [tablet.path]
+    assert len(await inbox(client, world.keeper_b)) == 1

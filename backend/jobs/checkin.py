@@ -21,7 +21,7 @@ from backend import db
 from backend.jobs.fanout import bounded_map
 from backend.ledger.service import week_start
 
-CHECKIN_URL = "/app/#/home"
+CHECKIN_URL = "/app/#/checkin"
 
 
 @dataclass(frozen=True)
