@@ -94,3 +94,15 @@ async def test_a_failing_job_is_recorded_with_its_error(client, world, monkeypat
     rollup = next(job for job in response.json()["jobs"] if job["name"] == "rollup")
     assert rollup["last_run"]["status"] == "failed"
     assert "rollup store unavailable" in rollup["last_run"]["error"]
+
+
+async def test_runs_older_than_thirty_days_are_pruned():
+    long_ago = T0 - datetime.timedelta(days=31)
+    await run_job("rollup", window_key="old", trigger="schedule", holder="h", now=long_ago)
+    await run_job("rollup", window_key="recent", trigger="schedule", holder="h", now=T0)
+    pruned = await run_job("prune-runs", window_key="p", trigger="schedule", holder="h", now=T0)
+    assert pruned.status == "done" and pruned.counts == {"deleted": 1}
+    from backend.jobs.tables import JobRun
+
+    left = await JobRun.select(JobRun.window_key).where(JobRun.name == "rollup")
+    assert [row["window_key"] for row in left] == ["recent"]

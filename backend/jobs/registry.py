@@ -54,6 +54,12 @@ async def _push_retry(now: datetime.datetime) -> Counts:
     return counts
 
 
+async def _prune_runs(now: datetime.datetime) -> Counts:
+    from backend.jobs.service import prune_runs
+
+    return {"deleted": await prune_runs(now)}
+
+
 @dataclass(frozen=True)
 class JobSpec:
     name: str
@@ -86,6 +92,7 @@ JOBS: dict[str, JobSpec] = {
             "send each county's daily figures to the provincial platform",
         ),
         JobSpec("push-retry", _push_retry, 60, "retry push sends whose back-off expired"),
+        JobSpec("prune-runs", _prune_runs, 3600, "forget job runs older than 30 days"),
     )
 }
 

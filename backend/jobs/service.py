@@ -27,6 +27,7 @@ from backend.jobs.schemas import JobOut, JobRunOut, JobsOverview, LeaseOut
 log = logging.getLogger("cunzhan.jobs")
 
 ERROR_LIMIT = 2000
+KEEP_RUNS_DAYS = 30  # every tick is recorded: ~3,000 rows a day with the default ticks
 
 
 @dataclass
@@ -142,6 +143,20 @@ async def run_now(name: str, now: datetime.datetime | None = None, holder: str =
         holder=holder or lease.new_holder_id(),
         now=now,
     )
+
+
+async def prune_runs(now: datetime.datetime, keep_days: int = KEEP_RUNS_DAYS) -> int:
+    """Delete finished runs older than `keep_days`; how many went."""
+    cutoff = now - datetime.timedelta(days=keep_days)
+    async with db.write_transaction():
+        old = await db.fetch(
+            "SELECT COUNT(*) AS n FROM jobs_run WHERE started_at < $1 AND status <> 'running'",
+            cutoff,
+        )
+        await db.execute(
+            "DELETE FROM jobs_run WHERE started_at < $1 AND status <> 'running'", cutoff
+        )
+    return int(old[0]["n"])
 
 
 def _run_out(row: dict[str, Any]) -> JobRunOut:
