@@ -109,7 +109,9 @@ async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     kpis = await service.county_kpis(county_id, first, last)
     coverage = await service.coverage(county_id)
     rows = await service.station_days(county_id, first, last)
-    stations = await service.checkin_weeks(county_id, _weeks_in(first, last), last)
+    # Weeks of the month up to today: a week still to come has no check-in to miss.
+    shown_until = max(first, min(last, await service.county_today(county_id)))
+    stations = await service.checkin_weeks(county_id, _weeks_in(first, shown_until), shown_until)
     claims = await monthly_claims(county_id, month)
     tables: dict[str, Table] = {"summary": _summary(county, month, kpis, coverage)}
     for kind, label in KIND_LABELS.items():

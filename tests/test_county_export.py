@@ -1,0 +1,218 @@
+"""The monthly workbook and CSV: sheets, Chinese headers, yuan formats, frozen headers, growth
+against last year, and no villager's phone or name anywhere in any cell."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import re
+from decimal import Decimal
+from urllib.parse import unquote
+
+from openpyxl import load_workbook
+
+from backend.county import rollups
+from tests.support import event, push, tracking
+
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+PHONE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+VILLAGER = "王小明"
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(SHANGHAI)
+
+
+def _sale(amount: int, when: datetime.datetime, household: str | None = None) -> dict:
+    data = {
+        "product": "核桃",
+        "quantity": 3,
+        "unit": "kg",
+        "amount_fen": amount,
+        "commission_fen": 300,
+        "channel": "微信 13912345678",
+    }
+    if household:
+        data["household_code"] = household
+    return event("sale.recorded", data, when.isoformat(timespec="seconds"))
+
+
+async def _month_of_activity(client, world) -> str:
+    now = _now()
+    last_year = now.replace(year=now.year - 1)
+    await push(
+        client,
+        world.keeper_a,
+        [
+            _sale(123456, now, world.household_code),
+            _sale(100000, last_year),
+            event(
+                "parcel.received",
+                {
+                    "tracking_no": tracking(),
+                    "carrier": "SF",
+                    "recipient_phone": "13812345678",
+                    "recipient_name": VILLAGER,
+                },
+            ),
+            event(
+                "purchase.ordered",
+                {
+                    "platform": "pinduoduo",
+                    "item": "化肥",
+                    "amount_fen": 8800,
+                    "commission_fen": 200,
+                    "customer_phone": "13787654321",
+                },
+            ),
+            event(
+                "service.recorded",
+                {
+                    "service": "electricity",
+                    "amount_fen": 10000,
+                    "fee_fen": 0,
+                    "account": "6222021234567890123",
+                },
+            ),
+            event(
+                "parcel.dispatched",
+                {
+                    "tracking_no": tracking(),
+                    "carrier": "SF",
+                    "weight_g": 1200,
+                    "fee_fen": 1000,
+                    "destination": "上海 收件人13612345678",
+                    "farm_product": True,
+                },
+            ),
+            event("checkin.recorded", {}),
+        ],
+    )
+    await push(client, world.keeper_b, [_sale(5000, now)])
+    await rollups.refresh()
+    return now.strftime("%Y-%m")
+
+
+async def test_monthly_workbook(client, world):
+    month = await _month_of_activity(client, world)
+    response = await client.get(
+        f"/api/v1/counties/{world.county_id}/export.xlsx?month={month}",
+        headers=world.staff.headers,
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith("attachment;") and "filename*=UTF-8''" in disposition
+    assert unquote(disposition.split("UTF-8''")[1]) == f"测试县-{month}-电商服务站台帐.xlsx"
+
+    book = load_workbook(io.BytesIO(response.content))
+    for name in ("汇总", "代收", "代发", "代购", "代销", "电费", "滞留", "冲正", "打卡"):
+        assert name in book.sheetnames
+    assert book.sheetnames[-2:] == ["物流补贴", "补贴明细"]
+
+    summary = book["汇总"]
+    assert summary["A2"].value == "指标" and summary["D2"].value == "同比增长（%）"
+    assert summary.freeze_panes == "A3"
+    rows = {row[0].value: row for row in summary.iter_rows(min_row=3) if row[0].value}
+    farm = rows["农产品网络零售额（元）"]
+    assert farm[1].value == Decimal("1284.56") or farm[1].value == 1284.56
+    assert farm[1].number_format == "#,##0.00"
+    assert float(farm[2].value) == 1000.00
+    assert farm[3].value == 28.5  # (1284.56 - 1000) / 1000
+    assert rows["代收快递（件）"][1].value == 1
+    assert rows["乡镇"][3].value == 100.0 and rows["乡镇"][5].value == "是"
+    assert rows["贫困村"][5].value == "是"
+
+    sales = book["代销"]
+    assert [c.value for c in sales[1]][:6] == [
+        "乡镇",
+        "站点编号",
+        "站点名称",
+        "笔数",
+        "金额（元）",
+        "手续费/佣金（元）",
+    ]
+    assert sales.freeze_panes == "A2"
+    by_code = {row[1].value: row for row in sales.iter_rows(min_row=2)}
+    assert by_code["A001"][3].value == 1
+    assert float(by_code["A001"][4].value) == 1234.56
+    assert by_code["A001"][4].number_format == "#,##0.00"
+    assert by_code["A001"][7].value == 1  # for a 脱贫户 household
+    assert float(by_code["B001"][4].value) == 50.00
+    assert sales.cell(row=sales.max_row, column=1).value == "合计"
+    assert sales.column_dimensions["C"].width >= 10
+
+    checkins = book["打卡"]
+    header = [c.value for c in checkins[1]]
+    assert header[:3] == ["乡镇", "站点编号", "站点名称"] and header[-1] == "打卡周数"
+    marks = {row[1].value: [c.value for c in row[3:-1]] for row in checkins.iter_rows(min_row=2)}
+    assert marks["A001"][-1] == "✓" and marks["B001"][-1] == "✗"
+
+    subsidy = book["物流补贴"]
+    assert "每件 1.00 元" in subsidy["A1"].value
+    claims = {row[1].value: row for row in subsidy.iter_rows(min_row=3)}
+    assert float(claims["A001"][7].value) == 1.00
+
+    _assert_nothing_personal(
+        cell.value for sheet in book for row in sheet.iter_rows() for cell in row
+    )
+
+
+def _assert_nothing_personal(values) -> None:
+    for value in values:
+        text = "" if value is None else str(value)
+        assert not PHONE.search(text), f"unmasked phone in {text!r}"
+        assert VILLAGER not in text
+        assert "6222021234567890123" not in text
+
+
+async def test_csv_tables_open_in_excel(client, world):
+    month = await _month_of_activity(client, world)
+    base = f"/api/v1/counties/{world.county_id}/export.csv?month={month}"
+    for table in ("summary", "sale_recorded", "checkins", "subsidies", "subsidy_parcels"):
+        response = await client.get(f"{base}&table={table}", headers=world.staff.headers)
+        assert response.status_code == 200, response.text
+        assert response.content.startswith("\ufeff".encode())
+        assert "filename*=UTF-8''" in response.headers["content-disposition"]
+        text = response.content.decode("utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text)))
+        _assert_nothing_personal(value for row in rows for value in row)
+        if table == "sale_recorded":
+            assert rows[0][:5] == ["乡镇", "站点编号", "站点名称", "笔数", "金额（元）"]
+            a001 = next(row for row in rows if row[1] == "A001")
+            assert a001[4] == "1234.56"
+    unknown = await client.get(f"{base}&table=passwords", headers=world.staff.headers)
+    assert unknown.status_code == 400 and unknown.json()["code"] == "county_unknown_table"
+
+
+async def test_bad_month_is_a_localized_problem_and_nothing_leaks_across_counties(client, world):
+    for month in ("2026-13", "2026/11", "", "november"):
+        response = await client.get(
+            f"/api/v1/counties/{world.county_id}/export.xlsx?month={month}",
+            headers={**world.staff.headers, "accept-language": "zh-CN"},
+        )
+        assert response.status_code == 400
+        assert response.json()["code"] == "county_invalid_month"
+        assert "2026-11" in response.json()["detail"]
+    foreign = await client.get(
+        f"/api/v1/counties/{world.foreign_county_id}/export.xlsx?month=2026-11",
+        headers=world.staff.headers,
+    )
+    assert foreign.status_code == 403
+
+
+async def test_kpis_compare_with_the_same_month_last_year(client, world):
+    month = await _month_of_activity(client, world)
+    response = await client.get(
+        f"/api/v1/counties/{world.county_id}/kpis?month={month}", headers=world.staff.headers
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["figures"]["farm_retail_fen"] == 128456
+    assert body["last_year"]["farm_retail_fen"] == 100000
+    assert body["growth_pct"]["farm_retail_fen"] == 28.5
+    assert body["figures"]["retail_fen"] == 128456 + 8800
+    assert body["growth_pct"]["parcels_in"] is None  # nothing to compare with

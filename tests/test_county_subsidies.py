@@ -1,0 +1,95 @@
+"""The logistics subsidy: qualifying dispatches per station and month, the cap, reversed parcels
+out, and a tracking number claimed at two stations paid once and flagged."""
+
+from __future__ import annotations
+
+from tests.support import event, push, tracking
+
+
+def _dispatch(tracking_no: str, farm: bool = True) -> dict:
+    return event(
+        "parcel.dispatched",
+        {
+            "tracking_no": tracking_no,
+            "carrier": "SF",
+            "weight_g": 2000,
+            "fee_fen": 1200,
+            "destination": "广州",
+            "farm_product": farm,
+        },
+    )
+
+
+async def _claims(client, world, month: str) -> dict:
+    response = await client.get(
+        f"/api/v1/counties/{world.county_id}/subsidies?month={month}", headers=world.staff.headers
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_monthly_claims_with_cap_duplicates_and_reversals(client, world):
+    rule = await client.patch(
+        f"/api/v1/counties/{world.county_id}",
+        json={"subsidy_fen_per_parcel": 150, "subsidy_monthly_cap_fen": 450},
+        headers=world.staff.headers,
+    )
+    assert rule.status_code == 200, rule.text
+    shared = tracking()
+    reversed_one = _dispatch(tracking())
+    a_events = [
+        _dispatch(shared),
+        _dispatch(tracking()),
+        _dispatch(tracking(), farm=False),  # not farm produce: does not qualify
+        reversed_one,
+        _dispatch(tracking()),
+        _dispatch(tracking()),
+    ]
+    results = await push(client, world.keeper_a, a_events)
+    assert {r["status"] for r in results} == {"accepted"}
+    await push(
+        client,
+        world.keeper_a,
+        [event("entry.reversed", {"target_id": reversed_one["id"], "reason": "寄错"})],
+    )
+    # Station B records the same tracking number later: a second claim of one parcel.
+    await push(client, world.keeper_b, [_dispatch(shared), _dispatch(tracking())])
+    month = (
+        await client.get(f"/api/v1/counties/{world.county_id}/kpis", headers=world.staff.headers)
+    ).json()["month"]
+
+    claims = await _claims(client, world, month)
+    assert claims["rule"] == {"fen_per_parcel": 150, "farm_only": True, "monthly_cap_fen": 450}
+    stations = {s["code"]: s for s in claims["stations"]}
+    a, b = stations["A001"], stations["B001"]
+    assert a["qualifying"] == 4  # 5 farm dispatches, one reversed
+    assert a["duplicates"] == 0
+    assert a["payable_fen"] == 450 and a["capped"] and a["over_cap"] == 1
+    assert [p["status"] for p in a["parcels"]].count("paid") == 3
+    assert b["qualifying"] == 2 and b["duplicates"] == 1 and b["payable_fen"] == 150
+    duplicate = next(p for p in b["parcels"] if p["tracking_no"] == shared)
+    assert duplicate["status"] == "duplicate" and duplicate["duplicate_of_station"] == "A001"
+    assert claims["totals"]["payable_fen"] == 600 and claims["totals"]["duplicates"] == 1
+
+    everything = await client.patch(
+        f"/api/v1/counties/{world.county_id}",
+        json={"subsidy_farm_only": False, "subsidy_monthly_cap_fen": 100000},
+        headers=world.staff.headers,
+    )
+    assert everything.status_code == 200
+    claims = await _claims(client, world, month)
+    stations = {s["code"]: s for s in claims["stations"]}
+    assert stations["A001"]["qualifying"] == 5 and stations["A001"]["payable_fen"] == 750
+
+
+async def test_bad_month_and_foreign_county_are_refused(client, world):
+    response = await client.get(
+        f"/api/v1/counties/{world.county_id}/subsidies?month=2026-00",
+        headers=world.staff.headers,
+    )
+    assert response.status_code == 400 and response.json()["code"] == "county_invalid_month"
+    foreign = await client.get(
+        f"/api/v1/counties/{world.foreign_county_id}/subsidies?month=2026-11",
+        headers=world.staff.headers,
+    )
+    assert foreign.status_code == 403
