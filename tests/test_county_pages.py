@@ -214,3 +214,60 @@ async def test_static_files_and_csp(client, world):
     page = await client.get("/county/", headers=html_as(world.staff))
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert "<script>" not in page.text and " style=" not in page.text
+
+
+async def test_notice_sent_from_the_form_with_counts(client, world):
+    await page_login(client, world.staff.phone)
+    page = await client.get("/county/notices", headers=HTML)
+    token = CSRF_FIELD.search(page.text).group(1)
+    refused = await client.post(
+        "/county/notices",
+        data={"_csrf_token": token, "scope": "county", "title": "", "body": "明天停电"},
+        headers=HTML,
+    )
+    assert refused.status_code == 200
+    assert 'data-error-for="title"' in refused.text and "明天停电" in refused.text
+    sent = await client.post(
+        "/county/notices",
+        data={
+            "_csrf_token": token,
+            "scope": "station",
+            "station_id": str(world.station_a),
+            "title": "年货节",
+            "body": "请各站备货",
+        },
+        headers=HTML,
+    )
+    assert sent.status_code == 303
+    listing = await client.get("/county/notices?lang=en", headers=HTML)
+    row = listing.text.split("年货节")[0].rsplit("<tr", 1)[1] + listing.text.split("年货节")[1]
+    assert "One station" in row
+    assert_no_full_phone(listing.text)
+
+
+async def test_subsidies_and_reports_pages(client, world):
+    await push(
+        client,
+        world.keeper_a,
+        [
+            event(
+                "parcel.dispatched",
+                {
+                    "tracking_no": "SF1234567890123",
+                    "carrier": "SF",
+                    "weight_g": 2500,
+                    "fee_fen": 1200,
+                    "destination": "杭州",
+                    "farm_product": True,
+                },
+            )
+        ],
+    )
+    for lang in ("zh-CN", "en", "ug"):
+        response = await client.get(f"/county/subsidies?lang={lang}", headers=html_as(world.staff))
+        assert response.status_code == 200
+        assert "SF1234567890123" in response.text and 'data-station="A001"' in response.text
+        reports = await client.get(f"/county/reports?lang={lang}", headers=html_as(world.staff))
+        assert reports.status_code == 200
+    zh = await client.get("/county/subsidies?lang=zh-CN", headers=html_as(world.staff))
+    assert "1.00 元" in zh.text.split('data-figure="payable"')[1][:40]

@@ -20,6 +20,7 @@ from litestar.exceptions import HTTPException
 from litestar.params import QueryParameter
 from litestar.response import File, Redirect, Template
 
+from backend import db
 from backend.accounts import schemas as accounts_schemas
 from backend.accounts import service as accounts
 from backend.accounts.guards import (
@@ -42,6 +43,7 @@ from backend.errors import (
     request_language,
 )
 from backend.i18n import LANGUAGES, normalize_language, text_direction
+from backend.notify import service as notify
 from backend.params import HouseholdId, StationId, TownshipId, UserId, VillageId
 from backend.registry import schemas as registry_schemas
 from backend.registry import service as registry
@@ -53,7 +55,15 @@ STATIC_DIR = Path(__file__).parent / "static"
 LANGUAGE_NAMES = {"zh-CN": "中文", "en": "English", "ug": "ئۇيغۇرچە"}
 LOGIN_PATH = "/county/login"
 # The main navigation's entries, in order; an entry appears once its pages exist.
-NAV_AVAILABLE = ["dashboard", "stations", "coverage", "registry"]
+NAV_AVAILABLE = [
+    "dashboard",
+    "stations",
+    "coverage",
+    "notices",
+    "subsidies",
+    "reports",
+    "registry",
+]
 
 
 Month = Annotated[str | None, QueryParameter(required=False, description="YYYY-MM")]
@@ -276,6 +286,10 @@ class CountyPagesController(Controller):
         self, request: Request, station_id: StationId, month: Month = None
     ) -> Template:
         page = await views.station_page(station_id, month)
+        language = page_language(request)
+        page["reminders"] = await notify.deliveries(
+            page["facts"].id, station_id=station_id, limit=20, language=language
+        )
         return render(request, "county/station.html", nav="stations", **page)
 
     @get("/coverage", name="county_coverage")
@@ -283,6 +297,87 @@ class CountyPagesController(Controller):
         county_id = await county_of(request)
         page = await views.coverage(county_id, month)
         return render(request, "county/coverage.html", nav="coverage", **page)
+
+
+# Notices, subsidies and the province report log -------------------------------------------------
+
+NOTICE_FIELDS = [
+    views.FormField("scope", "select", "scopes", required=True),
+    views.FormField("township_id", "select", "townships"),
+    views.FormField("station_id", "select", "stations"),
+    views.FormField("title", required=True),
+    views.FormField("body", "textarea", required=True),
+]
+
+
+async def notices_page(request: Request, state: views.FormState | None = None) -> Template:
+    county_id = await county_of(request)
+    language = page_language(request)
+    lists = await views.choices(county_id)
+    lists["scopes"] = [
+        {"value": scope, "text": views.translate(f"county_page.scope.{scope}", language)}
+        for scope in notify.SCOPES
+    ]
+    async with db.read_transaction():
+        facts = await views.county_facts(county_id)
+    return render(
+        request,
+        "county/notices.html",
+        nav="notices",
+        facts=facts,
+        notices=await notify.list_notices(county_id),
+        lists=lists,
+        fields=NOTICE_FIELDS,
+        form=state or views.FormState(values={"scope": "county"}),
+        saved=request.query_params.get("saved") == "1",
+    )
+
+
+class CountyRecordsController(Controller):
+    """Notices to stations, the monthly subsidy claims, the upward report log."""
+
+    path = "/county"
+    include_in_schema = False
+    guards = [requires_staff]
+    exception_handlers = PAGE_ERRORS
+
+    @get("/notices")
+    async def notices(self, request: Request) -> Template:
+        return await notices_page(request)
+
+    @post("/notices", status_code=200)
+    async def create_notice(self, request: Request) -> Response:
+        county_id = await county_of(request)
+        values = views.form_values(await request.form(), NOTICE_FIELDS)
+        scope = values.get("scope", "")
+        target = values.get({"township": "township_id", "station": "station_id"}.get(scope, ""))
+        try:
+            await notify.create_notice(
+                county_id,
+                current_user(request).id,
+                scope=scope,
+                target_id=views.as_uuid(target) if target else None,
+                title=values.get("title", ""),
+                body=values.get("body", ""),
+            )
+        except (DomainError, ValueError) as exc:
+            if not isinstance(exc, DomainError):
+                exc = DomainError("notice_target_invalid", field="target_id")
+            state = views.error_state(exc, values, page_language(request))
+            return await notices_page(request, state)
+        return Redirect("/county/notices?saved=1", status_code=303)
+
+    @get("/subsidies")
+    async def subsidies(self, request: Request, month: Month = None) -> Template:
+        county_id = await county_of(request)
+        page = await views.subsidies(county_id, month)
+        return render(request, "county/subsidies.html", nav="subsidies", **page)
+
+    @get("/reports")
+    async def reports(self, request: Request) -> Template:
+        county_id = await county_of(request)
+        page = await views.province_reports(county_id)
+        return render(request, "county/reports.html", nav="reports", **page)
 
 
 # Registry screens ------------------------------------------------------------------------------
@@ -517,5 +612,6 @@ ROUTE_HANDLERS = [
     CountyLoginController,
     CountyStaticController,
     CountyPagesController,
+    CountyRecordsController,
     RegistryPagesController,
 ]

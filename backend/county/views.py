@@ -22,6 +22,7 @@ from markupsafe import Markup
 from backend import db
 from backend.accounts import schemas as accounts_schemas
 from backend.accounts import service as accounts
+from backend.county import service as county_service
 from backend.errors import DomainError, problem_document
 from backend.i18n import translate
 from backend.privacy import mask_phone
@@ -1340,3 +1341,20 @@ REGISTRY_SCREENS: dict[str, RegistryScreen] = {
         current=_keeper_current,
     ),
 }
+
+
+# Subsidies and upward reports (computed by backend/county/service.py) ------------------------
+
+
+async def subsidies(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
+    async with db.read_transaction():
+        facts = await county_facts(county_id)
+    first = parse_month(month, facts.today)
+    claims = await county_service.subsidy_claims(county_id, first.strftime("%Y-%m"))
+    return {"facts": facts, "month": first, "months": _month_choices(facts.today), **claims}
+
+
+async def province_reports(county_id: uuid.UUID) -> dict[str, Any]:
+    async with db.read_transaction():
+        facts = await county_facts(county_id)
+    return {"facts": facts, "reports": await county_service.province_deliveries(county_id)}
