@@ -106,3 +106,12 @@ async def test_runs_older_than_thirty_days_are_pruned():
 
     left = await JobRun.select(JobRun.window_key).where(JobRun.name == "rollup")
     assert [row["window_key"] for row in left] == ["recent"]
+
+
+def test_every_job_has_a_name_in_every_language():
+    from backend.i18n import LANGUAGES, catalog
+    from backend.jobs.registry import JOBS
+
+    for language in LANGUAGES:
+        missing = [name for name in JOBS if f"jobs.name.{name}" not in catalog(language)]
+        assert not missing, f"{language}: {missing}"

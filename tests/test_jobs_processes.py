@@ -154,3 +154,44 @@ async def test_two_serve_processes_run_each_window_once_and_survive_a_killed_hol
     finally:
         first.stop()
         second.stop()
+
+
+@pytest.mark.slow
+async def test_a_holder_that_shuts_down_hands_the_lease_over_at_once(tmp_path, fresh_database_url):
+    """SIGTERM (a deploy, a restart): the holder gives the lease back, so the other process takes
+    over at its next renewal instead of waiting out a long TTL."""
+    long_lease = 60
+    env = environment(
+        tmp_path,
+        fresh_database_url,
+        CUNZHAN_SCHEDULER="1",
+        CUNZHAN_JOBS_TICK_SECONDS=str(TICK_SECONDS),
+        CUNZHAN_JOBS_LEASE_SECONDS=str(long_lease),  # the holder renews every 20 s
+    )
+    run(env, "migrate", "--quiet")
+    run(env, "demo", "--if-empty")
+    first, second = Server(env), Server(env)
+    first.start()
+    second.start()
+    try:
+        token = httpx.post(f"{first.url}/api/v1/auth/login", json=STAFF).json()["token"]
+        lease = jobs_overview(first, token)["lease"]
+        assert lease["live"]
+        by_pid = {first.process.pid: first, second.process.pid: second}
+        leaving = by_pid[pid_of(lease["holder"])]
+        staying = second if leaving is first else first
+
+        stopped_at = time.monotonic()
+        leaving.stop()
+
+        def taken_over():
+            current = jobs_overview(staying, token)["lease"]
+            return current["live"] and pid_of(current["holder"]) == staying.process.pid
+
+        assert wait_for(taken_over, timeout=long_lease / 3 + 5)
+        handover_seconds = time.monotonic() - stopped_at
+        print(f"handover after SIGTERM: {handover_seconds:.2f} s (lease TTL {long_lease} s)")
+        assert handover_seconds < 10  # the standby polls every 2 s; the TTL is 60 s
+    finally:
+        first.stop()
+        second.stop()

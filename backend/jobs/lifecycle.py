@@ -26,6 +26,7 @@ log = logging.getLogger("cunzhan.jobs")
 # Stop acting as holder this long before the lease would expire in the database, so a slow
 # renewal never lets two holders tick at once.
 SAFETY_FRACTION = 0.2
+STANDBY_POLL_SECONDS = 2.0
 
 
 @dataclass
@@ -33,6 +34,7 @@ class SchedulerState:
     holder: str
     scheduler: AsyncIOScheduler
     valid_until: datetime.datetime | None = None
+    renewed_at: datetime.datetime | None = None
 
     def holds(self, now: datetime.datetime) -> bool:
         if self.valid_until is None:
@@ -42,18 +44,40 @@ class SchedulerState:
 
 
 async def renew_lease(state: SchedulerState) -> None:
-    was_holder = state.holds(lease.utcnow())
+    """Every poll: the holder renews once a third of the TTL has passed; the others only read,
+    and try to take the lease once it expired or was handed back (a holder shutting down)."""
+    now = lease.utcnow()
+    was_holder = state.holds(now)
     try:
-        held = await lease.acquire(state.holder)
+        if was_holder:
+            if state.renewed_at and now - state.renewed_at < _seconds(lease.renew_seconds()):
+                return
+        else:
+            current = await lease.current()
+            if current and current.holder != state.holder and current.expires_at > now:
+                state.valid_until = None
+                return
+        held = await lease.acquire(state.holder, now=now)
     except Exception:
         # The database hiccuped: keep the old expiry, which runs out on its own.
         log.exception("could not renew the jobs lease")
         return
     state.valid_until = held.expires_at if held else None
+    state.renewed_at = now if held else None
     if held and not was_holder:
         log.info("jobs lease taken by %s", state.holder)
     elif was_holder and not held:
         log.warning("jobs lease lost by %s", state.holder)
+
+
+def _seconds(value: float) -> datetime.timedelta:
+    return datetime.timedelta(seconds=value)
+
+
+def poll_seconds() -> float:
+    """How often every process looks at the lease: a standby notices a handed-back lease within
+    this, while the holder writes only every renew_seconds()."""
+    return min(lease.renew_seconds(), STANDBY_POLL_SECONDS)
 
 
 async def tick(state: SchedulerState, name: str) -> None:
@@ -83,7 +107,7 @@ def _aligned_start(interval: float, now: datetime.datetime) -> datetime.datetime
 def _add_jobs(state: SchedulerState) -> None:
     scheduler = state.scheduler
     now = lease.utcnow()
-    renew_every = lease.renew_seconds()
+    renew_every = poll_seconds()
     scheduler.add_job(
         renew_lease,
         IntervalTrigger(seconds=renew_every, start_date=now, timezone=datetime.UTC),
