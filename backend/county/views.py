@@ -1054,6 +1054,11 @@ class RegistryScreen:
     create_defaults: dict[str, Any] = field(default_factory=dict)
 
 
+def ltr(text: str) -> str:
+    """A left-to-right isolate (138****5678 would read 5678****138 in a Uyghur page)."""
+    return f"\u2066{text}\u2069" if text else text
+
+
 def _names(options: list[dict[str, str]]) -> dict[str, str]:
     return {option["value"]: option["text"] for option in options}
 
@@ -1106,7 +1111,7 @@ async def _household_rows(county_id, fmt, lists):
             "cells": [
                 row.code,
                 row.head_name,
-                row.phone,  # masked by the registry service
+                ltr(row.phone),  # masked by the registry service
                 villages.get(str(row.village_id), ""),
                 _yes(fmt, row.poverty),
             ],
@@ -1129,7 +1134,7 @@ async def _keeper_rows(county_id, fmt, lists):
             "id": as_uuid(row["id"]),
             "cells": [
                 row["name"],
-                mask_phone(row["phone"]),
+                ltr(mask_phone(row["phone"])),
                 stations_by_id.get(str(as_uuid(row["station"])), "")
                 or f"{row['code'] or ''} {row['station_name'] or ''}".strip(),
                 fmt.t("county_page.open") if row["active"] else fmt.t("county_page.inactive"),

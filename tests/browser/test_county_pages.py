@@ -130,6 +130,9 @@ async def test_county_pages_screenshots(browser, county_server, tmp_path, lang):
         "stations": "/county/stations",
         "station": f"/county/stations/{station_id}",
         "coverage": "/county/coverage",
+        "notices": "/county/notices",
+        "subsidies": "/county/subsidies",
+        "registry": "/county/registry/keepers",
     }
     for name, path in pages.items():
         await page.goto(f"{base}{path}")
