@@ -5,6 +5,7 @@ a sender that dies leaves an outbox that `retry_due` finishes, without a second 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import time
 import uuid
 
@@ -169,6 +170,13 @@ async def test_a_hanging_provider_does_not_hold_the_notice_request(client, world
     assert len(sms.requests) == 2
 
 
+async def claim_runs_out() -> None:
+    """The dead sender's claim expires (the clock moves on instead of the test sleeping)."""
+    past = service.now() - datetime.timedelta(seconds=1)
+    async with db.write_transaction():
+        await db.execute("UPDATE notify_inbox_item SET claimed_until = $1", past)
+
+
 async def test_a_dead_sender_leaves_an_outbox_that_retry_due_sends(client, world, providers):
     """The business commit happened (the item is pending), the process died before sending."""
     async with db.write_transaction():
@@ -188,6 +196,8 @@ async def test_a_dead_sender_leaves_an_outbox_that_retry_due_sends(client, world
             ]
         )
     assert len(created) == 1
+    assert await service.retry_due() == 0  # its sender's claim still runs
+    await claim_runs_out()
     assert await service.retry_due() == 1
     assert len(providers["sms"].requests) == 1
     assert await service.retry_due() == 0  # done: nothing sent twice
@@ -224,6 +234,7 @@ async def test_an_sms_of_unknown_outcome_is_never_sent_again(client, world, prov
             "checkin:sms-unknown",
             service.now(),
         )
+    await claim_runs_out()
     assert await service.retry_due() == 1
     assert providers["sms"].requests == []
     assert providers["wechat"].requests == []

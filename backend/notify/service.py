@@ -16,12 +16,13 @@ hangs cannot hold a staff member's request (the items are durable already; `retr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import json
 import logging
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -124,14 +125,18 @@ class NewItem:
 
 _ITEM_COLUMNS = (
     "id, keeper, county, station, kind, notice, title_key, body_key, params, url, dedupe_key, "
-    "urgency, ttl_seconds, created_at, chain_state"
+    "urgency, ttl_seconds, created_at, chain_state, claimed_until"
 )
 
 
 async def _insert_items(items: list[NewItem]) -> dict[uuid.UUID, uuid.UUID]:
-    """Insert what is new (inside a write transaction); {keeper: item id} of the inserted."""
+    """Insert what is new (inside a write transaction); {keeper: item id} of the inserted.
+
+    The new items are claimed by this process at once (it sends them next): one write less,
+    and if it dies before sending, the claim runs out and `retry_due` sends them."""
     created: dict[uuid.UUID, uuid.UUID] = {}
     moment = now()
+    claim = moment + datetime.timedelta(seconds=CLAIM_SECONDS)
     for start in range(0, len(items), INSERT_CHUNK):
         chunk = items[start : start + INSERT_CHUNK]
         values, args = [], []
@@ -139,7 +144,7 @@ async def _insert_items(items: list[NewItem]) -> dict[uuid.UUID, uuid.UUID]:
             row = [
                 item.id, item.keeper, item.county, item.station, item.kind, item.notice,
                 item.title_key, item.body_key, item.params, item.url, item.dedupe_key,
-                item.urgency, item.ttl_seconds, moment, "pending",
+                item.urgency, item.ttl_seconds, moment, "pending", claim,
             ]  # fmt: skip
             values.append(f"({_in(row, len(args) + 1)})")
             args.extend(row)
@@ -225,7 +230,7 @@ async def notify_users(
         )
     reached = set(created)
     if created:
-        await run_chains(list(created.values()))
+        await run_chains(list(created.values()), claimed=True)
     if earlier:
         # "What was already sent to a subscription in this window is not sent again, but a
         # subscription added since gets it" (API.md).
@@ -288,7 +293,7 @@ _CLAIMED_COLUMNS = (
 )
 
 
-async def _claim(item_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+async def _claim(item_ids: list[uuid.UUID]) -> list[uuid.UUID]:
     """Take the items nobody else is sending right now (atomic on both engines)."""
     moment = now()
     claimed: list[uuid.UUID] = []
@@ -304,24 +309,24 @@ async def _claim(item_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
                 *chunk,
             )
             claimed.extend(_uuid(row["id"]) for row in rows)
-        if not claimed:
-            return []
-        return await db.fetch(
+    return claimed
+
+
+async def _load(
+    item_ids: list[uuid.UUID], only_new_subscriptions: bool
+) -> tuple[list[dict[str, Any]], dict[uuid.UUID, list[dict[str, Any]]]]:
+    """The claimed items, and per item the keeper's subscriptions that have not had it
+    delivered yet (or, for a repeat call, that have never been tried with it)."""
+    async with db.read_transaction():
+        items = await db.fetch(
             f"SELECT {_CLAIMED_COLUMNS} FROM notify_inbox_item i "
             "JOIN accounts_user u ON u.id = i.keeper LEFT JOIN notify_notice n ON n.id = i.notice "
-            f"WHERE i.id IN ({_in(claimed)})",
-            *claimed,
+            f"WHERE i.id IN ({_in(item_ids)})",
+            *item_ids,
         )
-
-
-async def _push_targets(
-    items: list[dict[str, Any]], only_new_subscriptions: bool
-) -> dict[uuid.UUID, list[dict[str, Any]]]:
-    """Per item, the keeper's subscriptions that have not had this message delivered yet (or,
-    for a repeat call, that have never been tried with it)."""
-    keepers = list({_uuid(item["keeper"]) for item in items})
-    item_ids = [_uuid(item["id"]) for item in items]
-    async with db.read_transaction():
+        if not items:
+            return [], {}
+        keepers = list({_uuid(item["keeper"]) for item in items})
         subscriptions = await db.fetch(
             "SELECT id, keeper, endpoint, p256dh, auth, failures, next_attempt_at "
             f"FROM notify_push_subscription WHERE keeper IN ({_in(keepers)}) ORDER BY created_at",
@@ -349,7 +354,7 @@ async def _push_targets(
             for subscription in by_keeper.get(_uuid(item["keeper"]), [])
             if (item_id, _uuid(subscription["id"])) not in skip
         ]
-    return targets
+    return items, targets
 
 
 def _backoff_seconds(failures: int, retry_after_s: int | None) -> int:
@@ -394,12 +399,40 @@ async def _send_pushes(
             )
         return _PushResult(item, subscription, attempt)
 
-    connector = aiohttp.TCPConnector(limit=PUSH_CONCURRENCY)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with _push_session() as session:
         return list(await asyncio.gather(*(one(item, sub, session) for item, sub in pairs)))
 
 
-async def _record_pushes(results: list[_PushResult]) -> None:
+@dataclass
+class _SharedSession:
+    session: aiohttp.ClientSession
+    users: int = 0
+
+
+_sessions: dict[asyncio.AbstractEventLoop, _SharedSession] = {}
+
+
+@contextlib.asynccontextmanager
+async def _push_session() -> AsyncIterator[aiohttp.ClientSession]:
+    """One HTTP session (kept-alive connections to the push services) shared by the chains that
+    overlap, as a job notifying station after station does; closed when the last one ends."""
+    loop = asyncio.get_running_loop()
+    shared = _sessions.get(loop)
+    if shared is None or shared.session.closed:
+        connector = aiohttp.TCPConnector(limit=PUSH_CONCURRENCY * 4)
+        shared = _sessions[loop] = _SharedSession(aiohttp.ClientSession(connector=connector))
+    shared.users += 1
+    try:
+        yield shared.session
+    finally:
+        shared.users -= 1
+        if shared.users == 0 and _sessions.get(loop) is shared:
+            del _sessions[loop]
+            await shared.session.close()
+
+
+async def _record_pushes(results: list[_PushResult], finished: list[uuid.UUID]) -> None:
+    """Log the attempts, update the subscriptions, and close the items that are done."""
     moment = now()
     deliveries, delivered_items = [], set()
     succeeded, gone, failed = [], [], []
@@ -445,6 +478,7 @@ async def _record_pushes(results: list[_PushResult]) -> None:
             "WHERE id = $1 AND delivered_via = ''",
             [(item_id,) for item_id in delivered_items],
         )
+        await _close(finished)
     if gone:
         log.info("push: %d subscription(s) gone, deleted", len(set(gone)))
 
@@ -550,33 +584,34 @@ async def _provider_step(channel: str, items: list[dict[str, Any]]) -> list[dict
     return unreached
 
 
-async def _release(items: list[dict[str, Any]]) -> None:
-    ids = [_uuid(item["id"]) for item in items]
-    async with db.write_transaction():
-        for start in range(0, len(ids), INSERT_CHUNK):
-            chunk = ids[start : start + INSERT_CHUNK]
-            await db.execute(
-                "UPDATE notify_inbox_item SET chain_state = 'done', claimed_until = NULL "
-                f"WHERE id IN ({_in(chunk)})",
-                *chunk,
-            )
+async def _close(item_ids: list[uuid.UUID], finished: bool = True) -> None:
+    """End the claim (inside a write transaction). Not finished: the item keeps its state, so
+    a pending one is sent again by retry_due."""
+    done = "chain_state = 'done', " if finished else ""
+    for start in range(0, len(item_ids), INSERT_CHUNK):
+        chunk = item_ids[start : start + INSERT_CHUNK]
+        await db.execute(
+            f"UPDATE notify_inbox_item SET {done}claimed_until = NULL WHERE id IN ({_in(chunk)})",
+            *chunk,
+        )
 
 
 async def run_chains(
-    item_ids: list[uuid.UUID], *, only_new_subscriptions: bool = False
+    item_ids: list[uuid.UUID], *, only_new_subscriptions: bool = False, claimed: bool = False
 ) -> set[uuid.UUID]:
     """Send these items through their chain; the keepers a push or provider reached anew.
 
     A pending item gets the whole chain; a done item only pushes (to subscriptions not yet
-    reached, or never tried when `only_new_subscriptions`)."""
-    items = await _claim(item_ids)
-    if not items:
+    reached, or never tried when `only_new_subscriptions`). `claimed`: the caller holds the
+    items' claim already (it has just inserted them)."""
+    ids = item_ids if claimed else await _claim(item_ids)
+    if not ids:
         return set()
+    open_ids = set(ids)
     reached: set[uuid.UUID] = set()
     try:
-        targets = await _push_targets(items, only_new_subscriptions)
+        items, targets = await _load(ids, only_new_subscriptions)
         results = await _send_pushes(items, targets)
-        await _record_pushes(results)
         pushed = {_uuid(r.item["id"]) for r in results if r.attempt.status == "delivered"}
         reached |= {_uuid(r.item["keeper"]) for r in results if r.attempt.status == "delivered"}
         fallback = [
@@ -584,17 +619,22 @@ async def run_chains(
             for item in items
             if item["chain_state"] == "pending" and _uuid(item["id"]) not in pushed
         ]
+        finished = list(open_ids - {_uuid(item["id"]) for item in fallback})
+        await _record_pushes(results, finished)
+        open_ids -= set(finished)
         for channel in ("sms", "wechat"):
             before = {_uuid(item["id"]) for item in fallback}
             fallback = await _provider_step(channel, fallback)
             still = {_uuid(item["id"]) for item in fallback}
-            reached |= {
-                _uuid(item["keeper"])
-                for item in items
-                if _uuid(item["id"]) in before - still and item["chain_state"] == "pending"
-            }
+            gained = before - still
+            reached |= {_uuid(item["keeper"]) for item in items if _uuid(item["id"]) in gained}
+        async with db.write_transaction():
+            await _close(list(open_ids))
+        open_ids.clear()
     finally:
-        await _release(items)
+        if open_ids:  # an error midway: what is not finished stays pending for retry_due
+            async with db.write_transaction():
+                await _close(list(open_ids), finished=False)
     return reached
 
 
@@ -847,7 +887,7 @@ async def create_notice(
             ]
         )
     if created:
-        _in_background(run_chains(list(created.values())))
+        _in_background(run_chains(list(created.values()), claimed=True))
     return notice_id
 
 
