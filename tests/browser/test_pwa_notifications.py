@@ -88,7 +88,9 @@ FAKE_SUBSCRIPTION = """
           endpoint: this.endpoint,
           expirationTime: null,
           keys: {
-            p256dh: "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQ",
+            // a real P-256 point: the server checks it
+            p256dh: "BBqDf6GfrKUvYccjupV0cvFloKBl5f1uagJaNjWYSk7d9NAxF31qUMD78tPM" +
+              "RijsAPJZ6EV0gE5PGipj8P9DHP8",
             auth: "tBHItJI5svbpez7KI4CCXg",
           },
         };
