@@ -115,3 +115,26 @@ def test_every_job_has_a_name_in_every_language():
     for language in LANGUAGES:
         missing = [name for name in JOBS if f"jobs.name.{name}" not in catalog(language)]
         assert not missing, f"{language}: {missing}"
+
+
+async def test_runs_left_running_by_a_dead_holder_are_marked_abandoned(client, world):
+    from backend.jobs.service import mark_abandoned
+    from backend.jobs.tables import JobRun
+
+    await JobRun.insert(
+        JobRun(
+            name="rollup",
+            window_key="w-dead",
+            trigger="schedule",
+            holder="host:1:dead",
+            started_at=T0,
+            status="running",
+        )
+    )
+    await run_job("rollup", window_key="w-alive", trigger="schedule", holder="host:2:b")
+    assert await mark_abandoned("host:2:b") == 1
+    rows = await JobRun.select(JobRun.window_key, JobRun.status).order_by(JobRun.window_key)
+    assert [(r["window_key"], r["status"]) for r in rows] == [
+        ("w-alive", "done"),
+        ("w-dead", "abandoned"),
+    ]

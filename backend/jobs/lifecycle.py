@@ -66,8 +66,21 @@ async def renew_lease(state: SchedulerState) -> None:
     state.renewed_at = now if held else None
     if held and not was_holder:
         log.info("jobs lease taken by %s", state.holder)
+        await _forget_dead_runs(state.holder)
     elif was_holder and not held:
         log.warning("jobs lease lost by %s", state.holder)
+
+
+async def _forget_dead_runs(holder: str) -> None:
+    from backend.jobs.service import mark_abandoned
+
+    try:
+        abandoned = await mark_abandoned(holder)
+    except Exception:
+        log.exception("could not mark the runs of a dead holder")
+        return
+    if abandoned:
+        log.warning("%d job run(s) of a previous holder marked abandoned", abandoned)
 
 
 def _seconds(value: float) -> datetime.timedelta:

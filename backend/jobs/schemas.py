@@ -11,7 +11,7 @@ class JobRunOut(msgspec.Struct):
     holder: str  # hostname:pid:random of the process that ran it
     started_at: datetime.datetime
     finished_at: datetime.datetime | None
-    status: str  # running | done | failed
+    status: str  # running | done | failed | abandoned (its process died mid-run)
     counts: dict[str, int]
     error: str  # the last line of the error, if it failed
 

@@ -145,6 +145,19 @@ async def run_now(name: str, now: datetime.datetime | None = None, holder: str =
     )
 
 
+async def mark_abandoned(new_holder: str) -> int:
+    """When the lease changes hands, runs still "running" under other holders died with their
+    process (a run that was merely slow still records its own outcome over this)."""
+    async with db.write_transaction():
+        rows = await db.fetch(
+            "UPDATE jobs_run SET status = 'abandoned', finished_at = $1 "
+            "WHERE status = 'running' AND holder <> $2 AND trigger = 'schedule' RETURNING id",
+            lease.utcnow(),
+            new_holder,
+        )
+    return len(rows)
+
+
 async def prune_runs(now: datetime.datetime, keep_days: int = KEEP_RUNS_DAYS) -> int:
     """Delete finished runs older than `keep_days`; how many went."""
     cutoff = now - datetime.timedelta(days=keep_days)

@@ -28,7 +28,7 @@ class JobRun(Table, tablename="jobs_run"):
     holder = Varchar(length=200)
     started_at = Timestamptz()
     finished_at = Timestamptz(null=True, default=None)
-    status = Varchar(length=12)  # running | done | failed
+    status = Varchar(length=12)  # running | done | failed | abandoned
     counts = Text(default="{}")  # JSON: what the run did
     error = Text(default="")
 
