@@ -5,6 +5,7 @@ and retried, and idempotence of a dedupe key."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import time
 import uuid
@@ -292,3 +293,45 @@ async def test_staff_cannot_subscribe_and_anyone_logged_in_gets_the_key(client, 
     assert response.status_code == 403
     assert (await client.get("/api/v1/push/key", headers=world.staff.headers)).status_code == 200
     assert (await client.get("/api/v1/push/key")).status_code == 401
+
+
+async def test_a_push_service_that_never_answers_is_given_up_on_and_retried_later(
+    client, world, push_service, monkeypatch
+):
+    from backend.notify import channels
+
+    monkeypatch.setattr(channels, "PUSH_TIMEOUT_S", 0.5)
+    browser = FakeBrowser(push_service.url)
+    await subscribe(client, world.keeper_a, browser)
+    push_service.plan(browser.path, Plan(201, hang=True))
+    started = time.monotonic()
+    await remind(world.keeper_a.id)
+    assert time.monotonic() - started < 5  # never hangs with it
+    [logged] = await deliveries_of(client, world)
+    assert logged["status"] == "failed" and logged["http_status"] is None
+    row = await subscription_row(browser.endpoint)
+    assert row["failures"] == 1 and row["next_attempt_at"] is not None  # kept, backed off
+
+
+async def test_a_refused_payload_is_failed_but_not_retried(client, world, push_service):
+    browser = FakeBrowser(push_service.url)
+    await subscribe(client, world.keeper_a, browser)
+    push_service.plan(browser.path, Plan(413))
+    await remind(world.keeper_a.id)
+    [logged] = await deliveries_of(client, world)
+    assert (logged["status"], logged["http_status"]) == ("failed", 413)
+    await _make_due(browser.endpoint)
+    assert await service.retry_due() == 0  # the same payload would be refused again
+    assert await subscription_row(browser.endpoint) is not None
+
+
+async def test_two_senders_retrying_at_once_send_once(client, world, push_service):
+    """Two processes' retry runs race for the same owed message: the claim lets one send."""
+    browser = FakeBrowser(push_service.url)
+    await subscribe(client, world.keeper_a, browser)
+    push_service.plan(browser.path, Plan(503))
+    await remind(world.keeper_a.id)
+    await _make_due(browser.endpoint)
+    taken = await asyncio.gather(service.retry_due(), service.retry_due(), service.retry_due())
+    assert sum(taken) >= 1
+    assert len(push_service.to(browser.path)) == 2  # the first 503, then exactly one retry
