@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.support import PASSWORD, event, push, received
+from tests.support import PASSWORD, event, now_iso, push, received
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 FULL_PHONE = re.compile(r"\b1\d{10}\b")
@@ -87,6 +87,8 @@ async def test_login_form_logs_staff_in_and_out(client, world):
     page = await client.get("/county/", headers=HTML)
     assert page.status_code == 200
     assert "用户0010" in page.text  # the staff member's name on every page
+    again = await client.get("/county/login", headers=HTML)
+    assert again.status_code == 303 and again.headers["location"] == "/county/"
     token = CSRF_FIELD.search(page.text).group(1)
     out = await client.post("/county/logout", data={"_csrf_token": token}, headers=HTML)
     assert out.status_code == 303
@@ -271,3 +273,37 @@ async def test_subsidies_and_reports_pages(client, world):
         assert reports.status_code == 200
     zh = await client.get("/county/subsidies?lang=zh-CN", headers=html_as(world.staff))
     assert "1.00 元" in zh.text.split('data-figure="payable"')[1][:40]
+
+
+async def test_rolled_up_days_show_the_same_figures_as_the_live_ledger(client, world):
+    """Past days come from county-data's rollups once they exist, today from the cashbook."""
+    from backend.county.rollups import refresh
+    from backend.county.tables import RollupState
+
+    sale = event(
+        "sale.recorded",
+        {
+            "product": "核桃",
+            "quantity": 5,
+            "unit": "斤",
+            "amount_fen": 45600,
+            "commission_fen": 900,
+            "channel": "微信",
+        },
+        occurred_at=now_iso(-24),
+    )
+    await push(client, world.keeper_a, [sale, event("checkin.recorded", {})])
+    coverage = f"/county/coverage?month={now_iso(-24)[:7]}"  # yesterday's month
+
+    async def figures() -> tuple[str, str]:
+        month = (await client.get(coverage, headers=html_as(world.staff))).text
+        farm = re.search(r'data-figure="farm_retail".*?class="num now">([^<]+)<', month, re.S)
+        dashboard = (await client.get("/county/", headers=html_as(world.staff))).text
+        return farm[1], dashboard.split('data-table="activity"')[1].split("</table>")[0]
+
+    live = await figures()  # no rollup yet: everything read from the ledger
+    await refresh()
+    assert await RollupState.count().where(RollupState.refreshed_at.is_not_null()) >= 1
+    rolled = await figures()  # yesterday from the rollups, today from the ledger
+    assert "456.00" in live[0]
+    assert live == rolled

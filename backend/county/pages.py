@@ -186,7 +186,10 @@ class CountyLoginController(Controller):
     exception_handlers = PAGE_ERRORS
 
     @get("/login", name="county_login")
-    async def login_form(self, request: Request, next: NextPage = None) -> Template:
+    async def login_form(self, request: Request, next: NextPage = None) -> Response:
+        user = request.scope.get("user")
+        if user is not None and getattr(user, "is_staff", False):
+            return Redirect(_safe_next(next), status_code=303)  # already signed in
         return render(request, "county/login.html", next=_safe_next(next), phone="", error="")
 
     @post("/login", status_code=200)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import time
 import uuid
 import zoneinfo
 from collections import defaultdict
@@ -200,22 +201,68 @@ async def stations(county_id: uuid.UUID, include_closed: bool = False) -> list[S
     ]
 
 
-# Reads of the cashbook (per station, county-local day, kind; reversals already subtracted) -----
+# County figures per day and kind: the rollups kept by county-data (county_rollup_total, one row
+# per county, day and kind: fast) for the days they are complete, the ledger's cashbook (per
+# station, day and kind; reversals already subtracted; always current) for the days since their
+# last refresh. Before any refresh everything comes from the cashbook.
+
+
+async def rollup_boundary(facts: CountyFacts) -> datetime.date | None:
+    """Days before this one are read from the rollups; None: no rollup yet, read everything live."""
+    rows = await db.fetch(
+        "SELECT refreshed_at FROM county_rollup_state WHERE county = $1", facts.id
+    )
+    if not rows or rows[0]["refreshed_at"] is None:
+        return None
+    return as_moment(rows[0]["refreshed_at"]).astimezone(facts.timezone).date()
+
+
+def _split(
+    first: datetime.date, last: datetime.date, boundary: datetime.date | None
+) -> tuple[tuple[datetime.date, datetime.date] | None, tuple[datetime.date, datetime.date] | None]:
+    """[first, last] as (the rolled-up part, the live part); either may be None."""
+    if boundary is None or boundary <= first:
+        return None, (first, last)
+    if boundary > last:
+        return (first, last), None
+    return (first, boundary - datetime.timedelta(days=1)), (boundary, last)
+
+
+async def _day_kind_rows(
+    county_id: uuid.UUID,
+    first: datetime.date,
+    last: datetime.date,
+    boundary: datetime.date | None,
+) -> list[dict[str, Any]]:
+    rolled, live = _split(first, last, boundary)
+    rows: list[dict[str, Any]] = []
+    if rolled:
+        rows += await db.fetch(
+            "SELECT day, kind, count AS n, amount_fen AS amount, fee_fen AS fee "
+            "FROM county_rollup_total WHERE county = $1 AND day >= $2 AND day <= $3",
+            county_id,
+            *rolled,
+        )
+    if live:
+        rows += await db.fetch(
+            "SELECT c.day, c.kind, SUM(c.count) AS n, SUM(c.amount_fen) AS amount, "
+            "SUM(c.fee_fen) AS fee FROM ledger_cashbook c JOIN registry_station s "
+            "ON s.id = c.station WHERE s.county = $1 AND c.day >= $2 AND c.day <= $3 "
+            "GROUP BY c.day, c.kind",
+            county_id,
+            *live,
+        )
+    return rows
 
 
 async def kind_totals(
-    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+    county_id: uuid.UUID,
+    first: datetime.date,
+    last: datetime.date,
+    boundary: datetime.date | None = None,
 ) -> dict[str, dict[str, int]]:
-    rows = await db.fetch(
-        "SELECT c.kind, SUM(c.count) AS n, SUM(c.amount_fen) AS amount, SUM(c.fee_fen) AS fee "
-        "FROM ledger_cashbook c JOIN registry_station s ON s.id = c.station "
-        "WHERE s.county = $1 AND c.day >= $2 AND c.day <= $3 GROUP BY c.kind",
-        county_id,
-        first,
-        last,
-    )
     totals: dict[str, dict[str, int]] = defaultdict(lambda: {"count": 0, "amount": 0, "fee": 0})
-    for row in rows:
+    for row in await _day_kind_rows(county_id, first, last, boundary):
         line = totals[activity_kind(row["kind"])]
         line["count"] += int(row["n"] or 0)
         line["amount"] += int(row["amount"] or 0)
@@ -224,16 +271,12 @@ async def kind_totals(
 
 
 async def daily_kinds(
-    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+    county_id: uuid.UUID,
+    first: datetime.date,
+    last: datetime.date,
+    boundary: datetime.date | None = None,
 ) -> list[dict[str, Any]]:
-    return await db.fetch(
-        "SELECT c.day, c.kind, SUM(c.count) AS n, SUM(c.amount_fen) AS amount "
-        "FROM ledger_cashbook c JOIN registry_station s ON s.id = c.station "
-        "WHERE s.county = $1 AND c.day >= $2 AND c.day <= $3 GROUP BY c.day, c.kind",
-        county_id,
-        first,
-        last,
-    )
+    return await _day_kind_rows(county_id, first, last, boundary)
 
 
 async def checkin_days(
@@ -251,12 +294,41 @@ async def checkin_days(
     return [(str(as_uuid(row["station"])), as_date(row["day"])) for row in rows]
 
 
-async def last_checkins(county_id: uuid.UUID) -> dict[str, datetime.date]:
+# Past weeks' check-ins change rarely (a late sync, a reversal) but cost the most to read: they are
+# kept per process for as long as the rollup job's period; the current week is always read live.
+PAST_CHECKINS_TTL_S = 300.0
+_past_checkins: dict[tuple, tuple[float, list[tuple[str, datetime.date]]]] = {}
+
+
+async def checkin_weeks(
+    county_id: uuid.UUID, first: datetime.date, today: datetime.date
+) -> list[tuple[str, datetime.date]]:
+    this_week = week_start(today)
+    key = (county_id, first, this_week)
+    cached = _past_checkins.get(key)
+    if cached and cached[0] > time.monotonic():
+        past = cached[1]
+    else:
+        past = []
+        if first < this_week:
+            past = await checkin_days(county_id, first, this_week - datetime.timedelta(days=1))
+        for stale in [k for k, (until, _) in _past_checkins.items() if until <= time.monotonic()]:
+            _past_checkins.pop(stale, None)
+        _past_checkins[key] = (time.monotonic() + PAST_CHECKINS_TTL_S, past)
+    return past + await checkin_days(county_id, this_week, today)
+
+
+LAST_CHECKIN_LOOKBACK_DAYS = 120
+
+
+async def last_checkins(county_id: uuid.UUID, today: datetime.date) -> dict[str, datetime.date]:
+    """Each station's last check-in within the lookback (older ones show as none)."""
     rows = await db.fetch(
         "SELECT c.station, MAX(c.day) AS day FROM ledger_cashbook c JOIN registry_station s "
         "ON s.id = c.station WHERE s.county = $1 AND c.kind = 'checkin_recorded' "
-        "AND c.count > 0 GROUP BY c.station",
+        "AND c.count > 0 AND c.day >= $2 GROUP BY c.station",
         county_id,
+        today - datetime.timedelta(days=LAST_CHECKIN_LOOKBACK_DAYS),
     )
     return {str(as_uuid(row["station"])): as_date(row["day"]) for row in rows}
 
@@ -488,10 +560,11 @@ async def dashboard(county_id: uuid.UUID, fmt: Formatter) -> dict[str, Any]:
         open_stations = await stations(county_id)
         today, this_week = facts.today, facts.week_start
         trend_start = this_week - datetime.timedelta(weeks=TREND_WEEKS - 1)
-        checkins = await checkin_days(county_id, trend_start, today)
-        week = await kind_totals(county_id, this_week, today)
-        month = await kind_totals(county_id, month_start(today), today)
-        daily = await daily_kinds(county_id, trend_start, today)
+        boundary = await rollup_boundary(facts)
+        checkins = await checkin_weeks(county_id, trend_start, today)
+        week = await kind_totals(county_id, this_week, today, boundary)
+        month = await kind_totals(county_id, month_start(today), today, boundary)
+        daily = await daily_kinds(county_id, trend_start, today, boundary)
         idle_since = today - datetime.timedelta(days=IDLE_DAYS - 1)
         active = await last_active_days(county_id, idle_since)
         waiting, overdue = await shelf_counts(facts)
@@ -665,7 +738,7 @@ async def station_list(
         last = min(next_month(first) - datetime.timedelta(days=1), facts.today)
         rows = await stations(county_id, include_closed=True)
         figures = await station_kind_totals(county_id, first, last)
-        checkins = await last_checkins(county_id)
+        checkins = await last_checkins(county_id, facts.today)
         waiting, overdue = await shelf_counts(facts)
         townships = await db.fetch(
             "SELECT id, name FROM registry_township WHERE county = $1 ORDER BY name", county_id
@@ -846,9 +919,10 @@ async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
         last = next_month(first) - datetime.timedelta(days=1)
         if first == month_start(facts.today):
             last = facts.today  # this month so far, against the same days last year
-        now_totals = await kind_totals(county_id, first, last)
+        boundary = await rollup_boundary(facts)
+        now_totals = await kind_totals(county_id, first, last, boundary)
         before_totals = await kind_totals(
-            county_id, same_day_last_year(first), same_day_last_year(last)
+            county_id, same_day_last_year(first), same_day_last_year(last), boundary
         )
     per_township: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for village in villages:
