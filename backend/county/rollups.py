@@ -140,8 +140,12 @@ async def _station_figures(
     if days is not None:
         if not days:
             return figures
-        args += [min(days), max(days)]
-        conditions += " AND e.business_date BETWEEN $2 AND $3"
+        if len(days) <= IN_CHUNK:
+            args += sorted(days)
+            conditions += f" AND e.business_date IN ({_in(sorted(days), 2)})"
+        else:
+            args += [min(days), max(days)]
+            conditions += " AND e.business_date BETWEEN $2 AND $3"
     rows = await db.fetch(
         "SELECT e.type, e.business_date, e.data FROM ledger_event e "
         "LEFT JOIN ledger_reversal r ON r.target = e.id "
@@ -166,7 +170,10 @@ async def _overdue_figures(station_id, rule: CountyRule, days, today, figures) -
     shift = datetime.timedelta(days=rule.return_days)
     args: list[Any] = [station_id]
     condition = "p.station = $1 AND p.state <> 'reversed'"
-    if wanted is not None:
+    if wanted is not None and len(wanted) <= IN_CHUNK:
+        args += [day - shift for day in wanted]
+        condition += f" AND p.received_date IN ({_in(wanted, 2)})"
+    elif wanted is not None:
         args += [wanted[0] - shift, wanted[-1] - shift]
         condition += " AND p.received_date BETWEEN $2 AND $3"
     rows = await db.fetch(
@@ -242,8 +249,9 @@ async def _stations_behind(county_id: uuid.UUID) -> list[dict[str, Any]]:
 
 
 async def _changed_days(
-    station_id: uuid.UUID, after: int, through: int, rule: CountyRule
+    station_id: uuid.UUID, after: int, through: int, rule: CountyRule, today: datetime.date
 ) -> set[datetime.date]:
+    """The days whose figures the station's events after `after` (up to `through`) changed."""
     rows = await db.fetch(
         "SELECT type, business_date, data FROM ledger_event "
         "WHERE station = $1 AND seq > $2 AND seq <= $3",
@@ -252,13 +260,19 @@ async def _changed_days(
         through,
     )
     days: set[datetime.date] = set()
-    tracking_numbers: set[str] = set()
+    touched: dict[str, datetime.date] = {}  # tracking_no → the earliest day an event touched it
     targets: list[str] = []
+
+    def touch(event_type: str, day: datetime.date, data: str) -> None:
+        if event_type in PARCEL_TYPES:
+            tracking_no = json.loads(data)["tracking_no"]
+            touched[tracking_no] = min(day, touched.get(tracking_no, day))
+
     for row in rows:
-        days.add(_date(row["business_date"]))
-        if row["type"] in PARCEL_TYPES:
-            tracking_numbers.add(json.loads(row["data"])["tracking_no"])
-        elif row["type"] == "entry.reversed":
+        day = _date(row["business_date"])
+        days.add(day)
+        touch(row["type"], day, row["data"])
+        if row["type"] == "entry.reversed":
             targets.append(str(json.loads(row["data"])["target_id"]))
     for chunk in _chunks(targets):
         for row in await db.fetch(
@@ -267,18 +281,24 @@ async def _changed_days(
             station_id,
             *[uuid.UUID(target) for target in chunk],
         ):
-            days.add(_date(row["business_date"]))
-            if row["type"] in PARCEL_TYPES:
-                tracking_numbers.add(json.loads(row["data"])["tracking_no"])
+            day = _date(row["business_date"])
+            days.add(day)
+            touch(row["type"], day, row["data"])
+    # A parcel's overdue day changes only if the event falls before it (a pickup on or after
+    # that day leaves the parcel overdue either way) and the day has come (later days are
+    # counted when they come): live pickups of fresh parcels touch no other day.
     shift = datetime.timedelta(days=rule.return_days)
-    for chunk in _chunks(sorted(tracking_numbers)):
+    numbers = sorted(touched)
+    for chunk in _chunks(numbers):
         for row in await db.fetch(
-            "SELECT received_date FROM ledger_parcel "
+            "SELECT tracking_no, received_date FROM ledger_parcel "
             f"WHERE station = $1 AND tracking_no IN ({_in(chunk, 2)})",
             station_id,
             *chunk,
         ):
-            days.add(_date(row["received_date"]) + shift)
+            due = _date(row["received_date"]) + shift
+            if touched[row["tracking_no"]] < due <= today:
+                days.add(due)
     return days
 
 
@@ -391,7 +411,7 @@ async def refresh_county(county_id: uuid.UUID, now: datetime.datetime | None = N
                     )
                     after = max(after, mark[0]["rolled_seq"] if mark else 0)
                     if through > after:
-                        days |= await _changed_days(station_id, after, through, rule)
+                        days |= await _changed_days(station_id, after, through, rule, today)
                 figures = await _station_figures(station_id, rule, days, today)
                 await _write_station_days(station_id, county_id, days, figures)
                 if through > after:

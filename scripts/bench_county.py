@@ -1,0 +1,506 @@
+#!/usr/bin/env python3
+"""County benchmark: a year of history for 300 stations (~5 million events), then
+  1. a full rollup rebuild,
+  2. one more day's events through the real ingest (the ledger's `push`), and the incremental
+     refresh after it,
+  3. latency (p50/p95 over 100 requests each) of the county dashboard `/county/`, a station page
+     and the rollup API, from a real `cunzhan serve` process, logged in as county staff.
+
+History is written in bulk, straight into the tables, but in the shape the ledger writes: each raw
+event passes the ledger's own validation (`check_event`) and projector (`apply_event`, which
+assigns pickup codes and keeps parcels, dispatches, purchases, reversals and the cashbook), rows are
+built like `_event_row` and hash-chained with `chain_hash`, one transaction per station.
+
+Usage:
+    .venv/bin/python scripts/bench_county.py                                  # SQLite, full size
+    .venv/bin/python scripts/bench_county.py --stations 30 --days 60          # scaled down
+    .venv/bin/python scripts/bench_county.py --database-url postgresql://postgres@127.0.0.1:5432/test
+(for PostgreSQL a fresh database is created next to the one named and dropped afterwards, unless
+--keep; SQLite goes to a temporary directory unless --data-dir is given.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+import zoneinfo
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
+STAFF_PHONE, KEEPER_PHONE, PASSWORD = "13900000009", "13800000009", "bench-pass-1"
+# A station's day: how often each kind of entry occurs (weights), ~46 entries a day on average.
+MIX = (
+    ("parcel.received", 14),
+    ("parcel.picked_up", 12),
+    ("parcel.returned", 1),
+    ("parcel.dispatched", 6),
+    ("purchase.ordered", 3),
+    ("purchase.delivered", 2),
+    ("sale.recorded", 3),
+    ("service.recorded", 5),
+)
+SERVICES = ("phone_topup", "electricity", "water", "broadband", "ticket", "cash_withdrawal")
+CARRIERS = (("SF", "SF", 13), ("JT", "JT", 13), ("YTO", "YT", 13), ("ZTO", "", 12))
+
+
+def progress(label: str, done: int, total: int, started: float, extra: str = "") -> None:
+    width = 30
+    filled = int(width * done / max(total, 1))
+    elapsed = time.monotonic() - started
+    eta = elapsed / done * (total - done) if done else 0
+    sys.stderr.write(
+        f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
+        f"{extra} {elapsed:6.0f}s eta {eta:5.0f}s "
+    )
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+# Raw events a keeper would send ---------------------------------------------------------------
+
+
+class StationDay:
+    """Makes one station's raw events for one day from what is on its shelf."""
+
+    def __init__(self, rng: random.Random, households: list[str]):
+        self.rng = rng
+        self.households = households
+
+    def tracking(self) -> tuple[str, str]:
+        carrier, prefix, digits = self.rng.choice(CARRIERS)
+        return carrier, f"{prefix}{self.rng.randrange(10**digits):0{digits}d}"
+
+    def household(self) -> dict:
+        if self.households and self.rng.random() < 0.12:
+            return {"household_code": self.rng.choice(self.households)}
+        return {}
+
+    def events(self, day: datetime.date, state, count: int, checkin: bool) -> list[dict]:
+        rng = self.rng
+        start = datetime.datetime.combine(day, datetime.time(8), TZ)
+        moments = sorted(rng.uniform(0, 12 * 3600) for _ in range(count + 1))
+        kinds = rng.choices([k for k, _ in MIX], [w for _, w in MIX], k=count)
+        shelf = dict(state.on_shelf)  # tracking_no → parcel id, as the day begins
+        ordered = [p for p, s in state.purchases.items() if s.state == "ordered"]
+        events = []
+        if checkin:
+            events.append(self._raw("checkin.recorded", {}, start + datetime.timedelta(minutes=5)))
+        for kind, offset in zip(kinds, moments, strict=False):
+            moment = start + datetime.timedelta(seconds=offset)
+            data = self._data(kind, state, shelf, ordered, day)
+            if data is None:
+                kind, data = "service.recorded", self._service()
+            elif "reason" in data:
+                kind = "parcel.returned"
+            events.append(self._raw(kind, data, moment))
+        # Now and then an entry typed by mistake is reversed before the day ends.
+        mistakes = [e for e in events if e["type"] in ("sale.recorded", "service.recorded")]
+        if mistakes and rng.random() < 0.3:
+            target = rng.choice(mistakes)
+            reversal = {"target_id": target["id"], "reason": "录错了"}
+            late = start + datetime.timedelta(hours=12, minutes=5)
+            events.append(self._raw("entry.reversed", reversal, late))
+        return events
+
+    def _raw(self, kind: str, data: dict, moment: datetime.datetime) -> dict:
+        return {
+            "id": str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
+            "type": kind,
+            "occurred_at": moment.isoformat(timespec="seconds"),
+            "data": data,
+        }
+
+    def _service(self) -> dict:
+        return {
+            "service": self.rng.choice(SERVICES),
+            "amount_fen": self.rng.randrange(1000, 20000),
+            "fee_fen": self.rng.choice([0, 0, 100, 200]),
+        }
+
+    def _data(self, kind, state, shelf, ordered, day):
+        rng = self.rng
+        if kind == "parcel.received":
+            carrier, number = self.tracking()
+            phone = f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
+            return {"tracking_no": number, "carrier": carrier, "recipient_phone": phone}
+        if kind in ("parcel.picked_up", "parcel.returned"):
+            if not shelf:
+                return None
+            tracking_no = rng.choice(list(shelf))
+            parcel = state.parcels[shelf.pop(tracking_no)]
+            if kind == "parcel.returned" or (day - parcel.received_date).days >= 10:
+                return {"tracking_no": tracking_no, "reason": "超期未取，退回"}
+            return {"tracking_no": tracking_no, "pickup_code": parcel.pickup_code}
+        if kind == "parcel.dispatched":
+            carrier, number = self.tracking()
+            return {
+                "tracking_no": number,
+                "carrier": carrier,
+                "weight_g": rng.randrange(300, 15000),
+                "fee_fen": rng.randrange(800, 3000),
+                "destination": rng.choice(["杭州市", "上海市", "广州市", "乌鲁木齐市"]),
+                "farm_product": rng.random() < 0.55,
+                **self.household(),
+            }
+        if kind == "purchase.ordered":
+            return {
+                "platform": rng.choice(["taobao", "jd", "pinduoduo", "youle"]),
+                "item": rng.choice(["化肥", "手机", "衣服", "农药"]),
+                "amount_fen": rng.randrange(2000, 80000),
+                "commission_fen": rng.randrange(0, 1500),
+                **self.household(),
+            }
+        if kind == "purchase.delivered":
+            if not ordered:
+                return None
+            return {"purchase_id": str(ordered.pop(rng.randrange(len(ordered))))}
+        if kind == "sale.recorded":
+            return {
+                "product": rng.choice(["核桃", "红枣", "葡萄干", "苹果"]),
+                "quantity": rng.randrange(1, 50),
+                "unit": "斤",
+                "amount_fen": rng.randrange(1000, 60000),
+                "commission_fen": rng.randrange(0, 2000),
+                "channel": rng.choice(["拼多多", "抖音", "微信"]),
+                **self.household(),
+            }
+        return self._service()
+
+
+# Building the history -------------------------------------------------------------------------
+
+
+async def build_registry(stations: int):
+    from backend.accounts.schemas import UserCreate
+    from backend.accounts.service import create_user
+    from backend.registry import service as registry
+    from backend.registry.schemas import (
+        CountyCreate,
+        HouseholdCreate,
+        StationCreate,
+        TownshipCreate,
+        VillageCreate,
+    )
+
+    county = await registry.create_county(None, CountyCreate(name="基准县", code="BENCH"))
+    townships = [
+        await registry.create_township(None, county.id, TownshipCreate(name=f"第{n + 1}镇"))
+        for n in range(max(1, stations // 20))
+    ]
+    station_ids, households = [], []
+    for n in range(stations):
+        township = townships[n % len(townships)]
+        village = await registry.create_village(
+            None,
+            county.id,
+            VillageCreate(township_id=township.id, name=f"{n + 1}村", poor=n % 3 == 0),
+        )
+        station = await registry.create_station(
+            None,
+            county.id,
+            StationCreate(village_id=village.id, name=f"{n + 1}村服务站", code=f"S{n + 1:04d}"),
+        )
+        station_ids.append(station.id)
+        for h in range(3):
+            code = f"H{n + 1:04d}{h}"
+            await registry.create_household(
+                None, county.id, HouseholdCreate(village_id=village.id, code=code, poverty=h != 2)
+            )
+            households.append(code)
+    await create_user(
+        None,  # type: ignore[arg-type]
+        county.id,
+        UserCreate(phone=STAFF_PHONE, name="基准员工", password=PASSWORD, role="county_staff"),
+    )
+    keeper = await create_user(
+        None,  # type: ignore[arg-type]
+        county.id,
+        UserCreate(
+            phone=KEEPER_PHONE, name="基准站长", password=PASSWORD, station_id=station_ids[0]
+        ),
+    )
+    return county.id, station_ids, households, keeper.id
+
+
+async def write_station_history(station_id, keeper_id, households, days, per_day, seed) -> int:
+    from backend import db
+    from backend.ledger import service as ledger
+    from backend.ledger.projector import StationState, apply_event
+    from backend.ledger.validation import Rejection, business_moment, canonical_json, check_event
+
+    rng = random.Random(seed)
+    maker = StationDay(rng, households)
+    device_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+    checkin_weekday = rng.randrange(5)
+    async with db.write_transaction():
+        facts = await ledger.station_facts(station_id)
+        state = StationState(facts.id, facts.county_id, facts.shelves, facts.layers)
+        state.households = set(households)
+        seq, last_hash, rows = 0, ledger.GENESIS_HASH, []
+        today = datetime.datetime.now(TZ).date()
+        for back in range(days, 0, -1):
+            day = today - datetime.timedelta(days=back)
+            count = max(1, int(rng.gauss(per_day, per_day / 4)))
+            checkin = day.weekday() == checkin_weekday and rng.random() < 0.9
+            for raw in maker.events(day, state, count, checkin):
+                occurred = datetime.datetime.fromisoformat(raw["occurred_at"])
+                received_at = occurred + datetime.timedelta(seconds=rng.randrange(5, 1800))
+                candidate = check_event(raw, received_at)
+                business_date = (
+                    business_moment(candidate.occurred_at, received_at).astimezone(TZ).date()
+                )
+                try:
+                    applied = apply_event(
+                        state, candidate.id, candidate.type, candidate.data, business_date,
+                        candidate.occurred_at, received_at,
+                    )  # fmt: skip
+                except Rejection:
+                    continue
+                seq += 1
+                row = {
+                    "id": candidate.id, "station": facts.id, "county": facts.county_id, "seq": seq,
+                    "device_id": device_id, "keeper": keeper_id, "type": candidate.type,
+                    "occurred_at": candidate.occurred_at, "received_at": received_at,
+                    "business_date": business_date, "data": candidate.data_json,
+                    "server_data": canonical_json(applied.server_data),
+                    "content_hash": candidate.content_hash, "prev_hash": last_hash,
+                }  # fmt: skip
+                row["hash"] = last_hash = ledger.chain_hash(last_hash, row)
+                rows.append(row)
+                if len(rows) >= 5000:
+                    await ledger._insert_events(rows)
+                    rows = []
+        await ledger._insert_events(rows)
+        await ledger._write_projections(state)
+        await db.execute(
+            "INSERT INTO ledger_chain (station, last_seq, last_hash) VALUES ($1, $2, $3)",
+            station_id,
+            seq,
+            last_hash,
+        )
+    return seq
+
+
+async def build_history(args) -> dict:
+    from backend import db
+    from backend.migrations import migrate
+
+    await db.start()
+    await migrate()
+    county_id, station_ids, households, keeper_id = await build_registry(args.stations)
+    started, total = time.monotonic(), 0
+    for index, station_id in enumerate(station_ids, start=1):
+        total += await write_station_history(
+            station_id, keeper_id, households, args.days, args.per_day, seed=index
+        )
+        progress("history", index, len(station_ids), started, f"{total:,} events")
+    generation = time.monotonic() - started
+    async with db.write_transaction():
+        await db.execute("ANALYZE")
+    await db.stop()
+    return {
+        "county_id": county_id,
+        "station_ids": station_ids,
+        "households": households,
+        "keeper_id": keeper_id,
+        "events": total,
+        "generation_s": generation,
+    }
+
+
+# Measuring ------------------------------------------------------------------------------------
+
+
+async def measure_rollups(built: dict, per_day: int) -> dict:
+    from backend import db
+    from backend.accounts.schemas import CurrentUser
+    from backend.county import rollups
+    from backend.ledger import service as ledger
+
+    await db.start()
+    figures: dict = {}
+    began = time.monotonic()
+    rebuilt = await rollups.rebuild()
+    figures["rebuild_s"] = time.monotonic() - began
+    figures["rebuild_days"] = rebuilt["days"]
+    async with db.read_transaction():
+        figures["rollup_rows"] = (await db.fetch("SELECT COUNT(*) AS n FROM county_rollup"))[0]["n"]
+
+    # One more day: today's entries of every station through the ledger's real ingest.
+    rng = random.Random(10**9 + 7)  # not any station's history seed: ids stay unique
+    today = datetime.datetime.now(TZ).date()
+    began, added = time.monotonic(), 0
+    for index, station_id in enumerate(built["station_ids"], start=1):
+        user = CurrentUser(
+            id=built["keeper_id"], role="keeper", station_id=station_id,
+            county_id=built["county_id"], language="zh-CN", name="站长", phone=KEEPER_PHONE,
+            session_id=uuid.uuid4(),
+        )  # fmt: skip
+        async with db.read_transaction():
+            facts = await ledger.station_facts(station_id)
+            state = await ledger._load_state(facts, [])
+            for row in await db.fetch(
+                "SELECT * FROM ledger_parcel WHERE station = $1 AND state = 'on_shelf'", station_id
+            ):
+                ledger._add_parcel(state, ledger.parcel_from_row(row))
+        events = StationDay(rng, built["households"]).events(today, state, per_day, False)
+        now = datetime.datetime.now(TZ)
+        for raw in events:  # nothing from the future: the day so far
+            if datetime.datetime.fromisoformat(raw["occurred_at"]) > now:
+                raw["occurred_at"] = now.isoformat(timespec="seconds")
+        answer = await ledger.push(user, uuid.uuid4(), events, "zh-CN")
+        added += sum(1 for r in answer.results if r.status == "accepted")
+        if index % 10 == 0 or index == len(built["station_ids"]):
+            progress("one day", index, len(built["station_ids"]), began, f"{added:,} events")
+    figures["day_events"] = added
+    figures["day_ingest_s"] = time.monotonic() - began
+    began = time.monotonic()
+    figures["refresh_pairs"] = await rollups.refresh()
+    figures["refresh_s"] = time.monotonic() - began
+    began = time.monotonic()
+    await rollups.refresh()
+    figures["idle_refresh_s"] = time.monotonic() - began
+    await db.stop()
+    return figures
+
+
+def measure_pages(env: dict, built: dict, requests: int) -> dict:
+    import httpx
+
+    from tests.server_process import Server
+
+    server = Server(env)
+    server.start(timeout=120)
+    try:
+        client = httpx.Client(base_url=server.url, timeout=60)
+        answer = client.post(
+            "/api/v1/auth/login", json={"phone": STAFF_PHONE, "password": PASSWORD}
+        )
+        answer.raise_for_status()
+        token = answer.json()["token"]
+        client.cookies.clear()
+        headers = {"authorization": f"Bearer {token}", "accept-language": "zh-CN"}
+        today = datetime.datetime.now(TZ).date()
+        station = built["station_ids"][len(built["station_ids"]) // 2]
+        county = built["county_id"]
+        targets = {
+            "dashboard /county/": "/county/",
+            "station page": f"/county/stations/{station}",
+            "rollup API (month, all stations)": (
+                f"/api/v1/counties/{county}/rollup?from={today.replace(day=1)}&to={today}"
+            ),
+        }
+        figures = {}
+        for label, path in targets.items():
+            first = client.get(path, headers=headers)
+            if first.status_code != 200:
+                figures[label] = {"status": first.status_code}
+                continue
+            timings = []
+            for _ in range(requests):
+                began = time.perf_counter()
+                response = client.get(path, headers=headers)
+                timings.append((time.perf_counter() - began) * 1000)
+                response.raise_for_status()
+            figures[label] = {
+                "p50_ms": statistics.median(timings),
+                "p95_ms": percentile(timings, 95),
+                "bytes": len(first.content),
+            }
+        began = time.perf_counter()
+        workbook = client.get(
+            f"/api/v1/counties/{county}/export.xlsx?month={today:%Y-%m}", headers=headers
+        )
+        figures["export.xlsx (month)"] = {
+            "status": workbook.status_code,
+            "seconds": time.perf_counter() - began,
+            "bytes": len(workbook.content),
+        }
+        return figures
+    finally:
+        server.kill()
+
+
+async def admin(url: str, statement: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--stations", type=int, default=300)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--per-day", type=int, default=46, help="entries per station and day")
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--database-url", default="", help="postgresql://… (default: SQLite)")
+    parser.add_argument("--data-dir", default="")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = parser.parse_args()
+
+    workdir = Path(args.data_dir or tempfile.mkdtemp(prefix="cunzhan-bench-county-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    postgres = args.database_url.startswith("postgresql://")
+    if postgres:
+        name = f"cunzhan_bench_county_{uuid.uuid4().hex[:8]}"
+        asyncio.run(admin(args.database_url, f'CREATE DATABASE "{name}"'))
+        url = f"{args.database_url.rsplit('/', 1)[0]}/{name}"
+    else:
+        url = f"sqlite:///{workdir}/bench.db"
+    from tests.server_process import environment
+
+    env = environment(workdir / "data", url, CUNZHAN_LOG_LEVEL="WARNING", CUNZHAN_LOG_JSON="0")
+    os.environ.update({k: v for k, v in env.items() if k.startswith("CUNZHAN_")})
+    os.environ["PICCOLO_CONF"] = "backend.piccolo_conf"
+    engine = "PostgreSQL" if postgres else "SQLite"
+    try:
+        print(f"engine {engine}; {args.stations} stations × {args.days} days × ~{args.per_day}/day")
+        built = asyncio.run(build_history(args))
+        print(f"history: {built['events']:,} events in {built['generation_s']:.0f} s "
+              f"({built['events'] / built['generation_s']:,.0f} events/s)")  # fmt: skip
+        rollup = asyncio.run(measure_rollups(built, args.per_day))
+        print(f"full rebuild: {rollup['rebuild_s']:.1f} s ({rollup['rebuild_days']:,} station-days,"
+              f" {rollup['rollup_rows']:,} rollup rows)")  # fmt: skip
+        print(f"one day's events: {rollup['day_events']:,} through the ledger's push in "
+              f"{rollup['day_ingest_s']:.1f} s")  # fmt: skip
+        print(f"incremental refresh after that day: {rollup['refresh_s']:.2f} s "
+              f"({rollup['refresh_pairs']} station-days); with nothing new: "
+              f"{rollup['idle_refresh_s']:.2f} s")  # fmt: skip
+        pages = measure_pages(env, built, args.requests)
+        for label, figures in pages.items():
+            if "p50_ms" in figures:
+                print(f"{label}: p50 {figures['p50_ms']:.0f} ms, p95 {figures['p95_ms']:.0f} ms "
+                      f"over {args.requests} requests ({figures['bytes']:,} bytes)")  # fmt: skip
+            else:
+                print(f"{label}: {figures}")
+    finally:
+        if postgres and not args.keep:
+            asyncio.run(admin(args.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+if __name__ == "__main__":
+    main()
