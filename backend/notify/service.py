@@ -704,9 +704,14 @@ def check_subscription(endpoint: str, p256dh: str, auth: str, device_id: str | N
 
     Plain http is refused unless CUNZHAN_PUSH_ALLOW_HTTP=1 (tests and bench_push run a push
     service on loopback): the server POSTs to whatever endpoint a keeper registers."""
-    parsed = urlparse(endpoint or "")
     allowed = ("https", "http") if os.environ.get("CUNZHAN_PUSH_ALLOW_HTTP") == "1" else ("https",)
-    if parsed.scheme not in allowed or not parsed.hostname or len(endpoint) > 1000:
+    try:
+        parsed = urlparse(endpoint or "")
+        host = parsed.hostname
+    except ValueError:
+        host = None
+    printable = endpoint.isascii() and all(" " < ch < "\x7f" for ch in endpoint)
+    if not (printable and host and parsed.scheme in allowed and len(endpoint) <= 1000):
         raise DomainError("push_subscription_invalid", field="endpoint")
     try:
         point = b64url_decode(p256dh)
@@ -717,9 +722,11 @@ def check_subscription(endpoint: str, p256dh: str, auth: str, device_id: str | N
         secret = b64url_decode(auth)
     except (ValueError, TypeError) as exc:
         raise DomainError("push_subscription_invalid", field="auth") from exc
-    if len(point) != 65 or len(secret) != 16:
-        raise DomainError("push_subscription_invalid", field="auth" if point else "p256dh")
-    if device_id is not None and len(device_id) > 64:
+    if len(point) != 65:  # browsers give the uncompressed point; encryption needs it
+        raise DomainError("push_subscription_invalid", field="p256dh")
+    if len(secret) != 16:
+        raise DomainError("push_subscription_invalid", field="auth")
+    if device_id is not None and (len(device_id) > 64 or _control_characters(device_id)):
         raise DomainError("push_subscription_invalid", field="device_id")
 
 
@@ -803,13 +810,18 @@ async def mark_read(keeper_id: uuid.UUID, item_id: uuid.UUID) -> None:
 # County notices -------------------------------------------------------------------------------
 
 
+def _control_characters(text: str, allowed: str = "") -> bool:
+    """NUL and other control characters: PostgreSQL refuses NUL, and none belong in a notice."""
+    return any((ord(ch) < 32 or ord(ch) == 127) and ch not in allowed for ch in text)
+
+
 def _check_notice(scope: str, title: str, body: str) -> tuple[str, str]:
     title, body = (title or "").strip(), (body or "").strip()
     if scope not in SCOPES:
         raise DomainError("notice_scope_invalid", field="scope")
-    if not title or len(title) > NOTICE_TITLE_MAX:
+    if not title or len(title) > NOTICE_TITLE_MAX or _control_characters(title):
         raise DomainError("notice_title_invalid", field="title", max=NOTICE_TITLE_MAX)
-    if not body or len(body) > NOTICE_BODY_MAX:
+    if not body or len(body) > NOTICE_BODY_MAX or _control_characters(body, "\n\t"):
         raise DomainError("notice_body_invalid", field="body", max=NOTICE_BODY_MAX)
     return title, body
 
