@@ -248,31 +248,31 @@ async def test_notice_sent_from_the_form_with_counts(client, world):
 
 
 async def test_subsidies_and_reports_pages(client, world):
-    await push(
-        client,
-        world.keeper_a,
-        [
-            event(
-                "parcel.dispatched",
-                {
-                    "tracking_no": "SF1234567890123",
-                    "carrier": "SF",
-                    "weight_g": 2500,
-                    "fee_fen": 1200,
-                    "destination": "杭州",
-                    "farm_product": True,
-                },
-            )
-        ],
-    )
+    def dispatch() -> dict:
+        data = {
+            "tracking_no": "SF1234567890123",
+            "carrier": "SF",
+            "weight_g": 2500,
+            "fee_fen": 1200,
+            "destination": "杭州",
+            "farm_product": True,
+        }
+        return event("parcel.dispatched", data)
+
+    await push(client, world.keeper_a, [dispatch()])
+    await push(client, world.keeper_b, [dispatch()])  # the same parcel claimed again
     for lang in ("zh-CN", "en", "ug"):
         response = await client.get(f"/county/subsidies?lang={lang}", headers=html_as(world.staff))
         assert response.status_code == 200
-        assert "SF1234567890123" in response.text and 'data-station="A001"' in response.text
+        assert 'data-station="A001"' in response.text and 'data-station="B001"' in response.text
+        duplicates = response.text.split('id="duplicates"')[1].split("</section>")[0]
+        assert "SF1234567890123" in duplicates and "B001" in duplicates
         reports = await client.get(f"/county/reports?lang={lang}", headers=html_as(world.staff))
         assert reports.status_code == 200
     zh = await client.get("/county/subsidies?lang=zh-CN", headers=html_as(world.staff))
     assert "1.00 元" in zh.text.split('data-figure="payable"')[1][:40]
+    one = await client.get("/county/subsidies?station=A001", headers=html_as(world.staff))
+    assert "SF1234567890123" in one.text.split('id="claim"')[1].split("</section>")[0]
 
 
 async def test_rolled_up_days_show_the_same_figures_as_the_live_ledger(client, world):

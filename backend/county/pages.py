@@ -70,6 +70,7 @@ Month = Annotated[str | None, QueryParameter(required=False, description="YYYY-M
 TownshipFilter = Annotated[str | None, QueryParameter(required=False, description="A township")]
 Sort = Annotated[str | None, QueryParameter(required=False, description="A column's name")]
 Order = Annotated[str | None, QueryParameter(required=False, description="asc or desc")]
+StationCode = Annotated[str | None, QueryParameter(required=False, description="A station's code")]
 NextPage = Annotated[str | None, QueryParameter(required=False, description="Where to go after")]
 
 
@@ -371,9 +372,11 @@ class CountyRecordsController(Controller):
         return Redirect("/county/notices?saved=1", status_code=303)
 
     @get("/subsidies")
-    async def subsidies(self, request: Request, month: Month = None) -> Template:
+    async def subsidies(
+        self, request: Request, month: Month = None, station: StationCode = None
+    ) -> Template:
         county_id = await county_of(request)
-        page = await views.subsidies(county_id, month)
+        page = await views.subsidies(county_id, month, station)
         return render(request, "county/subsidies.html", nav="subsidies", **page)
 
     @get("/reports")

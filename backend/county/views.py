@@ -1425,12 +1425,30 @@ REGISTRY_SCREENS: dict[str, RegistryScreen] = {
 # Subsidies and upward reports (computed by backend/county/service.py) ------------------------
 
 
-async def subsidies(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
+async def subsidies(county_id: uuid.UUID, month: str | None, station: str | None) -> dict[str, Any]:
+    """Every station's claim; the parcels of one chosen station (a county has tens of thousands
+    in a month), and every parcel claimed twice, whichever station it is at."""
     async with db.read_transaction():
         facts = await county_facts(county_id)
     first = parse_month(month, facts.today)
     claims = await county_service.subsidy_claims(county_id, first.strftime("%Y-%m"))
-    return {"facts": facts, "month": first, "months": _month_choices(facts.today), **claims}
+    chosen = next((c for c in claims["stations"] if c["code"] == station), None)
+    duplicates = [
+        {**parcel, "station_code": claim["code"], "station_name": claim["name"]}
+        for claim in claims["stations"]
+        for parcel in claim["parcels"]
+        if parcel["status"] == "duplicate"
+    ]
+    return {
+        "facts": facts,
+        "month": first,
+        "months": _month_choices(facts.today),
+        "rule": claims["rule"],
+        "stations": claims["stations"],
+        "totals": claims["totals"],
+        "chosen": chosen,
+        "duplicate_parcels": duplicates,
+    }
 
 
 async def province_reports(county_id: uuid.UUID) -> dict[str, Any]:
