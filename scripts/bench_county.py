@@ -299,6 +299,30 @@ async def write_station_history(station_id, keeper_id, households, days, per_day
     return seq
 
 
+async def existing_history() -> dict:
+    """The ids of a database built by an earlier run (--reuse), to measure again."""
+    from backend import db
+
+    await db.start()
+    async with db.read_transaction():
+        county = (await db.fetch("SELECT id FROM registry_county WHERE code = 'BENCH'"))[0]["id"]
+        stations = await db.fetch(
+            "SELECT id FROM registry_station WHERE county = $1 ORDER BY code", county
+        )
+        households = await db.fetch("SELECT code FROM registry_household WHERE county = $1", county)
+        keeper = await db.fetch("SELECT id FROM accounts_user WHERE phone = $1", KEEPER_PHONE)
+        events = await db.fetch("SELECT COUNT(*) AS n FROM ledger_event")
+    await db.stop()
+    return {
+        "county_id": uuid.UUID(str(county)),
+        "station_ids": [uuid.UUID(str(row["id"])) for row in stations],
+        "households": [row["code"] for row in households],
+        "keeper_id": uuid.UUID(str(keeper[0]["id"])),
+        "events": events[0]["n"],
+        "generation_s": 0.0,
+    }
+
+
 async def build_history(args) -> dict:
     from backend import db
     from backend.migrations import migrate
@@ -460,15 +484,23 @@ def main() -> None:
     parser.add_argument("--database-url", default="", help="postgresql://… (default: SQLite)")
     parser.add_argument("--data-dir", default="")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure again on the database of an earlier run"
+    )
     args = parser.parse_args()
 
     workdir = Path(args.data_dir or tempfile.mkdtemp(prefix="cunzhan-bench-county-"))
     workdir.mkdir(parents=True, exist_ok=True)
     postgres = args.database_url.startswith("postgresql://")
-    if postgres:
+    if postgres and args.reuse:
+        url, name = args.database_url, args.database_url.rsplit("/", 1)[1]
+        args.keep = True
+    elif postgres:
         name = f"cunzhan_bench_county_{uuid.uuid4().hex[:8]}"
         asyncio.run(admin(args.database_url, f'CREATE DATABASE "{name}"'))
         url = f"{args.database_url.rsplit('/', 1)[0]}/{name}"
+        if args.keep:
+            print(f"database kept: {url}")
     else:
         url = f"sqlite:///{workdir}/bench.db"
     from tests.server_process import environment
@@ -479,7 +511,7 @@ def main() -> None:
     engine = "PostgreSQL" if postgres else "SQLite"
     try:
         print(f"engine {engine}; {args.stations} stations × {args.days} days × ~{args.per_day}/day")
-        built = asyncio.run(build_history(args))
+        built = asyncio.run(existing_history() if args.reuse else build_history(args))
         print(f"history: {built['events']:,} events in {built['generation_s']:.0f} s "
               f"({built['events'] / built['generation_s']:,.0f} events/s)")  # fmt: skip
         rollup = asyncio.run(measure_rollups(built, args.per_day))

@@ -435,8 +435,8 @@ async def rebuild(now: datetime.datetime | None = None) -> dict[str, int]:
 
 
 async def rebuild_county(county_id: uuid.UUID, now: datetime.datetime | None = None) -> int:
-    """The whole county from the log, one group of stations per transaction (so stations keep
-    syncing meanwhile); the marks move with the rows they describe."""
+    """The whole county from the log, one station per transaction; the marks move with the rows
+    they describe."""
     async with db.read_transaction():
         rule = await _county_rule(county_id)
         stations = await db.fetch(
@@ -446,20 +446,21 @@ async def rebuild_county(county_id: uuid.UUID, now: datetime.datetime | None = N
         )
     today = rule.today(now)
     days = 0
-    for chunk in _chunks(stations, STATIONS_PER_TRANSACTION):
+    for station in stations:
+        station_id = _uuid(station["id"])
+        # A station's whole history is read outside the write lock (SQLite has one writer, and
+        # keepers keep syncing meanwhile). The head is read first: the figures include at least
+        # the events up to the mark, and any later ones are recomputed by the next refresh.
+        async with db.read_transaction():
+            head = await db.fetch(
+                "SELECT last_seq FROM ledger_chain WHERE station = $1", station_id
+            )
+            figures = await _station_figures(station_id, rule, None, today)
         async with db.write_transaction():
             await _serialise(county_id)
-            for station in chunk:
-                station_id = _uuid(station["id"])
-                # The head read here, inside the write, bounds what the figures include.
-                head = await db.fetch(
-                    "SELECT last_seq FROM ledger_chain WHERE station = $1", station_id
-                )
-                through = head[0]["last_seq"] if head else 0
-                figures = await _station_figures(station_id, rule, None, today)
-                await _write_station_days(station_id, county_id, None, figures)
-                await _set_mark(station_id, county_id, through)
-                days += len({day for day, _ in figures})
+            await _write_station_days(station_id, county_id, None, figures)
+            await _set_mark(station_id, county_id, head[0]["last_seq"] if head else 0)
+        days += len({day for day, _ in figures})
     async with db.write_transaction():
         await _serialise(county_id)
         await _write_totals(county_id, None)
