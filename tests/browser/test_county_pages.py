@@ -134,6 +134,16 @@ async def test_county_pages_screenshots(browser, county_server, tmp_path, lang):
         "subsidies": "/county/subsidies",
         "registry": "/county/registry/keepers",
     }
+    # A notice to one station, through the form (the target's choice appears with the scope).
+    await page.goto(f"{base}/county/notices")
+    assert not await page.is_visible("[name=station_id]")
+    await page.select_option("[name=scope]", "station")
+    await page.select_option("[name=station_id]", station_id)
+    await page.fill("[name=title]", "年货节备货" if lang == "zh-CN" else "يېڭى يىل مال تەييارلاش")
+    await page.fill("[name=body]", "请各站本周五前报送备货清单。")
+    async with page.expect_navigation():
+        await page.click("form[data-form=notice] button[type=submit]")
+    assert await page.locator("[data-table=notices] tbody tr").count() >= 1
     for name, path in pages.items():
         await page.goto(f"{base}{path}")
         assert await page.evaluate("document.documentElement.lang") == lang

@@ -13,3 +13,19 @@ document.querySelectorAll("[data-confirm]").forEach((element) => {
     if (!window.confirm(element.getAttribute("data-confirm"))) event.preventDefault();
   });
 });
+// The notice form: the township or station choice shows only for the scope that needs it.
+document.querySelectorAll("form[data-form=notice]").forEach((form) => {
+  const scope = form.querySelector("[name=scope]");
+  const targets = { township: "township_id", station: "station_id" };
+  const show = () => {
+    Object.entries(targets).forEach(([name, field]) => {
+      const input = form.querySelector(`[name=${field}]`);
+      const label = form.querySelector(`label[for=f-${field}]`);
+      const hidden = scope.value !== name;
+      input.parentElement.hidden = hidden;
+      if (label) label.hidden = hidden;
+    });
+  };
+  scope.addEventListener("change", show);
+  show();
+});
