@@ -48,6 +48,11 @@ class Plan:
     hang: bool = False  # hold the request until the server is released (a provider that hangs)
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # many senders at once (the default backlog is 5)
+    daemon_threads = True
+
+
 class LoopbackServer:
     """An HTTP server on 127.0.0.1: POSTs are recorded and answered from a per-path plan."""
 
@@ -77,8 +82,7 @@ class LoopbackServer:
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def _record(self, path: str, headers: dict[str, str], body: bytes) -> Plan:

@@ -44,6 +44,7 @@ log = logging.getLogger("cunzhan.notify")
 
 CLAIM_SECONDS = 120  # longer than one chain can take (push 10 s + SMS 5 s + WeChat 5 s)
 PUSH_CONCURRENCY = 32
+PROVIDER_CONCURRENCY = 8  # SMS and WeChat providers throttle per account; stay well below
 RETRY_WINDOW = datetime.timedelta(hours=24)  # a reminder older than this is not worth a push
 BACKOFF_FIRST_S = 60
 BACKOFF_MAX_S = 6 * 3600
@@ -552,13 +553,14 @@ async def _provider_step(channel: str, items: list[dict[str, Any]]) -> list[dict
         )  # fmt: skip
     attempts: dict[uuid.UUID, Attempt] = {}
     if url and fresh:
+        gate = asyncio.Semaphore(PROVIDER_CONCURRENCY)
+
+        async def one(client: httpx.AsyncClient, item: dict[str, Any]) -> Attempt:
+            async with gate:
+                return await channels.post_provider(client, url, key, _provider_body(channel, item))
+
         async with httpx.AsyncClient(timeout=channels.PROVIDER_TIMEOUT_S) as client:
-            answers = await asyncio.gather(
-                *(
-                    channels.post_provider(client, url, key, _provider_body(channel, item))
-                    for item in fresh
-                )
-            )
+            answers = await asyncio.gather(*(one(client, item) for item in fresh))
         attempts = {_uuid(item["id"]): answer for item, answer in zip(fresh, answers, strict=True)}
     else:
         attempts = {_uuid(item["id"]): Attempt("skipped", None, "not configured") for item in fresh}
