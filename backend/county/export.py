@@ -108,7 +108,7 @@ async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     county = await service.county_row(county_id)
     kpis = await service.county_kpis(county_id, first, last)
     coverage = await service.coverage(county_id)
-    rows = await service.station_days(county_id, first, last)
+    rows = await service.station_totals(county_id, first, last)
     # Weeks of the month up to today: a week still to come has no check-in to miss.
     shown_until = max(first, min(last, await service.county_today(county_id)))
     stations = await service.checkin_weeks(county_id, _weeks_in(first, shown_until), shown_until)

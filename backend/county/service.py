@@ -24,6 +24,8 @@ unmasked.
         closed, last_activity (date|None), checked_in_this_week, count_7d, amount_7d_fen,
         fee_7d_fen, count_30d, amount_30d_fen, fee_30d_fen, parcels_on_shelf, parcels_overdue,
         needs_attention: [reasons: "no_checkin" | "inactive_14_days" | "many_overdue"]}
+    station_totals(county_id, start, end) -> list[dict]
+        per station and kind over the range: {station_id, kind, count, amount_fen, …}
     station_ledger(station_id, start, end) -> list[dict]
         per day with activity: {day, kinds: {kind: {count, amount_fen, fee_fen, …}}}
     subsidy_claims(county_id, month) -> dict          (backend/county/subsidies.py)
@@ -268,6 +270,30 @@ async def station_days(
             "day": _date(row["day"]),
             "kind": row["kind"],
             **{key: row[key] for key in ROLLUP_FIGURES},
+        }
+        for row in rows
+    ]
+
+
+async def station_totals(
+    county_id: uuid.UUID, start: datetime.date, end: datetime.date
+) -> list[dict[str, Any]]:
+    """Per station and kind, the sums over [start, end] (summed by the database)."""
+    check_range(start, end)
+    sums = ", ".join(f"SUM({key}) AS {key}" for key in ROLLUP_FIGURES)
+    async with db.read_transaction():
+        rows = await db.fetch(
+            f"SELECT station, kind, {sums} FROM county_rollup "
+            "WHERE county = $1 AND day BETWEEN $2 AND $3 GROUP BY station, kind",
+            county_id,
+            start,
+            end,
+        )
+    return [
+        {
+            "station_id": _uuid(row["station"]),
+            "kind": row["kind"],
+            **{key: int(row[key] or 0) for key in ROLLUP_FIGURES},
         }
         for row in rows
     ]
