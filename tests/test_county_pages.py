@@ -307,3 +307,43 @@ async def test_rolled_up_days_show_the_same_figures_as_the_live_ledger(client, w
     rolled = await figures()  # yesterday from the rollups, today from the ledger
     assert "456.00" in live[0]
     assert live == rolled
+
+
+async def test_every_page_in_every_language_without_keys_or_full_phone_numbers(client, app, world):
+    """Every GET page under /county/, with the home county's ids, in zh-CN, en and ug: it renders,
+    every text is translated, and no full mobile number appears (parcels' recipients, keepers and
+    households all have one)."""
+    from backend.registry import service as registry
+    from backend.registry.schemas import HouseholdCreate
+    from backend.registry.tables import Township, Village
+    from tests.test_authorization_matrix import app_routes
+
+    await some_activity(client, world)
+    with_phone = await registry.create_household(
+        None,
+        world.county_id,
+        HouseholdCreate(village_id=world.village_id, code="T-0100", phone="13687654321"),
+    )
+    ids = {
+        "station_id": str(world.station_a),
+        "township_id": str(world.township_id),
+        "village_id": str(world.village_id),
+        "user_id": str(world.keeper_a.id),
+        "household_id": str(with_phone.id),
+    }
+    assert await Township.count() and await Village.count()
+    paths = [
+        path.format(**ids)
+        for method, path in app_routes(app)
+        if method == "GET" and path.startswith("/county") and "/static/" not in path
+    ]
+    assert len(paths) >= 15
+    for path in paths:
+        for lang in ("zh-CN", "en", "ug"):
+            headers = HTML if path == "/county/login" else html_as(world.staff)
+            response = await client.get(f"{path}?lang={lang}", headers=headers)
+            assert response.status_code == 200, (path, lang, response.status_code)
+            text = response.text
+            assert f'<html lang="{lang}"' in text
+            assert not re.findall(r"\b(?:county_page|field|problem)\.[a-z_.]+", text), (path, lang)
+            assert_no_full_phone(text)
