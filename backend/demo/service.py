@@ -138,6 +138,10 @@ async def load_demo(if_empty: bool = False) -> str:
         KEEPER_PHONES,
         days,
     )
+    # The county pages read the rollups: have them ready before the first staff login.
+    from backend.county.rollups import refresh_county
+
+    await refresh_county(county.id)
     return (
         f"demo county 青山县 loaded: {len(TOWNSHIPS)} townships, {len(village_ids)} villages, "
         f"{len(station_ids)} stations, {HOUSEHOLDS} households, "
