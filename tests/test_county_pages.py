@@ -349,3 +349,23 @@ async def test_every_page_in_every_language_without_keys_or_full_phone_numbers(c
             assert f'<html lang="{lang}"' in text
             assert not re.findall(r"\b(?:county_page|field|problem)\.[a-z_.]+", text), (path, lang)
             assert_no_full_phone(text)
+
+
+async def test_stations_needing_attention(client, world):
+    """B has five parcels past the return deadline (7 days) and no check-in; A is fine."""
+    await push(client, world.keeper_a, [event("checkin.recorded", {}), received()])
+    old = []
+    for _ in range(5):
+        parcel = received()
+        parcel["occurred_at"] = now_iso(-8 * 24)
+        old.append(parcel)
+    await push(client, world.keeper_b, old)
+    text = (await client.get("/county/?lang=zh-CN", headers=html_as(world.staff))).text
+    attention = text.split('data-table="attention"')[1].split("</table>")[0]
+    assert "A001" not in attention
+    row = next(row for row in attention.split("<tr>") if "B001" in row)
+    assert "5 件滞留超期" in row and "本周未打卡" in row
+    listing = await client.get(
+        "/county/stations?sort=overdue&order=desc", headers=html_as(world.staff)
+    )
+    assert re.findall(r'data-station="(\w+)"', listing.text)[0] == "B001"

@@ -30,10 +30,10 @@ from backend.privacy import mask_phone
 from backend.registry import schemas as registry_schemas
 from backend.registry import service as registry
 
-# Stations with at least this many parcels past the return deadline need attention.
-MANY_OVERDUE = 3
-# A station with no entry for this many days needs attention.
-IDLE_DAYS = 14
+# The same thresholds as county-data's stations_overview (and its API): parcels past the return
+# deadline, and days without an entry, that make a station need attention.
+MANY_OVERDUE = county_service.MANY_OVERDUE
+IDLE_DAYS = county_service.INACTIVE_DAYS
 TREND_WEEKS = 8
 MONTHS_SHOWN = 12
 
@@ -770,6 +770,7 @@ async def station_list(
         "township": township or "",
         "sort": sort,
         "order": "desc" if descending else "asc",
+        "many_overdue": MANY_OVERDUE,
     }
 
 
