@@ -205,3 +205,18 @@ async def test_a_second_run_reaches_only_a_push_subscription_added_since(
         await notify.drain()
         assert [r.path for r in push_service.requests[1:]] == [tablet.path]
     assert len(await inbox(client, world.keeper_b)) == 1
+
+
+async def test_a_county_with_broken_settings_does_not_stop_the_others(client, world):
+    await County.update({County.timezone: "Mars/Olympus_Mons"}).where(
+        County.id == world.foreign_county_id
+    )
+    today = datetime.datetime.now(SHANGHAI)
+    await set_reminder(world.county_id, today.isoweekday(), 0)
+    result = await run_now("checkin-reminder")
+    assert result.status == "failed"
+    assert str(world.foreign_county_id) in result.error
+    assert result.counts["counties_due"] == 1
+    assert len(await inbox(client, world.keeper_a)) == 1
+    overdue = await run_now("parcel-overdue")
+    assert overdue.status == "failed" and str(world.foreign_county_id) in overdue.error

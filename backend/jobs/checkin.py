@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any
 
 from backend import db
-from backend.jobs.fanout import bounded_map
+from backend.jobs.fanout import bounded_map, each_county
 from backend.ledger.service import week_start
 
 CHECKIN_URL = "/app/#/checkin"
@@ -114,7 +114,8 @@ async def send_checkin_reminders(now: datetime.datetime | None = None) -> dict[s
     """Remind every county that is due now; returns how many counties, stations and keepers."""
     now = now or datetime.datetime.now(datetime.UTC)
     counts = {"counties_due": 0, "stations_missing": 0, "keepers_notified": 0}
-    for county in await _counties():
+
+    async def remind_county(county: dict[str, Any]) -> None:
         window = reminder_window(
             county["timezone"],
             county["checkin_reminder_weekday"],
@@ -123,10 +124,11 @@ async def send_checkin_reminders(now: datetime.datetime | None = None) -> dict[s
         )
         nudge = window.nudge_due(now)
         if not nudge:
-            continue
+            return
         counts["counties_due"] += 1
         missing = await stations_missing_checkin(_uuid(county["id"]), window.week_monday)
         counts["stations_missing"] += len(missing)
         notified = await bounded_map(partial(remind_station, window=window, nudge=nudge), missing)
         counts["keepers_notified"] += sum(notified)
-    return counts
+
+    return await each_county(await _counties(), remind_county, counts)

@@ -1,4 +1,4 @@
-"""Notifying many stations at once, a bounded number at a time.
+"""Notifying many stations at once, a bounded number at a time; one county's failure isolated.
 
 Each station's notification is a short write and then network sends (push, SMS, WeChat); doing
 them one after another makes a county-wide reminder as slow as the sum of every push service's
@@ -9,8 +9,11 @@ keeps the database's writer queue short and the pushes overlapping.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
+
+log = logging.getLogger("cunzhan.jobs")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -35,3 +38,31 @@ async def bounded_map(
         if isinstance(result, BaseException):
             raise result
     return results  # type: ignore[return-value]
+
+
+class PartialFailure(Exception):
+    """Some counties failed; the others' work is done and counted (the run is recorded failed,
+    with these counts and every county's error)."""
+
+    def __init__(self, counts: dict[str, int], errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.counts = counts
+
+
+async def each_county(
+    counties: Iterable[dict[str, Any]],
+    handle: Callable[[dict[str, Any]], Awaitable[None]],
+    counts: dict[str, int],
+) -> dict[str, int]:
+    """Run `handle` for every county; a county with bad data (an unknown time zone…) is logged
+    and reported at the end instead of stopping the counties after it."""
+    errors = []
+    for county in counties:
+        try:
+            await handle(county)
+        except Exception as error:
+            log.exception("job failed for county %s", county.get("id"))
+            errors.append(f"county {county.get('id')}: {error!r}")
+    if errors:
+        raise PartialFailure(counts, errors)
+    return counts

@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 
 from backend import db
-from backend.jobs.fanout import bounded_map
+from backend.jobs.fanout import bounded_map, each_county
 
 PICKUP_URL = "/app/#/pickup"
 
@@ -101,20 +101,22 @@ async def remind_station(item: tuple[uuid.UUID, int], day: datetime.date, return
 async def mark_and_remind_overdue(now: datetime.datetime | None = None) -> dict[str, int]:
     now = now or datetime.datetime.now(datetime.UTC)
     counts = {"overdue": 0, "newly_marked": 0, "stations_reminded": 0, "keepers_notified": 0}
-    for county in await _counties():
+
+    async def handle_county(county: dict[str, Any]) -> None:
         local = now.astimezone(zoneinfo.ZoneInfo(county["timezone"]))
         found = await _mark(_uuid(county["id"]), local.date(), county["parcel_return_days"], now)
         counts["overdue"] += sum(found["per_station"].values())
         counts["newly_marked"] += found["newly_marked"]
         if local.hour < county["checkin_reminder_hour"]:
-            continue
+            return
         notified = await bounded_map(
             partial(remind_station, day=local.date(), return_days=county["parcel_return_days"]),
             list(found["per_station"].items()),
         )
         counts["stations_reminded"] += sum(1 for n in notified if n)
         counts["keepers_notified"] += sum(notified)
-    return counts
+
+    return await each_county(await _counties(), handle_county, counts)
 
 
 async def overdue_parcels(station_id: uuid.UUID) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from backend import db
 from backend.errors import DomainError
 from backend.i18n import translate
 from backend.jobs import lease
+from backend.jobs.fanout import PartialFailure
 from backend.jobs.registry import JOBS, JobSpec, interval_seconds
 from backend.jobs.schemas import JobOut, JobRunOut, JobsOverview, LeaseOut
 
@@ -113,6 +114,9 @@ async def run_job(
     try:
         counts = await spec.run(now)
         status, error = "done", ""
+    except PartialFailure as failure:
+        log.error("job %s failed in part in window %s: %s", name, window_key, failure)
+        counts, status, error = failure.counts, "failed", str(failure)
     except Exception:
         log.exception("job %s failed in window %s", name, window_key)
         counts, status, error = {}, "failed", traceback.format_exc()
