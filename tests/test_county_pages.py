@@ -369,3 +369,12 @@ async def test_stations_needing_attention(client, world):
         "/county/stations?sort=overdue&order=desc", headers=html_as(world.staff)
     )
     assert re.findall(r'data-station="(\w+)"', listing.text)[0] == "B001"
+
+
+async def test_unknown_ids_are_a_not_found_page(client, world):
+    missing = "00000000-0000-4000-8000-000000000099"
+    page = await client.get(f"/county/stations/{missing}", headers=html_as(world.staff))
+    assert page.status_code == 404 and "<html" in page.text and "找不到" in page.text
+    api = await client.get(f"/county/stations/{missing}", headers=world.staff.headers)
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/problem+json")

@@ -36,6 +36,7 @@ from backend.accounts.tables import User
 from backend.county import views
 from backend.errors import (
     LANGUAGE_COOKIE,
+    STATUS_CODES,
     DomainError,
     domain_error_handler,
     http_error_handler,
@@ -162,7 +163,8 @@ def _page_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, DomainError):
         document = exc.problem(language)
     else:
-        document = problem_document("not_found" if status == 404 else "forbidden", status, language)
+        code = STATUS_CODES.get(status, "bad_request" if status < 500 else "internal_error")
+        document = problem_document(code, status, language)
     return render(request, "county/error.html", status_code=status, problem=document, lang=language)
 
 
