@@ -302,8 +302,10 @@ async def write_station_history(station_id, keeper_id, households, days, per_day
 async def existing_history() -> dict:
     """The ids of a database built by an earlier run (--reuse), to measure again."""
     from backend import db
+    from backend.migrations import migrate
 
     await db.start()
+    await migrate()
     async with db.read_transaction():
         county = (await db.fetch("SELECT id FROM registry_county WHERE code = 'BENCH'"))[0]["id"]
         stations = await db.fetch(
@@ -369,7 +371,7 @@ async def measure_rollups(built: dict, per_day: int) -> dict:
         figures["rollup_rows"] = (await db.fetch("SELECT COUNT(*) AS n FROM county_rollup"))[0]["n"]
 
     # One more day: today's entries of every station through the ledger's real ingest.
-    rng = random.Random(10**9 + 7)  # not any station's history seed: ids stay unique
+    rng = random.Random(time.time_ns())  # not any station's history seed: ids stay unique
     today = datetime.datetime.now(TZ).date()
     began, added = time.monotonic(), 0
     for index, station_id in enumerate(built["station_ids"], start=1):
@@ -512,8 +514,12 @@ def main() -> None:
     try:
         print(f"engine {engine}; {args.stations} stations × {args.days} days × ~{args.per_day}/day")
         built = asyncio.run(existing_history() if args.reuse else build_history(args))
-        print(f"history: {built['events']:,} events in {built['generation_s']:.0f} s "
-              f"({built['events'] / built['generation_s']:,.0f} events/s)")  # fmt: skip
+        if args.reuse:
+            print(f"history: {built['events']:,} events (reused)")
+        else:
+            print(f"history: {built['events']:,} events in {built['generation_s']:.0f} s "
+                  f"({built['events'] / built['generation_s']:,.0f} events/s)")  # fmt: skip
+        print(f"engine {engine}: {len(built['station_ids'])} stations")
         rollup = asyncio.run(measure_rollups(built, args.per_day))
         print(f"full rebuild: {rollup['rebuild_s']:.1f} s ({rollup['rebuild_days']:,} station-days,"
               f" {rollup['rollup_rows']:,} rollup rows)")  # fmt: skip
