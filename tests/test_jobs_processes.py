@@ -151,6 +151,10 @@ async def test_two_serve_processes_run_each_window_once_and_survive_a_killed_hol
             "GROUP BY keeper, dedupe_key HAVING COUNT(*) > 1",
         )
         assert duplicates == []
+        print(
+            f"C5: {len(runs)} scheduled runs in {len(per_window)} windows by 2 processes, "
+            f"1 SIGKILL, {len(reminders)} check-in reminders, {len(duplicates)} duplicates"
+        )
     finally:
         first.stop()
         second.stop()
