@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from backend import db
 from backend.errors import DomainError
 from backend.i18n import negotiate, translate
-from backend.notify import channels
+from backend.notify import channels, groupwrite
 from backend.notify.channels import Attempt
 from backend.notify.keys import b64url_decode, vapid_pair
 from backend.privacy import mask_phone, mask_phones_in_text
@@ -170,14 +170,21 @@ async def _insert_items(items: list[NewItem]) -> dict[uuid.UUID, uuid.UUID]:
     return created
 
 
-async def _keepers(user_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+async def _keepers(user_ids: list[uuid.UUID] | None, station_id: uuid.UUID | None = None):
+    """The recipients with their county and station: these users, or a station's keepers."""
+    select = (
+        "SELECT u.id, COALESCE(u.county, s.county) AS county, u.station FROM accounts_user u "
+        "LEFT JOIN registry_station s ON s.id = u.station "
+    )
+    if station_id is not None:
+        return await db.fetch(
+            select + "WHERE u.station = $1 AND u.role = 'keeper' AND u.active = $2",
+            station_id,
+            True,
+        )
     if not user_ids:
         return []
-    return await db.fetch(
-        "SELECT u.id, COALESCE(u.county, s.county) AS county, u.station FROM accounts_user u "
-        f"LEFT JOIN registry_station s ON s.id = u.station WHERE u.id IN ({_in(user_ids)})",
-        *user_ids,
-    )
+    return await db.fetch(select + f"WHERE u.id IN ({_in(user_ids)})", *user_ids)
 
 
 async def notify_users(
@@ -196,10 +203,39 @@ async def notify_users(
 
     Returns how many keepers got something new: a new message, or (for a message they already
     have) a push to a subscription added since it was sent."""
-    user_ids = list(dict.fromkeys(user_ids))
+    return await _notify(
+        list(dict.fromkeys(user_ids)),
+        None,
+        kind=kind,
+        title_key=title_key,
+        body_key=body_key,
+        params=params,
+        url=url,
+        dedupe_key=dedupe_key,
+        urgency=urgency,
+        ttl_seconds=ttl_seconds,
+    )
+
+
+async def _notify(
+    user_ids: list[uuid.UUID] | None,
+    station_id: uuid.UUID | None,
+    *,
+    kind: str,
+    title_key: str,
+    body_key: str,
+    params: dict[str, Any],
+    url: str,
+    dedupe_key: str,
+    urgency: str,
+    ttl_seconds: int,
+) -> int:
+    """One write (recipients, new items, what the chains need), the sends, one write (the log):
+    a reminder job notifying station after station costs two commits per station."""
     params_json = json.dumps(params, ensure_ascii=False, sort_keys=True, default=str)
-    async with db.write_transaction():
-        keepers = await _keepers(user_ids)
+
+    async def write():
+        keepers = await _keepers(user_ids, station_id)
         items = [
             NewItem(
                 keeper=_uuid(row["id"]),
@@ -229,9 +265,13 @@ async def notify_users(
             if existing
             else []
         )
+        loaded = await _load(list(created.values()), False) if created else ([], {})
+        return created, earlier, loaded
+
+    created, earlier, loaded = await groupwrite.write(write)
     reached = set(created)
     if created:
-        await run_chains(list(created.values()), claimed=True)
+        await run_chains(list(created.values()), claimed=True, loaded=loaded)
     if earlier:
         # "What was already sent to a subscription in this window is not sent again, but a
         # subscription added since gets it" (API.md).
@@ -269,20 +309,31 @@ async def notify_user(
     return reached > 0
 
 
-async def station_keeper_ids(station_id: uuid.UUID) -> list[uuid.UUID]:
-    async with db.read_transaction():
-        rows = await db.fetch(
-            "SELECT id FROM accounts_user WHERE station = $1 AND role = 'keeper' AND active = $2",
-            station_id,
-            True,
-        )
-    return [_uuid(row["id"]) for row in rows]
-
-
-async def notify_station_keepers(station_id: uuid.UUID, **message: Any) -> int:
+async def notify_station_keepers(
+    station_id: uuid.UUID,
+    *,
+    kind: str = "reminder",
+    title_key: str,
+    body_key: str,
+    params: dict[str, Any],
+    url: str,
+    dedupe_key: str,
+    urgency: str = "high",
+    ttl_seconds: int = REMINDER_TTL_S,
+) -> int:
     """`notify_user` for every active keeper of the station; how many got something new."""
-    keepers = await station_keeper_ids(station_id)
-    return await notify_users(keepers, **message) if keepers else 0
+    return await _notify(
+        None,
+        station_id,
+        kind=kind,
+        title_key=title_key,
+        body_key=body_key,
+        params=params,
+        url=url,
+        dedupe_key=dedupe_key,
+        urgency=urgency,
+        ttl_seconds=ttl_seconds,
+    )
 
 
 # The chain ------------------------------------------------------------------------------------
@@ -455,7 +506,8 @@ async def _record_pushes(results: list[_PushResult], finished: list[uuid.UUID]) 
             subscription["failures"] = failures  # the same subscription may fail twice here
             wait = _backoff_seconds(failures, attempt.retry_after_s)
             failed.append((failures, moment + datetime.timedelta(seconds=wait), subscription_id))
-    async with db.write_transaction():
+
+    async def write() -> None:
         await db.executemany(
             "INSERT INTO notify_delivery (id, item, keeper, county, station, channel, status, "
             "http_status, error, subscription, dedupe_key, at) "
@@ -480,6 +532,8 @@ async def _record_pushes(results: list[_PushResult], finished: list[uuid.UUID]) 
             [(item_id,) for item_id in delivered_items],
         )
         await _close(finished)
+
+    await groupwrite.write(write)
     if gone:
         log.info("push: %d subscription(s) gone, deleted", len(set(gone)))
 
@@ -599,7 +653,11 @@ async def _close(item_ids: list[uuid.UUID], finished: bool = True) -> None:
 
 
 async def run_chains(
-    item_ids: list[uuid.UUID], *, only_new_subscriptions: bool = False, claimed: bool = False
+    item_ids: list[uuid.UUID],
+    *,
+    only_new_subscriptions: bool = False,
+    claimed: bool = False,
+    loaded: tuple[list[dict[str, Any]], dict[uuid.UUID, list[dict[str, Any]]]] | None = None,
 ) -> set[uuid.UUID]:
     """Send these items through their chain; the keepers a push or provider reached anew.
 
@@ -612,7 +670,7 @@ async def run_chains(
     open_ids = set(ids)
     reached: set[uuid.UUID] = set()
     try:
-        items, targets = await _load(ids, only_new_subscriptions)
+        items, targets = loaded or await _load(ids, only_new_subscriptions)
         results = await _send_pushes(items, targets)
         pushed = {_uuid(r.item["id"]) for r in results if r.attempt.status == "delivered"}
         reached |= {_uuid(r.item["keeper"]) for r in results if r.attempt.status == "delivered"}
@@ -630,8 +688,9 @@ async def run_chains(
             still = {_uuid(item["id"]) for item in fallback}
             gained = before - still
             reached |= {_uuid(item["keeper"]) for item in items if _uuid(item["id"]) in gained}
-        async with db.write_transaction():
-            await _close(list(open_ids))
+        remaining = list(open_ids)
+        if remaining:
+            await groupwrite.write(lambda: _close(remaining))
         open_ids.clear()
     finally:
         if open_ids:  # an error midway: what is not finished stays pending for retry_due
