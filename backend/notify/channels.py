@@ -2,8 +2,14 @@
 
 Each send answers an `Attempt` and never raises: the chain decides what to try next from it.
 SMS and WeChat go to configurable providers (URL, key, template; see settings.py): a JSON POST with
-`Authorization: Bearer <key>`, 5 s at most. The real phone number goes to the provider (it needs
-it) and nowhere else: errors and logs carry masked text only.
+`Authorization: Bearer <key>`, 5 s at most, any 2xx meaning accepted. The bodies:
+
+    SMS:    {"phone", "language", "message_id", "template", "params": {"title", "body", ...}}
+    WeChat: {"phone", "language", "message_id", "template", "data": {"title", "body"}, "url"}
+
+`message_id` is the inbox item's id: a provider (or a gateway in front of it) that deduplicates by
+it makes a resend harmless. The real phone number goes to the provider (it needs it) and nowhere
+else: errors and logs carry masked text only.
 """
 
 from __future__ import annotations
