@@ -155,7 +155,7 @@ async def batch_notify(browsers, server) -> float:
     started = time.perf_counter()
     await service.notify_users(
         [user_id for user_id, _ in browsers],
-        kind="notice",
+        kind="reminder",
         title_key="notify.checkin.title",
         body_key="notify.checkin.body",
         params={"week": "2026-11-30"},

@@ -42,7 +42,7 @@ from backend.settings import get_settings
 
 log = logging.getLogger("cunzhan.notify")
 
-CLAIM_SECONDS = 120  # longer than one chain can take (push 10 s + SMS 5 s + WeChat 5 s)
+CLAIM_SECONDS = 120  # push 10 s + SMS 5 s + WeChat 5 s, with room; see _claim_seconds
 PUSH_CONCURRENCY = 32
 PROVIDER_CONCURRENCY = 8  # SMS and WeChat providers throttle per account; stay well below
 RETRY_WINDOW = datetime.timedelta(hours=24)  # a reminder older than this is not worth a push
@@ -75,9 +75,17 @@ def _moment(value: Any) -> datetime.datetime | None:
     return datetime.datetime.fromisoformat(str(value)).replace(tzinfo=datetime.UTC)
 
 
-def _iso(value: Any) -> str | None:
-    moment = _moment(value)
-    return moment.isoformat() if moment else None
+def _claim_seconds(items: int) -> int:
+    """Longer than a chain of `items` can take at worst (every push service and provider timing
+    out, so many at a time), so no one takes over a live sender's items; a dead sender's are sent
+    again once it runs out."""
+    push_rounds = -(-items // PUSH_CONCURRENCY)
+    provider_rounds = -(-items // PROVIDER_CONCURRENCY)
+    return (
+        CLAIM_SECONDS
+        + push_rounds * int(channels.PUSH_TIMEOUT_S + 1)
+        + provider_rounds * 2 * int(channels.PROVIDER_TIMEOUT_S)
+    )
 
 
 def _in(values: list[Any], start: int = 1) -> str:
@@ -89,7 +97,7 @@ def _in(values: list[Any], start: int = 1) -> str:
 
 def render(item: dict[str, Any], language: str) -> tuple[str, str]:
     """Title and body of an item: a notice as staff wrote it, a reminder in `language`."""
-    if item["kind"] == "notice":
+    if item["kind"] == "notice" and item.get("notice_title") is not None:
         return item["notice_title"] or "", item["notice_body"] or ""
     params = json.loads(item["params"] or "{}")
     return (
@@ -137,7 +145,7 @@ async def _insert_items(items: list[NewItem]) -> dict[uuid.UUID, uuid.UUID]:
     and if it dies before sending, the claim runs out and `retry_due` sends them."""
     created: dict[uuid.UUID, uuid.UUID] = {}
     moment = now()
-    claim = moment + datetime.timedelta(seconds=CLAIM_SECONDS)
+    claim = moment + datetime.timedelta(seconds=_claim_seconds(len(items)))
     for start in range(0, len(items), INSERT_CHUNK):
         chunk = items[start : start + INSERT_CHUNK]
         values, args = [], []
@@ -356,7 +364,7 @@ async def _claim(item_ids: list[uuid.UUID]) -> list[uuid.UUID]:
                 "UPDATE notify_inbox_item SET claimed_until = $1 "
                 f"WHERE id IN ({_in(chunk, 3)}) AND (claimed_until IS NULL OR claimed_until < $2) "
                 "RETURNING id",
-                moment + datetime.timedelta(seconds=CLAIM_SECONDS),
+                moment + datetime.timedelta(seconds=_claim_seconds(len(item_ids))),
                 moment,
                 *chunk,
             )
