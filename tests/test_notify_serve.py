@@ -109,3 +109,69 @@ def test_a_notice_posted_to_serve_is_pushed_and_texted_in_the_background(
             assert [item["title"] for item in inbox["items"]] == ["停电通知"]
         finally:
             server.kill()
+
+
+def expire_claims(database_url: str) -> None:
+    """The killed sender's claims run out (the clock moves on instead of the test waiting)."""
+    statement = "UPDATE notify_inbox_item SET claimed_until = '2000-01-01 00:00:00+00:00'"
+    if database_url.startswith("sqlite:///"):
+        import sqlite3
+
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
+            connection.execute(statement)
+        return
+    import asyncio
+
+    import asyncpg
+
+    async def update() -> None:
+        connection = await asyncpg.connect(database_url)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(update())
+
+
+def test_a_sender_killed_mid_chain_leaves_nothing_unsent_and_nothing_twice(
+    tmp_path, fresh_database_url
+):
+    """SIGKILL while SMS requests hang at the provider: after the restart every keeper has
+    exactly one SMS: the ones in flight are not resent, the ones not yet sent are sent."""
+    with LoopbackServer(Plan(200, hang=True)) as sms:
+        env = environment(
+            tmp_path / "data",
+            fresh_database_url,
+            CUNZHAN_SMS_URL=f"{sms.url}/send",
+            CUNZHAN_SMS_KEY="k",
+            CUNZHAN_SMS_TEMPLATE="T",
+        )
+        run(env, "migrate", "--quiet")
+        run(env, "demo")
+        server = Server(env)
+        server.start(timeout=60)
+        try:
+            staff = log_in(server.url, "13900000001")
+            county_id = staff["user"]["county_id"]
+            response = httpx.post(
+                f"{server.url}/api/v1/counties/{county_id}/notices",
+                json={"scope": "county", "title": "培训通知", "body": "周五培训。"},
+                headers=staff["headers"],
+                timeout=10,
+            )
+            assert response.status_code == 201, response.text
+            assert eventually(lambda: len(sms.requests) >= 8)  # the first round is in flight
+            in_flight = len(sms.requests)
+        finally:
+            server.kill()
+        assert in_flight < 40
+
+        sms.default = Plan(200)  # the provider is well again
+        sms.released.set()
+        expire_claims(fresh_database_url)
+        run(env, "jobs", "run", "push-retry")
+
+        phones = [request.json()["phone"] for request in sms.requests]
+        assert len(phones) == 40, (in_flight, len(phones))
+        assert len(set(phones)) == 40  # one SMS per keeper, none twice

@@ -570,6 +570,39 @@ def _provider_body(channel: str, item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_DELIVERY_ROW = (
+    "INSERT INTO notify_delivery (id, item, keeper, county, station, channel, status, "
+    "dedupe_key, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+)
+
+
+def _provider_row(channel: str, item: dict[str, Any], status: str) -> tuple:
+    return (
+        uuid.uuid4(), item["id"], item["keeper"], item["county"], item["station"], channel,
+        status, item["dedupe_key"], now(),
+    )  # fmt: skip
+
+
+async def _provider_outcome(
+    channel: str, item: dict[str, Any], row_id: uuid.UUID, attempt: Attempt
+) -> None:
+    await db.execute(
+        "UPDATE notify_delivery SET status = $1, http_status = $2, error = $3, at = $4 "
+        "WHERE id = $5",
+        attempt.status,
+        attempt.http_status,
+        attempt.error,
+        now(),
+        row_id,
+    )
+    if attempt.status == "delivered":
+        await db.execute(
+            "UPDATE notify_inbox_item SET delivered_via = $1 WHERE id = $2 AND delivered_via = ''",
+            channel,
+            item["id"],
+        )
+
+
 async def _provider_step(channel: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Try `channel` for these items; the items still unreached afterwards (worth the next
     channel). An item with an earlier attempt on this channel is never sent again by it."""
@@ -582,8 +615,8 @@ async def _provider_step(channel: str, items: list[dict[str, Any]]) -> list[dict
     if not items:
         return []
     item_ids = [_uuid(item["id"]) for item in items]
-    moment = now()
-    async with db.write_transaction():
+
+    async def prepare() -> tuple[dict[uuid.UUID, str], list[dict[str, Any]]]:
         earlier = await db.fetch(
             "SELECT item, status FROM notify_delivery WHERE channel = $1 "
             f"AND item IN ({_in(item_ids, 2)})",
@@ -600,45 +633,33 @@ async def _provider_step(channel: str, items: list[dict[str, Any]]) -> list[dict
             *item_ids,
         )
         fresh = [item for item in items if _uuid(item["id"]) not in tried]
-        rows = {}
-        for item in fresh:
-            rows[_uuid(item["id"])] = uuid.uuid4()
-        await db.executemany(
-            "INSERT INTO notify_delivery (id, item, keeper, county, station, channel, status, "
-            "dedupe_key, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            [
-                (rows[_uuid(item["id"])], item["id"], item["keeper"], item["county"],
-                 item["station"], channel, "skipped" if not url else "sending",
-                 item["dedupe_key"], moment)
-                for item in fresh
-            ],
-        )  # fmt: skip
+        if not url:
+            await db.executemany(
+                _DELIVERY_ROW, [_provider_row(channel, i, "skipped") for i in fresh]
+            )
+        return tried, fresh
+
+    tried, fresh = await groupwrite.write(prepare)
     attempts: dict[uuid.UUID, Attempt] = {}
     if url and fresh:
         gate = asyncio.Semaphore(PROVIDER_CONCURRENCY)
 
         async def one(client: httpx.AsyncClient, item: dict[str, Any]) -> Attempt:
             async with gate:
-                return await channels.post_provider(client, url, key, _provider_body(channel, item))
+                row = _provider_row(channel, item, "sending")
+                # Logged before the provider hears of it: a crash now never leads to a resend.
+                await groupwrite.write(lambda: db.execute(_DELIVERY_ROW, *row))
+                attempt = await channels.post_provider(
+                    client, url, key, _provider_body(channel, item)
+                )
+                await groupwrite.write(lambda: _provider_outcome(channel, item, row[0], attempt))
+                return attempt
 
         async with httpx.AsyncClient(timeout=channels.PROVIDER_TIMEOUT_S) as client:
             answers = await asyncio.gather(*(one(client, item) for item in fresh))
         attempts = {_uuid(item["id"]): answer for item, answer in zip(fresh, answers, strict=True)}
     else:
         attempts = {_uuid(item["id"]): Attempt("skipped", None, "not configured") for item in fresh}
-    async with db.write_transaction():
-        await db.executemany(
-            "UPDATE notify_delivery SET status = $1, http_status = $2, error = $3, at = $4 "
-            "WHERE id = $5",
-            [
-                (a.status, a.http_status, a.error, now(), rows[item_id])
-                for item_id, a in attempts.items()
-            ],
-        )
-        await db.executemany(
-            "UPDATE notify_inbox_item SET delivered_via = $1 WHERE id = $2 AND delivered_via = ''",
-            [(channel, item_id) for item_id, a in attempts.items() if a.status == "delivered"],
-        )
     unreached = []
     for item in items:
         item_id = _uuid(item["id"])
