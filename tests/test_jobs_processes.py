@@ -5,15 +5,17 @@ killed with SIGKILL the other process takes over within the lease's TTL and keep
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
-from tests.server_process import Server, environment, run
+from tests.server_process import CUNZHAN, REPO, Server, environment, run
 from tests.test_jobs_cli import remind_from_midnight_today
 
 LEASE_SECONDS = 3  # renewed every second
@@ -34,6 +36,37 @@ async def rows(database_url: str, query: str) -> list[dict[str, Any]]:
         return [dict(row) for row in await connection.fetch(query)]
     finally:
         await connection.close()
+
+
+class LoggedServer(Server):
+    """A `serve` process whose log goes to a file, so a failure here can show what it did."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        super().__init__(env)
+        self.log_path = log_path
+
+    def start(self, timeout: float = 30) -> float:
+        began = time.monotonic()
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*CUNZHAN, "serve", "--port", str(self.port)],
+                cwd=REPO,
+                env={**self.env, "CUNZHAN_LOG_JSON": "0"},
+                stdout=log,
+                stderr=log,
+            )
+        while time.monotonic() - began < timeout:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return time.monotonic() - began
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not become healthy")
+
+    def tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
 def jobs_overview(server: Server, token: str) -> dict[str, Any]:
@@ -174,7 +207,8 @@ async def test_a_holder_that_shuts_down_hands_the_lease_over_at_once(tmp_path, f
     )
     run(env, "migrate", "--quiet")
     run(env, "demo", "--if-empty")
-    first, second = Server(env), Server(env)
+    first = LoggedServer(env, tmp_path / "first.log")
+    second = LoggedServer(env, tmp_path / "second.log")
     first.start()
     second.start()
     try:
@@ -186,15 +220,16 @@ async def test_a_holder_that_shuts_down_hands_the_lease_over_at_once(tmp_path, f
         staying = second if leaving is first else first
 
         stopped_at = time.monotonic()
-        leaving.stop()
+        leaving.process.terminate()  # SIGTERM: uvicorn shuts the app down, the lease goes back
 
         def taken_over():
             current = jobs_overview(staying, token)["lease"]
             return current["live"] and pid_of(current["holder"]) == staying.process.pid
 
-        assert wait_for(taken_over, timeout=long_lease / 3 + 5)
+        assert wait_for(taken_over, timeout=long_lease / 3 + 5), leaving.tail()
         handover_seconds = time.monotonic() - stopped_at
         print(f"handover after SIGTERM: {handover_seconds:.2f} s (lease TTL {long_lease} s)")
+        leaving.stop()
         assert handover_seconds < 10  # the standby polls every 2 s; the TTL is 60 s
     finally:
         first.stop()

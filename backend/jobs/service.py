@@ -130,7 +130,9 @@ async def run_job(
         seconds=time.monotonic() - began,
     )
     await _finish(run_id, status, result.counts, error)
-    log.info("job %s %s: %s", name, status, result.counts)
+    # A tick that found nothing to do is routine: keep the log for runs that did something.
+    level = logging.INFO if any(result.counts.values()) or status != "done" else logging.DEBUG
+    log.log(level, "job %s %s: %s", name, status, result.counts)
     return result
 
 
