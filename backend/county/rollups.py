@@ -37,7 +37,7 @@ log = logging.getLogger("cunzhan.county.rollups")
 OVERDUE_KIND = "parcel_overdue"
 REVERSED_KIND = "entry_reversed"
 PARCEL_TYPES = ("parcel.received", "parcel.picked_up", "parcel.returned")
-STATIONS_PER_TRANSACTION = 25
+STATIONS_PER_TRANSACTION = 100
 IN_CHUNK = 400
 
 # count, amount_fen, fee_fen, farm_count, poverty_count, poverty_amount_fen
@@ -131,25 +131,28 @@ def event_figures(
     return kind, (1, amount, fee, farm, poor, amount * poor)
 
 
-async def _station_figures(
-    station_id: uuid.UUID, rule: CountyRule, days: set[datetime.date] | None, today
-) -> dict[tuple[datetime.date, str], list[int]]:
-    """Every figure of the station's given days (all days when `days` is None), from the log."""
-    figures: dict[tuple[datetime.date, str], list[int]] = {}
-    conditions, args = "e.station = $1", [station_id]
+def _day_filter(column: str, days: list[datetime.date], start: int) -> tuple[str, list]:
+    """`column IN (…)` for a few days, a range (filtered again in Python) for many."""
+    if len(days) <= IN_CHUNK:
+        return f" AND {column} IN ({_in(days, start)})", list(days)
+    return f" AND {column} BETWEEN ${start} AND ${start + 1}", [days[0], days[-1]]
+
+
+async def _figures(
+    stations: list[uuid.UUID], rule: CountyRule, days: set[datetime.date] | None, today
+) -> dict[uuid.UUID, dict[tuple[datetime.date, str], list[int]]]:
+    """Every figure of the given days (all days when None) of these stations, from the log."""
+    figures: dict[uuid.UUID, dict] = {station: {} for station in stations}
+    if days is not None and not days:
+        return figures
+    condition, args = f"e.station IN ({_in(stations)})", list(stations)
     if days is not None:
-        if not days:
-            return figures
-        if len(days) <= IN_CHUNK:
-            args += sorted(days)
-            conditions += f" AND e.business_date IN ({_in(sorted(days), 2)})"
-        else:
-            args += [min(days), max(days)]
-            conditions += " AND e.business_date BETWEEN $2 AND $3"
+        extra, values = _day_filter("e.business_date", sorted(days), len(args) + 1)
+        condition, args = condition + extra, args + values
     rows = await db.fetch(
-        "SELECT e.type, e.business_date, e.data FROM ledger_event e "
+        "SELECT e.station, e.type, e.business_date, e.data FROM ledger_event e "
         "LEFT JOIN ledger_reversal r ON r.target = e.id "
-        f"WHERE {conditions} AND r.target IS NULL",
+        f"WHERE {condition} AND r.target IS NULL",
         *args,
     )
     for row in rows:
@@ -157,28 +160,26 @@ async def _station_figures(
         if days is not None and day not in days:
             continue
         kind, values = event_figures(row["type"], json.loads(row["data"]), rule.poverty_codes)
-        _add(figures, (day, kind), values)
-    await _overdue_figures(station_id, rule, days, today, figures)
+        _add(figures[_uuid(row["station"])], (day, kind), values)
+    await _overdue_figures(stations, rule, days, today, figures)
     return figures
 
 
-async def _overdue_figures(station_id, rule: CountyRule, days, today, figures) -> None:
+async def _overdue_figures(stations, rule: CountyRule, days, today, figures) -> None:
     """Parcels received N days before that were still on the shelf when the day began."""
     wanted = sorted(d for d in days if d <= today) if days is not None else None
     if wanted is not None and not wanted:
         return
     shift = datetime.timedelta(days=rule.return_days)
-    args: list[Any] = [station_id]
-    condition = "p.station = $1 AND p.state <> 'reversed'"
-    if wanted is not None and len(wanted) <= IN_CHUNK:
-        args += [day - shift for day in wanted]
-        condition += f" AND p.received_date IN ({_in(wanted, 2)})"
-    elif wanted is not None:
-        args += [wanted[0] - shift, wanted[-1] - shift]
-        condition += " AND p.received_date BETWEEN $2 AND $3"
+    condition, args = f"p.station IN ({_in(stations)}) AND p.state <> 'reversed'", list(stations)
+    if wanted is not None:
+        received = [day - shift for day in wanted]
+        extra, values = _day_filter("p.received_date", received, len(args) + 1)
+        condition, args = condition + extra, args + values
     rows = await db.fetch(
-        "SELECT p.received_date, c.business_date AS closed_date FROM ledger_parcel p "
-        f"LEFT JOIN ledger_event c ON c.id = p.closed_event WHERE {condition}",
+        "SELECT p.station, p.received_date, c.business_date AS closed_date "
+        "FROM ledger_parcel p LEFT JOIN ledger_event c ON c.id = p.closed_event "
+        f"WHERE {condition}",
         *args,
     )
     wanted_set = set(wanted) if wanted is not None else None
@@ -188,19 +189,21 @@ async def _overdue_figures(station_id, rule: CountyRule, days, today, figures) -
             continue
         closed = _date(row["closed_date"]) if row["closed_date"] else None
         if closed is None or closed >= due:
-            _add(figures, (due, OVERDUE_KIND), (1, 0, 0, 0, 0, 0))
+            _add(figures[_uuid(row["station"])], (due, OVERDUE_KIND), (1, 0, 0, 0, 0, 0))
 
 
-async def _write_station_days(
-    station_id, county_id, days: set[datetime.date] | None, figures: dict
+async def _write_days(
+    stations: list[uuid.UUID], county_id, days: set[datetime.date] | None, figures: dict
 ) -> None:
+    """Replace the stations' rows of these days (all their rows when None) with `figures`."""
     if days is None:
-        await db.execute("DELETE FROM county_rollup WHERE station = $1", station_id)
+        await db.execute(f"DELETE FROM county_rollup WHERE station IN ({_in(stations)})", *stations)
     else:
         for chunk in _chunks(sorted(days)):
             await db.execute(
-                f"DELETE FROM county_rollup WHERE station = $1 AND day IN ({_in(chunk, 2)})",
-                station_id,
+                f"DELETE FROM county_rollup WHERE station IN ({_in(stations)}) "
+                f"AND day IN ({_in(chunk, len(stations) + 1)})",
+                *stations,
                 *chunk,
             )
     await db.executemany(
@@ -208,8 +211,9 @@ async def _write_station_days(
         "farm_count, poverty_count, poverty_amount_fen) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         [
-            (station_id, county_id, day, kind, *values)
-            for (day, kind), values in sorted(figures.items())
+            (station, county_id, day, kind, *values)
+            for station in stations
+            for (day, kind), values in sorted(figures[station].items())
             if any(values)
         ],
     )
@@ -249,56 +253,67 @@ async def _stations_behind(county_id: uuid.UUID) -> list[dict[str, Any]]:
 
 
 async def _changed_days(
-    station_id: uuid.UUID, after: int, through: int, rule: CountyRule, today: datetime.date
-) -> set[datetime.date]:
-    """The days whose figures the station's events after `after` (up to `through`) changed."""
-    rows = await db.fetch(
-        "SELECT type, business_date, data FROM ledger_event "
-        "WHERE station = $1 AND seq > $2 AND seq <= $3",
-        station_id,
-        after,
-        through,
-    )
-    days: set[datetime.date] = set()
-    touched: dict[str, datetime.date] = {}  # tracking_no → the earliest day an event touched it
-    targets: list[str] = []
+    ranges: dict[uuid.UUID, tuple[int, int]], rule: CountyRule, today: datetime.date
+) -> dict[uuid.UUID, set[datetime.date]]:
+    """Per station, the days whose figures its events in (after, through] changed."""
+    days: dict[uuid.UUID, set[datetime.date]] = {station: set() for station in ranges}
+    # tracking_no → the earliest day an event touched it, per station
+    touched: dict[uuid.UUID, dict[str, datetime.date]] = {station: {} for station in ranges}
+    targets: list[uuid.UUID] = []
 
-    def touch(event_type: str, day: datetime.date, data: str) -> None:
+    def touch(station: uuid.UUID, event_type: str, day: datetime.date, data: str) -> None:
+        days[station].add(day)
         if event_type in PARCEL_TYPES:
             tracking_no = json.loads(data)["tracking_no"]
-            touched[tracking_no] = min(day, touched.get(tracking_no, day))
+            known = touched[station]
+            known[tracking_no] = min(day, known.get(tracking_no, day))
 
-    for row in rows:
-        day = _date(row["business_date"])
-        days.add(day)
-        touch(row["type"], day, row["data"])
-        if row["type"] == "entry.reversed":
-            targets.append(str(json.loads(row["data"])["target_id"]))
+    for chunk in _chunks(sorted(ranges, key=str), 100):
+        args: list[Any] = []
+        terms = []
+        for station in chunk:
+            after, through = ranges[station]
+            base = len(args)
+            terms.append(f"(station = ${base + 1} AND seq > ${base + 2} AND seq <= ${base + 3})")
+            args += [station, after, through]
+        for row in await db.fetch(
+            "SELECT station, type, business_date, data FROM ledger_event "
+            f"WHERE {' OR '.join(terms)}",
+            *args,
+        ):
+            station = _uuid(row["station"])
+            touch(station, row["type"], _date(row["business_date"]), row["data"])
+            if row["type"] == "entry.reversed":
+                targets.append(uuid.UUID(str(json.loads(row["data"])["target_id"])))
     for chunk in _chunks(targets):
         for row in await db.fetch(
-            "SELECT type, business_date, data FROM ledger_event "
-            f"WHERE station = $1 AND id IN ({_in(chunk, 2)})",
-            station_id,
-            *[uuid.UUID(target) for target in chunk],
+            "SELECT station, type, business_date, data FROM ledger_event "
+            f"WHERE id IN ({_in(chunk)})",
+            *chunk,
         ):
-            day = _date(row["business_date"])
-            days.add(day)
-            touch(row["type"], day, row["data"])
+            station = _uuid(row["station"])
+            if station in days:
+                touch(station, row["type"], _date(row["business_date"]), row["data"])
     # A parcel's overdue day changes only if the event falls before it (a pickup on or after
     # that day leaves the parcel overdue either way) and the day has come (later days are
     # counted when they come): live pickups of fresh parcels touch no other day.
     shift = datetime.timedelta(days=rule.return_days)
-    numbers = sorted(touched)
-    for chunk in _chunks(numbers):
-        for row in await db.fetch(
-            "SELECT tracking_no, received_date FROM ledger_parcel "
-            f"WHERE station = $1 AND tracking_no IN ({_in(chunk, 2)})",
-            station_id,
-            *chunk,
-        ):
-            due = _date(row["received_date"]) + shift
-            if touched[row["tracking_no"]] < due <= today:
-                days.add(due)
+    stations = [station for station in ranges if touched[station]]
+    numbers = sorted({number for station in stations for number in touched[station]})
+    for station_chunk in _chunks(stations, 100):
+        for chunk in _chunks(numbers):
+            for row in await db.fetch(
+                "SELECT station, tracking_no, received_date FROM ledger_parcel "
+                f"WHERE station IN ({_in(station_chunk)}) "
+                f"AND tracking_no IN ({_in(chunk, len(station_chunk) + 1)})",
+                *station_chunk,
+                *chunk,
+            ):
+                station = _uuid(row["station"])
+                first_touch = touched[station].get(row["tracking_no"])
+                due = _date(row["received_date"]) + shift
+                if first_touch is not None and first_touch < due <= today:
+                    days[station].add(due)
     return days
 
 
@@ -356,13 +371,19 @@ async def _serialise(county_id: uuid.UUID) -> None:
         await db.fetch("SELECT pg_advisory_xact_lock($1)", key)
 
 
-async def _set_mark(station_id: uuid.UUID, county_id: uuid.UUID, seq: int) -> None:
-    await db.execute(
+async def _marks(stations: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    rows = await db.fetch(
+        f"SELECT station, rolled_seq FROM county_rollup_mark WHERE station IN ({_in(stations)})",
+        *stations,
+    )
+    return {_uuid(row["station"]): row["rolled_seq"] for row in rows}
+
+
+async def _set_marks(county_id: uuid.UUID, marks: dict[uuid.UUID, int]) -> None:
+    await db.executemany(
         "INSERT INTO county_rollup_mark (station, county, rolled_seq) VALUES ($1, $2, $3) "
         "ON CONFLICT (station) DO UPDATE SET rolled_seq = excluded.rolled_seq",
-        station_id,
-        county_id,
-        seq,
+        [(station, county_id, seq) for station, seq in marks.items()],
     )
 
 
@@ -406,23 +427,30 @@ async def refresh_county(county_id: uuid.UUID, now: datetime.datetime | None = N
     for chunk in _chunks(stations, STATIONS_PER_TRANSACTION):
         async with db.write_transaction():
             await _serialise(county_id)
+            # Read the marks again inside the write: another refresh may have moved them.
+            marks = await _marks(chunk)
+            ranges = {}
             for station_id in chunk:
-                days = set(due.get(station_id, ()))
                 after, through = work.get(station_id, (0, 0))
-                if through:
-                    # Read again inside the write: another refresh may have moved the mark.
-                    mark = await db.fetch(
-                        "SELECT rolled_seq FROM county_rollup_mark WHERE station = $1", station_id
-                    )
-                    after = max(after, mark[0]["rolled_seq"] if mark else 0)
-                    if through > after:
-                        days |= await _changed_days(station_id, after, through, rule, today)
-                figures = await _station_figures(station_id, rule, days, today)
-                await _write_station_days(station_id, county_id, days, figures)
+                after = max(after, marks.get(station_id, 0))
                 if through > after:
-                    await _set_mark(station_id, county_id, through)
+                    ranges[station_id] = (after, through)
+            changed = await _changed_days(ranges, rule, today) if ranges else {}
+            dirty = {
+                station_id: set(due.get(station_id, ())) | changed.get(station_id, set())
+                for station_id in chunk
+            }
+            # Stations with the same days (most often: just today) are read and written together.
+            groups: dict[frozenset, list[uuid.UUID]] = defaultdict(list)
+            for station_id, days in dirty.items():
+                if days:
+                    groups[frozenset(days)].append(station_id)
+            for days, members in groups.items():
+                figures = await _figures(members, rule, set(days), today)
+                await _write_days(members, county_id, set(days), figures)
                 touched_days |= days
-                pairs += len(days)
+                pairs += len(days) * len(members)
+            await _set_marks(county_id, {s: through for s, (_, through) in ranges.items()})
     async with db.write_transaction():
         await _serialise(county_id)
         await _write_totals(county_id, touched_days)
@@ -460,12 +488,12 @@ async def rebuild_county(county_id: uuid.UUID, now: datetime.datetime | None = N
             head = await db.fetch(
                 "SELECT last_seq FROM ledger_chain WHERE station = $1", station_id
             )
-            figures = await _station_figures(station_id, rule, None, today)
+            figures = await _figures([station_id], rule, None, today)
         async with db.write_transaction():
             await _serialise(county_id)
-            await _write_station_days(station_id, county_id, None, figures)
-            await _set_mark(station_id, county_id, head[0]["last_seq"] if head else 0)
-        days += len({day for day, _ in figures})
+            await _write_days([station_id], county_id, None, figures)
+            await _set_marks(county_id, {station_id: head[0]["last_seq"] if head else 0})
+        days += len({day for day, _ in figures[station_id]})
     async with db.write_transaction():
         await _serialise(county_id)
         await _write_totals(county_id, None)
