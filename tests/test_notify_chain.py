@@ -279,3 +279,33 @@ async def test_a_provider_that_never_answers_times_out_and_the_chain_moves_on(
     )
     [sms_row] = [row for row in response.json() if row["channel"] == "sms"]
     assert sms_row["status"] == "failed" and "timeout" in sms_row["error"]
+
+
+async def test_a_message_owed_past_its_time_to_live_is_not_sent(client, world, providers):
+    """The server was down for days: last week's reminder stays a banner, no SMS goes out."""
+    async with db.write_transaction():
+        await service._insert_items(
+            [
+                service.NewItem(
+                    keeper=world.keeper_a.id,
+                    county=world.county_id,
+                    station=world.station_a,
+                    kind="checkin",
+                    dedupe_key="checkin:last-week",
+                    url="/app/#/checkin",
+                    title_key="notify.checkin.title",
+                    body_key="notify.checkin.body",
+                    ttl_seconds=3600,
+                )
+            ]
+        )
+        await db.execute(
+            "UPDATE notify_inbox_item SET created_at = $1",
+            service.now() - datetime.timedelta(days=3),
+        )
+    await claim_runs_out()
+    assert await service.retry_due() == 0
+    assert providers["sms"].requests == []
+    assert await service.retry_due() == 0  # closed, not owed any more
+    inbox = (await client.get("/api/v1/inbox", headers=world.keeper_a.headers)).json()["items"]
+    assert len(inbox) == 1

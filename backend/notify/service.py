@@ -757,8 +757,9 @@ async def retry_due() -> int:
     moment = now()
     async with db.read_transaction():
         pending = await db.fetch(
-            "SELECT id FROM notify_inbox_item WHERE chain_state = 'pending' "
-            "AND (claimed_until IS NULL OR claimed_until < $1) ORDER BY created_at LIMIT 500",
+            "SELECT id, created_at, ttl_seconds FROM notify_inbox_item "
+            "WHERE chain_state = 'pending' AND (claimed_until IS NULL OR claimed_until < $1) "
+            "ORDER BY created_at LIMIT 500",
             moment,
         )
         retries = await db.fetch(
@@ -775,10 +776,20 @@ async def retry_due() -> int:
             moment,
         )
     taken = 0
-    if pending:
-        ids = [_uuid(row["id"]) for row in pending]
-        await run_chains(ids)
-        taken += len(ids)
+    # Owed longer than its time to live (the server was down for days): last week's reminder
+    # would only confuse; the banner stays, nothing is sent.
+    stale = [
+        _uuid(row["id"])
+        for row in pending
+        if _moment(row["created_at"]) + datetime.timedelta(seconds=row["ttl_seconds"]) < moment
+    ]
+    if stale:
+        await groupwrite.write(lambda: _close(stale))
+    closed = set(stale)
+    owed = [_uuid(row["id"]) for row in pending if _uuid(row["id"]) not in closed]
+    if owed:
+        await run_chains(owed)
+        taken += len(owed)
     if retries:
         ids = [_uuid(row["item"]) for row in retries]
         await run_chains(ids)
