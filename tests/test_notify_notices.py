@@ -154,3 +154,16 @@ async def test_closed_stations_and_inactive_keepers_get_nothing(client, world):
         f"/api/v1/counties/{world.county_id}/notices", headers=world.staff.headers
     )
     assert listed.json()[0]["recipients"] == 1
+
+
+async def test_sending_a_notice_is_audited(client, world):
+    from backend import db
+
+    response = await post_notice(client, world)
+    async with db.read_transaction():
+        rows = await db.fetch(
+            "SELECT actor, target_id FROM accounts_audit WHERE action = 'notice.created'"
+        )
+    assert [(str(r["actor"]), r["target_id"]) for r in rows] == [
+        (str(world.staff.id), response.json()["id"])
+    ]

@@ -983,6 +983,19 @@ async def create_notice(
             author_id,
             now(),
         )
+        # Staff actions are audited (accounts_audit), in the same transaction as the notice.
+        await db.execute(
+            "INSERT INTO accounts_audit (id, actor, county, action, target_type, target_id, "
+            "details, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            uuid.uuid4(),
+            author_id,
+            county_id,
+            "notice.created",
+            "notice",
+            str(notice_id),
+            json.dumps({"scope": scope, "recipients": len(keepers)}),
+            now(),
+        )
         created = await _insert_items(
             [
                 NewItem(
