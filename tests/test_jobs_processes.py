@@ -229,7 +229,12 @@ async def test_a_holder_that_shuts_down_hands_the_lease_over_at_once(tmp_path, f
         assert wait_for(taken_over, timeout=long_lease / 3 + 5), leaving.tail()
         handover_seconds = time.monotonic() - stopped_at
         print(f"handover after SIGTERM: {handover_seconds:.2f} s (lease TTL {long_lease} s)")
-        leaving.stop()
+        # Jobs running at SIGTERM finish instead of being cancelled mid-query (which used to
+        # stall the database pool's close and leave the process hanging).
+        try:
+            leaving.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the holder did not exit after SIGTERM:\n" + leaving.tail())
         assert handover_seconds < 10  # the standby polls every 2 s; the TTL is 60 s
     finally:
         first.stop()

@@ -12,7 +12,7 @@ import asyncio
 import datetime
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -27,6 +27,9 @@ log = logging.getLogger("cunzhan.jobs")
 # renewal never lets two holders tick at once.
 SAFETY_FRACTION = 0.2
 STANDBY_POLL_SECONDS = 2.0
+# At shutdown, running jobs get this long to finish before they are cancelled (APScheduler's
+# asyncio executor cancels them outright; a query cancelled mid-flight can stall the pool's close).
+SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 @dataclass
@@ -35,12 +38,25 @@ class SchedulerState:
     scheduler: AsyncIOScheduler
     valid_until: datetime.datetime | None = None
     renewed_at: datetime.datetime | None = None
+    running: set[asyncio.Task] = field(default_factory=set)
 
     def holds(self, now: datetime.datetime) -> bool:
         if self.valid_until is None:
             return False
         margin = datetime.timedelta(seconds=lease.ttl_seconds() * SAFETY_FRACTION)
         return now < self.valid_until - margin
+
+
+async def tracked(state: SchedulerState, work, *args) -> None:
+    """Run a scheduled coroutine, known to `stop` so that it can let it finish."""
+    task = asyncio.current_task()
+    if task is not None:
+        state.running.add(task)
+    try:
+        await work(state, *args)
+    finally:
+        if task is not None:
+            state.running.discard(task)
 
 
 async def renew_lease(state: SchedulerState) -> None:
@@ -122,9 +138,9 @@ def _add_jobs(state: SchedulerState) -> None:
     now = lease.utcnow()
     renew_every = poll_seconds()
     scheduler.add_job(
-        renew_lease,
+        tracked,
         IntervalTrigger(seconds=renew_every, start_date=now, timezone=datetime.UTC),
-        args=[state],
+        args=[state, renew_lease],
         id="jobs-lease",
         replace_existing=True,
         coalesce=True,
@@ -134,11 +150,11 @@ def _add_jobs(state: SchedulerState) -> None:
     for spec in JOBS.values():
         interval = interval_seconds(spec)
         scheduler.add_job(
-            tick,
+            tracked,
             IntervalTrigger(
                 seconds=interval, start_date=_aligned_start(interval, now), timezone=datetime.UTC
             ),
-            args=[state, spec.name],
+            args=[state, tick, spec.name],
             id=f"job-{spec.name}",
             replace_existing=True,
             coalesce=True,
@@ -159,11 +175,15 @@ async def start(app: Litestar) -> None:
 
 
 async def stop(app: Litestar) -> None:
-    """Stop the scheduler and hand the lease back, so another process need not wait for the TTL."""
+    """Stop the scheduler, let running jobs finish (bounded), and hand the lease back so that
+    another process need not wait for the TTL."""
     state: SchedulerState | None = app.state.get("jobs_scheduler")
     if state is None:
         return
     app.state.jobs_scheduler = None
+    state.scheduler.pause()
+    if state.running:
+        await asyncio.wait(set(state.running), timeout=SHUTDOWN_GRACE_SECONDS)
     state.scheduler.shutdown(wait=False)
     if state.valid_until is not None:
         try:
