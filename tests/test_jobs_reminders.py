@@ -220,3 +220,24 @@ async def test_a_county_with_broken_settings_does_not_stop_the_others(client, wo
     assert len(await inbox(client, world.keeper_a)) == 1
     overdue = await run_now("parcel-overdue")
     assert overdue.status == "failed" and str(world.foreign_county_id) in overdue.error
+
+
+async def test_closed_and_not_yet_opened_stations_are_not_reminded(client, world):
+    from backend.registry.tables import Station
+
+    closed = await client.post(
+        f"/api/v1/stations/{world.station_b}/close",
+        json={"reason": "站长外出务工"},
+        headers=world.staff.headers,
+    )
+    assert closed.status_code == 200, closed.text
+    next_month = datetime.date.today() + datetime.timedelta(days=40)
+    await Station.update({Station.opened_on: next_month}).where(Station.id == world.station_a)
+    today = datetime.datetime.now(SHANGHAI)
+    await set_reminder(world.county_id, today.isoweekday(), 0)
+    # Not due at Beijing noon (10:00 in Urumqi): only the home county counts.
+    await set_reminder(world.foreign_county_id, today.isoweekday(), 23)
+
+    result = await run_now("checkin-reminder", now=at(today.date(), 12))
+    assert result.counts == {"counties_due": 1, "stations_missing": 0, "keepers_notified": 0}
+    assert await inbox(client, world.keeper_a) == []

@@ -63,12 +63,16 @@ async def _counties() -> list[dict[str, Any]]:
 async def stations_missing_checkin(
     county_id: uuid.UUID, week_monday: datetime.date
 ) -> list[uuid.UUID]:
-    """Open stations of the county without a (not reversed) check-in in the county-local week."""
+    """Open stations of the county without a (not reversed) check-in in the county-local week.
+
+    A station is open when it is not closed and has opened by the end of that week."""
     week_end = week_monday + datetime.timedelta(days=7)
     async with db.read_transaction():
         stations = await db.fetch(
-            "SELECT id FROM registry_station WHERE county = $1 AND closed_at IS NULL ORDER BY code",
+            "SELECT id FROM registry_station WHERE county = $1 AND closed_at IS NULL "
+            "AND (opened_on IS NULL OR opened_on < $2) ORDER BY code",
             county_id,
+            week_end,
         )
         checked_in = await db.fetch(
             "SELECT DISTINCT e.station FROM ledger_event e "
