@@ -204,11 +204,16 @@ async def main() -> None:
             crypto = await encryption_only(browsers, payload)
             ceiling = await bare_posts(browsers, PUSH_CONCURRENCY)
             job_rate, counts = await reminder_job(county.id, server)
+            before = len(server.requests)
+            started = time.perf_counter()
+            await reminder_job(county.id, server)  # again, same window: nothing is owed
+            rerun_s, rerun_sends = time.perf_counter() - started, len(server.requests) - before
             batch_rate = await batch_notify(browsers, server)
             statuses = await delivered_count()
         print(f"engine: {engine} ({database_url})")
         print(f"reminder job counts: {counts}; push deliveries logged: {statuses}")
         print(f"checkin-reminder job, {args.keepers} subscriptions: {job_rate:8.1f} sends/s")
+        print(f"the same job again in its window: {rerun_sends} sends, {rerun_s:.2f} s")
         print(f"notify_users batch, {args.keepers} subscriptions:   {batch_rate:8.1f} sends/s")
         print(f"baseline: encryption + VAPID signing only:        {crypto:8.1f} sends/s")
         print(f"baseline: bare POSTs to the loopback service:      {ceiling:8.1f} sends/s")

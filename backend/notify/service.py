@@ -238,54 +238,73 @@ async def _notify(
     urgency: str,
     ttl_seconds: int,
 ) -> int:
-    """One write (recipients, new items, what the chains need), the sends, one write (the log):
-    a reminder job notifying station after station costs two commits per station."""
+    """A read (who, and who has it already), one write (the new items and what their chains
+    need), the sends, one write (the log): two commits per station for a reminder job, and none
+    when a job runs again in the same window with nothing new to send."""
     params_json = json.dumps(params, ensure_ascii=False, sort_keys=True, default=str)
+    async with db.read_transaction():
+        keepers = [row for row in await _keepers(user_ids, station_id) if row["county"]]
+        earlier = await _earlier_items([_uuid(row["id"]) for row in keepers], dedupe_key)
+        untried = await _with_untried_subscriptions([item_id for item_id in earlier.values()])
+    missing = [row for row in keepers if _uuid(row["id"]) not in earlier]
+    items = [
+        NewItem(
+            keeper=_uuid(row["id"]),
+            county=_uuid(row["county"]),
+            station=_uuid(row["station"]) if row["station"] else None,
+            kind=kind,
+            dedupe_key=dedupe_key,
+            url=url,
+            title_key=title_key,
+            body_key=body_key,
+            params=params_json,
+            urgency=urgency,
+            ttl_seconds=ttl_seconds,
+        )
+        for row in missing
+    ]
 
     async def write():
-        keepers = await _keepers(user_ids, station_id)
-        items = [
-            NewItem(
-                keeper=_uuid(row["id"]),
-                county=_uuid(row["county"]),
-                station=_uuid(row["station"]) if row["station"] else None,
-                kind=kind,
-                dedupe_key=dedupe_key,
-                url=url,
-                title_key=title_key,
-                body_key=body_key,
-                params=params_json,
-                urgency=urgency,
-                ttl_seconds=ttl_seconds,
-            )
-            for row in keepers
-            if row["county"] is not None
-        ]
-        created = await _insert_items(items)
-        existing = [item.keeper for item in items if item.keeper not in created]
-        earlier = (
-            await db.fetch(
-                "SELECT id, keeper FROM notify_inbox_item WHERE dedupe_key = $1 "
-                f"AND keeper IN ({_in(existing, 2)})",
-                dedupe_key,
-                *existing,
-            )
-            if existing
-            else []
-        )
+        created = await _insert_items(items)  # a racing process may have made some meanwhile
         loaded = await _load(list(created.values()), False) if created else ([], {})
-        return created, earlier, loaded
+        return created, loaded
 
-    created, earlier, loaded = await groupwrite.write(write)
+    created, loaded = await groupwrite.write(write) if items else ({}, ([], {}))
     reached = set(created)
     if created:
         await run_chains(list(created.values()), claimed=True, loaded=loaded)
-    if earlier:
+    if untried:
         # "What was already sent to a subscription in this window is not sent again, but a
         # subscription added since gets it" (API.md).
-        sent = await run_chains([_uuid(row["id"]) for row in earlier], only_new_subscriptions=True)
-        reached |= sent
+        reached |= await run_chains(untried, only_new_subscriptions=True)
     return len(reached)
+
+
+async def _earlier_items(keepers: list[uuid.UUID], dedupe_key: str) -> dict[uuid.UUID, uuid.UUID]:
+    """{keeper: item} of those who already have this message."""
+    if not keepers:
+        return {}
+    rows = await db.fetch(
+        "SELECT id, keeper FROM notify_inbox_item WHERE dedupe_key = $1 "
+        f"AND keeper IN ({_in(keepers, 2)})",
+        dedupe_key,
+        *keepers,
+    )
+    return {_uuid(row["keeper"]): _uuid(row["id"]) for row in rows}
+
+
+async def _with_untried_subscriptions(item_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """Items whose keeper has a subscription never tried with them (added since)."""
+    if not item_ids:
+        return []
+    rows = await db.fetch(
+        "SELECT DISTINCT i.id FROM notify_inbox_item i "
+        "JOIN notify_push_subscription s ON s.keeper = i.keeper "
+        f"WHERE i.id IN ({_in(item_ids)}) AND NOT EXISTS (SELECT 1 FROM notify_delivery d "
+        "WHERE d.item = i.id AND d.subscription = s.id)",
+        *item_ids,
+    )
+    return [_uuid(row["id"]) for row in rows]
 
 
 async def notify_user(
