@@ -136,6 +136,8 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/county/notices"): RouteRule(any_staff),
     ("GET", "/county/subsidies"): RouteRule(any_staff),
     ("GET", "/county/reports"): RouteRule(any_staff),
+    ("GET", "/county/registry/county"): RouteRule(any_staff),
+    ("POST", "/county/registry/county"): RouteRule(any_staff),
     ("GET", "/county/registry/townships"): RouteRule(any_staff),
     ("POST", "/county/registry/townships"): RouteRule(any_staff),
     ("GET", "/county/registry/townships/{township_id}"): RouteRule(staff_of_county),

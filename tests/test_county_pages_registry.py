@@ -226,3 +226,47 @@ async def test_registry_pages_render_in_every_language(client, world):
             label = REGISTRY_SCREENS[screen].create_fields[0].name
             assert translate(f"field.{label}", lang) in response.text  # in the page's language
             assert_no_full_phone(response.text)
+
+
+async def test_county_settings_in_yuan_and_percent(client, world):
+    from backend.registry.tables import County
+
+    await page_login(client, world.staff.phone)
+    page = await client.get("/county/registry/county", headers=HTML)
+    assert 'value="1.00"' in page.text  # 100 fen per parcel, shown in 元
+    token = CSRF_FIELD.search(page.text).group(1)
+    form = {
+        "_csrf_token": token,
+        "target_township_pct": "100",
+        "target_village_pct": "70",
+        "target_poor_village_pct": "55",
+        "subsidy_fen_per_parcel": "1.50",
+        "subsidy_monthly_cap_fen": "800",
+        "parcel_free_days": "3",
+        "parcel_daily_fee_fen": "0.5",
+        "parcel_fee_cap_fen": "3.00",
+        "parcel_return_days": "7",
+        "checkin_reminder_weekday": "2",
+        "checkin_reminder_hour": "10",
+    }
+    saved = await client.post("/county/registry/county", data=form, headers=HTML)
+    assert saved.status_code == 303
+    county = await County.select().where(County.id == world.county_id).first()
+    assert county["target_village_pct"] == 70 and county["subsidy_fen_per_parcel"] == 150
+    assert county["subsidy_monthly_cap_fen"] == 80000 and county["subsidy_farm_only"] is False
+    assert county["parcel_daily_fee_fen"] == 50 and county["checkin_reminder_weekday"] == 2
+    coverage = await client.get("/county/coverage", headers=HTML)
+    assert "70%" in coverage.text.split('data-target="villages"')[1].split("</tr>")[0]
+
+    bad = await client.post(
+        "/county/registry/county",
+        data={**form, "target_village_pct": "120", "subsidy_fen_per_parcel": "1.5元"},
+        headers=HTML,
+    )
+    assert bad.status_code == 200
+    assert field_error(bad.text, "target_village_pct") or field_error(
+        bad.text, "subsidy_fen_per_parcel"
+    )
+    assert 'value="1.5元"' in bad.text  # the typed input is kept
+    unchanged = await County.select().where(County.id == world.county_id).first()
+    assert unchanged["target_village_pct"] == 70

@@ -171,6 +171,12 @@ def _page_error(request: Request, exc: Exception) -> Response:
 PAGE_ERRORS = {DomainError: _page_error, HTTPException: _page_error}
 
 
+async def facts_of(county_id: uuid.UUID) -> views.CountyFacts:
+    """The county's name and time zone, for the header and the dates of a page."""
+    async with db.read_transaction():
+        return await views.county_facts(county_id)
+
+
 async def county_of(request: Request) -> uuid.UUID:
     """The staff member's county; an administrator without one sees the first county."""
     user = current_user(request)
@@ -324,13 +330,11 @@ async def notices_page(request: Request, state: views.FormState | None = None) -
         {"value": scope, "text": views.translate(f"county_page.scope.{scope}", language)}
         for scope in notify.SCOPES
     ]
-    async with db.read_transaction():
-        facts = await views.county_facts(county_id)
     return render(
         request,
         "county/notices.html",
         nav="notices",
-        facts=facts,
+        facts=await facts_of(county_id),
         notices=await notify.list_notices(county_id),
         lists=lists,
         fields=NOTICE_FIELDS,
@@ -405,6 +409,7 @@ async def registry_list(
     return render(
         request,
         "county/registry.html",
+        facts=await facts_of(county_id),
         nav="registry",
         screen=screen,
         screens=list(views.REGISTRY_SCREENS),
@@ -441,6 +446,7 @@ async def registry_edit(
     return render(
         request,
         "county/registry_edit.html",
+        facts=await facts_of(county_id),
         nav="registry",
         screen=screen,
         screens=list(views.REGISTRY_SCREENS),
@@ -482,6 +488,24 @@ async def _reopen(actor, station_id, data):
     return await registry.reopen_station(actor, station_id)
 
 
+async def settings_page(request: Request, state: views.FormState | None = None) -> Template:
+    county_id = await county_of(request)
+    fmt = views.Formatter(page_language(request))
+    values = await views.county_settings_values(county_id)
+    return render(
+        request,
+        "county/county_settings.html",
+        facts=await facts_of(county_id),
+        nav="registry",
+        screen=None,
+        screens=list(views.REGISTRY_SCREENS),
+        fields=views.SETTINGS_FIELDS,
+        lists={"weekdays": views.weekday_choices(fmt)},
+        form=state or views.FormState(values=values),
+        saved=request.query_params.get("saved") == "1",
+    )
+
+
 class RegistryPagesController(Controller):
     """Townships, villages, stations, households and keepers: list, create, edit."""
 
@@ -489,6 +513,25 @@ class RegistryPagesController(Controller):
     include_in_schema = False
     guards = [requires_staff]
     exception_handlers = PAGE_ERRORS
+
+    @get("/county")
+    async def county_settings(self, request: Request) -> Template:
+        return await settings_page(request)
+
+    @post("/county", status_code=200)
+    async def update_county_settings(self, request: Request) -> Response:
+        county_id = await county_of(request)
+        values = views.form_values(await request.form(), views.SETTINGS_FIELDS)
+        data = views.struct_input(values, views.SETTINGS_FIELDS)
+        try:
+            schema = registry_schemas.CountySettings
+            await registry.update_county(
+                current_user(request), county_id, views.to_struct(data, schema)
+            )
+        except (DomainError, views.msgspec.ValidationError) as exc:
+            state = views.error_state(exc, values, page_language(request))
+            return await settings_page(request, state)
+        return Redirect("/county/registry/county?saved=1", status_code=303)
 
     @get("/townships")
     async def townships(self, request: Request) -> Template:

@@ -8,6 +8,7 @@ page instead of one per query.
 from __future__ import annotations
 
 import datetime
+import decimal
 import json
 import re
 import time
@@ -1039,6 +1040,25 @@ def form_values(form: Any, fields: list[FormField]) -> dict[str, Any]:
     return values
 
 
+YUAN = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
+
+
+def struct_input(values: dict[str, Any], fields: list[FormField]) -> dict[str, Any]:
+    """The typed values as the schema takes them: amounts typed in 元 become integer fen (a value
+    that is not an amount is passed on as typed, and the schema refuses it for its field)."""
+    converted = dict(values)
+    for spec in fields:
+        value = values.get(spec.name)
+        if spec.kind == "yuan" and isinstance(value, str) and YUAN.match(value):
+            converted[spec.name] = int(decimal.Decimal(value) * 100)
+    return converted
+
+
+def fen_as_yuan(fen: int) -> str:
+    whole, cents = divmod(int(fen), 100)
+    return f"{whole}.{cents:02d}"
+
+
 _MSGSPEC_FIELD = (re.compile(r"\$\.(\w+)"), re.compile(r"field `(\w+)`"))
 
 
@@ -1456,3 +1476,34 @@ async def province_reports(county_id: uuid.UUID) -> dict[str, Any]:
     async with db.read_transaction():
         facts = await county_facts(county_id)
     return {"facts": facts, "reports": await county_service.province_deliveries(county_id)}
+
+
+# County settings: the programme's targets, the parcel and subsidy rules, the reminder's hour.
+
+SETTINGS_FIELDS = [
+    FormField("target_township_pct", "number", required=True),
+    FormField("target_village_pct", "number", required=True),
+    FormField("target_poor_village_pct", "number", required=True),
+    FormField("subsidy_fen_per_parcel", "yuan", required=True),
+    FormField("subsidy_monthly_cap_fen", "yuan", required=True),
+    FormField("subsidy_farm_only", "checkbox"),
+    FormField("parcel_free_days", "number", required=True),
+    FormField("parcel_daily_fee_fen", "yuan", required=True),
+    FormField("parcel_fee_cap_fen", "yuan", required=True),
+    FormField("parcel_return_days", "number", required=True),
+    FormField("checkin_reminder_weekday", "select", "weekdays", required=True),
+    FormField("checkin_reminder_hour", "number", required=True),
+]
+
+
+async def county_settings_values(county_id: uuid.UUID) -> dict[str, Any]:
+    county = await registry.get_county(county_id)
+    values: dict[str, Any] = {}
+    for spec in SETTINGS_FIELDS:
+        value = getattr(county, spec.name)
+        values[spec.name] = fen_as_yuan(value) if spec.kind == "yuan" else value
+    return values
+
+
+def weekday_choices(fmt: Formatter) -> list[dict[str, str]]:
+    return [{"value": str(n), "text": fmt.t(f"county_page.weekday.{n}")} for n in range(1, 8)]

@@ -133,6 +133,7 @@ async def test_county_pages_screenshots(browser, county_server, tmp_path, lang):
         "notices": "/county/notices",
         "subsidies": "/county/subsidies",
         "registry": "/county/registry/keepers",
+        "settings": "/county/registry/county",
     }
     # A notice to one station, through the form (the target's choice appears with the scope).
     await page.goto(f"{base}/county/notices")
