@@ -47,6 +47,16 @@ class Lease:
     acquired_at: datetime.datetime
     renewed_at: datetime.datetime
     expires_at: datetime.datetime
+    observed_at: datetime.datetime  # the database's clock when this was read
+
+    @property
+    def live(self) -> bool:
+        return self.expires_at > self.observed_at
+
+    @property
+    def remaining(self) -> datetime.timedelta:
+        """How long it still runs: reckoned by the database's clock, used with the caller's."""
+        return self.expires_at - self.observed_at
 
 
 def moment(value) -> datetime.datetime:
@@ -55,14 +65,24 @@ def moment(value) -> datetime.datetime:
     return datetime.datetime.fromisoformat(str(value)).replace(tzinfo=datetime.UTC)
 
 
-def lease_from_row(row: dict) -> Lease:
+def lease_from_row(row: dict, observed_at: datetime.datetime) -> Lease:
     return Lease(
         name=row["name"],
         holder=row["holder"],
         acquired_at=moment(row["acquired_at"]),
         renewed_at=moment(row["renewed_at"]),
         expires_at=moment(row["expires_at"]),
+        observed_at=observed_at,
     )
+
+
+async def database_now() -> datetime.datetime:
+    """The clock every process agrees on: PostgreSQL's (its `serve` processes may run on hosts
+    whose clocks drift apart); an SQLite file is served from one host, whose clock it is."""
+    if db.is_sqlite():
+        return utcnow()
+    rows = await db.fetch("SELECT clock_timestamp() AS now")
+    return moment(rows[0]["now"])
 
 
 async def acquire(
@@ -76,9 +96,9 @@ async def acquire(
     One statement decides: the upsert's WHERE lets the update through only for the current holder
     or over an expired lease, so two processes racing for a free lease cannot both win.
     """
-    now = now or utcnow()
-    expires = now + datetime.timedelta(seconds=ttl if ttl is not None else ttl_seconds())
     async with db.write_transaction():
+        now = now or await database_now()
+        expires = now + datetime.timedelta(seconds=ttl if ttl is not None else ttl_seconds())
         await db.execute(
             "INSERT INTO jobs_lease (name, holder, acquired_at, renewed_at, expires_at) "
             "VALUES ($1, $2, $3, $3, $4) "
@@ -94,7 +114,7 @@ async def acquire(
             expires,
         )
         rows = await db.fetch("SELECT * FROM jobs_lease WHERE name = $1", name)
-    lease = lease_from_row(rows[0])
+    lease = lease_from_row(rows[0], observed_at=now)
     return lease if lease.holder == holder else None
 
 
@@ -103,7 +123,7 @@ async def release(holder: str, name: str = SCHEDULER_LEASE) -> None:
     async with db.write_transaction():
         await db.execute(
             "UPDATE jobs_lease SET expires_at = $1 WHERE name = $2 AND holder = $3",
-            utcnow() - datetime.timedelta(seconds=1),
+            await database_now() - datetime.timedelta(seconds=1),
             name,
             holder,
         )
@@ -111,5 +131,9 @@ async def release(holder: str, name: str = SCHEDULER_LEASE) -> None:
 
 async def current(name: str = SCHEDULER_LEASE) -> Lease | None:
     async with db.read_transaction():
-        rows = await db.fetch("SELECT * FROM jobs_lease WHERE name = $1", name)
-    return lease_from_row(rows[0]) if rows else None
+        return await current_in_transaction(name)
+
+
+async def current_in_transaction(name: str = SCHEDULER_LEASE) -> Lease | None:
+    rows = await db.fetch("SELECT * FROM jobs_lease WHERE name = $1", name)
+    return lease_from_row(rows[0], observed_at=await database_now()) if rows else None

@@ -70,15 +70,16 @@ async def renew_lease(state: SchedulerState) -> None:
                 return
         else:
             current = await lease.current()
-            if current and current.holder != state.holder and current.expires_at > now:
+            if current and current.holder != state.holder and current.live:
                 state.valid_until = None
                 return
-        held = await lease.acquire(state.holder, now=now)
+        held = await lease.acquire(state.holder)
     except Exception:
         # The database hiccuped: keep the old expiry, which runs out on its own.
         log.exception("could not renew the jobs lease")
         return
-    state.valid_until = held.expires_at if held else None
+    # The database's clock decided; this process counts the remaining time on its own clock.
+    state.valid_until = now + held.remaining if held else None
     state.renewed_at = now if held else None
     if held and not was_holder:
         log.info("jobs lease taken by %s", state.holder)

@@ -213,17 +213,14 @@ async def overview(language: str = "zh-CN", recent: int = 5) -> JobsOverview:
                     recent_runs=runs,
                 )
             )
-        lease_rows = await db.fetch(
-            "SELECT * FROM jobs_lease WHERE name = $1", lease.SCHEDULER_LEASE
-        )
+        current = await lease.current_in_transaction()
     holder = None
-    if lease_rows:
-        current = lease.lease_from_row(lease_rows[0])
+    if current is not None:
         holder = LeaseOut(
             holder=current.holder,
             acquired_at=current.acquired_at,
             renewed_at=current.renewed_at,
             expires_at=current.expires_at,
-            live=current.expires_at > lease.utcnow(),
+            live=current.live,
         )
     return JobsOverview(lease=holder, jobs=jobs)
