@@ -107,6 +107,12 @@ async def test_the_three_questions_in_two_clicks_each(browser, county_server):
     download = page.locator("#month-figures a[href*='/export.xlsx?month=']")
     assert await download.count() == 1
     assert clicks.count == 1
+    # The month's workbook downloads with the staff member's session (one more click).
+    async with page.expect_download() as waiting:
+        await download.click()
+    workbook = await (await waiting.value).path()
+    with open(workbook, "rb") as file:
+        assert file.read(2) == b"PK"  # an .xlsx is a zip
 
     text = await page.evaluate("document.body.innerText")
     assert not FULL_PHONE.findall(text)
