@@ -198,6 +198,7 @@ async def test_coverage_against_targets(client, world):
 async def test_keepers_and_foreign_staff_are_refused(client, world):
     keeper = await client.get("/county/", headers=html_as(world.keeper_a))
     assert keeper.status_code == 403 and "<html" in keeper.text
+    assert 'href="/app/"' in keeper.text  # a keeper is pointed to the phone app
     foreign = await client.get(
         f"/county/stations/{world.station_a}", headers=html_as(world.foreign_staff)
     )
