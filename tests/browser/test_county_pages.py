@@ -161,3 +161,26 @@ async def test_county_pages_screenshots(browser, county_server, tmp_path, lang):
         assert not FULL_PHONE.findall(text), name
         await page.screenshot(path=str(folder / f"county-{lang}-{name}.png"), full_page=True)
     await context.close()
+
+
+async def test_usable_at_1024_px(browser, county_server):
+    """At 1024 px no page scrolls sideways: wide tables scroll inside their own box."""
+    context = await browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN")
+    page = await context.new_page()
+    base = county_server.url
+    await log_in(page, base)
+    station_id = keeper_station(base, "13800000003")
+    for path in (
+        "/county/",
+        "/county/stations",
+        f"/county/stations/{station_id}",
+        "/county/coverage",
+        "/county/notices",
+        "/county/subsidies",
+        "/county/registry/households",
+        "/county/registry/county",
+    ):
+        await page.goto(f"{base}{path}")
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 1024, (path, width)
+    await context.close()
