@@ -53,7 +53,6 @@ from backend.security import client_address
 from backend.settings import get_settings
 
 STATIC_DIR = Path(__file__).parent / "static"
-LANGUAGE_NAMES = {"zh-CN": "中文", "en": "English", "ug": "ئۇيغۇرچە"}
 LOGIN_PATH = "/county/login"
 # The main navigation's entries, in order; an entry appears once its pages exist.
 NAV_AVAILABLE = [
@@ -112,7 +111,7 @@ def _language_links(request: Request, current: str) -> list[dict[str, Any]]:
         links.append(
             {
                 "lang": language,
-                "name": LANGUAGE_NAMES[language],
+                "name": views.LANGUAGE_NAMES[language],
                 "href": f"{request.url.path}?{params}",
                 "current": language == current,
             }

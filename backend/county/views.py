@@ -1125,7 +1125,6 @@ async def choices(county_id: uuid.UUID) -> dict[str, list[dict[str, str]]]:
             for r in open_stations
         ],
         "languages": [{"value": code, "text": name} for code, name in LANGUAGE_NAMES.items()],
-        "roles": [{"value": "keeper", "text": ""}, {"value": "county_staff", "text": ""}],
     }
 
 
