@@ -298,22 +298,35 @@ async def _changed_days(
     # that day leaves the parcel overdue either way) and the day has come (later days are
     # counted when they come): live pickups of fresh parcels touch no other day.
     shift = datetime.timedelta(days=rule.return_days)
-    stations = [station for station in ranges if touched[station]]
-    numbers = sorted({number for station in stations for number in touched[station]})
-    for station_chunk in _chunks(stations, 100):
-        for chunk in _chunks(numbers):
-            for row in await db.fetch(
-                "SELECT station, tracking_no, received_date FROM ledger_parcel "
-                f"WHERE station IN ({_in(station_chunk)}) "
-                f"AND tracking_no IN ({_in(chunk, len(station_chunk) + 1)})",
-                *station_chunk,
-                *chunk,
-            ):
-                station = _uuid(row["station"])
-                first_touch = touched[station].get(row["tracking_no"])
-                due = _date(row["received_date"]) + shift
-                if first_touch is not None and first_touch < due <= today:
-                    days[station].add(due)
+    terms: list[str] = []
+    args: list[Any] = []
+
+    async def look_up() -> None:
+        for row in await db.fetch(
+            "SELECT station, tracking_no, received_date FROM ledger_parcel "
+            f"WHERE {' OR '.join(terms)}",
+            *args,
+        ):
+            station = _uuid(row["station"])
+            first_touch = touched[station].get(row["tracking_no"])
+            due = _date(row["received_date"]) + shift
+            if first_touch is not None and first_touch < due <= today:
+                days[station].add(due)
+        terms.clear()
+        args.clear()
+
+    # Each station with its own tracking numbers (a cross product of stations and numbers
+    # would make the database probe every pair).
+    for station, numbers in touched.items():
+        for chunk in _chunks(sorted(numbers)):
+            terms.append(
+                f"(station = ${len(args) + 1} AND tracking_no IN ({_in(chunk, len(args) + 2)}))"
+            )
+            args.extend([station, *chunk])
+            if len(args) > 1500:
+                await look_up()
+    if terms:
+        await look_up()
     return days
 
 
