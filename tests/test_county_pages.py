@@ -379,3 +379,23 @@ async def test_unknown_ids_are_a_not_found_page(client, world):
     api = await client.get(f"/county/stations/{missing}", headers=world.staff.headers)
     assert api.status_code == 404
     assert api.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_checkins_week_by_week(client, world):
+    await push(client, world.keeper_a, [event("checkin.recorded", {})])
+    old = event("checkin.recorded", {}, occurred_at=now_iso(-7 * 24))
+    await push(client, world.keeper_b, [old])  # B checked in last week, not this week
+    for lang in ("zh-CN", "en", "ug"):
+        page = await client.get(f"/county/checkins?lang={lang}", headers=html_as(world.staff))
+        assert page.status_code == 200
+    text = page.text
+    a_row = text.split('data-station="A001"')[1].split("</tr>")[0]
+    b_row = text.split('data-station="B001"')[1].split("</tr>")[0]
+    assert re.findall(r"[✓✗]", a_row)[-1] == "✓"
+    assert re.findall(r"[✓✗]", b_row)[-2:] == ["✓", "✗"]
+    footer = text.split("<tfoot>")[1]
+    assert "50%" in footer and "100%" not in footer.split("</td>")[-2]
+    filtered = await client.get(
+        f"/county/checkins?township={world.township_id}", headers=html_as(world.staff)
+    )
+    assert 'data-station="A001"' in filtered.text

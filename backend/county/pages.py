@@ -303,6 +303,12 @@ class CountyPagesController(Controller):
         )
         return render(request, "county/station.html", nav="stations", **page)
 
+    @get("/checkins")
+    async def checkins(self, request: Request, township: TownshipFilter = None) -> Template:
+        county_id = await county_of(request)
+        page = await views.checkin_grid(county_id, township)
+        return render(request, "county/checkins.html", nav="dashboard", **page)
+
     @get("/coverage", name="county_coverage")
     async def coverage(self, request: Request, month: Month = None) -> Template:
         county_id = await county_of(request)

@@ -1506,3 +1506,38 @@ async def county_settings_values(county_id: uuid.UUID) -> dict[str, Any]:
 
 def weekday_choices(fmt: Formatter) -> list[dict[str, str]]:
     return [{"value": str(n), "text": fmt.t(f"county_page.weekday.{n}")} for n in range(1, 8)]
+
+
+# Check-ins week by week ------------------------------------------------------------------------
+
+
+async def checkin_grid(county_id: uuid.UUID, township: str | None) -> dict[str, Any]:
+    """Open stations × the last eight weeks: did the station check in that week?"""
+    async with db.read_transaction():
+        facts = await county_facts(county_id)
+        rows = await stations(county_id)
+        first = facts.week_start - datetime.timedelta(weeks=TREND_WEEKS - 1)
+        pairs = await checkin_weeks(county_id, first, facts.today)
+        townships = await db.fetch(
+            "SELECT id, name FROM registry_township WHERE county = $1 ORDER BY name", county_id
+        )
+    weeks = [first + datetime.timedelta(weeks=n) for n in range(TREND_WEEKS)]
+    checked: dict[str, set[datetime.date]] = defaultdict(set)
+    for station, day in pairs:
+        checked[station].add(week_start(day))
+    if township:
+        rows = [row for row in rows if str(row.township_id) == township]
+    grid = [
+        {"station": row, "weeks": [week in checked[str(row.id)] for week in weeks]} for row in rows
+    ]
+    compliance = [
+        _percent(sum(1 for line in grid if line["weeks"][n]), len(grid)) for n in range(len(weeks))
+    ]
+    return {
+        "facts": facts,
+        "weeks": weeks,
+        "grid": grid,
+        "compliance": compliance,
+        "townships": [{"id": str(as_uuid(t["id"])), "name": t["name"]} for t in townships],
+        "township": township or "",
+    }

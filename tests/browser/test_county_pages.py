@@ -133,6 +133,7 @@ async def test_county_pages_screenshots(browser, county_server, tmp_path, lang):
     station_id = keeper_station(base, "13800000003")
     pages = {
         "dashboard": "/county/",
+        "checkins": "/county/checkins",
         "stations": "/county/stations",
         "station": f"/county/stations/{station_id}",
         "coverage": "/county/coverage",
@@ -172,6 +173,7 @@ async def test_usable_at_1024_px(browser, county_server):
     station_id = keeper_station(base, "13800000003")
     for path in (
         "/county/",
+        "/county/checkins",
         "/county/stations",
         f"/county/stations/{station_id}",
         "/county/coverage",
