@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Response, get, post
 from litestar.params import QueryParameter
 
@@ -12,6 +14,52 @@ from backend.accounts.guards import requires_county_scope, requires_staff
 from backend.county import export, rollups, service
 from backend.errors import DomainError
 from backend.params import CountyId
+
+
+class RollupRow(msgspec.Struct):
+    """One station's figures of one county-local day and kind (reversed entries excluded)."""
+
+    station_id: uuid.UUID
+    day: datetime.date
+    kind: str
+    count: int
+    amount_fen: int
+    fee_fen: int  # fees and commissions
+    farm_count: int  # farm-produce dispatches; every sale
+    poverty_count: int  # entries for a 脱贫户 household
+    poverty_amount_fen: int
+
+
+class RollupOut(msgspec.Struct):
+    county_id: uuid.UUID
+    start: datetime.date = msgspec.field(name="from")
+    end: datetime.date = msgspec.field(name="to")
+    rows: list[RollupRow] = msgspec.field(default_factory=list)
+
+
+class ProvinceAttemptOut(msgspec.Struct):
+    at: datetime.datetime
+    status: int | None
+    error: str
+    duration_ms: int
+
+
+class ProvinceReportOut(msgspec.Struct):
+    id: uuid.UUID
+    day: datetime.date
+    state: str  # pending | sending | sent | failed (waiting for its retry)
+    attempts: int
+    last_status: int | None
+    last_error: str
+    next_attempt_at: datetime.datetime
+    created_at: datetime.datetime
+    sent_at: datetime.datetime | None
+    log: list[ProvinceAttemptOut]
+
+
+class RefreshOut(msgspec.Struct):
+    refreshed_days: int
+
 
 DateText = Annotated[
     str | None, QueryParameter(description="County-local day, YYYY-MM-DD", required=False)
@@ -64,20 +112,23 @@ class CountyDataController(Controller):
         station_id: Annotated[
             str | None, QueryParameter(description="Only this station", required=False)
         ] = None,
-    ) -> dict[str, Any]:
+    ) -> RollupOut:
         today = await service.county_today(county_id)
         last = _day(end, "to") or today
         first = _day(start, "from") or last.replace(day=1)
         station = None
         if station_id:
-            import uuid
-
             try:
                 station = uuid.UUID(station_id)
             except ValueError:
                 raise DomainError("invalid_input", status=400, field="station_id") from None
         rows = await service.station_days(county_id, first, last, station)
-        return {"county_id": county_id, "from": first, "to": last, "rows": rows}
+        return RollupOut(
+            county_id=county_id,
+            start=first,
+            end=last,
+            rows=[RollupRow(**row) for row in rows],
+        )
 
     @post(
         "/rollup/refresh",
@@ -85,8 +136,8 @@ class CountyDataController(Controller):
         summary="Bring the county's rollups up to date now (the rollup job does it every 5 min)",
         status_code=200,
     )
-    async def refresh(self, county_id: CountyId) -> dict[str, Any]:
-        return {"refreshed_days": await rollups.refresh_county(county_id)}
+    async def refresh(self, county_id: CountyId) -> RefreshOut:
+        return RefreshOut(refreshed_days=await rollups.refresh_county(county_id))
 
     @get(
         "/kpis",
@@ -147,8 +198,9 @@ class CountyDataController(Controller):
         self,
         county_id: CountyId,
         limit: Annotated[int, QueryParameter(ge=1, le=500, required=False)] = 100,
-    ) -> list[dict[str, Any]]:
-        return await service.province_deliveries(county_id, limit)
+    ) -> list[ProvinceReportOut]:
+        reports = await service.province_deliveries(county_id, limit)
+        return msgspec.convert(reports, list[ProvinceReportOut])
 
 
 ROUTE_HANDLERS = [CountyDataController]
