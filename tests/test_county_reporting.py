@@ -151,3 +151,11 @@ async def test_nothing_is_sent_without_a_province_url(client, world, monkeypatch
         f"/api/v1/counties/{world.county_id}/province-reports", headers=world.staff.headers
     )
     assert response.json() == []
+
+
+async def test_nothing_is_sent_unsigned(client, world, receiver, monkeypatch):
+    monkeypatch.setenv("CUNZHAN_PROVINCE_SECRET", "")
+    get_settings.cache_clear()
+    tomorrow = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
+    assert await send_daily_reports(tomorrow) == 0
+    assert receiver.requests == []

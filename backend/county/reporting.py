@@ -58,6 +58,10 @@ async def send_daily_reports(now: datetime.datetime | None = None) -> int:
     settings = get_settings()
     if not settings.province_url:
         return 0
+    if not settings.province_secret:
+        # An unsigned report could be forged by anyone on the way: refuse to send one.
+        log.error("CUNZHAN_PROVINCE_URL is set but CUNZHAN_PROVINCE_SECRET is not; nothing sent")
+        return 0
     now = now or _now()
     async with db.read_transaction():
         counties = await db.fetch(
