@@ -20,6 +20,15 @@ async def test_demo_county_has_the_seeds_shape_and_loads_once(client):
     assert await Station.count() == 40
 
 
+async def test_demo_without_history_has_an_empty_ledger_at_any_hour(client, monkeypatch):
+    # Browser tests count a keeper's entries from zero; "today" used to be filled up to now.
+    from backend.ledger.tables import Event
+
+    monkeypatch.setenv("CUNZHAN_DEMO_HISTORY_DAYS", "0")
+    await load_demo()
+    assert await Event.count() == 0
+
+
 async def test_demo_logins_of_api_md_work(client):
     await load_demo()
     keeper_1 = await login(client, "13800000001", "demo1234")

@@ -131,13 +131,15 @@ async def load_demo(if_empty: bool = False) -> str:
         )
     await _demo_accounts(rng, county.id, station_ids)
     days = history_days()
-    events = await write_history(
-        county.id,
-        county.timezone,
-        [f"QS-{number:04d}" for number in range(1, HOUSEHOLDS + 1)],
-        KEEPER_PHONES,
-        days,
-    )
+    events = 0
+    if days > 0:  # 0 means the registry alone: the timeline would still fill today up to now
+        events = await write_history(
+            county.id,
+            county.timezone,
+            [f"QS-{number:04d}" for number in range(1, HOUSEHOLDS + 1)],
+            KEEPER_PHONES,
+            days,
+        )
     # The county pages read the rollups: have them ready before the first staff login.
     from backend.county.rollups import refresh_county
 
