@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
@@ -25,7 +26,10 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
+log = logging.getLogger("cunzhan.db")
+
 SQLITE_BUSY_TIMEOUT_S = 30.0
+POOL_CLOSE_SECONDS = 10.0
 SQLITE_POOL_SIZE = 8
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode = WAL",
@@ -220,7 +224,14 @@ async def start(db: Engine | None = None) -> bool:
 async def stop(db: Engine | None = None) -> None:
     db = db or engine()
     if isinstance(db, PostgresEngine) and db.pool is not None:
-        await db.close_connection_pool()
+        # A task cancelled mid-query can leave a connection that never hands back; closing the
+        # pool would then wait forever and a SIGTERMed server would hang.
+        try:
+            await asyncio.wait_for(db.pool.close(), POOL_CLOSE_SECONDS)
+        except TimeoutError:
+            log.warning("PostgreSQL pool did not close in %s s; terminating it", POOL_CLOSE_SECONDS)
+            db.pool.terminate()
+        db.pool = None
     elif isinstance(db, DurableSQLiteEngine):
         await db.close_pool()
 
