@@ -28,11 +28,21 @@ class LoginThrottle:
         self.counted: Counter[str] = Counter()  # in flight or not yet written, per key
         self.unwritten: list[tuple[str, str, datetime]] = []
         self.flush_task: asyncio.Task | None = None
+        self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
+
+    def lock(self) -> asyncio.Lock:
+        """Counting and writing a batch exclude each other: a count that saw a batch's rows
+        committed but still in memory counted them twice (a 429 one attempt early)."""
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._lock_loop is not loop:
+            self._lock, self._lock_loop = asyncio.Lock(), loop
+        return self._lock
 
     async def admit(self, settings: Settings, phone: str, address: str) -> None:
         """Refuse with 429 when the phone or the address failed too often; else count it in."""
         since = datetime.now(UTC) - timedelta(minutes=settings.login_window_minutes)
-        async with db.read_transaction():
+        async with self.lock(), db.read_transaction():
             rows = await db.fetch(
                 "SELECT (SELECT COUNT(*) FROM accounts_login_failure WHERE phone = $1 AND at > $3)"
                 " AS by_phone, (SELECT COUNT(*) FROM accounts_login_failure WHERE address = $2 "
@@ -41,8 +51,8 @@ class LoginThrottle:
                 address,
                 since,
             )
-        by_phone = rows[0]["by_phone"] + self.counted[f"p:{phone}"]
-        by_address = rows[0]["by_address"] + self.counted[f"a:{address}"]
+            by_phone = rows[0]["by_phone"] + self.counted[f"p:{phone}"]
+            by_address = rows[0]["by_address"] + self.counted[f"a:{address}"]
         if (
             by_phone >= settings.login_max_failures_per_phone
             or by_address >= settings.login_max_failures_per_address
@@ -81,17 +91,19 @@ class LoginThrottle:
         batch, self.unwritten = self.unwritten, []
         if not batch:
             return
-        try:
-            async with db.write_transaction():
-                await db.executemany(
-                    "INSERT INTO accounts_login_failure (phone, address, at) VALUES ($1, $2, $3)",
-                    batch,
-                )
-        except Exception:
-            self.unwritten[:0] = batch  # try again with the next failure
-            raise
-        for phone, address, _ in batch:
-            self._uncount(phone, address)
+        async with self.lock():
+            try:
+                async with db.write_transaction():
+                    await db.executemany(
+                        "INSERT INTO accounts_login_failure (phone, address, at) "
+                        "VALUES ($1, $2, $3)",
+                        batch,
+                    )
+            except Exception:
+                self.unwritten[:0] = batch  # try again with the next failure
+                raise
+            for phone, address, _ in batch:
+                self._uncount(phone, address)
 
     async def close(self) -> None:
         if self.flush_task and not self.flush_task.done():
