@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 import re
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -322,3 +324,33 @@ def is_integrity_error(exc: BaseException) -> bool:
     import asyncpg
 
     return isinstance(exc, asyncpg.exceptions.IntegrityConstraintViolationError)
+
+
+# Row values ------------------------------------------------------------------------------------
+# PostgreSQL hands back UUIDs, dates and aware datetimes; SQLite hands back text. Every reader of
+# raw rows converts through these, so both engines give the same Python values.
+
+
+def as_uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def as_date(value: Any) -> datetime.date:
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
+
+
+def as_moment(value: Any) -> datetime.datetime:
+    """An aware datetime; a naive one (SQLite without offset) is UTC, as the app writes it."""
+    moment = (
+        value
+        if isinstance(value, datetime.datetime)
+        else datetime.datetime.fromisoformat(str(value))
+    )
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+
+def in_list(values: Sequence[Any], start: int = 1) -> str:
+    """`$n, $n+1, …` for an IN list of `values` whose first argument is `$start`."""
+    return ", ".join(f"${i}" for i in range(start, start + len(values)))

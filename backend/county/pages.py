@@ -371,7 +371,7 @@ class CountyRecordsController(Controller):
                 county_id,
                 current_user(request).id,
                 scope=scope,
-                target_id=views.as_uuid(target) if target else None,
+                target_id=db.as_uuid(target) if target else None,
                 title=values.get("title", ""),
                 body=values.get("body", ""),
             )

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from backend import db
-from backend.county.rollups import _date, _uuid, refresh_county
+from backend.county.rollups import refresh_county
 from backend.settings import get_settings
 
 log = logging.getLogger("cunzhan.county.reporting")
@@ -70,7 +70,7 @@ async def send_daily_reports(now: datetime.datetime | None = None) -> int:
     sent = 0
     async with httpx.AsyncClient(timeout=TIMEOUT_S) as client:
         for county in counties:
-            county_id = _uuid(county["id"])
+            county_id = db.as_uuid(county["id"])
             await refresh_county(county_id)
             await _create_due_reports(county, now)
             for report_id in await _claim_due(county_id, now):
@@ -115,7 +115,7 @@ async def _claim_due(county_id: uuid.UUID, now: datetime.datetime) -> list[uuid.
             county_id,
             now,
         )
-    return [_uuid(row["id"]) for row in sorted(rows, key=lambda row: str(row["day"]))]
+    return [db.as_uuid(row["id"]) for row in sorted(rows, key=lambda row: str(row["day"]))]
 
 
 async def day_figures(county: dict[str, Any], day: datetime.date) -> dict[str, Any]:
@@ -161,7 +161,7 @@ async def _deliver(client, settings, county, report_id: uuid.UUID, now) -> int:
         report = (await db.fetch("SELECT * FROM county_province_report WHERE id = $1", report_id))[
             0
         ]
-    day = _date(report["day"])
+    day = db.as_date(report["day"])
     body = report["payload"]
     if not body:
         payload = await day_figures(county, day)
@@ -244,9 +244,9 @@ async def deliveries(county_id: uuid.UUID, limit: int = 100) -> list[dict[str, A
             )
     by_report: dict[str, list[dict[str, Any]]] = {}
     for attempt in attempts:
-        by_report.setdefault(str(_uuid(attempt["report"])), []).append(
+        by_report.setdefault(str(db.as_uuid(attempt["report"])), []).append(
             {
-                "at": _moment(attempt["at"]),
+                "at": db.as_moment(attempt["at"]),
                 "status": attempt["status"],
                 "error": attempt["error"],
                 "duration_ms": attempt["duration_ms"],
@@ -254,23 +254,16 @@ async def deliveries(county_id: uuid.UUID, limit: int = 100) -> list[dict[str, A
         )
     return [
         {
-            "id": _uuid(report["id"]),
-            "day": _date(report["day"]),
+            "id": db.as_uuid(report["id"]),
+            "day": db.as_date(report["day"]),
             "state": report["state"],
             "attempts": report["attempts"],
             "last_status": report["last_status"],
             "last_error": report["last_error"],
-            "next_attempt_at": _moment(report["next_attempt_at"]),
-            "created_at": _moment(report["created_at"]),
-            "sent_at": _moment(report["sent_at"]) if report["sent_at"] else None,
-            "log": by_report.get(str(_uuid(report["id"])), []),
+            "next_attempt_at": db.as_moment(report["next_attempt_at"]),
+            "created_at": db.as_moment(report["created_at"]),
+            "sent_at": db.as_moment(report["sent_at"]) if report["sent_at"] else None,
+            "log": by_report.get(str(db.as_uuid(report["id"])), []),
         }
         for report in reports
     ]
-
-
-def _moment(value: Any) -> datetime.datetime:
-    if isinstance(value, datetime.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
-    parsed = datetime.datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)

@@ -44,23 +44,9 @@ IN_CHUNK = 400
 FIGURES = ("count", "amount_fen", "fee_fen", "farm_count", "poverty_count", "poverty_amount_fen")
 
 
-def _uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-def _date(value: Any) -> datetime.date:
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
-
-
 def _chunks(values: list, size: int = IN_CHUNK) -> Iterable[list]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
-
-
-def _in(values: list, start: int = 1) -> str:
-    return ", ".join(f"${i}" for i in range(start, start + len(values)))
 
 
 @dataclass(frozen=True)
@@ -134,7 +120,7 @@ def event_figures(
 def _day_filter(column: str, days: list[datetime.date], start: int) -> tuple[str, list]:
     """`column IN (…)` for a few days, a range (filtered again in Python) for many."""
     if len(days) <= IN_CHUNK:
-        return f" AND {column} IN ({_in(days, start)})", list(days)
+        return f" AND {column} IN ({db.in_list(days, start)})", list(days)
     return f" AND {column} BETWEEN ${start} AND ${start + 1}", [days[0], days[-1]]
 
 
@@ -145,7 +131,7 @@ async def _figures(
     figures: dict[uuid.UUID, dict] = {station: {} for station in stations}
     if days is not None and not days:
         return figures
-    condition, args = f"e.station IN ({_in(stations)})", list(stations)
+    condition, args = f"e.station IN ({db.in_list(stations)})", list(stations)
     if days is not None:
         extra, values = _day_filter("e.business_date", sorted(days), len(args) + 1)
         condition, args = condition + extra, args + values
@@ -156,11 +142,11 @@ async def _figures(
         *args,
     )
     for row in rows:
-        day = _date(row["business_date"])
+        day = db.as_date(row["business_date"])
         if days is not None and day not in days:
             continue
         kind, values = event_figures(row["type"], json.loads(row["data"]), rule.poverty_codes)
-        _add(figures[_uuid(row["station"])], (day, kind), values)
+        _add(figures[db.as_uuid(row["station"])], (day, kind), values)
     await _overdue_figures(stations, rule, days, today, figures)
     return figures
 
@@ -171,7 +157,10 @@ async def _overdue_figures(stations, rule: CountyRule, days, today, figures) -> 
     if wanted is not None and not wanted:
         return
     shift = datetime.timedelta(days=rule.return_days)
-    condition, args = f"p.station IN ({_in(stations)}) AND p.state <> 'reversed'", list(stations)
+    condition, args = (
+        f"p.station IN ({db.in_list(stations)}) AND p.state <> 'reversed'",
+        list(stations),
+    )
     if wanted is not None:
         received = [day - shift for day in wanted]
         extra, values = _day_filter("p.received_date", received, len(args) + 1)
@@ -184,12 +173,12 @@ async def _overdue_figures(stations, rule: CountyRule, days, today, figures) -> 
     )
     wanted_set = set(wanted) if wanted is not None else None
     for row in rows:
-        due = _date(row["received_date"]) + shift
+        due = db.as_date(row["received_date"]) + shift
         if due > today or (wanted_set is not None and due not in wanted_set):
             continue
-        closed = _date(row["closed_date"]) if row["closed_date"] else None
+        closed = db.as_date(row["closed_date"]) if row["closed_date"] else None
         if closed is None or closed >= due:
-            _add(figures[_uuid(row["station"])], (due, OVERDUE_KIND), (1, 0, 0, 0, 0, 0))
+            _add(figures[db.as_uuid(row["station"])], (due, OVERDUE_KIND), (1, 0, 0, 0, 0, 0))
 
 
 async def _write_days(
@@ -197,12 +186,14 @@ async def _write_days(
 ) -> None:
     """Replace the stations' rows of these days (all their rows when None) with `figures`."""
     if days is None:
-        await db.execute(f"DELETE FROM county_rollup WHERE station IN ({_in(stations)})", *stations)
+        await db.execute(
+            f"DELETE FROM county_rollup WHERE station IN ({db.in_list(stations)})", *stations
+        )
     else:
         for chunk in _chunks(sorted(days)):
             await db.execute(
-                f"DELETE FROM county_rollup WHERE station IN ({_in(stations)}) "
-                f"AND day IN ({_in(chunk, len(stations) + 1)})",
+                f"DELETE FROM county_rollup WHERE station IN ({db.in_list(stations)}) "
+                f"AND day IN ({db.in_list(chunk, len(stations) + 1)})",
                 *stations,
                 *chunk,
             )
@@ -232,7 +223,7 @@ async def _write_totals(county_id: uuid.UUID, days: set[datetime.date] | None) -
         await db.execute(f"{select} GROUP BY county, day, kind", county_id)
         return
     for chunk in _chunks(sorted(days)):
-        where = f"day IN ({_in(chunk, 2)})"
+        where = f"day IN ({db.in_list(chunk, 2)})"
         await db.execute(
             f"DELETE FROM county_rollup_total WHERE county = $1 AND {where}", county_id, *chunk
         )
@@ -281,19 +272,19 @@ async def _changed_days(
             f"WHERE {' OR '.join(terms)}",
             *args,
         ):
-            station = _uuid(row["station"])
-            touch(station, row["type"], _date(row["business_date"]), row["data"])
+            station = db.as_uuid(row["station"])
+            touch(station, row["type"], db.as_date(row["business_date"]), row["data"])
             if row["type"] == "entry.reversed":
                 targets.append(uuid.UUID(str(json.loads(row["data"])["target_id"])))
     for chunk in _chunks(targets):
         for row in await db.fetch(
             "SELECT station, type, business_date, data FROM ledger_event "
-            f"WHERE id IN ({_in(chunk)})",
+            f"WHERE id IN ({db.in_list(chunk)})",
             *chunk,
         ):
-            station = _uuid(row["station"])
+            station = db.as_uuid(row["station"])
             if station in days:
-                touch(station, row["type"], _date(row["business_date"]), row["data"])
+                touch(station, row["type"], db.as_date(row["business_date"]), row["data"])
     # A parcel's overdue day changes only if the event falls before it (a pickup on or after
     # that day leaves the parcel overdue either way) and the day has come (later days are
     # counted when they come): live pickups of fresh parcels touch no other day.
@@ -307,9 +298,9 @@ async def _changed_days(
             f"WHERE {' OR '.join(terms)}",
             *args,
         ):
-            station = _uuid(row["station"])
+            station = db.as_uuid(row["station"])
             first_touch = touched[station].get(row["tracking_no"])
-            due = _date(row["received_date"]) + shift
+            due = db.as_date(row["received_date"]) + shift
             if first_touch is not None and first_touch < due <= today:
                 days[station].add(due)
         terms.clear()
@@ -320,7 +311,8 @@ async def _changed_days(
     for station, numbers in touched.items():
         for chunk in _chunks(sorted(numbers)):
             terms.append(
-                f"(station = ${len(args) + 1} AND tracking_no IN ({_in(chunk, len(args) + 2)}))"
+                f"(station = ${len(args) + 1} AND tracking_no "
+                f"IN ({db.in_list(chunk, len(args) + 2)}))"
             )
             args.extend([station, *chunk])
             if len(args) > 1500:
@@ -351,7 +343,7 @@ async def _days_come_due(
     for row in await db.fetch(
         f"SELECT DISTINCT station, received_date FROM ledger_parcel WHERE {condition}", *args
     ):
-        due[_uuid(row["station"])].add(_date(row["received_date"]) + shift)
+        due[db.as_uuid(row["station"])].add(db.as_date(row["received_date"]) + shift)
     return due
 
 
@@ -386,10 +378,11 @@ async def _serialise(county_id: uuid.UUID) -> None:
 
 async def _marks(stations: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     rows = await db.fetch(
-        f"SELECT station, rolled_seq FROM county_rollup_mark WHERE station IN ({_in(stations)})",
+        "SELECT station, rolled_seq FROM county_rollup_mark "
+        f"WHERE station IN ({db.in_list(stations)})",
         *stations,
     )
-    return {_uuid(row["station"]): row["rolled_seq"] for row in rows}
+    return {db.as_uuid(row["station"]): row["rolled_seq"] for row in rows}
 
 
 async def _set_marks(county_id: uuid.UUID, marks: dict[uuid.UUID, int]) -> None:
@@ -406,7 +399,7 @@ async def _set_marks(county_id: uuid.UUID, marks: dict[uuid.UUID, int]) -> None:
 async def _county_ids() -> list[uuid.UUID]:
     async with db.read_transaction():
         rows = await db.fetch("SELECT id FROM registry_county ORDER BY code")
-    return [_uuid(row["id"]) for row in rows]
+    return [db.as_uuid(row["id"]) for row in rows]
 
 
 async def refresh(now: datetime.datetime | None = None) -> int:
@@ -427,12 +420,12 @@ async def refresh_county(county_id: uuid.UUID, now: datetime.datetime | None = N
     ):
         return await rebuild_county(county_id, now)
     today = rule.today(now)
-    counted = _date(state["counted_through"]) if state["counted_through"] else None
+    counted = db.as_date(state["counted_through"]) if state["counted_through"] else None
     async with db.read_transaction():
         behind = await _stations_behind(county_id)
         due = await _days_come_due(county_id, rule, counted, today)
     work: dict[uuid.UUID, tuple[int, int]] = {
-        _uuid(row["station"]): (row["rolled_seq"], row["last_seq"]) for row in behind
+        db.as_uuid(row["station"]): (row["rolled_seq"], row["last_seq"]) for row in behind
     }
     stations = sorted(set(work) | set(due), key=str)
     touched_days: set[datetime.date] = set()
@@ -493,7 +486,7 @@ async def rebuild_county(county_id: uuid.UUID, now: datetime.datetime | None = N
     today = rule.today(now)
     days = 0
     for station in stations:
-        station_id = _uuid(station["id"])
+        station_id = db.as_uuid(station["id"])
         # A station's whole history is read outside the write lock (SQLite has one writer, and
         # keepers keep syncing meanwhile). The head is read first: the figures include at least
         # the events up to the mark, and any later ones are recomputed by the next refresh.

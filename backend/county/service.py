@@ -45,8 +45,9 @@ from collections import defaultdict
 from typing import Any
 
 from backend import db
-from backend.county.rollups import OVERDUE_KIND, REVERSED_KIND, _date, _uuid
+from backend.county.rollups import OVERDUE_KIND, REVERSED_KIND
 from backend.errors import DomainError
+from backend.ledger.service import week_start
 
 MAX_RANGE_DAYS = 366
 INACTIVE_DAYS = 14
@@ -128,10 +129,6 @@ def year_before(day: datetime.date) -> datetime.date:
         return day.replace(year=day.year - 1)
     except ValueError:  # 29 February
         return day.replace(year=day.year - 1, day=28)
-
-
-def week_start(day: datetime.date) -> datetime.date:
-    return day - datetime.timedelta(days=day.weekday())
 
 
 # Figures --------------------------------------------------------------------------------------
@@ -234,7 +231,7 @@ async def daily_totals(
     check_range(start, end)
     per_day: dict[datetime.date, dict[str, int]] = {}
     for line in await _total_lines(county_id, start, end):
-        day = _date(line["day"])
+        day = db.as_date(line["day"])
         add_to_figures(per_day.setdefault(day, empty_figures()), line["kind"], line)
     days = []
     day = start
@@ -266,8 +263,8 @@ async def station_days(
         )
     return [
         {
-            "station_id": _uuid(row["station"]),
-            "day": _date(row["day"]),
+            "station_id": db.as_uuid(row["station"]),
+            "day": db.as_date(row["day"]),
             "kind": row["kind"],
             **{key: row[key] for key in ROLLUP_FIGURES},
         }
@@ -291,7 +288,7 @@ async def station_totals(
         )
     return [
         {
-            "station_id": _uuid(row["station"]),
+            "station_id": db.as_uuid(row["station"]),
             "kind": row["kind"],
             **{key: int(row[key] or 0) for key in ROLLUP_FIGURES},
         }
@@ -307,7 +304,7 @@ async def station_ledger(
         rows = await db.fetch("SELECT county FROM registry_station WHERE id = $1", station_id)
     if not rows:
         raise DomainError("not_found", status=404)
-    lines = await station_days(_uuid(rows[0]["county"]), start, end, station_id)
+    lines = await station_days(db.as_uuid(rows[0]["county"]), start, end, station_id)
     days: dict[datetime.date, dict[str, Any]] = {}
     for line in lines:
         entry = days.setdefault(line["day"], {"day": line["day"], "kinds": {}})
@@ -347,11 +344,11 @@ async def checkin_weeks(
             mondays[-1] + datetime.timedelta(days=6),
         )
     checked: set[tuple[uuid.UUID, datetime.date]] = {
-        (_uuid(row["station"]), week_start(_date(row["day"]))) for row in rows
+        (db.as_uuid(row["station"]), week_start(db.as_date(row["day"]))) for row in rows
     }
     stations = []
     for station in await _stations(county_id):
-        station_id = _uuid(station["id"])
+        station_id = db.as_uuid(station["id"])
         stations.append(
             {
                 "station_id": station_id,
@@ -419,9 +416,9 @@ async def _activity(county_id, start, end) -> dict[uuid.UUID, dict[str, Any]]:
         )
     found: dict[uuid.UUID, dict[str, Any]] = {}
     for row in rows:
-        entry = found.setdefault(_uuid(row["station"]), {"lines": [], "last": None})
+        entry = found.setdefault(db.as_uuid(row["station"]), {"lines": [], "last": None})
         entry["lines"].append(row)
-        day = _date(row["day"])
+        day = db.as_date(row["day"])
         if row["kind"] not in NOT_ACTIVITY and (entry["last"] is None or day > entry["last"]):
             entry["last"] = day
     return found
@@ -439,7 +436,7 @@ async def _last_activity_before(station_ids: list[uuid.UUID], before: datetime.d
             before,
             *station_ids,
         )
-    return {_uuid(row["station"]): _date(row["last"]) for row in rows if row["last"]}
+    return {db.as_uuid(row["station"]): db.as_date(row["last"]) for row in rows if row["last"]}
 
 
 async def _shelf(county_id, today, return_days) -> dict[uuid.UUID, list[int]]:
@@ -451,7 +448,7 @@ async def _shelf(county_id, today, return_days) -> dict[uuid.UUID, list[int]]:
             county_id,
             today - datetime.timedelta(days=return_days),
         )
-    return {_uuid(row["station"]): [row["on_shelf"], row["overdue"] or 0] for row in rows}
+    return {db.as_uuid(row["station"]): [row["on_shelf"], row["overdue"] or 0] for row in rows}
 
 
 async def stations_overview(
@@ -469,20 +466,22 @@ async def stations_overview(
     shelf = await _shelf(county_id, today, county["parcel_return_days"])
     stations = await _stations(county_id)
     quiet = [
-        _uuid(s["id"]) for s in stations if activity.get(_uuid(s["id"]), {}).get("last") is None
+        db.as_uuid(s["id"])
+        for s in stations
+        if activity.get(db.as_uuid(s["id"]), {}).get("last") is None
     ]
     older = await _last_activity_before(quiet, window)
     overview = []
     for station in stations:
-        station_id = _uuid(station["id"])
-        if township_id is not None and _uuid(station["township_id"]) != township_id:
+        station_id = db.as_uuid(station["id"])
+        if township_id is not None and db.as_uuid(station["township_id"]) != township_id:
             continue
         found = activity.get(station_id, {"lines": [], "last": None})
         item = {
             "station_id": station_id,
             "name": station["name"],
             "code": station["code"],
-            "township_id": _uuid(station["township_id"]),
+            "township_id": db.as_uuid(station["township_id"]),
             "township": station["township"],
             "village": station["village"],
             "poor_village": bool(station["poor_village"]),
@@ -495,7 +494,7 @@ async def stations_overview(
             "fee_30d_fen": 0,
         }
         for line in found["lines"]:
-            day, kind = _date(line["day"]), line["kind"]
+            day, kind = db.as_date(line["day"]), line["kind"]
             if kind == "checkin_recorded" and day >= monday and line["count"] > 0:
                 item["checked_in_this_week"] = True
             if kind in NOT_ACTIVITY:

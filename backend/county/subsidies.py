@@ -17,7 +17,7 @@ import zoneinfo
 from typing import Any
 
 from backend import db
-from backend.county.rollups import _chunks, _date, _in, _uuid
+from backend.county.rollups import _chunks
 from backend.county.service import county_row, parse_month
 from backend.privacy import mask_phones_in_text
 
@@ -29,15 +29,8 @@ def _month_bounds(first: datetime.date, last: datetime.date, timezone: str):
     return start.astimezone(datetime.UTC), end.astimezone(datetime.UTC)
 
 
-def _moment(value: Any) -> datetime.datetime:
-    if isinstance(value, datetime.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
-    parsed = datetime.datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
-
-
 def _claim_order(row: dict[str, Any]) -> tuple:
-    return (_moment(row["received_at"]), str(_uuid(row["id"])))
+    return (db.as_moment(row["received_at"]), str(db.as_uuid(row["id"])))
 
 
 async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
@@ -66,13 +59,13 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
             "ORDER BY t.name, s.code",
             county_id,
         )
-    codes = {_uuid(s["id"]): s["code"] for s in stations}
+    codes = {db.as_uuid(s["id"]): s["code"] for s in stations}
     by_station: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for row in sorted(dispatches, key=_claim_order):
-        by_station.setdefault(_uuid(row["station"]), []).append(row)
+        by_station.setdefault(db.as_uuid(row["station"]), []).append(row)
     claims, totals = [], {"qualifying": 0, "duplicates": 0, "over_cap": 0, "payable_fen": 0}
     for station in stations:
-        station_id = _uuid(station["id"])
+        station_id = db.as_uuid(station["id"])
         rows = by_station.get(station_id, [])
         if not rows:
             continue
@@ -80,9 +73,9 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
         for row in rows:
             first_claim = first_claims[row["tracking_no"]]
             status, duplicate_of = "paid", None
-            if _uuid(first_claim["id"]) != _uuid(row["id"]):
+            if db.as_uuid(first_claim["id"]) != db.as_uuid(row["id"]):
                 status = "duplicate"
-                duplicate_of = codes.get(_uuid(first_claim["station"]), "")
+                duplicate_of = codes.get(db.as_uuid(first_claim["station"]), "")
                 duplicates += 1
             elif payable + per_parcel > cap:
                 status = "over_cap"
@@ -91,9 +84,9 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
                 payable += per_parcel
             parcels.append(
                 {
-                    "dispatch_id": _uuid(row["id"]),
-                    "day": _date(row["business_date"]),
-                    "received_at": _moment(row["received_at"]),
+                    "dispatch_id": db.as_uuid(row["id"]),
+                    "day": db.as_date(row["business_date"]),
+                    "received_at": db.as_moment(row["received_at"]),
                     "tracking_no": row["tracking_no"],
                     "carrier": row["carrier"],
                     "weight_g": row["weight_g"],
@@ -146,7 +139,8 @@ async def _first_claims(
         offset = 4 if farm_only else 3
         rows = await db.fetch(
             "SELECT id, station, tracking_no, received_at FROM ledger_dispatch "
-            f"WHERE county = $1 AND reversed = $2{farm} AND tracking_no IN ({_in(chunk, offset)})",
+            f"WHERE county = $1 AND reversed = $2{farm} "
+            f"AND tracking_no IN ({db.in_list(chunk, offset)})",
             county_id,
             False,
             *([True] if farm_only else []),

@@ -27,6 +27,7 @@ from backend.accounts import service as accounts
 from backend.county import service as county_service
 from backend.errors import DomainError, problem_document
 from backend.i18n import translate
+from backend.ledger.service import week_start
 from backend.privacy import mask_phone
 from backend.registry import schemas as registry_schemas
 from backend.registry import service as registry
@@ -55,28 +56,6 @@ ACTIVITY_KINDS: list[tuple[str, str]] = [
 def activity_kind(cashbook_kind: str) -> str:
     """The cashbook keeps one kind per service (service_phone_topup…); pages sum them."""
     return "service" if cashbook_kind.startswith("service_") else cashbook_kind
-
-
-def as_uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-def as_date(value: Any) -> datetime.date:
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
-
-
-def as_moment(value: Any) -> datetime.datetime:
-    if isinstance(value, datetime.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
-    moment = datetime.datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
-
-
-def week_start(day: datetime.date) -> datetime.date:
-    """The check-in week runs Monday to Sunday in the county's time zone (as in the ledger)."""
-    return day - datetime.timedelta(days=day.weekday())
 
 
 def month_start(day: datetime.date) -> datetime.date:
@@ -141,7 +120,7 @@ async def county_facts(county_id: uuid.UUID) -> CountyFacts:
     row = rows[0]
     zone = zoneinfo.ZoneInfo(row["timezone"])
     return CountyFacts(
-        id=as_uuid(row["id"]),
+        id=db.as_uuid(row["id"]),
         name=row["name"],
         timezone=zone,
         today=datetime.datetime.now(zone).date(),
@@ -156,7 +135,7 @@ async def first_county_id() -> uuid.UUID | None:
     """For an administrator without a county of their own: the first county by name."""
     async with db.read_transaction():
         rows = await db.fetch("SELECT id FROM registry_county ORDER BY name LIMIT 1")
-    return as_uuid(rows[0]["id"]) if rows else None
+    return db.as_uuid(rows[0]["id"]) if rows else None
 
 
 @dataclass
@@ -189,10 +168,10 @@ async def stations(county_id: uuid.UUID, include_closed: bool = False) -> list[S
     rows = await db.fetch(sql + " ORDER BY s.code", county_id)
     return [
         StationRow(
-            id=as_uuid(row["id"]),
+            id=db.as_uuid(row["id"]),
             code=row["code"],
             name=row["name"],
-            township_id=as_uuid(row["township"]),
+            township_id=db.as_uuid(row["township"]),
             township=row["township_name"],
             village=row["village_name"],
             poor_village=bool(row["poor"]),
@@ -215,7 +194,7 @@ async def rollup_boundary(facts: CountyFacts) -> datetime.date | None:
     )
     if not rows or rows[0]["refreshed_at"] is None:
         return None
-    return as_moment(rows[0]["refreshed_at"]).astimezone(facts.timezone).date()
+    return db.as_moment(rows[0]["refreshed_at"]).astimezone(facts.timezone).date()
 
 
 def _split(
@@ -292,7 +271,7 @@ async def checkin_days(
         first,
         last,
     )
-    return [(str(as_uuid(row["station"])), as_date(row["day"])) for row in rows]
+    return [(str(db.as_uuid(row["station"])), db.as_date(row["day"])) for row in rows]
 
 
 # Past weeks' check-ins change rarely (a late sync, a reversal) but cost the most to read: they are
@@ -331,7 +310,7 @@ async def last_checkins(county_id: uuid.UUID, today: datetime.date) -> dict[str,
         county_id,
         today - datetime.timedelta(days=LAST_CHECKIN_LOOKBACK_DAYS),
     )
-    return {str(as_uuid(row["station"])): as_date(row["day"]) for row in rows}
+    return {str(db.as_uuid(row["station"])): db.as_date(row["day"]) for row in rows}
 
 
 async def last_active_days(county_id: uuid.UUID, since: datetime.date) -> dict[str, datetime.date]:
@@ -343,7 +322,7 @@ async def last_active_days(county_id: uuid.UUID, since: datetime.date) -> dict[s
         county_id,
         since,
     )
-    return {str(as_uuid(row["station"])): as_date(row["day"]) for row in rows}
+    return {str(db.as_uuid(row["station"])): db.as_date(row["day"]) for row in rows}
 
 
 async def shelf_counts(facts: CountyFacts) -> tuple[dict[str, int], dict[str, int]]:
@@ -356,8 +335,8 @@ async def shelf_counts(facts: CountyFacts) -> tuple[dict[str, int], dict[str, in
         facts.id,
         deadline,
     )
-    waiting = {str(as_uuid(row["station"])): int(row["n"]) for row in rows}
-    overdue = {str(as_uuid(row["station"])): int(row["overdue"] or 0) for row in rows}
+    waiting = {str(db.as_uuid(row["station"])): int(row["n"]) for row in rows}
+    overdue = {str(db.as_uuid(row["station"])): int(row["overdue"] or 0) for row in rows}
     return waiting, overdue
 
 
@@ -376,7 +355,7 @@ async def station_kind_totals(
     )
     per_station: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in rows:
-        figures = per_station[str(as_uuid(row["station"]))]
+        figures = per_station[str(db.as_uuid(row["station"]))]
         kind = activity_kind(row["kind"])
         figures[kind] += int(row["n"] or 0)
         figures[f"{kind}_amount"] += int(row["amount"] or 0)
@@ -537,7 +516,7 @@ class Formatter:
         """A UTC moment in the county's local time, to the minute."""
         if value is None:
             return Markup("—")
-        text = as_moment(value).astimezone(self.timezone).strftime("%Y-%m-%d %H:%M")
+        text = db.as_moment(value).astimezone(self.timezone).strftime("%Y-%m-%d %H:%M")
         # Isolated left-to-right: in a Uyghur page the date and the time would swap places.
         return Markup('<bdi dir="ltr">{}</bdi>').format(text)
 
@@ -638,7 +617,7 @@ def _trend_charts(
     parcels_in, parcels_out = [0.0] * TREND_WEEKS, [0.0] * TREND_WEEKS
     retail, farm = [0.0] * TREND_WEEKS, [0.0] * TREND_WEEKS
     for row in daily:
-        slot = index.get(week_start(as_date(row["day"])))
+        slot = index.get(week_start(db.as_date(row["day"])))
         if slot is None:
             continue
         kind, count, amount = row["kind"], int(row["n"] or 0), int(row["amount"] or 0)
@@ -767,7 +746,7 @@ async def station_list(
         "month": first,
         "period_end": last,
         "months": _month_choices(facts.today),
-        "townships": [{"id": str(as_uuid(t["id"])), "name": t["name"]} for t in townships],
+        "townships": [{"id": str(db.as_uuid(t["id"])), "name": t["name"]} for t in townships],
         "township": township or "",
         "sort": sort,
         "order": "desc" if descending else "asc",
@@ -798,7 +777,7 @@ async def station_page(station_id: uuid.UUID, month: str | None) -> dict[str, An
         if not station_rows:
             raise DomainError("not_found", status=404)
         station = station_rows[0]
-        facts = await county_facts(as_uuid(station["county"]))
+        facts = await county_facts(db.as_uuid(station["county"]))
         first = parse_month(month, facts.today)
         last = next_month(first) - datetime.timedelta(days=1)
         year_start = _month_choices(facts.today)[-1]
@@ -829,7 +808,7 @@ async def station_page(station_id: uuid.UUID, month: str | None) -> dict[str, An
     days: dict[datetime.date, dict[str, dict[str, int]]] = defaultdict(dict)
     months: dict[datetime.date, dict[str, dict[str, int]]] = defaultdict(dict)
     for row in book:
-        day, kind = as_date(row["day"]), activity_kind(row["kind"])
+        day, kind = db.as_date(row["day"]), activity_kind(row["kind"])
         for bucket in ([days[day]] if first <= day <= last else []) + [months[month_start(day)]]:
             line = bucket.setdefault(kind, {"count": 0, "amount": 0, "fee": 0})
             line["count"] += int(row["count"])
@@ -849,15 +828,15 @@ async def station_page(station_id: uuid.UUID, month: str | None) -> dict[str, An
         "kinds": ACTIVITY_KINDS,
         "checkins": [
             {
-                "occurred_at": as_moment(row["occurred_at"]),
-                "received_at": as_moment(row["received_at"]),
-                "day": as_date(row["business_date"]),
+                "occurred_at": db.as_moment(row["occurred_at"]),
+                "received_at": db.as_moment(row["received_at"]),
+                "day": db.as_date(row["business_date"]),
                 "note": json.loads(row["data"] or "{}").get("note", ""),
             }
             for row in checkins
         ],
         "checked_in_this_week": bool(
-            checkins and as_date(checkins[0]["business_date"]) >= facts.week_start
+            checkins and db.as_date(checkins[0]["business_date"]) >= facts.week_start
         ),
         "shelf": [
             {
@@ -865,8 +844,8 @@ async def station_page(station_id: uuid.UUID, month: str | None) -> dict[str, An
                 "carrier": row["carrier"],
                 "phone": mask_phone(row["recipient_phone"]),
                 "pickup_code": row["pickup_code"],
-                "received_at": as_moment(row["received_at"]),
-                "overdue": as_date(row["received_date"]) <= deadline,
+                "received_at": db.as_moment(row["received_at"]),
+                "overdue": db.as_date(row["received_date"]) <= deadline,
             }
             for row in shelf
         ],
@@ -928,7 +907,7 @@ async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
         )
     per_township: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for village in villages:
-        line = per_township[str(as_uuid(village["township"]))]
+        line = per_township[str(db.as_uuid(village["township"]))]
         covered = int(village["stations"]) > 0
         line["villages"] += 1
         line["villages_covered"] += covered
@@ -938,7 +917,7 @@ async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
         {
             "name": row["name"],
             "stations": int(row["stations"]),
-            **per_township[str(as_uuid(row["id"]))],
+            **per_township[str(db.as_uuid(row["id"]))],
         }
         for row in townships
     ]
@@ -1115,13 +1094,13 @@ async def choices(county_id: uuid.UUID) -> dict[str, list[dict[str, str]]]:
             county_id,
         )
     return {
-        "townships": [{"value": str(as_uuid(r["id"])), "text": r["name"]} for r in townships],
+        "townships": [{"value": str(db.as_uuid(r["id"])), "text": r["name"]} for r in townships],
         "villages": [
-            {"value": str(as_uuid(r["id"])), "text": f"{r['township']} · {r['name']}"}
+            {"value": str(db.as_uuid(r["id"])), "text": f"{r['township']} · {r['name']}"}
             for r in villages
         ],
         "stations": [
-            {"value": str(as_uuid(r["id"])), "text": f"{r['code']} {r['name']}"}
+            {"value": str(db.as_uuid(r["id"])), "text": f"{r['code']} {r['name']}"}
             for r in open_stations
         ],
         "languages": [{"value": code, "text": name} for code, name in LANGUAGE_NAMES.items()],
@@ -1225,11 +1204,11 @@ async def _keeper_rows(county_id, fmt, lists):
         )
     return [
         {
-            "id": as_uuid(row["id"]),
+            "id": db.as_uuid(row["id"]),
             "cells": [
                 row["name"],
                 ltr(mask_phone(row["phone"])),
-                stations_by_id.get(str(as_uuid(row["station"])), "")
+                stations_by_id.get(str(db.as_uuid(row["station"])), "")
                 or f"{row['code'] or ''} {row['station_name'] or ''}".strip(),
                 fmt.t("county_page.open") if row["active"] else fmt.t("county_page.inactive"),
             ],
@@ -1248,7 +1227,7 @@ async def _row_values(table: str, columns: list[str], row_id: uuid.UUID) -> dict
     if not rows:
         raise DomainError("not_found", status=404)
     return {
-        name: (str(as_uuid(value)) if name.endswith("_id") or name == "station" else value)
+        name: (str(db.as_uuid(value)) if name.endswith("_id") or name == "station" else value)
         for name, value in rows[0].items()
         if value is not None
     }
@@ -1276,7 +1255,7 @@ async def _household_current(row_id):
     values = await _row_values(
         "registry_household", ["code", "head_name", "phone", "poverty", "village"], row_id
     )
-    values["village_id"] = str(as_uuid(values.pop("village")))
+    values["village_id"] = str(db.as_uuid(values.pop("village")))
     # The number is not put back into the form (it would be shown in full): empty keeps it.
     values["phone_masked"] = mask_phone(values.pop("phone", ""))
     return values
@@ -1538,6 +1517,6 @@ async def checkin_grid(county_id: uuid.UUID, township: str | None) -> dict[str, 
         "weeks": weeks,
         "grid": grid,
         "compliance": compliance,
-        "townships": [{"id": str(as_uuid(t["id"])), "name": t["name"]} for t in townships],
+        "townships": [{"id": str(db.as_uuid(t["id"])), "name": t["name"]} for t in townships],
         "township": township or "",
     }

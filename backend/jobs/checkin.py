@@ -84,11 +84,7 @@ async def stations_missing_checkin(
             week_end,
         )
     done = {str(row["station"]) for row in checked_in}
-    return [_uuid(row["id"]) for row in stations if str(row["id"]) not in done]
-
-
-def _uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    return [db.as_uuid(row["id"]) for row in stations if str(row["id"]) not in done]
 
 
 def checkin_dedupe_key(station_id: uuid.UUID, week_monday: datetime.date, nudge: int) -> str:
@@ -130,7 +126,7 @@ async def send_checkin_reminders(now: datetime.datetime | None = None) -> dict[s
         if not nudge:
             return
         counts["counties_due"] += 1
-        missing = await stations_missing_checkin(_uuid(county["id"]), window.week_monday)
+        missing = await stations_missing_checkin(db.as_uuid(county["id"]), window.week_monday)
         counts["stations_missing"] += len(missing)
         notified = await bounded_map(partial(remind_station, window=window, nudge=nudge), missing)
         counts["keepers_notified"] += sum(notified)

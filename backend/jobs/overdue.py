@@ -20,14 +20,6 @@ from backend.jobs.fanout import bounded_map, each_county
 PICKUP_URL = "/app/#/pickup"
 
 
-def _uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-def _date(value: Any) -> datetime.date:
-    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
-
-
 async def _counties() -> list[dict[str, Any]]:
     async with db.read_transaction():
         return await db.fetch(
@@ -54,10 +46,10 @@ async def _mark(county_id: uuid.UUID, today: datetime.date, return_days: int, no
         }
         new_rows = [
             (
-                _uuid(row["id"]),
-                _uuid(row["station"]),
+                db.as_uuid(row["id"]),
+                db.as_uuid(row["station"]),
                 county_id,
-                (today - _date(row["received_date"])).days,
+                (today - db.as_date(row["received_date"])).days,
                 now,
             )
             for row in overdue
@@ -70,7 +62,7 @@ async def _mark(county_id: uuid.UUID, today: datetime.date, return_days: int, no
         )
     per_station: dict[uuid.UUID, int] = {}
     for row in overdue:
-        station = _uuid(row["station"])
+        station = db.as_uuid(row["station"])
         per_station[station] = per_station.get(station, 0) + 1
     return {"per_station": per_station, "newly_marked": len(new_rows)}
 
@@ -104,7 +96,9 @@ async def mark_and_remind_overdue(now: datetime.datetime | None = None) -> dict[
 
     async def handle_county(county: dict[str, Any]) -> None:
         local = now.astimezone(zoneinfo.ZoneInfo(county["timezone"]))
-        found = await _mark(_uuid(county["id"]), local.date(), county["parcel_return_days"], now)
+        found = await _mark(
+            db.as_uuid(county["id"]), local.date(), county["parcel_return_days"], now
+        )
         counts["overdue"] += sum(found["per_station"].values())
         counts["newly_marked"] += found["newly_marked"]
         if local.hour < county["checkin_reminder_hour"]:
@@ -130,11 +124,11 @@ async def overdue_parcels(station_id: uuid.UUID) -> list[dict[str, Any]]:
         )
     return [
         {
-            "parcel_id": _uuid(row["id"]),
+            "parcel_id": db.as_uuid(row["id"]),
             "tracking_no": row["tracking_no"],
             "carrier": row["carrier"],
             "pickup_code": row["pickup_code"],
-            "received_date": _date(row["received_date"]),
+            "received_date": db.as_date(row["received_date"]),
             "marked_at": row["marked_at"],
         }
         for row in rows

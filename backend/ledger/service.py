@@ -93,8 +93,8 @@ async def station_facts(station_id: uuid.UUID) -> StationFacts:
         raise DomainError("not_found", status=404)
     row = rows[0]
     return StationFacts(
-        id=_uuid(row["id"]),
-        county_id=_uuid(row["county"]),
+        id=db.as_uuid(row["id"]),
+        county_id=db.as_uuid(row["county"]),
         timezone=zoneinfo.ZoneInfo(row["timezone"]),
         shelves=row["shelves"],
         layers=row["layers"],
@@ -105,27 +105,8 @@ async def station_facts(station_id: uuid.UUID) -> StationFacts:
     )
 
 
-def _uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-def _date(value: Any) -> datetime.date:
-    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
-
-
-def _moment(value: Any) -> datetime.datetime:
-    if isinstance(value, datetime.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
-    return datetime.datetime.fromisoformat(str(value)).replace(tzinfo=datetime.UTC)
-
-
 def local_today(facts: StationFacts, moment: datetime.datetime | None = None) -> datetime.date:
     return (moment or now()).astimezone(facts.timezone).date()
-
-
-def _in(values: list[Any], start: int = 1) -> str:
-    """`$n, $n+1, …` for an IN list (both engines take numbered placeholders here)."""
-    return ", ".join(f"${i}" for i in range(start, start + len(values)))
 
 
 # The chain ------------------------------------------------------------------------------------
@@ -173,7 +154,7 @@ async def _lock_chain(station_id: uuid.UUID) -> tuple[int, str]:
 
 def parcel_from_row(row: dict[str, Any]) -> ParcelState:
     return ParcelState(
-        id=_uuid(row["id"]),
+        id=db.as_uuid(row["id"]),
         tracking_no=row["tracking_no"],
         carrier=row["carrier"],
         recipient_phone=row["recipient_phone"],
@@ -181,10 +162,10 @@ def parcel_from_row(row: dict[str, Any]) -> ParcelState:
         pickup_code=row["pickup_code"],
         proposed_code=row["proposed_code"],
         state=row["state"],
-        received_at=_moment(row["received_at"]),
-        received_date=_date(row["received_date"]),
-        closed_event=_uuid(row["closed_event"]) if row["closed_event"] else None,
-        closed_at=_moment(row["closed_at"]) if row["closed_at"] else None,
+        received_at=db.as_moment(row["received_at"]),
+        received_date=db.as_date(row["received_date"]),
+        closed_event=db.as_uuid(row["closed_event"]) if row["closed_event"] else None,
+        closed_at=db.as_moment(row["closed_at"]) if row["closed_at"] else None,
         fee_fen=row["fee_fen"],
         return_reason=row["return_reason"],
     )
@@ -192,7 +173,7 @@ def parcel_from_row(row: dict[str, Any]) -> ParcelState:
 
 def _purchase_from_row(row: dict[str, Any]) -> PurchaseState:
     return PurchaseState(
-        id=_uuid(row["id"]),
+        id=db.as_uuid(row["id"]),
         platform=row["platform"],
         item=row["item"],
         amount_fen=row["amount_fen"],
@@ -200,15 +181,15 @@ def _purchase_from_row(row: dict[str, Any]) -> PurchaseState:
         customer_phone=row["customer_phone"],
         household_code=row["household_code"],
         state=row["state"],
-        ordered_at=_moment(row["ordered_at"]),
-        delivered_event=_uuid(row["delivered_event"]) if row["delivered_event"] else None,
-        delivered_at=_moment(row["delivered_at"]) if row["delivered_at"] else None,
+        ordered_at=db.as_moment(row["ordered_at"]),
+        delivered_event=db.as_uuid(row["delivered_event"]) if row["delivered_event"] else None,
+        delivered_at=db.as_moment(row["delivered_at"]) if row["delivered_at"] else None,
     )
 
 
 def _dispatch_from_row(row: dict[str, Any]) -> DispatchState:
     return DispatchState(
-        id=_uuid(row["id"]),
+        id=db.as_uuid(row["id"]),
         tracking_no=row["tracking_no"],
         carrier=row["carrier"],
         weight_g=row["weight_g"],
@@ -216,8 +197,8 @@ def _dispatch_from_row(row: dict[str, Any]) -> DispatchState:
         destination=row["destination"],
         farm_product=bool(row["farm_product"]),
         household_code=row["household_code"],
-        business_date=_date(row["business_date"]),
-        received_at=_moment(row["received_at"]),
+        business_date=db.as_date(row["business_date"]),
+        received_at=db.as_moment(row["received_at"]),
         reversed=bool(row["reversed"]),
     )
 
@@ -251,14 +232,14 @@ async def _load_state(facts: StationFacts, candidates: list[Candidate]) -> Stati
         "WHERE station = $1 AND state = 'on_shelf'",
         station,
     ):
-        state.shelve(row["tracking_no"], _uuid(row["id"]), row["pickup_code"])
+        state.shelve(row["tracking_no"], db.as_uuid(row["id"]), row["pickup_code"])
     handed = sorted(
         {c.data["tracking_no"] for c in candidates if c.type in CLOSING_TYPES} & set(state.on_shelf)
     )
     if handed:
         for row in await db.fetch(
             "SELECT * FROM ledger_parcel WHERE station = $1 AND state = 'on_shelf' "
-            f"AND tracking_no IN ({_in(handed, 2)})",
+            f"AND tracking_no IN ({db.in_list(handed, 2)})",
             station,
             *handed,
         ):
@@ -270,28 +251,29 @@ async def _load_state(facts: StationFacts, candidates: list[Candidate]) -> Stati
     if targets:
         for row in await db.fetch(
             "SELECT id, type, business_date, data FROM ledger_event "
-            f"WHERE station = $1 AND id IN ({_in(targets, 2)})",
+            f"WHERE station = $1 AND id IN ({db.in_list(targets, 2)})",
             station,
             *targets,
         ):
-            event_id = _uuid(row["id"])
+            event_id = db.as_uuid(row["id"])
             state.events[event_id] = LoggedEvent(
-                event_id, row["type"], _date(row["business_date"]), json.loads(row["data"])
+                event_id, row["type"], db.as_date(row["business_date"]), json.loads(row["data"])
             )
         for row in await db.fetch(
-            f"SELECT target FROM ledger_reversal WHERE target IN ({_in(targets)})", *targets
+            f"SELECT target FROM ledger_reversal WHERE target IN ({db.in_list(targets)})", *targets
         ):
-            state.reversed_targets.add(_uuid(row["target"]))
+            state.reversed_targets.add(db.as_uuid(row["target"]))
         for row in await db.fetch(
-            f"SELECT * FROM ledger_parcel WHERE station = $1 AND (id IN ({_in(targets, 2)}) "
-            f"OR closed_event IN ({_in(targets, 2 + len(targets))}))",
+            f"SELECT * FROM ledger_parcel WHERE station = $1 AND (id IN ({db.in_list(targets, 2)}) "
+            f"OR closed_event IN ({db.in_list(targets, 2 + len(targets))}))",
             station,
             *targets,
             *targets,
         ):
             _add_parcel(state, parcel_from_row(row))
         for row in await db.fetch(
-            f"SELECT * FROM ledger_dispatch WHERE station = $1 AND id IN ({_in(targets, 2)})",
+            "SELECT * FROM ledger_dispatch "
+            f"WHERE station = $1 AND id IN ({db.in_list(targets, 2)})",
             station,
             *targets,
         ):
@@ -300,8 +282,8 @@ async def _load_state(facts: StationFacts, candidates: list[Candidate]) -> Stati
     if wanted_purchases:
         for row in await db.fetch(
             f"SELECT * FROM ledger_purchase WHERE station = $1 AND (id IN "
-            f"({_in(wanted_purchases, 2)}) OR delivered_event IN "
-            f"({_in(targets or [None], 2 + len(wanted_purchases))}))",
+            f"({db.in_list(wanted_purchases, 2)}) OR delivered_event IN "
+            f"({db.in_list(targets or [None], 2 + len(wanted_purchases))}))",
             station,
             *wanted_purchases,
             *(targets or [None]),
@@ -310,7 +292,7 @@ async def _load_state(facts: StationFacts, candidates: list[Candidate]) -> Stati
     if dispatched:
         for row in await db.fetch(
             "SELECT * FROM ledger_dispatch WHERE station = $1 AND reversed = $2 "
-            f"AND tracking_no IN ({_in(dispatched, 3)})",
+            f"AND tracking_no IN ({db.in_list(dispatched, 3)})",
             station,
             False,
             *dispatched,
@@ -318,7 +300,8 @@ async def _load_state(facts: StationFacts, candidates: list[Candidate]) -> Stati
             _add_dispatch(state, _dispatch_from_row(row))
     if codes:
         for row in await db.fetch(
-            f"SELECT code FROM registry_household WHERE county = $1 AND code IN ({_in(codes, 2)})",
+            "SELECT code FROM registry_household "
+            f"WHERE county = $1 AND code IN ({db.in_list(codes, 2)})",
             facts.county_id,
             *codes,
         ):
@@ -558,9 +541,9 @@ async def _describe_duplicates(duplicates: list[_Judged]) -> None:
     if not ids:
         return
     rows = await db.fetch(
-        f"SELECT id, seq, server_data FROM ledger_event WHERE id IN ({_in(ids)})", *ids
+        f"SELECT id, seq, server_data FROM ledger_event WHERE id IN ({db.in_list(ids)})", *ids
     )
-    known = {str(_uuid(row["id"])): row for row in rows}
+    known = {str(db.as_uuid(row["id"])): row for row in rows}
     for item in duplicates:
         row = known.get(str(uuid.UUID(item.result.id)))
         if row:
@@ -575,9 +558,9 @@ async def _existing(candidates: list[Candidate]) -> dict[uuid.UUID, tuple[uuid.U
     if not ids:
         return {}
     rows = await db.fetch(
-        f"SELECT id, station, content_hash FROM ledger_event WHERE id IN ({_in(ids)})", *ids
+        f"SELECT id, station, content_hash FROM ledger_event WHERE id IN ({db.in_list(ids)})", *ids
     )
-    return {_uuid(r["id"]): (_uuid(r["station"]), r["content_hash"]) for r in rows}
+    return {db.as_uuid(r["id"]): (db.as_uuid(r["station"]), r["content_hash"]) for r in rows}
 
 
 async def _insert_events(rows: list[dict[str, Any]]) -> None:
@@ -649,17 +632,17 @@ async def pull(station_id: uuid.UUID, since: int, limit: int = PULL_PAGE) -> Pul
     rows = rows[:limit]
     events = [
         PulledEvent(
-            id=_uuid(row["id"]),
+            id=db.as_uuid(row["id"]),
             seq=row["seq"],
             type=row["type"],
-            occurred_at=_moment(row["occurred_at"]),
-            received_at=_moment(row["received_at"]),
-            business_date=_date(row["business_date"]),
-            device_id=_uuid(row["device_id"]),
-            keeper_id=_uuid(row["keeper"]),
+            occurred_at=db.as_moment(row["occurred_at"]),
+            received_at=db.as_moment(row["received_at"]),
+            business_date=db.as_date(row["business_date"]),
+            device_id=db.as_uuid(row["device_id"]),
+            keeper_id=db.as_uuid(row["keeper"]),
             data=mask_data(json.loads(row["data"])),
             server=json.loads(row["server_data"]),
-            reversed_by=_uuid(row["reversal"]) if row["reversal"] else None,
+            reversed_by=db.as_uuid(row["reversal"]) if row["reversal"] else None,
         )
         for row in rows
     ]
@@ -831,7 +814,7 @@ async def summary(station_id: uuid.UUID) -> StationSummary:
         )
     last = checkins[0] if checkins else None
     overdue = sum(
-        1 for row in shelf if parcel_charges(facts, _date(row["received_date"]), today)[2]
+        1 for row in shelf if parcel_charges(facts, db.as_date(row["received_date"]), today)[2]
     )
     return StationSummary(
         station_id=station_id,
@@ -841,8 +824,8 @@ async def summary(station_id: uuid.UUID) -> StationSummary:
         timezone=facts.timezone.key,
         today=today,
         week_start=week_start(today),
-        checked_in_this_week=bool(last and _date(last["business_date"]) >= week_start(today)),
-        last_checkin_at=_moment(last["occurred_at"]) if last else None,
+        checked_in_this_week=bool(last and db.as_date(last["business_date"]) >= week_start(today)),
+        last_checkin_at=db.as_moment(last["occurred_at"]) if last else None,
         parcels_on_shelf=len(shelf),
         parcels_overdue=overdue,
         parcel_rule=ParcelRule(
@@ -870,7 +853,7 @@ async def _stations_with_events() -> list[dict[str, Any]]:
 
 def _broken(station: dict[str, Any], seq: int, event_id: Any, problem: str) -> dict[str, Any]:
     return {
-        "station_id": str(_uuid(station["id"])),
+        "station_id": str(db.as_uuid(station["id"])),
         "station_code": station["code"],
         "seq": seq,
         "event_id": str(event_id) if event_id else None,
@@ -892,10 +875,10 @@ async def _verify_station(station: dict[str, Any]) -> tuple[int, dict[str, Any] 
         for row in rows:
             count += 1
             row["occurred_at"], row["received_at"] = (
-                _moment(row["occurred_at"]),
-                _moment(row["received_at"]),
+                db.as_moment(row["occurred_at"]),
+                db.as_moment(row["received_at"]),
             )
-            row["business_date"] = _date(row["business_date"])
+            row["business_date"] = db.as_date(row["business_date"])
             if row["seq"] != expected_seq:
                 return count, _broken(station, expected_seq, None, "missing_event")
             if row["prev_hash"] != running:
@@ -943,7 +926,7 @@ async def rebuild() -> dict[str, int]:
             await db.execute(f"DELETE FROM {table}")
         stations = await db.fetch("SELECT id FROM registry_station ORDER BY code")
         for station in stations:
-            replayed += await _replay_station(_uuid(station["id"]))
+            replayed += await _replay_station(db.as_uuid(station["id"]))
     return {"stations": len(stations), "events": replayed}
 
 
@@ -969,12 +952,12 @@ async def _replay_station(station_id: uuid.UUID) -> int:
             try:
                 apply_event(
                     state,
-                    _uuid(row["id"]),
+                    db.as_uuid(row["id"]),
                     row["type"],
                     json.loads(row["data"]),
-                    _date(row["business_date"]),
-                    _moment(row["occurred_at"]),
-                    _moment(row["received_at"]),
+                    db.as_date(row["business_date"]),
+                    db.as_moment(row["occurred_at"]),
+                    db.as_moment(row["received_at"]),
                     server_data=json.loads(row["server_data"]),
                 )
             except Rejection as rejection:

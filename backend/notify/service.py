@@ -63,16 +63,8 @@ def now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def _uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
 def _moment(value: Any) -> datetime.datetime | None:
-    if value is None or isinstance(value, datetime.datetime):
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=datetime.UTC)
-        return value
-    return datetime.datetime.fromisoformat(str(value)).replace(tzinfo=datetime.UTC)
+    return None if value is None else db.as_moment(value)
 
 
 def _claim_seconds(items: int) -> int:
@@ -86,10 +78,6 @@ def _claim_seconds(items: int) -> int:
         + push_rounds * int(channels.PUSH_TIMEOUT_S + 1)
         + provider_rounds * 2 * int(channels.PROVIDER_TIMEOUT_S)
     )
-
-
-def _in(values: list[Any], start: int = 1) -> str:
-    return ", ".join(f"${i}" for i in range(start, start + len(values)))
 
 
 # Rendering ------------------------------------------------------------------------------------
@@ -155,7 +143,7 @@ async def _insert_items(items: list[NewItem]) -> dict[uuid.UUID, uuid.UUID]:
                 item.title_key, item.body_key, item.params, item.url, item.dedupe_key,
                 item.urgency, item.ttl_seconds, moment, "pending", claim,
             ]  # fmt: skip
-            values.append(f"({_in(row, len(args) + 1)})")
+            values.append(f"({db.in_list(row, len(args) + 1)})")
             args.extend(row)
         rows = await db.fetch(
             f"INSERT INTO notify_inbox_item ({_ITEM_COLUMNS}) VALUES {', '.join(values)} "
@@ -163,7 +151,7 @@ async def _insert_items(items: list[NewItem]) -> dict[uuid.UUID, uuid.UUID]:
             *args,
         )
         for row in rows:
-            created[_uuid(row["keeper"])] = _uuid(row["id"])
+            created[db.as_uuid(row["keeper"])] = db.as_uuid(row["id"])
     by_id = {item.id: item for item in items}
     banners = [
         (uuid.uuid4(), item_id, keeper, by_id[item_id].county, by_id[item_id].station,
@@ -192,7 +180,7 @@ async def _keepers(user_ids: list[uuid.UUID] | None, station_id: uuid.UUID | Non
         )
     if not user_ids:
         return []
-    return await db.fetch(select + f"WHERE u.id IN ({_in(user_ids)})", *user_ids)
+    return await db.fetch(select + f"WHERE u.id IN ({db.in_list(user_ids)})", *user_ids)
 
 
 async def notify_users(
@@ -244,14 +232,14 @@ async def _notify(
     params_json = json.dumps(params, ensure_ascii=False, sort_keys=True, default=str)
     async with db.read_transaction():
         keepers = [row for row in await _keepers(user_ids, station_id) if row["county"]]
-        earlier = await _earlier_items([_uuid(row["id"]) for row in keepers], dedupe_key)
+        earlier = await _earlier_items([db.as_uuid(row["id"]) for row in keepers], dedupe_key)
         untried = await _with_untried_subscriptions([item_id for item_id in earlier.values()])
-    missing = [row for row in keepers if _uuid(row["id"]) not in earlier]
+    missing = [row for row in keepers if db.as_uuid(row["id"]) not in earlier]
     items = [
         NewItem(
-            keeper=_uuid(row["id"]),
-            county=_uuid(row["county"]),
-            station=_uuid(row["station"]) if row["station"] else None,
+            keeper=db.as_uuid(row["id"]),
+            county=db.as_uuid(row["county"]),
+            station=db.as_uuid(row["station"]) if row["station"] else None,
             kind=kind,
             dedupe_key=dedupe_key,
             url=url,
@@ -286,11 +274,11 @@ async def _earlier_items(keepers: list[uuid.UUID], dedupe_key: str) -> dict[uuid
         return {}
     rows = await db.fetch(
         "SELECT id, keeper FROM notify_inbox_item WHERE dedupe_key = $1 "
-        f"AND keeper IN ({_in(keepers, 2)})",
+        f"AND keeper IN ({db.in_list(keepers, 2)})",
         dedupe_key,
         *keepers,
     )
-    return {_uuid(row["keeper"]): _uuid(row["id"]) for row in rows}
+    return {db.as_uuid(row["keeper"]): db.as_uuid(row["id"]) for row in rows}
 
 
 async def _with_untried_subscriptions(item_ids: list[uuid.UUID]) -> list[uuid.UUID]:
@@ -300,11 +288,11 @@ async def _with_untried_subscriptions(item_ids: list[uuid.UUID]) -> list[uuid.UU
     rows = await db.fetch(
         "SELECT DISTINCT i.id FROM notify_inbox_item i "
         "JOIN notify_push_subscription s ON s.keeper = i.keeper "
-        f"WHERE i.id IN ({_in(item_ids)}) AND NOT EXISTS (SELECT 1 FROM notify_delivery d "
+        f"WHERE i.id IN ({db.in_list(item_ids)}) AND NOT EXISTS (SELECT 1 FROM notify_delivery d "
         "WHERE d.item = i.id AND d.subscription = s.id)",
         *item_ids,
     )
-    return [_uuid(row["id"]) for row in rows]
+    return [db.as_uuid(row["id"]) for row in rows]
 
 
 async def notify_user(
@@ -381,13 +369,14 @@ async def _claim(item_ids: list[uuid.UUID]) -> list[uuid.UUID]:
             chunk = item_ids[start : start + INSERT_CHUNK]
             rows = await db.fetch(
                 "UPDATE notify_inbox_item SET claimed_until = $1 "
-                f"WHERE id IN ({_in(chunk, 3)}) AND (claimed_until IS NULL OR claimed_until < $2) "
+                f"WHERE id IN ({db.in_list(chunk, 3)}) "
+                "AND (claimed_until IS NULL OR claimed_until < $2) "
                 "RETURNING id",
                 moment + datetime.timedelta(seconds=_claim_seconds(len(item_ids))),
                 moment,
                 *chunk,
             )
-            claimed.extend(_uuid(row["id"]) for row in rows)
+            claimed.extend(db.as_uuid(row["id"]) for row in rows)
     return claimed
 
 
@@ -400,20 +389,21 @@ async def _load(
         items = await db.fetch(
             f"SELECT {_CLAIMED_COLUMNS} FROM notify_inbox_item i "
             "JOIN accounts_user u ON u.id = i.keeper LEFT JOIN notify_notice n ON n.id = i.notice "
-            f"WHERE i.id IN ({_in(item_ids)})",
+            f"WHERE i.id IN ({db.in_list(item_ids)})",
             *item_ids,
         )
         if not items:
             return [], {}
-        keepers = list({_uuid(item["keeper"]) for item in items})
+        keepers = list({db.as_uuid(item["keeper"]) for item in items})
         subscriptions = await db.fetch(
             "SELECT id, keeper, endpoint, p256dh, auth, failures, next_attempt_at "
-            f"FROM notify_push_subscription WHERE keeper IN ({_in(keepers)}) ORDER BY created_at",
+            "FROM notify_push_subscription "
+            f"WHERE keeper IN ({db.in_list(keepers)}) ORDER BY created_at",
             *keepers,
         )
         tried = await db.fetch(
             "SELECT item, subscription, status FROM notify_delivery WHERE channel = 'push' "
-            f"AND item IN ({_in(item_ids)})",
+            f"AND item IN ({db.in_list(item_ids)})",
             *item_ids,
         )
     skip: set[tuple[uuid.UUID, uuid.UUID]] = set()
@@ -421,17 +411,17 @@ async def _load(
         if row["subscription"] is None:
             continue
         if only_new_subscriptions or row["status"] == "delivered":
-            skip.add((_uuid(row["item"]), _uuid(row["subscription"])))
+            skip.add((db.as_uuid(row["item"]), db.as_uuid(row["subscription"])))
     by_keeper: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for subscription in subscriptions:
-        by_keeper.setdefault(_uuid(subscription["keeper"]), []).append(subscription)
+        by_keeper.setdefault(db.as_uuid(subscription["keeper"]), []).append(subscription)
     targets: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for item in items:
-        item_id = _uuid(item["id"])
+        item_id = db.as_uuid(item["id"])
         targets[item_id] = [
             subscription
-            for subscription in by_keeper.get(_uuid(item["keeper"]), [])
-            if (item_id, _uuid(subscription["id"])) not in skip
+            for subscription in by_keeper.get(db.as_uuid(item["keeper"]), [])
+            if (item_id, db.as_uuid(subscription["id"])) not in skip
         ]
     return items, targets
 
@@ -455,7 +445,7 @@ async def _send_pushes(
 ) -> list[_PushResult]:
     settings = get_settings()
     moment = now()
-    pairs = [(item, sub) for item in items for sub in targets[_uuid(item["id"])]]
+    pairs = [(item, sub) for item in items for sub in targets[db.as_uuid(item["id"])]]
     if not pairs:
         return []
     vapid = await vapid_pair()
@@ -517,14 +507,14 @@ async def _record_pushes(results: list[_PushResult], finished: list[uuid.UUID]) 
     succeeded, gone, failed = [], [], []
     for result in results:
         item, subscription, attempt = result.item, result.subscription, result.attempt
-        subscription_id = _uuid(subscription["id"])
+        subscription_id = db.as_uuid(subscription["id"])
         deliveries.append(
             (uuid.uuid4(), item["id"], item["keeper"], item["county"], item["station"], "push",
              attempt.status, attempt.http_status, attempt.error, subscription_id,
              item["dedupe_key"], moment)
         )  # fmt: skip
         if attempt.status == "delivered":
-            delivered_items.add(_uuid(item["id"]))
+            delivered_items.add(db.as_uuid(item["id"]))
             succeeded.append(subscription_id)
         elif attempt.status == "gone":
             gone.append(subscription_id)
@@ -633,25 +623,25 @@ async def _provider_step(channel: str, items: list[dict[str, Any]]) -> list[dict
     )
     if not items:
         return []
-    item_ids = [_uuid(item["id"]) for item in items]
+    item_ids = [db.as_uuid(item["id"]) for item in items]
 
     async def prepare() -> tuple[dict[uuid.UUID, str], list[dict[str, Any]]]:
         earlier = await db.fetch(
             "SELECT item, status FROM notify_delivery WHERE channel = $1 "
-            f"AND item IN ({_in(item_ids, 2)})",
+            f"AND item IN ({db.in_list(item_ids, 2)})",
             channel,
             *item_ids,
         )
-        tried = {_uuid(row["item"]): row["status"] for row in earlier}
+        tried = {db.as_uuid(row["item"]): row["status"] for row in earlier}
         # A "sending" row left by a sender that died: the outcome is unknown, so no second SMS.
         await db.execute(
             "UPDATE notify_delivery SET status = 'failed', error = $1 WHERE channel = $2 "
-            f"AND status = 'sending' AND item IN ({_in(item_ids, 3)})",
+            f"AND status = 'sending' AND item IN ({db.in_list(item_ids, 3)})",
             "outcome unknown (the sender stopped); not sent again",
             channel,
             *item_ids,
         )
-        fresh = [item for item in items if _uuid(item["id"]) not in tried]
+        fresh = [item for item in items if db.as_uuid(item["id"]) not in tried]
         if not url:
             await db.executemany(
                 _DELIVERY_ROW, [_provider_row(channel, i, "skipped") for i in fresh]
@@ -676,12 +666,16 @@ async def _provider_step(channel: str, items: list[dict[str, Any]]) -> list[dict
 
         async with httpx.AsyncClient(timeout=channels.PROVIDER_TIMEOUT_S) as client:
             answers = await asyncio.gather(*(one(client, item) for item in fresh))
-        attempts = {_uuid(item["id"]): answer for item, answer in zip(fresh, answers, strict=True)}
+        attempts = {
+            db.as_uuid(item["id"]): answer for item, answer in zip(fresh, answers, strict=True)
+        }
     else:
-        attempts = {_uuid(item["id"]): Attempt("skipped", None, "not configured") for item in fresh}
+        attempts = {
+            db.as_uuid(item["id"]): Attempt("skipped", None, "not configured") for item in fresh
+        }
     unreached = []
     for item in items:
-        item_id = _uuid(item["id"])
+        item_id = db.as_uuid(item["id"])
         status = attempts[item_id].status if item_id in attempts else tried.get(item_id)
         if status in ("failed", "skipped"):  # "sending" from a dead sender: outcome unknown
             unreached.append(item)
@@ -695,7 +689,8 @@ async def _close(item_ids: list[uuid.UUID], finished: bool = True) -> None:
     for start in range(0, len(item_ids), INSERT_CHUNK):
         chunk = item_ids[start : start + INSERT_CHUNK]
         await db.execute(
-            f"UPDATE notify_inbox_item SET {done}claimed_until = NULL WHERE id IN ({_in(chunk)})",
+            f"UPDATE notify_inbox_item SET {done}claimed_until = NULL "
+            f"WHERE id IN ({db.in_list(chunk)})",
             *chunk,
         )
 
@@ -720,22 +715,26 @@ async def run_chains(
     try:
         items, targets = loaded or await _load(ids, only_new_subscriptions)
         results = await _send_pushes(items, targets)
-        pushed = {_uuid(r.item["id"]) for r in results if r.attempt.status == "delivered"}
-        reached |= {_uuid(r.item["keeper"]) for r in results if r.attempt.status == "delivered"}
+        pushed = {db.as_uuid(r.item["id"]) for r in results if r.attempt.status == "delivered"}
+        reached |= {
+            db.as_uuid(r.item["keeper"]) for r in results if r.attempt.status == "delivered"
+        }
         fallback = [
             item
             for item in items
-            if item["chain_state"] == "pending" and _uuid(item["id"]) not in pushed
+            if item["chain_state"] == "pending" and db.as_uuid(item["id"]) not in pushed
         ]
-        finished = list(open_ids - {_uuid(item["id"]) for item in fallback})
+        finished = list(open_ids - {db.as_uuid(item["id"]) for item in fallback})
         await _record_pushes(results, finished)
         open_ids -= set(finished)
         for channel in ("sms", "wechat"):
-            before = {_uuid(item["id"]) for item in fallback}
+            before = {db.as_uuid(item["id"]) for item in fallback}
             fallback = await _provider_step(channel, fallback)
-            still = {_uuid(item["id"]) for item in fallback}
+            still = {db.as_uuid(item["id"]) for item in fallback}
             gained = before - still
-            reached |= {_uuid(item["keeper"]) for item in items if _uuid(item["id"]) in gained}
+            reached |= {
+                db.as_uuid(item["keeper"]) for item in items if db.as_uuid(item["id"]) in gained
+            }
         remaining = list(open_ids)
         if remaining:
             await groupwrite.write(lambda: _close(remaining))
@@ -798,19 +797,19 @@ async def retry_due() -> int:
     # Owed longer than its time to live (the server was down for days): last week's reminder
     # would only confuse; the banner stays, nothing is sent.
     stale = [
-        _uuid(row["id"])
+        db.as_uuid(row["id"])
         for row in pending
         if _moment(row["created_at"]) + datetime.timedelta(seconds=row["ttl_seconds"]) < moment
     ]
     if stale:
         await groupwrite.write(lambda: _close(stale))
     closed = set(stale)
-    owed = [_uuid(row["id"]) for row in pending if _uuid(row["id"]) not in closed]
+    owed = [db.as_uuid(row["id"]) for row in pending if db.as_uuid(row["id"]) not in closed]
     if owed:
         await run_chains(owed)
         taken += len(owed)
     if retries:
-        ids = [_uuid(row["item"]) for row in retries]
+        ids = [db.as_uuid(row["item"]) for row in retries]
         await run_chains(ids)
         taken += len(ids)
     return taken
@@ -872,7 +871,7 @@ async def save_subscription(
             auth,
             moment,
         )
-    return _uuid(rows[0]["id"])
+    return db.as_uuid(rows[0]["id"])
 
 
 async def delete_subscription(keeper_id: uuid.UUID, endpoint: str) -> None:
@@ -899,7 +898,7 @@ async def inbox(keeper_id: uuid.UUID, language: str, limit: int = 100) -> list[d
         title, body = render(row, language)
         answer.append(
             {
-                "id": _uuid(row["id"]),
+                "id": db.as_uuid(row["id"]),
                 "kind": "notice" if row["kind"] == "notice" else "reminder",
                 "title": title,
                 "body": body,
@@ -1018,9 +1017,9 @@ async def create_notice(
         created = await _insert_items(
             [
                 NewItem(
-                    keeper=_uuid(row["id"]),
+                    keeper=db.as_uuid(row["id"]),
                     county=county_id,
-                    station=_uuid(row["station"]),
+                    station=db.as_uuid(row["station"]),
                     kind="notice",
                     notice=notice_id,
                     dedupe_key=f"notice:{notice_id}",
@@ -1054,9 +1053,9 @@ async def list_notices(county_id: uuid.UUID, limit: int = 50) -> list[dict[str, 
         names = await _target_names(county_id)
     return [
         {
-            "id": _uuid(row["id"]),
+            "id": db.as_uuid(row["id"]),
             "scope": row["scope"],
-            "target_id": _uuid(row["target_id"]) if row["target_id"] else None,
+            "target_id": db.as_uuid(row["target_id"]) if row["target_id"] else None,
             "target_name": names.get(str(row["target_id"]), "") if row["target_id"] else "",
             "title": row["title"],
             "body": row["body"],
@@ -1111,9 +1110,9 @@ async def deliveries(
         title, _ = render(row, language)
         answer.append(
             {
-                "id": _uuid(row["id"]),
+                "id": db.as_uuid(row["id"]),
                 "at": _moment(row["at"]),
-                "item_id": _uuid(row["item"]),
+                "item_id": db.as_uuid(row["item"]),
                 "kind": row["kind"],
                 "title": title,
                 "dedupe_key": row["dedupe_key"],
@@ -1121,10 +1120,10 @@ async def deliveries(
                 "status": row["status"],
                 "http_status": row["http_status"],
                 "error": mask_phones_in_text(row["error"] or ""),
-                "keeper_id": _uuid(row["keeper"]),
+                "keeper_id": db.as_uuid(row["keeper"]),
                 "keeper_name": row["keeper_name"] or "",
                 "keeper_phone": mask_phone(row["phone"]),
-                "station_id": _uuid(row["station"]) if row["station"] else None,
+                "station_id": db.as_uuid(row["station"]) if row["station"] else None,
                 "station_name": row["station_name"] or "",
                 "read_at": _moment(row["read_at"]),
             }
