@@ -159,3 +159,26 @@ async def test_a_count_is_whole_fen(client, world, counted):
     results = await push(client, world.keeper_a, [event("cash.counted", {"counted_fen": counted})])
     assert results[0]["status"] == "rejected"
     assert results[0]["error"]["field"] == "counted_fen"
+
+
+async def test_the_full_number_behind_a_label_is_suggested_when_exactly_one_is_known(client, world):
+    keeper = world.keeper_a
+    url = f"/api/v1/stations/{keeper.station_id}/recipients/suggestion"
+
+    async def suggestion(last4: str, name: str) -> dict:
+        response = await client.get(
+            url, params={"phone_last4": last4, "name": name}, headers=keeper.headers
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    assert await suggestion("5678", "阿依古丽") == {"phone": None, "source": None}
+    earlier = received(phone="13912345678", recipient_name="阿依古丽")
+    label = received(phone="139****5678", recipient_name="阿依古丽")
+    assert statuses(await push(client, keeper, [earlier, label])) == ["accepted", "accepted"]
+    assert await suggestion("5678", "阿依古丽") == {"phone": "13912345678", "source": "parcel"}
+    assert (await suggestion("5678", "别人"))["phone"] is None
+    # Two different numbers with that tail and name: no guess.
+    other = received(phone="13712345678", recipient_name="阿依古丽")
+    assert statuses(await push(client, keeper, [other])) == ["accepted"]
+    assert (await suggestion("5678", "阿依古丽"))["phone"] is None

@@ -219,6 +219,11 @@ class ParcelOut(msgspec.Struct):
     return_reason: str = ""
 
 
+class RecipientSuggestion(msgspec.Struct):
+    phone: str | None  # the one full number known for this tail and name, else null
+    source: str | None  # household | parcel
+
+
 class PurchaseOut(msgspec.Struct):
     id: uuid.UUID
     platform: str

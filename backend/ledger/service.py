@@ -21,7 +21,7 @@ from typing import Any
 from backend import db
 from backend.accounts.schemas import CurrentUser
 from backend.errors import DomainError, problem_document
-from backend.ledger.carriers import phone_form
+from backend.ledger.carriers import parse_tracking_no, phone_form
 from backend.ledger.projector import (
     Applied,
     DispatchState,
@@ -44,6 +44,7 @@ from backend.ledger.schemas import (
     PulledEvent,
     PullResponse,
     PurchaseOut,
+    RecipientSuggestion,
     StationSummary,
     SyncResponse,
     SyncResult,
@@ -690,7 +691,12 @@ async def list_parcels(
         conditions.append(f"state = ${len(args)}")
     else:
         conditions.append("state <> 'reversed'")
-    for column, value in (("pickup_code", code), ("tracking_no", tracking_no)):
+    package = None
+    if tracking_no:
+        scanned = parse_tracking_no(tracking_no)
+        tracking_no, package = scanned.tracking_no, scanned.package
+    filters = (("pickup_code", code), ("tracking_no", tracking_no), ("package", package))
+    for column, value in filters:
         if value:
             args.append(value.strip().upper())
             conditions.append(f"{column} = ${len(args)}")
@@ -735,6 +741,45 @@ async def list_parcels(
             )
         )
     return parcels
+
+
+async def suggest_recipient_phone(
+    station_id: uuid.UUID, phone_last4: str, name: str, unmasked: bool
+) -> RecipientSuggestion:
+    """The full number for a privacy label: households of the station's village and the
+    station's earlier parcels with a full number ending in `phone_last4` and the same name."""
+    if not (phone_last4.isdigit() and len(phone_last4) == 4):
+        raise DomainError("invalid_phone_last4", status=400, field="phone_last4")
+    name = name.strip()
+    if not name:
+        return RecipientSuggestion(phone=None, source=None)
+    async with db.read_transaction():
+        households = await db.fetch(
+            "SELECT h.phone FROM registry_household h JOIN registry_station s "
+            "ON s.village = h.village WHERE s.id = $1 AND h.head_name = $2 AND h.phone LIKE $3",
+            station_id,
+            name,
+            f"%{phone_last4}",
+        )
+        parcels = await db.fetch(
+            "SELECT DISTINCT recipient_phone FROM ledger_parcel WHERE station = $1 "
+            "AND recipient_name = $2 AND recipient_phone LIKE $3",
+            station_id,
+            name,
+            f"%{phone_last4}",
+        )
+    found: dict[str, str] = {}
+    for source, rows, column in (
+        ("parcel", parcels, "recipient_phone"),
+        ("household", households, "phone"),
+    ):
+        for row in rows:
+            if phone_form(row[column] or "") == "full":
+                found[row[column]] = source
+    if len(found) != 1:
+        return RecipientSuggestion(phone=None, source=None)
+    phone, source = next(iter(found.items()))
+    return RecipientSuggestion(phone=phone if unmasked else mask_phone(phone), source=source)
 
 
 async def list_purchases(station_id: uuid.UUID, state: str | None) -> list[PurchaseOut]:
