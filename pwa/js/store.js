@@ -278,9 +278,9 @@ async function applyConfirmed(tx, event) {
   await project(tx, event);
 }
 
-async function parcelOnShelf(tx, trackingNo) {
+async function parcelOnShelf(tx, trackingNo, pkg) {
   const rows = await request(tx.objectStore("parcels").index("tracking_no").getAll(trackingNo));
-  return rows.find((p) => p.state === "on_shelf") || null;
+  return rows.find((p) => p.state === "on_shelf" && (p.package || "") === (pkg || "")) || null;
 }
 
 async function project(tx, event) {
@@ -294,6 +294,7 @@ async function project(tx, event) {
         parcels.put({
           id: event.id,
           tracking_no: data.tracking_no,
+          package: data.package || "",
           carrier: data.carrier,
           recipient_phone: data.recipient_phone || "",
           recipient_name: data.recipient_name || "",
@@ -310,7 +311,7 @@ async function project(tx, event) {
       break;
     case "parcel.picked_up":
     case "parcel.returned": {
-      const parcel = await parcelOnShelf(tx, data.tracking_no);
+      const parcel = await parcelOnShelf(tx, data.tracking_no, data.package);
       if (parcel) {
         parcel.state = event.type === "parcel.picked_up" ? "picked_up" : "returned";
         parcel.closed_by = event.id;
@@ -422,6 +423,7 @@ function toParcel(entry) {
   return {
     id: entry.id,
     tracking_no: data.tracking_no,
+    package: data.package || "",
     carrier: data.carrier,
     recipient_phone: data.recipient_phone,
     recipient_name: data.recipient_name || "",
@@ -471,7 +473,7 @@ export async function localView() {
       if (entry.type === "parcel.received") shelf.set(entry.id, toParcel(entry));
       else if (entry.type === "parcel.picked_up" || entry.type === "parcel.returned") {
         for (const [id, parcel] of shelf) {
-          if (parcel.tracking_no === data.tracking_no) {
+          if (parcel.tracking_no === data.tracking_no && (parcel.package || "") === (data.package || "")) {
             shelf.delete(id);
             removedBy.set(entry.id, parcel);
           }
@@ -656,4 +658,46 @@ export async function outboxCounts() {
 export async function hasPendingReversal(id) {
   const all = await run(stationDb, ["outbox"], "readonly", (tx) => request(tx.objectStore("outbox").getAll()));
   return all.some((e) => e.type === "entry.reversed" && e.data.target_id === id && e.status !== "rejected" && e.status !== "conflict");
+}
+
+/**
+ * What this phone knows of a tracking number (and package) before a new entry is saved: its
+ * parcels in any state and its dispatches not reversed, confirmed or still in the outbox.
+ */
+export async function trackingHistory(trackingNo, pkg) {
+  return run(stationDb, STORES, "readonly", async (tx) => {
+    const outbox = await request(tx.objectStore("outbox").getAll());
+    const reversing = new Set(
+      outbox
+        .filter((e) => e.type === "entry.reversed" && e.status !== "rejected" && e.status !== "conflict")
+        .map((e) => e.data.target_id)
+    );
+    const parcels = (await request(tx.objectStore("parcels").index("tracking_no").getAll(trackingNo))).filter(
+      (p) => (p.package || "") === (pkg || "") && p.state !== "reversed"
+    );
+    const dispatched = [];
+    for (const e of await request(tx.objectStore("events").index("type").getAll("parcel.dispatched"))) {
+      if (e.data.tracking_no === trackingNo && !e.reversed_by && !reversing.has(e.id)) dispatched.push(e);
+    }
+    for (const e of outbox) {
+      if (e.type !== "parcel.dispatched" || e.data.tracking_no !== trackingNo || reversing.has(e.id)) continue;
+      if (e.status === "pending" || e.status === "acked") dispatched.push(e);
+    }
+    return { parcels, dispatched };
+  });
+}
+
+/** Full numbers this phone recorded for a recipient with this name and last four digits. */
+export async function knownFullPhones(last4, name) {
+  return run(stationDb, STORES, "readonly", async (tx) => {
+    const found = new Set();
+    const consider = (phone, who) => {
+      if (who === name && /^1[3-9]\d{9}$/.test(phone || "") && phone.slice(-4) === last4) found.add(phone);
+    };
+    for (const p of await request(tx.objectStore("parcels").getAll())) consider(p.recipient_phone, p.recipient_name);
+    for (const e of await request(tx.objectStore("outbox").getAll())) {
+      if (e.type === "parcel.received") consider(e.data.recipient_phone, e.data.recipient_name);
+    }
+    return Array.from(found);
+  });
 }

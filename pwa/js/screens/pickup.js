@@ -78,7 +78,7 @@ function parcelCell(p) {
       null,
       h("span", { class: "nowrap" }, ltr(p.recipient_phone)),
       ` · ${t(`carrier.${p.carrier}`)} `,
-      h("span", { class: "nowrap" }, ltr(p.tracking_no)),
+      h("span", { class: "nowrap" }, ltr(p.package ? `${p.tracking_no} ${p.package}` : p.tracking_no)),
       " · ",
       h("span", { class: "nowrap" }, formatDateTime(p.received_at, tz))
     ),
@@ -130,6 +130,7 @@ function openParcel(p) {
         id: "hand-over",
         onClick: async (close) => {
           const data = { tracking_no: p.tracking_no, pickup_code: p.pickup_code };
+          if (p.package) data.package = p.package;
           if (fee.value.trim()) {
             const parsed = parseYuan(fee.value);
             if (parsed.error) {
@@ -173,7 +174,7 @@ function openReturn(p) {
             return;
           }
           close();
-          await record("parcel.returned", { tracking_no: p.tracking_no, reason: text });
+          await record("parcel.returned", Object.assign({ tracking_no: p.tracking_no, reason: text }, p.package ? { package: p.package } : {}));
           toast(t("return.done"));
         },
       },
