@@ -289,6 +289,7 @@ export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel,
     refresh();
   }
 
+  if (type === "sale.recorded") showPayout(groups, controls);
   if (extra) form.appendChild(extra);
   const submit = h("button", { type: "submit", class: "btn btn-primary btn-block" }, submitLabel || t("common.save"));
   form.appendChild(h("div", { class: "form-actions" }, submit));
@@ -410,6 +411,20 @@ function collect(type, specs, controls, confirmBox) {
   return { data, firstError };
 }
 
+/** 代销: what is paid out to the villager (sale − commission), as the keeper types. */
+function showPayout(groups, controls) {
+  const line = h("p", { class: "payout-line", "data-payout": "" });
+  controls.commission_fen.closest(".field").appendChild(line);
+  const update = () => {
+    const sale = parseYuan(asciiDigits(controls.amount_fen.value).trim() || "0");
+    const commission = parseYuan(asciiDigits(controls.commission_fen.value).trim() || "0");
+    line.textContent = sale.error || commission.error ? "" : t("sale.payout_live", { amount: money(sale.fen - commission.fen) });
+  };
+  controls.amount_fen.addEventListener("input", update);
+  controls.commission_fen.addEventListener("input", update);
+  update();
+}
+
 /**
  * A privacy label (138****5678) or a tail (5678) with a name: when exactly one full number is
  * known for them, offer it; the keeper asks the villager and taps to use it.
@@ -495,7 +510,7 @@ export function describe(entry) {
   const pickupCode = (value) => code(t("parcel.code_short", { code: ltr(value) }));
   switch (entry.type) {
     case "parcel.received":
-      parts.push(t(`carrier.${d.carrier}`), ltr(d.tracking_no));
+      parts.push(t(`carrier.${d.carrier}`), ltr(d.package ? `${d.tracking_no} ${d.package}` : d.tracking_no));
       if (entry.server && entry.server.pickup_code) parts.push(pickupCode(entry.server.pickup_code));
       else if (d.pickup_code) parts.push(pickupCode(d.pickup_code));
       if (d.recipient_name) parts.push(d.recipient_name);
@@ -514,6 +529,7 @@ export function describe(entry) {
       break;
     case "purchase.ordered":
       parts.push(t(`platform.${d.platform}`), d.item);
+      if (d.commission_fen) parts.push(code(t("purchase.commission_part", { amount: money(d.commission_fen) })));
       amount = d.amount_fen;
       break;
     case "purchase.delivered":
@@ -521,6 +537,8 @@ export function describe(entry) {
       break;
     case "sale.recorded":
       parts.push(d.product, code(`${ltr(String(d.quantity))} ${d.unit}`), d.channel);
+      // What the villager gets: the sale less the station's commission.
+      parts.push(code(t("sale.payout", { amount: money(d.amount_fen - (d.commission_fen || 0)) })));
       amount = d.amount_fen;
       break;
     case "service.recorded":
@@ -533,6 +551,10 @@ export function describe(entry) {
       break;
     case "entry.reversed":
       parts.push(d.reason);
+      break;
+    case "cash.counted":
+      if (d.note) parts.push(d.note);
+      amount = d.counted_fen;
       break;
     default:
       break;

@@ -267,7 +267,12 @@ async function applyConfirmed(tx, event) {
       const parcels = tx.objectStore("parcels");
       const parcel = await request(parcels.get(existing.id));
       if (parcel) {
-        if (server.pickup_code && parcel.state === "on_shelf") parcel.pickup_code = server.pickup_code;
+        if (server.pickup_code && parcel.state === "on_shelf") {
+          // The server gave another code (another phone took this one offline): the label
+          // already written on the parcel is wrong until the keeper rewrites it.
+          if (parcel.pickup_code && parcel.pickup_code !== server.pickup_code && !parcel.relabel) parcel.relabel = parcel.pickup_code;
+          parcel.pickup_code = server.pickup_code;
+        }
         parcel.received_date = merged.business_date;
         await request(parcels.put(parcel));
       }
@@ -300,6 +305,8 @@ async function project(tx, event) {
           recipient_name: data.recipient_name || "",
           pickup_code: server.pickup_code || data.pickup_code || "",
           proposed_code: data.pickup_code || "",
+          // Written on the parcel with the phone's proposal, then changed by the server.
+          relabel: server.pickup_code && data.pickup_code && server.pickup_code !== data.pickup_code ? data.pickup_code : "",
           state: "on_shelf",
           received_at: event.occurred_at,
           received_date: event.business_date,
@@ -404,6 +411,56 @@ export function cashbookKind(type, data) {
   return type.replace(".", "_");
 }
 
+/**
+ * What the till should hold by a day's cashbook lines ({kind, amount_fen, fee_fen}): the README's
+ * "expected", the same rule as backend/ledger/service.py `expected_cash`.
+ */
+export function expectedCash(lines) {
+  let total = 0;
+  for (const line of lines) {
+    const kind = line.kind;
+    if (kind === "service_cash_withdrawal") total += line.fee_fen - line.amount_fen;
+    else if (kind.indexOf("service_") === 0) total += line.amount_fen + line.fee_fen;
+    else if (kind === "parcel_dispatched" || kind === "parcel_picked_up") total += line.fee_fen;
+    else if (kind === "purchase_ordered") total += line.amount_fen;
+    else if (kind === "sale_recorded") total -= line.amount_fen - line.fee_fen;
+  }
+  return total;
+}
+
+/** A day's totals from its entries (dayEntries): lines per kind, takings, the till and its count. */
+export function dayTotals(rows) {
+  const lines = {};
+  let counted = null;
+  let countedAt = "";
+  for (const row of rows) {
+    if (row.reversed || row.reversal_pending || row.type === "entry.reversed") continue;
+    if (row.status === "rejected" || row.status === "conflict") continue;
+    if (row.type === "cash.counted") {
+      // The latest count of the day replaces earlier ones.
+      if (row.occurred_at >= countedAt) {
+        counted = row.data.counted_fen;
+        countedAt = row.occurred_at;
+      }
+      continue;
+    }
+    const kind = cashbookKind(row.type, row.data);
+    const line = lines[kind] || (lines[kind] = { kind, count: 0, amount_fen: 0, fee_fen: 0 });
+    const [amount, fee] = amounts(row.data);
+    line.count += 1;
+    line.amount_fen += amount;
+    line.fee_fen += fee;
+  }
+  const list = Object.keys(lines).map((k) => lines[k]);
+  const expected = expectedCash(list);
+  return {
+    lines: list,
+    total_amount_fen: list.reduce((n, l) => n + l.amount_fen, 0),
+    total_fee_fen: list.reduce((n, l) => n + l.fee_fen, 0),
+    cash: { expected_fen: expected, counted_fen: counted, difference_fen: counted === null ? null : counted - expected },
+  };
+}
+
 function amounts(data) {
   const amount = data.amount_fen || 0;
   const fee = data.fee_fen !== undefined ? data.fee_fen : data.commission_fen || 0;
@@ -502,6 +559,7 @@ export async function localView() {
     }
     const lines = {};
     const add = (type, data) => {
+      if (type === "cash.counted") return; // a till count is not takings
       const kind = cashbookKind(type, data);
       const line = lines[kind] || (lines[kind] = { kind, count: 0, amount_fen: 0, fee_fen: 0 });
       const [amount, fee] = amounts(data);
@@ -543,6 +601,7 @@ export async function localView() {
       summary,
       rule,
       shelf: shelfList,
+      relabel: shelfList.filter((p) => p.relabel),
       overdue: shelfList.filter((p) => p.overdue),
       purchases: Array.from(purchases.values()),
       kinds,
@@ -700,4 +759,17 @@ export async function knownFullPhones(last4, name) {
     }
     return Array.from(found);
   });
+}
+
+/** The keeper rewrote the label of a parcel whose pickup code the server changed. */
+export async function confirmRelabel(parcelId) {
+  await run(stationDb, ["parcels"], "readwrite", async (tx) => {
+    const parcels = tx.objectStore("parcels");
+    const parcel = await request(parcels.get(parcelId));
+    if (parcel) {
+      parcel.relabel = "";
+      await request(parcels.put(parcel));
+    }
+  });
+  emit("change");
 }

@@ -85,6 +85,7 @@ function parcelCell(p) {
     extra: h(
       "span",
       { class: "parcel-extra" },
+      p.relabel ? h("span", { class: "tag tag-warn", "data-tag": "relabel" }, t("relabel.tag")) : null,
       p.overdue ? h("span", { class: "tag tag-warn" }, t("parcel.overdue")) : h("span", null, t("parcel.days", { n: p.days })),
       p.fee_fen ? h("small", null, money(p.fee_fen)) : null,
       p.pending ? h("small", { class: "tag tag-pending" }, t("status.pending")) : null

@@ -114,6 +114,14 @@ async function form(root, type, prefill) {
   if (first && !prefill) first.focus();
   else if (prefill && controls.recipient_phone) controls.recipient_phone.focus();
   return {
+    // The server may have changed a pickup code since: the list shows the code the parcel must
+    // carry now, marked until the keeper rewrites the label.
+    refresh: async () => {
+      if (!saved.length) return;
+      for (let i = 0; i < saved.length && i < 5; i++) saved[i] = (await getEntry(saved[i].id)) || saved[i];
+      const view = await localView();
+      drawRecent(recent, saved, new Set(view.relabel.map((p) => p.id)));
+    },
     // A scan while another field has the focus still goes to the tracking number.
     onScan: (code) => {
       const input = controls.tracking_no;
@@ -205,7 +213,7 @@ function resetForm(formEl, controls, submitted) {
   if (first) first.focus();
 }
 
-function drawRecent(box, saved) {
+function drawRecent(box, saved, relabel = new Set()) {
   clear(box);
   if (!saved.length) return;
   const tz = countyTimezone();
@@ -214,7 +222,10 @@ function drawRecent(box, saved) {
     cells(
       saved.slice(0, 5).map((entry) => {
         const d = describe(entry);
-        return cell({ title: d.title, detail: detailNode(d.parts), extra: d.amount || formatTime(entry.occurred_at, tz), attrs: { "data-entry": entry.id } });
+        const extra = relabel.has(entry.id)
+          ? h("span", { class: "tag tag-warn", "data-tag": "relabel" }, t("relabel.tag"))
+          : d.amount || formatTime(entry.occurred_at, tz);
+        return cell({ title: d.title, detail: detailNode(d.parts), extra, attrs: { "data-entry": entry.id } });
       })
     )
   );
