@@ -237,6 +237,11 @@ export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel,
     groups.appendChild(field(t(spec.label), control, { optional: spec.optional, wrap, hint: spec.hint ? t(spec.hint) : null }));
   }
   form.appendChild(groups);
+  // A field's refusal goes once the keeper changes what it holds.
+  for (const name of Object.keys(controls)) {
+    const control = controls[name];
+    if (control.tagName === "INPUT" && control.type !== "checkbox") control.addEventListener("input", () => setFieldError(control, ""));
+  }
   if (suggestPhone && controls.recipient_phone && controls.recipient_name) offerFullNumber(groups, controls, suggestPhone);
 
   // A tracking number off its carrier's usual pattern: the keeper confirms it (never refused).

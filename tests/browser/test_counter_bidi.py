@@ -50,6 +50,10 @@ async def test_uyghur_screens_show_codes_numbers_and_amounts_left_to_right(
         await login(page, pwa_server.url, "13800000030")
         assert await page.get_attribute("html", "dir") == "rtl"
         await go(page, "record/received", "form[data-form='parcel.received']")
+        # The label's form as the hint under the recipient field shows it.
+        await assert_reads_left_to_right(
+            page, "[data-field=recipient_phone] .field-hint", "138****5678"
+        )
         await page.fill("[name=tracking_no]", "JD0123456789012-1-3-")
         await page.fill("[name=recipient_phone]", "138****5678")
         await page.click("form[data-form='parcel.received'] button[type=submit]")

@@ -36,6 +36,10 @@ SCREENS = [
 
 async def shoot(page, folder, lang: str, name: str) -> None:
     await page.wait_for_selector(".toast-shown", state="detached")
+    await page.wait_for_function(
+        "() => [...document.querySelectorAll('.toast')].every("
+        "t => getComputedStyle(t).opacity === '0' || getComputedStyle(t).visibility === 'hidden')"
+    )
     await page.evaluate("document.fonts.ready.then(() => true)")
     assert await visible_keys(page) == [], name
     await page.screenshot(path=str(folder / f"counter-{lang}-{name}.png"))
@@ -71,8 +75,11 @@ async def test_screenshots_of_the_counters_screens(
         await page.fill("[name=commission_fen]", "2,5")
         await page.click("form[data-form='sale.recorded'] button[type=submit]")
         await page.wait_for_selector("[data-field=amount_fen] .field-error:not(:empty)")
+        await page.fill("[name=amount_fen]", "125,5")
+        await page.dispatch_event("[name=amount_fen]", "input")
+        await page.wait_for_selector("[data-payout]:not(:empty)")
+        await page.locator("[data-payout]").scroll_into_view_if_needed()
         await shoot(page, folder, lang, "sale-payout")
-        await page.fill("[name=amount_fen]", "125")
         await submit(page, "sale.recorded")
 
         await go(page, "record/service", "form[data-form='service.recorded']")

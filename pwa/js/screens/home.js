@@ -141,7 +141,7 @@ function todo(view) {
 /** A parcel whose pickup code the server changed: on the to-do list until the label is rewritten. */
 export function relabelCell(p) {
   return cell({
-    title: h("span", null, t("relabel.title"), " ", h("span", { class: "code code-old" }, p.relabel), " → ", h("span", { class: "code" }, p.pickup_code)),
+    title: h("span", null, t("relabel.title"), " ", h("span", { class: "code code-old" }, p.relabel), " ", h("span", { class: "arrow", "aria-hidden": "true" }, "→"), " ", h("span", { class: "code" }, p.pickup_code)),
     detail: h("span", null, h("span", { class: "nowrap" }, ltr(p.package ? `${p.tracking_no} ${p.package}` : p.tracking_no)), " · ", p.recipient_name || ltr(p.recipient_phone)),
     iconName: "warn",
     className: "cell-warn",
