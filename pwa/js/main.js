@@ -3,7 +3,8 @@
 import { api } from "./api.js";
 import { focusNext } from "./forms.js";
 import { formatTime, guessLanguage, language, loadLanguage, t } from "./i18n.js";
-import { installScanner } from "./scanner.js";
+import { normalizeTrackingNo, rulesReady } from "./carriers.js";
+import { captureScans } from "./scan.js";
 import {
   bus,
   countyTimezone,
@@ -163,13 +164,13 @@ export async function signedIn(user) {
   const previous = app.user;
   app.user = user;
   await setMeta("user", user);
-  const chosen = await getMeta("lang");
-  if (!chosen && user.language && user.language !== language()) {
-    await changeLanguage(user.language, false);
-  } else if (chosen && chosen !== user.language) {
-    // Chosen on this phone: reminders and messages from the server should speak it too.
-    api("POST", "/api/v1/auth/language", { language: chosen }).catch(() => {});
-    user.language = chosen;
+  // The language this phone speaks (chosen here, or the phone's own setting) wins over the
+  // account's and is saved to it: reminders and messages from the server speak it too.
+  const device = (await getMeta("lang")) || language();
+  await setMeta("lang", device);
+  if (device !== user.language) {
+    api("POST", "/api/v1/auth/language", { language: device }).catch(() => {});
+    user.language = device;
     await setMeta("user", user);
   }
   await openStation(user.station_id);
@@ -254,15 +255,18 @@ async function askPersistence() {
   }
 }
 
-async function routeScan(code) {
+async function routeScan(text) {
+  // Screens get the whole scan as typed (a JD package suffix included) and parse it themselves.
   if (app.screen && app.screen.onScan) {
-    app.screen.onScan(code);
+    app.screen.onScan(text);
     return;
   }
   if (!app.user) return;
+  await rulesReady;
+  const code = normalizeTrackingNo(text);
   const view = await localView();
   const onShelf = view.shelf.some((p) => p.tracking_no === code);
-  navigate(onShelf ? `#/pickup/${encodeURIComponent(code)}` : `#/record/received/${encodeURIComponent(code)}`);
+  navigate(onShelf ? `#/pickup/${encodeURIComponent(code)}` : `#/record/received/${encodeURIComponent(text)}`);
 }
 
 async function boot() {
@@ -284,9 +288,9 @@ async function boot() {
     app.installPrompt = event;
     refreshScreen();
   });
-  installScanner({
-    onFieldScan: (input, code) => {
-      if (app.screen && app.screen.onFieldScan) app.screen.onFieldScan(input, code);
+  captureScans({
+    onFieldScan: (input, text) => {
+      if (app.screen && app.screen.onFieldScan) app.screen.onFieldScan(input, text);
       else focusNext(input);
     },
     onScan: routeScan,
