@@ -26,7 +26,9 @@ from backend.accounts.schemas import (
     user_out,
 )
 from backend.accounts.tables import User
+from backend.errors import DomainError
 from backend.params import CountyId, UserId
+from backend.request_guard import is_cross_site
 from backend.security import client_address
 from backend.settings import get_settings
 
@@ -61,6 +63,9 @@ class AuthController(Controller):
     async def login(
         self, request: Request, data: JSONBody[LoginRequest]
     ) -> Response[LoginResponse]:
+        if is_cross_site(request.scope):
+            # A page of another site must not log this browser into the attacker's account.
+            raise DomainError("cross_site_login", status=403)
         settings = get_settings()
         token, user = await service.login(
             settings,

@@ -1,0 +1,126 @@
+"""Issue #11: no foothold from another site, no 500 from any input, one bad event never blocks the
+rest. The probe's reproductions, kept here so they stay fixed (both engines)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support import PASSWORD, event, new_id, statuses
+
+PROBLEM = "application/problem+json"
+
+
+def _problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["code"] == code, body
+    return body
+
+
+# Login CSRF and content types ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None],
+)
+async def test_login_with_a_json_body_sent_as_another_type_is_415(client, world, content_type):
+    # The probe's form: enctype="text/plain", the name/value pair forming valid JSON.
+    body = json.dumps({"phone": world.keeper_a.phone, "password": PASSWORD}).encode()
+    headers = {"content-type": content_type} if content_type else {}
+    response = await client.post("/api/v1/auth/login", content=body, headers=headers)
+    _problem(response, 415, "unsupported_media_type")
+    assert "cz_session" not in response.cookies
+
+
+async def test_every_json_endpoint_refuses_a_non_json_body(client, world):
+    body = json.dumps({"device_id": new_id(), "events": []}).encode()
+    for path, method in [
+        ("/api/v1/sync", "POST"),
+        ("/api/v1/auth/language", "POST"),
+        (f"/api/v1/users/{world.keeper_b.id}", "PATCH"),
+        ("/api/v1/push/subscriptions", "POST"),
+    ]:
+        response = await client.request(
+            method,
+            path,
+            content=body,
+            headers={"content-type": "text/plain", **world.staff.headers},
+        )
+        _problem(response, 415, "unsupported_media_type")
+    ok = await client.post(
+        "/api/v1/auth/login",
+        content=json.dumps({"phone": world.keeper_a.phone, "password": PASSWORD}),
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+    assert ok.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"sec-fetch-site": "cross-site"},
+        {"origin": "https://evil.example"},
+        {"origin": "null"},
+        {"sec-fetch-site": "same-site", "origin": "https://evil.testserver.local"},
+    ],
+)
+async def test_login_from_another_site_is_refused(client, world, headers):
+    response = await client.post(
+        "/api/v1/auth/login",
+        json={"phone": world.keeper_a.phone, "password": PASSWORD},
+        headers=headers,
+    )
+    _problem(response, 403, "cross_site_login")
+    assert "cz_session" not in response.cookies
+
+
+async def test_login_from_the_own_site_works(client, world):
+    for headers in (
+        {"origin": "http://testserver.local"},
+        {"sec-fetch-site": "same-origin", "origin": "https://proxy.example"},
+        {},
+    ):
+        response = await client.post(
+            "/api/v1/auth/login",
+            json={"phone": world.keeper_a.phone, "password": PASSWORD},
+            headers=headers,
+        )
+        assert response.status_code == 200, (headers, response.text)
+
+
+# Depth, months, cursors ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("levels", [33, 1000, 100_000])
+async def test_json_nested_too_deep_is_400_on_any_json_endpoint(client, world, levels):
+    deep = "[" * levels + "]" * levels
+    login = await client.post(
+        "/api/v1/auth/login",
+        content=f'{{"phone": "13700000001", "password": {deep}}}',
+        headers={"content-type": "application/json"},
+    )
+    _problem(login, 400, "json_too_deep")
+    sync = await client.post(
+        "/api/v1/sync",
+        content=f'{{"device_id": "{new_id()}", "events": [{{"data": {deep}}}]}}',
+        headers={"content-type": "application/json", **world.keeper_a.headers},
+    )
+    _problem(sync, 400, "json_too_deep")
+
+
+async def test_json_at_the_depth_limit_is_judged_as_usual(client, world):
+    # 32 levels in all: brackets inside strings do not count.
+    inner = "[" * 29 + "]" * 29
+    body = {"device_id": new_id(), "events": [event("checkin.recorded", {"note": "[[[{{{"})]}
+    text = json.dumps(body).replace('"data": {', f'"x": {inner}, "data": {{', 1)
+    response = await client.post(
+        "/api/v1/sync",
+        content=text,
+        headers={"content-type": "application/json", **world.keeper_a.headers},
+    )
+    assert response.status_code == 200, response.text
+    assert statuses(response.json()["results"]) == ["rejected"]  # unknown field x, not a 400
