@@ -124,3 +124,39 @@ async def test_json_at_the_depth_limit_is_judged_as_usual(client, world):
     )
     assert response.status_code == 200, response.text
     assert statuses(response.json()["results"]) == ["rejected"]  # unknown field x, not a 400
+
+
+@pytest.mark.parametrize(
+    "month", ["9999-12", "0001-01", "0001-03", "2014-12", "2099-01", "２０２６-01", "2026-١١"]
+)
+async def test_a_month_out_of_range_is_400_on_kpis_subsidies_and_exports(client, world, month):
+    county = f"/api/v1/counties/{world.county_id}"
+    for path in ("kpis", "subsidies", "export.xlsx", "export.csv"):
+        response = await client.get(
+            f"{county}/{path}", params={"month": month}, headers=world.staff.headers
+        )
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["code"] in ("county_month_out_of_range", "county_invalid_month")
+
+
+async def test_the_first_month_and_a_year_ahead_are_fine(client, world):
+    import datetime
+
+    today = datetime.datetime.now(datetime.UTC).date()
+    for month in ("2015-01", f"{today.year + 1}-{today.month:02d}"):
+        response = await client.get(
+            f"/api/v1/counties/{world.county_id}/kpis",
+            params={"month": month},
+            headers=world.staff.headers,
+        )
+        assert response.status_code == 200, (month, response.text)
+
+
+@pytest.mark.parametrize("since", ["²", "١٢", "１２", "12²", "-1", "1e3"])
+async def test_a_cursor_that_is_not_ascii_digits_is_400(client, world, since):
+    for path, who in (
+        ("/api/v1/sync", world.keeper_a),
+        (f"/api/v1/stations/{world.station_a}/events", world.staff),
+    ):
+        response = await client.get(path, params={"since": since}, headers=who.headers)
+        _problem(response, 400, "invalid_cursor")

@@ -61,7 +61,7 @@ def _retry_after(value: str | None) -> int | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return int(value)
     try:
         moment = email.utils.parsedate_to_datetime(value)
