@@ -13,9 +13,11 @@ from urllib.parse import urlsplit
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.errors import DomainError
+from backend.ledger.text_rules import replace_lone_surrogate_escapes
 
 MAX_JSON_DEPTH = 32
 MAX_BODY_BYTES = 1024 * 1024  # app.MAX_BODY_BYTES; a longer body is Litestar's 413
+SYNC_PATH = "/api/v1/sync"
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _OPENERS = frozenset(b"[{")
 _CLOSERS = frozenset(b"]}")
@@ -115,8 +117,13 @@ class JsonRequestGuardMiddleware:
             more = message.get("more_body", False)
             if size > MAX_BODY_BYTES:
                 break  # too large: Litestar's own limit answers 413
-        if not more and json_depth_exceeds(b"".join(chunks)):
-            raise DomainError("json_too_deep", status=400, depth=MAX_JSON_DEPTH)
+        if not more:
+            body = b"".join(chunks)
+            if json_depth_exceeds(body):
+                raise DomainError("json_too_deep", status=400, depth=MAX_JSON_DEPTH)
+            if scope["path"] == SYNC_PATH:
+                # One event's lone surrogate must not make the whole batch unreadable.
+                chunks = [replace_lone_surrogate_escapes(body)]
         await self.app(scope, _replay(chunks, None, receive, more), send)
 
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.support import PASSWORD, event, new_id, statuses
+from tests.support import PASSWORD, event, new_id, push, received, statuses
 
 PROBLEM = "application/problem+json"
 
@@ -160,3 +160,91 @@ async def test_a_cursor_that_is_not_ascii_digits_is_400(client, world, since):
     ):
         response = await client.get(path, params={"since": since}, headers=who.headers)
         _problem(response, 400, "invalid_cursor")
+
+
+# One bad event never blocks the rest ---------------------------------------------------------
+
+
+def _sale(product: str) -> dict:
+    return event(
+        "sale.recorded",
+        {
+            "product": product,
+            "quantity": 1,
+            "unit": "箱",
+            "amount_fen": 1000,
+            "commission_fen": 100,
+            "channel": "微信",
+        },
+    )
+
+
+BAD_TEXTS = {
+    "nul": "苹果\x00",
+    "bell": "苹果\x07",
+    "escape": "\x1b[31m苹果",
+    "c1": "苹\x85果",
+    "tab": "苹\t果",
+    "newline": "苹\n果",
+    "rlo": "苹果\u202e",
+    "lri": "\u2066苹果",
+    "lone_high": "苹果\ud800",
+    "lone_low": "\udc00苹果",
+}
+
+
+async def test_a_bad_character_rejects_that_event_and_the_rest_is_judged(client, world):
+    from backend.ledger.tables import Event
+
+    events = [_sale("好苹果")]
+    for text in BAD_TEXTS.values():
+        events.append(_sale(text))
+    events.append(event("checkin.recorded", {"note": "第一行\n第二行\t备注\r\n"}))
+    events.append(event("checkin.recorded", {"note": "备注\x00"}))
+    events.append(received(recipient_name="王\u202e秀英"))
+    events.append(_sale("苹果🍎"))  # a real pair is fine
+    # Encoded as a browser's JSON.stringify does: lone surrogates as \ud800 escapes.
+    response = await client.post(
+        "/api/v1/sync",
+        content=json.dumps({"device_id": new_id(), "events": events}),
+        headers={"content-type": "application/json", **world.keeper_a.headers},
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert statuses(results) == (
+        ["accepted"]
+        + ["rejected"] * len(BAD_TEXTS)
+        + ["accepted", "rejected", "rejected"]
+        + ["accepted"]
+    )
+    for result in results:
+        if result["status"] == "rejected":
+            assert result["error"]["code"] == "invalid_text", result
+            assert result["error"]["field"] in ("product", "note", "recipient_name")
+    stored = await Event.count().where(Event.station == world.station_a)
+    assert stored == 3
+    # The next batch syncs as usual: nothing is stuck behind the bad events.
+    assert statuses(await push(client, world.keeper_a, [_sale("梨")])) == ["accepted"]
+
+
+async def test_lone_surrogate_escapes_in_the_raw_body_reject_only_their_event(client, world):
+    good, bad, pair = _sale("好苹果"), _sale("PLACEHOLDER"), _sale("🍎")
+    body = json.dumps({"device_id": new_id(), "events": [good, bad, pair]})
+    body = body.replace("PLACEHOLDER", "\\\\ud800 \\ud800x\\udc00")
+    response = await client.post(
+        "/api/v1/sync",
+        content=body,
+        headers={"content-type": "application/json", **world.keeper_a.headers},
+    )
+    assert response.status_code == 200, response.text
+    assert statuses(response.json()["results"]) == ["accepted", "rejected", "accepted"]
+
+
+def test_lone_surrogate_escapes_are_found_and_pairs_kept():
+    from backend.ledger.text_rules import replace_lone_surrogate_escapes as fix
+
+    assert fix(rb'"\ud83c\udf4e"') == rb'"\ud83c\udf4e"'
+    assert fix(rb'"\ud800x"') == rb'"\uffffx"'
+    assert fix(rb'"\udc00\ud800"') == rb'"\uffff\uffff"'
+    assert fix(rb'"\\ud800"') == rb'"\\ud800"'
+    assert fix(rb'"\ud800\ud83c\udf4e"') == rb'"\uffff\ud83c\udf4e"'
