@@ -248,3 +248,66 @@ def test_lone_surrogate_escapes_are_found_and_pairs_kept():
     assert fix(rb'"\udc00\ud800"') == rb'"\uffff\uffff"'
     assert fix(rb'"\\ud800"') == rb'"\\ud800"'
     assert fix(rb'"\ud800\ud83c\udf4e"') == rb'"\uffff\ud83c\udf4e"'
+
+
+# Formula injection in exports ----------------------------------------------------------------
+
+HOSTILE_NAMES = [
+    '=HYPERLINK("http://evil.example","点我")',
+    "+1+1",
+    "-2+3",
+    "@SUM(1)",
+    "\t=1",
+    "\r=1",
+]
+
+
+async def test_exported_names_that_look_like_formulas_are_text(client, world):
+    import csv
+    import datetime
+    import io
+
+    import openpyxl
+
+    from backend.registry import service as registry
+    from backend.registry.schemas import StationCreate, StationUpdate, TownshipUpdate
+
+    await registry.update_station(None, world.station_a, StationUpdate(name=HOSTILE_NAMES[0]))
+    await registry.update_township(None, world.township_id, TownshipUpdate(name=HOSTILE_NAMES[1]))
+    for index, name in enumerate(HOSTILE_NAMES[2:]):
+        await registry.create_station(
+            None,
+            world.county_id,
+            StationCreate(village_id=world.village_id, name=name, code=f"X{index:03d}"),
+        )
+    await push(client, world.keeper_a, [_sale("=1+1"), received()])
+    month = datetime.datetime.now(datetime.UTC).strftime("%Y-%m")
+    county = f"/api/v1/counties/{world.county_id}"
+    response = await client.get(
+        f"{county}/export.xlsx", params={"month": month}, headers=world.staff.headers
+    )
+    assert response.status_code == 200, response.text
+    workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+    texts = set()
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
+                if isinstance(cell.value, str):
+                    texts.add(cell.value)
+    expected = {name.replace("\r", "\n") for name in HOSTILE_NAMES}  # XML reads CR as LF
+    assert expected <= texts, expected - texts
+    for table in ("summary", "sale_recorded", "parcel_received", "checkins", "subsidies"):
+        answer = await client.get(
+            f"{county}/export.csv",
+            params={"month": month, "table": table},
+            headers=world.staff.headers,
+        )
+        assert answer.status_code == 200, answer.text
+        rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+        for row in rows:
+            for value in row:
+                assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), (table, value)
+        flat = {value for row in rows for value in row}
+        if table == "sale_recorded":
+            assert "'" + HOSTILE_NAMES[0] in flat and "'+1+1" in flat
