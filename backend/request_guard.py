@@ -100,7 +100,7 @@ class JsonRequestGuardMiddleware:
         if not (takes_json or (is_api and content_type is not None)):
             await self.app(scope, receive, send)
             return
-        if content_type is None or not is_json_media_type(content_type):
+        if content_type is not None and not is_json_media_type(content_type):
             raise DomainError("unsupported_media_type", status=415, field="content-type")
         # Read the body once, judge its nesting, then hand the same bytes on.
         chunks: list[bytes] = []
@@ -117,6 +117,9 @@ class JsonRequestGuardMiddleware:
             more = message.get("more_body", False)
             if size > MAX_BODY_BYTES:
                 break  # too large: Litestar's own limit answers 413
+        if content_type is None and (more or any(chunks)):
+            # No browser sends a body without a type; a body of unknown type is not JSON.
+            raise DomainError("unsupported_media_type", status=415, field="content-type")
         if not more:
             body = b"".join(chunks)
             if json_depth_exceeds(body):
