@@ -311,3 +311,102 @@ async def test_exported_names_that_look_like_formulas_are_text(client, world):
         flat = {value for row in rows for value in row}
         if table == "sale_recorded":
             assert "'" + HOSTILE_NAMES[0] in flat and "'+1+1" in flat
+
+
+# The role ladder -----------------------------------------------------------------------------
+
+
+async def _second_staff(client, world):
+    from backend.accounts.schemas import UserCreate
+    from backend.accounts.service import create_user
+    from tests.support import login
+
+    await create_user(
+        None,
+        world.county_id,
+        UserCreate(phone="13700000011", name="李四", password=PASSWORD, role="county_staff"),
+    )
+    return await login(client, "13700000011")
+
+
+async def test_staff_cannot_take_over_a_peer_or_an_admin(client, world):
+    from backend.accounts.tables import AuditEntry, User
+
+    peer = await _second_staff(client, world)
+    county_admin_id = (
+        await User.insert(
+            User(
+                phone="13700000099",
+                name="县管理员",
+                password_hash="x",
+                role="admin",
+                county=world.county_id,
+            )
+        ).returning(User.id)
+    )[0]["id"]
+    for target in (peer["user"]["id"], county_admin_id, str(world.staff.id)):
+        for change in ({"password": "Takeover-2026"}, {"active": False}, {"name": "x"}):
+            response = await client.patch(
+                f"/api/v1/users/{target}", json=change, headers=world.staff.headers
+            )
+            _problem(response, 403, "role_ladder")
+    # The peer still logs in with the old password; nothing was written or revoked.
+    again = await client.post(
+        "/api/v1/auth/login", json={"phone": "13700000011", "password": PASSWORD}
+    )
+    assert again.status_code == 200
+    assert await AuditEntry.count().where(AuditEntry.action == "user.updated") == 0
+    # The same through the county pages' reset form goes through the same rule.
+    from backend.accounts.schemas import UserUpdate
+    from backend.accounts.service import update_user
+    from backend.errors import DomainError
+
+    staff_user = await _current(world.staff)
+    with pytest.raises(DomainError) as refused:
+        await update_user(staff_user, peer["user"]["id"], UserUpdate(password="Takeover-2026"))
+    assert refused.value.code == "role_ladder"
+
+
+async def _current(actor):
+    from backend.accounts.service import authenticate
+    from backend.settings import get_settings
+
+    return await authenticate(get_settings(), actor.token)
+
+
+async def test_staff_change_keepers_and_an_admin_changes_staff_audited_and_told(client, world):
+    from backend.accounts.tables import AuditEntry
+
+    peer = await _second_staff(client, world)
+    reset = await client.patch(
+        f"/api/v1/users/{world.keeper_a.id}",
+        json={"password": "Reset-pass-77"},
+        headers=world.staff.headers,
+    )
+    assert reset.status_code == 200, reset.text
+    by_admin = await client.patch(
+        f"/api/v1/users/{peer['user']['id']}", json={"name": "李四四"}, headers=world.admin.headers
+    )
+    assert by_admin.status_code == 200, by_admin.text
+    entries = await AuditEntry.select(AuditEntry.target_id, AuditEntry.details).where(
+        AuditEntry.action == "user.updated"
+    )
+    assert {entry["target_id"] for entry in entries} == {str(world.keeper_a.id), peer["user"]["id"]}
+    # The keeper is told at the next login, once.
+    first = await client.post(
+        "/api/v1/auth/login",
+        json={"phone": world.keeper_a.phone, "password": "Reset-pass-77"},
+        headers={"accept-language": "zh-CN"},
+    )
+    assert first.status_code == 200, first.text
+    changes = first.json()["account_changes"]
+    assert len(changes) == 1 and changes[0]["fields"] == ["password_changed_at"]
+    assert changes[0]["by_role"] == "county_staff" and "密码" in changes[0]["message"]
+    second = await client.post(
+        "/api/v1/auth/login", json={"phone": world.keeper_a.phone, "password": "Reset-pass-77"}
+    )
+    assert second.json()["account_changes"] == []
+    told = await client.post(
+        "/api/v1/auth/login", json={"phone": "13700000011", "password": PASSWORD}
+    )
+    assert [c["fields"] for c in told.json()["account_changes"]] == [["name"]]

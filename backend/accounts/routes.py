@@ -75,8 +75,9 @@ class AuthController(Controller):
             user_agent=request.headers.get("user-agent", ""),
         )
         lifetime = service.session_lifetime(settings, user.role)
+        changes = await service.account_changes(user, user.language)
         return Response(
-            LoginResponse(token=token, user=user_out(user)),
+            LoginResponse(token=token, user=user_out(user), account_changes=changes),
             cookies=[_session_cookie(token, int(lifetime.total_seconds()))],
         )
 

@@ -44,9 +44,20 @@ class UserOut(msgspec.Struct):
     language: str = "zh-CN"
 
 
+class AccountChange(msgspec.Struct):
+    """A change someone else made to the caller's account since the caller's last login."""
+
+    at: str
+    by_role: str
+    by_name: str
+    fields: list[str]
+    message: str
+
+
 class LoginResponse(msgspec.Struct):
     token: str
     user: UserOut
+    account_changes: list[AccountChange] = msgspec.field(default_factory=list)
 
 
 class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):

@@ -19,7 +19,7 @@ import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from backend.accounts.schemas import CurrentUser, UserCreate, UserOut, UserUpdate
+from backend.accounts.schemas import AccountChange, CurrentUser, UserCreate, UserOut, UserUpdate
 from backend.accounts.tables import AuditEntry, Session, User
 from backend.accounts.throttle import THROTTLE
 from backend.db import is_integrity_error
@@ -28,6 +28,8 @@ from backend.privacy import mask_phone
 from backend.settings import Settings
 
 ROLES = ("keeper", "county_staff", "admin")
+# The ladder: an account may be changed only by someone above it, or by an admin.
+ROLE_RANK = {"keeper": 0, "county_staff": 1, "admin": 2}
 MIN_PASSWORD_LENGTH = 8
 # OWASP's argon2id baseline (19 MiB, 2 passes): strong, and small enough that two at a time
 # fit a county server's memory.
@@ -290,10 +292,64 @@ async def create_user(actor: CurrentUser, county_id: uuid.UUID, data: UserCreate
     return _user_out(row)
 
 
+def check_role_ladder(actor: CurrentUser | None, target_role: str) -> None:
+    """Staff take care of keepers; only an admin changes a staff member's or an admin's account
+    (a staff member who could reset a peer's password could log in as that peer)."""
+    if actor is None or actor.role == "admin":
+        return
+    if ROLE_RANK.get(target_role, len(ROLE_RANK)) >= ROLE_RANK.get(actor.role, -1):
+        raise DomainError("role_ladder", status=403, role=target_role)
+
+
+async def account_changes(user: CurrentUser, language: str) -> list[AccountChange]:
+    """What others changed on this account since its previous login (shown once, at login)."""
+    from backend.i18n import translate
+
+    previous = (
+        await Session.select(Session.created_at)
+        .where((Session.user == user.id) & (Session.id != user.session_id))
+        .order_by(Session.created_at, ascending=False)
+        .first()
+    )
+    query = AuditEntry.select(
+        AuditEntry.at, AuditEntry.details, AuditEntry.actor.name, AuditEntry.actor.role
+    ).where(
+        (AuditEntry.target_type == "user")
+        & (AuditEntry.target_id == str(user.id))
+        & (AuditEntry.action == "user.updated")
+        & ((AuditEntry.actor != user.id) | AuditEntry.actor.is_null())
+    )
+    if previous is not None:
+        query = query.where(AuditEntry.at > previous["created_at"])
+    changes = []
+    for entry in await query.order_by(AuditEntry.at):
+        details = json.loads(entry["details"] or "{}")
+        fields = [str(name) for name in details.get("fields", [])]
+        role = entry["actor.role"] or "admin"
+        labels = [translate(f"account_field.{name}", language) for name in fields]
+        changes.append(
+            AccountChange(
+                at=entry["at"].isoformat(),
+                by_role=role,
+                by_name=entry["actor.name"] or "",
+                fields=fields,
+                message=translate(
+                    "account.changed_by_other",
+                    language,
+                    by=entry["actor.name"] or translate(f"role.{role}", language),
+                    fields="、".join(labels) if language == "zh-CN" else ", ".join(labels),
+                    at=entry["at"].strftime("%Y-%m-%d %H:%M UTC"),
+                ),
+            )
+        )
+    return changes
+
+
 async def update_user(actor: CurrentUser, user_id: uuid.UUID, data: UserUpdate) -> UserOut:
     row = await User.select(User.county, User.role).where(User.id == user_id).first()
     if row is None:
         raise DomainError("not_found", status=404)
+    check_role_ladder(actor, row["role"])
     changes: dict[Any, Any] = {}
     if data.name is not msgspec.UNSET:
         changes[User.name] = data.name
@@ -317,7 +373,16 @@ async def update_user(actor: CurrentUser, user_id: uuid.UUID, data: UserUpdate) 
     if data.password is not msgspec.UNSET or data.active is False:
         await revoke_sessions(user_id)
     fields = sorted(column._meta.name for column in changes if column is not User.password_hash)
-    await audit(actor, "user.updated", "user", user_id, row["county"], fields=fields)
+    await audit(
+        actor,
+        "user.updated",
+        "user",
+        user_id,
+        row["county"],
+        fields=fields,
+        target_role=row["role"],
+        actor_role=actor.role if actor else None,
+    )
     updated = (
         await User.select(*User.all_columns(exclude=[User.password_hash]))
         .where(User.id == user_id)
