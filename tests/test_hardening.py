@@ -410,3 +410,170 @@ async def test_staff_change_keepers_and_an_admin_changes_staff_audited_and_told(
         "/api/v1/auth/login", json={"phone": "13700000011", "password": PASSWORD}
     )
     assert [c["fields"] for c in told.json()["account_changes"]] == [["name"]]
+
+
+# Push endpoints: no server-side requests into the server's own network -----------------------
+
+
+@pytest.fixture
+def fake_dns(monkeypatch):
+    """Host names the test decides the addresses of (no network needed)."""
+    import socket
+
+    table: dict[str, str] = {}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if isinstance(host, str) and host in table:
+            family = socket.AF_INET6 if ":" in table[host] else socket.AF_INET
+            return [(family, socket.SOCK_STREAM, 6, "", (table[host], port or 443))]
+        if isinstance(host, str) and host.endswith(".example"):
+            raise socket.gaierror(socket.EAI_NONAME, "unknown")
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return table
+
+
+def _subscription(endpoint: str) -> dict:
+    from tests.push_fakes import FakeBrowser
+
+    body = FakeBrowser("https://x").subscription()
+    body["endpoint"] = endpoint
+    return body
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://127.0.0.1/push/1",
+        "https://127.1.2.3:8443/push/1",
+        "https://[::1]/push/1",
+        "https://[::ffff:127.0.0.1]/push/1",
+        "https://localhost/push/1",
+        "https://LOCALHOST./push/1",
+        "https://0.0.0.0/push/1",
+        "https://10.0.0.1/push/1",
+        "https://172.16.5.4/push/1",
+        "https://192.168.1.1:9200/push/1",
+        "https://100.64.0.1/push/1",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[fe80::1]/push/1",
+        "https://[fd00::1]/push/1",
+        "https://240.0.0.1/push/1",
+        "https://224.0.0.1/push/1",
+        "https://198.18.0.1/push/1",
+        "https://loopback.example/push/1",
+        "https://private.example/push/1",
+        "https://nowhere.example/push/1",
+        "http://8.8.8.8/push/1",
+    ],
+)
+async def test_push_endpoints_that_are_not_public_https_are_refused(
+    client, world, fake_dns, monkeypatch, endpoint
+):
+    from backend.notify.tables import PushSubscription
+
+    monkeypatch.delenv("CUNZHAN_PUSH_ALLOW_HTTP", raising=False)
+    fake_dns.update({"loopback.example": "127.0.0.1", "private.example": "10.1.2.3"})
+    response = await client.post(
+        "/api/v1/push/subscriptions", json=_subscription(endpoint), headers=world.keeper_a.headers
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] in ("push_endpoint_not_public", "push_subscription_invalid")
+    assert await PushSubscription.count() == 0
+
+
+async def test_a_public_https_endpoint_is_saved(client, world, fake_dns, monkeypatch):
+    monkeypatch.delenv("CUNZHAN_PUSH_ALLOW_HTTP", raising=False)
+    fake_dns["fcm.example"] = "142.250.4.95"
+    for endpoint in ("https://fcm.example/send/abc", "https://8.8.8.8/push/1"):
+        response = await client.post(
+            "/api/v1/push/subscriptions",
+            json=_subscription(endpoint),
+            headers=world.keeper_a.headers,
+        )
+        assert response.status_code == 201, response.text
+
+
+async def test_a_name_that_resolves_elsewhere_at_send_time_is_not_called(
+    client, world, fake_dns, monkeypatch
+):
+    from backend.notify import channels
+    from backend.notify.endpoints import push_http_session
+    from backend.notify.keys import vapid_pair
+
+    monkeypatch.delenv("CUNZHAN_PUSH_ALLOW_HTTP", raising=False)
+    fake_dns["rebind.example"] = "93.184.216.34"
+    body = _subscription("https://rebind.example/push/1")
+    saved = await client.post(
+        "/api/v1/push/subscriptions", json=body, headers=world.keeper_a.headers
+    )
+    assert saved.status_code == 201, saved.text
+    fake_dns["rebind.example"] = "127.0.0.1"  # DNS rebinding: now it points inside
+    subscription = {"endpoint": body["endpoint"], **body["keys"]}
+    async with push_http_session(4) as session:
+        attempt = await channels.send_push(
+            session,
+            subscription,
+            {"title": "t"},
+            vapid=await vapid_pair(),
+            subject="mailto:ops@cunzhan.invalid",
+            ttl_seconds=60,
+            urgency="normal",
+        )
+    assert attempt.status == "failed" and "public" in attempt.error, attempt
+
+
+async def test_a_push_service_redirect_is_never_followed(client, world, monkeypatch):
+    from tests.push_fakes import FakeBrowser, LoopbackServer, Plan
+    from tests.test_push_roundtrip import remind
+
+    monkeypatch.setenv("CUNZHAN_PUSH_ALLOW_HTTP", "1")
+    with LoopbackServer() as push_service:
+        browser = FakeBrowser(push_service.url)
+        push_service.plan(
+            browser.path, Plan(status=307, headers={"location": f"{push_service.url}/inside"})
+        )
+        saved = await client.post(
+            "/api/v1/push/subscriptions",
+            json=browser.subscription(),
+            headers=world.keeper_a.headers,
+        )
+        assert saved.status_code == 201, saved.text
+        await remind(world.keeper_a.id)
+        assert len(push_service.to(browser.path)) == 1
+        assert push_service.to("/inside") == []
+
+
+async def test_a_push_endpoint_belongs_to_the_keeper_who_registered_it(client, world, monkeypatch):
+    from backend.notify.tables import PushSubscription
+    from tests.push_fakes import FakeBrowser
+
+    monkeypatch.setenv("CUNZHAN_PUSH_ALLOW_HTTP", "1")
+    body = FakeBrowser("http://127.0.0.1:9").subscription()
+    first = await client.post(
+        "/api/v1/push/subscriptions", json=body, headers=world.keeper_a.headers
+    )
+    assert first.status_code == 201
+    stolen = await client.post(
+        "/api/v1/push/subscriptions", json=body, headers=world.keeper_b.headers
+    )
+    _problem(stolen, 409, "push_endpoint_taken")
+    rows = await PushSubscription.select(PushSubscription.keeper)
+    assert [row["keeper"] for row in rows] == [world.keeper_a.id]
+    again = await client.post(
+        "/api/v1/push/subscriptions", json=body, headers=world.keeper_a.headers
+    )
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    gone = await client.request(
+        "DELETE",
+        "/api/v1/push/subscriptions",
+        json={"endpoint": body["endpoint"]},
+        headers=world.keeper_a.headers,
+    )
+    assert gone.status_code == 204
+    moved = await client.post(
+        "/api/v1/push/subscriptions", json=body, headers=world.keeper_b.headers
+    )
+    assert moved.status_code == 201
