@@ -577,3 +577,88 @@ async def test_a_push_endpoint_belongs_to_the_keeper_who_registered_it(client, w
         "/api/v1/push/subscriptions", json=body, headers=world.keeper_b.headers
     )
     assert moved.status_code == 201
+
+
+# Phones in one normal form -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "13700000001\n",
+        " 13700000001 ",
+        "+86 137 0000 0001",
+        "+8613700000001",
+        "１３７０００００００１",
+    ],
+)
+async def test_a_phone_written_otherwise_is_the_same_account(client, world, written):
+    login = await client.post("/api/v1/auth/login", json={"phone": written, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    assert login.json()["user"]["id"] == str(world.keeper_a.id)
+    again = await client.post(
+        f"/api/v1/counties/{world.county_id}/users",
+        json={
+            "phone": written,
+            "name": "冒名",
+            "password": "Another-pass-9",
+            "role": "keeper",
+            "station_id": str(world.station_b),
+        },
+        headers=world.staff.headers,
+    )
+    _problem(again, 409, "phone_taken")
+
+
+async def test_household_and_account_phones_are_stored_in_normal_form(client, world):
+    from backend.accounts.tables import User
+    from backend.registry.tables import Household
+
+    created = await client.post(
+        f"/api/v1/counties/{world.county_id}/users",
+        json={
+            "phone": "+86 139-0000-0077",
+            "name": "新站长",
+            "password": "Another-pass-9",
+            "role": "keeper",
+            "station_id": str(world.station_b),
+        },
+        headers=world.staff.headers,
+    )
+    assert created.status_code == 201, created.text
+    assert await User.exists().where(User.phone == "13900000077")
+    household = await client.post(
+        f"/api/v1/counties/{world.county_id}/households",
+        json={
+            "village_id": str(world.village_id),
+            "code": "T-0099",
+            "phone": "１３９１２３４５６７８",
+        },
+        headers=world.staff.headers,
+    )
+    assert household.status_code == 201, household.text
+    assert await Household.exists().where(Household.phone == "13912345678")
+    bad = await client.post(
+        f"/api/v1/counties/{world.county_id}/households",
+        json={"village_id": str(world.village_id), "code": "T-0098", "phone": "12345"},
+        headers=world.staff.headers,
+    )
+    assert bad.status_code == 400
+
+
+async def test_the_migration_brings_old_phones_to_normal_form(client, world):
+    import importlib
+
+    from backend.accounts.tables import User
+
+    migration = importlib.import_module(
+        "backend.accounts.piccolo_migrations.accounts_2026_12_02t05_00_00_000000"
+    )
+    await User.insert(
+        User(phone="１３７００００００５５", name="旧", password_hash="x", role="keeper"),
+        User(phone="１３７０００００００１", name="重复", password_hash="x", role="keeper"),
+    )
+    await migration.normalize_column("accounts_user")
+    phones = {row["phone"] for row in await User.select(User.phone)}
+    assert "13700000055" in phones and "１３７００００００５５" not in phones
+    assert "１３７０００００００１" in phones  # 13700000001 is keeper A's: left for staff

@@ -7,6 +7,7 @@ from typing import Literal
 
 import msgspec
 
+from backend.phones import normalized_mobile
 from backend.types import Language, Mobile, Name, Password
 
 Role = Literal["keeper", "county_staff", "admin"]
@@ -80,6 +81,9 @@ class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
     role: Literal["keeper", "county_staff"] = "keeper"
     station_id: uuid.UUID | None = None
     language: Language = "zh-CN"
+
+    def __post_init__(self) -> None:
+        self.phone = normalized_mobile(self.phone)
 
 
 class UserUpdate(msgspec.Struct, forbid_unknown_fields=True):

@@ -24,6 +24,7 @@ from backend.accounts.tables import AuditEntry, Session, User
 from backend.accounts.throttle import THROTTLE
 from backend.db import is_integrity_error
 from backend.errors import DomainError
+from backend.phones import normalize_phone
 from backend.privacy import mask_phone
 from backend.settings import Settings
 
@@ -94,7 +95,7 @@ async def login(
     settings: Settings, phone: str, password: str, address: str, user_agent: str = ""
 ) -> tuple[str, CurrentUser]:
     """Check the password and open a session; returns the new token (shown once) and the user."""
-    phone, address = phone.strip()[:32], address[:64]
+    phone, address = normalize_phone(phone)[:32], address[:64]
     await THROTTLE.admit(settings, phone, address)
     row = await User.objects().where(User.phone == phone).first()
     if row is None or not row.active:
