@@ -662,3 +662,129 @@ async def test_the_migration_brings_old_phones_to_normal_form(client, world):
     phones = {row["phone"] for row in await User.select(User.phone)}
     assert "13700000055" in phones and "１３７００００００５５" not in phones
     assert "１３７０００００００１" in phones  # 13700000001 is keeper A's: left for staff
+
+
+# Password change and lock-out ----------------------------------------------------------------
+
+
+async def test_wrong_current_passwords_are_throttled_like_logins(client, world):
+    statuses_seen = []
+    for attempt in range(12):
+        response = await client.post(
+            "/api/v1/auth/password",
+            json={"old_password": f"guess-{attempt}", "new_password": "Fresh-pass-2026"},
+            headers=world.keeper_a.headers,
+        )
+        statuses_seen.append(response.status_code)
+    assert statuses_seen[:5] == [403] * 5
+    assert set(statuses_seen[5:]) == {429}, statuses_seen
+    assert response.headers["retry-after"]
+    # The right password is refused too while the limit holds (no oracle).
+    right = await client.post(
+        "/api/v1/auth/password",
+        json={"old_password": PASSWORD, "new_password": "Fresh-pass-2026"},
+        headers=world.keeper_a.headers,
+    )
+    assert right.status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("new_password", "code"),
+    [
+        ("1234567", "password_too_short"),
+        ("12345678", "password_one_class"),
+        ("abcdefghij", "password_one_class"),
+        ("ABCDEFGHIJ", "password_one_class"),
+        ("!@#$%^&*()", "password_one_class"),
+        ("password1", "password_too_common"),
+        ("Password1", "password_too_common"),
+        ("woaini1314", "password_too_common"),
+        ("qwerty123", "password_too_common"),
+        ("1q2w3e4r", "password_too_common"),
+        ("aaaa1111", "password_too_common"),
+        ("ab1ab1ab1", "password_too_common"),
+    ],
+)
+async def test_a_weak_new_password_is_refused_with_a_localized_reason(
+    client, world, new_password, code
+):
+    details = set()
+    for language in ("zh-CN", "ug", "en"):
+        response = await client.post(
+            "/api/v1/auth/password",
+            json={"old_password": PASSWORD, "new_password": new_password},
+            headers={"accept-language": language, **world.keeper_a.headers},
+        )
+        body = _problem(response, 422, code)
+        assert body["field"] == "password"
+        details.add(body["detail"])
+    assert len(details) == 3
+    good = await client.post(
+        "/api/v1/auth/password",
+        json={"old_password": PASSWORD, "new_password": "Zhan-zhang-77"},
+        headers=world.keeper_a.headers,
+    )
+    assert good.status_code == 200, good.text
+
+
+def test_the_common_password_list_is_shipped_and_large():
+    from backend.accounts.passwords import common_passwords
+
+    assert len(common_passwords()) >= 10_000
+    assert {"123456", "password", "qwerty", "5201314"} <= common_passwords()
+
+
+async def _fail(app, phone: str, address: str, times: int) -> None:
+    from backend.accounts import service
+    from backend.errors import DomainError
+    from backend.settings import get_settings
+
+    throttle = app.state.login_throttle
+    for _ in range(times):
+        with pytest.raises(DomainError):
+            await service.login(get_settings(), throttle, phone, "wrong-guess", address)
+    await throttle.flush()
+
+
+async def _login(app, phone: str, address: str, device_id: str = ""):
+    from backend.accounts import service
+    from backend.settings import get_settings
+
+    return await service.login(
+        get_settings(), app.state.login_throttle, phone, PASSWORD, address, device_id=device_id
+    )
+
+
+async def test_failures_from_one_address_do_not_lock_the_owner_out_elsewhere(app, client, world):
+    from backend.errors import DomainError
+
+    phone = world.keeper_a.phone
+    await _fail(app, phone, "203.0.113.7", 5)
+    with pytest.raises(DomainError) as locked:
+        await _login(app, phone, "203.0.113.7")
+    assert locked.value.status == 429
+    _token, user = await _login(app, phone, "198.51.100.20")  # the keeper, from the village
+    assert user.id == world.keeper_a.id
+
+
+async def test_a_slower_global_limit_then_the_keepers_own_device_still_gets_in(app, client, world):
+    from backend.errors import DomainError
+
+    phone = world.keeper_a.phone
+    device = new_id()
+    await _login(app, phone, "198.51.100.20", device_id=device)  # the keeper's phone
+    for attacker in range(4):  # 4 addresses × 5 = the global limit of 20
+        await _fail(app, phone, f"203.0.113.{attacker + 1}", 5)
+    with pytest.raises(DomainError) as locked:
+        await _login(app, phone, "192.0.2.50")  # a new address, no known device
+    assert locked.value.status == 429
+    with pytest.raises(DomainError):
+        await _login(app, phone, "192.0.2.51", device_id=new_id())  # a device id never seen
+    _token, user = await _login(app, phone, "192.0.2.52", device_id=device)
+    assert user.id == world.keeper_a.id
+    # Over HTTP the PWA sends its device id with the login.
+    response = await client.post(
+        "/api/v1/auth/login",
+        json={"phone": phone, "password": PASSWORD, "device_id": device},
+    )
+    assert response.status_code == 200, response.text

@@ -80,6 +80,7 @@ class AuthController(Controller):
             data.password,
             address=client_address(request.scope),
             user_agent=request.headers.get("user-agent", ""),
+            device_id=data.device_id or "",
         )
         lifetime = service.session_lifetime(settings, user.role)
         changes = await service.account_changes(user, user.language)
@@ -107,14 +108,25 @@ class AuthController(Controller):
         "/password",
         operation_id="changePassword",
         summary="Change the password; every other session is signed out",
+        description="Wrong current passwords are throttled like logins (429). A new password "
+        "needs 8 characters, more than one kind of character, and must not be a common one "
+        "(422 with the reason).",
         guards=[requires_login],
         status_code=HTTP_200_OK,
     )
     async def change_password(
-        self, request: Request, data: JSONBody[PasswordChange]
+        self,
+        request: Request,
+        data: JSONBody[PasswordChange],
+        throttle: NamedDependency[LoginThrottle],
     ) -> PasswordChanged:
         revoked = await service.change_password(
-            current_user(request), data.old_password, data.new_password
+            current_user(request),
+            data.old_password,
+            data.new_password,
+            settings=get_settings(),
+            throttle=throttle,
+            address=client_address(request.scope),
         )
         return PasswordChanged(other_sessions_revoked=revoked)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -31,8 +31,10 @@ class CurrentUser(msgspec.Struct, frozen=True):
 
 
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
-    phone: str = msgspec.field()
+    phone: Annotated[str, msgspec.Meta(max_length=64)] = msgspec.field()
     password: Password = msgspec.field()
+    # The PWA's device id: its own device is not locked out by failures from elsewhere.
+    device_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
 class UserOut(msgspec.Struct):

@@ -19,6 +19,7 @@ import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from backend.accounts import passwords
 from backend.accounts.schemas import AccountChange, CurrentUser, UserCreate, UserOut, UserUpdate
 from backend.accounts.tables import AuditEntry, Session, User
 from backend.accounts.throttle import LoginThrottle
@@ -31,7 +32,7 @@ from backend.settings import Settings
 ROLES = ("keeper", "county_staff", "admin")
 # The ladder: an account may be changed only by someone above it, or by an admin.
 ROLE_RANK = {"keeper": 0, "county_staff": 1, "admin": 2}
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = passwords.MIN_PASSWORD_LENGTH
 # OWASP's argon2id baseline (19 MiB, 2 passes): strong, and small enough that two at a time
 # fit a county server's memory.
 PASSWORD_HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
@@ -73,11 +74,9 @@ async def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def check_password_strength(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError("password_too_short", field="password", minimum=MIN_PASSWORD_LENGTH)
-    if password.isdigit() and len(set(password)) <= 2:
-        raise DomainError("password_too_simple", field="password")
+def check_password_strength(password: str, field: str = "password") -> None:
+    """Length, more than one class of character, not a common password (passwords.py)."""
+    passwords.check_password_strength(password, field)
 
 
 def token_hash(settings: Settings, token: str) -> str:
@@ -98,11 +97,15 @@ async def login(
     password: str,
     address: str,
     user_agent: str = "",
+    device_id: str = "",
 ) -> tuple[str, CurrentUser]:
     """Check the password and open a session; returns the new token (shown once) and the user."""
-    phone, address = normalize_phone(phone)[:32], address[:64]
-    await throttle.admit(settings, phone, address)
+    phone, address, device_id = normalize_phone(phone)[:32], address[:64], device_id[:64]
     row = await User.objects().where(User.phone == phone).first()
+    known_device = bool(device_id and row is not None) and await Session.exists().where(
+        (Session.user == row.id) & (Session.device_id == device_id)
+    )
+    await throttle.admit(settings, phone, address, known_device=known_device)
     if row is None or not row.active:
         await verify_password(_DUMMY_HASH, password)  # same time as a real check
         throttle.failed(phone, address)
@@ -120,6 +123,7 @@ async def login(
             user=row.id,
             expires_at=now() + session_lifetime(settings, row.role),
             user_agent=user_agent[:200],
+            device_id=device_id,
         )
     )
     return token, _current_user(row, session_id)
@@ -173,11 +177,25 @@ async def logout(session_id: uuid.UUID) -> None:
     )
 
 
-async def change_password(user: CurrentUser, old_password: str, new_password: str) -> int:
-    """Changes the password and signs out every other session; returns how many were revoked."""
+async def change_password(
+    user: CurrentUser,
+    old_password: str,
+    new_password: str,
+    *,
+    settings: Settings,
+    throttle: LoginThrottle,
+    address: str,
+) -> int:
+    """Changes the password and signs out every other session; returns how many were revoked.
+    Wrong current passwords count like failed logins (a stolen session must not be a free
+    password oracle)."""
+    address = address[:64]
+    await throttle.admit(settings, user.phone, address)
     row = await User.objects().where(User.id == user.id).first()
     if row is None or not await verify_password(row.password_hash, old_password):
+        throttle.failed(user.phone, address)
         raise DomainError("wrong_password", status=403, field="old_password")
+    await throttle.succeeded(user.phone, address)
     check_password_strength(new_password)
     new_hash = await hash_password(new_password)
     await User.update({User.password_hash: new_hash, User.password_changed_at: now()}).where(
