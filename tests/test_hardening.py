@@ -788,3 +788,65 @@ async def test_a_slower_global_limit_then_the_keepers_own_device_still_gets_in(a
         json={"phone": phone, "password": PASSWORD, "device_id": device},
     )
     assert response.status_code == 200, response.text
+
+
+# CSRF bound to the session; a malformed Authorization header is no bearer ---------------------
+
+
+async def _cookie_login(client, phone: str) -> str:
+    response = await client.post("/api/v1/auth/login", json={"phone": phone, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return client.cookies.get("cz_csrf")
+
+
+async def test_a_csrf_token_of_another_session_is_refused(client, world):
+    from backend.accounts.middleware import CSRF_COOKIE
+
+    # The attacker's own valid pair: a token issued to his session (or to nobody).
+    await _cookie_login(client, world.keeper_b.phone)
+    foreign = client.cookies.get(CSRF_COOKIE)
+    client.cookies.clear()
+    anonymous = (await client.get("/api/v1/auth/me")).cookies.get(CSRF_COOKIE)
+    assert anonymous
+    own = await _cookie_login(client, world.keeper_a.phone)
+    assert own and own not in (foreign, anonymous)
+    for planted in (foreign, anonymous):
+        client.cookies.set(CSRF_COOKIE, planted)
+        response = await client.post(
+            "/api/v1/auth/language", json={"language": "en"}, headers={"x-csrf-token": planted}
+        )
+        _problem(response, 403, "csrf_failed")
+    # The session's own token works, and a read hands out a fresh one after a planted one.
+    client.cookies.set(CSRF_COOKIE, anonymous)
+    fresh = (await client.get("/api/v1/auth/me")).cookies.get(CSRF_COOKIE)
+    assert fresh and fresh != anonymous
+    client.cookies.set(CSRF_COOKIE, fresh)
+    ok = await client.post(
+        "/api/v1/auth/language", json={"language": "en"}, headers={"x-csrf-token": fresh}
+    )
+    assert ok.status_code == 200, ok.text
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [b"Bearer \xa0", b"Bearer ", b"Bearer", b"bearer \t", b"Basic Zm9vOmJhcg==", b"Bearer a b"],
+)
+async def test_an_authorization_header_that_is_no_bearer_still_needs_csrf(
+    client, world, authorization
+):
+    await _cookie_login(client, world.keeper_a.phone)
+    response = await client.post(
+        "/api/v1/auth/language",
+        json={"language": "en"},
+        headers=[(b"authorization", authorization)],
+    )
+    _problem(response, 403, "csrf_failed")
+
+
+async def test_a_real_bearer_with_a_cookie_needs_no_csrf_token(client, world):
+    await _cookie_login(client, world.keeper_b.phone)
+    response = await client.post(
+        "/api/v1/auth/language", json={"language": "en"}, headers=world.keeper_a.headers
+    )
+    assert response.status_code == 200
+    assert response.json()["id"] == str(world.keeper_a.id)  # the bearer wins, not the cookie

@@ -14,7 +14,7 @@ from backend.accounts.guards import (
     requires_row_in_county,
     requires_staff,
 )
-from backend.accounts.middleware import SESSION_COOKIE
+from backend.accounts.middleware import CSRF_COOKIE, SESSION_COOKIE, csrf_token_for_session
 from backend.accounts.schemas import (
     LanguageChange,
     LoginRequest,
@@ -45,6 +45,20 @@ def _session_cookie(token: str, max_age: int):
         httponly=True,
         secure=get_settings().secure_cookies,
         samesite="lax",
+        path="/",
+    )
+
+
+def _csrf_cookie(token: str):
+    """The new session's CSRF token (a token of the old one no longer passes)."""
+    from litestar.datastructures import Cookie
+
+    return Cookie(
+        key=CSRF_COOKIE,
+        value=token,
+        httponly=False,  # the PWA reads it to send it back in the header
+        secure=get_settings().secure_cookies,
+        samesite="strict",
         path="/",
     )
 
@@ -86,7 +100,10 @@ class AuthController(Controller):
         changes = await service.account_changes(user, user.language)
         return Response(
             LoginResponse(token=token, user=user_out(user), account_changes=changes),
-            cookies=[_session_cookie(token, int(lifetime.total_seconds()))],
+            cookies=[
+                _session_cookie(token, int(lifetime.total_seconds())),
+                _csrf_cookie(csrf_token_for_session(settings.secret_key, token)),
+            ],
         )
 
     @post(
