@@ -850,3 +850,13 @@ async def test_a_real_bearer_with_a_cookie_needs_no_csrf_token(client, world):
     )
     assert response.status_code == 200
     assert response.json()["id"] == str(world.keeper_a.id)  # the bearer wins, not the cookie
+
+
+# County pages are never cached ---------------------------------------------------------------
+
+
+async def test_every_county_page_says_no_store(client, world):
+    await client.post("/api/v1/auth/login", json={"phone": world.staff.phone, "password": PASSWORD})
+    for path in ("/county", "/county/", "/county/login", "/county/stations", "/county/nope"):
+        response = await client.get(path)
+        assert response.headers.get("cache-control") == "no-store", (path, response.status_code)
