@@ -860,3 +860,38 @@ async def test_every_county_page_says_no_store(client, world):
     for path in ("/county", "/county/", "/county/login", "/county/stations", "/county/nope"):
         response = await client.get(path)
         assert response.headers.get("cache-control") == "no-store", (path, response.status_code)
+
+
+# Staff may call a keeper ---------------------------------------------------------------------
+
+
+async def test_staff_reveal_a_keepers_phone_with_one_tap_and_it_is_audited(client, world):
+    import re
+
+    from backend.accounts.tables import AuditEntry
+
+    await push(client, world.keeper_a, [received(phone="13912345678")])
+    csrf = await _cookie_login(client, world.staff.phone)
+    page = await client.get(f"/county/stations/{world.station_a}")
+    assert page.status_code == 200
+    assert world.keeper_a.phone not in page.text and "137****0001" in page.text
+    assert "139****5678" in page.text and "13912345678" not in page.text  # the villager
+    action = f"/county/registry/keepers/{world.keeper_a.id}/phone"
+    assert f'action="{action}"' in page.text
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
+    shown = await client.post(action, data={"_csrf_token": token})
+    assert shown.status_code == 200, shown.text
+    assert f'href="tel:{world.keeper_a.phone}"' in shown.text
+    assert "13912345678" not in shown.text
+    entries = await AuditEntry.select(AuditEntry.actor, AuditEntry.target_id).where(
+        AuditEntry.action == "user.phone_revealed"
+    )
+    assert entries == [{"actor": world.staff.id, "target_id": str(world.keeper_a.id)}]
+    # Without the page's token nothing is shown; a staff member's number is not revealable.
+    forged = await client.post(action, data={"_csrf_token": csrf + "x"})
+    assert world.keeper_a.phone not in forged.text
+    staff = await client.post(
+        f"/county/registry/keepers/{world.staff.id}/phone", data={"_csrf_token": token}
+    )
+    assert staff.status_code == 403 and world.staff.phone not in staff.text
+    assert await AuditEntry.count().where(AuditEntry.action == "user.phone_revealed") == 1

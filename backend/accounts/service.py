@@ -369,6 +369,23 @@ async def account_changes(user: CurrentUser, language: str) -> list[AccountChang
     return changes
 
 
+async def reveal_keeper_phone(actor: CurrentUser, user_id: uuid.UUID) -> dict[str, Any]:
+    """A keeper's full number for staff who need to call (a station flagged "not checked in").
+    Keepers are the programme's own people; each reveal is written to the audit log. Villagers'
+    numbers are never revealed to staff."""
+    row = (
+        await User.select(User.id, User.name, User.phone, User.role, User.county, User.station)
+        .where(User.id == user_id)
+        .first()
+    )
+    if row is None:
+        raise DomainError("not_found", status=404)
+    if row["role"] != "keeper":
+        raise DomainError("phone_not_revealable", status=403)
+    await audit(actor, "user.phone_revealed", "user", user_id, row["county"])
+    return row
+
+
 async def update_user(actor: CurrentUser, user_id: uuid.UUID, data: UserUpdate) -> UserOut:
     row = await User.select(User.county, User.role).where(User.id == user_id).first()
     if row is None:
