@@ -4,6 +4,7 @@
 import { api, ApiError } from "../api.js";
 import { LANGUAGES, language, t } from "../i18n.js";
 import { app, changeLanguage, setTitle, signedIn } from "../main.js";
+import { deviceId } from "../store.js";
 import { field, h, setFieldError } from "../ui.js";
 import { MOBILE, normalizePhone } from "../util.js";
 
@@ -48,7 +49,9 @@ export function render(root) {
     }
     submit.disabled = true;
     try {
-      const answer = await api("POST", "/api/v1/auth/login", { phone: number, password: password.value }, { noCsrf: true, noAuthEvent: true });
+      // The device id lets the server tell this phone from an attacker's (no lock-out from afar).
+      const body = { phone: number, password: password.value, device_id: await deviceId() };
+      const answer = await api("POST", "/api/v1/auth/login", body, { noCsrf: true, noAuthEvent: true });
       if (answer.user.role !== "keeper" || !answer.user.station_id) {
         message.textContent = t("login.keepers_only");
         message.appendChild(h("a", { href: "/county/", class: "link" }, t("login.county_link")));
