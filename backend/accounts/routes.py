@@ -28,7 +28,7 @@ from backend.accounts.schemas import (
 )
 from backend.accounts.tables import User
 from backend.accounts.throttle import LoginThrottle, login_throttle
-from backend.errors import DomainError
+from backend.errors import DomainError, request_language
 from backend.params import CountyId, UserId
 from backend.request_guard import is_cross_site
 from backend.security import client_address
@@ -97,7 +97,7 @@ class AuthController(Controller):
             device_id=data.device_id or "",
         )
         lifetime = service.session_lifetime(settings, user.role)
-        changes = await service.account_changes(user, user.language)
+        changes = await service.account_changes(user, request_language(request))
         return Response(
             LoginResponse(token=token, user=user_out(user), account_changes=changes),
             cookies=[

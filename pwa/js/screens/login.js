@@ -5,7 +5,7 @@ import { api, ApiError } from "../api.js";
 import { LANGUAGES, language, t } from "../i18n.js";
 import { app, changeLanguage, setTitle, signedIn } from "../main.js";
 import { deviceId } from "../store.js";
-import { field, h, setFieldError } from "../ui.js";
+import { field, h, setFieldError, toast } from "../ui.js";
 import { MOBILE, normalizePhone } from "../util.js";
 
 const LANGUAGE_NAMES = { "zh-CN": "中文", ug: "ئۇيغۇرچە", en: "English" };
@@ -58,6 +58,10 @@ export function render(root) {
         return;
       }
       await signedIn(answer.user);
+      // Someone else changed this account since the last login (a password reset by the county):
+      // the owner is told, in their language, once.
+      const changes = (answer.account_changes || []).map((change) => change.message);
+      if (changes.length) toast(changes.join("\n"), "warn", 8000);
     } catch (error) {
       message.textContent = error instanceof ApiError ? error.message : t("login.offline");
     } finally {
