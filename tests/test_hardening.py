@@ -895,3 +895,24 @@ async def test_staff_reveal_a_keepers_phone_with_one_tap_and_it_is_audited(clien
     )
     assert staff.status_code == 403 and world.staff.phone not in staff.text
     assert await AuditEntry.count().where(AuditEntry.action == "user.phone_revealed") == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "too_deep"),
+    [
+        (b"", False),
+        (b'"[[[["', False),
+        (b"[" * 32 + b"]" * 32, False),
+        (b"[" * 33 + b"]" * 33, True),
+        (b"[" * 40 + b"}", True),
+        (b'{"a": "\\\\"}', False),
+        (b'["\\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["]', False),
+        (b'["]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", ' + b"[" * 33 + b"]" * 34, True),
+        (b"[]" * 100_000, False),
+        (b"[" * 1_000_000, True),
+    ],
+)
+def test_the_depth_check_reads_strings_and_escapes_as_json_does(body, too_deep):
+    from backend.request_guard import json_depth_exceeds
+
+    assert json_depth_exceeds(body) is too_deep
