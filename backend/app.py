@@ -28,6 +28,7 @@ from backend.errors import EXCEPTION_HANDLERS
 from backend.i18n import translate
 from backend.jobs import lifecycle as jobs_lifecycle
 from backend.ratelimit import RateLimitMiddleware
+from backend.request_guard import JsonRequestGuardMiddleware
 from backend.security import SecurityHeadersMiddleware
 from backend.settings import Settings, get_settings
 from backend.system.metrics import prometheus_config
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             SecurityHeadersMiddleware,
             DefineMiddleware(CookieCSRFMiddleware, config=csrf),
+            JsonRequestGuardMiddleware,
             DefineMiddleware(
                 SessionAuthenticationMiddleware,
                 exclude=["^/app/", "^/schema", "^/healthz", "^/readyz", "^/metrics"],

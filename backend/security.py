@@ -29,6 +29,12 @@ def _behind_tls(scope: Scope) -> bool:
     return False
 
 
+def _private_path(path: str) -> bool:
+    """API answers and county pages hold personal data: never kept by a browser or proxy cache.
+    Litestar hands `/county/` over as `/county`, so both spellings count."""
+    return any(path == root or path.startswith(f"{root}/") for root in ("/api", "/county"))
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -51,7 +57,7 @@ class SecurityHeadersMiddleware:
                 headers["cross-origin-opener-policy"] = "same-origin"
                 if tls:
                     headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
-                if path.startswith("/api/") or path.startswith("/county/"):
+                if _private_path(path):
                     headers["cache-control"] = "no-store"
             await send(message)
 

@@ -47,7 +47,8 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     keeper_session_days: int = 60
     staff_session_idle_hours: int = 12
-    login_max_failures_per_phone: int = 5
+    login_max_failures_per_phone: int = 5  # per (phone, address)
+    login_max_failures_per_phone_global: int = 20  # per phone from all addresses
     login_max_failures_per_address: int = 30
     login_window_minutes: int = 15
     api_rate_limit_per_minute: int = 1200
@@ -100,6 +101,9 @@ def load_settings() -> Settings:
         keeper_session_days=_env_int("CUNZHAN_KEEPER_SESSION_DAYS", 60),
         staff_session_idle_hours=_env_int("CUNZHAN_STAFF_SESSION_IDLE_HOURS", 12),
         login_max_failures_per_phone=_env_int("CUNZHAN_LOGIN_MAX_FAILURES_PER_PHONE", 5),
+        login_max_failures_per_phone_global=_env_int(
+            "CUNZHAN_LOGIN_MAX_FAILURES_PER_PHONE_GLOBAL", 20
+        ),
         login_max_failures_per_address=_env_int("CUNZHAN_LOGIN_MAX_FAILURES_PER_ADDRESS", 30),
         login_window_minutes=_env_int("CUNZHAN_LOGIN_WINDOW_MINUTES", 15),
         api_rate_limit_per_minute=_env_int("CUNZHAN_API_RATE_LIMIT_PER_MINUTE", 1200),

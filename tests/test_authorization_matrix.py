@@ -164,6 +164,7 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/county/registry/keepers/{user_id}"): RouteRule(staff_of_county),
     ("POST", "/county/registry/keepers/{user_id}"): RouteRule(staff_of_county),
     ("POST", "/county/registry/keepers/{user_id}/password"): RouteRule(staff_of_county),
+    ("POST", "/county/registry/keepers/{user_id}/phone"): RouteRule(staff_of_county),
 }
 
 # Routes served as files or pages whose access is tested elsewhere.

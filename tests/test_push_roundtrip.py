@@ -236,17 +236,22 @@ async def test_station_keepers_are_notified_once_per_key(client, world, push_ser
 async def test_subscribing_again_updates_the_same_endpoint(client, world, push_service):
     browser = FakeBrowser(push_service.url)
     first = await subscribe(client, world.keeper_a, browser, device_id="phone-1")
-    again = await subscribe(client, world.keeper_b, browser, device_id="phone-1")
+    again = await subscribe(client, world.keeper_a, browser, device_id="phone-1")
     assert first == again
     async with db.read_transaction():
         rows = await db.fetch("SELECT keeper FROM notify_push_subscription")
-    assert [str(row["keeper"]) for row in rows] == [str(world.keeper_b.id)]  # moved, not doubled
+    assert [str(row["keeper"]) for row in rows] == [str(world.keeper_a.id)]  # not doubled
+    # Another keeper cannot move it to himself (test_hardening.py has the whole story).
+    taken = await client.post(
+        "/api/v1/push/subscriptions", json=browser.subscription(), headers=world.keeper_b.headers
+    )
+    assert taken.status_code == 409
 
     response = await client.request(
         "DELETE",
         "/api/v1/push/subscriptions",
         json={"endpoint": browser.endpoint},
-        headers=world.keeper_b.headers,
+        headers=world.keeper_a.headers,
     )
     assert response.status_code == 204
     assert await subscription_row(browser.endpoint) is None

@@ -4,6 +4,7 @@ The number of examples is bounded so CI stays quick; raise FUZZ_EXAMPLES to dig 
 
 from __future__ import annotations
 
+import json
 import os
 
 import httpx
@@ -96,3 +97,94 @@ def test_no_5xx_and_every_4xx_is_a_problem_document(fuzz_server, phone, mode):
     check()
     print(f"fuzz {phone} {mode}: status counts {dict(sorted(seen.items()))}")
     assert sum(seen.values()) >= EXAMPLES
+
+
+# The probe's edge values (issue #11), on every operation that takes them -----------------------
+
+EDGE_QUERY = {
+    "month": ["9999-12", "0001-01", "0001-03", "2014-12", "２０２６-01", "2026-١١", "2026-13"],
+    "since": ["²", "١٢", "１２", "-1", "9" * 13],
+    "date": ["9999-12-31", "0001-01-01", "２０２６-01-01"],
+    "from": ["9999-12-31", "0001-01-01"],
+    "to": ["9999-12-31", "0001-01-01"],
+    "year": ["0", "9999", "²"],
+}
+
+
+def _deep(levels: int):
+    value: object = "x"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("phone", ["13800000001", "13900000001"], ids=["keeper", "staff"])
+def test_the_probes_edge_values_are_4xx_problems_never_5xx(fuzz_server, phone):
+    import uuid
+
+    schema = schemathesis.openapi.from_url(f"{fuzz_server.url}/schema/openapi.json")
+    schema = schema.exclude(operation_id=SKIPPED_OPERATIONS)
+    headers, known = log_in(fuzz_server, phone)
+    calls = 0
+
+    def check(case, expected: set[int] | None = None) -> None:
+        nonlocal calls
+        response = case.call(base_url=fuzz_server.url, headers=headers)
+        calls += 1
+        where = f"{case.method} {case.formatted_path} {case.query or ''}"
+        assert response.status_code < 500, f"{where}: {response.text}"
+        if expected is not None:
+            assert response.status_code in expected, f"{where}: {response.status_code}"
+        if response.status_code >= 400:
+            assert response.headers["content-type"][0].startswith("application/problem+json")
+            assert response.json()["code"], where
+
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        path_parameters = {
+            parameter.name: known.get(parameter.name, str(uuid.uuid4()))
+            for parameter in operation.iter_parameters()
+            if parameter.location == "path"
+        }
+        for parameter in operation.iter_parameters():
+            if parameter.location != "query" or parameter.name not in EDGE_QUERY:
+                continue
+            for value in EDGE_QUERY[parameter.name]:
+                query = {parameter.name: value}
+                check(operation.Case(path_parameters=path_parameters, query=query))
+        if operation.method.upper() in ("POST", "PUT", "PATCH") and operation.body:
+            # JSON nested deeper than 32 levels: 400 before anything else looks at it.
+            deep = operation.Case(
+                path_parameters=path_parameters,
+                body={"x": _deep(40)},
+                media_type="application/json",
+            )
+            check(deep, {400, 401, 403, 404})
+    # NUL, a direction override and a lone surrogate in one sync batch: only those rejected.
+    if phone == "13800000001":
+        events = [
+            {
+                "id": str(uuid.uuid4()),
+                "type": "checkin.recorded",
+                "occurred_at": "2026-11-30T09:00:00+08:00",
+                "data": {"note": note},
+            }
+            for note in ("好", "坏\x00", "坏\u202e", "坏\ud800", "好\n第二行")
+        ]
+        response = httpx.post(
+            f"{fuzz_server.url}/api/v1/sync",
+            content=json.dumps({"device_id": str(uuid.uuid4()), "events": events}),
+            headers={"content-type": "application/json", **headers},
+        )
+        calls += 1
+        assert response.status_code == 200, response.text
+        assert [r["status"] for r in response.json()["results"]] == [
+            "accepted",
+            "rejected",
+            "rejected",
+            "rejected",
+            "accepted",
+        ]
+    print(f"edge values {phone}: {calls} calls")
+    assert calls > 40

@@ -14,7 +14,7 @@ from backend.accounts.guards import (
     requires_row_in_county,
     requires_staff,
 )
-from backend.accounts.middleware import SESSION_COOKIE
+from backend.accounts.middleware import CSRF_COOKIE, SESSION_COOKIE, csrf_token_for_session
 from backend.accounts.schemas import (
     LanguageChange,
     LoginRequest,
@@ -28,7 +28,9 @@ from backend.accounts.schemas import (
 )
 from backend.accounts.tables import User
 from backend.accounts.throttle import LoginThrottle, login_throttle
+from backend.errors import DomainError, request_language
 from backend.params import CountyId, UserId
+from backend.request_guard import is_cross_site
 from backend.security import client_address
 from backend.settings import get_settings
 
@@ -43,6 +45,20 @@ def _session_cookie(token: str, max_age: int):
         httponly=True,
         secure=get_settings().secure_cookies,
         samesite="lax",
+        path="/",
+    )
+
+
+def _csrf_cookie(token: str):
+    """The new session's CSRF token (a token of the old one no longer passes)."""
+    from litestar.datastructures import Cookie
+
+    return Cookie(
+        key=CSRF_COOKIE,
+        value=token,
+        httponly=False,  # the PWA reads it to send it back in the header
+        secure=get_settings().secure_cookies,
+        samesite="strict",
         path="/",
     )
 
@@ -67,6 +83,9 @@ class AuthController(Controller):
         data: JSONBody[LoginRequest],
         throttle: NamedDependency[LoginThrottle],
     ) -> Response[LoginResponse]:
+        if is_cross_site(request.scope):
+            # A page of another site must not log this browser into the attacker's account.
+            raise DomainError("cross_site_login", status=403)
         settings = get_settings()
         token, user = await service.login(
             settings,
@@ -75,11 +94,16 @@ class AuthController(Controller):
             data.password,
             address=client_address(request.scope),
             user_agent=request.headers.get("user-agent", ""),
+            device_id=data.device_id or "",
         )
         lifetime = service.session_lifetime(settings, user.role)
+        changes = await service.account_changes(user, request_language(request))
         return Response(
-            LoginResponse(token=token, user=user_out(user)),
-            cookies=[_session_cookie(token, int(lifetime.total_seconds()))],
+            LoginResponse(token=token, user=user_out(user), account_changes=changes),
+            cookies=[
+                _session_cookie(token, int(lifetime.total_seconds())),
+                _csrf_cookie(csrf_token_for_session(settings.secret_key, token)),
+            ],
         )
 
     @post(
@@ -101,14 +125,25 @@ class AuthController(Controller):
         "/password",
         operation_id="changePassword",
         summary="Change the password; every other session is signed out",
+        description="Wrong current passwords are throttled like logins (429). A new password "
+        "needs 8 characters, more than one kind of character, and must not be a common one "
+        "(422 with the reason).",
         guards=[requires_login],
         status_code=HTTP_200_OK,
     )
     async def change_password(
-        self, request: Request, data: JSONBody[PasswordChange]
+        self,
+        request: Request,
+        data: JSONBody[PasswordChange],
+        throttle: NamedDependency[LoginThrottle],
     ) -> PasswordChanged:
         revoked = await service.change_password(
-            current_user(request), data.old_password, data.new_password
+            current_user(request),
+            data.old_password,
+            data.new_password,
+            settings=get_settings(),
+            throttle=throttle,
+            address=client_address(request.scope),
         )
         return PasswordChanged(other_sessions_revoked=revoked)
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
+from backend.phones import normalized_mobile
 from backend.types import Language, Mobile, Name, Password
 
 Role = Literal["keeper", "county_staff", "admin"]
@@ -30,8 +31,10 @@ class CurrentUser(msgspec.Struct, frozen=True):
 
 
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
-    phone: str = msgspec.field()
+    phone: Annotated[str, msgspec.Meta(max_length=64)] = msgspec.field()
     password: Password = msgspec.field()
+    # The PWA's device id: its own device is not locked out by failures from elsewhere.
+    device_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
 class UserOut(msgspec.Struct):
@@ -44,9 +47,20 @@ class UserOut(msgspec.Struct):
     language: str = "zh-CN"
 
 
+class AccountChange(msgspec.Struct):
+    """A change someone else made to the caller's account since the caller's last login."""
+
+    at: str
+    by_role: str
+    by_name: str
+    fields: list[str]
+    message: str
+
+
 class LoginResponse(msgspec.Struct):
     token: str
     user: UserOut
+    account_changes: list[AccountChange] = msgspec.field(default_factory=list)
 
 
 class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
@@ -69,6 +83,9 @@ class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
     role: Literal["keeper", "county_staff"] = "keeper"
     station_id: uuid.UUID | None = None
     language: Language = "zh-CN"
+
+    def __post_init__(self) -> None:
+        self.phone = normalized_mobile(self.phone)
 
 
 class UserUpdate(msgspec.Struct, forbid_unknown_fields=True):

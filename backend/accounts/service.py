@@ -19,16 +19,20 @@ import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from backend.accounts.schemas import CurrentUser, UserCreate, UserOut, UserUpdate
+from backend.accounts import passwords
+from backend.accounts.schemas import AccountChange, CurrentUser, UserCreate, UserOut, UserUpdate
 from backend.accounts.tables import AuditEntry, Session, User
 from backend.accounts.throttle import LoginThrottle
 from backend.db import is_integrity_error
 from backend.errors import DomainError
+from backend.phones import normalize_phone
 from backend.privacy import mask_phone
 from backend.settings import Settings
 
 ROLES = ("keeper", "county_staff", "admin")
-MIN_PASSWORD_LENGTH = 8
+# The ladder: an account may be changed only by someone above it, or by an admin.
+ROLE_RANK = {"keeper": 0, "county_staff": 1, "admin": 2}
+MIN_PASSWORD_LENGTH = passwords.MIN_PASSWORD_LENGTH
 # OWASP's argon2id baseline (19 MiB, 2 passes): strong, and small enough that two at a time
 # fit a county server's memory.
 PASSWORD_HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
@@ -70,11 +74,9 @@ async def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def check_password_strength(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError("password_too_short", field="password", minimum=MIN_PASSWORD_LENGTH)
-    if password.isdigit() and len(set(password)) <= 2:
-        raise DomainError("password_too_simple", field="password")
+def check_password_strength(password: str, field: str = "password") -> None:
+    """Length, more than one class of character, not a common password (passwords.py)."""
+    passwords.check_password_strength(password, field)
 
 
 def token_hash(settings: Settings, token: str) -> str:
@@ -95,11 +97,15 @@ async def login(
     password: str,
     address: str,
     user_agent: str = "",
+    device_id: str = "",
 ) -> tuple[str, CurrentUser]:
     """Check the password and open a session; returns the new token (shown once) and the user."""
-    phone, address = phone.strip()[:32], address[:64]
-    await throttle.admit(settings, phone, address)
+    phone, address, device_id = normalize_phone(phone)[:32], address[:64], device_id[:64]
     row = await User.objects().where(User.phone == phone).first()
+    known_device = bool(device_id and row is not None) and await Session.exists().where(
+        (Session.user == row.id) & (Session.device_id == device_id)
+    )
+    await throttle.admit(settings, phone, address, known_device=known_device)
     if row is None or not row.active:
         await verify_password(_DUMMY_HASH, password)  # same time as a real check
         throttle.failed(phone, address)
@@ -117,6 +123,7 @@ async def login(
             user=row.id,
             expires_at=now() + session_lifetime(settings, row.role),
             user_agent=user_agent[:200],
+            device_id=device_id,
         )
     )
     return token, _current_user(row, session_id)
@@ -170,11 +177,25 @@ async def logout(session_id: uuid.UUID) -> None:
     )
 
 
-async def change_password(user: CurrentUser, old_password: str, new_password: str) -> int:
-    """Changes the password and signs out every other session; returns how many were revoked."""
+async def change_password(
+    user: CurrentUser,
+    old_password: str,
+    new_password: str,
+    *,
+    settings: Settings,
+    throttle: LoginThrottle,
+    address: str,
+) -> int:
+    """Changes the password and signs out every other session; returns how many were revoked.
+    Wrong current passwords count like failed logins (a stolen session must not be a free
+    password oracle)."""
+    address = address[:64]
+    await throttle.admit(settings, user.phone, address)
     row = await User.objects().where(User.id == user.id).first()
     if row is None or not await verify_password(row.password_hash, old_password):
+        throttle.failed(user.phone, address)
         raise DomainError("wrong_password", status=403, field="old_password")
+    await throttle.succeeded(user.phone, address)
     check_password_strength(new_password)
     new_hash = await hash_password(new_password)
     await User.update({User.password_hash: new_hash, User.password_changed_at: now()}).where(
@@ -295,10 +316,81 @@ async def create_user(actor: CurrentUser, county_id: uuid.UUID, data: UserCreate
     return _user_out(row)
 
 
+def check_role_ladder(actor: CurrentUser | None, target_role: str) -> None:
+    """Staff take care of keepers; only an admin changes a staff member's or an admin's account
+    (a staff member who could reset a peer's password could log in as that peer)."""
+    if actor is None or actor.role == "admin":
+        return
+    if ROLE_RANK.get(target_role, len(ROLE_RANK)) >= ROLE_RANK.get(actor.role, -1):
+        raise DomainError("role_ladder", status=403, role=target_role)
+
+
+async def account_changes(user: CurrentUser, language: str) -> list[AccountChange]:
+    """What others changed on this account since its previous login (shown once, at login)."""
+    from backend.i18n import translate
+
+    previous = (
+        await Session.select(Session.created_at)
+        .where((Session.user == user.id) & (Session.id != user.session_id))
+        .order_by(Session.created_at, ascending=False)
+        .first()
+    )
+    query = AuditEntry.select(
+        AuditEntry.at, AuditEntry.details, AuditEntry.actor.name, AuditEntry.actor.role
+    ).where(
+        (AuditEntry.target_type == "user")
+        & (AuditEntry.target_id == str(user.id))
+        & (AuditEntry.action == "user.updated")
+        & ((AuditEntry.actor != user.id) | AuditEntry.actor.is_null())
+    )
+    if previous is not None:
+        query = query.where(AuditEntry.at > previous["created_at"])
+    changes = []
+    for entry in await query.order_by(AuditEntry.at):
+        details = json.loads(entry["details"] or "{}")
+        fields = [str(name) for name in details.get("fields", [])]
+        role = entry["actor.role"] or "admin"
+        labels = [translate(f"account_field.{name}", language) for name in fields]
+        changes.append(
+            AccountChange(
+                at=entry["at"].isoformat(),
+                by_role=role,
+                by_name=entry["actor.name"] or "",
+                fields=fields,
+                message=translate(
+                    "account.changed_by_other",
+                    language,
+                    by=entry["actor.name"] or translate(f"role.{role}", language),
+                    fields="、".join(labels) if language == "zh-CN" else ", ".join(labels),
+                    at=entry["at"].strftime("%Y-%m-%d %H:%M UTC"),
+                ),
+            )
+        )
+    return changes
+
+
+async def reveal_keeper_phone(actor: CurrentUser, user_id: uuid.UUID) -> dict[str, Any]:
+    """A keeper's full number for staff who need to call (a station flagged "not checked in").
+    Keepers are the programme's own people; each reveal is written to the audit log. Villagers'
+    numbers are never revealed to staff."""
+    row = (
+        await User.select(User.id, User.name, User.phone, User.role, User.county, User.station)
+        .where(User.id == user_id)
+        .first()
+    )
+    if row is None:
+        raise DomainError("not_found", status=404)
+    if row["role"] != "keeper":
+        raise DomainError("phone_not_revealable", status=403)
+    await audit(actor, "user.phone_revealed", "user", user_id, row["county"])
+    return row
+
+
 async def update_user(actor: CurrentUser, user_id: uuid.UUID, data: UserUpdate) -> UserOut:
     row = await User.select(User.county, User.role).where(User.id == user_id).first()
     if row is None:
         raise DomainError("not_found", status=404)
+    check_role_ladder(actor, row["role"])
     changes: dict[Any, Any] = {}
     if data.name is not msgspec.UNSET:
         changes[User.name] = data.name
@@ -322,7 +414,16 @@ async def update_user(actor: CurrentUser, user_id: uuid.UUID, data: UserUpdate) 
     if data.password is not msgspec.UNSET or data.active is False:
         await revoke_sessions(user_id)
     fields = sorted(column._meta.name for column in changes if column is not User.password_hash)
-    await audit(actor, "user.updated", "user", user_id, row["county"], fields=fields)
+    await audit(
+        actor,
+        "user.updated",
+        "user",
+        user_id,
+        row["county"],
+        fields=fields,
+        target_role=row["role"],
+        actor_role=actor.role if actor else None,
+    )
     updated = (
         await User.select(*User.all_columns(exclude=[User.password_hash]))
         .where(User.id == user_id)

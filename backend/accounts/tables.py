@@ -32,6 +32,9 @@ class Session(Table, tablename="accounts_session"):
     expires_at = Timestamptz()
     revoked_at = Timestamptz(null=True, default=None)
     user_agent = Varchar(length=200, default="")
+    # The PWA's device id: a keeper logging in again from this device is not locked out by
+    # failures from elsewhere (accounts.throttle).
+    device_id = Varchar(length=64, default="", index=True)
 
 
 class LoginFailure(Table, tablename="accounts_login_failure"):

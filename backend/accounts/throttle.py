@@ -43,24 +43,38 @@ class LoginThrottle:
         # committed but still in memory counted them twice (a 429 one attempt early).
         self._lock = asyncio.Lock()
 
-    async def admit(self, settings: Settings, phone: str, address: str) -> None:
-        """Refuse with 429 when the phone or the address failed too often; else count it in."""
+    async def admit(
+        self, settings: Settings, phone: str, address: str, known_device: bool = False
+    ) -> None:
+        """Refuse with 429 when this phone failed too often from this address, or (a slower
+        limit) from everywhere, or the address failed too often; else count the attempt in.
+
+        Locking the owner out is what an attacker wants, so the limits cost the attacker first:
+        his own address hits the per-(phone, address) limit long before the phone's global one,
+        and the keeper's own device (one that has held a session of this account) is judged by
+        the per-(phone, address) limit only, so failures from elsewhere never lock it out."""
         since = datetime.now(UTC) - timedelta(minutes=settings.login_window_minutes)
+        pair = _pair(phone, address)
         async with self._lock, db.read_transaction():
             rows = await db.fetch(
                 "SELECT (SELECT COUNT(*) FROM accounts_login_failure WHERE phone = $1 AND at > $3)"
                 " AS by_phone, (SELECT COUNT(*) FROM accounts_login_failure WHERE address = $2 "
-                "AND at > $3) AS by_address",
+                "AND at > $3) AS by_address, (SELECT COUNT(*) FROM accounts_login_failure "
+                "WHERE phone = $1 AND address = $2 AND at > $3) AS by_pair",
                 phone,
                 address,
                 since,
             )
             by_phone = rows[0]["by_phone"] + self.counted[f"p:{phone}"]
             by_address = rows[0]["by_address"] + self.counted[f"a:{address}"]
-        if (
-            by_phone >= settings.login_max_failures_per_phone
-            or by_address >= settings.login_max_failures_per_address
-        ):
+            by_pair = rows[0]["by_pair"] + self.counted[pair]
+        refused = by_pair >= settings.login_max_failures_per_phone
+        if not known_device:
+            refused = refused or (
+                by_phone >= settings.login_max_failures_per_phone_global
+                or by_address >= settings.login_max_failures_per_address
+            )
+        if refused:
             raise DomainError(
                 "too_many_logins",
                 status=429,
@@ -69,6 +83,7 @@ class LoginThrottle:
             )
         self.counted[f"p:{phone}"] += 1
         self.counted[f"a:{address}"] += 1
+        self.counted[pair] += 1
 
     def failed(self, phone: str, address: str) -> None:
         """The attempt failed: it stays counted until it is written."""
@@ -83,10 +98,15 @@ class LoginThrottle:
     async def succeeded(self, phone: str, address: str) -> None:
         self._uncount(phone, address)
         async with db.write_transaction():
-            await db.execute("DELETE FROM accounts_login_failure WHERE phone = $1", phone)
+            # Only this address's failures: an attacker's elsewhere keep counting against him.
+            await db.execute(
+                "DELETE FROM accounts_login_failure WHERE phone = $1 AND address = $2",
+                phone,
+                address,
+            )
 
     def _uncount(self, phone: str, address: str) -> None:
-        for key in (f"p:{phone}", f"a:{address}"):
+        for key in (f"p:{phone}", f"a:{address}", _pair(phone, address)):
             self.counted[key] -= 1
             if self.counted[key] <= 0:
                 del self.counted[key]
@@ -125,6 +145,10 @@ class LoginThrottle:
             except Exception:
                 log.exception("writing login failures failed; trying once more")
         await self.flush()
+
+
+def _pair(phone: str, address: str) -> str:
+    return f"pa:{phone}|{address}"
 
 
 def login_throttle(state: State) -> LoginThrottle:

@@ -86,6 +86,24 @@ KIND_HEADERS = [
 CSV_TABLES = ("summary", "checkins", "subsidies", "subsidy_parcels", *KIND_LABELS)
 
 
+# A text cell starting with one of these is a formula to Excel, LibreOffice and WPS (OWASP "CSV
+# injection"): a station named "=HYPERLINK(…)" must stay a name. Such text is written as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_formula_like(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+
+
+def _cell(sheet, row: int, column: int, value: Any):
+    """A workbook cell holding a value, never a formula."""
+    cell = sheet.cell(row=row, column=column, value=value)
+    if _is_formula_like(value):
+        cell.data_type = "s"
+        cell.quotePrefix = True  # Excel shows it as typed text, also after an edit
+    return cell
+
+
 def yuan(fen: int) -> Decimal:
     """Exact yuan for the cell (fen / 100 as a decimal, never a float sum)."""
     return (Decimal(int(fen)) / 100).quantize(Decimal("0.01"))
@@ -236,7 +254,7 @@ def _subsidy_tables(claims: dict[str, Any]) -> tuple[Table, Table]:
 
 def _header(sheet, row: int, headers: list[str]) -> None:
     for column, text in enumerate(headers, start=1):
-        cell = sheet.cell(row=row, column=column, value=text)
+        cell = _cell(sheet, row, column, text)
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -260,7 +278,7 @@ def _write_table(sheet, table: Table, first_row: int = 1) -> int:
         for column, value in enumerate(row, start=1):
             if isinstance(value, str):
                 value = mask_phones_in_text(value)
-            cell = sheet.cell(row=first_row + offset, column=column, value=value)
+            cell = _cell(sheet, first_row + offset, column, value)
             if column - 1 in table.money_columns and isinstance(value, Decimal):
                 cell.number_format = YUAN
     sheet.freeze_panes = sheet.cell(row=first_row + 1, column=1)
@@ -270,7 +288,7 @@ def _write_table(sheet, table: Table, first_row: int = 1) -> int:
 
 def _write_summary(sheet, table: Table) -> None:
     sheet.title = "汇总"
-    sheet.cell(row=1, column=1, value=table.title).font = Font(bold=True, size=14)
+    _cell(sheet, 1, 1, table.title).font = Font(bold=True, size=14)
     last = _write_table(sheet, table, first_row=2)
     for index, row in enumerate(table.rows):
         excel_row = 3 + index
@@ -279,12 +297,12 @@ def _write_summary(sheet, table: Table) -> None:
                 sheet.cell(row=excel_row, column=column).number_format = YUAN
         sheet.cell(row=excel_row, column=4).number_format = PERCENT
     start = last + 2
-    sheet.cell(row=start, column=1, value="站点覆盖").font = Font(bold=True)
+    _cell(sheet, start, 1, "站点覆盖").font = Font(bold=True)
     headers = ["类别", "总数", "已覆盖", "覆盖率（%）", "目标（%）", "是否达标"]
     _header(sheet, start + 1, headers)
     for offset, row in enumerate(table.coverage, start=2):
         for column, value in enumerate(row, start=1):
-            cell = sheet.cell(row=start + offset, column=column, value=value)
+            cell = _cell(sheet, start + offset, column, value)
             if column == 4:
                 cell.number_format = PERCENT
     _widths(sheet, table.headers, [*table.rows, *table.coverage])
@@ -299,7 +317,7 @@ def build_workbook(tables: dict[str, Any]) -> bytes:
         _write_table(workbook.create_sheet(table.title), table)
     _write_table(workbook.create_sheet("打卡"), parts["checkins"])
     subsidy = workbook.create_sheet("物流补贴")
-    subsidy.cell(row=1, column=1, value=parts["subsidies"].rule).font = Font(bold=True)
+    _cell(subsidy, 1, 1, parts["subsidies"].rule).font = Font(bold=True)
     _write_table(subsidy, parts["subsidies"], first_row=2)
     _write_table(workbook.create_sheet("补贴明细"), parts["subsidy_parcels"])
     workbook.properties.creator = "村站通"
@@ -323,14 +341,14 @@ async def csv_bytes(county_id: uuid.UUID, month: str, table: str) -> tuple[bytes
     chosen = tables["tables"][table]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(chosen.headers)
+    writer.writerow([_csv_value(value) for value in chosen.headers])
     for row in chosen.rows:
         writer.writerow([_csv_value(value) for value in row])
     if table == "summary":
         writer.writerow([])
         writer.writerow(["类别", "总数", "已覆盖", "覆盖率（%）", "目标（%）", "是否达标"])
         for row in chosen.coverage:
-            writer.writerow(row)
+            writer.writerow([_csv_value(value) for value in row])
     # The BOM makes Excel read the file as UTF-8 (Chinese headers intact).
     data = ("\ufeff" + mask_phones_in_text(buffer.getvalue())).encode("utf-8")
     label = KIND_LABELS.get(table) or chosen.title
@@ -342,6 +360,8 @@ def _csv_value(value: Any) -> Any:
         return ""
     if isinstance(value, Decimal):
         return f"{value:.2f}"
+    if _is_formula_like(value):
+        return "'" + value  # the spreadsheet's own mark for "this is text"
     return value
 
 

@@ -663,6 +663,17 @@ class RegistryPagesController(Controller):
         return await registry_update(request, SCREENS["keepers"], user_id)
 
     @post(
+        "/keepers/{user_id:uuid}/phone",
+        guards=[requires_row_in_county(User, "user_id")],
+        status_code=200,
+    )
+    async def reveal_phone(self, request: Request, user_id: UserId) -> Template:
+        """One tap shows a keeper's full number to call; the reveal is audited."""
+        keeper = await accounts.reveal_keeper_phone(current_user(request), user_id)
+        back = f"/county/stations/{keeper['station']}" if keeper["station"] else "/county/"
+        return render(request, "county/phone.html", nav="stations", keeper=keeper, back=back)
+
+    @post(
         "/keepers/{user_id:uuid}/password",
         guards=[requires_row_in_county(User, "user_id")],
         status_code=200,

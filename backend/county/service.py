@@ -108,14 +108,28 @@ def check_range(start: datetime.date, end: datetime.date) -> None:
         raise DomainError("county_range_too_long", status=400, field="to", max=MAX_RANGE_DAYS)
 
 
+EARLIEST_MONTH = datetime.date(2015, 1, 1)
+
+
 def parse_month(month: str | None) -> tuple[datetime.date, datetime.date]:
     """`YYYY-MM` → its first and last day; anything else is a localized problem."""
     try:
-        if not month or len(month) != 7 or month[4] != "-":
+        if not month or len(month) != 7 or month[4] != "-" or not month.isascii():
             raise ValueError
         first = datetime.date(int(month[:4]), int(month[5:]), 1)
     except ValueError:
         raise DomainError("county_invalid_month", status=400, field="month") from None
+    # The programme's stations did not exist before 2015; a year ahead is the furthest plan.
+    today = datetime.datetime.now(datetime.UTC).date()
+    latest = datetime.date(today.year + 1, today.month, 1)
+    if first < EARLIEST_MONTH or first > latest:
+        raise DomainError(
+            "county_month_out_of_range",
+            status=400,
+            field="month",
+            earliest=EARLIEST_MONTH.strftime("%Y-%m"),
+            latest=latest.strftime("%Y-%m"),
+        )
     return first, month_end(first)
 
 

@@ -804,7 +804,7 @@ async def station_page(station_id: uuid.UUID, month: str | None) -> dict[str, An
             station_id,
         )
         keepers = await db.fetch(
-            "SELECT name, phone, active FROM accounts_user WHERE station = $1 ORDER BY name",
+            "SELECT id, name, phone, active FROM accounts_user WHERE station = $1 ORDER BY name",
             station_id,
         )
     days: dict[datetime.date, dict[str, dict[str, int]]] = defaultdict(dict)
@@ -852,7 +852,12 @@ async def station_page(station_id: uuid.UUID, month: str | None) -> dict[str, An
             for row in shelf
         ],
         "keepers": [
-            {"name": row["name"], "phone": mask_phone(row["phone"]), "active": row["active"]}
+            {
+                "id": db.as_uuid(row["id"]),
+                "name": row["name"],
+                "phone": mask_phone(row["phone"]),
+                "active": row["active"],
+            }
             for row in keepers
         ],
     }

@@ -622,7 +622,8 @@ def mask_data(data: dict[str, Any]) -> dict[str, Any]:
 def parse_cursor(since: str | None) -> int:
     if since in (None, ""):
         return 0
-    if not since.isdigit() or len(since) > 12:
+    # str.isdigit() also says yes to "²" and "١٢", which int() then refuses or misreads.
+    if not (since.isascii() and since.isdigit()) or len(since) > 12:
         raise DomainError("invalid_cursor", status=400, field="since")
     return int(since)
 
@@ -701,7 +702,7 @@ async def list_parcels(
             args.append(value.strip().upper())
             conditions.append(f"{column} = ${len(args)}")
     if phone_last4:
-        if not (phone_last4.isdigit() and len(phone_last4) == 4):
+        if not (phone_last4.isascii() and phone_last4.isdigit() and len(phone_last4) == 4):
             raise DomainError("invalid_phone_last4", status=400, field="phone_last4")
         args.append(f"%{phone_last4}")
         conditions.append(f"recipient_phone LIKE ${len(args)}")

@@ -23,6 +23,7 @@ from backend.ledger.carriers import (
     parse_tracking_no,
 )
 from backend.ledger.schemas import EVENT_TYPES, EventData
+from backend.ledger.text_rules import check_event_text
 
 UTC = datetime.UTC
 EARLIEST = datetime.datetime(2015, 1, 1, tzinfo=UTC)  # before the programme's stations existed
@@ -181,6 +182,7 @@ def check_event(raw: Any, received_at: datetime.datetime) -> Candidate:
         raise rejection_from_msgspec(error) from None
     data = {k: v for k, v in msgspec.to_builtins(parsed).items() if v is not None}
     _normalize(event_type, data)
+    check_event_text(data)
     data_json = canonical_json(data)
     candidate = Candidate(
         id=event_id,

@@ -27,6 +27,7 @@ import aiohttp
 import httpx
 from pywebpush import WebPushException, webpush_async
 
+from backend.notify.endpoints import check_endpoint
 from backend.notify.keys import VapidPair
 from backend.privacy import mask_phones_in_text
 
@@ -61,7 +62,7 @@ def _retry_after(value: str | None) -> int | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return int(value)
     try:
         moment = email.utils.parsedate_to_datetime(value)
@@ -97,6 +98,8 @@ async def send_push(
     }
     try:
         async with asyncio.timeout(PUSH_TIMEOUT_S + 1):
+            # Again at send time: the host may resolve elsewhere since it was saved.
+            await check_endpoint(subscription["endpoint"])
             await webpush_async(
                 info,
                 data=json.dumps(payload, ensure_ascii=False),

@@ -58,7 +58,9 @@ class PushController(Controller):
         operation_id="savePushSubscription",
         summary="Save the browser's PushSubscription for this keeper and device",
         description="The body is `PushSubscription.toJSON()` plus an optional `device_id`. "
-        "The same endpoint again updates it (and moves it to the caller).",
+        "The same endpoint again updates it; an endpoint another keeper registered is 409 "
+        "until that keeper deletes it or the push service says it is gone. Endpoints must be "
+        "https on a public address (422).",
         guards=[requires_keeper],
         status_code=HTTP_201_CREATED,
     )

@@ -36,6 +36,7 @@ from backend.errors import DomainError
 from backend.i18n import negotiate, translate
 from backend.notify import channels, groupwrite
 from backend.notify.channels import Attempt
+from backend.notify.endpoints import EndpointNotPublic, check_endpoint, push_http_session
 from backend.notify.keys import b64url_decode, vapid_pair
 from backend.privacy import mask_phone, mask_phones_in_text
 from backend.settings import get_settings
@@ -488,8 +489,8 @@ async def _push_session() -> AsyncIterator[aiohttp.ClientSession]:
     loop = asyncio.get_running_loop()
     shared = _sessions.get(loop)
     if shared is None or shared.session.closed:
-        connector = aiohttp.TCPConnector(limit=PUSH_CONCURRENCY * 4)
-        shared = _sessions[loop] = _SharedSession(aiohttp.ClientSession(connector=connector))
+        # Public addresses only, checked at connect time, and no redirects (endpoints.py).
+        shared = _sessions[loop] = _SharedSession(push_http_session(PUSH_CONCURRENCY * 4))
     shared.users += 1
     try:
         yield shared.session
@@ -852,8 +853,14 @@ def check_subscription(endpoint: str, p256dh: str, auth: str, device_id: str | N
 async def save_subscription(
     keeper_id: uuid.UUID, *, endpoint: str, p256dh: str, auth: str, device_id: str
 ) -> uuid.UUID:
-    """Upsert by endpoint: a browser re-subscribing, or handed to another keeper, moves it."""
+    """Upsert by endpoint: the same browser re-subscribing updates it. An endpoint belongs to the
+    keeper who registered it until that keeper deletes it or the push service says it is gone:
+    another keeper who learns the URL cannot move it to himself (409)."""
     check_subscription(endpoint, p256dh, auth, device_id)
+    try:
+        await check_endpoint(endpoint)
+    except EndpointNotPublic as exc:
+        raise DomainError("push_endpoint_not_public", field="endpoint") from exc
     moment = now()
     async with db.write_transaction():
         rows = await db.fetch(
@@ -862,6 +869,7 @@ async def save_subscription(
             "ON CONFLICT (endpoint) DO UPDATE SET keeper = excluded.keeper, "
             "device_id = excluded.device_id, p256dh = excluded.p256dh, auth = excluded.auth, "
             "updated_at = excluded.updated_at, failures = 0, next_attempt_at = NULL "
+            "WHERE notify_push_subscription.keeper = excluded.keeper "
             "RETURNING id",
             uuid.uuid4(),
             keeper_id,
@@ -871,6 +879,8 @@ async def save_subscription(
             auth,
             moment,
         )
+    if not rows:
+        raise DomainError("push_endpoint_taken", status=409, field="endpoint")
     return db.as_uuid(rows[0]["id"])
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import msgspec
 
+from backend.phones import normalized_mobile
 from backend.types import Code, Fen, Mobile, Name, Percent, ShortText
 
 TimeZone = Annotated[str, msgspec.Meta(min_length=3, max_length=64, examples=["Asia/Urumqi"])]
@@ -155,12 +156,20 @@ class HouseholdCreate(msgspec.Struct, forbid_unknown_fields=True):
     phone: Mobile | None = None
     poverty: bool = True
 
+    def __post_init__(self) -> None:
+        if self.phone is not None:
+            self.phone = normalized_mobile(self.phone)
+
 
 class HouseholdUpdate(msgspec.Struct, forbid_unknown_fields=True):
     head_name: Annotated[str, msgspec.Meta(max_length=40)] | msgspec.UnsetType = msgspec.UNSET
     phone: Mobile | msgspec.UnsetType | None = msgspec.UNSET
     poverty: bool | msgspec.UnsetType = msgspec.UNSET
     village_id: uuid.UUID | msgspec.UnsetType = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        if isinstance(self.phone, str):
+            self.phone = normalized_mobile(self.phone)
 
 
 class HouseholdOut(msgspec.Struct):

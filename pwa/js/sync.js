@@ -139,9 +139,21 @@ export async function syncNow() {
 }
 
 async function syncOnce() {
+  await checkSessionIsTheKeepers();
   await finalizeAcked();
   await push();
   await pull();
+}
+
+/** Another site may have logged this browser into someone else's account (login CSRF): never
+ * send this station's entries, nor take another station's, under a session that is not the
+ * keeper's own. Log that session out and ask for the keeper's login; the outbox stays. */
+async function checkSessionIsTheKeepers() {
+  const me = await api("GET", "/api/v1/auth/me");
+  if (me.id === user.id && me.station_id === user.station_id) return;
+  await api("POST", "/api/v1/auth/logout", {}, { noAuthEvent: true }).catch(() => {});
+  emit("session-mismatch", { expected: user.id });
+  throw new ApiError(401, { code: "session_mismatch" }); // handled as an ended session
 }
 
 async function push() {

@@ -4,7 +4,8 @@
 import { api, ApiError } from "../api.js";
 import { LANGUAGES, language, t } from "../i18n.js";
 import { app, changeLanguage, setTitle, signedIn } from "../main.js";
-import { field, h, setFieldError } from "../ui.js";
+import { deviceId } from "../store.js";
+import { field, h, setFieldError, toast } from "../ui.js";
 import { MOBILE, normalizePhone } from "../util.js";
 
 const LANGUAGE_NAMES = { "zh-CN": "中文", ug: "ئۇيغۇرچە", en: "English" };
@@ -48,13 +49,19 @@ export function render(root) {
     }
     submit.disabled = true;
     try {
-      const answer = await api("POST", "/api/v1/auth/login", { phone: number, password: password.value }, { noCsrf: true, noAuthEvent: true });
+      // The device id lets the server tell this phone from an attacker's (no lock-out from afar).
+      const body = { phone: number, password: password.value, device_id: await deviceId() };
+      const answer = await api("POST", "/api/v1/auth/login", body, { noCsrf: true, noAuthEvent: true });
       if (answer.user.role !== "keeper" || !answer.user.station_id) {
         message.textContent = t("login.keepers_only");
         message.appendChild(h("a", { href: "/county/", class: "link" }, t("login.county_link")));
         return;
       }
       await signedIn(answer.user);
+      // Someone else changed this account since the last login (a password reset by the county):
+      // the owner is told, in their language, once.
+      const changes = (answer.account_changes || []).map((change) => change.message);
+      if (changes.length) toast(changes.join("\n"), "warn", 8000);
     } catch (error) {
       message.textContent = error instanceof ApiError ? error.message : t("login.offline");
     } finally {
