@@ -194,6 +194,9 @@ class ParcelOut(msgspec.Struct):
     overdue: bool
     closed_at: datetime.datetime | None = None
     return_reason: str = ""
+    # The pickup SMS: sent | pending | failed | none (no full number, opted out, no provider).
+    notice: str = "none"
+    notices_sent: int = 0  # SMS sent about this parcel (the notice and reminders)
 
 
 class PurchaseOut(msgspec.Struct):
