@@ -56,6 +56,13 @@ class ParcelReturned(EventData):
     reason: Reason
 
 
+class ParcelMoved(EventData):
+    """The keeper put a parcel on another slot (it did not fit, the shelf was re-arranged)."""
+
+    parcel_id: uuid.UUID  # the parcel.received event
+    pickup_code: PickupCode  # the new code, written on the parcel
+
+
 class ParcelDispatched(EventData):
     tracking_no: TrackingNo
     carrier: Carrier
@@ -112,6 +119,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
     "parcel.received": ParcelReceived,
     "parcel.picked_up": ParcelPickedUp,
     "parcel.returned": ParcelReturned,
+    "parcel.moved": ParcelMoved,
     "parcel.dispatched": ParcelDispatched,
     "purchase.ordered": PurchaseOrdered,
     "purchase.delivered": PurchaseDelivered,

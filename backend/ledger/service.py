@@ -245,6 +245,15 @@ async def _load_state(facts: StationFacts, candidates: list[Candidate]) -> Stati
             *handed,
         ):
             _add_parcel(state, parcel_from_row(row))
+    moved = sorted({str(c.data["parcel_id"]) for c in candidates if c.type == "parcel.moved"})
+    if moved:
+        for row in await db.fetch(
+            "SELECT * FROM ledger_parcel WHERE station = $1 AND state = 'on_shelf' "
+            f"AND id IN ({db.in_list(moved, 2)})",
+            station,
+            *[uuid.UUID(m) for m in moved],
+        ):
+            _add_parcel(state, parcel_from_row(row))
     targets = [c.data["target_id"] for c in candidates if c.type == "entry.reversed"]
     purchase_ids = [c.data["purchase_id"] for c in candidates if c.type == "purchase.delivered"]
     dispatched = [c.data["tracking_no"] for c in candidates if c.type == "parcel.dispatched"]
