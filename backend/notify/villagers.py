@@ -22,12 +22,15 @@ that opted out in the registry, or when no SMS provider is configured.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import datetime
 import json
 import logging
 import re
 import uuid
 import zoneinfo
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -53,6 +56,17 @@ FULL_PHONE = re.compile(r"^(?:\+?86)?(1[3-9][0-9]{9})$")
 LRI, PDI = "\u2066", "\u2069"
 
 _background: set[asyncio.Task] = set()
+# Set while the demo history is written: made-up villagers get no SMS.
+_quiet: contextvars.ContextVar[bool] = contextvars.ContextVar("villager_sms_quiet", default=False)
+
+
+@contextlib.contextmanager
+def no_sms() -> Iterator[None]:
+    token = _quiet.set(True)
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
 
 
 def now() -> datetime.datetime:
@@ -116,7 +130,7 @@ async def enqueue_pickups(
 
     Call inside the write transaction that accepts the parcels; returns the new rows' ids for
     `send_in_background` once that transaction has committed."""
-    if not get_settings().sms_url or not parcels:
+    if not get_settings().sms_url or not parcels or _quiet.get():
         return []
     wanted = [(pid, full_phone(phone), code) for pid, phone, code in parcels]
     wanted = [(pid, phone, code) for pid, phone, code in wanted if phone]
@@ -260,7 +274,9 @@ def reminder_hour_ok(local: datetime.datetime, first_hour: int) -> bool:
 
 
 async def _history(parcel_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, datetime.datetime]]:
-    """Per parcel: how many reminders so far, and when the last message of any kind was written."""
+    """Per parcel that had a pickup notice: how many reminders so far, and when the last message
+    of any kind was written. (A parcel without a notice row never had a full number, or came
+    before the provider was configured, or is demo history: the job sends it no reminder.)"""
     history: dict[uuid.UUID, tuple[int, datetime.datetime]] = {}
     for start in range(0, len(parcel_ids), 500):
         chunk = parcel_ids[start : start + 500]
@@ -298,6 +314,8 @@ async def _reminder_rows(
         parcel_id = db.as_uuid(parcel["id"])
         phone = full_phone(parcel["recipient_phone"])
         if not phone or phone in opted_out:
+            continue
+        if parcel_id not in history and not manual:
             continue
         count, last = history.get(parcel_id, (0, None))
         if count >= MAX_REMINDERS:
