@@ -165,3 +165,28 @@ async def test_household_card_is_a_qr_that_lists_its_parcels_at_the_counter(clie
     )
     assert unknown.status_code == 404
     assert unknown.json()["code"] == "unknown_household"
+
+
+async def test_staff_set_the_sms_opt_out_and_print_the_card_from_the_registry(client, world):
+    from tests.test_county_pages import CSRF_FIELD, HTML, page_login
+
+    await page_login(client, world.staff.phone)
+    household = await Household.select().where(Household.code == world.household_code).first()
+    path = f"/county/registry/households/{household['id']}"
+    page = await client.get(path, headers=HTML)
+    assert page.status_code == 200
+    card_url = f"/api/v1/counties/{world.county_id}/households/{household['id']}/card.svg"
+    assert card_url in page.text  # the QR card is shown on the household's page, to print
+    assert 'name="sms_opt_out"' in page.text
+    token = CSRF_FIELD.search(page.text).group(1)
+    saved = await client.post(
+        path,
+        data={"_csrf_token": token, "village_id": str(household["village"]),
+              "sms_opt_out": "on"},
+        headers=HTML,
+    )  # fmt: skip
+    assert saved.status_code == 303
+    row = await Household.select().where(Household.id == household["id"]).first()
+    assert row["sms_opt_out"] is True
+    card = await client.get(card_url)
+    assert card.status_code == 200 and b"<svg" in card.content
