@@ -3,10 +3,10 @@
 
 import {
   CARRIERS,
-  carrierFromPrefix,
+  guessCarrier,
   isPossibleTrackingNo,
   matchesCarrier,
-  normalizeTrackingNo,
+  parseTrackingNo,
 } from "./carriers.js";
 import { ltr, money, t } from "./i18n.js";
 import { field, h, icon, setFieldError } from "./ui.js";
@@ -233,8 +233,18 @@ export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel,
       h("label", { class: "checkbox-label" }, confirmBox, h("span", { class: "confirm-text" }))
     );
     groups.insertBefore(confirmRow, groups.children[2]);
+    // A JD package suffix (-1-3-) is its own parcel: shown under the number, sent as `package`.
+    const packageNote = h("p", { class: "package-note", hidden: true, "data-package-note": "" });
+    groups.insertBefore(packageNote, confirmRow);
+    const setPackage = (pkg) => {
+      if (pkg) controls.tracking_no.dataset.package = pkg;
+      else delete controls.tracking_no.dataset.package;
+      packageNote.hidden = !pkg;
+      packageNote.textContent = pkg ? t("tracking.package", { package: pkg }) : "";
+    };
+    if (initial && initial.package) setPackage(initial.package);
     const refresh = () => {
-      const number = normalizeTrackingNo(controls.tracking_no.value);
+      const number = parseTrackingNo(controls.tracking_no.value).tracking_no;
       const carrier = controls.carrier.value;
       const unusual = isPossibleTrackingNo(number) && !matchesCarrier(carrier, number);
       confirmRow.hidden = !unusual;
@@ -242,11 +252,20 @@ export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel,
       if (!unusual) confirmBox.checked = false;
     };
     controls.tracking_no.addEventListener("change", () => {
-      const number = normalizeTrackingNo(controls.tracking_no.value);
-      controls.tracking_no.value = number;
-      const guessed = carrierFromPrefix(number);
-      if (guessed) controls.carrier.value = guessed;
+      const parsed = parseTrackingNo(controls.tracking_no.value);
+      if (!parsed.tracking_no) setPackage(null);
+      else if (parsed.tracking_no !== controls.tracking_no.value || parsed.package) setPackage(parsed.package);
+      controls.tracking_no.value = parsed.tracking_no;
+      // Guessed afresh from every number; the remembered carrier only when the number says nothing.
+      const guessed = guessCarrier(parsed.tracking_no, defaults.carrier || null);
+      if (guessed && guessed !== controls.carrier.value) {
+        controls.carrier.value = guessed;
+        confirmBox.checked = false;
+      }
       refresh();
+    });
+    controls.tracking_no.addEventListener("input", () => {
+      if (!controls.tracking_no.value) setPackage(null);
     });
     controls.tracking_no.addEventListener("input", refresh);
     controls.carrier.addEventListener("change", refresh);
@@ -296,10 +315,15 @@ function collect(type, specs, controls, confirmBox) {
     }
     switch (spec.kind) {
       case "tracking": {
-        const number = normalizeTrackingNo(raw);
+        const parsed = parseTrackingNo(raw);
+        const number = parsed.tracking_no;
+        const pkg = parsed.package || control.dataset.package || null;
         control.value = number;
         if (!isPossibleTrackingNo(number)) fail(control, "error.tracking_invalid");
-        else data[spec.name] = number;
+        else {
+          data[spec.name] = number;
+          if (pkg) data.package = pkg;
+        }
         break;
       }
       case "phone": {
@@ -356,7 +380,7 @@ async function scanInto(input) {
   const camera = await import("./camera.js");
   const code = await camera.scanBarcode();
   if (!code) return;
-  input.value = normalizeTrackingNo(code);
+  input.value = code;
   input.dispatchEvent(new Event("input", { bubbles: true }));
   input.dispatchEvent(new Event("change", { bubbles: true }));
   focusNext(input);

@@ -3,7 +3,8 @@
 import { api } from "./api.js";
 import { focusNext } from "./forms.js";
 import { formatTime, guessLanguage, language, loadLanguage, t } from "./i18n.js";
-import { installScanner } from "./scanner.js";
+import { normalizeTrackingNo, rulesReady } from "./carriers.js";
+import { captureScans } from "./scan.js";
 import {
   bus,
   countyTimezone,
@@ -254,15 +255,18 @@ async function askPersistence() {
   }
 }
 
-async function routeScan(code) {
+async function routeScan(text) {
+  // Screens get the whole scan as typed (a JD package suffix included) and parse it themselves.
   if (app.screen && app.screen.onScan) {
-    app.screen.onScan(code);
+    app.screen.onScan(text);
     return;
   }
   if (!app.user) return;
+  await rulesReady;
+  const code = normalizeTrackingNo(text);
   const view = await localView();
   const onShelf = view.shelf.some((p) => p.tracking_no === code);
-  navigate(onShelf ? `#/pickup/${encodeURIComponent(code)}` : `#/record/received/${encodeURIComponent(code)}`);
+  navigate(onShelf ? `#/pickup/${encodeURIComponent(code)}` : `#/record/received/${encodeURIComponent(text)}`);
 }
 
 async function boot() {
@@ -284,9 +288,9 @@ async function boot() {
     app.installPrompt = event;
     refreshScreen();
   });
-  installScanner({
-    onFieldScan: (input, code) => {
-      if (app.screen && app.screen.onFieldScan) app.screen.onFieldScan(input, code);
+  captureScans({
+    onFieldScan: (input, text) => {
+      if (app.screen && app.screen.onFieldScan) app.screen.onFieldScan(input, text);
       else focusNext(input);
     },
     onScan: routeScan,

@@ -2,7 +2,7 @@
 // tracking number; confirming hands it over (a parcel.picked_up entry, with the storage fee if
 // one is due). A parcel nobody collects can be returned from here too.
 
-import { normalizeTrackingNo } from "../carriers.js";
+import { parseTrackingNo, rulesReady } from "../carriers.js";
 import { formatDateTime, ltr, money, t } from "../i18n.js";
 import { setTitle } from "../main.js";
 import { countyTimezone, localView, record } from "../store.js";
@@ -17,12 +17,14 @@ export function matches(parcel, query) {
   const code = (parcel.pickup_code || "").toUpperCase();
   if (code === q || code.split("-").pop() === q) return true;
   if (/^\d{4}$/.test(q) && (parcel.recipient_phone || "").slice(-4) === q) return true;
-  const number = normalizeTrackingNo(q);
-  return number.length >= 6 && parcel.tracking_no.indexOf(number) >= 0;
+  const scanned = parseTrackingNo(q);
+  if (scanned.package && (parcel.package || null) !== scanned.package) return false;
+  return scanned.tracking_no.length >= 6 && parcel.tracking_no.indexOf(scanned.tracking_no) >= 0;
 }
 
 export async function render(root, args) {
   setTitle(t("pickup.title"));
+  await rulesReady;
   const search = h("input", {
     type: "search",
     name: "q",

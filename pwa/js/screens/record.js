@@ -2,6 +2,7 @@
 // ready for the next entry at once (a courier drops twenty parcels: scan, phone, scan, phone…).
 // Also the edit of an entry the server rejected (same id, new content).
 
+import { rulesReady } from "../carriers.js";
 import { buildForm, describe, detailNode, focusNext, hasForm } from "../forms.js";
 import { formatTime, ltr, money, t } from "../i18n.js";
 import { navigate, setTitle } from "../main.js";
@@ -77,6 +78,7 @@ async function rememberDefaults(data) {
 
 async function form(root, type, prefill) {
   setTitle(t(`type.${type}`), "#/record");
+  await rulesReady;
   const defaults = (await kvGet("defaults")) || {};
   const recent = h("div", { class: "recent" });
   const saved = [];
@@ -86,6 +88,9 @@ async function form(root, type, prefill) {
     defaults,
     submitLabel: t("common.save"),
     onSubmit: async (data, formEl) => {
+      // What the fields held when saving began: a scan arriving while the phone is still saving
+      // must survive the reset below.
+      const submitted = snapshot(controls);
       if (type === "parcel.received") {
         const view = await localView();
         if (view.shelf.some((p) => p.tracking_no === data.tracking_no)) {
@@ -100,7 +105,7 @@ async function form(root, type, prefill) {
       await rememberDefaults(data);
       saved.unshift(entry);
       toast(type === "parcel.received" ? t("received.saved", { code: data.pickup_code }) : t("common.saved"));
-      resetForm(formEl, controls);
+      resetForm(formEl, controls, submitted);
       drawRecent(recent, saved);
     },
   });
@@ -122,19 +127,34 @@ async function form(root, type, prefill) {
   };
 }
 
-/** Empty the fields for the next entry; keep the remembered choices (carrier, unit, channel…). */
-function resetForm(formEl, controls) {
+function snapshot(controls) {
+  const values = {};
+  for (const name of Object.keys(controls)) values[name] = controls[name].value;
+  return values;
+}
+
+/**
+ * Empty the fields for the next entry; keep the remembered choices (carrier, unit, channel…).
+ * A field typed or scanned into since saving began keeps what it holds, and the focus.
+ */
+function resetForm(formEl, controls, submitted) {
+  let changed = false;
   for (const name of Object.keys(controls)) {
     const control = controls[name];
     if (REMEMBERED.indexOf(name) >= 0 || control.tagName === "SELECT" || control.tagName === "DIV") continue;
     if (control.type === "checkbox") control.checked = false;
-    else control.value = "";
+    else if (control.value !== submitted[name]) changed = true;
+    else {
+      control.value = "";
+      if (control.dataset.package) control.dispatchEvent(new Event("input", { bubbles: true }));
+    }
   }
   const confirm = formEl.querySelector("[name=tracking_confirmed]");
-  if (confirm) {
+  if (confirm && !changed) {
     confirm.checked = false;
     confirm.closest(".confirm-row").hidden = true;
   }
+  if (changed) return;
   const first = formEl.querySelector("input:not([type=checkbox]):not([type=radio])");
   if (first) first.focus();
 }
