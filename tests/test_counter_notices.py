@@ -212,8 +212,10 @@ async def test_shelf_reminders_every_two_days_at_most_three_at_a_decent_hour(cli
     await villagers.drain()
     assert len(sms.requests) == 2  # the two pickup notices
 
-    def reminders() -> list[dict]:
-        return [b for b in sent_to(sms) if b["template"] == "pickup_reminder"]
+    def reminders(phone: str = "13812349999") -> list[dict]:
+        return [
+            b for b in sent_to(sms) if b["template"] == "pickup_reminder" and b["phone"] == phone
+        ]
 
     async def job(day_offset: int, hour: int) -> None:
         moment = local(today + datetime.timedelta(days=day_offset), hour)
@@ -229,13 +231,16 @@ async def test_shelf_reminders_every_two_days_at_most_three_at_a_decent_hour(cli
     assert [b["phone"] for b in reminders()] == ["13812349999"]
     assert reminders()[0]["params"]["days"] == "8"
     await job(3, 15)  # the same day again
+    assert reminders("13812348888") == []  # received today: still within its free days
     await job(4, 10)  # one day later
     assert len(reminders()) == 1
+    assert len(reminders("13812348888")) == 1  # its free days are over now
     await job(5, 10)
     await job(7, 10)
     await job(9, 10)  # a fourth would be one too many
     await job(11, 10)
     assert len(reminders()) == 3
+    assert reminders("138****1111") == []  # a masked label never gets one
     [shown] = [p for p in await parcels(client, world.keeper_a) if p["id"] == old["id"]]
     assert shown["notices_sent"] == 4  # the notice and three reminders
 
