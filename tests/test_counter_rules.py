@@ -79,7 +79,9 @@ async def test_a_privacy_label_is_received_and_found_by_its_last_four_digits(
     assert found[0]["recipient_phone"].endswith("5678")
 
 
-@pytest.mark.parametrize("label", ["138****567", "138-5678", "****", "12345", "13812345678*"])
+@pytest.mark.parametrize(
+    "label", ["138****567", "138-5678", "****", "12345", "13812345678*", "1381234*5678"]
+)
 async def test_a_label_without_its_last_four_digits_is_refused(client, world, label):
     results = await push(client, world.keeper_a, [received(phone=label)])
     assert results[0]["error"]["code"] == "invalid_phone"

@@ -61,6 +61,7 @@ NAV_AVAILABLE = [
     "coverage",
     "notices",
     "subsidies",
+    "cash",
     "reports",
     "registry",
 ]
@@ -389,6 +390,12 @@ class CountyRecordsController(Controller):
         county_id = await county_of(request)
         page = await views.subsidies(county_id, month, station)
         return render(request, "county/subsidies.html", nav="subsidies", **page)
+
+    @get("/cash")
+    async def cash(self, request: Request, month: Month = None) -> Template:
+        county_id = await county_of(request)
+        page = await views.cash_counts(county_id, month)
+        return render(request, "county/cash.html", nav="cash", **page)
 
     @get("/reports")
     async def reports(self, request: Request) -> Template:

@@ -17,7 +17,7 @@ Fen = Annotated[int, msgspec.Meta(ge=0, le=MAX_FEN, description="金额，单位
 Phone = Annotated[str, msgspec.Meta(pattern=MOBILE_PATTERN)]
 # What a waybill shows: a full number, a privacy label (138****5678, any number of *) or the last
 # four digits; the last four digits are always visible (backend/ledger/carriers.py `phone_form`).
-RECIPIENT_PHONE_PATTERN = r"^(1[3-9][0-9]{9}|[0-9]{0,7}\*+[0-9]{4}|[0-9]{4})$"
+RECIPIENT_PHONE_PATTERN = r"^(1[3-9][0-9]{9}|[0-9]{0,3}\*+[0-9]{4}|[0-9]{4})$"
 RecipientPhone = Annotated[
     str,
     msgspec.Meta(max_length=20, pattern=RECIPIENT_PHONE_PATTERN, description="手机号/隐私面单"),

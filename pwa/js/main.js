@@ -165,13 +165,13 @@ export async function signedIn(user) {
   const previous = app.user;
   app.user = user;
   await setMeta("user", user);
-  const chosen = await getMeta("lang");
-  if (!chosen && user.language && user.language !== language()) {
-    await changeLanguage(user.language, false);
-  } else if (chosen && chosen !== user.language) {
-    // Chosen on this phone: reminders and messages from the server should speak it too.
-    api("POST", "/api/v1/auth/language", { language: chosen }).catch(() => {});
-    user.language = chosen;
+  // The language this phone speaks (chosen here, or the phone's own setting) wins over the
+  // account's and is saved to it: reminders and messages from the server speak it too.
+  const device = (await getMeta("lang")) || language();
+  await setMeta("lang", device);
+  if (device !== user.language) {
+    api("POST", "/api/v1/auth/language", { language: device }).catch(() => {});
+    user.language = device;
     await setMeta("user", user);
   }
   await openStation(user.station_id);

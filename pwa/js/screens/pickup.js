@@ -78,13 +78,14 @@ function parcelCell(p) {
       null,
       h("span", { class: "nowrap" }, ltr(p.recipient_phone)),
       ` · ${t(`carrier.${p.carrier}`)} `,
-      h("span", { class: "nowrap" }, ltr(p.tracking_no)),
+      h("span", { class: "nowrap" }, ltr(p.package ? `${p.tracking_no} ${p.package}` : p.tracking_no)),
       " · ",
       h("span", { class: "nowrap" }, formatDateTime(p.received_at, tz))
     ),
     extra: h(
       "span",
       { class: "parcel-extra" },
+      p.relabel ? h("span", { class: "tag tag-warn", "data-tag": "relabel" }, t("relabel.tag")) : null,
       p.overdue ? h("span", { class: "tag tag-warn" }, t("parcel.overdue")) : h("span", null, t("parcel.days", { n: p.days })),
       p.fee_fen ? h("small", null, money(p.fee_fen)) : null,
       p.pending ? h("small", { class: "tag tag-pending" }, t("status.pending")) : null
@@ -130,6 +131,7 @@ function openParcel(p) {
         id: "hand-over",
         onClick: async (close) => {
           const data = { tracking_no: p.tracking_no, pickup_code: p.pickup_code };
+          if (p.package) data.package = p.package;
           if (fee.value.trim()) {
             const parsed = parseYuan(fee.value);
             if (parsed.error) {
@@ -173,7 +175,7 @@ function openReturn(p) {
             return;
           }
           close();
-          await record("parcel.returned", { tracking_no: p.tracking_no, reason: text });
+          await record("parcel.returned", Object.assign({ tracking_no: p.tracking_no, reason: text }, p.package ? { package: p.package } : {}));
           toast(t("return.done"));
         },
       },

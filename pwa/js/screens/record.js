@@ -4,17 +4,20 @@
 
 import { rulesReady } from "../carriers.js";
 import { buildForm, describe, detailNode, focusNext, hasForm } from "../forms.js";
-import { formatTime, ltr, money, t } from "../i18n.js";
+import { api } from "../api.js";
+import { formatDateTime, formatTime, ltr, money, t } from "../i18n.js";
 import { navigate, setTitle } from "../main.js";
 import {
   countyTimezone,
   getEntry,
   kvGet,
+  knownFullPhones,
   kvSet,
   localView,
   proposePickupCode,
   record,
   resubmit,
+  trackingHistory,
 } from "../store.js";
 import { cell, cells, clear, confirmSheet, h, icon, sectionTitle, toast } from "../ui.js";
 import { suggestDispatchFee } from "./counter-kit.js";
@@ -98,18 +101,14 @@ async function form(root, type, prefill) {
     initial,
     defaults,
     submitLabel: t("common.save"),
+    suggestPhone,
+    check: (data) => checkLocally(type, data),
     onSubmit: async (data, formEl) => {
       // What the fields held when saving began: a scan arriving while the phone is still saving
       // must survive the reset below.
       const submitted = snapshot(controls);
       if (type === "parcel.received") {
         const view = await localView();
-        if (view.shelf.some((p) => p.tracking_no === data.tracking_no)) {
-          const error = document.getElementById(`${controls.tracking_no.id}-error`);
-          error.textContent = t("error.already_on_shelf");
-          controls.tracking_no.focus();
-          return;
-        }
         data.pickup_code = proposePickupCode(data.tracking_no, view.shelf, await kvGet("station"));
       }
       const entry = await record(type, data);
@@ -127,6 +126,14 @@ async function form(root, type, prefill) {
   if (first && !prefill) first.focus();
   else if (prefill && controls.recipient_phone) controls.recipient_phone.focus();
   return {
+    // The server may have changed a pickup code since: the list shows the code the parcel must
+    // carry now, marked until the keeper rewrites the label.
+    refresh: async () => {
+      if (!saved.length) return;
+      for (let i = 0; i < saved.length && i < 5; i++) saved[i] = (await getEntry(saved[i].id)) || saved[i];
+      const view = await localView();
+      drawRecent(recent, saved, new Set(view.relabel.map((p) => p.id)));
+    },
     // A scan while another field has the focus still goes to the tracking number.
     onScan: (code) => {
       const input = controls.tracking_no;
@@ -143,6 +150,53 @@ function snapshot(controls) {
   const values = {};
   for (const name of Object.keys(controls)) values[name] = controls[name].value;
   return values;
+}
+
+/**
+ * Checks against this phone's own state, before anything is saved (the server would refuse the
+ * same later, after the keeper has moved on): a parcel already on the shelf, a number already
+ * dispatched; a parcel handed over before is received again only after the keeper confirms.
+ */
+async function checkLocally(type, data) {
+  if (type !== "parcel.received" && type !== "parcel.dispatched") return null;
+  const known = await trackingHistory(data.tracking_no, data.package);
+  if (type === "parcel.dispatched") {
+    return known.dispatched.length ? { field: "tracking_no", message: t("error.already_dispatched") } : null;
+  }
+  const view = await localView();
+  if (view.shelf.some((p) => p.tracking_no === data.tracking_no && (p.package || "") === (data.package || ""))) {
+    return { field: "tracking_no", message: t("error.already_on_shelf") };
+  }
+  const handed = known.parcels.filter((p) => p.state === "picked_up" || p.state === "returned");
+  if (handed.length) {
+    const last = handed[handed.length - 1];
+    const ok = await confirmSheet(
+      t("received.again_title"),
+      t(last.state === "picked_up" ? "received.again_picked_up" : "received.again_returned", {
+        tracking: data.tracking_no,
+        date: formatDateTime(last.closed_at || last.received_at, countyTimezone()),
+      }),
+      t("received.again_ok")
+    );
+    if (!ok) return { field: "tracking_no", message: t("received.again_cancelled") };
+  }
+  return null;
+}
+
+/** The one full number known for a label's tail and name: this phone's records, then the server. */
+async function suggestPhone(last4, name) {
+  const found = new Set(await knownFullPhones(last4, name));
+  const station = await kvGet("station");
+  if (station && station.id) {
+    const query = `phone_last4=${last4}&name=${encodeURIComponent(name)}`;
+    try {
+      const answer = await api("GET", `/api/v1/stations/${station.id}/recipients/suggestion?${query}`);
+      if (answer && answer.phone) found.add(answer.phone);
+    } catch (error) {
+      // Offline or refused: what this phone knows is enough.
+    }
+  }
+  return found.size === 1 ? Array.from(found)[0] : null;
 }
 
 /**
@@ -171,7 +225,7 @@ function resetForm(formEl, controls, submitted) {
   if (first) first.focus();
 }
 
-function drawRecent(box, saved) {
+function drawRecent(box, saved, relabel = new Set()) {
   clear(box);
   if (!saved.length) return;
   const tz = countyTimezone();
@@ -180,7 +234,10 @@ function drawRecent(box, saved) {
     cells(
       saved.slice(0, 5).map((entry) => {
         const d = describe(entry);
-        return cell({ title: d.title, detail: detailNode(d.parts), extra: d.amount || formatTime(entry.occurred_at, tz), attrs: { "data-entry": entry.id } });
+        const extra = relabel.has(entry.id)
+          ? h("span", { class: "tag tag-warn", "data-tag": "relabel" }, t("relabel.tag"))
+          : d.amount || formatTime(entry.occurred_at, tz);
+        return cell({ title: d.title, detail: detailNode(d.parts), extra, attrs: { "data-entry": entry.id } });
       })
     )
   );
