@@ -43,7 +43,16 @@ const SHELL = [
 ];
 // The counter's screens (batch scan-in, hand-over, stale parcels): cached once the worker is
 // active, after the first paint, so a first visit stays within its budget; offline from then on.
-const LATER = ["js/screens/batch.js", "js/screens/counter-kit.js", "js/screens/handover.js", "js/screens/stale.js"];
+const LATER = [
+  "counter.css",
+  "js/screens/batch.js",
+  "js/screens/counter-kit.js",
+  "js/screens/handover.js",
+  "js/screens/stale.js",
+  "locales/counter/zh-CN.json",
+  "locales/counter/ug.json",
+  "locales/counter/en.json",
+];
 // The manifest's icons are fetched by the browser when installing, which needs the network.
 const STABLE = ["./", "manifest.webmanifest"];
 const ICON = `v/${VERSION}/icons/icon-192.png`;

@@ -296,8 +296,28 @@ def test_every_key_the_code_uses_is_in_the_catalogs():
     }  # fmt: skip
     for family, members in families.items():
         used |= {f"{family}.{member}" for member in members}
-    missing = sorted(key for key in used if key not in CATALOGS["zh-CN"])
+    known = set(CATALOGS["zh-CN"]) | set(COUNTER_CATALOGS["zh-CN"])
+    missing = sorted(key for key in used if key not in known)
     assert not missing, missing
+
+
+# The counter screens' own strings, loaded when one of them opens (pwa/locales/counter/).
+COUNTER_CATALOGS = {
+    lang: json.loads((PWA / "locales" / "counter" / f"{lang}.json").read_text(encoding="utf-8"))
+    for lang in ("zh-CN", "ug", "en")
+}
+
+
+def test_the_counter_catalogs_have_the_same_keys_and_placeholders():
+    keys = set(COUNTER_CATALOGS["zh-CN"])
+    for lang, catalog in COUNTER_CATALOGS.items():
+        assert set(catalog) == keys, (lang, set(catalog) ^ keys)
+        assert not keys & set(CATALOGS[lang]), lang  # one home per key
+        placeholders = {k: set(re.findall(r"\{\w+\}", v)) for k, v in catalog.items()}
+        assert placeholders == {
+            k: set(re.findall(r"\{\w+\}", v)) for k, v in COUNTER_CATALOGS["zh-CN"].items()
+        }, lang
+    assert all(ARABIC.search(value) for value in COUNTER_CATALOGS["ug"].values())
 
 
 # What Chrome 80 (cheap Android phones, WeChat's browser) cannot run.

@@ -12,7 +12,7 @@ import { setTitle } from "../main.js";
 import { kvGet, kvSet, localView, proposePickupCode, record } from "../store.js";
 import { button, cell, cells, clear, h, sectionTitle, toast } from "../ui.js";
 import { asciiDigits } from "../util.js";
-import { shelfLabel, stationShelf } from "./counter-kit.js";
+import { counterStrings, shelfLabel, stationShelf } from "./counter-kit.js";
 
 const KEY = "batch";
 
@@ -22,7 +22,7 @@ function emptyBatch() {
 
 export async function render(root) {
   setTitle(t("batch.title"), "#/record");
-  await rulesReady;
+  await Promise.all([rulesReady, counterStrings()]);
   let batch = (await kvGet(KEY)) || emptyBatch();
   const shelf = await stationShelf();
   let pending = { tracking_no: "", package: null, carrier: null };

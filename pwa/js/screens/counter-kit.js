@@ -3,10 +3,40 @@
 // Everything here degrades to the local copy when the phone is offline.
 
 import { api } from "../api.js";
-import { ltr, money, t } from "../i18n.js";
+import { addStrings, language, ltr, money, t } from "../i18n.js";
 import { dayEntries, kvGet, kvSet } from "../store.js";
 import { cell, cells, h, sectionTitle } from "../ui.js";
 import { fenToYuanText, parseKg } from "../util.js";
+
+const loadedStrings = new Map();
+let styled = null;
+
+/** pwa/counter.css, once: the counter screens' own styles. */
+function counterStyles() {
+  if (!styled) {
+    styled = new Promise((resolve) => {
+      const link = document.createElement("link");
+      link.rel = "stylesheet";
+      link.href = new URL("../../counter.css", import.meta.url).href;
+      link.onload = resolve;
+      link.onerror = resolve; // unstyled beats stuck
+      document.head.appendChild(link);
+    });
+  }
+  return styled;
+}
+
+/** The counter screens' own strings (pwa/locales/counter/<lang>.json, cached with them), added
+ * to the app's catalog when one of them opens: the first load stays small. */
+export async function counterStrings() {
+  await counterStyles();
+  const lang = language();
+  if (!loadedStrings.has(lang)) {
+    const response = await fetch(new URL(`../../locales/counter/${lang}.json`, import.meta.url).href);
+    loadedStrings.set(lang, await response.json());
+  }
+  addStrings(loadedStrings.get(lang));
+}
 
 /** The station's shelf {shelves, layers, shelf_names, opening_hours}: fetched, else the last copy. */
 export async function stationShelf() {
@@ -63,6 +93,7 @@ export async function carrierCounts(day) {
 /** The home screen's card: today's parcels in per carrier, with the way to batch scan-in and
  * the stale list. */
 export async function counterCard(view) {
+  await counterStrings();
   const { counts, received, handed } = await carrierCounts(view.today);
   const carriers = Object.keys(counts).sort((a, b) => counts[b] - counts[a]);
   const stale = view.shelf.filter((p) => isStale(p, view.rule)).length;
@@ -118,7 +149,7 @@ export function suggestedFee(prices, carrier, grams) {
  * keeper types a fee of their own (which is then left alone). */
 export async function suggestDispatchFee(controls) {
   if (!controls.fee_fen || !controls.weight_g || !controls.carrier) return;
-  const prices = await priceTable();
+  const [prices] = await Promise.all([priceTable(), counterStrings()]);
   if (!prices) return;
   const fieldEl = controls.fee_fen.closest(".field");
   const hint = h("p", { class: "field-hint", "data-fee-suggestion": "" });

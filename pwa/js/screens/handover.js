@@ -13,7 +13,7 @@ import { app, navigate, setTitle } from "../main.js";
 import { kvSet, localView, record } from "../store.js";
 import { button, cell, cells, clear, h, icon, sectionTitle, toast } from "../ui.js";
 import { asciiDigits } from "../util.js";
-import { shelfLabel, stationShelf } from "./counter-kit.js";
+import { counterStrings, shelfLabel, stationShelf } from "./counter-kit.js";
 
 const CARD = /^CZHH:[^:]*:([A-Za-z0-9-]+)$/i;
 
@@ -53,7 +53,7 @@ export function findGroup(shelf, query) {
 
 export async function render(root, args) {
   setTitle(t("handover.title"), "#/record");
-  await rulesReady;
+  await Promise.all([rulesReady, counterStrings()]);
   const shelf = await stationShelf();
   let query = args[0] || "";
   let household = null; // {code, head_name, parcel_ids} from a card scan

@@ -20,7 +20,7 @@ import {
   trackingHistory,
 } from "../store.js";
 import { cell, cells, clear, confirmSheet, h, icon, sectionTitle, toast } from "../ui.js";
-import { suggestDispatchFee } from "./counter-kit.js";
+import { counterStrings, suggestDispatchFee } from "./counter-kit.js";
 
 const KINDS = {
   received: "parcel.received",
@@ -48,7 +48,10 @@ const REMEMBERED = ["carrier", "platform", "unit", "channel"];
 
 export async function render(root, args) {
   const [what, arg] = args;
-  if (!what) return menu(root);
+  if (!what) {
+    await counterStrings(); // the counter tiles' labels
+    return menu(root);
+  }
   if (what === "delivered") return delivered(root);
   if (what === "edit") return edit(root, arg);
   if (KINDS[what]) return form(root, KINDS[what], arg);

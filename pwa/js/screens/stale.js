@@ -8,11 +8,11 @@ import { ltr, money, t } from "../i18n.js";
 import { app, setTitle } from "../main.js";
 import { localView, record } from "../store.js";
 import { button, clear, h, sectionTitle, toast } from "../ui.js";
-import { isStale, serverParcels, shelfLabel, stationShelf } from "./counter-kit.js";
+import { counterStrings, isStale, serverParcels, shelfLabel, stationShelf } from "./counter-kit.js";
 
 export async function render(root) {
   setTitle(t("stale.title"), "#/home");
-  await rulesReady;
+  await Promise.all([rulesReady, counterStrings()]);
   const shelf = await stationShelf();
   const list = h("div", { class: "stale-list" });
   root.appendChild(list);
