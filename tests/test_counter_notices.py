@@ -295,3 +295,16 @@ async def test_a_picked_up_parcel_gets_no_reminder(client, world, sms):
     await villagers.drain()
     await run_now("parcel-overdue", now=local(today + datetime.timedelta(days=3), 10))
     assert [b["template"] for b in sent_to(sms)] == ["pickup"]
+
+
+async def test_the_county_notices_page_shows_this_months_sms_per_station(client, world, sms):
+    from tests.test_county_pages import HTML, page_login
+
+    await push(client, world.keeper_a, [received(phone="13812340005"), received(phone="5678")])
+    await villagers.drain()
+    await page_login(client, world.staff.phone)
+    page = await client.get("/county/notices", headers=HTML)
+    assert page.status_code == 200
+    assert 'data-sms-station="A001"' in page.text
+    row = page.text.split('data-sms-station="A001"')[1].split("</tr>")[0]
+    assert '<td class="num sent">1</td>' in row  # one billed SMS; the tail label sent none
