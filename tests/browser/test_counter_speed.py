@@ -367,3 +367,27 @@ async def shoot(page, folder, lang: str, name: str) -> None:
     assert await visible_keys(page) == [], name
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
     await page.screenshot(path=str(folder / f"{lang}-{name}.png"), full_page=True)
+
+
+async def test_a_parcel_that_does_not_fit_gets_another_code_as_a_move(phone, counter_server):
+    keeper = "13800000026"
+    page = await phone.new_page()
+    await login(page, counter_server.url, keeper)
+    await go(page, "batch", "form[data-form='batch']")
+    await page.keyboard.type("753600000000001", delay=8)
+    await page.keyboard.press("Enter")
+    await page.keyboard.type("5678", delay=90)
+    await page.keyboard.press("Enter")
+    item = page.locator("[data-batch-item][data-tracking='753600000000001']")
+    await item.click()
+    await page.fill("[name=new_code]", "9-9-0001")
+    await page.click("#sheet-root button:has-text('改码')")
+    await page.wait_for_function(
+        "() => document.querySelector('[data-batch-code]').textContent === '9-9-0001'"
+    )
+    await wait_outbox_empty(page, timeout=30)
+    api = Api(counter_server.url, keeper)
+    station = api.user["station_id"]
+    [parcel] = api.get(f"/api/v1/stations/{station}/parcels", tracking_no="753600000000001")
+    assert parcel["pickup_code"] == "9-9-0001"
+    assert [e["type"] for e in api.events()][-2:] == ["parcel.received", "parcel.moved"]

@@ -10,7 +10,7 @@ import { guessCarrier, isPossibleTrackingNo, matchesCarrier, parseTrackingNo, ph
 import { ltr, t } from "../i18n.js";
 import { setTitle } from "../main.js";
 import { kvGet, kvSet, localView, proposePickupCode, record } from "../store.js";
-import { button, cell, cells, clear, h, sectionTitle, toast } from "../ui.js";
+import { button, cell, cells, clear, h, sectionTitle, sheet, toast } from "../ui.js";
 import { asciiDigits } from "../util.js";
 import { counterStrings, shelfLabel, stationShelf } from "./counter-kit.js";
 
@@ -193,6 +193,58 @@ export async function render(root) {
     trackingInput.focus();
   };
 
+  // The parcel does not fit the suggested slot: the keeper gives it another code (parcel.moved).
+  const moveItem = (item) => {
+    const input = h("input", {
+      name: "new_code",
+      type: "text",
+      inputmode: "text",
+      autocapitalize: "characters",
+      autocomplete: "off",
+      dir: "ltr",
+      class: "input input-mono",
+      value: item.code,
+      "aria-label": t("batch.move_code"),
+    });
+    const error = h("p", { class: "field-error", role: "alert" });
+    sheet({
+      title: t("batch.move_title"),
+      body: h("div", { class: "field" }, h("label", { class: "field-label" }, t("batch.move_code")), input, error),
+      actions: [
+        {
+          label: t("batch.move_save"),
+          kind: "primary",
+          id: "move",
+          onClick: async (close) => {
+            const code = asciiDigits(input.value).trim().toUpperCase();
+            if (!/^[0-9A-Z]+(-[0-9A-Z]+){0,3}$/.test(code) || code.length > 16) {
+              error.textContent = t("batch.code_invalid");
+              return;
+            }
+            if (code === item.code) return close();
+            const view = await localView();
+            if (view.shelf.some((p) => p.pickup_code === code && p.id !== item.id)) {
+              error.textContent = t("batch.code_taken", { code: ltr(code) });
+              return;
+            }
+            await record("parcel.moved", { parcel_id: item.id, pickup_code: code });
+            item.code = code;
+            item.relabel = false;
+            await kvSet(KEY, batch);
+            close();
+            toast(t("batch.moved", { code: ltr(code) }));
+            if (live()[0] === item) showStage(item);
+            draw();
+            trackingInput.focus();
+          },
+        },
+        { label: t("common.cancel"), id: "cancel", onClick: (close) => close() },
+      ],
+    });
+    input.focus();
+    input.select();
+  };
+
   const showSummary = async () => {
     await saving;
     clear(summary);
@@ -250,6 +302,7 @@ export async function render(root) {
             extra: item.undone ? t("batch.undone_short") : item.relabel ? t("batch.relabel") : "",
             className: item.undone ? "batch-item-undone" : item.relabel ? "cell-warn" : "",
             attrs: { "data-batch-item": item.id, "data-tracking": item.tracking_no },
+            onClick: item.undone ? undefined : () => moveItem(item),
           })
         )
       )
