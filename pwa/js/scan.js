@@ -24,7 +24,7 @@
 //   stop();                         // removes the listener
 //
 // `text` is the raw burst with surrounding spaces trimmed (no case change, no normalisation): the
-// tracking-number rule (upper case, JD package suffix…) belongs to js/rules.js, applied by whoever
+// tracking-number rule (upper case, JD package suffix…) belongs to js/carriers.js (parseTrackingNo), applied by whoever
 // receives it. Pure helpers `isGunBurst(gaps, length)` and the constants are exported for tests.
 
 export const MIN_LENGTH = 6; // shorter bursts are keys, not codes

@@ -324,14 +324,20 @@ async def test_checking_in_retires_the_reminder_on_every_phone_and_the_device_la
         "read_at": None,
         "url": "/app/#/checkin",
     }
-    read = []
+    read: dict[int, list[str]] = {0: [], 1: []}  # what each phone told the server
 
-    async def inbox(route):
-        await route.fulfill(json={"items": [dict(reminder, read_at=read[0] if read else None)]})
+    def routes(phone_index: int):
+        async def inbox(route):
+            # Each phone's server answer knows only what that phone marked read, so the banner
+            # can leave the other phone only through that phone's own knowledge of the check-in.
+            read_at = "2026-11-21T08:00:00+08:00" if read[phone_index] else None
+            await route.fulfill(json={"items": [dict(reminder, read_at=read_at)]})
 
-    async def mark_read(route):
-        read.append("2026-11-21T08:00:00+08:00")
-        await route.fulfill(status=200, json={"status": "read"})
+        async def mark_read(route):
+            read[phone_index].append(route.request.url)
+            await route.fulfill(status=200, json={"status": "read"})
+
+        return inbox, mark_read
 
     phones = [
         await browser.new_context(viewport=PHONE, device_scale_factor=2, locale=locale)
@@ -339,7 +345,8 @@ async def test_checking_in_retires_the_reminder_on_every_phone_and_the_device_la
     ]
     try:
         pages = []
-        for context in phones:
+        for index, context in enumerate(phones):
+            inbox, mark_read = routes(index)
             await context.route("**/api/v1/inbox", inbox)
             await context.route("**/api/v1/inbox/*/read", mark_read)
             page = await context.new_page()
@@ -357,11 +364,13 @@ async def test_checking_in_retires_the_reminder_on_every_phone_and_the_device_la
         await chinese.click("[data-action=checkin]")
         await chinese.wait_for_selector(".home")
         await expect(chinese.locator("[data-inbox=r1]")).to_have_count(0)
-        assert read  # told the server too
+        assert read[1]  # told the server too
+        await wait_outbox_empty(chinese)
         # The other phone of the station learns of the check-in at its next sync.
         await uyghur.evaluate("window.dispatchEvent(new Event('online'))")
-        await expect(uyghur.locator("[data-inbox=r1]")).to_have_count(0, timeout=20000)
-        await expect(uyghur.locator("[data-todo=checkin]")).to_have_count(0)
+        await expect(uyghur.locator("[data-todo=checkin]")).to_have_count(0, timeout=20000)
+        await expect(uyghur.locator("[data-inbox=r1]")).to_have_count(0)
+        assert read[0]
     finally:
         for context in phones:
             await context.close()
