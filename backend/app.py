@@ -45,6 +45,7 @@ MAX_BODY_BYTES = 1024 * 1024  # the sync batch limit of API.md; nothing else nee
 
 def route_handlers() -> list:
     from backend.accounts.routes import ROUTE_HANDLERS as accounts
+    from backend.counter.routes import ROUTE_HANDLERS as counter
     from backend.county.pages import ROUTE_HANDLERS as county_pages
     from backend.county.routes import ROUTE_HANDLERS as county
     from backend.jobs.routes import ROUTE_HANDLERS as jobs
@@ -54,7 +55,18 @@ def route_handlers() -> list:
     from backend.shell.routes import ROUTE_HANDLERS as shell
     from backend.system.routes import ROUTE_HANDLERS as system
 
-    return [*system, *accounts, *registry, *ledger, *notify, *jobs, *county, *county_pages, *shell]
+    return [
+        *system,
+        *accounts,
+        *registry,
+        *ledger,
+        *counter,
+        *notify,
+        *jobs,
+        *county,
+        *county_pages,
+        *shell,
+    ]
 
 
 def template_config() -> TemplateConfig:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,9 +28,24 @@ def _run(coroutine_factory: Callable[[], Awaitable[Any]]) -> Any:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from backend.migrations import migrate
+    from backend.migrations import migrate, pending_migrations
 
-    _run(lambda: migrate(quiet=args.quiet))
+    if not args.progress:
+        _run(lambda: migrate(quiet=args.quiet))
+        return 0
+    started = time.monotonic()
+
+    async def with_progress() -> int:
+        pending = await pending_migrations()
+        from rich.console import Console
+
+        what = "every migration" if pending[:1] == ["(none applied yet)"] else f"{len(pending)}"
+        with Console(stderr=True).status(f"applying {what} migration(s)…"):
+            await migrate(quiet=True)
+        return what
+
+    what = _run(with_progress)
+    print(f"  ✓ {what} migration(s) applied in {time.monotonic() - started:.1f}s")
     return 0
 
 
@@ -67,8 +83,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from backend.demo.service import load_demo
 
-    summary = _run(lambda: load_demo(if_empty=args.if_empty))
-    print(summary)
+    if not args.progress:
+        print(_run(lambda: load_demo(if_empty=args.if_empty)))
+        return 0
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "  demo history, stations",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,  # the summary line below replaces it
+    ) as bar:
+        task = bar.add_task("history", total=None)
+
+        def told(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        summary = _run(lambda: load_demo(if_empty=args.if_empty, progress=told))
+    print(f"  ✓ {summary}")
     return 0
 
 
@@ -182,12 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("--quiet", action="store_true")
+    migrate.add_argument("--progress", action="store_true", help="say what is being done")
     migrate.set_defaults(handler=cmd_migrate)
 
     demo = commands.add_parser("demo", help="load the demo county (idempotent)")
     demo.add_argument(
         "--if-empty", action="store_true", help="only when the database has no county yet"
     )
+    demo.add_argument("--progress", action="store_true", help="a progress bar per station")
     demo.set_defaults(handler=cmd_demo)
 
     verify = commands.add_parser("verify", help="walk every station's hash chain")

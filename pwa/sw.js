@@ -41,6 +41,18 @@ const SHELL = [
   "locales/en.json",
   "icons/icon-192.png",
 ];
+// The counter's screens (batch scan-in, hand-over, stale parcels): cached once the worker is
+// active, after the first paint, so a first visit stays within its budget; offline from then on.
+const LATER = [
+  "counter.css",
+  "js/screens/batch.js",
+  "js/screens/counter-kit.js",
+  "js/screens/handover.js",
+  "js/screens/stale.js",
+  "locales/counter/zh-CN.json",
+  "locales/counter/ug.json",
+  "locales/counter/en.json",
+];
 // The manifest's icons are fetched by the browser when installing, which needs the network.
 const STABLE = ["./", "manifest.webmanifest"];
 const ICON = `v/${VERSION}/icons/icon-192.png`;
@@ -68,6 +80,10 @@ self.addEventListener("activate", (event) => {
         if (name.indexOf("cunzhan-shell-") === 0 && name !== CACHE) await caches.delete(name);
       }
       await self.clients.claim();
+      const cache = await caches.open(CACHE);
+      await cache.addAll(LATER.map((path) => new Request(`v/${VERSION}/${path}`, { cache: "reload" }))).catch(() => {
+        // offline right now: each is cached when first fetched (below)
+      });
     })()
   );
 });
@@ -89,7 +105,18 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   event.respondWith(
-    caches.match(request, { cacheName: CACHE }).then((cached) => cached || fetch(request))
+    caches.match(request, { cacheName: CACHE }).then(
+      (cached) =>
+        cached ||
+        fetch(request).then((response) => {
+          const later = LATER.some((path) => url.pathname.endsWith(`/v/${VERSION}/${path}`));
+          if (later && response.ok) {
+            const copy = response.clone();
+            caches.open(CACHE).then((cache) => cache.put(request, copy));
+          }
+          return response;
+        })
+    )
   );
 });
 

@@ -23,10 +23,23 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "• installing dependencies${extras:+ ($extras)}"
   target="."
   [ -n "$extras" ] && target=".[$extras]"
-  if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$target" \
-      > .venv/pip-install.log 2>&1; then
+  # pip runs in the background; its log is counted so the first start is never silent.
+  .venv/bin/python -m pip install --disable-pip-version-check --progress-bar off -e "$target" \
+      > .venv/pip-install.log 2>&1 &
+  pip_pid=$!
+  started=$SECONDS
+  while kill -0 "$pip_pid" 2>/dev/null; do
+    fetched=$(grep -c '^Collecting\|^Requirement already' .venv/pip-install.log 2>/dev/null || true)
+    last=$(grep -o '^\(Collecting\|Building\|Installing\) [^ ]*' .venv/pip-install.log 2>/dev/null \
+      | tail -n 1 | cut -c1-40 || true)
+    printf '\r  %3ds  %3d packages resolved  %-40s' "$((SECONDS - started))" "${fetched:-0}" "$last"
+    sleep 1
+  done
+  if ! wait "$pip_pid"; then
+    printf '\n'
     cat .venv/pip-install.log >&2
     exit 1
   fi
+  printf '\r  ✓ dependencies installed in %ds%-60s\n' "$((SECONDS - started))" ""
   echo "$wanted" > "$stamp"
 fi

@@ -48,6 +48,10 @@ def own_station(actor: str, target: str) -> bool:
     return actor in {"foreign_keeper", "foreign_staff"}
 
 
+def keeper_of_station(actor: str, target: str) -> bool:
+    return actor == ("keeper_a" if target == "home" else "foreign_keeper")
+
+
 def staff_of_station(actor: str, target: str) -> bool:
     return own_station(actor, target) and actor not in {"keeper_a", "foreign_keeper"}
 
@@ -105,6 +109,21 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/api/v1/stations/{station_id}/recipients/suggestion"): RouteRule(own_station),
     ("GET", "/api/v1/stations/{station_id}/events"): RouteRule(own_station),
     ("GET", "/api/v1/stations/{station_id}/summary"): RouteRule(own_station),
+    # The counter at speed (issue 12)
+    ("GET", "/api/v1/stations/{station_id}/shelf"): RouteRule(own_station),
+    ("PUT", "/api/v1/stations/{station_id}/shelf"): RouteRule(keeper_of_station),
+    ("POST", "/api/v1/stations/{station_id}/parcels/{parcel_id}/notify"): RouteRule(
+        keeper_of_station
+    ),
+    ("GET", "/api/v1/stations/{station_id}/carriers"): RouteRule(own_station),
+    ("GET", "/api/v1/stations/{station_id}/prices"): RouteRule(own_station),
+    ("PUT", "/api/v1/stations/{station_id}/prices"): RouteRule(keeper_of_station),
+    ("GET", "/api/v1/stations/{station_id}/household"): RouteRule(own_station),
+    ("GET", "/api/v1/counties/{county_id}/sms"): RouteRule(staff_of_county),
+    ("PUT", "/api/v1/counties/{county_id}/prices"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/households/{household_id}/card.svg"): RouteRule(
+        staff_of_county
+    ),
     # Notifications and jobs (issue 5)
     ("GET", "/api/v1/jobs"): RouteRule(any_staff),
     ("GET", "/api/v1/push/key"): RouteRule(logged_in),
@@ -206,6 +225,7 @@ async def _path_ids(world: World) -> dict[str, dict[str, str]]:
             "village_id": str(world.village_id),
             "household_id": await first(Household, world.county_id),
             "item_id": "00000000-0000-4000-8000-000000000001",  # an inbox item nobody has
+            "parcel_id": "00000000-0000-4000-8000-000000000002",  # a parcel nobody has
         },
         "foreign": {
             "county_id": str(world.foreign_county_id),
@@ -215,6 +235,7 @@ async def _path_ids(world: World) -> dict[str, dict[str, str]]:
             "village_id": await first(Village, world.foreign_county_id),
             "household_id": await first(Household, world.foreign_county_id),
             "item_id": "00000000-0000-4000-8000-000000000001",
+            "parcel_id": "00000000-0000-4000-8000-000000000002",
         },
     }
 

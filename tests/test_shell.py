@@ -107,6 +107,9 @@ def test_every_module_and_catalog_of_the_app_is_precached():
     """Offline, a module missing from the precache would break a screen: none may be."""
     sw = (PWA / "sw.js").read_text()
     shell = set(re.findall(r'"([^"]+)"', re.search(r"const SHELL = \[(.*?)\];", sw, re.S).group(1)))
+    # LATER: cached as soon as the worker is active, after the first paint (the counter's screens).
+    later = re.search(r"const LATER = \[(.*?)\];", sw, re.S)
+    shell |= set(re.findall(r'"([^"]+)"', later.group(1))) if later else set()
     files = {p.relative_to(PWA).as_posix() for p in (PWA / "js").rglob("*.js")}
     files |= {p.relative_to(PWA).as_posix() for p in (PWA / "locales").glob("*.json")}
     files.add("app.css")
@@ -293,8 +296,28 @@ def test_every_key_the_code_uses_is_in_the_catalogs():
     }  # fmt: skip
     for family, members in families.items():
         used |= {f"{family}.{member}" for member in members}
-    missing = sorted(key for key in used if key not in CATALOGS["zh-CN"])
+    known = set(CATALOGS["zh-CN"]) | set(COUNTER_CATALOGS["zh-CN"])
+    missing = sorted(key for key in used if key not in known)
     assert not missing, missing
+
+
+# The counter screens' own strings, loaded when one of them opens (pwa/locales/counter/).
+COUNTER_CATALOGS = {
+    lang: json.loads((PWA / "locales" / "counter" / f"{lang}.json").read_text(encoding="utf-8"))
+    for lang in ("zh-CN", "ug", "en")
+}
+
+
+def test_the_counter_catalogs_have_the_same_keys_and_placeholders():
+    keys = set(COUNTER_CATALOGS["zh-CN"])
+    for lang, catalog in COUNTER_CATALOGS.items():
+        assert set(catalog) == keys, (lang, set(catalog) ^ keys)
+        assert not keys & set(CATALOGS[lang]), lang  # one home per key
+        placeholders = {k: set(re.findall(r"\{\w+\}", v)) for k, v in catalog.items()}
+        assert placeholders == {
+            k: set(re.findall(r"\{\w+\}", v)) for k, v in COUNTER_CATALOGS["zh-CN"].items()
+        }, lang
+    assert all(ARABIC.search(value) for value in COUNTER_CATALOGS["ug"].values())
 
 
 # What Chrome 80 (cheap Android phones, WeChat's browser) cannot run.

@@ -335,6 +335,15 @@ NOTICE_FIELDS = [
 ]
 
 
+async def _villager_sms(county_id) -> dict:
+    """This month's SMS to villagers per station (pickup notices, reminders): what it costs."""
+    from backend.county.service import county_today
+    from backend.notify import villagers
+
+    month = (await county_today(county_id)).strftime("%Y-%m")
+    return {"month": month, "stations": await villagers.monthly_counts(county_id, month)}
+
+
 async def notices_page(request: Request, state: views.FormState | None = None) -> Template:
     county_id = await county_of(request)
     language = page_language(request)
@@ -349,6 +358,7 @@ async def notices_page(request: Request, state: views.FormState | None = None) -
         nav="notices",
         facts=await facts_of(county_id),
         notices=await notify.list_notices(county_id),
+        villager_sms=await _villager_sms(county_id),
         lists=lists,
         fields=NOTICE_FIELDS,
         form=state or views.FormState(values={"scope": "county"}),

@@ -1260,9 +1260,14 @@ async def _station_current(row_id):
 
 async def _household_current(row_id):
     values = await _row_values(
-        "registry_household", ["code", "head_name", "phone", "poverty", "village"], row_id
+        "registry_household",
+        ["code", "head_name", "phone", "poverty", "sms_opt_out", "village", "county"],
+        row_id,
     )
     values["village_id"] = str(db.as_uuid(values.pop("village")))
+    # The household card (一户一码): its QR, printable from the edit page.
+    county_id = db.as_uuid(values.pop("county"))
+    values["card_url"] = f"/api/v1/counties/{county_id}/households/{row_id}/card.svg"
     # The number is not put back into the form (it would be shown in full): empty keeps it.
     values["phone_masked"] = mask_phone(values.pop("phone", ""))
     return values
@@ -1387,12 +1392,14 @@ REGISTRY_SCREENS: dict[str, RegistryScreen] = {
             FormField("head_name"),
             FormField("phone", "tel"),
             FormField("poverty", "checkbox"),
+            FormField("sms_opt_out", "checkbox"),
         ],
         edit_fields=[
             FormField("village_id", "select", "villages", required=True),
             FormField("head_name"),
             FormField("phone", "tel"),
             FormField("poverty", "checkbox"),
+            FormField("sms_opt_out", "checkbox"),
         ],
         create_schema=registry_schemas.HouseholdCreate,
         update_schema=registry_schemas.HouseholdUpdate,

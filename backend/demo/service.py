@@ -69,7 +69,8 @@ async def demo_county_id() -> uuid.UUID | None:
     return row["id"] if row else None
 
 
-async def load_demo(if_empty: bool = False) -> str:
+async def load_demo(if_empty: bool = False, progress=None) -> str:
+    """`progress(done, total)` is told after each station's history is written."""
     if if_empty and await County.count() > 0:
         return "database already holds a county; demo not loaded"
     if await demo_county_id() is not None:
@@ -139,6 +140,7 @@ async def load_demo(if_empty: bool = False) -> str:
             [f"QS-{number:04d}" for number in range(1, HOUSEHOLDS + 1)],
             KEEPER_PHONES,
             days,
+            progress=progress,
         )
     # The county pages read the rollups: have them ready before the first staff login.
     from backend.county.rollups import refresh_county

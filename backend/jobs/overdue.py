@@ -2,8 +2,10 @@
 
 The job marks them for return in its own table (the ledger stays a projection of events: the
 keeper's `parcel.returned` is what closes a parcel) and reminds each station's keeper once per
-county-local day with the count. Reminders wait for the county's working hours (its reminder
-hour), so nobody is woken at midnight; marking happens at any hour.
+county-local day with the count. Villagers whose parcels wait past the free days get an SMS
+reminder (see notify.villagers: every 2 days at most, 3 in all, at a decent local hour).
+Reminders wait for the county's working hours (its reminder hour), so nobody is woken at
+midnight; marking happens at any hour.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from backend import db
 from backend.jobs.fanout import bounded_map, each_county
+from backend.notify import villagers
 
 PICKUP_URL = "/app/#/pickup"
 
@@ -23,7 +26,7 @@ PICKUP_URL = "/app/#/pickup"
 async def _counties() -> list[dict[str, Any]]:
     async with db.read_transaction():
         return await db.fetch(
-            "SELECT id, timezone, parcel_return_days, checkin_reminder_hour "
+            "SELECT id, timezone, parcel_return_days, parcel_free_days, checkin_reminder_hour "
             "FROM registry_county ORDER BY code"
         )
 
@@ -92,7 +95,13 @@ async def remind_station(item: tuple[uuid.UUID, int], day: datetime.date, return
 
 async def mark_and_remind_overdue(now: datetime.datetime | None = None) -> dict[str, int]:
     now = now or datetime.datetime.now(datetime.UTC)
-    counts = {"overdue": 0, "newly_marked": 0, "stations_reminded": 0, "keepers_notified": 0}
+    counts = {
+        "overdue": 0,
+        "newly_marked": 0,
+        "stations_reminded": 0,
+        "keepers_notified": 0,
+        "villager_reminders": 0,
+    }
 
     async def handle_county(county: dict[str, Any]) -> None:
         local = now.astimezone(zoneinfo.ZoneInfo(county["timezone"]))
@@ -101,6 +110,8 @@ async def mark_and_remind_overdue(now: datetime.datetime | None = None) -> dict[
         )
         counts["overdue"] += sum(found["per_station"].values())
         counts["newly_marked"] += found["newly_marked"]
+        # Villagers with parcels past the free days: an SMS at most every 2 days, 3 in all.
+        counts["villager_reminders"] += await villagers.remind_county(county, now)
         if local.hour < county["checkin_reminder_hour"]:
             return
         notified = await bounded_map(

@@ -48,6 +48,9 @@ async def _push_retry(now: datetime.datetime) -> Counts:
     retry_due = getattr(notify, "retry_due", None)
     if retry_due is not None:
         counts["retried"] = int(await retry_due() or 0)
+    from backend.notify import villagers
+
+    counts["villager_sms"] = await villagers.send_pending()
     drain_outbox = getattr(notify, "drain_outbox", None)
     if drain_outbox is not None:
         counts["drained"] = int(await drain_outbox() or 0)

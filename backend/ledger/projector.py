@@ -16,6 +16,8 @@ from typing import Any
 
 from backend.ledger.validation import Rejection
 
+# Events that are no business of the cashbook (a parcel moved between slots is not a transaction).
+UNCOUNTED = frozenset({"entry.reversed", "parcel.moved"})
 PICKUP_SLOT = re.compile(r"^(\d{1,2})-(\d{1,2})-")
 
 
@@ -218,7 +220,7 @@ def apply_event(
     handler = _HANDLERS[event_type]
     applied = handler(state, event_id, data, business_date, occurred_at, received_at, server_data)
     state.events[event_id] = LoggedEvent(event_id, event_type, business_date, data)
-    if event_type != "entry.reversed":
+    if event_type not in UNCOUNTED:
         _count(state, business_date, cashbook_kind(event_type, data), +1, data)
     return applied
 
@@ -284,6 +286,22 @@ def _returned(state, event_id, data, day, occurred_at, received_at, server_data)
     return Applied()
 
 
+def _moved(state, event_id, data, day, occurred_at, received_at, server_data) -> Applied:
+    parcel = state.parcels.get(uuid.UUID(str(data["parcel_id"])))
+    if parcel is None or parcel.state != "on_shelf":
+        raise Rejection("parcel_not_on_shelf", "parcel_id")
+    code = data["pickup_code"]
+    if code == parcel.pickup_code:
+        return Applied()
+    if code in state.shelf_codes:
+        raise Rejection("pickup_code_in_use", "pickup_code")
+    state.unshelve(parcel.tracking_no, parcel.pickup_code)
+    parcel.pickup_code = code
+    state.shelve(parcel.tracking_no, parcel.id, code)
+    state.dirty_parcels.add(parcel.id)
+    return Applied()
+
+
 def _dispatched(state, event_id, data, day, occurred_at, received_at, server_data) -> Applied:
     tracking_no = data["tracking_no"]
     if tracking_no in state.dispatched:
@@ -346,6 +364,8 @@ def _reversed(state, event_id, data, day, occurred_at, received_at, server_data)
         raise Rejection("unknown_entry", "target_id")
     if target.type == "entry.reversed":
         raise Rejection("cannot_reverse_reversal", "target_id")
+    if target.type == "parcel.moved":
+        raise Rejection("move_again_instead", "target_id")  # a move is undone by moving back
     if target_id in state.reversed_targets:
         raise Rejection("already_reversed", "target_id")
     decided = _UNDO.get(target.type, _undo_nothing)(state, target, server_data or {})
@@ -416,6 +436,7 @@ _HANDLERS = {
     "parcel.received": _received,
     "parcel.picked_up": _picked_up,
     "parcel.returned": _returned,
+    "parcel.moved": _moved,
     "parcel.dispatched": _dispatched,
     "purchase.ordered": _ordered,
     "purchase.delivered": _delivered,

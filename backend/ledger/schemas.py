@@ -68,6 +68,13 @@ class ParcelReturned(EventData):
     package: Package | None = None
 
 
+class ParcelMoved(EventData):
+    """The keeper put a parcel on another slot (it did not fit, the shelf was re-arranged)."""
+
+    parcel_id: uuid.UUID  # the parcel.received event
+    pickup_code: PickupCode  # the new code, written on the parcel
+
+
 class ParcelDispatched(EventData):
     tracking_no: TrackingNo
     carrier: Carrier
@@ -132,6 +139,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
     "parcel.received": ParcelReceived,
     "parcel.picked_up": ParcelPickedUp,
     "parcel.returned": ParcelReturned,
+    "parcel.moved": ParcelMoved,
     "parcel.dispatched": ParcelDispatched,
     "purchase.ordered": PurchaseOrdered,
     "purchase.delivered": PurchaseDelivered,
@@ -217,6 +225,9 @@ class ParcelOut(msgspec.Struct):
     overdue: bool
     closed_at: datetime.datetime | None = None
     return_reason: str = ""
+    # The pickup SMS: sent | pending | failed | none (no full number, opted out, no provider).
+    notice: str = "none"
+    notices_sent: int = 0  # SMS sent about this parcel (the notice and reminders)
 
 
 class RecipientSuggestion(msgspec.Struct):

@@ -57,6 +57,7 @@ from backend.ledger.validation import (
     check_event,
     utc_iso,
 )
+from backend.notify import villagers
 from backend.privacy import mask_account, mask_phone
 
 log = logging.getLogger("cunzhan.ledger")
@@ -253,6 +254,15 @@ async def _load_state(facts: StationFacts, candidates: list[Candidate]) -> Stati
             f"AND tracking_no IN ({db.in_list(handed, 2)})",
             station,
             *handed,
+        ):
+            _add_parcel(state, parcel_from_row(row))
+    moved = sorted({str(c.data["parcel_id"]) for c in candidates if c.type == "parcel.moved"})
+    if moved:
+        for row in await db.fetch(
+            "SELECT * FROM ledger_parcel WHERE station = $1 AND state = 'on_shelf' "
+            f"AND id IN ({db.in_list(moved, 2)})",
+            station,
+            *[uuid.UUID(m) for m in moved],
         ):
             _add_parcel(state, parcel_from_row(row))
     targets = [c.data["target_id"] for c in candidates if c.type == "entry.reversed"]
@@ -506,6 +516,7 @@ async def _push_once(
             _describe_accepted(item.result, candidate, applied, last_seq)
         await _insert_events(rows)
         await _write_projections(state)
+        notices = await _enqueue_pickup_notices(station_id, state, rows, language)
         await _record_conflicts(conflicts, user, device_id, received_at)
         if rows:
             await db.execute(
@@ -517,7 +528,21 @@ async def _push_once(
         await _describe_duplicates([j for j in judged if j.result.status == "duplicate"])
     if rows:
         log.info("sync accepted", extra={"station_id": str(station_id), "count": len(rows)})
+    villagers.send_in_background(notices)
     return SyncResponse(results=[j.result for j in judged], cursor=str(last_seq))
+
+
+async def _enqueue_pickup_notices(station_id, state: StationState, rows, language: str):
+    """The pickup SMS of the parcels received in this batch and still on the shelf, written in
+    the batch's own transaction (exactly once: a duplicate event is never applied again)."""
+    received = []
+    for row in rows:
+        if row["type"] != "parcel.received":
+            continue
+        parcel = state.parcels.get(row["id"])
+        if parcel is not None and parcel.state == "on_shelf":
+            received.append((parcel.id, parcel.recipient_phone, parcel.pickup_code))
+    return await villagers.enqueue_pickups(station_id, received, language)
 
 
 def _event_row(user, device_id, facts, candidate: Candidate, seq: int, received_at):
@@ -714,10 +739,12 @@ async def list_parcels(
             f"ORDER BY received_at DESC LIMIT ${len(args)}",
             *args,
         )
+        notices = await villagers.notice_states([db.as_uuid(row["id"]) for row in rows])
     today = local_today(facts)
     parcels = []
     for row in rows:
         parcel = parcel_from_row(row)
+        notice, notices_sent = notices.get(parcel.id, ("none", 0))
         days, fee, overdue = parcel_charges(facts, parcel.received_date, today)
         on_shelf = parcel.state == "on_shelf"
         parcels.append(
@@ -739,6 +766,8 @@ async def list_parcels(
                 overdue=overdue and on_shelf,
                 closed_at=parcel.closed_at,
                 return_reason=parcel.return_reason,
+                notice=notice,
+                notices_sent=notices_sent,
             )
         )
     return parcels

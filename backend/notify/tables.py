@@ -100,3 +100,27 @@ class Delivery(Table, tablename="notify_delivery"):
     subscription = UUID(null=True, default=None)  # no foreign key: gone subscriptions are deleted
     dedupe_key = Varchar(length=120)
     at = Timestamptz(default=TimestamptzNow())
+
+
+class VillagerSms(Table, tablename="notify_villager_sms"):
+    """One SMS to a villager about a parcel: the pickup notice (取件通知, `seq` 0) or a reminder
+    for a parcel left on the shelf (`seq` 1, 2, 3). Written in the transaction that accepted the
+    parcel (or by the overdue job), so it exists exactly once however often the event is retried;
+    a unique (parcel, kind, seq) index keeps it so. `state` is the outbox: pending → sending
+    (logged before the provider hears of it: never sent twice) → sent | failed."""
+
+    id = UUID(primary_key=True)  # also the provider's message_id
+    parcel = UUID(index=True)
+    station = UUID(index=True)
+    county = UUID(index=True)
+    kind = Varchar(length=12)  # pickup | reminder
+    seq = Integer(default=0)
+    phone = Varchar(length=20, secret=True)
+    language = Varchar(length=8, default="zh-CN")
+    params = Text(default="{}")  # station, code, hours (and days for a reminder)
+    month = Varchar(length=7)  # county-local YYYY-MM of creation: what the county pays for
+    state = Varchar(length=10, default="pending")  # pending | sending | sent | failed
+    http_status = Integer(null=True, default=None)
+    error = Varchar(length=300, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    attempted_at = Timestamptz(null=True, default=None)

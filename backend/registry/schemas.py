@@ -17,6 +17,13 @@ Weekday = Annotated[int, msgspec.Meta(ge=1, le=7, description="ISO weekday, 1 = 
 Hour = Annotated[int, msgspec.Meta(ge=0, le=23)]
 Days = Annotated[int, msgspec.Meta(ge=0, le=60)]
 GridSize = Annotated[int, msgspec.Meta(ge=1, le=99)]
+# Shelf names in shelf order, comma-separated ("A,B,C"); letters, digits and CJK, no control chars.
+ShelfNames = Annotated[
+    str, msgspec.Meta(max_length=200, pattern=r"^[^\x00-\x1f\u202a-\u202e\u2066-\u2069]*$")
+]
+OpeningHours = Annotated[
+    str, msgspec.Meta(max_length=60, pattern=r"^[^\x00-\x1f\u202a-\u202e\u2066-\u2069]*$")
+]
 HouseholdCode = Annotated[
     str, msgspec.Meta(min_length=2, max_length=24, pattern=r"^[A-Za-z0-9-]+$")
 ]
@@ -121,6 +128,8 @@ class StationCreate(msgspec.Struct, forbid_unknown_fields=True):
     opened_on: datetime.date | None = None
     shelves: GridSize = 6
     layers: GridSize = 4
+    shelf_names: ShelfNames = ""
+    opening_hours: OpeningHours = "8:00-20:00"
 
 
 class StationUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -128,6 +137,8 @@ class StationUpdate(msgspec.Struct, forbid_unknown_fields=True):
     address: ShortText | msgspec.UnsetType = msgspec.UNSET
     shelves: GridSize | msgspec.UnsetType = msgspec.UNSET
     layers: GridSize | msgspec.UnsetType = msgspec.UNSET
+    shelf_names: ShelfNames | msgspec.UnsetType = msgspec.UNSET
+    opening_hours: OpeningHours | msgspec.UnsetType = msgspec.UNSET
 
 
 class StationClose(msgspec.Struct, forbid_unknown_fields=True):
@@ -147,6 +158,8 @@ class StationOut(msgspec.Struct):
     closed_reason: str
     shelves: int
     layers: int
+    shelf_names: str = ""
+    opening_hours: str = ""
 
 
 class HouseholdCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -155,6 +168,7 @@ class HouseholdCreate(msgspec.Struct, forbid_unknown_fields=True):
     head_name: Annotated[str, msgspec.Meta(max_length=40)] = ""
     phone: Mobile | None = None
     poverty: bool = True
+    sms_opt_out: bool = False
 
     def __post_init__(self) -> None:
         if self.phone is not None:
@@ -165,6 +179,7 @@ class HouseholdUpdate(msgspec.Struct, forbid_unknown_fields=True):
     head_name: Annotated[str, msgspec.Meta(max_length=40)] | msgspec.UnsetType = msgspec.UNSET
     phone: Mobile | msgspec.UnsetType | None = msgspec.UNSET
     poverty: bool | msgspec.UnsetType = msgspec.UNSET
+    sms_opt_out: bool | msgspec.UnsetType = msgspec.UNSET
     village_id: uuid.UUID | msgspec.UnsetType = msgspec.UNSET
 
     def __post_init__(self) -> None:
@@ -180,3 +195,4 @@ class HouseholdOut(msgspec.Struct):
     head_name: str
     phone: str
     poverty: bool
+    sms_opt_out: bool = False

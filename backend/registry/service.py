@@ -212,6 +212,8 @@ def _station_out(row: dict) -> StationOut:
         closed_reason=row["closed_reason"],
         shelves=row["shelves"],
         layers=row["layers"],
+        shelf_names=row.get("shelf_names") or "",
+        opening_hours=row.get("opening_hours") or "",
     )
 
 
@@ -252,6 +254,8 @@ async def create_station(
             opened_on=data.opened_on,
             shelves=data.shelves,
             layers=data.layers,
+            shelf_names=data.shelf_names,
+            opening_hours=data.opening_hours,
         ),
         "code_taken",
         "code",
@@ -300,6 +304,7 @@ def _household_out(row: dict) -> HouseholdOut:
         head_name=row["head_name"],
         phone=mask_phone(row["phone"]),
         poverty=row["poverty"],
+        sms_opt_out=bool(row.get("sms_opt_out")),
     )
 
 
@@ -328,6 +333,7 @@ async def create_household(
             head_name=data.head_name,
             phone=data.phone or "",
             poverty=data.poverty,
+            sms_opt_out=data.sms_opt_out,
         ),
         "code_taken",
         "code",

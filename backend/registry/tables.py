@@ -11,6 +11,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    Text,
     Timestamptz,
     Varchar,
 )
@@ -41,6 +42,8 @@ class County(Table, tablename="registry_county"):
     subsidy_fen_per_parcel = Integer(default=100)
     subsidy_farm_only = Boolean(default=True)
     subsidy_monthly_cap_fen = Integer(default=50000)
+    # 代发 price table: JSON {carrier: [[up to grams, fee fen], …]}; "" = the built-in table.
+    dispatch_prices = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
 
 
@@ -73,6 +76,13 @@ class Station(Table, tablename="registry_station"):
     # The shelf grid used to assign pickup codes (shelf-layer-last4).
     shelves = Integer(default=6)
     layers = Integer(default=4)
+    # The names the keeper writes on the shelves ("A,B,C" or "左,中,右"), comma-separated, in
+    # shelf order; empty = the numbers 1…shelves.
+    shelf_names = Varchar(length=200, default="")
+    # Told to villagers in the pickup notice (free text, e.g. "8:00-20:00").
+    opening_hours = Varchar(length=60, default="8:00-20:00")
+    # The station's own 代发 prices, same form as the county's, per carrier; "" = the county's.
+    dispatch_prices = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
 
 
@@ -86,4 +96,6 @@ class Household(Table, tablename="registry_household"):
     head_name = Varchar(length=40, default="")
     phone = Varchar(length=11, default="")
     poverty = Boolean(default=True)
+    # The household asked for no pickup SMS (取件通知): parcels to its phone send nothing.
+    sms_opt_out = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())

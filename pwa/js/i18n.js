@@ -33,6 +33,12 @@ export async function loadLanguage(code) {
   root.dir = RTL.indexOf(lang) >= 0 ? "rtl" : "ltr";
 }
 
+/** Strings a screen loads when it opens (the counter's screens: pwa/locales/counter/), kept until
+ * the language changes. */
+export function addStrings(strings) {
+  Object.assign(catalog, strings);
+}
+
 /** The string for `key`, with {name} placeholders filled from `params`. */
 export function t(key, params) {
   let text = catalog[key];

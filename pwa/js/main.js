@@ -23,7 +23,8 @@ import { debounce } from "./util.js";
 
 export const app = { user: null, screen: null, installPrompt: null, updating: false };
 
-const SCREENS = ["login", "home", "record", "pickup", "history", "me", "checkin", "edit"];
+const SCREENS = ["login", "home", "record", "pickup", "history", "me", "checkin", "edit", "batch", "handover", "stale"];
+const COUNTER = ["pickup", "batch", "handover", "stale"]; // counter screens live under "record"
 const TABS = [
   { route: "home", icon: "home", label: "tab.home" },
   { route: "record", icon: "record", label: "tab.record" },
@@ -140,7 +141,7 @@ async function route() {
   tabbar.hidden = login;
   navSync.hidden = login;
   for (const tab of tabbar.querySelectorAll(".tab")) {
-    const active = tab.dataset.tab === name || (name === "pickup" && tab.dataset.tab === "record");
+    const active = tab.dataset.tab === name || (COUNTER.indexOf(name) >= 0 && tab.dataset.tab === "record");
     if (active) tab.setAttribute("aria-current", "page");
     else tab.removeAttribute("aria-current");
   }

@@ -328,6 +328,16 @@ async function project(tx, event) {
       }
       break;
     }
+    case "parcel.moved": {
+      // Put on another slot (issue 12): the parcel carries the new code from now on.
+      const parcel = await request(parcels.get(data.parcel_id));
+      if (parcel && parcel.state === "on_shelf") {
+        parcel.pickup_code = data.pickup_code;
+        parcel.relabel = "";
+        await request(parcels.put(parcel));
+      }
+      break;
+    }
     case "purchase.ordered":
       await request(
         purchases.put({
@@ -535,6 +545,9 @@ export async function localView() {
             removedBy.set(entry.id, parcel);
           }
         }
+      } else if (entry.type === "parcel.moved") {
+        const moved = shelf.get(data.parcel_id);
+        if (moved) shelf.set(moved.id, Object.assign({}, moved, { pickup_code: data.pickup_code, relabel: "" }));
       } else if (entry.type === "purchase.ordered") {
         purchases.set(entry.id, Object.assign({ id: entry.id, state: "ordered", ordered_at: entry.occurred_at, pending: true }, data));
       } else if (entry.type === "purchase.delivered") {
@@ -568,11 +581,11 @@ export async function localView() {
       line.fee_fen += fee;
     };
     for (const event of await request(events.index("day").getAll(day))) {
-      if (event.type === "entry.reversed" || event.reversed_by || reversedPending.has(event.id)) continue;
+      if (event.type === "entry.reversed" || event.type === "parcel.moved" || event.reversed_by || reversedPending.has(event.id)) continue;
       add(event.type, event.data);
     }
     for (const entry of live) {
-      if (entry.local_date !== day || entry.type === "entry.reversed" || reversedPending.has(entry.id)) continue;
+      if (entry.local_date !== day || entry.type === "entry.reversed" || entry.type === "parcel.moved" || reversedPending.has(entry.id)) continue;
       add(entry.type, entry.data);
     }
     const monday = weekStart(day);

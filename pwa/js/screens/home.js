@@ -7,6 +7,7 @@ import { formatDateTime, ltr, money, t } from "../i18n.js";
 import { app, lastSyncText, schedule, setTitle, syncStatus } from "../main.js";
 import { confirmRelabel, countyTimezone, kvGet, kvSet, localView } from "../store.js";
 import { button, cell, cells, clear, confirmSheet, h, icon, sectionTitle } from "../ui.js";
+import { counterCard } from "./counter-kit.js";
 import { openEntrySheet } from "./history.js";
 
 const QUICK = [
@@ -38,6 +39,7 @@ export async function render(root) {
         QUICK.map((q) => h("a", { class: "quick-item", href: q.href }, h("span", { class: "quick-icon" }, icon(q.icon)), h("span", { class: "quick-label" }, t(q.label))))
       )
     );
+    body.appendChild(await counterCard(view)); // issue 12: today per carrier, batch, stale
     body.appendChild(shelf(view));
   };
   await draw();

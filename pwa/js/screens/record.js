@@ -20,6 +20,7 @@ import {
   trackingHistory,
 } from "../store.js";
 import { cell, cells, clear, confirmSheet, h, icon, sectionTitle, toast } from "../ui.js";
+import { counterStrings, suggestDispatchFee } from "./counter-kit.js";
 
 const KINDS = {
   received: "parcel.received",
@@ -31,7 +32,9 @@ const KINDS = {
 
 const TILES = [
   { href: "#/record/received", icon: "received", label: "type.parcel.received", hint: "record.hint.received" },
+  { href: "#/batch", icon: "received", label: "batch.title", hint: "batch.hint" },
   { href: "#/pickup", icon: "pickup", label: "type.parcel.picked_up", hint: "record.hint.pickup" },
+  { href: "#/handover", icon: "pickup", label: "handover.title", hint: "handover.hint" },
   { href: "#/record/dispatched", icon: "dispatched", label: "type.parcel.dispatched", hint: "record.hint.dispatched" },
   { href: "#/record/ordered", icon: "ordered", label: "type.purchase.ordered", hint: "record.hint.ordered" },
   { href: "#/record/delivered", icon: "delivered", label: "type.purchase.delivered", hint: "record.hint.delivered" },
@@ -45,7 +48,10 @@ const REMEMBERED = ["carrier", "platform", "unit", "channel"];
 
 export async function render(root, args) {
   const [what, arg] = args;
-  if (!what) return menu(root);
+  if (!what) {
+    await counterStrings(); // the counter tiles' labels
+    return menu(root);
+  }
   if (what === "delivered") return delivered(root);
   if (what === "edit") return edit(root, arg);
   if (KINDS[what]) return form(root, KINDS[what], arg);
@@ -73,6 +79,14 @@ function menu(root) {
   return {};
 }
 
+/** A household card scanned at hand-over fills the household code of the next 代发/代购/代销 once. */
+async function takeHouseholdPrefill() {
+  const code = await kvGet("prefill_household");
+  if (!code) return {};
+  await kvSet("prefill_household", null);
+  return { household_code: code };
+}
+
 async function rememberDefaults(data) {
   const defaults = (await kvGet("defaults")) || {};
   for (const key of REMEMBERED) if (data[key]) defaults[key] = data[key];
@@ -82,7 +96,7 @@ async function rememberDefaults(data) {
 async function form(root, type, prefill) {
   setTitle(t(`type.${type}`), "#/record");
   await rulesReady;
-  const defaults = (await kvGet("defaults")) || {};
+  const defaults = Object.assign({}, (await kvGet("defaults")) || {}, await takeHouseholdPrefill());
   const recent = h("div", { class: "recent" });
   const saved = [];
   const initial = prefill && type === "parcel.received" ? { tracking_no: prefill } : undefined;
@@ -110,6 +124,7 @@ async function form(root, type, prefill) {
   });
   root.appendChild(element);
   root.appendChild(recent);
+  if (type === "parcel.dispatched") suggestDispatchFee(controls); // the price table (issue 12)
   const first = element.querySelector("input, select");
   if (first && !prefill) first.focus();
   else if (prefill && controls.recipient_phone) controls.recipient_phone.focus();
