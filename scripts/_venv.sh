@@ -1,5 +1,7 @@
 # Sourced by scripts/serve and scripts/test: makes .venv with Python ≥ 3.11 and installs the
-# project into it (again only when pyproject.toml changed). Extras: $1 (e.g. "test").
+# locked dependencies into it (again only when the lock or pyproject.toml changed), then the
+# project itself. Extras: $1 ("test" installs requirements/test.lock, else requirements/app.lock;
+# scripts/lock regenerates both from pyproject.toml).
 set -euo pipefail
 extras="${1:-}"
 find_python() {
@@ -17,22 +19,25 @@ if [ ! -x .venv/bin/python ]; then
   "$(find_python)" -m venv .venv
   .venv/bin/python -m pip install --quiet --upgrade pip
 fi
+lock="requirements/${extras:-app}.lock"
 stamp=".venv/.cunzhan-installed-${extras:-base}"
-wanted="$(sha256sum pyproject.toml | cut -c1-16)"
+wanted="$(cat pyproject.toml "$lock" | sha256sum | cut -c1-16)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
-  echo "• installing dependencies${extras:+ ($extras)}"
-  target="."
-  [ -n "$extras" ] && target=".[$extras]"
+  echo "• installing dependencies from $lock (hashes checked)"
   # pip runs in the background; its log is counted so the first start is never silent.
-  .venv/bin/python -m pip install --disable-pip-version-check --progress-bar off -e "$target" \
+  (.venv/bin/python -m pip install --disable-pip-version-check --progress-bar off \
+      --require-hashes --no-deps -r "$lock" &&
+   .venv/bin/python -m pip install --disable-pip-version-check --no-deps -e .) \
       > .venv/pip-install.log 2>&1 &
   pip_pid=$!
   started=$SECONDS
   while kill -0 "$pip_pid" 2>/dev/null; do
     fetched=$(grep -c '^Collecting\|^Requirement already' .venv/pip-install.log 2>/dev/null || true)
-    last=$(grep -o '^\(Collecting\|Building\|Installing\) [^ ]*' .venv/pip-install.log 2>/dev/null \
-      | tail -n 1 | cut -c1-40 || true)
-    printf '\r  %3ds  %3d packages resolved  %-40s' "$((SECONDS - started))" "${fetched:-0}" "$last"
+    if [ -t 1 ]; then
+      printf '\r  %3ds  %3d packages' "$((SECONDS - started))" "${fetched:-0}"
+    elif [ $(((SECONDS - started) % 10)) = 0 ]; then
+      echo "  ${SECONDS}s: ${fetched:-0} packages"
+    fi
     sleep 1
   done
   if ! wait "$pip_pid"; then
@@ -40,6 +45,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     cat .venv/pip-install.log >&2
     exit 1
   fi
-  printf '\r  ✓ dependencies installed in %ds%-60s\n' "$((SECONDS - started))" ""
+  printf '\r  ✓ dependencies installed in %ds%-30s\n' "$((SECONDS - started))" ""
   echo "$wanted" > "$stamp"
 fi
