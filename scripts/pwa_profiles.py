@@ -89,9 +89,14 @@ def run_lighthouse(url: str, profile: str, port: int | None = None) -> dict:
     else:
         command += [f"--port={port}", "--disable-storage-reset"]
     env = dict(os.environ, CHROME_PATH=chrome_path())
-    subprocess.run(
-        command, check=True, env=env, stdout=subprocess.DEVNULL, preexec_fn=lambda: os.nice(NICE)
-    )
+    for _ in range(3):  # on a busy machine Lighthouse now and then loses its trace
+        done = subprocess.run(
+            command, env=env, stdout=subprocess.DEVNULL, preexec_fn=lambda: os.nice(NICE)
+        )
+        if done.returncode == 0:
+            break
+    else:
+        sys.exit(f"lighthouse failed three times on {url}")
     data = json.loads(Path(report).read_text())
     os.unlink(report)
     audits = data["audits"]
