@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
 """Lighthouse on the keeper app for three phones/networks, first visit and repeat visit.
 
-Each profile runs N times (default 3) and prints the median with the machine's load average:
-the machine is shared, and Lighthouse's simulated throttling scales the main-thread work it
-observes, so a busy machine reads slower.
+    python3 scripts/pwa_profiles.py http://127.0.0.1:8000/app/            # 3 runs, all profiles
+    python3 scripts/pwa_profiles.py URL --runs 5 --only 12x --no-repeat --nice -10
 
-    python3 scripts/pwa_profiles.py http://127.0.0.1:8000/app/            # first + repeat visits
-    python3 scripts/pwa_profiles.py URL --runs 5 --only 12x --no-repeat
-
-First visit: a fresh browser profile per run (what `../shared/tools/pwa-audit` measures).
-Repeat visit: one browser profile whose service worker has installed (a warm-up visit, then a
-pause), audited without resetting storage: the page, modules and catalog come from the worker.
+Each run loads the page once (Lighthouse's gather mode, unthrottled, as its simulated throttling
+does) and audits that load for every profile; the medians of N runs are printed with the load
+average. Two figures per line:
+- "wall time": Lighthouse as it is (what `../shared/tools/pwa-audit` prints). Its simulation
+  multiplies the main-thread time it observed, so on a busy shared machine (load 10 on 2 cores)
+  a task that used 15 ms of CPU but waited 600 ms for a core counts as 7 s at 12x.
+- "CPU time": the same load with every main-thread task's wall time replaced by the CPU time its
+  thread spent in it (trace `tdur`): the page's own work, as on a quiet machine.
+First visit: a fresh browser profile per run. Repeat visit: one browser profile whose service
+worker has installed (a warm-up visit, then a pause), loaded without resetting storage: the page,
+modules and catalog come from the worker. Both see the login screen (Lighthouse cannot sign in).
 Needs /usr/bin/chromium (or CHROME_PATH) and npm; installs lighthouse@13 once into
 $LIGHTHOUSE_DIR (default ~/.cache/cunzhan-lighthouse), as pwa-audit does.
 """
@@ -66,39 +70,97 @@ def chrome_path() -> str:
 
 
 NICE = 0  # --nice: the audited browser's scheduling priority (root may raise it on a busy machine)
+CATEGORIES = "--only-categories=performance,accessibility,best-practices"
 
 
-def run_lighthouse(url: str, profile: str, port: int | None = None) -> dict:
-    cpu, rtt, kbps, _ = PROFILES[profile]
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
-        report = out.name
-    command = [
-        str(lighthouse_bin()),
-        url,
-        "--quiet",
-        "--output=json",
-        f"--output-path={report}",
-        "--throttling-method=simulate",
-        f"--throttling.cpuSlowdownMultiplier={cpu}",
-        f"--throttling.rttMs={rtt}",
-        f"--throttling.throughputKbps={kbps}",
-        "--only-categories=performance,accessibility,best-practices",
-    ]
-    if port is None:
-        command.append("--chrome-flags=" + " ".join(CHROME_FLAGS))
-    else:
-        command += [f"--port={port}", "--disable-storage-reset"]
+def lighthouse(args: list[str]) -> None:
     env = dict(os.environ, CHROME_PATH=chrome_path())
     for _ in range(3):  # on a busy machine Lighthouse now and then loses its trace
         done = subprocess.run(
-            command, env=env, stdout=subprocess.DEVNULL, preexec_fn=lambda: os.nice(NICE)
+            [str(lighthouse_bin()), "--quiet", *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=lambda: os.nice(NICE),
         )
         if done.returncode == 0:
-            break
+            return
+    sys.exit(f"lighthouse failed three times: {args}")
+
+
+def gather(url: str, port: int | None = None) -> Path:
+    """One page load, unthrottled (simulated throttling is applied when auditing)."""
+    folder = Path(tempfile.mkdtemp(prefix="cunzhan-lh-run-"))
+    args = [url, f"-G={folder}", "--throttling-method=simulate", CATEGORIES]
+    if port is None:
+        args.append("--chrome-flags=" + " ".join(CHROME_FLAGS))
     else:
-        sys.exit(f"lighthouse failed three times on {url}")
-    data = json.loads(Path(report).read_text())
-    os.unlink(report)
+        args += [f"--port={port}", "--disable-storage-reset"]
+    lighthouse(args)
+    return folder
+
+
+def on_cpu_time(trace_file: Path) -> None:
+    """Each task's wall time becomes the CPU time its thread spent in it (`tdur`).
+
+    Lighthouse's simulation multiplies the main-thread time it observed; on a busy machine most of
+    a task's wall time is spent waiting for a core, not in the page's code. Scaling every task
+    (and the events inside it) down to its thread time measures the page's own work."""
+    trace = json.loads(trace_file.read_text())
+    events = trace["traceEvents"] if isinstance(trace, dict) else trace
+    threads: dict[tuple, list[dict]] = {}
+    for event in events:
+        if event.get("ph") == "X" and "dur" in event:
+            threads.setdefault((event["pid"], event["tid"]), []).append(event)
+    for thread in threads.values():
+        thread.sort(key=lambda e: (e["ts"], -e["dur"]))
+        tasks = [e for e in thread if e["name"] in ("RunTask", "ThreadControllerImpl::RunTask")]
+        inside = 0
+        for task in tasks:
+            if not task.get("tdur") or task["dur"] <= 0 or task["tdur"] >= task["dur"]:
+                continue
+            ratio = task["tdur"] / task["dur"]
+            start, end = task["ts"], task["ts"] + task["dur"]
+            while inside < len(thread) and thread[inside]["ts"] < start:
+                inside += 1
+            for event in thread[inside:]:
+                if event["ts"] >= end:
+                    break
+                if event is not task:
+                    event["ts"] = start + (event["ts"] - start) * ratio
+                    event["dur"] *= ratio
+            task["dur"] = task["tdur"]
+    trace_file.write_text(json.dumps(trace))
+
+
+def audit(folder: Path, profile: str, cpu_time: bool = False) -> dict:
+    cpu, rtt, kbps, _ = PROFILES[profile]
+    work = Path(tempfile.mkdtemp(prefix="cunzhan-lh-audit-"))
+    shutil.copytree(folder, work, dirs_exist_ok=True)
+    if cpu_time:
+        on_cpu_time(work / "trace.json")
+    artifacts = json.loads((work / "artifacts.json").read_text())
+    artifacts["settings"]["throttling"].update(
+        rttMs=rtt, throughputKbps=kbps, cpuSlowdownMultiplier=cpu
+    )
+    (work / "artifacts.json").write_text(json.dumps(artifacts))
+    report = work / "report.json"
+    lighthouse(
+        [
+            "http://audit-mode/",
+            f"-A={work}",
+            "--output=json",
+            f"--output-path={report}",
+            "--throttling-method=simulate",
+            f"--throttling.cpuSlowdownMultiplier={cpu}",
+            f"--throttling.rttMs={rtt}",
+            f"--throttling.throughputKbps={kbps}",
+            CATEGORIES,
+            *(["--disable-storage-reset"] if artifacts["settings"]["disableStorageReset"] else []),
+        ]
+    )
+    data = json.loads(report.read_text())
+    shutil.rmtree(work, ignore_errors=True)
     audits = data["audits"]
     requests = audits["network-requests"]["details"]["items"]
     return {
@@ -144,7 +206,7 @@ class WarmBrowser:
 
     def warm_up(self) -> None:
         """A first visit installs the worker; its precache then finishes in the background."""
-        run_lighthouse(self.url, "4x", self.port)
+        shutil.rmtree(gather(self.url, self.port), ignore_errors=True)
         time.sleep(5)
 
     def close(self) -> None:
@@ -161,7 +223,7 @@ def show(label: str, runs: list[dict]) -> None:
     m = median_row(runs)
     scores = ", ".join(f"{run['perf']:.2f}" for run in runs)
     print(
-        f"  {label:<7} perf {m['perf']:.2f} (runs {scores})"
+        f"  {label:<23} perf {m['perf']:.2f} (runs {scores})"
         f"  FCP {m['fcp']:.2f} s  LCP {m['lcp']:.2f} s  TTI {m['tti']:.2f} s"
         f"  TBT {m['tbt']:.0f} ms  {m['kib']:.1f} KiB in {m['requests']:.0f} requests"
         f"  a11y {m['a11y']:.2f}  load avg {m['load']:.1f}",
@@ -185,22 +247,34 @@ def main() -> None:
     args = parser.parse_args()
     global NICE
     NICE = args.nice
+    profiles = args.only or list(PROFILES)
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    print(f"{args.url}  {args.runs} runs per line, medians, nice {NICE};  uptime: {uptime}")
-    for name in args.only or list(PROFILES):
-        print(PROFILES[name][3], flush=True)
-        if not args.no_first:
-            show("first", [run_lighthouse(args.url, name) for _ in range(args.runs)])
-        if not args.no_repeat:
-            browser = WarmBrowser(args.url)
-            try:
+    print(f"{args.url}  {args.runs} runs, medians, nice {NICE};  uptime: {uptime}", flush=True)
+    loads: dict[str, list] = {}
+    for visit in ("first", "repeat"):
+        if (visit == "first" and args.no_first) or (visit == "repeat" and args.no_repeat):
+            continue
+        browser = WarmBrowser(args.url) if visit == "repeat" else None
+        try:
+            if browser:
                 browser.warm_up()
-                show(
-                    "repeat",
-                    [run_lighthouse(args.url, name, browser.port) for _ in range(args.runs)],
-                )
-            finally:
+            for _ in range(args.runs):
+                folder = gather(args.url, browser.port if browser else None)
+                for name in profiles:
+                    for clock in ("wall", "cpu"):
+                        result = audit(folder, name, cpu_time=clock == "cpu")
+                        loads.setdefault(f"{name} {visit} {clock}", []).append(result)
+                shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            if browser:
                 browser.close()
+    for name in profiles:
+        print(PROFILES[name][3])
+        for key, runs in loads.items():
+            if key.startswith(name + " "):
+                visit, clock = key.split()[1:]
+                label = f"{visit}, {'wall time' if clock == 'wall' else 'CPU time'}"
+                show(label, runs)
 
 
 if __name__ == "__main__":
