@@ -23,7 +23,7 @@ from backend.accounts.middleware import (
     CookieCSRFMiddleware,
     SessionAuthenticationMiddleware,
 )
-from backend.accounts.throttle import THROTTLE
+from backend.accounts.throttle import LoginThrottle
 from backend.errors import EXCEPTION_HANDLERS
 from backend.i18n import translate
 from backend.jobs import lifecycle as jobs_lifecycle
@@ -79,13 +79,16 @@ async def on_startup(app: Litestar) -> None:
         log.error("database durability settings are unsafe: %s", report)
         raise RuntimeError(f"unsafe database durability settings: {report}")
     log.info("database ready: %s", report)
+    app.state.login_throttle = LoginThrottle()
     if get_settings().scheduler_enabled:
         await jobs_lifecycle.start(app)
 
 
 async def on_shutdown(app: Litestar) -> None:
     await jobs_lifecycle.stop(app)
-    await THROTTLE.close()
+    throttle = app.state.get("login_throttle")
+    if throttle is not None:
+        await throttle.close()
     if app.state.get("owns_database"):
         await db.stop()
 

@@ -8,6 +8,7 @@ three).
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -65,9 +66,24 @@ def negotiate(accept_language: str | None, preferred: str | None = None) -> str:
     return normalize_language(preferred) or accepted_language(accept_language) or DEFAULT_LANGUAGE
 
 
+_DIGIT = re.compile(r"[0-9]")
+_RTL_LETTER = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+
+
+def isolate_ltr(value: Any) -> str:
+    """A code, number, phone tail, amount or date kept left-to-right inside right-to-left text
+    (U+2066 … U+2069): next to Uyghur letters 2-4-3303 would otherwise read 3303-4-2."""
+    text = str(value)
+    if not _DIGIT.search(text) or _RTL_LETTER.search(text) or text.startswith("\u2066"):
+        return text
+    return f"\u2066{text}\u2069"
+
+
 def translate(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
     text = catalog(language).get(key) or catalog(DEFAULT_LANGUAGE).get(key) or key
     if params:
+        if language in RTL_LANGUAGES:
+            params = {name: isolate_ltr(value) for name, value in params.items()}
         try:
             return text.format(**params)
         except (KeyError, IndexError, ValueError):

@@ -8,6 +8,9 @@ _PHONE = re.compile(r"(?<![0-9])(1[3-9][0-9])([0-9]{4})([0-9]{4})(?![0-9])")
 def mask_phone(phone: str | None) -> str:
     if not phone:
         return ""
+    if "*" in phone or (len(phone) == 4 and phone.isdigit()):
+        # A privacy label (138****5678) or a tail (5678) shows no more than a masked number.
+        return phone
     if len(phone) >= 7:
         return f"{phone[:3]}****{phone[-4:]}"
     return "*" * len(phone)

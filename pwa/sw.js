@@ -14,8 +14,8 @@
 
 const VERSION = "__SHELL_VERSION__";
 const CACHE = `cunzhan-shell-${VERSION}`;
+// app.css is not here: the page carries it inline (backend/shell/assets.py).
 const SHELL = [
-  "app.css",
   "js/main.js",
   "js/api.js",
   "js/camera.js",
@@ -23,7 +23,7 @@ const SHELL = [
   "js/forms.js",
   "js/i18n.js",
   "js/idb.js",
-  "js/scanner.js",
+  "js/scan.js",
   "js/store.js",
   "js/sync.js",
   "js/ui.js",
@@ -35,6 +35,7 @@ const SHELL = [
   "js/screens/me.js",
   "js/screens/pickup.js",
   "js/screens/record.js",
+  "data/rules.json",
   "locales/zh-CN.json",
   "locales/ug.json",
   "locales/en.json",

@@ -46,7 +46,7 @@ if _ENGINE == "postgres":
 
 import pytest  # noqa: E402
 
-from tests.support import World, asgi_client, build_world  # noqa: E402
+from tests.support import World, asgi_client, build_world, running  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -110,10 +110,8 @@ async def migrated_database():
 @pytest.fixture(autouse=True)
 async def empty_database(migrated_database):
     """Every test starts from empty tables (per-test transactions do not carry into async tests)."""
-    from backend.accounts.throttle import THROTTLE
     from tests.support import truncate_all
 
-    await THROTTLE.close()  # failures still in memory would land in the next test's tables
     await truncate_all()
 
 
@@ -124,20 +122,14 @@ async def app(migrated_database):
     return create_app()
 
 
-@pytest.fixture(scope="session")
-async def client(app):
-    """The app in this test loop (Litestar's AsyncTestClient runs it on another thread's loop,
-    which a PostgreSQL pool opened here cannot serve). The database is opened by the fixture
-    above, so the app's lifespan is not needed."""
-    async with asgi_client(app) as test_client:
+@pytest.fixture
+async def client(app, empty_database):
+    """The app in this test loop, started and stopped around each test as a server process would
+    be: what the app holds in memory (the login throttle) lives and dies with the test, and the
+    next test starts without cookies. (Litestar's AsyncTestClient runs the app on another thread's
+    loop, which a PostgreSQL pool opened here cannot serve; the database is opened above.)"""
+    async with running(app), asgi_client(app) as test_client:
         yield test_client
-
-
-@pytest.fixture(autouse=True)
-def fresh_cookies(request):
-    """Tests authenticate with Bearer tokens unless they say otherwise: start without cookies."""
-    if "client" in request.fixturenames:
-        request.getfixturevalue("client").cookies.clear()
 
 
 @pytest.fixture

@@ -54,8 +54,9 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> float:
-        """Start and wait until /healthz answers; returns the seconds that took."""
+    def start(self, timeout: float = 120) -> float:
+        """Start and wait until /healthz answers; returns the seconds that took. The wait ends
+        as soon as it answers or the process exits: a generous limit only helps a busy machine."""
         began = time.monotonic()
         self.process = subprocess.Popen(
             [*CUNZHAN, "serve", "--port", str(self.port), *self.extra_args],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +25,31 @@ from backend.registry.schemas import (
 )
 
 PASSWORD = "test-pass-1"
+
+
+@contextlib.asynccontextmanager
+async def running(app):
+    """The app's lifespan (on_startup … on_shutdown) around a block, as a server process runs it.
+    It is entered and left in a task of its own: its task group must be left by the task that
+    entered it, and pytest-asyncio sets a fixture up and tears it down in different tasks."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    holder = asyncio.get_running_loop().create_task(hold())
+    waiting = asyncio.ensure_future(started.wait())
+    await asyncio.wait({holder, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    if holder.done():
+        waiting.cancel()
+        holder.result()  # start-up failed: raise its error here
+    try:
+        yield app
+    finally:
+        stop.set()
+        await holder
 
 
 def asgi_client(app) -> httpx.AsyncClient:

@@ -2,8 +2,10 @@
 
 import uuid
 
+import pytest
+
 from backend.accounts.middleware import CSRF_COOKIE, SESSION_COOKIE
-from tests.support import PASSWORD, asgi_client, bearer, login
+from tests.support import PASSWORD, asgi_client, bearer, login, running, truncate_all
 
 
 async def test_login_returns_token_user_and_httponly_cookie(client, world):
@@ -96,6 +98,54 @@ async def test_many_phones_from_one_address_are_throttled_per_address(client, wo
         statuses.append(response.status_code)
     assert statuses[:30] == [401] * 30
     assert statuses[30:] == [429, 429]
+
+
+async def test_an_apps_login_failures_are_written_at_shutdown_and_its_counts_end_with_it(app):
+    """Issue 19: one test's failed logins reached the next test's app (a module-wide throttle,
+    its counts left behind by a flush cancelled at close). The throttle is the app's: closing the
+    app writes every failure (none lost), and a new run of the app counts only what the database
+    holds."""
+    async with running(app), asgi_client(app) as first:
+        for n in range(30):  # the address's limit, all within one flush window
+            response = await first.post(
+                "/api/v1/auth/login", json={"phone": f"1330000{n:04d}", "password": "wrong-one"}
+            )
+            assert response.status_code == 401
+    async with running(app), asgi_client(app) as second:
+        written = await second.post(
+            "/api/v1/auth/login", json={"phone": "13300008888", "password": "wrong-one"}
+        )
+        assert written.status_code == 429, "the 30 failures were written when the app closed"
+    await truncate_all()
+    async with running(app), asgi_client(app) as third:
+        fresh = await third.post(
+            "/api/v1/auth/login", json={"phone": "13300008888", "password": "wrong-one"}
+        )
+        assert fresh.status_code == 401, "nothing counted in memory outlived the closed app"
+
+
+async def test_a_flush_cancelled_while_waiting_keeps_its_failures_counted_and_unwritten():
+    """The root cause of issue 19: a flush cancelled before it wrote had already taken its batch
+    out of `unwritten` while its attempts stayed counted, so the counts never went away."""
+    import asyncio
+
+    from backend.accounts.throttle import LoginThrottle
+
+    throttle = LoginThrottle()
+    for n in range(3):
+        throttle.counted.update([f"p:1330000000{n}", "a:127.0.0.1"])
+        throttle.failed(f"1330000000{n}", "127.0.0.1")
+    async with throttle._lock:  # a count is being taken: the flush waits for it
+        flushing = asyncio.get_running_loop().create_task(throttle.flush())
+        await asyncio.sleep(0)
+        flushing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await flushing
+    assert len(throttle.unwritten) == 3 and throttle.counted["a:127.0.0.1"] == 3
+    await throttle.close()
+    assert throttle.unwritten == [] and not throttle.counted
+    throttle.failed("13300000009", "127.0.0.1")  # after close: nothing is written any more
+    assert throttle.unwritten == []
 
 
 async def test_session_cookie_authenticates_reads_and_csrf_guards_writes(client, world):

@@ -102,6 +102,7 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/api/v1/stations/{station_id}/parcels"): RouteRule(own_station),
     ("GET", "/api/v1/stations/{station_id}/purchases"): RouteRule(own_station),
     ("GET", "/api/v1/stations/{station_id}/cashbook"): RouteRule(own_station),
+    ("GET", "/api/v1/stations/{station_id}/recipients/suggestion"): RouteRule(own_station),
     ("GET", "/api/v1/stations/{station_id}/events"): RouteRule(own_station),
     ("GET", "/api/v1/stations/{station_id}/summary"): RouteRule(own_station),
     # Notifications and jobs (issue 5)
@@ -136,6 +137,7 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/county/notices"): RouteRule(any_staff),
     ("POST", "/county/notices"): RouteRule(any_staff),
     ("GET", "/county/subsidies"): RouteRule(any_staff),
+    ("GET", "/county/cash"): RouteRule(any_staff),
     ("GET", "/county/reports"): RouteRule(any_staff),
     ("GET", "/county/registry/county"): RouteRule(any_staff),
     ("POST", "/county/registry/county"): RouteRule(any_staff),

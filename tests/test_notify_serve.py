@@ -51,7 +51,7 @@ def test_a_notice_posted_to_serve_is_pushed_and_texted_in_the_background(
         run(env, "migrate", "--quiet")
         run(env, "demo")
         server = Server(env)
-        server.start(timeout=60)
+        server.start()
         try:
             base = server.url
             keeper = log_in(base, "13800000001")
@@ -150,7 +150,7 @@ def test_a_sender_killed_mid_chain_leaves_nothing_unsent_and_nothing_twice(
         run(env, "migrate", "--quiet")
         run(env, "demo")
         server = Server(env)
-        server.start(timeout=60)
+        server.start()
         try:
             staff = log_in(server.url, "13900000001")
             county_id = staff["user"]["county_id"]

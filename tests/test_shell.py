@@ -121,8 +121,10 @@ def test_every_module_and_catalog_of_the_app_is_precached():
     shell = set(re.findall(r'"([^"]+)"', re.search(r"const SHELL = \[(.*?)\];", sw, re.S).group(1)))
     files = {p.relative_to(PWA).as_posix() for p in (PWA / "js").rglob("*.js")}
     files |= {p.relative_to(PWA).as_posix() for p in (PWA / "locales").glob("*.json")}
-    files.add("app.css")
     assert files <= shell, sorted(files - shell)
+    # The stylesheet travels inside the page (precached as "./"), not as a file of its own.
+    assert "app.css" not in shell
+    assert 'href="v/__SHELL_VERSION__/app.css" data-inline>' in (PWA / "index.html").read_text()
     assert all((PWA / path).is_file() for path in shell)
     # Every screen the router can load exists.
     main = (PWA / "js" / "main.js").read_text()

@@ -2,6 +2,7 @@
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -26,6 +27,7 @@ from backend.accounts.schemas import (
     user_out,
 )
 from backend.accounts.tables import User
+from backend.accounts.throttle import LoginThrottle, login_throttle
 from backend.params import CountyId, UserId
 from backend.security import client_address
 from backend.settings import get_settings
@@ -48,6 +50,7 @@ def _session_cookie(token: str, max_age: int):
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
+    dependencies = {"throttle": Provide(login_throttle, sync_to_thread=False)}
 
     @post(
         "/login",
@@ -59,11 +62,15 @@ class AuthController(Controller):
         exclude_from_csrf=True,
     )
     async def login(
-        self, request: Request, data: JSONBody[LoginRequest]
+        self,
+        request: Request,
+        data: JSONBody[LoginRequest],
+        throttle: NamedDependency[LoginThrottle],
     ) -> Response[LoginResponse]:
         settings = get_settings()
         token, user = await service.login(
             settings,
+            throttle,
             data.phone,
             data.password,
             address=client_address(request.scope),

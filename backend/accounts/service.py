@@ -21,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from backend.accounts.schemas import CurrentUser, UserCreate, UserOut, UserUpdate
 from backend.accounts.tables import AuditEntry, Session, User
-from backend.accounts.throttle import THROTTLE
+from backend.accounts.throttle import LoginThrottle
 from backend.db import is_integrity_error
 from backend.errors import DomainError
 from backend.privacy import mask_phone
@@ -89,20 +89,25 @@ def session_lifetime(settings: Settings, role: str) -> timedelta:
 
 
 async def login(
-    settings: Settings, phone: str, password: str, address: str, user_agent: str = ""
+    settings: Settings,
+    throttle: LoginThrottle,
+    phone: str,
+    password: str,
+    address: str,
+    user_agent: str = "",
 ) -> tuple[str, CurrentUser]:
     """Check the password and open a session; returns the new token (shown once) and the user."""
     phone, address = phone.strip()[:32], address[:64]
-    await THROTTLE.admit(settings, phone, address)
+    await throttle.admit(settings, phone, address)
     row = await User.objects().where(User.phone == phone).first()
     if row is None or not row.active:
         await verify_password(_DUMMY_HASH, password)  # same time as a real check
-        THROTTLE.failed(phone, address)
+        throttle.failed(phone, address)
         raise DomainError("wrong_credentials", status=401)
     if not await verify_password(row.password_hash, password):
-        THROTTLE.failed(phone, address)
+        throttle.failed(phone, address)
         raise DomainError("wrong_credentials", status=401)
-    await THROTTLE.succeeded(phone, address)
+    await throttle.succeeded(phone, address)
     token = secrets.token_urlsafe(32)
     session_id = uuid.uuid4()
     await Session.insert(

@@ -7,42 +7,46 @@ make a flood of wrong passwords cheap for everybody else:
 - failures are written in one transaction every FLUSH_SECONDS instead of one commit (and one
   fsync) each, so the keepers' sync writes do not queue behind hundreds of tiny commits.
 Another process sees a failure at most FLUSH_SECONDS late.
+
+The in-memory part belongs to one app: the lifespan opens a throttle on start-up
+(`app.state.login_throttle`) and closes it on shutdown, which writes what is still unwritten and
+refuses to write anything after. Its one invariant: `counted` holds exactly the attempts in flight
+plus the failures in `unwritten`, whatever is cancelled when.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+
+from litestar.datastructures import State
 
 from backend import db
 from backend.errors import DomainError
 from backend.settings import Settings
 
 FLUSH_SECONDS = 0.2
+log = logging.getLogger("cunzhan.accounts.throttle")
 
 
 class LoginThrottle:
     def __init__(self) -> None:
         self.counted: Counter[str] = Counter()  # in flight or not yet written, per key
         self.unwritten: list[tuple[str, str, datetime]] = []
-        self.flush_task: asyncio.Task | None = None
-        self._lock: asyncio.Lock | None = None
-        self._lock_loop: asyncio.AbstractEventLoop | None = None
-
-    def lock(self) -> asyncio.Lock:
-        """Counting and writing a batch exclude each other: a count that saw a batch's rows
-        committed but still in memory counted them twice (a 429 one attempt early)."""
-        loop = asyncio.get_running_loop()
-        if self._lock is None or self._lock_loop is not loop:
-            self._lock, self._lock_loop = asyncio.Lock(), loop
-        return self._lock
+        self.closed = False
+        self._flush_task: asyncio.Task | None = None
+        self._flush_now = asyncio.Event()
+        # Counting and writing a batch exclude each other: a count that saw a batch's rows
+        # committed but still in memory counted them twice (a 429 one attempt early).
+        self._lock = asyncio.Lock()
 
     async def admit(self, settings: Settings, phone: str, address: str) -> None:
         """Refuse with 429 when the phone or the address failed too often; else count it in."""
         since = datetime.now(UTC) - timedelta(minutes=settings.login_window_minutes)
-        async with self.lock(), db.read_transaction():
+        async with self._lock, db.read_transaction():
             rows = await db.fetch(
                 "SELECT (SELECT COUNT(*) FROM accounts_login_failure WHERE phone = $1 AND at > $3)"
                 " AS by_phone, (SELECT COUNT(*) FROM accounts_login_failure WHERE address = $2 "
@@ -68,9 +72,13 @@ class LoginThrottle:
 
     def failed(self, phone: str, address: str) -> None:
         """The attempt failed: it stays counted until it is written."""
+        if self.closed:  # the app is gone: nothing may land in a database it no longer owns
+            log.warning("login failure after the throttle closed was not recorded")
+            self._uncount(phone, address)
+            return
         self.unwritten.append((phone, address, datetime.now(UTC)))
-        if self.flush_task is None or self.flush_task.done():
-            self.flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
 
     async def succeeded(self, phone: str, address: str) -> None:
         self._uncount(phone, address)
@@ -84,14 +92,15 @@ class LoginThrottle:
                 del self.counted[key]
 
     async def _flush_soon(self) -> None:
-        await asyncio.sleep(FLUSH_SECONDS)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._flush_now.wait(), FLUSH_SECONDS)
         await self.flush()
 
     async def flush(self) -> None:
-        batch, self.unwritten = self.unwritten, []
-        if not batch:
-            return
-        async with self.lock():
+        async with self._lock:
+            batch, self.unwritten = self.unwritten, []
+            if not batch:
+                return
             try:
                 async with db.write_transaction():
                     await db.executemany(
@@ -99,18 +108,25 @@ class LoginThrottle:
                         "VALUES ($1, $2, $3)",
                         batch,
                     )
-            except Exception:
-                self.unwritten[:0] = batch  # try again with the next failure
+            except BaseException:  # cancelled too: the batch stays counted and unwritten
+                self.unwritten[:0] = batch
                 raise
             for phone, address, _ in batch:
                 self._uncount(phone, address)
 
     async def close(self) -> None:
-        if self.flush_task and not self.flush_task.done():
-            self.flush_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.flush_task
+        """Write what is unwritten, then refuse to write more. A write under way is waited
+        for, never cancelled: cancelling it mid-commit is how counts used to outlive the app."""
+        self.closed = True
+        self._flush_now.set()
+        if self._flush_task is not None:
+            try:
+                await self._flush_task
+            except Exception:
+                log.exception("writing login failures failed; trying once more")
         await self.flush()
 
 
-THROTTLE = LoginThrottle()
+def login_throttle(state: State) -> LoginThrottle:
+    """The app's throttle, for `Provide`: opened by the lifespan (see backend.app)."""
+    return state.login_throttle

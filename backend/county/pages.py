@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.params import QueryParameter
 from litestar.response import File, Redirect, Template
@@ -33,6 +34,7 @@ from backend.accounts.guards import (
 from backend.accounts.middleware import CSRF_COOKIE
 from backend.accounts.routes import _session_cookie as session_cookie
 from backend.accounts.tables import User
+from backend.accounts.throttle import LoginThrottle, login_throttle
 from backend.county import views
 from backend.errors import (
     LANGUAGE_COOKIE,
@@ -61,6 +63,7 @@ NAV_AVAILABLE = [
     "coverage",
     "notices",
     "subsidies",
+    "cash",
     "reports",
     "registry",
 ]
@@ -200,8 +203,12 @@ class CountyLoginController(Controller):
             return Redirect(_safe_next(next), status_code=303)  # already signed in
         return render(request, "county/login.html", next=_safe_next(next), phone="", error="")
 
-    @post("/login", status_code=200)
-    async def login(self, request: Request) -> Response:
+    @post(
+        "/login",
+        status_code=200,
+        dependencies={"throttle": Provide(login_throttle, sync_to_thread=False)},
+    )
+    async def login(self, request: Request, throttle: NamedDependency[LoginThrottle]) -> Response:
         form = await request.form()
         phone = str(form.get("phone", "")).strip()
         target = _safe_next(form.get("next"))
@@ -218,6 +225,7 @@ class CountyLoginController(Controller):
         try:
             token_value, user = await accounts.login(
                 get_settings(),
+                throttle,
                 phone,
                 str(form.get("password", "")),
                 address=client_address(request.scope),
@@ -389,6 +397,12 @@ class CountyRecordsController(Controller):
         county_id = await county_of(request)
         page = await views.subsidies(county_id, month, station)
         return render(request, "county/subsidies.html", nav="subsidies", **page)
+
+    @get("/cash")
+    async def cash(self, request: Request, month: Month = None) -> Template:
+        county_id = await county_of(request)
+        page = await views.cash_counts(county_id, month)
+        return render(request, "county/cash.html", nav="cash", **page)
 
     @get("/reports")
     async def reports(self, request: Request) -> Template:

@@ -27,6 +27,7 @@ from backend.accounts import service as accounts
 from backend.county import service as county_service
 from backend.errors import DomainError, problem_document
 from backend.i18n import translate
+from backend.ledger import service as ledger_service
 from backend.ledger.service import week_start
 from backend.privacy import mask_phone
 from backend.registry import schemas as registry_schemas
@@ -509,8 +510,9 @@ class Formatter:
             return "—"
         return f"{value:g}%"
 
-    def date(self, day: datetime.date | None) -> str:
-        return day.isoformat() if day else "—"
+    def date(self, day: datetime.date | None) -> Markup:
+        # Isolated left-to-right, as `moment`: inside Uyghur text a date must not be reordered.
+        return Markup('<bdi dir="ltr">{}</bdi>').format(day.isoformat()) if day else Markup("—")
 
     def moment(self, value: datetime.datetime | None) -> Markup:
         """A UTC moment in the county's local time, to the minute."""
@@ -1447,6 +1449,56 @@ async def subsidies(county_id: uuid.UUID, month: str | None, station: str | None
         "totals": claims["totals"],
         "chosen": chosen,
         "duplicate_parcels": duplicates,
+    }
+
+
+async def cash_counts(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
+    """日结: each station's end-of-day counts in a month against what its entries expected, and
+    the days with cash taken but no count. The same figures as the keeper's cashbook."""
+    async with db.read_transaction():
+        facts = await county_facts(county_id)
+        first = parse_month(month, facts.today)
+        last = next_month(first) - datetime.timedelta(days=1)
+        stations = await db.fetch(
+            "SELECT id, code, name FROM registry_station WHERE county = $1 ORDER BY code",
+            county_id,
+        )
+        ids = [db.as_uuid(row["id"]) for row in stations]
+        counted = await ledger_service.latest_cash_counts(ids, first, last)
+        book = await db.fetch(
+            "SELECT b.station, b.day, b.kind, b.amount_fen, b.fee_fen FROM ledger_cashbook b "
+            "JOIN registry_station s ON s.id = b.station "
+            "WHERE s.county = $1 AND b.day >= $2 AND b.day <= $3",
+            county_id,
+            first,
+            last,
+        )
+    lines: dict[tuple[uuid.UUID, datetime.date], list] = defaultdict(list)
+    for row in book:
+        key = (db.as_uuid(row["station"]), db.as_date(row["day"]))
+        lines[key].append((row["kind"], int(row["amount_fen"]), int(row["fee_fen"])))
+    names = {db.as_uuid(row["id"]): (row["code"], row["name"]) for row in stations}
+    rows = []
+    for station_id, day in sorted(set(lines) | set(counted), key=lambda k: (names[k[0]], k[1])):
+        cash = ledger_service.cash_count(
+            ledger_service.expected_cash(lines.get((station_id, day), [])),
+            counted.get((station_id, day)),
+        )
+        if cash.counted_fen is None and cash.expected_fen == 0:
+            continue
+        code, name = names[station_id]
+        rows.append({"station_id": station_id, "code": code, "name": name, "day": day})
+        rows[-1]["cash"] = cash
+    off = [r for r in rows if r["cash"].difference_fen]
+    return {
+        "facts": facts,
+        "month": first,
+        "months": _month_choices(facts.today),
+        "rows": rows,
+        "counted_days": sum(1 for r in rows if r["cash"].counted_fen is not None),
+        "uncounted_days": sum(1 for r in rows if r["cash"].counted_fen is None),
+        "off_days": len(off),
+        "off_total_fen": sum(r["cash"].difference_fen for r in off),
     }
 
 

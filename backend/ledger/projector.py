@@ -19,6 +19,19 @@ from backend.ledger.validation import Rejection
 PICKUP_SLOT = re.compile(r"^(\d{1,2})-(\d{1,2})-")
 
 
+def shelf_key(tracking_no: str, package: str | None) -> str:
+    """What is on the shelf once: a tracking number, or one package of it ("JD…#1/3")."""
+    return f"{tracking_no}#{package}" if package else tracking_no
+
+
+def shelf_phone(recipient_phone: str) -> str:
+    """A privacy label kept to at most 11 characters (138****5678, ****5678, 5678)."""
+    if "*" not in recipient_phone:
+        return recipient_phone
+    head = recipient_phone.split("*", 1)[0]
+    return f"{head[:3]}****{recipient_phone[-4:]}"
+
+
 @dataclass
 class ParcelState:
     id: uuid.UUID
@@ -35,6 +48,11 @@ class ParcelState:
     closed_at: datetime.datetime | None = None
     fee_fen: int = 0
     return_reason: str = ""
+    package: str = ""
+
+    @property
+    def key(self) -> str:
+        return shelf_key(self.tracking_no, self.package)
 
 
 @dataclass
@@ -85,7 +103,7 @@ class StationState:
     layers: int
     # The shelf as an index (every parcel on it); full rows only for the parcels a batch touches.
     parcels: dict[uuid.UUID, ParcelState] = field(default_factory=dict)
-    on_shelf: dict[str, uuid.UUID] = field(default_factory=dict)  # tracking_no → parcel
+    on_shelf: dict[str, uuid.UUID] = field(default_factory=dict)  # shelf_key → parcel
     shelf_codes: set[str] = field(default_factory=set)
     slot_load: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
     parcel_by_closing_event: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
@@ -125,6 +143,10 @@ def _slot(code: str) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
+# A till count is not a takings line: the cashbook's `cash` shows it beside what was expected.
+NOT_IN_CASHBOOK = {"cash_counted"}
+
+
 def cashbook_kind(event_type: str, data: dict[str, Any]) -> str:
     if event_type == "service.recorded":
         return f"service_{data['service']}"
@@ -138,6 +160,8 @@ def cashbook_amounts(data: dict[str, Any]) -> tuple[int, int]:
 
 
 def _count(state: StationState, day, kind: str, sign: int, data: dict[str, Any]) -> None:
+    if kind in NOT_IN_CASHBOOK:
+        return
     amount, fee = cashbook_amounts(data)
     line = state.cashbook[(day, kind)]
     line[0] += sign
@@ -201,7 +225,8 @@ def apply_event(
 
 def _received(state, event_id, data, day, occurred_at, received_at, server_data) -> Applied:
     tracking_no = data["tracking_no"]
-    if tracking_no in state.on_shelf:
+    key = shelf_key(tracking_no, data.get("package"))
+    if key in state.on_shelf:
         raise Rejection("parcel_already_on_shelf", "tracking_no")
     proposed = data.get("pickup_code")
     if server_data and server_data.get("pickup_code"):
@@ -212,22 +237,23 @@ def _received(state, event_id, data, day, occurred_at, received_at, server_data)
         id=event_id,
         tracking_no=tracking_no,
         carrier=data["carrier"],
-        recipient_phone=data["recipient_phone"],
+        recipient_phone=shelf_phone(data["recipient_phone"]),
         recipient_name=data.get("recipient_name", ""),
         pickup_code=code,
         proposed_code=proposed or "",
         state="on_shelf",
         received_at=occurred_at,
         received_date=day,
+        package=data.get("package", ""),
     )
     state.parcels[event_id] = parcel
-    state.shelve(tracking_no, event_id, code)
+    state.shelve(key, event_id, code)
     state.dirty_parcels.add(event_id)
     return Applied({"pickup_code": code}, proposal_kept=not proposed or proposed == code)
 
 
-def _on_shelf(state: StationState, tracking_no: str) -> ParcelState:
-    parcel_id = state.on_shelf.get(tracking_no)
+def _on_shelf(state: StationState, key: str) -> ParcelState:
+    parcel_id = state.on_shelf.get(key)
     if parcel_id is None:
         raise Rejection("parcel_not_on_shelf", "tracking_no")
     return state.parcels[parcel_id]
@@ -237,13 +263,13 @@ def _close_parcel(state, parcel: ParcelState, new_state: str, event_id, occurred
     parcel.state = new_state
     parcel.closed_event = event_id
     parcel.closed_at = occurred_at
-    state.unshelve(parcel.tracking_no, parcel.pickup_code)
+    state.unshelve(parcel.key, parcel.pickup_code)
     state.parcel_by_closing_event[event_id] = parcel.id
     state.dirty_parcels.add(parcel.id)
 
 
 def _picked_up(state, event_id, data, day, occurred_at, received_at, server_data) -> Applied:
-    parcel = _on_shelf(state, data["tracking_no"])
+    parcel = _on_shelf(state, shelf_key(data["tracking_no"], data.get("package")))
     if data["pickup_code"] not in {parcel.pickup_code, parcel.proposed_code}:
         raise Rejection("pickup_code_mismatch", "pickup_code")
     parcel.fee_fen = int(data.get("fee_fen", 0))
@@ -252,7 +278,7 @@ def _picked_up(state, event_id, data, day, occurred_at, received_at, server_data
 
 
 def _returned(state, event_id, data, day, occurred_at, received_at, server_data) -> Applied:
-    parcel = _on_shelf(state, data["tracking_no"])
+    parcel = _on_shelf(state, shelf_key(data["tracking_no"], data.get("package")))
     parcel.return_reason = data["reason"]
     _close_parcel(state, parcel, "returned", event_id, occurred_at)
     return Applied()
@@ -338,14 +364,14 @@ def _undo_received(state: StationState, target: LoggedEvent, server_data: dict) 
     if parcel is None or parcel.state != "on_shelf":
         raise Rejection("reverse_pickup_first", "target_id")
     parcel.state = "reversed"
-    state.unshelve(parcel.tracking_no, parcel.pickup_code)
+    state.unshelve(parcel.key, parcel.pickup_code)
     state.dirty_parcels.add(parcel.id)
 
 
 def _undo_closing(state: StationState, target: LoggedEvent, server_data: dict) -> dict | None:
     """A pickup or return undone: the parcel is back on the shelf (with a free code)."""
     parcel = state.parcels[state.parcel_by_closing_event[target.id]]
-    if parcel.tracking_no in state.on_shelf:
+    if parcel.key in state.on_shelf:
         raise Rejection("parcel_already_on_shelf", "target_id")
     decided = None
     if server_data.get("pickup_code"):
@@ -358,7 +384,7 @@ def _undo_closing(state: StationState, target: LoggedEvent, server_data: dict) -
     parcel.closed_at = None
     parcel.fee_fen = 0
     parcel.return_reason = ""
-    state.shelve(parcel.tracking_no, parcel.id, parcel.pickup_code)
+    state.shelve(parcel.key, parcel.id, parcel.pickup_code)
     state.dirty_parcels.add(parcel.id)
     return decided
 
@@ -396,6 +422,7 @@ _HANDLERS = {
     "sale.recorded": _plain,
     "service.recorded": _plain,
     "checkin.recorded": _plain,
+    "cash.counted": _plain,
     "entry.reversed": _reversed,
 }
 

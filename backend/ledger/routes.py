@@ -19,6 +19,7 @@ from backend.ledger.schemas import (
     ParcelOut,
     PullResponse,
     PurchaseOut,
+    RecipientSuggestion,
     StationSummary,
     SyncRequest,
     SyncResponse,
@@ -39,6 +40,12 @@ PurchaseState = Annotated[
 PickupCode = Annotated[str | None, QueryParameter(name="code", required=False)]
 PhoneLast4 = Annotated[str | None, QueryParameter(name="phone_last4", required=False)]
 TrackingNo = Annotated[str | None, QueryParameter(name="tracking_no", required=False)]
+RecipientName = Annotated[
+    str, QueryParameter(name="name", description="the recipient's name as the label shows it")
+]
+RequiredLast4 = Annotated[
+    str, QueryParameter(name="phone_last4", description="the last four digits on the label")
+]
 
 
 class SyncController(Controller):
@@ -104,6 +111,27 @@ class StationLedgerController(Controller):
             code=code,
             phone_last4=phone_last4,
             tracking_no=tracking_no,
+        )
+
+    @get(
+        "/recipients/suggestion",
+        operation_id="suggestRecipientPhone",
+        summary="The full number behind a privacy label, when exactly one is known",
+        description="Households of the station's village and the station's earlier parcels "
+        "with a full number, the same last four digits and the same name: the number when "
+        "exactly one matches (the keeper confirms it with the villager), else null. Only the "
+        "station's keeper sees it unmasked.",
+    )
+    async def recipient_suggestion(
+        self,
+        request: Request,
+        station_id: StationId,
+        phone_last4: RequiredLast4,
+        name: RecipientName,
+    ) -> RecipientSuggestion:
+        user = current_user(request)
+        return await service.suggest_recipient_phone(
+            station_id, phone_last4, name, unmasked=user.station_id == station_id
         )
 
     @get("/purchases", operation_id="listPurchases", summary="代购 orders of the station")

@@ -15,6 +15,15 @@ MAX_BATCH_EVENTS = 500
 
 Fen = Annotated[int, msgspec.Meta(ge=0, le=MAX_FEN, description="金额，单位：分（整数）")]
 Phone = Annotated[str, msgspec.Meta(pattern=MOBILE_PATTERN)]
+# What a waybill shows: a full number, a privacy label (138****5678, any number of *) or the last
+# four digits; the last four digits are always visible (backend/ledger/carriers.py `phone_form`).
+RECIPIENT_PHONE_PATTERN = r"^(1[3-9][0-9]{9}|[0-9]{0,3}\*+[0-9]{4}|[0-9]{4})$"
+RecipientPhone = Annotated[
+    str,
+    msgspec.Meta(max_length=20, pattern=RECIPIENT_PHONE_PATTERN, description="手机号/隐私面单"),
+]
+# The n-th of m packages of one JD order ("1/3"), from the waybill's -n-m- suffix.
+Package = Annotated[str, msgspec.Meta(max_length=7, pattern=r"^[1-9][0-9]{0,2}/[1-9][0-9]{0,2}$")]
 TrackingNo = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 Text40 = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 Text100 = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -39,21 +48,24 @@ class EventData(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
 class ParcelReceived(EventData):
     tracking_no: TrackingNo
     carrier: Carrier
-    recipient_phone: Phone
+    recipient_phone: RecipientPhone
     recipient_name: Annotated[str, msgspec.Meta(max_length=40)] | None = None
     pickup_code: PickupCode | None = None
     tracking_confirmed: bool | None = None
+    package: Package | None = None
 
 
 class ParcelPickedUp(EventData):
     tracking_no: TrackingNo
     pickup_code: PickupCode
     fee_fen: Fen | None = None  # storage fee for a parcel kept past the free days
+    package: Package | None = None
 
 
 class ParcelReturned(EventData):
     tracking_no: TrackingNo
     reason: Reason
+    package: Package | None = None
 
 
 class ParcelDispatched(EventData):
@@ -65,6 +77,7 @@ class ParcelDispatched(EventData):
     farm_product: bool
     household_code: HouseholdCode | None = None
     tracking_confirmed: bool | None = None
+    package: Package | None = None
 
 
 class PurchaseOrdered(EventData):
@@ -103,6 +116,13 @@ class CheckinRecorded(EventData):
     note: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 
+class CashCounted(EventData):
+    """日结: the keeper's count of the till at the end of a day (the day the event counts for)."""
+
+    counted_fen: Fen
+    note: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
 class EntryReversed(EventData):
     target_id: uuid.UUID
     reason: Reason
@@ -118,6 +138,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
     "sale.recorded": SaleRecorded,
     "service.recorded": ServiceRecorded,
     "checkin.recorded": CheckinRecorded,
+    "cash.counted": CashCounted,
     "entry.reversed": EntryReversed,
 }
 
@@ -183,8 +204,10 @@ class PullResponse(msgspec.Struct):
 class ParcelOut(msgspec.Struct):
     id: uuid.UUID
     tracking_no: str
+    package: str | None  # "1/3": the first of three packages of one JD number; null otherwise
     carrier: str
     recipient_phone: str
+    recipient_phone_form: str  # full | masked | last4: only a full number can get a pickup notice
     recipient_name: str
     pickup_code: str
     state: str
@@ -194,6 +217,11 @@ class ParcelOut(msgspec.Struct):
     overdue: bool
     closed_at: datetime.datetime | None = None
     return_reason: str = ""
+
+
+class RecipientSuggestion(msgspec.Struct):
+    phone: str | None  # the one full number known for this tail and name, else null
+    source: str | None  # household | parcel
 
 
 class PurchaseOut(msgspec.Struct):
@@ -216,12 +244,21 @@ class CashbookLine(msgspec.Struct):
     fee_fen: int
 
 
+class CashCount(msgspec.Struct):
+    """日结: what the till should hold by the day's entries, what the keeper counted, the gap."""
+
+    expected_fen: int
+    counted_fen: int | None  # null until the keeper counts that day
+    difference_fen: int | None  # counted_fen - expected_fen
+
+
 class Cashbook(msgspec.Struct):
     station_id: uuid.UUID
     date: datetime.date
     kinds: list[CashbookLine]
     total_amount_fen: int
     total_fee_fen: int
+    cash: CashCount
 
 
 class ParcelRule(msgspec.Struct):

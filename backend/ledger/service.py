@@ -21,6 +21,7 @@ from typing import Any
 from backend import db
 from backend.accounts.schemas import CurrentUser
 from backend.errors import DomainError, problem_document
+from backend.ledger.carriers import parse_tracking_no, phone_form
 from backend.ledger.projector import (
     Applied,
     DispatchState,
@@ -29,6 +30,7 @@ from backend.ledger.projector import (
     PurchaseState,
     StationState,
     apply_event,
+    shelf_key,
 )
 from backend.ledger.schemas import (
     ACCOUNT_FIELDS,
@@ -36,11 +38,13 @@ from backend.ledger.schemas import (
     PHONE_FIELDS,
     Cashbook,
     CashbookLine,
+    CashCount,
     ParcelOut,
     ParcelRule,
     PulledEvent,
     PullResponse,
     PurchaseOut,
+    RecipientSuggestion,
     StationSummary,
     SyncResponse,
     SyncResult,
@@ -168,6 +172,7 @@ def parcel_from_row(row: dict[str, Any]) -> ParcelState:
         closed_at=db.as_moment(row["closed_at"]) if row["closed_at"] else None,
         fee_fen=row["fee_fen"],
         return_reason=row["return_reason"],
+        package=row["package"] or "",
     )
 
 
@@ -205,8 +210,8 @@ def _dispatch_from_row(row: dict[str, Any]) -> DispatchState:
 
 def _add_parcel(state: StationState, parcel: ParcelState) -> None:
     state.parcels[parcel.id] = parcel
-    if parcel.state == "on_shelf" and parcel.tracking_no not in state.on_shelf:
-        state.shelve(parcel.tracking_no, parcel.id, parcel.pickup_code)
+    if parcel.state == "on_shelf" and parcel.key not in state.on_shelf:
+        state.shelve(parcel.key, parcel.id, parcel.pickup_code)
     if parcel.closed_event:
         state.parcel_by_closing_event[parcel.closed_event] = parcel.id
 
@@ -228,13 +233,19 @@ async def _load_state(facts: StationFacts, candidates: list[Candidate]) -> Stati
     state = StationState(facts.id, facts.county_id, facts.shelves, facts.layers)
     station = facts.id
     for row in await db.fetch(
-        "SELECT id, tracking_no, pickup_code FROM ledger_parcel "
+        "SELECT id, tracking_no, package, pickup_code FROM ledger_parcel "
         "WHERE station = $1 AND state = 'on_shelf'",
         station,
     ):
-        state.shelve(row["tracking_no"], db.as_uuid(row["id"]), row["pickup_code"])
+        key = shelf_key(row["tracking_no"], row["package"])
+        state.shelve(key, db.as_uuid(row["id"]), row["pickup_code"])
     handed = sorted(
-        {c.data["tracking_no"] for c in candidates if c.type in CLOSING_TYPES} & set(state.on_shelf)
+        {
+            c.data["tracking_no"]
+            for c in candidates
+            if c.type in CLOSING_TYPES
+            and shelf_key(c.data["tracking_no"], c.data.get("package")) in state.on_shelf
+        }
     )
     if handed:
         for row in await db.fetch(
@@ -335,8 +346,8 @@ async def _write_projections(state: StationState) -> None:
     await db.executemany(
         "INSERT INTO ledger_parcel (id, station, county, tracking_no, carrier, recipient_phone, "
         "recipient_name, pickup_code, proposed_code, state, received_at, received_date, "
-        "closed_event, closed_at, fee_fen, return_reason) VALUES "
-        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
+        "closed_event, closed_at, fee_fen, return_reason, package) VALUES "
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
         "ON CONFLICT (id) DO UPDATE SET pickup_code = excluded.pickup_code, "
         "state = excluded.state, closed_event = excluded.closed_event, "
         "closed_at = excluded.closed_at, fee_fen = excluded.fee_fen, "
@@ -346,7 +357,7 @@ async def _write_projections(state: StationState) -> None:
                 p.id, state.station_id, state.county_id, p.tracking_no, p.carrier,
                 p.recipient_phone, p.recipient_name, p.pickup_code, p.proposed_code, p.state,
                 p.received_at, p.received_date, p.closed_event, p.closed_at, p.fee_fen,
-                p.return_reason,
+                p.return_reason, p.package,
             )
             for p in _leaving_first(state.parcels, state.dirty_parcels, _parcel_on_shelf)
         ],
@@ -680,7 +691,12 @@ async def list_parcels(
         conditions.append(f"state = ${len(args)}")
     else:
         conditions.append("state <> 'reversed'")
-    for column, value in (("pickup_code", code), ("tracking_no", tracking_no)):
+    package = None
+    if tracking_no:
+        scanned = parse_tracking_no(tracking_no)
+        tracking_no, package = scanned.tracking_no, scanned.package
+    filters = (("pickup_code", code), ("tracking_no", tracking_no), ("package", package))
+    for column, value in filters:
         if value:
             args.append(value.strip().upper())
             conditions.append(f"{column} = ${len(args)}")
@@ -707,10 +723,12 @@ async def list_parcels(
             ParcelOut(
                 id=parcel.id,
                 tracking_no=parcel.tracking_no,
+                package=parcel.package or None,
                 carrier=parcel.carrier,
                 recipient_phone=parcel.recipient_phone
                 if unmasked
                 else mask_phone(parcel.recipient_phone),
+                recipient_phone_form=phone_form(parcel.recipient_phone) or "full",
                 recipient_name=parcel.recipient_name,
                 pickup_code=parcel.pickup_code,
                 state=parcel.state,
@@ -723,6 +741,45 @@ async def list_parcels(
             )
         )
     return parcels
+
+
+async def suggest_recipient_phone(
+    station_id: uuid.UUID, phone_last4: str, name: str, unmasked: bool
+) -> RecipientSuggestion:
+    """The full number for a privacy label: households of the station's village and the
+    station's earlier parcels with a full number ending in `phone_last4` and the same name."""
+    if not (phone_last4.isdigit() and len(phone_last4) == 4):
+        raise DomainError("invalid_phone_last4", status=400, field="phone_last4")
+    name = name.strip()
+    if not name:
+        return RecipientSuggestion(phone=None, source=None)
+    async with db.read_transaction():
+        households = await db.fetch(
+            "SELECT h.phone FROM registry_household h JOIN registry_station s "
+            "ON s.village = h.village WHERE s.id = $1 AND h.head_name = $2 AND h.phone LIKE $3",
+            station_id,
+            name,
+            f"%{phone_last4}",
+        )
+        parcels = await db.fetch(
+            "SELECT DISTINCT recipient_phone FROM ledger_parcel WHERE station = $1 "
+            "AND recipient_name = $2 AND recipient_phone LIKE $3",
+            station_id,
+            name,
+            f"%{phone_last4}",
+        )
+    found: dict[str, str] = {}
+    for source, rows, column in (
+        ("parcel", parcels, "recipient_phone"),
+        ("household", households, "phone"),
+    ):
+        for row in rows:
+            if phone_form(row[column] or "") == "full":
+                found[row[column]] = source
+    if len(found) != 1:
+        return RecipientSuggestion(phone=None, source=None)
+    phone, source = next(iter(found.items()))
+    return RecipientSuggestion(phone=phone if unmasked else mask_phone(phone), source=source)
 
 
 async def list_purchases(station_id: uuid.UUID, state: str | None) -> list[PurchaseOut]:
@@ -765,6 +822,7 @@ async def cashbook(station_id: uuid.UUID, day: datetime.date | None) -> Cashbook
             station_id,
             day,
         )
+        counts = await latest_cash_counts([station_id], day, day)
     lines = [
         CashbookLine(
             kind=row["kind"],
@@ -781,7 +839,63 @@ async def cashbook(station_id: uuid.UUID, day: datetime.date | None) -> Cashbook
         kinds=lines,
         total_amount_fen=sum(line.amount_fen for line in lines),
         total_fee_fen=sum(line.fee_fen for line in lines),
+        cash=cash_count(
+            expected_cash((line.kind, line.amount_fen, line.fee_fen) for line in lines),
+            counts.get((station_id, day)),
+        ),
     )
+
+
+def expected_cash(lines) -> int:
+    """What the till should hold by a day's entries (the README's "expected"), from its cashbook
+    lines `(kind, amount_fen, fee_fen)`: cash taken in for services (amount + fee), postage,
+    purchases and storage fees; minus cash handed out: withdrawals (amount, less their fee) and
+    the villagers' payouts for sales (amount - commission)."""
+    total = 0
+    for kind, amount, fee in lines:
+        if kind == "service_cash_withdrawal":
+            total += fee - amount
+        elif kind.startswith("service_"):
+            total += amount + fee
+        elif kind in ("parcel_dispatched", "parcel_picked_up"):
+            total += fee
+        elif kind == "purchase_ordered":
+            total += amount
+        elif kind == "sale_recorded":
+            total -= amount - fee
+    return total
+
+
+def cash_count(expected_fen: int, counted_fen: int | None) -> CashCount:
+    return CashCount(
+        expected_fen=expected_fen,
+        counted_fen=counted_fen,
+        difference_fen=None if counted_fen is None else counted_fen - expected_fen,
+    )
+
+
+async def latest_cash_counts(
+    station_ids: list[uuid.UUID], first: datetime.date, last: datetime.date
+) -> dict[tuple[uuid.UUID, datetime.date], int]:
+    """日结: each station's count per day, the latest one not reversed (a later count of the same
+    day replaces the earlier one). Read inside the caller's transaction."""
+    if not station_ids:
+        return {}
+    rows = await db.fetch(
+        "SELECT e.station, e.business_date, e.data FROM ledger_event e "
+        "LEFT JOIN ledger_reversal r ON r.target = e.id "
+        "WHERE e.type = 'cash.counted' AND r.target IS NULL "
+        f"AND e.business_date >= $1 AND e.business_date <= $2 "
+        f"AND e.station IN ({db.in_list(station_ids, 3)}) ORDER BY e.seq",
+        first,
+        last,
+        *station_ids,
+    )
+    counts = {}
+    for row in rows:
+        key = (db.as_uuid(row["station"]), db.as_date(row["business_date"]))
+        counts[key] = int(json.loads(row["data"])["counted_fen"])
+    return counts
 
 
 def week_start(day: datetime.date) -> datetime.date:

@@ -90,6 +90,7 @@ class Parcel(Table, tablename="ledger_parcel"):
     closed_at = Timestamptz(null=True, default=None)
     fee_fen = Integer(default=0)
     return_reason = Varchar(length=200, default="")
+    package = Varchar(length=8, default="")  # "1/3": one package of a JD number, its own parcel
 
 
 class Purchase(Table, tablename="ledger_purchase"):

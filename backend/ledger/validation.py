@@ -20,7 +20,7 @@ import msgspec
 from backend.ledger.carriers import (
     is_possible_tracking_no,
     matches_carrier,
-    normalize_tracking_no,
+    parse_tracking_no,
 )
 from backend.ledger.schemas import EVENT_TYPES, EventData
 
@@ -114,10 +114,20 @@ def _parse_occurred_at(value: str, received_at: datetime.datetime) -> datetime.d
 
 
 def _check_tracking(data: dict[str, Any], carrier_required: bool) -> None:
-    number = normalize_tracking_no(data["tracking_no"])
+    scanned = parse_tracking_no(data["tracking_no"])
+    number = scanned.tracking_no
     if not is_possible_tracking_no(number):
         raise Rejection("invalid_tracking_no", "tracking_no")
     data["tracking_no"] = number
+    if scanned.package:
+        # The suffix typed into the number and a `package` sent beside it must agree.
+        if data.get("package", scanned.package) != scanned.package:
+            raise Rejection("package_mismatch", "package")
+        data["package"] = scanned.package
+    if "package" in data:
+        index, count = (int(part) for part in data["package"].split("/"))
+        if index > count:
+            raise Rejection("invalid_package", "package")
     if carrier_required and not data.get("tracking_confirmed"):
         carrier = data["carrier"]
         if not matches_carrier(carrier, number):
@@ -134,6 +144,8 @@ def _normalize(event_type: str, data: dict[str, Any]) -> None:
         data["pickup_code"] = data["pickup_code"].upper()
     if "household_code" in data:
         data["household_code"] = data["household_code"].strip().upper()
+    if event_type == "sale.recorded" and data["commission_fen"] > data["amount_fen"]:
+        raise Rejection("commission_exceeds_amount", "commission_fen")
     if event_type == "checkin.recorded" and ("lat" in data) != ("lng" in data):
         raise Rejection("location_incomplete", "lat" if "lat" not in data else "lng")
     for key in ("recipient_name", "item", "product", "channel", "destination", "reason", "note"):

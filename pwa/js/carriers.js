@@ -1,29 +1,68 @@
-// Carriers and their tracking-number formats, as the server checks them
-// (backend/ledger/carriers.py): a number off its carrier's usual pattern needs the keeper's
+// Carriers, their tracking-number formats and the normalisation of a scanned number, read from
+// the rules file the server reads too (data/rules.json, precached with this version of the shell;
+// backend/ledger/carriers.py is the server's side, tests/browser/test_rules_parity.py checks both
+// agree on generated cases). A number off its carrier's usual pattern needs the keeper's
 // confirmation; what cannot be a tracking number at all is refused.
+//
+// The file is fetched when this module is first imported; screens that use the functions below
+// await `rulesReady` first (Chrome 80 has no top-level await).
 
-export const CARRIERS = ["ZTO", "YTO", "STO", "YUNDA", "JT", "SF", "EMS", "JD", "BEST", "OTHER"];
+let RULES = null;
+let ANY = null;
+let DROP = null;
+let PACKAGE_SUFFIX = null;
+let PATTERNS = {};
+let PREFIXES = [];
+let PHONE = {};
+export let CARRIERS = [];
 
-const ANY = /^[A-Z0-9]{8,30}$/;
+/** Use a rules object (the fetched file; tests may pass one). */
+export function useRules(rules) {
+  RULES = rules;
+  ANY = new RegExp(rules.tracking.any);
+  DROP = new RegExp(rules.tracking.drop, "g");
+  PACKAGE_SUFFIX = new RegExp(rules.tracking.package_suffix);
+  PATTERNS = {};
+  PREFIXES = [];
+  CARRIERS = rules.carriers.map((c) => c.code);
+  for (const c of rules.carriers) {
+    PATTERNS[c.code] = new RegExp(c.pattern);
+    if (c.prefix) PREFIXES.push([c.prefix, c.code]);
+  }
+  PHONE = {
+    full: new RegExp(rules.phone.full),
+    masked: new RegExp(rules.phone.masked),
+    last4: new RegExp(rules.phone.last4),
+  };
+  return rules;
+}
 
-const PATTERNS = {
-  SF: /^SF[0-9]{13}$/,
-  ZTO: /^[0-9]{12,15}$/,
-  YTO: /^YT[0-9]{13}$/,
-  STO: /^[0-9]{12,15}$/,
-  YUNDA: /^[0-9]{13,15}$/,
-  JD: /^JD[A-Z0-9]{11,18}$/,
-  EMS: /^([A-Z]{2}[0-9]{9}[A-Z]{2}|[0-9]{13})$/,
-  JT: /^JT[0-9]{13}$/,
-  BEST: /^[0-9]{12,14}$/,
-  OTHER: ANY,
-};
+export const rulesReady = fetch(new URL("../data/rules.json", import.meta.url).href)
+  .then((response) => {
+    if (!response.ok) throw new Error(`rules: ${response.status}`);
+    return response.json();
+  })
+  .then(useRules);
 
-/** What scanners and thumbs add (spaces, dashes, lower case) removed, as the server does. */
+export function rulesVersion() {
+  return RULES ? RULES.version : null;
+}
+
+/**
+ * What a scanner or thumb typed → {tracking_no, package}: trimmed, upper case; a JD package
+ * suffix "-n-m-" becomes package "n/m" (each package is its own parcel); spaces and dashes dropped.
+ */
+export function parseTrackingNo(value) {
+  const text = String(value || "").trim().toUpperCase();
+  const match = PACKAGE_SUFFIX.exec(text);
+  if (match && Number(match[2]) <= Number(match[3])) {
+    return { tracking_no: match[1], package: `${Number(match[2])}/${Number(match[3])}` };
+  }
+  return { tracking_no: text.replace(DROP, ""), package: null };
+}
+
 export function normalizeTrackingNo(value) {
-  return String(value || "")
-    .replace(/[\s-]/g, "")
-    .toUpperCase();
+  return parseTrackingNo(value).tracking_no;
 }
 
 export function isPossibleTrackingNo(value) {
@@ -34,12 +73,32 @@ export function matchesCarrier(carrier, value) {
   return Boolean(PATTERNS[carrier] && PATTERNS[carrier].test(value));
 }
 
-/** The carrier a number's prefix gives away (SF…, YT…, JT…, JD…), else null. */
-export function carrierFromPrefix(value) {
-  if (PATTERNS.SF.test(value)) return "SF";
-  if (PATTERNS.YTO.test(value)) return "YTO";
-  if (PATTERNS.JT.test(value)) return "JT";
-  if (PATTERNS.JD.test(value)) return "JD";
-  if (/^[A-Z]{2}[0-9]{9}[A-Z]{2}$/.test(value)) return "EMS";
+/**
+ * The carrier a normalised number points to, afresh for every scan: its prefix (SF, YT, JT, JD)
+ * first; then the remembered carrier if the number fits it; then the first carrier whose format it
+ * fits. Only when the number says nothing (no format but OTHER fits) does the remembered one stay.
+ */
+export function guessCarrier(number, remembered) {
+  for (const [prefix, code] of PREFIXES) {
+    if (number.indexOf(prefix) === 0 && PATTERNS[code].test(number)) return code;
+  }
+  if (remembered && remembered !== "OTHER" && PATTERNS[remembered] && PATTERNS[remembered].test(number)) return remembered;
+  for (const code of CARRIERS) {
+    if (code !== "OTHER" && PATTERNS[code].test(number)) return code;
+  }
+  return remembered || null;
+}
+
+/** "full" | "masked" (a privacy label such as 138****5678) | "last4" | null. */
+export function phoneForm(value) {
+  if (PHONE.full.test(value)) return "full";
+  if (PHONE.masked.test(value)) return "masked";
+  if (PHONE.last4.test(value)) return "last4";
   return null;
+}
+
+/** The last four digits a recipient phone shows, whatever its form. */
+export function phoneLast4(value) {
+  const match = /([0-9]{4})$/.exec(String(value || ""));
+  return match ? match[1] : "";
 }

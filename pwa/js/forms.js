@@ -3,15 +3,18 @@
 
 import {
   CARRIERS,
-  carrierFromPrefix,
+  guessCarrier,
   isPossibleTrackingNo,
   matchesCarrier,
-  normalizeTrackingNo,
+  parseTrackingNo,
+  phoneForm,
+  phoneLast4,
 } from "./carriers.js";
 import { ltr, money, t } from "./i18n.js";
 import { field, h, icon, setFieldError } from "./ui.js";
 import {
   asciiDigits,
+  debounce,
   fenToYuanText,
   gramsToKgText,
   MOBILE,
@@ -29,7 +32,7 @@ const FORMS = {
   "parcel.received": [
     { name: "tracking_no", kind: "tracking", label: "field.tracking_no" },
     { name: "carrier", kind: "carrier", label: "field.carrier" },
-    { name: "recipient_phone", kind: "phone", label: "field.recipient_phone" },
+    { name: "recipient_phone", kind: "label_phone", label: "field.recipient_phone", hint: "field.recipient_phone_hint" },
     { name: "recipient_name", kind: "text", label: "field.recipient_name", optional: true, max: 40 },
   ],
   "parcel.dispatched": [
@@ -108,6 +111,18 @@ function inputFor(spec, initial, defaults) {
         class: "input input-mono",
         value: value || "",
       });
+    case "label_phone":
+      // What the label shows: 13812345678, 138****5678 or 5678 (the phone pad has *).
+      return h("input", {
+        name: spec.name,
+        type: "text",
+        inputmode: "tel",
+        autocomplete: "off",
+        maxlength: "20",
+        dir: "ltr",
+        class: "input input-mono",
+        value: value || "",
+      });
     case "money":
       return h("input", {
         name: spec.name,
@@ -177,7 +192,7 @@ function inputFor(spec, initial, defaults) {
  * A form for `type`. `initial`: event data to edit; `defaults`: remembered values (last carrier…).
  * `onSubmit(data)` gets checked event data; it may return a promise.
  */
-export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel, extra }) {
+export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel, extra, suggestPhone, check }) {
   const specs = FORMS[type];
   const form = h("form", { class: "form", "data-form": type, novalidate: true, autocomplete: "off" });
   const controls = {};
@@ -219,9 +234,15 @@ export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel,
       );
       continue;
     }
-    groups.appendChild(field(t(spec.label), control, { optional: spec.optional, wrap }));
+    groups.appendChild(field(t(spec.label), control, { optional: spec.optional, wrap, hint: spec.hint ? t(spec.hint) : null }));
   }
   form.appendChild(groups);
+  // A field's refusal goes once the keeper changes what it holds.
+  for (const name of Object.keys(controls)) {
+    const control = controls[name];
+    if (control.tagName === "INPUT" && control.type !== "checkbox") control.addEventListener("input", () => setFieldError(control, ""));
+  }
+  if (suggestPhone && controls.recipient_phone && controls.recipient_name) offerFullNumber(groups, controls, suggestPhone);
 
   // A tracking number off its carrier's usual pattern: the keeper confirms it (never refused).
   let confirmBox = null;
@@ -233,8 +254,18 @@ export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel,
       h("label", { class: "checkbox-label" }, confirmBox, h("span", { class: "confirm-text" }))
     );
     groups.insertBefore(confirmRow, groups.children[2]);
+    // A JD package suffix (-1-3-) is its own parcel: shown under the number, sent as `package`.
+    const packageNote = h("p", { class: "package-note", hidden: true, "data-package-note": "" });
+    groups.insertBefore(packageNote, confirmRow);
+    const setPackage = (pkg) => {
+      if (pkg) controls.tracking_no.dataset.package = pkg;
+      else delete controls.tracking_no.dataset.package;
+      packageNote.hidden = !pkg;
+      packageNote.textContent = pkg ? t("tracking.package", { package: pkg }) : "";
+    };
+    if (initial && initial.package) setPackage(initial.package);
     const refresh = () => {
-      const number = normalizeTrackingNo(controls.tracking_no.value);
+      const number = parseTrackingNo(controls.tracking_no.value).tracking_no;
       const carrier = controls.carrier.value;
       const unusual = isPossibleTrackingNo(number) && !matchesCarrier(carrier, number);
       confirmRow.hidden = !unusual;
@@ -242,11 +273,20 @@ export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel,
       if (!unusual) confirmBox.checked = false;
     };
     controls.tracking_no.addEventListener("change", () => {
-      const number = normalizeTrackingNo(controls.tracking_no.value);
-      controls.tracking_no.value = number;
-      const guessed = carrierFromPrefix(number);
-      if (guessed) controls.carrier.value = guessed;
+      const parsed = parseTrackingNo(controls.tracking_no.value);
+      if (!parsed.tracking_no) setPackage(null);
+      else if (parsed.tracking_no !== controls.tracking_no.value || parsed.package) setPackage(parsed.package);
+      controls.tracking_no.value = parsed.tracking_no;
+      // Guessed afresh from every number; the remembered carrier only when the number says nothing.
+      const guessed = guessCarrier(parsed.tracking_no, defaults.carrier || null);
+      if (guessed && guessed !== controls.carrier.value) {
+        controls.carrier.value = guessed;
+        confirmBox.checked = false;
+      }
       refresh();
+    });
+    controls.tracking_no.addEventListener("input", () => {
+      if (!controls.tracking_no.value) setPackage(null);
     });
     controls.tracking_no.addEventListener("input", refresh);
     controls.carrier.addEventListener("change", refresh);
@@ -254,6 +294,7 @@ export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel,
     refresh();
   }
 
+  if (type === "sale.recorded") showPayout(groups, controls);
   if (extra) form.appendChild(extra);
   const submit = h("button", { type: "submit", class: "btn btn-primary btn-block" }, submitLabel || t("common.save"));
   form.appendChild(h("div", { class: "form-actions" }, submit));
@@ -266,6 +307,15 @@ export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel,
     if (firstError) {
       firstError.focus();
       return;
+    }
+    // Checks against the phone's own state (a number already dispatched…) before saving.
+    if (check) {
+      const problem = await check(data);
+      if (problem) {
+        setFieldError(controls[problem.field], problem.message);
+        controls[problem.field].focus();
+        return;
+      }
     }
     busy = true;
     submit.disabled = true;
@@ -296,10 +346,21 @@ function collect(type, specs, controls, confirmBox) {
     }
     switch (spec.kind) {
       case "tracking": {
-        const number = normalizeTrackingNo(raw);
+        const parsed = parseTrackingNo(raw);
+        const number = parsed.tracking_no;
+        const pkg = parsed.package || control.dataset.package || null;
         control.value = number;
         if (!isPossibleTrackingNo(number)) fail(control, "error.tracking_invalid");
-        else data[spec.name] = number;
+        else {
+          data[spec.name] = number;
+          if (pkg) data.package = pkg;
+        }
+        break;
+      }
+      case "label_phone": {
+        const phone = normalizePhone(raw).replace(/[\uFF0A\u00D7xX]/g, "*");
+        if (!phoneForm(phone)) fail(control, "error.recipient_phone");
+        else data[spec.name] = phone;
         break;
       }
       case "phone": {
@@ -345,6 +406,9 @@ function collect(type, specs, controls, confirmBox) {
         else data[spec.name] = raw;
     }
   }
+  if (type === "sale.recorded" && data.commission_fen > data.amount_fen) {
+    fail(controls.commission_fen, "error.commission_exceeds_amount");
+  }
   if (confirmBox && data.tracking_no && data.carrier && !matchesCarrier(data.carrier, data.tracking_no)) {
     if (confirmBox.checked) data.tracking_confirmed = true;
     else fail(controls.tracking_no, "error.tracking_unusual", { carrier: t(`carrier.${data.carrier}`) });
@@ -352,11 +416,70 @@ function collect(type, specs, controls, confirmBox) {
   return { data, firstError };
 }
 
+/** 代销: what is paid out to the villager (sale − commission), as the keeper types. */
+function showPayout(groups, controls) {
+  const line = h("p", { class: "payout-line", "data-payout": "" });
+  controls.commission_fen.closest(".field").appendChild(line);
+  const update = () => {
+    const sale = parseYuan(asciiDigits(controls.amount_fen.value).trim() || "0");
+    const commission = parseYuan(asciiDigits(controls.commission_fen.value).trim() || "0");
+    line.textContent = sale.error || commission.error ? "" : t("sale.payout_live", { amount: money(sale.fen - commission.fen) });
+  };
+  controls.amount_fen.addEventListener("input", update);
+  controls.commission_fen.addEventListener("input", update);
+  update();
+}
+
+/**
+ * A privacy label (138****5678) or a tail (5678) with a name: when exactly one full number is
+ * known for them, offer it; the keeper asks the villager and taps to use it.
+ */
+function offerFullNumber(groups, controls, suggestPhone) {
+  const box = h("div", { class: "suggestion", hidden: true, "data-suggestion": "" });
+  controls.recipient_name.closest(".field").appendChild(box);
+  let asked = 0;
+  const look = debounce(async () => {
+    const phone = normalizePhone(controls.recipient_phone.value);
+    const name = controls.recipient_name.value.trim();
+    const form = phoneForm(phone);
+    const ticket = ++asked;
+    box.hidden = true;
+    clearNode(box);
+    if (!name || (form !== "masked" && form !== "last4")) return;
+    const full = await suggestPhone(phoneLast4(phone), name);
+    if (!full || ticket !== asked) return;
+    box.appendChild(h("span", { class: "suggestion-text" }, t("received.suggest_phone", { phone: full })));
+    box.appendChild(
+      h(
+        "button",
+        {
+          type: "button",
+          class: "btn btn-small",
+          "data-use-phone": full,
+          onclick: () => {
+            controls.recipient_phone.value = full;
+            setFieldError(controls.recipient_phone, "");
+            box.hidden = true;
+          },
+        },
+        t("received.use_phone")
+      )
+    );
+    box.hidden = false;
+  }, 250);
+  controls.recipient_phone.addEventListener("input", look);
+  controls.recipient_name.addEventListener("input", look);
+}
+
+function clearNode(node) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+}
+
 async function scanInto(input) {
   const camera = await import("./camera.js");
   const code = await camera.scanBarcode();
   if (!code) return;
-  input.value = normalizeTrackingNo(code);
+  input.value = code;
   input.dispatchEvent(new Event("input", { bubbles: true }));
   input.dispatchEvent(new Event("change", { bubbles: true }));
   focusNext(input);
@@ -392,7 +515,7 @@ export function describe(entry) {
   const pickupCode = (value) => code(t("parcel.code_short", { code: ltr(value) }));
   switch (entry.type) {
     case "parcel.received":
-      parts.push(t(`carrier.${d.carrier}`), ltr(d.tracking_no));
+      parts.push(t(`carrier.${d.carrier}`), ltr(d.package ? `${d.tracking_no} ${d.package}` : d.tracking_no));
       if (entry.server && entry.server.pickup_code) parts.push(pickupCode(entry.server.pickup_code));
       else if (d.pickup_code) parts.push(pickupCode(d.pickup_code));
       if (d.recipient_name) parts.push(d.recipient_name);
@@ -411,6 +534,7 @@ export function describe(entry) {
       break;
     case "purchase.ordered":
       parts.push(t(`platform.${d.platform}`), d.item);
+      if (d.commission_fen) parts.push(code(t("purchase.commission_part", { amount: money(d.commission_fen) })));
       amount = d.amount_fen;
       break;
     case "purchase.delivered":
@@ -418,6 +542,8 @@ export function describe(entry) {
       break;
     case "sale.recorded":
       parts.push(d.product, code(`${ltr(String(d.quantity))} ${d.unit}`), d.channel);
+      // What the villager gets: the sale less the station's commission.
+      parts.push(code(t("sale.payout", { amount: money(d.amount_fen - (d.commission_fen || 0)) })));
       amount = d.amount_fen;
       break;
     case "service.recorded":
@@ -430,6 +556,10 @@ export function describe(entry) {
       break;
     case "entry.reversed":
       parts.push(d.reason);
+      break;
+    case "cash.counted":
+      if (d.note) parts.push(d.note);
+      amount = d.counted_fen;
       break;
     default:
       break;

@@ -52,12 +52,20 @@ export function t(key, params) {
   let text = catalog[key];
   if (text === undefined) return key;
   if (params) {
-    text = text.replace(/\{(\w+)\}/g, (whole, name) =>
-      params[name] === undefined || params[name] === null ? whole : String(params[name])
-    );
+    const rtl = isRtl();
+    text = text.replace(/\{(\w+)\}/g, (whole, name) => {
+      if (params[name] === undefined || params[name] === null) return whole;
+      const value = String(params[name]);
+      // Inside right-to-left text every code, number, phone tail, amount and date is isolated
+      // left-to-right, else the bidi algorithm shows 2-4-3303 as 3303-4-2.
+      return rtl && NEEDS_ISOLATE.test(value) && !RTL_LETTERS.test(value) && value.charAt(0) !== "\u2066" ? `\u2066${value}\u2069` : value;
+    });
   }
   return text;
 }
+
+const NEEDS_ISOLATE = /[0-9]/;
+const RTL_LETTERS = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/;
 
 function formatter(name, make) {
   if (!formats[name]) {

@@ -166,13 +166,13 @@ export async function signedIn(user) {
   await metaOpen;
   await setMeta("user", user);
   setHint("cz_user", "1");
-  const chosen = await getMeta("lang");
-  if (!chosen && user.language && user.language !== language()) {
-    await changeLanguage(user.language, false);
-  } else if (chosen && chosen !== user.language) {
-    // Chosen on this phone: reminders and messages from the server should speak it too.
-    api("POST", "/api/v1/auth/language", { language: chosen }).catch(() => {});
-    user.language = chosen;
+  // The language this phone speaks (chosen here, or the phone's own setting) wins over the
+  // account's and is saved to it: reminders and messages from the server speak it too.
+  const device = (await getMeta("lang")) || language();
+  await setMeta("lang", device);
+  if (device !== user.language) {
+    api("POST", "/api/v1/auth/language", { language: device }).catch(() => {});
+    user.language = device;
     await setMeta("user", user);
   }
   await openStation(user.station_id);
@@ -260,15 +260,19 @@ async function askPersistence() {
   }
 }
 
-async function routeScan(code) {
+async function routeScan(text) {
+  // Screens get the whole scan as typed (a JD package suffix included) and parse it themselves.
   if (app.screen && app.screen.onScan) {
-    app.screen.onScan(code);
+    app.screen.onScan(text);
     return;
   }
   if (!app.user) return;
+  const { normalizeTrackingNo, rulesReady } = await import("./carriers.js");
+  await rulesReady;
+  const code = normalizeTrackingNo(text);
   const view = await localView();
   const onShelf = view.shelf.some((p) => p.tracking_no === code);
-  navigate(onShelf ? `#/pickup/${encodeURIComponent(code)}` : `#/record/received/${encodeURIComponent(code)}`);
+  navigate(onShelf ? `#/pickup/${encodeURIComponent(code)}` : `#/record/received/${encodeURIComponent(text)}`);
 }
 
 // Only a signed-in keeper scans; the login screen (all a first visit sees) does without it.
@@ -276,10 +280,10 @@ let scannerLoading = null;
 
 function loadScanner() {
   if (!scannerLoading) {
-    scannerLoading = Promise.all([import("./scanner.js"), import("./forms.js")]).then(([scanner, forms]) =>
-      scanner.installScanner({
-        onFieldScan: (input, code) => {
-          if (app.screen && app.screen.onFieldScan) app.screen.onFieldScan(input, code);
+    scannerLoading = Promise.all([import("./scan.js"), import("./forms.js")]).then(([scan, forms]) =>
+      scan.captureScans({
+        onFieldScan: (input, text) => {
+          if (app.screen && app.screen.onFieldScan) app.screen.onFieldScan(input, text);
           else forms.focusNext(input);
         },
         onScan: routeScan,

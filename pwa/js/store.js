@@ -267,7 +267,12 @@ async function applyConfirmed(tx, event) {
       const parcels = tx.objectStore("parcels");
       const parcel = await request(parcels.get(existing.id));
       if (parcel) {
-        if (server.pickup_code && parcel.state === "on_shelf") parcel.pickup_code = server.pickup_code;
+        if (server.pickup_code && parcel.state === "on_shelf") {
+          // The server gave another code (another phone took this one offline): the label
+          // already written on the parcel is wrong until the keeper rewrites it.
+          if (parcel.pickup_code && parcel.pickup_code !== server.pickup_code && !parcel.relabel) parcel.relabel = parcel.pickup_code;
+          parcel.pickup_code = server.pickup_code;
+        }
         parcel.received_date = merged.business_date;
         await request(parcels.put(parcel));
       }
@@ -278,9 +283,9 @@ async function applyConfirmed(tx, event) {
   await project(tx, event);
 }
 
-async function parcelOnShelf(tx, trackingNo) {
+async function parcelOnShelf(tx, trackingNo, pkg) {
   const rows = await request(tx.objectStore("parcels").index("tracking_no").getAll(trackingNo));
-  return rows.find((p) => p.state === "on_shelf") || null;
+  return rows.find((p) => p.state === "on_shelf" && (p.package || "") === (pkg || "")) || null;
 }
 
 async function project(tx, event) {
@@ -294,11 +299,14 @@ async function project(tx, event) {
         parcels.put({
           id: event.id,
           tracking_no: data.tracking_no,
+          package: data.package || "",
           carrier: data.carrier,
           recipient_phone: data.recipient_phone || "",
           recipient_name: data.recipient_name || "",
           pickup_code: server.pickup_code || data.pickup_code || "",
           proposed_code: data.pickup_code || "",
+          // Written on the parcel with the phone's proposal, then changed by the server.
+          relabel: server.pickup_code && data.pickup_code && server.pickup_code !== data.pickup_code ? data.pickup_code : "",
           state: "on_shelf",
           received_at: event.occurred_at,
           received_date: event.business_date,
@@ -310,7 +318,7 @@ async function project(tx, event) {
       break;
     case "parcel.picked_up":
     case "parcel.returned": {
-      const parcel = await parcelOnShelf(tx, data.tracking_no);
+      const parcel = await parcelOnShelf(tx, data.tracking_no, data.package);
       if (parcel) {
         parcel.state = event.type === "parcel.picked_up" ? "picked_up" : "returned";
         parcel.closed_by = event.id;
@@ -403,6 +411,56 @@ export function cashbookKind(type, data) {
   return type.replace(".", "_");
 }
 
+/**
+ * What the till should hold by a day's cashbook lines ({kind, amount_fen, fee_fen}): the README's
+ * "expected", the same rule as backend/ledger/service.py `expected_cash`.
+ */
+export function expectedCash(lines) {
+  let total = 0;
+  for (const line of lines) {
+    const kind = line.kind;
+    if (kind === "service_cash_withdrawal") total += line.fee_fen - line.amount_fen;
+    else if (kind.indexOf("service_") === 0) total += line.amount_fen + line.fee_fen;
+    else if (kind === "parcel_dispatched" || kind === "parcel_picked_up") total += line.fee_fen;
+    else if (kind === "purchase_ordered") total += line.amount_fen;
+    else if (kind === "sale_recorded") total -= line.amount_fen - line.fee_fen;
+  }
+  return total;
+}
+
+/** A day's totals from its entries (dayEntries): lines per kind, takings, the till and its count. */
+export function dayTotals(rows) {
+  const lines = {};
+  let counted = null;
+  let countedAt = "";
+  for (const row of rows) {
+    if (row.reversed || row.reversal_pending || row.type === "entry.reversed") continue;
+    if (row.status === "rejected" || row.status === "conflict") continue;
+    if (row.type === "cash.counted") {
+      // The latest count of the day replaces earlier ones.
+      if (row.occurred_at >= countedAt) {
+        counted = row.data.counted_fen;
+        countedAt = row.occurred_at;
+      }
+      continue;
+    }
+    const kind = cashbookKind(row.type, row.data);
+    const line = lines[kind] || (lines[kind] = { kind, count: 0, amount_fen: 0, fee_fen: 0 });
+    const [amount, fee] = amounts(row.data);
+    line.count += 1;
+    line.amount_fen += amount;
+    line.fee_fen += fee;
+  }
+  const list = Object.keys(lines).map((k) => lines[k]);
+  const expected = expectedCash(list);
+  return {
+    lines: list,
+    total_amount_fen: list.reduce((n, l) => n + l.amount_fen, 0),
+    total_fee_fen: list.reduce((n, l) => n + l.fee_fen, 0),
+    cash: { expected_fen: expected, counted_fen: counted, difference_fen: counted === null ? null : counted - expected },
+  };
+}
+
 function amounts(data) {
   const amount = data.amount_fen || 0;
   const fee = data.fee_fen !== undefined ? data.fee_fen : data.commission_fen || 0;
@@ -422,6 +480,7 @@ function toParcel(entry) {
   return {
     id: entry.id,
     tracking_no: data.tracking_no,
+    package: data.package || "",
     carrier: data.carrier,
     recipient_phone: data.recipient_phone,
     recipient_name: data.recipient_name || "",
@@ -471,7 +530,7 @@ export async function localView() {
       if (entry.type === "parcel.received") shelf.set(entry.id, toParcel(entry));
       else if (entry.type === "parcel.picked_up" || entry.type === "parcel.returned") {
         for (const [id, parcel] of shelf) {
-          if (parcel.tracking_no === data.tracking_no) {
+          if (parcel.tracking_no === data.tracking_no && (parcel.package || "") === (data.package || "")) {
             shelf.delete(id);
             removedBy.set(entry.id, parcel);
           }
@@ -500,6 +559,7 @@ export async function localView() {
     }
     const lines = {};
     const add = (type, data) => {
+      if (type === "cash.counted") return; // a till count is not takings
       const kind = cashbookKind(type, data);
       const line = lines[kind] || (lines[kind] = { kind, count: 0, amount_fen: 0, fee_fen: 0 });
       const [amount, fee] = amounts(data);
@@ -541,6 +601,7 @@ export async function localView() {
       summary,
       rule,
       shelf: shelfList,
+      relabel: shelfList.filter((p) => p.relabel),
       overdue: shelfList.filter((p) => p.overdue),
       purchases: Array.from(purchases.values()),
       kinds,
@@ -656,4 +717,59 @@ export async function outboxCounts() {
 export async function hasPendingReversal(id) {
   const all = await run(stationDb, ["outbox"], "readonly", (tx) => request(tx.objectStore("outbox").getAll()));
   return all.some((e) => e.type === "entry.reversed" && e.data.target_id === id && e.status !== "rejected" && e.status !== "conflict");
+}
+
+/**
+ * What this phone knows of a tracking number (and package) before a new entry is saved: its
+ * parcels in any state and its dispatches not reversed, confirmed or still in the outbox.
+ */
+export async function trackingHistory(trackingNo, pkg) {
+  return run(stationDb, STORES, "readonly", async (tx) => {
+    const outbox = await request(tx.objectStore("outbox").getAll());
+    const reversing = new Set(
+      outbox
+        .filter((e) => e.type === "entry.reversed" && e.status !== "rejected" && e.status !== "conflict")
+        .map((e) => e.data.target_id)
+    );
+    const parcels = (await request(tx.objectStore("parcels").index("tracking_no").getAll(trackingNo))).filter(
+      (p) => (p.package || "") === (pkg || "") && p.state !== "reversed"
+    );
+    const dispatched = [];
+    for (const e of await request(tx.objectStore("events").index("type").getAll("parcel.dispatched"))) {
+      if (e.data.tracking_no === trackingNo && !e.reversed_by && !reversing.has(e.id)) dispatched.push(e);
+    }
+    for (const e of outbox) {
+      if (e.type !== "parcel.dispatched" || e.data.tracking_no !== trackingNo || reversing.has(e.id)) continue;
+      if (e.status === "pending" || e.status === "acked") dispatched.push(e);
+    }
+    return { parcels, dispatched };
+  });
+}
+
+/** Full numbers this phone recorded for a recipient with this name and last four digits. */
+export async function knownFullPhones(last4, name) {
+  return run(stationDb, STORES, "readonly", async (tx) => {
+    const found = new Set();
+    const consider = (phone, who) => {
+      if (who === name && /^1[3-9]\d{9}$/.test(phone || "") && phone.slice(-4) === last4) found.add(phone);
+    };
+    for (const p of await request(tx.objectStore("parcels").getAll())) consider(p.recipient_phone, p.recipient_name);
+    for (const e of await request(tx.objectStore("outbox").getAll())) {
+      if (e.type === "parcel.received") consider(e.data.recipient_phone, e.data.recipient_name);
+    }
+    return Array.from(found);
+  });
+}
+
+/** The keeper rewrote the label of a parcel whose pickup code the server changed. */
+export async function confirmRelabel(parcelId) {
+  await run(stationDb, ["parcels"], "readwrite", async (tx) => {
+    const parcels = tx.objectStore("parcels");
+    const parcel = await request(parcels.get(parcelId));
+    if (parcel) {
+      parcel.relabel = "";
+      await request(parcels.put(parcel));
+    }
+  });
+  emit("change");
 }

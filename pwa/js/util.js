@@ -34,11 +34,24 @@ export function asciiDigits(text) {
 export const MAX_FEN = 10000000; // ¥100,000: the server's limit for one entry
 
 /**
- * Yuan as typed ("12.5", "¥3", "0.05") to integer fen, exactly (no floats).
- * Returns {fen} or {error: "money_format" | "money_range"}.
+ * Yuan as typed to integer fen, exactly (no floats): the one parser of every money field.
+ * "12.5", "12,5" (a Chinese IME or a Uyghur keyboard gives a comma), "¥3", "0.05" are read;
+ * a comma followed by three digits ("1,250": ¥1,250 or ¥1.25?) or mixed with a point is
+ * ambiguous and refused, never guessed.
+ * Returns {fen} or {error: "money_format" | "money_range" | "money_ambiguous"}.
  */
 export function parseYuan(text) {
-  const cleaned = asciiDigits(text).replace(/[¥￥,\s]/g, "");
+  let cleaned = asciiDigits(text)
+    .replace(/[\uFF0C\u060C\u066B]/g, ",") // full-width comma, Arabic comma and decimal separator
+    .replace(/[¥￥\s]/g, "");
+  if (cleaned.indexOf(",") >= 0) {
+    if (cleaned.indexOf(".") >= 0 || !/^\d*,\d{1,2}$/.test(cleaned)) {
+      return { error: /^[\d.,]+$/.test(cleaned) ? "money_ambiguous" : "money_format" };
+    }
+    cleaned = cleaned.replace(",", ".");
+  } else if (/^\d+\.\d{3}$/.test(cleaned)) {
+    return { error: "money_ambiguous" }; // 1.250: a thousands point, or three decimals?
+  }
   const match = /^(\d{0,7})(?:\.(\d{0,2}))?$/.exec(cleaned);
   if (!cleaned || !match || (match[1] === "" && !match[2])) return { error: "money_format" };
   const fen = Number(match[1] || "0") * 100 + Number((match[2] || "").padEnd(2, "0"));

@@ -32,7 +32,7 @@ def pwa_server(tmp_path_factory):
     run(env, "migrate", "--quiet")
     run(env, "demo")
     server = Server(env)
-    server.start(timeout=60)
+    server.start()
     yield server
     server.stop()
 

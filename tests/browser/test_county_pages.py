@@ -30,7 +30,7 @@ def county_server(tmp_path_factory):
     run(env, "migrate", "--quiet")
     run(env, "demo", timeout=300)
     server = Server(env)
-    server.start(timeout=60)
+    server.start()
     yield server
     server.stop()
 

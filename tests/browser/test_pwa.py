@@ -239,7 +239,7 @@ async def test_checks_before_submit_refuse_what_the_server_would(phone, pwa_serv
     await login(page, pwa_server.url, "13800000012")
     await go(page, "record/received", "form[data-form='parcel.received']")
     await page.fill("[name=tracking_no]", "12-34")
-    await page.fill("[name=recipient_phone]", "2345")
+    await page.fill("[name=recipient_phone]", "234")  # not a number, a label or a tail
     await page.click("form[data-form='parcel.received'] button[type=submit]")
     await expect(page.locator(".field-error:not(:empty)")).to_have_count(2)
     # A number off the carrier's usual pattern needs the keeper's confirmation, not a refusal.

@@ -198,7 +198,7 @@ def own_shell_server(tmp_path):
     run(env, "migrate", "--quiet")
     run(env, "demo")
     server = Server(env)
-    server.start(timeout=60)
+    server.start()
     yield server, shell
     server.stop()
 

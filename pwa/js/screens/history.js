@@ -3,11 +3,11 @@
 // and can be fixed and sent again, or discarded.
 
 import { describe, detailNode, hasForm, kindLabel } from "../forms.js";
-import { formatDay, formatTime, t } from "../i18n.js";
+import { formatDay, formatTime, ltr, money, t } from "../i18n.js";
 import { navigate, setTitle } from "../main.js";
-import { countyTimezone, dayEntries, discard, getEntry, hasPendingReversal, record, today } from "../store.js";
+import { countyTimezone, dayEntries, dayTotals, discard, getEntry, hasPendingReversal, record, today } from "../store.js";
 import { cell, cells, clear, confirmSheet, field, h, sectionTitle, setFieldError, sheet, toast } from "../ui.js";
-import { addDays } from "../util.js";
+import { addDays, asciiDigits, parseYuan } from "../util.js";
 
 const STATUS_TAG = { pending: "tag-pending", rejected: "tag-warn", conflict: "tag-warn" };
 
@@ -36,14 +36,67 @@ export async function render(root, args) {
     const rows = await dayEntries(day);
     clear(list);
     if (!rows.length) {
+      if (day === now) list.appendChild(dayCard(day, true, dayTotals([])));
       list.appendChild(h("p", { class: "empty" }, t("history.empty")));
       return;
     }
+    list.appendChild(dayCard(day, day === now, dayTotals(rows)));
     list.appendChild(sectionTitle(t("history.count", { n: rows.length })));
     list.appendChild(cells(rows.map(entryCell)));
   };
   await draw();
   return { refresh: draw };
+}
+
+/**
+ * The day's totals (takings and money handled) and its till: what the entries say it should
+ * hold, the keeper's count (日结) and the difference. Today has the button to count.
+ */
+function dayCard(day, isToday, totals) {
+  const cash = totals.cash;
+  const row = (label, value, attrs) => h("div", Object.assign({ class: "cash-row" }, attrs), h("span", null, label), h("strong", null, value));
+  const diffClass = cash.difference_fen === null ? "" : cash.difference_fen === 0 ? "cash-even" : "cash-off";
+  return h(
+    "section",
+    { class: "card day-card", "data-day-totals": day },
+    h("h2", { class: "card-title" }, t("history.day_totals")),
+    row(t("home.income"), money(totals.total_fee_fen), { "data-day-total": "fee" }),
+    row(t("home.turnover"), money(totals.total_amount_fen), { "data-day-total": "amount" }),
+    row(t("cash.expected"), money(cash.expected_fen), { "data-cash": "expected" }),
+    row(t("cash.counted"), cash.counted_fen === null ? t("cash.not_counted") : money(cash.counted_fen), { "data-cash": "counted" }),
+    cash.difference_fen === null ? null : row(t("cash.difference"), signedMoney(cash.difference_fen), { "data-cash": "difference", class: `cash-row ${diffClass}` }),
+    isToday ? h("button", { type: "button", class: "btn btn-primary btn-block", "data-action": "count-cash", onclick: () => countCash(cash) }, t(cash.counted_fen === null ? "cash.count" : "cash.count_again")) : null
+  );
+}
+
+function signedMoney(fen) {
+  return fen > 0 ? ltr(`+${money(fen).replace(/[\u2066\u2069]/g, "")}`) : money(fen);
+}
+
+/** 日结: the keeper types what the till holds; a later count of the day replaces this one. */
+function countCash(cash) {
+  const input = h("input", { name: "counted_fen", type: "text", inputmode: "decimal", autocomplete: "off", class: "input input-money", placeholder: "0.00" });
+  const form = h(
+    "form",
+    { class: "form cash-form", novalidate: true },
+    h("p", { class: "sheet-text" }, t("cash.explain", { expected: money(cash.expected_fen) })),
+    field(t("cash.counted"), input, { wrap: (control) => h("div", { class: "input-row input-affix" }, h("span", { class: "affix", "aria-hidden": "true" }, "¥"), control) }),
+    h("button", { type: "submit", class: "btn btn-primary btn-block", "data-action": "count-save" }, t("common.save"))
+  );
+  const close = sheet({ title: t("cash.title"), body: form });
+  setTimeout(() => input.focus(), 50);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const parsed = parseYuan(asciiDigits(input.value).trim());
+    if (parsed.error) {
+      setFieldError(input, t(`error.${parsed.error}`));
+      input.focus();
+      return;
+    }
+    await record("cash.counted", { counted_fen: parsed.fen });
+    if (typeof close === "function") close();
+    toast(t("cash.saved", { difference: signedMoney(parsed.fen - cash.expected_fen) }));
+  });
 }
 
 function entryCell(entry) {

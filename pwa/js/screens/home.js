@@ -2,11 +2,11 @@
 // takings by kind and the parcels on the shelf — all from local state, the same offline.
 
 import { api } from "../api.js";
-import { describe } from "../forms.js";
+import { describe, detailNode } from "../forms.js";
 import { formatDateTime, ltr, money, t } from "../i18n.js";
 import { app, lastSyncText, schedule, setTitle, syncStatus } from "../main.js";
-import { countyTimezone, kvGet, kvSet, localView } from "../store.js";
-import { button, cell, cells, clear, h, icon, sectionTitle } from "../ui.js";
+import { confirmRelabel, countyTimezone, kvGet, kvSet, localView } from "../store.js";
+import { button, cell, cells, clear, confirmSheet, h, icon, sectionTitle } from "../ui.js";
 import { openEntrySheet } from "./history.js";
 
 const QUICK = [
@@ -21,6 +21,9 @@ export async function render(root) {
   root.appendChild(body);
   const draw = async () => {
     const view = await localView();
+    // A check-in reminder is done once the station has checked in (here or on another phone).
+    const all = (await kvGet("inbox")) || [];
+    if (view.checked_in) await retireCheckinReminders(all);
     const inbox = ((await kvGet("inbox")) || []).filter((item) => !item.read_at);
     setTitle((view.summary && view.summary.station_name) || t("app.name"));
     clear(body);
@@ -61,6 +64,21 @@ function inboxBanners(items) {
   );
 }
 
+function isCheckinReminder(item) {
+  return item.kind === "reminder" && Boolean(item.url) && item.url.indexOf("#/checkin") >= 0;
+}
+
+async function retireCheckinReminders(items) {
+  const done = items.filter((item) => !item.read_at && isCheckinReminder(item));
+  if (!done.length) return;
+  const now = new Date().toISOString();
+  await kvSet(
+    "inbox",
+    items.map((i) => (done.indexOf(i) >= 0 ? Object.assign({}, i, { read_at: now }) : i))
+  );
+  for (const item of done) api("POST", `/api/v1/inbox/${item.id}/read`, {}).catch(() => {});
+}
+
 async function openInboxItem(item) {
   const items = (await kvGet("inbox")) || [];
   await kvSet(
@@ -88,12 +106,15 @@ function todo(view) {
       )
     );
   }
+  for (const p of view.relabel) rows.push(relabelCell(p));
   for (const entry of view.problems) {
     const described = describe(entry);
+    const reason = entry.status === "conflict" ? t("problem.conflict_detail") : (entry.error && entry.error.detail) || t("problem.rejected_generic");
     rows.push(
       cell({
         title: t(entry.status === "conflict" ? "problem.conflict_title" : "problem.rejected_title", { kind: described.title }),
-        detail: entry.status === "conflict" ? t("problem.conflict_detail") : (entry.error && entry.error.detail) || t("problem.rejected_generic"),
+        // Which entry it is (its number, amount…), then the server's reason.
+        detail: h("span", { class: "problem-detail" }, detailNode(described.parts), described.amount ? h("span", { class: "nowrap" }, ` · ${described.amount}`) : null, h("span", { class: "problem-reason" }, reason)),
         iconName: "warn",
         className: "cell-warn",
         onClick: () => openEntrySheet(entry.id),
@@ -115,6 +136,21 @@ function todo(view) {
   if (!rows.length) return h("div", { class: "todo-empty" });
   const checkin = rows[0].classList.contains("checkin-cta") ? rows.shift() : null;
   return h("div", { class: "todo" }, checkin, rows.length ? h("div", null, sectionTitle(t("home.todo")), cells(rows)) : null);
+}
+
+/** A parcel whose pickup code the server changed: on the to-do list until the label is rewritten. */
+export function relabelCell(p) {
+  return cell({
+    title: h("span", null, t("relabel.title"), " ", h("span", { class: "code code-old" }, p.relabel), " ", h("span", { class: "arrow", "aria-hidden": "true" }, "→"), " ", h("span", { class: "code" }, p.pickup_code)),
+    detail: h("span", null, h("span", { class: "nowrap" }, ltr(p.package ? `${p.tracking_no} ${p.package}` : p.tracking_no)), " · ", p.recipient_name || ltr(p.recipient_phone)),
+    iconName: "warn",
+    className: "cell-warn",
+    attrs: { "data-relabel": p.id },
+    onClick: async () => {
+      const ok = await confirmSheet(t("relabel.sheet_title"), t("relabel.sheet_text", { old: p.relabel, code: p.pickup_code }), t("relabel.done"));
+      if (ok) await confirmRelabel(p.id);
+    },
+  });
 }
 
 function syncCell(view) {
@@ -188,7 +224,7 @@ function shelf(view) {
                 " · ",
                 h("span", { class: "nowrap" }, formatDateTime(p.received_at, tz))
               ),
-              extra: p.overdue ? h("span", { class: "tag tag-warn" }, t("parcel.overdue")) : t("parcel.days", { n: p.days }),
+              extra: p.relabel ? h("span", { class: "tag tag-warn", "data-tag": "relabel" }, t("relabel.tag")) : p.overdue ? h("span", { class: "tag tag-warn" }, t("parcel.overdue")) : t("parcel.days", { n: p.days }),
               href: `#/pickup/${encodeURIComponent(p.tracking_no)}`,
             })
           ),

@@ -2,7 +2,7 @@
 // tracking number; confirming hands it over (a parcel.picked_up entry, with the storage fee if
 // one is due). A parcel nobody collects can be returned from here too.
 
-import { normalizeTrackingNo } from "../carriers.js";
+import { parseTrackingNo, rulesReady } from "../carriers.js";
 import { formatDateTime, ltr, money, t } from "../i18n.js";
 import { setTitle } from "../main.js";
 import { countyTimezone, localView, record } from "../store.js";
@@ -17,12 +17,14 @@ export function matches(parcel, query) {
   const code = (parcel.pickup_code || "").toUpperCase();
   if (code === q || code.split("-").pop() === q) return true;
   if (/^\d{4}$/.test(q) && (parcel.recipient_phone || "").slice(-4) === q) return true;
-  const number = normalizeTrackingNo(q);
-  return number.length >= 6 && parcel.tracking_no.indexOf(number) >= 0;
+  const scanned = parseTrackingNo(q);
+  if (scanned.package && (parcel.package || null) !== scanned.package) return false;
+  return scanned.tracking_no.length >= 6 && parcel.tracking_no.indexOf(scanned.tracking_no) >= 0;
 }
 
 export async function render(root, args) {
   setTitle(t("pickup.title"));
+  await rulesReady;
   const search = h("input", {
     type: "search",
     name: "q",
@@ -76,13 +78,14 @@ function parcelCell(p) {
       null,
       h("span", { class: "nowrap" }, ltr(p.recipient_phone)),
       ` · ${t(`carrier.${p.carrier}`)} `,
-      h("span", { class: "nowrap" }, ltr(p.tracking_no)),
+      h("span", { class: "nowrap" }, ltr(p.package ? `${p.tracking_no} ${p.package}` : p.tracking_no)),
       " · ",
       h("span", { class: "nowrap" }, formatDateTime(p.received_at, tz))
     ),
     extra: h(
       "span",
       { class: "parcel-extra" },
+      p.relabel ? h("span", { class: "tag tag-warn", "data-tag": "relabel" }, t("relabel.tag")) : null,
       p.overdue ? h("span", { class: "tag tag-warn" }, t("parcel.overdue")) : h("span", null, t("parcel.days", { n: p.days })),
       p.fee_fen ? h("small", null, money(p.fee_fen)) : null,
       p.pending ? h("small", { class: "tag tag-pending" }, t("status.pending")) : null
@@ -128,6 +131,7 @@ function openParcel(p) {
         id: "hand-over",
         onClick: async (close) => {
           const data = { tracking_no: p.tracking_no, pickup_code: p.pickup_code };
+          if (p.package) data.package = p.package;
           if (fee.value.trim()) {
             const parsed = parseYuan(fee.value);
             if (parsed.error) {
@@ -171,7 +175,7 @@ function openReturn(p) {
             return;
           }
           close();
-          await record("parcel.returned", { tracking_no: p.tracking_no, reason: text });
+          await record("parcel.returned", Object.assign({ tracking_no: p.tracking_no, reason: text }, p.package ? { package: p.package } : {}));
           toast(t("return.done"));
         },
       },

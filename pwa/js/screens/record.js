@@ -2,18 +2,22 @@
 // ready for the next entry at once (a courier drops twenty parcels: scan, phone, scan, phone…).
 // Also the edit of an entry the server rejected (same id, new content).
 
+import { rulesReady } from "../carriers.js";
 import { buildForm, describe, detailNode, focusNext, hasForm } from "../forms.js";
-import { formatTime, ltr, money, t } from "../i18n.js";
+import { api } from "../api.js";
+import { formatDateTime, formatTime, ltr, money, t } from "../i18n.js";
 import { navigate, setTitle } from "../main.js";
 import {
   countyTimezone,
   getEntry,
   kvGet,
+  knownFullPhones,
   kvSet,
   localView,
   proposePickupCode,
   record,
   resubmit,
+  trackingHistory,
 } from "../store.js";
 import { cell, cells, clear, confirmSheet, h, icon, sectionTitle, toast } from "../ui.js";
 
@@ -77,6 +81,7 @@ async function rememberDefaults(data) {
 
 async function form(root, type, prefill) {
   setTitle(t(`type.${type}`), "#/record");
+  await rulesReady;
   const defaults = (await kvGet("defaults")) || {};
   const recent = h("div", { class: "recent" });
   const saved = [];
@@ -85,22 +90,21 @@ async function form(root, type, prefill) {
     initial,
     defaults,
     submitLabel: t("common.save"),
+    suggestPhone,
+    check: (data) => checkLocally(type, data),
     onSubmit: async (data, formEl) => {
+      // What the fields held when saving began: a scan arriving while the phone is still saving
+      // must survive the reset below.
+      const submitted = snapshot(controls);
       if (type === "parcel.received") {
         const view = await localView();
-        if (view.shelf.some((p) => p.tracking_no === data.tracking_no)) {
-          const error = document.getElementById(`${controls.tracking_no.id}-error`);
-          error.textContent = t("error.already_on_shelf");
-          controls.tracking_no.focus();
-          return;
-        }
         data.pickup_code = proposePickupCode(data.tracking_no, view.shelf, await kvGet("station"));
       }
       const entry = await record(type, data);
       await rememberDefaults(data);
       saved.unshift(entry);
       toast(type === "parcel.received" ? t("received.saved", { code: data.pickup_code }) : t("common.saved"));
-      resetForm(formEl, controls);
+      resetForm(formEl, controls, submitted);
       drawRecent(recent, saved);
     },
   });
@@ -110,6 +114,14 @@ async function form(root, type, prefill) {
   if (first && !prefill) first.focus();
   else if (prefill && controls.recipient_phone) controls.recipient_phone.focus();
   return {
+    // The server may have changed a pickup code since: the list shows the code the parcel must
+    // carry now, marked until the keeper rewrites the label.
+    refresh: async () => {
+      if (!saved.length) return;
+      for (let i = 0; i < saved.length && i < 5; i++) saved[i] = (await getEntry(saved[i].id)) || saved[i];
+      const view = await localView();
+      drawRecent(recent, saved, new Set(view.relabel.map((p) => p.id)));
+    },
     // A scan while another field has the focus still goes to the tracking number.
     onScan: (code) => {
       const input = controls.tracking_no;
@@ -122,24 +134,86 @@ async function form(root, type, prefill) {
   };
 }
 
-/** Empty the fields for the next entry; keep the remembered choices (carrier, unit, channel…). */
-function resetForm(formEl, controls) {
+function snapshot(controls) {
+  const values = {};
+  for (const name of Object.keys(controls)) values[name] = controls[name].value;
+  return values;
+}
+
+/**
+ * Checks against this phone's own state, before anything is saved (the server would refuse the
+ * same later, after the keeper has moved on): a parcel already on the shelf, a number already
+ * dispatched; a parcel handed over before is received again only after the keeper confirms.
+ */
+async function checkLocally(type, data) {
+  if (type !== "parcel.received" && type !== "parcel.dispatched") return null;
+  const known = await trackingHistory(data.tracking_no, data.package);
+  if (type === "parcel.dispatched") {
+    return known.dispatched.length ? { field: "tracking_no", message: t("error.already_dispatched") } : null;
+  }
+  const view = await localView();
+  if (view.shelf.some((p) => p.tracking_no === data.tracking_no && (p.package || "") === (data.package || ""))) {
+    return { field: "tracking_no", message: t("error.already_on_shelf") };
+  }
+  const handed = known.parcels.filter((p) => p.state === "picked_up" || p.state === "returned");
+  if (handed.length) {
+    const last = handed[handed.length - 1];
+    const ok = await confirmSheet(
+      t("received.again_title"),
+      t(last.state === "picked_up" ? "received.again_picked_up" : "received.again_returned", {
+        tracking: data.tracking_no,
+        date: formatDateTime(last.closed_at || last.received_at, countyTimezone()),
+      }),
+      t("received.again_ok")
+    );
+    if (!ok) return { field: "tracking_no", message: t("received.again_cancelled") };
+  }
+  return null;
+}
+
+/** The one full number known for a label's tail and name: this phone's records, then the server. */
+async function suggestPhone(last4, name) {
+  const found = new Set(await knownFullPhones(last4, name));
+  const station = await kvGet("station");
+  if (station && station.id) {
+    const query = `phone_last4=${last4}&name=${encodeURIComponent(name)}`;
+    try {
+      const answer = await api("GET", `/api/v1/stations/${station.id}/recipients/suggestion?${query}`);
+      if (answer && answer.phone) found.add(answer.phone);
+    } catch (error) {
+      // Offline or refused: what this phone knows is enough.
+    }
+  }
+  return found.size === 1 ? Array.from(found)[0] : null;
+}
+
+/**
+ * Empty the fields for the next entry; keep the remembered choices (carrier, unit, channel…).
+ * A field typed or scanned into since saving began keeps what it holds, and the focus.
+ */
+function resetForm(formEl, controls, submitted) {
+  let changed = false;
   for (const name of Object.keys(controls)) {
     const control = controls[name];
     if (REMEMBERED.indexOf(name) >= 0 || control.tagName === "SELECT" || control.tagName === "DIV") continue;
     if (control.type === "checkbox") control.checked = false;
-    else control.value = "";
+    else if (control.value !== submitted[name]) changed = true;
+    else {
+      control.value = "";
+      if (control.dataset.package) control.dispatchEvent(new Event("input", { bubbles: true }));
+    }
   }
   const confirm = formEl.querySelector("[name=tracking_confirmed]");
-  if (confirm) {
+  if (confirm && !changed) {
     confirm.checked = false;
     confirm.closest(".confirm-row").hidden = true;
   }
+  if (changed) return;
   const first = formEl.querySelector("input:not([type=checkbox]):not([type=radio])");
   if (first) first.focus();
 }
 
-function drawRecent(box, saved) {
+function drawRecent(box, saved, relabel = new Set()) {
   clear(box);
   if (!saved.length) return;
   const tz = countyTimezone();
@@ -148,7 +222,10 @@ function drawRecent(box, saved) {
     cells(
       saved.slice(0, 5).map((entry) => {
         const d = describe(entry);
-        return cell({ title: d.title, detail: detailNode(d.parts), extra: d.amount || formatTime(entry.occurred_at, tz), attrs: { "data-entry": entry.id } });
+        const extra = relabel.has(entry.id)
+          ? h("span", { class: "tag tag-warn", "data-tag": "relabel" }, t("relabel.tag"))
+          : d.amount || formatTime(entry.occurred_at, tz);
+        return cell({ title: d.title, detail: detailNode(d.parts), extra, attrs: { "data-entry": entry.id } });
       })
     )
   );

@@ -1,0 +1,77 @@
+"""The counter's scanner gun: a burst ends at Enter (or a long idle), never at a timing gap, so a
+page that stalls in the middle of a scan never saves a truncated number (issue #10, defect 1)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from tests.browser.helpers import go, login, outbox, wait_outbox_empty
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# Blocks the page's main thread for `ms` (what a cheap phone saving the previous parcel does).
+STALL_NOW = "ms => { const end = performance.now() + ms; while (performance.now() < end) {} }"
+# The same, but starting while the next keys are already on their way (they queue up).
+STALL_SOON = (
+    "ms => { setTimeout(() => { const end = performance.now() + ms;"
+    " while (performance.now() < end) {} }, 0); }"
+)
+
+
+async def scan_with_stalls(page, number: str, delay_ms: int, rng: random.Random) -> None:
+    """Type `number` like a gun (`delay_ms` a key) with 1–3 stalls at random points, then Enter."""
+    cuts = sorted(rng.sample(range(1, len(number)), rng.randint(1, 3)))
+    start = 0
+    for cut in [*cuts, len(number)]:
+        await page.keyboard.type(number[start:cut], delay=delay_ms)
+        if cut < len(number):
+            stall = rng.choice([STALL_NOW, STALL_SOON])
+            await page.evaluate(stall, rng.randint(40, 400))
+        start = cut
+    await page.keyboard.press("Enter")
+
+
+@pytest.mark.parametrize(
+    ("delay_ms", "keeper"), [(8, "13800000031"), (40, "13800000032")], ids=["usb-8ms", "bt-40ms"]
+)
+async def test_a_stalled_scan_never_saves_a_truncated_number(
+    phone, pwa_server, api_as, delay_ms, keeper
+):
+    rng = random.Random(delay_ms)
+    page = await phone.new_page()
+    await login(page, pwa_server.url, keeper)
+    await go(page, "record/received", "form[data-form='parcel.received']")
+    numbers = [f"75{rng.randrange(10**12, 10**13)}" for _ in range(12)]
+    for number in numbers:
+        await page.focus("[name=tracking_no]")
+        await scan_with_stalls(page, number, delay_ms, rng)
+        assert await page.input_value("[name=tracking_no]") == number
+        assert await page.evaluate("document.activeElement.name") == "recipient_phone"
+        await page.fill("[name=recipient_phone]", "13812345678")
+        # Enter saves; the next scan starts at once, while the phone is still saving.
+        await page.keyboard.press("Enter")
+    await wait_outbox_empty(page, timeout=40)
+    events = api_as(keeper).events()
+    saved = [e["data"]["tracking_no"] for e in events if e["type"] == "parcel.received"]
+    assert sorted(saved) == sorted(numbers)  # every number whole, each once
+    assert await outbox(page) == []
+
+
+async def test_a_scan_during_a_save_is_neither_cut_nor_wiped(phone, pwa_server, api_as):
+    """The reset after a save must not empty a field the next scan is already filling."""
+    page = await phone.new_page()
+    await login(page, pwa_server.url, "13800000033")
+    await go(page, "record/received", "form[data-form='parcel.received']")
+    await page.fill("[name=tracking_no]", "751111222233334")
+    await page.fill("[name=recipient_phone]", "13812345678")
+    # Saving is held up until the next scan is half typed.
+    await page.evaluate(STALL_SOON, 300)
+    await page.keyboard.press("Enter")
+    await page.focus("[name=tracking_no]")
+    await page.keyboard.type("752222", delay=8)
+    await page.evaluate(STALL_NOW, 200)
+    await page.keyboard.type("333344445", delay=8)
+    await page.keyboard.press("Enter")
+    assert await page.input_value("[name=tracking_no]") == "752222333344445"
