@@ -14,8 +14,8 @@
 
 const VERSION = "__SHELL_VERSION__";
 const CACHE = `cunzhan-shell-${VERSION}`;
+// app.css is not here: the page carries it inline (backend/shell/assets.py).
 const SHELL = [
-  "app.css",
   "js/main.js",
   "js/api.js",
   "js/camera.js",
@@ -37,13 +37,14 @@ const SHELL = [
   "js/screens/record.js",
   "data/rules.json",
   "locales/zh-CN.json",
-  "locales/ug.json",
-  "locales/en.json",
   "icons/icon-192.png",
 ];
-// The counter's screens (batch scan-in, hand-over, stale parcels): cached once the worker is
-// active, after the first paint, so a first visit stays within its budget; offline from then on.
+// The counter's screens (batch scan-in, hand-over, stale parcels) and the catalogs of the other
+// languages (the page itself fetches the keeper's own at once): cached once the worker is active,
+// after the first paint, so a first visit stays within its budget; offline from then on.
 const LATER = [
+  "locales/ug.json",
+  "locales/en.json",
   "counter.css",
   "js/screens/batch.js",
   "js/screens/counter-kit.js",

@@ -4,6 +4,8 @@ first-load budget, complete catalogs, and code that Chrome 80 can run."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import re
@@ -64,10 +66,20 @@ async def test_the_shell_page_is_revalidated_and_names_this_versions_assets(clie
 
 
 async def test_the_shell_page_paints_without_scripts_and_obeys_the_csp(client):
-    page = (await client.get("/app/")).text
+    response = await client.get("/app/")
+    page = response.text
     assert 'id="app"' in page and "村站通" in page  # something useful before any script runs
-    assert not re.search(r"<script(?![^>]*\bsrc=)", page)  # no inline script (CSP)
-    assert " style=" not in page  # no inline style (CSP)
+    # The page's own inline <script> and <style> run only because its CSP names their hashes.
+    policy = response.headers["content-security-policy"]
+    inline = re.findall(r"<(script|style)>(.*?)</\1>", page, re.S)
+    assert {tag for tag, _ in inline} == {"script", "style"}
+    for tag, code in inline:
+        digest = base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()
+        directive = next(d for d in policy.split(";") if d.split()[0] == f"{tag}-src")
+        assert f"'sha256-{digest}'" in directive.split()
+        assert "'unsafe-inline'" not in directive
+    assert len(re.findall(r"<script(?![^>]*\bsrc=)", page)) == 1  # only the catalog prefetch
+    assert " style=" not in page  # no inline style attributes (a hash does not cover them)
     for source in (PWA / "js").rglob("*.js"):
         assert ".innerHTML" not in source.read_text(), source  # nothing typed becomes markup
 
@@ -112,8 +124,10 @@ def test_every_module_and_catalog_of_the_app_is_precached():
     shell |= set(re.findall(r'"([^"]+)"', later.group(1))) if later else set()
     files = {p.relative_to(PWA).as_posix() for p in (PWA / "js").rglob("*.js")}
     files |= {p.relative_to(PWA).as_posix() for p in (PWA / "locales").glob("*.json")}
-    files.add("app.css")
     assert files <= shell, sorted(files - shell)
+    # The stylesheet travels inside the page (precached as "./"), not as a file of its own.
+    assert "app.css" not in shell
+    assert 'href="v/__SHELL_VERSION__/app.css" data-inline>' in (PWA / "index.html").read_text()
     assert all((PWA / path).is_file() for path in shell)
     # Every screen the router can load exists.
     main = (PWA / "js" / "main.js").read_text()
@@ -371,3 +385,47 @@ def test_the_version_changes_when_a_file_of_the_shell_changes(tmp_path, monkeypa
     assert after.version != before.version
     assert after.version.encode() in after.assets["index.html"].body
     assert after.version.encode() in after.assets["sw.js"].body
+
+
+async def test_the_stylesheet_is_in_the_page_and_the_first_screens_modules_are_preloaded(client):
+    """A first visit over 3G: no round trip for the stylesheet, every module of the login screen
+    requested at once (followed through the import graph), each of them a real file."""
+    page = (await client.get("/app/")).text
+    version = await shell_version(client)
+    css = (PWA / "app.css").read_text(encoding="utf-8").strip()
+    assert f"<style>{css}</style>" in page
+    assert 'rel="stylesheet"' not in page
+    preloaded = re.findall(rf'<link rel="modulepreload" href="v/{version}/([^"]+)">', page)
+    assert preloaded[0] == "js/main.js"
+    assert "js/screens/login.js" in preloaded
+    assert len(preloaded) == len(set(preloaded))
+    for name in preloaded:
+        response = await client.get(f"/app/v/{version}/{name}")
+        assert response.status_code == 200, name
+        assert response.headers["content-type"].startswith("text/javascript")
+    # Everything main.js and the login screen import statically, and nothing they load on demand.
+    graph = {}
+    for name in preloaded:
+        source = (PWA / name).read_text(encoding="utf-8")
+        graph[name] = re.findall(r'^(?:import|export)[^;]*?from "(\.{1,2}/[^"]+)";', source, re.M)
+        for target in graph[name]:
+            resolved = os.path.normpath(os.path.join(os.path.dirname(name), target))
+            assert resolved in preloaded, (name, target)
+    assert "js/camera.js" not in preloaded
+
+
+def test_a_module_added_to_the_graph_is_preloaded_without_an_edit(tmp_path):
+    shutil.copytree(PWA, tmp_path / "pwa")
+    main = tmp_path / "pwa" / "js" / "main.js"
+    (tmp_path / "pwa" / "js" / "extra.js").write_text('export const extra = "./x.js";\n')
+    (tmp_path / "pwa" / "js" / "later.js").write_text("export const later = 1;\n")
+    main.write_text(
+        'import { extra } from "./extra.js";\n'
+        'const later = () => import("./later.js");\n' + main.read_text(encoding="utf-8")
+    )
+    page = assets.build_snapshot(tmp_path / "pwa").assets["index.html"].body.decode()
+    assert "/js/extra.js" in page
+    assert "/js/later.js" not in page  # a dynamic import loads on demand
+    (tmp_path / "pwa" / "js" / "extra.js").unlink()
+    with pytest.raises(FileNotFoundError):
+        assets.build_snapshot(tmp_path / "pwa")

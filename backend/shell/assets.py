@@ -3,18 +3,28 @@
 The version is a hash of every served file, so a changed file gives every asset a new URL
 (`/app/v/<version>/…`, cached for a year) and the service worker a new byte content (it updates).
 No build step: the snapshot is read from `pwa/` and re-read when a file there changes.
+
+The shell page is finished here (see `finish_page`) so that a first visit over a slow network needs
+as few round trips as possible: the stylesheet marked `data-inline` is written into the page, and
+the `<!-- modulepreload: … -->` marker becomes one `modulepreload` link per module those entry
+modules import (followed through the import graph, so a module added later is preloaded without
+an edit here). The page's inline `<script>`/`<style>` get their hashes into its CSP.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import mimetypes
 import os
+import posixpath
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from backend.security import CONTENT_SECURITY_POLICY
 from backend.settings import REPO_ROOT
 
 # CUNZHAN_PWA_DIR serves another copy of the shell (tests of the update flow use it).
@@ -47,6 +57,74 @@ class Asset:
     body: bytes
     media_type: str
     etag: str
+    # The shell page's own policy (hashes of its inline script and style); None: the app's default.
+    csp: str | None = None
+
+
+INLINE_STYLESHEET = re.compile(r'<link rel="stylesheet" href="v/[^/"]+/([^"]+)" data-inline>')
+PRELOAD_MARKER = re.compile(r"<!-- modulepreload: ([^>]*?) -->")
+# Static imports and re-exports (`import {a} from "./x.js"`, `export {b} from "../y.js"`,
+# `import "./z.js"`); a dynamic import() is loaded on demand and is not followed.
+STATIC_IMPORT = re.compile(
+    r"""^\s*(?:import\s*|(?:import|export)\b[^"'`;]*?\bfrom\s*)["'](\.{1,2}/[^"']+)["']""", re.M
+)
+INLINE_CODE = re.compile(r"<(script|style)>(.*?)</\1>", re.S)
+
+
+def static_imports(texts: dict[str, str], entries: list[str]) -> list[str]:
+    """Every module the entries load before they run: the entries and their static imports."""
+    order: list[str] = []
+    pending = list(entries)
+    while pending:
+        name = pending.pop(0)
+        if name in order:
+            continue
+        if name not in texts:
+            raise FileNotFoundError(f"pwa/{name} is imported but does not exist")
+        order.append(name)
+        folder = posixpath.dirname(name)
+        for target in STATIC_IMPORT.findall(texts[name]):
+            pending.append(posixpath.normpath(posixpath.join(folder, target)))
+    return order
+
+
+def _with_sources(policy: str, directive: str, sources: list[str]) -> str:
+    if not sources:
+        return policy
+    extra = " ".join(f"'{source}'" for source in sources)
+    parts = [part.strip() for part in policy.split(";")]
+    for index, part in enumerate(parts):
+        if part.split(" ")[0] == directive:
+            parts[index] = f"{part} {extra}"
+            break
+    else:
+        parts.append(f"{directive} 'self' {extra}")
+    return "; ".join(parts)
+
+
+def finish_page(page: str, files: dict[str, bytes], version: str) -> tuple[str, str]:
+    """The shell page as served, and its content security policy."""
+    texts = {name: body.decode("utf-8") for name, body in files.items() if name.endswith(".js")}
+
+    def inline_stylesheet(match: re.Match[str]) -> str:
+        css = files[match.group(1)].decode("utf-8")
+        return "<style>" + css.strip() + "</style>"
+
+    def preload_links(match: re.Match[str]) -> str:
+        modules = static_imports(texts, match.group(1).split())
+        return "\n".join(
+            f'<link rel="modulepreload" href="v/{version}/{name}">' for name in modules
+        )
+
+    page = INLINE_STYLESHEET.sub(inline_stylesheet, page)
+    page = PRELOAD_MARKER.sub(preload_links, page)
+    hashes: dict[str, list[str]] = {"script": [], "style": []}
+    for tag, code in INLINE_CODE.findall(page):
+        digest = base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode()
+        hashes[tag].append(f"sha256-{digest}")
+    policy = _with_sources(CONTENT_SECURITY_POLICY, "script-src", hashes["script"])
+    policy = _with_sources(policy, "style-src", hashes["style"])
+    return page, policy
 
 
 @dataclass
@@ -81,10 +159,14 @@ def build_snapshot(directory: Path = PWA_DIR) -> Snapshot:
     version = digest.hexdigest()[:12]
     assets = {}
     for name, body in raw.items():
+        csp = None
         if name in TEMPLATED:
             body = body.replace(VERSION_PLACEHOLDER.encode(), version.encode())
+        if name == "index.html":
+            page, csp = finish_page(body.decode("utf-8"), raw, version)
+            body = page.encode("utf-8")
         media_type = MEDIA_TYPES[Path(name).suffix]
-        assets[name] = Asset(name, body, media_type, _etag(body))
+        assets[name] = Asset(name, body, media_type, _etag(body), csp)
     return Snapshot(version=version, assets=assets, mtimes=mtimes)
 
 

@@ -29,6 +29,8 @@ REVALIDATE = "no-cache"
 
 def _file_response(request: Request, asset: Asset, cache_control: str) -> Response:
     headers = {"cache-control": cache_control, "etag": asset.etag}
+    if asset.csp:
+        headers["content-security-policy"] = asset.csp
     if request.headers.get("if-none-match") == asset.etag:
         return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
     return Response(asset.body, media_type=asset.media_type, headers=headers)

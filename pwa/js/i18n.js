@@ -22,11 +22,25 @@ export function guessLanguage() {
   return "zh-CN";
 }
 
+// The page's head started fetching the catalog it expects (index.html); used once if it fits.
+let early = self.czCatalog || null;
+
 export async function loadLanguage(code) {
   const lang = LANGUAGES.indexOf(code) >= 0 ? code : "zh-CN";
-  const response = await fetch(new URL(`../locales/${lang}.json`, import.meta.url).href);
-  catalog = await response.json();
+  const started = early && early.lang === lang ? early.json : null;
+  early = null;
+  let next = started ? await started : null;
+  if (!next) {
+    const response = await fetch(new URL(`../locales/${lang}.json`, import.meta.url).href);
+    next = await response.json();
+  }
+  catalog = next;
   current = lang;
+  try {
+    localStorage.setItem("cz_lang", lang); // what the next start fetches first
+  } catch (error) {
+    // storage refused (private mode): the next start guesses from the browser's languages
+  }
   formats = {};
   const root = document.documentElement;
   root.lang = lang;

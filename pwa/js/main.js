@@ -1,10 +1,7 @@
 // Start-up, the hash router, the app's frame (nav bar, tab bar, banners) and the service worker.
 
 import { api } from "./api.js";
-import { focusNext } from "./forms.js";
 import { formatTime, guessLanguage, language, loadLanguage, t } from "./i18n.js";
-import { normalizeTrackingNo, rulesReady } from "./carriers.js";
-import { captureScans } from "./scan.js";
 import {
   bus,
   countyTimezone,
@@ -124,6 +121,7 @@ function parseHash() {
 }
 
 async function route() {
+  if (!main) return; // a hash changed before the first frame was built: boot routes next
   const token = ++routeToken;
   let { name, args } = parseHash();
   if (SCREENS.indexOf(name) < 0) name = "home";
@@ -132,6 +130,8 @@ async function route() {
     return;
   }
   const module = await import(`./screens/${name === "edit" ? "record" : name}.js`);
+  // A keeper's screens take scans from the moment they show.
+  if (app.user && name !== "login") await loadScanner();
   if (token !== routeToken) return;
   if (app.screen && app.screen.leave) app.screen.leave();
   app.screen = null;
@@ -164,7 +164,9 @@ const refreshScreen = debounce(() => {
 export async function signedIn(user) {
   const previous = app.user;
   app.user = user;
+  await metaOpen;
   await setMeta("user", user);
+  setHint("cz_user", "1");
   // The language this phone speaks (chosen here, or the phone's own setting) wins over the
   // account's and is saved to it: reminders and messages from the server speak it too.
   const device = (await getMeta("lang")) || language();
@@ -177,6 +179,7 @@ export async function signedIn(user) {
   await openStation(user.station_id);
   syncStatus.needsLogin = false;
   startSync(user);
+  loadScanner();
   if (!previous) buildFrame();
   navigate("#/home");
 }
@@ -190,10 +193,12 @@ export async function signOut() {
   stopSync();
   app.user = null;
   await setMeta("user", null);
+  setHint("cz_user", "0");
   navigate("#/login");
 }
 
 export async function changeLanguage(code, save = true) {
+  await metaOpen;
   await loadLanguage(code);
   await setMeta("lang", code);
   buildFrame();
@@ -263,6 +268,7 @@ async function routeScan(text) {
     return;
   }
   if (!app.user) return;
+  const { normalizeTrackingNo, rulesReady } = await import("./carriers.js");
   await rulesReady;
   const code = normalizeTrackingNo(text);
   const view = await localView();
@@ -270,13 +276,79 @@ async function routeScan(text) {
   navigate(onShelf ? `#/pickup/${encodeURIComponent(code)}` : `#/record/received/${encodeURIComponent(text)}`);
 }
 
-async function boot() {
-  await openMeta();
+// Only a signed-in keeper scans; the login screen (all a first visit sees) does without it.
+let scannerLoading = null;
+
+function loadScanner() {
+  if (!scannerLoading) {
+    scannerLoading = Promise.all([import("./scan.js"), import("./forms.js")]).then(([scan, forms]) =>
+      scan.captureScans({
+        onFieldScan: (input, text) => {
+          if (app.screen && app.screen.onFieldScan) app.screen.onFieldScan(input, text);
+          else forms.focusNext(input);
+        },
+        onScan: routeScan,
+      })
+    );
+  }
+  return scannerLoading;
+}
+
+/** Resolves once the page's first frame (the splash) is on screen, or after 100 ms in a hidden tab. */
+function firstFrame() {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 100);
+    requestAnimationFrame(() => {
+      clearTimeout(timer);
+      setTimeout(resolve, 0);
+    });
+  });
+}
+
+// Hints in localStorage (read without waiting, unlike IndexedDB): whether a keeper is signed in on
+// this phone ("1"/"0"). IndexedDB stays the truth; a hint only decides what to draw first.
+function hint(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch (error) {
+    return null;
+  }
+}
+
+function setHint(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch (error) {
+    // storage refused: the next start reads IndexedDB before drawing
+  }
+}
+
+let metaOpen = Promise.resolve();
+
+async function storedState() {
+  await metaOpen;
   const [user, lang] = await Promise.all([getMeta("user"), getMeta("lang")]);
-  await loadLanguage(lang || (user && user.language) || guessLanguage());
-  app.user = user || null;
+  setHint("cz_user", user ? "1" : "0");
+  return { user: user || null, lang };
+}
+
+async function showStoredState(state, hash) {
+  await loadLanguage(state.lang || (state.user && state.user.language) || guessLanguage());
+  app.user = state.user;
   if (app.user) await openStation(app.user.station_id);
   buildFrame();
+  // Straight to the login screen (no second route through a hashchange).
+  if (!app.user && !hash.startsWith("#/login")) hash = "#/login";
+  if (hash !== location.hash) history.replaceState(null, "", hash || location.pathname);
+  if (app.user) loadScanner();
+  await route();
+}
+
+async function boot() {
+  // The splash paints before the start-up work (IndexedDB, catalog, screen) takes the main thread.
+  await firstFrame();
+  const hash = location.hash;
+  metaOpen = openMeta();
   window.addEventListener("hashchange", route);
   bus.addEventListener("change", refreshScreen);
   bus.addEventListener("sync-status", refreshScreen);
@@ -289,14 +361,19 @@ async function boot() {
     app.installPrompt = event;
     refreshScreen();
   });
-  captureScans({
-    onFieldScan: (input, text) => {
-      if (app.screen && app.screen.onFieldScan) app.screen.onFieldScan(input, text);
-      else focusNext(input);
-    },
-    onScan: routeScan,
-  });
-  await route();
+  if (hint("cz_user") === "1") {
+    await showStoredState(await storedState(), hash);
+  } else {
+    // Nobody signed in (or a first visit): the login screen, in the language shown last, while
+    // IndexedDB opens (creating it costs a slow phone a good part of a second).
+    await showStoredState({ user: null, lang: hint("cz_lang") }, hash);
+    const state = await storedState();
+    const untouched = !app.user; // not signed in meanwhile
+    if (untouched && (state.user || (state.lang && state.lang !== language()))) {
+      // This phone knew more than its hints said (they came with a later version): go by it.
+      await showStoredState(state, hash);
+    }
+  }
   if (app.user) startSync(app.user);
   registerServiceWorker();
 }
