@@ -281,6 +281,21 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     return [dict(row) for row in await connection.fetch(sql, *args)]
 
 
+async def fetch_once(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """One read statement on its own pooled connection, outside any transaction: for the lookups
+    every request makes (the session), where a transaction's BEGIN and COMMIT would triple the
+    round trips and Piccolo's query builder costs more than the query."""
+    db = engine()
+    if db.current_transaction.get() is not None:
+        return await fetch(sql, *args)
+    if isinstance(db, DurableSQLiteEngine):
+        return list(await db._run_once(_sql_for(db, sql), args))
+    if isinstance(db, PostgresEngine) and db.pool is not None:
+        return [dict(row) for row in await db.pool.fetch(sql, *args)]
+    async with read_transaction():
+        return await fetch(sql, *args)
+
+
 async def execute(sql: str, *args: Any) -> None:
     db, connection = _current_connection()
     if db.engine_type == "sqlite":
