@@ -235,6 +235,7 @@ async def project(args, workdir: Path) -> tuple[dict, Target, tuple, list[float]
         run(env, "demo", timeout=600)
         server = Server(env, extra_args=["--workers", str(args.workers)])
         server.start()
+        spy = None
         try:
             phones, staff_headers, county = await provision_project(server.url, args.phones)
             target = Target("project", server.url, "/api/v1/sync", phones)
@@ -257,11 +258,18 @@ async def project(args, workdir: Path) -> tuple[dict, Target, tuple, list[float]
                 ))  # fmt: skip
 
             sampler = asyncio.create_task(sample_rss())
+            if args.profile:  # py-spy on the server for the phones and capacity phases
+                seconds = str(args.duration + args.capacity_seconds)
+                spy = subprocess.Popen(["py-spy", "record", "--pid", str(server.process.pid),
+                                        "--duration", seconds, "--format", "raw", "--rate", "200",
+                                        "--output", args.profile], stdout=subprocess.DEVNULL)  # fmt: skip
             figures = await run_loads(target, args, staff if args.staff else None)
             figures["staff_latency"] = staff_latency
             stop.set()
             await sampler
         finally:
+            if spy:
+                spy.wait(timeout=args.duration + args.capacity_seconds + 60)
             server.stop()
         stored = await loadtest.stored_counts(url)
         verify = run(env, "verify").stdout.strip()
@@ -328,7 +336,13 @@ def summarise(name: str, figures: dict, check: tuple) -> dict:
         "errors": sum(phones.errors.values())
         + sum(figures["capacity"][0].errors.values())
         + sum(figures["bulk"][0].errors.values()),
-        "error_kinds": dict(phones.errors),
+        "error_kinds": {
+            f"{name}: {kind}": count
+            for name in ("phones", "capacity", "bulk")
+            for kind, count in (
+                figures[name] if name == "phones" else figures[name][0]
+            ).errors.items()
+        },
         "capacity": rate(figures["capacity"]),
         "capacity_p95": pct(figures["capacity"][0].latency, 0.95),
         "bulk": rate(figures["bulk"]),
@@ -343,7 +357,10 @@ async def main_async(args) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="cunzhan-sync-"))
     print(f"start: {load()}", flush=True)
     project_figures, _, project_check, rss = await project(args, workdir)
-    bare_figures, _, bare_check = await bare(args, workdir)
+    if args.only_project:
+        bare_figures, bare_check = project_figures, (0, 0, 0, "")
+    else:
+        bare_figures, _, bare_check = await bare(args, workdir)
     rows = raw_rows(make_events(args.bulk, seed=3))
     raw_seconds = raw_sqlite(str(workdir / "raw.db"), rows, args.bulk_batch)
     raw_rate = args.bulk / raw_seconds
@@ -409,6 +426,8 @@ def main() -> None:
     parser.add_argument("--staff", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--only-project", action="store_true", help="skip the bare endpoint")
+    parser.add_argument("--profile", default="", help="py-spy raw profile of the server to FILE")
     sys.exit(asyncio.run(main_async(parser.parse_args())))
 
 
