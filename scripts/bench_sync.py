@@ -239,6 +239,8 @@ async def project(args, workdir: Path) -> tuple[dict, Target, tuple, list[float]
         try:
             phones, staff_headers, county = await provision_project(server.url, args.phones)
             target = Target("project", server.url, "/api/v1/sync", phones)
+            pids = loadtest.server_pids(server)
+            print(f"server RSS after provisioning: {max(map(loadtest.rss_mb, pids)):.0f} MB")
             staff_latency: list[float] = []
             stop = asyncio.Event()
 
@@ -259,17 +261,29 @@ async def project(args, workdir: Path) -> tuple[dict, Target, tuple, list[float]
 
             sampler = asyncio.create_task(sample_rss())
             if args.profile:  # py-spy on the server for the phones and capacity phases
-                seconds = str(args.duration + args.capacity_seconds)
-                spy = subprocess.Popen(["py-spy", "record", "--pid", str(server.process.pid),
-                                        "--duration", seconds, "--format", "raw", "--rate", "200",
-                                        "--output", args.profile], stdout=subprocess.DEVNULL)  # fmt: skip
+                seconds = str(args.profile_seconds or args.duration + args.capacity_seconds)
+                command = [
+                    "py-spy",
+                    "record",
+                    "--pid",
+                    str(server.process.pid),
+                    "--rate",
+                    "200",
+                    "--duration",
+                    seconds,
+                    "--format",
+                    "raw",
+                    "-o",
+                    args.profile,
+                ]
+                spy = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # fmt: skip
             figures = await run_loads(target, args, staff if args.staff else None)
             figures["staff_latency"] = staff_latency
             stop.set()
             await sampler
         finally:
             if spy:
-                spy.wait(timeout=args.duration + args.capacity_seconds + 60)
+                spy.wait(timeout=args.profile_seconds + args.duration + args.capacity_seconds + 60)
             server.stop()
         stored = await loadtest.stored_counts(url)
         verify = run(env, "verify").stdout.strip()
@@ -428,6 +442,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--only-project", action="store_true", help="skip the bare endpoint")
     parser.add_argument("--profile", default="", help="py-spy raw profile of the server to FILE")
+    parser.add_argument("--profile-seconds", type=int, default=0)
     sys.exit(asyncio.run(main_async(parser.parse_args())))
 
 
