@@ -162,7 +162,9 @@ async def drain(http, target: Target) -> None:
 
 async def run_loads(target: Target, args, staff=None) -> dict:
     figures: dict = {}
-    connector = aiohttp.TCPConnector(limit=args.phones + 10)
+    # Idle connections closed by the client before uvicorn closes them (5 s), or a push races
+    # the server's close and fails as a disconnect that no phone would see as an error.
+    connector = aiohttp.TCPConnector(limit=args.phones + 10, keepalive_timeout=2)
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
         print(f"[{target.name}] phones: {args.phones} × {args.per_push} events every ~{args.every}"
