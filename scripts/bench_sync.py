@@ -58,11 +58,21 @@ def pct(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000 if ordered else 0.0
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU the server processes have used so far."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class Target:
     """Where pushes go: the project's /api/v1/sync with a keeper's token, or the bare endpoint."""
 
-    def __init__(self, name: str, url: str, path: str, phones: list[loadtest.Phone]):
+    def __init__(self, name: str, url: str, path: str, phones: list[loadtest.Phone], pids=()):
         self.name, self.url, self.path, self.phones = name, url, path, phones
+        self.pids = list(pids)
         self.acked: set[str] = set()
         self.created: set[str] = set()
 
@@ -170,20 +180,26 @@ async def run_loads(target: Target, args, staff=None) -> dict:
         print(f"[{target.name}] phones: {args.phones} × {args.per_push} events every ~{args.every}"
               f" s for {args.duration} s; {load()}", flush=True)  # fmt: skip
         readers = staff(http) if staff else None
+        cpu = cpu_seconds(target.pids)
         phase = await phones_phase(http, target, args)
         if readers:
             readers.cancel()
             figures["staff"] = await asyncio.gather(readers, return_exceptions=True)
         figures["phones"] = phase
+        figures["phones_cpu"] = cpu_seconds(target.pids) - cpu
         figures["phones_load"] = os.getloadavg()[0]
         print(f"[{target.name}] capacity: {args.concurrency} concurrent pushes of "
               f"{args.per_push}, {args.capacity_seconds} s; {load()}", flush=True)  # fmt: skip
+        cpu = cpu_seconds(target.pids)
         figures["capacity"] = await capacity_phase(http, target, args)
+        figures["capacity_cpu"] = cpu_seconds(target.pids) - cpu
         figures["capacity_load"] = os.getloadavg()[0]
         print(f"[{target.name}] bulk: {args.bulk} events in batches of {args.bulk_batch}; "
               f"{load()}", flush=True)  # fmt: skip
         bulk_phone = target.phones[-1]
+        cpu = cpu_seconds(target.pids)
         figures["bulk"] = await bulk_phase(http, target, bulk_phone, args)
+        figures["bulk_cpu"] = cpu_seconds(target.pids) - cpu
         figures["bulk_load"] = os.getloadavg()[0]
         await drain(http, target)
     return figures
@@ -240,8 +256,8 @@ async def project(args, workdir: Path) -> tuple[dict, Target, tuple, list[float]
         spy = None
         try:
             phones, staff_headers, county = await provision_project(server.url, args.phones)
-            target = Target("project", server.url, "/api/v1/sync", phones)
             pids = loadtest.server_pids(server)
+            target = Target("project", server.url, "/api/v1/sync", phones, pids)
             print(f"server RSS after provisioning: {max(map(loadtest.rss_mb, pids)):.0f} MB")
             staff_latency: list[float] = []
             stop = asyncio.Event()
@@ -320,7 +336,7 @@ async def bare(args, workdir: Path) -> tuple[dict, Target, tuple]:
             loadtest.Phone(f"1370{n:07d}", f"bare-{n}", str(uuid.uuid4()), random.Random(n))
             for n in range(args.phones)
         ]
-        target = Target("bare", url, "/sync", phones)
+        target = Target("bare", url, "/sync", phones, [process.pid])
         figures = await run_loads(target, args)
     finally:
         process.terminate()
@@ -366,6 +382,15 @@ def summarise(name: str, figures: dict, check: tuple) -> dict:
         "dup": check[1],
         "missing": check[2],
         "loads": (figures["phones_load"], figures["capacity_load"], figures["bulk_load"]),
+        # Server CPU per 1,000 events stored: far less sensitive than rates to a busy machine.
+        "cpu": tuple(
+            1000 * figures[f"{name}_cpu"] / max(1, phase.events)
+            for name, phase in (
+                ("phones", phones),
+                ("capacity", figures["capacity"][0]),
+                ("bulk", figures["bulk"][0]),
+            )
+        ),
     }
 
 
@@ -414,6 +439,14 @@ async def main_async(args) -> int:
             f"dup {row['dup']} never stored {row['missing']}; load during phones/capacity/bulk "
             f"{row['loads'][0]:.2f}/{row['loads'][1]:.2f}/{row['loads'][2]:.2f}"
         )
+    print(
+        "server CPU s per 1,000 events (phones/capacity/bulk): project "
+        + "/".join(f"{v:.2f}" for v in mine["cpu"])
+        + ", bare "
+        + "/".join(f"{v:.2f}" for v in base["cpu"])
+        + "; project / bare "
+        + "/".join(f"{m / max(b, 1e-9):.1f}" for m, b in zip(mine["cpu"], base["cpu"], strict=True))
+    )
     staff = project_figures.get("staff_latency") or []
     if staff:
         p50, p95 = pct(staff, 0.5), pct(staff, 0.95)
