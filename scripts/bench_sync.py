@@ -252,7 +252,7 @@ async def project(args, workdir: Path) -> tuple[dict, Target, tuple, list[float]
         run(env, "migrate", "--quiet")
         run(env, "demo", timeout=600)
         server = Server(env, extra_args=["--workers", str(args.workers)])
-        server.start()
+        server.start(timeout=180)  # a busy shared machine can take a while
         spy = None
         try:
             phones, staff_headers, county = await provision_project(server.url, args.phones)
