@@ -19,7 +19,6 @@ import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from backend import db
 from backend.accounts.schemas import CurrentUser, UserCreate, UserOut, UserUpdate
 from backend.accounts.tables import AuditEntry, Session, User
 from backend.accounts.throttle import THROTTLE
@@ -141,6 +140,8 @@ _SESSION_LOOKUP = (
 
 async def authenticate(settings: Settings, token: str) -> CurrentUser | None:
     """The user behind a token, or None when it is unknown, revoked, expired or disabled."""
+    from backend import db
+
     if not token or len(token) > 200:
         return None
     # Every request comes through here: one plain statement (Piccolo's select with the user's
