@@ -160,8 +160,7 @@ class DurableSQLiteEngine(SQLiteEngine):
     async def _run_once(self, query, args):
         connection = await self.get_connection()
         try:
-            async with connection.execute(query, args or []) as cursor:
-                rows = await cursor.fetchall()
+            rows = await connection.execute_fetchall(query, args or [])
         except BaseException:
             await self.discard_connection(connection)
             raise
@@ -171,8 +170,7 @@ class DurableSQLiteEngine(SQLiteEngine):
     async def _run_in_existing_connection(
         self, connection, query, args=None, query_type="generic", table=None
     ):
-        async with connection.execute(query, args or []) as cursor:
-            return await cursor.fetchall()
+        return await connection.execute_fetchall(query, args or [])
 
     def transaction(
         self,
@@ -276,9 +274,24 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     """Rows as dicts, inside the current transaction."""
     db, connection = _current_connection()
     if db.engine_type == "sqlite":
-        async with connection.execute(_sql_for(db, sql), args) as cursor:
-            return list(await cursor.fetchall())
+        # One trip to the connection's thread (execute, fetch and close a cursor: three).
+        return list(await connection.execute_fetchall(_sql_for(db, sql), args))
     return [dict(row) for row in await connection.fetch(sql, *args)]
+
+
+async def fetch_once(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """One read statement on its own pooled connection, outside any transaction: for the lookups
+    every request makes (the session), where a transaction's BEGIN and COMMIT would triple the
+    round trips and Piccolo's query builder costs more than the query."""
+    db = engine()
+    if db.current_transaction.get() is not None:
+        return await fetch(sql, *args)
+    if isinstance(db, DurableSQLiteEngine):
+        return list(await db._run_once(_sql_for(db, sql), args))
+    if isinstance(db, PostgresEngine) and db.pool is not None:
+        return [dict(row) for row in await db.pool.fetch(sql, *args)]
+    async with read_transaction():
+        return await fetch(sql, *args)
 
 
 async def execute(sql: str, *args: Any) -> None:

@@ -18,7 +18,9 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
-from backend import db
+import msgspec
+
+from backend import db, groupcommit
 from backend.accounts.schemas import CurrentUser
 from backend.errors import DomainError, problem_document
 from backend.ledger.carriers import parse_tracking_no, phone_form
@@ -65,6 +67,14 @@ log = logging.getLogger("cunzhan.ledger")
 GENESIS_HASH = "0" * 64
 CLOSING_TYPES = ("parcel.picked_up", "parcel.returned")
 PULL_PAGE = 500
+# Sync group commit: concurrent pushes share one transaction (one fsync), at most this many
+# pushes and about this many events together, so a bulk push does not hold the writer long.
+INGEST_GROUP_PUSHES = 64
+INGEST_GROUP_EVENTS = 2000
+
+
+def ingest_queue() -> groupcommit.GroupCommit:
+    return groupcommit.queue("ledger.sync", INGEST_GROUP_PUSHES, INGEST_GROUP_EVENTS)
 
 
 def now() -> datetime.datetime:
@@ -139,19 +149,18 @@ def chain_hash(prev_hash: str, row: dict[str, Any]) -> str:
 
 async def _lock_chain(station_id: uuid.UUID) -> tuple[int, str]:
     """Take the station's chain head (SQLite's IMMEDIATE transaction already serialises)."""
-    await db.execute(
-        "INSERT INTO ledger_chain (station, last_seq, last_hash) VALUES ($1, 0, $2) "
-        "ON CONFLICT (station) DO NOTHING",
-        station_id,
-        GENESIS_HASH,
-    )
     lock = "" if db.is_sqlite() else " FOR UPDATE"
-    row = (
-        await db.fetch(
-            f"SELECT last_seq, last_hash FROM ledger_chain WHERE station = $1{lock}", station_id
+    select = f"SELECT last_seq, last_hash FROM ledger_chain WHERE station = $1{lock}"
+    rows = await db.fetch(select, station_id)
+    if not rows:  # the station's first push
+        await db.execute(
+            "INSERT INTO ledger_chain (station, last_seq, last_hash) VALUES ($1, 0, $2) "
+            "ON CONFLICT (station) DO NOTHING",
+            station_id,
+            GENESIS_HASH,
         )
-    )[0]
-    return row["last_seq"], row["last_hash"]
+        rows = await db.fetch(select, station_id)
+    return rows[0]["last_seq"], rows[0]["last_hash"]
 
 
 # Loading state for a batch --------------------------------------------------------------------
@@ -461,16 +470,19 @@ async def _push_once(
 ) -> SyncResponse:
     received_at = now()
     station_id = user.station_id
-    judged: list[_Judged] = []
+    checked: list[_Judged] = []
     for index, raw in enumerate(raw_events):
         raw_id = str(raw.get("id")) if isinstance(raw, dict) and raw.get("id") else None
         try:
             candidate = check_event(raw, received_at)
-            judged.append(_Judged(index, SyncResult(id=raw_id, status="accepted"), candidate))
+            checked.append(_Judged(index, SyncResult(id=raw_id, status="accepted"), candidate))
         except Rejection as rejection:
-            judged.append(_Judged(index, _rejected(raw_id, rejection, language)))
-    candidates = [j.candidate for j in judged if j.candidate]
-    async with db.write_transaction():
+            checked.append(_Judged(index, _rejected(raw_id, rejection, language)))
+    candidates = [j.candidate for j in checked if j.candidate]
+
+    async def judge_and_write():
+        """Inside the group's transaction; may run twice (alone, if the group failed)."""
+        judged = [_Judged(j.index, msgspec.structs.replace(j.result), j.candidate) for j in checked]
         facts = await station_facts(station_id)
         last_seq, last_hash = await _lock_chain(station_id)
         existing = await _existing(candidates)
@@ -526,6 +538,11 @@ async def _push_once(
                 station_id,
             )
         await _describe_duplicates([j for j in judged if j.result.status == "duplicate"])
+        return rows, last_seq, judged
+
+    rows, last_seq, judged = await ingest_queue().run(
+        judge_and_write, weight=max(1, len(candidates)), order=str(station_id)
+    )
     if rows:
         log.info("sync accepted", extra={"station_id": str(station_id), "count": len(rows)})
     villagers.send_in_background(notices)

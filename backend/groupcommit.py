@@ -1,0 +1,108 @@
+"""Group commit: concurrent writes share one transaction, so one commit (one fsync) answers many.
+
+A commit costs an fsync on either engine; committing each small write alone makes the disk, not
+the work, the limit. Writes queued while a transaction is running go together in the next one;
+each caller gets its result only after that transaction has committed. If a shared transaction
+fails, each write of it is retried alone in its own transaction, so one bad write never takes the
+others down with it. Each work must therefore be safe to run again from the start: it builds its
+result from scratch, inside the transaction.
+
+Used by the notification chains (backend/notify/groupwrite.py) and by sync ingest
+(backend/ledger/ingest.py), each on its own queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from backend import db
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Queued:
+    work: Callable[[], Awaitable[Any]]
+    future: asyncio.Future
+    weight: int
+    order: str
+
+
+@dataclass
+class GroupCommit:
+    """One queue of writes on one event loop.
+
+    `max_batch` bounds how many writes share a transaction and `max_weight` the sum of their
+    weights (e.g. events), so a few bulk writes do not hold the write lock for long. Within a
+    transaction writes run sorted by their `order` key (stable: the arrival order otherwise), so
+    on PostgreSQL concurrent groups lock rows in one order and cannot deadlock each other.
+    """
+
+    max_batch: int = 64
+    max_weight: int = 0
+    queue: list[_Queued] = field(default_factory=list)
+    flusher: asyncio.Task | None = None
+
+    async def run(self, work: Callable[[], Awaitable[T]], weight: int = 1, order: str = "") -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future = loop.create_future()
+        self.queue.append(_Queued(work, future, weight, order))
+        if self.flusher is None or self.flusher.done():
+            self.flusher = loop.create_task(self._flush())
+        return await future
+
+    def _take(self) -> list[_Queued]:
+        taken, weight = 0, 0
+        for queued in self.queue:
+            if taken == self.max_batch or (taken and self.max_weight and
+                                           weight + queued.weight > self.max_weight):  # fmt: skip
+                break
+            taken += 1
+            weight += queued.weight
+        batch, self.queue = self.queue[:taken], self.queue[taken:]
+        return sorted(batch, key=lambda queued: queued.order)
+
+    async def _flush(self) -> None:
+        while self.queue:
+            batch = self._take()
+            try:
+                results = []
+                async with db.write_transaction():
+                    for queued in batch:
+                        results.append(await queued.work())
+            except Exception:
+                await self._one_by_one(batch)
+                continue
+            for queued, result in zip(batch, results, strict=True):
+                if not queued.future.done():
+                    queued.future.set_result(result)
+
+    @staticmethod
+    async def _one_by_one(batch: list[_Queued]) -> None:
+        for queued in batch:
+            try:
+                async with db.write_transaction():
+                    result = await queued.work()
+            except Exception as exc:
+                if not queued.future.done():
+                    queued.future.set_exception(exc)
+            else:
+                if not queued.future.done():
+                    queued.future.set_result(result)
+
+
+_queues: dict[tuple[asyncio.AbstractEventLoop, Hashable], GroupCommit] = {}
+
+
+def queue(name: Hashable, max_batch: int = 64, max_weight: int = 0) -> GroupCommit:
+    """The event loop's queue called `name` (created with these bounds on first use)."""
+    key = (asyncio.get_running_loop(), name)
+    found = _queues.get(key)
+    if found is None:
+        for stale in [k for k in _queues if k[0].is_closed()]:
+            del _queues[stale]
+        found = _queues[key] = GroupCommit(max_batch=max_batch, max_weight=max_weight)
+    return found

@@ -1,0 +1,485 @@
+#!/usr/bin/env python3
+"""Issue 17's side-by-side table in one run: the project's sync API against a bare Litestar +
+msgspec + SQLite append-only endpoint (scripts/bare_sync.py) and a raw `executemany`.
+
+    .venv/bin/python scripts/bench_sync.py                 # project on SQLite, everything
+    .venv/bin/python scripts/bench_sync.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python scripts/bench_sync.py --staff 5       # with 5 county staff reading pages
+
+Loads, each against the project and then the bare endpoint (each server alone on the machine):
+- phones: 300 phones, each pushing 20 new events every 4–6 s for 30 s (≈ 1,200 events/s);
+  p50/p95/p99 of a push, errors; at the end lost (acknowledged but not stored) and duplicated ids;
+- capacity: 50 phones pushing 20 events in a closed loop for 10 s (events/s);
+- bulk: one phone pushing 20,000 events in batches of 500 (events/s);
+and the same 20,000 rows into a bare table by raw `executemany`, 500 per transaction (the floor).
+Every ratio is against the bare endpoint measured in the same run; `uptime`'s load average is
+printed beside each phase, since the machine may be shared. Loopback only; every loop is bounded
+in time and count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import aiohttp
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import loadtest  # noqa: E402  (scripts/loadtest.py: provisioning and the phones' entries)
+from bench_ingest import make_events, raw_rows, raw_sqlite  # noqa: E402
+
+from tests.server_process import Server, environment, free_port, run  # noqa: E402
+
+MAX_DRAIN_ROUNDS = 20
+
+
+def load() -> str:
+    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def pct(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000 if ordered else 0.0
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU the server processes have used so far."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class Target:
+    """Where pushes go: the project's /api/v1/sync with a keeper's token, or the bare endpoint."""
+
+    def __init__(self, name: str, url: str, path: str, phones: list[loadtest.Phone], pids=()):
+        self.name, self.url, self.path, self.phones = name, url, path, phones
+        self.pids = list(pids)
+        self.acked: set[str] = set()
+        self.created: set[str] = set()
+
+
+class Phase:
+    def __init__(self) -> None:
+        self.latency: list[float] = []
+        self.errors: dict[str, int] = defaultdict(int)
+        self.events = 0
+
+
+async def push(http: aiohttp.ClientSession, target: Target, phone, phase: Phase, limit=500):
+    batch = list(phone.outbox.values())[:limit]
+    if not batch:
+        return
+    body = json.dumps({"device_id": phone.device_id, "events": batch}, ensure_ascii=False)
+    headers = {**phone.headers, "content-type": "application/json"}
+    began = time.perf_counter()
+    try:
+        async with http.post(target.url + target.path, data=body, headers=headers) as response:
+            payload = await response.read()
+            status = response.status
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        phase.errors[type(exc).__name__] += 1
+        return
+    phase.latency.append(time.perf_counter() - began)
+    if status >= 400:
+        phase.errors[f"HTTP {status}"] += 1
+        return
+    for result in json.loads(payload)["results"]:
+        if result["status"] in ("accepted", "duplicate"):
+            phone.outbox.pop(result["id"], None)
+            target.acked.add(result["id"])
+            phase.events += result["status"] == "accepted"
+        else:
+            phase.errors[result["status"]] += 1
+
+
+def record(phone, target: Target, count: int) -> None:
+    for _ in range(count):
+        phone.record()
+    target.created.update(phone.outbox)
+
+
+async def phones_phase(http, target: Target, args) -> Phase:
+    phase = Phase()
+    until = time.monotonic() + args.duration
+
+    async def one(phone) -> None:
+        rng = phone.rng
+        await asyncio.sleep(rng.uniform(0, args.every))
+        while time.monotonic() < until:
+            record(phone, target, args.per_push)
+            await push(http, target, phone, phase)
+            await asyncio.sleep(rng.uniform(args.every - 1, args.every + 1))
+
+    await asyncio.gather(*(one(phone) for phone in target.phones))
+    return phase
+
+
+async def capacity_phase(http, target: Target, args) -> tuple[Phase, float]:
+    phase = Phase()
+    began = time.monotonic()
+    until = began + args.capacity_seconds
+
+    async def one(phone) -> None:
+        for _ in range(100_000):  # bounded; the clock ends it long before
+            if time.monotonic() >= until:
+                return
+            record(phone, target, args.per_push)
+            await push(http, target, phone, phase)
+
+    await asyncio.gather(*(one(phone) for phone in target.phones[: args.concurrency]))
+    return phase, time.monotonic() - began
+
+
+async def bulk_phase(http, target: Target, phone, args) -> tuple[Phase, float]:
+    phase = Phase()
+    events = make_events(args.bulk, seed=11 if target.name == "project" else 12)
+    began = time.monotonic()
+    for start in range(0, len(events), args.bulk_batch):
+        for entry in events[start : start + args.bulk_batch]:
+            phone.outbox[entry["id"]] = entry
+            target.created.add(entry["id"])
+        await push(http, target, phone, phase)
+    return phase, time.monotonic() - began
+
+
+async def drain(http, target: Target) -> None:
+    phase = Phase()
+    for _ in range(MAX_DRAIN_ROUNDS):
+        pending = [p for p in target.phones if p.outbox]
+        if not pending:
+            return
+        await asyncio.gather(*(push(http, target, p, phase) for p in pending))
+
+
+async def run_loads(target: Target, args, staff=None) -> dict:
+    figures: dict = {}
+    # Idle connections closed by the client before uvicorn closes them (5 s), or a push races
+    # the server's close and fails as a disconnect that no phone would see as an error.
+    connector = aiohttp.TCPConnector(limit=args.phones + 10, keepalive_timeout=2)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+        print(f"[{target.name}] phones: {args.phones} × {args.per_push} events every ~{args.every}"
+              f" s for {args.duration} s; {load()}", flush=True)  # fmt: skip
+        readers = staff(http) if staff else None
+        cpu = cpu_seconds(target.pids)
+        phase = await phones_phase(http, target, args)
+        if readers:
+            readers.cancel()
+            figures["staff"] = await asyncio.gather(readers, return_exceptions=True)
+        figures["phones"] = phase
+        figures["phones_cpu"] = cpu_seconds(target.pids) - cpu
+        figures["phones_load"] = os.getloadavg()[0]
+        print(f"[{target.name}] capacity: {args.concurrency} concurrent pushes of "
+              f"{args.per_push}, {args.capacity_seconds} s; {load()}", flush=True)  # fmt: skip
+        cpu = cpu_seconds(target.pids)
+        figures["capacity"] = await capacity_phase(http, target, args)
+        figures["capacity_cpu"] = cpu_seconds(target.pids) - cpu
+        figures["capacity_load"] = os.getloadavg()[0]
+        print(f"[{target.name}] bulk: {args.bulk} events in batches of {args.bulk_batch}; "
+              f"{load()}", flush=True)  # fmt: skip
+        bulk_phone = target.phones[-1]
+        cpu = cpu_seconds(target.pids)
+        figures["bulk"] = await bulk_phase(http, target, bulk_phone, args)
+        figures["bulk_cpu"] = cpu_seconds(target.pids) - cpu
+        figures["bulk_load"] = os.getloadavg()[0]
+        await drain(http, target)
+    return figures
+
+
+def ledger_check(target: Target, stored: dict[str, int]) -> tuple[int, int, int]:
+    lost = len(target.acked - set(stored))
+    doubled = sum(n - 1 for n in stored.values() if n > 1)
+    missing = len(target.created - set(stored))  # created but never stored (after the drain)
+    return lost, doubled, missing
+
+
+# The project --------------------------------------------------------------------------------
+
+
+async def provision_project(url: str, phones: int) -> tuple[list, dict, str]:
+    async with httpx.AsyncClient(timeout=120) as http:
+        return await loadtest.provision(http, url, phones, random.Random(1))
+
+
+async def staff_reader(http: aiohttp.ClientSession, url, headers, county, stations, latency):
+    """County staff reading pages beside the phones, until cancelled."""
+    rng = random.Random(7)
+    paths = [f"/api/v1/counties/{county}/stations", "/county/"]
+    for _ in range(1_000_000):
+        path = rng.choice([*paths, f"/api/v1/stations/{rng.choice(stations)}/summary"])
+        began = time.perf_counter()
+        async with http.get(url + path, headers=headers) as response:
+            await response.read()
+        latency.append(time.perf_counter() - began)
+        await asyncio.sleep(rng.uniform(0.5, 2))
+
+
+async def project(args, workdir: Path) -> tuple[dict, Target, tuple, list[float]]:
+    postgres = args.database_url.startswith("postgresql://")
+    if postgres:
+        import asyncpg
+
+        name = f"cunzhan_sync_{uuid.uuid4().hex[:8]}"
+        admin = await asyncpg.connect(args.database_url)
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.close()
+        url = f"{args.database_url.rsplit('/', 1)[0]}/{name}"
+    else:
+        url = f"sqlite:///{workdir}/project.db"
+    env = environment(workdir / "data", url, CUNZHAN_LOG_LEVEL="WARNING",
+                      CUNZHAN_API_RATE_LIMIT_PER_MINUTE="100000")  # fmt: skip
+    rss: list[float] = []
+    try:
+        run(env, "migrate", "--quiet")
+        run(env, "demo", timeout=600)
+        server = Server(env, extra_args=["--workers", str(args.workers)])
+        server.start(timeout=180)  # a busy shared machine can take a while
+        spy = None
+        try:
+            phones, staff_headers, county = await provision_project(server.url, args.phones)
+            pids = loadtest.server_pids(server)
+            target = Target("project", server.url, "/api/v1/sync", phones, pids)
+            print(f"server RSS after provisioning: {max(map(loadtest.rss_mb, pids)):.0f} MB")
+            staff_latency: list[float] = []
+            stop = asyncio.Event()
+
+            async def sample_rss() -> None:
+                for _ in range(100_000):
+                    if stop.is_set():
+                        return
+                    pids = loadtest.server_pids(server)
+                    rss.append(max(loadtest.rss_mb(pid) for pid in pids))
+                    await asyncio.sleep(0.5)
+
+            def staff(http):
+                stations = [p.station_id for p in phones]
+                return asyncio.gather(*(
+                    staff_reader(http, server.url, staff_headers, county, stations, staff_latency)
+                    for _ in range(args.staff)
+                ))  # fmt: skip
+
+            sampler = asyncio.create_task(sample_rss())
+            if args.profile:  # py-spy on the server for the phones and capacity phases
+                seconds = str(args.profile_seconds or args.duration + args.capacity_seconds)
+                command = [
+                    "py-spy",
+                    "record",
+                    "--pid",
+                    str(server.process.pid),
+                    "--rate",
+                    "200",
+                    "--duration",
+                    seconds,
+                    "--format",
+                    "raw",
+                    "-o",
+                    args.profile,
+                ]
+                spy = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # fmt: skip
+            figures = await run_loads(target, args, staff if args.staff else None)
+            figures["staff_latency"] = staff_latency
+            stop.set()
+            await sampler
+        finally:
+            if spy:
+                spy.wait(timeout=args.profile_seconds + args.duration + args.capacity_seconds + 60)
+            server.stop()
+        stored = await loadtest.stored_counts(url)
+        verify = run(env, "verify").stdout.strip()
+    finally:
+        if postgres:
+            admin = await asyncpg.connect(args.database_url)
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+    return figures, target, (*ledger_check(target, stored), verify), rss
+
+
+# The bare endpoint ---------------------------------------------------------------------------
+
+
+async def bare(args, workdir: Path) -> tuple[dict, Target, tuple]:
+    path = workdir / "bare.db"
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "bare_sync.py"), "--port", str(port),
+         "--database", str(path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.post(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        phones = [
+            loadtest.Phone(f"1370{n:07d}", f"bare-{n}", str(uuid.uuid4()), random.Random(n))
+            for n in range(args.phones)
+        ]
+        target = Target("bare", url, "/sync", phones, [process.pid])
+        figures = await run_loads(target, args)
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    with sqlite3.connect(path) as connection:
+        stored = {
+            row[0]: row[1]
+            for row in connection.execute("SELECT id, COUNT(*) FROM bare_event GROUP BY id")
+        }
+    return figures, target, (*ledger_check(target, stored), "")
+
+
+# The report ----------------------------------------------------------------------------------
+
+
+def rate(phase_and_seconds) -> float:
+    phase, seconds = phase_and_seconds
+    return phase.events / seconds if seconds else 0.0
+
+
+def summarise(name: str, figures: dict, check: tuple) -> dict:
+    phones: Phase = figures["phones"]
+    return {
+        "name": name,
+        "p50": pct(phones.latency, 0.5),
+        "p95": pct(phones.latency, 0.95),
+        "p99": pct(phones.latency, 0.99),
+        "phone_events": phones.events,
+        "errors": sum(phones.errors.values())
+        + sum(figures["capacity"][0].errors.values())
+        + sum(figures["bulk"][0].errors.values()),
+        "error_kinds": {
+            f"{name}: {kind}": count
+            for name in ("phones", "capacity", "bulk")
+            for kind, count in (
+                figures[name] if name == "phones" else figures[name][0]
+            ).errors.items()
+        },
+        "capacity": rate(figures["capacity"]),
+        "capacity_p95": pct(figures["capacity"][0].latency, 0.95),
+        "bulk": rate(figures["bulk"]),
+        "lost": check[0],
+        "dup": check[1],
+        "missing": check[2],
+        "loads": (figures["phones_load"], figures["capacity_load"], figures["bulk_load"]),
+        # Server CPU per 1,000 events stored: far less sensitive than rates to a busy machine.
+        "cpu": tuple(
+            1000 * figures[f"{name}_cpu"] / max(1, phase.events)
+            for name, phase in (
+                ("phones", phones),
+                ("capacity", figures["capacity"][0]),
+                ("bulk", figures["bulk"][0]),
+            )
+        ),
+    }
+
+
+async def main_async(args) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="cunzhan-sync-"))
+    print(f"start: {load()}", flush=True)
+    project_figures, _, project_check, rss = await project(args, workdir)
+    if args.only_project:
+        bare_figures, bare_check = project_figures, (0, 0, 0, "")
+    else:
+        bare_figures, _, bare_check = await bare(args, workdir)
+    rows = raw_rows(make_events(args.bulk, seed=3))
+    raw_seconds = raw_sqlite(str(workdir / "raw.db"), rows, args.bulk_batch)
+    raw_rate = args.bulk / raw_seconds
+    mine = summarise("project", project_figures, project_check)
+    base = summarise("bare", bare_figures, bare_check)
+    engine = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"\nproject on {engine} ({args.workers} process(es)), bare endpoint on SQLite; "
+          f"end: {load()}")  # fmt: skip
+    print("| load | project | bare endpoint | project / bare |")
+    print("|---|---|---|---|")
+    phones_secs = args.duration
+    print(
+        f"| {args.phones} phones × {args.per_push} events every ~{args.every} s, {args.duration} s "
+        f"| {mine['phone_events'] / phones_secs:,.0f} events/s, p50/p95/p99 "
+        f"{mine['p50']:.1f}/{mine['p95']:.1f}/{mine['p99']:.1f} ms "
+        f"| {base['phone_events'] / phones_secs:,.0f} events/s, p50/p95/p99 "
+        f"{base['p50']:.1f}/{base['p95']:.1f}/{base['p99']:.1f} ms "
+        f"| p95 {mine['p95'] / max(base['p95'], 0.001):.1f}× |"
+    )
+    print(
+        f"| capacity: {args.concurrency} concurrent pushes of {args.per_push} "
+        f"| {mine['capacity']:,.0f} events/s (push p95 {mine['capacity_p95']:.0f} ms) "
+        f"| {base['capacity']:,.0f} events/s (push p95 {base['capacity_p95']:.0f} ms) "
+        f"| {mine['capacity'] / max(base['capacity'], 1):.2f} |"
+    )
+    print(
+        f"| bulk: {args.bulk:,} events in batches of {args.bulk_batch} "
+        f"| {mine['bulk']:,.0f} events/s | {base['bulk']:,.0f} events/s "
+        f"| {mine['bulk'] / max(base['bulk'], 1):.2f} (raw executemany {raw_rate:,.0f} events/s:"
+        f" project/raw {mine['bulk'] / raw_rate:.3f}) |"
+    )
+    for row in (mine, base):
+        print(
+            f"{row['name']}: errors {row['errors']} {row['error_kinds'] or ''}; lost {row['lost']} "
+            f"dup {row['dup']} never stored {row['missing']}; load during phones/capacity/bulk "
+            f"{row['loads'][0]:.2f}/{row['loads'][1]:.2f}/{row['loads'][2]:.2f}"
+        )
+    print(
+        "server CPU s per 1,000 events (phones/capacity/bulk): project "
+        + "/".join(f"{v:.2f}" for v in mine["cpu"])
+        + ", bare "
+        + "/".join(f"{v:.2f}" for v in base["cpu"])
+        + "; project / bare "
+        + "/".join(f"{m / max(b, 1e-9):.1f}" for m, b in zip(mine["cpu"], base["cpu"], strict=True))
+    )
+    staff = project_figures.get("staff_latency") or []
+    if staff:
+        p50, p95 = pct(staff, 0.5), pct(staff, 0.95)
+        print(f"staff reads: n={len(staff)} p50 {p50:.0f} ms p95 {p95:.0f} ms")
+    if rss:
+        print(f"project server RSS: max {max(rss):.0f} MB, median {statistics.median(rss):.0f} MB")
+    print(f"project ledger: {project_check[3]}")
+    ok = (
+        mine["errors"] == 0
+        and mine["lost"] == mine["dup"] == mine["missing"] == 0
+        and base["lost"] == base["dup"] == 0
+    )
+    return 0 if ok else 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--phones", type=int, default=300)
+    parser.add_argument("--per-push", type=int, default=20)
+    parser.add_argument("--every", type=float, default=5.0)
+    parser.add_argument("--duration", type=int, default=30)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--capacity-seconds", type=int, default=10)
+    parser.add_argument("--bulk", type=int, default=20_000)
+    parser.add_argument("--bulk-batch", type=int, default=500)
+    parser.add_argument("--staff", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--only-project", action="store_true", help="skip the bare endpoint")
+    parser.add_argument("--profile", default="", help="py-spy raw profile of the server to FILE")
+    parser.add_argument("--profile-seconds", type=int, default=0)
+    sys.exit(asyncio.run(main_async(parser.parse_args())))
+
+
+if __name__ == "__main__":
+    main()
