@@ -538,9 +538,10 @@ async def _push_once(
                 station_id,
             )
         await _describe_duplicates([j for j in judged if j.result.status == "duplicate"])
-        return rows, last_seq, judged
+        return rows, last_seq, judged, notices
 
-    rows, last_seq, judged = await ingest_queue().run(
+    # The pickup SMS go out only once the group's commit holds their parcels.
+    rows, last_seq, judged, notices = await ingest_queue().run(
         judge_and_write, weight=max(1, len(candidates)), order=str(station_id)
     )
     if rows:

@@ -165,6 +165,10 @@ export async function suggestDispatchFee(controls) {
       controls.fee_fen.value = lastSuggested;
     }
   };
+  // Typing over the suggestion replaces it: "12,5" typed into "10.00" must not become "10.0012,5".
+  controls.fee_fen.addEventListener("focus", () => {
+    if (controls.fee_fen.value && controls.fee_fen.value === lastSuggested) controls.fee_fen.select();
+  });
   controls.weight_g.addEventListener("input", update);
   controls.carrier.addEventListener("change", update);
   controls.tracking_no && controls.tracking_no.addEventListener("change", update);
