@@ -184,6 +184,17 @@ async def set_station_prices(station_id: uuid.UUID, prices: dict[str, list[list[
     return await price_table(station_id)
 
 
+async def county_prices(county_id: uuid.UUID) -> dict[str, list[list[int]]]:
+    """The county's own table (no built-in prices): what its settings page shows."""
+    async with db.read_transaction():
+        rows = await db.fetch(
+            "SELECT dispatch_prices FROM registry_county WHERE id = $1", county_id
+        )
+    if not rows:
+        raise DomainError("not_found", status=404)
+    return _loaded(rows[0]["dispatch_prices"])
+
+
 async def set_county_prices(county_id: uuid.UUID, prices: dict[str, list[list[int]]]):
     clean = check_prices(prices)
     async with db.write_transaction():
