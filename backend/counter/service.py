@@ -160,10 +160,11 @@ async def price_table(station_id: uuid.UUID) -> dict[str, Any]:
     if not rows:
         raise DomainError("not_found", status=404)
     county, own = _loaded(rows[0]["county"]), _loaded(rows[0]["own"])
-    table = {carrier: DEFAULT_PRICES.get(carrier, DEFAULT_BANDS) for carrier in CARRIERS}
-    table.update(county)
-    table.update(own)
-    return {"prices": table, "county": county, "station": own}
+    base = {carrier: DEFAULT_PRICES.get(carrier, DEFAULT_BANDS) for carrier in CARRIERS}
+    base.update(county)
+    table = {**base, **own}
+    # "base": what the station's own prices override (the keeper's screen shows it greyed).
+    return {"prices": table, "county": county, "station": own, "base": base}
 
 
 def suggest(table: dict[str, list[list[int]]], carrier: str, weight_g: int) -> int | None:
