@@ -31,6 +31,7 @@ async def test_county_price_table_saved_in_yuan_then_a_bad_grid_refused(client, 
     assert page.status_code == 200
     # The built-in bands are offered while the county has no table of its own.
     assert cell(page.text, "band_0") == "1" and cell(page.text, "band_4") == "30"
+    assert 'name="fee_SF_0" id="f-fee_SF_0"' in page.text and 'placeholder="18.00"' in page.text
     token = CSRF_FIELD.search(page.text).group(1)
     form = {
         "_csrf_token": token,
@@ -46,7 +47,11 @@ async def test_county_price_table_saved_in_yuan_then_a_bad_grid_refused(client, 
     saved = await client.post(f"{PAGE}/prices", data=form, headers=HTML)
     assert saved.status_code == 303, saved.text
     assert saved.headers["location"].startswith(f"{PAGE}?saved=prices")
-    table = {"SF": [[1000, 1600], [3000, 2250], [5000, 3000]], "ZTO": [[1000, 850], [5000, 1500]]}
+    # ZTO's 3 kg cell was left empty: the built-in fee (the grey one) stays in its table.
+    table = {
+        "SF": [[1000, 1600], [3000, 2250], [5000, 3000]],
+        "ZTO": [[1000, 850], [3000, 1500], [5000, 1500]],
+    }
     assert await stored_prices(world) == table
 
     # The stations' table follows the county's (the built-in one for the others).
@@ -54,9 +59,12 @@ async def test_county_price_table_saved_in_yuan_then_a_bad_grid_refused(client, 
         f"/api/v1/stations/{world.station_a}/prices", headers=world.keeper_a.headers
     )
     assert answer.json()["prices"]["SF"] == table["SF"] and answer.json()["county"] == table
+    # "base" (what a station's own prices override): the county's table over the built-in one.
+    assert answer.json()["base"]["ZTO"] == table["ZTO"] and answer.json()["base"]["YTO"]
 
     again = await client.get(f"{PAGE}?saved=prices", headers=HTML)
-    assert cell(again.text, "fee_SF_1") == "22.50" and cell(again.text, "fee_ZTO_1") == ""
+    assert cell(again.text, "fee_SF_1") == "22.50" and cell(again.text, "fee_ZTO_1") == "15.00"
+    assert cell(again.text, "fee_YTO_0") == ""  # a carrier left empty follows the built-in table
     assert translate("county_page.prices.saved", "zh-CN") in again.text
 
     # Not an amount: refused with the cell marked, the typed grid kept, nothing changed.

@@ -541,6 +541,7 @@ async def settings_page(
         form=state or views.FormState(values=values),
         saved=request.query_params.get("saved") == "1",
         prices=prices,
+        price_placeholders=views.price_placeholders(prices.values),
         price_carriers=counter_service.CARRIERS,
         price_columns=range(views.PRICE_BAND_COLUMNS),
         prices_saved=request.query_params.get("saved") == "prices",

@@ -1643,8 +1643,12 @@ def price_form_values_typed(form: Any) -> dict[str, str]:
 
 def price_form_input(values: dict[str, str]) -> dict[str, list[list[int]]]:
     """The typed grid as the price table check_prices takes. A fee that is not an amount, or a
-    fee in a column without a weight, is refused here, with the cell it concerns."""
+    fee in a column without a weight, is refused here, with the cell it concerns. A carrier with
+    some fees typed keeps the built-in fee (the grey one) in the cells left empty, so no weight
+    falls out of its table."""
     from backend.counter.service import CARRIERS
+
+    greyed = price_placeholders(values)
 
     weights: list[int | None] = []
     for i in range(PRICE_BAND_COLUMNS):
@@ -1656,8 +1660,10 @@ def price_form_input(values: dict[str, str]) -> dict[str, list[list[int]]]:
     prices: dict[str, list[list[int]]] = {}
     for carrier in CARRIERS:
         bands = []
+        typed = any(values[f"fee_{carrier}_{i}"] for i in range(PRICE_BAND_COLUMNS))
         for i, grams in enumerate(weights):
-            text = values[f"fee_{carrier}_{i}"]
+            name = f"fee_{carrier}_{i}"
+            text = values[name] or (greyed.get(name, "") if typed else "")
             if not text:
                 continue
             fee = _yuan_to_fen(text)
@@ -1669,3 +1675,18 @@ def price_form_input(values: dict[str, str]) -> dict[str, list[list[int]]]:
         if bands:
             prices[carrier] = bands
     return prices
+
+
+def price_placeholders(values: dict[str, str]) -> dict[str, str]:
+    """The built-in fee of each cell whose column weight is a built-in band: shown greyed, what a
+    carrier left empty is charged."""
+    from backend.counter.service import CARRIERS, DEFAULT_BANDS, DEFAULT_PRICES
+
+    shown: dict[str, str] = {}
+    for i in range(PRICE_BAND_COLUMNS):
+        grams = _kg_to_grams(values.get(f"band_{i}") or "")
+        for carrier in CARRIERS:
+            for upto, fee in DEFAULT_PRICES.get(carrier, DEFAULT_BANDS):
+                if upto == grams:
+                    shown[f"fee_{carrier}_{i}"] = fen_as_yuan(fee)
+    return shown
