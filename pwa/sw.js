@@ -39,7 +39,7 @@ const SHELL = [
   "locales/zh-CN.json",
   "icons/icon-192.png",
 ];
-// The counter's screens (batch scan-in, hand-over, stale parcels) and the catalogs of the other
+// The counter's screens (batch scan-in, hand-over, stale parcels, shelf and prices) and the catalogs of the other
 // languages (the page itself fetches the keeper's own at once): cached once the worker is active,
 // after the first paint, so a first visit stays within its budget; offline from then on.
 const LATER = [
@@ -50,6 +50,7 @@ const LATER = [
   "js/screens/counter-kit.js",
   "js/screens/handover.js",
   "js/screens/stale.js",
+  "js/screens/counter-setup.js",
   "locales/counter/zh-CN.json",
   "locales/counter/ug.json",
   "locales/counter/en.json",

@@ -160,10 +160,11 @@ async def price_table(station_id: uuid.UUID) -> dict[str, Any]:
     if not rows:
         raise DomainError("not_found", status=404)
     county, own = _loaded(rows[0]["county"]), _loaded(rows[0]["own"])
-    table = {carrier: DEFAULT_PRICES.get(carrier, DEFAULT_BANDS) for carrier in CARRIERS}
-    table.update(county)
-    table.update(own)
-    return {"prices": table, "county": county, "station": own}
+    base = {carrier: DEFAULT_PRICES.get(carrier, DEFAULT_BANDS) for carrier in CARRIERS}
+    base.update(county)
+    table = {**base, **own}
+    # "base": what the station's own prices override (the keeper's screen shows it greyed).
+    return {"prices": table, "county": county, "station": own, "base": base}
 
 
 def suggest(table: dict[str, list[list[int]]], carrier: str, weight_g: int) -> int | None:
@@ -182,6 +183,17 @@ async def set_station_prices(station_id: uuid.UUID, prices: dict[str, list[list[
             station_id,
         )
     return await price_table(station_id)
+
+
+async def county_prices(county_id: uuid.UUID) -> dict[str, list[list[int]]]:
+    """The county's own table (no built-in prices): what its settings page shows."""
+    async with db.read_transaction():
+        rows = await db.fetch(
+            "SELECT dispatch_prices FROM registry_county WHERE id = $1", county_id
+        )
+    if not rows:
+        raise DomainError("not_found", status=404)
+    return _loaded(rows[0]["dispatch_prices"])
 
 
 async def set_county_prices(county_id: uuid.UUID, prices: dict[str, list[list[int]]]):

@@ -35,6 +35,7 @@ from backend.accounts.middleware import CSRF_COOKIE
 from backend.accounts.routes import _session_cookie as session_cookie
 from backend.accounts.tables import User
 from backend.accounts.throttle import LoginThrottle, login_throttle
+from backend.counter import service as counter_service
 from backend.county import views
 from backend.errors import (
     LANGUAGE_COOKIE,
@@ -517,10 +518,17 @@ async def _reopen(actor, station_id, data):
     return await registry.reopen_station(actor, station_id)
 
 
-async def settings_page(request: Request, state: views.FormState | None = None) -> Template:
+async def settings_page(
+    request: Request,
+    state: views.FormState | None = None,
+    prices: views.FormState | None = None,
+) -> Template:
     county_id = await county_of(request)
     fmt = views.Formatter(page_language(request))
     values = await views.county_settings_values(county_id)
+    if prices is None:
+        stored = await counter_service.county_prices(county_id)
+        prices = views.FormState(values=views.price_form_values(stored))
     return render(
         request,
         "county/county_settings.html",
@@ -532,6 +540,11 @@ async def settings_page(request: Request, state: views.FormState | None = None) 
         lists={"weekdays": views.weekday_choices(fmt)},
         form=state or views.FormState(values=values),
         saved=request.query_params.get("saved") == "1",
+        prices=prices,
+        price_placeholders=views.price_placeholders(prices.values),
+        price_carriers=counter_service.CARRIERS,
+        price_columns=range(views.PRICE_BAND_COLUMNS),
+        prices_saved=request.query_params.get("saved") == "prices",
     )
 
 
@@ -561,6 +574,20 @@ class RegistryPagesController(Controller):
             state = views.error_state(exc, values, page_language(request))
             return await settings_page(request, state)
         return Redirect("/county/registry/county?saved=1", status_code=303)
+
+    @post("/county/prices", status_code=200)
+    async def update_county_prices(self, request: Request) -> Response:
+        """The county's 代发 price table: fees in 元, checked by check_prices; a refusal shows
+        the grid again as typed, with the message, and changes nothing."""
+        county_id = await county_of(request)
+        values = views.price_form_values_typed(await request.form())
+        try:
+            prices = views.price_form_input(values)
+            await counter_service.set_county_prices(county_id, prices)
+        except DomainError as exc:
+            state = views.error_state(exc, values, page_language(request))
+            return await settings_page(request, prices=state)
+        return Redirect("/county/registry/county?saved=prices#prices", status_code=303)
 
     @get("/townships")
     async def townships(self, request: Request) -> Template:

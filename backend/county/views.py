@@ -1584,3 +1584,109 @@ async def checkin_grid(county_id: uuid.UUID, township: str | None) -> dict[str, 
         "townships": [{"id": str(db.as_uuid(t["id"])), "name": t["name"]} for t in townships],
         "township": township or "",
     }
+
+
+# The county's 代发 price table: carriers × weight bands, fees typed in 元 -----------------------
+
+PRICE_BAND_COLUMNS = 6  # the bands in use, and room for one more
+
+
+def _yuan_to_fen(text: str) -> int | None:
+    """元 as typed ("12", "12.5", "12,5" from a Uyghur or Chinese keyboard) to fen; else None."""
+    value = text.strip().replace("，", ",").replace("¥", "").replace("￥", "")
+    if re.fullmatch(r"\d{1,7},\d{1,2}", value):
+        value = value.replace(",", ".")
+    if not YUAN.match(value):
+        return None
+    return int(decimal.Decimal(value) * 100)
+
+
+def _kg_to_grams(text: str) -> int | None:
+    value = text.strip().replace(",", ".")
+    if not re.fullmatch(r"\d{1,3}(\.\d{1,3})?", value):
+        return None
+    grams = int(decimal.Decimal(value) * 1000)
+    return grams if 0 < grams <= 200_000 else None
+
+
+def _grams_as_kg(grams: int) -> str:
+    whole, rest = divmod(int(grams), 1000)
+    return f"{whole}.{rest:03d}".rstrip("0") if rest else str(whole)
+
+
+def price_form_values(county_prices: dict[str, list[list[int]]]) -> dict[str, str]:
+    """The stored table as the form shows it: one column per weight band used by any carrier
+    (the built-in bands while the county has none), a fee cell per carrier and band."""
+    from backend.counter.service import DEFAULT_BANDS
+
+    weights = sorted({grams for bands in county_prices.values() for grams, _ in bands})
+    weights = (weights or [grams for grams, _ in DEFAULT_BANDS])[:PRICE_BAND_COLUMNS]
+    values = {f"band_{i}": _grams_as_kg(grams) for i, grams in enumerate(weights)}
+    for carrier, bands in county_prices.items():
+        for grams, fee in bands:
+            if grams in weights:
+                values[f"fee_{carrier}_{weights.index(grams)}"] = fen_as_yuan(fee)
+    return values
+
+
+def price_form_values_typed(form: Any) -> dict[str, str]:
+    """The submitted grid as typed (what the form shows again after a refusal)."""
+    from backend.counter.service import CARRIERS
+
+    values: dict[str, str] = {}
+    for i in range(PRICE_BAND_COLUMNS):
+        values[f"band_{i}"] = str(form.get(f"band_{i}") or "").strip()[:20]
+        for carrier in CARRIERS:
+            values[f"fee_{carrier}_{i}"] = str(form.get(f"fee_{carrier}_{i}") or "").strip()[:20]
+    return values
+
+
+def price_form_input(values: dict[str, str]) -> dict[str, list[list[int]]]:
+    """The typed grid as the price table check_prices takes. A fee that is not an amount, or a
+    fee in a column without a weight, is refused here, with the cell it concerns. A carrier with
+    some fees typed keeps the built-in fee (the grey one) in the cells left empty, so no weight
+    falls out of its table."""
+    from backend.counter.service import CARRIERS
+
+    greyed = price_placeholders(values)
+
+    weights: list[int | None] = []
+    for i in range(PRICE_BAND_COLUMNS):
+        text = values[f"band_{i}"]
+        grams = _kg_to_grams(text) if text else None
+        if text and grams is None:
+            raise DomainError("price_weight_format", field=f"band_{i}")
+        weights.append(grams)
+    prices: dict[str, list[list[int]]] = {}
+    for carrier in CARRIERS:
+        bands = []
+        typed = any(values[f"fee_{carrier}_{i}"] for i in range(PRICE_BAND_COLUMNS))
+        for i, grams in enumerate(weights):
+            name = f"fee_{carrier}_{i}"
+            text = values[name] or (greyed.get(name, "") if typed else "")
+            if not text:
+                continue
+            fee = _yuan_to_fen(text)
+            if fee is None:
+                raise DomainError("price_fee_format", field=f"fee_{carrier}_{i}")
+            if grams is None:
+                raise DomainError("price_weight_format", field=f"band_{i}")
+            bands.append([grams, fee])
+        if bands:
+            prices[carrier] = bands
+    return prices
+
+
+def price_placeholders(values: dict[str, str]) -> dict[str, str]:
+    """The built-in fee of each cell whose column weight is a built-in band: shown greyed, what a
+    carrier left empty is charged."""
+    from backend.counter.service import CARRIERS, DEFAULT_BANDS, DEFAULT_PRICES
+
+    shown: dict[str, str] = {}
+    for i in range(PRICE_BAND_COLUMNS):
+        grams = _kg_to_grams(values.get(f"band_{i}") or "")
+        for carrier in CARRIERS:
+            for upto, fee in DEFAULT_PRICES.get(carrier, DEFAULT_BANDS):
+                if upto == grams:
+                    shown[f"fee_{carrier}_{i}"] = fen_as_yuan(fee)
+    return shown

@@ -20,7 +20,7 @@ import { debounce } from "./util.js";
 
 export const app = { user: null, screen: null, installPrompt: null, updating: false };
 
-const SCREENS = ["login", "home", "record", "pickup", "history", "me", "checkin", "edit", "batch", "handover", "stale"];
+const SCREENS = ["login", "home", "record", "pickup", "history", "me", "checkin", "edit", "batch", "handover", "stale", "counter-setup"];
 const COUNTER = ["pickup", "batch", "handover", "stale"]; // counter screens live under "record"
 const TABS = [
   { route: "home", icon: "home", label: "tab.home" },
@@ -141,7 +141,7 @@ async function route() {
   tabbar.hidden = login;
   navSync.hidden = login;
   for (const tab of tabbar.querySelectorAll(".tab")) {
-    const active = tab.dataset.tab === name || (COUNTER.indexOf(name) >= 0 && tab.dataset.tab === "record");
+    const active = tab.dataset.tab === name || (COUNTER.indexOf(name) >= 0 && tab.dataset.tab === "record") || (name === "counter-setup" && tab.dataset.tab === "me");
     if (active) tab.setAttribute("aria-current", "page");
     else tab.removeAttribute("aria-current");
   }

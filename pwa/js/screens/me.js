@@ -26,6 +26,8 @@ export async function render(root) {
         })
       )
     );
+    // The shelf, opening hours and 代发 prices: a screen of its own, loaded when opened.
+    body.appendChild(cells(cell({ title: t("me.setup"), detail: t("me.setup_detail"), href: "#/counter-setup", iconName: "received", attrs: { "data-link": "counter-setup" } })));
     body.appendChild(sectionTitle(t("me.language")));
     body.appendChild(
       h(
