@@ -152,13 +152,7 @@ async def enqueue_pickups(
                 negotiate(None, language), json.dumps(params, ensure_ascii=False), month, moment,
             )
         )  # fmt: skip
-    await db.executemany(
-        "INSERT INTO notify_villager_sms (id, parcel, station, county, kind, seq, phone, "
-        "language, params, month, state, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11) "
-        "ON CONFLICT (parcel, kind, seq) DO NOTHING",
-        rows,
-    )
+    await _insert_pending(rows)
     return [row[0] for row in rows]
 
 
@@ -343,13 +337,7 @@ async def _reminder_rows(
                 moment,
             )
         )  # fmt: skip
-    await db.executemany(
-        "INSERT INTO notify_villager_sms (id, parcel, station, county, kind, seq, phone, "
-        "language, params, month, state, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11) "
-        "ON CONFLICT (parcel, kind, seq) DO NOTHING",
-        rows,
-    )
+    await _insert_pending(rows)
     return rows
 
 
@@ -483,3 +471,14 @@ async def monthly_counts(county_id: uuid.UUID, month: str) -> list[dict[str, Any
         elif row["state"] == "failed":
             line["failed"] += n
     return list(stations.values())
+
+
+async def _insert_pending(rows: list[tuple]) -> None:
+    """Messages owed, one row each; a parcel's message of one kind and sequence exists once."""
+    await db.executemany(
+        "INSERT INTO notify_villager_sms (id, parcel, station, county, kind, seq, phone, "
+        "language, params, month, state, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11) "
+        "ON CONFLICT (parcel, kind, seq) DO NOTHING",
+        rows,
+    )

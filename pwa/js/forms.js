@@ -73,22 +73,27 @@ export function hasForm(type) {
   return Boolean(FORMS[type]);
 }
 
+/** A field a scanner gun types a tracking number into (scan.js finds it by `data-scan`). */
+export function trackingField(attributes) {
+  return h("input", {
+    name: "tracking_no",
+    type: "text",
+    inputmode: "text",
+    autocomplete: "off",
+    autocapitalize: "characters",
+    spellcheck: "false",
+    maxlength: "40",
+    "data-scan": "true",
+    class: "input input-mono",
+    ...attributes,
+  });
+}
+
 function inputFor(spec, initial, defaults) {
   const value = initial !== undefined ? initial : defaults[spec.name];
   switch (spec.kind) {
     case "tracking":
-      return h("input", {
-        name: spec.name,
-        type: "text",
-        inputmode: "text",
-        autocomplete: "off",
-        autocapitalize: "characters",
-        spellcheck: "false",
-        maxlength: "40",
-        "data-scan": "true",
-        class: "input input-mono",
-        value: value || "",
-      });
+      return trackingField({ name: spec.name, value: value || "" });
     case "carrier":
       return h(
         "select",

@@ -7,6 +7,7 @@
 // summary per carrier are kept in the station's kv store: a reload continues the batch.
 
 import { guessCarrier, isPossibleTrackingNo, matchesCarrier, parseTrackingNo, phoneForm, rulesReady, CARRIERS } from "../carriers.js";
+import { trackingField } from "../forms.js";
 import { ltr, t } from "../i18n.js";
 import { setTitle } from "../main.js";
 import { kvGet, kvSet, localView, proposePickupCode, record } from "../store.js";
@@ -34,16 +35,7 @@ export async function render(root) {
   const bigWhat = h("div", { class: "batch-what" });
   const stage = h("section", { class: "batch-stage", "aria-live": "polite" }, bigCode, bigWhere, bigWhat);
 
-  const trackingInput = h("input", {
-    name: "tracking_no",
-    type: "text",
-    inputmode: "text",
-    autocomplete: "off",
-    autocapitalize: "characters",
-    spellcheck: "false",
-    maxlength: "40",
-    "data-scan": "true",
-    class: "input input-mono",
+  const trackingInput = trackingField({
     placeholder: t("batch.scan_placeholder"),
     "aria-label": t("field.tracking_no"),
   });
