@@ -13,6 +13,9 @@
 "use strict";
 
 const VERSION = "__SHELL_VERSION__";
+// A sync batch's size, as the page's sync.js sends it (the server's limit; a parity test holds
+// the three together).
+const MAX_EVENTS = 500;
 const CACHE = `cunzhan-shell-${VERSION}`;
 // app.css is not here: the page carries it inline (backend/shell/assets.py).
 const SHELL = [
@@ -205,7 +208,7 @@ async function backgroundPush() {
   if (!db) return;
   try {
     const all = await idbRequest(db.transaction(["outbox"]).objectStore("outbox").index("n").getAll());
-    const batch = all.filter((e) => e.status === "pending").slice(0, 200);
+    const batch = all.filter((e) => e.status === "pending").slice(0, MAX_EVENTS);
     if (!batch.length) return;
     const response = await fetch("/api/v1/sync", {
       method: "POST",

@@ -429,3 +429,19 @@ def test_a_module_added_to_the_graph_is_preloaded_without_an_edit(tmp_path):
     (tmp_path / "pwa" / "js" / "extra.js").unlink()
     with pytest.raises(FileNotFoundError):
         assets.build_snapshot(tmp_path / "pwa")
+
+
+def test_the_page_and_the_service_worker_push_batches_of_the_servers_size():
+    """The worker pushed 200-event batches where the page pushed 500: one size, the server's."""
+    from backend.ledger.schemas import MAX_BATCH_EVENTS
+
+    pwa = Path(__file__).resolve().parents[1] / "pwa"
+    sizes = {
+        name: re.search(r"const MAX_EVENTS = (\d+);", (pwa / name).read_text())
+        for name in ("js/sync.js", "sw.js")
+    }
+    assert all(sizes.values()), sizes
+    assert {name: int(found.group(1)) for name, found in sizes.items()} == {
+        "js/sync.js": MAX_BATCH_EVENTS,
+        "sw.js": MAX_BATCH_EVENTS,
+    }
