@@ -28,3 +28,23 @@ Day = Annotated[
     datetime.date | None,
     QueryParameter(name="date", required=False, description="County-local day, YYYY-MM-DD"),
 ]
+
+
+EARLIEST_DAY = datetime.date(2015, 1, 1)  # the programme's stations did not exist before
+
+
+def day_in_range(day: datetime.date | None) -> datetime.date | None:
+    """A `date` query parameter between 2015 and a year from now, else a 400 problem: a day like
+    0001-01-01 would overflow when it is turned into a moment in the county's time zone."""
+    from backend.errors import DomainError
+
+    latest = datetime.date.today() + datetime.timedelta(days=366)
+    if day is not None and not EARLIEST_DAY <= day <= latest:
+        raise DomainError(
+            "day_out_of_range",
+            status=400,
+            field="date",
+            earliest=EARLIEST_DAY.isoformat(),
+            latest=latest.isoformat(),
+        )
+    return day

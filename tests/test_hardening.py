@@ -152,6 +152,24 @@ async def test_the_first_month_and_a_year_ahead_are_fine(client, world):
         assert response.status_code == 200, (month, response.text)
 
 
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "2014-12-31"])
+async def test_a_day_out_of_range_is_400_on_the_cashbook_and_carrier_counts(client, world, day):
+    """The fuzzer found GET …/carriers?date=0001-01-01 a 500 (the day overflowed in the county's
+    time zone); every `date` parameter is held to 2015 … a year ahead."""
+    station = f"/api/v1/stations/{world.station_a}"
+    for path in ("cashbook", "carriers"):
+        response = await client.get(
+            f"{station}/{path}", params={"date": day}, headers=world.keeper_a.headers
+        )
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["code"] == "day_out_of_range"
+        assert "2015-01-01" in response.json()["detail"]
+    fine = await client.get(
+        f"{station}/carriers", params={"date": "2015-01-01"}, headers=world.keeper_a.headers
+    )
+    assert fine.status_code == 200, fine.text
+
+
 @pytest.mark.parametrize("since", ["²", "١٢", "１２", "12²", "-1", "1e3"])
 async def test_a_cursor_that_is_not_ascii_digits_is_400(client, world, since):
     for path, who in (

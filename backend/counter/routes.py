@@ -21,7 +21,7 @@ from backend.accounts.guards import (
 from backend.counter import service
 from backend.errors import DomainError, request_language
 from backend.notify import villagers
-from backend.params import CountyId, Day, HouseholdId, StationId
+from backend.params import CountyId, Day, HouseholdId, StationId, day_in_range
 
 ParcelId = Annotated[uuid.UUID, PathParameter(title="Parcel id", description="A parcel")]
 MonthText = Annotated[str | None, QueryParameter(description="Month, YYYY-MM", required=False)]
@@ -104,7 +104,7 @@ class CounterController(Controller):
         summary="Per carrier for a county-local day: received, handed over, returned, sent",
     )
     async def carriers(self, station_id: StationId, day: Day = None) -> dict[str, Any]:
-        return await service.carrier_counts(station_id, day)
+        return await service.carrier_counts(station_id, day_in_range(day))
 
     @get(
         "/prices",

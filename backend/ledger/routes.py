@@ -24,7 +24,7 @@ from backend.ledger.schemas import (
     SyncRequest,
     SyncResponse,
 )
-from backend.params import Day, Since, StationId
+from backend.params import Day, Since, StationId, day_in_range
 from backend.system.metrics import SYNC_BATCH_SECONDS, SYNC_EVENTS
 
 ParcelState = Annotated[
@@ -153,7 +153,7 @@ class StationLedgerController(Controller):
         station_id: StationId,
         day: Day = None,
     ) -> Cashbook:
-        return await service.cashbook(station_id, day)
+        return await service.cashbook(station_id, day_in_range(day))
 
     @get(
         "/summary",
