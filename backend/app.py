@@ -10,6 +10,8 @@ from jinja2 import pass_context
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -17,6 +19,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from backend import db
+from backend.accounts.guards import provide_user
 from backend.accounts.middleware import (
     CSRF_COOKIE,
     CSRF_HEADER,
@@ -30,7 +33,7 @@ from backend.jobs import lifecycle as jobs_lifecycle
 from backend.ratelimit import RateLimitMiddleware
 from backend.request_guard import JsonRequestGuardMiddleware
 from backend.security import SecurityHeadersMiddleware
-from backend.settings import Settings, get_settings
+from backend.settings import Settings, get_settings, provide_settings
 from backend.system.metrics import prometheus_config
 
 log = logging.getLogger("cunzhan.app")
@@ -93,7 +96,7 @@ async def on_startup(app: Litestar) -> None:
         raise RuntimeError(f"unsafe database durability settings: {report}")
     log.info("database ready: %s", report)
     app.state.login_throttle = LoginThrottle()
-    if get_settings().scheduler_enabled:
+    if app.state.settings.scheduler_enabled:
         await jobs_lifecycle.start(app)
 
 
@@ -134,6 +137,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             prometheus_config().middleware,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        dependencies={
+            "user": Provide(provide_user),
+            "settings": Provide(provide_settings),
+        },
+        state=State({"settings": settings}),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         compression_config=CompressionConfig(backend="gzip", minimum_size=512),

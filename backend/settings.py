@@ -7,6 +7,10 @@ import secrets
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TypeAlias
+
+from litestar import Request
+from litestar.di import NamedDependency
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -127,3 +131,13 @@ def load_settings() -> Settings:
 @cache
 def get_settings() -> Settings:
     return load_settings()
+
+
+# A handler parameter `settings: AppSettings` receives this app's settings.
+AppSettings: TypeAlias = NamedDependency[Settings]
+
+
+async def provide_settings(request: Request) -> Settings:
+    """The `settings` dependency: the settings this app was built with (tests build apps with
+    their own), so handlers never read the process-wide ones."""
+    return request.app.state.settings

@@ -7,6 +7,7 @@ import datetime
 
 import pytest
 
+from backend import clock
 from backend.jobs import lease
 from backend.jobs.service import run_job
 
@@ -146,7 +147,7 @@ async def test_runs_left_running_by_a_dead_holder_are_marked_abandoned(client, w
 async def test_a_process_whose_clock_runs_ahead_cannot_steal_the_lease(monkeypatch):
     """Processes on several hosts share one PostgreSQL: the database's clock decides expiry."""
     assert await lease.acquire("host:1:a", ttl=30) is not None
-    ahead = lease.utcnow() + datetime.timedelta(hours=1)
-    monkeypatch.setattr(lease, "utcnow", lambda: ahead)
+    ahead = clock.utcnow() + datetime.timedelta(hours=1)
+    monkeypatch.setattr(clock, "utcnow", lambda: ahead)
     assert await lease.acquire("host:2:b", ttl=30) is None
     assert (await lease.current()).live

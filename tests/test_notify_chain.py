@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from backend import db
+from backend import clock, db
 from backend.i18n import translate
 from backend.notify import service
 from backend.settings import get_settings
@@ -172,7 +172,7 @@ async def test_a_hanging_provider_does_not_hold_the_notice_request(client, world
 
 async def claim_runs_out() -> None:
     """The dead sender's claim expires (the clock moves on instead of the test sleeping)."""
-    past = service.now() - datetime.timedelta(seconds=1)
+    past = clock.utcnow() - datetime.timedelta(seconds=1)
     async with db.write_transaction():
         await db.execute("UPDATE notify_inbox_item SET claimed_until = $1", past)
 
@@ -232,7 +232,7 @@ async def test_an_sms_of_unknown_outcome_is_never_sent_again(client, world, prov
             world.county_id,
             world.station_a,
             "checkin:sms-unknown",
-            service.now(),
+            clock.utcnow(),
         )
     await claim_runs_out()
     assert await service.retry_due() == 1
@@ -301,7 +301,7 @@ async def test_a_message_owed_past_its_time_to_live_is_not_sent(client, world, p
         )
         await db.execute(
             "UPDATE notify_inbox_item SET created_at = $1",
-            service.now() - datetime.timedelta(days=3),
+            clock.utcnow() - datetime.timedelta(days=3),
         )
     await claim_runs_out()
     assert await service.retry_due() == 0

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeAlias
 
+from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from piccolo.table import Table
 
@@ -22,6 +24,16 @@ def current_user(connection: ASGIConnection) -> CurrentUser:
     if not isinstance(user, CurrentUser):
         raise DomainError("unauthorized", status=401)
     return user
+
+
+# A handler parameter `user: LoggedIn` receives the logged-in user from the app's `user` dependency.
+LoggedIn: TypeAlias = NamedDependency[CurrentUser]
+
+
+async def provide_user(request: Request) -> CurrentUser:
+    """The `user` dependency of every route: handlers declare `user: LoggedIn` instead of
+    reading the connection by hand (401 problem when nobody is logged in)."""
+    return current_user(request)
 
 
 async def requires_login(connection: ASGIConnection, _: BaseRouteHandler) -> None:

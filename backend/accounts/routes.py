@@ -8,6 +8,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.accounts import service
 from backend.accounts.guards import (
+    LoggedIn,
     current_user,
     requires_county_scope,
     requires_login,
@@ -113,13 +114,13 @@ class AuthController(Controller):
         guards=[requires_login],
         status_code=HTTP_200_OK,
     )
-    async def logout(self, request: Request) -> Response[dict]:
-        await service.logout(current_user(request).session_id)
+    async def logout(self, user: LoggedIn) -> Response[dict]:
+        await service.logout(user.session_id)
         return Response({"status": "logged_out"}, cookies=[_session_cookie("", 0)])
 
     @get("/me", operation_id="me", summary="The logged-in user", guards=[requires_login])
-    async def me(self, request: Request) -> UserOut:
-        return user_out(current_user(request))
+    async def me(self, user: LoggedIn) -> UserOut:
+        return user_out(user)
 
     @post(
         "/password",

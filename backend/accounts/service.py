@@ -12,13 +12,14 @@ import secrets
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from backend import clock
 from backend.accounts import passwords
 from backend.accounts.schemas import AccountChange, CurrentUser, UserCreate, UserOut, UserUpdate
 from backend.accounts.tables import AuditEntry, Session, User
@@ -53,10 +54,6 @@ _HASHING_THREADS = ThreadPoolExecutor(
 _DUMMY_HASH = PASSWORD_HASHER.hash("cunzhan-timing-equaliser")
 # last_seen_at is written at most this often per session, not on every request.
 SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def hash_password(password: str) -> str:
@@ -121,7 +118,7 @@ async def login(
             id=session_id,
             token_hash=token_hash(settings, token),
             user=row.id,
-            expires_at=now() + session_lifetime(settings, row.role),
+            expires_at=clock.utcnow() + session_lifetime(settings, row.role),
             user_agent=user_agent[:200],
             device_id=device_id,
         )
@@ -162,7 +159,7 @@ async def authenticate(settings: Settings, token: str) -> CurrentUser | None:
     if not rows:
         return None
     row = rows[0]
-    moment = now()
+    moment = clock.utcnow()
     if (
         row["revoked_at"] is not None
         or db.as_moment(row["expires_at"]) <= moment
@@ -189,7 +186,7 @@ async def authenticate(settings: Settings, token: str) -> CurrentUser | None:
 
 
 async def logout(session_id: uuid.UUID) -> None:
-    await Session.update({Session.revoked_at: now()}).where(
+    await Session.update({Session.revoked_at: clock.utcnow()}).where(
         (Session.id == session_id) & Session.revoked_at.is_null()
     )
 
@@ -215,9 +212,9 @@ async def change_password(
     await throttle.succeeded(user.phone, address)
     check_password_strength(new_password)
     new_hash = await hash_password(new_password)
-    await User.update({User.password_hash: new_hash, User.password_changed_at: now()}).where(
-        User.id == user.id
-    )
+    await User.update(
+        {User.password_hash: new_hash, User.password_changed_at: clock.utcnow()}
+    ).where(User.id == user.id)
     return await revoke_sessions(user.id, keep=user.session_id)
 
 
@@ -226,7 +223,9 @@ async def revoke_sessions(user_id: uuid.UUID, keep: uuid.UUID | None = None) -> 
     if keep is not None:
         condition &= Session.id != keep
     revoked = (
-        await Session.update({Session.revoked_at: now()}).where(condition).returning(Session.id)
+        await Session.update({Session.revoked_at: clock.utcnow()})
+        .where(condition)
+        .returning(Session.id)
     )
     return len(revoked)
 
@@ -425,7 +424,7 @@ async def update_user(actor: CurrentUser, user_id: uuid.UUID, data: UserUpdate) 
     if data.password is not msgspec.UNSET:
         check_password_strength(data.password)
         changes[User.password_hash] = await hash_password(data.password)
-        changes[User.password_changed_at] = now()
+        changes[User.password_changed_at] = clock.utcnow()
     if changes:
         await User.update(changes).where(User.id == user_id)
     if data.password is not msgspec.UNSET or data.active is False:

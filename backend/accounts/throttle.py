@@ -20,11 +20,11 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from litestar.datastructures import State
 
-from backend import db
+from backend import clock, db
 from backend.errors import DomainError
 from backend.settings import Settings
 
@@ -53,7 +53,7 @@ class LoginThrottle:
         his own address hits the per-(phone, address) limit long before the phone's global one,
         and the keeper's own device (one that has held a session of this account) is judged by
         the per-(phone, address) limit only, so failures from elsewhere never lock it out."""
-        since = datetime.now(UTC) - timedelta(minutes=settings.login_window_minutes)
+        since = clock.utcnow() - timedelta(minutes=settings.login_window_minutes)
         pair = _pair(phone, address)
         async with self._lock, db.read_transaction():
             rows = await db.fetch(
@@ -91,7 +91,7 @@ class LoginThrottle:
             log.warning("login failure after the throttle closed was not recorded")
             self._uncount(phone, address)
             return
-        self.unwritten.append((phone, address, datetime.now(UTC)))
+        self.unwritten.append((phone, address, clock.utcnow()))
         if self._flush_task is None or self._flush_task.done():
             self._flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
 

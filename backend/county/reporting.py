@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from backend import db
+from backend import clock, db
 from backend.county.rollups import refresh_county
 from backend.settings import get_settings
 
@@ -37,10 +37,6 @@ FIRST_BACKOFF_S = 60
 MAX_BACKOFF_S = 6 * 3600
 SIGNATURE_HEADER = "X-Cunzhan-Signature"
 TIMESTAMP_HEADER = "X-Cunzhan-Timestamp"
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -62,7 +58,7 @@ async def send_daily_reports(now: datetime.datetime | None = None) -> int:
         # An unsigned report could be forged by anyone on the way: refuse to send one.
         log.error("CUNZHAN_PROVINCE_URL is set but CUNZHAN_PROVINCE_SECRET is not; nothing sent")
         return 0
-    now = now or _now()
+    now = now or clock.utcnow()
     async with db.read_transaction():
         counties = await db.fetch(
             "SELECT id, code, name, timezone, created_at FROM registry_county"
@@ -194,7 +190,7 @@ async def _deliver(client, settings, county, report_id: uuid.UUID, now) -> int:
             report_id,
             county["id"],
             day,
-            _now(),
+            clock.utcnow(),
             status,
             error,
             duration_ms,
@@ -209,7 +205,7 @@ async def _deliver(client, settings, county, report_id: uuid.UUID, now) -> int:
             status,
             error,
             now if delivered else now + datetime.timedelta(seconds=backoff_seconds(attempts)),
-            _now() if delivered else None,
+            clock.utcnow() if delivered else None,
             report_id,
         )
     if delivered:

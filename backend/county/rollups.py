@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from backend import db
+from backend import clock, db
 from backend.ledger.projector import cashbook_amounts, cashbook_kind
 
 log = logging.getLogger("cunzhan.county.rollups")
@@ -58,7 +58,7 @@ class CountyRule:
     households_hash: str
 
     def today(self, moment: datetime.datetime | None = None) -> datetime.date:
-        moment = moment or datetime.datetime.now(datetime.UTC)
+        moment = moment or clock.utcnow()
         return moment.astimezone(self.timezone).date()
 
 
@@ -365,7 +365,7 @@ async def _save_state(county_id: uuid.UUID, rule: CountyRule, today: datetime.da
         today,
         rule.return_days,
         rule.households_hash,
-        datetime.datetime.now(datetime.UTC),
+        clock.utcnow(),
     )
 
 

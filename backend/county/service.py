@@ -44,7 +44,7 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from backend import db
+from backend import clock, db
 from backend.county.rollups import OVERDUE_KIND, REVERSED_KIND
 from backend.errors import DomainError
 from backend.ledger.service import week_start
@@ -98,7 +98,7 @@ async def county_today(county_id: uuid.UUID) -> datetime.date:
     import zoneinfo
 
     row = await county_row(county_id)
-    return datetime.datetime.now(zoneinfo.ZoneInfo(row["timezone"])).date()
+    return clock.utcnow().astimezone(zoneinfo.ZoneInfo(row["timezone"])).date()
 
 
 def check_range(start: datetime.date, end: datetime.date) -> None:
@@ -120,7 +120,7 @@ def parse_month(month: str | None) -> tuple[datetime.date, datetime.date]:
     except ValueError:
         raise DomainError("county_invalid_month", status=400, field="month") from None
     # The programme's stations did not exist before 2015; a year ahead is the furthest plan.
-    today = datetime.datetime.now(datetime.UTC).date()
+    today = clock.utcnow().date()
     latest = datetime.date(today.year + 1, today.month, 1)
     if first < EARLIEST_MONTH or first > latest:
         raise DomainError(

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 from markupsafe import Markup
 
-from backend import db
+from backend import clock, db
 from backend.accounts import schemas as accounts_schemas
 from backend.accounts import service as accounts
 from backend.county import service as county_service
@@ -124,7 +124,7 @@ async def county_facts(county_id: uuid.UUID) -> CountyFacts:
         id=db.as_uuid(row["id"]),
         name=row["name"],
         timezone=zone,
-        today=datetime.datetime.now(zone).date(),
+        today=clock.utcnow().astimezone(zone).date(),
         parcel_return_days=row["parcel_return_days"],
         target_township_pct=row["target_township_pct"],
         target_village_pct=row["target_village_pct"],

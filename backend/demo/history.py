@@ -12,6 +12,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend import clock
 from backend.accounts.schemas import CurrentUser
 from backend.accounts.tables import User
 from backend.ledger import service as ledger
@@ -224,7 +225,7 @@ async def write_history(
     Every generated entry is valid: one refused means the generator and the rules disagree."""
     rng = random.Random(8)
     zone = zoneinfo.ZoneInfo(timezone)
-    now = datetime.datetime.now(datetime.UTC)
+    now = clock.utcnow()
     stored = 0
     for index, phone in enumerate(keepers):
         row = await User.objects().where(User.phone == phone).first()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from backend import db
+from backend import clock, db
 from backend.jobs.fanout import bounded_map, each_county
 from backend.ledger.service import week_start
 
@@ -112,7 +112,7 @@ async def remind_station(station_id: uuid.UUID, window: ReminderWindow, nudge: i
 
 async def send_checkin_reminders(now: datetime.datetime | None = None) -> dict[str, int]:
     """Remind every county that is due now; returns how many counties, stations and keepers."""
-    now = now or datetime.datetime.now(datetime.UTC)
+    now = now or clock.utcnow()
     counts = {"counties_due": 0, "stations_missing": 0, "keepers_notified": 0}
 
     async def remind_county(county: dict[str, Any]) -> None:

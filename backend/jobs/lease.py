@@ -15,7 +15,7 @@ import secrets
 import socket
 from dataclasses import dataclass
 
-from backend import db
+from backend import clock, db
 
 SCHEDULER_LEASE = "scheduler"
 DEFAULT_TTL_SECONDS = 30.0
@@ -34,10 +34,6 @@ def renew_seconds() -> float:
 def new_holder_id() -> str:
     """hostname:pid:random — unique per process start, readable in the jobs page."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
 
 
 @dataclass(frozen=True)
@@ -80,7 +76,7 @@ async def database_now() -> datetime.datetime:
     """The clock every process agrees on: PostgreSQL's (its `serve` processes may run on hosts
     whose clocks drift apart); an SQLite file is served from one host, whose clock it is."""
     if db.is_sqlite():
-        return utcnow()
+        return clock.utcnow()
     rows = await db.fetch("SELECT clock_timestamp() AS now")
     return moment(rows[0]["now"])
 

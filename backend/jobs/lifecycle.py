@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from litestar import Litestar
 
+from backend import clock
 from backend.jobs import lease
 from backend.jobs.registry import JOBS, interval_seconds
 
@@ -62,7 +63,7 @@ async def tracked(state: SchedulerState, work, *args) -> None:
 async def renew_lease(state: SchedulerState) -> None:
     """Every poll: the holder renews once a third of the TTL has passed; the others only read,
     and try to take the lease once it expired or was handed back (a holder shutting down)."""
-    now = lease.utcnow()
+    now = clock.utcnow()
     was_holder = state.holds(now)
     try:
         if was_holder:
@@ -115,7 +116,7 @@ async def tick(state: SchedulerState, name: str) -> None:
     lease."""
     from backend.jobs.service import run_job, tick_window
 
-    now = lease.utcnow()
+    now = clock.utcnow()
     if not state.holds(now):
         return
     await run_job(
@@ -136,7 +137,7 @@ def _aligned_start(interval: float, now: datetime.datetime) -> datetime.datetime
 
 def _add_jobs(state: SchedulerState) -> None:
     scheduler = state.scheduler
-    now = lease.utcnow()
+    now = clock.utcnow()
     renew_every = poll_seconds()
     scheduler.add_job(
         tracked,
@@ -172,7 +173,7 @@ async def start(app: Litestar) -> None:
     _add_jobs(state)
     scheduler.start()
     app.state.jobs_scheduler = state
-    log.info("jobs scheduler started as %s (holder: %s)", state.holder, state.holds(lease.utcnow()))
+    log.info("jobs scheduler started as %s (holder: %s)", state.holder, state.holds(clock.utcnow()))
 
 
 async def stop(app: Litestar) -> None:

@@ -16,7 +16,7 @@ import zoneinfo
 from functools import partial
 from typing import Any
 
-from backend import db
+from backend import clock, db
 from backend.jobs.fanout import bounded_map, each_county
 from backend.notify import villagers
 
@@ -94,7 +94,7 @@ async def remind_station(item: tuple[uuid.UUID, int], day: datetime.date, return
 
 
 async def mark_and_remind_overdue(now: datetime.datetime | None = None) -> dict[str, int]:
-    now = now or datetime.datetime.now(datetime.UTC)
+    now = now or clock.utcnow()
     counts = {
         "overdue": 0,
         "newly_marked": 0,

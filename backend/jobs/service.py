@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend import db
+from backend import clock, db
 from backend.errors import DomainError
 from backend.i18n import translate
 from backend.jobs import lease
@@ -88,7 +88,7 @@ async def _finish(run_id: uuid.UUID, status: str, counts: dict[str, int], error:
         await db.execute(
             "UPDATE jobs_run SET finished_at = $1, status = $2, counts = $3, error = $4 "
             "WHERE id = $5",
-            lease.utcnow(),
+            clock.utcnow(),
             status,
             json.dumps(counts, sort_keys=True),
             error[-ERROR_LIMIT:],
@@ -106,7 +106,7 @@ async def run_job(
 ) -> RunResult:
     """Claim the window, run the job, record the outcome. Errors are recorded, not raised."""
     spec = spec_for(name)
-    now = now or lease.utcnow()
+    now = now or clock.utcnow()
     run_id = await _claim(spec, window_key, trigger, holder, now)
     if run_id is None:
         return RunResult(name=name, window_key=window_key, ran=False)
@@ -140,7 +140,7 @@ async def run_now(name: str, now: datetime.datetime | None = None, holder: str =
     """`cunzhan jobs run NAME`: a run of its own, outside the scheduler's windows. Whatever the
     job already sent in its business window (this week, this day) is not sent again."""
     spec_for(name)
-    now = now or lease.utcnow()
+    now = now or clock.utcnow()
     window_key = f"manual:{now.isoformat(timespec='microseconds')}:{uuid.uuid4().hex[:6]}"
     return await run_job(
         name,
@@ -158,7 +158,7 @@ async def mark_abandoned(new_holder: str) -> int:
         rows = await db.fetch(
             "UPDATE jobs_run SET status = 'abandoned', finished_at = $1 "
             "WHERE status = 'running' AND holder <> $2 AND trigger = 'schedule' RETURNING id",
-            lease.utcnow(),
+            clock.utcnow(),
             new_holder,
         )
     return len(rows)

@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from backend import db, groupcommit
+from backend import clock, db, groupcommit
 from backend.accounts.schemas import CurrentUser
 from backend.errors import DomainError, problem_document
 from backend.ledger.carriers import parse_tracking_no, phone_form
@@ -77,10 +77,6 @@ def ingest_queue() -> groupcommit.GroupCommit:
     return groupcommit.queue("ledger.sync", INGEST_GROUP_PUSHES, INGEST_GROUP_EVENTS)
 
 
-def now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
-
 # Station facts --------------------------------------------------------------------------------
 
 
@@ -121,7 +117,7 @@ async def station_facts(station_id: uuid.UUID) -> StationFacts:
 
 
 def local_today(facts: StationFacts, moment: datetime.datetime | None = None) -> datetime.date:
-    return (moment or now()).astimezone(facts.timezone).date()
+    return (moment or clock.utcnow()).astimezone(facts.timezone).date()
 
 
 # The chain ------------------------------------------------------------------------------------
@@ -468,7 +464,7 @@ async def push(
 async def _push_once(
     user: CurrentUser, device_id: uuid.UUID, raw_events: list[Any], language: str
 ) -> SyncResponse:
-    received_at = now()
+    received_at = clock.utcnow()
     station_id = user.station_id
     checked: list[_Judged] = []
     for index, raw in enumerate(raw_events):

@@ -8,14 +8,13 @@ same key, and a restart does not silently orphan every keeper's subscription.
 from __future__ import annotations
 
 import base64
-import datetime
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid
 
-from backend import db
+from backend import clock, db
 from backend.settings import get_settings
 
 
@@ -78,7 +77,7 @@ async def _stored_pair() -> VapidPair:
                 "VALUES (1, $1, $2, $3) ON CONFLICT (id) DO NOTHING",
                 fresh.private_key,
                 fresh.public_key,
-                datetime.datetime.now(datetime.UTC),
+                clock.utcnow(),
             )
             rows = await db.fetch("SELECT private_key FROM notify_vapid_key WHERE id = 1")
     return pair_from_configured(rows[0]["private_key"])

@@ -31,7 +31,7 @@ import aiohttp
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from backend import db
+from backend import clock, db
 from backend.errors import DomainError
 from backend.i18n import negotiate, translate
 from backend.notify import channels, groupwrite
@@ -58,10 +58,6 @@ SCOPES = ("county", "township", "station")
 INSERT_CHUNK = 200
 
 _background: set[asyncio.Task] = set()
-
-
-def now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
 
 
 def _moment(value: Any) -> datetime.datetime | None:
@@ -133,7 +129,7 @@ async def _insert_items(items: list[NewItem]) -> dict[uuid.UUID, uuid.UUID]:
     The new items are claimed by this process at once (it sends them next): one write less,
     and if it dies before sending, the claim runs out and `retry_due` sends them."""
     created: dict[uuid.UUID, uuid.UUID] = {}
-    moment = now()
+    moment = clock.utcnow()
     claim = moment + datetime.timedelta(seconds=_claim_seconds(len(items)))
     for start in range(0, len(items), INSERT_CHUNK):
         chunk = items[start : start + INSERT_CHUNK]
@@ -363,7 +359,7 @@ _CLAIMED_COLUMNS = (
 
 async def _claim(item_ids: list[uuid.UUID]) -> list[uuid.UUID]:
     """Take the items nobody else is sending right now (atomic on both engines)."""
-    moment = now()
+    moment = clock.utcnow()
     claimed: list[uuid.UUID] = []
     async with db.write_transaction():
         for start in range(0, len(item_ids), INSERT_CHUNK):
@@ -445,7 +441,7 @@ async def _send_pushes(
     items: list[dict[str, Any]], targets: dict[uuid.UUID, list[dict[str, Any]]]
 ) -> list[_PushResult]:
     settings = get_settings()
-    moment = now()
+    moment = clock.utcnow()
     pairs = [(item, sub) for item in items for sub in targets[db.as_uuid(item["id"])]]
     if not pairs:
         return []
@@ -503,7 +499,7 @@ async def _push_session() -> AsyncIterator[aiohttp.ClientSession]:
 
 async def _record_pushes(results: list[_PushResult], finished: list[uuid.UUID]) -> None:
     """Log the attempts, update the subscriptions, and close the items that are done."""
-    moment = now()
+    moment = clock.utcnow()
     deliveries, delivered_items = [], set()
     succeeded, gone, failed = [], [], []
     for result in results:
@@ -589,7 +585,7 @@ _DELIVERY_ROW = (
 def _provider_row(channel: str, item: dict[str, Any], status: str) -> tuple:
     return (
         uuid.uuid4(), item["id"], item["keeper"], item["county"], item["station"], channel,
-        status, item["dedupe_key"], now(),
+        status, item["dedupe_key"], clock.utcnow(),
     )  # fmt: skip
 
 
@@ -602,7 +598,7 @@ async def _provider_outcome(
         attempt.status,
         attempt.http_status,
         attempt.error,
-        now(),
+        clock.utcnow(),
         row_id,
     )
     if attempt.status == "delivered":
@@ -773,7 +769,7 @@ async def retry_due() -> int:
     """Send what is owed: pending items whose sender died or never started, and pushes that
     failed with 429/5xx/no answer whose subscription's back-off has run out. Returns how many
     items were taken. The jobs capability runs this every minute or so."""
-    moment = now()
+    moment = clock.utcnow()
     async with db.read_transaction():
         pending = await db.fetch(
             "SELECT id, created_at, ttl_seconds FROM notify_inbox_item "
@@ -861,7 +857,7 @@ async def save_subscription(
         await check_endpoint(endpoint)
     except EndpointNotPublic as exc:
         raise DomainError("push_endpoint_not_public", field="endpoint") from exc
-    moment = now()
+    moment = clock.utcnow()
     async with db.write_transaction():
         rows = await db.fetch(
             "INSERT INTO notify_push_subscription (id, keeper, device_id, endpoint, p256dh, auth, "
@@ -932,7 +928,7 @@ async def mark_read(keeper_id: uuid.UUID, item_id: uuid.UUID) -> None:
             raise DomainError("not_found", status=404)
         if rows[0]["read_at"] is None:
             await db.execute(
-                "UPDATE notify_inbox_item SET read_at = $1 WHERE id = $2", now(), item_id
+                "UPDATE notify_inbox_item SET read_at = $1 WHERE id = $2", clock.utcnow(), item_id
             )
 
 
@@ -1009,7 +1005,7 @@ async def create_notice(
             title,
             body,
             author_id,
-            now(),
+            clock.utcnow(),
         )
         # Staff actions are audited (accounts_audit), in the same transaction as the notice.
         await db.execute(
@@ -1022,7 +1018,7 @@ async def create_notice(
             "notice",
             str(notice_id),
             json.dumps({"scope": scope, "recipients": len(keepers)}),
-            now(),
+            clock.utcnow(),
         )
         created = await _insert_items(
             [

@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from backend import db
+from backend import clock, db
 from backend.errors import DomainError
 from backend.i18n import negotiate, translate
 from backend.notify import channels
@@ -67,10 +67,6 @@ def no_sms() -> Iterator[None]:
         yield
     finally:
         _quiet.reset(token)
-
-
-def now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
 
 
 def full_phone(phone: str | None) -> str | None:
@@ -139,7 +135,7 @@ async def enqueue_pickups(
     station = await _station_row(station_id)
     county_id = db.as_uuid(station["county"])
     opted_out = await _opted_out(county_id, sorted({phone for _, phone, _ in wanted}))
-    moment = now()
+    moment = clock.utcnow()
     month = _month(moment, station["timezone"])
     rows = []
     for parcel_id, phone, code in wanted:
@@ -161,7 +157,7 @@ async def enqueue_pickups(
 
 async def _claim(ids: list[uuid.UUID] | None) -> list[dict[str, Any]]:
     """Mark pending rows "sending" and return them (atomic on both engines): one sender each."""
-    moment = now()
+    moment = clock.utcnow()
     async with db.write_transaction():
         if ids is None:
             return await db.fetch(
@@ -252,7 +248,7 @@ async def send_pending() -> int:
             "UPDATE notify_villager_sms SET state = 'failed', error = $1 "
             "WHERE state = 'sending' AND attempted_at < $2",
             "outcome unknown (the sender stopped); not sent again",
-            now() - SENDING_TIMEOUT,
+            clock.utcnow() - SENDING_TIMEOUT,
         )
     if not get_settings().sms_url:
         return 0
@@ -378,7 +374,7 @@ async def renotify(station_id: uuid.UUID, parcel_id: uuid.UUID, language: str) -
     """The keeper's one tap: a reminder now for a parcel on the shelf."""
     if not get_settings().sms_url:
         raise DomainError("sms_not_configured", status=409)
-    moment = now()
+    moment = clock.utcnow()
     async with db.write_transaction():
         parcels = await db.fetch(
             "SELECT id, station, county, recipient_phone, pickup_code, received_date, state "

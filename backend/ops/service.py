@@ -11,10 +11,10 @@ import os
 import shutil
 import sqlite3
 import subprocess
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
+from backend import clock
 from backend.settings import Settings
 
 
@@ -23,7 +23,7 @@ class BackupError(RuntimeError):
 
 
 def default_backup_path(settings: Settings) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = clock.utcnow().strftime("%Y%m%dT%H%M%SZ")
     suffix = "sqlite" if settings.is_sqlite else "pgdump"
     return settings.data_dir / "backups" / f"cunzhan-{stamp}.{suffix}"
 

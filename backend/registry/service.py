@@ -6,12 +6,12 @@ Every change by staff is audited. Stations are closed, never deleted: the ledger
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 from piccolo.table import Table
 
+from backend import clock
 from backend.accounts.schemas import CurrentUser
 from backend.accounts.service import audit
 from backend.db import is_integrity_error
@@ -276,9 +276,9 @@ async def close_station(actor: CurrentUser, station_id: uuid.UUID, reason: str) 
     station = await get_station(station_id)
     if station.closed_at is not None:
         raise DomainError("station_closed", status=409)
-    await Station.update(
-        {Station.closed_at: datetime.now(UTC), Station.closed_reason: reason}
-    ).where(Station.id == station_id)
+    await Station.update({Station.closed_at: clock.utcnow(), Station.closed_reason: reason}).where(
+        Station.id == station_id
+    )
     await audit(actor, "station.closed", "station", station_id, station.county_id, reason=reason)
     return await get_station(station_id)
 
