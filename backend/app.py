@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import os
 from pathlib import Path
 
 from jinja2 import pass_context
@@ -73,7 +74,9 @@ def route_handlers() -> list:
 
 
 def template_config() -> TemplateConfig:
-    directories = sorted(Path(__file__).parent.glob("*/templates"))
+    directories: list[Path | os.PathLike | str] = [
+        *sorted(Path(__file__).parent.glob("*/templates"))
+    ]
 
     @pass_context
     def t(context, key: str, **params) -> str:

@@ -30,7 +30,7 @@ async def pending_migrations() -> list[str]:
     for app_name in finder.get_sorted_app_names():
         app_config = finder.get_app_config(app_name)
         for migration_id in manager.get_migration_ids(
-            manager.get_migration_modules(app_config.migrations_folder_path)
+            manager.get_migration_modules(str(app_config.migrations_folder_path))
         ):
             if migration_id not in applied:
                 pending.append(f"{app_config.app_name}:{migration_id}")

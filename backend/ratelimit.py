@@ -9,11 +9,12 @@ If Redis cannot be reached the request goes through: keepers must never be locke
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import defaultdict
 
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
 
 from backend.errors import problem_document
 from backend.i18n import accepted_language
@@ -83,24 +84,21 @@ class RateLimitMiddleware:
 
 
 async def _refuse(scope: Scope, send: Send, retry_after: str) -> None:
-    import json
-
     headers = dict(scope["headers"])
     language = accepted_language(headers.get(b"accept-language", b"").decode("latin-1"))
     document = problem_document(
         "too_many_requests", 429, language or "zh-CN", instance=scope["path"]
     )
     body = json.dumps(document, ensure_ascii=False).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"retry-after", retry_after.encode()),
-                (b"cache-control", b"no-store"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": 429,
+        "headers": [
+            (b"content-type", b"application/problem+json"),
+            (b"retry-after", retry_after.encode()),
+            (b"cache-control", b"no-store"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -13,7 +13,7 @@ from array import array
 from itertools import accumulate
 from urllib.parse import urlsplit
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPRequestEvent, Receive, ReceiveMessage, Scope, Send
 
 from backend.errors import DomainError
 from backend.ledger.text_rules import replace_lone_surrogate_escapes
@@ -96,7 +96,7 @@ class JsonRequestGuardMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _UNSAFE_METHODS:
+        if scope["type"] != "http" or scope.get("method") not in _UNSAFE_METHODS:
             await self.app(scope, receive, send)
             return
         content_type = _header(scope, b"content-type")
@@ -135,15 +135,20 @@ class JsonRequestGuardMiddleware:
         await self.app(scope, _replay(chunks, None, receive, more), send)
 
 
-def _replay(chunks: list[bytes], pending: Message | None, receive: Receive, more: bool = False):
+def _replay(
+    chunks: list[bytes], pending: ReceiveMessage | None, receive: Receive, more: bool = False
+) -> Receive:
     """A `receive` that first gives back the body already read, then the rest of the stream."""
-    queue: list[Message] = [
-        {"type": "http.request", "body": b"".join(chunks), "more_body": more or pending is not None}
-    ]
+    first: HTTPRequestEvent = {
+        "type": "http.request",
+        "body": b"".join(chunks),
+        "more_body": more or pending is not None,
+    }
+    queue: list[ReceiveMessage] = [first]
     if pending is not None:
         queue.append(pending)
 
-    async def replay() -> Message:
+    async def replay() -> ReceiveMessage:
         if queue:
             return queue.pop(0)
         return await receive()
