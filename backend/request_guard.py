@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from array import array
 from itertools import accumulate
-from urllib.parse import urlsplit
 
 from litestar.types import ASGIApp, HTTPRequestEvent, Receive, ReceiveMessage, Scope, Send
 
 from backend.errors import DomainError
 from backend.ledger.text_rules import replace_lone_surrogate_escapes
+from backend.security import request_header
 
 MAX_JSON_DEPTH = 32
 MAX_BODY_BYTES = 1024 * 1024  # app.MAX_BODY_BYTES; a longer body is Litestar's 413
@@ -62,33 +62,6 @@ def _takes_json_body(scope: Scope) -> bool:
     return signature is not None and "data" in signature.parameters
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return value.decode("latin-1")
-    return None
-
-
-def is_cross_site(scope: Scope) -> bool:
-    """A browser's own word that the request comes from another site (Fetch metadata), or an
-    Origin that is not this server's host."""
-    fetch_site = (_header(scope, b"sec-fetch-site") or "").strip().lower()
-    if fetch_site == "cross-site":
-        return True
-    if fetch_site in ("same-origin", "none"):
-        return False  # the browser itself says so, whatever a proxy did to the Host header
-    origin = _header(scope, b"origin")
-    if origin is None:
-        return False  # not a browser's cross-origin request (curl, scanner desktops, tests)
-    host = (_header(scope, b"host") or "").strip().lower()
-    forwarded = (_header(scope, b"x-forwarded-host") or "").split(",")[0].strip().lower()
-    parts = urlsplit(origin.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return True  # "null" (sandboxed frames, file:, data:)
-    own = {host, forwarded} - {""}
-    return parts.netloc.lower() not in own
-
-
 class JsonRequestGuardMiddleware:
     """415 for a non-JSON body on a JSON endpoint, 400 for JSON nested too deep."""
 
@@ -99,7 +72,7 @@ class JsonRequestGuardMiddleware:
         if scope["type"] != "http" or scope.get("method") not in _UNSAFE_METHODS:
             await self.app(scope, receive, send)
             return
-        content_type = _header(scope, b"content-type")
+        content_type = request_header(scope, b"content-type")
         is_api = scope["path"].startswith("/api/")
         takes_json = _takes_json_body(scope)
         if not (takes_json or (is_api and content_type is not None)):

@@ -1,6 +1,9 @@
-"""Security headers on every response (Litestar has no middleware for them)."""
+"""Security headers on every response (Litestar has no middleware for them), and what a request
+says of where it comes from (client address, cross-site)."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -77,3 +80,30 @@ def client_address(scope: Scope) -> str:
                 if untrusted:
                     return untrusted[-1]
     return address
+
+
+def request_header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def is_cross_site(scope: Scope) -> bool:
+    """A browser's own word that the request comes from another site (Fetch metadata), or an
+    Origin that is not this server's host."""
+    fetch_site = (request_header(scope, b"sec-fetch-site") or "").strip().lower()
+    if fetch_site == "cross-site":
+        return True
+    if fetch_site in ("same-origin", "none"):
+        return False  # the browser itself says so, whatever a proxy did to the Host header
+    origin = request_header(scope, b"origin")
+    if origin is None:
+        return False  # not a browser's cross-origin request (curl, scanner desktops, tests)
+    host = (request_header(scope, b"host") or "").strip().lower()
+    forwarded = (request_header(scope, b"x-forwarded-host") or "").split(",")[0].strip().lower()
+    parts = urlsplit(origin.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return True  # "null" (sandboxed frames, file:, data:)
+    own = {host, forwarded} - {""}
+    return parts.netloc.lower() not in own

@@ -31,8 +31,7 @@ from backend.accounts.tables import User
 from backend.accounts.throttle import LoginThrottle, login_throttle
 from backend.errors import DomainError, request_language
 from backend.params import CountyId, UserId
-from backend.request_guard import is_cross_site
-from backend.security import client_address
+from backend.security import client_address, is_cross_site
 from backend.settings import get_settings
 
 
