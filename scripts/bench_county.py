@@ -173,12 +173,14 @@ class StationDay:
                 return None
             return {"purchase_id": str(ordered.pop(rng.randrange(len(ordered))))}
         if kind == "sale.recorded":
+            amount_fen = rng.randrange(1000, 60000)
             return {
                 "product": rng.choice(["核桃", "红枣", "葡萄干", "苹果"]),
                 "quantity": rng.randrange(1, 50),
                 "unit": "斤",
-                "amount_fen": rng.randrange(1000, 60000),
-                "commission_fen": rng.randrange(0, 2000),
+                "amount_fen": amount_fen,
+                # the ledger refuses a commission above the sale (commission_exceeds_amount)
+                "commission_fen": rng.randrange(0, min(2000, amount_fen)),
                 "channel": rng.choice(["拼多多", "抖音", "微信"]),
                 **self.household(),
             }
