@@ -11,9 +11,9 @@ from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from piccolo.table import Table
 
+from backend.accounts import store
 from backend.accounts.schemas import CurrentUser
 from backend.errors import DomainError
-from backend.registry.tables import Station
 
 # Guards are coroutines even when they do not await: Litestar runs a plain function guard in a
 # worker thread, one thread hop per request (4 % of the server's CPU under the sync load).
@@ -73,10 +73,10 @@ def may_see_county(user: CurrentUser, county_id: uuid.UUID | None) -> bool:
 
 
 async def station_county(station_id: uuid.UUID) -> uuid.UUID:
-    row = await Station.select(Station.county).where(Station.id == station_id).first()
-    if row is None:
+    place = await store.station_place(station_id)
+    if place is None:
         raise DomainError("not_found", status=404)
-    return row["county"]
+    return place.county
 
 
 async def may_see_station(user: CurrentUser, station_id: uuid.UUID) -> bool:

@@ -22,7 +22,6 @@ from litestar.types import Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from backend.accounts import service
-from backend.settings import get_settings
 
 SESSION_COOKIE = "cz_session"
 CSRF_COOKIE = "cz_csrf"
@@ -65,7 +64,7 @@ class SessionAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         token = bearer_token(connection.headers) or connection.cookies.get(SESSION_COOKIE)
         if not token:
             return AuthenticationResult(user=None, auth=None)
-        user = await service.authenticate(get_settings(), token)
+        user = await service.authenticate(connection.app.state.settings, token)
         return AuthenticationResult(user=user, auth=token if user else None)
 
 

@@ -9,7 +9,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from backend.accounts import service
 from backend.accounts.guards import (
     LoggedIn,
-    current_user,
     requires_county_scope,
     requires_login,
     requires_row_in_county,
@@ -32,7 +31,7 @@ from backend.accounts.throttle import LoginThrottle, login_throttle
 from backend.errors import DomainError, request_language
 from backend.params import CountyId, UserId
 from backend.security import client_address, is_cross_site
-from backend.settings import get_settings
+from backend.settings import AppSettings, get_settings
 
 
 def _session_cookie(token: str, max_age: int):
@@ -49,7 +48,7 @@ def _session_cookie(token: str, max_age: int):
     )
 
 
-def _csrf_cookie(token: str):
+def _csrf_cookie(token: str, secure: bool):
     """The new session's CSRF token (a token of the old one no longer passes)."""
     from litestar.datastructures import Cookie
 
@@ -57,7 +56,7 @@ def _csrf_cookie(token: str):
         key=CSRF_COOKIE,
         value=token,
         httponly=False,  # the PWA reads it to send it back in the header
-        secure=get_settings().secure_cookies,
+        secure=secure,
         samesite="strict",
         path="/",
     )
@@ -82,11 +81,11 @@ class AuthController(Controller):
         request: Request,
         data: JSONBody[LoginRequest],
         throttle: NamedDependency[LoginThrottle],
+        settings: AppSettings,
     ) -> Response[LoginResponse]:
         if is_cross_site(request.scope):
             # A page of another site must not log this browser into the attacker's account.
             raise DomainError("cross_site_login", status=403)
-        settings = get_settings()
         token, user = await service.login(
             settings,
             throttle,
@@ -102,7 +101,9 @@ class AuthController(Controller):
             LoginResponse(token=token, user=user_out(user), account_changes=changes),
             cookies=[
                 _session_cookie(token, int(lifetime.total_seconds())),
-                _csrf_cookie(csrf_token_for_session(settings.secret_key, token)),
+                _csrf_cookie(
+                    csrf_token_for_session(settings.secret_key, token), settings.secure_cookies
+                ),
             ],
         )
 
@@ -136,12 +137,14 @@ class AuthController(Controller):
         request: Request,
         data: JSONBody[PasswordChange],
         throttle: NamedDependency[LoginThrottle],
+        user: LoggedIn,
+        settings: AppSettings,
     ) -> PasswordChanged:
         revoked = await service.change_password(
-            current_user(request),
+            user,
             data.old_password,
             data.new_password,
-            settings=get_settings(),
+            settings=settings,
             throttle=throttle,
             address=client_address(request.scope),
         )
@@ -154,8 +157,7 @@ class AuthController(Controller):
         guards=[requires_login],
         status_code=HTTP_200_OK,
     )
-    async def set_language(self, request: Request, data: JSONBody[LanguageChange]) -> UserOut:
-        user = current_user(request)
+    async def set_language(self, user: LoggedIn, data: JSONBody[LanguageChange]) -> UserOut:
         await service.set_language(user, data.language)
         return msgspec.structs.replace(user_out(user), language=data.language)
 
@@ -175,12 +177,9 @@ class CountyUsersController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def create_user(
-        self,
-        request: Request,
-        data: JSONBody[UserCreate],
-        county_id: CountyId,
+        self, user: LoggedIn, data: JSONBody[UserCreate], county_id: CountyId
     ) -> UserOut:
-        return await service.create_user(current_user(request), county_id, data)
+        return await service.create_user(user, county_id, data)
 
 
 class UserController(Controller):
@@ -190,12 +189,9 @@ class UserController(Controller):
 
     @patch(operation_id="updateUser", summary="Rename, move, disable or reset an account")
     async def update_user(
-        self,
-        request: Request,
-        data: JSONBody[UserUpdate],
-        user_id: UserId,
+        self, user: LoggedIn, data: JSONBody[UserUpdate], user_id: UserId
     ) -> UserOut:
-        return await service.update_user(current_user(request), user_id, data)
+        return await service.update_user(user, user_id, data)
 
 
 ROUTE_HANDLERS = [AuthController, CountyUsersController, UserController]

@@ -20,9 +20,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from backend import clock
-from backend.accounts import passwords
+from backend.accounts import passwords, store
 from backend.accounts.schemas import AccountChange, CurrentUser, UserCreate, UserOut, UserUpdate
-from backend.accounts.tables import AuditEntry, Session, User
 from backend.accounts.throttle import LoginThrottle
 from backend.db import is_integrity_error
 from backend.errors import DomainError
@@ -98,12 +97,12 @@ async def login(
 ) -> tuple[str, CurrentUser]:
     """Check the password and open a session; returns the new token (shown once) and the user."""
     phone, address, device_id = normalize_phone(phone)[:32], address[:64], device_id[:64]
-    row = await User.objects().where(User.phone == phone).first()
-    known_device = bool(device_id and row is not None) and await Session.exists().where(
-        (Session.user == row.id) & (Session.device_id == device_id)
+    row = await store.login_row(phone)
+    known_device = bool(device_id and row is not None) and await store.device_known(
+        row.user.id, device_id
     )
     await throttle.admit(settings, phone, address, known_device=known_device)
-    if row is None or not row.active:
+    if row is None or not row.user.active:
         await verify_password(_DUMMY_HASH, password)  # same time as a real check
         throttle.failed(phone, address)
         raise DomainError("wrong_credentials", status=401)
@@ -113,82 +112,50 @@ async def login(
     await throttle.succeeded(phone, address)
     token = secrets.token_urlsafe(32)
     session_id = uuid.uuid4()
-    await Session.insert(
-        Session(
-            id=session_id,
-            token_hash=token_hash(settings, token),
-            user=row.id,
-            expires_at=clock.utcnow() + session_lifetime(settings, row.role),
-            user_agent=user_agent[:200],
-            device_id=device_id,
-        )
+    await store.insert_session(
+        session_id=session_id,
+        token_hash=token_hash(settings, token),
+        user_id=row.user.id,
+        expires_at=clock.utcnow() + session_lifetime(settings, row.user.role),
+        user_agent=user_agent[:200],
+        device_id=device_id,
     )
-    return token, _current_user(row, session_id)
+    return token, _current_user(row.user, session_id)
 
 
-def _current_user(row: Any, session_id: uuid.UUID) -> CurrentUser:
-    get = row.get if isinstance(row, dict) else lambda key: getattr(row, key)
+def _current_user(row: store.UserRow, session_id: uuid.UUID) -> CurrentUser:
     return CurrentUser(
-        id=get("id"),
-        role=get("role"),
-        station_id=get("station"),
-        county_id=get("county"),
-        language=get("language"),
-        name=get("name"),
-        phone=get("phone"),
+        id=row.id,
+        role=row.role,
+        station_id=row.station,
+        county_id=row.county,
+        language=row.language,
+        name=row.name,
+        phone=row.phone,
         session_id=session_id,
     )
 
 
-_SESSION_LOOKUP = (
-    "SELECT s.id AS session_id, s.last_seen_at, s.expires_at, s.revoked_at, u.id, u.role, "
-    "u.station, u.county, u.language, u.name, u.phone, u.active FROM accounts_session s "
-    'JOIN accounts_user u ON u.id = s."user" WHERE s.token_hash = $1'
-)
-
-
 async def authenticate(settings: Settings, token: str) -> CurrentUser | None:
     """The user behind a token, or None when it is unknown, revoked, expired or disabled."""
-    from backend import db
-
     if not token or len(token) > 200:
         return None
-    # Every request comes through here: one plain statement (Piccolo's select with the user's
-    # columns through the foreign key cost more than the rest of a 20-event sync push).
-    rows = await db.fetch_once(_SESSION_LOOKUP, token_hash(settings, token))
-    if not rows:
+    # Every request comes through here: one plain statement (see accounts.store).
+    row = await store.session_by_token_hash(token_hash(settings, token))
+    if row is None:
         return None
-    row = rows[0]
     moment = clock.utcnow()
-    if (
-        row["revoked_at"] is not None
-        or db.as_moment(row["expires_at"]) <= moment
-        or not row["active"]
-    ):
+    if row.revoked_at is not None or row.expires_at <= moment or not row.user.active:
         return None
-    if moment - db.as_moment(row["last_seen_at"]) > SESSION_TOUCH_INTERVAL:
-        await Session.update(
-            {
-                Session.last_seen_at: moment,
-                Session.expires_at: moment + session_lifetime(settings, row["role"]),
-            }
-        ).where(Session.id == row["session_id"])
-    return CurrentUser(
-        id=db.as_uuid(row["id"]),
-        role=row["role"],
-        station_id=db.as_uuid(row["station"]) if row["station"] else None,
-        county_id=db.as_uuid(row["county"]) if row["county"] else None,
-        language=row["language"],
-        name=row["name"],
-        phone=row["phone"],
-        session_id=db.as_uuid(row["session_id"]),
-    )
+    if moment - row.last_seen_at > SESSION_TOUCH_INTERVAL:
+        await store.touch_session(
+            row.session_id, moment, moment + session_lifetime(settings, row.user.role)
+        )
+    return _current_user(row.user, row.session_id)
 
 
 async def logout(session_id: uuid.UUID) -> None:
-    await Session.update({Session.revoked_at: clock.utcnow()}).where(
-        (Session.id == session_id) & Session.revoked_at.is_null()
-    )
+    await store.revoke_session(session_id, clock.utcnow())
 
 
 async def change_password(
@@ -205,53 +172,51 @@ async def change_password(
     password oracle)."""
     address = address[:64]
     await throttle.admit(settings, user.phone, address)
-    row = await User.objects().where(User.id == user.id).first()
-    if row is None or not await verify_password(row.password_hash, old_password):
+    current_hash = await store.password_hash(user.id)
+    if current_hash is None or not await verify_password(current_hash, old_password):
         throttle.failed(user.phone, address)
         raise DomainError("wrong_password", status=403, field="old_password")
     await throttle.succeeded(user.phone, address)
     check_password_strength(new_password)
     new_hash = await hash_password(new_password)
-    await User.update(
-        {User.password_hash: new_hash, User.password_changed_at: clock.utcnow()}
-    ).where(User.id == user.id)
+    await store.update_user(
+        user.id, {"password_hash": new_hash, "password_changed_at": clock.utcnow()}
+    )
     return await revoke_sessions(user.id, keep=user.session_id)
 
 
 async def revoke_sessions(user_id: uuid.UUID, keep: uuid.UUID | None = None) -> int:
-    condition = (Session.user == user_id) & Session.revoked_at.is_null()
-    if keep is not None:
-        condition &= Session.id != keep
-    revoked = (
-        await Session.update({Session.revoked_at: clock.utcnow()})
-        .where(condition)
-        .returning(Session.id)
-    )
-    return len(revoked)
+    return await store.revoke_sessions(user_id, clock.utcnow(), keep=keep)
 
 
 async def set_language(user: CurrentUser, language: str) -> None:
-    await User.update({User.language: language}).where(User.id == user.id)
+    await store.update_user(user.id, {"language": language})
 
 
 async def audit(
-    actor: CurrentUser | None,
+    actor: CurrentUser | uuid.UUID | None,
     action: str,
     target_type: str,
     target_id: Any,
     county_id: uuid.UUID | None = None,
     **details: Any,
 ) -> None:
-    """Record a staff action; details never carry secrets or unmasked phone numbers."""
-    await AuditEntry.insert(
-        AuditEntry(
-            actor=actor.id if actor else None,
-            county=county_id or (actor.county_id if actor else None),
-            action=action,
-            target_type=target_type,
-            target_id=str(target_id),
-            details=json.dumps(details, ensure_ascii=False, default=str),
-        )
+    """Record a staff action: the one way into the audit trail, for every capability.
+
+    `actor` is the logged-in user, or just their id (a background step that kept only the id),
+    or None (a script). Inside the caller's transaction when there is one. Details never carry
+    secrets or unmasked phone numbers."""
+    if isinstance(actor, CurrentUser):
+        actor_id, county_id = actor.id, county_id or actor.county_id
+    else:
+        actor_id = actor
+    await store.insert_audit(
+        actor_id=actor_id,
+        county_id=county_id,
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        details=details,
     )
 
 
@@ -259,77 +224,65 @@ async def audit(
 
 
 async def _station_in_county(station_id: uuid.UUID | None, county_id: uuid.UUID) -> None:
-    from backend.registry.tables import Station
-
     if station_id is None:
         return
-    row = (
-        await Station.select(Station.county, Station.closed_at)
-        .where(Station.id == station_id)
-        .first()
-    )
-    if row is None or row["county"] != county_id:
+    place = await store.station_place(station_id)
+    if place is None or place.county != county_id:
         raise DomainError("unknown_station", field="station_id")
-    if row["closed_at"] is not None:
+    if place.closed:
         raise DomainError("station_closed", field="station_id")
 
 
-def _user_out(row: dict) -> UserOut:
+def _user_out(row: store.UserRow) -> UserOut:
     return UserOut(
-        id=row["id"],
-        role=row["role"],
-        station_id=row["station"],
-        county_id=row["county"],
-        name=row["name"],
-        phone=mask_phone(row["phone"]),
-        language=row["language"],
+        id=row.id,
+        role=row.role,
+        station_id=row.station,
+        county_id=row.county,
+        name=row.name,
+        phone=mask_phone(row.phone),
+        language=row.language,
     )
+
+
+async def _changed_user(user_id: uuid.UUID) -> UserOut:
+    row = await store.user(user_id)
+    if row is None:
+        raise DomainError("not_found", status=404)
+    return _user_out(row)
 
 
 async def list_users(county_id: uuid.UUID) -> list[UserOut]:
-    rows = (
-        await User.select(*User.all_columns(exclude=[User.password_hash]))
-        .where(User.county == county_id)
-        .order_by(User.role)
-        .order_by(User.name)
-    )
-    return [_user_out(row) for row in rows]
+    return [_user_out(row) for row in await store.county_users(county_id)]
 
 
-async def create_user(actor: CurrentUser, county_id: uuid.UUID, data: UserCreate) -> UserOut:
+async def create_user(actor: CurrentUser | None, county_id: uuid.UUID, data: UserCreate) -> UserOut:
     if data.role == "keeper" and data.station_id is None:
         raise DomainError("keeper_needs_station", field="station_id")
     if data.role != "keeper" and data.station_id is not None:
         raise DomainError("staff_has_no_station", field="station_id")
     await _station_in_county(data.station_id, county_id)
     check_password_strength(data.password)
-    if await User.exists().where(User.phone == data.phone):
+    if await store.phone_taken(data.phone):
         raise DomainError("phone_taken", status=409, field="phone")
     user_id = uuid.uuid4()
     try:
-        await User.insert(
-            User(
-                id=user_id,
-                phone=data.phone,
-                name=data.name,
-                password_hash=await hash_password(data.password),
-                role=data.role,
-                county=county_id,
-                station=data.station_id,
-                language=data.language,
-            )
+        await store.insert_user(
+            user_id=user_id,
+            phone=data.phone,
+            name=data.name,
+            password_hash=await hash_password(data.password),
+            role=data.role,
+            county_id=county_id,
+            station_id=data.station_id,
+            language=data.language,
         )
     except Exception as exc:
         if is_integrity_error(exc):
             raise DomainError("phone_taken", status=409, field="phone") from exc
         raise
     await audit(actor, "user.created", "user", user_id, county_id, role=data.role)
-    row = (
-        await User.select(*User.all_columns(exclude=[User.password_hash]))
-        .where(User.id == user_id)
-        .first()
-    )
-    return _user_out(row)
+    return await _changed_user(user_id)
 
 
 def check_role_ladder(actor: CurrentUser | None, target_role: str) -> None:
@@ -345,40 +298,25 @@ async def account_changes(user: CurrentUser, language: str) -> list[AccountChang
     """What others changed on this account since its previous login (shown once, at login)."""
     from backend.i18n import translate
 
-    previous = (
-        await Session.select(Session.created_at)
-        .where((Session.user == user.id) & (Session.id != user.session_id))
-        .order_by(Session.created_at, ascending=False)
-        .first()
-    )
-    query = AuditEntry.select(
-        AuditEntry.at, AuditEntry.details, AuditEntry.actor.name, AuditEntry.actor.role
-    ).where(
-        (AuditEntry.target_type == "user")
-        & (AuditEntry.target_id == str(user.id))
-        & (AuditEntry.action == "user.updated")
-        & ((AuditEntry.actor != user.id) | AuditEntry.actor.is_null())
-    )
-    if previous is not None:
-        query = query.where(AuditEntry.at > previous["created_at"])
+    since = await store.previous_login_at(user.id, user.session_id)
     changes = []
-    for entry in await query.order_by(AuditEntry.at):
-        details = json.loads(entry["details"] or "{}")
+    for entry in await store.changes_to_user(user.id, since):
+        details = json.loads(entry.details)
         fields = [str(name) for name in details.get("fields", [])]
-        role = entry["actor.role"] or "admin"
+        role = entry.actor_role or "admin"
         labels = [translate(f"account_field.{name}", language) for name in fields]
         changes.append(
             AccountChange(
-                at=entry["at"].isoformat(),
+                at=entry.at.isoformat(),
                 by_role=role,
-                by_name=entry["actor.name"] or "",
+                by_name=entry.actor_name or "",
                 fields=fields,
                 message=translate(
                     "account.changed_by_other",
                     language,
-                    by=entry["actor.name"] or translate(f"role.{role}", language),
+                    by=entry.actor_name or translate(f"role.{role}", language),
                     fields="、".join(labels) if language == "zh-CN" else ", ".join(labels),
-                    at=entry["at"].strftime("%Y-%m-%d %H:%M UTC"),
+                    at=entry.at.strftime("%Y-%m-%d %H:%M UTC"),
                 ),
             )
         )
@@ -389,60 +327,56 @@ async def reveal_keeper_phone(actor: CurrentUser, user_id: uuid.UUID) -> dict[st
     """A keeper's full number for staff who need to call (a station flagged "not checked in").
     Keepers are the programme's own people; each reveal is written to the audit log. Villagers'
     numbers are never revealed to staff."""
-    row = (
-        await User.select(User.id, User.name, User.phone, User.role, User.county, User.station)
-        .where(User.id == user_id)
-        .first()
-    )
+    row = await store.user(user_id)
     if row is None:
         raise DomainError("not_found", status=404)
-    if row["role"] != "keeper":
+    if row.role != "keeper":
         raise DomainError("phone_not_revealable", status=403)
-    await audit(actor, "user.phone_revealed", "user", user_id, row["county"])
-    return row
+    await audit(actor, "user.phone_revealed", "user", user_id, row.county)
+    return {
+        "id": row.id,
+        "name": row.name,
+        "phone": row.phone,
+        "role": row.role,
+        "county": row.county,
+        "station": row.station,
+    }
 
 
-async def update_user(actor: CurrentUser, user_id: uuid.UUID, data: UserUpdate) -> UserOut:
-    row = await User.select(User.county, User.role).where(User.id == user_id).first()
+async def update_user(actor: CurrentUser | None, user_id: uuid.UUID, data: UserUpdate) -> UserOut:
+    row = await store.user(user_id)
     if row is None:
         raise DomainError("not_found", status=404)
-    check_role_ladder(actor, row["role"])
-    changes: dict[Any, Any] = {}
+    check_role_ladder(actor, row.role)
+    changes: dict[str, Any] = {}
     if data.name is not msgspec.UNSET:
-        changes[User.name] = data.name
+        changes["name"] = data.name
     if data.language is not msgspec.UNSET:
-        changes[User.language] = data.language
+        changes["language"] = data.language
     if data.station_id is not msgspec.UNSET:
-        if row["role"] != "keeper":
+        if row.role != "keeper":
             raise DomainError("staff_has_no_station", field="station_id")
         if data.station_id is None:
             raise DomainError("keeper_needs_station", field="station_id")
-        await _station_in_county(data.station_id, row["county"])
-        changes[User.station] = data.station_id
+        await _station_in_county(data.station_id, row.county)
+        changes["station"] = data.station_id
     if data.active is not msgspec.UNSET:
-        changes[User.active] = data.active
+        changes["active"] = data.active
     if data.password is not msgspec.UNSET:
         check_password_strength(data.password)
-        changes[User.password_hash] = await hash_password(data.password)
-        changes[User.password_changed_at] = clock.utcnow()
-    if changes:
-        await User.update(changes).where(User.id == user_id)
+        changes["password_hash"] = await hash_password(data.password)
+        changes["password_changed_at"] = clock.utcnow()
+    await store.update_user(user_id, changes)
     if data.password is not msgspec.UNSET or data.active is False:
         await revoke_sessions(user_id)
-    fields = sorted(column._meta.name for column in changes if column is not User.password_hash)
     await audit(
         actor,
         "user.updated",
         "user",
         user_id,
-        row["county"],
-        fields=fields,
-        target_role=row["role"],
+        row.county,
+        fields=sorted(name for name in changes if name != "password_hash"),
+        target_role=row.role,
         actor_role=actor.role if actor else None,
     )
-    updated = (
-        await User.select(*User.all_columns(exclude=[User.password_hash]))
-        .where(User.id == user_id)
-        .first()
-    )
-    return _user_out(updated)
+    return await _changed_user(user_id)

@@ -2,9 +2,13 @@
 
 from piccolo.columns import UUID, Boolean, ForeignKey, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
-from backend.registry.tables import County, Station
+# The registry's tables by name: the registry imports accounts (its changes are audited here), so
+# accounts must not import the registry back.
+County = LazyTableReference(table_class_name="County", app_name="registry")
+Station = LazyTableReference(table_class_name="Station", app_name="registry")
 
 
 class User(Table, tablename="accounts_user"):

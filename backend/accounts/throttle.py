@@ -24,7 +24,8 @@ from datetime import datetime, timedelta
 
 from litestar.datastructures import State
 
-from backend import clock, db
+from backend import clock
+from backend.accounts import store
 from backend.errors import DomainError
 from backend.settings import Settings
 
@@ -55,19 +56,11 @@ class LoginThrottle:
         the per-(phone, address) limit only, so failures from elsewhere never lock it out."""
         since = clock.utcnow() - timedelta(minutes=settings.login_window_minutes)
         pair = _pair(phone, address)
-        async with self._lock, db.read_transaction():
-            rows = await db.fetch(
-                "SELECT (SELECT COUNT(*) FROM accounts_login_failure WHERE phone = $1 AND at > $3)"
-                " AS by_phone, (SELECT COUNT(*) FROM accounts_login_failure WHERE address = $2 "
-                "AND at > $3) AS by_address, (SELECT COUNT(*) FROM accounts_login_failure "
-                "WHERE phone = $1 AND address = $2 AND at > $3) AS by_pair",
-                phone,
-                address,
-                since,
-            )
-            by_phone = rows[0]["by_phone"] + self.counted[f"p:{phone}"]
-            by_address = rows[0]["by_address"] + self.counted[f"a:{address}"]
-            by_pair = rows[0]["by_pair"] + self.counted[pair]
+        async with self._lock:
+            written = await store.failure_counts(phone, address, since)
+            by_phone = written.by_phone + self.counted[f"p:{phone}"]
+            by_address = written.by_address + self.counted[f"a:{address}"]
+            by_pair = written.by_pair + self.counted[pair]
         refused = by_pair >= settings.login_max_failures_per_phone
         if not known_device:
             refused = refused or (
@@ -97,13 +90,8 @@ class LoginThrottle:
 
     async def succeeded(self, phone: str, address: str) -> None:
         self._uncount(phone, address)
-        async with db.write_transaction():
-            # Only this address's failures: an attacker's elsewhere keep counting against him.
-            await db.execute(
-                "DELETE FROM accounts_login_failure WHERE phone = $1 AND address = $2",
-                phone,
-                address,
-            )
+        # Only this address's failures: an attacker's elsewhere keep counting against him.
+        await store.forget_failures(phone, address)
 
     def _uncount(self, phone: str, address: str) -> None:
         for key in (f"p:{phone}", f"a:{address}", _pair(phone, address)):
@@ -122,12 +110,7 @@ class LoginThrottle:
             if not batch:
                 return
             try:
-                async with db.write_transaction():
-                    await db.executemany(
-                        "INSERT INTO accounts_login_failure (phone, address, at) "
-                        "VALUES ($1, $2, $3)",
-                        batch,
-                    )
+                await store.record_failures(batch)
             except BaseException:  # cancelled too: the batch stays counted and unwritten
                 self.unwritten[:0] = batch
                 raise
