@@ -1,11 +1,11 @@
 """HTTP for the registry. Staff manage their own county; admins create counties."""
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, get, patch, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.accounts.guards import (
-    current_user,
+    LoggedIn,
     requires_admin,
     requires_county_scope,
     requires_login,
@@ -42,8 +42,8 @@ class CountiesController(Controller):
     guards = [requires_staff]
 
     @get(operation_id="listCounties", summary="Counties the caller works for")
-    async def list_counties(self, request: Request) -> list[CountyOut]:
-        return await service.list_counties(current_user(request))
+    async def list_counties(self, user: LoggedIn) -> list[CountyOut]:
+        return await service.list_counties(user)
 
     @post(
         operation_id="createCounty",
@@ -51,8 +51,8 @@ class CountiesController(Controller):
         guards=[requires_admin],
         status_code=HTTP_201_CREATED,
     )
-    async def create_county(self, request: Request, data: JSONBody[CountyCreate]) -> CountyOut:
-        return await service.create_county(current_user(request), data)
+    async def create_county(self, user: LoggedIn, data: JSONBody[CountyCreate]) -> CountyOut:
+        return await service.create_county(user, data)
 
 
 class CountyController(Controller):
@@ -66,9 +66,9 @@ class CountyController(Controller):
 
     @patch(operation_id="updateCounty", summary="Change the county's settings and targets")
     async def update_county(
-        self, request: Request, data: JSONBody[CountySettings], county_id: CountyId
+        self, user: LoggedIn, data: JSONBody[CountySettings], county_id: CountyId
     ) -> CountyOut:
-        return await service.update_county(current_user(request), county_id, data)
+        return await service.update_county(user, county_id, data)
 
     @get("/townships", operation_id="listTownships", summary="Townships (乡镇) of the county")
     async def list_townships(self, county_id: CountyId) -> list[TownshipOut]:
@@ -81,9 +81,9 @@ class CountyController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def create_township(
-        self, request: Request, data: JSONBody[TownshipCreate], county_id: CountyId
+        self, user: LoggedIn, data: JSONBody[TownshipCreate], county_id: CountyId
     ) -> TownshipOut:
-        return await service.create_township(current_user(request), county_id, data)
+        return await service.create_township(user, county_id, data)
 
     @get("/villages", operation_id="listVillages", summary="Villages (行政村) of the county")
     async def list_villages(self, county_id: CountyId) -> list[VillageOut]:
@@ -91,9 +91,9 @@ class CountyController(Controller):
 
     @post("/villages", operation_id="createVillage", summary="Add a village", status_code=201)
     async def create_village(
-        self, request: Request, data: JSONBody[VillageCreate], county_id: CountyId
+        self, user: LoggedIn, data: JSONBody[VillageCreate], county_id: CountyId
     ) -> VillageOut:
-        return await service.create_village(current_user(request), county_id, data)
+        return await service.create_village(user, county_id, data)
 
     @get("/stations", operation_id="listStations", summary="Service stations of the county")
     async def list_stations(self, county_id: CountyId) -> list[StationOut]:
@@ -101,9 +101,9 @@ class CountyController(Controller):
 
     @post("/stations", operation_id="createStation", summary="Open a station", status_code=201)
     async def create_station(
-        self, request: Request, data: JSONBody[StationCreate], county_id: CountyId
+        self, user: LoggedIn, data: JSONBody[StationCreate], county_id: CountyId
     ) -> StationOut:
-        return await service.create_station(current_user(request), county_id, data)
+        return await service.create_station(user, county_id, data)
 
     @get(
         "/households",
@@ -120,9 +120,9 @@ class CountyController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def create_household(
-        self, request: Request, data: JSONBody[HouseholdCreate], county_id: CountyId
+        self, user: LoggedIn, data: JSONBody[HouseholdCreate], county_id: CountyId
     ) -> HouseholdOut:
-        return await service.create_household(current_user(request), county_id, data)
+        return await service.create_household(user, county_id, data)
 
 
 class TownshipController(Controller):
@@ -133,11 +133,11 @@ class TownshipController(Controller):
     @patch(operation_id="updateTownship", summary="Rename a township")
     async def update_township(
         self,
-        request: Request,
+        user: LoggedIn,
         data: JSONBody[TownshipUpdate],
         township_id: TownshipId,
     ) -> TownshipOut:
-        return await service.update_township(current_user(request), township_id, data)
+        return await service.update_township(user, township_id, data)
 
 
 class VillageController(Controller):
@@ -148,11 +148,11 @@ class VillageController(Controller):
     @patch(operation_id="updateVillage", summary="Rename a village or set its 贫困村 flag")
     async def update_village(
         self,
-        request: Request,
+        user: LoggedIn,
         data: JSONBody[VillageUpdate],
         village_id: VillageId,
     ) -> VillageOut:
-        return await service.update_village(current_user(request), village_id, data)
+        return await service.update_village(user, village_id, data)
 
 
 class StationController(Controller):
@@ -173,9 +173,9 @@ class StationController(Controller):
         guards=[requires_staff, requires_row_in_county(Station, "station_id")],
     )
     async def update_station(
-        self, request: Request, data: JSONBody[StationUpdate], station_id: StationId
+        self, user: LoggedIn, data: JSONBody[StationUpdate], station_id: StationId
     ) -> StationOut:
-        return await service.update_station(current_user(request), station_id, data)
+        return await service.update_station(user, station_id, data)
 
     @post(
         "/close",
@@ -185,9 +185,9 @@ class StationController(Controller):
         status_code=HTTP_200_OK,
     )
     async def close_station(
-        self, request: Request, data: JSONBody[StationClose], station_id: StationId
+        self, user: LoggedIn, data: JSONBody[StationClose], station_id: StationId
     ) -> StationOut:
-        return await service.close_station(current_user(request), station_id, data.reason)
+        return await service.close_station(user, station_id, data.reason)
 
     @post(
         "/reopen",
@@ -196,8 +196,8 @@ class StationController(Controller):
         guards=[requires_staff, requires_row_in_county(Station, "station_id")],
         status_code=HTTP_200_OK,
     )
-    async def reopen_station(self, request: Request, station_id: StationId) -> StationOut:
-        return await service.reopen_station(current_user(request), station_id)
+    async def reopen_station(self, user: LoggedIn, station_id: StationId) -> StationOut:
+        return await service.reopen_station(user, station_id)
 
 
 class HouseholdController(Controller):
@@ -208,11 +208,11 @@ class HouseholdController(Controller):
     @patch(operation_id="updateHousehold", summary="Change a household's record")
     async def update_household(
         self,
-        request: Request,
+        user: LoggedIn,
         data: JSONBody[HouseholdUpdate],
         household_id: HouseholdId,
     ) -> HouseholdOut:
-        return await service.update_household(current_user(request), household_id, data)
+        return await service.update_household(user, household_id, data)
 
 
 ROUTE_HANDLERS = [
