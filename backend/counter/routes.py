@@ -11,13 +11,14 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from backend.accounts.guards import (
-    current_user,
+    LoggedIn,
     requires_county_scope,
     requires_keeper,
     requires_login,
     requires_staff,
     requires_station_scope,
 )
+from backend.accounts.schemas import CurrentUser
 from backend.counter import service
 from backend.errors import DomainError, request_language
 from backend.notify import villagers
@@ -57,8 +58,8 @@ class NoticeOut(msgspec.Struct):
     notices_sent: int
 
 
-def _own_station(request: Request, station_id: uuid.UUID) -> None:
-    if current_user(request).station_id != station_id:
+def _own_station(user: CurrentUser, station_id: uuid.UUID) -> None:
+    if user.station_id != station_id:
         raise DomainError("forbidden_scope", status=403)
 
 
@@ -78,9 +79,9 @@ class CounterController(Controller):
         guards=[requires_keeper],
     )
     async def set_shelf(
-        self, request: Request, station_id: StationId, data: JSONBody[ShelfIn]
+        self, user: LoggedIn, station_id: StationId, data: JSONBody[ShelfIn]
     ) -> dict[str, Any]:
-        _own_station(request, station_id)
+        _own_station(user, station_id)
         return await service.set_shelf(station_id, data)
 
     @post(
@@ -91,9 +92,9 @@ class CounterController(Controller):
         status_code=200,
     )
     async def notify_again(
-        self, request: Request, station_id: StationId, parcel_id: ParcelId
+        self, request: Request, user: LoggedIn, station_id: StationId, parcel_id: ParcelId
     ) -> NoticeOut:
-        _own_station(request, station_id)
+        _own_station(user, station_id)
         await villagers.renotify(station_id, parcel_id, request_language(request))
         state, sent = await villagers.notice_state(parcel_id)
         return NoticeOut(parcel_id=parcel_id, notice=state, notices_sent=sent)
@@ -121,9 +122,9 @@ class CounterController(Controller):
         guards=[requires_keeper],
     )
     async def set_prices(
-        self, request: Request, station_id: StationId, data: JSONBody[PricesIn]
+        self, user: LoggedIn, station_id: StationId, data: JSONBody[PricesIn]
     ) -> dict[str, Any]:
-        _own_station(request, station_id)
+        _own_station(user, station_id)
         return await service.set_station_prices(station_id, data.prices)
 
     @get(
@@ -173,10 +174,8 @@ class CountyCounterController(Controller):
         operation_id="householdCard",
         summary="The household's QR card (一户一码) as SVG, for printing",
     )
-    async def card(
-        self, request: Request, county_id: CountyId, household_id: HouseholdId
-    ) -> Response[bytes]:
-        payload, _ = await service.card_payload(county_id, household_id)
+    async def card(self, county_id: CountyId, household_id: HouseholdId) -> Response[bytes]:
+        payload = await service.card_payload(county_id, household_id)
         return Response(
             service.qr_svg(payload),
             media_type="image/svg+xml",

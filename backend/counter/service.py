@@ -12,9 +12,11 @@ from typing import Any
 import segno
 
 from backend import db
+from backend.counter import store
 from backend.errors import DomainError
 from backend.ledger.service import local_today, station_facts
 from backend.privacy import mask_phone
+from backend.registry import store as registry
 
 # API.md's carrier codes, in the order the counter lists them.
 CARRIERS = ("SF", "ZTO", "YTO", "STO", "YUNDA", "JD", "EMS", "JT", "BEST", "OTHER")
@@ -35,20 +37,14 @@ def _shelf_names(text: str, shelves: int) -> list[str]:
 
 
 async def shelf(station_id: uuid.UUID) -> dict[str, Any]:
-    async with db.read_transaction():
-        rows = await db.fetch(
-            "SELECT shelves, layers, shelf_names, opening_hours FROM registry_station "
-            "WHERE id = $1",
-            station_id,
-        )
-    if not rows:
+    row = await registry.shelf(station_id)
+    if row is None:
         raise DomainError("not_found", status=404)
-    row = rows[0]
     return {
-        "shelves": row["shelves"],
-        "layers": row["layers"],
-        "shelf_names": _shelf_names(row["shelf_names"], row["shelves"]),
-        "opening_hours": row["opening_hours"],
+        "shelves": row.shelves,
+        "layers": row.layers,
+        "shelf_names": _shelf_names(row.shelf_names, row.shelves),
+        "opening_hours": row.opening_hours,
     }
 
 
@@ -58,16 +54,15 @@ async def set_shelf(station_id: uuid.UUID, data: Any) -> dict[str, Any]:
         raise DomainError("shelf_names_invalid", field="shelf_names")
     if len(set(filter(None, names))) != len(list(filter(None, names))):
         raise DomainError("shelf_names_repeat", field="shelf_names")
-    async with db.write_transaction():
-        await db.execute(
-            "UPDATE registry_station SET shelves = $1, layers = $2, shelf_names = $3, "
-            "opening_hours = $4 WHERE id = $5",
-            data.shelves,
-            data.layers,
-            ",".join(names),
-            data.opening_hours.strip(),
-            station_id,
-        )
+    await registry.set_shelf(
+        station_id,
+        registry.ShelfRow(
+            shelves=data.shelves,
+            layers=data.layers,
+            shelf_names=",".join(names),
+            opening_hours=data.opening_hours.strip(),
+        ),
+    )
     return await shelf(station_id)
 
 
@@ -76,26 +71,14 @@ async def carrier_counts(station_id: uuid.UUID, day: datetime.date | None) -> di
     async with db.read_transaction():
         facts = await station_facts(station_id)
         day = day or local_today(facts)
-        received = await db.fetch(
-            "SELECT carrier, COUNT(*) AS n FROM ledger_parcel WHERE station = $1 "
-            "AND received_date = $2 AND state <> 'reversed' GROUP BY carrier",
-            station_id,
-            day,
-        )
-        closed = await db.fetch(
-            "SELECT carrier, state, closed_at FROM ledger_parcel WHERE station = $1 "
-            "AND state IN ('picked_up', 'returned') AND closed_at >= $2",
+        received = await store.received_by_carrier(station_id, day)
+        # From a day early: what closed on the local day, whatever the zone's offset.
+        closed = await store.closed_since(
             station_id,
             datetime.datetime.combine(day, datetime.time(), facts.timezone)
             - datetime.timedelta(days=1),
         )
-        sent = await db.fetch(
-            "SELECT carrier, COUNT(*) AS n FROM ledger_dispatch WHERE station = $1 "
-            "AND business_date = $2 AND reversed = $3 GROUP BY carrier",
-            station_id,
-            day,
-            False,
-        )
+        sent = await store.dispatched_by_carrier(station_id, day)
     lines: dict[str, dict[str, int]] = {}
 
     def line(carrier: str) -> dict[str, int]:
@@ -103,13 +86,13 @@ async def carrier_counts(station_id: uuid.UUID, day: datetime.date | None) -> di
             carrier, {"received": 0, "picked_up": 0, "returned": 0, "dispatched": 0}
         )
 
-    for row in received:
-        line(row["carrier"])["received"] += int(row["n"])
-    for row in closed:
-        if db.as_moment(row["closed_at"]).astimezone(facts.timezone).date() == day:
-            line(row["carrier"])[row["state"]] += 1
-    for row in sent:
-        line(row["carrier"])["dispatched"] += int(row["n"])
+    for count in received:
+        line(count.carrier)["received"] += count.n
+    for parcel in closed:
+        if parcel.closed_at.astimezone(facts.timezone).date() == day:
+            line(parcel.carrier)[parcel.state] += 1
+    for count in sent:
+        line(count.carrier)["dispatched"] += count.n
     order = {carrier: i for i, carrier in enumerate(CARRIERS)}
     carriers = [
         {"carrier": carrier, **counts}
@@ -151,15 +134,10 @@ def _loaded(text: str | None) -> dict[str, list[list[int]]]:
 
 async def price_table(station_id: uuid.UUID) -> dict[str, Any]:
     """The table the counter uses: the built-in one, the county's on top, the station's on top."""
-    async with db.read_transaction():
-        rows = await db.fetch(
-            "SELECT s.dispatch_prices AS own, c.dispatch_prices AS county FROM registry_station s "
-            "JOIN registry_county c ON c.id = s.county WHERE s.id = $1",
-            station_id,
-        )
-    if not rows:
+    stored = await registry.station_prices(station_id)
+    if stored is None:
         raise DomainError("not_found", status=404)
-    county, own = _loaded(rows[0]["county"]), _loaded(rows[0]["own"])
+    county, own = _loaded(stored.county), _loaded(stored.own)
     base = {carrier: DEFAULT_PRICES.get(carrier, DEFAULT_BANDS) for carrier in CARRIERS}
     base.update(county)
     table = {**base, **own}
@@ -176,53 +154,33 @@ def suggest(table: dict[str, list[list[int]]], carrier: str, weight_g: int) -> i
 
 async def set_station_prices(station_id: uuid.UUID, prices: dict[str, list[list[int]]]):
     clean = check_prices(prices)
-    async with db.write_transaction():
-        await db.execute(
-            "UPDATE registry_station SET dispatch_prices = $1 WHERE id = $2",
-            json.dumps(clean) if clean else "",
-            station_id,
-        )
+    await registry.set_station_dispatch_prices(station_id, json.dumps(clean) if clean else "")
     return await price_table(station_id)
 
 
 async def county_prices(county_id: uuid.UUID) -> dict[str, list[list[int]]]:
     """The county's own table (no built-in prices): what its settings page shows."""
-    async with db.read_transaction():
-        rows = await db.fetch(
-            "SELECT dispatch_prices FROM registry_county WHERE id = $1", county_id
-        )
-    if not rows:
+    stored = await registry.county_dispatch_prices(county_id)
+    if stored is None:
         raise DomainError("not_found", status=404)
-    return _loaded(rows[0]["dispatch_prices"])
+    return _loaded(stored)
 
 
 async def set_county_prices(county_id: uuid.UUID, prices: dict[str, list[list[int]]]):
     clean = check_prices(prices)
-    async with db.write_transaction():
-        await db.execute(
-            "UPDATE registry_county SET dispatch_prices = $1 WHERE id = $2",
-            json.dumps(clean) if clean else "",
-            county_id,
-        )
+    await registry.set_county_dispatch_prices(county_id, json.dumps(clean) if clean else "")
     return {"prices": clean}
 
 
 # Households at the counter -------------------------------------------------------------------
 
 
-async def card_payload(county_id: uuid.UUID, household_id: uuid.UUID) -> tuple[str, dict]:
-    async with db.read_transaction():
-        rows = await db.fetch(
-            "SELECT h.code, h.head_name, c.code AS county_code, v.name AS village "
-            "FROM registry_household h JOIN registry_county c ON c.id = h.county "
-            "JOIN registry_village v ON v.id = h.village WHERE h.id = $1 AND h.county = $2",
-            household_id,
-            county_id,
-        )
-    if not rows:
+async def card_payload(county_id: uuid.UUID, household_id: uuid.UUID) -> str:
+    """What the household card's QR holds."""
+    card = await registry.household_card(county_id, household_id)
+    if card is None:
         raise DomainError("not_found", status=404)
-    row = rows[0]
-    return f"{CARD_PREFIX}{row['county_code']}:{row['code']}", row
+    return f"{CARD_PREFIX}{card.county_code}:{card.code}"
 
 
 def qr_svg(payload: str, scale: int = 6) -> bytes:
@@ -244,31 +202,18 @@ async def household_at_counter(station_id: uuid.UUID, scanned: str) -> dict[str,
     code = household_code_from_scan(scanned)
     async with db.read_transaction():
         facts = await station_facts(station_id)
-        rows = await db.fetch(
-            "SELECT h.id, h.code, h.head_name, h.phone, v.name AS village "
-            "FROM registry_household h JOIN registry_village v ON v.id = h.village "
-            "WHERE h.county = $1 AND h.code = $2",
-            facts.county_id,
-            code,
-        )
-        if not rows:
+        household = await registry.household_by_code(facts.county_id, code)
+        if household is None:
             raise DomainError("unknown_household", status=404, field="code")
-        household = rows[0]
         parcels = []
-        if household["phone"]:
-            parcels = await db.fetch(
-                "SELECT id FROM ledger_parcel WHERE station = $1 AND state = 'on_shelf' "
-                "AND (recipient_phone = $2 OR recipient_phone LIKE $3)",
-                station_id,
-                household["phone"],
-                f"%{household['phone'][-4:]}",
-            )
+        if household.phone:
+            parcels = await store.parcels_on_shelf_for(station_id, household.phone)
     return {
-        "household_id": db.as_uuid(household["id"]),
-        "code": household["code"],
-        "head_name": household["head_name"],
-        "village": household["village"],
-        "phone": mask_phone(household["phone"]),
-        "phone_last4": household["phone"][-4:] if household["phone"] else "",
-        "parcel_ids": [db.as_uuid(row["id"]) for row in parcels],
+        "household_id": household.id,
+        "code": household.code,
+        "head_name": household.head_name,
+        "village": household.village,
+        "phone": mask_phone(household.phone),
+        "phone_last4": household.phone[-4:] if household.phone else "",
+        "parcel_ids": parcels,
     }
