@@ -15,11 +15,13 @@ import uuid
 import zoneinfo
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 from backend import clock, db
+from backend.jobs import store
 from backend.jobs.fanout import bounded_map, each_county
 from backend.ledger.service import week_start
+from backend.registry import store as registry
+from backend.registry.store import CountySchedule
 
 CHECKIN_URL = "/app/#/checkin"
 
@@ -52,14 +54,6 @@ def reminder_window(
     return ReminderWindow(week_monday=monday, first_at=first, second_at=second)
 
 
-async def _counties() -> list[dict[str, Any]]:
-    async with db.read_transaction():
-        return await db.fetch(
-            "SELECT id, timezone, checkin_reminder_weekday, checkin_reminder_hour "
-            "FROM registry_county ORDER BY code"
-        )
-
-
 async def stations_missing_checkin(
     county_id: uuid.UUID, week_monday: datetime.date
 ) -> list[uuid.UUID]:
@@ -68,23 +62,9 @@ async def stations_missing_checkin(
     A station is open when it is not closed and has opened by the end of that week."""
     week_end = week_monday + datetime.timedelta(days=7)
     async with db.read_transaction():
-        stations = await db.fetch(
-            "SELECT id FROM registry_station WHERE county = $1 AND closed_at IS NULL "
-            "AND (opened_on IS NULL OR opened_on < $2) ORDER BY code",
-            county_id,
-            week_end,
-        )
-        checked_in = await db.fetch(
-            "SELECT DISTINCT e.station FROM ledger_event e "
-            "LEFT JOIN ledger_reversal r ON r.target = e.id "
-            "WHERE e.county = $1 AND e.business_date >= $2 AND e.business_date < $3 "
-            "AND e.type = 'checkin.recorded' AND r.target IS NULL",
-            county_id,
-            week_monday,
-            week_end,
-        )
-    done = {str(row["station"]) for row in checked_in}
-    return [db.as_uuid(row["id"]) for row in stations if str(row["id"]) not in done]
+        stations = await registry.open_stations_by(county_id, week_end)
+        done = await store.stations_checked_in(county_id, week_monday, week_end)
+    return [station for station in stations if station not in done]
 
 
 def checkin_dedupe_key(station_id: uuid.UUID, week_monday: datetime.date, nudge: int) -> str:
@@ -115,20 +95,17 @@ async def send_checkin_reminders(now: datetime.datetime | None = None) -> dict[s
     now = now or clock.utcnow()
     counts = {"counties_due": 0, "stations_missing": 0, "keepers_notified": 0}
 
-    async def remind_county(county: dict[str, Any]) -> None:
+    async def remind_county(county: CountySchedule) -> None:
         window = reminder_window(
-            county["timezone"],
-            county["checkin_reminder_weekday"],
-            county["checkin_reminder_hour"],
-            now,
+            county.timezone, county.checkin_reminder_weekday, county.checkin_reminder_hour, now
         )
         nudge = window.nudge_due(now)
         if not nudge:
             return
         counts["counties_due"] += 1
-        missing = await stations_missing_checkin(db.as_uuid(county["id"]), window.week_monday)
+        missing = await stations_missing_checkin(county.id, window.week_monday)
         counts["stations_missing"] += len(missing)
         notified = await bounded_map(partial(remind_station, window=window, nudge=nudge), missing)
         counts["keepers_notified"] += sum(notified)
 
-    return await each_county(await _counties(), remind_county, counts)
+    return await each_county(await registry.county_schedules(), remind_county, counts)

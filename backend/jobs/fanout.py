@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+from typing import TypeVar
+
+from backend.registry.store import CountySchedule
 
 log = logging.getLogger("cunzhan.jobs")
 
@@ -50,8 +52,8 @@ class PartialFailure(Exception):
 
 
 async def each_county(
-    counties: Iterable[dict[str, Any]],
-    handle: Callable[[dict[str, Any]], Awaitable[None]],
+    counties: Iterable[CountySchedule],
+    handle: Callable[[CountySchedule], Awaitable[None]],
     counts: dict[str, int],
 ) -> dict[str, int]:
     """Run `handle` for every county; a county with bad data (an unknown time zone…) is logged
@@ -61,8 +63,8 @@ async def each_county(
         try:
             await handle(county)
         except Exception as error:
-            log.exception("job failed for county %s", county.get("id"))
-            errors.append(f"county {county.get('id')}: {error!r}")
+            log.exception("job failed for county %s", county.id)
+            errors.append(f"county {county.id}: {error!r}")
     if errors:
         raise PartialFailure(counts, errors)
     return counts

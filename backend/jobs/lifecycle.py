@@ -21,6 +21,7 @@ from litestar import Litestar
 from backend import clock
 from backend.jobs import lease
 from backend.jobs.registry import JOBS, interval_seconds
+from backend.jobs.service import mark_abandoned, run_job, tick_window
 
 log = logging.getLogger("cunzhan.jobs")
 
@@ -90,8 +91,6 @@ async def renew_lease(state: SchedulerState) -> None:
 
 
 async def _forget_dead_runs(holder: str) -> None:
-    from backend.jobs.service import mark_abandoned
-
     try:
         abandoned = await mark_abandoned(holder)
     except Exception:
@@ -114,8 +113,6 @@ def poll_seconds() -> float:
 async def tick(state: SchedulerState, name: str) -> None:
     """A scheduled tick of one job: runs it for the current window if this process holds the
     lease."""
-    from backend.jobs.service import run_job, tick_window
-
     now = clock.utcnow()
     if not state.holds(now):
         return

@@ -16,58 +16,16 @@ import zoneinfo
 from functools import partial
 from typing import Any
 
-from backend import clock, db
+import msgspec
+
+from backend import clock
+from backend.jobs import store
 from backend.jobs.fanout import bounded_map, each_county
 from backend.notify import villagers
+from backend.registry import store as registry
+from backend.registry.store import CountySchedule
 
 PICKUP_URL = "/app/#/pickup"
-
-
-async def _counties() -> list[dict[str, Any]]:
-    async with db.read_transaction():
-        return await db.fetch(
-            "SELECT id, timezone, parcel_return_days, parcel_free_days, checkin_reminder_hour "
-            "FROM registry_county ORDER BY code"
-        )
-
-
-async def _mark(county_id: uuid.UUID, today: datetime.date, return_days: int, now) -> dict:
-    """Mark the county's overdue parcels; {station: overdue count}, and how many were new."""
-    last_ok_day = today - datetime.timedelta(days=return_days)
-    async with db.write_transaction():
-        overdue = await db.fetch(
-            "SELECT id, station, received_date FROM ledger_parcel "
-            "WHERE county = $1 AND state = 'on_shelf' AND received_date <= $2",
-            county_id,
-            last_ok_day,
-        )
-        marked = {
-            str(row["parcel"])
-            for row in await db.fetch(
-                "SELECT parcel FROM jobs_overdue_parcel WHERE county = $1", county_id
-            )
-        }
-        new_rows = [
-            (
-                db.as_uuid(row["id"]),
-                db.as_uuid(row["station"]),
-                county_id,
-                (today - db.as_date(row["received_date"])).days,
-                now,
-            )
-            for row in overdue
-            if str(row["id"]) not in marked
-        ]
-        await db.executemany(
-            "INSERT INTO jobs_overdue_parcel (parcel, station, county, days_on_shelf, marked_at) "
-            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (parcel) DO NOTHING",
-            new_rows,
-        )
-    per_station: dict[uuid.UUID, int] = {}
-    for row in overdue:
-        station = db.as_uuid(row["station"])
-        per_station[station] = per_station.get(station, 0) + 1
-    return {"per_station": per_station, "newly_marked": len(new_rows)}
 
 
 def overdue_dedupe_key(station_id: uuid.UUID, day: datetime.date) -> str:
@@ -103,44 +61,28 @@ async def mark_and_remind_overdue(now: datetime.datetime | None = None) -> dict[
         "villager_reminders": 0,
     }
 
-    async def handle_county(county: dict[str, Any]) -> None:
-        local = now.astimezone(zoneinfo.ZoneInfo(county["timezone"]))
-        found = await _mark(
-            db.as_uuid(county["id"]), local.date(), county["parcel_return_days"], now
-        )
-        counts["overdue"] += sum(found["per_station"].values())
-        counts["newly_marked"] += found["newly_marked"]
+    async def handle_county(county: CountySchedule) -> None:
+        local = now.astimezone(zoneinfo.ZoneInfo(county.timezone))
+        last_ok_day = local.date() - datetime.timedelta(days=county.parcel_return_days)
+        found = await store.mark_overdue(county.id, local.date(), last_ok_day, now)
+        counts["overdue"] += sum(found.per_station.values())
+        counts["newly_marked"] += found.newly_marked
         # Villagers with parcels past the free days: an SMS at most every 2 days, 3 in all.
-        counts["villager_reminders"] += await villagers.remind_county(county, now)
-        if local.hour < county["checkin_reminder_hour"]:
+        counts["villager_reminders"] += await villagers.remind_county(
+            msgspec.structs.asdict(county), now
+        )
+        if local.hour < county.checkin_reminder_hour:
             return
         notified = await bounded_map(
-            partial(remind_station, day=local.date(), return_days=county["parcel_return_days"]),
-            list(found["per_station"].items()),
+            partial(remind_station, day=local.date(), return_days=county.parcel_return_days),
+            list(found.per_station.items()),
         )
         counts["stations_reminded"] += sum(1 for n in notified if n)
         counts["keepers_notified"] += sum(notified)
 
-    return await each_county(await _counties(), handle_county, counts)
+    return await each_county(await registry.county_schedules(), handle_county, counts)
 
 
 async def overdue_parcels(station_id: uuid.UUID) -> list[dict[str, Any]]:
     """The station's parcels marked for return and still on the shelf (no personal data)."""
-    async with db.read_transaction():
-        rows = await db.fetch(
-            "SELECT p.id, p.tracking_no, p.carrier, p.pickup_code, p.received_date, "
-            "o.marked_at FROM jobs_overdue_parcel o JOIN ledger_parcel p ON p.id = o.parcel "
-            "WHERE o.station = $1 AND p.state = 'on_shelf' ORDER BY p.received_date, p.id",
-            station_id,
-        )
-    return [
-        {
-            "parcel_id": db.as_uuid(row["id"]),
-            "tracking_no": row["tracking_no"],
-            "carrier": row["carrier"],
-            "pickup_code": row["pickup_code"],
-            "received_date": db.as_date(row["received_date"]),
-            "marked_at": row["marked_at"],
-        }
-        for row in rows
-    ]
+    return [msgspec.structs.asdict(parcel) for parcel in await store.overdue_on_shelf(station_id)]

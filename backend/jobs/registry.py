@@ -12,7 +12,10 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from backend.jobs import store
+
 Counts = dict[str, int]
+KEEP_RUNS_DAYS = 30  # every tick is recorded: ~3,000 rows a day with the default ticks
 JobFunction = Callable[[datetime.datetime], Awaitable[Counts]]
 
 
@@ -41,26 +44,18 @@ async def _province_report(now: datetime.datetime) -> Counts:
 
 
 async def _push_retry(now: datetime.datetime) -> Counts:
-    """Retries push sends whose back-off expired, and drains the outbox when notify has one."""
+    """Retries push sends whose back-off expired, and sends the villagers' SMS still waiting."""
     from backend.notify import service as notify
-
-    counts: Counts = {}
-    retry_due = getattr(notify, "retry_due", None)
-    if retry_due is not None:
-        counts["retried"] = int(await retry_due() or 0)
     from backend.notify import villagers
 
-    counts["villager_sms"] = await villagers.send_pending()
-    drain_outbox = getattr(notify, "drain_outbox", None)
-    if drain_outbox is not None:
-        counts["drained"] = int(await drain_outbox() or 0)
-    return counts
+    return {
+        "retried": int(await notify.retry_due() or 0),
+        "villager_sms": await villagers.send_pending(),
+    }
 
 
 async def _prune_runs(now: datetime.datetime) -> Counts:
-    from backend.jobs.service import prune_runs
-
-    return {"deleted": await prune_runs(now)}
+    return {"deleted": await store.prune_runs(now - datetime.timedelta(days=KEEP_RUNS_DAYS))}
 
 
 @dataclass(frozen=True)

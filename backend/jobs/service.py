@@ -8,19 +8,17 @@ per window even when two processes both think they hold the lease for a moment.
 from __future__ import annotations
 
 import datetime
-import json
 import logging
 import math
 import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 from backend import clock, db
 from backend.errors import DomainError
 from backend.i18n import translate
-from backend.jobs import lease
+from backend.jobs import lease, store
 from backend.jobs.fanout import PartialFailure
 from backend.jobs.registry import JOBS, JobSpec, interval_seconds
 from backend.jobs.schemas import JobOut, JobRunOut, JobsOverview, LeaseOut
@@ -28,7 +26,6 @@ from backend.jobs.schemas import JobOut, JobRunOut, JobsOverview, LeaseOut
 log = logging.getLogger("cunzhan.jobs")
 
 ERROR_LIMIT = 2000
-KEEP_RUNS_DAYS = 30  # every tick is recorded: ~3,000 rows a day with the default ticks
 
 
 @dataclass
@@ -64,38 +61,6 @@ def tick_window(spec: JobSpec, now: datetime.datetime) -> str:
     return start.isoformat(timespec="milliseconds" if interval < 1 else "seconds")
 
 
-async def _claim(
-    spec: JobSpec, window_key: str, trigger: str, holder: str, now
-) -> uuid.UUID | None:
-    run_id = uuid.uuid4()
-    async with db.write_transaction():
-        rows = await db.fetch(
-            "INSERT INTO jobs_run (id, name, window_key, trigger, holder, started_at, status, "
-            "counts, error) VALUES ($1, $2, $3, $4, $5, $6, 'running', '{}', '') "
-            "ON CONFLICT (name, window_key) DO NOTHING RETURNING id",
-            run_id,
-            spec.name,
-            window_key,
-            trigger,
-            holder,
-            now,
-        )
-    return run_id if rows else None
-
-
-async def _finish(run_id: uuid.UUID, status: str, counts: dict[str, int], error: str) -> None:
-    async with db.write_transaction():
-        await db.execute(
-            "UPDATE jobs_run SET finished_at = $1, status = $2, counts = $3, error = $4 "
-            "WHERE id = $5",
-            clock.utcnow(),
-            status,
-            json.dumps(counts, sort_keys=True),
-            error[-ERROR_LIMIT:],
-            run_id,
-        )
-
-
 async def run_job(
     name: str,
     *,
@@ -107,8 +72,16 @@ async def run_job(
     """Claim the window, run the job, record the outcome. Errors are recorded, not raised."""
     spec = spec_for(name)
     now = now or clock.utcnow()
-    run_id = await _claim(spec, window_key, trigger, holder, now)
-    if run_id is None:
+    run_id = uuid.uuid4()
+    claimed = await store.claim_run(
+        run_id=run_id,
+        name=spec.name,
+        window_key=window_key,
+        trigger=trigger,
+        holder=holder,
+        started_at=now,
+    )
+    if not claimed:
         return RunResult(name=name, window_key=window_key, ran=False)
     began = time.monotonic()
     try:
@@ -129,7 +102,7 @@ async def run_job(
         error=error,
         seconds=time.monotonic() - began,
     )
-    await _finish(run_id, status, result.counts, error)
+    await store.finish_run(run_id, status, result.counts, error[-ERROR_LIMIT:])
     # A tick that found nothing to do is routine: keep the log for runs that did something.
     level = logging.INFO if any(result.counts.values()) or status != "done" else logging.DEBUG
     log.log(level, "job %s %s: %s", name, status, result.counts)
@@ -154,40 +127,19 @@ async def run_now(name: str, now: datetime.datetime | None = None, holder: str =
 async def mark_abandoned(new_holder: str) -> int:
     """When the lease changes hands, runs still "running" under other holders died with their
     process (a run that was merely slow still records its own outcome over this)."""
-    async with db.write_transaction():
-        rows = await db.fetch(
-            "UPDATE jobs_run SET status = 'abandoned', finished_at = $1 "
-            "WHERE status = 'running' AND holder <> $2 AND trigger = 'schedule' RETURNING id",
-            clock.utcnow(),
-            new_holder,
-        )
-    return len(rows)
+    return await store.abandon_runs(new_holder)
 
 
-async def prune_runs(now: datetime.datetime, keep_days: int = KEEP_RUNS_DAYS) -> int:
-    """Delete finished runs older than `keep_days`; how many went."""
-    cutoff = now - datetime.timedelta(days=keep_days)
-    async with db.write_transaction():
-        old = await db.fetch(
-            "SELECT COUNT(*) AS n FROM jobs_run WHERE started_at < $1 AND status <> 'running'",
-            cutoff,
-        )
-        await db.execute(
-            "DELETE FROM jobs_run WHERE started_at < $1 AND status <> 'running'", cutoff
-        )
-    return int(old[0]["n"])
-
-
-def _run_out(row: dict[str, Any]) -> JobRunOut:
-    error = (row["error"] or "").strip()
+def _run_out(row: store.RunRow) -> JobRunOut:
+    error = row.error.strip()
     return JobRunOut(
-        window_key=row["window_key"],
-        trigger=row["trigger"],
-        holder=row["holder"],
-        started_at=lease.moment(row["started_at"]),
-        finished_at=lease.moment(row["finished_at"]) if row["finished_at"] else None,
-        status=row["status"],
-        counts=json.loads(row["counts"] or "{}"),
+        window_key=row.window_key,
+        trigger=row.trigger,
+        holder=row.holder,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        status=row.status,
+        counts=row.counts,
         error=error.splitlines()[-1] if error else "",
     )
 
@@ -197,12 +149,7 @@ async def overview(language: str = "zh-CN", recent: int = 5) -> JobsOverview:
     jobs = []
     async with db.read_transaction():
         for spec in JOBS.values():
-            rows = await db.fetch(
-                "SELECT * FROM jobs_run WHERE name = $1 ORDER BY started_at DESC LIMIT $2",
-                spec.name,
-                recent,
-            )
-            runs = [_run_out(row) for row in rows]
+            runs = [_run_out(row) for row in await store.recent_runs(spec.name, recent)]
             jobs.append(
                 JobOut(
                     name=spec.name,
@@ -213,7 +160,7 @@ async def overview(language: str = "zh-CN", recent: int = 5) -> JobsOverview:
                     recent_runs=runs,
                 )
             )
-        current = await lease.current_in_transaction()
+        current = await lease.current()
     holder = None
     if current is not None:
         holder = LeaseOut(
