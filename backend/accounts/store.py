@@ -90,6 +90,11 @@ async def login_row(phone: str) -> LoginRow | None:
     return LoginRow(_user_row(row), row["password_hash"]) if row else None
 
 
+async def user_by_phone(phone: str) -> UserRow | None:
+    row = await User.select(*_USER_COLUMNS).where(User.phone == phone).first()
+    return _user_row(row) if row else None
+
+
 async def password_hash(user_id: uuid.UUID) -> str | None:
     row = await User.select(User.password_hash).where(User.id == user_id).first()
     return row["password_hash"] if row else None

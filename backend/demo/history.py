@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backend import clock
+from backend.accounts import store as accounts
 from backend.accounts.schemas import CurrentUser
-from backend.accounts.tables import User
 from backend.ledger import service as ledger
 from backend.ledger.service import week_start
 from backend.notify.villagers import no_sms
@@ -228,7 +228,7 @@ async def write_history(
     now = clock.utcnow()
     stored = 0
     for index, phone in enumerate(keepers):
-        row = await User.objects().where(User.phone == phone).first()
+        row = await accounts.user_by_phone(phone)
         keeper = CurrentUser(
             id=row.id, role=row.role, station_id=row.station, county_id=row.county,
             language=row.language, name=row.name, phone=row.phone, session_id=uuid.uuid4(),

@@ -10,9 +10,9 @@ import uuid
 
 from backend.accounts.schemas import UserCreate
 from backend.accounts.service import create_user
-from backend.accounts.tables import User
 from backend.demo.history import write_history
 from backend.registry import service as registry
+from backend.registry import store as registry_store
 from backend.registry.schemas import (
     CountyCreate,
     HouseholdCreate,
@@ -20,7 +20,6 @@ from backend.registry.schemas import (
     TownshipCreate,
     VillageCreate,
 )
-from backend.registry.tables import County
 
 DEMO_COUNTY_CODE = "QSX"
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - the published demo password of API.md
@@ -64,16 +63,11 @@ def _village_names(rng: random.Random, count: int, taken: set[str]) -> list[str]
     return names
 
 
-async def demo_county_id() -> uuid.UUID | None:
-    row = await County.select(County.id).where(County.code == DEMO_COUNTY_CODE).first()
-    return row["id"] if row else None
-
-
 async def load_demo(if_empty: bool = False, progress=None) -> str:
     """`progress(done, total)` is told after each station's history is written."""
-    if if_empty and await County.count() > 0:
+    if if_empty and await registry_store.any_county():
         return "database already holds a county; demo not loaded"
-    if await demo_county_id() is not None:
+    if await registry_store.county_id_by_code(DEMO_COUNTY_CODE) is not None:
         return "demo county already loaded"
     rng = random.Random(2026)
     county = await registry.create_county(
@@ -162,7 +156,7 @@ async def _demo_accounts(rng: random.Random, county_id: uuid.UUID, station_ids: 
     staff = UserCreate(
         phone=STAFF_PHONE, name="县电商中心", password=DEMO_PASSWORD, role="county_staff"
     )
-    await create_user(None, county_id, staff)  # type: ignore[arg-type]
+    await create_user(None, county_id, staff)
     for phone, station_id in zip(KEEPER_PHONES, station_ids, strict=True):
         keeper = UserCreate(
             phone=phone,
@@ -171,11 +165,4 @@ async def _demo_accounts(rng: random.Random, county_id: uuid.UUID, station_ids: 
             role="keeper",
             station_id=station_id,
         )
-        await create_user(None, county_id, keeper)  # type: ignore[arg-type]
-
-
-async def demo_user_ids() -> dict[str, uuid.UUID]:
-    rows = await User.select(User.phone, User.id).where(
-        User.phone.is_in([*KEEPER_PHONES, STAFF_PHONE])
-    )
-    return {row["phone"]: row["id"] for row in rows}
+        await create_user(None, county_id, keeper)

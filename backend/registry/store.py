@@ -53,6 +53,15 @@ async def counties(only: uuid.UUID | None = None) -> list[CountyOut]:
     return [_county_out(row) for row in await query]
 
 
+async def county_id_by_code(code: str) -> uuid.UUID | None:
+    row = await County.select(County.id).where(County.code == code).first()
+    return row["id"] if row else None
+
+
+async def any_county() -> bool:
+    return await County.count() > 0
+
+
 async def insert_county(
     *, county_id: uuid.UUID, name: str, code: str, timezone: str, province: str
 ) -> None:
