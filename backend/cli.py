@@ -37,7 +37,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         return 0
     started = time.monotonic()
 
-    async def with_progress() -> int:
+    async def with_progress() -> str:
         pending = await pending_migrations()
         from rich.console import Console
 

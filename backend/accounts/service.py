@@ -98,9 +98,9 @@ async def login(
     """Check the password and open a session; returns the new token (shown once) and the user."""
     phone, address, device_id = normalize_phone(phone)[:32], address[:64], device_id[:64]
     row = await store.login_row(phone)
-    known_device = bool(device_id and row is not None) and await store.device_known(
-        row.user.id, device_id
-    )
+    known_device = False
+    if device_id and row is not None:
+        known_device = await store.device_known(row.user.id, device_id)
     await throttle.admit(settings, phone, address, known_device=known_device)
     if row is None or not row.user.active:
         await verify_password(_DUMMY_HASH, password)  # same time as a real check
@@ -206,10 +206,9 @@ async def audit(
     `actor` is the logged-in user, or just their id (a background step that kept only the id),
     or None (a script). Inside the caller's transaction when there is one. Details never carry
     secrets or unmasked phone numbers."""
+    actor_id = actor.id if isinstance(actor, CurrentUser) else actor
     if isinstance(actor, CurrentUser):
-        actor_id, county_id = actor.id, county_id or actor.county_id
-    else:
-        actor_id = actor
+        county_id = county_id or actor.county_id
     await store.insert_audit(
         actor_id=actor_id,
         county_id=county_id,
@@ -223,7 +222,7 @@ async def audit(
 # Staff managing accounts ---------------------------------------------------------------------
 
 
-async def _station_in_county(station_id: uuid.UUID | None, county_id: uuid.UUID) -> None:
+async def _station_in_county(station_id: uuid.UUID | None, county_id: uuid.UUID | None) -> None:
     if station_id is None:
         return
     place = await store.station_place(station_id)

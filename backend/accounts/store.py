@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
+from piccolo.columns import Column
 
 from backend import db
 from backend.accounts.tables import AuditEntry, Session, User
@@ -65,8 +66,16 @@ class StationPlace(msgspec.Struct, frozen=True):
     closed: bool
 
 
-_USER_COLUMNS = (User.id, User.role, User.county, User.station, User.name, User.phone)
-_USER_COLUMNS += (User.language, User.active)
+_USER_COLUMNS = (
+    User.id,
+    User.role,
+    User.county,
+    User.station,
+    User.name,
+    User.phone,
+    User.language,
+    User.active,
+)
 
 
 def _user_row(row: dict[str, Any]) -> UserRow:
@@ -154,7 +163,9 @@ async def update_user(user_id: uuid.UUID, values: dict[str, Any]) -> None:
     if unknown := set(values) - set(USER_FIELDS):
         raise ValueError(f"not an account field: {sorted(unknown)}")
     if values:
-        columns = {User._meta.get_column_by_name(name): value for name, value in values.items()}
+        columns: dict[Column | str, Any] = {
+            User._meta.get_column_by_name(name): value for name, value in values.items()
+        }
         await User.update(columns).where(User.id == user_id)
 
 

@@ -17,8 +17,12 @@ class User(Table, tablename="accounts_user"):
     name = Varchar(length=40, default="")
     password_hash = Varchar(length=200, secret=True)
     role = Varchar(length=16)  # keeper | county_staff | admin
-    county = ForeignKey(County, on_delete=OnDelete.restrict, null=True, default=None, index=True)
-    station = ForeignKey(Station, on_delete=OnDelete.restrict, null=True, default=None, index=True)
+    county: ForeignKey = ForeignKey(
+        County, on_delete=OnDelete.restrict, null=True, default=None, index=True
+    )
+    station: ForeignKey = ForeignKey(
+        Station, on_delete=OnDelete.restrict, null=True, default=None, index=True
+    )
     language = Varchar(length=8, default="zh-CN")
     active = Boolean(default=True)
     password_changed_at = Timestamptz(default=TimestamptzNow())
@@ -54,7 +58,9 @@ class AuditEntry(Table, tablename="accounts_audit"):
 
     id = UUID(primary_key=True)
     actor = ForeignKey(User, on_delete=OnDelete.restrict, null=True, default=None, index=True)
-    county = ForeignKey(County, on_delete=OnDelete.restrict, null=True, default=None, index=True)
+    county: ForeignKey = ForeignKey(
+        County, on_delete=OnDelete.restrict, null=True, default=None, index=True
+    )
     action = Varchar(length=48)
     target_type = Varchar(length=32)
     target_id = Varchar(length=40)

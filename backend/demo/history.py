@@ -116,7 +116,7 @@ class StationTimeline:
                 )
             elif self.rng.random() < 0.55:
                 fee = 50 * max(0, days - 3)
-                data = {"tracking_no": number, "pickup_code": code}
+                data: dict[str, Any] = {"tracking_no": number, "pickup_code": code}
                 if fee:
                     data["fee_fen"] = min(fee, 300)
                 self.add(moment, "parcel.picked_up", data)
@@ -229,6 +229,8 @@ async def write_history(
     stored = 0
     for index, phone in enumerate(keepers):
         row = await accounts.user_by_phone(phone)
+        if row is None:
+            raise RuntimeError(f"demo keeper {phone} is missing")
         keeper = CurrentUser(
             id=row.id, role=row.role, station_id=row.station, county_id=row.county,
             language=row.language, name=row.name, phone=row.phone, session_id=uuid.uuid4(),

@@ -53,7 +53,7 @@ def _person(rng: random.Random) -> str:
 
 
 def _village_names(rng: random.Random, count: int, taken: set[str]) -> list[str]:
-    names = []
+    names: list[str] = []
     while len(names) < count:
         name = rng.choice(VILLAGE_SYLLABLES) + rng.choice(VILLAGE_SYLLABLES)
         name += rng.choice(VILLAGE_SUFFIXES)

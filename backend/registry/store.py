@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 import msgspec
+from piccolo.columns import Column
 from piccolo.table import Table
 
 from backend import db
@@ -29,7 +30,9 @@ async def _insert(row: Table) -> None:
 async def _update(table: type[Table], row_id: uuid.UUID, values: dict[str, Any]) -> None:
     """`values` by column name."""
     if values:
-        columns = {table._meta.get_column_by_name(name): value for name, value in values.items()}
+        columns: dict[Column | str, Any] = {
+            table._meta.get_column_by_name(name): value for name, value in values.items()
+        }
         await table.update(columns).where(table._meta.primary_key == row_id)
 
 
