@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid
 
 from backend import clock, db
+from backend.notify.store import subscriptions as store
 from backend.settings import get_settings
 
 
@@ -68,19 +69,14 @@ def pair_from_configured(text: str) -> VapidPair:
 async def _stored_pair() -> VapidPair:
     """The kept pair; the first process to ask makes it (others read the winner's row)."""
     async with db.read_transaction():
-        rows = await db.fetch("SELECT private_key FROM notify_vapid_key WHERE id = 1")
-    if not rows:
+        private_key = await store.stored_private_key()
+    if private_key is None:
         fresh = generate_pair()
         async with db.write_transaction():
-            await db.execute(
-                "INSERT INTO notify_vapid_key (id, private_key, public_key, created_at) "
-                "VALUES (1, $1, $2, $3) ON CONFLICT (id) DO NOTHING",
-                fresh.private_key,
-                fresh.public_key,
-                clock.utcnow(),
-            )
-            rows = await db.fetch("SELECT private_key FROM notify_vapid_key WHERE id = 1")
-    return pair_from_configured(rows[0]["private_key"])
+            await store.keep_vapid_key(fresh.private_key, fresh.public_key, clock.utcnow())
+            private_key = await store.stored_private_key()
+    assert private_key is not None  # ours or the winner's
+    return pair_from_configured(private_key)
 
 
 async def vapid_pair() -> VapidPair:
