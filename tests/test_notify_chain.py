@@ -13,7 +13,7 @@ import pytest
 
 from backend import clock, db
 from backend.i18n import translate
-from backend.notify import notices, service
+from backend.notify import service
 from backend.notify.chain import claim_until
 from backend.notify.store import items as item_store
 from backend.notify.store.items import NewItem
@@ -24,7 +24,7 @@ WEEK = "2026-11-30"
 
 
 @pytest.fixture
-def providers(monkeypatch):
+def providers(app, monkeypatch):
     """Push service, SMS and WeChat providers on loopback, configured as the settings say."""
     monkeypatch.setenv("CUNZHAN_PUSH_ALLOW_HTTP", "1")
     with (
@@ -42,7 +42,7 @@ def providers(monkeypatch):
             wechat_template="WX_TPL",
         )
         monkeypatch.setattr(service, "get_settings", lambda: configured)
-        monkeypatch.setattr(notices, "get_settings", lambda: configured)
+        monkeypatch.setattr(app.state, "settings", configured)  # what handlers are given
         yield {"sms": sms, "wechat": wechat, "push": push}
 
 

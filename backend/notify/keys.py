@@ -26,9 +26,6 @@ class VapidPair:
     private_key: str  # raw scalar, URL-safe base64 without padding
 
 
-_cached: VapidPair | None = None
-
-
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -80,14 +77,7 @@ async def _stored_pair() -> VapidPair:
 
 
 async def vapid_pair() -> VapidPair:
-    global _cached
-    if _cached is None:
-        configured = get_settings().vapid_private_key
-        _cached = pair_from_configured(configured) if configured else await _stored_pair()
-    return _cached
-
-
-def forget_cached_pair() -> None:
-    """Tests empty the database between tests; the next send reads (or makes) the pair again."""
-    global _cached
-    _cached = None
+    """The configured pair, else the stored one (made on first use). Read each time, not cached
+    in the process: one small read per chain, and never a pair the database no longer holds."""
+    configured = get_settings().vapid_private_key
+    return pair_from_configured(configured) if configured else await _stored_pair()

@@ -21,7 +21,7 @@ from backend.notify.store import items as item_store
 from backend.notify.store import notices as store
 from backend.notify.store.items import NewItem
 from backend.privacy import mask_phone, mask_phones_in_text
-from backend.settings import get_settings
+from backend.settings import Settings
 
 NOTICE_TTL_S = 3 * 24 * 3600
 NOTICE_TITLE_MAX = 40
@@ -61,6 +61,7 @@ async def _scope_keepers(
 async def create_notice(
     county_id: uuid.UUID,
     author: CurrentUser | None,
+    settings: Settings,
     *,
     scope: str,
     target_id: uuid.UUID | None,
@@ -113,7 +114,7 @@ async def create_notice(
             claim_until(moment, len(keepers)),
         )
     if created:
-        service.in_background(run_chains(list(created.values()), get_settings(), claimed=True))
+        service.in_background(run_chains(list(created.values()), settings, claimed=True))
     return notice_id
 
 

@@ -33,6 +33,7 @@ from backend.notify.schemas import (
     SubscriptionSaved,
 )
 from backend.params import CountyId
+from backend.settings import AppSettings
 
 ItemId = Annotated[uuid.UUID, PathParameter(title="Inbox item id", description="An inbox item")]
 StationFilter = Annotated[
@@ -133,11 +134,16 @@ class CountyNoticesController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def create_notice(
-        self, user: LoggedIn, county_id: CountyId, data: JSONBody[NoticeCreate]
+        self,
+        user: LoggedIn,
+        settings: AppSettings,
+        county_id: CountyId,
+        data: JSONBody[NoticeCreate],
     ) -> NoticeCreated:
         notice_id = await county_notices.create_notice(
             county_id,
             user,
+            settings,
             scope=data.scope,
             target_id=data.target_id,
             title=data.title,
