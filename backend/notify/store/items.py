@@ -125,7 +125,8 @@ async def insert_items(
     created: dict[uuid.UUID, uuid.UUID] = {}
     for start in range(0, len(items), INSERT_CHUNK):
         chunk = items[start : start + INSERT_CHUNK]
-        values, args = [], []
+        values: list[str] = []
+        args: list[Any] = []
         for item in chunk:
             row = [
                 item.id, item.keeper, item.county, item.station, item.kind, item.notice,
@@ -139,8 +140,8 @@ async def insert_items(
             'ON CONFLICT ("keeper", "dedupe_key") DO NOTHING RETURNING id, keeper',
             *args,
         )
-        for row in rows:
-            created[db.as_uuid(row["keeper"])] = db.as_uuid(row["id"])
+        for inserted in rows:
+            created[db.as_uuid(inserted["keeper"])] = db.as_uuid(inserted["id"])
     by_id = {item.id: item for item in items}
     banners = [
         (uuid.uuid4(), item_id, keeper, by_id[item_id].county, by_id[item_id].station,
