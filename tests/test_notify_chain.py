@@ -14,6 +14,9 @@ import pytest
 from backend import clock, db
 from backend.i18n import translate
 from backend.notify import service
+from backend.notify.chain import claim_until
+from backend.notify.store import items as item_store
+from backend.notify.store.items import NewItem
 from backend.settings import get_settings
 from tests.push_fakes import FakeBrowser, LoopbackServer, Plan
 
@@ -21,7 +24,7 @@ WEEK = "2026-11-30"
 
 
 @pytest.fixture
-def providers(monkeypatch):
+def providers(app, monkeypatch):
     """Push service, SMS and WeChat providers on loopback, configured as the settings say."""
     monkeypatch.setenv("CUNZHAN_PUSH_ALLOW_HTTP", "1")
     with (
@@ -39,6 +42,7 @@ def providers(monkeypatch):
             wechat_template="WX_TPL",
         )
         monkeypatch.setattr(service, "get_settings", lambda: configured)
+        monkeypatch.setattr(app.state, "settings", configured)  # what handlers are given
         yield {"sms": sms, "wechat": wechat, "push": push}
 
 
@@ -46,6 +50,12 @@ def providers(monkeypatch):
 async def finish_background():
     yield
     await service.drain()
+
+
+async def insert_items(items: list[NewItem]) -> dict[uuid.UUID, uuid.UUID]:
+    """Items as a notifying process writes them, claimed by it (inside a write transaction)."""
+    moment = clock.utcnow()
+    return await item_store.insert_items(items, moment, claim_until(moment, len(items)))
 
 
 async def remind(user_id, dedupe_key: str = "checkin:chain:1") -> bool:
@@ -180,9 +190,9 @@ async def claim_runs_out() -> None:
 async def test_a_dead_sender_leaves_an_outbox_that_retry_due_sends(client, world, providers):
     """The business commit happened (the item is pending), the process died before sending."""
     async with db.write_transaction():
-        created = await service._insert_items(
+        created = await insert_items(
             [
-                service.NewItem(
+                NewItem(
                     keeper=world.keeper_a.id,
                     county=world.county_id,
                     station=world.station_a,
@@ -208,9 +218,9 @@ async def test_an_sms_of_unknown_outcome_is_never_sent_again(client, world, prov
     """The sender died after logging "sending" (the provider may have sent it): the restarted
     chain neither sends a second SMS nor falls through to WeChat."""
     async with db.write_transaction():
-        created = await service._insert_items(
+        created = await insert_items(
             [
-                service.NewItem(
+                NewItem(
                     keeper=world.keeper_a.id,
                     county=world.county_id,
                     station=world.station_a,
@@ -284,9 +294,9 @@ async def test_a_provider_that_never_answers_times_out_and_the_chain_moves_on(
 async def test_a_message_owed_past_its_time_to_live_is_not_sent(client, world, providers):
     """The server was down for days: last week's reminder stays a banner, no SMS goes out."""
     async with db.write_transaction():
-        await service._insert_items(
+        await insert_items(
             [
-                service.NewItem(
+                NewItem(
                     keeper=world.keeper_a.id,
                     county=world.county_id,
                     station=world.station_a,

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid
 
 from backend import clock, db
+from backend.notify.store import subscriptions as store
 from backend.settings import get_settings
 
 
@@ -23,9 +24,6 @@ class VapidPair:
     vapid: Vapid  # signs the JWTs
     public_key: str  # uncompressed P-256 point, URL-safe base64 without padding
     private_key: str  # raw scalar, URL-safe base64 without padding
-
-
-_cached: VapidPair | None = None
 
 
 def b64url(data: bytes) -> str:
@@ -68,30 +66,18 @@ def pair_from_configured(text: str) -> VapidPair:
 async def _stored_pair() -> VapidPair:
     """The kept pair; the first process to ask makes it (others read the winner's row)."""
     async with db.read_transaction():
-        rows = await db.fetch("SELECT private_key FROM notify_vapid_key WHERE id = 1")
-    if not rows:
+        private_key = await store.stored_private_key()
+    if private_key is None:
         fresh = generate_pair()
         async with db.write_transaction():
-            await db.execute(
-                "INSERT INTO notify_vapid_key (id, private_key, public_key, created_at) "
-                "VALUES (1, $1, $2, $3) ON CONFLICT (id) DO NOTHING",
-                fresh.private_key,
-                fresh.public_key,
-                clock.utcnow(),
-            )
-            rows = await db.fetch("SELECT private_key FROM notify_vapid_key WHERE id = 1")
-    return pair_from_configured(rows[0]["private_key"])
+            await store.keep_vapid_key(fresh.private_key, fresh.public_key, clock.utcnow())
+            private_key = await store.stored_private_key()
+    assert private_key is not None  # ours or the winner's
+    return pair_from_configured(private_key)
 
 
 async def vapid_pair() -> VapidPair:
-    global _cached
-    if _cached is None:
-        configured = get_settings().vapid_private_key
-        _cached = pair_from_configured(configured) if configured else await _stored_pair()
-    return _cached
-
-
-def forget_cached_pair() -> None:
-    """Tests empty the database between tests; the next send reads (or makes) the pair again."""
-    global _cached
-    _cached = None
+    """The configured pair, else the stored one (made on first use). Read each time, not cached
+    in the process: one small read per chain, and never a pair the database no longer holds."""
+    configured = get_settings().vapid_private_key
+    return pair_from_configured(configured) if configured else await _stored_pair()

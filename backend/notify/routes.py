@@ -9,14 +9,16 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from backend.accounts.guards import (
-    current_user,
+    LoggedIn,
     requires_county_scope,
     requires_keeper,
     requires_login,
     requires_staff,
 )
 from backend.errors import request_language
-from backend.notify import service
+from backend.notify import inbox as keeper_inbox
+from backend.notify import notices as county_notices
+from backend.notify import subscriptions
 from backend.notify.keys import vapid_pair
 from backend.notify.schemas import (
     DeliveryOut,
@@ -31,6 +33,7 @@ from backend.notify.schemas import (
     SubscriptionSaved,
 )
 from backend.params import CountyId
+from backend.settings import AppSettings
 
 ItemId = Annotated[uuid.UUID, PathParameter(title="Inbox item id", description="An inbox item")]
 StationFilter = Annotated[
@@ -64,11 +67,9 @@ class PushController(Controller):
         guards=[requires_keeper],
         status_code=HTTP_201_CREATED,
     )
-    async def subscribe(
-        self, request: Request, data: JSONBody[SubscriptionIn]
-    ) -> SubscriptionSaved:
-        subscription_id = await service.save_subscription(
-            current_user(request).id,
+    async def subscribe(self, user: LoggedIn, data: JSONBody[SubscriptionIn]) -> SubscriptionSaved:
+        subscription_id = await subscriptions.save_subscription(
+            user.id,
             endpoint=data.endpoint,
             p256dh=data.keys.p256dh,
             auth=data.keys.auth,
@@ -83,8 +84,8 @@ class PushController(Controller):
         guards=[requires_keeper],
         status_code=HTTP_204_NO_CONTENT,
     )
-    async def unsubscribe(self, request: Request, data: JSONBody[SubscriptionRemove]) -> None:
-        await service.delete_subscription(current_user(request).id, data.endpoint)
+    async def unsubscribe(self, user: LoggedIn, data: JSONBody[SubscriptionRemove]) -> None:
+        await subscriptions.delete_subscription(user.id, data.endpoint)
 
 
 class InboxController(Controller):
@@ -96,8 +97,8 @@ class InboxController(Controller):
         operation_id="getInbox",
         summary="The keeper's notices and reminders, newest first, in the caller's language",
     )
-    async def inbox(self, request: Request) -> Inbox:
-        items = await service.inbox(current_user(request).id, request_language(request))
+    async def inbox(self, request: Request, user: LoggedIn) -> Inbox:
+        items = await keeper_inbox.inbox(user.id, request_language(request))
         return Inbox(items=[InboxItemOut(**item) for item in items])
 
     @post(
@@ -106,8 +107,8 @@ class InboxController(Controller):
         summary="Mark an inbox item read (idempotent)",
         status_code=HTTP_204_NO_CONTENT,
     )
-    async def read(self, request: Request, item_id: ItemId) -> None:
-        await service.mark_read(current_user(request).id, item_id)
+    async def read(self, user: LoggedIn, item_id: ItemId) -> None:
+        await keeper_inbox.mark_read(user.id, item_id)
 
 
 class CountyNoticesController(Controller):
@@ -121,7 +122,7 @@ class CountyNoticesController(Controller):
         summary="The county's notices with recipients, reached and read counts",
     )
     async def notices(self, county_id: CountyId, limit: Limit = 50) -> list[NoticeOut]:
-        return [NoticeOut(**row) for row in await service.list_notices(county_id, limit)]
+        return [NoticeOut(**row) for row in await county_notices.list_notices(county_id, limit)]
 
     @post(
         "/notices",
@@ -133,11 +134,16 @@ class CountyNoticesController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def create_notice(
-        self, request: Request, county_id: CountyId, data: JSONBody[NoticeCreate]
+        self,
+        user: LoggedIn,
+        settings: AppSettings,
+        county_id: CountyId,
+        data: JSONBody[NoticeCreate],
     ) -> NoticeCreated:
-        notice_id = await service.create_notice(
+        notice_id = await county_notices.create_notice(
             county_id,
-            current_user(request).id,
+            user,
+            settings,
             scope=data.scope,
             target_id=data.target_id,
             title=data.title,
@@ -157,7 +163,7 @@ class CountyNoticesController(Controller):
         station_id: StationFilter = None,
         limit: Limit = 200,
     ) -> list[DeliveryOut]:
-        rows = await service.deliveries(
+        rows = await county_notices.deliveries(
             county_id, station_id=station_id, limit=limit, language=request_language(request)
         )
         return [DeliveryOut(**row) for row in rows]

@@ -39,6 +39,8 @@ from backend import clock, db
 from backend.errors import DomainError
 from backend.i18n import negotiate, translate
 from backend.notify import channels
+from backend.notify.store import villager_sms as store
+from backend.notify.store.villager_sms import ClaimedSms, NewSms, ShelfParcel, SmsOutcome
 from backend.privacy import mask_phones_in_text
 from backend.settings import get_settings
 
@@ -80,43 +82,21 @@ def _isolated(value: str, language: str) -> str:
     return f"{LRI}{value}{PDI}" if language == "ug" else value
 
 
-def render(row: dict[str, Any]) -> str:
-    params = json.loads(row["params"] or "{}")
-    language = negotiate(None, row["language"])
+def render(row: ClaimedSms) -> str:
+    params = json.loads(row.params or "{}")
+    language = negotiate(None, row.language)
     shown = {
         key: _isolated(str(value), language) if key in ("code", "hours") else value
         for key, value in params.items()
     }
-    return translate(f"villager_sms.{row['kind']}.body", language, **shown)
-
-
-# Writing notices (inside the caller's write transaction) ------------------------------------------
-
-
-async def _station_row(station_id: uuid.UUID) -> dict[str, Any]:
-    rows = await db.fetch(
-        "SELECT s.name, s.opening_hours, s.county, c.timezone FROM registry_station s "
-        "JOIN registry_county c ON c.id = s.county WHERE s.id = $1",
-        station_id,
-    )
-    return rows[0]
-
-
-async def _opted_out(county_id: uuid.UUID, phones: list[str]) -> set[str]:
-    if not phones:
-        return set()
-    rows = await db.fetch(
-        "SELECT phone FROM registry_household WHERE county = $1 AND sms_opt_out = $2 "
-        f"AND phone IN ({db.in_list(phones, 3)})",
-        county_id,
-        True,
-        *phones,
-    )
-    return {row["phone"] for row in rows}
+    return translate(f"villager_sms.{row.kind}.body", language, **shown)
 
 
 def _month(moment: datetime.datetime, timezone: str) -> str:
     return moment.astimezone(zoneinfo.ZoneInfo(timezone)).strftime("%Y-%m")
+
+
+# Writing notices (inside the caller's write transaction) ------------------------------------------
 
 
 async def enqueue_pickups(
@@ -129,60 +109,52 @@ async def enqueue_pickups(
     if not get_settings().sms_url or not parcels or _quiet.get():
         return []
     wanted = [(pid, full_phone(phone), code) for pid, phone, code in parcels]
-    wanted = [(pid, phone, code) for pid, phone, code in wanted if phone]
-    if not wanted:
+    owed = [(pid, phone, code) for pid, phone, code in wanted if phone]
+    if not owed:
         return []
-    station = await _station_row(station_id)
-    county_id = db.as_uuid(station["county"])
-    opted_out = await _opted_out(county_id, sorted({phone for _, phone, _ in wanted}))
+    station = await store.station_facts(station_id)
+    opted_out = await store.opted_out(station.county, sorted({phone for _, phone, _ in owed}))
     moment = clock.utcnow()
-    month = _month(moment, station["timezone"])
-    rows = []
-    for parcel_id, phone, code in wanted:
-        if phone in opted_out:
-            continue
-        params = {"station": station["name"], "code": code, "hours": station["opening_hours"]}
-        rows.append(
-            (
-                uuid.uuid4(), parcel_id, station_id, county_id, "pickup", 0, phone,
-                negotiate(None, language), json.dumps(params, ensure_ascii=False), month, moment,
-            )
-        )  # fmt: skip
-    await _insert_pending(rows)
-    return [row[0] for row in rows]
+    month = _month(moment, station.timezone)
+    rows = [
+        NewSms(
+            parcel=parcel_id,
+            station=station_id,
+            county=station.county,
+            kind="pickup",
+            seq=0,
+            phone=phone,
+            language=negotiate(None, language),
+            params=json.dumps(
+                {"station": station.name, "code": code, "hours": station.opening_hours},
+                ensure_ascii=False,
+            ),
+            month=month,
+            created_at=moment,
+        )
+        for parcel_id, phone, code in owed
+        if phone not in opted_out
+    ]
+    await store.insert_pending(rows)
+    return [row.id for row in rows]
 
 
 # Sending -------------------------------------------------------------------------------------
 
 
-async def _claim(ids: list[uuid.UUID] | None) -> list[dict[str, Any]]:
+async def _claim(ids: list[uuid.UUID] | None) -> list[ClaimedSms]:
     """Mark pending rows "sending" and return them (atomic on both engines): one sender each."""
-    moment = clock.utcnow()
     async with db.write_transaction():
-        if ids is None:
-            return await db.fetch(
-                "UPDATE notify_villager_sms SET state = 'sending', attempted_at = $1 "
-                "WHERE id IN (SELECT id FROM notify_villager_sms WHERE state = 'pending' "
-                "ORDER BY created_at LIMIT 200) AND state = 'pending' RETURNING *",
-                moment,
-            )
-        if not ids:
-            return []
-        return await db.fetch(
-            "UPDATE notify_villager_sms SET state = 'sending', attempted_at = $1 "
-            f"WHERE id IN ({db.in_list(ids, 2)}) AND state = 'pending' RETURNING *",
-            moment,
-            *ids,
-        )
+        return await store.claim(ids, clock.utcnow())
 
 
-def _body(row: dict[str, Any]) -> dict[str, Any]:
-    params = json.loads(row["params"] or "{}")
+def _body(row: ClaimedSms) -> dict[str, Any]:
+    params = json.loads(row.params or "{}")
     return {
-        "phone": row["phone"],
-        "language": row["language"],
-        "message_id": str(row["id"]),
-        "template": PICKUP_TEMPLATE if row["kind"] == "pickup" else REMINDER_TEMPLATE,
+        "phone": row.phone,
+        "language": row.language,
+        "message_id": str(row.id),
+        "template": PICKUP_TEMPLATE if row.kind == "pickup" else REMINDER_TEMPLATE,
         "params": {"body": render(row), **{key: str(value) for key, value in params.items()}},
     }
 
@@ -195,7 +167,7 @@ async def send(ids: list[uuid.UUID] | None = None) -> int:
         return 0
     gate = asyncio.Semaphore(CONCURRENCY)
 
-    async def one(client: httpx.AsyncClient, row: dict[str, Any]) -> channels.Attempt:
+    async def one(client: httpx.AsyncClient, row: ClaimedSms) -> channels.Attempt:
         async with gate:
             return await channels.post_provider(
                 client, settings.sms_url, settings.sms_key, _body(row)
@@ -204,17 +176,16 @@ async def send(ids: list[uuid.UUID] | None = None) -> int:
     async with httpx.AsyncClient(timeout=channels.PROVIDER_TIMEOUT_S) as client:
         attempts = await asyncio.gather(*(one(client, row) for row in rows))
     async with db.write_transaction():
-        await db.executemany(
-            "UPDATE notify_villager_sms SET state = $1, http_status = $2, error = $3 WHERE id = $4",
+        await store.record(
             [
-                (
-                    "sent" if attempt.status == "delivered" else "failed",
-                    attempt.http_status,
-                    attempt.error[:300],
-                    db.as_uuid(row["id"]),
+                SmsOutcome(
+                    id=row.id,
+                    state="sent" if attempt.status == "delivered" else "failed",
+                    http_status=attempt.http_status,
+                    error=attempt.error[:300],
                 )
                 for row, attempt in zip(rows, attempts, strict=True)
-            ],
+            ]
         )
     return sum(1 for attempt in attempts if attempt.status == "delivered")
 
@@ -244,11 +215,9 @@ async def send_pending() -> int:
     """The scheduled net: rows whose sender never ran are sent; a claim left by a sender that
     stopped mid-call has an unknown outcome and is closed as failed (never sent twice)."""
     async with db.write_transaction():
-        await db.execute(
-            "UPDATE notify_villager_sms SET state = 'failed', error = $1 "
-            "WHERE state = 'sending' AND attempted_at < $2",
-            "outcome unknown (the sender stopped); not sent again",
+        await store.fail_stale_claims(
             clock.utcnow() - SENDING_TIMEOUT,
+            "outcome unknown (the sender stopped); not sent again",
         )
     if not get_settings().sms_url:
         return 0
@@ -268,83 +237,69 @@ async def _history(parcel_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, da
     of any kind was written. (A parcel without a notice row never had a full number, or came
     before the provider was configured, or is demo history: the job sends it no reminder.)"""
     history: dict[uuid.UUID, tuple[int, datetime.datetime]] = {}
-    for start in range(0, len(parcel_ids), 500):
-        chunk = parcel_ids[start : start + 500]
-        rows = await db.fetch(
-            "SELECT parcel, kind, seq, created_at FROM notify_villager_sms "
-            f"WHERE parcel IN ({db.in_list(chunk)})",
-            *chunk,
-        )
-        for row in rows:
-            key = db.as_uuid(row["parcel"])
-            count, last = history.get(key, (0, datetime.datetime.min.replace(tzinfo=datetime.UTC)))
-            seq = row["seq"] if row["kind"] == "reminder" else 0
-            history[key] = (max(count, seq), max(last, db.as_moment(row["created_at"])))
+    never = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+    for row in await store.written(parcel_ids):
+        count, last = history.get(row.parcel, (0, never))
+        seq = row.seq if row.kind == "reminder" else 0
+        history[row.parcel] = (max(count, seq), max(last, row.created_at))
     return history
 
 
 async def _reminder_rows(
-    parcels: list[dict[str, Any]], moment: datetime.datetime, manual: bool
-) -> list[tuple]:
+    parcels: list[ShelfParcel], language: str, moment: datetime.datetime, manual: bool
+) -> list[NewSms]:
     """Rows for the parcels that may have a reminder now (inside a write transaction)."""
     if not parcels:
         return []
-    history = await _history([db.as_uuid(p["id"]) for p in parcels])
-    stations: dict[uuid.UUID, dict[str, Any]] = {}
+    history = await _history([p.id for p in parcels])
+    stations: dict[uuid.UUID, store.StationFacts] = {}
     by_county: dict[uuid.UUID, list[str]] = {}
     for parcel in parcels:
-        phone = full_phone(parcel["recipient_phone"])
+        phone = full_phone(parcel.recipient_phone)
         if phone:
-            by_county.setdefault(db.as_uuid(parcel["county"]), []).append(phone)
+            by_county.setdefault(parcel.county, []).append(phone)
     opted_out: set[str] = set()
     for county_id, phones in by_county.items():
-        opted_out |= await _opted_out(county_id, sorted(set(phones)))
+        opted_out |= await store.opted_out(county_id, sorted(set(phones)))
     rows = []
     for parcel in parcels:
-        parcel_id = db.as_uuid(parcel["id"])
-        phone = full_phone(parcel["recipient_phone"])
+        phone = full_phone(parcel.recipient_phone)
         if not phone or phone in opted_out:
             continue
-        if parcel_id not in history and not manual:
+        if parcel.id not in history and not manual:
             continue
-        count, last = history.get(parcel_id, (0, None))
+        count, last = history.get(parcel.id, (0, None))
         if count >= MAX_REMINDERS:
             continue
         gap = MANUAL_GAP if manual else REMINDER_GAP
         if last is not None and moment - last < gap:
             continue
-        station_id = db.as_uuid(parcel["station"])
-        if station_id not in stations:
-            stations[station_id] = await _station_row(station_id)
-        station = stations[station_id]
-        received = db.as_date(parcel["received_date"])
-        days = (moment.astimezone(zoneinfo.ZoneInfo(station["timezone"])).date() - received).days
+        if parcel.station not in stations:
+            stations[parcel.station] = await store.station_facts(parcel.station)
+        station = stations[parcel.station]
+        local_day = moment.astimezone(zoneinfo.ZoneInfo(station.timezone)).date()
         params = {
-            "station": station["name"],
-            "code": parcel["pickup_code"],
-            "hours": station["opening_hours"],
-            "days": days,
+            "station": station.name,
+            "code": parcel.pickup_code,
+            "hours": station.opening_hours,
+            "days": (local_day - parcel.received_date).days,
         }
         rows.append(
-            (
-                uuid.uuid4(), parcel_id, station_id, db.as_uuid(parcel["county"]), "reminder",
-                count + 1, phone, parcel.get("language") or "zh-CN",
-                json.dumps(params, ensure_ascii=False), _month(moment, station["timezone"]),
-                moment,
+            NewSms(
+                parcel=parcel.id,
+                station=parcel.station,
+                county=parcel.county,
+                kind="reminder",
+                seq=count + 1,
+                phone=phone,
+                language=language or "zh-CN",
+                params=json.dumps(params, ensure_ascii=False),
+                month=_month(moment, station.timezone),
+                created_at=moment,
             )
-        )  # fmt: skip
-    await _insert_pending(rows)
+        )
+    await store.insert_pending(rows)
     return rows
-
-
-async def _county_language(county_id: uuid.UUID) -> str:
-    """The language villagers of the county read: their keepers' most common choice."""
-    rows = await db.fetch(
-        "SELECT language, COUNT(*) AS n FROM accounts_user WHERE county = $1 AND role = 'keeper' "
-        "GROUP BY language ORDER BY n DESC, language LIMIT 1",
-        county_id,
-    )
-    return negotiate(None, rows[0]["language"] if rows else None)
 
 
 async def remind_county(county: dict[str, Any], moment: datetime.datetime) -> int:
@@ -356,17 +311,11 @@ async def remind_county(county: dict[str, Any], moment: datetime.datetime) -> in
     county_id = db.as_uuid(county["id"])
     last_free_day = local.date() - datetime.timedelta(days=int(county["parcel_free_days"]))
     async with db.write_transaction():
-        parcels = await db.fetch(
-            "SELECT id, station, county, recipient_phone, pickup_code, received_date "
-            "FROM ledger_parcel WHERE county = $1 AND state = 'on_shelf' AND received_date < $2",
-            county_id,
-            last_free_day,
-        )
-        language = await _county_language(county_id)
-        for parcel in parcels:
-            parcel["language"] = language
-        rows = await _reminder_rows(parcels, moment, manual=False)
-    await send([row[0] for row in rows])
+        parcels = await store.shelved_before(county_id, last_free_day)
+        # The language villagers of the county read: their keepers' most common choice.
+        language = negotiate(None, await store.keepers_language(county_id))
+        rows = await _reminder_rows(parcels, language, moment, manual=False)
+    await send([row.id for row in rows])
     return len(rows)
 
 
@@ -376,56 +325,40 @@ async def renotify(station_id: uuid.UUID, parcel_id: uuid.UUID, language: str) -
         raise DomainError("sms_not_configured", status=409)
     moment = clock.utcnow()
     async with db.write_transaction():
-        parcels = await db.fetch(
-            "SELECT id, station, county, recipient_phone, pickup_code, received_date, state "
-            "FROM ledger_parcel WHERE id = $1 AND station = $2",
-            parcel_id,
-            station_id,
-        )
-        if not parcels or parcels[0]["state"] != "on_shelf":
+        parcel = await store.parcel_at(station_id, parcel_id)
+        if parcel is None or parcel.state != "on_shelf":
             raise DomainError("parcel_not_on_shelf", status=404)
-        parcel = parcels[0]
-        if not full_phone(parcel["recipient_phone"]):
+        phone = full_phone(parcel.recipient_phone)
+        if not phone:
             raise DomainError("notice_needs_full_phone", status=409, field="recipient_phone")
-        if await _opted_out(db.as_uuid(parcel["county"]), [full_phone(parcel["recipient_phone"])]):
+        if await store.opted_out(parcel.county, [phone]):
             raise DomainError("notice_opted_out", status=409)
         history = await _history([parcel_id])
         if history.get(parcel_id, (0, None))[0] >= MAX_REMINDERS:
             raise DomainError("notice_limit_reached", status=409, max=MAX_REMINDERS)
-        parcel["language"] = language
-        rows = await _reminder_rows([parcel], moment, manual=True)
+        rows = await _reminder_rows([parcel], language, moment, manual=True)
         if not rows:
             raise DomainError("notice_sent_recently", status=409)
-    await send([rows[0][0]])
+    await send([rows[0].id])
 
 
 # Reading --------------------------------------------------------------------------------------
 
 
-def _shown_state(row: dict[str, Any]) -> str:
-    return {"sent": "sent", "failed": "failed"}.get(row["state"], "pending")
+def _shown_state(state: str) -> str:
+    return {"sent": "sent", "failed": "failed"}.get(state, "pending")
 
 
 async def notice_states(parcel_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, int]]:
     """Per parcel: the pickup notice's state as API.md names it, and how many SMS were sent."""
     states: dict[uuid.UUID, tuple[str, int]] = {}
-    for start in range(0, len(parcel_ids), 500):
-        chunk = parcel_ids[start : start + 500]
-        if not chunk:
-            continue
-        rows = await db.fetch(
-            "SELECT parcel, kind, seq, state FROM notify_villager_sms "
-            f"WHERE parcel IN ({db.in_list(chunk)}) ORDER BY kind, seq",
-            *chunk,
-        )
-        for row in rows:
-            key = db.as_uuid(row["parcel"])
-            state, sent = states.get(key, ("none", 0))
-            if row["kind"] == "pickup" or state == "none":
-                state = _shown_state(row)
-            elif row["state"] in ("sent", "pending", "sending"):
-                state = _shown_state(row)  # the latest reminder tells best what happened
-            states[key] = (state, sent + (1 if row["state"] == "sent" else 0))
+    for line in await store.lines(parcel_ids):
+        state, sent = states.get(line.parcel, ("none", 0))
+        if line.kind == "pickup" or state == "none":
+            state = _shown_state(line.state)
+        elif line.state in ("sent", "pending", "sending"):
+            state = _shown_state(line.state)  # the latest reminder tells best what happened
+        states[line.parcel] = (state, sent + (1 if line.state == "sent" else 0))
     return states
 
 
@@ -437,44 +370,24 @@ async def notice_state(parcel_id: uuid.UUID) -> tuple[str, int]:
 async def monthly_counts(county_id: uuid.UUID, month: str) -> list[dict[str, Any]]:
     """SMS to villagers per station in one county-local month: what the county pays for."""
     async with db.read_transaction():
-        rows = await db.fetch(
-            "SELECT v.station, s.name, s.code, v.kind, v.state, COUNT(*) AS n "
-            "FROM notify_villager_sms v JOIN registry_station s ON s.id = v.station "
-            "WHERE v.county = $1 AND v.month = $2 GROUP BY v.station, s.name, s.code, v.kind, "
-            "v.state ORDER BY s.code",
-            county_id,
-            month,
-        )
+        rows = await store.month_counts(county_id, month)
     stations: dict[uuid.UUID, dict[str, Any]] = {}
     for row in rows:
-        station_id = db.as_uuid(row["station"])
         line = stations.setdefault(
-            station_id,
+            row.station,
             {
-                "station_id": station_id,
-                "name": row["name"],
-                "code": row["code"],
+                "station_id": row.station,
+                "name": row.name,
+                "code": row.code,
                 "pickup": 0,
                 "reminder": 0,
                 "sent": 0,
                 "failed": 0,
             },
         )
-        n = int(row["n"])
-        line[row["kind"]] = line.get(row["kind"], 0) + n
-        if row["state"] == "sent":
-            line["sent"] += n
-        elif row["state"] == "failed":
-            line["failed"] += n
+        line[row.kind] = line.get(row.kind, 0) + row.n
+        if row.state == "sent":
+            line["sent"] += row.n
+        elif row.state == "failed":
+            line["failed"] += row.n
     return list(stations.values())
-
-
-async def _insert_pending(rows: list[tuple]) -> None:
-    """Messages owed, one row each; a parcel's message of one kind and sequence exists once."""
-    await db.executemany(
-        "INSERT INTO notify_villager_sms (id, parcel, station, county, kind, seq, phone, "
-        "language, params, month, state, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11) "
-        "ON CONFLICT (parcel, kind, seq) DO NOTHING",
-        rows,
-    )
