@@ -58,7 +58,7 @@ async def admin_sql(base_url: str, statement: str) -> None:
 async def build_county(keepers: int, push_url: str):
     """One county, `keepers` stations with a keeper each, one subscription per keeper."""
     from backend import db
-    from backend.notify import service
+    from backend.notify import subscriptions
     from backend.registry import service as registry
     from backend.registry.schemas import CountyCreate, TownshipCreate, VillageCreate
     from tests.push_fakes import FakeBrowser
@@ -89,7 +89,7 @@ async def build_county(keepers: int, push_url: str):
         )
     for user_id, browser in browsers:
         sub = browser.subscription()
-        await service.save_subscription(
+        await subscriptions.save_subscription(
             user_id,
             endpoint=sub["endpoint"],
             p256dh=sub["keys"]["p256dh"],
@@ -187,7 +187,7 @@ async def main() -> None:
     from backend import db
     from backend.migrations import migrate
     from backend.notify.channels import PROVIDER_TIMEOUT_S  # noqa: F401 (imports the stack)
-    from backend.notify.service import PUSH_CONCURRENCY
+    from backend.notify.pushes import PUSH_CONCURRENCY
     from tests.push_fakes import LoopbackServer
 
     engine = "PostgreSQL" if fresh_pg else "SQLite"
