@@ -36,7 +36,7 @@ from backend.accounts.routes import _session_cookie as session_cookie
 from backend.accounts.tables import User
 from backend.accounts.throttle import LoginThrottle, login_throttle
 from backend.counter import service as counter_service
-from backend.county import views
+from backend.county import records, review, views
 from backend.errors import (
     LANGUAGE_COOKIE,
     STATUS_CODES,
@@ -46,7 +46,7 @@ from backend.errors import (
     problem_document,
     request_language,
 )
-from backend.i18n import LANGUAGES, normalize_language, text_direction
+from backend.i18n import LANGUAGES, normalize_language, text_direction, translate
 from backend.notify import service as notify
 from backend.params import HouseholdId, StationId, TownshipId, UserId, VillageId
 from backend.registry import schemas as registry_schemas
@@ -54,6 +54,7 @@ from backend.registry import service as registry
 from backend.registry.tables import Household, Township, Village
 from backend.security import client_address
 from backend.settings import get_settings
+from backend.web.format import Formatter
 
 STATIC_DIR = Path(__file__).parent / "static"
 LOGIN_PATH = "/county/login"
@@ -127,7 +128,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     language = context.pop("lang", None) or page_language(request)
     user = request.scope.get("user")
     facts = context.get("facts")
-    fmt = views.Formatter(language, facts.timezone if facts else None)
+    fmt = Formatter(language, facts.timezone if facts else None)
     return Template(
         template,
         context={
@@ -174,16 +175,10 @@ def _page_error(request: Request, exc: Exception) -> Response:
 PAGE_ERRORS = {DomainError: _page_error, HTTPException: _page_error}
 
 
-async def facts_of(county_id: uuid.UUID) -> views.CountyFacts:
-    """The county's name and time zone, for the header and the dates of a page."""
-    async with db.read_transaction():
-        return await views.county_facts(county_id)
-
-
 async def county_of(request: Request) -> uuid.UUID:
     """The staff member's county; an administrator without one sees the first county."""
     user = current_user(request)
-    county_id = user.county_id or await views.first_county_id()
+    county_id = user.county_id or await review.first_county_id()
     if county_id is None:
         raise DomainError("not_found", status=404)
     return county_id
@@ -284,8 +279,8 @@ class CountyPagesController(Controller):
     @get("/", name="county_dashboard")
     async def dashboard(self, request: Request) -> Template:
         county_id = await county_of(request)
-        fmt = views.Formatter(page_language(request))
-        page = await views.dashboard(county_id, fmt)
+        fmt = Formatter(page_language(request))
+        page = await review.dashboard(county_id, fmt)
         return render(request, "county/dashboard.html", nav="dashboard", **page)
 
     @get("/stations", name="county_stations")
@@ -298,14 +293,14 @@ class CountyPagesController(Controller):
         order: Order = None,
     ) -> Template:
         county_id = await county_of(request)
-        page = await views.station_list(county_id, township, month, sort, order)
+        page = await review.station_list(county_id, township, month, sort, order)
         return render(request, "county/stations.html", nav="stations", **page)
 
     @get("/stations/{station_id:uuid}", guards=[requires_station_scope])
     async def station(
         self, request: Request, station_id: StationId, month: Month = None
     ) -> Template:
-        page = await views.station_page(station_id, month)
+        page = await review.station_page(station_id, month)
         language = page_language(request)
         page["reminders"] = await notify.deliveries(
             page["facts"].id, station_id=station_id, limit=20, language=language
@@ -315,13 +310,13 @@ class CountyPagesController(Controller):
     @get("/checkins")
     async def checkins(self, request: Request, township: TownshipFilter = None) -> Template:
         county_id = await county_of(request)
-        page = await views.checkin_grid(county_id, township)
+        page = await review.checkin_grid(county_id, township)
         return render(request, "county/checkins.html", nav="dashboard", **page)
 
     @get("/coverage", name="county_coverage")
     async def coverage(self, request: Request, month: Month = None) -> Template:
         county_id = await county_of(request)
-        page = await views.coverage(county_id, month)
+        page = await review.coverage(county_id, month)
         return render(request, "county/coverage.html", nav="coverage", **page)
 
 
@@ -350,14 +345,14 @@ async def notices_page(request: Request, state: views.FormState | None = None) -
     language = page_language(request)
     lists = await views.choices(county_id)
     lists["scopes"] = [
-        {"value": scope, "text": views.translate(f"county_page.scope.{scope}", language)}
+        {"value": scope, "text": translate(f"county_page.scope.{scope}", language)}
         for scope in notify.SCOPES
     ]
     return render(
         request,
         "county/notices.html",
         nav="notices",
-        facts=await facts_of(county_id),
+        facts=await review.facts_of(county_id),
         notices=await notify.list_notices(county_id),
         villager_sms=await _villager_sms(county_id),
         lists=lists,
@@ -406,19 +401,19 @@ class CountyRecordsController(Controller):
         self, request: Request, month: Month = None, station: StationCode = None
     ) -> Template:
         county_id = await county_of(request)
-        page = await views.subsidies(county_id, month, station)
+        page = await records.subsidy_claims(county_id, month, station)
         return render(request, "county/subsidies.html", nav="subsidies", **page)
 
     @get("/cash")
     async def cash(self, request: Request, month: Month = None) -> Template:
         county_id = await county_of(request)
-        page = await views.cash_counts(county_id, month)
+        page = await records.cash_counts(county_id, month)
         return render(request, "county/cash.html", nav="cash", **page)
 
     @get("/reports")
     async def reports(self, request: Request) -> Template:
         county_id = await county_of(request)
-        page = await views.province_reports(county_id)
+        page = await records.province_reports(county_id)
         return render(request, "county/reports.html", nav="reports", **page)
 
 
@@ -432,14 +427,14 @@ async def registry_list(
 ) -> Template:
     county_id = await county_of(request)
     language = page_language(request)
-    fmt = views.Formatter(language)
+    fmt = Formatter(language)
     lists = await views.choices(county_id)
     rows = await screen.rows(county_id, fmt, lists)
     state = state or views.FormState(values=dict(screen.create_defaults))
     return render(
         request,
         "county/registry.html",
-        facts=await facts_of(county_id),
+        facts=await review.facts_of(county_id),
         nav="registry",
         screen=screen,
         screens=list(views.REGISTRY_SCREENS),
@@ -476,7 +471,7 @@ async def registry_edit(
     return render(
         request,
         "county/registry_edit.html",
-        facts=await facts_of(county_id),
+        facts=await review.facts_of(county_id),
         nav="registry",
         screen=screen,
         screens=list(views.REGISTRY_SCREENS),
@@ -524,7 +519,7 @@ async def settings_page(
     prices: views.FormState | None = None,
 ) -> Template:
     county_id = await county_of(request)
-    fmt = views.Formatter(page_language(request))
+    fmt = Formatter(page_language(request))
     values = await views.county_settings_values(county_id)
     if prices is None:
         stored = await counter_service.county_prices(county_id)
@@ -532,7 +527,7 @@ async def settings_page(
     return render(
         request,
         "county/county_settings.html",
-        facts=await facts_of(county_id),
+        facts=await review.facts_of(county_id),
         nav="registry",
         screen=None,
         screens=list(views.REGISTRY_SCREENS),

@@ -19,13 +19,12 @@ import json
 import logging
 import time
 import uuid
-import zoneinfo
 from typing import Any
 
 import httpx
 
 from backend import clock, db
-from backend.county.rollups import refresh_county
+from backend.county import figures, store
 from backend.settings import get_settings
 
 log = logging.getLogger("cunzhan.county.reporting")
@@ -60,29 +59,21 @@ async def send_daily_reports(now: datetime.datetime | None = None) -> int:
         return 0
     now = now or clock.utcnow()
     async with db.read_transaction():
-        counties = await db.fetch(
-            "SELECT id, code, name, timezone, created_at FROM registry_county"
-        )
+        counties = await store.counties()
     sent = 0
     async with httpx.AsyncClient(timeout=TIMEOUT_S) as client:
         for county in counties:
-            county_id = db.as_uuid(county["id"])
-            await refresh_county(county_id)
             await _create_due_reports(county, now)
-            for report_id in await _claim_due(county_id, now):
+            for report_id in await _claim_due(county.id, now):
                 sent += await _deliver(client, settings, county, report_id, now)
     return sent
 
 
-async def _create_due_reports(county: dict[str, Any], now: datetime.datetime) -> None:
-    zone = zoneinfo.ZoneInfo(county["timezone"])
+async def _create_due_reports(county: store.CountyRow, now: datetime.datetime) -> None:
+    zone = county.zone
     today = now.astimezone(zone).date()
-    created = county["created_at"]
-    if not isinstance(created, datetime.datetime):
-        created = datetime.datetime.fromisoformat(str(created))
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=datetime.UTC)
-    first = max(created.astimezone(zone).date(), today - datetime.timedelta(days=BACKFILL_DAYS))
+    created = county.created_at.astimezone(zone).date()
+    first = max(created, today - datetime.timedelta(days=BACKFILL_DAYS))
     days = []
     day = first
     while day < today:
@@ -96,7 +87,7 @@ async def _create_due_reports(county: dict[str, Any], now: datetime.datetime) ->
             "last_status, last_error, next_attempt_at, created_at, sent_at) "
             "VALUES ($1, $2, $3, 'pending', 0, '', NULL, '', $4, $4, NULL) "
             "ON CONFLICT (county, day) DO NOTHING",
-            [(uuid.uuid4(), county["id"], day, now) for day in days],
+            [(uuid.uuid4(), county.id, day, now) for day in days],
         )
 
 
@@ -114,44 +105,6 @@ async def _claim_due(county_id: uuid.UUID, now: datetime.datetime) -> list[uuid.
     return [db.as_uuid(row["id"]) for row in sorted(rows, key=lambda row: str(row["day"]))]
 
 
-async def day_figures(county: dict[str, Any], day: datetime.date) -> dict[str, Any]:
-    """What the province receives for one day: the county's headline figures and kinds."""
-    from backend.county.service import ROLLUP_FIGURES, add_to_figures, empty_figures
-
-    async with db.read_transaction():
-        lines = await db.fetch(
-            "SELECT kind, count, amount_fen, fee_fen, farm_count, poverty_count, "
-            "poverty_amount_fen FROM county_rollup_total WHERE county = $1 AND day = $2 "
-            "ORDER BY kind",
-            county["id"],
-            day,
-        )
-        active = await db.fetch(
-            "SELECT COUNT(DISTINCT station) AS n FROM county_rollup WHERE county = $1 AND day = $2",
-            county["id"],
-            day,
-        )
-        stations = await db.fetch(
-            "SELECT COUNT(*) AS n FROM registry_station WHERE county = $1 AND closed_at IS NULL",
-            county["id"],
-        )
-    figures = empty_figures()
-    for line in lines:
-        add_to_figures(figures, line["kind"], line)
-    return {
-        "schema": "cunzhan.county-day.v1",
-        "county_code": county["code"],
-        "county_name": county["name"],
-        "day": day.isoformat(),
-        "currency": "CNY",
-        "money_unit": "fen",
-        "stations_open": stations[0]["n"],
-        "stations_active": active[0]["n"],
-        "figures": figures,
-        "kinds": {line["kind"]: {key: line[key] for key in ROLLUP_FIGURES} for line in lines},
-    }
-
-
 async def _deliver(client, settings, county, report_id: uuid.UUID, now) -> int:
     async with db.read_transaction():
         report = (await db.fetch("SELECT * FROM county_province_report WHERE id = $1", report_id))[
@@ -160,7 +113,7 @@ async def _deliver(client, settings, county, report_id: uuid.UUID, now) -> int:
     day = db.as_date(report["day"])
     body = report["payload"]
     if not body:
-        payload = await day_figures(county, day)
+        payload = await figures.day_figures(county, day)
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     encoded = body.encode()
     timestamp = str(int(time.time()))
@@ -168,7 +121,7 @@ async def _deliver(client, settings, county, report_id: uuid.UUID, now) -> int:
         "content-type": "application/json; charset=utf-8",
         TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: sign(settings.province_secret, timestamp, encoded),
-        "Idempotency-Key": f"{county['code']}:{day.isoformat()}",
+        "Idempotency-Key": f"{county.code}:{day.isoformat()}",
     }
     started = time.perf_counter()
     status, error = None, ""
@@ -188,7 +141,7 @@ async def _deliver(client, settings, county, report_id: uuid.UUID, now) -> int:
             "duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             uuid.uuid4(),
             report_id,
-            county["id"],
+            county.id,
             day,
             clock.utcnow(),
             status,
@@ -209,11 +162,11 @@ async def _deliver(client, settings, county, report_id: uuid.UUID, now) -> int:
             report_id,
         )
     if delivered:
-        log.info("province report sent", extra={"county": county["code"], "day": str(day)})
+        log.info("province report sent", extra={"county": county.code, "day": str(day)})
     else:
         log.warning(
             "province report failed; will retry",
-            extra={"county": county["code"], "day": str(day), "error": error},
+            extra={"county": county.code, "day": str(day), "error": error},
         )
     return 1 if delivered else 0
 

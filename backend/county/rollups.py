@@ -424,6 +424,8 @@ async def refresh_county(county_id: uuid.UUID, now: datetime.datetime | None = N
     async with db.read_transaction():
         behind = await _stations_behind(county_id)
         due = await _days_come_due(county_id, rule, counted, today)
+    if not behind and not due and counted == today:
+        return 0  # up to date: every read of the figures asks, so nothing is written then
     work: dict[uuid.UUID, tuple[int, int]] = {
         db.as_uuid(row["station"]): (row["rolled_seq"], row["last_seq"]) for row in behind
     }

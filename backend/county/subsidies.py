@@ -17,8 +17,8 @@ import zoneinfo
 from typing import Any
 
 from backend import db
-from backend.county.rollups import _chunks
 from backend.county.service import county_row, parse_month
+from backend.county.store import chunks
 from backend.privacy import mask_phones_in_text
 
 
@@ -36,10 +36,10 @@ def _claim_order(row: dict[str, Any]) -> tuple:
 async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     first, last = parse_month(month)
     county = await county_row(county_id)
-    start, end = _month_bounds(first, last, county["timezone"])
-    farm_only = bool(county["subsidy_farm_only"])
-    per_parcel = int(county["subsidy_fen_per_parcel"])
-    cap = int(county["subsidy_monthly_cap_fen"])
+    start, end = _month_bounds(first, last, county.timezone)
+    farm_only = county.subsidy_farm_only
+    per_parcel = county.subsidy_fen_per_parcel
+    cap = county.subsidy_monthly_cap_fen
     qualifying = "d.reversed = $2" + (" AND d.farm_product = $5" if farm_only else "")
     args: list[Any] = [county_id, False, start, end] + ([True] if farm_only else [])
     async with db.read_transaction():
@@ -135,7 +135,7 @@ async def _first_claims(
     """For each tracking number, the county's first qualifying live dispatch of it, ever."""
     first: dict[str, dict[str, Any]] = {}
     farm = " AND farm_product = $3" if farm_only else ""
-    for chunk in _chunks(tracking_numbers):
+    for chunk in chunks(tracking_numbers):
         offset = 4 if farm_only else 3
         rows = await db.fetch(
             "SELECT id, station, tracking_no, received_at FROM ledger_dispatch "
