@@ -23,7 +23,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from backend.county import figures, service
-from backend.county.store import KindLine
+from backend.county.store.rollup_rows import KindLine
 from backend.county.subsidies import monthly_claims
 from backend.errors import DomainError
 from backend.ledger.service import week_start

@@ -25,8 +25,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from backend import db
-from backend.county import rollups, service, store
-from backend.county.store import FIGURES, OVERDUE_KIND, REVERSED_KIND, KindLine
+from backend.county import rollups, service
+from backend.county.store import ledger_reads, places, rollup_rows
+from backend.county.store.rollup_rows import FIGURES, OVERDUE_KIND, REVERSED_KIND, KindLine
 from backend.ledger.service import week_start
 
 FIGURE_KEYS = (
@@ -146,28 +147,28 @@ class CountyFigures:
 
     async def days(self, first: datetime.date, last: datetime.date) -> list[KindLine]:
         """The county's lines per day and kind."""
-        return await store.county_days(self.county_id, first, last)
+        return await rollup_rows.county_days(self.county_id, first, last)
 
     async def station_days(
         self, first: datetime.date, last: datetime.date, station_id: uuid.UUID | None = None
     ) -> list[KindLine]:
-        return await store.station_days(self.county_id, first, last, station_id)
+        return await rollup_rows.station_days(self.county_id, first, last, station_id)
 
     async def station_sums(self, first: datetime.date, last: datetime.date) -> list[KindLine]:
-        return await store.station_sums(self.county_id, first, last)
+        return await rollup_rows.station_sums(self.county_id, first, last)
 
     async def checkin_days(
         self, first: datetime.date, last: datetime.date
     ) -> list[tuple[uuid.UUID, datetime.date]]:
         """(station, day) pairs with a check-in that still stands."""
-        return await store.days_of_kind(self.county_id, CHECKIN_KIND, first, last)
+        return await rollup_rows.days_of_kind(self.county_id, CHECKIN_KIND, first, last)
 
     async def last_checkins(self, since: datetime.date) -> dict[uuid.UUID, datetime.date]:
-        return await store.last_days(self.county_id, since, kinds=(CHECKIN_KIND,))
+        return await rollup_rows.last_days(self.county_id, since, kinds=(CHECKIN_KIND,))
 
     async def last_entries(self, since: datetime.date) -> dict[uuid.UUID, datetime.date]:
         """Each station's last day with an entry of its cashbook, check-ins aside."""
-        return await store.last_days(
+        return await rollup_rows.last_days(
             self.county_id, since, except_kinds=(CHECKIN_KIND, *NOT_IN_CASHBOOK)
         )
 
@@ -254,7 +255,7 @@ async def station_ledger(
 ) -> list[dict[str, Any]]:
     """One station's days with activity, newest first, each with its kinds' figures."""
     async with db.read_transaction():
-        county_id = await store.station_county(station_id)
+        county_id = await places.station_county(station_id)
     days: dict[datetime.date, dict[str, Any]] = {}
     for line in await station_days(county_id, start, end, station_id):
         entry = days.setdefault(line.day, {"day": line.day, "kinds": {}})
@@ -271,7 +272,7 @@ async def checkin_weeks(
     mondays = [week_start(today) - datetime.timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
     async with reading(county_id) as county:
         pairs = await county.checkin_days(mondays[0], mondays[-1] + datetime.timedelta(days=6))
-        rows = await store.stations(county_id, by_township=True)
+        rows = await places.stations(county_id, by_township=True)
     checked = {(station, week_start(day)) for station, day in pairs}
     stations = [
         {
@@ -294,12 +295,12 @@ async def checkin_weeks(
     return {"weeks": mondays, "stations": stations, "compliance_pct": compliance}
 
 
-async def day_figures(county: store.CountyRow, day: datetime.date) -> dict[str, Any]:
+async def day_figures(county: places.CountyRow, day: datetime.date) -> dict[str, Any]:
     """What the province receives for one day: the county's headline figures and kinds."""
     async with reading(county.id) as figures:
         lines = await figures.days(day, day)
-        active = await store.active_station_count(county.id, day)
-        stations_open = await store.open_station_count(county.id)
+        active = await rollup_rows.active_station_count(county.id, day)
+        stations_open = await places.open_station_count(county.id)
     return {
         "schema": "cunzhan.county-day.v1",
         "county_code": county.code,
@@ -317,11 +318,11 @@ async def day_figures(county: store.CountyRow, day: datetime.date) -> dict[str, 
 async def coverage(county_id: uuid.UUID) -> dict[str, Any]:
     """Townships, villages and poor villages with an open station, against the targets."""
     async with db.read_transaction():
-        county = await store.county(county_id)
-        townships = await store.townships(county_id)
-        villages = await store.villages(county_id)
+        county = await places.county(county_id)
+        townships = await places.townships(county_id)
+        villages = await places.villages(county_id)
 
-    def measure(places: list[store.Place], target: int) -> dict[str, Any]:
+    def measure(places: list[places.Place], target: int) -> dict[str, Any]:
         total = len(places)
         covered = sum(1 for place in places if place.stations > 0)
         pct = round(100.0 * covered / total, 1) if total else 0.0
@@ -361,16 +362,16 @@ async def stations_overview(
     monday = week_start(today)
     async with reading(county_id) as figures:
         lines = await figures.station_days(min(window, monday), today)
-        shelf = await store.shelf_counts(
+        shelf = await ledger_reads.shelf_counts(
             county_id, today - datetime.timedelta(days=county.parcel_return_days)
         )
-        stations = await store.stations(county_id, by_township=True)
+        stations = await places.stations(county_id, by_township=True)
         last: dict[uuid.UUID, datetime.date] = {}
         for line in lines:
             if line.kind not in NOT_ACTIVITY and line.day > last.get(line.station, line.day.min):
                 last[line.station] = line.day
         quiet = [station.id for station in stations if station.id not in last]
-        older = await store.last_days_before(quiet, window, NOT_ACTIVITY)
+        older = await rollup_rows.last_days_before(quiet, window, NOT_ACTIVITY)
     by_station: dict[uuid.UUID, list[KindLine]] = defaultdict(list)
     for line in lines:
         by_station[line.station].append(line)
@@ -386,7 +387,7 @@ async def stations_overview(
     return overview
 
 
-def _overview_item(station: store.StationRow, lines, seven, window, monday) -> dict[str, Any]:
+def _overview_item(station: places.StationRow, lines, seven, window, monday) -> dict[str, Any]:
     item: dict[str, Any] = {
         "station_id": station.id,
         "name": station.name,

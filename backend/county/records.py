@@ -9,9 +9,10 @@ from collections import defaultdict
 from typing import Any
 
 from backend import db
-from backend.county import reporting, store, subsidies
+from backend.county import reporting, subsidies
 from backend.county.review import facts_of
 from backend.county.service import next_month, page_month, recent_months
+from backend.county.store import ledger_reads, places
 from backend.ledger import service as ledger_service
 
 
@@ -49,8 +50,8 @@ async def cash_counts(county_id: uuid.UUID, month: str | None) -> dict[str, Any]
     first = page_month(month, facts.today)
     last = next_month(first) - datetime.timedelta(days=1)
     async with db.read_transaction():
-        stations = await store.stations(county_id)
-        book = await store.cashbook_lines(county_id, first, last)
+        stations = await places.stations(county_id)
+        book = await ledger_reads.cashbook_lines(county_id, first, last)
         counted = await ledger_service.latest_cash_counts([s.id for s in stations], first, last)
     lines: dict[tuple[uuid.UUID, datetime.date], list] = defaultdict(list)
     for line in book:

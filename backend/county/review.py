@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from backend import db
-from backend.county import figures, store, trends
+from backend.county import figures, trends
 from backend.county.figures import NOT_IN_CASHBOOK, activity_kind, activity_of, figures_of
 from backend.county.service import (
     month_start,
@@ -24,6 +24,7 @@ from backend.county.service import (
     recent_months,
     year_before,
 )
+from backend.county.store import ledger_reads, places, rollup_rows
 from backend.ledger.service import week_start
 from backend.privacy import mask_phone
 from backend.web.format import Formatter
@@ -69,7 +70,7 @@ class CountyFacts:
 
 async def county_facts(county_id: uuid.UUID) -> CountyFacts:
     """Inside the caller's read transaction."""
-    county = await store.county(county_id)
+    county = await places.county(county_id)
     return CountyFacts(
         id=county.id,
         name=county.name,
@@ -90,7 +91,7 @@ async def facts_of(county_id: uuid.UUID) -> CountyFacts:
 async def first_county_id() -> uuid.UUID | None:
     """For an administrator without a county of their own: the first county by name."""
     async with db.read_transaction():
-        return await store.first_county_id()
+        return await places.first_county_id()
 
 
 @dataclass
@@ -114,7 +115,7 @@ class StationRow:
 
 
 async def _station_rows(county_id: uuid.UUID, include_closed: bool) -> list[StationRow]:
-    rows = await store.stations(county_id, include_closed=include_closed)
+    rows = await places.stations(county_id, include_closed=include_closed)
     return [StationRow(**msgspec.structs.asdict(row)) for row in rows]
 
 
@@ -122,11 +123,11 @@ def _percent(part: int, whole: int) -> float | None:
     return round(part * 100.0 / whole, 1) if whole else None
 
 
-def _between(lines: list[store.KindLine], first: datetime.date, last: datetime.date):
+def _between(lines: list[rollup_rows.KindLine], first: datetime.date, last: datetime.date):
     return [line for line in lines if first <= line.day <= last]
 
 
-def _retail(lines: list[store.KindLine]) -> tuple[int, int]:
+def _retail(lines: list[rollup_rows.KindLine]) -> tuple[int, int]:
     """网络零售额 and 农产品网络零售额, as the figures define them."""
     totals = figures_of(lines)
     return totals["retail_fen"], totals["farm_retail_fen"]
@@ -146,7 +147,7 @@ async def dashboard(county_id: uuid.UUID, fmt: Formatter) -> dict[str, Any]:
         daily = await county.days(min(trend_start, month_start(today)), today)
         active = await county.last_entries(today - datetime.timedelta(days=IDLE_DAYS - 1))
         deadline = today - datetime.timedelta(days=facts.parcel_return_days)
-        shelf = await store.shelf_counts(county_id, deadline)
+        shelf = await ledger_reads.shelf_counts(county_id, deadline)
     fmt.timezone = facts.timezone
     week = _between(daily, this_week, today)
     month = _between(daily, month_start(today), today)
@@ -230,7 +231,7 @@ def _sort_key(name: str):
     return key
 
 
-def _station_figures(lines: list[store.KindLine]) -> dict[uuid.UUID, dict[str, int]]:
+def _station_figures(lines: list[rollup_rows.KindLine]) -> dict[uuid.UUID, dict[str, int]]:
     """Per station: the count of each kind, the sums of purchases, sales, services, and income."""
     per_station: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for line in lines:
@@ -260,8 +261,8 @@ async def station_list(
         lookback = facts.today - datetime.timedelta(days=LAST_CHECKIN_LOOKBACK_DAYS)
         checkins = await county.last_checkins(lookback)
         deadline = facts.today - datetime.timedelta(days=facts.parcel_return_days)
-        shelf = await store.shelf_counts(county_id, deadline)
-        townships = await store.townships(county_id)
+        shelf = await ledger_reads.shelf_counts(county_id, deadline)
+        townships = await places.townships(county_id)
     if township:
         rows = [row for row in rows if str(row.township_id) == township]
     for row in rows:
@@ -296,17 +297,17 @@ async def station_list(
 
 async def station_page(station_id: uuid.UUID, month: str | None) -> dict[str, Any]:
     async with db.read_transaction():
-        county_id = await store.station_county(station_id)
+        county_id = await places.station_county(station_id)
     async with figures.reading(county_id) as county:
-        station = await store.station_card(station_id)
+        station = await places.station_card(station_id)
         facts = await county_facts(county_id)
         first = page_month(month, facts.today)
         last = next_month(first) - datetime.timedelta(days=1)
         since = min(recent_months(facts.today)[-1], first)
         lines = await county.station_days(since, datetime.date.max, station_id)
-        checkins = await store.recent_checkins(station_id)
-        shelf = await store.shelf(station_id)
-        keepers = await store.keepers(station_id)
+        checkins = await ledger_reads.recent_checkins(station_id)
+        shelf = await ledger_reads.shelf(station_id)
+        keepers = await places.keepers(station_id)
     deadline = facts.today - datetime.timedelta(days=facts.parcel_return_days)
     days: dict[datetime.date, dict[str, dict[str, int]]] = defaultdict(dict)
     months: dict[datetime.date, dict[str, dict[str, int]]] = defaultdict(dict)
@@ -384,7 +385,7 @@ async def checkin_grid(county_id: uuid.UUID, township: str | None) -> dict[str, 
         rows = await _station_rows(county_id, include_closed=False)
         first = facts.week_start - datetime.timedelta(weeks=TREND_WEEKS - 1)
         pairs = await county.checkin_days(first, facts.today)
-        townships = await store.townships(county_id)
+        townships = await places.townships(county_id)
     weeks = [first + datetime.timedelta(weeks=n) for n in range(TREND_WEEKS)]
     checked: dict[uuid.UUID, set[datetime.date]] = defaultdict(set)
     for station, day in pairs:
@@ -411,8 +412,8 @@ async def checkin_grid(county_id: uuid.UUID, township: str | None) -> dict[str, 
 async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
     async with figures.reading(county_id) as county:
         facts = await county_facts(county_id)
-        townships = await store.townships(county_id)
-        villages = await store.villages(county_id)
+        townships = await places.townships(county_id)
+        villages = await places.villages(county_id)
         first = page_month(month, facts.today)
         last = next_month(first) - datetime.timedelta(days=1)
         if first == month_start(facts.today):

@@ -12,7 +12,7 @@ import datetime
 import uuid
 
 from backend import clock, db
-from backend.county import store
+from backend.county.store import places
 from backend.errors import DomainError
 
 MAX_RANGE_DAYS = 366
@@ -20,9 +20,9 @@ EARLIEST_MONTH = datetime.date(2015, 1, 1)
 MONTHS_SHOWN = 12
 
 
-async def county_row(county_id: uuid.UUID) -> store.CountyRow:
+async def county_row(county_id: uuid.UUID) -> places.CountyRow:
     async with db.read_transaction():
-        return await store.county(county_id)
+        return await places.county(county_id)
 
 
 async def county_today(county_id: uuid.UUID) -> datetime.date:

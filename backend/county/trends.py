@@ -7,7 +7,7 @@ import datetime
 import uuid
 
 from backend.county.figures import add_to_figures, empty_figures
-from backend.county.store import KindLine
+from backend.county.store.rollup_rows import KindLine
 from backend.ledger.service import week_start
 from backend.web.charts import Chart, bar_chart, line_chart
 from backend.web.format import Formatter
