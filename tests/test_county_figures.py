@@ -103,3 +103,25 @@ async def test_a_county_never_rolled_up_reads_the_same_everywhere(client, world)
     assert await _kpis(client, world, month) == expected
     assert await _workbook(client, world, month) == expected
     assert await _dashboard(client, world.staff) == expected
+
+
+async def test_a_changed_rule_waits_for_the_job_and_every_reader_waits_alike(client, world):
+    """A new return rule means rebuilding the county's whole history: that is the rollup job's
+    work, not a page request's. Until it runs, the pages and the API show the same figures."""
+    from backend.registry.tables import County
+
+    month = datetime.datetime.now(SHANGHAI).strftime("%Y-%m")
+    await push(client, world.keeper_a, [_sale(1000)])
+    await rollups.refresh()
+    await County.update({County.parcel_return_days: 5}).where(County.id == world.county_id)
+    await push(client, world.keeper_a, [_sale(500)])
+
+    assert await rollups.catch_up(world.county_id) == 0  # nothing recomputed on a read
+    before = {"retail_fen": 1000, "farm_retail_fen": 1000, "parcels_in": 0}
+    assert await _kpis(client, world, month) == before
+    assert await _dashboard(client, world.staff) == before
+
+    await rollups.refresh()  # the job: the county rebuilt under the new rule
+    after = {"retail_fen": 1500, "farm_retail_fen": 1500, "parcels_in": 0}
+    assert await _kpis(client, world, month) == after
+    assert await _dashboard(client, world.staff) == after

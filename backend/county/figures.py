@@ -5,7 +5,9 @@ Every figure is read from the rollups (per station, county-local day and kind; a
 county and day). `reading(county_id)` first brings the county's rollups up to date — the
 station-days whose events arrived since the last refresh, and the days that came due — and then
 reads in one transaction: what a page, the API and the workbook show agree at every moment, also
-right after a sync. With nothing new the refresh is a handful of reads.
+right after a sync. With nothing new that is a handful of reads and no write. (Reading the
+not-yet-rolled tail beside the rollups instead would mean recomputing the same station-days on
+every read; catching up computes them once, for every reader after.)
 
 Money is integer fen; days are county-local `datetime.date`; ids are `uuid.UUID`.
 
@@ -175,9 +177,9 @@ class CountyFigures:
 
 @asynccontextmanager
 async def reading(county_id: uuid.UUID) -> AsyncIterator[CountyFigures]:
-    """The county's figures as of now: the rollups brought up to date, then one read
-    transaction (the refresh writes, so it runs before the transaction opens)."""
-    await rollups.refresh_county(county_id)
+    """The county's figures as of now: the rollups brought up to date (`rollups.catch_up`), then
+    one read transaction (the catching up writes, so it runs before the transaction opens)."""
+    await rollups.catch_up(county_id)
     async with db.read_transaction():
         yield CountyFigures(county_id)
 

@@ -15,7 +15,7 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from backend.accounts.guards import LoggedIn, requires_staff, requires_station_scope
-from backend.county import records, review
+from backend.county import programme, records, review
 from backend.notify import service as notify
 from backend.params import StationId
 from backend.web.format import Formatter
@@ -71,13 +71,13 @@ class CountyPagesController(Controller):
         self, request: Request, user: LoggedIn, township: TownshipFilter = None
     ) -> Template:
         county_id = await staff_county(user)
-        page = await review.checkin_grid(county_id, township)
+        page = await programme.checkin_grid(county_id, township)
         return render(request, "county/checkins.html", nav="dashboard", **page)
 
     @get("/coverage", name="county_coverage")
     async def coverage(self, request: Request, user: LoggedIn, month: Month = None) -> Template:
         county_id = await staff_county(user)
-        page = await review.coverage(county_id, month)
+        page = await programme.coverage(county_id, month)
         return render(request, "county/coverage.html", nav="coverage", **page)
 
 

@@ -1,6 +1,6 @@
-"""What the county's review pages show — the dashboard, the station list, a station, check-ins
-week by week, coverage — shaped for the templates from the county's figures (`figures.py`; no
-HTTP here). Money stays integer fen until the formatter writes it as 元.
+"""What the county's review pages show — the dashboard, the station list, a station — shaped for
+the templates from the county's figures (`figures.py`; no HTTP here). Money stays integer fen
+until the formatter writes it as 元. Check-ins and coverage are `programme.py`'s.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from backend.county.service import (
     next_month,
     page_month,
     recent_months,
-    year_before,
 )
 from backend.county.store import ledger_reads, places, rollup_rows
 from backend.ledger.service import week_start
@@ -114,12 +113,12 @@ class StationRow:
     overdue: int = 0
 
 
-async def _station_rows(county_id: uuid.UUID, include_closed: bool) -> list[StationRow]:
+async def station_rows(county_id: uuid.UUID, include_closed: bool) -> list[StationRow]:
     rows = await places.stations(county_id, include_closed=include_closed)
     return [StationRow(**msgspec.structs.asdict(row)) for row in rows]
 
 
-def _percent(part: int, whole: int) -> float | None:
+def percent(part: int, whole: int) -> float | None:
     return round(part * 100.0 / whole, 1) if whole else None
 
 
@@ -139,7 +138,7 @@ def _retail(lines: list[rollup_rows.KindLine]) -> tuple[int, int]:
 async def dashboard(county_id: uuid.UUID, fmt: Formatter) -> dict[str, Any]:
     async with figures.reading(county_id) as county:
         facts = await county_facts(county_id)
-        open_stations = await _station_rows(county_id, include_closed=False)
+        open_stations = await station_rows(county_id, include_closed=False)
         today, this_week = facts.today, facts.week_start
         trend_start = this_week - datetime.timedelta(weeks=TREND_WEEKS - 1)
         checkins = await county.checkin_days(trend_start, today)
@@ -167,7 +166,7 @@ async def dashboard(county_id: uuid.UUID, fmt: Formatter) -> dict[str, Any]:
         "week_start": this_week,
         "stations_total": len(open_stations),
         "checked_in": len(open_stations) - len(missing),
-        "checked_in_pct": _percent(len(open_stations) - len(missing), len(open_stations)),
+        "checked_in_pct": percent(len(open_stations) - len(missing), len(open_stations)),
         "missing": missing,
         "activity": _activity_rows(activity_of(week), activity_of(month)),
         "week_retail": _retail(week),
@@ -256,7 +255,7 @@ async def station_list(
         facts = await county_facts(county_id)
         first = page_month(month, facts.today)
         last = min(next_month(first) - datetime.timedelta(days=1), facts.today)
-        rows = await _station_rows(county_id, include_closed=True)
+        rows = await station_rows(county_id, include_closed=True)
         per_station = _station_figures(await county.station_sums(first, last))
         lookback = facts.today - datetime.timedelta(days=LAST_CHECKIN_LOOKBACK_DAYS)
         checkins = await county.last_checkins(lookback)
@@ -373,105 +372,3 @@ def _sum_kinds(buckets: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, 
             for name in ("count", "amount", "fee"):
                 into[name] += line[name]
     return total
-
-
-# Check-ins week by week ------------------------------------------------------------------------
-
-
-async def checkin_grid(county_id: uuid.UUID, township: str | None) -> dict[str, Any]:
-    """Open stations × the last eight weeks: did the station check in that week?"""
-    async with figures.reading(county_id) as county:
-        facts = await county_facts(county_id)
-        rows = await _station_rows(county_id, include_closed=False)
-        first = facts.week_start - datetime.timedelta(weeks=TREND_WEEKS - 1)
-        pairs = await county.checkin_days(first, facts.today)
-        townships = await places.townships(county_id)
-    weeks = [first + datetime.timedelta(weeks=n) for n in range(TREND_WEEKS)]
-    checked: dict[uuid.UUID, set[datetime.date]] = defaultdict(set)
-    for station, day in pairs:
-        checked[station].add(week_start(day))
-    if township:
-        rows = [row for row in rows if str(row.township_id) == township]
-    grid = [{"station": row, "weeks": [week in checked[row.id] for week in weeks]} for row in rows]
-    compliance = [
-        _percent(sum(1 for line in grid if line["weeks"][n]), len(grid)) for n in range(len(weeks))
-    ]
-    return {
-        "facts": facts,
-        "weeks": weeks,
-        "grid": grid,
-        "compliance": compliance,
-        "townships": [{"id": str(t.id), "name": t.name} for t in townships],
-        "township": township or "",
-    }
-
-
-# Coverage --------------------------------------------------------------------------------------
-
-
-async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
-    async with figures.reading(county_id) as county:
-        facts = await county_facts(county_id)
-        townships = await places.townships(county_id)
-        villages = await places.villages(county_id)
-        first = page_month(month, facts.today)
-        last = next_month(first) - datetime.timedelta(days=1)
-        if first == month_start(facts.today):
-            last = facts.today  # this month so far, against the same days last year
-        now_lines = await county.days(first, last)
-        before_lines = await county.days(year_before(first), year_before(last))
-    per_township: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for village in villages:
-        line = per_township[village.township_id]
-        covered = village.stations > 0
-        line["villages"] += 1
-        line["villages_covered"] += covered
-        line["poor"] += village.poor
-        line["poor_covered"] += village.poor and covered
-    township_rows = [
-        {"name": row.name, "stations": row.stations, **per_township[row.id]} for row in townships
-    ]
-    covered_townships = sum(1 for row in township_rows if row["stations"] > 0)
-    village_covered = sum(1 for v in villages if v.stations > 0)
-    poor_total = sum(1 for v in villages if v.poor)
-    poor_covered = sum(1 for v in villages if v.poor and v.stations > 0)
-    now, before = figures_of(now_lines), figures_of(before_lines)
-    now_kinds, before_kinds = activity_of(now_lines), activity_of(before_lines)
-    return {
-        "facts": facts,
-        "targets": [
-            _target("townships", covered_townships, len(townships), facts.target_township_pct),
-            _target("villages", village_covered, len(villages), facts.target_village_pct),
-            _target("poor_villages", poor_covered, poor_total, facts.target_poor_village_pct),
-        ],
-        "townships": township_rows,
-        "month": first,
-        "period_end": last,
-        "months": recent_months(facts.today),
-        "figures": [
-            _growth("retail", now["retail_fen"], before["retail_fen"]),
-            _growth("farm_retail", now["farm_retail_fen"], before["farm_retail_fen"]),
-        ],
-        "parcels": [
-            _growth(kind, now_kinds[kind]["count"], before_kinds[kind]["count"])
-            for kind in ("parcel_received", "parcel_dispatched")
-        ],
-        "last_year_first": year_before(first),
-        "last_year_last": year_before(last),
-    }
-
-
-def _target(name: str, covered: int, total: int, target: int) -> dict[str, Any]:
-    share = _percent(covered, total)
-    return {
-        "name": name,
-        "covered": covered,
-        "total": total,
-        "pct": share,
-        "target": target,
-        "met": share is not None and share >= target,
-    }
-
-
-def _growth(name: str, now: int, before: int) -> dict[str, Any]:
-    return {"name": name, "now": now, "before": before, "growth": figures.growth_pct(now, before)}

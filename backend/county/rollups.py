@@ -210,17 +210,44 @@ async def refresh_county(county_id: uuid.UUID, now: datetime.datetime | None = N
     async with db.read_transaction():
         rule = await _county_rule(county_id)
         state = await rollup_rows.state(county_id)
-    if state is None or (
-        state.return_days != rule.return_days or state.households_hash != rule.households_hash
-    ):
+    if state is None or _rule_changed(state, rule):
         return await rebuild_county(county_id, now)
+    return await _refresh_days(county_id, rule, state, now)
+
+
+async def catch_up(county_id: uuid.UUID) -> int:
+    """What every read of the county's figures runs first: the days behind recomputed (the first
+    build of a county never rolled up included). A changed rule — the return days, the 脱贫户
+    list — is left to the rollup job's rebuild: a county's whole history is no work for a page
+    request, and until the job has run every reader sees the same figures all the same."""
+    async with db.read_transaction():
+        rule = await _county_rule(county_id)
+        state = await rollup_rows.state(county_id)
+    if state is None:
+        return await rebuild_county(county_id)
+    if _rule_changed(state, rule):
+        return 0
+    return await _refresh_days(county_id, rule, state, None)
+
+
+def _rule_changed(state: rollup_rows.RollupState, rule: CountyRule) -> bool:
+    return state.return_days != rule.return_days or state.households_hash != rule.households_hash
+
+
+async def _refresh_days(
+    county_id: uuid.UUID,
+    rule: CountyRule,
+    state: rollup_rows.RollupState,
+    now: datetime.datetime | None,
+) -> int:
+    """The days behind: those the stations' new events touch, and those come due since."""
     today = rule.today(now)
     counted = state.counted_through
     async with db.read_transaction():
         behind = await rollup_rows.stations_behind(county_id)
         due = await _days_come_due(county_id, rule, counted, today)
     if not behind and not due and counted == today:
-        return 0  # up to date: every read of the figures asks, so nothing is written then
+        return 0  # up to date (every read of the figures asks): nothing is written
     work = {row.station: (row.rolled_seq, row.last_seq) for row in behind}
     stations = sorted(set(work) | set(due), key=str)
     touched_days: set[datetime.date] = set()
