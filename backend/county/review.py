@@ -87,12 +87,6 @@ async def facts_of(county_id: uuid.UUID) -> CountyFacts:
         return await county_facts(county_id)
 
 
-async def first_county_id() -> uuid.UUID | None:
-    """For an administrator without a county of their own: the first county by name."""
-    async with db.read_transaction():
-        return await places.first_county_id()
-
-
 @dataclass
 class StationRow:
     """A station as a list shows it: where it is, and its figures."""

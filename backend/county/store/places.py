@@ -67,12 +67,6 @@ async def counties() -> list[CountyRow]:
     return [_county(row) for row in await db.fetch("SELECT * FROM registry_county ORDER BY code")]
 
 
-async def first_county_id() -> uuid.UUID | None:
-    """The first county by name."""
-    rows = await db.fetch("SELECT id FROM registry_county ORDER BY name LIMIT 1")
-    return db.as_uuid(rows[0]["id"]) if rows else None
-
-
 class StationRow(msgspec.Struct, frozen=True):
     """A station of the county with where it is."""
 
