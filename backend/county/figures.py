@@ -30,6 +30,7 @@ from backend import db
 from backend.county import rollups, service
 from backend.county.store import ledger_reads, places, rollup_rows
 from backend.county.store.rollup_rows import FIGURES, OVERDUE_KIND, REVERSED_KIND, KindLine
+from backend.errors import DomainError
 from backend.ledger.service import week_start
 
 FIGURE_KEYS = (
@@ -154,7 +155,12 @@ class CountyFigures:
     async def station_days(
         self, first: datetime.date, last: datetime.date, station_id: uuid.UUID | None = None
     ) -> list[KindLine]:
-        return await rollup_rows.station_days(self.county_id, first, last, station_id)
+        """Per station (or of one station of this county), day and kind."""
+        if station_id is None:
+            return await rollup_rows.station_days(self.county_id, first, last)
+        if await places.station_county(station_id) != self.county_id:
+            return []
+        return await rollup_rows.one_station_days(station_id, first, last)
 
     async def station_sums(self, first: datetime.date, last: datetime.date) -> list[KindLine]:
         return await rollup_rows.station_sums(self.county_id, first, last)
@@ -258,6 +264,8 @@ async def station_ledger(
     """One station's days with activity, newest first, each with its kinds' figures."""
     async with db.read_transaction():
         county_id = await places.station_county(station_id)
+    if county_id is None:
+        raise DomainError("not_found", status=404)
     days: dict[datetime.date, dict[str, Any]] = {}
     for line in await station_days(county_id, start, end, station_id):
         entry = days.setdefault(line.day, {"day": line.day, "kinds": {}})

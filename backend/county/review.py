@@ -24,6 +24,7 @@ from backend.county.service import (
     recent_months,
 )
 from backend.county.store import ledger_reads, places, rollup_rows
+from backend.errors import DomainError
 from backend.ledger.service import week_start
 from backend.privacy import mask_phone
 from backend.web.format import Formatter
@@ -291,6 +292,8 @@ async def station_list(
 async def station_page(station_id: uuid.UUID, month: str | None) -> dict[str, Any]:
     async with db.read_transaction():
         county_id = await places.station_county(station_id)
+    if county_id is None:
+        raise DomainError("not_found", status=404)
     async with figures.reading(county_id) as county:
         station = await places.station_card(station_id)
         facts = await county_facts(county_id)

@@ -109,11 +109,10 @@ async def stations(
     ]
 
 
-async def station_county(station_id: uuid.UUID) -> uuid.UUID:
+async def station_county(station_id: uuid.UUID) -> uuid.UUID | None:
+    """The station's county; None if there is no such station."""
     rows = await db.fetch("SELECT county FROM registry_station WHERE id = $1", station_id)
-    if not rows:
-        raise DomainError("not_found", status=404)
-    return db.as_uuid(rows[0]["county"])
+    return db.as_uuid(rows[0]["county"]) if rows else None
 
 
 async def open_station_count(county_id: uuid.UUID) -> int:

@@ -42,12 +42,18 @@ class KindLine(msgspec.Struct, frozen=True):
         return {key: getattr(self, key) for key in FIGURES}
 
 
-def _line(row: dict) -> KindLine:
+def _line(row: dict, station: uuid.UUID | None = None) -> KindLine:
+    day, station_value = row.get("day"), row.get("station")
     return KindLine(
-        kind=row["kind"],
-        day=db.as_date(row["day"]) if row.get("day") is not None else None,
-        station=db.as_uuid(row["station"]) if row.get("station") is not None else None,
-        **{key: int(row[key] or 0) for key in FIGURES},
+        row["kind"],
+        int(row["count"] or 0),
+        int(row["amount_fen"] or 0),
+        int(row["fee_fen"] or 0),
+        int(row["farm_count"] or 0),
+        int(row["poverty_count"] or 0),
+        int(row["poverty_amount_fen"] or 0),
+        db.as_date(day) if day is not None else None,
+        db.as_uuid(station_value) if station_value is not None else station,
     )
 
 
@@ -71,31 +77,32 @@ async def county_days(county_id: uuid.UUID, first: datetime.date, last: datetime
 
 
 async def station_days(
-    county_id: uuid.UUID,
-    first: datetime.date,
-    last: datetime.date,
-    station_id: uuid.UUID | None = None,
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
 ) -> list[KindLine]:
-    """Per station, day and kind (stations of this county only), by day, station and kind."""
-    if station_id is None:
-        rows = await db.fetch(
-            f"SELECT station, day, kind, {_COLUMNS} FROM county_rollup "
-            "WHERE county = $1 AND day >= $2 AND day <= $3 ORDER BY day, station, kind",
-            county_id,
-            first,
-            last,
-        )
-        return [_line(row) for row in rows]
-    # One station by its own index (station, day, kind), not the county's: a year of one
-    # station is a few thousand rows, of its county a million. Its county is checked per row.
+    """Per station, day and kind, by day, station and kind."""
     rows = await db.fetch(
-        f"SELECT station, county, day, kind, {_COLUMNS} FROM county_rollup "
+        f"SELECT station, day, kind, {_COLUMNS} FROM county_rollup "
+        "WHERE county = $1 AND day >= $2 AND day <= $3 ORDER BY day, station, kind",
+        county_id,
+        first,
+        last,
+    )
+    return [_line(row) for row in rows]
+
+
+async def one_station_days(
+    station_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> list[KindLine]:
+    """One station's rows per day and kind, by day and kind (read by the station's own index: a
+    year of one station is a few thousand rows, of its county a million)."""
+    rows = await db.fetch(
+        f"SELECT day, kind, {_COLUMNS} FROM county_rollup "
         "WHERE station = $1 AND day >= $2 AND day <= $3 ORDER BY day, kind",
         station_id,
         first,
         last,
     )
-    return [_line(row) for row in rows if db.as_uuid(row["county"]) == county_id]
+    return [_line(row, station_id) for row in rows]
 
 
 async def station_sums(
