@@ -48,16 +48,21 @@ MAX_BODY_BYTES = 1024 * 1024  # the sync batch limit of API.md; nothing else nee
 
 
 def route_handlers() -> list:
+    from backend.accounts.pages import ROUTE_HANDLERS as accounts_pages
     from backend.accounts.routes import ROUTE_HANDLERS as accounts
     from backend.counter.routes import ROUTE_HANDLERS as counter
     from backend.county.pages import ROUTE_HANDLERS as county_pages
     from backend.county.routes import ROUTE_HANDLERS as county
+    from backend.county.settings_page import ROUTE_HANDLERS as county_settings_page
     from backend.jobs.routes import ROUTE_HANDLERS as jobs
     from backend.ledger.routes import ROUTE_HANDLERS as ledger
+    from backend.notify.pages import ROUTE_HANDLERS as notify_pages
     from backend.notify.routes import ROUTE_HANDLERS as notify
+    from backend.registry.pages import ROUTE_HANDLERS as registry_pages
     from backend.registry.routes import ROUTE_HANDLERS as registry
     from backend.shell.routes import ROUTE_HANDLERS as shell
     from backend.system.routes import ROUTE_HANDLERS as system
+    from backend.web.pages import ROUTE_HANDLERS as web_pages
 
     return [
         *system,
@@ -68,7 +73,14 @@ def route_handlers() -> list:
         *notify,
         *jobs,
         *county,
+        # The staff pages under /county/: the frame's files, login, the county's review pages,
+        # and the pages of what they edit.
+        *web_pages,
+        *accounts_pages,
         *county_pages,
+        *notify_pages,
+        *registry_pages,
+        *county_settings_page,
         *shell,
     ]
 

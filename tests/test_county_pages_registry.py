@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 
+from backend.accounts.pages import KEEPER_SCREEN
 from backend.accounts.service import verify_password
 from backend.accounts.tables import User
-from backend.county.views import REGISTRY_SCREENS
 from backend.i18n import translate
+from backend.registry.pages import REGISTRY_SCREENS
 from backend.registry.tables import Household, Station, Township, Village
 from tests.test_county_pages import CSRF_FIELD, HTML, assert_no_full_phone, html_as, page_login
 
@@ -223,7 +224,7 @@ async def test_registry_pages_render_in_every_language(client, world):
             )
             assert response.status_code == 200, (screen, lang)
             assert "county_page." not in response.text and "field." not in response.text
-            label = REGISTRY_SCREENS[screen].create_fields[0].name
+            label = {**REGISTRY_SCREENS, "keepers": KEEPER_SCREEN}[screen].create_fields[0].name
             assert translate(f"field.{label}", lang) in response.text  # in the page's language
             assert_no_full_phone(response.text)
 

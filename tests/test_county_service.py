@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime
 
-from backend.county import rollups, service
+from backend.county import figures, rollups, service
+from backend.ledger.service import week_start
 from tests.support import event, push, tracking
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
@@ -38,7 +39,7 @@ async def test_overview_coverage_and_checkins(client, world):
     await rollups.refresh()
     today = await service.county_today(world.county_id)
 
-    overview = {item["code"]: item for item in await service.stations_overview(world.county_id)}
+    overview = {item["code"]: item for item in await figures.stations_overview(world.county_id)}
     a, b = overview["A001"], overview["B001"]
     assert a["checked_in_this_week"] and a["parcels_on_shelf"] == 5 and a["parcels_overdue"] == 5
     assert a["needs_attention"] == ["many_overdue"]
@@ -47,7 +48,7 @@ async def test_overview_coverage_and_checkins(client, world):
     assert b["needs_attention"] == ["no_checkin", "inactive_14_days"]
     assert "F001" not in overview  # another county's station
 
-    coverage = await service.coverage(world.county_id)
+    coverage = await figures.coverage(world.county_id)
     assert coverage["townships"] == {
         "total": 1,
         "covered": 1,
@@ -57,20 +58,20 @@ async def test_overview_coverage_and_checkins(client, world):
     }
     assert coverage["villages"]["covered"] == 2 and coverage["poor_villages"]["met"]
 
-    weeks = await service.checkin_weeks(world.county_id, 4)
-    assert len(weeks["weeks"]) == 4 and weeks["weeks"][-1] == service.week_start(today)
+    weeks = await figures.checkin_weeks(world.county_id, 4)
+    assert len(weeks["weeks"]) == 4 and weeks["weeks"][-1] == week_start(today)
     checked = {s["code"]: s["checked"] for s in weeks["stations"]}
     assert checked["A001"][-1] and not checked["B001"][-1]
     assert weeks["compliance_pct"][-1] == 50.0
 
-    ledger = await service.station_ledger(
+    ledger = await figures.station_ledger(
         world.station_a, today - datetime.timedelta(days=30), today
     )
     assert ledger[0]["day"] == today and ledger[0]["kinds"]["checkin_recorded"]["count"] == 1
     received = next(d for d in ledger if "parcel_received" in d["kinds"])
     assert received["kinds"]["parcel_received"]["count"] == 5
 
-    days = await service.daily_totals(world.county_id, today - datetime.timedelta(days=29), today)
+    days = await figures.daily_totals(world.county_id, today - datetime.timedelta(days=29), today)
     assert len(days) == 30
     assert sum(d["figures"]["parcels_in"] for d in days) == 5
     assert sum(d["figures"]["services_fen"] for d in days) == 3000

@@ -22,9 +22,11 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from backend.county import service
+from backend.county import figures, service
+from backend.county.store.rollup_rows import KindLine
 from backend.county.subsidies import monthly_claims
 from backend.errors import DomainError
+from backend.ledger.service import week_start
 from backend.privacy import mask_phones_in_text
 
 YUAN = "#,##0.00"
@@ -124,12 +126,12 @@ class Table:
 async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     first, last = service.parse_month(month)
     county = await service.county_row(county_id)
-    kpis = await service.county_kpis(county_id, first, last)
-    coverage = await service.coverage(county_id)
-    rows = await service.station_totals(county_id, first, last)
+    kpis = await figures.county_kpis(county_id, first, last)
+    coverage = await figures.coverage(county_id)
+    rows = await figures.station_totals(county_id, first, last)
     # Weeks of the month up to today: a week still to come has no check-in to miss.
-    shown_until = max(first, min(last, await service.county_today(county_id)))
-    stations = await service.checkin_weeks(county_id, _weeks_in(first, shown_until), shown_until)
+    shown_until = max(first, min(last, county.today()))
+    stations = await figures.checkin_weeks(county_id, _weeks_in(first, shown_until), shown_until)
     claims = await monthly_claims(county_id, month)
     tables: dict[str, Table] = {"summary": _summary(county, month, kpis, coverage)}
     for kind, label in KIND_LABELS.items():
@@ -140,12 +142,12 @@ async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
 
 
 def _weeks_in(first: datetime.date, last: datetime.date) -> int:
-    return (service.week_start(last) - service.week_start(first)).days // 7 + 1
+    return (week_start(last) - week_start(first)).days // 7 + 1
 
 
 def _summary(county, month, kpis, coverage) -> Table:
     table = Table(
-        f"{county['name']} {month} 电商服务站台帐汇总",
+        f"{county.name} {month} 电商服务站台帐汇总",
         ["指标", f"{month}", "去年同月", "同比增长（%）"],
     )
     for label, key, money in KPI_ROWS:
@@ -168,17 +170,17 @@ def _summary(county, month, kpis, coverage) -> Table:
     return table
 
 
-def _kind_table(label: str, kind: str, rows: list[dict], stations: list[dict]) -> Table:
+def _kind_table(label: str, kind: str, rows: list[KindLine], stations: list[dict]) -> Table:
     headers = STATION_HEADERS + [h for h, _, _ in KIND_HEADERS]
     money = {len(STATION_HEADERS) + i for i, (_, _, m) in enumerate(KIND_HEADERS) if m}
     table = Table(label, headers, money)
     sums: dict[uuid.UUID, list[int]] = {}
     for row in rows:
-        if row["kind"] != kind:
+        if row.kind != kind:
             continue
-        line = sums.setdefault(row["station_id"], [0] * len(KIND_HEADERS))
+        line = sums.setdefault(row.station, [0] * len(KIND_HEADERS))
         for index, (_, key, _) in enumerate(KIND_HEADERS):
-            line[index] += row[key]
+            line[index] += getattr(row, key)
     total = [0] * len(KIND_HEADERS)
     for station in stations:
         line = sums.get(station["station_id"], [0] * len(KIND_HEADERS))
@@ -330,7 +332,7 @@ def build_workbook(tables: dict[str, Any]) -> bytes:
 async def workbook_bytes(county_id: uuid.UUID, month: str) -> tuple[bytes, str]:
     tables = await month_tables(county_id, month)
     data = await asyncio.to_thread(build_workbook, tables)
-    return data, f"{tables['county']['name']}-{month}-电商服务站台帐.xlsx"
+    return data, f"{tables['county'].name}-{month}-电商服务站台帐.xlsx"
 
 
 async def csv_bytes(county_id: uuid.UUID, month: str, table: str) -> tuple[bytes, str]:
@@ -352,7 +354,7 @@ async def csv_bytes(county_id: uuid.UUID, month: str, table: str) -> tuple[bytes
     # The BOM makes Excel read the file as UTF-8 (Chinese headers intact).
     data = ("\ufeff" + mask_phones_in_text(buffer.getvalue())).encode("utf-8")
     label = KIND_LABELS.get(table) or chosen.title
-    return data, f"{tables['county']['name']}-{month}-{label}.csv"
+    return data, f"{tables['county'].name}-{month}-{label}.csv"
 
 
 def _csv_value(value: Any) -> Any:

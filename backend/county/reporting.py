@@ -19,13 +19,15 @@ import json
 import logging
 import time
 import uuid
-import zoneinfo
 from typing import Any
 
 import httpx
+import msgspec
 
 from backend import clock, db
-from backend.county.rollups import refresh_county
+from backend.county import figures
+from backend.county.store import places, reports
+from backend.county.store.reports import Attempt
 from backend.settings import get_settings
 
 log = logging.getLogger("cunzhan.county.reporting")
@@ -60,29 +62,21 @@ async def send_daily_reports(now: datetime.datetime | None = None) -> int:
         return 0
     now = now or clock.utcnow()
     async with db.read_transaction():
-        counties = await db.fetch(
-            "SELECT id, code, name, timezone, created_at FROM registry_county"
-        )
+        counties = await places.counties()
     sent = 0
     async with httpx.AsyncClient(timeout=TIMEOUT_S) as client:
         for county in counties:
-            county_id = db.as_uuid(county["id"])
-            await refresh_county(county_id)
             await _create_due_reports(county, now)
-            for report_id in await _claim_due(county_id, now):
+            for report_id in await _claim_due(county.id, now):
                 sent += await _deliver(client, settings, county, report_id, now)
     return sent
 
 
-async def _create_due_reports(county: dict[str, Any], now: datetime.datetime) -> None:
-    zone = zoneinfo.ZoneInfo(county["timezone"])
+async def _create_due_reports(county: places.CountyRow, now: datetime.datetime) -> None:
+    zone = county.zone
     today = now.astimezone(zone).date()
-    created = county["created_at"]
-    if not isinstance(created, datetime.datetime):
-        created = datetime.datetime.fromisoformat(str(created))
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=datetime.UTC)
-    first = max(created.astimezone(zone).date(), today - datetime.timedelta(days=BACKFILL_DAYS))
+    created = county.created_at.astimezone(zone).date()
+    first = max(created, today - datetime.timedelta(days=BACKFILL_DAYS))
     days = []
     day = first
     while day < today:
@@ -91,76 +85,22 @@ async def _create_due_reports(county: dict[str, Any], now: datetime.datetime) ->
     if not days:
         return
     async with db.write_transaction():
-        await db.executemany(
-            "INSERT INTO county_province_report (id, county, day, state, attempts, payload, "
-            "last_status, last_error, next_attempt_at, created_at, sent_at) "
-            "VALUES ($1, $2, $3, 'pending', 0, '', NULL, '', $4, $4, NULL) "
-            "ON CONFLICT (county, day) DO NOTHING",
-            [(uuid.uuid4(), county["id"], day, now) for day in days],
-        )
+        await reports.create_pending(county.id, days, now)
 
 
 async def _claim_due(county_id: uuid.UUID, now: datetime.datetime) -> list[uuid.UUID]:
     """Take the due rows (a lease: a process that died mid-send gives them back in 2 minutes)."""
     async with db.write_transaction():
-        rows = await db.fetch(
-            "UPDATE county_province_report SET state = 'sending', next_attempt_at = $1 "
-            "WHERE county = $2 AND state IN ('pending', 'failed', 'sending') "
-            "AND next_attempt_at <= $3 RETURNING id, day",
-            now + LEASE,
-            county_id,
-            now,
-        )
-    return [db.as_uuid(row["id"]) for row in sorted(rows, key=lambda row: str(row["day"]))]
-
-
-async def day_figures(county: dict[str, Any], day: datetime.date) -> dict[str, Any]:
-    """What the province receives for one day: the county's headline figures and kinds."""
-    from backend.county.service import ROLLUP_FIGURES, add_to_figures, empty_figures
-
-    async with db.read_transaction():
-        lines = await db.fetch(
-            "SELECT kind, count, amount_fen, fee_fen, farm_count, poverty_count, "
-            "poverty_amount_fen FROM county_rollup_total WHERE county = $1 AND day = $2 "
-            "ORDER BY kind",
-            county["id"],
-            day,
-        )
-        active = await db.fetch(
-            "SELECT COUNT(DISTINCT station) AS n FROM county_rollup WHERE county = $1 AND day = $2",
-            county["id"],
-            day,
-        )
-        stations = await db.fetch(
-            "SELECT COUNT(*) AS n FROM registry_station WHERE county = $1 AND closed_at IS NULL",
-            county["id"],
-        )
-    figures = empty_figures()
-    for line in lines:
-        add_to_figures(figures, line["kind"], line)
-    return {
-        "schema": "cunzhan.county-day.v1",
-        "county_code": county["code"],
-        "county_name": county["name"],
-        "day": day.isoformat(),
-        "currency": "CNY",
-        "money_unit": "fen",
-        "stations_open": stations[0]["n"],
-        "stations_active": active[0]["n"],
-        "figures": figures,
-        "kinds": {line["kind"]: {key: line[key] for key in ROLLUP_FIGURES} for line in lines},
-    }
+        return await reports.claim_due(county_id, now, now + LEASE)
 
 
 async def _deliver(client, settings, county, report_id: uuid.UUID, now) -> int:
     async with db.read_transaction():
-        report = (await db.fetch("SELECT * FROM county_province_report WHERE id = $1", report_id))[
-            0
-        ]
-    day = db.as_date(report["day"])
-    body = report["payload"]
+        report = await reports.report(report_id)
+    day = report.day
+    body = report.payload
     if not body:
-        payload = await day_figures(county, day)
+        payload = await figures.day_figures(county, day)
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     encoded = body.encode()
     timestamp = str(int(time.time()))
@@ -168,7 +108,7 @@ async def _deliver(client, settings, county, report_id: uuid.UUID, now) -> int:
         "content-type": "application/json; charset=utf-8",
         TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: sign(settings.province_secret, timestamp, encoded),
-        "Idempotency-Key": f"{county['code']}:{day.isoformat()}",
+        "Idempotency-Key": f"{county.code}:{day.isoformat()}",
     }
     started = time.perf_counter()
     status, error = None, ""
@@ -179,41 +119,19 @@ async def _deliver(client, settings, county, report_id: uuid.UUID, now) -> int:
             error = f"HTTP {status}"
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"[:300]
-    duration_ms = int((time.perf_counter() - started) * 1000)
+    attempt = Attempt(clock.utcnow(), status, error, int((time.perf_counter() - started) * 1000))
     delivered = not error
-    attempts = report["attempts"] + 1
+    retry_at = now + datetime.timedelta(seconds=backoff_seconds(report.attempts + 1))
     async with db.write_transaction():
-        await db.execute(
-            "INSERT INTO county_province_attempt (id, report, county, day, at, status, error, "
-            "duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            uuid.uuid4(),
-            report_id,
-            county["id"],
-            day,
-            clock.utcnow(),
-            status,
-            error,
-            duration_ms,
-        )
-        await db.execute(
-            "UPDATE county_province_report SET state = $1, attempts = $2, payload = $3, "
-            "last_status = $4, last_error = $5, next_attempt_at = $6, sent_at = $7 "
-            "WHERE id = $8",
-            "sent" if delivered else "failed",
-            attempts,
-            body,
-            status,
-            error,
-            now if delivered else now + datetime.timedelta(seconds=backoff_seconds(attempts)),
-            clock.utcnow() if delivered else None,
-            report_id,
+        await reports.record_attempt(
+            report, county.id, body, attempt, delivered, now if delivered else retry_at
         )
     if delivered:
-        log.info("province report sent", extra={"county": county["code"], "day": str(day)})
+        log.info("province report sent", extra={"county": county.code, "day": str(day)})
     else:
         log.warning(
             "province report failed; will retry",
-            extra={"county": county["code"], "day": str(day), "error": error},
+            extra={"county": county.code, "day": str(day), "error": error},
         )
     return 1 if delivered else 0
 
@@ -222,44 +140,19 @@ async def deliveries(county_id: uuid.UUID, limit: int = 100) -> list[dict[str, A
     """The staff's delivery log: each reported day, newest first, with its attempts."""
     limit = max(1, min(int(limit), 500))
     async with db.read_transaction():
-        reports = await db.fetch(
-            "SELECT id, day, state, attempts, last_status, last_error, next_attempt_at, "
-            "created_at, sent_at FROM county_province_report WHERE county = $1 "
-            "ORDER BY day DESC LIMIT $2",
-            county_id,
-            limit,
-        )
-        ids = [report["id"] for report in reports]
-        attempts = []
-        if ids:
-            marks = ", ".join(f"${i}" for i in range(1, len(ids) + 1))
-            attempts = await db.fetch(
-                "SELECT report, at, status, error, duration_ms FROM county_province_attempt "
-                f"WHERE report IN ({marks}) ORDER BY at",
-                *ids,
-            )
-    by_report: dict[str, list[dict[str, Any]]] = {}
-    for attempt in attempts:
-        by_report.setdefault(str(db.as_uuid(attempt["report"])), []).append(
-            {
-                "at": db.as_moment(attempt["at"]),
-                "status": attempt["status"],
-                "error": attempt["error"],
-                "duration_ms": attempt["duration_ms"],
-            }
-        )
+        latest = await reports.latest(county_id, limit)
     return [
         {
-            "id": db.as_uuid(report["id"]),
-            "day": db.as_date(report["day"]),
-            "state": report["state"],
-            "attempts": report["attempts"],
-            "last_status": report["last_status"],
-            "last_error": report["last_error"],
-            "next_attempt_at": db.as_moment(report["next_attempt_at"]),
-            "created_at": db.as_moment(report["created_at"]),
-            "sent_at": db.as_moment(report["sent_at"]) if report["sent_at"] else None,
-            "log": by_report.get(str(db.as_uuid(report["id"])), []),
+            "id": report.id,
+            "day": report.day,
+            "state": report.state,
+            "attempts": report.attempts,
+            "last_status": report.last_status,
+            "last_error": report.last_error,
+            "next_attempt_at": report.next_attempt_at,
+            "created_at": report.created_at,
+            "sent_at": report.sent_at,
+            "log": [msgspec.structs.asdict(attempt) for attempt in attempts],
         }
-        for report in reports
+        for report, attempts in latest
     ]

@@ -11,7 +11,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import QueryParameter
 
 from backend.accounts.guards import requires_county_scope, requires_staff
-from backend.county import export, rollups, service
+from backend.county import export, figures, reporting, rollups, service, subsidies
 from backend.errors import DomainError
 from backend.params import CountyId
 
@@ -122,12 +122,15 @@ class CountyDataController(Controller):
                 station = uuid.UUID(station_id)
             except ValueError:
                 raise DomainError("invalid_input", status=400, field="station_id") from None
-        rows = await service.station_days(county_id, first, last, station)
+        lines = await figures.station_days(county_id, first, last, station)
         return RollupOut(
             county_id=county_id,
             start=first,
             end=last,
-            rows=[RollupRow(**row) for row in rows],
+            rows=[
+                RollupRow(station_id=line.station, day=line.day, kind=line.kind, **line.figures())
+                for line in lines
+            ],
         )
 
     @post(
@@ -146,7 +149,7 @@ class CountyDataController(Controller):
     )
     async def kpis(self, county_id: CountyId, month: MonthText = None) -> dict[str, Any]:
         month = month or (await service.county_today(county_id)).strftime("%Y-%m")
-        return await service.month_kpis(county_id, month)
+        return await figures.month_kpis(county_id, month)
 
     @get(
         "/export.xlsx",
@@ -187,7 +190,7 @@ class CountyDataController(Controller):
         summary="The month's subsidy claim per station, parcels listed, duplicates flagged",
     )
     async def subsidies(self, county_id: CountyId, month: MonthText = None) -> dict[str, Any]:
-        return await service.subsidy_claims(county_id, month or "")
+        return await subsidies.monthly_claims(county_id, month or "")
 
     @get(
         "/province-reports",
@@ -199,7 +202,7 @@ class CountyDataController(Controller):
         county_id: CountyId,
         limit: Annotated[int, QueryParameter(ge=1, le=500, required=False)] = 100,
     ) -> list[ProvinceReportOut]:
-        reports = await service.province_deliveries(county_id, limit)
+        reports = await reporting.deliveries(county_id, limit)
         return msgspec.convert(reports, list[ProvinceReportOut])
 
 

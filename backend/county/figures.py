@@ -1,0 +1,441 @@
+"""The county's figures: one read model for the pages, the API, the workbook, the CSV and the
+province report, with one definition of each figure.
+
+Every figure is read from the rollups (per station, county-local day and kind; and their sums per
+county and day). `reading(county_id)` first brings the county's rollups up to date — the
+station-days whose events arrived since the last refresh, and the days that came due — and then
+reads in one transaction: what a page, the API and the workbook show agree at every moment, also
+right after a sync. With nothing new that is a handful of reads and no write. (Reading the
+not-yet-rolled tail beside the rollups instead would mean recomputing the same station-days on
+every read; catching up computes them once, for every reader after.)
+
+Money is integer fen; days are county-local `datetime.date`; ids are `uuid.UUID`.
+
+FIGURE_KEYS: retail_fen (网络零售额: 代购 + 代销), farm_retail_fen (农产品网络零售额: 代销),
+parcels_in (代收), parcels_out (代发), farm_parcels_out, parcels_picked_up, parcels_returned,
+parcels_overdue, purchases, sales, services, services_fen, income_fen (fees and commissions),
+poverty_entries, poverty_amount_fen, checkins, reversals.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from backend import db
+from backend.county import rollups, service
+from backend.county.store import ledger_reads, places, rollup_rows
+from backend.county.store.rollup_rows import FIGURES, OVERDUE_KIND, REVERSED_KIND, KindLine
+from backend.errors import DomainError
+from backend.ledger.service import week_start
+
+FIGURE_KEYS = (
+    "retail_fen",
+    "farm_retail_fen",
+    "parcels_in",
+    "parcels_out",
+    "farm_parcels_out",
+    "parcels_picked_up",
+    "parcels_returned",
+    "parcels_overdue",
+    "purchases",
+    "sales",
+    "services",
+    "services_fen",
+    "income_fen",
+    "poverty_entries",
+    "poverty_amount_fen",
+    "checkins",
+    "reversals",
+)
+CHECKIN_KIND = "checkin_recorded"
+# Kinds the rollups keep beside the keeper's cashbook: what the pages' per-kind tables leave out.
+NOT_IN_CASHBOOK = (OVERDUE_KIND, REVERSED_KIND, "parcel_moved", "cash_counted")
+
+
+# One definition per figure ---------------------------------------------------------------------
+
+
+def empty_figures() -> dict[str, int]:
+    return dict.fromkeys(FIGURE_KEYS, 0)
+
+
+def add_to_figures(figures: dict[str, int], line: KindLine) -> None:
+    """What one rollup line adds to the county's headline figures."""
+    kind, count, amount = line.kind, line.count, line.amount_fen
+    figures["income_fen"] += line.fee_fen
+    figures["poverty_entries"] += line.poverty_count
+    figures["poverty_amount_fen"] += line.poverty_amount_fen
+    if kind == "purchase_ordered":
+        figures["purchases"] += count
+        figures["retail_fen"] += amount
+    elif kind == "sale_recorded":
+        figures["sales"] += count
+        figures["retail_fen"] += amount
+        figures["farm_retail_fen"] += amount
+    elif kind == "parcel_received":
+        figures["parcels_in"] += count
+    elif kind == "parcel_dispatched":
+        figures["parcels_out"] += count
+        figures["farm_parcels_out"] += line.farm_count
+    elif kind == "parcel_picked_up":
+        figures["parcels_picked_up"] += count
+    elif kind == "parcel_returned":
+        figures["parcels_returned"] += count
+    elif kind == OVERDUE_KIND:
+        figures["parcels_overdue"] += count
+    elif kind.startswith("service_"):
+        figures["services"] += count
+        figures["services_fen"] += amount
+    elif kind == CHECKIN_KIND:
+        figures["checkins"] += count
+    elif kind == REVERSED_KIND:
+        figures["reversals"] += count
+
+
+def figures_of(lines: Iterable[KindLine]) -> dict[str, int]:
+    figures = empty_figures()
+    for line in lines:
+        add_to_figures(figures, line)
+    return figures
+
+
+def kinds_of(lines: Iterable[KindLine]) -> dict[str, dict[str, int]]:
+    """Per kind, the sums of every rollup figure."""
+    kinds: dict[str, dict[str, int]] = {}
+    for line in lines:
+        into = kinds.setdefault(line.kind, dict.fromkeys(FIGURES, 0))
+        for key in FIGURES:
+            into[key] += getattr(line, key)
+    return kinds
+
+
+def activity_kind(kind: str) -> str:
+    """The pages show one line for all services (service_phone_topup…)."""
+    return "service" if kind.startswith("service_") else kind
+
+
+def activity_of(lines: Iterable[KindLine]) -> dict[str, dict[str, int]]:
+    """The pages' per-kind table: count, amount and fee per kind of the keeper's cashbook."""
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: {"count": 0, "amount": 0, "fee": 0})
+    for line in lines:
+        if line.kind in NOT_IN_CASHBOOK:
+            continue
+        into = totals[activity_kind(line.kind)]
+        into["count"] += line.count
+        into["amount"] += line.amount_fen
+        into["fee"] += line.fee_fen
+    return totals
+
+
+def growth_pct(now: int, before: int) -> float | None:
+    """Year-on-year growth in percent, one decimal; None when there is nothing to compare with."""
+    if before <= 0:
+        return None
+    return round((now - before) * 100.0 / before, 1)
+
+
+# Reading ---------------------------------------------------------------------------------------
+
+
+class CountyFigures:
+    """The rollups of one county, up to date, read inside one transaction (see `reading`)."""
+
+    def __init__(self, county_id: uuid.UUID):
+        self.county_id = county_id
+
+    async def days(self, first: datetime.date, last: datetime.date) -> list[KindLine]:
+        """The county's lines per day and kind."""
+        return await rollup_rows.county_days(self.county_id, first, last)
+
+    async def station_days(
+        self, first: datetime.date, last: datetime.date, station_id: uuid.UUID | None = None
+    ) -> list[KindLine]:
+        """Per station (or of one station of this county), day and kind."""
+        if station_id is None:
+            return await rollup_rows.station_days(self.county_id, first, last)
+        if await places.station_county(station_id) != self.county_id:
+            return []
+        return await rollup_rows.one_station_days(station_id, first, last)
+
+    async def station_sums(self, first: datetime.date, last: datetime.date) -> list[KindLine]:
+        return await rollup_rows.station_sums(self.county_id, first, last)
+
+    async def checkin_days(
+        self, first: datetime.date, last: datetime.date
+    ) -> list[tuple[uuid.UUID, datetime.date]]:
+        """(station, day) pairs with a check-in that still stands."""
+        return await rollup_rows.days_of_kind(self.county_id, CHECKIN_KIND, first, last)
+
+    async def last_checkins(self, since: datetime.date) -> dict[uuid.UUID, datetime.date]:
+        return await rollup_rows.last_days(self.county_id, since, kinds=(CHECKIN_KIND,))
+
+    async def last_entries(self, since: datetime.date) -> dict[uuid.UUID, datetime.date]:
+        """Each station's last day with an entry of its cashbook, check-ins aside."""
+        return await rollup_rows.last_days(
+            self.county_id, since, except_kinds=(CHECKIN_KIND, *NOT_IN_CASHBOOK)
+        )
+
+
+@asynccontextmanager
+async def reading(county_id: uuid.UUID) -> AsyncIterator[CountyFigures]:
+    """The county's figures as of now: the rollups brought up to date (`rollups.catch_up`), then
+    one read transaction (the catching up writes, so it runs before the transaction opens)."""
+    await rollups.catch_up(county_id)
+    async with db.read_transaction():
+        yield CountyFigures(county_id)
+
+
+# The API's and the workbook's reads -----------------------------------------------------------
+
+
+async def county_kpis(
+    county_id: uuid.UUID, start: datetime.date, end: datetime.date
+) -> dict[str, Any]:
+    """The county's headline figures over [start, end] and the same days a year before."""
+    service.check_range(start, end)
+    async with reading(county_id) as county:
+        lines = await county.days(start, end)
+        before = await county.days(service.year_before(start), service.year_before(end))
+    figures, last_year = figures_of(lines), figures_of(before)
+    return {
+        "start": start,
+        "end": end,
+        "figures": figures,
+        "last_year": last_year,
+        "growth_pct": {key: growth_pct(figures[key], last_year[key]) for key in FIGURE_KEYS},
+        "kinds": kinds_of(lines),
+    }
+
+
+async def month_kpis(county_id: uuid.UUID, month: str) -> dict[str, Any]:
+    start, end = service.parse_month(month)
+    result = await county_kpis(county_id, start, end)
+    result["month"] = month
+    return result
+
+
+async def daily_totals(
+    county_id: uuid.UUID, start: datetime.date, end: datetime.date
+) -> list[dict[str, Any]]:
+    """Every day of the range with the county's figures (zeros on quiet days), for charts."""
+    service.check_range(start, end)
+    async with reading(county_id) as county:
+        lines = await county.days(start, end)
+    per_day: dict[datetime.date, dict[str, int]] = {}
+    for line in lines:
+        add_to_figures(per_day.setdefault(line.day, empty_figures()), line)
+    days = []
+    day = start
+    while day <= end:
+        days.append({"day": day, "figures": per_day.get(day, empty_figures())})
+        day += datetime.timedelta(days=1)
+    return days
+
+
+async def station_days(
+    county_id: uuid.UUID,
+    start: datetime.date,
+    end: datetime.date,
+    station_id: uuid.UUID | None = None,
+) -> list[KindLine]:
+    """Rollup lines per station, day and kind (stations of this county only)."""
+    service.check_range(start, end)
+    async with reading(county_id) as county:
+        return await county.station_days(start, end, station_id)
+
+
+async def station_totals(
+    county_id: uuid.UUID, start: datetime.date, end: datetime.date
+) -> list[KindLine]:
+    """Per station and kind, the sums over [start, end]."""
+    service.check_range(start, end)
+    async with reading(county_id) as county:
+        return await county.station_sums(start, end)
+
+
+async def station_ledger(
+    station_id: uuid.UUID, start: datetime.date, end: datetime.date
+) -> list[dict[str, Any]]:
+    """One station's days with activity, newest first, each with its kinds' figures."""
+    async with db.read_transaction():
+        county_id = await places.station_county(station_id)
+    if county_id is None:
+        raise DomainError("not_found", status=404)
+    days: dict[datetime.date, dict[str, Any]] = {}
+    for line in await station_days(county_id, start, end, station_id):
+        entry = days.setdefault(line.day, {"day": line.day, "kinds": {}})
+        entry["kinds"][line.kind] = line.figures()
+    return [days[day] for day in sorted(days, reverse=True)]
+
+
+async def checkin_weeks(
+    county_id: uuid.UUID, weeks: int, today: datetime.date | None = None
+) -> dict[str, Any]:
+    """Weeks × stations: did the station check in that week (Monday to Sunday, local)?"""
+    weeks = max(1, min(int(weeks), 106))
+    today = today or await service.county_today(county_id)
+    mondays = [week_start(today) - datetime.timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+    async with reading(county_id) as county:
+        pairs = await county.checkin_days(mondays[0], mondays[-1] + datetime.timedelta(days=6))
+        rows = await places.stations(county_id, by_township=True)
+    checked = {(station, week_start(day)) for station, day in pairs}
+    stations = [
+        {
+            "station_id": row.id,
+            "name": row.name,
+            "code": row.code,
+            "township": row.township,
+            "closed": row.closed,
+            "checked": [(row.id, monday) in checked for monday in mondays],
+        }
+        for row in rows
+    ]
+    open_stations = [s for s in stations if not s["closed"]]
+    compliance = [
+        round(100.0 * sum(s["checked"][i] for s in open_stations) / len(open_stations), 1)
+        if open_stations
+        else None
+        for i in range(len(mondays))
+    ]
+    return {"weeks": mondays, "stations": stations, "compliance_pct": compliance}
+
+
+async def day_figures(county: places.CountyRow, day: datetime.date) -> dict[str, Any]:
+    """What the province receives for one day: the county's headline figures and kinds."""
+    async with reading(county.id) as figures:
+        lines = await figures.days(day, day)
+        active = await rollup_rows.active_station_count(county.id, day)
+        stations_open = await places.open_station_count(county.id)
+    return {
+        "schema": "cunzhan.county-day.v1",
+        "county_code": county.code,
+        "county_name": county.name,
+        "day": day.isoformat(),
+        "currency": "CNY",
+        "money_unit": "fen",
+        "stations_open": stations_open,
+        "stations_active": active,
+        "figures": figures_of(lines),
+        "kinds": kinds_of(lines),
+    }
+
+
+async def coverage(county_id: uuid.UUID) -> dict[str, Any]:
+    """Townships, villages and poor villages with an open station, against the targets."""
+    async with db.read_transaction():
+        county = await places.county(county_id)
+        townships = await places.townships(county_id)
+        villages = await places.villages(county_id)
+
+    def measure(places: list[places.Place], target: int) -> dict[str, Any]:
+        total = len(places)
+        covered = sum(1 for place in places if place.stations > 0)
+        pct = round(100.0 * covered / total, 1) if total else 0.0
+        return {
+            "total": total,
+            "covered": covered,
+            "pct": pct,
+            "target_pct": target,
+            "met": total > 0 and pct >= target,
+        }
+
+    return {
+        "townships": measure(townships, county.target_township_pct),
+        "villages": measure(villages, county.target_village_pct),
+        "poor_villages": measure([v for v in villages if v.poor], county.target_poor_village_pct),
+    }
+
+
+# The overview's definition of activity: any line but these (a moved parcel and a till count are
+# activity here, unlike on the dashboard — issue #14 brings the two together).
+NOT_ACTIVITY = (OVERDUE_KIND, REVERSED_KIND, CHECKIN_KIND)
+INACTIVE_DAYS = 14
+MANY_OVERDUE = 5
+
+
+async def stations_overview(
+    county_id: uuid.UUID,
+    today: datetime.date | None = None,
+    township_id: uuid.UUID | None = None,
+) -> list[dict[str, Any]]:
+    """Every station of the county with its last activity, its last 7 and 30 days, this week's
+    check-in, its shelf, and why it needs attention."""
+    county = await service.county_row(county_id)
+    today = today or county.today()
+    window = today - datetime.timedelta(days=29)
+    seven = today - datetime.timedelta(days=6)
+    monday = week_start(today)
+    async with reading(county_id) as figures:
+        lines = await figures.station_days(min(window, monday), today)
+        shelf = await ledger_reads.shelf_counts(
+            county_id, today - datetime.timedelta(days=county.parcel_return_days)
+        )
+        stations = await places.stations(county_id, by_township=True)
+        last: dict[uuid.UUID, datetime.date] = {}
+        for line in lines:
+            if line.kind not in NOT_ACTIVITY and line.day > last.get(line.station, line.day.min):
+                last[line.station] = line.day
+        quiet = [station.id for station in stations if station.id not in last]
+        older = await rollup_rows.last_days_before(quiet, window, NOT_ACTIVITY)
+    by_station: dict[uuid.UUID, list[KindLine]] = defaultdict(list)
+    for line in lines:
+        by_station[line.station].append(line)
+    overview = []
+    for station in stations:
+        if township_id is not None and station.township_id != township_id:
+            continue
+        item = _overview_item(station, by_station[station.id], seven, window, monday)
+        item["last_activity"] = last.get(station.id) or older.get(station.id)
+        item["parcels_on_shelf"], item["parcels_overdue"] = shelf.get(station.id, (0, 0))
+        item["needs_attention"] = _needs_attention(item, today)
+        overview.append(item)
+    return overview
+
+
+def _overview_item(station: places.StationRow, lines, seven, window, monday) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "station_id": station.id,
+        "name": station.name,
+        "code": station.code,
+        "township_id": station.township_id,
+        "township": station.township,
+        "village": station.village,
+        "poor_village": station.poor_village,
+        "closed": station.closed,
+        "last_activity": None,
+        "checked_in_this_week": False,
+        **dict.fromkeys(
+            ("count_7d", "amount_7d_fen", "fee_7d_fen", "count_30d", "amount_30d_fen"), 0
+        ),
+        "fee_30d_fen": 0,
+    }
+    for line in lines:
+        if line.kind == CHECKIN_KIND and line.day >= monday and line.count > 0:
+            item["checked_in_this_week"] = True
+        if line.kind in NOT_ACTIVITY:
+            continue
+        for suffix, since in (("7d", seven), ("30d", window)):
+            if line.day >= since:
+                item[f"count_{suffix}"] += line.count
+                item[f"amount_{suffix}_fen"] += line.amount_fen
+                item[f"fee_{suffix}_fen"] += line.fee_fen
+    return item
+
+
+def _needs_attention(item: dict[str, Any], today: datetime.date) -> list[str]:
+    if item["closed"]:
+        return []
+    reasons = []
+    if not item["checked_in_this_week"]:
+        reasons.append("no_checkin")
+    last = item["last_activity"]
+    if last is None or (today - last).days >= INACTIVE_DAYS:
+        reasons.append("inactive_14_days")
+    if item["parcels_overdue"] >= MANY_OVERDUE:
+        reasons.append("many_overdue")
+    return reasons

@@ -1,0 +1,117 @@
+"""How the county stands against the programme, as its pages show it: check-ins week by week,
+and coverage of townships and villages with this month's figures against last year's."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from backend.county import figures
+from backend.county.figures import activity_of, figures_of
+from backend.county.review import TREND_WEEKS, county_facts, percent, station_rows
+from backend.county.service import month_start, next_month, page_month, recent_months, year_before
+from backend.county.store import places
+from backend.ledger.service import week_start
+
+# Check-ins week by week ------------------------------------------------------------------------
+
+
+async def checkin_grid(county_id: uuid.UUID, township: str | None) -> dict[str, Any]:
+    """Open stations × the last eight weeks: did the station check in that week?"""
+    async with figures.reading(county_id) as county:
+        facts = await county_facts(county_id)
+        rows = await station_rows(county_id, include_closed=False)
+        first = facts.week_start - datetime.timedelta(weeks=TREND_WEEKS - 1)
+        pairs = await county.checkin_days(first, facts.today)
+        townships = await places.townships(county_id)
+    weeks = [first + datetime.timedelta(weeks=n) for n in range(TREND_WEEKS)]
+    checked: dict[uuid.UUID, set[datetime.date]] = defaultdict(set)
+    for station, day in pairs:
+        checked[station].add(week_start(day))
+    if township:
+        rows = [row for row in rows if str(row.township_id) == township]
+    grid = [{"station": row, "weeks": [week in checked[row.id] for week in weeks]} for row in rows]
+    compliance = [
+        percent(sum(1 for line in grid if line["weeks"][n]), len(grid)) for n in range(len(weeks))
+    ]
+    return {
+        "facts": facts,
+        "weeks": weeks,
+        "grid": grid,
+        "compliance": compliance,
+        "townships": [{"id": str(t.id), "name": t.name} for t in townships],
+        "township": township or "",
+    }
+
+
+# Coverage --------------------------------------------------------------------------------------
+
+
+async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
+    async with figures.reading(county_id) as county:
+        facts = await county_facts(county_id)
+        townships = await places.townships(county_id)
+        villages = await places.villages(county_id)
+        first = page_month(month, facts.today)
+        last = next_month(first) - datetime.timedelta(days=1)
+        if first == month_start(facts.today):
+            last = facts.today  # this month so far, against the same days last year
+        now_lines = await county.days(first, last)
+        before_lines = await county.days(year_before(first), year_before(last))
+    per_township: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for village in villages:
+        line = per_township[village.township_id]
+        covered = village.stations > 0
+        line["villages"] += 1
+        line["villages_covered"] += covered
+        line["poor"] += village.poor
+        line["poor_covered"] += village.poor and covered
+    township_rows = [
+        {"name": row.name, "stations": row.stations, **per_township[row.id]} for row in townships
+    ]
+    covered_townships = sum(1 for row in township_rows if row["stations"] > 0)
+    village_covered = sum(1 for v in villages if v.stations > 0)
+    poor_total = sum(1 for v in villages if v.poor)
+    poor_covered = sum(1 for v in villages if v.poor and v.stations > 0)
+    now, before = figures_of(now_lines), figures_of(before_lines)
+    now_kinds, before_kinds = activity_of(now_lines), activity_of(before_lines)
+    return {
+        "facts": facts,
+        "targets": [
+            _target("townships", covered_townships, len(townships), facts.target_township_pct),
+            _target("villages", village_covered, len(villages), facts.target_village_pct),
+            _target("poor_villages", poor_covered, poor_total, facts.target_poor_village_pct),
+        ],
+        "townships": township_rows,
+        "month": first,
+        "period_end": last,
+        "months": recent_months(facts.today),
+        "figures": [
+            _growth("retail", now["retail_fen"], before["retail_fen"]),
+            _growth("farm_retail", now["farm_retail_fen"], before["farm_retail_fen"]),
+        ],
+        "parcels": [
+            _growth(kind, now_kinds[kind]["count"], before_kinds[kind]["count"])
+            for kind in ("parcel_received", "parcel_dispatched")
+        ],
+        "last_year_first": year_before(first),
+        "last_year_last": year_before(last),
+    }
+
+
+def _target(name: str, covered: int, total: int, target: int) -> dict[str, Any]:
+    share = percent(covered, total)
+    return {
+        "name": name,
+        "covered": covered,
+        "total": total,
+        "pct": share,
+        "target": target,
+        "met": share is not None and share >= target,
+    }
+
+
+def _growth(name: str, now: int, before: int) -> dict[str, Any]:
+    return {"name": name, "now": now, "before": before, "growth": figures.growth_pct(now, before)}

@@ -1,0 +1,86 @@
+"""What the county's monthly record pages show: the subsidy claims, the stations' till counts
+(日结) and the province report log (no HTTP here)."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from backend import db
+from backend.county import reporting, subsidies
+from backend.county.review import facts_of
+from backend.county.service import next_month, page_month, recent_months
+from backend.county.store import ledger_reads, places
+from backend.ledger import service as ledger_service
+
+
+async def subsidy_claims(
+    county_id: uuid.UUID, month: str | None, station: str | None
+) -> dict[str, Any]:
+    """Every station's claim; the parcels of one chosen station (a county has tens of thousands
+    in a month), and every parcel claimed twice, whichever station it is at."""
+    facts = await facts_of(county_id)
+    first = page_month(month, facts.today)
+    claims = await subsidies.monthly_claims(county_id, first.strftime("%Y-%m"))
+    chosen = next((c for c in claims["stations"] if c["code"] == station), None)
+    duplicates = [
+        {**parcel, "station_code": claim["code"], "station_name": claim["name"]}
+        for claim in claims["stations"]
+        for parcel in claim["parcels"]
+        if parcel["status"] == "duplicate"
+    ]
+    return {
+        "facts": facts,
+        "month": first,
+        "months": recent_months(facts.today),
+        "rule": claims["rule"],
+        "stations": claims["stations"],
+        "totals": claims["totals"],
+        "chosen": chosen,
+        "duplicate_parcels": duplicates,
+    }
+
+
+async def cash_counts(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
+    """日结: each station's end-of-day counts in a month against what its entries expected, and
+    the days with cash taken but no count. The same figures as the keeper's cashbook."""
+    facts = await facts_of(county_id)
+    first = page_month(month, facts.today)
+    last = next_month(first) - datetime.timedelta(days=1)
+    async with db.read_transaction():
+        stations = await places.stations(county_id)
+        book = await ledger_reads.cashbook_lines(county_id, first, last)
+        counted = await ledger_service.latest_cash_counts([s.id for s in stations], first, last)
+    lines: dict[tuple[uuid.UUID, datetime.date], list] = defaultdict(list)
+    for line in book:
+        lines[(line.station, line.day)].append((line.kind, line.amount_fen, line.fee_fen))
+    names = {station.id: (station.code, station.name) for station in stations}
+    rows = []
+    for station_id, day in sorted(set(lines) | set(counted), key=lambda k: (names[k[0]], k[1])):
+        cash = ledger_service.cash_count(
+            ledger_service.expected_cash(lines.get((station_id, day), [])),
+            counted.get((station_id, day)),
+        )
+        if cash.counted_fen is None and cash.expected_fen == 0:
+            continue
+        code, name = names[station_id]
+        rows.append({"station_id": station_id, "code": code, "name": name, "day": day})
+        rows[-1]["cash"] = cash
+    off = [r for r in rows if r["cash"].difference_fen]
+    return {
+        "facts": facts,
+        "month": first,
+        "months": recent_months(facts.today),
+        "rows": rows,
+        "counted_days": sum(1 for r in rows if r["cash"].counted_fen is not None),
+        "uncounted_days": sum(1 for r in rows if r["cash"].counted_fen is None),
+        "off_days": len(off),
+        "off_total_fen": sum(r["cash"].difference_fen for r in off),
+    }
+
+
+async def province_reports(county_id: uuid.UUID) -> dict[str, Any]:
+    facts = await facts_of(county_id)
+    return {"facts": facts, "reports": await reporting.deliveries(county_id)}

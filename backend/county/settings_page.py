@@ -1,0 +1,237 @@
+"""The county's settings page under /county/registry/county: the programme's targets, the parcel
+and subsidy rules, the reminder's hour (the registry's County row), and the county's 代发 price
+table (carriers × weight bands, fees typed in 元; the counter's prices)."""
+
+from __future__ import annotations
+
+import decimal
+import re
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Redirect, Template
+
+from backend.accounts.guards import LoggedIn, requires_staff
+from backend.accounts.schemas import CurrentUser
+from backend.counter import service as counter_service
+from backend.counter.service import CARRIERS, DEFAULT_BANDS, DEFAULT_PRICES
+from backend.errors import DomainError
+from backend.registry import schemas as registry_schemas
+from backend.registry import service as registry
+from backend.web.format import Formatter, fen_as_yuan
+from backend.web.forms import (
+    YUAN,
+    FormField,
+    FormState,
+    error_state,
+    form_values,
+    struct_input,
+    to_struct,
+)
+from backend.web.layout import PAGE_ERRORS, page_county, page_language, render, staff_county
+from backend.web.screens import SCREEN_NAMES
+
+SETTINGS_FIELDS = [
+    FormField("target_township_pct", "number", required=True),
+    FormField("target_village_pct", "number", required=True),
+    FormField("target_poor_village_pct", "number", required=True),
+    FormField("subsidy_fen_per_parcel", "yuan", required=True),
+    FormField("subsidy_monthly_cap_fen", "yuan", required=True),
+    FormField("subsidy_farm_only", "checkbox"),
+    FormField("parcel_free_days", "number", required=True),
+    FormField("parcel_daily_fee_fen", "yuan", required=True),
+    FormField("parcel_fee_cap_fen", "yuan", required=True),
+    FormField("parcel_return_days", "number", required=True),
+    FormField("checkin_reminder_weekday", "select", "weekdays", required=True),
+    FormField("checkin_reminder_hour", "number", required=True),
+]
+
+
+async def county_settings_values(county_id: uuid.UUID) -> dict[str, Any]:
+    county = await registry.get_county(county_id)
+    values: dict[str, Any] = {}
+    for spec in SETTINGS_FIELDS:
+        value = getattr(county, spec.name)
+        values[spec.name] = fen_as_yuan(value) if spec.kind == "yuan" else value
+    return values
+
+
+def weekday_choices(fmt: Formatter) -> list[dict[str, str]]:
+    return [{"value": str(n), "text": fmt.t(f"county_page.weekday.{n}")} for n in range(1, 8)]
+
+
+# The 代发 price table -----------------------------------------------------------------------------
+
+PRICE_BAND_COLUMNS = 6  # the bands in use, and room for one more
+
+
+def _yuan_to_fen(text: str) -> int | None:
+    """元 as typed ("12", "12.5", "12,5" from a Uyghur or Chinese keyboard) to fen; else None."""
+    value = text.strip().replace("，", ",").replace("¥", "").replace("￥", "")
+    if re.fullmatch(r"\d{1,7},\d{1,2}", value):
+        value = value.replace(",", ".")
+    if not YUAN.match(value):
+        return None
+    return int(decimal.Decimal(value) * 100)
+
+
+def _kg_to_grams(text: str) -> int | None:
+    value = text.strip().replace(",", ".")
+    if not re.fullmatch(r"\d{1,3}(\.\d{1,3})?", value):
+        return None
+    grams = int(decimal.Decimal(value) * 1000)
+    return grams if 0 < grams <= 200_000 else None
+
+
+def _grams_as_kg(grams: int) -> str:
+    whole, rest = divmod(int(grams), 1000)
+    return f"{whole}.{rest:03d}".rstrip("0") if rest else str(whole)
+
+
+def price_form_values(county_prices: dict[str, list[list[int]]]) -> dict[str, str]:
+    """The stored table as the form shows it: one column per weight band used by any carrier
+    (the built-in bands while the county has none), a fee cell per carrier and band."""
+    weights = sorted({grams for bands in county_prices.values() for grams, _ in bands})
+    weights = (weights or [grams for grams, _ in DEFAULT_BANDS])[:PRICE_BAND_COLUMNS]
+    values = {f"band_{i}": _grams_as_kg(grams) for i, grams in enumerate(weights)}
+    for carrier, bands in county_prices.items():
+        for grams, fee in bands:
+            if grams in weights:
+                values[f"fee_{carrier}_{weights.index(grams)}"] = fen_as_yuan(fee)
+    return values
+
+
+def price_form_values_typed(form: Any) -> dict[str, str]:
+    """The submitted grid as typed (what the form shows again after a refusal)."""
+    values: dict[str, str] = {}
+    for i in range(PRICE_BAND_COLUMNS):
+        values[f"band_{i}"] = str(form.get(f"band_{i}") or "").strip()[:20]
+        for carrier in CARRIERS:
+            values[f"fee_{carrier}_{i}"] = str(form.get(f"fee_{carrier}_{i}") or "").strip()[:20]
+    return values
+
+
+def price_form_input(values: dict[str, str]) -> dict[str, list[list[int]]]:
+    """The typed grid as the price table check_prices takes. A fee that is not an amount, or a
+    fee in a column without a weight, is refused here, with the cell it concerns. A carrier with
+    some fees typed keeps the built-in fee (the grey one) in the cells left empty, so no weight
+    falls out of its table."""
+    greyed = price_placeholders(values)
+
+    weights: list[int | None] = []
+    for i in range(PRICE_BAND_COLUMNS):
+        text = values[f"band_{i}"]
+        grams = _kg_to_grams(text) if text else None
+        if text and grams is None:
+            raise DomainError("price_weight_format", field=f"band_{i}")
+        weights.append(grams)
+    prices: dict[str, list[list[int]]] = {}
+    for carrier in CARRIERS:
+        bands = []
+        typed = any(values[f"fee_{carrier}_{i}"] for i in range(PRICE_BAND_COLUMNS))
+        for i, grams in enumerate(weights):
+            name = f"fee_{carrier}_{i}"
+            text = values[name] or (greyed.get(name, "") if typed else "")
+            if not text:
+                continue
+            fee = _yuan_to_fen(text)
+            if fee is None:
+                raise DomainError("price_fee_format", field=f"fee_{carrier}_{i}")
+            if grams is None:
+                raise DomainError("price_weight_format", field=f"band_{i}")
+            bands.append([grams, fee])
+        if bands:
+            prices[carrier] = bands
+    return prices
+
+
+def price_placeholders(values: dict[str, str]) -> dict[str, str]:
+    """The built-in fee of each cell whose column weight is a built-in band: shown greyed, what a
+    carrier left empty is charged."""
+    shown: dict[str, str] = {}
+    for i in range(PRICE_BAND_COLUMNS):
+        grams = _kg_to_grams(values.get(f"band_{i}") or "")
+        for carrier in CARRIERS:
+            for upto, fee in DEFAULT_PRICES.get(carrier, DEFAULT_BANDS):
+                if upto == grams:
+                    shown[f"fee_{carrier}_{i}"] = fen_as_yuan(fee)
+    return shown
+
+
+# The page ----------------------------------------------------------------------------------------
+
+
+async def settings_page(
+    request: Request,
+    user: CurrentUser,
+    state: FormState | None = None,
+    prices: FormState | None = None,
+) -> Template:
+    county_id = await staff_county(user)
+    fmt = Formatter(page_language(request))
+    values = await county_settings_values(county_id)
+    if prices is None:
+        stored = await counter_service.county_prices(county_id)
+        prices = FormState(values=price_form_values(stored))
+    return render(
+        request,
+        "county/county_settings.html",
+        facts=await page_county(county_id),
+        nav="registry",
+        screen=None,
+        screens=SCREEN_NAMES,
+        fields=SETTINGS_FIELDS,
+        lists={"weekdays": weekday_choices(fmt)},
+        form=state or FormState(values=values),
+        saved=request.query_params.get("saved") == "1",
+        prices=prices,
+        price_placeholders=price_placeholders(prices.values),
+        price_carriers=counter_service.CARRIERS,
+        price_columns=range(PRICE_BAND_COLUMNS),
+        prices_saved=request.query_params.get("saved") == "prices",
+    )
+
+
+class CountySettingsController(Controller):
+    """The county's settings and its price table."""
+
+    path = "/county/registry"
+    include_in_schema = False
+    guards = [requires_staff]
+    exception_handlers = PAGE_ERRORS
+
+    @get("/county")
+    async def county_settings(self, request: Request, user: LoggedIn) -> Template:
+        return await settings_page(request, user)
+
+    @post("/county", status_code=200)
+    async def update_county_settings(self, request: Request, user: LoggedIn) -> Response:
+        county_id = await staff_county(user)
+        values = form_values(await request.form(), SETTINGS_FIELDS)
+        data = struct_input(values, SETTINGS_FIELDS)
+        try:
+            schema = registry_schemas.CountySettings
+            await registry.update_county(user, county_id, to_struct(data, schema))
+        except (DomainError, msgspec.ValidationError) as exc:
+            state = error_state(exc, values, page_language(request))
+            return await settings_page(request, user, state)
+        return Redirect("/county/registry/county?saved=1", status_code=303)
+
+    @post("/county/prices", status_code=200)
+    async def update_county_prices(self, request: Request, user: LoggedIn) -> Response:
+        """The county's 代发 price table: fees in 元, checked by check_prices; a refusal shows
+        the grid again as typed, with the message, and changes nothing."""
+        county_id = await staff_county(user)
+        values = price_form_values_typed(await request.form())
+        try:
+            prices = price_form_input(values)
+            await counter_service.set_county_prices(county_id, prices)
+        except DomainError as exc:
+            state = error_state(exc, values, page_language(request))
+            return await settings_page(request, user, prices=state)
+        return Redirect("/county/registry/county?saved=prices#prices", status_code=303)
+
+
+ROUTE_HANDLERS = [CountySettingsController]

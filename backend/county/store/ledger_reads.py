@@ -1,0 +1,374 @@
+"""Read-only: the ledger's tables (events, reversals, parcels, the cashbook, chain heads) as the
+county's rollups and review pages need them (the ledger owns them; nothing here writes)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import uuid
+
+import msgspec
+
+from backend import db
+
+
+async def shelf_counts(
+    county_id: uuid.UUID, overdue_from: datetime.date
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """Per station: parcels on the shelf, and how many arrived on or before `overdue_from`."""
+    rows = await db.fetch(
+        "SELECT station, COUNT(*) AS n, "
+        "SUM(CASE WHEN received_date <= $2 THEN 1 ELSE 0 END) AS overdue "
+        "FROM ledger_parcel WHERE county = $1 AND state = 'on_shelf' GROUP BY station",
+        county_id,
+        overdue_from,
+    )
+    return {db.as_uuid(row["station"]): (int(row["n"]), int(row["overdue"] or 0)) for row in rows}
+
+
+class CheckinNote(msgspec.Struct, frozen=True):
+    occurred_at: datetime.datetime
+    received_at: datetime.datetime
+    day: datetime.date
+    note: str
+
+
+async def recent_checkins(station_id: uuid.UUID, limit: int = 12) -> list[CheckinNote]:
+    """The station's last check-ins that still stand, newest first."""
+    rows = await db.fetch(
+        "SELECT e.occurred_at, e.received_at, e.business_date, e.data FROM ledger_event e "
+        "LEFT JOIN ledger_reversal r ON r.target = e.id WHERE e.station = $1 "
+        "AND e.type = 'checkin.recorded' AND r.target IS NULL "
+        "ORDER BY e.seq DESC LIMIT $2",
+        station_id,
+        limit,
+    )
+    return [
+        CheckinNote(
+            occurred_at=db.as_moment(row["occurred_at"]),
+            received_at=db.as_moment(row["received_at"]),
+            day=db.as_date(row["business_date"]),
+            note=json.loads(row["data"] or "{}").get("note", ""),
+        )
+        for row in rows
+    ]
+
+
+class ShelfParcel(msgspec.Struct, frozen=True):
+    tracking_no: str
+    carrier: str
+    recipient_phone: str
+    pickup_code: str | None
+    received_at: datetime.datetime
+    received_date: datetime.date
+
+
+async def shelf(station_id: uuid.UUID, limit: int = 200) -> list[ShelfParcel]:
+    """The station's parcels waiting, oldest first."""
+    rows = await db.fetch(
+        "SELECT tracking_no, carrier, recipient_phone, pickup_code, received_at, "
+        "received_date FROM ledger_parcel WHERE station = $1 AND state = 'on_shelf' "
+        "ORDER BY received_at LIMIT $2",
+        station_id,
+        limit,
+    )
+    return [
+        ShelfParcel(
+            tracking_no=row["tracking_no"],
+            carrier=row["carrier"],
+            recipient_phone=row["recipient_phone"],
+            pickup_code=row["pickup_code"],
+            received_at=db.as_moment(row["received_at"]),
+            received_date=db.as_date(row["received_date"]),
+        )
+        for row in rows
+    ]
+
+
+class CashLine(msgspec.Struct, frozen=True):
+    station: uuid.UUID
+    day: datetime.date
+    kind: str
+    amount_fen: int
+    fee_fen: int
+
+
+async def cashbook_lines(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> list[CashLine]:
+    """The keepers' cashbook lines of the county's stations over [first, last] (what each day's
+    till count is checked against)."""
+    rows = await db.fetch(
+        "SELECT b.station, b.day, b.kind, b.amount_fen, b.fee_fen FROM ledger_cashbook b "
+        "JOIN registry_station s ON s.id = b.station "
+        "WHERE s.county = $1 AND b.day >= $2 AND b.day <= $3",
+        county_id,
+        first,
+        last,
+    )
+    return [
+        CashLine(
+            db.as_uuid(r["station"]),
+            db.as_date(r["day"]),
+            r["kind"],
+            int(r["amount_fen"]),
+            int(r["fee_fen"]),
+        )
+        for r in rows
+    ]
+
+
+# What the rollups are computed from -------------------------------------------------------------
+
+IN_CHUNK = 400
+ARGS_PER_QUERY = 1500
+
+
+class EventRow(msgspec.Struct, frozen=True):
+    station: uuid.UUID
+    type: str
+    business_date: datetime.date
+    data: str  # JSON as stored
+
+
+def _event(row: dict) -> EventRow:
+    return EventRow(
+        db.as_uuid(row["station"]), row["type"], db.as_date(row["business_date"]), row["data"]
+    )
+
+
+def _day_filter(column: str, days: list[datetime.date], start: int) -> tuple[str, list]:
+    """`column IN (…)` for a few days, a range (the caller filters again) for many."""
+    if len(days) <= IN_CHUNK:
+        return f" AND {column} IN ({db.in_list(days, start)})", list(days)
+    return f" AND {column} BETWEEN ${start} AND ${start + 1}", [days[0], days[-1]]
+
+
+async def standing_events(
+    stations: list[uuid.UUID], days: list[datetime.date] | None
+) -> list[EventRow]:
+    """The stations' events that no reversal took back, of these business days (all when None;
+    with many days the rows may include others between the first and the last)."""
+    condition, args = f"e.station IN ({db.in_list(stations)})", list(stations)
+    if days is not None:
+        extra, values = _day_filter("e.business_date", days, len(args) + 1)
+        condition, args = condition + extra, args + values
+    rows = await db.fetch(
+        "SELECT e.station, e.type, e.business_date, e.data FROM ledger_event e "
+        "LEFT JOIN ledger_reversal r ON r.target = e.id "
+        f"WHERE {condition} AND r.target IS NULL",
+        *args,
+    )
+    return [_event(row) for row in rows]
+
+
+async def events_in_ranges(ranges: dict[uuid.UUID, tuple[int, int]]) -> list[EventRow]:
+    """Each station's events with seq in (after, through]."""
+    terms, args = [], []
+    for station, (after, through) in ranges.items():
+        base = len(args)
+        terms.append(f"(station = ${base + 1} AND seq > ${base + 2} AND seq <= ${base + 3})")
+        args += [station, after, through]
+    rows = await db.fetch(
+        f"SELECT station, type, business_date, data FROM ledger_event WHERE {' OR '.join(terms)}",
+        *args,
+    )
+    return [_event(row) for row in rows]
+
+
+async def events_by_id(ids: list[uuid.UUID]) -> list[EventRow]:
+    rows = await db.fetch(
+        "SELECT station, type, business_date, data FROM ledger_event "
+        f"WHERE id IN ({db.in_list(ids)})",
+        *ids,
+    )
+    return [_event(row) for row in rows]
+
+
+class ParcelDay(msgspec.Struct, frozen=True):
+    station: uuid.UUID
+    received_date: datetime.date
+    closed_date: datetime.date | None = None  # the business day of its pickup or return
+    tracking_no: str = ""
+
+
+async def parcels_received_on(
+    stations: list[uuid.UUID], received: list[datetime.date] | None
+) -> list[ParcelDay]:
+    """The stations' parcels not reversed, received on these days (all when None; with many days
+    possibly others between), with the day each was closed."""
+    condition, args = (
+        f"p.station IN ({db.in_list(stations)}) AND p.state <> 'reversed'",
+        list(stations),
+    )
+    if received is not None:
+        extra, values = _day_filter("p.received_date", received, len(args) + 1)
+        condition, args = condition + extra, args + values
+    rows = await db.fetch(
+        "SELECT p.station, p.received_date, c.business_date AS closed_date "
+        "FROM ledger_parcel p LEFT JOIN ledger_event c ON c.id = p.closed_event "
+        f"WHERE {condition}",
+        *args,
+    )
+    return [
+        ParcelDay(
+            db.as_uuid(row["station"]),
+            db.as_date(row["received_date"]),
+            db.as_date(row["closed_date"]) if row["closed_date"] else None,
+        )
+        for row in rows
+    ]
+
+
+async def parcels_by_tracking(numbers: dict[uuid.UUID, list[str]]) -> list[ParcelDay]:
+    """Each station's parcels of these tracking numbers, with the day each was received."""
+    found: list[ParcelDay] = []
+    terms: list[str] = []
+    args: list = []
+
+    async def look_up() -> None:
+        for row in await db.fetch(
+            "SELECT station, tracking_no, received_date FROM ledger_parcel "
+            f"WHERE {' OR '.join(terms)}",
+            *args,
+        ):
+            found.append(
+                ParcelDay(
+                    db.as_uuid(row["station"]),
+                    db.as_date(row["received_date"]),
+                    tracking_no=row["tracking_no"],
+                )
+            )
+        terms.clear()
+        args.clear()
+
+    # Each station with its own tracking numbers (a cross product of stations and numbers
+    # would make the database probe every pair).
+    for station, tracking_numbers in numbers.items():
+        for start in range(0, len(tracking_numbers), IN_CHUNK):
+            chunk = tracking_numbers[start : start + IN_CHUNK]
+            terms.append(
+                f"(station = ${len(args) + 1} AND tracking_no "
+                f"IN ({db.in_list(chunk, len(args) + 2)}))"
+            )
+            args.extend([station, *chunk])
+            if len(args) > ARGS_PER_QUERY:
+                await look_up()
+    if terms:
+        await look_up()
+    return found
+
+
+async def received_days_due(
+    county_id: uuid.UUID, received_by: datetime.date, received_after: datetime.date | None
+) -> list[ParcelDay]:
+    """The (station, received day) pairs of the county's parcels not reversed, received on or
+    before `received_by` (and after `received_after`)."""
+    args: list = [county_id, received_by]
+    # By station (its index on received day), not by county: a county-wide index on parcels
+    # would lure SQLite's planner away from the shelf's own indexes in other queries.
+    condition = (
+        "station IN (SELECT id FROM registry_station WHERE county = $1) "
+        "AND received_date <= $2 AND state <> 'reversed'"
+    )
+    if received_after is not None:
+        args.append(received_after)
+        condition += " AND received_date > $3"
+    rows = await db.fetch(
+        f"SELECT DISTINCT station, received_date FROM ledger_parcel WHERE {condition}", *args
+    )
+    return [ParcelDay(db.as_uuid(row["station"]), db.as_date(row["received_date"])) for row in rows]
+
+
+async def chain_heads(county_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """Every station of the county with the seq of its last event (0: none yet), by id."""
+    rows = await db.fetch(
+        "SELECT s.id, COALESCE(h.last_seq, 0) AS last_seq FROM registry_station s "
+        "LEFT JOIN ledger_chain h ON h.station = s.id WHERE s.county = $1 ORDER BY s.id",
+        county_id,
+    )
+    return {db.as_uuid(row["id"]): int(row["last_seq"]) for row in rows}
+
+
+async def chain_head(station_id: uuid.UUID) -> int:
+    rows = await db.fetch("SELECT last_seq FROM ledger_chain WHERE station = $1", station_id)
+    return int(rows[0]["last_seq"]) if rows else 0
+
+
+# What the subsidy claims are made of ------------------------------------------------------------
+
+
+class Dispatch(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+    station: uuid.UUID
+    tracking_no: str
+    received_at: datetime.datetime
+    carrier: str = ""
+    weight_g: int | None = None
+    fee_fen: int = 0
+    destination: str = ""
+    farm_product: bool = False
+    household_code: str | None = None
+    business_date: datetime.date | None = None
+
+
+async def live_dispatches(
+    county_id: uuid.UUID, start: datetime.datetime, end: datetime.datetime, farm_only: bool
+) -> list[Dispatch]:
+    """The county's dispatches not reversed that the server received in [start, end) (farm
+    produce only if asked)."""
+    qualifying = "d.reversed = $2" + (" AND d.farm_product = $5" if farm_only else "")
+    args: list = [county_id, False, start, end] + ([True] if farm_only else [])
+    rows = await db.fetch(
+        "SELECT d.id, d.station, d.tracking_no, d.carrier, d.weight_g, d.fee_fen, "
+        "d.destination, d.farm_product, d.household_code, d.business_date, d.received_at "
+        f"FROM ledger_dispatch d WHERE d.county = $1 AND {qualifying} "
+        "AND d.received_at >= $3 AND d.received_at < $4",
+        *args,
+    )
+    return [
+        Dispatch(
+            id=db.as_uuid(row["id"]),
+            station=db.as_uuid(row["station"]),
+            tracking_no=row["tracking_no"],
+            received_at=db.as_moment(row["received_at"]),
+            carrier=row["carrier"],
+            weight_g=row["weight_g"],
+            fee_fen=row["fee_fen"],
+            destination=row["destination"],
+            farm_product=bool(row["farm_product"]),
+            household_code=row["household_code"],
+            business_date=db.as_date(row["business_date"]),
+        )
+        for row in rows
+    ]
+
+
+async def dispatches_of(
+    county_id: uuid.UUID, tracking_numbers: list[str], farm_only: bool
+) -> list[Dispatch]:
+    """Every dispatch not reversed of these tracking numbers in the county, ever."""
+    found: list[Dispatch] = []
+    farm = " AND farm_product = $3" if farm_only else ""
+    offset = 4 if farm_only else 3
+    for start in range(0, len(tracking_numbers), IN_CHUNK):
+        chunk = tracking_numbers[start : start + IN_CHUNK]
+        rows = await db.fetch(
+            "SELECT id, station, tracking_no, received_at FROM ledger_dispatch "
+            f"WHERE county = $1 AND reversed = $2{farm} "
+            f"AND tracking_no IN ({db.in_list(chunk, offset)})",
+            county_id,
+            False,
+            *([True] if farm_only else []),
+            *chunk,
+        )
+        found += [
+            Dispatch(
+                id=db.as_uuid(row["id"]),
+                station=db.as_uuid(row["station"]),
+                tracking_no=row["tracking_no"],
+                received_at=db.as_moment(row["received_at"]),
+            )
+            for row in rows
+        ]
+    return found

@@ -1,0 +1,325 @@
+"""The rollups (county_rollup per station, county-local day and kind; county_rollup_total per
+county, day and kind), how far each station is rolled up (county_rollup_mark) and with which rule
+(county_rollup_state): read, replaced, marked. Rows that leave are msgspec Structs."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Iterable
+
+import msgspec
+
+from backend import clock, db
+
+# count, amount_fen, fee_fen, farm_count, poverty_count, poverty_amount_fen
+FIGURES = ("count", "amount_fen", "fee_fen", "farm_count", "poverty_count", "poverty_amount_fen")
+OVERDUE_KIND = "parcel_overdue"
+REVERSED_KIND = "entry_reversed"
+IN_CHUNK = 400
+
+
+def chunks(values: list, size: int = IN_CHUNK) -> Iterable[list]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class KindLine(msgspec.Struct, frozen=True):
+    """What one kind of entry added up to: the county's on a day, or a station's on a day or over
+    a range (`station` and `day` None where summed away)."""
+
+    kind: str
+    count: int
+    amount_fen: int
+    fee_fen: int
+    farm_count: int
+    poverty_count: int
+    poverty_amount_fen: int
+    day: datetime.date | None = None
+    station: uuid.UUID | None = None
+
+    def figures(self) -> dict[str, int]:
+        return {key: getattr(self, key) for key in FIGURES}
+
+
+def _line(row: dict, station: uuid.UUID | None = None) -> KindLine:
+    day, station_value = row.get("day"), row.get("station")
+    return KindLine(
+        row["kind"],
+        int(row["count"] or 0),
+        int(row["amount_fen"] or 0),
+        int(row["fee_fen"] or 0),
+        int(row["farm_count"] or 0),
+        int(row["poverty_count"] or 0),
+        int(row["poverty_amount_fen"] or 0),
+        db.as_date(day) if day is not None else None,
+        db.as_uuid(station_value) if station_value is not None else station,
+    )
+
+
+_COLUMNS = ", ".join(FIGURES)
+_SUMS = ", ".join(f"SUM({key}) AS {key}" for key in FIGURES)
+
+
+# Reads (inside the caller's read transaction) ---------------------------------------------------
+
+
+async def county_days(county_id: uuid.UUID, first: datetime.date, last: datetime.date):
+    """The county's lines per day and kind over [first, last]."""
+    rows = await db.fetch(
+        f"SELECT day, kind, {_COLUMNS} FROM county_rollup_total "
+        "WHERE county = $1 AND day >= $2 AND day <= $3 ORDER BY day, kind",
+        county_id,
+        first,
+        last,
+    )
+    return [_line(row) for row in rows]
+
+
+async def station_days(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> list[KindLine]:
+    """Per station, day and kind, by day, station and kind."""
+    rows = await db.fetch(
+        f"SELECT station, day, kind, {_COLUMNS} FROM county_rollup "
+        "WHERE county = $1 AND day >= $2 AND day <= $3 ORDER BY day, station, kind",
+        county_id,
+        first,
+        last,
+    )
+    return [_line(row) for row in rows]
+
+
+async def one_station_days(
+    station_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> list[KindLine]:
+    """One station's rows per day and kind, by day and kind (read by the station's own index: a
+    year of one station is a few thousand rows, of its county a million)."""
+    rows = await db.fetch(
+        f"SELECT day, kind, {_COLUMNS} FROM county_rollup "
+        "WHERE station = $1 AND day >= $2 AND day <= $3 ORDER BY day, kind",
+        station_id,
+        first,
+        last,
+    )
+    return [_line(row, station_id) for row in rows]
+
+
+async def station_sums(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> list[KindLine]:
+    """Per station and kind, the sums over [first, last] (summed by the database)."""
+    rows = await db.fetch(
+        f"SELECT station, kind, {_SUMS} FROM county_rollup "
+        "WHERE county = $1 AND day >= $2 AND day <= $3 GROUP BY station, kind",
+        county_id,
+        first,
+        last,
+    )
+    return [_line(row) for row in rows]
+
+
+async def days_of_kind(
+    county_id: uuid.UUID, kind: str, first: datetime.date, last: datetime.date
+) -> list[tuple[uuid.UUID, datetime.date]]:
+    """(station, day) pairs with an entry of this kind that still stands."""
+    rows = await db.fetch(
+        "SELECT station, day FROM county_rollup WHERE county = $1 AND kind = $2 "
+        "AND day >= $3 AND day <= $4 AND count > 0",
+        county_id,
+        kind,
+        first,
+        last,
+    )
+    return [(db.as_uuid(row["station"]), db.as_date(row["day"])) for row in rows]
+
+
+async def last_days(
+    county_id: uuid.UUID,
+    since: datetime.date,
+    kinds: tuple[str, ...] = (),
+    except_kinds: tuple[str, ...] = (),
+) -> dict[uuid.UUID, datetime.date]:
+    """Each station's last day since `since` with an entry of one of `kinds` (any kind but
+    `except_kinds` when no kinds are given)."""
+    args: list = [county_id, since]
+    if kinds:
+        condition = f"kind IN ({db.in_list(kinds, 3)})"
+        args += kinds
+    else:
+        condition = f"kind NOT IN ({db.in_list(except_kinds, 3)})"
+        args += except_kinds
+    rows = await db.fetch(
+        "SELECT station, MAX(day) AS day FROM county_rollup WHERE county = $1 AND day >= $2 "
+        f"AND {condition} AND count > 0 GROUP BY station",
+        *args,
+    )
+    return {db.as_uuid(row["station"]): db.as_date(row["day"]) for row in rows}
+
+
+async def last_days_before(
+    station_ids: list[uuid.UUID], before: datetime.date, except_kinds: tuple[str, ...]
+) -> dict[uuid.UUID, datetime.date]:
+    """Each of these stations' last day before `before` with an entry of another kind."""
+    if not station_ids:
+        return {}
+    skip = db.in_list(except_kinds, 2)
+    rows = await db.fetch(
+        f"SELECT station, MAX(day) AS last FROM county_rollup WHERE day < $1 "
+        f"AND kind NOT IN ({skip}) "
+        f"AND station IN ({db.in_list(station_ids, 2 + len(except_kinds))}) GROUP BY station",
+        before,
+        *except_kinds,
+        *station_ids,
+    )
+    return {db.as_uuid(row["station"]): db.as_date(row["last"]) for row in rows if row["last"]}
+
+
+async def active_station_count(county_id: uuid.UUID, day: datetime.date) -> int:
+    """How many stations have any line on that day."""
+    rows = await db.fetch(
+        "SELECT COUNT(DISTINCT station) AS n FROM county_rollup WHERE county = $1 AND day = $2",
+        county_id,
+        day,
+    )
+    return int(rows[0]["n"])
+
+
+# Writes (inside the caller's write transaction) -------------------------------------------------
+
+
+async def replace_station_days(
+    stations: list[uuid.UUID],
+    county_id: uuid.UUID,
+    days: set[datetime.date] | None,
+    figures: dict[uuid.UUID, dict[tuple[datetime.date, str], list[int]]],
+) -> None:
+    """Replace the stations' rows of these days (all their rows when None) with `figures`."""
+    if days is None:
+        await db.execute(
+            f"DELETE FROM county_rollup WHERE station IN ({db.in_list(stations)})", *stations
+        )
+    else:
+        for chunk in chunks(sorted(days)):
+            await db.execute(
+                f"DELETE FROM county_rollup WHERE station IN ({db.in_list(stations)}) "
+                f"AND day IN ({db.in_list(chunk, len(stations) + 1)})",
+                *stations,
+                *chunk,
+            )
+    await db.executemany(
+        "INSERT INTO county_rollup (station, county, day, kind, count, amount_fen, fee_fen, "
+        "farm_count, poverty_count, poverty_amount_fen) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        [
+            (station, county_id, day, kind, *values)
+            for station in stations
+            for (day, kind), values in sorted(figures[station].items())
+            if any(values)
+        ],
+    )
+
+
+async def write_totals(county_id: uuid.UUID, days: set[datetime.date] | None) -> None:
+    """The county's sums for the given days (all when None), from the station rows."""
+    select = (
+        "INSERT INTO county_rollup_total (county, day, kind, count, amount_fen, fee_fen, "
+        "farm_count, poverty_count, poverty_amount_fen) "
+        "SELECT county, day, kind, SUM(count), SUM(amount_fen), SUM(fee_fen), SUM(farm_count), "
+        "SUM(poverty_count), SUM(poverty_amount_fen) FROM county_rollup WHERE county = $1"
+    )
+    if days is None:
+        await db.execute("DELETE FROM county_rollup_total WHERE county = $1", county_id)
+        await db.execute(f"{select} GROUP BY county, day, kind", county_id)
+        return
+    for chunk in chunks(sorted(days)):
+        where = f"day IN ({db.in_list(chunk, 2)})"
+        await db.execute(
+            f"DELETE FROM county_rollup_total WHERE county = $1 AND {where}", county_id, *chunk
+        )
+        await db.execute(f"{select} AND {where} GROUP BY county, day, kind", county_id, *chunk)
+
+
+# Marks and state --------------------------------------------------------------------------------
+
+
+class StationBehind(msgspec.Struct, frozen=True):
+    station: uuid.UUID
+    rolled_seq: int  # events up to here are in the rollups
+    last_seq: int  # the station's chain head
+
+
+async def stations_behind(county_id: uuid.UUID) -> list[StationBehind]:
+    """The county's stations whose chain head is past their mark (reads the ledger's heads)."""
+    rows = await db.fetch(
+        "SELECT h.station, h.last_seq, COALESCE(m.rolled_seq, 0) AS rolled_seq "
+        "FROM ledger_chain h JOIN registry_station s ON s.id = h.station "
+        "LEFT JOIN county_rollup_mark m ON m.station = h.station "
+        "WHERE s.county = $1 AND h.last_seq > COALESCE(m.rolled_seq, 0)",
+        county_id,
+    )
+    return [
+        StationBehind(db.as_uuid(row["station"]), int(row["rolled_seq"]), int(row["last_seq"]))
+        for row in rows
+    ]
+
+
+async def marks(stations: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    rows = await db.fetch(
+        "SELECT station, rolled_seq FROM county_rollup_mark "
+        f"WHERE station IN ({db.in_list(stations)})",
+        *stations,
+    )
+    return {db.as_uuid(row["station"]): int(row["rolled_seq"]) for row in rows}
+
+
+async def set_marks(county_id: uuid.UUID, rolled: dict[uuid.UUID, int]) -> None:
+    await db.executemany(
+        "INSERT INTO county_rollup_mark (station, county, rolled_seq) VALUES ($1, $2, $3) "
+        "ON CONFLICT (station) DO UPDATE SET rolled_seq = excluded.rolled_seq",
+        [(station, county_id, seq) for station, seq in rolled.items()],
+    )
+
+
+class RollupState(msgspec.Struct, frozen=True):
+    """What a county's rollups were computed with, and through which day."""
+
+    counted_through: datetime.date | None
+    return_days: int
+    households_hash: str
+
+
+async def state(county_id: uuid.UUID) -> RollupState | None:
+    rows = await db.fetch(
+        "SELECT counted_through, return_days, households_hash FROM county_rollup_state "
+        "WHERE county = $1",
+        county_id,
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    counted = db.as_date(row["counted_through"]) if row["counted_through"] else None
+    return RollupState(counted, int(row["return_days"]), row["households_hash"])
+
+
+async def save_state(
+    county_id: uuid.UUID, counted_through: datetime.date, return_days: int, households_hash: str
+) -> None:
+    await db.execute(
+        "INSERT INTO county_rollup_state (county, counted_through, return_days, households_hash, "
+        "refreshed_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (county) DO UPDATE SET "
+        "counted_through = excluded.counted_through, return_days = excluded.return_days, "
+        "households_hash = excluded.households_hash, refreshed_at = excluded.refreshed_at",
+        county_id,
+        counted_through,
+        return_days,
+        households_hash,
+        clock.utcnow(),
+    )
+
+
+async def serialise(county_id: uuid.UUID) -> None:
+    """One refresh of a county at a time on PostgreSQL (SQLite has a single writer anyway)."""
+    if not db.is_sqlite():
+        key = int.from_bytes(county_id.bytes[:8], "big", signed=True)
+        await db.fetch("SELECT pg_advisory_xact_lock($1)", key)

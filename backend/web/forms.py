@@ -1,0 +1,101 @@
+"""The staff pages' forms kit: fields described once, a submitted form read as a schema's input,
+and a refusal (msgspec's or a service's DomainError) shown again as a message next to its field."""
+
+from __future__ import annotations
+
+import decimal
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from backend.errors import DomainError, problem_document
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    kind: str = "text"  # text | tel | password | number | date | checkbox | select
+    options: str = ""  # which choice list a select offers: townships | villages | stations | ...
+    required: bool = False
+
+
+@dataclass
+class FormState:
+    """What a form shows: the values typed (kept on error), and an error per field."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str = ""  # an error that belongs to no field
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors or self.message)
+
+
+def form_values(form: Any, fields: list[FormField]) -> dict[str, Any]:
+    """A submitted form as the schema's input: checkboxes as booleans, empty optionals left out."""
+    values: dict[str, Any] = {}
+    for spec in fields:
+        raw = form.get(spec.name)
+        if spec.kind == "checkbox":
+            values[spec.name] = raw in ("on", "1", "true")
+            continue
+        text = str(raw).strip() if raw is not None else ""
+        if text == "" and not spec.required:
+            continue
+        values[spec.name] = text
+    return values
+
+
+YUAN = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
+
+
+def struct_input(values: dict[str, Any], fields: list[FormField]) -> dict[str, Any]:
+    """The typed values as the schema takes them: amounts typed in 元 become integer fen (a value
+    that is not an amount is passed on as typed, and the schema refuses it for its field)."""
+    converted = dict(values)
+    for spec in fields:
+        value = values.get(spec.name)
+        if spec.kind == "yuan" and isinstance(value, str) and YUAN.match(value):
+            converted[spec.name] = int(decimal.Decimal(value) * 100)
+    return converted
+
+
+_MSGSPEC_FIELD = (re.compile(r"\$\.(\w+)"), re.compile(r"field `(\w+)`"))
+
+
+def validation_field(message: str) -> str:
+    for pattern in _MSGSPEC_FIELD:
+        match = pattern.search(message)
+        if match:
+            return match.group(1)
+    return ""
+
+
+def error_state(exc: Exception, values: dict[str, Any], language: str) -> FormState:
+    """A refusal as a form to show again: the message under the field it concerns."""
+    state = FormState(values=_shown_values(values))
+    if isinstance(exc, msgspec.ValidationError):
+        name = validation_field(str(exc))
+        document = problem_document("invalid_input", 422, language, field=name or None)
+    elif isinstance(exc, DomainError):
+        name = exc.field or ""
+        document = exc.problem(language)
+    else:
+        raise exc
+    if name:
+        state.errors[name] = document["detail"]
+    else:
+        state.message = document["detail"]
+    return state
+
+
+def _shown_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Typed input is kept, except passwords."""
+    return {name: value for name, value in values.items() if "password" not in name}
+
+
+def to_struct(values: dict[str, Any], schema: type) -> Any:
+    return msgspec.convert(values, schema, strict=False)

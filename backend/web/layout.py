@@ -1,0 +1,167 @@
+"""The staff pages' frame: the page's language (and its switcher), the common template context,
+and refusals as pages for browsers (a login redirect for 401) but problem documents for scripts,
+so the authorization matrix sees 401/403/404 as everywhere in the API."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+import zoneinfo
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from litestar import Request, Response
+from litestar.datastructures import Cookie
+from litestar.exceptions import HTTPException
+from litestar.response import Redirect, Template
+
+from backend import clock
+from backend.accounts.schemas import CurrentUser
+from backend.errors import (
+    LANGUAGE_COOKIE,
+    STATUS_CODES,
+    DomainError,
+    domain_error_handler,
+    http_error_handler,
+    problem_document,
+    request_language,
+)
+from backend.i18n import LANGUAGES, normalize_language, text_direction
+from backend.registry import service as registry
+from backend.web.format import Formatter
+
+LOGIN_PATH = "/county/login"
+LANGUAGE_NAMES = {"zh-CN": "中文", "en": "English", "ug": "ئۇيغۇرچە"}
+# The main navigation's entries, in order; an entry appears once its pages exist.
+NAV_AVAILABLE = [
+    "dashboard",
+    "stations",
+    "coverage",
+    "notices",
+    "subsidies",
+    "cash",
+    "reports",
+    "registry",
+]
+
+
+def page_language(request: Request) -> str:
+    """`?lang=` (the switcher's links) wins, then the cz_lang cookie, the browser, the profile."""
+    return normalize_language(request.query_params.get("lang")) or request_language(request)
+
+
+def wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _language_cookie(request: Request) -> list[Cookie]:
+    chosen = normalize_language(request.query_params.get("lang"))
+    if not chosen:
+        return []
+    secure = request.app.state.settings.secure_cookies
+    return [
+        Cookie(
+            key=LANGUAGE_COOKIE,
+            value=chosen,
+            max_age=365 * 86400,
+            path="/",
+            samesite="lax",
+            secure=secure,
+        )
+    ]
+
+
+def _language_links(request: Request, current: str) -> list[dict[str, Any]]:
+    query = {k: v for k, v in request.query_params.items() if k != "lang"}
+    links = []
+    for language in LANGUAGES:
+        params = urlencode({**query, "lang": language})
+        links.append(
+            {
+                "lang": language,
+                "name": LANGUAGE_NAMES[language],
+                "href": f"{request.url.path}?{params}",
+                "current": language == current,
+            }
+        )
+    return links
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Template:
+    language = context.pop("lang", None) or page_language(request)
+    user = request.scope.get("user")
+    facts = context.get("facts")
+    fmt = Formatter(language, facts.timezone if facts else None)
+    return Template(
+        template,
+        context={
+            "lang": language,
+            "dir": text_direction(language),
+            "user": user,
+            "fmt": fmt,
+            "language_links": _language_links(request, language),
+            "path": request.url.path,
+            "nav_available": NAV_AVAILABLE,
+            **context,
+        },
+        cookies=_language_cookie(request),
+        status_code=status_code,
+    )
+
+
+def safe_next(value: str | None) -> str:
+    """Only our own pages: never an open redirect to another site."""
+    if value and value.startswith("/county") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/county/"
+
+
+def _page_error(request: Request, exc: Exception) -> Response:
+    """Refusals as pages for browsers, as problem documents for everyone else."""
+    status = exc.status if isinstance(exc, DomainError) else getattr(exc, "status_code", 500)
+    if not wants_html(request):
+        if isinstance(exc, DomainError):
+            return domain_error_handler(request, exc)
+        return http_error_handler(request, exc)  # type: ignore[arg-type]
+    if status == 401:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return Redirect(f"{LOGIN_PATH}?next={quote(target, safe='')}", status_code=303)
+    language = page_language(request)
+    if isinstance(exc, DomainError):
+        document = exc.problem(language)
+    else:
+        code = STATUS_CODES.get(status, "bad_request" if status < 500 else "internal_error")
+        document = problem_document(code, status, language)
+    return render(request, "county/error.html", status_code=status, problem=document, lang=language)
+
+
+PAGE_ERRORS = {DomainError: _page_error, HTTPException: _page_error}
+
+
+async def staff_county(user: CurrentUser) -> uuid.UUID:
+    """The staff member's county; an administrator without one sees the first county by name."""
+    if user.county_id is not None:
+        return user.county_id
+    counties = await registry.list_counties(user)
+    if not counties:
+        raise DomainError("not_found", status=404)
+    return counties[0].id
+
+
+@dataclass(frozen=True)
+class PageCounty:
+    """The county a page is about, as the frame shows it (its name, its local date and zone)."""
+
+    id: uuid.UUID
+    name: str
+    timezone: zoneinfo.ZoneInfo
+
+    @property
+    def today(self) -> datetime.date:
+        return clock.utcnow().astimezone(self.timezone).date()
+
+
+async def page_county(county_id: uuid.UUID) -> PageCounty:
+    county = await registry.get_county(county_id)
+    return PageCounty(county.id, county.name, zoneinfo.ZoneInfo(county.timezone))

@@ -1,0 +1,139 @@
+"""The mini-admin kit of the staff pages: a screen lists a capability's rows, creates one from a
+form and edits one, with the capability's own schema and service deciding (a refusal comes back
+as the form again, the message next to its field). The registry's and accounts' pages describe
+their screens with it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.response import Redirect, Template
+
+from backend import db
+from backend.accounts.schemas import CurrentUser
+from backend.errors import DomainError
+from backend.web.format import Formatter
+from backend.web.forms import FormField, FormState, error_state, form_values, to_struct
+from backend.web.layout import page_county, page_language, render, staff_county
+
+# The registry's subnavigation, in order (the county's settings follow them).
+SCREEN_NAMES = ["townships", "villages", "stations", "households", "keepers"]
+
+
+@dataclass(frozen=True)
+class RegistryScreen:
+    """One screen: its list, its create form and its edit form."""
+
+    name: str  # townships | villages | stations | households | keepers
+    columns: list[str]  # catalog keys of the list's headers
+    create_fields: list[FormField]
+    edit_fields: list[FormField]
+    create_schema: type
+    update_schema: type
+    lists: Any  # async (county_id) -> the choice lists of its selects
+    rows: Any  # async (county_id, fmt, lists) -> [{"id", "cells"}]
+    create: Any  # async (actor, county_id, struct)
+    update: Any  # async (actor, row_id, struct)
+    current: Any  # async (row_id) -> the edit form's values
+    create_defaults: dict[str, Any] = field(default_factory=dict)
+
+
+async def screen_list(
+    request: Request, user: CurrentUser, screen: RegistryScreen, state: FormState | None = None
+) -> Template:
+    county_id = await staff_county(user)
+    fmt = Formatter(page_language(request))
+    lists = await screen.lists(county_id)
+    rows = await screen.rows(county_id, fmt, lists)
+    state = state or FormState(values=dict(screen.create_defaults))
+    return render(
+        request,
+        "county/registry.html",
+        facts=await page_county(county_id),
+        nav="registry",
+        screen=screen,
+        screens=SCREEN_NAMES,
+        rows=rows,
+        lists=lists,
+        form=state,
+        saved=request.query_params.get("saved") == "1",
+    )
+
+
+async def screen_create(request: Request, user: CurrentUser, screen: RegistryScreen) -> Response:
+    county_id = await staff_county(user)
+    values = form_values(await request.form(), screen.create_fields)
+    try:
+        await screen.create(user, county_id, to_struct(values, screen.create_schema))
+    except (DomainError, msgspec.ValidationError) as exc:
+        state = error_state(exc, values, page_language(request))
+        return await screen_list(request, user, screen, state)
+    return Redirect(f"/county/registry/{screen.name}?saved=1", status_code=303)
+
+
+async def screen_edit(
+    request: Request,
+    user: CurrentUser,
+    screen: RegistryScreen,
+    row_id: uuid.UUID,
+    state: FormState | None = None,
+) -> Template:
+    county_id = await staff_county(user)
+    lists = await screen.lists(county_id)
+    current = await screen.current(row_id)
+    return render(
+        request,
+        "county/registry_edit.html",
+        facts=await page_county(county_id),
+        nav="registry",
+        screen=screen,
+        screens=SCREEN_NAMES,
+        row_id=row_id,
+        current=current,
+        lists=lists,
+        form=state or FormState(values=current),
+        saved=request.query_params.get("saved") == "1",
+    )
+
+
+async def screen_update(
+    request: Request, user: CurrentUser, screen: RegistryScreen, row_id: uuid.UUID
+) -> Response:
+    values = form_values(await request.form(), screen.edit_fields)
+    return await apply_change(request, user, screen, row_id, values, screen.update_schema, None)
+
+
+async def apply_change(request, user, screen, row_id, values, schema, action) -> Response:
+    """Run a change (the screen's update unless another action is given); on refusal show the
+    edit page again with the message and the input."""
+    try:
+        await (action or screen.update)(user, row_id, to_struct(values, schema))
+    except (DomainError, msgspec.ValidationError) as exc:
+        state = error_state(exc, values, page_language(request))
+        return await screen_edit(request, user, screen, row_id, state)
+    return Redirect(f"/county/registry/{screen.name}/{row_id}?saved=1", status_code=303)
+
+
+async def row_values(table: str, columns: list[str], row_id: uuid.UUID) -> dict[str, Any]:
+    async with db.read_transaction():
+        rows = await db.fetch(
+            # Table and column names are constants of the calling module, never input.
+            f"SELECT {', '.join(columns)} FROM {table} WHERE id = $1",
+            row_id,
+        )
+    if not rows:
+        raise DomainError("not_found", status=404)
+    return {
+        name: (str(db.as_uuid(value)) if name.endswith("_id") or name == "station" else value)
+        for name, value in rows[0].items()
+        if value is not None
+    }
+
+
+def option_texts(options: list[dict[str, str]]) -> dict[str, str]:
+    """A choice list as value → text (a list's cells show the text of an id)."""
+    return {option["value"]: option["text"] for option in options}
