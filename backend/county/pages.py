@@ -16,7 +16,7 @@ from litestar.response import Template
 
 from backend.accounts.guards import LoggedIn, requires_staff, requires_station_scope
 from backend.county import programme, records, review
-from backend.notify import service as notify
+from backend.notify import notices
 from backend.params import StationId
 from backend.web.format import Formatter
 from backend.web.layout import PAGE_ERRORS, page_language, render, staff_county
@@ -61,7 +61,7 @@ class CountyPagesController(Controller):
     ) -> Template:
         page = await review.station_page(station_id, month)
         language = page_language(request)
-        page["reminders"] = await notify.deliveries(
+        page["reminders"] = await notices.deliveries(
             page["facts"].id, station_id=station_id, limit=20, language=language
         )
         return render(request, "county/station.html", nav="stations", **page)

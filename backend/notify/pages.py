@@ -11,9 +11,9 @@ from backend.accounts.guards import LoggedIn, requires_staff
 from backend.accounts.schemas import CurrentUser
 from backend.errors import DomainError
 from backend.i18n import translate
-from backend.notify import service as notify
-from backend.notify import villagers
+from backend.notify import notices, villagers
 from backend.registry.pages import choices
+from backend.settings import AppSettings
 from backend.web.forms import FormField, FormState, error_state, form_values
 from backend.web.layout import (
     PAGE_ERRORS,
@@ -48,14 +48,14 @@ async def notices_page(
     lists = await choices(county_id)
     lists["scopes"] = [
         {"value": scope, "text": translate(f"county_page.scope.{scope}", language)}
-        for scope in notify.SCOPES
+        for scope in notices.SCOPES
     ]
     return render(
         request,
         "county/notices.html",
         nav="notices",
         facts=county,
-        notices=await notify.list_notices(county_id),
+        notices=await notices.list_notices(county_id),
         villager_sms=await _villager_sms(county),
         lists=lists,
         fields=NOTICE_FIELDS,
@@ -77,15 +77,18 @@ class NoticePagesController(Controller):
         return await notices_page(request, user)
 
     @post("/notices", status_code=200)
-    async def create_notice(self, request: Request, user: LoggedIn) -> Response:
+    async def create_notice(
+        self, request: Request, user: LoggedIn, settings: AppSettings
+    ) -> Response:
         county_id = await staff_county(user)
         values = form_values(await request.form(), NOTICE_FIELDS)
         scope = values.get("scope", "")
         target = values.get({"township": "township_id", "station": "station_id"}.get(scope, ""))
         try:
-            await notify.create_notice(
+            await notices.create_notice(
                 county_id,
-                user.id,
+                user,
+                settings,
                 scope=scope,
                 target_id=db.as_uuid(target) if target else None,
                 title=values.get("title", ""),
