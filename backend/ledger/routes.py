@@ -13,7 +13,7 @@ from backend.accounts.guards import (
     requires_station_scope,
 )
 from backend.errors import request_language
-from backend.ledger import service
+from backend.ledger import ingest, reads
 from backend.ledger.schemas import (
     Cashbook,
     ParcelOut,
@@ -64,7 +64,7 @@ class SyncController(Controller):
     )
     async def push(self, request: Request, data: JSONBody[SyncRequest]) -> SyncResponse:
         with SYNC_BATCH_SECONDS.time():
-            answer = await service.push(
+            answer = await ingest.push(
                 current_user(request), data.device_id, data.events, request_language(request)
             )
         for result in answer.results:
@@ -79,7 +79,7 @@ class SyncController(Controller):
     )
     async def pull(self, request: Request, since: Since = None) -> PullResponse:
         user = current_user(request)
-        return await service.pull(user.station_id, service.parse_cursor(since))
+        return await reads.pull(user.station_id, reads.parse_cursor(since))
 
 
 class StationLedgerController(Controller):
@@ -104,7 +104,7 @@ class StationLedgerController(Controller):
         tracking_no: TrackingNo = None,
     ) -> list[ParcelOut]:
         user = current_user(request)
-        return await service.list_parcels(
+        return await reads.list_parcels(
             station_id,
             parcel_state,
             unmasked=user.station_id == station_id,
@@ -130,7 +130,7 @@ class StationLedgerController(Controller):
         name: RecipientName,
     ) -> RecipientSuggestion:
         user = current_user(request)
-        return await service.suggest_recipient_phone(
+        return await reads.suggest_recipient_phone(
             station_id, phone_last4, name, unmasked=user.station_id == station_id
         )
 
@@ -140,7 +140,7 @@ class StationLedgerController(Controller):
         station_id: StationId,
         purchase_state: PurchaseState = None,
     ) -> list[PurchaseOut]:
-        return await service.list_purchases(station_id, purchase_state)
+        return await reads.list_purchases(station_id, purchase_state)
 
     @get(
         "/cashbook",
@@ -153,7 +153,7 @@ class StationLedgerController(Controller):
         station_id: StationId,
         day: Day = None,
     ) -> Cashbook:
-        return await service.cashbook(station_id, day_in_range(day))
+        return await reads.cashbook(station_id, day_in_range(day))
 
     @get(
         "/summary",
@@ -161,7 +161,7 @@ class StationLedgerController(Controller):
         summary="The home screen in one call: check-in due, shelf, overdue, today's cashbook",
     )
     async def summary(self, station_id: StationId) -> StationSummary:
-        return await service.summary(station_id)
+        return await reads.summary(station_id)
 
     @get(
         "/events",
@@ -169,7 +169,7 @@ class StationLedgerController(Controller):
         summary="The station's ledger after a cursor (personal data masked)",
     )
     async def events(self, station_id: StationId, since: Since = None) -> PullResponse:
-        return await service.pull(station_id, service.parse_cursor(since))
+        return await reads.pull(station_id, reads.parse_cursor(since))
 
 
 ROUTE_HANDLERS = [SyncController, StationLedgerController]
