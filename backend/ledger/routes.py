@@ -7,7 +7,7 @@ from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from backend.accounts.guards import (
-    current_user,
+    LoggedIn,
     requires_keeper,
     requires_login,
     requires_station_scope,
@@ -62,11 +62,11 @@ class SyncController(Controller):
         "500 events and 1 MiB per batch (413 beyond).",
         status_code=HTTP_200_OK,
     )
-    async def push(self, request: Request, data: JSONBody[SyncRequest]) -> SyncResponse:
+    async def push(
+        self, request: Request, user: LoggedIn, data: JSONBody[SyncRequest]
+    ) -> SyncResponse:
         with SYNC_BATCH_SECONDS.time():
-            answer = await ingest.push(
-                current_user(request), data.device_id, data.events, request_language(request)
-            )
+            answer = await ingest.push(user, data.device_id, data.events, request_language(request))
         for result in answer.results:
             SYNC_EVENTS.labels(result.status).inc()
         return answer
@@ -77,8 +77,7 @@ class SyncController(Controller):
         description="Each event once, in order, 500 per page (`more` says whether to call "
         "again with the new `cursor`). Phone and account numbers come masked.",
     )
-    async def pull(self, request: Request, since: Since = None) -> PullResponse:
-        user = current_user(request)
+    async def pull(self, user: LoggedIn, since: Since = None) -> PullResponse:
         return await reads.pull(user.station_id, reads.parse_cursor(since))
 
 
@@ -96,14 +95,13 @@ class StationLedgerController(Controller):
     )
     async def parcels(
         self,
-        request: Request,
+        user: LoggedIn,
         station_id: StationId,
         parcel_state: ParcelState = "on_shelf",
         code: PickupCode = None,
         phone_last4: PhoneLast4 = None,
         tracking_no: TrackingNo = None,
     ) -> list[ParcelOut]:
-        user = current_user(request)
         return await reads.list_parcels(
             station_id,
             parcel_state,
@@ -124,12 +122,11 @@ class StationLedgerController(Controller):
     )
     async def recipient_suggestion(
         self,
-        request: Request,
+        user: LoggedIn,
         station_id: StationId,
         phone_last4: RequiredLast4,
         name: RecipientName,
     ) -> RecipientSuggestion:
-        user = current_user(request)
         return await reads.suggest_recipient_phone(
             station_id, phone_last4, name, unmasked=user.station_id == station_id
         )
