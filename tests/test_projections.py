@@ -10,8 +10,8 @@ import uuid
 import pytest
 
 from backend import db
-from backend.ledger import service
-from backend.ledger.service import PROJECTION_TABLES
+from backend.ledger import integrity
+from backend.ledger.store.projections import PROJECTION_TABLES
 from tests.support import event, push, received, statuses, tracking
 
 
@@ -308,7 +308,7 @@ async def test_rebuild_from_the_log_equals_the_incremental_projections(client, w
     before = await projection_snapshot()
     assert len(before["ledger_parcel"]) > 50
     assert before["ledger_reversal"]
-    result = await service.rebuild()
+    result = await integrity.rebuild()
     assert result["events"] >= 400
     assert await projection_snapshot() == before
 
@@ -327,7 +327,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 async def test_verify_passes_on_an_untouched_ledger(client, world):
     await busy_station(client, world.keeper_a, seed=3)
-    report = await service.verify()
+    report = await integrity.verify()
     assert report["broken"] == [] and report["events"] > 100
     cli = run_cli("verify")
     assert cli.returncode == 0, cli.stdout + cli.stderr
@@ -363,7 +363,7 @@ async def test_verify_names_the_first_broken_link_after_tampering(client, world,
             )
         else:
             await db.execute("DELETE FROM ledger_event WHERE id = $1", victim["id"])
-    report = await service.verify()
+    report = await integrity.verify()
     assert len(report["broken"]) == 1
     broken = report["broken"][0]
     assert broken["station_id"] == str(world.station_a)
@@ -392,12 +392,12 @@ async def test_verify_finds_every_random_tamper(client, world):
             await db.execute(
                 "UPDATE ledger_event SET data = $1 WHERE id = $2", forged, victim["id"]
             )
-        if (await service.verify())["broken"]:
+        if (await integrity.verify())["broken"]:
             found += 1
         async with db.write_transaction():
             await db.execute("UPDATE ledger_event SET data = $1 WHERE id = $2", data, victim["id"])
     assert found == trials
-    assert (await service.verify())["broken"] == []
+    assert (await integrity.verify())["broken"] == []
 
 
 async def test_rebuild_command_runs(client, world):

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from backend import db
-from backend.ledger import service
+from backend.ledger import integrity
 from tests.support import event, push, received
 from tests.test_projections import projection_snapshot
 
@@ -79,9 +79,9 @@ async def test_overlapping_batches_in_flight_together_store_each_event_once(clie
     for station_id in (world.station_a, world.station_b):
         row = by_station[str(station_id)]
         assert (row["n"], row["lo"], row["hi"]) == (240, 1, 240)
-    assert (await service.verify())["broken"] == []
+    assert (await integrity.verify())["broken"] == []
     before = await projection_snapshot()
-    await service.rebuild()
+    await integrity.rebuild()
     assert await projection_snapshot() == before
 
 

@@ -9,14 +9,15 @@ import asyncio
 from contextlib import asynccontextmanager
 
 from backend import db, groupcommit
-from backend.ledger import service
+from backend.ledger import ingest, integrity
+from backend.ledger.store import projections
 from tests.support import event, push, received
 
 
 async def hold_the_queue(seconds: float) -> None:
     """A write that keeps the sync queue's transaction busy, so the pushes arriving meanwhile
     are certain to go together into the next one."""
-    await service.ingest_queue().run(lambda: asyncio.sleep(seconds))
+    await ingest.ingest_queue().run(lambda: asyncio.sleep(seconds))
 
 
 async def post(client, actor, events: list[dict]):
@@ -85,11 +86,11 @@ async def test_pushes_in_flight_together_share_commits_and_store_each_event_once
     for keeper in keepers:  # each chain gap-free from 1
         seqs = sorted(seq for station, seq in rows.values() if station == str(keeper.station_id))
         assert seqs == list(range(1, len(seqs) + 1))
-    assert (await service.verify())["broken"] == []
+    assert (await integrity.verify())["broken"] == []
 
 
 async def test_a_push_failing_in_a_shared_transaction_fails_alone(client, world, monkeypatch):
-    original = service._write_projections
+    original = projections.write_projections
     broken_station = world.keeper_b.station_id
 
     async def failing_for_b(state):
@@ -97,7 +98,7 @@ async def test_a_push_failing_in_a_shared_transaction_fails_alone(client, world,
             raise RuntimeError("disk trouble for station B only")
         await original(state)
 
-    monkeypatch.setattr(service, "_write_projections", failing_for_b)
+    monkeypatch.setattr(projections, "write_projections", failing_for_b)
     good = [entries(10, 100 * n) for n in range(6)]
     bad = entries(10, 9000)
     async with counting_transactions() as opened:
@@ -116,8 +117,8 @@ async def test_a_push_failing_in_a_shared_transaction_fails_alone(client, world,
     assert {e["id"] for batch in good for e in batch} == set(rows)
     seqs = sorted(seq for _, seq in rows.values())
     assert seqs == list(range(1, 61))
-    monkeypatch.setattr(service, "_write_projections", original)
+    monkeypatch.setattr(projections, "write_projections", original)
     # Station B's phone retries once the trouble is gone: accepted, chain from 1.
     results = await push(client, world.keeper_b, bad)
     assert {r["status"] for r in results} == {"accepted"}
-    assert (await service.verify())["broken"] == []
+    assert (await integrity.verify())["broken"] == []

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from backend import db
-from backend.ledger import service
+from backend.ledger import integrity
 from tests.support import event, push, received, tracking
 from tests.test_projections import projection_snapshot
 
@@ -201,9 +201,9 @@ class LossyNetworkSync(RuleBasedStateMachine):
             for key, value in entry["data"].items():
                 assert data[key] == value, (key, data, entry["data"])
         before = await projection_snapshot()
-        await service.rebuild()
+        await integrity.rebuild()
         assert await projection_snapshot() == before
-        assert (await service.verify())["broken"] == []
+        assert (await integrity.verify())["broken"] == []
 
 
 @pytest.mark.slow

@@ -7,13 +7,13 @@ from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from backend.accounts.guards import (
-    current_user,
+    LoggedIn,
     requires_keeper,
     requires_login,
     requires_station_scope,
 )
 from backend.errors import request_language
-from backend.ledger import service
+from backend.ledger import ingest, reads
 from backend.ledger.schemas import (
     Cashbook,
     ParcelOut,
@@ -62,11 +62,11 @@ class SyncController(Controller):
         "500 events and 1 MiB per batch (413 beyond).",
         status_code=HTTP_200_OK,
     )
-    async def push(self, request: Request, data: JSONBody[SyncRequest]) -> SyncResponse:
+    async def push(
+        self, request: Request, user: LoggedIn, data: JSONBody[SyncRequest]
+    ) -> SyncResponse:
         with SYNC_BATCH_SECONDS.time():
-            answer = await service.push(
-                current_user(request), data.device_id, data.events, request_language(request)
-            )
+            answer = await ingest.push(user, data.device_id, data.events, request_language(request))
         for result in answer.results:
             SYNC_EVENTS.labels(result.status).inc()
         return answer
@@ -77,9 +77,8 @@ class SyncController(Controller):
         description="Each event once, in order, 500 per page (`more` says whether to call "
         "again with the new `cursor`). Phone and account numbers come masked.",
     )
-    async def pull(self, request: Request, since: Since = None) -> PullResponse:
-        user = current_user(request)
-        return await service.pull(user.station_id, service.parse_cursor(since))
+    async def pull(self, user: LoggedIn, since: Since = None) -> PullResponse:
+        return await reads.pull(user.station_id, reads.parse_cursor(since))
 
 
 class StationLedgerController(Controller):
@@ -96,15 +95,14 @@ class StationLedgerController(Controller):
     )
     async def parcels(
         self,
-        request: Request,
+        user: LoggedIn,
         station_id: StationId,
         parcel_state: ParcelState = "on_shelf",
         code: PickupCode = None,
         phone_last4: PhoneLast4 = None,
         tracking_no: TrackingNo = None,
     ) -> list[ParcelOut]:
-        user = current_user(request)
-        return await service.list_parcels(
+        return await reads.list_parcels(
             station_id,
             parcel_state,
             unmasked=user.station_id == station_id,
@@ -124,13 +122,12 @@ class StationLedgerController(Controller):
     )
     async def recipient_suggestion(
         self,
-        request: Request,
+        user: LoggedIn,
         station_id: StationId,
         phone_last4: RequiredLast4,
         name: RecipientName,
     ) -> RecipientSuggestion:
-        user = current_user(request)
-        return await service.suggest_recipient_phone(
+        return await reads.suggest_recipient_phone(
             station_id, phone_last4, name, unmasked=user.station_id == station_id
         )
 
@@ -140,7 +137,7 @@ class StationLedgerController(Controller):
         station_id: StationId,
         purchase_state: PurchaseState = None,
     ) -> list[PurchaseOut]:
-        return await service.list_purchases(station_id, purchase_state)
+        return await reads.list_purchases(station_id, purchase_state)
 
     @get(
         "/cashbook",
@@ -153,7 +150,7 @@ class StationLedgerController(Controller):
         station_id: StationId,
         day: Day = None,
     ) -> Cashbook:
-        return await service.cashbook(station_id, day_in_range(day))
+        return await reads.cashbook(station_id, day_in_range(day))
 
     @get(
         "/summary",
@@ -161,7 +158,7 @@ class StationLedgerController(Controller):
         summary="The home screen in one call: check-in due, shelf, overdue, today's cashbook",
     )
     async def summary(self, station_id: StationId) -> StationSummary:
-        return await service.summary(station_id)
+        return await reads.summary(station_id)
 
     @get(
         "/events",
@@ -169,7 +166,7 @@ class StationLedgerController(Controller):
         summary="The station's ledger after a cursor (personal data masked)",
     )
     async def events(self, station_id: StationId, since: Since = None) -> PullResponse:
-        return await service.pull(station_id, service.parse_cursor(since))
+        return await reads.pull(station_id, reads.parse_cursor(since))
 
 
 ROUTE_HANDLERS = [SyncController, StationLedgerController]

@@ -159,16 +159,60 @@ ACCOUNT_FIELDS = ("account",)
 # Sync ----------------------------------------------------------------------------------------
 
 
-class IncomingEvent(msgspec.Struct, forbid_unknown_fields=True):
-    id: str
-    type: str
-    occurred_at: str
-    data: dict[str, Any]
+class SyncEvent(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
+    """One event of a batch as the phone made it; `type` names its kind and `data`'s shape."""
+
+    id: uuid.UUID
+    occurred_at: Annotated[datetime.datetime, msgspec.Meta(tz=True)]
+
+
+def _sync_event_kind(event_type: str, data_type: type[EventData]) -> type[SyncEvent]:
+    return msgspec.defstruct(
+        f"{data_type.__name__}Event",
+        [("data", data_type)],
+        bases=(SyncEvent,),
+        tag=event_type,
+        forbid_unknown_fields=True,
+    )
+
+
+SYNC_EVENT_KINDS = tuple(_sync_event_kind(kind, data) for kind, data in EVENT_TYPES.items())
+
+
+def _inlined(schema: Any, components: dict[str, Any]) -> Any:
+    """`schema` with every `$ref` replaced by the component it names (none of them recurse)."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return _inlined(components[schema["$ref"].rsplit("/", 1)[1]], components)
+        return {key: _inlined(value, components) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [_inlined(value, components) for value in schema]
+    return schema
+
+
+def _sync_events_schema() -> dict[str, Any]:
+    """The JSON Schema of a batch's events, one alternative per kind: for the OpenAPI document
+    only. The server decodes the list untyped and judges each event alone (a bad event is
+    `rejected` in its result, never the batch), so this describes without deciding."""
+    refs, components = msgspec.json.schema_components(SYNC_EVENT_KINDS)
+    return {"oneOf": [_inlined(ref, components) for ref in refs]}
+
+
+EVENTS_DESCRIPTION = "at most 500 events"
 
 
 class SyncRequest(msgspec.Struct, forbid_unknown_fields=True):
     device_id: uuid.UUID
-    events: Annotated[list[Any], msgspec.Meta(description="at most 500 events")]
+    events: Annotated[
+        list[Any],
+        msgspec.Meta(
+            description=EVENTS_DESCRIPTION,
+            extra_json_schema={
+                "description": EVENTS_DESCRIPTION,
+                "extra": {"items": _sync_events_schema()},
+            },
+        ),
+    ]
 
 
 class SyncResult(msgspec.Struct, omit_defaults=True):

@@ -1,0 +1,393 @@
+"""The projections (`ledger_parcel`, `ledger_purchase`, `ledger_dispatch`, `ledger_reversal`,
+`ledger_cashbook`): loading what a batch's events can touch, writing what they changed, and the
+station's reads of them.
+
+The loading and writing are the sync's hot path: hand-tuned SQL, one query per kind of entry.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import uuid
+from typing import Any
+
+import msgspec
+
+from backend import db
+from backend.ledger.projector import (
+    DispatchState,
+    LoggedEvent,
+    ParcelState,
+    PurchaseState,
+    StationState,
+    shelf_key,
+)
+from backend.ledger.store import stations
+from backend.ledger.store.stations import StationFacts
+from backend.ledger.validation import Candidate
+
+CLOSING_TYPES = ("parcel.picked_up", "parcel.returned")
+PROJECTION_TABLES = (
+    "ledger_parcel",
+    "ledger_purchase",
+    "ledger_dispatch",
+    "ledger_reversal",
+    "ledger_cashbook",
+)
+
+
+class CashbookRow(msgspec.Struct, frozen=True):
+    kind: str
+    count: int
+    amount_fen: int
+    fee_fen: int
+
+
+# Rows into state ------------------------------------------------------------------------------
+
+
+def parcel_from_row(row: dict[str, Any]) -> ParcelState:
+    return ParcelState(
+        id=db.as_uuid(row["id"]),
+        tracking_no=row["tracking_no"],
+        carrier=row["carrier"],
+        recipient_phone=row["recipient_phone"],
+        recipient_name=row["recipient_name"],
+        pickup_code=row["pickup_code"],
+        proposed_code=row["proposed_code"],
+        state=row["state"],
+        received_at=db.as_moment(row["received_at"]),
+        received_date=db.as_date(row["received_date"]),
+        closed_event=db.as_uuid(row["closed_event"]) if row["closed_event"] else None,
+        closed_at=db.as_moment(row["closed_at"]) if row["closed_at"] else None,
+        fee_fen=row["fee_fen"],
+        return_reason=row["return_reason"],
+        package=row["package"] or "",
+    )
+
+
+def purchase_from_row(row: dict[str, Any]) -> PurchaseState:
+    return PurchaseState(
+        id=db.as_uuid(row["id"]),
+        platform=row["platform"],
+        item=row["item"],
+        amount_fen=row["amount_fen"],
+        commission_fen=row["commission_fen"],
+        customer_phone=row["customer_phone"],
+        household_code=row["household_code"],
+        state=row["state"],
+        ordered_at=db.as_moment(row["ordered_at"]),
+        delivered_event=db.as_uuid(row["delivered_event"]) if row["delivered_event"] else None,
+        delivered_at=db.as_moment(row["delivered_at"]) if row["delivered_at"] else None,
+    )
+
+
+def _dispatch_from_row(row: dict[str, Any]) -> DispatchState:
+    return DispatchState(
+        id=db.as_uuid(row["id"]),
+        tracking_no=row["tracking_no"],
+        carrier=row["carrier"],
+        weight_g=row["weight_g"],
+        fee_fen=row["fee_fen"],
+        destination=row["destination"],
+        farm_product=bool(row["farm_product"]),
+        household_code=row["household_code"],
+        business_date=db.as_date(row["business_date"]),
+        received_at=db.as_moment(row["received_at"]),
+        reversed=bool(row["reversed"]),
+    )
+
+
+def add_parcel(state: StationState, parcel: ParcelState) -> None:
+    state.parcels[parcel.id] = parcel
+    if parcel.state == "on_shelf" and parcel.key not in state.on_shelf:
+        state.shelve(parcel.key, parcel.id, parcel.pickup_code)
+    if parcel.closed_event:
+        state.parcel_by_closing_event[parcel.closed_event] = parcel.id
+
+
+def _add_purchase(state: StationState, purchase: PurchaseState) -> None:
+    state.purchases[purchase.id] = purchase
+    if purchase.delivered_event:
+        state.purchase_by_delivery[purchase.delivered_event] = purchase.id
+
+
+def _add_dispatch(state: StationState, dispatch: DispatchState) -> None:
+    state.dispatches[dispatch.id] = dispatch
+    if not dispatch.reversed:
+        state.dispatched[dispatch.tracking_no] = dispatch.id
+
+
+async def load_state(facts: StationFacts, candidates: list[Candidate]) -> StationState:
+    """Only what this batch's events can touch: the shelf's index, and the entries they name."""
+    state = StationState(facts.id, facts.county_id, facts.shelves, facts.layers)
+    station = facts.id
+    for row in await db.fetch(
+        "SELECT id, tracking_no, package, pickup_code FROM ledger_parcel "
+        "WHERE station = $1 AND state = 'on_shelf'",
+        station,
+    ):
+        key = shelf_key(row["tracking_no"], row["package"])
+        state.shelve(key, db.as_uuid(row["id"]), row["pickup_code"])
+    handed = sorted(
+        {
+            c.data["tracking_no"]
+            for c in candidates
+            if c.type in CLOSING_TYPES
+            and shelf_key(c.data["tracking_no"], c.data.get("package")) in state.on_shelf
+        }
+    )
+    if handed:
+        for row in await db.fetch(
+            "SELECT * FROM ledger_parcel WHERE station = $1 AND state = 'on_shelf' "
+            f"AND tracking_no IN ({db.in_list(handed, 2)})",
+            station,
+            *handed,
+        ):
+            add_parcel(state, parcel_from_row(row))
+    moved = sorted({str(c.data["parcel_id"]) for c in candidates if c.type == "parcel.moved"})
+    if moved:
+        for row in await db.fetch(
+            "SELECT * FROM ledger_parcel WHERE station = $1 AND state = 'on_shelf' "
+            f"AND id IN ({db.in_list(moved, 2)})",
+            station,
+            *[uuid.UUID(m) for m in moved],
+        ):
+            add_parcel(state, parcel_from_row(row))
+    targets = [c.data["target_id"] for c in candidates if c.type == "entry.reversed"]
+    purchase_ids = [c.data["purchase_id"] for c in candidates if c.type == "purchase.delivered"]
+    dispatched = [c.data["tracking_no"] for c in candidates if c.type == "parcel.dispatched"]
+    codes = sorted({c.data["household_code"] for c in candidates if "household_code" in c.data})
+    if targets:
+        for row in await db.fetch(
+            "SELECT id, type, business_date, data FROM ledger_event "
+            f"WHERE station = $1 AND id IN ({db.in_list(targets, 2)})",
+            station,
+            *targets,
+        ):
+            event_id = db.as_uuid(row["id"])
+            state.events[event_id] = LoggedEvent(
+                event_id, row["type"], db.as_date(row["business_date"]), json.loads(row["data"])
+            )
+        for row in await db.fetch(
+            f"SELECT target FROM ledger_reversal WHERE target IN ({db.in_list(targets)})", *targets
+        ):
+            state.reversed_targets.add(db.as_uuid(row["target"]))
+        for row in await db.fetch(
+            f"SELECT * FROM ledger_parcel WHERE station = $1 AND (id IN ({db.in_list(targets, 2)}) "
+            f"OR closed_event IN ({db.in_list(targets, 2 + len(targets))}))",
+            station,
+            *targets,
+            *targets,
+        ):
+            add_parcel(state, parcel_from_row(row))
+        for row in await db.fetch(
+            "SELECT * FROM ledger_dispatch "
+            f"WHERE station = $1 AND id IN ({db.in_list(targets, 2)})",
+            station,
+            *targets,
+        ):
+            _add_dispatch(state, _dispatch_from_row(row))
+    wanted_purchases = targets + purchase_ids
+    if wanted_purchases:
+        for row in await db.fetch(
+            f"SELECT * FROM ledger_purchase WHERE station = $1 AND (id IN "
+            f"({db.in_list(wanted_purchases, 2)}) OR delivered_event IN "
+            f"({db.in_list(targets or [None], 2 + len(wanted_purchases))}))",
+            station,
+            *wanted_purchases,
+            *(targets or [None]),
+        ):
+            _add_purchase(state, purchase_from_row(row))
+    if dispatched:
+        for row in await db.fetch(
+            "SELECT * FROM ledger_dispatch WHERE station = $1 AND reversed = $2 "
+            f"AND tracking_no IN ({db.in_list(dispatched, 3)})",
+            station,
+            False,
+            *dispatched,
+        ):
+            _add_dispatch(state, _dispatch_from_row(row))
+    if codes:
+        state.households |= await stations.household_codes(facts.county_id, codes)
+    return state
+
+
+# Writing a batch ------------------------------------------------------------------------------
+
+
+def _leaving_first(rows: dict, dirty: set, is_live) -> list:
+    """Rows leaving the shelf (or reversed) are written before rows taking their place, so the
+    partial unique indexes never see two live rows at once."""
+    return sorted((rows[i] for i in dirty), key=lambda row: (is_live(row), str(row.id)))
+
+
+def _parcel_on_shelf(parcel: ParcelState) -> bool:
+    return parcel.state == "on_shelf"
+
+
+def _dispatch_live(dispatch: DispatchState) -> bool:
+    return not dispatch.reversed
+
+
+async def write_projections(state: StationState) -> None:
+    await db.executemany(
+        "INSERT INTO ledger_parcel (id, station, county, tracking_no, carrier, recipient_phone, "
+        "recipient_name, pickup_code, proposed_code, state, received_at, received_date, "
+        "closed_event, closed_at, fee_fen, return_reason, package) VALUES "
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
+        "ON CONFLICT (id) DO UPDATE SET pickup_code = excluded.pickup_code, "
+        "state = excluded.state, closed_event = excluded.closed_event, "
+        "closed_at = excluded.closed_at, fee_fen = excluded.fee_fen, "
+        "return_reason = excluded.return_reason",
+        [
+            (
+                p.id, state.station_id, state.county_id, p.tracking_no, p.carrier,
+                p.recipient_phone, p.recipient_name, p.pickup_code, p.proposed_code, p.state,
+                p.received_at, p.received_date, p.closed_event, p.closed_at, p.fee_fen,
+                p.return_reason, p.package,
+            )
+            for p in _leaving_first(state.parcels, state.dirty_parcels, _parcel_on_shelf)
+        ],
+    )  # fmt: skip
+    await db.executemany(
+        "INSERT INTO ledger_purchase (id, station, county, platform, item, amount_fen, "
+        "commission_fen, customer_phone, household_code, state, ordered_at, delivered_event, "
+        "delivered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
+        "ON CONFLICT (id) DO UPDATE SET state = excluded.state, "
+        "delivered_event = excluded.delivered_event, delivered_at = excluded.delivered_at",
+        [
+            (
+                p.id, state.station_id, state.county_id, p.platform, p.item, p.amount_fen,
+                p.commission_fen, p.customer_phone, p.household_code, p.state, p.ordered_at,
+                p.delivered_event, p.delivered_at,
+            )
+            for p in (state.purchases[i] for i in sorted(state.dirty_purchases))
+        ],
+    )  # fmt: skip
+    await db.executemany(
+        "INSERT INTO ledger_dispatch (id, station, county, tracking_no, carrier, weight_g, "
+        "fee_fen, destination, farm_product, household_code, business_date, received_at, "
+        "reversed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
+        "ON CONFLICT (id) DO UPDATE SET reversed = excluded.reversed",
+        [
+            (
+                d.id, state.station_id, state.county_id, d.tracking_no, d.carrier, d.weight_g,
+                d.fee_fen, d.destination, d.farm_product, d.household_code, d.business_date,
+                d.received_at, d.reversed,
+            )
+            for d in _leaving_first(state.dispatches, state.dirty_dispatches, _dispatch_live)
+        ],
+    )  # fmt: skip
+    await db.executemany(
+        "INSERT INTO ledger_reversal (target, reversal, station) VALUES ($1, $2, $3)",
+        [(target, reversal, state.station_id) for target, reversal in state.new_reversals],
+    )
+    await db.executemany(
+        "INSERT INTO ledger_cashbook (station, day, kind, count, amount_fen, fee_fen) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (station, day, kind) DO UPDATE SET "
+        "count = ledger_cashbook.count + excluded.count, "
+        "amount_fen = ledger_cashbook.amount_fen + excluded.amount_fen, "
+        "fee_fen = ledger_cashbook.fee_fen + excluded.fee_fen",
+        [
+            (state.station_id, day, kind, line[0], line[1], line[2])
+            for (day, kind), line in sorted(state.cashbook.items())
+            if any(line)
+        ],
+    )
+
+
+async def clear() -> None:
+    """Empty every projection (a rebuild replays the log into them)."""
+    for table in PROJECTION_TABLES:
+        await db.execute(f"DELETE FROM {table}")
+
+
+# The station's reads --------------------------------------------------------------------------
+
+
+async def find_parcels(
+    station_id: uuid.UUID,
+    state: str,
+    code: str | None,
+    tracking_no: str | None,
+    package: str | None,
+    phone_last4: str | None,
+    limit: int,
+) -> list[ParcelState]:
+    """Newest first; `state` "all" is every state but reversed; the other filters when given."""
+    conditions, args = ["station = $1"], [station_id]
+    if state != "all":
+        args.append(state)
+        conditions.append(f"state = ${len(args)}")
+    else:
+        conditions.append("state <> 'reversed'")
+    filters = (("pickup_code", code), ("tracking_no", tracking_no), ("package", package))
+    for column, value in filters:
+        if value:
+            args.append(value.strip().upper())
+            conditions.append(f"{column} = ${len(args)}")
+    if phone_last4:
+        args.append(f"%{phone_last4}")
+        conditions.append(f"recipient_phone LIKE ${len(args)}")
+    args.append(limit)
+    rows = await db.fetch(
+        f"SELECT * FROM ledger_parcel WHERE {' AND '.join(conditions)} "
+        f"ORDER BY received_at DESC LIMIT ${len(args)}",
+        *args,
+    )
+    return [parcel_from_row(row) for row in rows]
+
+
+async def recipient_phones(station_id: uuid.UUID, name: str, phone_last4: str) -> list[str]:
+    """The numbers the station's earlier parcels to `name` ending in `phone_last4` carried."""
+    rows = await db.fetch(
+        "SELECT DISTINCT recipient_phone FROM ledger_parcel WHERE station = $1 "
+        "AND recipient_name = $2 AND recipient_phone LIKE $3",
+        station_id,
+        name,
+        f"%{phone_last4}",
+    )
+    return [row["recipient_phone"] for row in rows]
+
+
+async def purchases(station_id: uuid.UUID, state: str | None) -> list[PurchaseState]:
+    """The newest 500, of one state when given."""
+    args: list[Any] = [station_id]
+    condition = "station = $1"
+    if state:
+        args.append(state)
+        condition += " AND state = $2"
+    rows = await db.fetch(
+        f"SELECT * FROM ledger_purchase WHERE {condition} ORDER BY ordered_at DESC LIMIT 500",
+        *args,
+    )
+    return [purchase_from_row(row) for row in rows]
+
+
+async def cashbook(station_id: uuid.UUID, day: datetime.date) -> list[CashbookRow]:
+    rows = await db.fetch(
+        "SELECT kind, count, amount_fen, fee_fen FROM ledger_cashbook "
+        "WHERE station = $1 AND day = $2 ORDER BY kind",
+        station_id,
+        day,
+    )
+    return [
+        CashbookRow(
+            kind=row["kind"],
+            count=row["count"],
+            amount_fen=row["amount_fen"],
+            fee_fen=row["fee_fen"],
+        )
+        for row in rows
+    ]
+
+
+async def shelf_dates(station_id: uuid.UUID) -> list[datetime.date]:
+    """The day each parcel on the shelf came in."""
+    rows = await db.fetch(
+        "SELECT received_date FROM ledger_parcel WHERE station = $1 AND state = 'on_shelf'",
+        station_id,
+    )
+    return [db.as_date(row["received_date"]) for row in rows]
