@@ -128,7 +128,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from backend.ledger.service import verify
+    from backend.ledger.integrity import verify
 
     report = _run(verify)
     print(f"checked {report['events']} events of {report['stations']} stations")
@@ -143,7 +143,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from backend.ledger.service import rebuild
+    from backend.ledger.integrity import rebuild
 
     result = _run(rebuild)
     print(

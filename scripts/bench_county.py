@@ -244,8 +244,11 @@ async def build_registry(stations: int):
 
 async def write_station_history(station_id, keeper_id, households, days, per_day, seed) -> int:
     from backend import db
-    from backend.ledger import service as ledger
+    from backend.ledger.chain import chain_hash
     from backend.ledger.projector import StationState, apply_event
+    from backend.ledger.service import station_facts
+    from backend.ledger.store import events as event_store
+    from backend.ledger.store import projections as projection_store
     from backend.ledger.validation import Rejection, business_moment, canonical_json, check_event
 
     rng = random.Random(seed)
@@ -253,10 +256,10 @@ async def write_station_history(station_id, keeper_id, households, days, per_day
     device_id = uuid.UUID(int=rng.getrandbits(128), version=4)
     checkin_weekday = rng.randrange(5)
     async with db.write_transaction():
-        facts = await ledger.station_facts(station_id)
+        facts = await station_facts(station_id)
         state = StationState(facts.id, facts.county_id, facts.shelves, facts.layers)
         state.households = set(households)
-        seq, last_hash, rows = 0, ledger.GENESIS_HASH, []
+        seq, last_hash, rows = 0, event_store.GENESIS_HASH, []
         today = datetime.datetime.now(TZ).date()
         for back in range(days, 0, -1):
             day = today - datetime.timedelta(days=back)
@@ -277,27 +280,23 @@ async def write_station_history(station_id, keeper_id, households, days, per_day
                 except Rejection:
                     continue
                 seq += 1
-                row = {
-                    "id": candidate.id, "station": facts.id, "county": facts.county_id, "seq": seq,
-                    "device_id": device_id, "keeper": keeper_id, "type": candidate.type,
-                    "occurred_at": candidate.occurred_at, "received_at": received_at,
-                    "business_date": business_date, "data": candidate.data_json,
-                    "server_data": canonical_json(applied.server_data),
-                    "content_hash": candidate.content_hash, "prev_hash": last_hash,
-                }  # fmt: skip
-                row["hash"] = last_hash = ledger.chain_hash(last_hash, row)
+                row = event_store.EventRow(
+                    id=candidate.id, station=facts.id, county=facts.county_id, seq=seq,
+                    device_id=device_id, keeper=keeper_id, type=candidate.type,
+                    occurred_at=candidate.occurred_at, received_at=received_at,
+                    business_date=business_date, data=candidate.data_json,
+                    server_data=canonical_json(applied.server_data),
+                    content_hash=candidate.content_hash, prev_hash=last_hash,
+                )  # fmt: skip
+                row.hash = last_hash = chain_hash(last_hash, row)
                 rows.append(row)
                 if len(rows) >= 5000:
-                    await ledger._insert_events(rows)
+                    await event_store.insert(rows)
                     rows = []
-        await ledger._insert_events(rows)
-        await ledger._write_projections(state)
-        await db.execute(
-            "INSERT INTO ledger_chain (station, last_seq, last_hash) VALUES ($1, $2, $3)",
-            station_id,
-            seq,
-            last_hash,
-        )
+        await event_store.insert(rows)
+        await projection_store.write_projections(state)
+        await event_store.lock_chain(station_id)  # the head at the genesis, then moved on
+        await event_store.advance_chain(station_id, seq, last_hash)
     return seq
 
 
@@ -361,7 +360,9 @@ async def measure_rollups(built: dict, per_day: int) -> dict:
     from backend import db
     from backend.accounts.schemas import CurrentUser
     from backend.county import rollups
-    from backend.ledger import service as ledger
+    from backend.ledger import ingest
+    from backend.ledger.service import station_facts
+    from backend.ledger.store import projections as projection_store
 
     await db.start()
     figures: dict = {}
@@ -383,18 +384,19 @@ async def measure_rollups(built: dict, per_day: int) -> dict:
             session_id=uuid.uuid4(),
         )  # fmt: skip
         async with db.read_transaction():
-            facts = await ledger.station_facts(station_id)
-            state = await ledger._load_state(facts, [])
-            for row in await db.fetch(
-                "SELECT * FROM ledger_parcel WHERE station = $1 AND state = 'on_shelf'", station_id
-            ):
-                ledger._add_parcel(state, ledger.parcel_from_row(row))
+            facts = await station_facts(station_id)
+            state = await projection_store.load_state(facts, [])
+            shelf = await projection_store.find_parcels(
+                station_id, "on_shelf", None, None, None, None, limit=10**9
+            )
+            for parcel in shelf:
+                projection_store.add_parcel(state, parcel)
         events = StationDay(rng, built["households"]).events(today, state, per_day, False)
         now = datetime.datetime.now(TZ)
         for raw in events:  # nothing from the future: the day so far
             if datetime.datetime.fromisoformat(raw["occurred_at"]) > now:
                 raw["occurred_at"] = now.isoformat(timespec="seconds")
-        answer = await ledger.push(user, uuid.uuid4(), events, "zh-CN")
+        answer = await ingest.push(user, uuid.uuid4(), events, "zh-CN")
         added += sum(1 for r in answer.results if r.status == "accepted")
         if index % 10 == 0 or index == len(built["station_ids"]):
             progress("one day", index, len(built["station_ids"]), began, f"{added:,} events")

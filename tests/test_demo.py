@@ -44,12 +44,12 @@ async def test_demo_logins_of_api_md_work(client):
 async def test_demo_history_is_realistic_and_keepers_1_and_2_have_not_checked_in(
     client, monkeypatch
 ):
-    from backend.ledger import service as ledger
+    from backend.ledger import integrity
     from backend.ledger.tables import Event
 
     monkeypatch.setenv("CUNZHAN_DEMO_HISTORY_DAYS", "14")
     await load_demo()
-    assert (await ledger.verify())["broken"] == []
+    assert (await integrity.verify())["broken"] == []
     received = await Event.count().where(Event.type == "parcel.received")
     dispatched = await Event.count().where(Event.type == "parcel.dispatched")
     assert received > dispatched > 0, "more parcels come in than go out"

@@ -15,7 +15,7 @@ from typing import Any
 from backend import clock
 from backend.accounts import store as accounts
 from backend.accounts.schemas import CurrentUser
-from backend.ledger import service as ledger
+from backend.ledger import ingest
 from backend.ledger.service import week_start
 from backend.notify.villagers import no_sms
 
@@ -239,7 +239,7 @@ async def write_history(
         device = uuid.UUID(int=rng.getrandbits(128), version=4)
         for start in range(0, len(entries), BATCH):
             with no_sms():  # made-up villagers: no pickup SMS however the server is set up
-                answer = await ledger.push(keeper, device, entries[start : start + BATCH], "zh-CN")
+                answer = await ingest.push(keeper, device, entries[start : start + BATCH], "zh-CN")
             refused = [r for r in answer.results if r.status != "accepted"]
             if refused:
                 raise RuntimeError(f"demo history entry refused: {refused[0]}")
