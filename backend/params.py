@@ -6,6 +6,8 @@ from typing import Annotated
 
 from litestar.params import PathParameter, QueryParameter
 
+from backend import clock
+
 CountyId = Annotated[
     uuid.UUID, PathParameter(title="County id", description="A county the caller works for")
 ]
@@ -38,7 +40,7 @@ def day_in_range(day: datetime.date | None) -> datetime.date | None:
     0001-01-01 would overflow when it is turned into a moment in the county's time zone."""
     from backend.errors import DomainError
 
-    latest = datetime.date.today() + datetime.timedelta(days=366)
+    latest = clock.utcnow().date() + datetime.timedelta(days=366)
     if day is not None and not EARLIEST_DAY <= day <= latest:
         raise DomainError(
             "day_out_of_range",
@@ -48,3 +50,28 @@ def day_in_range(day: datetime.date | None) -> datetime.date | None:
             latest=latest.isoformat(),
         )
     return day
+
+
+def parse_month(month: str | None) -> tuple[datetime.date, datetime.date]:
+    """`YYYY-MM` → its first and last day; anything else is a localized problem."""
+    from backend.errors import DomainError
+
+    try:
+        if not month or len(month) != 7 or month[4] != "-" or not month.isascii():
+            raise ValueError
+        first = datetime.date(int(month[:4]), int(month[5:]), 1)
+    except ValueError:
+        raise DomainError("county_invalid_month", status=400, field="month") from None
+    # The programme's stations did not exist before 2015; a year ahead is the furthest plan.
+    today = clock.utcnow().date()
+    latest = datetime.date(today.year + 1, today.month, 1)
+    if first < EARLIEST_DAY or first > latest:
+        raise DomainError(
+            "county_month_out_of_range",
+            status=400,
+            field="month",
+            earliest=EARLIEST_DAY.strftime("%Y-%m"),
+            latest=latest.strftime("%Y-%m"),
+        )
+    following = datetime.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first, following - datetime.timedelta(days=1)

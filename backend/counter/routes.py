@@ -22,7 +22,8 @@ from backend.accounts.schemas import CurrentUser
 from backend.counter import service
 from backend.errors import DomainError, request_language
 from backend.notify import villagers
-from backend.params import CountyId, Day, HouseholdId, StationId, day_in_range
+from backend.params import CountyId, Day, HouseholdId, StationId, day_in_range, parse_month
+from backend.registry import service as registry
 
 ParcelId = Annotated[uuid.UUID, PathParameter(title="Parcel id", description="A parcel")]
 MonthText = Annotated[str | None, QueryParameter(description="Month, YYYY-MM", required=False)]
@@ -147,9 +148,7 @@ class CountyCounterController(Controller):
         summary="SMS sent to villagers per station in a month (what the county pays for)",
     )
     async def sms(self, county_id: CountyId, month: MonthText = None) -> dict[str, Any]:
-        from backend.county.service import county_today, parse_month
-
-        month = month or (await county_today(county_id)).strftime("%Y-%m")
+        month = month or (await registry.county_today(county_id)).strftime("%Y-%m")
         parse_month(month)
         stations = await villagers.monthly_counts(county_id, month)
         return {

@@ -27,6 +27,7 @@ from backend.county.store.rollup_rows import KindLine
 from backend.county.subsidies import monthly_claims
 from backend.errors import DomainError
 from backend.ledger.service import week_start
+from backend.params import parse_month
 from backend.privacy import mask_phones_in_text
 
 YUAN = "#,##0.00"
@@ -124,7 +125,7 @@ class Table:
 
 
 async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
-    first, last = service.parse_month(month)
+    first, last = parse_month(month)
     county = await service.county_row(county_id)
     kpis = await figures.county_kpis(county_id, first, last)
     coverage = await figures.coverage(county_id)
@@ -336,7 +337,7 @@ async def workbook_bytes(county_id: uuid.UUID, month: str) -> tuple[bytes, str]:
 
 
 async def csv_bytes(county_id: uuid.UUID, month: str, table: str) -> tuple[bytes, str]:
-    service.parse_month(month)
+    parse_month(month)
     if table not in CSV_TABLES:
         raise DomainError("county_unknown_table", status=400, field="table")
     tables = await month_tables(county_id, month)

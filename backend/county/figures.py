@@ -32,6 +32,7 @@ from backend.county.store import ledger_reads, places, rollup_rows
 from backend.county.store.rollup_rows import FIGURES, OVERDUE_KIND, REVERSED_KIND, KindLine
 from backend.errors import DomainError
 from backend.ledger.service import week_start
+from backend.params import parse_month
 
 FIGURE_KEYS = (
     "retail_fen",
@@ -213,7 +214,7 @@ async def county_kpis(
 
 
 async def month_kpis(county_id: uuid.UUID, month: str) -> dict[str, Any]:
-    start, end = service.parse_month(month)
+    start, end = parse_month(month)
     result = await county_kpis(county_id, start, end)
     result["month"] = month
     return result

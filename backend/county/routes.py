@@ -13,7 +13,7 @@ from litestar.params import QueryParameter
 from backend.accounts.guards import requires_county_scope, requires_staff
 from backend.county import export, figures, reporting, rollups, service, subsidies
 from backend.errors import DomainError
-from backend.params import CountyId
+from backend.params import CountyId, parse_month
 
 
 class RollupRow(msgspec.Struct):
@@ -158,7 +158,7 @@ class CountyDataController(Controller):
         media_type=XLSX,
     )
     async def export_xlsx(self, county_id: CountyId, month: MonthText = None) -> Response[bytes]:
-        service.parse_month(month)
+        parse_month(month)
         content, filename = await export.workbook_bytes(county_id, month or "")
         return _download(content, XLSX, filename)
 
@@ -180,7 +180,7 @@ class CountyDataController(Controller):
             ),
         ] = "summary",
     ) -> Response[bytes]:
-        service.parse_month(month)
+        parse_month(month)
         content, filename = await export.csv_bytes(county_id, month or "", table)
         return _download(content, "text/csv; charset=utf-8", filename)
 

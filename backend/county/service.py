@@ -2,7 +2,6 @@
 and the ranges the API accepts. The figures themselves are `figures.py`'s.
 
     county_today(county_id) -> date
-    parse_month("YYYY-MM") -> (first day, last day), or a localized problem (the API)
     page_month("YYYY-MM" | None, today) -> first day; anything else is this month (the pages)
 """
 
@@ -11,12 +10,11 @@ from __future__ import annotations
 import datetime
 import uuid
 
-from backend import clock, db
+from backend import db
 from backend.county.store import places
 from backend.errors import DomainError
 
 MAX_RANGE_DAYS = 366
-EARLIEST_MONTH = datetime.date(2015, 1, 1)
 MONTHS_SHOWN = 12
 
 
@@ -34,28 +32,6 @@ def check_range(start: datetime.date, end: datetime.date) -> None:
         raise DomainError("county_range_reversed", status=400, field="to")
     if (end - start).days + 1 > MAX_RANGE_DAYS:
         raise DomainError("county_range_too_long", status=400, field="to", max=MAX_RANGE_DAYS)
-
-
-def parse_month(month: str | None) -> tuple[datetime.date, datetime.date]:
-    """`YYYY-MM` → its first and last day; anything else is a localized problem."""
-    try:
-        if not month or len(month) != 7 or month[4] != "-" or not month.isascii():
-            raise ValueError
-        first = datetime.date(int(month[:4]), int(month[5:]), 1)
-    except ValueError:
-        raise DomainError("county_invalid_month", status=400, field="month") from None
-    # The programme's stations did not exist before 2015; a year ahead is the furthest plan.
-    today = clock.utcnow().date()
-    latest = datetime.date(today.year + 1, today.month, 1)
-    if first < EARLIEST_MONTH or first > latest:
-        raise DomainError(
-            "county_month_out_of_range",
-            status=400,
-            field="month",
-            earliest=EARLIEST_MONTH.strftime("%Y-%m"),
-            latest=latest.strftime("%Y-%m"),
-        )
-    return first, month_end(first)
 
 
 def page_month(value: str | None, today: datetime.date) -> datetime.date:

@@ -17,8 +17,9 @@ import zoneinfo
 from typing import Any
 
 from backend import db
-from backend.county.service import county_row, parse_month
+from backend.county.service import county_row
 from backend.county.store import ledger_reads, places
+from backend.params import parse_month
 from backend.privacy import mask_phones_in_text
 
 

@@ -6,7 +6,9 @@ Every change by staff is audited. Stations are closed, never deleted: the ledger
 from __future__ import annotations
 
 import contextlib
+import datetime
 import uuid
+import zoneinfo
 from collections.abc import Iterator
 from typing import Any
 
@@ -71,6 +73,12 @@ def _found(row: Any) -> Any:
 
 async def get_county(county_id: uuid.UUID) -> CountyOut:
     return _found(await store.county(county_id))
+
+
+async def county_today(county_id: uuid.UUID) -> datetime.date:
+    """The county's own calendar day now, in its time zone (Xinjiang's day is not Beijing's)."""
+    county = await get_county(county_id)
+    return clock.utcnow().astimezone(zoneinfo.ZoneInfo(county.timezone)).date()
 
 
 async def list_counties(user: CurrentUser) -> list[CountyOut]:
