@@ -2,7 +2,7 @@
 // not yet acknowledged laid over it, a day's ledger, one entry, what the phone knows of a number.
 
 import { request, run } from "./idb.js";
-import { cashbookAmounts, cashbookKind, parcelCharges } from "./projector.js";
+import { countInCashbook, parcelCharges } from "./projector.js";
 import { emit, kvGet, stationDb, STORES, today } from "./store.js";
 import { weekStart } from "./util.js";
 
@@ -94,22 +94,13 @@ export async function localView() {
       }
     }
     const lines = {};
-    const add = (type, data) => {
-      if (type === "cash.counted") return; // a till count is not takings
-      const kind = cashbookKind(type, data);
-      const line = lines[kind] || (lines[kind] = { kind, count: 0, amount_fen: 0, fee_fen: 0 });
-      const [amount, fee] = cashbookAmounts(data);
-      line.count += 1;
-      line.amount_fen += amount;
-      line.fee_fen += fee;
-    };
     for (const event of await request(events.index("day").getAll(day))) {
-      if (event.type === "entry.reversed" || event.type === "parcel.moved" || event.reversed_by || reversedPending.has(event.id)) continue;
-      add(event.type, event.data);
+      if (event.reversed_by || reversedPending.has(event.id)) continue;
+      countInCashbook(lines, event.type, event.data);
     }
     for (const entry of live) {
-      if (entry.local_date !== day || entry.type === "entry.reversed" || entry.type === "parcel.moved" || reversedPending.has(entry.id)) continue;
-      add(entry.type, entry.data);
+      if (entry.local_date !== day || reversedPending.has(entry.id)) continue;
+      countInCashbook(lines, entry.type, entry.data);
     }
     const monday = weekStart(day);
     let checkedIn = false;
