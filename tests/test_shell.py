@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.ledger.carriers import RULES
 from backend.shell import assets
 
 PWA = Path(__file__).resolve().parent.parent / "pwa"
@@ -282,14 +283,9 @@ def test_every_key_the_code_uses_is_in_the_catalogs():
     used = set(re.findall(r'\bt\(\s*"([a-z_.A-Z0-9]+)"', source))
     used |= set(re.findall(r'(?:label|hint|fallback): "([a-z_]+\.[a-z_.]+)"', source))
     families = {
-        "carrier": ["SF", "ZTO", "YTO", "STO", "YUNDA", "JD", "EMS", "JT", "BEST", "OTHER"],
-        "platform": [
-            "taobao", "tmall", "jd", "pinduoduo", "youle", "douyin", "kuaishou", "wechat", "other",
-        ],
-        "service": [
-            "phone_topup", "electricity", "water", "broadband", "ticket", "cash_withdrawal",
-            "other",
-        ],
+        "carrier": [carrier["code"] for carrier in RULES["carriers"]],
+        "platform": RULES["platforms"],
+        "service": RULES["services"],
         "type": [
             "parcel.received", "parcel.picked_up", "parcel.returned", "parcel.dispatched",
             "purchase.ordered", "purchase.delivered", "sale.recorded", "service.recorded",

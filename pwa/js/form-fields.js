@@ -2,7 +2,15 @@
 // what the keeper typed is checked and turned into event data (yuan → fen, kg → g; no floats for
 // money). forms.js builds the form around them.
 
-import { CARRIERS, isPossibleTrackingNo, matchesCarrier, parseTrackingNo, phoneForm } from "./carriers.js";
+import {
+  CARRIERS,
+  isPossibleTrackingNo,
+  matchesCarrier,
+  parseTrackingNo,
+  phoneForm,
+  PLATFORMS,
+  SERVICES,
+} from "./carriers.js";
 import { t } from "./i18n.js";
 import { h, setFieldError } from "./ui.js";
 import {
@@ -16,10 +24,8 @@ import {
   parseYuan,
 } from "./util.js";
 
-export const PLATFORMS = ["pinduoduo", "taobao", "jd", "tmall", "youle", "douyin", "kuaishou", "wechat", "other"];
-export const SERVICES = ["phone_topup", "electricity", "water", "broadband", "ticket", "cash_withdrawal", "other"];
-
-// What each kind asks for. `from`/`to` convert between event data and what the form shows.
+// What each kind asks for. `options` are read when a form is built: the screens await the rules
+// file (rulesReady) first.
 const FORMS = {
   "parcel.received": [
     { name: "tracking_no", kind: "tracking", label: "field.tracking_no" },
@@ -37,7 +43,7 @@ const FORMS = {
     { name: "household_code", kind: "household", label: "field.household_code", optional: true },
   ],
   "purchase.ordered": [
-    { name: "platform", kind: "select", label: "field.platform", options: PLATFORMS, prefix: "platform." },
+    { name: "platform", kind: "select", label: "field.platform", options: () => PLATFORMS, prefix: "platform." },
     { name: "item", kind: "text", label: "field.item", max: 100 },
     { name: "amount_fen", kind: "money", label: "field.amount_purchase" },
     { name: "commission_fen", kind: "money", label: "field.commission", zeroIfEmpty: true },
@@ -54,7 +60,7 @@ const FORMS = {
     { name: "household_code", kind: "household", label: "field.household_code", optional: true },
   ],
   "service.recorded": [
-    { name: "service", kind: "choice", label: "field.service", options: SERVICES, prefix: "service." },
+    { name: "service", kind: "choice", label: "field.service", options: () => SERVICES, prefix: "service." },
     { name: "amount_fen", kind: "money", label: "field.amount_service" },
     { name: "fee_fen", kind: "money", label: "field.fee_service", zeroIfEmpty: true },
     { name: "account", kind: "text", label: "field.account", optional: true, max: 40 },
@@ -101,7 +107,7 @@ export function inputFor(spec, initial, defaults) {
       return h(
         "select",
         { name: spec.name, class: "input" },
-        spec.options.map((o) => h("option", { value: o, selected: o === value }, t(`${spec.prefix}${o}`)))
+        spec.options().map((o) => h("option", { value: o, selected: o === value }, t(`${spec.prefix}${o}`)))
       );
     case "phone":
       return h("input", {
@@ -169,7 +175,7 @@ export function inputFor(spec, initial, defaults) {
       return h(
         "div",
         { class: "chips", role: "radiogroup", "data-name": spec.name },
-        spec.options.map((o, i) =>
+        spec.options().map((o, i) =>
           h(
             "label",
             { class: "chip" },
@@ -260,7 +266,7 @@ export function collect(type, specs, controls, confirmBox) {
         break;
       case "choice": {
         const chosen = control.querySelector("input:checked");
-        data[spec.name] = chosen ? chosen.value : spec.options[0];
+        data[spec.name] = chosen ? chosen.value : spec.options()[0];
         break;
       }
       default:

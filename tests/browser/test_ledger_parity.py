@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import random
 import string
+import typing
 import uuid
 import zoneinfo
 from typing import Any
@@ -23,15 +24,14 @@ from backend.ledger.projector import (
     cashbook_amounts,
     cashbook_kind,
 )
-from backend.ledger.schemas import EVENT_TYPES
+from backend.ledger.schemas import EVENT_TYPES, Service
 from backend.ledger.service import StationFacts, expected_cash, parcel_charges
 from backend.ledger.validation import Rejection
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")  # the phone's zone before the summary names one
-SERVICES = ["phone_topup", "electricity", "water", "broadband", "ticket", "cash_withdrawal"]
-SERVICES.append("other")
+SERVICES = typing.get_args(Service)
 
 # The PWA's modules, loaded from the same versioned URLs the app uses (same module instances).
 MODULES = """const base = document.querySelector("script[type=module][src*='js/main.js']").src

@@ -273,6 +273,7 @@ async function delivered(root) {
 }
 
 async function edit(root, id) {
+  await rulesReady;
   const entry = await getEntry(id);
   if (!entry || entry.status !== "rejected" || !hasForm(entry.type)) {
     navigate("#/history");
