@@ -1,6 +1,6 @@
 // The ledger's rules on the phone, mirroring the server's (backend/ledger/projector.py, and
-// service.py for the till and storage fees; tests/browser/test_rules_parity.py runs both on the same
-// generated cases): the projection of confirmed events into the shelf (parcels) and the open
+// service.py for the till and storage fees; tests/browser/test_ledger_parity.py runs both on the
+// same generated cases): the projection of confirmed events into the shelf (parcels) and the open
 // purchases, the pickup code the phone proposes offline, the cashbook's kinds and the till's
 // expected cash, and storage fees. The server has decided already (pickup codes, what was
 // refused), so the projection refuses nothing.
@@ -192,6 +192,7 @@ export function countInCashbook(lines, type, data) {
   line.fee_fen += fee;
 }
 
+/** The cashbook line an entry counts in: its type, a service by its service (cashbook_kind). */
 export function cashbookKind(type, data) {
   if (type === "service.recorded") return `service_${data.service}`;
   return type.replace(".", "_");
