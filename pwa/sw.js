@@ -13,9 +13,10 @@
 "use strict";
 
 const VERSION = "__SHELL_VERSION__";
-// A sync batch's size, as the page's sync.js sends it (the server's limit; a parity test holds
-// the three together).
+// A sync batch's size, as the page's sync.js sends it: at most the server's number of events, and
+// under its 1 MiB body (tests/test_shell.py holds the page, the worker and the server together).
 const MAX_EVENTS = 500;
+const MAX_BYTES = 900 * 1024;
 const CACHE = `cunzhan-shell-${VERSION}`;
 // app.css is not here: the page carries it inline (backend/shell/assets.py).
 const SHELL = [
@@ -23,9 +24,12 @@ const SHELL = [
   "js/api.js",
   "js/camera.js",
   "js/carriers.js",
+  "js/form-fields.js",
   "js/forms.js",
   "js/i18n.js",
   "js/idb.js",
+  "js/local-view.js",
+  "js/projector.js",
   "js/scan.js",
   "js/store.js",
   "js/sync.js",
@@ -191,6 +195,21 @@ function writeTx(db, store) {
   return db.transaction([store], "readwrite", { durability: "strict" });
 }
 
+/** The oldest pending entries as events, within the batch's size (the page's store.pendingBatch). */
+function pendingBatch(outbox) {
+  const batch = [];
+  let bytes = 200;
+  for (const entry of outbox) {
+    if (entry.status !== "pending") continue;
+    const event = { id: entry.id, type: entry.type, occurred_at: entry.occurred_at, data: entry.data };
+    const size = JSON.stringify(event).length * 3 + 2; // UTF-8 worst case, never over the limit
+    if (batch.length >= MAX_EVENTS || (batch.length && bytes + size > MAX_BYTES)) break;
+    batch.push(event);
+    bytes += size;
+  }
+  return batch;
+}
+
 async function backgroundPush() {
   const windows = await self.clients.matchAll({ type: "window" });
   if (windows.length) {
@@ -208,7 +227,7 @@ async function backgroundPush() {
   if (!db) return;
   try {
     const all = await idbRequest(db.transaction(["outbox"]).objectStore("outbox").index("n").getAll());
-    const batch = all.filter((e) => e.status === "pending").slice(0, MAX_EVENTS);
+    const batch = pendingBatch(all);
     if (!batch.length) return;
     const response = await fetch("/api/v1/sync", {
       method: "POST",
@@ -222,7 +241,7 @@ async function backgroundPush() {
       },
       body: JSON.stringify({
         device_id: device,
-        events: batch.map((e) => ({ id: e.id, type: e.type, occurred_at: e.occurred_at, data: e.data })),
+        events: batch,
       }),
     });
     if (response.status >= 500) throw new Error(`server ${response.status}`); // retried later

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.ledger.carriers import RULES
 from backend.shell import assets
 
 PWA = Path(__file__).resolve().parent.parent / "pwa"
@@ -282,14 +283,9 @@ def test_every_key_the_code_uses_is_in_the_catalogs():
     used = set(re.findall(r'\bt\(\s*"([a-z_.A-Z0-9]+)"', source))
     used |= set(re.findall(r'(?:label|hint|fallback): "([a-z_]+\.[a-z_.]+)"', source))
     families = {
-        "carrier": ["SF", "ZTO", "YTO", "STO", "YUNDA", "JD", "EMS", "JT", "BEST", "OTHER"],
-        "platform": [
-            "taobao", "tmall", "jd", "pinduoduo", "youle", "douyin", "kuaishou", "wechat", "other",
-        ],
-        "service": [
-            "phone_topup", "electricity", "water", "broadband", "ticket", "cash_withdrawal",
-            "other",
-        ],
+        "carrier": [carrier["code"] for carrier in RULES["carriers"]],
+        "platform": RULES["platforms"],
+        "service": RULES["services"],
         "type": [
             "parcel.received", "parcel.picked_up", "parcel.returned", "parcel.dispatched",
             "purchase.ordered", "purchase.delivered", "sale.recorded", "service.recorded",
@@ -432,16 +428,22 @@ def test_a_module_added_to_the_graph_is_preloaded_without_an_edit(tmp_path):
 
 
 def test_the_page_and_the_service_worker_push_batches_of_the_servers_size():
-    """The worker pushed 200-event batches where the page pushed 500: one size, the server's."""
+    """The worker pushed 200-event batches where the page pushed 500: one size, the server's,
+    and one cap in bytes under the server's body limit (the worker had none)."""
+    from backend.app import MAX_BODY_BYTES
     from backend.ledger.schemas import MAX_BATCH_EVENTS
 
-    pwa = Path(__file__).resolve().parents[1] / "pwa"
-    sizes = {
-        name: re.search(r"const MAX_EVENTS = (\d+);", (pwa / name).read_text())
-        for name in ("js/sync.js", "sw.js")
-    }
-    assert all(sizes.values()), sizes
+    sources = {name: (PWA / name).read_text() for name in ("js/sync.js", "sw.js")}
+    sizes = {name: re.search(r"const MAX_EVENTS = (\d+);", s) for name, s in sources.items()}
+    caps = {name: re.search(r"const MAX_BYTES = (\d+) \* 1024;", s) for name, s in sources.items()}
+    assert all(sizes.values()) and all(caps.values()), (sizes, caps)
     assert {name: int(found.group(1)) for name, found in sizes.items()} == {
         "js/sync.js": MAX_BATCH_EVENTS,
         "sw.js": MAX_BATCH_EVENTS,
     }
+    assert len({int(found.group(1)) for found in caps.values()}) == 1
+    assert int(caps["sw.js"].group(1)) * 1024 < MAX_BODY_BYTES
+    # Both measure an event the same way (the page's store.pendingBatch, the worker's copy).
+    store = (PWA / "js" / "store.js").read_text()
+    measure = "const size = JSON.stringify(event).length * 3 + 2;"
+    assert measure in store and measure in sources["sw.js"]

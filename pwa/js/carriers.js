@@ -1,8 +1,9 @@
-// Carriers, their tracking-number formats and the normalisation of a scanned number, read from
-// the rules file the server reads too (data/rules.json, precached with this version of the shell;
-// backend/ledger/carriers.py is the server's side, tests/browser/test_rules_parity.py checks both
-// agree on generated cases). A number off its carrier's usual pattern needs the keeper's
-// confirmation; what cannot be a tracking number at all is refused.
+// Carriers, their tracking-number formats and the normalisation of a scanned number, and the
+// platforms and services an entry names, read from the rules file the server reads too
+// (data/rules.json, precached with this version of the shell; backend/ledger/carriers.py is the
+// server's side, tests/browser/test_rules_parity.py checks both agree on generated cases). A number
+// off its carrier's usual pattern needs the keeper's confirmation; what cannot be a tracking
+// number at all is refused.
 //
 // The file is fetched when this module is first imported; screens that use the functions below
 // await `rulesReady` first (Chrome 80 has no top-level await).
@@ -15,6 +16,9 @@ let PATTERNS = {};
 let PREFIXES = [];
 let PHONE = {};
 export let CARRIERS = [];
+// What a purchase's platform and a service entry's service may be, in the order the forms offer them.
+export let PLATFORMS = [];
+export let SERVICES = [];
 
 /** Use a rules object (the fetched file; tests may pass one). */
 export function useRules(rules) {
@@ -25,6 +29,8 @@ export function useRules(rules) {
   PATTERNS = {};
   PREFIXES = [];
   CARRIERS = rules.carriers.map((c) => c.code);
+  PLATFORMS = rules.platforms;
+  SERVICES = rules.services;
   for (const c of rules.carriers) {
     PATTERNS[c.code] = new RegExp(c.pattern);
     if (c.prefix) PREFIXES.push([c.prefix, c.code]);

@@ -1,205 +1,67 @@
-// The short forms of each kind of entry: fields of API.md, defaults, checks before submit, and
-// the conversion to event data (yuan → fen, kg → g; no floats for money).
+// The short form of each kind of entry: its fields (form-fields.js) with the remembered defaults,
+// the tracking number's carrier guess and confirmation, the payout line of a sale, the offer of a
+// known full phone number, and the checks before submit; and entries described in words.
 
-import {
-  CARRIERS,
-  guessCarrier,
-  isPossibleTrackingNo,
-  matchesCarrier,
-  parseTrackingNo,
-  phoneForm,
-  phoneLast4,
-} from "./carriers.js";
+import { guessCarrier, isPossibleTrackingNo, matchesCarrier, parseTrackingNo, phoneForm, phoneLast4 } from "./carriers.js";
+import { collect, formFields, inputFor } from "./form-fields.js";
 import { ltr, money, t } from "./i18n.js";
 import { field, h, icon, setFieldError } from "./ui.js";
-import {
-  asciiDigits,
-  debounce,
-  fenToYuanText,
-  gramsToKgText,
-  MOBILE,
-  normalizePhone,
-  parseKg,
-  parseQuantity,
-  parseYuan,
-} from "./util.js";
-
-export const PLATFORMS = ["pinduoduo", "taobao", "jd", "tmall", "youle", "douyin", "kuaishou", "wechat", "other"];
-export const SERVICES = ["phone_topup", "electricity", "water", "broadband", "ticket", "cash_withdrawal", "other"];
-
-// What each kind asks for. `from`/`to` convert between event data and what the form shows.
-const FORMS = {
-  "parcel.received": [
-    { name: "tracking_no", kind: "tracking", label: "field.tracking_no" },
-    { name: "carrier", kind: "carrier", label: "field.carrier" },
-    { name: "recipient_phone", kind: "label_phone", label: "field.recipient_phone", hint: "field.recipient_phone_hint" },
-    { name: "recipient_name", kind: "text", label: "field.recipient_name", optional: true, max: 40 },
-  ],
-  "parcel.dispatched": [
-    { name: "tracking_no", kind: "tracking", label: "field.tracking_no" },
-    { name: "carrier", kind: "carrier", label: "field.carrier" },
-    { name: "weight_g", kind: "weight", label: "field.weight_kg" },
-    { name: "fee_fen", kind: "money", label: "field.fee_dispatch" },
-    { name: "destination", kind: "text", label: "field.destination", max: 100 },
-    { name: "farm_product", kind: "switch", label: "field.farm_product" },
-    { name: "household_code", kind: "household", label: "field.household_code", optional: true },
-  ],
-  "purchase.ordered": [
-    { name: "platform", kind: "select", label: "field.platform", options: PLATFORMS, prefix: "platform." },
-    { name: "item", kind: "text", label: "field.item", max: 100 },
-    { name: "amount_fen", kind: "money", label: "field.amount_purchase" },
-    { name: "commission_fen", kind: "money", label: "field.commission", zeroIfEmpty: true },
-    { name: "customer_phone", kind: "phone", label: "field.customer_phone", optional: true },
-    { name: "household_code", kind: "household", label: "field.household_code", optional: true },
-  ],
-  "sale.recorded": [
-    { name: "product", kind: "text", label: "field.product", max: 40 },
-    { name: "quantity", kind: "quantity", label: "field.quantity" },
-    { name: "unit", kind: "text", label: "field.unit", max: 10, remember: true, fallback: "sale.unit_default" },
-    { name: "amount_fen", kind: "money", label: "field.amount_sale" },
-    { name: "commission_fen", kind: "money", label: "field.commission", zeroIfEmpty: true },
-    { name: "channel", kind: "text", label: "field.channel", max: 40, remember: true, fallback: "sale.channel_default" },
-    { name: "household_code", kind: "household", label: "field.household_code", optional: true },
-  ],
-  "service.recorded": [
-    { name: "service", kind: "choice", label: "field.service", options: SERVICES, prefix: "service." },
-    { name: "amount_fen", kind: "money", label: "field.amount_service" },
-    { name: "fee_fen", kind: "money", label: "field.fee_service", zeroIfEmpty: true },
-    { name: "account", kind: "text", label: "field.account", optional: true, max: 40 },
-  ],
-};
-
-export function hasForm(type) {
-  return Boolean(FORMS[type]);
-}
-
-/** A field a scanner gun types a tracking number into (scan.js finds it by `data-scan`). */
-export function trackingField(attributes) {
-  return h("input", {
-    name: "tracking_no",
-    type: "text",
-    inputmode: "text",
-    autocomplete: "off",
-    autocapitalize: "characters",
-    spellcheck: "false",
-    maxlength: "40",
-    "data-scan": "true",
-    class: "input input-mono",
-    ...attributes,
-  });
-}
-
-function inputFor(spec, initial, defaults) {
-  const value = initial !== undefined ? initial : defaults[spec.name];
-  switch (spec.kind) {
-    case "tracking":
-      return trackingField({ name: spec.name, value: value || "" });
-    case "carrier":
-      return h(
-        "select",
-        { name: spec.name, class: "input" },
-        CARRIERS.map((c) => h("option", { value: c, selected: c === (value || "ZTO") }, t(`carrier.${c}`)))
-      );
-    case "select":
-      return h(
-        "select",
-        { name: spec.name, class: "input" },
-        spec.options.map((o) => h("option", { value: o, selected: o === value }, t(`${spec.prefix}${o}`)))
-      );
-    case "phone":
-      return h("input", {
-        name: spec.name,
-        type: "tel",
-        inputmode: "numeric",
-        autocomplete: "off",
-        maxlength: "13",
-        class: "input input-mono",
-        value: value || "",
-      });
-    case "label_phone":
-      // What the label shows: 13812345678, 138****5678 or 5678 (the phone pad has *).
-      return h("input", {
-        name: spec.name,
-        type: "text",
-        inputmode: "tel",
-        autocomplete: "off",
-        maxlength: "20",
-        dir: "ltr",
-        class: "input input-mono",
-        value: value || "",
-      });
-    case "money":
-      return h("input", {
-        name: spec.name,
-        type: "text",
-        inputmode: "decimal",
-        autocomplete: "off",
-        placeholder: "0.00",
-        class: "input input-money",
-        value: value === undefined || value === null ? "" : fenToYuanText(value),
-      });
-    case "weight":
-      return h("input", {
-        name: spec.name,
-        type: "text",
-        inputmode: "decimal",
-        autocomplete: "off",
-        class: "input input-money",
-        value: value ? gramsToKgText(value) : "",
-      });
-    case "quantity":
-      return h("input", {
-        name: spec.name,
-        type: "text",
-        inputmode: "decimal",
-        autocomplete: "off",
-        class: "input input-money",
-        value: value ? String(value) : "",
-      });
-    case "switch":
-      return h("input", { name: spec.name, type: "checkbox", class: "switch", role: "switch", checked: Boolean(value) });
-    case "household":
-      return h("input", {
-        name: spec.name,
-        type: "text",
-        autocomplete: "off",
-        autocapitalize: "characters",
-        maxlength: "24",
-        class: "input input-mono",
-        value: value || "",
-      });
-    case "choice":
-      return h(
-        "div",
-        { class: "chips", role: "radiogroup", "data-name": spec.name },
-        spec.options.map((o, i) =>
-          h(
-            "label",
-            { class: "chip" },
-            h("input", { type: "radio", name: spec.name, value: o, checked: value ? value === o : i === 0 }),
-            h("span", null, t(`${spec.prefix}${o}`))
-          )
-        )
-      );
-    default:
-      return h("input", {
-        name: spec.name,
-        type: "text",
-        autocomplete: "off",
-        maxlength: String(spec.max || 100),
-        class: "input",
-        value: value || "",
-      });
-  }
-}
+import { asciiDigits, debounce, gramsToKgText, normalizePhone, parseYuan } from "./util.js";
 
 /**
  * A form for `type`. `initial`: event data to edit; `defaults`: remembered values (last carrier…).
  * `onSubmit(data)` gets checked event data; it may return a promise.
  */
 export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel, extra, suggestPhone, check }) {
-  const specs = FORMS[type];
+  const specs = formFields(type);
   const form = h("form", { class: "form", "data-form": type, novalidate: true, autocomplete: "off" });
+  const { groups, controls } = fieldGroups(specs, initial, defaults);
+  form.appendChild(groups);
+  // A field's refusal goes once the keeper changes what it holds.
+  for (const name of Object.keys(controls)) {
+    const control = controls[name];
+    if (control.tagName === "INPUT" && control.type !== "checkbox") control.addEventListener("input", () => setFieldError(control, ""));
+  }
+  if (suggestPhone && controls.recipient_phone && controls.recipient_name) offerFullNumber(groups, controls, suggestPhone);
+  const confirmBox = controls.tracking_no && controls.carrier ? watchTracking(groups, controls, initial, defaults) : null;
+
+  if (type === "sale.recorded") showPayout(groups, controls);
+  if (extra) form.appendChild(extra);
+  const submit = h("button", { type: "submit", class: "btn btn-primary btn-block" }, submitLabel || t("common.save"));
+  form.appendChild(h("div", { class: "form-actions" }, submit));
+
+  let busy = false;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (busy) return;
+    const { data, firstError } = collect(type, specs, controls, confirmBox);
+    if (firstError) {
+      firstError.focus();
+      return;
+    }
+    // Checks against the phone's own state (a number already dispatched…) before saving.
+    if (check) {
+      const problem = await check(data);
+      if (problem) {
+        setFieldError(controls[problem.field], problem.message);
+        controls[problem.field].focus();
+        return;
+      }
+    }
+    busy = true;
+    submit.disabled = true;
+    try {
+      await onSubmit(data, form);
+    } finally {
+      busy = false;
+      submit.disabled = false;
+    }
+  });
+  return { form, controls };
+}
+
+/** The form's fields in their rows, and their controls by name. */
+function fieldGroups(specs, initial, defaults) {
   const controls = {};
   const groups = h("div", { class: "cells form-cells" });
   for (const spec of specs) {
@@ -241,184 +103,60 @@ export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel,
     }
     groups.appendChild(field(t(spec.label), control, { optional: spec.optional, wrap, hint: spec.hint ? t(spec.hint) : null }));
   }
-  form.appendChild(groups);
-  // A field's refusal goes once the keeper changes what it holds.
-  for (const name of Object.keys(controls)) {
-    const control = controls[name];
-    if (control.tagName === "INPUT" && control.type !== "checkbox") control.addEventListener("input", () => setFieldError(control, ""));
-  }
-  if (suggestPhone && controls.recipient_phone && controls.recipient_name) offerFullNumber(groups, controls, suggestPhone);
-
-  // A tracking number off its carrier's usual pattern: the keeper confirms it (never refused).
-  let confirmBox = null;
-  if (controls.tracking_no && controls.carrier) {
-    confirmBox = h("input", { type: "checkbox", name: "tracking_confirmed", class: "checkbox" });
-    const confirmRow = h(
-      "div",
-      { class: "confirm-row", hidden: true },
-      h("label", { class: "checkbox-label" }, confirmBox, h("span", { class: "confirm-text" }))
-    );
-    groups.insertBefore(confirmRow, groups.children[2]);
-    // A JD package suffix (-1-3-) is its own parcel: shown under the number, sent as `package`.
-    const packageNote = h("p", { class: "package-note", hidden: true, "data-package-note": "" });
-    groups.insertBefore(packageNote, confirmRow);
-    const setPackage = (pkg) => {
-      if (pkg) controls.tracking_no.dataset.package = pkg;
-      else delete controls.tracking_no.dataset.package;
-      packageNote.hidden = !pkg;
-      packageNote.textContent = pkg ? t("tracking.package", { package: pkg }) : "";
-    };
-    if (initial && initial.package) setPackage(initial.package);
-    const refresh = () => {
-      const number = parseTrackingNo(controls.tracking_no.value).tracking_no;
-      const carrier = controls.carrier.value;
-      const unusual = isPossibleTrackingNo(number) && !matchesCarrier(carrier, number);
-      confirmRow.hidden = !unusual;
-      confirmRow.querySelector(".confirm-text").textContent = t("tracking.confirm_unusual", { carrier: t(`carrier.${carrier}`) });
-      if (!unusual) confirmBox.checked = false;
-    };
-    controls.tracking_no.addEventListener("change", () => {
-      const parsed = parseTrackingNo(controls.tracking_no.value);
-      if (!parsed.tracking_no) setPackage(null);
-      else if (parsed.tracking_no !== controls.tracking_no.value || parsed.package) setPackage(parsed.package);
-      controls.tracking_no.value = parsed.tracking_no;
-      // Guessed afresh from every number; the remembered carrier only when the number says nothing.
-      const guessed = guessCarrier(parsed.tracking_no, defaults.carrier || null);
-      if (guessed && guessed !== controls.carrier.value) {
-        controls.carrier.value = guessed;
-        confirmBox.checked = false;
-      }
-      refresh();
-    });
-    controls.tracking_no.addEventListener("input", () => {
-      if (!controls.tracking_no.value) setPackage(null);
-    });
-    controls.tracking_no.addEventListener("input", refresh);
-    controls.carrier.addEventListener("change", refresh);
-    if (initial && initial.tracking_confirmed) confirmBox.checked = true;
-    refresh();
-  }
-
-  if (type === "sale.recorded") showPayout(groups, controls);
-  if (extra) form.appendChild(extra);
-  const submit = h("button", { type: "submit", class: "btn btn-primary btn-block" }, submitLabel || t("common.save"));
-  form.appendChild(h("div", { class: "form-actions" }, submit));
-
-  let busy = false;
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (busy) return;
-    const { data, firstError } = collect(type, specs, controls, confirmBox);
-    if (firstError) {
-      firstError.focus();
-      return;
-    }
-    // Checks against the phone's own state (a number already dispatched…) before saving.
-    if (check) {
-      const problem = await check(data);
-      if (problem) {
-        setFieldError(controls[problem.field], problem.message);
-        controls[problem.field].focus();
-        return;
-      }
-    }
-    busy = true;
-    submit.disabled = true;
-    try {
-      await onSubmit(data, form);
-    } finally {
-      busy = false;
-      submit.disabled = false;
-    }
-  });
-  return { form, controls };
+  return { groups, controls };
 }
 
-function collect(type, specs, controls, confirmBox) {
-  const data = {};
-  let firstError = null;
-  const fail = (control, key, params) => {
-    setFieldError(control, t(key, params));
-    if (!firstError) firstError = control.tagName === "DIV" ? control.querySelector("input") : control;
+/**
+ * A tracking number off its carrier's usual pattern: the keeper confirms it (never refused); a
+ * JD package suffix (-1-3-) is its own parcel. Returns the confirmation checkbox.
+ */
+function watchTracking(groups, controls, initial, defaults) {
+  const confirmBox = h("input", { type: "checkbox", name: "tracking_confirmed", class: "checkbox" });
+  const confirmRow = h(
+    "div",
+    { class: "confirm-row", hidden: true },
+    h("label", { class: "checkbox-label" }, confirmBox, h("span", { class: "confirm-text" }))
+  );
+  groups.insertBefore(confirmRow, groups.children[2]);
+  // A JD package suffix (-1-3-) is its own parcel: shown under the number, sent as `package`.
+  const packageNote = h("p", { class: "package-note", hidden: true, "data-package-note": "" });
+  groups.insertBefore(packageNote, confirmRow);
+  const setPackage = (pkg) => {
+    if (pkg) controls.tracking_no.dataset.package = pkg;
+    else delete controls.tracking_no.dataset.package;
+    packageNote.hidden = !pkg;
+    packageNote.textContent = pkg ? t("tracking.package", { package: pkg }) : "";
   };
-  for (const spec of specs) {
-    const control = controls[spec.name];
-    if (spec.kind !== "choice" && spec.kind !== "switch") setFieldError(control, "");
-    const raw = spec.kind === "choice" || spec.kind === "switch" ? null : asciiDigits(control.value).trim();
-    if (raw === "" && !spec.zeroIfEmpty) {
-      if (!spec.optional) fail(control, "error.required", { field: t(spec.label) });
-      continue;
+  if (initial && initial.package) setPackage(initial.package);
+  const refresh = () => {
+    const number = parseTrackingNo(controls.tracking_no.value).tracking_no;
+    const carrier = controls.carrier.value;
+    const unusual = isPossibleTrackingNo(number) && !matchesCarrier(carrier, number);
+    confirmRow.hidden = !unusual;
+    confirmRow.querySelector(".confirm-text").textContent = t("tracking.confirm_unusual", { carrier: t(`carrier.${carrier}`) });
+    if (!unusual) confirmBox.checked = false;
+  };
+  controls.tracking_no.addEventListener("change", () => {
+    const parsed = parseTrackingNo(controls.tracking_no.value);
+    if (!parsed.tracking_no) setPackage(null);
+    else if (parsed.tracking_no !== controls.tracking_no.value || parsed.package) setPackage(parsed.package);
+    controls.tracking_no.value = parsed.tracking_no;
+    // Guessed afresh from every number; the remembered carrier only when the number says nothing.
+    const guessed = guessCarrier(parsed.tracking_no, defaults.carrier || null);
+    if (guessed && guessed !== controls.carrier.value) {
+      controls.carrier.value = guessed;
+      confirmBox.checked = false;
     }
-    switch (spec.kind) {
-      case "tracking": {
-        const parsed = parseTrackingNo(raw);
-        const number = parsed.tracking_no;
-        const pkg = parsed.package || control.dataset.package || null;
-        control.value = number;
-        if (!isPossibleTrackingNo(number)) fail(control, "error.tracking_invalid");
-        else {
-          data[spec.name] = number;
-          if (pkg) data.package = pkg;
-        }
-        break;
-      }
-      case "label_phone": {
-        const phone = normalizePhone(raw).replace(/[\uFF0A\u00D7xX]/g, "*");
-        if (!phoneForm(phone)) fail(control, "error.recipient_phone");
-        else data[spec.name] = phone;
-        break;
-      }
-      case "phone": {
-        const phone = normalizePhone(raw);
-        if (!MOBILE.test(phone)) fail(control, "error.phone");
-        else data[spec.name] = phone;
-        break;
-      }
-      case "money": {
-        const parsed = parseYuan(raw === "" ? "0" : raw);
-        if (parsed.error) fail(control, `error.${parsed.error}`);
-        else data[spec.name] = parsed.fen;
-        break;
-      }
-      case "weight": {
-        const parsed = parseKg(raw);
-        if (parsed.error) fail(control, `error.${parsed.error}`);
-        else data[spec.name] = parsed.grams;
-        break;
-      }
-      case "quantity": {
-        const parsed = parseQuantity(raw);
-        if (parsed.error) fail(control, `error.${parsed.error}`);
-        else data[spec.name] = parsed.value;
-        break;
-      }
-      case "household": {
-        const code = raw.toUpperCase();
-        if (code.length < 2 || code.length > 24) fail(control, "error.household");
-        else data[spec.name] = code;
-        break;
-      }
-      case "switch":
-        data[spec.name] = control.checked;
-        break;
-      case "choice": {
-        const chosen = control.querySelector("input:checked");
-        data[spec.name] = chosen ? chosen.value : spec.options[0];
-        break;
-      }
-      default:
-        if (spec.max && raw.length > spec.max) fail(control, "error.too_long", { max: spec.max });
-        else data[spec.name] = raw;
-    }
-  }
-  if (type === "sale.recorded" && data.commission_fen > data.amount_fen) {
-    fail(controls.commission_fen, "error.commission_exceeds_amount");
-  }
-  if (confirmBox && data.tracking_no && data.carrier && !matchesCarrier(data.carrier, data.tracking_no)) {
-    if (confirmBox.checked) data.tracking_confirmed = true;
-    else fail(controls.tracking_no, "error.tracking_unusual", { carrier: t(`carrier.${data.carrier}`) });
-  }
-  return { data, firstError };
+    refresh();
+  });
+  controls.tracking_no.addEventListener("input", () => {
+    if (!controls.tracking_no.value) setPackage(null);
+  });
+  controls.tracking_no.addEventListener("input", refresh);
+  controls.carrier.addEventListener("change", refresh);
+  if (initial && initial.tracking_confirmed) confirmBox.checked = true;
+  refresh();
+  return confirmBox;
 }
 
 /** 代销: what is paid out to the villager (sale − commission), as the keeper types. */

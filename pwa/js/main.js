@@ -2,13 +2,13 @@
 
 import { api } from "./api.js";
 import { formatTime, guessLanguage, language, loadLanguage, t } from "./i18n.js";
+import { localView } from "./local-view.js";
 import {
   bus,
   countyTimezone,
   getMeta,
   isStationOpen,
   kvGet,
-  localView,
   openMeta,
   openStation,
   outboxCounts,

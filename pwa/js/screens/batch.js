@@ -7,10 +7,12 @@
 // summary per carrier are kept in the station's kv store: a reload continues the batch.
 
 import { guessCarrier, isPossibleTrackingNo, matchesCarrier, parseTrackingNo, phoneForm, rulesReady, CARRIERS } from "../carriers.js";
-import { trackingField } from "../forms.js";
+import { trackingField } from "../form-fields.js";
 import { ltr, t } from "../i18n.js";
 import { setTitle } from "../main.js";
-import { kvGet, kvSet, localView, proposePickupCode, record } from "../store.js";
+import { proposePickupCode } from "../projector.js";
+import { localView } from "../local-view.js";
+import { kvGet, kvSet, record } from "../store.js";
 import { button, cell, cells, clear, h, sectionTitle, sheet, toast } from "../ui.js";
 import { asciiDigits } from "../util.js";
 import { counterStrings, shelfLabel, stationShelf } from "./counter-kit.js";

@@ -3,7 +3,8 @@
 
 import { formatDateTime, t } from "../i18n.js";
 import { navigate, setTitle } from "../main.js";
-import { countyTimezone, localView, record } from "../store.js";
+import { localView } from "../local-view.js";
+import { countyTimezone, record } from "../store.js";
 import { field, h, icon, toast } from "../ui.js";
 
 export async function render(root) {

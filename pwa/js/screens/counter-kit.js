@@ -4,7 +4,8 @@
 
 import { api } from "../api.js";
 import { addStrings, language, ltr, money, t } from "../i18n.js";
-import { dayEntries, kvGet, kvSet } from "../store.js";
+import { dayEntries } from "../local-view.js";
+import { kvGet, kvSet } from "../store.js";
 import { cell, cells, h, sectionTitle } from "../ui.js";
 import { fenToYuanText, parseKg } from "../util.js";
 

@@ -2,10 +2,13 @@
 // reversed with a reason (an entry.reversed event). Entries the server refused show its reason
 // and can be fixed and sent again, or discarded.
 
-import { describe, detailNode, hasForm, kindLabel } from "../forms.js";
+import { describe, detailNode, kindLabel } from "../forms.js";
+import { hasForm } from "../form-fields.js";
 import { formatDay, formatTime, ltr, money, t } from "../i18n.js";
 import { navigate, setTitle } from "../main.js";
-import { countyTimezone, dayEntries, dayTotals, discard, getEntry, hasPendingReversal, record, today } from "../store.js";
+import { dayTotals } from "../projector.js";
+import { dayEntries, getEntry } from "../local-view.js";
+import { countyTimezone, discard, hasPendingReversal, record, today } from "../store.js";
 import { cell, cells, clear, confirmSheet, field, h, sectionTitle, setFieldError, sheet, toast } from "../ui.js";
 import { addDays, asciiDigits, parseYuan } from "../util.js";
 

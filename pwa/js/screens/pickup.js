@@ -5,7 +5,8 @@
 import { parseTrackingNo, rulesReady } from "../carriers.js";
 import { formatDateTime, ltr, money, t } from "../i18n.js";
 import { setTitle } from "../main.js";
-import { countyTimezone, localView, record } from "../store.js";
+import { localView } from "../local-view.js";
+import { countyTimezone, record } from "../store.js";
 import { cell, cells, clear, field, h, icon, sectionTitle, setFieldError, sheet, toast } from "../ui.js";
 import { asciiDigits, fenToYuanText, parseYuan } from "../util.js";
 

@@ -3,22 +3,14 @@
 // Also the edit of an entry the server rejected (same id, new content).
 
 import { rulesReady } from "../carriers.js";
-import { buildForm, describe, detailNode, focusNext, hasForm } from "../forms.js";
+import { buildForm, describe, detailNode, focusNext } from "../forms.js";
+import { hasForm } from "../form-fields.js";
 import { api } from "../api.js";
 import { formatDateTime, formatTime, ltr, money, t } from "../i18n.js";
 import { navigate, setTitle } from "../main.js";
-import {
-  countyTimezone,
-  getEntry,
-  kvGet,
-  knownFullPhones,
-  kvSet,
-  localView,
-  proposePickupCode,
-  record,
-  resubmit,
-  trackingHistory,
-} from "../store.js";
+import { proposePickupCode } from "../projector.js";
+import { getEntry, knownFullPhones, localView, trackingHistory } from "../local-view.js";
+import { countyTimezone, kvGet, kvSet, record, resubmit } from "../store.js";
 import { cell, cells, clear, confirmSheet, h, icon, sectionTitle, toast } from "../ui.js";
 import { counterStrings, suggestDispatchFee } from "./counter-kit.js";
 
@@ -281,6 +273,7 @@ async function delivered(root) {
 }
 
 async function edit(root, id) {
+  await rulesReady;
   const entry = await getEntry(id);
   if (!entry || entry.status !== "rejected" || !hasForm(entry.type)) {
     navigate("#/history");

@@ -6,7 +6,8 @@ import { api } from "../api.js";
 import { phoneForm, rulesReady } from "../carriers.js";
 import { ltr, money, t } from "../i18n.js";
 import { app, setTitle } from "../main.js";
-import { localView, record } from "../store.js";
+import { localView } from "../local-view.js";
+import { record } from "../store.js";
 import { button, clear, h, sectionTitle, toast } from "../ui.js";
 import { counterStrings, isStale, serverParcels, shelfLabel, stationShelf } from "./counter-kit.js";
 
