@@ -50,6 +50,36 @@ async def test_a_jd_package_suffix_is_a_package_of_its_own_parcel(client, world)
     assert [(p["tracking_no"], p["package"]) for p in left] == [("JD0123456789012", "1/2")]
 
 
+async def test_a_jd_package_moves_to_another_slot_and_is_handed_over_from_there(client, world):
+    # The server's projector unshelved a moved parcel by its tracking number, which a JD package
+    # shares with its siblings: every batch holding such a move failed (found by the parity test).
+    keeper = world.keeper_a
+    results = await push(
+        client,
+        keeper,
+        [
+            received("JD0123456789013-1-2-", carrier="JD"),
+            received("JD0123456789013-2-2-", carrier="JD"),
+        ],
+    )
+    assert statuses(results) == ["accepted", "accepted"]
+    first = next(p for p in await parcels(client, keeper) if p["package"] == "1/2")
+    move = event("parcel.moved", {"parcel_id": first["id"], "pickup_code": "9-9-0002"})
+    assert statuses(await push(client, keeper, [move])) == ["accepted"]
+    shelf = await parcels(client, keeper, state="on_shelf")
+    assert sorted((p["package"], p["pickup_code"] == "9-9-0002") for p in shelf) == [
+        ("1/2", True),
+        ("2/2", False),
+    ]
+    pickup = event(
+        "parcel.picked_up",
+        {"tracking_no": "JD0123456789013", "package": "1/2", "pickup_code": "9-9-0002"},
+    )
+    assert statuses(await push(client, keeper, [pickup])) == ["accepted"]
+    left = await parcels(client, keeper, state="on_shelf")
+    assert [p["package"] for p in left] == ["2/2"]
+
+
 async def test_the_same_number_again_while_on_the_shelf_is_refused(client, world):
     number = tracking()
     results = await push(client, world.keeper_a, [received(number), received(number.lower())])

@@ -295,9 +295,10 @@ def _moved(state, event_id, data, day, occurred_at, received_at, server_data) ->
         return Applied()
     if code in state.shelf_codes:
         raise Rejection("pickup_code_in_use", "pickup_code")
-    state.unshelve(parcel.tracking_no, parcel.pickup_code)
+    # On the shelf by its key: a JD package shares its tracking number with its siblings.
+    state.unshelve(parcel.key, parcel.pickup_code)
     parcel.pickup_code = code
-    state.shelve(parcel.tracking_no, parcel.id, code)
+    state.shelve(parcel.key, parcel.id, code)
     state.dirty_parcels.add(parcel.id)
     return Applied()
 

@@ -291,9 +291,7 @@ class History:
             return "parcel.picked_up", self.parcel_data(parcel, extra)
         if roll < 0.52:
             return "parcel.returned", self.parcel_data(parcel, {"reason": "拒收"})
-        if roll < 0.58 and not parcel.package:
-            # (A packaged parcel is not moved: backend/ledger/projector.py `_moved` unshelves it
-            # by its tracking number, not its shelf key — see the report of issue 13.)
+        if roll < 0.58:
             return "parcel.moved", {
                 "parcel_id": str(parcel.id),
                 "pickup_code": self.code("x" + digits(rng, 4)),
