@@ -58,6 +58,7 @@ def route_handlers() -> list:
     from backend.ledger.routes import ROUTE_HANDLERS as ledger
     from backend.notify.pages import ROUTE_HANDLERS as notify_pages
     from backend.notify.routes import ROUTE_HANDLERS as notify
+    from backend.registry.keeper_pages import ROUTE_HANDLERS as keeper_pages
     from backend.registry.pages import ROUTE_HANDLERS as registry_pages
     from backend.registry.routes import ROUTE_HANDLERS as registry
     from backend.shell.routes import ROUTE_HANDLERS as shell
@@ -77,6 +78,7 @@ def route_handlers() -> list:
         # and the pages of what they edit.
         *web_pages,
         *accounts_pages,
+        *keeper_pages,
         *county_pages,
         *notify_pages,
         *registry_pages,

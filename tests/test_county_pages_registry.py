@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 
-from backend.accounts.pages import KEEPER_SCREEN
 from backend.accounts.service import verify_password
 from backend.accounts.tables import User
 from backend.i18n import translate
+from backend.registry.keeper_pages import KEEPER_SCREEN
 from backend.registry.pages import REGISTRY_SCREENS
 from backend.registry.tables import Household, Station, Township, Village
 from tests.test_county_pages import CSRF_FIELD, HTML, assert_no_full_phone, html_as, page_login

@@ -18,8 +18,9 @@ from backend.accounts.guards import LoggedIn, requires_staff, requires_station_s
 from backend.county import programme, records, review
 from backend.notify import notices
 from backend.params import StationId
+from backend.registry.staff import staff_county
 from backend.web.format import Formatter
-from backend.web.layout import PAGE_ERRORS, page_language, render, staff_county
+from backend.web.layout import PAGE_ERRORS, page_language, render
 
 Month = Annotated[str | None, QueryParameter(required=False, description="YYYY-MM")]
 TownshipFilter = Annotated[str | None, QueryParameter(required=False, description="A township")]

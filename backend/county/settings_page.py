@@ -20,6 +20,8 @@ from backend.counter.service import CARRIERS, DEFAULT_BANDS, DEFAULT_PRICES
 from backend.errors import DomainError
 from backend.registry import schemas as registry_schemas
 from backend.registry import service as registry
+from backend.registry.screens import SCREEN_NAMES
+from backend.registry.staff import page_county, staff_county
 from backend.web.format import Formatter, fen_as_yuan
 from backend.web.forms import (
     YUAN,
@@ -30,8 +32,7 @@ from backend.web.forms import (
     struct_input,
     to_struct,
 )
-from backend.web.layout import PAGE_ERRORS, page_county, page_language, render, staff_county
-from backend.web.screens import SCREEN_NAMES
+from backend.web.layout import PAGE_ERRORS, page_language, render
 
 SETTINGS_FIELDS = [
     FormField("target_township_pct", "number", required=True),

@@ -97,13 +97,3 @@ def replace_lone_surrogate_escapes(body: bytes) -> bytes:
         return body
     pieces.append(body[last:])
     return b"".join(pieces)
-
-
-def check_event_text(data: Any) -> None:
-    """`check_text_fields` as the ledger's validation needs it: a `Rejection` of that event."""
-    from backend.ledger.validation import Rejection
-
-    try:
-        check_text_fields(data)
-    except TextRuleViolation as bad:
-        raise Rejection("invalid_text", bad.field, {"character": bad.character}) from None

@@ -23,7 +23,7 @@ from backend.ledger.carriers import (
     parse_tracking_no,
 )
 from backend.ledger.schemas import EVENT_TYPES, EventData
-from backend.ledger.text_rules import check_event_text
+from backend.ledger.text_rules import TextRuleViolation, check_text_fields
 
 UTC = datetime.UTC
 EARLIEST = datetime.datetime(2015, 1, 1, tzinfo=UTC)  # before the programme's stations existed
@@ -200,3 +200,11 @@ def check_event(raw: Any, received_at: datetime.datetime) -> Candidate:
 def business_moment(occurred_at: datetime.datetime, received_at: datetime.datetime):
     """When the entry counts: the phone's time, unless that lies after the server received it."""
     return received_at if occurred_at > received_at + CLOCK_TOLERANCE else occurred_at
+
+
+def check_event_text(data: Any) -> None:
+    """`check_text_fields` as the ledger's validation needs it: a `Rejection` of that event."""
+    try:
+        check_text_fields(data)
+    except TextRuleViolation as bad:
+        raise Rejection("invalid_text", bad.field, {"character": bad.character}) from None

@@ -13,16 +13,10 @@ from backend.errors import DomainError
 from backend.i18n import translate
 from backend.notify import notices, villagers
 from backend.registry.pages import choices
+from backend.registry.staff import PageCounty, page_county, staff_county
 from backend.settings import AppSettings
 from backend.web.forms import FormField, FormState, error_state, form_values
-from backend.web.layout import (
-    PAGE_ERRORS,
-    PageCounty,
-    page_county,
-    page_language,
-    render,
-    staff_county,
-)
+from backend.web.layout import PAGE_ERRORS, page_language, render
 
 NOTICE_FIELDS = [
     FormField("scope", "select", "scopes", required=True),

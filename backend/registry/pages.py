@@ -1,6 +1,6 @@
 """The registry's staff pages under /county/registry/: townships, villages, stations and
 households — list, create, edit; a station closed and reopened. Forms are validated by the
-registry's own schemas and services (web/screens.py shows their refusals next to the fields)."""
+registry's own schemas and services (screens.py shows their refusals next to the fields)."""
 
 from __future__ import annotations
 
@@ -21,11 +21,7 @@ from backend.params import HouseholdId, StationId, TownshipId, VillageId
 from backend.privacy import mask_phone
 from backend.registry import schemas as registry_schemas
 from backend.registry import service as registry
-from backend.registry.tables import Household, Township, Village
-from backend.web.format import Formatter, ltr
-from backend.web.forms import FormField, form_values
-from backend.web.layout import LANGUAGE_NAMES, PAGE_ERRORS
-from backend.web.screens import (
+from backend.registry.screens import (
     RegistryScreen,
     apply_change,
     option_texts,
@@ -35,6 +31,10 @@ from backend.web.screens import (
     screen_list,
     screen_update,
 )
+from backend.registry.tables import Household, Township, Village
+from backend.web.format import Formatter, ltr
+from backend.web.forms import FormField, form_values
+from backend.web.layout import LANGUAGE_NAMES, PAGE_ERRORS
 
 
 async def choices(county_id: uuid.UUID) -> dict[str, list[dict[str, str]]]:

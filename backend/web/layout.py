@@ -4,10 +4,6 @@ so the authorization matrix sees 401/403/404 as everywhere in the API."""
 
 from __future__ import annotations
 
-import datetime
-import uuid
-import zoneinfo
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -16,8 +12,6 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 
-from backend import clock
-from backend.accounts.schemas import CurrentUser
 from backend.errors import (
     LANGUAGE_COOKIE,
     STATUS_CODES,
@@ -28,7 +22,6 @@ from backend.errors import (
     request_language,
 )
 from backend.i18n import LANGUAGES, normalize_language, text_direction
-from backend.registry import service as registry
 from backend.web.format import Formatter
 
 LOGIN_PATH = "/county/login"
@@ -137,31 +130,3 @@ def _page_error(request: Request, exc: Exception) -> Response:
 
 
 PAGE_ERRORS = {DomainError: _page_error, HTTPException: _page_error}
-
-
-async def staff_county(user: CurrentUser) -> uuid.UUID:
-    """The staff member's county; an administrator without one sees the first county by name."""
-    if user.county_id is not None:
-        return user.county_id
-    counties = await registry.list_counties(user)
-    if not counties:
-        raise DomainError("not_found", status=404)
-    return counties[0].id
-
-
-@dataclass(frozen=True)
-class PageCounty:
-    """The county a page is about, as the frame shows it (its name, its local date and zone)."""
-
-    id: uuid.UUID
-    name: str
-    timezone: zoneinfo.ZoneInfo
-
-    @property
-    def today(self) -> datetime.date:
-        return clock.utcnow().astimezone(self.timezone).date()
-
-
-async def page_county(county_id: uuid.UUID) -> PageCounty:
-    county = await registry.get_county(county_id)
-    return PageCounty(county.id, county.name, zoneinfo.ZoneInfo(county.timezone))

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from backend import db
-from backend.notify.channels import Attempt
+
+if TYPE_CHECKING:  # a push attempt's result only; channels sits above the store
+    from backend.notify.channels import Attempt
 
 INSERT_CHUNK = 200
 REMINDER_TTL_S = 24 * 3600
