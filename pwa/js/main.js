@@ -145,7 +145,15 @@ async function route() {
     if (active) tab.setAttribute("aria-current", "page");
     else tab.removeAttribute("aria-current");
   }
-  app.screen = (await module.render(main, name === "edit" ? ["edit"].concat(args) : args)) || {};
+  const screen = (await module.render(main, name === "edit" ? ["edit"].concat(args) : args)) || {};
+  // The keeper moved on while this screen was still drawing (home waits for the shelf and the
+  // counter's figures): it must not become the current screen again, or its refresh after a sync
+  // would take the next screen's title and hide its back button.
+  if (token !== routeToken) {
+    if (screen.leave) screen.leave();
+    return;
+  }
+  app.screen = screen;
   refreshChrome();
 }
 

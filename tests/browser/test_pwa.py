@@ -343,3 +343,31 @@ async def test_every_screen_fits_a_small_phone_without_sideways_scrolling(
             assert font == "17px"
     finally:
         await context.close()
+
+
+async def test_a_screen_still_drawing_when_the_keeper_moves_on_does_not_take_the_next_ones_title(
+    phone, pwa_server
+):
+    # Home waits for the counter's strings before it is drawn; on village 3G that is seconds. A
+    # keeper who taps "received" meanwhile must keep the form's title and back button: the late
+    # home screen became the current one again and its refresh after a sync hid them (a run of
+    # the suite under load caught it: .nav-back had no box).
+    page = await phone.new_page()
+    await page.add_init_script(
+        """
+        const realFetch = window.fetch;
+        window.fetch = (input, init) => {
+          const url = typeof input === "string" ? input : input.url;
+          if (!url.includes("/locales/counter/")) return realFetch(input, init);
+          return new Promise((done) => setTimeout(done, 2500)).then(() => realFetch(input, init));
+        };
+        """
+    )
+    await login(page, pwa_server.url, "13800000020")
+    await go(page, "record/received", "form[data-form='parcel.received']")
+    await page.wait_for_timeout(3500)  # home's drawing has ended meanwhile
+    await page.evaluate("window.dispatchEvent(new Event('beforeinstallprompt'))")  # a refresh
+    await page.wait_for_timeout(500)
+    await expect(page.locator(".nav-back")).to_be_visible()
+    assert await page.locator("form[data-form='parcel.received']").count() == 1
+    assert await page.inner_text(".nav-title") == "代收"  # type.parcel.received

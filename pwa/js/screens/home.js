@@ -27,6 +27,7 @@ export async function render(root) {
     const all = (await kvGet("inbox")) || [];
     if (view.checked_in) await retireCheckinReminders(all);
     const inbox = ((await kvGet("inbox")) || []).filter((item) => !item.read_at);
+    if (!body.isConnected) return; // the keeper has moved on to another screen meanwhile
     setTitle((view.summary && view.summary.station_name) || t("app.name"));
     clear(body);
     body.appendChild(inboxBanners(inbox));
