@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.settings import get_settings
+from backend.settings import scope_settings
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -20,7 +20,7 @@ CONTENT_SECURITY_POLICY = (
 def _behind_tls(scope: Scope) -> bool:
     if scope.get("scheme") == "https":
         return True
-    settings = get_settings()
+    settings = scope_settings(scope)
     if not settings.trusted_proxies:
         return False
     client = scope.get("client") or ("", 0)
@@ -71,7 +71,7 @@ def client_address(scope: Scope) -> str:
     """The caller's address; X-Forwarded-For is believed only when it comes from our own proxy."""
     client = scope.get("client") or ("unknown", 0)
     address = client[0]
-    settings = get_settings()
+    settings = scope_settings(scope)
     if address in settings.trusted_proxies:
         for name, value in scope["headers"]:
             if name == b"x-forwarded-for":

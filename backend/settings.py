@@ -11,6 +11,7 @@ from typing import TypeAlias
 
 from litestar import Request
 from litestar.di import NamedDependency
+from litestar.types import Scope
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -135,6 +136,12 @@ def get_settings() -> Settings:
 
 # A handler parameter `settings: AppSettings` receives this app's settings.
 AppSettings: TypeAlias = NamedDependency[Settings]
+
+
+def scope_settings(scope: Scope) -> Settings:
+    """The settings of the app serving this request, for middleware and guards (which see the
+    ASGI scope, not handler dependencies)."""
+    return scope["litestar_app"].state.settings
 
 
 async def provide_settings(request: Request) -> Settings:

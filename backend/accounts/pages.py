@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from backend.accounts import service as accounts
 from backend.accounts.guards import LoggedIn, requires_login
 from backend.accounts.middleware import CSRF_COOKIE
-from backend.accounts.routes import _session_cookie as session_cookie
+from backend.accounts.routes import session_cookie
 from backend.accounts.throttle import LoginThrottle, login_throttle
 from backend.errors import DomainError, problem_document
 from backend.security import client_address
@@ -79,13 +79,16 @@ class CountyLoginController(Controller):
         return Redirect(
             target,
             status_code=303,
-            cookies=[session_cookie(token_value, int(lifetime.total_seconds()))],
+            cookies=[
+                session_cookie(token_value, int(lifetime.total_seconds()), settings.secure_cookies)
+            ],
         )
 
     @post("/logout", guards=[requires_login], status_code=303)
-    async def logout(self, user: LoggedIn) -> Redirect:
+    async def logout(self, user: LoggedIn, settings: AppSettings) -> Redirect:
         await accounts.logout(user.session_id)
-        return Redirect(LOGIN_PATH, status_code=303, cookies=[session_cookie("", 0)])
+        cookie = session_cookie("", 0, settings.secure_cookies)
+        return Redirect(LOGIN_PATH, status_code=303, cookies=[cookie])
 
 
 ROUTE_HANDLERS = [CountyLoginController]

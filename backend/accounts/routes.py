@@ -31,10 +31,10 @@ from backend.accounts.throttle import LoginThrottle, login_throttle
 from backend.errors import DomainError, request_language
 from backend.params import CountyId, UserId
 from backend.security import client_address, is_cross_site
-from backend.settings import AppSettings, get_settings
+from backend.settings import AppSettings
 
 
-def _session_cookie(token: str, max_age: int):
+def session_cookie(token: str, max_age: int, secure: bool):
     from litestar.datastructures import Cookie
 
     return Cookie(
@@ -42,7 +42,7 @@ def _session_cookie(token: str, max_age: int):
         value=token,
         max_age=max_age,
         httponly=True,
-        secure=get_settings().secure_cookies,
+        secure=secure,
         samesite="lax",
         path="/",
     )
@@ -100,7 +100,7 @@ class AuthController(Controller):
         return Response(
             LoginResponse(token=token, user=user_out(user), account_changes=changes),
             cookies=[
-                _session_cookie(token, int(lifetime.total_seconds())),
+                session_cookie(token, int(lifetime.total_seconds()), settings.secure_cookies),
                 _csrf_cookie(
                     csrf_token_for_session(settings.secret_key, token), settings.secure_cookies
                 ),
@@ -114,9 +114,10 @@ class AuthController(Controller):
         guards=[requires_login],
         status_code=HTTP_200_OK,
     )
-    async def logout(self, user: LoggedIn) -> Response[dict]:
+    async def logout(self, user: LoggedIn, settings: AppSettings) -> Response[dict]:
         await service.logout(user.session_id)
-        return Response({"status": "logged_out"}, cookies=[_session_cookie("", 0)])
+        cookie = session_cookie("", 0, settings.secure_cookies)
+        return Response({"status": "logged_out"}, cookies=[cookie])
 
     @get("/me", operation_id="me", summary="The logged-in user", guards=[requires_login])
     async def me(self, user: LoggedIn) -> UserOut:

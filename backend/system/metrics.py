@@ -10,7 +10,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from prometheus_client import Counter, Histogram
 
 from backend.errors import DomainError
-from backend.settings import get_settings
+from backend.settings import scope_settings
 
 SYNC_EVENTS = Counter(
     "cunzhan_sync_events_total", "Events pushed by phones, by how they were judged", ["status"]
@@ -33,7 +33,7 @@ def prometheus_config() -> PrometheusConfig:
 
 def requires_metrics_access(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """With CUNZHAN_METRICS_TOKEN set, that bearer token; otherwise only a direct loopback call."""
-    token = get_settings().metrics_token
+    token = scope_settings(connection.scope).metrics_token
     if token:
         given = connection.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if hmac.compare_digest(given.encode(), token.encode()):
