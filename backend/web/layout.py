@@ -15,6 +15,7 @@ from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
+from litestar.types import ExceptionHandlersMap
 
 from backend import clock
 from backend.accounts.schemas import CurrentUser
@@ -136,7 +137,7 @@ def _page_error(request: Request, exc: Exception) -> Response:
     return render(request, "county/error.html", status_code=status, problem=document, lang=language)
 
 
-PAGE_ERRORS = {DomainError: _page_error, HTTPException: _page_error}
+PAGE_ERRORS: ExceptionHandlersMap = {DomainError: _page_error, HTTPException: _page_error}
 
 
 async def staff_county(user: CurrentUser) -> uuid.UUID:
