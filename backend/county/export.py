@@ -23,7 +23,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from backend.county import figures, service
-from backend.county.store.rollup_rows import KindLine
+from backend.county.store.rollup_rows import StationSumLine
 from backend.county.subsidies import monthly_claims
 from backend.errors import DomainError
 from backend.ledger.service import week_start
@@ -122,6 +122,11 @@ class Table:
         self.rows: list[list[Any]] = []
         self.money_columns = money_columns or set()
         self.percent_columns: set[int] = set()
+        # Only some tables have these: the summary its money rows and coverage block, the
+        # subsidies table its rule line.
+        self.money_rows: set[int] = set()
+        self.coverage: list[list[Any]] = []
+        self.rule = ""
 
 
 async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
@@ -171,7 +176,7 @@ def _summary(county, month, kpis, coverage) -> Table:
     return table
 
 
-def _kind_table(label: str, kind: str, rows: list[KindLine], stations: list[dict]) -> Table:
+def _kind_table(label: str, kind: str, rows: list[StationSumLine], stations: list[dict]) -> Table:
     headers = STATION_HEADERS + [h for h, _, _ in KIND_HEADERS]
     money = {len(STATION_HEADERS) + i for i, (_, _, m) in enumerate(KIND_HEADERS) if m}
     table = Table(label, headers, money)

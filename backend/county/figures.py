@@ -22,14 +22,22 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypedDict
 
 from backend import db
 from backend.county import rollups, service
 from backend.county.store import ledger_reads, places, rollup_rows
-from backend.county.store.rollup_rows import FIGURES, OVERDUE_KIND, REVERSED_KIND, KindLine
+from backend.county.store.rollup_rows import (
+    FIGURES,
+    OVERDUE_KIND,
+    REVERSED_KIND,
+    DayLine,
+    KindLine,
+    StationDayLine,
+    StationSumLine,
+)
 from backend.errors import DomainError
 from backend.ledger.service import week_start
 from backend.params import parse_month
@@ -149,13 +157,13 @@ class CountyFigures:
     def __init__(self, county_id: uuid.UUID):
         self.county_id = county_id
 
-    async def days(self, first: datetime.date, last: datetime.date) -> list[KindLine]:
+    async def days(self, first: datetime.date, last: datetime.date) -> list[DayLine]:
         """The county's lines per day and kind."""
         return await rollup_rows.county_days(self.county_id, first, last)
 
     async def station_days(
         self, first: datetime.date, last: datetime.date, station_id: uuid.UUID | None = None
-    ) -> list[KindLine]:
+    ) -> list[StationDayLine]:
         """Per station (or of one station of this county), day and kind."""
         if station_id is None:
             return await rollup_rows.station_days(self.county_id, first, last)
@@ -163,7 +171,7 @@ class CountyFigures:
             return []
         return await rollup_rows.one_station_days(station_id, first, last)
 
-    async def station_sums(self, first: datetime.date, last: datetime.date) -> list[KindLine]:
+    async def station_sums(self, first: datetime.date, last: datetime.date) -> list[StationSumLine]:
         return await rollup_rows.station_sums(self.county_id, first, last)
 
     async def checkin_days(
@@ -243,7 +251,7 @@ async def station_days(
     start: datetime.date,
     end: datetime.date,
     station_id: uuid.UUID | None = None,
-) -> list[KindLine]:
+) -> list[StationDayLine]:
     """Rollup lines per station, day and kind (stations of this county only)."""
     service.check_range(start, end)
     async with reading(county_id) as county:
@@ -252,7 +260,7 @@ async def station_days(
 
 async def station_totals(
     county_id: uuid.UUID, start: datetime.date, end: datetime.date
-) -> list[KindLine]:
+) -> list[StationSumLine]:
     """Per station and kind, the sums over [start, end]."""
     service.check_range(start, end)
     async with reading(county_id) as county:
@@ -274,6 +282,17 @@ async def station_ledger(
     return [days[day] for day in sorted(days, reverse=True)]
 
 
+class StationWeeks(TypedDict):
+    """A station's line of the check-in grid: did it check in each of the weeks?"""
+
+    station_id: uuid.UUID
+    name: str
+    code: str
+    township: str
+    closed: bool
+    checked: list[bool]
+
+
 async def checkin_weeks(
     county_id: uuid.UUID, weeks: int, today: datetime.date | None = None
 ) -> dict[str, Any]:
@@ -285,7 +304,7 @@ async def checkin_weeks(
         pairs = await county.checkin_days(mondays[0], mondays[-1] + datetime.timedelta(days=6))
         rows = await places.stations(county_id, by_township=True)
     checked = {(station, week_start(day)) for station, day in pairs}
-    stations = [
+    stations: list[StationWeeks] = [
         {
             "station_id": row.id,
             "name": row.name,
@@ -333,7 +352,7 @@ async def coverage(county_id: uuid.UUID) -> dict[str, Any]:
         townships = await places.townships(county_id)
         villages = await places.villages(county_id)
 
-    def measure(places: list[places.Place], target: int) -> dict[str, Any]:
+    def measure(places: Sequence[places.Place], target: int) -> dict[str, Any]:
         total = len(places)
         covered = sum(1 for place in places if place.stations > 0)
         pct = round(100.0 * covered / total, 1) if total else 0.0
@@ -383,7 +402,7 @@ async def stations_overview(
                 last[line.station] = line.day
         quiet = [station.id for station in stations if station.id not in last]
         older = await rollup_rows.last_days_before(quiet, window, NOT_ACTIVITY)
-    by_station: dict[uuid.UUID, list[KindLine]] = defaultdict(list)
+    by_station: dict[uuid.UUID, list[StationDayLine]] = defaultdict(list)
     for line in lines:
         by_station[line.station].append(line)
     overview = []

@@ -6,16 +6,23 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections import defaultdict
-from typing import Any
+from typing import Any, TypedDict
 
 from backend.county import figures
 from backend.county.figures import activity_of, figures_of
-from backend.county.review import TREND_WEEKS, county_facts, percent, station_rows
+from backend.county.review import TREND_WEEKS, StationRow, county_facts, percent, station_rows
 from backend.county.service import month_start, next_month, page_month, recent_months, year_before
 from backend.county.store import places
 from backend.ledger.service import week_start
 
 # Check-ins week by week ------------------------------------------------------------------------
+
+
+class CheckinLine(TypedDict):
+    """A station's line of the check-in grid: did it check in each of the weeks?"""
+
+    station: StationRow
+    weeks: list[bool]
 
 
 async def checkin_grid(county_id: uuid.UUID, township: str | None) -> dict[str, Any]:
@@ -32,7 +39,9 @@ async def checkin_grid(county_id: uuid.UUID, township: str | None) -> dict[str, 
         checked[station].add(week_start(day))
     if township:
         rows = [row for row in rows if str(row.township_id) == township]
-    grid = [{"station": row, "weeks": [week in checked[row.id] for week in weeks]} for row in rows]
+    grid: list[CheckinLine] = [
+        {"station": row, "weeks": [week in checked[row.id] for week in weeks]} for row in rows
+    ]
     compliance = [
         percent(sum(1 for line in grid if line["weeks"][n]), len(grid)) for n in range(len(weeks))
     ]
@@ -71,7 +80,7 @@ async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
     township_rows = [
         {"name": row.name, "stations": row.stations, **per_township[row.id]} for row in townships
     ]
-    covered_townships = sum(1 for row in township_rows if row["stations"] > 0)
+    covered_townships = sum(1 for row in townships if row.stations > 0)
     village_covered = sum(1 for v in villages if v.stations > 0)
     poor_total = sum(1 for v in villages if v.poor)
     poor_covered = sum(1 for v in villages if v.poor and v.stations > 0)

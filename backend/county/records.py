@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections import defaultdict
-from typing import Any
+from typing import Any, TypedDict
 
 from backend import db
 from backend.county import reporting, subsidies
@@ -14,6 +14,7 @@ from backend.county.review import facts_of
 from backend.county.service import next_month, page_month, recent_months
 from backend.county.store import ledger_reads, places
 from backend.ledger import service as ledger_service
+from backend.ledger.schemas import CashCount
 
 
 async def subsidy_claims(
@@ -43,6 +44,16 @@ async def subsidy_claims(
     }
 
 
+class CashDay(TypedDict):
+    """A station's day with cash: what its entries expected against what the keeper counted."""
+
+    station_id: uuid.UUID
+    code: str
+    name: str
+    day: datetime.date
+    cash: CashCount
+
+
 async def cash_counts(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
     """日结: each station's end-of-day counts in a month against what its entries expected, and
     the days with cash taken but no count. The same figures as the keeper's cashbook."""
@@ -57,7 +68,7 @@ async def cash_counts(county_id: uuid.UUID, month: str | None) -> dict[str, Any]
     for line in book:
         lines[(line.station, line.day)].append((line.kind, line.amount_fen, line.fee_fen))
     names = {station.id: (station.code, station.name) for station in stations}
-    rows = []
+    rows: list[CashDay] = []
     for station_id, day in sorted(set(lines) | set(counted), key=lambda k: (names[k[0]], k[1])):
         cash = ledger_service.cash_count(
             ledger_service.expected_cash(lines.get((station_id, day), [])),
@@ -66,8 +77,9 @@ async def cash_counts(county_id: uuid.UUID, month: str | None) -> dict[str, Any]
         if cash.counted_fen is None and cash.expected_fen == 0:
             continue
         code, name = names[station_id]
-        rows.append({"station_id": station_id, "code": code, "name": name, "day": day})
-        rows[-1]["cash"] = cash
+        rows.append(
+            {"station_id": station_id, "code": code, "name": name, "day": day, "cash": cash}
+        )
     off = [r for r in rows if r["cash"].difference_fen]
     return {
         "facts": facts,

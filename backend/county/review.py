@@ -9,6 +9,7 @@ import datetime
 import uuid
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,11 +118,13 @@ def percent(part: int, whole: int) -> float | None:
     return round(part * 100.0 / whole, 1) if whole else None
 
 
-def _between(lines: list[rollup_rows.KindLine], first: datetime.date, last: datetime.date):
+def _between(
+    lines: list[rollup_rows.DayLine], first: datetime.date, last: datetime.date
+) -> list[rollup_rows.DayLine]:
     return [line for line in lines if first <= line.day <= last]
 
 
-def _retail(lines: list[rollup_rows.KindLine]) -> tuple[int, int]:
+def _retail(lines: Iterable[rollup_rows.KindLine]) -> tuple[int, int]:
     """网络零售额 and 农产品网络零售额, as the figures define them."""
     totals = figures_of(lines)
     return totals["retail_fen"], totals["farm_retail_fen"]
@@ -225,7 +228,9 @@ def _sort_key(name: str):
     return key
 
 
-def _station_figures(lines: list[rollup_rows.KindLine]) -> dict[uuid.UUID, dict[str, int]]:
+def _station_figures(
+    lines: list[rollup_rows.StationSumLine],
+) -> dict[uuid.UUID, dict[str, int]]:
     """Per station: the count of each kind, the sums of purchases, sales, services, and income."""
     per_station: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for line in lines:

@@ -269,15 +269,17 @@ async def _refresh_days(
                 for station_id in chunk
             }
             # Stations with the same days (most often: just today) are read and written together.
-            groups: dict[frozenset, list[uuid.UUID]] = defaultdict(list)
+            groups: dict[frozenset[datetime.date], list[uuid.UUID]] = defaultdict(list)
             for station_id, days in dirty.items():
                 if days:
                     groups[frozenset(days)].append(station_id)
-            for days, members in groups.items():
-                figures = await _figures(members, rule, set(days), today)
-                await rollup_rows.replace_station_days(members, county_id, set(days), figures)
-                touched_days |= days
-                pairs += len(days) * len(members)
+            for shared_days, members in groups.items():
+                figures = await _figures(members, rule, set(shared_days), today)
+                await rollup_rows.replace_station_days(
+                    members, county_id, set(shared_days), figures
+                )
+                touched_days |= shared_days
+                pairs += len(shared_days) * len(members)
             await rollup_rows.set_marks(
                 county_id, {s: through for s, (_, through) in ranges.items()}
             )

@@ -29,7 +29,8 @@ class Rollup(Table, tablename="county_rollup"):
     county = UUID()
     day = Date()
     kind = Varchar(length=32)
-    count = Integer(default=0)
+    # The schema's column name hides Table.count() on this table (no code counts rows with it).
+    count = Integer(default=0)  # type: ignore[assignment]
     amount_fen = BigInt(default=0)
     fee_fen = BigInt(default=0)  # fees and commissions: the station's income
     farm_count = Integer(default=0)  # farm-produce dispatches; every sale is 农产品上行
@@ -43,7 +44,8 @@ class RollupTotal(Table, tablename="county_rollup_total"):
     county = UUID()
     day = Date()
     kind = Varchar(length=32)
-    count = Integer(default=0)
+    # The schema's column name hides Table.count() on this table (no code counts rows with it).
+    count = Integer(default=0)  # type: ignore[assignment]
     amount_fen = BigInt(default=0)
     fee_fen = BigInt(default=0)
     farm_count = Integer(default=0)

@@ -7,7 +7,7 @@ import datetime
 import uuid
 
 from backend.county.figures import add_to_figures, empty_figures
-from backend.county.store.rollup_rows import KindLine
+from backend.county.store.rollup_rows import DayLine
 from backend.ledger.service import week_start
 from backend.web.charts import Chart, bar_chart, line_chart
 from backend.web.format import Formatter
@@ -17,7 +17,7 @@ def trends(
     fmt: Formatter,
     first_week: datetime.date,
     week_count: int,
-    daily: list[KindLine],
+    daily: list[DayLine],
     checkins: list[tuple[uuid.UUID, datetime.date]],
     station_count: int,
 ) -> list[Chart]:

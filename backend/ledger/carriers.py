@@ -69,8 +69,11 @@ def guess_carrier(number: str, remembered: str | None = None) -> str | None:
     for prefix, code in _PREFIXES:
         if number.startswith(prefix) and CARRIER_PATTERNS[code].match(number):
             return code
-    fits_remembered = remembered in CARRIER_PATTERNS and remembered != "OTHER"
-    if fits_remembered and CARRIER_PATTERNS[remembered].match(number):
+    if (
+        remembered in CARRIER_PATTERNS
+        and remembered != "OTHER"
+        and CARRIER_PATTERNS[remembered].match(number)
+    ):
         return remembered
     for code, pattern in CARRIER_PATTERNS.items():
         if code != "OTHER" and pattern.match(number):

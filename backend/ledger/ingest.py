@@ -103,7 +103,7 @@ async def _push_once(
             checked.append(_Judged(index, _rejected(raw_id, rejection, language)))
     candidates = [j.candidate for j in checked if j.candidate]
 
-    async def judge_and_write():
+    async def judge_and_write() -> tuple[list[EventRow], int, list[_Judged], list[uuid.UUID]]:
         """Inside the group's transaction; may run twice (alone, if the group failed)."""
         judged = [_Judged(j.index, msgspec.structs.replace(j.result), j.candidate) for j in checked]
         facts = await station_facts(station_id)
@@ -172,7 +172,7 @@ async def _push_once(
 
 async def _enqueue_pickup_notices(
     station_id: uuid.UUID, state: StationState, rows: list[EventRow], language: str
-):
+) -> list[uuid.UUID]:
     """The pickup SMS of the parcels received in this batch and still on the shelf, written in
     the batch's own transaction (exactly once: a duplicate event is never applied again)."""
     received = []

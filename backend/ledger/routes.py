@@ -12,7 +12,7 @@ from backend.accounts.guards import (
     requires_login,
     requires_station_scope,
 )
-from backend.errors import request_language
+from backend.errors import DomainError, request_language
 from backend.ledger import ingest, reads
 from backend.ledger.schemas import (
     Cashbook,
@@ -78,6 +78,8 @@ class SyncController(Controller):
         "again with the new `cursor`). Phone and account numbers come masked.",
     )
     async def pull(self, user: LoggedIn, since: Since = None) -> PullResponse:
+        if user.station_id is None:  # requires_keeper refuses these already
+            raise DomainError("keepers_only", status=403)
         return await reads.pull(user.station_id, reads.parse_cursor(since))
 
 

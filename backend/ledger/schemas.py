@@ -167,7 +167,8 @@ class SyncEvent(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
 
 
 def _sync_event_kind(event_type: str, data_type: type[EventData]) -> type[SyncEvent]:
-    return msgspec.defstruct(
+    # defstruct's stub returns type[Struct] whatever the bases; this one is a SyncEvent.
+    return msgspec.defstruct(  # type: ignore[return-value]
         f"{data_type.__name__}Event",
         [("data", data_type)],
         bases=(SyncEvent,),

@@ -135,6 +135,7 @@ class CashbookEntry(Table, tablename="ledger_cashbook"):
     station = UUID()
     day = Date()
     kind = Varchar(length=32)
-    count = Integer(default=0)
+    # The schema's column name hides Table.count() on this table (no code counts rows with it).
+    count = Integer(default=0)  # type: ignore[assignment]
     amount_fen = BigInt(default=0)
     fee_fen = BigInt(default=0)

@@ -169,7 +169,8 @@ def check_event(raw: Any, received_at: datetime.datetime) -> Candidate:
         raise Rejection("invalid_id", "id") from None
     event_type = raw.get("type")
     data_type: type[EventData] | None = EVENT_TYPES.get(event_type)  # type: ignore[arg-type]
-    if data_type is None:
+    # Every known type is a str; the isinstance only tells the type checker so.
+    if data_type is None or not isinstance(event_type, str):
         raise Rejection("unknown_event_type", "type", {"type": str(event_type)[:40]})
     if not isinstance(raw.get("occurred_at"), str):
         raise Rejection("missing_field", "occurred_at")

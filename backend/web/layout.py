@@ -11,6 +11,7 @@ from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
+from litestar.types import ExceptionHandlersMap
 
 from backend.errors import (
     LANGUAGE_COOKIE,
@@ -129,4 +130,4 @@ def _page_error(request: Request, exc: Exception) -> Response:
     return render(request, "county/error.html", status_code=status, problem=document, lang=language)
 
 
-PAGE_ERRORS = {DomainError: _page_error, HTTPException: _page_error}
+PAGE_ERRORS: ExceptionHandlersMap = {DomainError: _page_error, HTTPException: _page_error}

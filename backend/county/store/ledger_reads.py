@@ -164,7 +164,8 @@ async def standing_events(
 
 async def events_in_ranges(ranges: dict[uuid.UUID, tuple[int, int]]) -> list[EventRow]:
     """Each station's events with seq in (after, through]."""
-    terms, args = [], []
+    terms: list[str] = []
+    args: list[object] = []
     for station, (after, through) in ranges.items():
         base = len(args)
         terms.append(f"(station = ${base + 1} AND seq > ${base + 2} AND seq <= ${base + 3})")

@@ -129,8 +129,13 @@ class Place(msgspec.Struct, frozen=True):
     id: uuid.UUID
     name: str
     stations: int  # open stations in it
-    township_id: uuid.UUID | None = None  # a village's township
-    poor: bool = False
+
+
+class Village(Place, frozen=True):
+    """A village: also its township, and whether it is a poor village (贫困村)."""
+
+    township_id: uuid.UUID
+    poor: bool
 
 
 async def townships(county_id: uuid.UUID) -> list[Place]:
@@ -144,7 +149,7 @@ async def townships(county_id: uuid.UUID) -> list[Place]:
     return [Place(db.as_uuid(r["id"]), r["name"], int(r["stations"])) for r in rows]
 
 
-async def villages(county_id: uuid.UUID) -> list[Place]:
+async def villages(county_id: uuid.UUID) -> list[Village]:
     """The county's villages, each with its open stations."""
     rows = await db.fetch(
         "SELECT v.id, v.name, v.township, v.poor, (SELECT COUNT(*) FROM registry_station s "
@@ -153,7 +158,7 @@ async def villages(county_id: uuid.UUID) -> list[Place]:
         county_id,
     )
     return [
-        Place(
+        Village(
             db.as_uuid(r["id"]),
             r["name"],
             int(r["stations"]),

@@ -25,8 +25,7 @@ def chunks(values: list, size: int = IN_CHUNK) -> Iterable[list]:
 
 
 class KindLine(msgspec.Struct, frozen=True):
-    """What one kind of entry added up to: the county's on a day, or a station's on a day or over
-    a range (`station` and `day` None where summed away)."""
+    """What one kind of entry added up to (the shapes below say where and when)."""
 
     kind: str
     count: int
@@ -35,26 +34,34 @@ class KindLine(msgspec.Struct, frozen=True):
     farm_count: int
     poverty_count: int
     poverty_amount_fen: int
-    day: datetime.date | None = None
-    station: uuid.UUID | None = None
 
     def figures(self) -> dict[str, int]:
         return {key: getattr(self, key) for key in FIGURES}
 
 
-def _line(row: dict, station: uuid.UUID | None = None) -> KindLine:
-    day, station_value = row.get("day"), row.get("station")
-    return KindLine(
-        row["kind"],
-        int(row["count"] or 0),
-        int(row["amount_fen"] or 0),
-        int(row["fee_fen"] or 0),
-        int(row["farm_count"] or 0),
-        int(row["poverty_count"] or 0),
-        int(row["poverty_amount_fen"] or 0),
-        db.as_date(day) if day is not None else None,
-        db.as_uuid(station_value) if station_value is not None else station,
-    )
+class DayLine(KindLine, frozen=True):
+    """The county's figures of a kind on a day."""
+
+    day: datetime.date
+
+
+class StationDayLine(KindLine, frozen=True):
+    """A station's figures of a kind on a day."""
+
+    day: datetime.date
+    station: uuid.UUID
+
+
+class StationSumLine(KindLine, frozen=True):
+    """A station's figures of a kind summed over a range of days."""
+
+    station: uuid.UUID
+
+
+def _counts(row: dict) -> tuple[int, int, int, int, int, int]:
+    """A row's FIGURES, in order (NULL sums are 0)."""
+    count, amount, fee, farm, poverty, poverty_amount = (int(row[key] or 0) for key in FIGURES)
+    return count, amount, fee, farm, poverty, poverty_amount
 
 
 _COLUMNS = ", ".join(FIGURES)
@@ -64,7 +71,9 @@ _SUMS = ", ".join(f"SUM({key}) AS {key}" for key in FIGURES)
 # Reads (inside the caller's read transaction) ---------------------------------------------------
 
 
-async def county_days(county_id: uuid.UUID, first: datetime.date, last: datetime.date):
+async def county_days(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> list[DayLine]:
     """The county's lines per day and kind over [first, last]."""
     rows = await db.fetch(
         f"SELECT day, kind, {_COLUMNS} FROM county_rollup_total "
@@ -73,12 +82,12 @@ async def county_days(county_id: uuid.UUID, first: datetime.date, last: datetime
         first,
         last,
     )
-    return [_line(row) for row in rows]
+    return [DayLine(row["kind"], *_counts(row), day=db.as_date(row["day"])) for row in rows]
 
 
 async def station_days(
     county_id: uuid.UUID, first: datetime.date, last: datetime.date
-) -> list[KindLine]:
+) -> list[StationDayLine]:
     """Per station, day and kind, by day, station and kind."""
     rows = await db.fetch(
         f"SELECT station, day, kind, {_COLUMNS} FROM county_rollup "
@@ -87,12 +96,20 @@ async def station_days(
         first,
         last,
     )
-    return [_line(row) for row in rows]
+    return [
+        StationDayLine(
+            row["kind"],
+            *_counts(row),
+            day=db.as_date(row["day"]),
+            station=db.as_uuid(row["station"]),
+        )
+        for row in rows
+    ]
 
 
 async def one_station_days(
     station_id: uuid.UUID, first: datetime.date, last: datetime.date
-) -> list[KindLine]:
+) -> list[StationDayLine]:
     """One station's rows per day and kind, by day and kind (read by the station's own index: a
     year of one station is a few thousand rows, of its county a million)."""
     rows = await db.fetch(
@@ -102,12 +119,15 @@ async def one_station_days(
         first,
         last,
     )
-    return [_line(row, station_id) for row in rows]
+    return [
+        StationDayLine(row["kind"], *_counts(row), day=db.as_date(row["day"]), station=station_id)
+        for row in rows
+    ]
 
 
 async def station_sums(
     county_id: uuid.UUID, first: datetime.date, last: datetime.date
-) -> list[KindLine]:
+) -> list[StationSumLine]:
     """Per station and kind, the sums over [first, last] (summed by the database)."""
     rows = await db.fetch(
         f"SELECT station, kind, {_SUMS} FROM county_rollup "
@@ -116,7 +136,10 @@ async def station_sums(
         first,
         last,
     )
-    return [_line(row) for row in rows]
+    return [
+        StationSumLine(row["kind"], *_counts(row), station=db.as_uuid(row["station"]))
+        for row in rows
+    ]
 
 
 async def days_of_kind(

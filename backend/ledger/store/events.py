@@ -49,7 +49,7 @@ class ChainHead(msgspec.Struct, frozen=True):
 
 
 class LoggedRow(msgspec.Struct, frozen=True):
-    """An event as the pull and the replay read it (`data`, `server_data` decoded)."""
+    """An event as the replay reads it (`data`, `server_data` decoded)."""
 
     id: uuid.UUID
     seq: int
@@ -59,8 +59,13 @@ class LoggedRow(msgspec.Struct, frozen=True):
     business_date: datetime.date
     data: dict[str, Any]
     server_data: dict[str, Any]
-    device_id: uuid.UUID | None = None
-    keeper: uuid.UUID | None = None
+
+
+class PulledRow(LoggedRow, frozen=True):
+    """An event as the pull reads it: also who made it on which device, and its reversal."""
+
+    device_id: uuid.UUID
+    keeper: uuid.UUID
     reversed_by: uuid.UUID | None = None
 
 
@@ -157,7 +162,7 @@ async def seqs_and_server_data(ids: list[uuid.UUID]) -> dict[str, tuple[int, dic
 # Reading back ---------------------------------------------------------------------------------
 
 
-async def after(station_id: uuid.UUID, since: int, limit: int) -> list[LoggedRow]:
+async def after(station_id: uuid.UUID, since: int, limit: int) -> list[PulledRow]:
     """The pull's page: the station's events after `since`, each with its reversal if any."""
     rows = await db.fetch(
         "SELECT e.id, e.seq, e.type, e.occurred_at, e.received_at, e.business_date, "
@@ -169,7 +174,7 @@ async def after(station_id: uuid.UUID, since: int, limit: int) -> list[LoggedRow
         limit,
     )
     return [
-        LoggedRow(
+        PulledRow(
             id=db.as_uuid(row["id"]),
             seq=row["seq"],
             type=row["type"],

@@ -317,7 +317,8 @@ async def find_parcels(
     limit: int,
 ) -> list[ParcelState]:
     """Newest first; `state` "all" is every state but reversed; the other filters when given."""
-    conditions, args = ["station = $1"], [station_id]
+    conditions = ["station = $1"]
+    args: list[object] = [station_id]
     if state != "all":
         args.append(state)
         conditions.append(f"state = ${len(args)}")
