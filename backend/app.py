@@ -18,6 +18,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
+from markupsafe import Markup
 
 from backend import db
 from backend.accounts.guards import provide_user
@@ -29,7 +30,7 @@ from backend.accounts.middleware import (
 )
 from backend.accounts.throttle import LoginThrottle
 from backend.errors import EXCEPTION_HANDLERS
-from backend.i18n import translate
+from backend.i18n import translate_html
 from backend.jobs import lifecycle as jobs_lifecycle
 from backend.ratelimit import RateLimitMiddleware
 from backend.request_guard import JsonRequestGuardMiddleware
@@ -93,8 +94,8 @@ def template_config() -> TemplateConfig:
     ]
 
     @pass_context
-    def t(context, key: str, **params) -> str:
-        return translate(key, context.get("lang", "zh-CN"), **params)
+    def t(context, key: str, **params) -> Markup:
+        return translate_html(key, context.get("lang", "zh-CN"), **params)
 
     def configure(engine: JinjaTemplateEngine) -> None:
         engine.engine.globals["t"] = t

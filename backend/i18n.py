@@ -13,6 +13,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 LOCALES_DIR = Path(__file__).parent / "locales"
 DEFAULT_LANGUAGE = "zh-CN"
 LANGUAGES = ("zh-CN", "ug", "en")
@@ -89,6 +91,24 @@ def translate(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
         except (KeyError, IndexError, ValueError):
             return text
     return text
+
+
+def translate_html(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> Markup:
+    """`translate` for a page: the catalog's text escaped, markup params (a date already isolated
+    in <bdi>) kept as markup, other params escaped and, in right-to-left text, isolated. A plain
+    string would have had its <bdi> params escaped into visible "<bdi dir=…>" text."""
+    text = Markup.escape(catalog(language).get(key) or catalog(DEFAULT_LANGUAGE).get(key) or key)
+    if not params:
+        return text
+    if language in RTL_LANGUAGES:
+        params = {
+            name: value if isinstance(value, Markup) else isolate_ltr(value)
+            for name, value in params.items()
+        }
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return text
 
 
 def text_direction(language: str) -> str:

@@ -399,3 +399,14 @@ async def test_checkins_week_by_week(client, world):
         f"/county/checkins?township={world.township_id}", headers=html_as(world.staff)
     )
     assert 'data-station="A001"' in filtered.text
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "ug", "en"])
+async def test_a_date_inside_a_sentence_is_isolated_markup_not_visible_tags(client, world, lang):
+    # "本周打卡（<bdi dir="ltr">2026-11-30</bdi> 起）" was shown as text: the translated sentence
+    # was a plain string, so the date's isolation markup got escaped (seen in a screenshot).
+    await some_activity(client, world)
+    page = await client.get("/county/", headers={**html_as(world.staff), "accept-language": lang})
+    assert page.status_code == 200
+    assert "&lt;bdi" not in page.text and "&amp;lt;" not in page.text
+    assert re.search(r'<h2>[^<]*<bdi dir="ltr">\d{4}-\d\d-\d\d</bdi>', page.text), page.text[:2000]
