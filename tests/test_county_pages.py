@@ -410,3 +410,15 @@ async def test_a_date_inside_a_sentence_is_isolated_markup_not_visible_tags(clie
     assert page.status_code == 200
     assert "&lt;bdi" not in page.text and "&amp;lt;" not in page.text
     assert re.search(r'<h2>[^<]*<bdi dir="ltr">\d{4}-\d\d-\d\d</bdi>', page.text), page.text[:2000]
+
+
+async def test_a_date_in_an_attribute_is_text_not_markup(client, world):
+    # The week-by-week check-ins put "week of <date>" in each column's title; a date isolated
+    # with <bdi> markup there would close the attribute early and break the table's header.
+    await some_activity(client, world)
+    for lang in ("zh-CN", "ug"):
+        page = await client.get(f"/county/checkins?lang={lang}", headers=html_as(world.staff))
+        assert page.status_code == 200
+        titles = re.findall(r'title="([^"]*)"', page.text)
+        assert titles and all("<" not in title for title in titles), titles[:3]
+        assert re.search(r'title="[^"]*\d{4}-\d\d-\d\d[^"]*"', page.text)
