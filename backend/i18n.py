@@ -82,31 +82,35 @@ def isolate_ltr(value: Any) -> str:
 
 
 def translate(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
-    text = catalog(language).get(key) or catalog(DEFAULT_LANGUAGE).get(key) or key
-    if params:
-        if language in RTL_LANGUAGES:
-            params = {name: isolate_ltr(value) for name, value in params.items()}
-        try:
-            return text.format(**params)
-        except (KeyError, IndexError, ValueError):
-            return text
-    return text
+    text = _catalog_text(key, language)
+    try:
+        return text.format(**_isolated(params, language)) if params else text
+    except (KeyError, IndexError, ValueError):
+        return text
+
+
+def _catalog_text(key: str, language: str) -> str:
+    return catalog(language).get(key) or catalog(DEFAULT_LANGUAGE).get(key) or key
+
+
+def _isolated(params: dict[str, Any], language: str) -> dict[str, Any]:
+    """Params as right-to-left text shows them: isolated left-to-right, unless already markup
+    (a date in <bdi>)."""
+    if language not in RTL_LANGUAGES:
+        return params
+    return {
+        name: value if isinstance(value, Markup) else isolate_ltr(value)
+        for name, value in params.items()
+    }
 
 
 def translate_html(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> Markup:
     """`translate` for a page: the catalog's text escaped, markup params (a date already isolated
     in <bdi>) kept as markup, other params escaped and, in right-to-left text, isolated. A plain
     string would have had its <bdi> params escaped into visible "<bdi dir=…>" text."""
-    text = Markup.escape(catalog(language).get(key) or catalog(DEFAULT_LANGUAGE).get(key) or key)
-    if not params:
-        return text
-    if language in RTL_LANGUAGES:
-        params = {
-            name: value if isinstance(value, Markup) else isolate_ltr(value)
-            for name, value in params.items()
-        }
+    text = Markup.escape(_catalog_text(key, language))
     try:
-        return text.format(**params)
+        return text.format(**_isolated(params, language)) if params else text
     except (KeyError, IndexError, ValueError):
         return text
 

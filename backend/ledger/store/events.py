@@ -175,14 +175,7 @@ async def after(station_id: uuid.UUID, since: int, limit: int) -> list[PulledRow
     )
     return [
         PulledRow(
-            id=db.as_uuid(row["id"]),
-            seq=row["seq"],
-            type=row["type"],
-            occurred_at=db.as_moment(row["occurred_at"]),
-            received_at=db.as_moment(row["received_at"]),
-            business_date=db.as_date(row["business_date"]),
-            data=json.loads(row["data"]),
-            server_data=json.loads(row["server_data"]),
+            **_logged_fields(row),
             device_id=db.as_uuid(row["device_id"]),
             keeper=db.as_uuid(row["keeper"]),
             reversed_by=db.as_uuid(row["reversal"]) if row["reversal"] else None,
@@ -199,19 +192,21 @@ async def replay_page(station_id: uuid.UUID, after_seq: int, limit: int) -> list
         after_seq,
         limit,
     )
-    return [
-        LoggedRow(
-            id=db.as_uuid(row["id"]),
-            seq=row["seq"],
-            type=row["type"],
-            occurred_at=db.as_moment(row["occurred_at"]),
-            received_at=db.as_moment(row["received_at"]),
-            business_date=db.as_date(row["business_date"]),
-            data=json.loads(row["data"]),
-            server_data=json.loads(row["server_data"]),
-        )
-        for row in rows
-    ]
+    return [LoggedRow(**_logged_fields(row)) for row in rows]
+
+
+def _logged_fields(row: Any) -> dict[str, Any]:
+    """A logged event's own columns, as the pull and the replay both read them."""
+    return {
+        "id": db.as_uuid(row["id"]),
+        "seq": row["seq"],
+        "type": row["type"],
+        "occurred_at": db.as_moment(row["occurred_at"]),
+        "received_at": db.as_moment(row["received_at"]),
+        "business_date": db.as_date(row["business_date"]),
+        "data": json.loads(row["data"]),
+        "server_data": json.loads(row["server_data"]),
+    }
 
 
 async def chain_heads() -> list[ChainHead]:
