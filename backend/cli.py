@@ -104,9 +104,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from backend.demo.service import load_demo
+    from backend.settings import get_settings
 
     if not args.progress:
-        print(_run(lambda: load_demo(if_empty=args.if_empty)))
+        print(_run(lambda: load_demo(get_settings(), if_empty=args.if_empty)))
         return 0
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -122,7 +123,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         def told(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        summary = _run(lambda: load_demo(if_empty=args.if_empty, progress=told))
+        summary = _run(lambda: load_demo(get_settings(), if_empty=args.if_empty, progress=told))
     print(f"  ✓ {summary}")
     return 0
 
@@ -189,8 +190,9 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
         )
         return 2
     from backend.jobs.service import run_now
+    from backend.settings import get_settings
 
-    result = _run(lambda: run_now(args.name))
+    result = _run(lambda: run_now(get_settings(), args.name))
     print(result.one_line())
     return 0 if result.status != "failed" else 1
 
@@ -215,13 +217,14 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
 
 def cmd_vapid_keys(args: argparse.Namespace) -> int:
     from backend.notify.keys import generate_pair, vapid_pair
+    from backend.settings import get_settings
 
     if args.generate:  # a pair for CUNZHAN_VAPID_PRIVATE_KEY; nothing is stored
         pair = generate_pair()
         print(f"CUNZHAN_VAPID_PRIVATE_KEY={pair.private_key}")
         print(f"public key: {pair.public_key}")
         return 0
-    print(_run(vapid_pair).public_key)
+    print(_run(lambda: vapid_pair(get_settings())).public_key)
     return 0
 
 

@@ -363,6 +363,7 @@ async def measure_rollups(built: dict, per_day: int) -> dict:
     from backend.ledger import ingest
     from backend.ledger.service import station_facts
     from backend.ledger.store import projections as projection_store
+    from backend.settings import get_settings
 
     await db.start()
     figures: dict = {}
@@ -396,7 +397,8 @@ async def measure_rollups(built: dict, per_day: int) -> dict:
         for raw in events:  # nothing from the future: the day so far
             if datetime.datetime.fromisoformat(raw["occurred_at"]) > now:
                 raw["occurred_at"] = now.isoformat(timespec="seconds")
-        answer = await ingest.push(user, uuid.uuid4(), events, "zh-CN")
+        pushed = await ingest.push(get_settings(), user, uuid.uuid4(), events, "zh-CN")
+        answer = pushed.answer
         added += sum(1 for r in answer.results if r.status == "accepted")
         if index % 10 == 0 or index == len(built["station_ids"]):
             progress("one day", index, len(built["station_ids"]), began, f"{added:,} events")

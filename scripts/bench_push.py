@@ -105,8 +105,9 @@ async def encryption_only(browsers, payload: bytes) -> float:
 
     from backend.notify.channels import vapid_claims
     from backend.notify.keys import vapid_pair
+    from backend.settings import get_settings
 
-    pair = await vapid_pair()
+    pair = await vapid_pair(get_settings())
     started = time.perf_counter()
     for _, browser in browsers:
         info = browser.subscription()
@@ -136,13 +137,14 @@ async def bare_posts(browsers, concurrency: int) -> float:
 async def reminder_job(county_id, server) -> tuple[float, dict]:
     """The real `checkin-reminder` job at the county's reminder hour this week."""
     from backend.jobs.checkin import reminder_window, send_checkin_reminders
+    from backend.settings import get_settings
 
     now = datetime.datetime.now(datetime.UTC)
     window = reminder_window("Asia/Shanghai", 1, 9, now)
     at = window.first_at.astimezone(datetime.UTC) + datetime.timedelta(minutes=1)
     before = len(server.requests)
     started = time.perf_counter()
-    counts = await send_checkin_reminders(at)
+    counts = await send_checkin_reminders(get_settings(), at)
     elapsed = time.perf_counter() - started
     return (len(server.requests) - before) / elapsed, counts
 
@@ -150,10 +152,12 @@ async def reminder_job(county_id, server) -> tuple[float, dict]:
 async def batch_notify(browsers, server) -> float:
     """`notify_users` for all keepers at once (one transaction, pushes overlapping)."""
     from backend.notify import service
+    from backend.settings import get_settings
 
     before = len(server.requests)
     started = time.perf_counter()
     await service.notify_users(
+        get_settings(),
         [user_id for user_id, _ in browsers],
         kind="reminder",
         title_key="notify.checkin.title",

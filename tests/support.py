@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +59,68 @@ def asgi_client(app) -> httpx.AsyncClient:
         transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 50000)),
         base_url="http://testserver.local",
     )
+
+
+@dataclass
+class Answered:
+    """A request as its client saw it: the status and how long until the last byte of the
+    answer; `finished` is the app's call, still running what it does after answering."""
+
+    status: int
+    seconds: float
+    finished: asyncio.Task
+
+
+async def until_answered(
+    app, method: str, path: str, headers: dict[str, str], json_body: Any = None
+) -> Answered:
+    """Call the app as a server does and return once the answer is complete, while the app may
+    still run its background tasks (httpx's ASGI transport waits for those too, which a real
+    client never does)."""
+    body = json.dumps(json_body).encode() if json_body is not None else b""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (name.lower().encode(), value.encode())
+            for name, value in {**headers, "content-type": "application/json"}.items()
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("test", 80),
+    }
+    answered = asyncio.Event()
+    status = 0
+    request_sent = False
+
+    async def receive():
+        nonlocal request_sent
+        if not request_sent:
+            request_sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # no disconnect: the client stays until the end
+
+    async def send(message):
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body" and not message.get("more_body"):
+            answered.set()
+
+    started = time.monotonic()
+    call = asyncio.create_task(app(scope, receive, send))
+    waiting = asyncio.create_task(answered.wait())
+    await asyncio.wait({call, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if call.done():
+        call.result()  # the app failed before answering: show why
+    return Answered(status, time.monotonic() - started, call)
 
 
 def bearer(token: str) -> dict[str, str]:

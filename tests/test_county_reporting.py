@@ -3,17 +3,19 @@ the day is then sent once and never again, the signature verifies, every attempt
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import hmac
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from backend.county.reporting import send_daily_reports
-from backend.settings import get_settings
+from backend.settings import Settings
 from tests.support import event, push
 
 SECRET = "province-shared-secret"
@@ -51,22 +53,34 @@ class Receiver:
         self.server.server_close()
 
 
-@pytest.fixture(autouse=True)
-def fresh_settings():
-    """The settings are read once per process: these tests change them."""
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
 @pytest.fixture
-def receiver(monkeypatch):
+def receiver():
     running = Receiver()
-    monkeypatch.setenv("CUNZHAN_PROVINCE_URL", running.url)
-    monkeypatch.setenv("CUNZHAN_PROVINCE_SECRET", SECRET)
-    get_settings.cache_clear()
     yield running
     running.close()
+
+
+def reporting_to(app, url: str, secret: str = SECRET) -> Settings:
+    """The app's settings with the province's receiver configured."""
+    return dataclasses.replace(app.state.settings, province_url=url, province_secret=secret)
+
+
+def next_day_in_both_counties(
+    now: datetime.datetime,
+) -> tuple[datetime.datetime, datetime.datetime]:
+    """The first and last minute when the day after `now` has begun in both test counties
+    (Shanghai and Urumqi) and not yet ended in either: a test that moves the clock on by
+    minutes or hours stays inside it whatever the time of day it runs (at 21:00 in Shanghai,
+    `now + 1 day + 3 h` is already the day after tomorrow there)."""
+    zones = [ZoneInfo("Asia/Shanghai"), ZoneInfo("Asia/Urumqi")]
+
+    def next_midnight(moment: datetime.datetime, zone: ZoneInfo) -> datetime.datetime:
+        day = moment.astimezone(zone).date() + datetime.timedelta(days=1)
+        return datetime.datetime.combine(day, datetime.time(), tzinfo=zone)
+
+    begun = max(next_midnight(now, zone) for zone in zones)
+    ends = min(next_midnight(now, zone) + datetime.timedelta(days=1) for zone in zones)
+    return begun + datetime.timedelta(minutes=1), ends - datetime.timedelta(minutes=1)
 
 
 def _verifies(request: dict) -> bool:
@@ -76,7 +90,8 @@ def _verifies(request: dict) -> bool:
     return hmac.compare_digest(expected, headers["x-cunzhan-signature"])
 
 
-async def test_a_day_is_retried_after_a_500_then_sent_once(client, world, receiver):
+async def test_a_day_is_retried_after_a_500_then_sent_once(app, client, world, receiver):
+    settings = reporting_to(app, receiver.url)
     sale = event(
         "sale.recorded",
         {
@@ -90,25 +105,24 @@ async def test_a_day_is_retried_after_a_500_then_sent_once(client, world, receiv
     )
     await push(client, world.keeper_a, [sale, event("checkin.recorded", {})])
     # Tomorrow the counties' "today" (both created today) is a finished day.
-    tomorrow = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
+    now = datetime.datetime.now(datetime.UTC)
+    tomorrow, later = next_day_in_both_counties(now)
 
-    assert await send_daily_reports(tomorrow) == 0
+    assert await send_daily_reports(settings, tomorrow) == 0
     assert len(receiver.requests) == 2  # one per county, both answered 500
-    assert await send_daily_reports(tomorrow + datetime.timedelta(seconds=30)) == 0
+    assert await send_daily_reports(settings, tomorrow + datetime.timedelta(seconds=30)) == 0
     assert len(receiver.requests) == 2  # still backing off
 
-    assert await send_daily_reports(tomorrow + datetime.timedelta(minutes=2)) == 2
+    assert await send_daily_reports(settings, tomorrow + datetime.timedelta(minutes=2)) == 2
     assert len(receiver.requests) == 4
-    assert await send_daily_reports(tomorrow + datetime.timedelta(hours=3)) == 0
+    assert await send_daily_reports(settings, later) == 0
     assert len(receiver.requests) == 4  # sent days are never sent again
 
     assert all(_verifies(request) for request in receiver.requests)
     ours = [r for r in receiver.requests if r["headers"]["Idempotency-Key"].startswith("TEST:")]
     assert len(ours) == 2 and ours[0]["body"] == ours[1]["body"]  # the same bytes retried
     body = json.loads(ours[1]["body"])
-    today = (tomorrow - datetime.timedelta(days=1)).astimezone(
-        datetime.timezone(datetime.timedelta(hours=8))
-    )
+    today = now.astimezone(ZoneInfo("Asia/Shanghai"))
     assert ours[1]["headers"]["Idempotency-Key"] == f"TEST:{today.date()}"
     assert body["county_code"] == "TEST" and body["day"] == today.date().isoformat()
     assert body["figures"]["farm_retail_fen"] == 25000
@@ -127,12 +141,10 @@ async def test_a_day_is_retried_after_a_500_then_sent_once(client, world, receiv
     assert report["log"][0]["error"] == "HTTP 500"
 
 
-async def test_an_unreachable_province_is_logged_and_retried(client, world, monkeypatch):
-    monkeypatch.setenv("CUNZHAN_PROVINCE_URL", "http://127.0.0.1:9/unreachable")
-    monkeypatch.setenv("CUNZHAN_PROVINCE_SECRET", SECRET)
-    get_settings.cache_clear()
+async def test_an_unreachable_province_is_logged_and_retried(app, client, world):
+    settings = reporting_to(app, "http://127.0.0.1:9/unreachable")
     tomorrow = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
-    assert await send_daily_reports(tomorrow) == 0
+    assert await send_daily_reports(settings, tomorrow) == 0
     response = await client.get(
         f"/api/v1/counties/{world.county_id}/province-reports", headers=world.staff.headers
     )
@@ -143,19 +155,16 @@ async def test_an_unreachable_province_is_logged_and_retried(client, world, monk
     assert due >= tomorrow + datetime.timedelta(seconds=59)
 
 
-async def test_nothing_is_sent_without_a_province_url(client, world, monkeypatch):
-    monkeypatch.setenv("CUNZHAN_PROVINCE_URL", "")
-    get_settings.cache_clear()
-    assert await send_daily_reports() == 0
+async def test_nothing_is_sent_without_a_province_url(app, client, world):
+    assert await send_daily_reports(reporting_to(app, "")) == 0
     response = await client.get(
         f"/api/v1/counties/{world.county_id}/province-reports", headers=world.staff.headers
     )
     assert response.json() == []
 
 
-async def test_nothing_is_sent_unsigned(client, world, receiver, monkeypatch):
-    monkeypatch.setenv("CUNZHAN_PROVINCE_SECRET", "")
-    get_settings.cache_clear()
+async def test_nothing_is_sent_unsigned(app, client, world, receiver):
+    settings = reporting_to(app, receiver.url, secret="")
     tomorrow = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
-    assert await send_daily_reports(tomorrow) == 0
+    assert await send_daily_reports(settings, tomorrow) == 0
     assert receiver.requests == []

@@ -5,8 +5,8 @@ from backend.registry.tables import County, Household, Station, Township, Villag
 from tests.support import login
 
 
-async def test_demo_county_has_the_seeds_shape_and_loads_once(client):
-    await load_demo()
+async def test_demo_county_has_the_seeds_shape_and_loads_once(app, client):
+    await load_demo(app.state.settings)
     assert await County.count() == 1
     assert await Township.count() == 9
     assert await Village.count() == 60
@@ -16,21 +16,21 @@ async def test_demo_county_has_the_seeds_shape_and_loads_once(client):
     # Every township has at least one station (乡镇 coverage 100%).
     townships_with_station = {row["township"] for row in await Station.select(Station.township)}
     assert len(townships_with_station) == 9
-    await load_demo()
+    await load_demo(app.state.settings)
     assert await Station.count() == 40
 
 
-async def test_demo_without_history_has_an_empty_ledger_at_any_hour(client, monkeypatch):
+async def test_demo_without_history_has_an_empty_ledger_at_any_hour(app, client, monkeypatch):
     # Browser tests count a keeper's entries from zero; "today" used to be filled up to now.
     from backend.ledger.tables import Event
 
     monkeypatch.setenv("CUNZHAN_DEMO_HISTORY_DAYS", "0")
-    await load_demo()
+    await load_demo(app.state.settings)
     assert await Event.count() == 0
 
 
-async def test_demo_logins_of_api_md_work(client):
-    await load_demo()
+async def test_demo_logins_of_api_md_work(app, client):
+    await load_demo(app.state.settings)
     keeper_1 = await login(client, "13800000001", "demo1234")
     keeper_2 = await login(client, "13800000002", "demo1234")
     staff = await login(client, "13900000001", "demo1234")
@@ -42,13 +42,13 @@ async def test_demo_logins_of_api_md_work(client):
 
 
 async def test_demo_history_is_realistic_and_keepers_1_and_2_have_not_checked_in(
-    client, monkeypatch
+    app, client, monkeypatch
 ):
     from backend.ledger import integrity
     from backend.ledger.tables import Event
 
     monkeypatch.setenv("CUNZHAN_DEMO_HISTORY_DAYS", "14")
-    await load_demo()
+    await load_demo(app.state.settings)
     assert (await integrity.verify())["broken"] == []
     received = await Event.count().where(Event.type == "parcel.received")
     dispatched = await Event.count().where(Event.type == "parcel.dispatched")

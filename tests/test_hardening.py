@@ -515,7 +515,7 @@ async def test_a_public_https_endpoint_is_saved(client, world, fake_dns, monkeyp
 
 
 async def test_a_name_that_resolves_elsewhere_at_send_time_is_not_called(
-    client, world, fake_dns, monkeypatch
+    app, client, world, fake_dns, monkeypatch
 ):
     from backend.notify import channels
     from backend.notify.endpoints import push_http_session
@@ -535,7 +535,7 @@ async def test_a_name_that_resolves_elsewhere_at_send_time_is_not_called(
             session,
             subscription,
             {"title": "t"},
-            vapid=await vapid_pair(),
+            vapid=await vapid_pair(app.state.settings),
             subject="mailto:ops@cunzhan.invalid",
             ttl_seconds=60,
             urgency="normal",
@@ -543,7 +543,7 @@ async def test_a_name_that_resolves_elsewhere_at_send_time_is_not_called(
     assert attempt.status == "failed" and "public" in attempt.error, attempt
 
 
-async def test_a_push_service_redirect_is_never_followed(client, world, monkeypatch):
+async def test_a_push_service_redirect_is_never_followed(app, client, world, monkeypatch):
     from tests.push_fakes import FakeBrowser, LoopbackServer, Plan
     from tests.test_push_roundtrip import remind
 
@@ -559,7 +559,7 @@ async def test_a_push_service_redirect_is_never_followed(client, world, monkeypa
             headers=world.keeper_a.headers,
         )
         assert saved.status_code == 201, saved.text
-        await remind(world.keeper_a.id)
+        await remind(app.state.settings, world.keeper_a.id)
         assert len(push_service.to(browser.path)) == 1
         assert push_service.to("/inside") == []
 

@@ -52,10 +52,14 @@ async def test_many_processes_racing_for_a_free_lease_get_one_winner():
     assert (await lease.current()).holder == winners[0].holder
 
 
-async def test_a_window_runs_once_even_when_two_holders_overlap():
+async def test_a_window_runs_once_even_when_two_holders_overlap(app):
     async def claim(holder: str):
         return await run_job(
-            "rollup", window_key="2026-11-23T02:00:00+00:00", trigger="schedule", holder=holder
+            app.state.settings,
+            "rollup",
+            window_key="2026-11-23T02:00:00+00:00",
+            trigger="schedule",
+            holder=holder,
         )
 
     results = await asyncio.gather(claim("host:1:a"), claim("host:2:b"))
@@ -63,9 +67,11 @@ async def test_a_window_runs_once_even_when_two_holders_overlap():
     assert all(r.status in ("done", "skipped") for r in results)
 
 
-async def test_staff_see_the_jobs_their_last_runs_and_the_lease_holder(client, world):
+async def test_staff_see_the_jobs_their_last_runs_and_the_lease_holder(app, client, world):
     await lease.acquire("host:1:a", ttl=30)
-    await run_job("rollup", window_key="w1", trigger="schedule", holder="host:1:a")
+    await run_job(
+        app.state.settings, "rollup", window_key="w1", trigger="schedule", holder="host:1:a"
+    )
     response = await client.get(
         "/api/v1/jobs", headers={**world.staff.headers, "accept-language": "zh-CN"}
     )
@@ -84,14 +90,16 @@ async def test_staff_see_the_jobs_their_last_runs_and_the_lease_holder(client, w
     assert refused.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_a_failing_job_is_recorded_with_its_error(client, world, monkeypatch):
+async def test_a_failing_job_is_recorded_with_its_error(app, client, world, monkeypatch):
     from backend.county import rollups
 
     async def broken() -> int:
         raise RuntimeError("rollup store unavailable")
 
     monkeypatch.setattr(rollups, "refresh", broken)
-    result = await run_job("rollup", window_key="w-broken", trigger="schedule", holder="h")
+    result = await run_job(
+        app.state.settings, "rollup", window_key="w-broken", trigger="schedule", holder="h"
+    )
     assert result.ran and result.status == "failed"
     response = await client.get("/api/v1/jobs", headers=world.admin.headers)
     rollup = next(job for job in response.json()["jobs"] if job["name"] == "rollup")
@@ -99,11 +107,17 @@ async def test_a_failing_job_is_recorded_with_its_error(client, world, monkeypat
     assert "rollup store unavailable" in rollup["last_run"]["error"]
 
 
-async def test_runs_older_than_thirty_days_are_pruned():
+async def test_runs_older_than_thirty_days_are_pruned(app):
     long_ago = T0 - datetime.timedelta(days=31)
-    await run_job("rollup", window_key="old", trigger="schedule", holder="h", now=long_ago)
-    await run_job("rollup", window_key="recent", trigger="schedule", holder="h", now=T0)
-    pruned = await run_job("prune-runs", window_key="p", trigger="schedule", holder="h", now=T0)
+    await run_job(
+        app.state.settings, "rollup", window_key="old", trigger="schedule", holder="h", now=long_ago
+    )
+    await run_job(
+        app.state.settings, "rollup", window_key="recent", trigger="schedule", holder="h", now=T0
+    )
+    pruned = await run_job(
+        app.state.settings, "prune-runs", window_key="p", trigger="schedule", holder="h", now=T0
+    )
     assert pruned.status == "done" and pruned.counts == {"deleted": 1}
     from backend.jobs.tables import JobRun
 
@@ -120,7 +134,7 @@ def test_every_job_has_a_name_in_every_language():
         assert not missing, f"{language}: {missing}"
 
 
-async def test_runs_left_running_by_a_dead_holder_are_marked_abandoned(client, world):
+async def test_runs_left_running_by_a_dead_holder_are_marked_abandoned(app, client, world):
     from backend.jobs.service import mark_abandoned
     from backend.jobs.tables import JobRun
 
@@ -134,7 +148,9 @@ async def test_runs_left_running_by_a_dead_holder_are_marked_abandoned(client, w
             status="running",
         )
     )
-    await run_job("rollup", window_key="w-alive", trigger="schedule", holder="host:2:b")
+    await run_job(
+        app.state.settings, "rollup", window_key="w-alive", trigger="schedule", holder="host:2:b"
+    )
     assert await mark_abandoned("host:2:b") == 1
     rows = await JobRun.select(JobRun.window_key, JobRun.status).order_by(JobRun.window_key)
     assert [(r["window_key"], r["status"]) for r in rows] == [

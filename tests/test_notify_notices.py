@@ -5,14 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from backend.notify import service
-
-
-@pytest.fixture(autouse=True)
-async def finish_background():
-    yield
-    await service.drain()  # the chains run in the background; let them end inside the test
-
 
 async def post_notice(client, world, staff=None, county_id=None, **body):
     body = {"scope": "county", "title": "县中心通知", "body": "本周五开展电商培训。"} | body

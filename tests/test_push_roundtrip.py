@@ -35,8 +35,9 @@ async def subscribe(client, actor, browser: FakeBrowser, device_id: str | None =
     return response.json()["id"]
 
 
-async def remind(user_id, dedupe_key: str = "checkin:test:1") -> bool:
+async def remind(settings, user_id, dedupe_key: str = "checkin:test:1") -> bool:
     return await service.notify_user(
+        settings,
         user_id,
         kind="checkin",
         title_key="notify.checkin.title",
@@ -66,7 +67,7 @@ async def deliveries_of(client, world, channel: str = "push") -> list[dict]:
 
 
 async def test_push_round_trip_encrypted_signed_in_the_keepers_language(
-    client, world, push_service
+    app, client, world, push_service
 ):
     response = await client.post(
         "/api/v1/auth/language", json={"language": "ug"}, headers=world.keeper_a.headers
@@ -77,7 +78,7 @@ async def test_push_round_trip_encrypted_signed_in_the_keepers_language(
     key = (await client.get("/api/v1/push/key", headers=world.keeper_a.headers)).json()
     assert len(b64url_decode(key["public_key"])) == 65  # an uncompressed P-256 point
 
-    assert await remind(world.keeper_a.id) is True
+    assert await remind(app.state.settings, world.keeper_a.id) is True
 
     [request] = push_service.to(browser.path)
     payload = browser.decrypt(request)
@@ -102,28 +103,28 @@ async def test_push_round_trip_encrypted_signed_in_the_keepers_language(
     assert (await subscription_row(browser.endpoint))["last_success_at"] is not None
 
 
-async def test_every_subscription_of_the_keeper_gets_it(client, world, push_service):
+async def test_every_subscription_of_the_keeper_gets_it(app, client, world, push_service):
     phone, tablet = FakeBrowser(push_service.url), FakeBrowser(push_service.url)
     await subscribe(client, world.keeper_a, phone)
     await subscribe(client, world.keeper_a, tablet)
     other = FakeBrowser(push_service.url)
     await subscribe(client, world.keeper_b, other)
-    await remind(world.keeper_a.id)
+    await remind(app.state.settings, world.keeper_a.id)
     assert len(push_service.to(phone.path)) == 1
     assert len(push_service.to(tablet.path)) == 1
     assert push_service.to(other.path) == []
 
 
 @pytest.mark.parametrize("status", [404, 410])
-async def test_a_gone_subscription_is_deleted(client, world, push_service, status):
+async def test_a_gone_subscription_is_deleted(app, client, world, push_service, status):
     browser = FakeBrowser(push_service.url)
     await subscribe(client, world.keeper_a, browser)
     push_service.plan(browser.path, Plan(status))
-    await remind(world.keeper_a.id)
+    await remind(app.state.settings, world.keeper_a.id)
     assert await subscription_row(browser.endpoint) is None
     [logged] = await deliveries_of(client, world)
     assert (logged["status"], logged["http_status"]) == ("gone", status)
-    await remind(world.keeper_a.id, dedupe_key="checkin:test:2")
+    await remind(app.state.settings, world.keeper_a.id, dedupe_key="checkin:test:2")
     assert len(push_service.to(browser.path)) == 1  # never called again
 
 
@@ -140,13 +141,13 @@ async def _make_due(endpoint: str) -> None:
 
 @pytest.mark.parametrize("status", [429, 503])
 async def test_throttled_or_failing_push_is_kept_backed_off_and_retried(
-    client, world, push_service, status
+    app, client, world, push_service, status
 ):
     browser = FakeBrowser(push_service.url)
     await subscribe(client, world.keeper_a, browser)
     push_service.plan(browser.path, Plan(status, {"Retry-After": "120"}))
     before = datetime.datetime.now(datetime.UTC)
-    await remind(world.keeper_a.id)
+    await remind(app.state.settings, world.keeper_a.id)
 
     row = await subscription_row(browser.endpoint)
     assert row is not None and row["failures"] == 1  # kept
@@ -155,20 +156,20 @@ async def test_throttled_or_failing_push_is_kept_backed_off_and_retried(
     [logged] = await deliveries_of(client, world)
     assert (logged["status"], logged["http_status"]) == ("failed", status)
 
-    assert await service.retry_due() == 0  # still backing off: nothing sent
+    assert await service.retry_due(app.state.settings) == 0  # still backing off: nothing sent
     assert len(push_service.to(browser.path)) == 1
 
     await _make_due(browser.endpoint)
-    assert await service.retry_due() == 1
+    assert await service.retry_due(app.state.settings) == 1
     assert len(push_service.to(browser.path)) == 2
     statuses = [row["status"] for row in await deliveries_of(client, world)]
     assert sorted(statuses) == ["delivered", "failed"]
     row = await subscription_row(browser.endpoint)
     assert row["failures"] == 0 and row["next_attempt_at"] is None
-    assert await service.retry_due() == 0  # delivered: nothing owed any more
+    assert await service.retry_due(app.state.settings) == 0  # delivered: nothing owed any more
 
 
-async def test_back_off_grows_with_each_failure(client, world, push_service):
+async def test_back_off_grows_with_each_failure(app, client, world, push_service):
     browser = FakeBrowser(push_service.url)
     await subscribe(client, world.keeper_a, browser)
     push_service.plan(browser.path, Plan(500), Plan(500), Plan(500))
@@ -176,10 +177,10 @@ async def test_back_off_grows_with_each_failure(client, world, push_service):
     for attempt in range(3):
         before = datetime.datetime.now(datetime.UTC)
         if attempt == 0:
-            await remind(world.keeper_a.id)
+            await remind(app.state.settings, world.keeper_a.id)
         else:
             await _make_due(browser.endpoint)
-            await service.retry_due()
+            await service.retry_due(app.state.settings)
         row = await subscription_row(browser.endpoint)
         assert row["failures"] == attempt + 1
         waits.append((db_moment(row["next_attempt_at"]) - before).total_seconds())
@@ -194,26 +195,26 @@ def db_moment(value) -> datetime.datetime:
 
 
 async def test_same_dedupe_key_twice_pushes_once_but_reaches_a_new_subscription(
-    client, world, push_service
+    app, client, world, push_service
 ):
     first = FakeBrowser(push_service.url)
     await subscribe(client, world.keeper_a, first)
-    assert await remind(world.keeper_a.id) is True
-    assert await remind(world.keeper_a.id) is False
+    assert await remind(app.state.settings, world.keeper_a.id) is True
+    assert await remind(app.state.settings, world.keeper_a.id) is False
     assert len(push_service.requests) == 1
     inbox = (await client.get("/api/v1/inbox", headers=world.keeper_a.headers)).json()["items"]
     assert len(inbox) == 1
 
     second = FakeBrowser(push_service.url)  # a subscription added since
     await subscribe(client, world.keeper_a, second)
-    assert await remind(world.keeper_a.id) is True
+    assert await remind(app.state.settings, world.keeper_a.id) is True
     assert len(push_service.to(first.path)) == 1
     assert len(push_service.to(second.path)) == 1
-    assert await remind(world.keeper_a.id) is False
+    assert await remind(app.state.settings, world.keeper_a.id) is False
     assert len(push_service.requests) == 2
 
 
-async def test_station_keepers_are_notified_once_per_key(client, world, push_service):
+async def test_station_keepers_are_notified_once_per_key(app, client, world, push_service):
     browser = FakeBrowser(push_service.url)
     await subscribe(client, world.keeper_a, browser)
     message = {
@@ -224,8 +225,8 @@ async def test_station_keepers_are_notified_once_per_key(client, world, push_ser
         "url": "/app/#/pickup",
         "dedupe_key": "overdue:test",
     }
-    assert await service.notify_station_keepers(world.station_a, **message) == 1
-    assert await service.notify_station_keepers(world.station_a, **message) == 0
+    assert await service.notify_station_keepers(app.state.settings, world.station_a, **message) == 1
+    assert await service.notify_station_keepers(app.state.settings, world.station_a, **message) == 0
     payload = browser.decrypt(push_service.to(browser.path)[0])
     assert payload["body"] == translate("notify.parcel_overdue.body", "zh-CN", count=3, days=7)
 
@@ -301,7 +302,7 @@ async def test_staff_cannot_subscribe_and_anyone_logged_in_gets_the_key(client, 
 
 
 async def test_a_push_service_that_never_answers_is_given_up_on_and_retried_later(
-    client, world, push_service, monkeypatch
+    app, client, world, push_service, monkeypatch
 ):
     from backend.notify import channels
 
@@ -310,7 +311,7 @@ async def test_a_push_service_that_never_answers_is_given_up_on_and_retried_late
     await subscribe(client, world.keeper_a, browser)
     push_service.plan(browser.path, Plan(201, hang=True))
     started = time.monotonic()
-    await remind(world.keeper_a.id)
+    await remind(app.state.settings, world.keeper_a.id)
     assert time.monotonic() - started < 5  # never hangs with it
     [logged] = await deliveries_of(client, world)
     assert logged["status"] == "failed" and logged["http_status"] is None
@@ -318,25 +319,31 @@ async def test_a_push_service_that_never_answers_is_given_up_on_and_retried_late
     assert row["failures"] == 1 and row["next_attempt_at"] is not None  # kept, backed off
 
 
-async def test_a_refused_payload_is_failed_but_not_retried(client, world, push_service):
+async def test_a_refused_payload_is_failed_but_not_retried(app, client, world, push_service):
     browser = FakeBrowser(push_service.url)
     await subscribe(client, world.keeper_a, browser)
     push_service.plan(browser.path, Plan(413))
-    await remind(world.keeper_a.id)
+    await remind(app.state.settings, world.keeper_a.id)
     [logged] = await deliveries_of(client, world)
     assert (logged["status"], logged["http_status"]) == ("failed", 413)
     await _make_due(browser.endpoint)
-    assert await service.retry_due() == 0  # the same payload would be refused again
+    assert (
+        await service.retry_due(app.state.settings) == 0
+    )  # the same payload would be refused again
     assert await subscription_row(browser.endpoint) is not None
 
 
-async def test_two_senders_retrying_at_once_send_once(client, world, push_service):
+async def test_two_senders_retrying_at_once_send_once(app, client, world, push_service):
     """Two processes' retry runs race for the same owed message: the claim lets one send."""
     browser = FakeBrowser(push_service.url)
     await subscribe(client, world.keeper_a, browser)
     push_service.plan(browser.path, Plan(503))
-    await remind(world.keeper_a.id)
+    await remind(app.state.settings, world.keeper_a.id)
     await _make_due(browser.endpoint)
-    taken = await asyncio.gather(service.retry_due(), service.retry_due(), service.retry_due())
+    taken = await asyncio.gather(
+        service.retry_due(app.state.settings),
+        service.retry_due(app.state.settings),
+        service.retry_due(app.state.settings),
+    )
     assert sum(taken) >= 1
     assert len(push_service.to(browser.path)) == 2  # the first 503, then exactly one retry

@@ -24,6 +24,7 @@ from backend.errors import DomainError, request_language
 from backend.notify import villagers
 from backend.params import CountyId, Day, HouseholdId, StationId, day_in_range, parse_month
 from backend.registry import service as registry
+from backend.settings import AppSettings
 
 ParcelId = Annotated[uuid.UUID, PathParameter(title="Parcel id", description="A parcel")]
 MonthText = Annotated[str | None, QueryParameter(description="Month, YYYY-MM", required=False)]
@@ -93,10 +94,15 @@ class CounterController(Controller):
         status_code=200,
     )
     async def notify_again(
-        self, request: Request, user: LoggedIn, station_id: StationId, parcel_id: ParcelId
+        self,
+        request: Request,
+        user: LoggedIn,
+        settings: AppSettings,
+        station_id: StationId,
+        parcel_id: ParcelId,
     ) -> NoticeOut:
         _own_station(user, station_id)
-        await villagers.renotify(station_id, parcel_id, request_language(request))
+        await villagers.renotify(settings, station_id, parcel_id, request_language(request))
         state, sent = await villagers.notice_state(parcel_id)
         return NoticeOut(parcel_id=parcel_id, notice=state, notices_sent=sent)
 

@@ -28,7 +28,7 @@ from backend import clock, db
 from backend.county import figures
 from backend.county.store import places, reports
 from backend.county.store.reports import Attempt
-from backend.settings import get_settings
+from backend.settings import Settings
 
 log = logging.getLogger("cunzhan.county.reporting")
 
@@ -51,9 +51,8 @@ def backoff_seconds(attempts: int) -> int:
     return min(FIRST_BACKOFF_S * 2 ** max(0, attempts - 1), MAX_BACKOFF_S)
 
 
-async def send_daily_reports(now: datetime.datetime | None = None) -> int:
+async def send_daily_reports(settings: Settings, now: datetime.datetime | None = None) -> int:
     """Send every county's days not yet delivered; returns how many were sent."""
-    settings = get_settings()
     if not settings.province_url:
         return 0
     if not settings.province_secret:

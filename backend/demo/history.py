@@ -5,6 +5,7 @@ of the month, weekly check-ins (except demo keepers 1 and 2 this week), a few re
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import random
 import uuid
@@ -17,7 +18,7 @@ from backend.accounts import store as accounts
 from backend.accounts.schemas import CurrentUser
 from backend.ledger import ingest
 from backend.ledger.service import week_start
-from backend.notify.villagers import no_sms
+from backend.settings import Settings
 
 BATCH = 500
 CARRIERS = [("ZTO", 0.24), ("YTO", 0.16), ("YUNDA", 0.14), ("STO", 0.1), ("JT", 0.12),
@@ -213,6 +214,7 @@ def build_timeline(
 
 
 async def write_history(
+    settings: Settings,
     county_id: uuid.UUID,
     timezone: str,
     households: list[str],
@@ -225,6 +227,7 @@ async def write_history(
     Every generated entry is valid: one refused means the generator and the rules disagree."""
     rng = random.Random(8)
     zone = zoneinfo.ZoneInfo(timezone)
+    quiet = dataclasses.replace(settings, sms_url="")  # made-up villagers get no pickup SMS
     now = clock.utcnow()
     stored = 0
     for index, phone in enumerate(keepers):
@@ -238,8 +241,8 @@ async def write_history(
         entries = build_timeline(rng, households, days, zone, now, check_in_this_week=index >= 2)
         device = uuid.UUID(int=rng.getrandbits(128), version=4)
         for start in range(0, len(entries), BATCH):
-            with no_sms():  # made-up villagers: no pickup SMS however the server is set up
-                answer = await ingest.push(keeper, device, entries[start : start + BATCH], "zh-CN")
+            batch = entries[start : start + BATCH]
+            answer = (await ingest.push(quiet, keeper, device, batch, "zh-CN")).answer
             refused = [r for r in answer.results if r.status != "accepted"]
             if refused:
                 raise RuntimeError(f"demo history entry refused: {refused[0]}")

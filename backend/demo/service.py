@@ -20,6 +20,7 @@ from backend.registry.schemas import (
     TownshipCreate,
     VillageCreate,
 )
+from backend.settings import Settings
 
 DEMO_COUNTY_CODE = "QSX"
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - the published demo password of API.md
@@ -63,7 +64,7 @@ def _village_names(rng: random.Random, count: int, taken: set[str]) -> list[str]
     return names
 
 
-async def load_demo(if_empty: bool = False, progress=None) -> str:
+async def load_demo(settings: Settings, if_empty: bool = False, progress=None) -> str:
     """`progress(done, total)` is told after each station's history is written."""
     if if_empty and await registry_store.any_county():
         return "database already holds a county; demo not loaded"
@@ -129,6 +130,7 @@ async def load_demo(if_empty: bool = False, progress=None) -> str:
     events = 0
     if days > 0:  # 0 means the registry alone: the timeline would still fill today up to now
         events = await write_history(
+            settings,
             county.id,
             county.timezone,
             [f"QS-{number:04d}" for number in range(1, HOUSEHOLDS + 1)],

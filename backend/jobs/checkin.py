@@ -22,6 +22,7 @@ from backend.jobs.fanout import bounded_map, each_county
 from backend.ledger.service import week_start
 from backend.registry import store as registry
 from backend.registry.store import CountySchedule
+from backend.settings import Settings
 
 CHECKIN_URL = "/app/#/checkin"
 
@@ -71,13 +72,16 @@ def checkin_dedupe_key(station_id: uuid.UUID, week_monday: datetime.date, nudge:
     return f"checkin:{station_id}:{week_monday.isoformat()}:{nudge}"
 
 
-async def remind_station(station_id: uuid.UUID, window: ReminderWindow, nudge: int) -> int:
+async def remind_station(
+    settings: Settings, station_id: uuid.UUID, window: ReminderWindow, nudge: int
+) -> int:
     """One station's keepers, the first or second nudge of the week; how many got it now."""
     from backend.notify.service import notify_station_keepers
 
     key = "notify.checkin.second" if nudge == 2 else "notify.checkin"
     return int(
         await notify_station_keepers(
+            settings,
             station_id,
             kind="checkin",
             title_key=f"{key}.title",
@@ -90,7 +94,9 @@ async def remind_station(station_id: uuid.UUID, window: ReminderWindow, nudge: i
     )
 
 
-async def send_checkin_reminders(now: datetime.datetime | None = None) -> dict[str, int]:
+async def send_checkin_reminders(
+    settings: Settings, now: datetime.datetime | None = None
+) -> dict[str, int]:
     """Remind every county that is due now; returns how many counties, stations and keepers."""
     now = now or clock.utcnow()
     counts = {"counties_due": 0, "stations_missing": 0, "keepers_notified": 0}
@@ -105,7 +111,9 @@ async def send_checkin_reminders(now: datetime.datetime | None = None) -> dict[s
         counts["counties_due"] += 1
         missing = await stations_missing_checkin(county.id, window.week_monday)
         counts["stations_missing"] += len(missing)
-        notified = await bounded_map(partial(remind_station, window=window, nudge=nudge), missing)
+        notified = await bounded_map(
+            partial(remind_station, settings, window=window, nudge=nudge), missing
+        )
         counts["keepers_notified"] += sum(notified)
 
     return await each_county(await registry.county_schedules(), remind_county, counts)

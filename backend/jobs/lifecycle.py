@@ -22,6 +22,7 @@ from backend import clock
 from backend.jobs import lease
 from backend.jobs.registry import JOBS, interval_seconds
 from backend.jobs.service import mark_abandoned, run_job, tick_window
+from backend.settings import Settings
 
 log = logging.getLogger("cunzhan.jobs")
 
@@ -38,6 +39,7 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 class SchedulerState:
     holder: str
     scheduler: AsyncIOScheduler
+    settings: Settings  # the app's, handed to every job
     valid_until: datetime.datetime | None = None
     renewed_at: datetime.datetime | None = None
     running: set[asyncio.Task] = field(default_factory=set)
@@ -117,6 +119,7 @@ async def tick(state: SchedulerState, name: str) -> None:
     if not state.holds(now):
         return
     await run_job(
+        state.settings,
         name,
         window_key=tick_window(JOBS[name], now),
         trigger="schedule",
@@ -165,7 +168,9 @@ def _add_jobs(state: SchedulerState) -> None:
 async def start(app: Litestar) -> None:
     """Start this process's scheduler; it competes for the lease at once and then every few s."""
     scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=datetime.UTC)
-    state = SchedulerState(holder=lease.new_holder_id(), scheduler=scheduler)
+    state = SchedulerState(
+        holder=lease.new_holder_id(), scheduler=scheduler, settings=app.state.settings
+    )
     await renew_lease(state)
     _add_jobs(state)
     scheduler.start()

@@ -24,6 +24,7 @@ from backend.jobs.fanout import bounded_map, each_county
 from backend.notify import villagers
 from backend.registry import store as registry
 from backend.registry.store import CountySchedule
+from backend.settings import Settings
 
 PICKUP_URL = "/app/#/pickup"
 
@@ -32,13 +33,16 @@ def overdue_dedupe_key(station_id: uuid.UUID, day: datetime.date) -> str:
     return f"parcel-overdue:{station_id}:{day.isoformat()}"
 
 
-async def remind_station(item: tuple[uuid.UUID, int], day: datetime.date, return_days: int) -> int:
+async def remind_station(
+    settings: Settings, item: tuple[uuid.UUID, int], day: datetime.date, return_days: int
+) -> int:
     """One station's keepers: how many parcels wait past the limit; once per local day."""
     from backend.notify.service import notify_station_keepers
 
     station_id, count = item
     return int(
         await notify_station_keepers(
+            settings,
             station_id,
             kind="parcel_overdue",
             title_key="notify.parcel_overdue.title",
@@ -51,7 +55,9 @@ async def remind_station(item: tuple[uuid.UUID, int], day: datetime.date, return
     )
 
 
-async def mark_and_remind_overdue(now: datetime.datetime | None = None) -> dict[str, int]:
+async def mark_and_remind_overdue(
+    settings: Settings, now: datetime.datetime | None = None
+) -> dict[str, int]:
     now = now or clock.utcnow()
     counts = {
         "overdue": 0,
@@ -69,12 +75,14 @@ async def mark_and_remind_overdue(now: datetime.datetime | None = None) -> dict[
         counts["newly_marked"] += found.newly_marked
         # Villagers with parcels past the free days: an SMS at most every 2 days, 3 in all.
         counts["villager_reminders"] += await villagers.remind_county(
-            msgspec.structs.asdict(county), now
+            settings, msgspec.structs.asdict(county), now
         )
         if local.hour < county.checkin_reminder_hour:
             return
         notified = await bounded_map(
-            partial(remind_station, day=local.date(), return_days=county.parcel_return_days),
+            partial(
+                remind_station, settings, day=local.date(), return_days=county.parcel_return_days
+            ),
             list(found.per_station.items()),
         )
         counts["stations_reminded"] += sum(1 for n in notified if n)

@@ -1,8 +1,9 @@
 """The scheduled jobs by name: what each calls and how often the holder's scheduler ticks it.
 
-Every job takes the current time (tests inject it) and returns counts of what it did. The jobs
-decide for themselves whether anything is due (a county's reminder hour, a day not yet reported),
-so a tick every few minutes is enough and a missed tick after downtime catches up on the next.
+Every job takes the current time (tests inject it) and the settings of the app that runs it, and
+returns counts of what it did. The jobs decide for themselves whether anything is due (a county's
+reminder hour, a day not yet reported), so a tick every few minutes is enough and a missed tick
+after downtime catches up on the next.
 """
 
 from __future__ import annotations
@@ -13,48 +14,49 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from backend.jobs import store
+from backend.settings import Settings
 
 Counts = dict[str, int]
 KEEP_RUNS_DAYS = 30  # every tick is recorded: ~3,000 rows a day with the default ticks
-JobFunction = Callable[[datetime.datetime], Awaitable[Counts]]
+JobFunction = Callable[[datetime.datetime, Settings], Awaitable[Counts]]
 
 
-async def _checkin_reminder(now: datetime.datetime) -> Counts:
+async def _checkin_reminder(now: datetime.datetime, settings: Settings) -> Counts:
     from backend.jobs.checkin import send_checkin_reminders
 
-    return await send_checkin_reminders(now)
+    return await send_checkin_reminders(settings, now)
 
 
-async def _parcel_overdue(now: datetime.datetime) -> Counts:
+async def _parcel_overdue(now: datetime.datetime, settings: Settings) -> Counts:
     from backend.jobs.overdue import mark_and_remind_overdue
 
-    return await mark_and_remind_overdue(now)
+    return await mark_and_remind_overdue(settings, now)
 
 
-async def _rollup(now: datetime.datetime) -> Counts:
+async def _rollup(now: datetime.datetime, settings: Settings) -> Counts:
     from backend.county.rollups import refresh
 
     return {"refreshed": int(await refresh() or 0)}
 
 
-async def _province_report(now: datetime.datetime) -> Counts:
+async def _province_report(now: datetime.datetime, settings: Settings) -> Counts:
     from backend.county.reporting import send_daily_reports
 
-    return {"sent": int(await send_daily_reports() or 0)}
+    return {"sent": int(await send_daily_reports(settings) or 0)}
 
 
-async def _push_retry(now: datetime.datetime) -> Counts:
+async def _push_retry(now: datetime.datetime, settings: Settings) -> Counts:
     """Retries push sends whose back-off expired, and sends the villagers' SMS still waiting."""
     from backend.notify import service as notify
     from backend.notify import villagers
 
     return {
-        "retried": int(await notify.retry_due() or 0),
-        "villager_sms": await villagers.send_pending(),
+        "retried": int(await notify.retry_due(settings) or 0),
+        "villager_sms": await villagers.send_pending(settings),
     }
 
 
-async def _prune_runs(now: datetime.datetime) -> Counts:
+async def _prune_runs(now: datetime.datetime, settings: Settings) -> Counts:
     return {"deleted": await store.prune_runs(now - datetime.timedelta(days=KEEP_RUNS_DAYS))}
 
 

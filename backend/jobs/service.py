@@ -22,6 +22,7 @@ from backend.jobs import lease, store
 from backend.jobs.fanout import PartialFailure
 from backend.jobs.registry import JOBS, JobSpec, interval_seconds
 from backend.jobs.schemas import JobOut, JobRunOut, JobsOverview, LeaseOut
+from backend.settings import Settings
 
 log = logging.getLogger("cunzhan.jobs")
 
@@ -62,6 +63,7 @@ def tick_window(spec: JobSpec, now: datetime.datetime) -> str:
 
 
 async def run_job(
+    settings: Settings,
     name: str,
     *,
     window_key: str,
@@ -85,7 +87,7 @@ async def run_job(
         return RunResult(name=name, window_key=window_key, ran=False)
     began = time.monotonic()
     try:
-        counts = await spec.run(now)
+        counts = await spec.run(now, settings)
         status, error = "done", ""
     except PartialFailure as failure:
         log.error("job %s failed in part in window %s: %s", name, window_key, failure)
@@ -109,13 +111,16 @@ async def run_job(
     return result
 
 
-async def run_now(name: str, now: datetime.datetime | None = None, holder: str = "") -> RunResult:
+async def run_now(
+    settings: Settings, name: str, now: datetime.datetime | None = None, holder: str = ""
+) -> RunResult:
     """`cunzhan jobs run NAME`: a run of its own, outside the scheduler's windows. Whatever the
     job already sent in its business window (this week, this day) is not sent again."""
     spec_for(name)
     now = now or clock.utcnow()
     window_key = f"manual:{now.isoformat(timespec='microseconds')}:{uuid.uuid4().hex[:6]}"
     return await run_job(
+        settings,
         name,
         window_key=window_key,
         trigger="manual",

@@ -37,6 +37,7 @@ from backend.ledger.validation import (
     check_event,
 )
 from backend.notify import villagers
+from backend.settings import Settings
 
 log = logging.getLogger("cunzhan.ledger")
 
@@ -66,9 +67,22 @@ class _Judged:
     candidate: Candidate | None = None
 
 
+@dataclass
+class Pushed:
+    """A batch as judged, and the villagers' pickup SMS it wrote: the caller sends them once it
+    has answered (`villagers.send_after_commit`), so a slow provider never delays the phone."""
+
+    answer: SyncResponse
+    pickup_notices: list[uuid.UUID]
+
+
 async def push(
-    user: CurrentUser, device_id: uuid.UUID, raw_events: list[Any], language: str
-) -> SyncResponse:
+    settings: Settings,
+    user: CurrentUser,
+    device_id: uuid.UUID,
+    raw_events: list[Any],
+    language: str,
+) -> Pushed:
     """Accept a batch: exactly once per event id, in order, in one transaction."""
     if user.station_id is None:
         raise DomainError("keepers_only", status=403)
@@ -76,7 +90,7 @@ async def push(
         raise DomainError("payload_too_large", status=413)
     for attempt in range(3):
         try:
-            return await _push_once(user, device_id, raw_events, language)
+            return await _push_once(settings, user, device_id, raw_events, language)
         except Exception as exc:
             # Another station inserted one of these ids at the same moment: judge again, now
             # the row exists and the event is a conflict.
@@ -88,8 +102,12 @@ async def push(
 
 
 async def _push_once(
-    user: CurrentUser, device_id: uuid.UUID, raw_events: list[Any], language: str
-) -> SyncResponse:
+    settings: Settings,
+    user: CurrentUser,
+    device_id: uuid.UUID,
+    raw_events: list[Any],
+    language: str,
+) -> Pushed:
     received_at = clock.utcnow()
     station_id = user.station_id
     assert station_id is not None  # push() admits keepers only
@@ -153,7 +171,7 @@ async def _push_once(
             _describe_accepted(item.result, candidate, applied, last_seq)
         await event_store.insert(rows)
         await projection_store.write_projections(state)
-        notices = await _enqueue_pickup_notices(station_id, state, rows, language)
+        notices = await _enqueue_pickup_notices(settings, station_id, state, rows, language)
         await _record_conflicts(conflicts, user, device_id, received_at)
         if rows:
             await event_store.advance_chain(station_id, last_seq, last_hash)
@@ -166,12 +184,15 @@ async def _push_once(
     )
     if rows:
         log.info("sync accepted", extra={"station_id": str(station_id), "count": len(rows)})
-    villagers.send_in_background(notices)
-    return SyncResponse(results=[j.result for j in judged], cursor=str(last_seq))
+    return Pushed(SyncResponse(results=[j.result for j in judged], cursor=str(last_seq)), notices)
 
 
 async def _enqueue_pickup_notices(
-    station_id: uuid.UUID, state: StationState, rows: list[EventRow], language: str
+    settings: Settings,
+    station_id: uuid.UUID,
+    state: StationState,
+    rows: list[EventRow],
+    language: str,
 ) -> list[uuid.UUID]:
     """The pickup SMS of the parcels received in this batch and still on the shelf, written in
     the batch's own transaction (exactly once: a duplicate event is never applied again)."""
@@ -182,7 +203,7 @@ async def _enqueue_pickup_notices(
         parcel = state.parcels.get(row.id)
         if parcel is not None and parcel.state == "on_shelf":
             received.append((parcel.id, parcel.recipient_phone, parcel.pickup_code))
-    return await villagers.enqueue_pickups(station_id, received, language)
+    return await villagers.enqueue_pickups(settings, station_id, received, language)
 
 
 def _event_row(

@@ -2,7 +2,8 @@
 
 from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
@@ -24,7 +25,9 @@ from backend.ledger.schemas import (
     SyncRequest,
     SyncResponse,
 )
+from backend.notify import villagers
 from backend.params import Day, Since, StationId, day_in_range
+from backend.settings import AppSettings
 from backend.system.metrics import SYNC_BATCH_SECONDS, SYNC_EVENTS
 
 ParcelState = Annotated[
@@ -63,13 +66,20 @@ class SyncController(Controller):
         status_code=HTTP_200_OK,
     )
     async def push(
-        self, request: Request, user: LoggedIn, data: JSONBody[SyncRequest]
-    ) -> SyncResponse:
+        self,
+        request: Request,
+        user: LoggedIn,
+        settings: AppSettings,
+        data: JSONBody[SyncRequest],
+    ) -> Response[SyncResponse]:
+        language = request_language(request)
         with SYNC_BATCH_SECONDS.time():
-            answer = await ingest.push(user, data.device_id, data.events, request_language(request))
-        for result in answer.results:
+            pushed = await ingest.push(settings, user, data.device_id, data.events, language)
+        for result in pushed.answer.results:
             SYNC_EVENTS.labels(result.status).inc()
-        return answer
+        # The pickup SMS go out once the phone has its answer (their rows are committed).
+        after = BackgroundTask(villagers.send_after_commit, settings, pushed.pickup_notices)
+        return Response(pushed.answer, background=after if pushed.pickup_notices else None)
 
     @get(
         operation_id="pullEvents",

@@ -16,7 +16,7 @@ from py_vapid import Vapid
 
 from backend import clock, db
 from backend.notify.store import subscriptions as store
-from backend.settings import get_settings
+from backend.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,8 @@ async def _stored_pair() -> VapidPair:
     return pair_from_configured(private_key)
 
 
-async def vapid_pair() -> VapidPair:
+async def vapid_pair(settings: Settings) -> VapidPair:
     """The configured pair, else the stored one (made on first use). Read each time, not cached
     in the process: one small read per chain, and never a pair the database no longer holds."""
-    configured = get_settings().vapid_private_key
+    configured = settings.vapid_private_key
     return pair_from_configured(configured) if configured else await _stored_pair()

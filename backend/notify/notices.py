@@ -1,20 +1,22 @@
 """County notices to stations, and the delivery log staff read ("who was reminded and how").
 
 A notice is written in the request, one inbox item per keeper in scope in the same transaction;
-its chains run in the background: a provider that hangs cannot hold a staff member's request (the
-items are durable already; `service.retry_due` is the net).
+its chains run after the answer (`deliver`, a Litestar background task of the response): a
+provider that hangs cannot hold a staff member's request (the items are durable already;
+`service.retry_due` is the net).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from backend import clock, db
 from backend.accounts.schemas import CurrentUser
 from backend.accounts.service import audit
 from backend.errors import DomainError
-from backend.notify import service
 from backend.notify.chain import claim_until, run_chains
 from backend.notify.inbox import render
 from backend.notify.store import items as item_store
@@ -28,6 +30,14 @@ NOTICE_TITLE_MAX = 40
 NOTICE_BODY_MAX = 500
 NOTICE_URL = "/app/#/home"
 SCOPES = ("county", "township", "station")
+
+log = logging.getLogger("cunzhan.notify")
+
+
+@dataclass(frozen=True)
+class NewNotice:
+    id: uuid.UUID
+    items: list[uuid.UUID]  # its inbox items, claimed for `deliver`
 
 
 def control_characters(text: str, allowed: str = "") -> bool:
@@ -67,9 +77,9 @@ async def create_notice(
     target_id: uuid.UUID | None,
     title: str,
     body: str,
-) -> uuid.UUID:
-    """Write the notice and one inbox item per keeper in scope in one transaction, answer, and
-    run the channel chains in the background (see the module docstring for why)."""
+) -> NewNotice:
+    """Write the notice and one inbox item per keeper in scope in one transaction; the caller
+    answers, then runs `deliver` (see the module docstring for why)."""
     title, body = _check_notice(scope, title, body)
     notice_id = uuid.uuid4()
     async with db.write_transaction():
@@ -113,9 +123,18 @@ async def create_notice(
             moment,
             claim_until(moment, len(keepers)),
         )
-    if created:
-        service.in_background(run_chains(list(created.values()), settings, claimed=True))
-    return notice_id
+    return NewNotice(notice_id, list(created.values()))
+
+
+async def deliver(settings: Settings, items: list[uuid.UUID]) -> None:
+    """The channel chains of a new notice, once its author has the answer. A failure is logged:
+    the items stay pending and `service.retry_due` sends them."""
+    if not items:
+        return
+    try:
+        await run_chains(items, settings, claimed=True)
+    except Exception as exc:
+        log.error("notice delivery failed: %s", mask_phones_in_text(repr(exc)))
 
 
 async def list_notices(county_id: uuid.UUID, limit: int = 50) -> list[dict[str, Any]]:

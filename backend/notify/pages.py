@@ -4,6 +4,7 @@ township or a station, and see what was sent, and this month's SMS to villagers 
 from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.response import Redirect, Template
 
 from backend import db
@@ -79,7 +80,7 @@ class NoticePagesController(Controller):
         scope = values.get("scope", "")
         target = values.get({"township": "township_id", "station": "station_id"}.get(scope, ""))
         try:
-            await notices.create_notice(
+            notice = await notices.create_notice(
                 county_id,
                 user,
                 settings,
@@ -93,7 +94,8 @@ class NoticePagesController(Controller):
                 exc = DomainError("notice_target_invalid", field="target_id")
             state = error_state(exc, values, page_language(request))
             return await notices_page(request, user, state)
-        return Redirect("/county/notices?saved=1", status_code=303)
+        deliver = BackgroundTask(notices.deliver, settings, notice.items)
+        return Redirect("/county/notices?saved=1", status_code=303, background=deliver)
 
 
 ROUTE_HANDLERS = [NoticePagesController]

@@ -60,7 +60,7 @@ async def send_pushes(
     pairs = [(item, sub) for item in items for sub in targets[item.id]]
     if not pairs:
         return []
-    vapid = await vapid_pair()
+    vapid = await vapid_pair(settings)
     gate = asyncio.Semaphore(PUSH_CONCURRENCY)
 
     async def one(item: ClaimedItem, subscription: PushTarget, session) -> PushResult:

@@ -4,7 +4,8 @@ and the delivery log ("who was reminded and how")."""
 import uuid
 from typing import Annotated
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -53,8 +54,8 @@ class PushController(Controller):
         summary="The server's VAPID public key (for pushManager.subscribe)",
         guards=[requires_login],
     )
-    async def key(self) -> PushKey:
-        return PushKey(public_key=(await vapid_pair()).public_key)
+    async def key(self, settings: AppSettings) -> PushKey:
+        return PushKey(public_key=(await vapid_pair(settings)).public_key)
 
     @post(
         "/subscriptions",
@@ -139,8 +140,8 @@ class CountyNoticesController(Controller):
         settings: AppSettings,
         county_id: CountyId,
         data: JSONBody[NoticeCreate],
-    ) -> NoticeCreated:
-        notice_id = await county_notices.create_notice(
+    ) -> Response[NoticeCreated]:
+        notice = await county_notices.create_notice(
             county_id,
             user,
             settings,
@@ -149,7 +150,10 @@ class CountyNoticesController(Controller):
             title=data.title,
             body=data.body,
         )
-        return NoticeCreated(id=notice_id)
+        deliver = BackgroundTask(county_notices.deliver, settings, notice.items)
+        return Response(
+            NoticeCreated(id=notice.id), status_code=HTTP_201_CREATED, background=deliver
+        )
 
     @get(
         "/deliveries",

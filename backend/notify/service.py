@@ -8,12 +8,10 @@ after the commit under a short claim on the item; `retry_due()` sends what a dea
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import json
-import logging
 import uuid
-from collections.abc import Coroutine, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from backend import clock, db
@@ -21,17 +19,13 @@ from backend.notify import groupwrite
 from backend.notify.chain import claim_until, load, run_chains
 from backend.notify.store import items as store
 from backend.notify.store.items import REMINDER_TTL_S, NewItem
-from backend.privacy import mask_phones_in_text
-from backend.settings import get_settings
-
-log = logging.getLogger("cunzhan.notify")
+from backend.settings import Settings
 
 RETRY_WINDOW = datetime.timedelta(hours=24)  # a reminder older than this is not worth a push
 
-_background: set[asyncio.Task] = set()
-
 
 async def notify_users(
+    settings: Settings,
     user_ids: Iterable[uuid.UUID],
     *,
     kind: str = "reminder",
@@ -48,6 +42,7 @@ async def notify_users(
     Returns how many keepers got something new: a new message, or (for a message they already
     have) a push to a subscription added since it was sent."""
     return await _notify(
+        settings,
         list(dict.fromkeys(user_ids)),
         None,
         kind=kind,
@@ -62,6 +57,7 @@ async def notify_users(
 
 
 async def notify_user(
+    settings: Settings,
     user_id: uuid.UUID,
     *,
     kind: str = "reminder",
@@ -77,6 +73,7 @@ async def notify_user(
     sent to them (and no subscription of theirs is new since). The inbox item (banner) always
     exists afterwards; every channel attempt is in the delivery log."""
     reached = await notify_users(
+        settings,
         [user_id],
         kind=kind,
         title_key=title_key,
@@ -91,6 +88,7 @@ async def notify_user(
 
 
 async def notify_station_keepers(
+    settings: Settings,
     station_id: uuid.UUID,
     *,
     kind: str = "reminder",
@@ -104,6 +102,7 @@ async def notify_station_keepers(
 ) -> int:
     """`notify_user` for every active keeper of the station; how many got something new."""
     return await _notify(
+        settings,
         None,
         station_id,
         kind=kind,
@@ -118,6 +117,7 @@ async def notify_station_keepers(
 
 
 async def _notify(
+    settings: Settings,
     user_ids: list[uuid.UUID] | None,
     station_id: uuid.UUID | None,
     *,
@@ -133,7 +133,6 @@ async def _notify(
     """A read (who, and who has it already), one write (the new items and what their chains
     need), the sends, one write (the log): two commits per station for a reminder job, and none
     when a job runs again in the same window with nothing new to send."""
-    settings = get_settings()
     params_json = json.dumps(params, ensure_ascii=False, sort_keys=True, default=str)
     async with db.read_transaction():
         keepers = [row for row in await store.recipients(user_ids, station_id) if row.county]
@@ -179,11 +178,10 @@ async def _notify(
 # Retries and background work ------------------------------------------------------------------
 
 
-async def retry_due() -> int:
+async def retry_due(settings: Settings) -> int:
     """Send what is owed: pending items whose sender died or never started, and pushes that
     failed with 429/5xx/no answer whose subscription's back-off has run out. Returns how many
     items were taken. The jobs capability runs this every minute or so."""
-    settings = get_settings()
     moment = clock.utcnow()
     async with db.read_transaction():
         pending = await store.owed_items(moment)
@@ -207,23 +205,3 @@ async def retry_due() -> int:
         await run_chains(retries, settings)
         taken += len(retries)
     return taken
-
-
-def in_background(chains: Coroutine[Any, Any, Any]) -> None:
-    """Run chains after the request has answered (the items are durable already)."""
-    task = asyncio.get_running_loop().create_task(chains)
-    _background.add(task)
-    task.add_done_callback(_finished)
-
-
-def _finished(task: asyncio.Task) -> None:
-    _background.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        # The items stay pending: retry_due() sends them on its next run.
-        log.error("notification chain failed: %s", mask_phones_in_text(repr(task.exception())))
-
-
-async def drain() -> None:
-    """Wait for the chains started in the background (tests, shutdown)."""
-    while _background:
-        await asyncio.gather(*list(_background), return_exceptions=True)

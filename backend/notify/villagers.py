@@ -22,15 +22,12 @@ that opted out in the registry, or when no SMS provider is configured.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
 import datetime
 import json
 import logging
 import re
 import uuid
 import zoneinfo
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -42,7 +39,7 @@ from backend.notify import channels
 from backend.notify.store import villager_sms as store
 from backend.notify.store.villager_sms import ClaimedSms, NewSms, ShelfParcel, SmsOutcome
 from backend.privacy import mask_phones_in_text
-from backend.settings import get_settings
+from backend.settings import Settings
 
 log = logging.getLogger("cunzhan.notify.villagers")
 
@@ -56,19 +53,6 @@ SENDING_TIMEOUT = datetime.timedelta(minutes=5)  # a claim older than this: the 
 CONCURRENCY = 8
 FULL_PHONE = re.compile(r"^(?:\+?86)?(1[3-9][0-9]{9})$")
 LRI, PDI = "\u2066", "\u2069"
-
-_background: set[asyncio.Task] = set()
-# Set while the demo history is written: made-up villagers get no SMS.
-_quiet: contextvars.ContextVar[bool] = contextvars.ContextVar("villager_sms_quiet", default=False)
-
-
-@contextlib.contextmanager
-def no_sms() -> Iterator[None]:
-    token = _quiet.set(True)
-    try:
-        yield
-    finally:
-        _quiet.reset(token)
 
 
 def full_phone(phone: str | None) -> str | None:
@@ -100,13 +84,16 @@ def _month(moment: datetime.datetime, timezone: str) -> str:
 
 
 async def enqueue_pickups(
-    station_id: uuid.UUID, parcels: list[tuple[uuid.UUID, str, str]], language: str
+    settings: Settings,
+    station_id: uuid.UUID,
+    parcels: list[tuple[uuid.UUID, str, str]],
+    language: str,
 ) -> list[uuid.UUID]:
     """Write one pickup notice per (parcel id, recipient phone, pickup code) that can have one.
 
     Call inside the write transaction that accepts the parcels; returns the new rows' ids for
-    `send_in_background` once that transaction has committed."""
-    if not get_settings().sms_url or not parcels or _quiet.get():
+    `send_after_commit` once that transaction has committed."""
+    if not settings.sms_url or not parcels:
         return []
     wanted = [(pid, full_phone(phone), code) for pid, phone, code in parcels]
     owed = [(pid, phone, code) for pid, phone, code in wanted if phone]
@@ -159,9 +146,8 @@ def _body(row: ClaimedSms) -> dict[str, Any]:
     }
 
 
-async def send(ids: list[uuid.UUID] | None = None) -> int:
+async def send(settings: Settings, ids: list[uuid.UUID] | None = None) -> int:
     """Send these pending notices (None: every pending one); how many the provider took."""
-    settings = get_settings()
     rows = await _claim(ids)
     if not rows:
         return 0
@@ -190,28 +176,19 @@ async def send(ids: list[uuid.UUID] | None = None) -> int:
     return sum(1 for attempt in attempts if attempt.status == "delivered")
 
 
-def send_in_background(ids: list[uuid.UUID]) -> None:
+async def send_after_commit(settings: Settings, ids: list[uuid.UUID]) -> None:
+    """The sender the sync request runs once it has answered (a Litestar background task): a
+    failure is logged and the rows stay pending (or "sending": never sent twice); the push-retry
+    job takes over."""
     if not ids:
         return
-    task = asyncio.get_running_loop().create_task(send(ids))
-    _background.add(task)
-    task.add_done_callback(_finished)
+    try:
+        await send(settings, ids)
+    except Exception as exc:
+        log.error("villager SMS failed: %s", mask_phones_in_text(repr(exc)))
 
 
-def _finished(task: asyncio.Task) -> None:
-    _background.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        # The rows stay pending (or sending: never sent twice); the push-retry job takes over.
-        log.error("villager SMS failed: %s", mask_phones_in_text(repr(task.exception())))
-
-
-async def drain() -> None:
-    """Wait for the sends started in the background (tests, shutdown)."""
-    while _background:
-        await asyncio.gather(*list(_background), return_exceptions=True)
-
-
-async def send_pending() -> int:
+async def send_pending(settings: Settings) -> int:
     """The scheduled net: rows whose sender never ran are sent; a claim left by a sender that
     stopped mid-call has an unknown outcome and is closed as failed (never sent twice)."""
     async with db.write_transaction():
@@ -219,9 +196,9 @@ async def send_pending() -> int:
             clock.utcnow() - SENDING_TIMEOUT,
             "outcome unknown (the sender stopped); not sent again",
         )
-    if not get_settings().sms_url:
+    if not settings.sms_url:
         return 0
-    return await send(None)
+    return await send(settings, None)
 
 
 # Reminders ------------------------------------------------------------------------------------
@@ -302,11 +279,13 @@ async def _reminder_rows(
     return rows
 
 
-async def remind_county(county: dict[str, Any], moment: datetime.datetime) -> int:
+async def remind_county(
+    settings: Settings, county: dict[str, Any], moment: datetime.datetime
+) -> int:
     """The job's part for one county: reminders for parcels past its free days, at a decent hour.
     Returns how many were written (and then sent)."""
     local = moment.astimezone(zoneinfo.ZoneInfo(county["timezone"]))
-    if not get_settings().sms_url or not reminder_hour_ok(local, county["checkin_reminder_hour"]):
+    if not settings.sms_url or not reminder_hour_ok(local, county["checkin_reminder_hour"]):
         return 0
     county_id = db.as_uuid(county["id"])
     last_free_day = local.date() - datetime.timedelta(days=int(county["parcel_free_days"]))
@@ -315,13 +294,15 @@ async def remind_county(county: dict[str, Any], moment: datetime.datetime) -> in
         # The language villagers of the county read: their keepers' most common choice.
         language = negotiate(None, await store.keepers_language(county_id))
         rows = await _reminder_rows(parcels, language, moment, manual=False)
-    await send([row.id for row in rows])
+    await send(settings, [row.id for row in rows])
     return len(rows)
 
 
-async def renotify(station_id: uuid.UUID, parcel_id: uuid.UUID, language: str) -> None:
+async def renotify(
+    settings: Settings, station_id: uuid.UUID, parcel_id: uuid.UUID, language: str
+) -> None:
     """The keeper's one tap: a reminder now for a parcel on the shelf."""
-    if not get_settings().sms_url:
+    if not settings.sms_url:
         raise DomainError("sms_not_configured", status=409)
     moment = clock.utcnow()
     async with db.write_transaction():
@@ -339,7 +320,7 @@ async def renotify(station_id: uuid.UUID, parcel_id: uuid.UUID, language: str) -
         rows = await _reminder_rows([parcel], language, moment, manual=True)
         if not rows:
             raise DomainError("notice_sent_recently", status=409)
-    await send([rows[0].id])
+    await send(settings, [rows[0].id])
 
 
 # Reading --------------------------------------------------------------------------------------
