@@ -48,6 +48,18 @@ import pytest  # noqa: E402
 
 from tests.support import World, asgi_client, build_world, running  # noqa: E402
 
+# The fast tier (`scripts/test --fast`) hashes passwords with argon2id at its smallest cost: every
+# `world` creates and logs in six accounts, and at the real cost that hashing was three quarters of
+# the tier's time on a busy machine. The full run keeps the real cost (service.PASSWORD_HASHER).
+_CHEAP_HASHES = os.environ.get("CUNZHAN_TEST_CHEAP_HASHES") == "1"
+if _CHEAP_HASHES:
+    from argon2 import PasswordHasher
+
+    from backend.accounts import service as _accounts
+
+    _accounts.PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    _accounts._DUMMY_HASH = _accounts.PASSWORD_HASHER.hash("cunzhan-timing-equaliser")
+
 
 def pytest_collection_modifyitems(config, items) -> None:
     """Tests of one engine's own mechanisms (SQLite's file lock, PostgreSQL's settings) are
@@ -60,7 +72,8 @@ def pytest_collection_modifyitems(config, items) -> None:
 
 
 def pytest_report_header(config) -> str:
-    return f"cunzhan: database engine {_ENGINE} ({os.environ['CUNZHAN_DATABASE_URL']})"
+    hashes = "; cheap password hashes" if _CHEAP_HASHES else ""
+    return f"cunzhan: database engine {_ENGINE} ({os.environ['CUNZHAN_DATABASE_URL']}){hashes}"
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

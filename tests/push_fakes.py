@@ -83,7 +83,8 @@ class LoopbackServer:
                 pass
 
         self.server = _Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # Polling every 50 ms, not 0.5 s: shutdown() waits for the next poll, at every teardown.
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     def _record(self, path: str, headers: dict[str, str], body: bytes) -> Plan:
         with self._lock:

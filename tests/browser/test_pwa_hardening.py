@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.browser.helpers import login, outbox, record_received, wait_outbox_empty
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 async def test_another_accounts_session_logs_out_and_keeps_the_outbox(phone, pwa_server, api_as):
