@@ -48,9 +48,9 @@ import pytest  # noqa: E402
 
 from tests.support import World, asgi_client, build_world, running  # noqa: E402
 
-# The fast tier (`scripts/test --fast`) hashes passwords with argon2id at its smallest cost: every
-# `world` creates and logs in six accounts, and at the real cost that hashing was three quarters of
-# the tier's time on a busy machine. The full run keeps the real cost (service.PASSWORD_HASHER).
+# scripts/test hashes passwords with argon2id at its smallest cost in this process: every `world`
+# creates and logs in six accounts, and at the real cost that hashing was three quarters of the
+# suite's time. Servers started as processes keep the real cost (tests/test_cli.py checks it).
 _CHEAP_HASHES = os.environ.get("CUNZHAN_TEST_CHEAP_HASHES") == "1"
 if _CHEAP_HASHES:
     from argon2 import PasswordHasher

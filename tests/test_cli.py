@@ -1,12 +1,15 @@
 """The `cunzhan` command as an operator runs it: migrate, demo, serve, then log in over HTTP."""
 
+import asyncio
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -71,6 +74,26 @@ def test_migrate_demo_serve_login_on_a_fresh_database(tmp_path, fresh_database_u
     finally:
         server.terminate()
         server.wait(timeout=15)
+    # The tests in this process may hash at argon2's smallest cost (scripts/test); what the
+    # command stores is hashed at the real one (OWASP's argon2id: 19 MiB, two passes).
+    stored = stored_password_hash(env["CUNZHAN_DATABASE_URL"], "13900000001")
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+def stored_password_hash(database_url: str, phone: str) -> str:
+    query = "SELECT password_hash FROM accounts_user WHERE phone = "
+    if database_url.startswith("sqlite:///"):
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
+            return connection.execute(query + "?", (phone,)).fetchone()[0]
+
+    async def from_postgres() -> str:
+        connection = await asyncpg.connect(database_url)
+        try:
+            return await connection.fetchval(query + "$1", phone)
+        finally:
+            await connection.close()
+
+    return asyncio.run(from_postgres())
 
 
 def test_serve_refuses_to_start_on_an_unmigrated_database(tmp_path, fresh_database_url):
