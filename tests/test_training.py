@@ -346,6 +346,11 @@ async def test_the_page_form_records_a_session_and_keeps_input_on_error(client, 
     assert "第 4 位学员的户码 F-0001" in refused.text
     assert "电商普及夜校" in refused.text and "赵六,F-0001" in refused.text  # input kept
     assert (await year(client, world, 2025)).json()["totals"]["sessions"] == 0
+    no_township = await client.post(
+        "/county/training", data={**form, "township_id": "nonsense"}, headers=HTML
+    )
+    assert 'data-error-for="township_id"' in no_township.text
+    assert (await year(client, world, 2025)).json()["totals"]["sessions"] == 0
     saved = await client.post("/county/training", data={**form, "trainees": lines}, headers=HTML)
     assert saved.status_code == 303
     assert saved.headers["location"] == "/county/training?year=2025&saved=1"

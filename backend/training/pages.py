@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -45,6 +46,15 @@ def trainee_lines(text: str) -> list[service.TraineeInput]:
         code = parts[1].strip() if len(parts) > 1 else ""
         trainees.append(service.TraineeInput(name=parts[0].strip(), household_code=code or None))
     return trainees
+
+
+def _township_id(value: str | None) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return db.as_uuid(value)
+    except ValueError:
+        raise DomainError("training_township_unknown", field="township_id") from None
 
 
 async def training_page(
@@ -97,19 +107,18 @@ class TrainingPagesController(Controller):
         values = form_values(await request.form(), TRAINING_FIELDS)
         township = values.get("township_id")
         try:
+            township_id = _township_id(township)
             session = service.SessionInput(
                 title=values.get("title", ""),
                 held_on=values.get("held_on", ""),
                 kind=values.get("kind", ""),
-                township_id=db.as_uuid(township) if township else None,
+                township_id=township_id,
                 trainer=values.get("trainer"),
                 hours=values.get("hours"),
                 trainees=trainee_lines(values.get("trainees", "")),
             )
             await service.record_session(county_id, user, session)
-        except (DomainError, ValueError) as exc:
-            if not isinstance(exc, DomainError):
-                exc = DomainError("training_township_unknown", field="township_id")
+        except DomainError as exc:
             state = error_state(exc, values, page_language(request))
             for name in _TRAINEE_FIELDS & set(state.errors):
                 # A trainee's problem belongs to the trainees box (its message names the line).
