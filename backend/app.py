@@ -64,6 +64,8 @@ def route_handlers() -> list:
     from backend.registry.routes import ROUTE_HANDLERS as registry
     from backend.shell.routes import ROUTE_HANDLERS as shell
     from backend.system.routes import ROUTE_HANDLERS as system
+    from backend.training.pages import ROUTE_HANDLERS as training_pages
+    from backend.training.routes import ROUTE_HANDLERS as training
     from backend.web.pages import ROUTE_HANDLERS as web_pages
 
     return [
@@ -75,6 +77,7 @@ def route_handlers() -> list:
         *notify,
         *jobs,
         *county,
+        *training,
         # The staff pages under /county/: the frame's files, login, the county's review pages,
         # and the pages of what they edit.
         *web_pages,
@@ -82,6 +85,7 @@ def route_handlers() -> list:
         *keeper_pages,
         *county_pages,
         *notify_pages,
+        *training_pages,
         *registry_pages,
         *county_settings_page,
         *shell,

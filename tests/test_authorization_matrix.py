@@ -142,6 +142,11 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/api/v1/counties/{county_id}/export.csv"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/subsidies"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/province-reports"): RouteRule(staff_of_county),
+    # Training records (issue 15)
+    ("GET", "/api/v1/counties/{county_id}/trainings"): RouteRule(staff_of_county),
+    ("POST", "/api/v1/counties/{county_id}/trainings"): RouteRule(staff_of_county),
+    ("GET", "/county/training"): RouteRule(any_staff),
+    ("POST", "/county/training"): RouteRule(any_staff),
     # County pages
     ("GET", "/county"): RouteRule(any_staff),
     ("GET", "/county/login"): RouteRule(public),

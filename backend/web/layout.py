@@ -33,6 +33,7 @@ NAV_AVAILABLE = [
     "stations",
     "coverage",
     "notices",
+    "training",
     "subsidies",
     "cash",
     "reports",

@@ -1,0 +1,131 @@
+"""The staff page of training records (/county/training): the year's sessions with 人次 and poor
+人次, the totals, and a form to record a session with its trainees one per line."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Redirect, Template
+
+from backend import db
+from backend.accounts.guards import LoggedIn, requires_staff
+from backend.accounts.schemas import CurrentUser
+from backend.errors import DomainError
+from backend.i18n import translate
+from backend.registry.pages import choices
+from backend.registry.staff import page_county, staff_county
+from backend.training import service
+from backend.web.forms import FormField, FormState, error_state, form_values
+from backend.web.layout import PAGE_ERRORS, page_language, render
+
+TRAINING_FIELDS = [
+    FormField("title", required=True),
+    FormField("held_on", "date", required=True),
+    FormField("kind", "select", "kinds", required=True),
+    FormField("township_id", "select", "townships"),
+    FormField("trainer"),
+    FormField("hours"),
+    FormField("trainees", "textarea", required=True),
+]
+# A trainee's line: "name" or "name,household code" (a full-width comma or a tab, as pasted
+# from a spreadsheet, too).
+_SEPARATOR = re.compile(r"[,，\t]")
+# Problems about one trainee belong to the trainees box.
+_TRAINEE_FIELDS = {"name", "household_code", "poor"}
+
+
+def trainee_lines(text: str) -> list[service.TraineeInput]:
+    trainees = []
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        parts = _SEPARATOR.split(line, maxsplit=1)
+        code = parts[1].strip() if len(parts) > 1 else ""
+        trainees.append(service.TraineeInput(name=parts[0].strip(), household_code=code or None))
+    return trainees
+
+
+def _township_id(value: str | None) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return db.as_uuid(value)
+    except ValueError:
+        raise DomainError("training_township_unknown", field="township_id") from None
+
+
+async def training_page(
+    request: Request, user: CurrentUser, state: FormState | None = None, year: Any = None
+) -> Template:
+    county_id = await staff_county(user)
+    county = await page_county(county_id)
+    language = page_language(request)
+    chosen = await service.year_range(
+        county_id, year if year is not None else request.query_params.get("year")
+    )
+    figures = await service.year_figures(county_id, chosen)
+    lists = await choices(county_id)
+    lists["kinds"] = [
+        {"value": kind, "text": translate(f"training.kind.{kind}", language)}
+        for kind in service.KINDS
+    ]
+    return render(
+        request,
+        "training/training.html",
+        nav="training",
+        facts=county,
+        year=chosen,
+        years=[y for y in (chosen - 1, chosen + 1) if 2015 <= y <= county.today.year + 1],
+        figures=figures,
+        share_pct=round(figures.totals.poor_share * 100, 1),
+        lists=lists,
+        fields=TRAINING_FIELDS,
+        form=state
+        or FormState(values={"held_on": county.today.isoformat(), "kind": service.KINDS[0]}),
+        saved=request.query_params.get("saved") == "1",
+    )
+
+
+class TrainingPagesController(Controller):
+    """Training records (培训台帐)."""
+
+    path = "/county"
+    include_in_schema = False
+    guards = [requires_staff]
+    exception_handlers = PAGE_ERRORS
+
+    @get("/training")
+    async def training(self, request: Request, user: LoggedIn) -> Template:
+        return await training_page(request, user)
+
+    @post("/training", status_code=200)
+    async def record_training(self, request: Request, user: LoggedIn) -> Response:
+        county_id = await staff_county(user)
+        values = form_values(await request.form(), TRAINING_FIELDS)
+        township = values.get("township_id")
+        try:
+            township_id = _township_id(township)
+            session = service.SessionInput(
+                title=values.get("title", ""),
+                held_on=values.get("held_on", ""),
+                kind=values.get("kind", ""),
+                township_id=township_id,
+                trainer=values.get("trainer"),
+                hours=values.get("hours"),
+                trainees=trainee_lines(values.get("trainees", "")),
+            )
+            await service.record_session(county_id, user, session)
+        except DomainError as exc:
+            state = error_state(exc, values, page_language(request))
+            for name in _TRAINEE_FIELDS & set(state.errors):
+                # A trainee's problem belongs to the trainees box (its message names the line).
+                state.errors["trainees"] = state.errors.pop(name)
+            return await training_page(request, user, state, year="")
+        year = session.held_on[:4]
+        return Redirect(f"/county/training?year={year}&saved=1", status_code=303)
+
+
+ROUTE_HANDLERS = [TrainingPagesController]

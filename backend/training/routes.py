@@ -1,0 +1,98 @@
+"""HTTP API of training records: county staff record sessions and read a year's figures."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.params import JSONBody, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED
+
+from backend.accounts.guards import LoggedIn, requires_county_scope, requires_staff
+from backend.params import CountyId
+from backend.training import service
+from backend.training.schemas import (
+    SessionOut,
+    TotalsOut,
+    TraineeOut,
+    TrainingCreate,
+    TrainingCreated,
+    TrainingYearOut,
+)
+
+YearText = Annotated[
+    str | None,
+    QueryParameter(description="Year, YYYY (the county's current year if omitted)", required=False),
+]
+
+
+def session_input(data: TrainingCreate) -> service.SessionInput:
+    return service.SessionInput(
+        title=data.title,
+        held_on=data.held_on,
+        kind=data.kind,
+        township_id=data.township_id,
+        trainer=data.trainer,
+        hours=data.hours,
+        trainees=[service.TraineeInput(t.name, t.household_code, t.poor) for t in data.trainees],
+    )
+
+
+def year_out(figures: service.YearFigures) -> TrainingYearOut:
+    return TrainingYearOut(
+        year=figures.year,
+        sessions=[
+            SessionOut(
+                id=s.id,
+                title=s.title,
+                held_on=s.held_on,
+                kind=s.kind,
+                township_id=s.township_id,
+                township_name=s.township_name,
+                trainer=s.trainer,
+                hours=s.hours,
+                trainee_visits=s.trainee_visits,
+                poor_trainee_visits=s.poor_trainee_visits,
+                trainees=[TraineeOut(t.name, t.household_code or None, t.poor) for t in s.trainees],
+            )
+            for s in figures.sessions
+        ],
+        totals=TotalsOut(
+            sessions=figures.totals.sessions,
+            trainee_visits=figures.totals.trainee_visits,
+            poor_trainee_visits=figures.totals.poor_trainee_visits,
+            poor_share=figures.totals.poor_share,
+        ),
+    )
+
+
+class TrainingController(Controller):
+    path = "/api/v1/counties/{county_id:uuid}/trainings"
+    tags = ["training"]
+    guards = [requires_staff, requires_county_scope]
+
+    @post(
+        operation_id="recordTraining",
+        summary="Record a training session with its trainees (培训台帐)",
+        description="`kind`: ecommerce_basics | entrepreneurship | station_keeper | livestream | "
+        "other; 1–500 trainees. A trainee with a `household_code` takes the household's poor "
+        "flag; an unknown code is 422 naming the field. Nothing is written on a refusal.",
+        status_code=HTTP_201_CREATED,
+    )
+    async def record(
+        self, user: LoggedIn, county_id: CountyId, data: JSONBody[TrainingCreate]
+    ) -> TrainingCreated:
+        return TrainingCreated(
+            id=await service.record_session(county_id, user, session_input(data))
+        )
+
+    @get(
+        operation_id="listTrainings",
+        summary="A year's sessions with 人次 and poor 人次, and the year's totals",
+    )
+    async def year(self, county_id: CountyId, year: YearText = None) -> TrainingYearOut:
+        chosen = await service.year_range(county_id, year)
+        return year_out(await service.year_figures(county_id, chosen))
+
+
+ROUTE_HANDLERS = [TrainingController]

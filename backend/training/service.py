@@ -1,0 +1,294 @@
+"""Training records' logic: a session checked and written with its trainees, and one read model of
+a year's sessions and totals that the API and the staff page both show.
+
+人次 (trainee visits): one per trainee row, so a person trained twice counts twice. A trainee given
+a household code takes the household's poor flag (脱贫户/建档立卡): the registry decides, whatever
+`poor` says; without a code, `poor` is what staff marked.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend import db
+from backend.accounts.schemas import CurrentUser
+from backend.accounts.service import audit
+from backend.errors import DomainError
+from backend.params import EARLIEST_DAY
+from backend.registry import service as registry_service
+from backend.registry import store as registry
+from backend.registry.staff import page_county
+from backend.training import store
+from backend.training.store import NewTrainee
+
+# The kinds of session the programme documents count (电商普及, 创业, 站长, 直播带货, …).
+KINDS = ("ecommerce_basics", "entrepreneurship", "station_keeper", "livestream", "other")
+TITLE_MAX = 80
+TRAINER_MAX = 40
+NAME_MAX = 40
+TRAINEES_MAX = 500
+HOURS_MAX = decimal.Decimal(24)
+FUTURE_DAYS = 366  # a session may be entered ahead of the day it is held, not years ahead
+# Control characters (PostgreSQL refuses NUL; none belong in a name) and direction overrides.
+_FORBIDDEN = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+_HOUSEHOLD_CODE = re.compile(r"^[A-Z0-9-]{2,24}$")
+
+
+@dataclass(frozen=True)
+class TraineeInput:
+    name: str
+    household_code: str | None = None
+    poor: bool = False
+
+
+@dataclass(frozen=True)
+class SessionInput:
+    title: str
+    held_on: str
+    kind: str
+    township_id: uuid.UUID | None = None
+    trainer: str | None = None
+    hours: Any = None  # a number or its text ("2.5"): decimal hours
+    trainees: list[TraineeInput] = field(default_factory=list)
+
+
+def _clean_text(value: str | None, name: str, maximum: int, required: bool) -> str:
+    text = (value or "").strip()
+    if (required and not text) or len(text) > maximum or _FORBIDDEN.search(text):
+        raise DomainError(f"training_{name}_invalid", field=name, max=maximum)
+    return text
+
+
+async def county_today(county_id: uuid.UUID) -> datetime.date:
+    return (await page_county(county_id)).today
+
+
+def _held_on(value: str, today: datetime.date) -> datetime.date:
+    latest = today + datetime.timedelta(days=FUTURE_DAYS)
+    try:
+        text = (value or "").strip()
+        if len(text) != 10 or not text.isascii():
+            raise ValueError(text)
+        day = datetime.date.fromisoformat(text)
+    except ValueError:
+        day = None
+    if day is None or not EARLIEST_DAY <= day <= latest:
+        raise DomainError(
+            "training_held_on_invalid",
+            field="held_on",
+            earliest=EARLIEST_DAY.isoformat(),
+            latest=latest.isoformat(),
+        )
+    return day
+
+
+def _hours_centi(value: Any) -> int | None:
+    """Decimal hours (2.5) as hundredths (250); at most two decimals, above 0 and up to 24."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        if isinstance(value, bool):
+            raise decimal.InvalidOperation
+        hours = decimal.Decimal(str(value).strip().replace(",", "."))
+        valid = hours.is_finite() and 0 < hours <= HOURS_MAX
+        centi = hours * 100
+        valid = valid and centi == centi.to_integral_value()
+    except (decimal.InvalidOperation, ValueError):
+        valid = False
+    if not valid:
+        raise DomainError("training_hours_invalid", field="hours", max=int(HOURS_MAX))
+    return int(centi)
+
+
+async def _township(county_id: uuid.UUID, township_id: uuid.UUID | None) -> uuid.UUID | None:
+    if township_id is None:
+        return None
+    township = await registry.township(township_id)
+    if township is None or township.county_id != county_id:
+        raise DomainError("training_township_unknown", field="township_id")
+    return township_id
+
+
+async def _trainees(county_id: uuid.UUID, trainees: list[TraineeInput]) -> list[NewTrainee]:
+    """Each trainee checked; one with a household code takes that household's poor flag."""
+    if not 1 <= len(trainees) <= TRAINEES_MAX:
+        raise DomainError("training_trainees_count", field="trainees", max=TRAINEES_MAX)
+    households: dict[str, tuple[uuid.UUID, bool] | None] = {}
+    checked = []
+    for line, trainee in enumerate(trainees, start=1):
+        name = (trainee.name or "").strip()
+        if not name or len(name) > NAME_MAX or _FORBIDDEN.search(name):
+            raise DomainError("training_name_invalid", field="name", line=line, max=NAME_MAX)
+        code = (trainee.household_code or "").strip().upper()
+        if not code:
+            checked.append(NewTrainee(name, "", None, bool(trainee.poor)))
+            continue
+        if code not in households:
+            households[code] = await _household(county_id, code)
+        found = households[code]
+        if found is None:
+            shown = code if _HOUSEHOLD_CODE.match(code) else "…"
+            raise DomainError(
+                "training_household_unknown", field="household_code", line=line, household=shown
+            )
+        checked.append(NewTrainee(name, code, found[0], found[1]))
+    return checked
+
+
+async def _household(county_id: uuid.UUID, code: str) -> tuple[uuid.UUID, bool] | None:
+    if not _HOUSEHOLD_CODE.match(code):
+        return None
+    at_counter = await registry.household_by_code(county_id, code)
+    if at_counter is None:
+        return None
+    household = await registry.household(at_counter.id)
+    return None if household is None else (household.id, household.poverty)
+
+
+async def record_session(
+    county_id: uuid.UUID, author: CurrentUser | None, data: SessionInput
+) -> uuid.UUID:
+    """Check the session and write it with its trainees in one transaction; a refusal writes
+    nothing."""
+    title = _clean_text(data.title, "title", TITLE_MAX, required=True)
+    held_on = _held_on(data.held_on, await county_today(county_id))
+    if data.kind not in KINDS:
+        raise DomainError("training_kind_invalid", field="kind")
+    trainer = _clean_text(data.trainer, "trainer", TRAINER_MAX, required=False)
+    hours_centi = _hours_centi(data.hours)
+    session_id = uuid.uuid4()
+    async with db.write_transaction():
+        township_id = await _township(county_id, data.township_id)
+        trainees = await _trainees(county_id, data.trainees)
+        await store.insert_session(
+            session_id,
+            county_id,
+            township_id=township_id,
+            title=title,
+            held_on=held_on,
+            kind=data.kind,
+            trainer=trainer,
+            hours_centi=hours_centi,
+            author_id=author.id if author else None,
+            trainees=trainees,
+        )
+        await audit(
+            author,
+            "training.recorded",
+            "training_session",
+            session_id,
+            county_id=county_id,
+            trainees=len(trainees),
+        )
+    return session_id
+
+
+# The year's figures: one read model ----------------------------------------------------------
+
+
+@dataclass
+class TraineeFigure:
+    name: str
+    household_code: str
+    poor: bool
+
+
+@dataclass
+class SessionFigure:
+    id: uuid.UUID
+    title: str
+    held_on: datetime.date
+    kind: str
+    township_id: uuid.UUID | None
+    township_name: str
+    trainer: str
+    hours: float | None
+    trainee_visits: int = 0
+    poor_trainee_visits: int = 0
+    trainees: list[TraineeFigure] = field(default_factory=list)
+
+
+@dataclass
+class Totals:
+    sessions: int
+    trainee_visits: int
+    poor_trainee_visits: int
+    poor_share: float  # poor 人次 / 人次, a fraction 0..1 rounded to 4 places; 0 without trainees
+
+
+@dataclass
+class YearFigures:
+    year: int
+    sessions: list[SessionFigure]
+    totals: Totals
+
+
+def poor_share(poor: int, visits: int) -> float:
+    return round(poor / visits, 4) if visits else 0.0
+
+
+async def year_range(county_id: uuid.UUID, year: int | str | None) -> int:
+    """The year asked for (2015 … next year), or the county's current year when none is."""
+    this_year = (await county_today(county_id)).year
+    if year is None or year == "":
+        return this_year
+    text = str(year).strip()
+    if not (text.isascii() and text.isdigit() and len(text) == 4) or not (
+        EARLIEST_DAY.year <= int(text) <= this_year + 1
+    ):
+        raise DomainError(
+            "training_year_invalid",
+            status=400,
+            field="year",
+            earliest=EARLIEST_DAY.year,
+            latest=this_year + 1,
+        )
+    return int(text)
+
+
+async def year_figures(county_id: uuid.UUID, year: int) -> YearFigures:
+    """The county's sessions held in `year` (newest first) with their 人次 and poor 人次, and the
+    year's totals."""
+    first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+    async with db.read_transaction():
+        sessions = await store.sessions_between(county_id, first, last)
+        trainees = await store.trainees_between(county_id, first, last)
+        townships = {row.id: row.name for row in await registry_service.list_townships(county_id)}
+    figures = {
+        row.id: SessionFigure(
+            id=row.id,
+            title=row.title,
+            held_on=row.held_on,
+            kind=row.kind,
+            township_id=row.township,
+            township_name=townships.get(row.township, "") if row.township else "",
+            trainer=row.trainer,
+            hours=None if row.hours_centi is None else row.hours_centi / 100,
+        )
+        for row in sessions
+    }
+    for trainee in trainees:
+        session = figures.get(trainee.session)
+        if session is None:
+            continue
+        session.trainees.append(TraineeFigure(trainee.name, trainee.household_code, trainee.poor))
+        session.trainee_visits += 1
+        session.poor_trainee_visits += int(trainee.poor)
+    listed = list(figures.values())
+    visits = sum(s.trainee_visits for s in listed)
+    poor = sum(s.poor_trainee_visits for s in listed)
+    return YearFigures(
+        year=year,
+        sessions=listed,
+        totals=Totals(
+            sessions=len(listed),
+            trainee_visits=visits,
+            poor_trainee_visits=poor,
+            poor_share=poor_share(poor, visits),
+        ),
+    )

@@ -1,0 +1,44 @@
+"""A training session the county held, and its trainees (one row per person per session: 人次).
+
+A trainee's `poor` is decided when the session is recorded: the household's flag when a household
+code was given, else what staff marked.
+"""
+
+from piccolo.columns import (
+    UUID,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from backend.accounts.tables import User
+from backend.registry.tables import County, Household, Township
+
+
+class TrainingSession(Table, tablename="training_session"):
+    id = UUID(primary_key=True)
+    county = ForeignKey(County, on_delete=OnDelete.restrict, null=False, index=True)
+    township = ForeignKey(Township, on_delete=OnDelete.set_null, null=True, default=None)
+    title = Varchar(length=80)
+    held_on = Date(index=True)
+    kind = Varchar(length=24)
+    trainer = Varchar(length=40, default="")
+    hours_centi = Integer(null=True, default=None)  # hours × 100 (2.5 h = 250); None = not given
+    author = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class TrainingTrainee(Table, tablename="training_trainee"):
+    id = UUID(primary_key=True)
+    session = ForeignKey(TrainingSession, on_delete=OnDelete.cascade, null=False, index=True)
+    position = Integer(default=0)  # the order staff entered them in
+    name = Varchar(length=40)
+    household_code = Varchar(length=24, default="")
+    household = ForeignKey(Household, on_delete=OnDelete.set_null, null=True, default=None)
+    poor = Boolean(default=False)

@@ -1,0 +1,379 @@
+"""Training records (培训台帐, issue 15): sessions with trainees, 人次 and poor 人次 computed by
+hand, the household's poor flag, the year filter, who may call, bad inputs, and the staff page."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import pytest
+
+from tests.test_county_pages import CSRF_FIELD, HTML, html_as, page_login
+
+
+def trainings(county_id) -> str:
+    return f"/api/v1/counties/{county_id}/trainings"
+
+
+def session(**overrides) -> dict:
+    body = {
+        "title": "电商普及第一期",
+        "held_on": "2025-03-10",
+        "kind": "ecommerce_basics",
+        "trainees": [{"name": "张三"}],
+    }
+    body.update(overrides)
+    return body
+
+
+async def record(client, world, body: dict, actor=None) -> dict:
+    response = await client.post(
+        trainings(world.county_id), json=body, headers=(actor or world.staff).headers
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def year(client, world, which: int | str | None = None, actor=None):
+    query = "" if which is None else f"?year={which}"
+    return await client.get(
+        trainings(world.county_id) + query, headers=(actor or world.staff).headers
+    )
+
+
+async def three_sessions(client, world) -> None:
+    """7 trainee visits in 2025: 张三 twice by the poor household's code (T-0001), 王五 marked poor
+    by hand, 李四 by the non-poor household's code although marked poor; one session in 2024."""
+    poor, not_poor = world.household_code, world.non_poverty_household_code
+    await record(
+        client,
+        world,
+        session(
+            township_id=str(world.township_id),
+            trainer="李老师",
+            hours=2.5,
+            trainees=[
+                {"name": "张三", "household_code": poor},
+                {"name": "李四", "household_code": not_poor, "poor": True},
+                {"name": "王五", "poor": True},
+                {"name": "赵六"},
+            ],
+        ),
+    )
+    await record(
+        client,
+        world,
+        session(
+            title="直播带货培训",
+            held_on="2025-06-01",
+            kind="livestream",
+            trainees=[
+                {"name": "张三", "household_code": poor.lower(), "poor": False},
+                {"name": "孙七"},
+            ],
+        ),
+    )
+    await record(
+        client,
+        world,
+        session(
+            title="站长培训",
+            held_on="2025-09-15",
+            kind="station_keeper",
+            trainees=[{"name": "周八"}],
+        ),
+    )
+    await record(
+        client,
+        world,
+        session(
+            title="去年的创业培训",
+            held_on="2024-11-20",
+            kind="entrepreneurship",
+            trainees=[{"name": "张三", "household_code": poor}, {"name": "吴九"}],
+        ),
+    )
+
+
+async def test_a_years_sessions_and_totals_counted_by_hand(client, world):
+    await three_sessions(client, world)
+    answer = await year(client, world, 2025)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    # 3 sessions, 4 + 2 + 1 = 7 visits; poor: 张三 ×2 (household) + 王五 (by hand) = 3; 3/7.
+    assert body["totals"] == {
+        "sessions": 3,
+        "trainee_visits": 7,
+        "poor_trainee_visits": 3,
+        "poor_share": 0.4286,
+    }
+    sessions = body["sessions"]
+    assert [s["held_on"] for s in sessions] == ["2025-09-15", "2025-06-01", "2025-03-10"]
+    assert [s["trainee_visits"] for s in sessions] == [1, 2, 4]
+    assert [s["poor_trainee_visits"] for s in sessions] == [0, 1, 2]
+    first = sessions[2]
+    assert first["kind"] == "ecommerce_basics" and first["trainer"] == "李老师"
+    assert first["hours"] == 2.5 and first["township_id"] == str(world.township_id)
+    assert first["township_name"] == "测试县镇"
+    assert [(t["name"], t["household_code"], t["poor"]) for t in first["trainees"]] == [
+        ("张三", "T-0001", True),
+        ("李四", "T-0002", False),  # the household is not poor: its flag decides, not "poor"
+        ("王五", None, True),
+        ("赵六", None, False),
+    ]
+    # A code typed in lower case is the household's; its flag wins over "poor": false.
+    assert sessions[1]["trainees"][0] == {"name": "张三", "household_code": "T-0001", "poor": True}
+    assert sessions[0]["hours"] is None and sessions[0]["trainer"] == ""
+
+
+async def test_the_year_filter_and_the_current_year(client, world):
+    await three_sessions(client, world)
+    earlier = (await year(client, world, 2024)).json()
+    assert [s["title"] for s in earlier["sessions"]] == ["去年的创业培训"]
+    assert earlier["totals"] == {
+        "sessions": 1,
+        "trainee_visits": 2,
+        "poor_trainee_visits": 1,
+        "poor_share": 0.5,
+    }
+    empty = (await year(client, world, 2023)).json()
+    assert empty["sessions"] == []
+    assert empty["totals"] == {
+        "sessions": 0,
+        "trainee_visits": 0,
+        "poor_trainee_visits": 0,
+        "poor_share": 0.0,
+    }
+    # Without ?year=, the county's current year (Asia/Shanghai).
+    today = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8))).date()
+    await record(client, world, session(title="今天的培训", held_on=today.isoformat()))
+    current = (await year(client, world)).json()
+    assert current["year"] == today.year
+    assert [s["title"] for s in current["sessions"]] == ["今天的培训"]
+    for bad in ("2014", "abc", str(today.year + 2), "20255"):
+        refused = await year(client, world, bad)
+        assert refused.status_code == 400, bad
+        assert refused.json()["code"] == "training_year_invalid"
+        assert refused.json()["field"] == "year"
+
+
+async def test_only_the_countys_own_staff(client, world):
+    await record(client, world, session())
+    for actor in (world.foreign_staff, world.keeper_a, world.foreign_keeper):
+        for method, body in (("GET", None), ("POST", session(title="越权"))):
+            response = await client.request(
+                method, trainings(world.county_id), json=body, headers=actor.headers
+            )
+            assert response.status_code == 403, (actor.role, method)
+            assert response.headers["content-type"].startswith("application/problem+json")
+    anonymous = await client.get(trainings(world.county_id))
+    assert anonymous.status_code == 401
+    anonymous = await client.post(trainings(world.county_id), json=session(title="匿名"))
+    assert anonymous.status_code == 401
+    # Nothing of the refused posts was written; the foreign county's staff see their own county.
+    assert [s["title"] for s in (await year(client, world, 2025)).json()["sessions"]] == [
+        "电商普及第一期"
+    ]
+    theirs = await client.get(
+        trainings(world.foreign_county_id) + "?year=2025", headers=world.foreign_staff.headers
+    )
+    assert theirs.status_code == 200 and theirs.json()["totals"]["sessions"] == 0
+
+
+LONG = "字" * 81
+BAD_INPUTS = [
+    # (what is wrong, the body's changes, status, code, field)
+    ("empty title", {"title": "  "}, 422, "training_title_invalid", "title"),
+    ("long title", {"title": LONG}, 422, "training_title_invalid", "title"),
+    ("NUL in title", {"title": "培训\x00"}, 422, "training_title_invalid", "title"),
+    ("no such day", {"held_on": "2025-02-30"}, 422, "training_held_on_invalid", "held_on"),
+    ("not a date", {"held_on": "10/03/2025"}, 422, "training_held_on_invalid", "held_on"),
+    ("too early", {"held_on": "2014-12-31"}, 422, "training_held_on_invalid", "held_on"),
+    ("far future", {"held_on": "2099-01-01"}, 422, "training_held_on_invalid", "held_on"),
+    ("unknown kind", {"kind": "cooking"}, 422, "training_kind_invalid", "kind"),
+    ("no trainees", {"trainees": []}, 422, "training_trainees_count", "trainees"),
+    (
+        "501 trainees",
+        {"trainees": [{"name": f"学员{i}"} for i in range(501)]},
+        422,
+        "training_trainees_count",
+        "trainees",
+    ),
+    (
+        "empty name",
+        {"trainees": [{"name": "张三"}, {"name": " "}]},
+        422,
+        "training_name_invalid",
+        "name",
+    ),
+    ("long name", {"trainees": [{"name": "字" * 41}]}, 422, "training_name_invalid", "name"),
+    (
+        "override in name",
+        {"trainees": [{"name": "张\u202e三"}]},
+        422,
+        "training_name_invalid",
+        "name",
+    ),
+    (
+        "foreign household",
+        {"trainees": [{"name": "张三"}, {"name": "李四", "household_code": "F-0001"}]},
+        422,
+        "training_household_unknown",
+        "household_code",
+    ),
+    (
+        "unknown household",
+        {"trainees": [{"name": "张三", "household_code": "T-9999"}]},
+        422,
+        "training_household_unknown",
+        "household_code",
+    ),
+    ("long trainer", {"trainer": "字" * 41}, 422, "training_trainer_invalid", "trainer"),
+    ("zero hours", {"hours": 0}, 422, "training_hours_invalid", "hours"),
+    ("25 hours", {"hours": 25}, 422, "training_hours_invalid", "hours"),
+    ("three decimals", {"hours": 2.555}, 422, "training_hours_invalid", "hours"),
+    ("unknown field", {"teacher": "李"}, 400, "invalid_input", None),
+    ("hours as text", {"hours": "two"}, 400, "invalid_input", "hours"),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "code", "field"),
+    [case[1:] for case in BAD_INPUTS],
+    ids=[case[0] for case in BAD_INPUTS],
+)
+async def test_bad_input_is_a_problem_and_writes_nothing(
+    client, world, changes, status, code, field
+):
+    response = await client.post(
+        trainings(world.county_id), json=session(**changes), headers=world.staff.headers
+    )
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["code"] == code
+    if field:
+        assert problem["field"] == field
+    assert problem["detail"] and "problem." not in problem["detail"]
+    assert (await year(client, world, 2025)).json()["totals"]["sessions"] == 0
+
+
+async def test_missing_title_and_foreign_township_are_refused(client, world):
+    body = session()
+    del body["title"]
+    missing = await client.post(trainings(world.county_id), json=body, headers=world.staff.headers)
+    assert missing.status_code == 400 and missing.json()["code"] == "invalid_input"
+    from backend.registry.tables import Township
+
+    foreign = (
+        await Township.select(Township.id).where(Township.county == world.foreign_county_id).first()
+    )
+    refused = await client.post(
+        trainings(world.county_id),
+        json=session(township_id=str(foreign["id"])),
+        headers=world.staff.headers,
+    )
+    assert refused.status_code == 422 and refused.json()["code"] == "training_township_unknown"
+    assert (await year(client, world, 2025)).json()["totals"]["sessions"] == 0
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("zh-CN", "第 2 位学员的户码 F-0001"),
+        ("en", "Trainee 2: household code F-0001"),
+        ("ug", "ئائىلە نومۇرى"),
+    ],
+)
+async def test_problems_speak_the_callers_language(client, world, lang, words):
+    body = session(trainees=[{"name": "张三"}, {"name": "李四", "household_code": "F-0001"}])
+    response = await client.post(
+        trainings(world.county_id),
+        json=body,
+        headers={**world.staff.headers, "accept-language": lang},
+    )
+    assert response.status_code == 422
+    assert words in response.json()["detail"]
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "ug", "en"])
+async def test_the_page_shows_the_years_figures_with_units(client, world, lang):
+    await three_sessions(client, world)
+    page = await client.get(f"/county/training?year=2025&lang={lang}", headers=html_as(world.staff))
+    assert page.status_code == 200
+    text = page.text
+    assert f'<html lang="{lang}"' in text
+    assert not re.findall(r"\b(?:county_page|field|problem|training)\.[a-z_.]+", text)
+    assert 'href="/county/training" aria-current="page"' in text  # in the county navigation
+    totals = text.split('data-table="training-totals"')[1].split("</table>")[0]
+    figures = {
+        name: re.search(rf'data-total="{name}">.*?class="num">(.*?)</td>', totals, re.S)[1]
+        for name in ("sessions", "trainee_visits", "poor_trainee_visits", "poor_share")
+    }
+    units = {
+        "zh-CN": ("3 场", "7 人次", "3 人次"),
+        "en": ("3 sessions", "7 trainee visits", "3 trainee visits"),
+        "ug": ("\u20663\u2069 مەيدان", "\u20667\u2069 ئادەم-قېتىم", "\u20663\u2069 ئادەم-قېتىم"),
+    }[lang]
+    assert (figures["sessions"], figures["trainee_visits"], figures["poor_trainee_visits"]) == units
+    assert "42.9%" in figures["poor_share"]
+    rows = text.split('data-table="training-sessions"')[1].split("</table>")[0]
+    visits = re.findall(r'class="num visits">(\d+)<', rows)
+    poor = re.findall(r'class="num poor">(\d+)<', rows)
+    assert (visits, poor) == (["1", "2", "4"], ["0", "1", "2"])
+    assert "去年的创业培训" not in text
+
+
+async def test_the_page_form_records_a_session_and_keeps_input_on_error(client, world):
+    await page_login(client, world.staff.phone)
+    page = await client.get("/county/training", headers=HTML)
+    assert page.status_code == 200
+    token = CSRF_FIELD.search(page.text).group(1)
+    lines = "张三,T-0001\n李四，t-0002\n\n王五\n"
+    form = {
+        "_csrf_token": token,
+        "title": "电商普及夜校",
+        "held_on": "2025-04-01",
+        "kind": "ecommerce_basics",
+        "township_id": str(world.township_id),
+        "trainer": "李老师",
+        "hours": "1.5",
+        "trainees": lines + "赵六,F-0001",
+    }
+    refused = await client.post("/county/training", data=form, headers=HTML)
+    assert refused.status_code == 200
+    assert 'data-error-for="trainees"' in refused.text
+    assert "第 4 位学员的户码 F-0001" in refused.text
+    assert "电商普及夜校" in refused.text and "赵六,F-0001" in refused.text  # input kept
+    assert (await year(client, world, 2025)).json()["totals"]["sessions"] == 0
+    no_township = await client.post(
+        "/county/training", data={**form, "township_id": "nonsense"}, headers=HTML
+    )
+    assert 'data-error-for="township_id"' in no_township.text
+    assert (await year(client, world, 2025)).json()["totals"]["sessions"] == 0
+    saved = await client.post("/county/training", data={**form, "trainees": lines}, headers=HTML)
+    assert saved.status_code == 303
+    assert saved.headers["location"] == "/county/training?year=2025&saved=1"
+    body = (await year(client, world, 2025)).json()
+    assert body["totals"] == {
+        "sessions": 1,
+        "trainee_visits": 3,
+        "poor_trainee_visits": 1,
+        "poor_share": 0.3333,
+    }
+    recorded = body["sessions"][0]
+    assert recorded["hours"] == 1.5 and recorded["trainer"] == "李老师"
+    assert [(t["name"], t["household_code"]) for t in recorded["trainees"]] == [
+        ("张三", "T-0001"),
+        ("李四", "T-0002"),
+        ("王五", None),
+    ]
+    shown = await client.get("/county/training?year=2025&saved=1", headers=HTML)
+    assert "培训已登记" in shown.text and "电商普及夜校" in shown.text
+
+
+async def test_the_page_refuses_keepers_and_sends_strangers_to_login(client, world):
+    keeper = await client.get("/county/training", headers=html_as(world.keeper_a))
+    assert keeper.status_code == 403
+    stranger = await client.get("/county/training", headers=HTML)
+    assert stranger.status_code == 303 and stranger.headers["location"].startswith("/county/login")
