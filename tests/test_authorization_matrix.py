@@ -142,6 +142,11 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/api/v1/counties/{county_id}/export.csv"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/subsidies"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/province-reports"): RouteRule(staff_of_county),
+    # County-to-village delivery and tracking (issue 16); hub accounts: tests/test_delivery.py
+    ("POST", "/api/v1/counties/{county_id}/hub-dispatches"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/delivery"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/track"): RouteRule(public),
+    ("GET", "/track"): RouteRule(public),
     # County pages
     ("GET", "/county"): RouteRule(any_staff),
     ("GET", "/county/login"): RouteRule(public),
