@@ -29,6 +29,7 @@ from backend.accounts.middleware import (
     SessionAuthenticationMiddleware,
 )
 from backend.accounts.throttle import LoginThrottle
+from backend.delivery.throttle import TrackThrottle
 from backend.errors import EXCEPTION_HANDLERS
 from backend.i18n import translate_html
 from backend.jobs import lifecycle as jobs_lifecycle
@@ -55,6 +56,8 @@ def route_handlers() -> list:
     from backend.county.pages import ROUTE_HANDLERS as county_pages
     from backend.county.routes import ROUTE_HANDLERS as county
     from backend.county.settings_page import ROUTE_HANDLERS as county_settings_page
+    from backend.delivery.pages import ROUTE_HANDLERS as delivery_pages
+    from backend.delivery.routes import ROUTE_HANDLERS as delivery
     from backend.jobs.routes import ROUTE_HANDLERS as jobs
     from backend.ledger.routes import ROUTE_HANDLERS as ledger
     from backend.notify.pages import ROUTE_HANDLERS as notify_pages
@@ -78,6 +81,7 @@ def route_handlers() -> list:
         *jobs,
         *county,
         *training,
+        *delivery,
         # The staff pages under /county/: the frame's files, login, the county's review pages,
         # and the pages of what they edit.
         *web_pages,
@@ -88,6 +92,7 @@ def route_handlers() -> list:
         *training_pages,
         *registry_pages,
         *county_settings_page,
+        *delivery_pages,  # the villagers' public tracking page
         *shell,
     ]
 
@@ -118,6 +123,7 @@ async def on_startup(app: Litestar) -> None:
         raise RuntimeError(f"unsafe database durability settings: {report}")
     log.info("database ready: %s", report)
     app.state.login_throttle = LoginThrottle()
+    app.state.track_throttle = TrackThrottle()
     if app.state.settings.scheduler_enabled:
         await jobs_lifecycle.start(app)
 

@@ -16,5 +16,6 @@ APP_REGISTRY = AppRegistry(
         "backend.jobs.piccolo_app",
         "backend.county.piccolo_app",
         "backend.training.piccolo_app",
+        "backend.delivery.piccolo_app",
     ]
 )

@@ -147,6 +147,11 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/api/v1/counties/{county_id}/trainings"): RouteRule(staff_of_county),
     ("GET", "/county/training"): RouteRule(any_staff),
     ("POST", "/county/training"): RouteRule(any_staff),
+    # County-to-village delivery and tracking (issue 16); hub accounts: tests/test_delivery.py
+    ("POST", "/api/v1/counties/{county_id}/hub-dispatches"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/delivery"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/track"): RouteRule(public),
+    ("GET", "/track"): RouteRule(public),
     # County pages
     ("GET", "/county"): RouteRule(any_staff),
     ("GET", "/county/login"): RouteRule(public),

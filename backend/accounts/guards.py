@@ -99,6 +99,20 @@ async def requires_county_scope(connection: ASGIConnection, _: BaseRouteHandler)
         raise DomainError("forbidden_scope", status=403)
 
 
+async def requires_county_hub_or_staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """`{county_id}` is the caller's county, and the caller is its staff or its hub's worker."""
+    user = current_user(connection)
+    county_id = _path_uuid(connection, "county_id")
+    if user.role == "hub":
+        if user.county_id != county_id:
+            raise DomainError("forbidden_scope", status=403)
+        return
+    if not user.is_staff:
+        raise DomainError("staff_only", status=403)
+    if not may_see_county(user, county_id):
+        raise DomainError("forbidden_scope", status=403)
+
+
 def requires_row_in_county(table: type[Table], param: str) -> Any:
     """A guard for routes addressed by a row's id: the row's county must be the caller's."""
 

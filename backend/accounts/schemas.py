@@ -10,7 +10,8 @@ import msgspec
 from backend.phones import normalized_mobile
 from backend.types import Language, Mobile, Name, Password
 
-Role = Literal["keeper", "county_staff", "admin"]
+# hub: a county hub (县级物流配送中心) worker: county-scoped, no station; hands parcels to routes.
+Role = Literal["keeper", "county_staff", "admin", "hub"]
 
 
 class CurrentUser(msgspec.Struct, frozen=True):
@@ -80,7 +81,7 @@ class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
     phone: Mobile
     name: Name
     password: Password
-    role: Literal["keeper", "county_staff"] = "keeper"
+    role: Literal["keeper", "county_staff", "hub"] = "keeper"
     station_id: uuid.UUID | None = None
     language: Language = "zh-CN"
 

@@ -29,9 +29,9 @@ from backend.phones import normalize_phone
 from backend.privacy import mask_phone
 from backend.settings import Settings
 
-ROLES = ("keeper", "county_staff", "admin")
+ROLES = ("keeper", "county_staff", "admin", "hub")
 # The ladder: an account may be changed only by someone above it, or by an admin.
-ROLE_RANK = {"keeper": 0, "county_staff": 1, "admin": 2}
+ROLE_RANK = {"keeper": 0, "hub": 0, "county_staff": 1, "admin": 2}
 MIN_PASSWORD_LENGTH = passwords.MIN_PASSWORD_LENGTH
 # OWASP's argon2id baseline (19 MiB, 2 passes): strong, and small enough that two at a time
 # fit a county server's memory.

@@ -16,7 +16,7 @@ class User(Table, tablename="accounts_user"):
     phone = Varchar(length=11, unique=True)
     name = Varchar(length=40, default="")
     password_hash = Varchar(length=200, secret=True)
-    role = Varchar(length=16)  # keeper | county_staff | admin
+    role = Varchar(length=16)  # keeper | county_staff | admin | hub
     county: ForeignKey = ForeignKey(
         County, on_delete=OnDelete.restrict, null=True, default=None, index=True
     )

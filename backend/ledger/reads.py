@@ -197,6 +197,22 @@ async def list_purchases(station_id: uuid.UUID, state: str | None) -> list[Purch
     ]
 
 
+async def parcel_sightings(
+    tracking_nos: list[str], station_ids: list[uuid.UUID] | None = None
+) -> list[projection_store.ParcelSighting]:
+    """Receipts of these (normalised) numbers, at these stations when given, oldest first, in
+    chunks of 500 numbers: the county hub's legs close by them and the villagers' tracking
+    reads them. Never a phone number: only its last four characters."""
+    found: list[projection_store.ParcelSighting] = []
+    numbers = sorted(set(tracking_nos))
+    async with db.read_transaction():
+        for start in range(0, len(numbers), 500):
+            found += await projection_store.parcels_with_numbers(
+                numbers[start : start + 500], station_ids
+            )
+    return sorted(found, key=lambda sighting: sighting.received_at)
+
+
 # The day and the home screen ------------------------------------------------------------------
 
 

@@ -392,3 +392,46 @@ async def shelf_dates(station_id: uuid.UUID) -> list[datetime.date]:
         station_id,
     )
     return [db.as_date(row["received_date"]) for row in rows]
+
+
+class ParcelSighting(msgspec.Struct, frozen=True):
+    """A receipt of a number at a station, as others may see it: the recipient's phone only as
+    its last four characters (every form a label shows ends in them)."""
+
+    station_id: uuid.UUID
+    tracking_no: str
+    package: str  # "" or "n/m"
+    state: str  # on_shelf | picked_up | returned
+    received_at: datetime.datetime  # the receipt's occurred_at
+    pickup_code: str
+    phone_tail: str
+
+
+async def parcels_with_numbers(
+    tracking_nos: list[str], station_ids: list[uuid.UUID] | None
+) -> list[ParcelSighting]:
+    """Every receipt (not reversed) of these numbers, at these stations when given, oldest first."""
+    if not tracking_nos or station_ids == []:
+        return []
+    args: list[Any] = [*tracking_nos]
+    condition = f"tracking_no IN ({db.in_list(tracking_nos)})"
+    if station_ids is not None:
+        condition += f" AND station IN ({db.in_list(station_ids, len(args) + 1)})"
+        args.extend(station_ids)
+    rows = await db.fetch(
+        "SELECT station, tracking_no, package, state, received_at, pickup_code, recipient_phone "
+        f"FROM ledger_parcel WHERE {condition} AND state <> 'reversed' ORDER BY received_at",
+        *args,
+    )
+    return [
+        ParcelSighting(
+            station_id=db.as_uuid(row["station"]),
+            tracking_no=row["tracking_no"],
+            package=row["package"] or "",
+            state=row["state"],
+            received_at=db.as_moment(row["received_at"]),
+            pickup_code=row["pickup_code"],
+            phone_tail=(row["recipient_phone"] or "")[-4:],
+        )
+        for row in rows
+    ]

@@ -1,0 +1,85 @@
+"""What the delivery API takes and returns."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Annotated, Literal
+
+import msgspec
+
+# A scanner gun's read, before normalisation: the normaliser drops spaces and dashes, so a read
+# may be a little longer than the 30 characters a number can have.
+ScannedNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+MAX_NUMBERS = 500
+
+
+class HubDispatch(msgspec.Struct, forbid_unknown_fields=True):
+    station_id: uuid.UUID
+    tracking_nos: Annotated[list[ScannedNumber], msgspec.Meta(min_length=1, max_length=MAX_NUMBERS)]
+
+
+class DispatchedParcel(msgspec.Struct):
+    tracking_no: str  # normalised
+    package: str | None  # "n/m" for a JD package
+    carrier: str | None  # guessed from the number
+    leg_id: uuid.UUID
+    dispatched_at: datetime.datetime
+    new: bool  # false: the parcel was already on this route (its leg still open)
+
+
+class DispatchOut(msgspec.Struct):
+    station_id: uuid.UUID
+    dispatched_at: datetime.datetime
+    created: int
+    already_open: int
+    parcels: list[DispatchedParcel]
+
+
+class LegFigures(msgspec.Struct):
+    legs: int
+    within_48h: int
+    rate: float | None  # within_48h / legs, null without legs
+    late: int  # closed after 48 h, or open past 48 h
+    late_open: int  # still open past 48 h
+    pending: int  # still open, within 48 h so far
+    median_hours: float | None  # of the closed legs
+
+
+class StationDelivery(msgspec.Struct):
+    station_id: uuid.UUID
+    station_name: str
+    station_code: str
+    legs: int
+    within_48h: int
+    rate: float | None
+    late: int
+    late_open: int
+    pending: int
+    median_hours: float | None
+
+
+class LateLeg(msgspec.Struct):
+    station_id: uuid.UUID
+    tracking_no: str
+    package: str | None
+    dispatched_at: datetime.datetime
+    hours_open: float
+
+
+class CountyDelivery(msgspec.Struct):
+    county_id: uuid.UUID
+    month: str
+    stations: list[StationDelivery]
+    totals: LegFigures
+    late_open_legs: list[LateLeg]  # the oldest 200, for follow-up
+
+
+TrackStatus = Literal["on_route", "on_shelf", "picked_up", "returned", "unknown"]
+
+
+class TrackOut(msgspec.Struct, omit_defaults=True):
+    status: TrackStatus
+    station: str | None = None  # the station's name, only when the phone tail matches
+    pickup_code: str | None = None  # only when on the shelf and the phone tail matches
+    opening_hours: str | None = None
