@@ -64,6 +64,9 @@ def route_handlers() -> list:
     from backend.registry.routes import ROUTE_HANDLERS as registry
     from backend.shell.routes import ROUTE_HANDLERS as shell
     from backend.system.routes import ROUTE_HANDLERS as system
+    from backend.trace.pages import ROUTE_HANDLERS as trace_pages
+    from backend.trace.public import ROUTE_HANDLERS as trace_public
+    from backend.trace.routes import ROUTE_HANDLERS as trace
     from backend.web.pages import ROUTE_HANDLERS as web_pages
 
     return [
@@ -75,6 +78,8 @@ def route_handlers() -> list:
         *notify,
         *jobs,
         *county,
+        *trace,
+        *trace_public,
         # The staff pages under /county/: the frame's files, login, the county's review pages,
         # and the pages of what they edit.
         *web_pages,
@@ -84,6 +89,7 @@ def route_handlers() -> list:
         *notify_pages,
         *registry_pages,
         *county_settings_page,
+        *trace_pages,
         *shell,
     ]
 
@@ -135,7 +141,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         header_name=CSRF_HEADER,
         cookie_secure=settings.secure_cookies,
         cookie_samesite="strict",
-        exclude=["/schema"],
+        exclude=["/schema", "^/t/"],  # the public trace pages set no cookie
     )
     return Litestar(
         route_handlers=route_handlers(),
@@ -145,7 +151,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             JsonRequestGuardMiddleware,
             DefineMiddleware(
                 SessionAuthenticationMiddleware,
-                exclude=["^/app/", "^/schema", "^/healthz", "^/readyz", "^/metrics"],
+                exclude=["^/app/", "^/schema", "^/healthz", "^/readyz", "^/metrics", "^/t/"],
             ),
             DefineMiddleware(
                 RateLimitMiddleware,

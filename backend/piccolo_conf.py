@@ -15,5 +15,6 @@ APP_REGISTRY = AppRegistry(
         "backend.notify.piccolo_app",
         "backend.jobs.piccolo_app",
         "backend.county.piccolo_app",
+        "backend.trace.piccolo_app",
     ]
 )

@@ -36,6 +36,7 @@ NAV_AVAILABLE = [
     "subsidies",
     "cash",
     "reports",
+    "trace",
     "registry",
 ]
 
