@@ -75,7 +75,7 @@ def page_url(base_url: str, code: str) -> str:
 def qr_svg(url: str, scale: int = 4, inline: bool = False) -> str:
     qr = segno.make(url, error="m", micro=False)
     if inline:
-        return qr.svg_inline(scale=scale, border=2, omitsize=False)
+        return qr.svg_inline(scale=scale, border=2, omitsize=True)  # a viewBox: CSS sizes it
     out = io.BytesIO()
     qr.save(out, kind="svg", scale=scale, border=2)
     return out.getvalue().decode()
