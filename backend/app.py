@@ -67,6 +67,9 @@ def route_handlers() -> list:
     from backend.registry.routes import ROUTE_HANDLERS as registry
     from backend.shell.routes import ROUTE_HANDLERS as shell
     from backend.system.routes import ROUTE_HANDLERS as system
+    from backend.trace.pages import ROUTE_HANDLERS as trace_pages
+    from backend.trace.public import ROUTE_HANDLERS as trace_public
+    from backend.trace.routes import ROUTE_HANDLERS as trace
     from backend.training.pages import ROUTE_HANDLERS as training_pages
     from backend.training.routes import ROUTE_HANDLERS as training
     from backend.web.pages import ROUTE_HANDLERS as web_pages
@@ -82,6 +85,8 @@ def route_handlers() -> list:
         *county,
         *training,
         *delivery,
+        *trace,
+        *trace_public,
         # The staff pages under /county/: the frame's files, login, the county's review pages,
         # and the pages of what they edit.
         *web_pages,
@@ -93,6 +98,7 @@ def route_handlers() -> list:
         *registry_pages,
         *county_settings_page,
         *delivery_pages,  # the villagers' public tracking page
+        *trace_pages,
         *shell,
     ]
 
@@ -145,7 +151,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         header_name=CSRF_HEADER,
         cookie_secure=settings.secure_cookies,
         cookie_samesite="strict",
-        exclude=["/schema"],
+        exclude=["/schema", "^/t/"],  # the public trace pages set no cookie
     )
     return Litestar(
         route_handlers=route_handlers(),
@@ -155,7 +161,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             JsonRequestGuardMiddleware,
             DefineMiddleware(
                 SessionAuthenticationMiddleware,
-                exclude=["^/app/", "^/schema", "^/healthz", "^/readyz", "^/metrics"],
+                exclude=["^/app/", "^/schema", "^/healthz", "^/readyz", "^/metrics", "^/t/"],
             ),
             DefineMiddleware(
                 RateLimitMiddleware,

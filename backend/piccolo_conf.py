@@ -17,5 +17,6 @@ APP_REGISTRY = AppRegistry(
         "backend.county.piccolo_app",
         "backend.training.piccolo_app",
         "backend.delivery.piccolo_app",
+        "backend.trace.piccolo_app",
     ]
 )

@@ -195,6 +195,13 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/county/registry/keepers/{user_id}"): RouteRule(staff_of_county),
     ("POST", "/county/registry/keepers/{user_id}/password"): RouteRule(staff_of_county),
     ("POST", "/county/registry/keepers/{user_id}/phone"): RouteRule(staff_of_county),
+    # Traceability (issue 15): the public page and its QR need no login
+    ("GET", "/api/v1/counties/{county_id}/trace-batches"): RouteRule(staff_of_county),
+    ("POST", "/api/v1/counties/{county_id}/trace-batches"): RouteRule(staff_of_county),
+    ("GET", "/t/{name}"): RouteRule(public),
+    ("GET", "/county/trace"): RouteRule(any_staff),
+    ("POST", "/county/trace"): RouteRule(any_staff),
+    ("GET", "/county/trace/{batch_id}/labels"): RouteRule(staff_of_county),
 }
 
 # Routes served as files or pages whose access is tested elsewhere.
@@ -237,6 +244,8 @@ async def _path_ids(world: World) -> dict[str, dict[str, str]]:
             "household_id": await first(Household, world.county_id),
             "item_id": "00000000-0000-4000-8000-000000000001",  # an inbox item nobody has
             "parcel_id": "00000000-0000-4000-8000-000000000002",  # a parcel nobody has
+            "batch_id": "00000000-0000-4000-8000-000000000003",  # a trace batch nobody has
+            "name": "TEST-00000000",  # a trace code nobody has
         },
         "foreign": {
             "county_id": str(world.foreign_county_id),
@@ -247,6 +256,8 @@ async def _path_ids(world: World) -> dict[str, dict[str, str]]:
             "household_id": await first(Household, world.foreign_county_id),
             "item_id": "00000000-0000-4000-8000-000000000001",
             "parcel_id": "00000000-0000-4000-8000-000000000002",
+            "batch_id": "00000000-0000-4000-8000-000000000003",
+            "name": "FAR-00000000",
         },
     }
 

@@ -325,7 +325,13 @@ async def test_every_page_in_every_language_without_keys_or_full_phone_numbers(c
         world.county_id,
         HouseholdCreate(village_id=world.village_id, code="T-0100", phone="13687654321"),
     )
+    batch = await client.post(  # a trace batch, for its label sheet
+        f"/api/v1/counties/{world.county_id}/trace-batches",
+        json={"product": "红枣"},
+        headers=world.staff.headers,
+    )
     ids = {
+        "batch_id": batch.json()["id"],
         "station_id": str(world.station_a),
         "township_id": str(world.township_id),
         "village_id": str(world.village_id),

@@ -37,6 +37,7 @@ NAV_AVAILABLE = [
     "subsidies",
     "cash",
     "reports",
+    "trace",
     "registry",
 ]
 
