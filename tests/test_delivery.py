@@ -5,8 +5,10 @@ tracking number with the phone's last four finds the parcel without ever showing
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime
+import hashlib
 import re
 
 import httpx
@@ -491,3 +493,16 @@ async def test_the_tracking_page_in_three_languages_without_script(client, world
     assert bad.status_code == 400 and "last 4 digits" in bad.text
     chinese = await client.get("/track", params={"tracking_no": number, "lang": "zh-CN"})
     assert 'lang="zh-CN"' in chinese.text and "输入收件人手机后4位" in chinese.text
+
+
+async def test_the_tracking_page_is_styled_within_its_own_policy(client, world):
+    """A browser applies the page's inline stylesheet only if the policy names its hash; the
+    form may send only to the page itself, and no script may run."""
+    page = await client.get("/track")
+    style = page.text.split("<style>")[1].split("</style>")[0]
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    policy = page.headers["content-security-policy"]
+    assert f"style-src 'sha256-{digest}'" in policy
+    assert "form-action 'self'" in policy and "default-src 'none'" in policy
+    assert "script-src" not in policy  # default-src 'none' covers it
+    assert "button" in style and len(page.content) < 20 * 1024

@@ -13,6 +13,10 @@ from backend.delivery.throttle import TrackThrottle, track_throttle
 from backend.errors import DomainError
 from backend.security import client_address
 from backend.web.layout import page_language, render
+from backend.web.public import PUBLIC_STYLE, page_policy
+
+# The page's own form is the one place it may send to.
+TRACK_POLICY = page_policy(PUBLIC_STYLE, form_action="'self'")
 
 
 @get(
@@ -47,9 +51,11 @@ async def track_page(
         error=error,
         tracking_no=(tracking_no or "")[:64],
         phone_last4=(phone_last4 or "")[:4],
+        style=PUBLIC_STYLE,
     )
     # A pickup code is for the villager alone: no browser or proxy keeps the answer.
     page.headers["cache-control"] = "no-store"
+    page.headers["content-security-policy"] = TRACK_POLICY
     return page
 
 

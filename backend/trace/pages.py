@@ -18,11 +18,12 @@ from backend.i18n import text_direction, translate
 from backend.registry.pages import choices
 from backend.registry.staff import page_county, staff_county
 from backend.trace import service
-from backend.trace.public import LABEL_STYLE, page_policy
+from backend.trace.public import LABEL_STYLE
 from backend.trace.routes import base_url
 from backend.trace.schemas import TraceBatchCreate
 from backend.web.forms import FormField, FormState, error_state, form_values, to_struct
 from backend.web.layout import PAGE_ERRORS, page_language, render
+from backend.web.public import page_policy
 
 BATCH_FIELDS = [
     FormField("product", required=True),

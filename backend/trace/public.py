@@ -8,8 +8,6 @@ obvious bots (see `service.is_bot`) do not.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from pathlib import Path
 from typing import Annotated
 
@@ -22,28 +20,16 @@ from backend.errors import problem_document
 from backend.i18n import LANGUAGES, accepted_language, normalize_language, text_direction
 from backend.trace import service
 from backend.web.layout import LANGUAGE_NAMES, wants_html
+from backend.web.public import PUBLIC_STYLE, page_policy
 
 TraceCode = Annotated[
     str, PathParameter(title="Trace code", description="A label's code, or the code + .svg")
 ]
 TEMPLATES = Path(__file__).parent / "templates" / "trace"
-STYLE = (TEMPLATES / "public.css").read_text(encoding="utf-8")
 LABEL_STYLE = (TEMPLATES / "labels.css").read_text(encoding="utf-8")
 
 
-def style_hash(css: str) -> str:
-    return "sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
-
-
-def page_policy(css: str) -> str:
-    """Nothing but this page's own inline CSS (and same-origin images): no script at all."""
-    return (
-        f"default-src 'none'; style-src '{style_hash(css)}'; img-src 'self' data:; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    )
-
-
-PUBLIC_POLICY = page_policy(STYLE)
+PUBLIC_POLICY = page_policy(PUBLIC_STYLE)
 CACHE = "public, max-age=300"
 
 
@@ -83,7 +69,7 @@ def _not_found(request: Request, language: str) -> Response:
         context={
             "lang": language,
             "dir": text_direction(language),
-            "style": STYLE,
+            "style": PUBLIC_STYLE,
             "language_links": _language_links(request, language),
         },
         status_code=404,
@@ -124,7 +110,7 @@ async def public_page(request: Request, name: TraceCode) -> Response:
         context={
             "lang": language,
             "dir": text_direction(language),
-            "style": STYLE,
+            "style": PUBLIC_STYLE,
             "batch": batch,
             "quantity": service.quantity_text(batch.quantity),
             "qr": service.qr_svg(url, scale=4, inline=True),

@@ -1,0 +1,78 @@
+"""The villagers' tracking page on a 360 px phone (Chromium, real server, demo county): a villager
+types the tracking number and the last four digits of their phone, key by key as a phone's
+keyboard does, and sees the station and the pickup code; with a wrong tail only the state; no
+phone number anywhere; nothing wider than the screen; the page's stylesheet applies within its
+policy. Screenshots (zh-CN, ug): docs/screenshots/track-*.png with CUNZHAN_UPDATE_SCREENSHOTS=1."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+import httpx
+import pytest
+
+from tests.browser.conftest import PHONE, SCREENSHOTS
+from tests.support import received
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+KEEPER = "13800000021"
+PASSWORD = "demo1234"
+FULL_PHONE = re.compile(r"\b1\d{10}\b")
+
+
+@pytest.fixture(scope="module")
+def parcel(pwa_server):
+    """A parcel the demo keeper received just now for a villager whose phone ends in 4321."""
+    base = pwa_server.url
+    login = httpx.post(f"{base}/api/v1/auth/login", json={"phone": KEEPER, "password": PASSWORD})
+    login.raise_for_status()
+    event = received(phone="13987654321")
+    number = event["data"]["tracking_no"]
+    answer = httpx.post(
+        f"{base}/api/v1/sync",
+        json={"device_id": str(uuid.uuid4()), "events": [event]},
+        headers={"authorization": f"Bearer {login.json()['token']}"},
+    )
+    answer.raise_for_status()
+    [result] = answer.json()["results"]
+    assert result["status"] == "accepted", result
+    return {"number": number, "code": result["pickup_code"]}
+
+
+async def track(page, base: str, lang: str, number: str, tail: str) -> None:
+    await page.goto(f"{base}/track?lang={lang}")
+    await page.locator("#tracking_no").press_sequentially(number, delay=40)
+    await page.locator("#phone_last4").press_sequentially(tail, delay=40)
+    await page.locator("#phone_last4").press("Enter")
+    await page.wait_for_selector(".answer, [role=alert]")
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "ug"])
+async def test_a_villager_finds_the_station_and_code_with_the_phone_tail(
+    browser, pwa_server, parcel, lang, tmp_path
+):
+    context = await browser.new_context(viewport=PHONE, device_scale_factor=2, locale=lang)
+    page = await context.new_page()
+    refused_styles = []
+    page.on("console", lambda message: refused_styles.append(message.text))
+    await track(page, pwa_server.url, lang, parcel["number"], "4321")
+    answer = await page.locator(".answer").inner_text()
+    assert parcel["code"] in answer
+    html = await page.content()
+    assert not FULL_PHONE.search(html.replace(parcel["number"], ""))
+    assert await page.locator("script").count() == 0
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]
+    # The stylesheet applied (the policy admitted its hash): the button is the green one.
+    colour = await page.locator("button").evaluate("b => getComputedStyle(b).backgroundColor")
+    assert colour == "rgb(7, 193, 96)", refused_styles
+    folder = SCREENSHOTS if os.environ.get("CUNZHAN_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    await page.screenshot(path=str(folder / f"track-{lang}-found.png"), full_page=True)
+
+    await track(page, pwa_server.url, lang, parcel["number"], "0000")
+    answer = await page.locator(".answer").inner_text()
+    assert parcel["code"] not in answer
+    await context.close()
