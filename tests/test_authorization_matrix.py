@@ -90,6 +90,8 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/api/v1/counties/{county_id}/stations"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/households"): RouteRule(staff_of_county),
     ("POST", "/api/v1/counties/{county_id}/households"): RouteRule(staff_of_county),
+    ("POST", "/api/v1/counties/{county_id}/imports"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/imports/template.xlsx"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/users"): RouteRule(staff_of_county),
     ("POST", "/api/v1/counties/{county_id}/users"): RouteRule(staff_of_county),
     ("PATCH", "/api/v1/users/{user_id}"): RouteRule(staff_of_county),

@@ -139,3 +139,20 @@ async def test_admin_creates_a_county(client, world):
         "/api/v1/counties", json={"name": "私县", "code": "PRV"}, headers=world.staff.headers
     )
     assert refused.status_code == 403
+
+
+async def test_a_household_registered_without_the_flag_is_not_poor(client, world):
+    base = f"/api/v1/counties/{world.county_id}"
+    created = await client.post(
+        f"{base}/households",
+        json={"village_id": str(world.poor_village_id), "code": "T-0500", "head_name": "马明"},
+        headers=world.staff.headers,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["poverty"] is False
+    marked = await client.post(
+        f"{base}/households",
+        json={"village_id": str(world.village_id), "code": "T-0501", "poverty": True},
+        headers=world.staff.headers,
+    )
+    assert marked.json()["poverty"] is True

@@ -19,8 +19,9 @@ from backend.accounts.schemas import CurrentUser
 from backend.accounts.service import audit
 from backend.db import is_integrity_error
 from backend.errors import DomainError
+from backend.i18n import translate
 from backend.privacy import mask_phone
-from backend.registry import store
+from backend.registry import imports, store
 from backend.registry.schemas import (
     CountyCreate,
     CountyOut,
@@ -28,6 +29,8 @@ from backend.registry.schemas import (
     HouseholdCreate,
     HouseholdOut,
     HouseholdUpdate,
+    ImportReport,
+    ImportRow,
     StationCreate,
     StationOut,
     StationUpdate,
@@ -157,6 +160,7 @@ async def create_village(
             township_id=data.township_id,
             name=data.name,
             poor=data.poor,
+            code=data.code,
         )
     await audit(actor, "village.created", "village", village_id, county_id, name=data.name)
     return _found(await store.village(village_id))
@@ -296,3 +300,77 @@ async def update_household(
         actor, "household.updated", "household", household_id, county_id, fields=sorted(values)
     )
     return _household_out(_found(await store.household(household_id)))
+
+
+async def search_households(
+    county_id: uuid.UUID, q: str, limit: int, offset: int
+) -> tuple[list[HouseholdOut], int]:
+    """A page of households (phones masked) and how many match; a full phone number matches
+    nothing but a code (only the last four digits search phones)."""
+    rows, total = await store.search_households(county_id, q.strip(), limit, offset)
+    return [_household_out(row) for row in rows], total
+
+
+# Bulk import (建档立卡 list) --------------------------------------------------------------------
+
+
+def _import_row(report: imports.RowReport, columns: dict[str, str], language: str) -> ImportRow:
+    if report.error is None:
+        return ImportRow(row=report.row, action=report.action, subject=report.subject)
+    column = columns.get(report.field or "") or imports.COLUMNS[report.field or "village_code"][0]
+    return ImportRow(
+        row=report.row,
+        action="error",
+        subject=report.subject,
+        field=report.field,
+        column=column,
+        error=report.error,
+        problem=translate(f"import.error.{report.error}", language, column=column, **report.params),
+    )
+
+
+async def import_file(
+    actor: CurrentUser | None,
+    county_id: uuid.UUID,
+    body: bytes,
+    *,
+    dry_run: bool,
+    language: str,
+) -> ImportReport:
+    """Read the county's list, compare it row by row with the registry and, unless it is a dry
+    run or any row is wrong, write it all in one transaction."""
+    if len(body) > imports.MAX_BYTES:
+        raise DomainError(
+            "import_too_large", status=413, rows=imports.MAX_ROWS, mib=imports.MAX_BYTES // 2**20
+        )
+    table = imports.read_table(body)
+    plan = imports.plan(table, await store.import_state(county_id))
+    totals = plan.totals()
+    written = not dry_run and totals["error"] == 0
+    if written:
+        with _unique("import_conflict", "household_code"):
+            await store.write_import(county_id, plan, clock.utcnow())
+        await audit(actor, "registry.imported", "county", county_id, county_id, **plan.counts())
+    if dry_run:
+        key = "import.message.dry_run_errors" if totals["error"] else "import.message.dry_run"
+    else:
+        key = "import.message.written" if written else "import.message.refused"
+    return ImportReport(
+        dry_run=dry_run,
+        written=written,
+        message=translate(key, language, **totals),
+        totals=totals,
+        counts=plan.counts(),
+        rows=[_import_row(row, table.columns, language) for row in plan.rows],
+    )
+
+
+def import_template(language: str) -> bytes:
+    notes = [translate(f"import.template.{key}", language) for key in imports.TEMPLATE_FIELDS]
+    return imports.template_workbook(
+        [
+            translate("import.template.intro", language),
+            *notes,
+            translate("import.template.rule", language),
+        ]
+    )
