@@ -1,5 +1,7 @@
 """Staff keep their county's registry: townships, villages, stations, households."""
 
+import re
+
 from backend.accounts.tables import AuditEntry
 
 
@@ -156,3 +158,14 @@ async def test_a_household_registered_without_the_flag_is_not_poor(client, world
         headers=world.staff.headers,
     )
     assert marked.json()["poverty"] is True
+
+
+async def test_the_new_household_form_starts_with_the_poor_box_unticked(client, world):
+    from tests.test_county_pages import HTML, page_login
+
+    await page_login(client, world.staff.phone)
+    page = await client.get("/county/registry/households", headers=HTML)
+    assert page.status_code == 200
+    boxes = re.findall(r"<input[^>]*name=\"poverty\"[^>]*>", page.text)
+    assert len(boxes) == 1, boxes
+    assert "checked" not in boxes[0]

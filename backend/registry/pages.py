@@ -261,7 +261,7 @@ REGISTRY_SCREENS: dict[str, RegistryScreen] = {
         create=registry.create_household,
         update=_update_household,
         current=_household_current,
-        create_defaults={"poverty": True},
+        # The 脱贫户 box starts unticked: a new household is not poor unless marked.
     ),
 }
 
