@@ -193,7 +193,16 @@ async def test_each_kind_of_error_names_its_row_and_field_and_nothing_is_written
 async def test_synonym_headers_numbers_as_cells_and_a_household_not_poor_unless_marked(
     client, world
 ):
-    header = ["村编码", "行政村", "乡镇编码", "乡镇名称", "户编号", "户主姓名", "手机号码", "身份证号"]
+    header = [
+        "村编码",
+        "行政村",
+        "乡镇编码",
+        "乡镇名称",
+        "户编号",
+        "户主姓名",
+        "手机号码",
+        "身份证号",
+    ]
     rows = [["51010101", "新村", "510101", "新镇", "H-0001", "张三", 13912345678, "6501..."]]
     answer = await upload(client, world, xlsx(rows, header), dry_run=False)
     assert answer.status_code == 200, answer.text
