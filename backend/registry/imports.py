@@ -23,12 +23,14 @@ import uuid
 import zipfile
 from dataclasses import dataclass, replace
 from typing import Any
+from xml.etree import ElementTree
 
 from backend.errors import DomainError
 from backend.phones import is_mobile, normalize_phone
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 100_000
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # an xlsx is zipped: its parts unpacked
 MAX_COLUMNS = 60  # a 建档立卡 export has many columns; only the known ones are read
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -159,18 +161,103 @@ def _read_csv(body: bytes) -> Table:
         raise DomainError("import_unreadable") from exc
 
 
-def _read_xlsx(body: bytes) -> Table:
-    from openpyxl import load_workbook
+# The workbook's XML is parsed with the standard library: it resolves no external entities, and
+# expat ≥ 2.4 (the one Python 3.11 ships) refuses entity expansion bombs, hence the S314 waivers.
 
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _column_index(reference: str) -> int:
+    index = 0
+    for char in reference:
+        if not char.isalpha():
+            break
+        index = index * 26 + (ord(char.upper()) - 64)
+    return index - 1
+
+
+def _first_sheet_path(book: zipfile.ZipFile) -> str:
+    workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))  # noqa: S314
+    sheet = next(el for el in workbook.iter() if _local(el.tag) == "sheet")
+    rel_id = next(value for key, value in sheet.attrib.items() if _local(key) == "id")
+    rels = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))  # noqa: S314
+    target = next(el.get("Target", "") for el in rels.iter() if el.get("Id") == rel_id)
+    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+
+
+def _shared_strings(book: zipfile.ZipFile) -> list[str]:
+    if "xl/sharedStrings.xml" not in book.namelist():
+        return []
+    strings: list[str] = []
+    with book.open("xl/sharedStrings.xml") as stream:
+        for _, element in ElementTree.iterparse(stream):  # noqa: S314
+            if _local(element.tag) == "si":
+                strings.append(
+                    "".join(t.text or "" for t in element.iter() if _local(t.tag) == "t")
+                )
+                element.clear()
+    return strings
+
+
+def _sheet_rows(book: zipfile.ZipFile, path: str, strings: list[str]) -> Any:
+    """The sheet's rows as lists of cell values, gaps as None, streamed."""
+    number = 0
+    with book.open(path) as stream:
+        for _, element in ElementTree.iterparse(stream):  # noqa: S314
+            if _local(element.tag) != "row":
+                continue
+            at = int(element.get("r") or number + 1)
+            while number < at - 1:  # rows Excel left out are empty
+                number += 1
+                yield []
+            number = at
+            cells: list[Any] = []
+            for cell in element:
+                if _local(cell.tag) != "c":
+                    continue
+                column = _column_index(cell.get("r") or "") if cell.get("r") else len(cells)
+                if column >= MAX_COLUMNS:
+                    continue
+                kind = cell.get("t", "n")
+                value: Any = None
+                if kind == "inlineStr":
+                    value = "".join(t.text or "" for t in cell.iter() if _local(t.tag) == "t")
+                else:
+                    raw = next((v.text for v in cell if _local(v.tag) == "v"), None)
+                    if raw is not None:
+                        if kind == "s":
+                            value = strings[int(raw)]
+                        elif kind == "n":
+                            value = float(raw) if any(c in raw for c in ".eE") else int(raw)
+                        elif kind == "b":
+                            value = raw == "1"
+                        else:
+                            value = raw
+                cells.extend([None] * (column - len(cells)))
+                cells.append(value)
+            element.clear()
+            yield cells
+
+
+def _read_xlsx(body: bytes) -> Table:
+    """The first sheet, read straight from its XML (openpyxl's reader takes ~25 µs a cell: five
+    seconds for a county's 20,000 households)."""
     try:
-        book = load_workbook(io.BytesIO(body), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        book = zipfile.ZipFile(io.BytesIO(body))
+    except zipfile.BadZipFile as exc:
         raise DomainError("import_unreadable") from exc
-    try:
-        sheet = book.worksheets[0]
-        return _table(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True))
-    finally:
-        book.close()
+    with book:
+        if sum(info.file_size for info in book.infolist()) > MAX_UNPACKED_BYTES:
+            raise _too_many_rows()
+        try:
+            strings = _shared_strings(book)
+            return _table(_sheet_rows(book, _first_sheet_path(book), strings))
+        except (KeyError, IndexError, StopIteration, ValueError, zipfile.BadZipFile) as exc:
+            raise DomainError("import_unreadable") from exc
+        except ElementTree.ParseError as exc:
+            raise DomainError("import_unreadable") from exc
 
 
 def read_table(body: bytes) -> Table:
