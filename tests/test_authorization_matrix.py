@@ -179,6 +179,8 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/county/registry/stations/{station_id}/reopen"): RouteRule(staff_of_station),
     ("GET", "/county/registry/households"): RouteRule(any_staff),
     ("POST", "/county/registry/households"): RouteRule(any_staff),
+    ("GET", "/county/registry/import"): RouteRule(any_staff),
+    ("POST", "/county/registry/import"): RouteRule(any_staff),
     ("GET", "/county/registry/households/{household_id}"): RouteRule(staff_of_county),
     ("POST", "/county/registry/households/{household_id}"): RouteRule(staff_of_county),
     ("GET", "/county/registry/keepers"): RouteRule(any_staff),

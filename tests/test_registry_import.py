@@ -5,6 +5,7 @@ nothing; the household list is searched and paged."""
 from __future__ import annotations
 
 import io
+import re
 
 from openpyxl import Workbook, load_workbook
 
@@ -284,3 +285,45 @@ async def test_households_are_searched_and_paged_without_showing_phones(client, 
     assert wildcard.json() == []
     too_big = await client.get(f"{base}?limit=501", headers=world.staff.headers)
     assert too_big.status_code == 400
+
+
+async def test_the_staff_page_shows_the_dry_run_errors_first_then_imports(client, world):
+    from tests.test_county_pages import CSRF_FIELD, HTML, assert_no_full_phone, page_login
+
+    await page_login(client, world.staff.phone)
+    for language in ("zh-CN", "ug", "en"):
+        page = await client.get(f"/county/registry/import?lang={language}", headers=HTML)
+        assert page.status_code == 200
+        assert 'enctype="multipart/form-data"' in page.text
+        assert "registry_page." not in page.text and "import.template" not in page.text
+    page = await client.get("/county/registry/import?lang=zh-CN", headers=HTML)
+    token = CSRF_FIELD.search(page.text).group(1)
+
+    bad = [*ROWS, ["", "", "51010101", "", "", "H-0009", "钱七", "12345", ""]]
+    dry = await client.post(
+        "/county/registry/import",
+        data={"_csrf_token": token, "action": "dry_run"},
+        files={"file": ("名单.xlsx", xlsx(bad), XLSX)},
+        headers=HTML,
+    )
+    assert dry.status_code == 200, dry.text
+    rows_table = dry.text.split('data-table="import-rows"', 1)[1]
+    cells = re.findall(r'<tr(?: class="error")?><td><bdi dir="ltr">(\d+)</bdi>', rows_table)
+    assert cells == ["6", "2", "3", "4", "5"]  # the error row first
+    assert "不是 11 位手机号码" in dry.text
+    assert_no_full_phone(dry.text)
+    assert set(await households(client, world)) == {"T-0001", "T-0002"}
+
+    good = await client.post(
+        "/county/registry/import",
+        data={"_csrf_token": token, "action": "import"},
+        files={"file": ("名单.csv", csv_file(ROWS), "text/csv")},
+        headers=HTML,
+    )
+    assert good.status_code == 200
+    assert "已导入" in good.text
+    assert "H-0003" in await households(client, world)
+    nothing = await client.post(
+        "/county/registry/import", data={"_csrf_token": token, "action": "import"}, headers=HTML
+    )
+    assert "请先选择一个文件" in nothing.text
