@@ -327,3 +327,26 @@ async def test_the_staff_page_shows_the_dry_run_errors_first_then_imports(client
         "/county/registry/import", data={"_csrf_token": token, "action": "import"}, headers=HTML
     )
     assert "请先选择一个文件" in nothing.text
+
+
+async def test_the_household_page_searches_and_pages(client, world):
+    from tests.test_county_pages import HTML, assert_no_full_phone, page_login
+
+    rows = [
+        ["510101", "新镇", "51010101", "新村", "", f"H-{n:04d}", f"户主{n}", f"1391234{n:04d}", ""]
+        for n in range(1, 121)
+    ]
+    assert (await upload(client, world, xlsx(rows), dry_run=False)).status_code == 200
+    await page_login(client, world.staff.phone)
+    first = await client.get("/county/registry/households?lang=en", headers=HTML)
+    assert first.status_code == 200
+    assert "(122)" in first.text and "1–100 of 122" in first.text
+    assert first.text.count('href="/county/registry/households/') == 100
+    assert 'offset=100" rel="next"' in first.text
+    second = await client.get("/county/registry/households?offset=100&lang=en", headers=HTML)
+    assert "101–122 of 122" in second.text
+    assert "T-0002" in second.text and "H-0001<" not in second.text
+    found = await client.get("/county/registry/households?q=0117&lang=en", headers=HTML)
+    assert found.text.count('href="/county/registry/households/') == 1
+    assert "H-0117" in found.text and "139****0117" in found.text
+    assert_no_full_phone(found.text)

@@ -27,6 +27,7 @@ from backend.registry import schemas as registry_schemas
 from backend.registry import service as registry
 from backend.registry.screens import (
     SCREEN_NAMES,
+    Paging,
     RegistryScreen,
     apply_change,
     option_texts,
@@ -116,9 +117,10 @@ async def _station_rows(county_id, fmt, lists):
     ]
 
 
-async def _household_rows(county_id, fmt, lists):
+async def _household_rows(county_id, fmt, lists, paging: Paging):
+    """A page of households: the search (code, head's name, a phone's last four) and offset."""
     villages = option_texts(lists["villages"])
-    rows = await registry.list_households(county_id)
+    rows, total = await registry.search_households(county_id, paging.q, paging.size, paging.offset)
     return [
         {
             "id": row.id,
@@ -131,7 +133,7 @@ async def _household_rows(county_id, fmt, lists):
             ],
         }
         for row in rows
-    ]
+    ], total
 
 
 async def _township_current(row_id):
@@ -271,6 +273,7 @@ REGISTRY_SCREENS: dict[str, RegistryScreen] = {
         update=_update_household,
         current=_household_current,
         # The 脱贫户 box starts unticked: a new household is not poor unless marked.
+        paged=True,
     ),
 }
 
