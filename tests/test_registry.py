@@ -169,3 +169,34 @@ async def test_the_new_household_form_starts_with_the_poor_box_unticked(client, 
     boxes = re.findall(r"<input[^>]*name=\"poverty\"[^>]*>", page.text)
     assert len(boxes) == 1, boxes
     assert "checked" not in boxes[0]
+
+
+async def test_a_township_or_village_code_is_the_countys_only_one(client, world):
+    base = f"/api/v1/counties/{world.county_id}"
+    headers = world.staff.headers
+    first = await client.post(
+        f"{base}/townships", json={"name": "甲镇", "code": "510101"}, headers=headers
+    )
+    assert first.status_code == 201
+    again = await client.post(
+        f"{base}/townships", json={"name": "乙镇", "code": "510101"}, headers=headers
+    )
+    assert again.status_code == 409 and again.json()["code"] == "code_taken"
+    elsewhere = await client.post(
+        f"/api/v1/counties/{world.foreign_county_id}/townships",
+        json={"name": "甲镇", "code": "510101"},
+        headers=world.foreign_staff.headers,
+    )
+    assert elsewhere.status_code == 201  # another county's numbering
+    village = await client.post(
+        f"{base}/villages",
+        json={"township_id": first.json()["id"], "name": "甲村", "code": "51010101"},
+        headers=headers,
+    )
+    assert village.status_code == 201 and village.json()["code"] == "51010101"
+    twin = await client.post(
+        f"{base}/villages",
+        json={"township_id": first.json()["id"], "name": "乙村", "code": "51010101"},
+        headers=headers,
+    )
+    assert twin.status_code == 409 and twin.json()["code"] == "code_taken"

@@ -204,9 +204,13 @@ async def test_synonym_headers_numbers_as_cells_and_a_household_not_poor_unless_
         "手机号码",
         "身份证号",
     ]
-    rows = [["51010101", "新村", "510101", "新镇", "H-0001", "张三", 13912345678, "6501..."]]
+    rows = [
+        ["51010101", "新村", "510101", "新镇", "H-0001", "张三", 13912345678, "6501..."],
+        [None, None, None, None, None, None, None, "合计 1 户"],  # not data: no known column
+    ]
     answer = await upload(client, world, xlsx(rows, header), dry_run=False)
     assert answer.status_code == 200, answer.text
+    assert [(r["row"], r["action"]) for r in answer.json()["rows"]] == [(2, "create")]
     household = (await households(client, world))["H-0001"]
     assert household["poverty"] is False and household["phone"] == "139****5678"
     assert (await villages(client, world))["新村"]["poor"] is False

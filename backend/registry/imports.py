@@ -30,7 +30,7 @@ from backend.phones import is_mobile, normalize_phone
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 100_000
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # an xlsx is zipped: its parts unpacked
+MAX_UNPACKED_BYTES = 128 * 1024 * 1024  # an xlsx is zipped: its parts unpacked
 MAX_COLUMNS = 60  # a 建档立卡 export has many columns; only the known ones are read
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -121,17 +121,14 @@ def _table(lines: Any) -> Table:
             if "village_code" not in positions:
                 raise DomainError("import_missing_column", column=COLUMNS["village_code"][0])
             continue
+        values = {
+            key: (cells[index] if index < len(cells) else "") for key, index in positions.items()
+        }
+        if not any(values.values()):
+            continue  # a row with nothing in the known columns (a total, a note) is not data
         if len(rows) >= MAX_ROWS:
             raise _too_many_rows()
-        rows.append(
-            (
-                number,
-                {
-                    key: (cells[index] if index < len(cells) else "")
-                    for key, index in positions.items()
-                },
-            )
-        )
+        rows.append((number, values))
     if not header_seen:
         raise DomainError("import_empty")
     return Table(columns=columns, rows=rows)

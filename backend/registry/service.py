@@ -121,9 +121,16 @@ async def list_townships(county_id: uuid.UUID) -> list[TownshipOut]:
     return await store.townships(county_id)
 
 
+def _code_free(places: list[Any], code: str, own_id: uuid.UUID | None = None) -> None:
+    """A township's or village's code, when given, is the county's only one (409 `code_taken`)."""
+    if code and any(place.code == code and place.id != own_id for place in places):
+        raise DomainError("code_taken", status=409, field="code")
+
+
 async def create_township(
     actor: CurrentUser | None, county_id: uuid.UUID, data: TownshipCreate
 ) -> TownshipOut:
+    _code_free(await store.townships(county_id), data.code)
     township_id = uuid.uuid4()
     with _unique("name_taken", "name"):
         await store.insert_township(
@@ -135,6 +142,9 @@ async def create_township(
 
 async def update_township(actor: CurrentUser | None, township_id: uuid.UUID, data: TownshipUpdate):
     values = _set_fields(data)
+    if values.get("code"):
+        current = _found(await store.township(township_id))
+        _code_free(await store.townships(current.county_id), values["code"], township_id)
     with _unique("name_taken", "name"):
         await store.update_township(township_id, values)
     township = _found(await store.township(township_id))
@@ -152,6 +162,7 @@ async def create_village(
     township = await store.township(data.township_id)
     if township is None or township.county_id != county_id:
         raise DomainError("unknown_township", field="township_id")
+    _code_free(await store.villages(county_id), data.code)
     village_id = uuid.uuid4()
     with _unique("name_taken", "name"):
         await store.insert_village(
