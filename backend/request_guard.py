@@ -56,6 +56,13 @@ def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     return max(accumulate(array("b", brackets.translate(_DEPTH_STEPS)))) > limit
 
 
+def _takes_raw_body(scope: Scope) -> bool:
+    """A handler that reads a file as its body (the registry import) opts out with
+    `opt={"raw_body": True}` and bounds and checks the body itself."""
+    handler = scope.get("route_handler")
+    return bool(getattr(handler, "opt", {}).get("raw_body"))
+
+
 def _takes_json_body(scope: Scope) -> bool:
     handler = scope.get("route_handler")
     signature = getattr(handler, "parsed_fn_signature", None)
@@ -69,7 +76,11 @@ class JsonRequestGuardMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") not in _UNSAFE_METHODS:
+        if (
+            scope["type"] != "http"
+            or scope.get("method") not in _UNSAFE_METHODS
+            or _takes_raw_body(scope)
+        ):
             await self.app(scope, receive, send)
             return
         content_type = request_header(scope, b"content-type")

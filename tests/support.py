@@ -257,7 +257,9 @@ async def build_world(client) -> World:
         None, county.id, HouseholdCreate(village_id=village.id, code="T-0002", poverty=False)
     )
     await registry.create_household(
-        None, foreign.id, HouseholdCreate(village_id=foreign_village.id, code="F-0001")
+        None,
+        foreign.id,
+        HouseholdCreate(village_id=foreign_village.id, code="F-0001", poverty=True),
     )
     return World(
         county_id=county.id,

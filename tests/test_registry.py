@@ -1,5 +1,7 @@
 """Staff keep their county's registry: townships, villages, stations, households."""
 
+import re
+
 from backend.accounts.tables import AuditEntry
 
 
@@ -139,3 +141,62 @@ async def test_admin_creates_a_county(client, world):
         "/api/v1/counties", json={"name": "私县", "code": "PRV"}, headers=world.staff.headers
     )
     assert refused.status_code == 403
+
+
+async def test_a_household_registered_without_the_flag_is_not_poor(client, world):
+    base = f"/api/v1/counties/{world.county_id}"
+    created = await client.post(
+        f"{base}/households",
+        json={"village_id": str(world.poor_village_id), "code": "T-0500", "head_name": "马明"},
+        headers=world.staff.headers,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["poverty"] is False
+    marked = await client.post(
+        f"{base}/households",
+        json={"village_id": str(world.village_id), "code": "T-0501", "poverty": True},
+        headers=world.staff.headers,
+    )
+    assert marked.json()["poverty"] is True
+
+
+async def test_the_new_household_form_starts_with_the_poor_box_unticked(client, world):
+    from tests.test_county_pages import HTML, page_login
+
+    await page_login(client, world.staff.phone)
+    page = await client.get("/county/registry/households", headers=HTML)
+    assert page.status_code == 200
+    boxes = re.findall(r"<input[^>]*name=\"poverty\"[^>]*>", page.text)
+    assert len(boxes) == 1, boxes
+    assert "checked" not in boxes[0]
+
+
+async def test_a_township_or_village_code_is_the_countys_only_one(client, world):
+    base = f"/api/v1/counties/{world.county_id}"
+    headers = world.staff.headers
+    first = await client.post(
+        f"{base}/townships", json={"name": "甲镇", "code": "510101"}, headers=headers
+    )
+    assert first.status_code == 201
+    again = await client.post(
+        f"{base}/townships", json={"name": "乙镇", "code": "510101"}, headers=headers
+    )
+    assert again.status_code == 409 and again.json()["code"] == "code_taken"
+    elsewhere = await client.post(
+        f"/api/v1/counties/{world.foreign_county_id}/townships",
+        json={"name": "甲镇", "code": "510101"},
+        headers=world.foreign_staff.headers,
+    )
+    assert elsewhere.status_code == 201  # another county's numbering
+    village = await client.post(
+        f"{base}/villages",
+        json={"township_id": first.json()["id"], "name": "甲村", "code": "51010101"},
+        headers=headers,
+    )
+    assert village.status_code == 201 and village.json()["code"] == "51010101"
+    twin = await client.post(
+        f"{base}/villages",
+        json={"township_id": first.json()["id"], "name": "乙村", "code": "51010101"},
+        headers=headers,
+    )
+    assert twin.status_code == 409 and twin.json()["code"] == "code_taken"

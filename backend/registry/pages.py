@@ -8,6 +8,7 @@ import uuid
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.response import Template
 
 from backend import db
@@ -17,11 +18,16 @@ from backend.accounts.guards import (
     requires_staff,
     requires_station_scope,
 )
+from backend.errors import DomainError
+from backend.i18n import translate
 from backend.params import HouseholdId, StationId, TownshipId, VillageId
 from backend.privacy import mask_phone
+from backend.registry import imports
 from backend.registry import schemas as registry_schemas
 from backend.registry import service as registry
 from backend.registry.screens import (
+    SCREEN_NAMES,
+    Paging,
     RegistryScreen,
     apply_change,
     option_texts,
@@ -31,10 +37,14 @@ from backend.registry.screens import (
     screen_list,
     screen_update,
 )
+from backend.registry.staff import page_county, staff_county
 from backend.registry.tables import Household, Township, Village
 from backend.web.format import Formatter, ltr
 from backend.web.forms import FormField, form_values
-from backend.web.layout import LANGUAGE_NAMES, PAGE_ERRORS
+from backend.web.layout import LANGUAGE_NAMES, PAGE_ERRORS, page_language, render
+
+IMPORT_ROWS_SHOWN = 500  # the page shows errors first, then the rest, up to this many rows
+IMPORT_ACTIONS = ("create", "update", "unchanged", "error")
 
 
 async def choices(county_id: uuid.UUID) -> dict[str, list[dict[str, str]]]:
@@ -107,9 +117,10 @@ async def _station_rows(county_id, fmt, lists):
     ]
 
 
-async def _household_rows(county_id, fmt, lists):
+async def _household_rows(county_id, fmt, lists, paging: Paging):
+    """A page of households: the search (code, head's name, a phone's last four) and offset."""
     villages = option_texts(lists["villages"])
-    rows = await registry.list_households(county_id)
+    rows, total = await registry.search_households(county_id, paging.q, paging.size, paging.offset)
     return [
         {
             "id": row.id,
@@ -122,7 +133,7 @@ async def _household_rows(county_id, fmt, lists):
             ],
         }
         for row in rows
-    ]
+    ], total
 
 
 async def _township_current(row_id):
@@ -261,7 +272,8 @@ REGISTRY_SCREENS: dict[str, RegistryScreen] = {
         create=registry.create_household,
         update=_update_household,
         current=_household_current,
-        create_defaults={"poverty": True},
+        # The 脱贫户 box starts unticked: a new household is not poor unless marked.
+        paged=True,
     ),
 }
 
@@ -393,4 +405,61 @@ class RegistryPagesController(Controller):
         return await screen_update(request, user, SCREENS["households"], household_id)
 
 
-ROUTE_HANDLERS = [RegistryPagesController]
+class ImportPagesController(Controller):
+    """The bulk import: upload the county's list, see the dry run's rows (errors first), import."""
+
+    path = "/county/registry/import"
+    include_in_schema = False
+    guards = [requires_staff]
+    exception_handlers = PAGE_ERRORS
+
+    async def _page(self, request: Request, user: LoggedIn, **context) -> Template:
+        county_id = await staff_county(user)
+        return render(
+            request,
+            "registry/import.html",
+            facts=await page_county(county_id),
+            nav="registry",
+            screen=None,
+            screens=SCREEN_NAMES,
+            import_page=True,
+            actions=IMPORT_ACTIONS,
+            **context,
+        )
+
+    @get()
+    async def form(self, request: Request, user: LoggedIn) -> Template:
+        return await self._page(request, user)
+
+    @post(status_code=200, request_max_body_size=imports.MAX_BYTES + 64 * 1024)
+    async def upload(self, request: Request, user: LoggedIn) -> Template:
+        language = page_language(request)
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return await self._page(
+                request, user, problem=translate("registry_page.import.no_file", language)
+            )
+        body = await upload.read()
+        try:
+            report = await registry.import_file(
+                user,
+                await staff_county(user),
+                body,
+                dry_run=form.get("action") != "import",
+                language=language,
+            )
+        except DomainError as exc:
+            return await self._page(request, user, problem=exc.problem(language)["detail"])
+        errors = [row for row in report.rows if row.action == "error"]
+        others = [row for row in report.rows if row.action != "error"]
+        return await self._page(
+            request,
+            user,
+            report=report,
+            filename=upload.filename,
+            shown=(errors + others)[:IMPORT_ROWS_SHOWN],
+        )
+
+
+ROUTE_HANDLERS = [RegistryPagesController, ImportPagesController]

@@ -1,7 +1,9 @@
 """HTTP for the registry. Staff manage their own county; admins create counties."""
 
-from litestar import Controller, get, patch, post
-from litestar.params import JSONBody
+from typing import Annotated
+
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.accounts.guards import (
@@ -13,8 +15,9 @@ from backend.accounts.guards import (
     requires_staff,
     requires_station_scope,
 )
+from backend.errors import DomainError, request_language
 from backend.params import CountyId, HouseholdId, StationId, TownshipId, VillageId
-from backend.registry import service
+from backend.registry import imports, service
 from backend.registry.schemas import (
     CountyCreate,
     CountyOut,
@@ -22,6 +25,7 @@ from backend.registry.schemas import (
     HouseholdCreate,
     HouseholdOut,
     HouseholdUpdate,
+    ImportReport,
     StationClose,
     StationCreate,
     StationOut,
@@ -34,6 +38,9 @@ from backend.registry.schemas import (
     VillageUpdate,
 )
 from backend.registry.tables import Household, Station, Township, Village
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 500
 
 
 class CountiesController(Controller):
@@ -110,8 +117,71 @@ class CountyController(Controller):
         operation_id="listHouseholds",
         summary="Registered households (一户一码), phones masked",
     )
-    async def list_households(self, county_id: CountyId) -> list[HouseholdOut]:
-        return await service.list_households(county_id)
+    async def list_households(
+        self,
+        county_id: CountyId,
+        q: Annotated[
+            str,
+            Parameter(
+                max_length=40,
+                description="A code or head's name (part of it), or a phone's last four digits",
+            ),
+        ] = "",
+        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> Response[list[HouseholdOut]]:
+        rows, total = await service.search_households(county_id, q, limit, offset)
+        return Response(rows, headers={"X-Total-Count": str(total)})
+
+    @post(
+        "/imports",
+        operation_id="importRegistry",
+        summary="Import townships, villages and households from an xlsx or csv file (raw body)",
+        description=(
+            "The file is the request body (Content-Type: the xlsx type or text/csv). dry_run "
+            "(default true) only reports; an import with any error row writes nothing (422, "
+            "the same report)."
+        ),
+        status_code=HTTP_200_OK,
+        request_max_body_size=None,  # bounded by the handler itself: 413 with the import's text
+        opt={"raw_body": True},
+    )
+    async def import_registry(
+        self,
+        request: Request,
+        user: LoggedIn,
+        county_id: CountyId,
+        dry_run: Annotated[
+            bool, Parameter(description="true (default): only report; false: import")
+        ] = True,
+    ) -> Response[ImportReport]:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > imports.MAX_BYTES:
+                raise DomainError(
+                    "import_too_large",
+                    status=413,
+                    rows=imports.MAX_ROWS,
+                    mib=imports.MAX_BYTES // 2**20,
+                )
+        report = await service.import_file(
+            user, county_id, bytes(body), dry_run=dry_run, language=request_language(request)
+        )
+        status = 422 if not dry_run and not report.written else HTTP_200_OK
+        return Response(report, status_code=status, headers={"cache-control": "no-store"})
+
+    @get(
+        "/imports/template.xlsx",
+        operation_id="importTemplate",
+        summary="The import template workbook (headers, and what each column takes)",
+    )
+    async def import_template(self, request: Request, county_id: CountyId) -> Response[bytes]:
+        return Response(
+            service.import_template(request_language(request)),
+            media_type=imports.XLSX_MEDIA_TYPE,
+            headers={"content-disposition": 'attachment; filename="registry-import.xlsx"'},
+        )
 
     @post(
         "/households",

@@ -24,6 +24,8 @@ ShelfNames = Annotated[
 OpeningHours = Annotated[
     str, msgspec.Meta(max_length=60, pattern=r"^[^\x00-\x1f\u202a-\u202e\u2066-\u2069]*$")
 ]
+# A township's or village's code in the county's own numbering (统计用区划代码: digits), or "".
+PlaceCode = Annotated[str, msgspec.Meta(max_length=16, pattern=r"^[A-Za-z0-9-]*$")]
 HouseholdCode = Annotated[
     str, msgspec.Meta(min_length=2, max_length=24, pattern=r"^[A-Za-z0-9-]+$")
 ]
@@ -105,6 +107,7 @@ class VillageCreate(msgspec.Struct, forbid_unknown_fields=True):
     township_id: uuid.UUID
     name: Name
     poor: bool = False
+    code: PlaceCode = ""
 
 
 class VillageUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -118,6 +121,7 @@ class VillageOut(msgspec.Struct):
     township_id: uuid.UUID
     name: str
     poor: bool
+    code: str = ""
 
 
 class StationCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -167,7 +171,7 @@ class HouseholdCreate(msgspec.Struct, forbid_unknown_fields=True):
     code: HouseholdCode
     head_name: Annotated[str, msgspec.Meta(max_length=40)] = ""
     phone: Mobile | None = None
-    poverty: bool = True
+    poverty: bool = False  # not poor unless marked
     sms_opt_out: bool = False
 
     def __post_init__(self) -> None:
@@ -196,3 +200,24 @@ class HouseholdOut(msgspec.Struct):
     phone: str
     poverty: bool
     sms_opt_out: bool = False
+
+
+class ImportRow(msgspec.Struct, omit_defaults=True):
+    """One row of the imported file: what importing it does, or why it cannot be imported."""
+
+    row: int  # as the spreadsheet numbers it (the header is row 1)
+    action: str  # create | update | unchanged | error
+    subject: str  # the row's household code, else its village code, else its township code
+    field: str | None = None  # error rows: the field at fault (township_code … household_poor)
+    column: str | None = None  # error rows: that field's column header as the file wrote it
+    error: str | None = None  # error rows: a stable code (required, bad_phone, unknown_village…)
+    problem: str | None = None  # error rows: what is wrong, in the caller's language
+
+
+class ImportReport(msgspec.Struct):
+    dry_run: bool
+    written: bool  # False for a dry run, and for an import with any error row (all or nothing)
+    message: str  # what happened, in the caller's language
+    totals: dict[str, int]  # rows per action: create, update, unchanged, error
+    counts: dict[str, dict[str, int]]  # townships/villages/households: create, update
+    rows: list[ImportRow]

@@ -41,6 +41,28 @@ class RegistryScreen:
     update: Any  # async (actor, row_id, struct)
     current: Any  # async (row_id) -> the edit form's values
     create_defaults: dict[str, Any] = field(default_factory=dict)
+    # A long list (households): searched and paged; `rows` then takes a `Paging` and answers
+    # (rows, how many match).
+    paged: bool = False
+
+
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Paging:
+    """A paged list's search (`?q=`) and where the page starts (`?offset=`), and the total."""
+
+    q: str = ""
+    offset: int = 0
+    size: int = PAGE_SIZE
+    total: int = 0
+
+    @classmethod
+    def of(cls, request: Request) -> Paging:
+        q = (request.query_params.get("q") or "").strip()[:40]
+        offset = request.query_params.get("offset") or "0"
+        return cls(q=q, offset=int(offset) if offset.isdigit() and len(offset) < 9 else 0)
 
 
 async def screen_list(
@@ -49,7 +71,13 @@ async def screen_list(
     county_id = await staff_county(user)
     fmt = Formatter(page_language(request))
     lists = await screen.lists(county_id)
-    rows = await screen.rows(county_id, fmt, lists)
+    paging = None
+    if screen.paged:
+        paging = Paging.of(request)
+        rows, total = await screen.rows(county_id, fmt, lists, paging)
+        paging = Paging(q=paging.q, offset=paging.offset, total=total)
+    else:
+        rows = await screen.rows(county_id, fmt, lists)
     state = state or FormState(values=dict(screen.create_defaults))
     return render(
         request,
@@ -59,6 +87,7 @@ async def screen_list(
         screen=screen,
         screens=SCREEN_NAMES,
         rows=rows,
+        paging=paging,
         lists=lists,
         form=state,
         saved=request.query_params.get("saved") == "1",

@@ -19,8 +19,9 @@ from backend.accounts.schemas import CurrentUser
 from backend.accounts.service import audit
 from backend.db import is_integrity_error
 from backend.errors import DomainError
+from backend.i18n import translate
 from backend.privacy import mask_phone
-from backend.registry import store
+from backend.registry import imports, store
 from backend.registry.schemas import (
     CountyCreate,
     CountyOut,
@@ -28,6 +29,8 @@ from backend.registry.schemas import (
     HouseholdCreate,
     HouseholdOut,
     HouseholdUpdate,
+    ImportReport,
+    ImportRow,
     StationCreate,
     StationOut,
     StationUpdate,
@@ -118,9 +121,16 @@ async def list_townships(county_id: uuid.UUID) -> list[TownshipOut]:
     return await store.townships(county_id)
 
 
+def _code_free(places: list[Any], code: str, own_id: uuid.UUID | None = None) -> None:
+    """A township's or village's code, when given, is the county's only one (409 `code_taken`)."""
+    if code and any(place.code == code and place.id != own_id for place in places):
+        raise DomainError("code_taken", status=409, field="code")
+
+
 async def create_township(
     actor: CurrentUser | None, county_id: uuid.UUID, data: TownshipCreate
 ) -> TownshipOut:
+    _code_free(await store.townships(county_id), data.code)
     township_id = uuid.uuid4()
     with _unique("name_taken", "name"):
         await store.insert_township(
@@ -132,6 +142,9 @@ async def create_township(
 
 async def update_township(actor: CurrentUser | None, township_id: uuid.UUID, data: TownshipUpdate):
     values = _set_fields(data)
+    if values.get("code"):
+        current = _found(await store.township(township_id))
+        _code_free(await store.townships(current.county_id), values["code"], township_id)
     with _unique("name_taken", "name"):
         await store.update_township(township_id, values)
     township = _found(await store.township(township_id))
@@ -149,6 +162,7 @@ async def create_village(
     township = await store.township(data.township_id)
     if township is None or township.county_id != county_id:
         raise DomainError("unknown_township", field="township_id")
+    _code_free(await store.villages(county_id), data.code)
     village_id = uuid.uuid4()
     with _unique("name_taken", "name"):
         await store.insert_village(
@@ -157,6 +171,7 @@ async def create_village(
             township_id=data.township_id,
             name=data.name,
             poor=data.poor,
+            code=data.code,
         )
     await audit(actor, "village.created", "village", village_id, county_id, name=data.name)
     return _found(await store.village(village_id))
@@ -296,3 +311,77 @@ async def update_household(
         actor, "household.updated", "household", household_id, county_id, fields=sorted(values)
     )
     return _household_out(_found(await store.household(household_id)))
+
+
+async def search_households(
+    county_id: uuid.UUID, q: str, limit: int, offset: int
+) -> tuple[list[HouseholdOut], int]:
+    """A page of households (phones masked) and how many match; a full phone number matches
+    nothing but a code (only the last four digits search phones)."""
+    rows, total = await store.search_households(county_id, q.strip(), limit, offset)
+    return [_household_out(row) for row in rows], total
+
+
+# Bulk import (建档立卡 list) --------------------------------------------------------------------
+
+
+def _import_row(report: imports.RowReport, columns: dict[str, str], language: str) -> ImportRow:
+    if report.error is None:
+        return ImportRow(row=report.row, action=report.action, subject=report.subject)
+    column = columns.get(report.field or "") or imports.COLUMNS[report.field or "village_code"][0]
+    return ImportRow(
+        row=report.row,
+        action="error",
+        subject=report.subject,
+        field=report.field,
+        column=column,
+        error=report.error,
+        problem=translate(f"import.error.{report.error}", language, column=column, **report.params),
+    )
+
+
+async def import_file(
+    actor: CurrentUser | None,
+    county_id: uuid.UUID,
+    body: bytes,
+    *,
+    dry_run: bool,
+    language: str,
+) -> ImportReport:
+    """Read the county's list, compare it row by row with the registry and, unless it is a dry
+    run or any row is wrong, write it all in one transaction."""
+    if len(body) > imports.MAX_BYTES:
+        raise DomainError(
+            "import_too_large", status=413, rows=imports.MAX_ROWS, mib=imports.MAX_BYTES // 2**20
+        )
+    table = imports.read_table(body)
+    plan = imports.plan(table, await store.import_state(county_id))
+    totals = plan.totals()
+    written = not dry_run and totals["error"] == 0
+    if written:
+        with _unique("import_conflict", "household_code"):
+            await store.write_import(county_id, plan, clock.utcnow())
+        await audit(actor, "registry.imported", "county", county_id, county_id, **plan.counts())
+    if dry_run:
+        key = "import.message.dry_run_errors" if totals["error"] else "import.message.dry_run"
+    else:
+        key = "import.message.written" if written else "import.message.refused"
+    return ImportReport(
+        dry_run=dry_run,
+        written=written,
+        message=translate(key, language, **totals),
+        totals=totals,
+        counts=plan.counts(),
+        rows=[_import_row(row, table.columns, language) for row in plan.rows],
+    )
+
+
+def import_template(language: str) -> bytes:
+    notes = [translate(f"import.template.{key}", language) for key in imports.TEMPLATE_FIELDS]
+    return imports.template_workbook(
+        [
+            translate("import.template.intro", language),
+            *notes,
+            translate("import.template.rule", language),
+        ]
+    )

@@ -19,6 +19,7 @@ from piccolo.columns import Column
 from piccolo.table import Table
 
 from backend import db
+from backend.registry import imports
 from backend.registry.schemas import CountyOut, StationOut, TownshipOut, VillageOut
 from backend.registry.tables import County, Household, Station, Township, Village
 
@@ -144,6 +145,7 @@ def _village_out(row: dict) -> VillageOut:
         township_id=row["township"],
         name=row["name"],
         poor=row["poor"],
+        code=row.get("code") or "",
     )
 
 
@@ -158,10 +160,18 @@ async def villages(county_id: uuid.UUID) -> list[VillageOut]:
 
 
 async def insert_village(
-    *, village_id: uuid.UUID, county_id: uuid.UUID, township_id: uuid.UUID, name: str, poor: bool
+    *,
+    village_id: uuid.UUID,
+    county_id: uuid.UUID,
+    township_id: uuid.UUID,
+    name: str,
+    poor: bool,
+    code: str = "",
 ) -> None:
     await _insert(
-        Village(id=village_id, county=county_id, township=township_id, name=name, poor=poor)
+        Village(
+            id=village_id, county=county_id, township=township_id, name=name, poor=poor, code=code
+        )
     )
 
 
@@ -401,3 +411,134 @@ async def household_by_code(county_id: uuid.UUID, code: str) -> HouseholdAtCount
     if not rows:
         return None
     return msgspec.convert({**rows[0], "id": db.as_uuid(rows[0]["id"])}, HouseholdAtCounter)
+
+
+# Bulk import and search ------------------------------------------------------------------------
+
+
+async def import_state(county_id: uuid.UUID) -> imports.Existing:
+    """The county's townships, villages and households as the import compares them."""
+    async with db.read_transaction():
+        townships = await db.fetch(
+            "SELECT id, code, name FROM registry_township WHERE county = $1", county_id
+        )
+        villages = await db.fetch(
+            "SELECT id, code, name, township, poor FROM registry_village WHERE county = $1",
+            county_id,
+        )
+        households = await db.fetch(
+            "SELECT id, code, village, head_name, phone, poverty FROM registry_household "
+            "WHERE county = $1",
+            county_id,
+        )
+    return imports.Existing(
+        townships=[
+            imports.Place(id=db.as_uuid(row["id"]), code=row["code"] or "", name=row["name"])
+            for row in townships
+        ],
+        villages=[
+            imports.Place(
+                id=db.as_uuid(row["id"]),
+                code=row["code"] or "",
+                name=row["name"],
+                township_id=db.as_uuid(row["township"]),
+                poor=bool(row["poor"]),
+            )
+            for row in villages
+        ],
+        households=[
+            imports.Home(
+                id=db.as_uuid(row["id"]),
+                code=row["code"],
+                village_id=db.as_uuid(row["village"]),
+                head_name=row["head_name"] or "",
+                phone=row["phone"] or "",
+                poverty=bool(row["poverty"]),
+            )
+            for row in households
+        ],
+    )
+
+
+async def write_import(county_id: uuid.UUID, plan: imports.Plan, now: datetime.datetime) -> None:
+    """The plan's inserts and updates in one transaction, a statement per kind (executemany)."""
+    async with db.write_transaction():
+        await db.executemany(
+            "UPDATE registry_township SET name = $1, code = $2 WHERE id = $3",
+            [(t.name, t.code, t.id) for t in plan.changed_townships.values()],
+        )
+        await db.executemany(
+            "INSERT INTO registry_township (id, county, name, code) VALUES ($1, $2, $3, $4)",
+            [(t.id, county_id, t.name, t.code) for t in plan.new_townships.values()],
+        )
+        await db.executemany(
+            "UPDATE registry_village SET name = $1, code = $2, poor = $3 WHERE id = $4",
+            [(v.name, v.code, v.poor, v.id) for v in plan.changed_villages.values()],
+        )
+        await db.executemany(
+            "INSERT INTO registry_village (id, county, township, name, code, poor) "
+            "VALUES ($1, $2, $3, $4, $5, $6)",
+            [
+                (v.id, county_id, v.township_id, v.name, v.code, v.poor)
+                for v in plan.new_villages.values()
+            ],
+        )
+        await db.executemany(
+            "UPDATE registry_household SET village = $1, head_name = $2, phone = $3, "
+            "poverty = $4 WHERE id = $5",
+            [
+                (h.village_id, h.head_name, h.phone, h.poverty, h.id)
+                for h in plan.changed_households.values()
+            ],
+        )
+        await db.executemany(
+            "INSERT INTO registry_household (id, county, village, code, head_name, phone, "
+            "poverty, sms_opt_out, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            [
+                (h.id, county_id, h.village_id, h.code, h.head_name, h.phone, h.poverty, False, now)
+                for h in plan.new_households.values()
+            ],
+        )
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def search_households(
+    county_id: uuid.UUID, q: str, limit: int, offset: int
+) -> tuple[list[HouseholdRow], int]:
+    """A page of the county's households by code, and how many match. `q` matches a code or the
+    head's name (anywhere in it), or, when it is four digits, the phone's last four."""
+    where = "county = $1"
+    args: list[Any] = [county_id]
+    if q:
+        args += [f"%{_like(q.upper())}%", f"%{_like(q.lower())}%"]
+        terms = ["code LIKE $2 ESCAPE '\\'", "LOWER(head_name) LIKE $3 ESCAPE '\\'"]
+        if len(q) == 4 and q.isascii() and q.isdigit():
+            args.append(f"%{q}")
+            terms.append("phone LIKE $4")
+        where += f" AND ({' OR '.join(terms)})"
+    n = len(args)
+    async with db.read_transaction():
+        total = await db.fetch(f"SELECT COUNT(*) AS n FROM registry_household WHERE {where}", *args)
+        rows = await db.fetch(
+            "SELECT id, county, village, code, head_name, phone, poverty, sms_opt_out "
+            f"FROM registry_household WHERE {where} ORDER BY code LIMIT ${n + 1} OFFSET ${n + 2}",
+            *args,
+            limit,
+            offset,
+        )
+    households = [
+        _household_row(
+            {
+                **row,
+                "id": db.as_uuid(row["id"]),
+                "county": db.as_uuid(row["county"]),
+                "village": db.as_uuid(row["village"]),
+                "poverty": bool(row["poverty"]),
+            }
+        )
+        for row in rows
+    ]
+    return households, int(total[0]["n"])

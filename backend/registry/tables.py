@@ -59,6 +59,9 @@ class Village(Table, tablename="registry_village"):
     county = ForeignKey(County, on_delete=OnDelete.restrict, null=False, index=True)
     township = ForeignKey(Township, on_delete=OnDelete.restrict, null=False, index=True)
     name = Varchar(length=80)
+    # The county's own village code (e.g. the 12-digit 统计用区划代码), "" when none was given;
+    # unique per county when given. The bulk import finds villages by it.
+    code = Varchar(length=16, default="")
     poor = Boolean(default=False)  # 贫困村
 
 
@@ -95,7 +98,8 @@ class Household(Table, tablename="registry_household"):
     code = Varchar(length=24)
     head_name = Varchar(length=40, default="")
     phone = Varchar(length=11, default="")
-    poverty = Boolean(default=True)
+    # Not poor unless marked: a household is 脱贫户 only when staff or the county's list say so.
+    poverty = Boolean(default=False)
     # The household asked for no pickup SMS (取件通知): parcels to its phone send nothing.
     sms_opt_out = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
