@@ -130,7 +130,7 @@ async def test_a_dispatch_is_claimed_in_the_month_it_happened_not_the_month_it_s
     parcel = before["stations"][0]["parcels"][0]
     assert parcel["day"] == happened.date().isoformat() and parcel["status"] == "paid"
     assert before["totals"] == {
-        "qualifying": 1, "duplicates": 0, "over_cap": 0, "payable_fen": 100
+        "qualifying": 1, "duplicates": 0, "over_cap": 0, "claimed_fen": 100, "payable_fen": 100
     }  # fmt: skip
     current = await _claims(client, world, f"{this_month:%Y-%m}")
     assert [p["tracking_no"] for s in current["stations"] for p in s["parcels"]] == [ahead]

@@ -3,8 +3,10 @@
 Sheets: 汇总 (the month's KPIs against the same month last year, growth in %, coverage), one sheet
 per kind with a row per station, 打卡 (weeks × stations), 物流补贴 (claims per station) and
 补贴明细 (the parcels claimed). Amounts are yuan with two decimals ('#,##0.00'), headers Chinese
-and frozen. Nothing personal is exported: no villager's phone, name or account appears, and free
-text passes through the phone mask.
+and frozen; days are date cells ('yyyy-mm-dd'). Nothing personal is exported: no table has a
+column for a villager's phone, name or account, nor for the free text one could be typed into (a
+dispatch's destination). Masking is by field, never by a pattern over every cell: a tracking number
+such as JDVA13912347777 is the courier's number and is written as recorded (API.md Hardening).
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ from backend.county.subsidies import monthly_claims
 from backend.errors import DomainError
 from backend.ledger.service import week_start
 from backend.params import parse_month
-from backend.privacy import mask_phones_in_text
 
 YUAN = "#,##0.00"
+DAY = "yyyy-mm-dd"
 PERCENT = "0.0"
 HEADER_FILL = PatternFill("solid", fgColor="E8F5E9")
 HEADER_FONT = Font(bold=True)
@@ -101,6 +103,8 @@ def _is_formula_like(value: Any) -> bool:
 def _cell(sheet, row: int, column: int, value: Any):
     """A workbook cell holding a value, never a formula."""
     cell = sheet.cell(row=row, column=column, value=value)
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        cell.number_format = DAY  # a day, not a moment: no 00:00:00
     if _is_formula_like(value):
         cell.data_type = "s"
         cell.quotePrefix = True  # Excel shows it as typed text, also after an edit
@@ -251,8 +255,8 @@ def _subsidy_tables(claims: dict[str, Any]) -> tuple[Table, Table]:
             )  # fmt: skip
     totals = claims["totals"]
     summary.rows.append(
-        ["合计", "", "", totals["qualifying"], totals["duplicates"], totals["over_cap"], "",
-         yuan(totals["payable_fen"])]
+        ["合计", "", "", totals["qualifying"], totals["duplicates"], totals["over_cap"],
+         yuan(totals["claimed_fen"]), yuan(totals["payable_fen"])]
     )  # fmt: skip
     return summary, parcels
 
@@ -284,8 +288,6 @@ def _write_table(sheet, table: Table, first_row: int = 1) -> int:
     _header(sheet, first_row, table.headers)
     for offset, row in enumerate(table.rows, start=1):
         for column, value in enumerate(row, start=1):
-            if isinstance(value, str):
-                value = mask_phones_in_text(value)
             cell = _cell(sheet, first_row + offset, column, value)
             if column - 1 in table.money_columns and isinstance(value, Decimal):
                 cell.number_format = YUAN
@@ -358,7 +360,7 @@ async def csv_bytes(county_id: uuid.UUID, month: str, table: str) -> tuple[bytes
         for row in chosen.coverage:
             writer.writerow([_csv_value(value) for value in row])
     # The BOM makes Excel read the file as UTF-8 (Chinese headers intact).
-    data = ("\ufeff" + mask_phones_in_text(buffer.getvalue())).encode("utf-8")
+    data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
     label = KIND_LABELS.get(table) or chosen.title
     return data, f"{tables['county'].name}-{month}-{label}.csv"
 

@@ -52,7 +52,8 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     # A station's parcels in the order they happened (the cap pays the month's first ones).
     for row in sorted(dispatches, key=_day_order):
         by_station.setdefault(row.station, []).append(row)
-    claims, totals = [], {"qualifying": 0, "duplicates": 0, "over_cap": 0, "payable_fen": 0}
+    claims = []
+    totals = {"qualifying": 0, "duplicates": 0, "over_cap": 0, "claimed_fen": 0, "payable_fen": 0}
     for station in stations:
         station_id = station.id
         rows = by_station.get(station_id, [])
@@ -80,6 +81,7 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
                     "carrier": row.carrier,
                     "weight_g": row.weight_g,
                     "fee_fen": row.fee_fen,
+                    # Free text a villager's phone may be typed into: masked, the field alone.
                     "destination": mask_phones_in_text(row.destination),
                     "farm_product": row.farm_product,
                     "household_code": row.household_code,
@@ -87,6 +89,7 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
                     "duplicate_of_station": duplicate_of,
                 }
             )
+        claimed = (len(rows) - duplicates) * per_parcel
         claims.append(
             {
                 "station_id": station_id,
@@ -96,7 +99,7 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
                 "qualifying": len(rows),
                 "duplicates": duplicates,
                 "over_cap": over_cap,
-                "claimed_fen": (len(rows) - duplicates) * per_parcel,
+                "claimed_fen": claimed,
                 "payable_fen": payable,
                 "capped": over_cap > 0,
                 "parcels": parcels,
@@ -105,6 +108,7 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
         totals["qualifying"] += len(rows)
         totals["duplicates"] += duplicates
         totals["over_cap"] += over_cap
+        totals["claimed_fen"] += claimed
         totals["payable_fen"] += payable
     return {
         "month": month,
