@@ -141,6 +141,8 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/api/v1/counties/{county_id}/export.xlsx"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/export.csv"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/subsidies"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/targets"): RouteRule(staff_of_county),
+    ("PUT", "/api/v1/counties/{county_id}/targets"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/province-reports"): RouteRule(staff_of_county),
     # County pages
     ("GET", "/county"): RouteRule(any_staff),
