@@ -62,6 +62,8 @@ KIND_LABELS = {
 KPI_ROWS = (
     ("网络零售额（元）", "retail_fen", True),
     ("农产品网络零售额（元）", "farm_retail_fen", True),
+    ("农产品上行（代销）（元）", "upward_sales_fen", True),
+    ("工业品下行（代购）（元）", "downward_sales_fen", True),
     ("代收快递（件）", "parcels_in", False),
     ("代发快递（件）", "parcels_out", False),
     ("其中农产品代发（件）", "farm_parcels_out", False),
@@ -72,7 +74,8 @@ KPI_ROWS = (
     ("代销（笔）", "sales", False),
     ("便民缴费（笔）", "services", False),
     ("便民缴费金额（元）", "services_fen", True),
-    ("站点手续费与佣金（元）", "income_fen", True),
+    ("站点收入（手续费与佣金，不含代发邮费）（元）", "income_fen", True),
+    ("代发邮费（转付快递公司）（元）", "postage_fen", True),
     ("惠及脱贫户（笔）", "poverty_entries", False),
     ("惠及脱贫户金额（元）", "poverty_amount_fen", True),
     ("打卡（次）", "checkins", False),
@@ -182,6 +185,8 @@ def _summary(county, month, kpis, coverage) -> Table:
 
 def _kind_table(label: str, kind: str, rows: list[StationSumLine], stations: list[dict]) -> Table:
     headers = STATION_HEADERS + [h for h, _, _ in KIND_HEADERS]
+    if kind == figures.POSTAGE_KIND:  # a dispatch's fee is the postage, passed on
+        headers[headers.index("手续费/佣金（元）")] = "代发邮费（元）"
     money = {len(STATION_HEADERS) + i for i, (_, _, m) in enumerate(KIND_HEADERS) if m}
     table = Table(label, headers, money)
     sums: dict[uuid.UUID, list[int]] = {}

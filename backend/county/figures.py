@@ -14,8 +14,10 @@ Money is integer fen; days are county-local `datetime.date`; ids are `uuid.UUID`
 FIGURE_KEYS: retail_fen (网络零售额: 代购 + 代销), farm_retail_fen (农产品网络零售额: 代销),
 upward_sales_fen (农产品上行: 代销, as the seeds name it), downward_sales_fen (工业品下行: 代购),
 parcels_in (代收), parcels_out (代发), farm_parcels_out, parcels_picked_up, parcels_returned,
-parcels_overdue, purchases, sales, services, services_fen, income_fen (fees and commissions),
-poverty_entries, poverty_amount_fen, checkins, reversals.
+parcels_overdue, purchases, sales, services, services_fen, income_fen (站点收入: what the
+station keeps, its fees and commissions; not the 代发 postage), postage_fen (代发 postage the
+villagers paid, passed on to the couriers), poverty_entries, poverty_amount_fen, checkins,
+reversals.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ FIGURE_KEYS = (
     "services",
     "services_fen",
     "income_fen",
+    "postage_fen",
     "poverty_entries",
     "poverty_amount_fen",
     "checkins",
@@ -71,6 +74,14 @@ NOT_IN_CASHBOOK = (OVERDUE_KIND, REVERSED_KIND, "parcel_moved", "cash_counted")
 
 # One definition per figure ---------------------------------------------------------------------
 
+# A dispatch's fee is the postage, passed on to the courier: not the station's income.
+POSTAGE_KIND = "parcel_dispatched"
+
+
+def income_of(kind: str, fee_fen: int) -> int:
+    """What a line's fees add to the station's income (站点收入)."""
+    return 0 if kind == POSTAGE_KIND else fee_fen
+
 
 def empty_figures() -> dict[str, int]:
     return dict.fromkeys(FIGURE_KEYS, 0)
@@ -79,7 +90,9 @@ def empty_figures() -> dict[str, int]:
 def add_to_figures(figures: dict[str, int], line: KindLine) -> None:
     """What one rollup line adds to the county's headline figures."""
     kind, count, amount = line.kind, line.count, line.amount_fen
-    figures["income_fen"] += line.fee_fen
+    figures["income_fen"] += income_of(kind, line.fee_fen)
+    if kind == POSTAGE_KIND:
+        figures["postage_fen"] += line.fee_fen
     figures["poverty_entries"] += line.poverty_count
     figures["poverty_amount_fen"] += line.poverty_amount_fen
     if kind == "purchase_ordered":
@@ -134,8 +147,11 @@ def activity_kind(kind: str) -> str:
 
 
 def activity_of(lines: Iterable[KindLine]) -> dict[str, dict[str, int]]:
-    """The pages' per-kind table: count, amount and fee per kind of the keeper's cashbook."""
-    totals: dict[str, dict[str, int]] = defaultdict(lambda: {"count": 0, "amount": 0, "fee": 0})
+    """The pages' per-kind table: count, amount, fee (for 代发: the postage) and the station's
+    income per kind of the keeper's cashbook."""
+    totals: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"count": 0, "amount": 0, "fee": 0, "income": 0}
+    )
     for line in lines:
         if line.kind in NOT_IN_CASHBOOK:
             continue
@@ -143,6 +159,7 @@ def activity_of(lines: Iterable[KindLine]) -> dict[str, dict[str, int]]:
         into["count"] += line.count
         into["amount"] += line.amount_fen
         into["fee"] += line.fee_fen
+        into["income"] += income_of(line.kind, line.fee_fen)
     return totals
 
 

@@ -100,6 +100,10 @@ async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
         "figures": [
             _growth("retail", now["retail_fen"], before["retail_fen"]),
             _growth("farm_retail", now["farm_retail_fen"], before["farm_retail_fen"]),
+            _growth("upward", now["upward_sales_fen"], before["upward_sales_fen"]),
+            _growth("downward", now["downward_sales_fen"], before["downward_sales_fen"]),
+            _growth("income", now["income_fen"], before["income_fen"]),
+            _growth("postage", now["postage_fen"], before["postage_fen"]),
         ],
         "parcels": [
             _growth(kind, now_kinds[kind]["count"], before_kinds[kind]["count"])
