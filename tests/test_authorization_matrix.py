@@ -163,6 +163,7 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/county/registry/county"): RouteRule(any_staff),
     ("POST", "/county/registry/county"): RouteRule(any_staff),
     ("POST", "/county/registry/county/prices"): RouteRule(any_staff),
+    ("POST", "/county/registry/county/targets"): RouteRule(any_staff),
     ("GET", "/county/registry/townships"): RouteRule(any_staff),
     ("POST", "/county/registry/townships"): RouteRule(any_staff),
     ("GET", "/county/registry/townships/{township_id}"): RouteRule(staff_of_county),

@@ -188,3 +188,52 @@ async def test_bad_targets_are_refused_and_change_nothing(client, world):
         headers=world.staff.headers,
     )
     assert foreign.status_code == 403
+
+
+async def test_the_settings_page_sets_the_start_and_targets_in_yuan_and_percent(client, world):
+    from tests.test_county_pages import CSRF_FIELD, HTML, page_login
+
+    await page_login(client, world.staff.phone)
+    page = await client.get("/county/registry/county?lang=zh-CN", headers=HTML)
+    assert page.status_code == 200 and 'data-form="targets"' in page.text
+    assert "项目开始日期" in page.text and "农产品上行同比增长（%）" in page.text
+    token = CSRF_FIELD.search(page.text).group(1)
+    form = {
+        "_csrf_token": token,
+        "programme_start": f"{Y}-03-01",
+        "target_upward_sales_fen": "1234.5",  # 元 as typed
+        "target_upward_sales_growth_pct": "20.5",
+        "target_stations_village": "49",
+        "target_online_retail_fen": "",  # empty: no target
+    }
+    saved = await client.post("/county/registry/county/targets", data=form, headers=HTML)
+    assert saved.status_code == 303, saved.text
+    setting = await client.get(
+        f"/api/v1/counties/{world.county_id}/targets", headers=world.staff.headers
+    )
+    assert setting.json()["programme_start"] == f"{Y}-03-01"
+    assert setting.json()["targets"] == [
+        {"name": "stations_village", "target": 49},
+        {"name": "upward_sales_fen", "target": 123450},
+        {"name": "upward_sales_growth_pct", "target": 20.5},
+    ]
+    shown = await client.get("/county/registry/county?lang=ug", headers=HTML)
+    assert 'value="1234.50"' in shown.text or 'value="1,234.50"' in shown.text
+
+    bad = await client.post(
+        "/county/registry/county/targets",
+        data={**form, "target_upward_sales_growth_pct": "很多", "target_stations_village": "-3"},
+        headers=HTML,
+    )
+    assert bad.status_code == 200
+    assert 'data-error-for="target_upward_sales_growth_pct"' in bad.text
+    assert 'value="很多"' in bad.text  # the typed input is kept
+    negative = await client.post(
+        "/county/registry/county/targets", data={**form, "target_stations_village": "-3"},
+        headers=HTML,
+    )  # fmt: skip
+    assert 'data-error-for="target_stations_village"' in negative.text
+    unchanged = await client.get(
+        f"/api/v1/counties/{world.county_id}/targets", headers=world.staff.headers
+    )
+    assert unchanged.json() == setting.json()
