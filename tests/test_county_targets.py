@@ -4,6 +4,9 @@ with entries over two years, every expectation computed by hand."""
 from __future__ import annotations
 
 import datetime
+import io
+
+from openpyxl import load_workbook
 
 from tests.support import event, push, tracking
 
@@ -134,6 +137,28 @@ async def test_year_to_date_since_start_and_targets_judged_on_the_year(client, w
         "name": "upward_sales_fen", "target": 40000, "actual": 40000, "met": True
     }  # fmt: skip
     assert judged["farm_parcels_out"]["met"] is True
+
+    # The workbook's 汇总 carries the same blocks and the same judgement.
+    book = await client.get(
+        f"/api/v1/counties/{world.county_id}/export.xlsx?month={Y}-06", headers=world.staff.headers
+    )
+    summary = load_workbook(io.BytesIO(book.content))["汇总"]
+    header = [c.value for c in summary[2]]
+    assert header[4] == "本年累计（01-01 至 06-30）" and header[6] == "累计同比增长（%）"
+    assert header[7] == f"自项目开始（{Y - 1}-04-15 起）"
+    rows = {row[0].value: [c.value for c in row] for row in summary.iter_rows(min_row=3)}
+    upward = rows["农产品上行（代销）（元）"]
+    assert [float(upward[i]) for i in (1, 4, 5, 7)] == [100.0, 400.0, 200.0, 600.0]
+    assert upward[6] == 100.0
+    assert rows["网络零售额（元）"][6] == 80.0
+    assert (
+        rows["农产品代发（件，本年累计）"]
+        == ["农产品代发（件，本年累计）", 1, 1, "是"] + [None] * 4
+    )
+    assert rows["农产品上行（本年累计）（元）"][1:4] == [400, 400, "是"]
+    assert rows["网络零售额同比增长（%）"][1:4] == [90.5, 80.0, "否"]
+    assert rows["村级服务点（个）"][1:4] == [3, 2, "否"]
+    assert rows["行政村覆盖率（%）"][1:4] == [60, 100.0, "是"]
 
     # Only the start given: the targets stay; an empty list clears them.
     assert (

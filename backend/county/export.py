@@ -1,6 +1,8 @@
 """The monthly 台帐 workbook (openpyxl) and the same tables as CSV.
 
-Sheets: 汇总 (the month's KPIs against the same month last year, growth in %, coverage), one sheet
+Sheets: 汇总 (the month's KPIs against the same month last year, growth in %, the year to date
+against the same days last year and since the programme's start — the kpis API's figures —,
+coverage, and the targets judged on the year to date), one sheet
 per kind with a row per station, 打卡 (weeks × stations), 物流补贴 (claims per station) and
 补贴明细 (the parcels claimed). Amounts are yuan with two decimals ('#,##0.00'), headers Chinese
 and frozen; days are date cells ('yyyy-mm-dd'). Nothing personal is exported: no table has a
@@ -27,7 +29,9 @@ from openpyxl.utils import get_column_letter
 from backend.county import figures, service
 from backend.county.store.rollup_rows import StationSumLine
 from backend.county.subsidies import monthly_claims
+from backend.county.targets import TARGET_NAMES
 from backend.errors import DomainError
+from backend.i18n import translate
 from backend.ledger.service import week_start
 from backend.params import parse_month
 
@@ -133,13 +137,14 @@ class Table:
         # subsidies table its rule line.
         self.money_rows: set[int] = set()
         self.coverage: list[list[Any]] = []
+        self.targets: list[list[Any]] = []
         self.rule = ""
 
 
 async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     first, last = parse_month(month)
     county = await service.county_row(county_id)
-    kpis = await figures.county_kpis(county_id, first, last)
+    kpis = await figures.month_kpis(county_id, month)
     coverage = await figures.coverage(county_id)
     rows = await figures.station_totals(county_id, first, last)
     # Weeks of the month up to today: a week still to come has no check-in to miss.
@@ -159,19 +164,31 @@ def _weeks_in(first: datetime.date, last: datetime.date) -> int:
 
 
 def _summary(county, month, kpis, coverage) -> Table:
+    year, since = kpis["year_to_date"], kpis["since_start"]
     table = Table(
         f"{county.name} {month} 电商服务站台帐汇总",
-        ["指标", f"{month}", "去年同月", "同比增长（%）"],
-    )
+        ["指标", f"{month}", "去年同月", "同比增长（%）",
+         f"本年累计（{year['start']:%m-%d} 至 {year['end']:%m-%d}）", "去年同期累计",
+         "累计同比增长（%）", f"自项目开始（{since['start']:%Y-%m-%d} 起）"],
+    )  # fmt: skip
     for label, key, money in KPI_ROWS:
-        now, before = kpis["figures"][key], kpis["last_year"][key]
-        growth = kpis["growth_pct"][key]
-        if money:
-            table.rows.append([label, yuan(now), yuan(before), growth])
-        else:
-            table.rows.append([label, now, before, growth])
+        values = [
+            kpis["figures"][key],
+            kpis["last_year"][key],
+            year["figures"][key],
+            year["last_year"][key],
+            since["figures"][key],
+        ]
+        now, before, so_far, so_far_before, all_along = (
+            [yuan(value) for value in values] if money else values
+        )
+        table.rows.append(
+            [label, now, before, kpis["growth_pct"][key], so_far, so_far_before,
+             year["growth_pct"][key], all_along]
+        )  # fmt: skip
     table.money_rows = {i for i, (_, _, money) in enumerate(KPI_ROWS) if money}
-    table.percent_columns = {3}
+    table.percent_columns = {3, 6}
+    table.targets = [_target_row(target) for target in kpis["targets"]]
     table.coverage = [
         [label, c["total"], c["covered"], c["pct"], c["target_pct"], "是" if c["met"] else "否"]
         for label, c in (
@@ -181,6 +198,26 @@ def _summary(county, month, kpis, coverage) -> Table:
         )
     ]
     return table
+
+
+COVERAGE_TARGET_LABELS = {
+    "township_coverage_pct": "乡镇覆盖率（%）",
+    "village_coverage_pct": "行政村覆盖率（%）",
+    "poor_village_coverage_pct": "贫困村覆盖率（%）",
+}
+TARGET_HEADERS = ["目标", "目标值", "实际（本年累计）", "是否达标"]
+
+
+def _target_row(target: dict[str, Any]) -> list[Any]:
+    """A judged target as the workbook shows it: amounts in 元, growth and coverage in %."""
+    name = target["name"]
+    unit = TARGET_NAMES.get(name, "pct")
+    label = COVERAGE_TARGET_LABELS.get(name) or translate(f"field.target_{name}", "zh-CN")
+    value, actual = target["target"], target["actual"]
+    if unit == "fen":
+        label += "（元）"
+        value, actual = yuan(value), None if actual is None else yuan(actual)
+    return [label, value, "" if actual is None else actual, "是" if target["met"] else "否"]
 
 
 def _kind_table(label: str, kind: str, rows: list[StationSumLine], stations: list[dict]) -> Table:
@@ -307,10 +344,11 @@ def _write_summary(sheet, table: Table) -> None:
     last = _write_table(sheet, table, first_row=2)
     for index, row in enumerate(table.rows):
         excel_row = 3 + index
-        for column in (2, 3):
+        for column in (2, 3, 5, 6, 8):
             if isinstance(row[column - 1], Decimal):
                 sheet.cell(row=excel_row, column=column).number_format = YUAN
-        sheet.cell(row=excel_row, column=4).number_format = PERCENT
+        for column in (4, 7):
+            sheet.cell(row=excel_row, column=column).number_format = PERCENT
     start = last + 2
     _cell(sheet, start, 1, "站点覆盖").font = Font(bold=True)
     headers = ["类别", "总数", "已覆盖", "覆盖率（%）", "目标（%）", "是否达标"]
@@ -320,7 +358,15 @@ def _write_summary(sheet, table: Table) -> None:
             cell = _cell(sheet, start + offset, column, value)
             if column == 4:
                 cell.number_format = PERCENT
-    _widths(sheet, table.headers, [*table.rows, *table.coverage])
+    start += len(table.coverage) + 3
+    _cell(sheet, start, 1, "考核目标").font = Font(bold=True)
+    _header(sheet, start + 1, TARGET_HEADERS)
+    for offset, row in enumerate(table.targets, start=2):
+        for column, value in enumerate(row, start=1):
+            cell = _cell(sheet, start + offset, column, value)
+            if isinstance(value, Decimal):
+                cell.number_format = YUAN
+    _widths(sheet, table.headers, [*table.rows, *table.coverage, *table.targets])
 
 
 def build_workbook(tables: dict[str, Any]) -> bytes:
@@ -363,6 +409,10 @@ async def csv_bytes(county_id: uuid.UUID, month: str, table: str) -> tuple[bytes
         writer.writerow([])
         writer.writerow(["类别", "总数", "已覆盖", "覆盖率（%）", "目标（%）", "是否达标"])
         for row in chosen.coverage:
+            writer.writerow([_csv_value(value) for value in row])
+        writer.writerow([])
+        writer.writerow(TARGET_HEADERS)
+        for row in chosen.targets:
             writer.writerow([_csv_value(value) for value in row])
     # The BOM makes Excel read the file as UTF-8 (Chinese headers intact).
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
