@@ -262,3 +262,37 @@ async def test_the_settings_page_sets_the_start_and_targets_in_yuan_and_percent(
         f"/api/v1/counties/{world.county_id}/targets", headers=world.staff.headers
     )
     assert unchanged.json() == setting.json()
+
+
+async def test_the_coverage_page_shows_the_targets_judged_on_the_year(client, world):
+    from tests.test_county_pages import HTML, page_login
+
+    await _history(client, world)
+    await page_login(client, world.staff.phone)
+    empty = await client.get(f"/county/coverage?month={Y}-06&lang=zh-CN", headers=HTML)
+    assert "本县还没有设置考核目标" in empty.text
+    await _put(
+        client,
+        world,
+        {
+            "targets": [
+                {"name": "upward_sales_fen", "target": 50000},
+                {"name": "online_retail_growth_pct", "target": 50},
+                {"name": "stations_village", "target": 2},
+            ]
+        },
+    )
+    page = await client.get(f"/county/coverage?month={Y}-06&lang=zh-CN", headers=HTML)
+    assert page.status_code == 200
+
+    def row(name: str) -> str:
+        return page.text.split(f'data-target="{name}">')[1].split("</tr>")[0]
+
+    upward = row("upward_sales_fen")
+    assert "农产品上行（本年累计）" in upward and "500.00 元" in upward and "400.00 元" in upward
+    assert "未达标" in upward
+    growth = row("online_retail_growth_pct")
+    assert "50%" in growth and "80%" in growth and "已达标" in growth
+    assert "2 个" in row("stations_village") and "已达标" in row("stations_village")
+    uyghur = await client.get(f"/county/coverage?month={Y}-06&lang=ug", headers=HTML)
+    assert uyghur.status_code == 200 and "باھالاش نىشانلىرى" in uyghur.text
