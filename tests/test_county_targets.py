@@ -296,3 +296,42 @@ async def test_the_coverage_page_shows_the_targets_judged_on_the_year(client, wo
     assert "2 个" in row("stations_village") and "已达标" in row("stations_village")
     uyghur = await client.get(f"/county/coverage?month={Y}-06&lang=ug", headers=HTML)
     assert uyghur.status_code == 200 and "باھالاش نىشانلىرى" in uyghur.text
+
+
+def _for(entry: dict, household: str) -> dict:
+    entry["data"]["household_code"] = household
+    return entry
+
+
+async def test_poor_households_served_counts_distinct_poor_households_of_the_year(client, world):
+    made = await client.post(
+        f"/api/v1/counties/{world.county_id}/households",
+        json={"village_id": str(world.poor_village_id), "code": "T-0003", "poverty": True},
+        headers=world.staff.headers,
+    )
+    assert made.status_code == 201, made.text
+    poor, other = world.household_code, world.non_poverty_household_code
+    taken_back = _for(_sale(700, _at(Y, 5, 2)), "T-0003")
+    await push(
+        client,
+        world.keeper_a,
+        [
+            _for(_sale(1000, _at(Y, 2, 1)), poor),
+            _for(_purchase(500, _at(Y, 6, 3)), poor),  # the same household again
+            _for(_purchase(500, _at(Y, 6, 3)), other),  # not a 脱贫户
+            _for(_sale(900, _at(Y - 1, 12, 30)), "T-0003"),  # last year
+            _for(_sale(900, _at(Y, 7, 2)), "T-0003"),  # after the month asked
+            taken_back,
+        ],
+    )
+    await push(
+        client,
+        world.keeper_a,
+        [event("entry.reversed", {"target_id": taken_back["id"], "reason": "记错"})],
+    )
+    await push(client, world.keeper_b, [_for(_dispatch(True, _at(Y, 3, 3)), poor)])
+    await _put(client, world, {"targets": [{"name": "poor_households_served", "target": 2}]})
+    judged = (await _kpis(client, world))["targets"][-1]
+    assert judged == {
+        "name": "poor_households_served", "target": 2, "actual": 1, "met": False
+    }  # fmt: skip

@@ -262,6 +262,9 @@ async def month_kpis(county_id: uuid.UUID, month: str) -> dict[str, Any]:
         since = figures_of(await figures.days(programme_start, until))
         stations_open = await places.open_station_count(county_id)
         chosen = await programme_rows.targets(county_id)
+        served = None
+        if any(row.name == "poor_households_served" for row in chosen):
+            served = await poor_households_served(county_id, first_of_year, until)
     result["year_to_date"] = {
         "start": first_of_year,
         "end": until,
@@ -271,12 +274,23 @@ async def month_kpis(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     }
     result["since_start"] = {"start": programme_start, "end": until, "figures": since}
     result["targets"] = judged_targets(
-        county, chosen, result["year_to_date"], await coverage(county_id), stations_open
+        county, chosen, result["year_to_date"], await coverage(county_id), stations_open, served
     )
     return result
 
 
-def target_actuals(year_to_date: dict[str, Any], stations_open: int) -> dict[str, Any]:
+async def poor_households_served(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> int:
+    """惠及脱贫户: how many distinct 脱贫户 households (the registry's flag today) a station sold
+    for, bought for or sent a parcel for over [first, last] (inside a read transaction)."""
+    named = await ledger_reads.household_codes(county_id, first, last)
+    return len(named & await places.poverty_codes(county_id))
+
+
+def target_actuals(
+    year_to_date: dict[str, Any], stations_open: int, served: int | None = None
+) -> dict[str, Any]:
     """What each target name (targets.TARGET_NAMES) is judged on: the year to date."""
     figures, growth = year_to_date["figures"], year_to_date["growth_pct"]
     return {
@@ -288,6 +302,7 @@ def target_actuals(year_to_date: dict[str, Any], stations_open: int) -> dict[str
         "downward_sales_fen": figures["downward_sales_fen"],
         "downward_sales_growth_pct": growth["downward_sales_fen"],
         "farm_parcels_out": figures["farm_parcels_out"],
+        "poor_households_served": served,
     }
 
 
@@ -297,6 +312,7 @@ def judged_targets(
     year_to_date: dict[str, Any],
     covered: dict[str, Any],
     stations_open: int,
+    served: int | None = None,
 ) -> list[dict[str, Any]]:
     """The coverage targets (the registry's county settings) and the targets the county has set,
     each with its actual and whether it is met (a growth with no year before is not met)."""
@@ -308,7 +324,7 @@ def judged_targets(
             strict=True,
         )
     ]
-    actuals = target_actuals(year_to_date, stations_open)
+    actuals = target_actuals(year_to_date, stations_open, served)
     order = list(targets.TARGET_NAMES)
     for row in sorted(chosen, key=lambda row: order.index(row.name) if row.name in order else 99):
         if row.name not in actuals:

@@ -33,6 +33,8 @@ TARGET_NAMES: dict[str, str] = {
     "downward_sales_fen": "fen",  # 工业品下行 (代购), year to date
     "downward_sales_growth_pct": "pct",
     "farm_parcels_out": "count",  # 农产品代发 parcels, year to date
+    # 脱贫户 (today's registry flag) named on a sale, purchase or dispatch, year to date
+    "poor_households_served": "count",
 }
 # Judged beside them, their targets being the registry's county settings (PATCH the county).
 COVERAGE_TARGETS = ("township_coverage_pct", "village_coverage_pct", "poor_village_coverage_pct")

@@ -373,3 +373,28 @@ async def dispatches_of(
             for row in rows
         ]
     return found
+
+
+# Who the stations served ------------------------------------------------------------------------
+
+HOUSEHOLD_TYPES = ("sale.recorded", "purchase.ordered", "parcel.dispatched")
+
+
+async def household_codes(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> set[str]:
+    """The household codes named on the county's standing sales, purchases and dispatches whose
+    business day is in [first, last]."""
+    rows = await db.fetch(
+        "SELECT e.data FROM ledger_event e LEFT JOIN ledger_reversal r ON r.target = e.id "
+        "WHERE e.county = $1 AND e.business_date >= $2 AND e.business_date <= $3 "
+        f"AND e.type IN ({db.in_list(HOUSEHOLD_TYPES, 4)}) AND r.target IS NULL "
+        "AND e.data LIKE $7",
+        county_id,
+        first,
+        last,
+        *HOUSEHOLD_TYPES,
+        '%"household_code"%',
+    )
+    codes = {json.loads(row["data"]).get("household_code") for row in rows}
+    return {code for code in codes if code}
