@@ -279,6 +279,7 @@ async def test_the_coverage_page_shows_the_targets_judged_on_the_year(client, wo
                 {"name": "upward_sales_fen", "target": 50000},
                 {"name": "online_retail_growth_pct", "target": 50},
                 {"name": "stations_village", "target": 2},
+                {"name": "poor_households_served", "target": 3},
             ]
         },
     )
@@ -294,6 +295,7 @@ async def test_the_coverage_page_shows_the_targets_judged_on_the_year(client, wo
     growth = row("online_retail_growth_pct")
     assert "50%" in growth and "80%" in growth and "已达标" in growth
     assert "2 个" in row("stations_village") and "已达标" in row("stations_village")
+    assert "3 户" in row("poor_households_served") and "0 户" in row("poor_households_served")
     uyghur = await client.get(f"/county/coverage?month={Y}-06&lang=ug", headers=HTML)
     assert uyghur.status_code == 200 and "باھالاش نىشانلىرى" in uyghur.text
 

@@ -122,10 +122,12 @@ async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
 
 
 def _target_unit(name: str) -> str:
-    """How the page writes a target's value: 元, percent, stations or parcels."""
+    """How the page writes a target's value: 元, percent, stations, households or parcels."""
     unit = targets.TARGET_NAMES[name]
     if unit == "count":
-        return "stations" if name.startswith("stations_") else "parcels"
+        if name.startswith("stations_"):
+            return "stations"
+        return "households" if name.endswith("_households_served") else "parcels"
     return "yuan" if unit == "fen" else unit
 
 
