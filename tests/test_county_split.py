@@ -71,6 +71,11 @@ async def test_upward_downward_income_and_postage_agree_everywhere(client, world
     assert cell("month_retail") == 18800
     assert cell("month_income") == 600 and cell("month_postage") == 1200
     assert "农产品上行" in page and "工业品下行" in page
+    # The per-kind table's fee column is the station's income: the 代发 row has none.
+    dispatched = page.split('data-kind="parcel_dispatched">')[1].split("</tr>")[0]
+    assert re.findall(r'<td class="num">([^<]+)</td>', dispatched)[5] == "—"
+    sales = page.split('data-kind="sale_recorded">')[1].split("</tr>")[0]
+    assert _fen(re.findall(r'<td class="num">([^<]+)</td>', sales)[5]) == 300
 
     stations = (
         await client.get(f"/county/stations?month={month}", headers={**HTML, **world.staff.headers})

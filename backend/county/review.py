@@ -200,7 +200,7 @@ def _attention_reasons(station: StationRow, fmt: Formatter) -> list[str]:
 
 
 def _activity_rows(week: dict, month: dict) -> list[dict[str, Any]]:
-    empty = {"count": 0, "amount": 0, "fee": 0}
+    empty = {"count": 0, "amount": 0, "fee": 0, "income": 0}
     return [
         {"kind": kind, "unit": unit, "week": week.get(kind, empty), "month": month.get(kind, empty)}
         for kind, unit in ACTIVITY_KINDS
