@@ -216,3 +216,73 @@ async def test_kpis_compare_with_the_same_month_last_year(client, world):
     assert body["growth_pct"]["farm_retail_fen"] == 28.5
     assert body["figures"]["retail_fen"] == 128456 + 8800
     assert body["growth_pct"]["parcels_in"] is None  # nothing to compare with
+
+
+def _jd_dispatch(tracking_no: str, destination: str) -> dict:
+    data = {
+        "tracking_no": tracking_no,
+        "carrier": "JD",
+        "weight_g": 800,
+        "fee_fen": 900,
+        "destination": destination,
+        "farm_product": True,
+    }
+    return event("parcel.dispatched", data)
+
+
+async def test_subsidy_sheets_keep_waybills_whole_mask_phones_total_the_claim_and_write_days(
+    client, world
+):
+    """A JD waybill holds 11 digits that look like a phone: it is the courier's number and stays
+    whole; the villager's phone typed into the destination is masked; the total row carries the
+    申报金额 total; the day is a date cell, not a date and time."""
+    waybills = ["JDVA13912347777", "JDVA13912348888"]
+    await push(
+        client,
+        world.keeper_a,
+        [
+            _jd_dispatch(waybills[0], "北京 收件人13612345678"),
+            _jd_dispatch(waybills[1], "上海"),
+        ],
+    )
+    await push(client, world.keeper_b, [_jd_dispatch("JDVB13700001111", "广州")])
+    today = _now().date()
+    month = f"{today:%Y-%m}"
+
+    api = await client.get(
+        f"/api/v1/counties/{world.county_id}/subsidies?month={month}", headers=world.staff.headers
+    )
+    parcels = {p["tracking_no"]: p for s in api.json()["stations"] for p in s["parcels"]}
+    assert set(parcels) == {*waybills, "JDVB13700001111"}
+    assert parcels[waybills[0]]["destination"] == "北京 收件人136****5678"
+    assert api.json()["totals"]["claimed_fen"] == 300  # 3 parcels × 1.00 元
+
+    response = await client.get(
+        f"/api/v1/counties/{world.county_id}/export.xlsx?month={month}",
+        headers=world.staff.headers,
+    )
+    book = load_workbook(io.BytesIO(response.content))
+    detail = book["补贴明细"]
+    assert [c.value for c in detail[1]][2:5] == ["日期", "快递公司", "运单号"]
+    rows = list(detail.iter_rows(min_row=2))
+    assert sorted(row[4].value for row in rows) == sorted([*waybills, "JDVB13700001111"])
+    for row in rows:
+        day = row[2]
+        assert day.is_date and day.number_format == "yyyy-mm-dd"
+        assert day.value == datetime.datetime.combine(today, datetime.time())
+    claims = book["物流补贴"]
+    header = [c.value for c in claims[2]]
+    total = [c.value for c in claims[claims.max_row]]
+    assert total[0] == "合计"
+    assert float(total[header.index("申报金额（元）")]) == 3.00
+    assert float(total[header.index("应付金额（元）")]) == 3.00
+    assert claims.cell(row=claims.max_row, column=7).number_format == "#,##0.00"
+
+    base = f"/api/v1/counties/{world.county_id}/export.csv?month={month}"
+    text = (await client.get(f"{base}&table=subsidy_parcels", headers=world.staff.headers)).text
+    csv_rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert sorted(row[4] for row in csv_rows[1:]) == sorted([*waybills, "JDVB13700001111"])
+    assert {row[2] for row in csv_rows[1:]} == {today.isoformat()}
+    text = (await client.get(f"{base}&table=subsidies", headers=world.staff.headers)).text
+    csv_total = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))[-1]
+    assert csv_total[0] == "合计" and csv_total[6] == "3.00" and csv_total[7] == "3.00"

@@ -3,6 +3,11 @@ out, and a tracking number claimed at two stations paid once and flagged."""
 
 from __future__ import annotations
 
+import datetime
+import io
+
+from openpyxl import load_workbook
+
 from tests.support import event, push, tracking
 
 
@@ -93,3 +98,60 @@ async def test_bad_month_and_foreign_county_are_refused(client, world):
         headers=world.staff.headers,
     )
     assert foreign.status_code == 403
+
+
+SHANGHAI_TZ = datetime.timezone(datetime.timedelta(hours=8))
+
+
+async def test_a_dispatch_is_claimed_in_the_month_it_happened_not_the_month_it_synced(
+    client, world
+):
+    """Synced today but dated last month: claimed last month, like every other figure; a phone
+    clock running a month ahead is counted on the server's day (this month)."""
+    now = datetime.datetime.now(SHANGHAI_TZ)
+    this_month = now.date().replace(day=1)
+    last_month = (this_month - datetime.timedelta(days=1)).replace(day=1)
+    happened = datetime.datetime.combine(
+        last_month + datetime.timedelta(days=9), datetime.time(10), SHANGHAI_TZ
+    )
+    late, ahead = tracking(), tracking()
+    results = await push(
+        client,
+        world.keeper_a,
+        [
+            {**_dispatch(late), "occurred_at": happened.isoformat()},
+            {**_dispatch(ahead), "occurred_at": (now + datetime.timedelta(days=35)).isoformat()},
+        ],
+    )
+    assert {r["status"] for r in results} == {"accepted"}
+
+    before = await _claims(client, world, f"{last_month:%Y-%m}")
+    assert [p["tracking_no"] for s in before["stations"] for p in s["parcels"]] == [late]
+    parcel = before["stations"][0]["parcels"][0]
+    assert parcel["day"] == happened.date().isoformat() and parcel["status"] == "paid"
+    assert before["totals"] == {
+        "qualifying": 1, "duplicates": 0, "over_cap": 0, "claimed_fen": 100, "payable_fen": 100
+    }  # fmt: skip
+    current = await _claims(client, world, f"{this_month:%Y-%m}")
+    assert [p["tracking_no"] for s in current["stations"] for p in s["parcels"]] == [ahead]
+    assert current["stations"][0]["parcels"][0]["day"] == now.date().isoformat()
+
+    # The kpis and the workbook of last month count the same parcel.
+    kpis = await client.get(
+        f"/api/v1/counties/{world.county_id}/kpis?month={last_month:%Y-%m}",
+        headers=world.staff.headers,
+    )
+    assert kpis.json()["figures"]["farm_parcels_out"] == 1
+    assert kpis.json()["figures"]["parcels_out"] == 1
+    book = await client.get(
+        f"/api/v1/counties/{world.county_id}/export.xlsx?month={last_month:%Y-%m}",
+        headers=world.staff.headers,
+    )
+    sheet = load_workbook(io.BytesIO(book.content))["补贴明细"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    assert [row[4] for row in rows] == [late]
+    day = rows[0][2]
+    assert (day.date() if isinstance(day, datetime.datetime) else day) == happened.date()
+    claims_sheet = load_workbook(io.BytesIO(book.content))["物流补贴"]
+    by_code = {row[1].value: row for row in claims_sheet.iter_rows(min_row=3)}
+    assert by_code["A001"][3].value == 1 and float(by_code["A001"][7].value) == 1.00

@@ -1,10 +1,14 @@
 """The monthly 台帐 workbook (openpyxl) and the same tables as CSV.
 
-Sheets: 汇总 (the month's KPIs against the same month last year, growth in %, coverage), one sheet
+Sheets: 汇总 (the month's KPIs against the same month last year, growth in %, the year to date
+against the same days last year and since the programme's start — the kpis API's figures —,
+coverage, and the targets judged on the year to date), one sheet
 per kind with a row per station, 打卡 (weeks × stations), 物流补贴 (claims per station) and
 补贴明细 (the parcels claimed). Amounts are yuan with two decimals ('#,##0.00'), headers Chinese
-and frozen. Nothing personal is exported: no villager's phone, name or account appears, and free
-text passes through the phone mask.
+and frozen; days are date cells ('yyyy-mm-dd'). Nothing personal is exported: no table has a
+column for a villager's phone, name or account, nor for the free text one could be typed into (a
+dispatch's destination). Masking is by field, never by a pattern over every cell: a tracking number
+such as JDVA13912347777 is the courier's number and is written as recorded (API.md Hardening).
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ from openpyxl.utils import get_column_letter
 from backend.county import figures, service
 from backend.county.store.rollup_rows import StationSumLine
 from backend.county.subsidies import monthly_claims
+from backend.county.targets import TARGET_NAMES
 from backend.errors import DomainError
+from backend.i18n import translate
 from backend.ledger.service import week_start
 from backend.params import parse_month
-from backend.privacy import mask_phones_in_text
 
 YUAN = "#,##0.00"
+DAY = "yyyy-mm-dd"
 PERCENT = "0.0"
 HEADER_FILL = PatternFill("solid", fgColor="E8F5E9")
 HEADER_FONT = Font(bold=True)
@@ -60,6 +66,8 @@ KIND_LABELS = {
 KPI_ROWS = (
     ("网络零售额（元）", "retail_fen", True),
     ("农产品网络零售额（元）", "farm_retail_fen", True),
+    ("农产品上行（代销）（元）", "upward_sales_fen", True),
+    ("工业品下行（代购）（元）", "downward_sales_fen", True),
     ("代收快递（件）", "parcels_in", False),
     ("代发快递（件）", "parcels_out", False),
     ("其中农产品代发（件）", "farm_parcels_out", False),
@@ -70,7 +78,8 @@ KPI_ROWS = (
     ("代销（笔）", "sales", False),
     ("便民缴费（笔）", "services", False),
     ("便民缴费金额（元）", "services_fen", True),
-    ("站点手续费与佣金（元）", "income_fen", True),
+    ("站点收入（手续费与佣金，不含代发邮费）（元）", "income_fen", True),
+    ("代发邮费（转付快递公司）（元）", "postage_fen", True),
     ("惠及脱贫户（笔）", "poverty_entries", False),
     ("惠及脱贫户金额（元）", "poverty_amount_fen", True),
     ("打卡（次）", "checkins", False),
@@ -101,6 +110,8 @@ def _is_formula_like(value: Any) -> bool:
 def _cell(sheet, row: int, column: int, value: Any):
     """A workbook cell holding a value, never a formula."""
     cell = sheet.cell(row=row, column=column, value=value)
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        cell.number_format = DAY  # a day, not a moment: no 00:00:00
     if _is_formula_like(value):
         cell.data_type = "s"
         cell.quotePrefix = True  # Excel shows it as typed text, also after an edit
@@ -126,13 +137,14 @@ class Table:
         # subsidies table its rule line.
         self.money_rows: set[int] = set()
         self.coverage: list[list[Any]] = []
+        self.targets: list[list[Any]] = []
         self.rule = ""
 
 
 async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     first, last = parse_month(month)
     county = await service.county_row(county_id)
-    kpis = await figures.county_kpis(county_id, first, last)
+    kpis = await figures.month_kpis(county_id, month)
     coverage = await figures.coverage(county_id)
     rows = await figures.station_totals(county_id, first, last)
     # Weeks of the month up to today: a week still to come has no check-in to miss.
@@ -152,19 +164,31 @@ def _weeks_in(first: datetime.date, last: datetime.date) -> int:
 
 
 def _summary(county, month, kpis, coverage) -> Table:
+    year, since = kpis["year_to_date"], kpis["since_start"]
     table = Table(
         f"{county.name} {month} 电商服务站台帐汇总",
-        ["指标", f"{month}", "去年同月", "同比增长（%）"],
-    )
+        ["指标", f"{month}", "去年同月", "同比增长（%）",
+         f"本年累计（{year['start']:%m-%d} 至 {year['end']:%m-%d}）", "去年同期累计",
+         "累计同比增长（%）", f"自项目开始（{since['start']:%Y-%m-%d} 起）"],
+    )  # fmt: skip
     for label, key, money in KPI_ROWS:
-        now, before = kpis["figures"][key], kpis["last_year"][key]
-        growth = kpis["growth_pct"][key]
-        if money:
-            table.rows.append([label, yuan(now), yuan(before), growth])
-        else:
-            table.rows.append([label, now, before, growth])
+        values = [
+            kpis["figures"][key],
+            kpis["last_year"][key],
+            year["figures"][key],
+            year["last_year"][key],
+            since["figures"][key],
+        ]
+        now, before, so_far, so_far_before, all_along = (
+            [yuan(value) for value in values] if money else values
+        )
+        table.rows.append(
+            [label, now, before, kpis["growth_pct"][key], so_far, so_far_before,
+             year["growth_pct"][key], all_along]
+        )  # fmt: skip
     table.money_rows = {i for i, (_, _, money) in enumerate(KPI_ROWS) if money}
-    table.percent_columns = {3}
+    table.percent_columns = {3, 6}
+    table.targets = [_target_row(target) for target in kpis["targets"]]
     table.coverage = [
         [label, c["total"], c["covered"], c["pct"], c["target_pct"], "是" if c["met"] else "否"]
         for label, c in (
@@ -176,8 +200,30 @@ def _summary(county, month, kpis, coverage) -> Table:
     return table
 
 
+COVERAGE_TARGET_LABELS = {
+    "township_coverage_pct": "乡镇覆盖率（%）",
+    "village_coverage_pct": "行政村覆盖率（%）",
+    "poor_village_coverage_pct": "贫困村覆盖率（%）",
+}
+TARGET_HEADERS = ["目标", "目标值", "实际（本年累计）", "是否达标"]
+
+
+def _target_row(target: dict[str, Any]) -> list[Any]:
+    """A judged target as the workbook shows it: amounts in 元, growth and coverage in %."""
+    name = target["name"]
+    unit = TARGET_NAMES.get(name, "pct")
+    label = COVERAGE_TARGET_LABELS.get(name) or translate(f"field.target_{name}", "zh-CN")
+    value, actual = target["target"], target["actual"]
+    if unit == "fen":
+        label += "（元）"
+        value, actual = yuan(value), None if actual is None else yuan(actual)
+    return [label, value, "" if actual is None else actual, "是" if target["met"] else "否"]
+
+
 def _kind_table(label: str, kind: str, rows: list[StationSumLine], stations: list[dict]) -> Table:
     headers = STATION_HEADERS + [h for h, _, _ in KIND_HEADERS]
+    if kind == figures.POSTAGE_KIND:  # a dispatch's fee is the postage, passed on
+        headers[headers.index("手续费/佣金（元）")] = "代发邮费（元）"
     money = {len(STATION_HEADERS) + i for i, (_, _, m) in enumerate(KIND_HEADERS) if m}
     table = Table(label, headers, money)
     sums: dict[uuid.UUID, list[int]] = {}
@@ -251,8 +297,8 @@ def _subsidy_tables(claims: dict[str, Any]) -> tuple[Table, Table]:
             )  # fmt: skip
     totals = claims["totals"]
     summary.rows.append(
-        ["合计", "", "", totals["qualifying"], totals["duplicates"], totals["over_cap"], "",
-         yuan(totals["payable_fen"])]
+        ["合计", "", "", totals["qualifying"], totals["duplicates"], totals["over_cap"],
+         yuan(totals["claimed_fen"]), yuan(totals["payable_fen"])]
     )  # fmt: skip
     return summary, parcels
 
@@ -284,8 +330,6 @@ def _write_table(sheet, table: Table, first_row: int = 1) -> int:
     _header(sheet, first_row, table.headers)
     for offset, row in enumerate(table.rows, start=1):
         for column, value in enumerate(row, start=1):
-            if isinstance(value, str):
-                value = mask_phones_in_text(value)
             cell = _cell(sheet, first_row + offset, column, value)
             if column - 1 in table.money_columns and isinstance(value, Decimal):
                 cell.number_format = YUAN
@@ -300,10 +344,11 @@ def _write_summary(sheet, table: Table) -> None:
     last = _write_table(sheet, table, first_row=2)
     for index, row in enumerate(table.rows):
         excel_row = 3 + index
-        for column in (2, 3):
+        for column in (2, 3, 5, 6, 8):
             if isinstance(row[column - 1], Decimal):
                 sheet.cell(row=excel_row, column=column).number_format = YUAN
-        sheet.cell(row=excel_row, column=4).number_format = PERCENT
+        for column in (4, 7):
+            sheet.cell(row=excel_row, column=column).number_format = PERCENT
     start = last + 2
     _cell(sheet, start, 1, "站点覆盖").font = Font(bold=True)
     headers = ["类别", "总数", "已覆盖", "覆盖率（%）", "目标（%）", "是否达标"]
@@ -313,7 +358,15 @@ def _write_summary(sheet, table: Table) -> None:
             cell = _cell(sheet, start + offset, column, value)
             if column == 4:
                 cell.number_format = PERCENT
-    _widths(sheet, table.headers, [*table.rows, *table.coverage])
+    start += len(table.coverage) + 3
+    _cell(sheet, start, 1, "考核目标").font = Font(bold=True)
+    _header(sheet, start + 1, TARGET_HEADERS)
+    for offset, row in enumerate(table.targets, start=2):
+        for column, value in enumerate(row, start=1):
+            cell = _cell(sheet, start + offset, column, value)
+            if isinstance(value, Decimal):
+                cell.number_format = YUAN
+    _widths(sheet, table.headers, [*table.rows, *table.coverage, *table.targets])
 
 
 def build_workbook(tables: dict[str, Any]) -> bytes:
@@ -357,8 +410,12 @@ async def csv_bytes(county_id: uuid.UUID, month: str, table: str) -> tuple[bytes
         writer.writerow(["类别", "总数", "已覆盖", "覆盖率（%）", "目标（%）", "是否达标"])
         for row in chosen.coverage:
             writer.writerow([_csv_value(value) for value in row])
+        writer.writerow([])
+        writer.writerow(TARGET_HEADERS)
+        for row in chosen.targets:
+            writer.writerow([_csv_value(value) for value in row])
     # The BOM makes Excel read the file as UTF-8 (Chinese headers intact).
-    data = ("\ufeff" + mask_phones_in_text(buffer.getvalue())).encode("utf-8")
+    data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
     label = KIND_LABELS.get(table) or chosen.title
     return data, f"{tables['county'].name}-{month}-{label}.csv"
 

@@ -12,9 +12,12 @@ every read; catching up computes them once, for every reader after.)
 Money is integer fen; days are county-local `datetime.date`; ids are `uuid.UUID`.
 
 FIGURE_KEYS: retail_fen (网络零售额: 代购 + 代销), farm_retail_fen (农产品网络零售额: 代销),
+upward_sales_fen (农产品上行: 代销, as the seeds name it), downward_sales_fen (工业品下行: 代购),
 parcels_in (代收), parcels_out (代发), farm_parcels_out, parcels_picked_up, parcels_returned,
-parcels_overdue, purchases, sales, services, services_fen, income_fen (fees and commissions),
-poverty_entries, poverty_amount_fen, checkins, reversals.
+parcels_overdue, purchases, sales, services, services_fen, income_fen (站点收入: what the
+station keeps, its fees and commissions; not the 代发 postage), postage_fen (代发 postage the
+villagers paid, passed on to the couriers), poverty_entries, poverty_amount_fen, checkins,
+reversals.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from contextlib import asynccontextmanager
 from typing import Any, TypedDict
 
 from backend import db
-from backend.county import rollups, service
-from backend.county.store import ledger_reads, places, rollup_rows
+from backend.county import rollups, service, targets
+from backend.county.store import ledger_reads, places, programme_rows, rollup_rows
 from backend.county.store.rollup_rows import (
     FIGURES,
     OVERDUE_KIND,
@@ -45,6 +48,8 @@ from backend.params import parse_month
 FIGURE_KEYS = (
     "retail_fen",
     "farm_retail_fen",
+    "upward_sales_fen",
+    "downward_sales_fen",
     "parcels_in",
     "parcels_out",
     "farm_parcels_out",
@@ -56,6 +61,7 @@ FIGURE_KEYS = (
     "services",
     "services_fen",
     "income_fen",
+    "postage_fen",
     "poverty_entries",
     "poverty_amount_fen",
     "checkins",
@@ -68,6 +74,14 @@ NOT_IN_CASHBOOK = (OVERDUE_KIND, REVERSED_KIND, "parcel_moved", "cash_counted")
 
 # One definition per figure ---------------------------------------------------------------------
 
+# A dispatch's fee is the postage, passed on to the courier: not the station's income.
+POSTAGE_KIND = "parcel_dispatched"
+
+
+def income_of(kind: str, fee_fen: int) -> int:
+    """What a line's fees add to the station's income (站点收入)."""
+    return 0 if kind == POSTAGE_KIND else fee_fen
+
 
 def empty_figures() -> dict[str, int]:
     return dict.fromkeys(FIGURE_KEYS, 0)
@@ -76,16 +90,20 @@ def empty_figures() -> dict[str, int]:
 def add_to_figures(figures: dict[str, int], line: KindLine) -> None:
     """What one rollup line adds to the county's headline figures."""
     kind, count, amount = line.kind, line.count, line.amount_fen
-    figures["income_fen"] += line.fee_fen
+    figures["income_fen"] += income_of(kind, line.fee_fen)
+    if kind == POSTAGE_KIND:
+        figures["postage_fen"] += line.fee_fen
     figures["poverty_entries"] += line.poverty_count
     figures["poverty_amount_fen"] += line.poverty_amount_fen
     if kind == "purchase_ordered":
         figures["purchases"] += count
         figures["retail_fen"] += amount
+        figures["downward_sales_fen"] += amount
     elif kind == "sale_recorded":
         figures["sales"] += count
         figures["retail_fen"] += amount
         figures["farm_retail_fen"] += amount
+        figures["upward_sales_fen"] += amount
     elif kind == "parcel_received":
         figures["parcels_in"] += count
     elif kind == "parcel_dispatched":
@@ -129,8 +147,11 @@ def activity_kind(kind: str) -> str:
 
 
 def activity_of(lines: Iterable[KindLine]) -> dict[str, dict[str, int]]:
-    """The pages' per-kind table: count, amount and fee per kind of the keeper's cashbook."""
-    totals: dict[str, dict[str, int]] = defaultdict(lambda: {"count": 0, "amount": 0, "fee": 0})
+    """The pages' per-kind table: count, amount, fee (for 代发: the postage) and the station's
+    income per kind of the keeper's cashbook."""
+    totals: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"count": 0, "amount": 0, "fee": 0, "income": 0}
+    )
     for line in lines:
         if line.kind in NOT_IN_CASHBOOK:
             continue
@@ -138,6 +159,7 @@ def activity_of(lines: Iterable[KindLine]) -> dict[str, dict[str, int]]:
         into["count"] += line.count
         into["amount"] += line.amount_fen
         into["fee"] += line.fee_fen
+        into["income"] += income_of(line.kind, line.fee_fen)
     return totals
 
 
@@ -222,10 +244,102 @@ async def county_kpis(
 
 
 async def month_kpis(county_id: uuid.UUID, month: str) -> dict[str, Any]:
+    """The month's figures, the year to date and since the programme's start (both through the
+    month's end, or through today for this month), and the county's targets judged against the
+    year to date."""
     start, end = parse_month(month)
     result = await county_kpis(county_id, start, end)
     result["month"] = month
+    county = await service.county_row(county_id)
+    until = min(end, max(county.today(), start))
+    first_of_year = start.replace(month=1, day=1)
+    programme_start = await targets.programme_start(county)
+    async with reading(county_id) as figures:
+        year = figures_of(await figures.days(first_of_year, until))
+        year_before = figures_of(
+            await figures.days(service.year_before(first_of_year), service.year_before(until))
+        )
+        since = figures_of(await figures.days(programme_start, until))
+        stations_open = await places.open_station_count(county_id)
+        chosen = await programme_rows.targets(county_id)
+        served = None
+        if any(row.name == "poor_households_served" for row in chosen):
+            served = await poor_households_served(county_id, first_of_year, until)
+    result["year_to_date"] = {
+        "start": first_of_year,
+        "end": until,
+        "figures": year,
+        "last_year": year_before,
+        "growth_pct": {key: growth_pct(year[key], year_before[key]) for key in FIGURE_KEYS},
+    }
+    result["since_start"] = {"start": programme_start, "end": until, "figures": since}
+    result["targets"] = judged_targets(
+        county, chosen, result["year_to_date"], await coverage(county_id), stations_open, served
+    )
     return result
+
+
+async def poor_households_served(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> int:
+    """惠及脱贫户: how many distinct 脱贫户 households (the registry's flag today) a station sold
+    for, bought for or sent a parcel for over [first, last] (inside a read transaction)."""
+    named = await ledger_reads.household_codes(county_id, first, last)
+    return len(named & await places.poverty_codes(county_id))
+
+
+def target_actuals(
+    year_to_date: dict[str, Any], stations_open: int, served: int | None = None
+) -> dict[str, Any]:
+    """What each target name (targets.TARGET_NAMES) is judged on: the year to date."""
+    figures, growth = year_to_date["figures"], year_to_date["growth_pct"]
+    return {
+        "stations_village": stations_open,
+        "online_retail_fen": figures["retail_fen"],
+        "online_retail_growth_pct": growth["retail_fen"],
+        "upward_sales_fen": figures["upward_sales_fen"],
+        "upward_sales_growth_pct": growth["upward_sales_fen"],
+        "downward_sales_fen": figures["downward_sales_fen"],
+        "downward_sales_growth_pct": growth["downward_sales_fen"],
+        "farm_parcels_out": figures["farm_parcels_out"],
+        "poor_households_served": served,
+    }
+
+
+def judged_targets(
+    county: places.CountyRow,
+    chosen: Sequence[programme_rows.TargetRow],
+    year_to_date: dict[str, Any],
+    covered: dict[str, Any],
+    stations_open: int,
+    served: int | None = None,
+) -> list[dict[str, Any]]:
+    """The coverage targets (the registry's county settings) and the targets the county has set,
+    each with its actual and whether it is met (a growth with no year before is not met)."""
+    judged: list[dict[str, Any]] = [
+        {"name": name, "target": part["target_pct"], "actual": part["pct"], "met": part["met"]}
+        for name, part in zip(
+            targets.COVERAGE_TARGETS,
+            (covered["townships"], covered["villages"], covered["poor_villages"]),
+            strict=True,
+        )
+    ]
+    actuals = target_actuals(year_to_date, stations_open, served)
+    order = list(targets.TARGET_NAMES)
+    for row in sorted(chosen, key=lambda row: order.index(row.name) if row.name in order else 99):
+        if row.name not in actuals:
+            continue
+        actual = actuals[row.name]
+        target: float | int = int(row.target) if row.target.is_integer() else row.target
+        judged.append(
+            {
+                "name": row.name,
+                "target": target,
+                "actual": actual,
+                "met": actual is not None and actual >= target,
+            }
+        )
+    return judged
 
 
 async def daily_totals(

@@ -3,12 +3,14 @@ import os
 from piccolo.conf.apps import AppConfig
 
 from backend.county.tables import (
+    Programme,
     ProvinceAttempt,
     ProvinceReport,
     Rollup,
     RollupMark,
     RollupState,
     RollupTotal,
+    Target,
 )
 
 CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
@@ -16,7 +18,16 @@ CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 APP_CONFIG = AppConfig(
     app_name="county",
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
-    table_classes=[Rollup, RollupTotal, RollupMark, RollupState, ProvinceReport, ProvinceAttempt],
+    table_classes=[
+        Rollup,
+        RollupTotal,
+        RollupMark,
+        RollupState,
+        ProvinceReport,
+        ProvinceAttempt,
+        Programme,
+        Target,
+    ],
     migration_dependencies=["backend.ledger.piccolo_app"],
     commands=[],
 )

@@ -8,7 +8,7 @@ import uuid
 from collections import defaultdict
 from typing import Any, TypedDict
 
-from backend.county import figures
+from backend.county import figures, targets
 from backend.county.figures import activity_of, figures_of
 from backend.county.review import TREND_WEEKS, StationRow, county_facts, percent, station_rows
 from backend.county.service import month_start, next_month, page_month, recent_months, year_before
@@ -86,7 +86,14 @@ async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
     poor_covered = sum(1 for v in villages if v.poor and v.stations > 0)
     now, before = figures_of(now_lines), figures_of(before_lines)
     now_kinds, before_kinds = activity_of(now_lines), activity_of(before_lines)
+    kpis = await figures.month_kpis(county_id, f"{first:%Y-%m}")
     return {
+        "scorecard": [
+            {**target, "unit": _target_unit(target["name"])}
+            for target in kpis["targets"]
+            if target["name"] in targets.TARGET_NAMES
+        ],
+        "year_to_date": kpis["year_to_date"],
         "facts": facts,
         "targets": [
             _target("townships", covered_townships, len(townships), facts.target_township_pct),
@@ -100,6 +107,10 @@ async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
         "figures": [
             _growth("retail", now["retail_fen"], before["retail_fen"]),
             _growth("farm_retail", now["farm_retail_fen"], before["farm_retail_fen"]),
+            _growth("upward", now["upward_sales_fen"], before["upward_sales_fen"]),
+            _growth("downward", now["downward_sales_fen"], before["downward_sales_fen"]),
+            _growth("income", now["income_fen"], before["income_fen"]),
+            _growth("postage", now["postage_fen"], before["postage_fen"]),
         ],
         "parcels": [
             _growth(kind, now_kinds[kind]["count"], before_kinds[kind]["count"])
@@ -108,6 +119,16 @@ async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
         "last_year_first": year_before(first),
         "last_year_last": year_before(last),
     }
+
+
+def _target_unit(name: str) -> str:
+    """How the page writes a target's value: 元, percent, stations, households or parcels."""
+    unit = targets.TARGET_NAMES[name]
+    if unit == "count":
+        if name.startswith("stations_"):
+            return "stations"
+        return "households" if name.endswith("_households_served") else "parcels"
+    return "yuan" if unit == "fen" else unit
 
 
 def _target(name: str, covered: int, total: int, target: int) -> dict[str, Any]:

@@ -17,7 +17,13 @@ import msgspec
 
 from backend import db
 from backend.county import figures, trends
-from backend.county.figures import NOT_IN_CASHBOOK, activity_kind, activity_of, figures_of
+from backend.county.figures import (
+    NOT_IN_CASHBOOK,
+    activity_kind,
+    activity_of,
+    figures_of,
+    income_of,
+)
 from backend.county.service import (
     month_start,
     next_month,
@@ -124,10 +130,15 @@ def _between(
     return [line for line in lines if first <= line.day <= last]
 
 
-def _retail(lines: Iterable[rollup_rows.KindLine]) -> tuple[int, int]:
-    """网络零售额 and 农产品网络零售额, as the figures define them."""
+HEADLINE = ("retail_fen", "farm_retail_fen", "upward_sales_fen", "downward_sales_fen",
+            "income_fen", "postage_fen")  # fmt: skip
+
+
+def _headline(lines: Iterable[rollup_rows.KindLine]) -> dict[str, int]:
+    """网络零售额, 农产品网络零售额, 上行, 下行, the station's income and the postage passed on, as
+    the figures define them."""
     totals = figures_of(lines)
-    return totals["retail_fen"], totals["farm_retail_fen"]
+    return {key: totals[key] for key in HEADLINE}
 
 
 # Dashboard -------------------------------------------------------------------------------------
@@ -167,8 +178,8 @@ async def dashboard(county_id: uuid.UUID, fmt: Formatter) -> dict[str, Any]:
         "checked_in_pct": percent(len(open_stations) - len(missing), len(open_stations)),
         "missing": missing,
         "activity": _activity_rows(activity_of(week), activity_of(month)),
-        "week_retail": _retail(week),
-        "month_retail": _retail(month),
+        "week_headline": _headline(week),
+        "month_headline": _headline(month),
         "attention": attention,
         "charts": trends.trends(
             fmt, trend_start, TREND_WEEKS, _between(daily, trend_start, today), checkins,
@@ -189,7 +200,7 @@ def _attention_reasons(station: StationRow, fmt: Formatter) -> list[str]:
 
 
 def _activity_rows(week: dict, month: dict) -> list[dict[str, Any]]:
-    empty = {"count": 0, "amount": 0, "fee": 0}
+    empty = {"count": 0, "amount": 0, "fee": 0, "income": 0}
     return [
         {"kind": kind, "unit": unit, "week": week.get(kind, empty), "month": month.get(kind, empty)}
         for kind, unit in ACTIVITY_KINDS
@@ -240,7 +251,7 @@ def _station_figures(
         kind = activity_kind(line.kind)
         into[kind] += line.count
         into[f"{kind}_amount"] += line.amount_fen
-        into["income"] += line.fee_fen
+        into["income"] += income_of(line.kind, line.fee_fen)
     return per_station
 
 
@@ -318,10 +329,11 @@ async def station_page(station_id: uuid.UUID, month: str | None) -> dict[str, An
         kind = activity_kind(line.kind)
         in_month = [days[line.day]] if first <= line.day <= last else []
         for bucket in [*in_month, months[month_start(line.day)]]:
-            into = bucket.setdefault(kind, {"count": 0, "amount": 0, "fee": 0})
+            into = bucket.setdefault(kind, {"count": 0, "amount": 0, "fee": 0, "income": 0})
             into["count"] += line.count
             into["amount"] += line.amount_fen
             into["fee"] += line.fee_fen
+            into["income"] += income_of(line.kind, line.fee_fen)
     return {
         "facts": facts,
         "station": station,
@@ -370,7 +382,7 @@ def _sum_kinds(buckets: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, 
     total: dict[str, dict[str, int]] = {}
     for bucket in buckets:
         for kind, line in bucket.items():
-            into = total.setdefault(kind, {"count": 0, "amount": 0, "fee": 0})
-            for name in ("count", "amount", "fee"):
+            into = total.setdefault(kind, {"count": 0, "amount": 0, "fee": 0, "income": 0})
+            for name in ("count", "amount", "fee", "income"):
                 into[name] += line[name]
     return total

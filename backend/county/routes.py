@@ -7,11 +7,11 @@ import uuid
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Response, get, post
-from litestar.params import QueryParameter
+from litestar import Controller, Response, get, post, put
+from litestar.params import JSONBody, QueryParameter
 
-from backend.accounts.guards import requires_county_scope, requires_staff
-from backend.county import export, figures, reporting, rollups, service, subsidies
+from backend.accounts.guards import LoggedIn, requires_county_scope, requires_staff
+from backend.county import export, figures, reporting, rollups, service, subsidies, targets
 from backend.errors import DomainError
 from backend.params import CountyId, parse_month
 
@@ -59,6 +59,32 @@ class ProvinceReportOut(msgspec.Struct):
 
 class RefreshOut(msgspec.Struct):
     refreshed_days: int
+
+
+TargetName = Annotated[str, msgspec.Meta(max_length=40)]
+
+
+class TargetIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: TargetName  # one of `names` (docs/api.md)
+    target: float  # fen, a count or percent, as the name says
+
+
+class TargetOut(msgspec.Struct):
+    name: str
+    target: float | int
+
+
+class ProgrammeIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The programme start and/or the county's targets (given: they replace the ones before)."""
+
+    programme_start: datetime.date | None = None
+    targets: Annotated[list[TargetIn], msgspec.Meta(max_length=50)] | None = None
+
+
+class ProgrammeOut(msgspec.Struct):
+    programme_start: datetime.date
+    targets: list[TargetOut]
+    names: list[str]  # the names a target may have
 
 
 DateText = Annotated[
@@ -191,6 +217,26 @@ class CountyDataController(Controller):
     )
     async def subsidies(self, county_id: CountyId, month: MonthText = None) -> dict[str, Any]:
         return await subsidies.monthly_claims(county_id, month or "")
+
+    @get(
+        "/targets",
+        operation_id="getCountyTargets",
+        summary="The programme's start and the targets the county has set",
+    )
+    async def targets(self, county_id: CountyId) -> ProgrammeOut:
+        return msgspec.convert(await targets.programme(county_id), ProgrammeOut)
+
+    @put(
+        "/targets",
+        operation_id="setCountyTargets",
+        summary="Set the programme's start and/or the county's targets (they replace the set)",
+    )
+    async def set_targets(
+        self, user: LoggedIn, county_id: CountyId, data: JSONBody[ProgrammeIn]
+    ) -> ProgrammeOut:
+        chosen = None if data.targets is None else [(t.name, t.target) for t in data.targets]
+        answer = await targets.set_programme(user, county_id, data.programme_start, chosen)
+        return msgspec.convert(answer, ProgrammeOut)
 
     @get(
         "/province-reports",

@@ -1,9 +1,11 @@
-"""The county's settings page under /county/registry/county: the programme's targets, the parcel
-and subsidy rules, the reminder's hour (the registry's County row), and the county's 代发 price
-table (carriers × weight bands, fees typed in 元; the counter's prices)."""
+"""The county's settings page under /county/registry/county: the programme's coverage targets,
+the parcel and subsidy rules, the reminder's hour (the registry's County row), the programme's
+start and the targets the county sets (county/targets.py), and the county's 代发 price table
+(carriers × weight bands, fees typed in 元; the counter's prices)."""
 
 from __future__ import annotations
 
+import datetime
 import decimal
 import re
 import uuid
@@ -17,6 +19,7 @@ from backend.accounts.guards import LoggedIn, requires_staff
 from backend.accounts.schemas import CurrentUser
 from backend.counter import service as counter_service
 from backend.counter.service import CARRIERS, DEFAULT_BANDS, DEFAULT_PRICES
+from backend.county import targets as programme_targets
 from backend.errors import DomainError
 from backend.registry import schemas as registry_schemas
 from backend.registry import service as registry
@@ -61,6 +64,54 @@ async def county_settings_values(county_id: uuid.UUID) -> dict[str, Any]:
 
 def weekday_choices(fmt: Formatter) -> list[dict[str, str]]:
     return [{"value": str(n), "text": fmt.t(f"county_page.weekday.{n}")} for n in range(1, 8)]
+
+
+# The programme's start and the county's targets ------------------------------------------------
+
+# Amounts are typed in 元, counts as whole numbers, growth in percent; an empty box: no target.
+TARGET_FIELDS = [FormField("programme_start", "date", required=True)] + [
+    FormField(
+        f"target_{name}",
+        {"fen": "yuan", "count": "number", "pct": "text"}[unit],
+    )
+    for name, unit in programme_targets.TARGET_NAMES.items()
+]
+
+
+async def target_form_values(county_id: uuid.UUID) -> dict[str, Any]:
+    programme = await programme_targets.programme(county_id)
+    values: dict[str, Any] = {"programme_start": programme["programme_start"].isoformat()}
+    for row in programme["targets"]:
+        unit = programme_targets.TARGET_NAMES[row["name"]]
+        target = row["target"]
+        values[f"target_{row['name']}"] = fen_as_yuan(int(target)) if unit == "fen" else target
+    return values
+
+
+def target_form_input(values: dict[str, Any]) -> tuple[datetime.date, list[tuple[str, float]]]:
+    """The typed form as the programme's start and targets; a box that is not a number of its
+    kind is refused here, with the box it concerns."""
+    try:
+        start = datetime.date.fromisoformat(str(values.get("programme_start", "")))
+    except ValueError:
+        raise DomainError("county_invalid_programme_start", field="programme_start") from None
+    chosen: list[tuple[str, float]] = []
+    for name, unit in programme_targets.TARGET_NAMES.items():
+        text = str(values.get(f"target_{name}") or "").strip().replace("%", "")
+        if not text:
+            continue
+        number: float | None
+        if unit == "fen":
+            number = _yuan_to_fen(text)
+        else:
+            try:
+                number = float(text.replace(",", "."))
+            except ValueError:
+                number = None
+        if number is None:
+            raise DomainError("county_invalid_target", field=f"target_{name}")
+        chosen.append((name, number))
+    return start, chosen
 
 
 # The 代发 price table -----------------------------------------------------------------------------
@@ -169,6 +220,7 @@ async def settings_page(
     user: CurrentUser,
     state: FormState | None = None,
     prices: FormState | None = None,
+    programme: FormState | None = None,
 ) -> Template:
     county_id = await staff_county(user)
     fmt = Formatter(page_language(request))
@@ -192,6 +244,9 @@ async def settings_page(
         price_carriers=counter_service.CARRIERS,
         price_columns=range(PRICE_BAND_COLUMNS),
         prices_saved=request.query_params.get("saved") == "prices",
+        target_fields=TARGET_FIELDS,
+        programme=programme or FormState(values=await target_form_values(county_id)),
+        programme_saved=request.query_params.get("saved") == "targets",
     )
 
 
@@ -233,6 +288,30 @@ class CountySettingsController(Controller):
             state = error_state(exc, values, page_language(request))
             return await settings_page(request, user, prices=state)
         return Redirect("/county/registry/county?saved=prices#prices", status_code=303)
+
+    @post("/county/targets", status_code=200)
+    async def update_county_targets(self, request: Request, user: LoggedIn) -> Response:
+        """The programme's start and the county's targets (an empty box: no target); a refusal
+        shows the form again as typed, with the message at the box, and changes nothing."""
+        county_id = await staff_county(user)
+        values = form_values(await request.form(), TARGET_FIELDS)
+        try:
+            start, chosen = target_form_input(values)
+            try:
+                await programme_targets.set_programme(user, county_id, start, chosen)
+            except DomainError as exc:
+                exc.field = _target_box(exc.field, chosen)
+                raise
+        except DomainError as exc:
+            state = error_state(exc, values, page_language(request))
+            return await settings_page(request, user, programme=state)
+        return Redirect("/county/registry/county?saved=targets#targets", status_code=303)
+
+
+def _target_box(field: str | None, chosen: list[tuple[str, float]]) -> str | None:
+    """`targets[2].target` (the API's field) as the form's box of that target."""
+    found = re.fullmatch(r"targets\[(\d+)\]\..*", field or "")
+    return f"target_{chosen[int(found[1])][0]}" if found else field
 
 
 ROUTE_HANDLERS = [CountySettingsController]

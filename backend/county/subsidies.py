@@ -2,8 +2,11 @@
 
 The county's rule (registry County): `subsidy_fen_per_parcel` per qualifying dispatched parcel
 (farm produce only when `subsidy_farm_only`), at most `subsidy_monthly_cap_fen` per station and
-month. A parcel belongs to the month in which the server received it (county-local), not the
-phone's date, so a back-dated entry cannot reopen a month already claimed (RELIABILITY P4).
+month. A parcel belongs to the month of its business day, like every other figure of the county
+(API.md "The programme's figures"): the day the dispatch happened (`occurred_at`) in the county's
+time zone, the ledger's `business_date`; a phone clock running ahead of the server is clamped to
+the server's day (RELIABILITY P4). A dispatch dated in November that syncs in December is claimed
+in November. Until months can be closed (issue 16), a late entry changes its own month's claim.
 A tracking number is paid once in the county: the first live dispatch of it (by server time)
 is paid, any other dispatch of the same number, at any station and in any month, is flagged as
 a duplicate and not paid.
@@ -11,9 +14,7 @@ a duplicate and not paid.
 
 from __future__ import annotations
 
-import datetime
 import uuid
-import zoneinfo
 from typing import Any
 
 from backend import db
@@ -23,26 +24,24 @@ from backend.params import parse_month
 from backend.privacy import mask_phones_in_text
 
 
-def _month_bounds(first: datetime.date, last: datetime.date, timezone: str):
-    zone = zoneinfo.ZoneInfo(timezone)
-    start = datetime.datetime.combine(first, datetime.time(), zone)
-    end = datetime.datetime.combine(last + datetime.timedelta(days=1), datetime.time(), zone)
-    return start.astimezone(datetime.UTC), end.astimezone(datetime.UTC)
-
-
 def _claim_order(dispatch: ledger_reads.Dispatch) -> tuple:
+    """Which of two dispatches of one tracking number is paid: the first the server received (a
+    back-dated entry cannot take a claim away from one recorded before it)."""
     return (dispatch.received_at, str(dispatch.id))
+
+
+def _day_order(dispatch: ledger_reads.Dispatch) -> tuple:
+    return (dispatch.business_date, dispatch.received_at, str(dispatch.id))
 
 
 async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     first, last = parse_month(month)
     county = await county_row(county_id)
-    start, end = _month_bounds(first, last, county.timezone)
     farm_only = county.subsidy_farm_only
     per_parcel = county.subsidy_fen_per_parcel
     cap = county.subsidy_monthly_cap_fen
     async with db.read_transaction():
-        dispatches = await ledger_reads.live_dispatches(county_id, start, end, farm_only)
+        dispatches = await ledger_reads.live_dispatches(county_id, first, last, farm_only)
         numbers = sorted({row.tracking_no for row in dispatches})
         first_claims = _first_claims(
             await ledger_reads.dispatches_of(county_id, numbers, farm_only)
@@ -50,9 +49,11 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
         stations = await places.stations(county_id, by_township=True)
     codes = {station.id: station.code for station in stations}
     by_station: dict[uuid.UUID, list[ledger_reads.Dispatch]] = {}
-    for row in sorted(dispatches, key=_claim_order):
+    # A station's parcels in the order they happened (the cap pays the month's first ones).
+    for row in sorted(dispatches, key=_day_order):
         by_station.setdefault(row.station, []).append(row)
-    claims, totals = [], {"qualifying": 0, "duplicates": 0, "over_cap": 0, "payable_fen": 0}
+    claims = []
+    totals = {"qualifying": 0, "duplicates": 0, "over_cap": 0, "claimed_fen": 0, "payable_fen": 0}
     for station in stations:
         station_id = station.id
         rows = by_station.get(station_id, [])
@@ -80,6 +81,7 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
                     "carrier": row.carrier,
                     "weight_g": row.weight_g,
                     "fee_fen": row.fee_fen,
+                    # Free text a villager's phone may be typed into: masked, the field alone.
                     "destination": mask_phones_in_text(row.destination),
                     "farm_product": row.farm_product,
                     "household_code": row.household_code,
@@ -87,6 +89,7 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
                     "duplicate_of_station": duplicate_of,
                 }
             )
+        claimed = (len(rows) - duplicates) * per_parcel
         claims.append(
             {
                 "station_id": station_id,
@@ -96,7 +99,7 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
                 "qualifying": len(rows),
                 "duplicates": duplicates,
                 "over_cap": over_cap,
-                "claimed_fen": (len(rows) - duplicates) * per_parcel,
+                "claimed_fen": claimed,
                 "payable_fen": payable,
                 "capped": over_cap > 0,
                 "parcels": parcels,
@@ -105,6 +108,7 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
         totals["qualifying"] += len(rows)
         totals["duplicates"] += duplicates
         totals["over_cap"] += over_cap
+        totals["claimed_fen"] += claimed
         totals["payable_fen"] += payable
     return {
         "month": month,

@@ -9,6 +9,7 @@ from piccolo.columns import (
     UUID,
     BigInt,
     Date,
+    DoublePrecision,
     ForeignKey,
     Integer,
     OnDelete,
@@ -99,3 +100,20 @@ class ProvinceAttempt(Table, tablename="county_province_attempt"):
     status = Integer(null=True, default=None)
     error = Varchar(length=300, default="")
     duration_ms = Integer(default=0)
+
+
+class Programme(Table, tablename="county_programme"):
+    """Per county: the day its programme started (the `since_start` figures count from it)."""
+
+    county = UUID(primary_key=True)
+    start = Date()
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Target(Table, tablename="county_target"):
+    """A programme target the county has set (name from `programme_targets.TARGET_NAMES`)."""
+
+    id = UUID(primary_key=True)
+    county = UUID(index=True)
+    name = Varchar(length=40)
+    target = DoublePrecision()

@@ -4,10 +4,13 @@ the same services the API uses. Loading it twice changes nothing.
 
 from __future__ import annotations
 
+import datetime
 import os
 import random
 import uuid
+import zoneinfo
 
+from backend import clock
 from backend.accounts.schemas import UserCreate
 from backend.accounts.service import create_user
 from backend.demo.history import write_history
@@ -138,9 +141,13 @@ async def load_demo(settings: Settings, if_empty: bool = False, progress=None) -
             days,
             progress=progress,
         )
-    # The county pages read the rollups: have them ready before the first staff login.
     from backend.county.rollups import refresh_county
+    from backend.county.targets import set_programme_start
 
+    # The programme starts on the first day of the demo's history (the since-start figures).
+    local_today = clock.utcnow().astimezone(zoneinfo.ZoneInfo(county.timezone)).date()
+    await set_programme_start(county.id, local_today - datetime.timedelta(days=days))
+    # The county pages read the rollups: have them ready before the first staff login.
     await refresh_county(county.id)
     return (
         f"demo county 青山县 loaded: {len(TOWNSHIPS)} townships, {len(village_ids)} villages, "

@@ -314,17 +314,17 @@ class Dispatch(msgspec.Struct, frozen=True):
 
 
 async def live_dispatches(
-    county_id: uuid.UUID, start: datetime.datetime, end: datetime.datetime, farm_only: bool
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date, farm_only: bool
 ) -> list[Dispatch]:
-    """The county's dispatches not reversed that the server received in [start, end) (farm
+    """The county's dispatches not reversed whose business day is in [first, last] (farm
     produce only if asked)."""
     qualifying = "d.reversed = $2" + (" AND d.farm_product = $5" if farm_only else "")
-    args: list = [county_id, False, start, end] + ([True] if farm_only else [])
+    args: list = [county_id, False, first, last] + ([True] if farm_only else [])
     rows = await db.fetch(
         "SELECT d.id, d.station, d.tracking_no, d.carrier, d.weight_g, d.fee_fen, "
         "d.destination, d.farm_product, d.household_code, d.business_date, d.received_at "
         f"FROM ledger_dispatch d WHERE d.county = $1 AND {qualifying} "
-        "AND d.received_at >= $3 AND d.received_at < $4",
+        "AND d.business_date >= $3 AND d.business_date <= $4",
         *args,
     )
     return [
@@ -373,3 +373,28 @@ async def dispatches_of(
             for row in rows
         ]
     return found
+
+
+# Who the stations served ------------------------------------------------------------------------
+
+HOUSEHOLD_TYPES = ("sale.recorded", "purchase.ordered", "parcel.dispatched")
+
+
+async def household_codes(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> set[str]:
+    """The household codes named on the county's standing sales, purchases and dispatches whose
+    business day is in [first, last]."""
+    rows = await db.fetch(
+        "SELECT e.data FROM ledger_event e LEFT JOIN ledger_reversal r ON r.target = e.id "
+        "WHERE e.county = $1 AND e.business_date >= $2 AND e.business_date <= $3 "
+        f"AND e.type IN ({db.in_list(HOUSEHOLD_TYPES, 4)}) AND r.target IS NULL "
+        "AND e.data LIKE $7",
+        county_id,
+        first,
+        last,
+        *HOUSEHOLD_TYPES,
+        '%"household_code"%',
+    )
+    codes = {json.loads(row["data"]).get("household_code") for row in rows}
+    return {code for code in codes if code}

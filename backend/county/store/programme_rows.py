@@ -1,0 +1,50 @@
+"""The county's programme settings: its start (county_programme) and the targets it has set
+(county_target). Functions run inside the caller's transaction."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+import msgspec
+
+from backend import db
+
+
+class TargetRow(msgspec.Struct, frozen=True):
+    name: str
+    target: float
+
+
+async def programme_start(county_id: uuid.UUID) -> datetime.date | None:
+    rows = await db.fetch("SELECT start FROM county_programme WHERE county = $1", county_id)
+    return db.as_date(rows[0]["start"]) if rows else None
+
+
+async def set_programme_start(
+    county_id: uuid.UUID, start: datetime.date, now: datetime.datetime
+) -> None:
+    await db.execute(
+        "INSERT INTO county_programme (county, start, updated_at) VALUES ($1, $2, $3) "
+        "ON CONFLICT (county) DO UPDATE SET start = excluded.start, "
+        "updated_at = excluded.updated_at",
+        county_id,
+        start,
+        now,
+    )
+
+
+async def targets(county_id: uuid.UUID) -> list[TargetRow]:
+    rows = await db.fetch(
+        "SELECT name, target FROM county_target WHERE county = $1 ORDER BY name", county_id
+    )
+    return [TargetRow(row["name"], float(row["target"])) for row in rows]
+
+
+async def replace_targets(county_id: uuid.UUID, targets: list[TargetRow]) -> None:
+    """The county's targets become these (a name left out is no longer a target)."""
+    await db.execute("DELETE FROM county_target WHERE county = $1", county_id)
+    await db.executemany(
+        "INSERT INTO county_target (id, county, name, target) VALUES ($1, $2, $3, $4)",
+        [(uuid.uuid4(), county_id, t.name, t.target) for t in targets],
+    )

@@ -1,0 +1,124 @@
+"""The county's programme settings: the day its programme started and the targets it has set.
+
+    programme(county_id) -> {"programme_start", "targets": [{"name", "target"}], "names"}
+    set_programme(user, county_id, start | None, targets) -> the same, after the change
+    programme_start(county) -> date   (default: the day the county was created, local)
+
+Target names come from a fixed list (TARGET_NAMES, documented in docs/api.md); each is judged in
+the kpis' `targets` against the year to date (figures.py defines the actuals). The coverage
+targets in percent stay the registry's county settings and are judged beside them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import uuid
+from typing import Any
+
+from backend import clock, db
+from backend.accounts.schemas import CurrentUser
+from backend.accounts.service import audit
+from backend.county.store import places, programme_rows
+from backend.county.store.programme_rows import TargetRow
+from backend.errors import DomainError
+
+# name → unit. Amounts are fen and counts whole numbers; growth and coverage are percent.
+TARGET_NAMES: dict[str, str] = {
+    "stations_village": "count",  # 村级服务点 open (no station levels yet: every station)
+    "online_retail_fen": "fen",  # 网络零售额, year to date
+    "online_retail_growth_pct": "pct",  # 网络零售额 growth on the same days a year before
+    "upward_sales_fen": "fen",  # 农产品上行 (代销), year to date
+    "upward_sales_growth_pct": "pct",
+    "downward_sales_fen": "fen",  # 工业品下行 (代购), year to date
+    "downward_sales_growth_pct": "pct",
+    "farm_parcels_out": "count",  # 农产品代发 parcels, year to date
+    # 脱贫户 (today's registry flag) named on a sale, purchase or dispatch, year to date
+    "poor_households_served": "count",
+}
+# Judged beside them, their targets being the registry's county settings (PATCH the county).
+COVERAGE_TARGETS = ("township_coverage_pct", "village_coverage_pct", "poor_village_coverage_pct")
+MAX_TARGET = 10**15
+
+
+async def programme_start(county: places.CountyRow) -> datetime.date:
+    """The day the county's programme started: its setting, else the day it was created."""
+    async with db.read_transaction():
+        start = await programme_rows.programme_start(county.id)
+    return start or county.created_at.astimezone(county.zone).date()
+
+
+async def programme(county_id: uuid.UUID) -> dict[str, Any]:
+    async with db.read_transaction():
+        county = await places.county(county_id)
+        rows = await programme_rows.targets(county_id)
+    order = list(TARGET_NAMES)
+    rows.sort(key=lambda row: order.index(row.name) if row.name in order else len(order))
+    return {
+        "programme_start": await programme_start(county),
+        "targets": [{"name": row.name, "target": _number(row.target)} for row in rows],
+        "names": list(TARGET_NAMES),
+    }
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
+
+
+def check_targets(targets: list[tuple[str, float]]) -> list[TargetRow]:
+    seen: set[str] = set()
+    rows = []
+    for index, (name, value) in enumerate(targets):
+        field = f"targets[{index}]"
+        if name not in TARGET_NAMES:
+            raise DomainError("county_unknown_target", field=f"{field}.name", name=name)
+        if name in seen:
+            raise DomainError("county_duplicate_target", field=f"{field}.name", name=name)
+        seen.add(name)
+        number = float(value)
+        if not math.isfinite(number) or abs(number) > MAX_TARGET:
+            raise DomainError("county_invalid_target", field=f"{field}.target")
+        if TARGET_NAMES[name] != "pct" and (number < 0 or not number.is_integer()):
+            raise DomainError("county_invalid_target", field=f"{field}.target")
+        rows.append(TargetRow(name, number))
+    return rows
+
+
+async def set_programme(
+    user: CurrentUser,
+    county_id: uuid.UUID,
+    start: datetime.date | None,
+    targets: list[tuple[str, float]] | None,
+) -> dict[str, Any]:
+    """Set the programme start (when given) and the county's targets (when given: they replace
+    the ones set before)."""
+    rows = check_targets(targets) if targets is not None else None
+    county = await _county(county_id)
+    if start is not None and not datetime.date(2000, 1, 1) <= start <= county.today():
+        raise DomainError("county_invalid_programme_start", field="programme_start")
+    async with db.write_transaction():
+        if start is not None:
+            await programme_rows.set_programme_start(county_id, start, clock.utcnow())
+        if rows is not None:
+            await programme_rows.replace_targets(county_id, rows)
+        await audit(
+            user,
+            "county.programme_set",
+            "county",
+            county_id,
+            county_id=county_id,
+            programme_start=start.isoformat() if start else None,
+            targets={row.name: row.target for row in rows} if rows is not None else None,
+        )
+    return await programme(county_id)
+
+
+async def set_programme_start(county_id: uuid.UUID, start: datetime.date) -> None:
+    """For the demo loader: its county's programme starts on the first day of its history."""
+    async with db.write_transaction():
+        await programme_rows.set_programme_start(county_id, start, clock.utcnow())
+
+
+async def _county(county_id: uuid.UUID) -> places.CountyRow:
+    async with db.read_transaction():
+        return await places.county(county_id)
