@@ -69,3 +69,33 @@ async def test_demo_history_is_realistic_and_keepers_1_and_2_have_not_checked_in
     assert keepers["13800000003"]["checked_in_this_week"] is True
     assert keepers["13800000004"]["checked_in_this_week"] is True
     assert keepers["13800000003"]["parcels_on_shelf"] > 0
+
+
+async def test_demo_county_keeps_its_programme_records(app, client, monkeypatch):
+    """What an officer shows the inspector is there on the first login: targets judged in the
+    kpis, the programme's start at the history's first day, training 人次 with poor trainees,
+    trace batches with their public pages."""
+    import datetime
+    import zoneinfo
+
+    monkeypatch.setenv("CUNZHAN_DEMO_HISTORY_DAYS", "14")
+    await load_demo(app.state.settings)
+    staff = await login(client, "13900000001", "demo1234")
+    headers = {"authorization": f"Bearer {staff['token']}"}
+    county = f"/api/v1/counties/{staff['user']['county_id']}"
+    today = datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
+    programme = (await client.get(f"{county}/targets", headers=headers)).json()
+    assert programme["programme_start"] == (today - datetime.timedelta(days=14)).isoformat()
+    month = today.strftime("%Y-%m")
+    kpis = (await client.get(f"{county}/kpis", params={"month": month}, headers=headers)).json()
+    judged = {target["name"] for target in kpis["targets"]}
+    assert {"stations_village", "upward_sales_growth_pct", "poor_households_served"} <= judged
+    year = await client.get(f"{county}/trainings", params={"year": today.year}, headers=headers)
+    totals = year.json()["totals"]
+    assert totals["sessions"] == len(year.json()["sessions"])
+    if totals["sessions"]:  # in early January the demo's sessions are last year's
+        assert 0 < totals["poor_trainee_visits"] < totals["trainee_visits"]
+    batches = (await client.get(f"{county}/trace-batches", headers=headers)).json()
+    assert len(batches) == 4
+    public = await client.get("/" + batches[0]["url"].split("/", 3)[3])
+    assert public.status_code == 200 and batches[0]["product"] in public.text

@@ -14,6 +14,7 @@ from backend import clock
 from backend.accounts.schemas import UserCreate
 from backend.accounts.service import create_user
 from backend.demo.history import write_history
+from backend.demo.programme import write_programme
 from backend.registry import service as registry
 from backend.registry import store as registry_store
 from backend.registry.schemas import (
@@ -81,6 +82,7 @@ async def load_demo(settings: Settings, if_empty: bool = False, progress=None) -
         ),
     )
     village_ids: list[uuid.UUID] = []
+    township_ids: list[uuid.UUID] = []
     taken: set[str] = set()
     for index, (township_name, village_count) in enumerate(
         zip(TOWNSHIPS, VILLAGES_PER_TOWNSHIP, strict=True)
@@ -88,6 +90,7 @@ async def load_demo(settings: Settings, if_empty: bool = False, progress=None) -
         township = await registry.create_township(
             None, county.id, TownshipCreate(name=township_name, code=f"T{index + 1:02d}")
         )
+        township_ids.append(township.id)
         for village_name in _village_names(rng, village_count, taken):
             village = await registry.create_village(
                 None,
@@ -147,6 +150,15 @@ async def load_demo(settings: Settings, if_empty: bool = False, progress=None) -
     # The programme starts on the first day of the demo's history (the since-start figures).
     local_today = clock.utcnow().astimezone(zoneinfo.ZoneInfo(county.timezone)).date()
     await set_programme_start(county.id, local_today - datetime.timedelta(days=days))
+    await write_programme(
+        county.id,
+        STAFF_PHONE,
+        township_ids,
+        station_ids,
+        [f"QS-{number:04d}" for number in range(1, HOUSEHOLDS + 1)],
+        local_today,
+        _person,
+    )
     # The county pages read the rollups: have them ready before the first staff login.
     await refresh_county(county.id)
     return (

@@ -141,6 +141,10 @@ async def test_county_pages_screenshots(browser, county_server, tmp_path, lang):
         "subsidies": "/county/subsidies",
         "registry": "/county/registry/keepers",
         "settings": "/county/registry/county",
+        "training": "/county/training",
+        "trace": "/county/trace",
+        "import": "/county/registry/import",
+        "households": "/county/registry/households",
     }
     # A notice to one station, through the form (the target's choice appears with the scope).
     await page.goto(f"{base}/county/notices")
@@ -181,6 +185,9 @@ async def test_usable_at_1024_px(browser, county_server):
         "/county/subsidies",
         "/county/registry/households",
         "/county/registry/county",
+        "/county/training",
+        "/county/trace",
+        "/county/registry/import",
     ):
         await page.goto(f"{base}{path}")
         width = await page.evaluate("document.documentElement.scrollWidth")

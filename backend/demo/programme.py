@@ -1,0 +1,89 @@
+"""The demo county's programme records beside its ledger: the targets an officer sets, training
+sessions of the last weeks and trace batches of its produce, written through the capabilities'
+own services, so the scorecard, the training page and the trace pages show what a county keeps."""
+
+from __future__ import annotations
+
+import datetime
+import random
+import uuid
+
+from backend.accounts import store as accounts
+from backend.accounts.schemas import CurrentUser
+from backend.county.targets import set_programme
+from backend.trace.schemas import TraceBatchCreate
+from backend.trace.service import create_batch
+from backend.training.service import SessionInput, TraineeInput, record_session
+
+TARGETS = [
+    ("stations_village", 45),
+    ("upward_sales_growth_pct", 20),
+    ("online_retail_growth_pct", 15),
+    ("farm_parcels_out", 1500),
+    ("poor_households_served", 100),
+]
+SESSIONS = [  # days ago, title, kind, trainer, hours
+    (50, "农村电商普及培训（城关镇）", "ecommerce_basics", "县电商中心", 3),
+    (42, "站长业务培训：代收代发与台帐", "station_keeper", "县电商中心", 4),
+    (30, "短视频与直播带货入门", "livestream", "县融媒体中心", 2.5),
+    (21, "返乡青年电商创业培训", "entrepreneurship", "市商务局讲师团", 6),
+    (9, "农产品网上销售与包装", "ecommerce_basics", "县农业农村局", 3),
+]
+BATCHES = [  # product, days ago harvested, kg, brand, certification
+    ("青山红枣", 40, 500, "青山", "geo_indication"),
+    ("高山核桃", 25, 320, "青山", "green"),
+    ("土鸡蛋", 6, 80, "", None),
+    ("百花蜂蜜", 15, 120, "青山", "organic"),
+]
+
+
+async def write_programme(
+    county_id: uuid.UUID,
+    staff_phone: str,
+    township_ids: list[uuid.UUID],
+    station_ids: list[uuid.UUID],
+    household_codes: list[str],
+    today: datetime.date,
+    person,
+) -> None:
+    rng = random.Random(15)
+    staff = await _staff(staff_phone)
+    await set_programme(staff, county_id, None, list(TARGETS))
+    for index, (days_ago, title, kind, trainer, hours) in enumerate(SESSIONS):
+        trainees = [
+            TraineeInput(name=person(rng), household_code=code)
+            for code in rng.sample(household_codes, rng.randint(12, 30))
+        ] + [TraineeInput(name=person(rng)) for _ in range(rng.randint(3, 10))]
+        session = SessionInput(
+            title=title,
+            held_on=(today - datetime.timedelta(days=days_ago)).isoformat(),
+            kind=kind,
+            township_id=township_ids[index % len(township_ids)],
+            trainer=trainer,
+            hours=hours,
+            trainees=trainees,
+        )
+        await record_session(county_id, staff, session)
+    for product, days_ago, kilos, brand, certification in BATCHES:
+        batch = TraceBatchCreate(
+            product=product,
+            household_code=rng.choice(household_codes),
+            station_id=rng.choice(station_ids),
+            harvested_on=today - datetime.timedelta(days=days_ago),
+            quantity=kilos,
+            unit="kg",
+            inspection="passed",
+            brand=brand,
+            certification=certification,
+        )
+        await create_batch(county_id, staff, batch)
+
+
+async def _staff(phone: str) -> CurrentUser:
+    row = await accounts.user_by_phone(phone)
+    if row is None:
+        raise RuntimeError(f"demo staff {phone} is missing")
+    return CurrentUser(
+        id=row.id, role=row.role, station_id=row.station, county_id=row.county,
+        language=row.language, name=row.name, phone=row.phone, session_id=uuid.uuid4(),
+    )  # fmt: skip
