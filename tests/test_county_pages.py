@@ -270,6 +270,8 @@ async def test_subsidies_and_reports_pages(client, world):
         assert "SF1234567890123" in duplicates and "B001" in duplicates
         reports = await client.get(f"/county/reports?lang={lang}", headers=html_as(world.staff))
         assert reports.status_code == 200
+        # No provincial platform is configured here: the page says plainly nothing is sent.
+        assert 'data-reporting="off"' in reports.text and "CUNZHAN_PROVINCE_URL" in reports.text
     zh = await client.get("/county/subsidies?lang=zh-CN", headers=html_as(world.staff))
     assert "1.00 元" in zh.text.split('data-figure="payable"')[1][:40]
     one = await client.get("/county/subsidies?station=A001", headers=html_as(world.staff))

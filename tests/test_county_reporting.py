@@ -141,6 +141,61 @@ async def test_a_day_is_retried_after_a_500_then_sent_once(app, client, world, r
     assert report["log"][0]["error"] == "HTTP 500"
 
 
+def sale_of(amount_fen: int) -> dict:
+    return event(
+        "sale.recorded",
+        {"product": "红枣", "quantity": 1, "unit": "kg", "amount_fen": amount_fen,
+         "commission_fen": 0, "channel": "抖音"},
+    )  # fmt: skip
+
+
+async def test_a_day_whose_figures_change_after_it_was_sent_goes_again_as_revision_2(
+    app, client, world, receiver
+):
+    """A keeper's entry of a reported day syncs late: the province gets the day again, same
+    Idempotency-Key, `revision` 2, the new figures; the other county's day is not re-sent."""
+    settings = reporting_to(app, receiver.url)
+    await push(client, world.keeper_a, [sale_of(25000)])
+    now = datetime.datetime.now(datetime.UTC)
+    tomorrow, later = next_day_in_both_counties(now)
+    await send_daily_reports(settings, tomorrow)
+    assert await send_daily_reports(settings, tomorrow + datetime.timedelta(minutes=2)) == 2
+    first = [r for r in receiver.requests if r["headers"]["Idempotency-Key"].startswith("TEST:")]
+    assert json.loads(first[-1]["body"])["revision"] == 1
+
+    await push(client, world.keeper_a, [sale_of(1500)])  # entered yesterday, synced today
+    assert await send_daily_reports(settings, tomorrow + datetime.timedelta(minutes=3)) == 1
+    again = receiver.requests[-1]
+    assert again["headers"]["Idempotency-Key"] == first[-1]["headers"]["Idempotency-Key"]
+    body = json.loads(again["body"])
+    assert body["revision"] == 2 and body["figures"]["farm_retail_fen"] == 26500
+    assert _verifies(again)
+    assert await send_daily_reports(settings, later) == 0  # nothing changed since
+    response = await client.get(
+        f"/api/v1/counties/{world.county_id}/province-reports", headers=world.staff.headers
+    )
+    [report] = response.json()
+    assert report["revision"] == 2 and report["state"] == "sent"
+    assert report["figures_sent"]["farm_retail_fen"] == 26500
+
+
+async def test_every_finished_day_from_the_programme_start_is_reported(
+    app, client, world, receiver
+):
+    start = datetime.datetime.now(ZoneInfo("Asia/Shanghai")).date() - datetime.timedelta(days=9)
+    answer = await client.put(
+        f"/api/v1/counties/{world.county_id}/targets",
+        json={"programme_start": start.isoformat()},
+        headers=world.staff.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    tomorrow, _ = next_day_in_both_counties(datetime.datetime.now(datetime.UTC))
+    await send_daily_reports(reporting_to(app, receiver.url), tomorrow)
+    keys = {r["headers"]["Idempotency-Key"] for r in receiver.requests}
+    ours = sorted(key.removeprefix("TEST:") for key in keys if key.startswith("TEST:"))
+    assert ours[0] == start.isoformat() and len(ours) == 10  # the start day to the county's today
+
+
 async def test_an_unreachable_province_is_logged_and_retried(app, client, world):
     settings = reporting_to(app, "http://127.0.0.1:9/unreachable")
     tomorrow = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)

@@ -439,6 +439,24 @@ async def checkin_weeks(
     return {"weeks": mondays, "stations": stations, "compliance_pct": compliance}
 
 
+def _activity(lines: Iterable[KindLine]) -> dict[str, Any]:
+    return {"figures": figures_of(lines), "kinds": kinds_of(lines)}
+
+
+async def days_activity(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> dict[datetime.date, dict[str, Any]]:
+    """Per day from `first` to `last`, the day's activity as the province report carries it
+    (`figures` and `kinds`), in one read: what decides whether a reported day changed."""
+    async with reading(county_id) as figures:
+        lines = await figures.days(first, last)
+    by_day: dict[datetime.date, list[DayLine]] = {}
+    for line in lines:
+        by_day.setdefault(line.day, []).append(line)
+    days = (first + datetime.timedelta(days=n) for n in range((last - first).days + 1))
+    return {day: _activity(by_day.get(day, [])) for day in days}
+
+
 async def day_figures(county: places.CountyRow, day: datetime.date) -> dict[str, Any]:
     """What the province receives for one day: the county's headline figures and kinds."""
     async with reading(county.id) as figures:
@@ -454,8 +472,7 @@ async def day_figures(county: places.CountyRow, day: datetime.date) -> dict[str,
         "money_unit": "fen",
         "stations_open": stations_open,
         "stations_active": active,
-        "figures": figures_of(lines),
-        "kinds": kinds_of(lines),
+        **_activity(lines),
     }
 
 

@@ -19,6 +19,7 @@ from backend.county import programme, records, review
 from backend.notify import notices
 from backend.params import StationId
 from backend.registry.staff import staff_county
+from backend.settings import AppSettings
 from backend.web.format import Formatter
 from backend.web.layout import PAGE_ERRORS, page_language, render
 
@@ -105,10 +106,13 @@ class CountyRecordsController(Controller):
         return render(request, "county/cash.html", nav="cash", **page)
 
     @get("/reports")
-    async def reports(self, request: Request, user: LoggedIn) -> Template:
+    async def reports(self, request: Request, user: LoggedIn, settings: AppSettings) -> Template:
         county_id = await staff_county(user)
         page = await records.province_reports(county_id)
-        return render(request, "county/reports.html", nav="reports", **page)
+        reporting_on = bool(settings.province_url and settings.province_secret)
+        return render(
+            request, "county/reports.html", nav="reports", reporting_on=reporting_on, **page
+        )
 
 
 ROUTE_HANDLERS = [CountyPagesController, CountyRecordsController]

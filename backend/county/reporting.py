@@ -1,9 +1,11 @@
 """Upward reporting of the county's daily figures to the provincial platform.
 
-Every finished county-local day (the last `BACKFILL_DAYS`, none before the county existed) gets one
-`ProvinceReport` row; the row is claimed (`sending`, with a lease) before the POST, so two
-processes never send the same day at once, and once `sent` it is never sent again. The body is
-built once, stored, and the same bytes are sent on every retry. Each POST carries
+Every finished county-local day from the county's programme start gets one `ProvinceReport` row;
+the row is claimed (`sending`, with a lease) before the POST, so two processes never send the same
+day at once, and a revision once `sent` is never sent again. A day whose figures change after it
+was sent (a late entry, a reversal) is owed again as its next revision: the same Idempotency-Key,
+the body's `revision` one higher (API.md). A body is built once per revision, stored, and the same
+bytes are sent on every retry. Each POST carries
 `X-Cunzhan-Timestamp`, `X-Cunzhan-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`
 keyed with `settings.province_secret`, and `Idempotency-Key: <county code>:<day>` so the receiver
 can drop the one resend a crash between its answer and our commit could cause. Failures back off
@@ -25,14 +27,13 @@ import httpx
 import msgspec
 
 from backend import clock, db
-from backend.county import figures
+from backend.county import figures, targets
 from backend.county.store import places, reports
 from backend.county.store.reports import Attempt
 from backend.settings import Settings
 
 log = logging.getLogger("cunzhan.county.reporting")
 
-BACKFILL_DAYS = 7
 TIMEOUT_S = 10.0
 LEASE = datetime.timedelta(minutes=2)
 FIRST_BACKOFF_S = 60
@@ -66,16 +67,16 @@ async def send_daily_reports(settings: Settings, now: datetime.datetime | None =
     async with httpx.AsyncClient(timeout=TIMEOUT_S) as client:
         for county in counties:
             await _create_due_reports(county, now)
+            await _revise_changed_days(county, now)
             for report_id in await _claim_due(county.id, now):
                 sent += await _deliver(client, settings, county, report_id, now)
     return sent
 
 
 async def _create_due_reports(county: places.CountyRow, now: datetime.datetime) -> None:
-    zone = county.zone
-    today = now.astimezone(zone).date()
-    created = county.created_at.astimezone(zone).date()
-    first = max(created, today - datetime.timedelta(days=BACKFILL_DAYS))
+    """A report for every finished day from the programme's start that has none yet."""
+    today = now.astimezone(county.zone).date()
+    first = await targets.programme_start(county)
     days = []
     day = first
     while day < today:
@@ -85,6 +86,28 @@ async def _create_due_reports(county: places.CountyRow, now: datetime.datetime) 
         return
     async with db.write_transaction():
         await reports.create_pending(county.id, days, now)
+
+
+async def _revise_changed_days(county: places.CountyRow, now: datetime.datetime) -> None:
+    """Days sent whose figures differ now from the body sent are owed again, as a new revision
+    (one read of the sent bodies and one of the figures over their days)."""
+    async with db.read_transaction():
+        sent = await reports.sent(county.id)
+    if not sent:
+        return
+    now_shown = await figures.days_activity(county.id, sent[0].day, sent[-1].day)
+    changed = [report.id for report in sent if _activity_sent(report) != now_shown[report.day]]
+    if changed:
+        async with db.write_transaction():
+            await reports.revise(changed, now)
+        log.info(
+            "province days changed since sent", extra={"county": county.code, "days": len(changed)}
+        )
+
+
+def _activity_sent(report: reports.Report) -> dict[str, Any]:
+    body = json.loads(report.payload or "{}")
+    return {"figures": body.get("figures"), "kinds": body.get("kinds")}
 
 
 async def _claim_due(county_id: uuid.UUID, now: datetime.datetime) -> list[uuid.UUID]:
@@ -99,7 +122,7 @@ async def _deliver(client, settings, county, report_id: uuid.UUID, now) -> int:
     day = report.day
     body = report.payload
     if not body:
-        payload = await figures.day_figures(county, day)
+        payload = {**await figures.day_figures(county, day), "revision": report.revision}
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     encoded = body.encode()
     timestamp = str(int(time.time()))
@@ -144,6 +167,8 @@ async def deliveries(county_id: uuid.UUID, limit: int = 100) -> list[dict[str, A
         {
             "id": report.id,
             "day": report.day,
+            "revision": report.revision,
+            "figures_sent": _activity_sent(report)["figures"] if report.payload else None,
             "state": report.state,
             "attempts": report.attempts,
             "last_status": report.last_status,

@@ -47,6 +47,8 @@ class ProvinceAttemptOut(msgspec.Struct):
 class ProvinceReportOut(msgspec.Struct):
     id: uuid.UUID
     day: datetime.date
+    revision: int  # 1, then one higher each time the day's figures changed after it was sent
+    figures_sent: dict[str, int] | None  # the figures of this revision's body, once built
     state: str  # pending | sending | sent | failed (waiting for its retry)
     attempts: int
     last_status: int | None

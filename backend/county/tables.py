@@ -74,11 +74,13 @@ class RollupState(Table, tablename="county_rollup_state"):
 
 
 class ProvinceReport(Table, tablename="county_province_report"):
-    """One county's figures of one day for the provincial platform; sent once (state `sent`)."""
+    """One county's figures of one day for the provincial platform: each revision sent once
+    (state `sent`); a day whose figures change later is sent again as the next revision."""
 
     id = UUID(primary_key=True)
     county = ForeignKey(County, on_delete=OnDelete.restrict, null=False, index=True)
     day = Date()
+    revision = Integer(default=1)
     state = Varchar(length=12, default="pending")  # pending | sending | sent | failed
     attempts = Integer(default=0)
     payload = Text(default="")  # the exact body sent (signed), kept for the log

@@ -29,6 +29,7 @@ class Report(msgspec.Struct, frozen=True):
     created_at: datetime.datetime
     sent_at: datetime.datetime | None
     payload: str = ""  # the exact body sent (signed)
+    revision: int = 1
 
 
 def _report(row: dict) -> Report:
@@ -43,6 +44,7 @@ def _report(row: dict) -> Report:
         created_at=db.as_moment(row["created_at"]),
         sent_at=db.as_moment(row["sent_at"]) if row["sent_at"] else None,
         payload=row.get("payload") or "",
+        revision=int(row.get("revision") or 1),
     )
 
 
@@ -72,6 +74,26 @@ async def claim_due(
         now,
     )
     return [db.as_uuid(row["id"]) for row in sorted(rows, key=lambda row: str(row["day"]))]
+
+
+async def sent(county_id: uuid.UUID) -> list[Report]:
+    """The county's days whose latest revision was delivered, with the bodies sent."""
+    rows = await db.fetch(
+        "SELECT * FROM county_province_report WHERE county = $1 AND state = 'sent' ORDER BY day",
+        county_id,
+    )
+    return [_report(row) for row in rows]
+
+
+async def revise(report_ids: list[uuid.UUID], now: datetime.datetime) -> None:
+    """These sent days are owed again, as their next revision (its body is built when sent)."""
+    await db.execute(
+        "UPDATE county_province_report SET revision = revision + 1, state = 'pending', "
+        "attempts = 0, payload = '', last_status = NULL, last_error = '', next_attempt_at = $1 "
+        f"WHERE state = 'sent' AND id IN ({db.in_list(report_ids, 2)})",
+        now,
+        *report_ids,
+    )
 
 
 async def report(report_id: uuid.UUID) -> Report:
@@ -120,8 +142,9 @@ async def latest(county_id: uuid.UUID, limit: int) -> list[tuple[Report, list[At
     reports = [
         _report(row)
         for row in await db.fetch(
-            "SELECT id, day, state, attempts, last_status, last_error, next_attempt_at, "
-            "created_at, sent_at FROM county_province_report WHERE county = $1 "
+            "SELECT id, day, revision, state, attempts, last_status, last_error, "
+            "next_attempt_at, created_at, sent_at, payload FROM county_province_report "
+            "WHERE county = $1 "
             "ORDER BY day DESC LIMIT $2",
             county_id,
             limit,
