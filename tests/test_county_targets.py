@@ -337,3 +337,55 @@ async def test_poor_households_served_counts_distinct_poor_households_of_the_yea
     assert judged == {
         "name": "poor_households_served", "target": 2, "actual": 1, "met": False
     }  # fmt: skip
+
+
+async def test_training_and_trace_targets_are_judged_on_the_scorecard(client, world):
+    """培训人次 and the poor households' 人次 of the year to date (a session after the month asked
+    is not counted), and every scan of the county's trace labels so far."""
+
+    async def session(held_on: str, trainees: list[dict]) -> None:
+        made = await client.post(
+            f"/api/v1/counties/{world.county_id}/trainings",
+            json={"title": "电商培训", "held_on": held_on, "kind": "ecommerce_basics",
+                  "trainees": trainees},
+            headers=world.staff.headers,
+        )  # fmt: skip
+        assert made.status_code == 201, made.text
+
+    await session(
+        f"{Y}-03-15",
+        [
+            {"name": "甲", "household_code": world.household_code},  # a 脱贫户
+            {"name": "乙", "household_code": world.non_poverty_household_code},
+            {"name": "丙", "poor": True},
+        ],
+    )
+    await session(f"{Y}-08-01", [{"name": "丁", "poor": True}])  # after June
+    batch = await client.post(
+        f"/api/v1/counties/{world.county_id}/trace-batches",
+        json={"product": "核桃"},
+        headers=world.staff.headers,
+    )
+    assert batch.status_code == 201, batch.text
+    page = "/" + batch.json()["url"].split("/", 3)[3]
+    phone = {"user-agent": "Mozilla/5.0 (Linux; Android 12) Mobile MicroMessenger/8.0"}
+    for agent in (phone, phone, phone, {"user-agent": "Baiduspider/2.0"}):
+        assert (await client.get(page, headers=agent)).status_code == 200
+    await _put(
+        client,
+        world,
+        {"targets": [{"name": "training_visits", "target": 3},
+                     {"name": "poor_training_visits", "target": 3},
+                     {"name": "trace_scans", "target": 3}]},
+    )  # fmt: skip
+    judged = {t["name"]: t for t in (await _kpis(client, world))["targets"]}
+    assert judged["training_visits"] == {
+        "name": "training_visits", "target": 3, "actual": 3, "met": True
+    }  # fmt: skip
+    assert judged["poor_training_visits"]["actual"] == 2
+    assert judged["poor_training_visits"]["met"] is False
+    assert judged["trace_scans"]["actual"] == 3 and judged["trace_scans"]["met"] is True
+    coverage = await client.get(
+        f"/county/coverage?month={Y}-06", headers={**world.staff.headers, "accept": "text/html"}
+    )
+    assert "3 人次" in coverage.text and "2 人次" in coverage.text

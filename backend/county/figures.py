@@ -44,6 +44,8 @@ from backend.county.store.rollup_rows import (
 from backend.errors import DomainError
 from backend.ledger.service import week_start
 from backend.params import parse_month
+from backend.trace import service as trace
+from backend.training import service as training
 
 FIGURE_KEYS = (
     "retail_fen",
@@ -265,6 +267,8 @@ async def month_kpis(county_id: uuid.UUID, month: str) -> dict[str, Any]:
         served = None
         if any(row.name == "poor_households_served" for row in chosen):
             served = await poor_households_served(county_id, first_of_year, until)
+        visits, poor_visits = await training.visits_between(county_id, first_of_year, until)
+        scans = await trace.total_scans(county_id)
     result["year_to_date"] = {
         "start": first_of_year,
         "end": until,
@@ -273,8 +277,14 @@ async def month_kpis(county_id: uuid.UUID, month: str) -> dict[str, Any]:
         "growth_pct": {key: growth_pct(year[key], year_before[key]) for key in FIGURE_KEYS},
     }
     result["since_start"] = {"start": programme_start, "end": until, "figures": since}
+    programme = {
+        "poor_households_served": served,
+        "training_visits": visits,
+        "poor_training_visits": poor_visits,
+        "trace_scans": scans,
+    }
     result["targets"] = judged_targets(
-        county, chosen, result["year_to_date"], await coverage(county_id), stations_open, served
+        county, chosen, result["year_to_date"], await coverage(county_id), stations_open, programme
     )
     return result
 
@@ -289,9 +299,10 @@ async def poor_households_served(
 
 
 def target_actuals(
-    year_to_date: dict[str, Any], stations_open: int, served: int | None = None
+    year_to_date: dict[str, Any], stations_open: int, programme: dict[str, int | None]
 ) -> dict[str, Any]:
-    """What each target name (targets.TARGET_NAMES) is judged on: the year to date."""
+    """What each target name (targets.TARGET_NAMES) is judged on: the year to date (trace scans:
+    all so far); `programme` holds the actuals counted outside the rollups."""
     figures, growth = year_to_date["figures"], year_to_date["growth_pct"]
     return {
         "stations_village": stations_open,
@@ -302,7 +313,7 @@ def target_actuals(
         "downward_sales_fen": figures["downward_sales_fen"],
         "downward_sales_growth_pct": growth["downward_sales_fen"],
         "farm_parcels_out": figures["farm_parcels_out"],
-        "poor_households_served": served,
+        **programme,
     }
 
 
@@ -312,7 +323,7 @@ def judged_targets(
     year_to_date: dict[str, Any],
     covered: dict[str, Any],
     stations_open: int,
-    served: int | None = None,
+    programme: dict[str, int | None],
 ) -> list[dict[str, Any]]:
     """The coverage targets (the registry's county settings) and the targets the county has set,
     each with its actual and whether it is met (a growth with no year before is not met)."""
@@ -324,7 +335,7 @@ def judged_targets(
             strict=True,
         )
     ]
-    actuals = target_actuals(year_to_date, stations_open, served)
+    actuals = target_actuals(year_to_date, stations_open, programme)
     order = list(targets.TARGET_NAMES)
     for row in sorted(chosen, key=lambda row: order.index(row.name) if row.name in order else 99):
         if row.name not in actuals:

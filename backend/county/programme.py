@@ -122,11 +122,16 @@ async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
 
 
 def _target_unit(name: str) -> str:
-    """How the page writes a target's value: 元, percent, stations, households or parcels."""
+    """How the page writes a target's value: 元, percent, stations, households, parcels, 人次
+    or scans."""
     unit = targets.TARGET_NAMES[name]
     if unit == "count":
         if name.startswith("stations_"):
             return "stations"
+        if name.endswith("training_visits"):
+            return "visits"
+        if name == "trace_scans":
+            return "scans"
         return "households" if name.endswith("_households_served") else "parcels"
     return "yuan" if unit == "fen" else unit
 

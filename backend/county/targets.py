@@ -35,6 +35,9 @@ TARGET_NAMES: dict[str, str] = {
     "farm_parcels_out": "count",  # 农产品代发 parcels, year to date
     # 脱贫户 (today's registry flag) named on a sale, purchase or dispatch, year to date
     "poor_households_served": "count",
+    "training_visits": "count",  # 培训人次, year to date (a person trained twice is two)
+    "poor_training_visits": "count",  # of them from 脱贫户
+    "trace_scans": "count",  # 溯源扫码, every scan of the county's labels so far
 }
 # Judged beside them, their targets being the registry's county settings (PATCH the county).
 COVERAGE_TARGETS = ("township_coverage_pct", "village_coverage_pct", "poor_village_coverage_pct")

@@ -194,6 +194,12 @@ def _quantity(milli: int | None) -> float | None:
     return None if milli is None else milli / 1000
 
 
+async def total_scans(county_id: uuid.UUID) -> int:
+    """Every scan of the county's trace labels so far (the programme's 扫码 target counts them
+    all; inside the caller's read transaction)."""
+    return await store.total_scans(county_id)
+
+
 async def list_batches(county_id: uuid.UUID, base_url: str) -> list[TraceBatchOut]:
     rows = await store.batches(county_id)
     villages = {db.as_uuid(v.id): v.name for v in await registry_store.villages(county_id)}

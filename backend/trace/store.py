@@ -74,6 +74,13 @@ class NewBatch(msgspec.Struct, frozen=True):
     created_by: uuid.UUID | None
 
 
+async def total_scans(county_id: uuid.UUID) -> int:
+    rows = await db.fetch(
+        "SELECT COALESCE(SUM(scans), 0) AS n FROM trace_batch WHERE county = $1", county_id
+    )
+    return int(rows[0]["n"])
+
+
 async def insert_batch(new: NewBatch) -> None:
     """Raises the engine's integrity error when the code is taken (the caller draws another)."""
     await TraceBatch.insert(TraceBatch(**msgspec.structs.asdict(new)))

@@ -251,6 +251,15 @@ async def year_range(county_id: uuid.UUID, year: int | str | None) -> int:
     return int(text)
 
 
+async def visits_between(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> tuple[int, int]:
+    """人次 and poor 人次 of the sessions held from `first` to `last` (the county's scorecard
+    judges its training targets on them; call inside a read transaction)."""
+    trainees = await store.trainees_between(county_id, first, last)
+    return len(trainees), sum(1 for trainee in trainees if trainee.poor)
+
+
 async def year_figures(county_id: uuid.UUID, year: int) -> YearFigures:
     """The county's sessions held in `year` (newest first) with their 人次 and poor 人次, and the
     year's totals."""
