@@ -111,7 +111,7 @@ async def test_monthly_workbook(client, world):
     book = load_workbook(io.BytesIO(response.content))
     for name in ("汇总", "代收", "代发", "代购", "代销", "电费", "滞留", "冲正", "打卡"):
         assert name in book.sheetnames
-    assert book.sheetnames[-2:] == ["物流补贴", "补贴明细"]
+    assert book.sheetnames[-4:] == ["物流补贴", "补贴明细", "培训台帐", "溯源"]
 
     summary = book["汇总"]
     assert summary["A2"].value == "指标" and summary["D2"].value == "同比增长（%）"
@@ -286,3 +286,55 @@ async def test_subsidy_sheets_keep_waybills_whole_mask_phones_total_the_claim_an
     text = (await client.get(f"{base}&table=subsidies", headers=world.staff.headers)).text
     csv_total = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))[-1]
     assert csv_total[0] == "合计" and csv_total[6] == "3.00" and csv_total[7] == "3.00"
+
+
+async def test_the_training_and_trace_sheets(client, world):
+    """培训台帐: the month's sessions with their 人次 (another month's session is not in it); 溯源:
+    the county's batches with their scans, the origin by village and never the household."""
+    today = datetime.datetime.now(SHANGHAI).date()
+    month, last_month = today.strftime("%Y-%m"), (today.replace(day=1) - datetime.timedelta(1))
+    for held_on, trainees in (
+        (today, [{"name": "甲", "household_code": world.household_code}, {"name": "乙"}]),
+        (last_month, [{"name": "丙"}]),
+    ):
+        made = await client.post(
+            f"/api/v1/counties/{world.county_id}/trainings",
+            json={"title": f"培训{held_on:%m%d}", "held_on": held_on.isoformat(),
+                  "kind": "livestream", "trainer": "县电商中心", "hours": 2.5,
+                  "trainees": trainees},
+            headers=world.staff.headers,
+        )  # fmt: skip
+        assert made.status_code == 201, made.text
+    batch = await client.post(
+        f"/api/v1/counties/{world.county_id}/trace-batches",
+        json={"product": "核桃", "household_code": world.household_code, "quantity": 12.5,
+              "unit": "kg", "inspection": "passed"},
+        headers=world.staff.headers,
+    )  # fmt: skip
+    assert batch.status_code == 201, batch.text
+    page = "/" + batch.json()["url"].split("/", 3)[3]
+    for _ in range(2):
+        await client.get(page, headers={"user-agent": "Mozilla/5.0 (Linux; Android 12) Mobile"})
+    response = await client.get(
+        f"/api/v1/counties/{world.county_id}/export.xlsx?month={month}",
+        headers=world.staff.headers,
+    )
+    book = load_workbook(io.BytesIO(response.content))
+    training = [[cell.value for cell in row] for row in book["培训台帐"].iter_rows(min_row=2)]
+    assert len(training) == 1
+    held, title, kind, _, trainer, hours, visits, poor = training[0]
+    assert held.date() == today and book["培训台帐"]["A2"].number_format == "yyyy-mm-dd"
+    assert title == f"培训{today:%m%d}"
+    assert (kind, trainer, hours, visits, poor) == ("直播带货", "县电商中心", 2.5, 2, 1)
+    trace = [[cell.value for cell in row] for row in book["溯源"].iter_rows(min_row=2)]
+    assert len(trace) == 1
+    code, product, village, _, _, quantity, unit, inspection, scans = trace[0]
+    assert (code, product, quantity, unit, scans) == (batch.json()["code"], "核桃", 12.5, "公斤", 2)
+    assert village and inspection == "合格"
+    every_cell = " ".join(str(c) for row in trace + training for c in row)
+    assert world.household_code not in every_cell
+    csv = await client.get(
+        f"/api/v1/counties/{world.county_id}/export.csv?month={month}&table=training",
+        headers=world.staff.headers,
+    )
+    assert csv.status_code == 200 and "直播带货" in csv.content.decode("utf-8-sig")

@@ -3,12 +3,14 @@
 Sheets: 汇总 (the month's KPIs against the same month last year, growth in %, the year to date
 against the same days last year and since the programme's start — the kpis API's figures —,
 coverage, and the targets judged on the year to date), one sheet
-per kind with a row per station, 打卡 (weeks × stations), 物流补贴 (claims per station) and
-补贴明细 (the parcels claimed). Amounts are yuan with two decimals ('#,##0.00'), headers Chinese
-and frozen; days are date cells ('yyyy-mm-dd'). Nothing personal is exported: no table has a
-column for a villager's phone, name or account, nor for the free text one could be typed into (a
-dispatch's destination). Masking is by field, never by a pattern over every cell: a tracking number
-such as JDVA13912347777 is the courier's number and is written as recorded (API.md Hardening).
+per kind with a row per station, 打卡 (weeks × stations), 物流补贴 (claims per station),
+补贴明细 (the parcels claimed), 培训台帐 (the month's training sessions with their 人次) and 溯源
+(the county's trace batches with their scans so far). Amounts are yuan with two decimals
+('#,##0.00'), headers Chinese and frozen; days are date cells ('yyyy-mm-dd'). Nothing personal
+is exported: no table has a column for a villager's phone, name, household code or account, nor
+for the free text one could be typed into (a dispatch's destination). Masking is by field,
+never by a pattern over every cell: a tracking number such as JDVA13912347777 is the courier's
+number and is written as recorded (API.md Hardening).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from backend.errors import DomainError
 from backend.i18n import translate
 from backend.ledger.service import week_start
 from backend.params import parse_month
+from backend.trace import service as trace
+from backend.training import service as training
 
 YUAN = "#,##0.00"
 DAY = "yyyy-mm-dd"
@@ -95,7 +99,15 @@ KIND_HEADERS = [
     ("脱贫户（笔）", "poverty_count", False),
     ("脱贫户金额（元）", "poverty_amount_fen", True),
 ]
-CSV_TABLES = ("summary", "checkins", "subsidies", "subsidy_parcels", *KIND_LABELS)
+CSV_TABLES = (
+    "summary",
+    "checkins",
+    "subsidies",
+    "subsidy_parcels",
+    "training",
+    "trace",
+    *KIND_LABELS,
+)
 
 
 # A text cell starting with one of these is a formula to Excel, LibreOffice and WPS (OWASP "CSV
@@ -156,7 +168,54 @@ async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
         tables[kind] = _kind_table(label, kind, rows, stations["stations"])
     tables["checkins"] = _checkin_table(stations)
     tables["subsidies"], tables["subsidy_parcels"] = _subsidy_tables(claims)
+    tables["training"] = await _training_table(county_id, first, last)
+    tables["trace"] = await _trace_table(county_id, last)
     return {"county": county, "month": month, "tables": tables}
+
+
+async def _training_table(county_id: uuid.UUID, first: datetime.date, last: datetime.date) -> Table:
+    """The sessions held in the month (the training page's own figures), oldest first."""
+    year = await training.year_figures(county_id, first.year)
+    table = Table(
+        "培训台帐",
+        [
+            "培训日期",
+            "标题",
+            "培训类别",
+            "乡镇",
+            "授课人",
+            "学时（小时）",
+            "培训人次",
+            "脱贫户人次",
+        ],
+    )
+    for session in sorted(year.sessions, key=lambda s: s.held_on):
+        if first <= session.held_on <= last:
+            kind = translate(f"training.kind.{session.kind}", "zh-CN")
+            table.rows.append(
+                [session.held_on, session.title, kind, session.township_name, session.trainer,
+                 session.hours, session.trainee_visits, session.poor_trainee_visits]
+            )  # fmt: skip
+    return table
+
+
+async def _trace_table(county_id: uuid.UUID, last: datetime.date) -> Table:
+    """The batches registered by the month's end with their scans so far (no household: the
+    origin is the village)."""
+    table = Table(
+        "溯源",
+        ["溯源码", "产品", "产地村", "服务站", "采收日期", "数量", "单位", "检测", "扫码次数"],
+    )
+    for batch in await trace.list_batches(county_id, ""):
+        if batch.created_at.date() > last:
+            continue
+        table.rows.append(
+            [batch.code, batch.product, batch.village_name, batch.station_name,
+             batch.harvested_on, batch.quantity,
+             translate(f"trace.unit.{batch.unit}", "zh-CN") if batch.unit else "",
+             translate(f"trace.inspection.{batch.inspection or 'none'}", "zh-CN"), batch.scans]
+        )  # fmt: skip
+    return table
 
 
 def _weeks_in(first: datetime.date, last: datetime.date) -> int:
@@ -381,6 +440,8 @@ def build_workbook(tables: dict[str, Any]) -> bytes:
     _cell(subsidy, 1, 1, parts["subsidies"].rule).font = Font(bold=True)
     _write_table(subsidy, parts["subsidies"], first_row=2)
     _write_table(workbook.create_sheet("补贴明细"), parts["subsidy_parcels"])
+    _write_table(workbook.create_sheet("培训台帐"), parts["training"])
+    _write_table(workbook.create_sheet("溯源"), parts["trace"])
     workbook.properties.creator = "村站通"
     workbook.properties.title = parts["summary"].title
     buffer = io.BytesIO()
