@@ -192,6 +192,22 @@ async def test_coverage_against_targets(client, world):
     farm = text.split('data-figure="farm_retail"')[1].split("</tr>")[0]
     assert "123.45 元" in farm
     assert f"/api/v1/counties/{world.county_id}/export.xlsx?month=" in text
+    assert 'data-list="poor-without-station"' not in text  # 西村 has station B001
+
+
+async def test_the_poor_villages_still_without_a_station_are_listed(client, world):
+    made = await client.post(
+        f"/api/v1/counties/{world.county_id}/villages",
+        json={"township_id": str(world.township_id), "name": "北村", "poor": True},
+        headers=world.staff.headers,
+    )
+    assert made.status_code == 201, made.text
+    for lang, heading in (("zh-CN", "尚无服务站的贫困村（1 个）"), ("en", "without a station (1)")):
+        page = await client.get(f"/county/coverage?lang={lang}", headers=html_as(world.staff))
+        listed = page.text.split('data-list="poor-without-station"')[1].split("</ul>")[0]
+        assert "北村" in listed and "西村" not in listed and heading in page.text
+        poor = page.text.split('data-target="poor_villages"')[1].split("</tr>")[0]
+        assert "1 / 2" in poor and "50%" in poor
 
 
 async def test_keepers_and_foreign_staff_are_refused(client, world):

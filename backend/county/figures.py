@@ -506,10 +506,17 @@ async def coverage(county_id: uuid.UUID) -> dict[str, Any]:
             "met": total > 0 and pct >= target,
         }
 
+    township_names = {township.id: township.name for township in townships}
     return {
         "townships": measure(townships, county.target_township_pct),
         "villages": measure(villages, county.target_village_pct),
         "poor_villages": measure([v for v in villages if v.poor], county.target_poor_village_pct),
+        # Where the next station matters most: the poor villages no open station serves yet.
+        "poor_villages_without_station": [
+            {"id": v.id, "name": v.name, "township": township_names.get(v.township_id, "")}
+            for v in villages
+            if v.poor and v.stations == 0
+        ],
     }
 
 

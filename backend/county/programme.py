@@ -80,10 +80,7 @@ async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
     township_rows = [
         {"name": row.name, "stations": row.stations, **per_township[row.id]} for row in townships
     ]
-    covered_townships = sum(1 for row in townships if row.stations > 0)
-    village_covered = sum(1 for v in villages if v.stations > 0)
-    poor_total = sum(1 for v in villages if v.poor)
-    poor_covered = sum(1 for v in villages if v.poor and v.stations > 0)
+    coverage_now = await figures.coverage(county_id)  # the one definition of coverage
     now, before = figures_of(now_lines), figures_of(before_lines)
     now_kinds, before_kinds = activity_of(now_lines), activity_of(before_lines)
     kpis = await figures.month_kpis(county_id, f"{first:%Y-%m}")
@@ -96,10 +93,9 @@ async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
         "year_to_date": kpis["year_to_date"],
         "facts": facts,
         "targets": [
-            _target("townships", covered_townships, len(townships), facts.target_township_pct),
-            _target("villages", village_covered, len(villages), facts.target_village_pct),
-            _target("poor_villages", poor_covered, poor_total, facts.target_poor_village_pct),
+            _target(name, coverage_now[name]) for name in ("townships", "villages", "poor_villages")
         ],
+        "poor_villages_without_station": coverage_now["poor_villages_without_station"],
         "townships": township_rows,
         "month": first,
         "period_end": last,
@@ -136,15 +132,15 @@ def _target_unit(name: str) -> str:
     return "yuan" if unit == "fen" else unit
 
 
-def _target(name: str, covered: int, total: int, target: int) -> dict[str, Any]:
-    share = percent(covered, total)
+def _target(name: str, part: dict[str, Any]) -> dict[str, Any]:
+    pct = part["pct"] if part["total"] else None
     return {
         "name": name,
-        "covered": covered,
-        "total": total,
-        "pct": share,
-        "target": target,
-        "met": share is not None and share >= target,
+        "covered": part["covered"],
+        "total": part["total"],
+        "pct": pct,
+        "target": part["target_pct"],
+        "met": part["met"],
     }
 
 
