@@ -95,7 +95,9 @@ KIND_HEADERS = [
     ("脱贫户（笔）", "poverty_count", False),
     ("脱贫户金额（元）", "poverty_amount_fen", True),
 ]
-CSV_TABLES = ("summary", "checkins", "subsidies", "subsidy_parcels", *KIND_LABELS)
+CSV_TABLES = (
+    "summary", "checkins", "subsidies", "subsidy_parcels", "adjustments", *KIND_LABELS
+)  # fmt: skip
 
 
 # A text cell starting with one of these is a formula to Excel, LibreOffice and WPS (OWASP "CSV
@@ -151,11 +153,13 @@ async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     shown_until = max(first, min(last, county.today()))
     stations = await figures.checkin_weeks(county_id, _weeks_in(first, shown_until), shown_until)
     claims = await monthly_claims(county_id, month)
+    adjusted = await figures.adjustments(county_id, first, last)
     tables: dict[str, Table] = {"summary": _summary(county, month, kpis, coverage)}
     for kind, label in KIND_LABELS.items():
         tables[kind] = _kind_table(label, kind, rows, stations["stations"])
     tables["checkins"] = _checkin_table(stations)
     tables["subsidies"], tables["subsidy_parcels"] = _subsidy_tables(claims)
+    tables["adjustments"] = _adjustment_table(adjusted, stations["stations"])
     return {"county": county, "month": month, "tables": tables}
 
 
@@ -256,6 +260,28 @@ def _checkin_table(weeks: dict[str, Any]) -> Table:
         )
     compliance = ["" if pct is None else pct for pct in weeks["compliance_pct"]]
     table.rows.append(["打卡率（%）", "", "", *compliance, ""])
+    return table
+
+
+def _adjustment_table(adjusted: list, stations: list[dict]) -> Table:
+    """调整: entries dated in a closed month, counted this month (already in every sheet)."""
+    table = Table(
+        "调整",
+        ["站点编号", "站点名称", "业务日期", "所属月份（已关账）", "计入日期", "类型", "金额（元）",
+         "手续费/佣金（元）"],
+        {6, 7},
+    )  # fmt: skip
+    names = {station["station_id"]: (station["code"], station["name"]) for station in stations}
+    for entry in adjusted:
+        code, name = names.get(entry.station_id, ("", ""))
+        label = KIND_LABELS.get(entry.kind) or {
+            "cash_counted": "日结",
+            "entry_reversed": "冲正",
+        }.get(entry.kind, entry.kind)
+        table.rows.append(
+            [code, name, entry.own_date, entry.month, entry.counted_on, label,
+             yuan(entry.amount_fen), yuan(entry.fee_fen)]
+        )  # fmt: skip
     return table
 
 
@@ -381,6 +407,7 @@ def build_workbook(tables: dict[str, Any]) -> bytes:
     _cell(subsidy, 1, 1, parts["subsidies"].rule).font = Font(bold=True)
     _write_table(subsidy, parts["subsidies"], first_row=2)
     _write_table(workbook.create_sheet("补贴明细"), parts["subsidy_parcels"])
+    _write_table(workbook.create_sheet("调整"), parts["adjustments"])
     workbook.properties.creator = "村站通"
     workbook.properties.title = parts["summary"].title
     buffer = io.BytesIO()

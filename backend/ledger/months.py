@@ -15,6 +15,7 @@ later month stay there (the log is never rewritten).
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import uuid
 
@@ -24,6 +25,7 @@ from backend import clock, db
 from backend.accounts.schemas import CurrentUser
 from backend.accounts.service import audit
 from backend.errors import DomainError
+from backend.ledger.projector import cashbook_amounts, cashbook_kind
 from backend.ledger.service import local_today, station_facts
 from backend.ledger.store import events as event_store
 from backend.ledger.store import months as month_store
@@ -184,3 +186,43 @@ async def county_month(county_id: uuid.UUID, month: str) -> CountyMonth:
         stations = await station_store.ids_in_county(county_id)
         rows = await month_store.of_stations(stations, month)
     return CountyMonth(stations=[_out(s, month, rows.get(s)) for s in stations])
+
+
+class AdjustmentOut(msgspec.Struct, frozen=True):
+    """An entry dated in a closed month, counted on `counted_on` in a later open one."""
+
+    id: uuid.UUID
+    station_id: uuid.UUID
+    type: str
+    kind: str  # the cashbook's kind, as the figures count it
+    own_date: datetime.date  # the day it was dated, county-local
+    month: str  # the closed month it was dated in
+    counted_on: datetime.date
+    amount_fen: int
+    fee_fen: int
+
+
+async def adjustments(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date, zone: datetime.tzinfo
+) -> list[AdjustmentOut]:
+    """The county's adjustments counted in [first, last], by day counted and station."""
+    async with db.read_transaction():
+        rows = await month_store.adjustments(county_id, first, last)
+    out = []
+    for row in rows:
+        data = json.loads(row.data)
+        amount, fee = cashbook_amounts(data)
+        out.append(
+            AdjustmentOut(
+                id=row.id,
+                station_id=row.station,
+                type=row.type,
+                kind=cashbook_kind(row.type, data),
+                own_date=row.occurred_at.astimezone(zone).date(),
+                month=row.month,
+                counted_on=row.counted_on,
+                amount_fen=amount,
+                fee_fen=fee,
+            )
+        )
+    return out
