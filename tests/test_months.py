@@ -249,9 +249,46 @@ async def test_the_workbook_lists_the_adjustments(client, world):
                                                       23.45, 0)  # fmt: skip
     assert dated.date() == own_day and counted_on.date() == _today().replace(day=1)
 
+    rollup = await client.get(
+        f"/api/v1/counties/{world.county_id}/rollup?from={_today().replace(day=1)}"
+        f"&to={_today().replace(day=1)}&station_id={world.station_a}",
+        headers=world.staff.headers,
+    )
+    rows = {row["kind"]: row for row in rollup.json()["rows"]}
+    assert rows["sale_recorded"]["adjustments"] == 1
+    assert rows["sale_recorded"]["amount_fen"] >= 2_345
+
     empty = await client.get(
         f"/api/v1/counties/{world.county_id}/export.xlsx?month={last_month()}",
         headers=world.staff.headers,
     )
     sheet = load_workbook(io.BytesIO(empty.content))["调整"]
     assert not [row for row in sheet.iter_rows() if "A001" in str([c.value for c in row])]
+
+
+async def checkins(client, world, month: str) -> int:
+    answer = await client.get(
+        f"/api/v1/counties/{world.county_id}/kpis?month={month}", headers=world.staff.headers
+    )
+    return answer.json()["figures"]["checkins"]
+
+
+async def test_a_late_till_count_or_check_in_is_kept_but_not_counted_later(client, world):
+    checkin = event("checkin.recorded", {"note": "正常营业"}, in_last_month(27, 9))
+    assert statuses(await push(client, world.keeper_a, [checkin])) == ["accepted"]
+    assert await checkins(client, world, last_month()) == 1
+    await close(client, world, last_month())
+    late_checkin = event("checkin.recorded", {"note": "正常营业"}, in_last_month(28, 9))
+    assert statuses(await push(client, world.keeper_a, [late_checkin])) == ["accepted"]
+    await rollups.refresh()
+    assert await checkins(client, world, last_month()) == 1
+    assert await checkins(client, world, this_month()) == 0
+
+    first_day = _today().replace(day=1)
+    late_count = event("cash.counted", {"counted_fen": 777}, in_last_month(28, 21))
+    assert statuses(await push(client, world.keeper_a, [late_count])) == ["accepted"]
+    cashbook = await client.get(
+        f"/api/v1/stations/{world.station_a}/cashbook?date={first_day}",
+        headers=world.keeper_a.headers,
+    )
+    assert cashbook.json()["cash"]["counted_fen"] is None

@@ -284,6 +284,7 @@ async def last_checkin(station_id: uuid.UUID) -> Checkin | None:
         "SELECT e.occurred_at, e.business_date FROM ledger_event e "
         "LEFT JOIN ledger_reversal r ON r.target = e.id "
         "WHERE e.station = $1 AND e.type = 'checkin.recorded' AND r.target IS NULL "
+        "AND e.adjusts_month IS NULL "
         "ORDER BY e.seq DESC LIMIT 1",
         station_id,
     )

@@ -113,11 +113,14 @@ class Adjustment(msgspec.Struct, frozen=True):
 async def adjustments(
     county_id: uuid.UUID, first: datetime.date, last: datetime.date
 ) -> list[Adjustment]:
-    """The county's entries counted in [first, last] that were dated in a closed month."""
+    """The county's entries counted in [first, last] that were dated in a closed month and
+    stand (not reversed)."""
     rows = await db.fetch(
-        "SELECT id, station, type, occurred_at, business_date, adjusts_month, data "
-        "FROM ledger_event WHERE county = $1 AND business_date >= $2 AND business_date <= $3 "
-        "AND adjusts_month IS NOT NULL ORDER BY business_date, station, seq",
+        "SELECT e.id, e.station, e.type, e.occurred_at, e.business_date, e.adjusts_month, e.data "
+        "FROM ledger_event e LEFT JOIN ledger_reversal r ON r.target = e.id "
+        "WHERE e.county = $1 AND e.business_date >= $2 AND e.business_date <= $3 "
+        "AND e.adjusts_month IS NOT NULL AND r.target IS NULL "
+        "ORDER BY e.business_date, e.station, e.seq",
         county_id,
         first,
         last,
