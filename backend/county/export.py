@@ -3,7 +3,8 @@
 Sheets: 汇总 (the month's KPIs against the same month last year, growth in %, the year to date
 against the same days last year and since the programme's start — the kpis API's figures —,
 coverage, and the targets judged on the year to date), one sheet
-per kind with a row per station, 打卡 (weeks × stations), 物流补贴 (claims per station) and
+per kind with a row per station, 打卡 (weeks × stations), 调整 (entries dated in a closed month
+and counted this month), 物流补贴 (claims per station) and
 补贴明细 (the parcels claimed). Amounts are yuan with two decimals ('#,##0.00'), headers Chinese
 and frozen; days are date cells ('yyyy-mm-dd'). Nothing personal is exported: no table has a
 column for a villager's phone, name or account, nor for the free text one could be typed into (a
@@ -403,11 +404,11 @@ def build_workbook(tables: dict[str, Any]) -> bytes:
         table = parts[kind]
         _write_table(workbook.create_sheet(table.title), table)
     _write_table(workbook.create_sheet("打卡"), parts["checkins"])
+    _write_table(workbook.create_sheet("调整"), parts["adjustments"])
     subsidy = workbook.create_sheet("物流补贴")
     _cell(subsidy, 1, 1, parts["subsidies"].rule).font = Font(bold=True)
     _write_table(subsidy, parts["subsidies"], first_row=2)
     _write_table(workbook.create_sheet("补贴明细"), parts["subsidy_parcels"])
-    _write_table(workbook.create_sheet("调整"), parts["adjustments"])
     workbook.properties.creator = "村站通"
     workbook.properties.title = parts["summary"].title
     buffer = io.BytesIO()
