@@ -157,6 +157,7 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/api/v1/stations/{station_id}/months/{month}/close"): RouteRule(staff_of_station),
     ("POST", "/api/v1/stations/{station_id}/months/{month}/reopen"): RouteRule(staff_of_station),
     ("GET", "/api/v1/counties/{county_id}/months/{month}"): RouteRule(staff_of_county),
+    ("POST", "/api/v1/counties/{county_id}/months/{month}/close"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/delivery"): RouteRule(staff_of_county),
     ("GET", "/api/v1/track"): RouteRule(public),
     ("GET", "/track"): RouteRule(public),

@@ -296,3 +296,27 @@ async def test_a_late_till_count_or_check_in_is_kept_but_not_counted_later(clien
         headers=world.keeper_a.headers,
     )
     assert cashbook.json()["cash"]["counted_fen"] is None
+
+
+async def test_the_county_closes_every_station_at_once(client, world):
+    month = last_month()
+    await close(client, world, month, world.station_b)
+    first_b = (await county_month(client, world, month))[str(world.station_b)]
+    foreign = await client.post(
+        f"/api/v1/counties/{world.county_id}/months/{month}/close",
+        headers=world.foreign_staff.headers,
+    )
+    assert foreign.status_code == 403
+    assert (await county_month(client, world, month))[str(world.station_a)]["state"] == "open"
+    answer = await client.post(
+        f"/api/v1/counties/{world.county_id}/months/{month}/close", headers=world.staff.headers
+    )
+    assert answer.status_code == 200, answer.text
+    states = {row["station_id"]: row for row in answer.json()["stations"]}
+    assert [row["state"] for row in states.values()] == ["closed", "closed"]
+    assert states[str(world.station_b)] == first_b  # closed before: unchanged
+    refused = await client.post(
+        f"/api/v1/counties/{world.county_id}/months/{this_month()}/close",
+        headers=world.staff.headers,
+    )
+    assert refused.status_code == 409

@@ -180,6 +180,17 @@ async def submit(user: CurrentUser, station_id: uuid.UUID, month: str) -> MonthS
     return _out(station_id, month, row)
 
 
+async def close_county(user: CurrentUser, county_id: uuid.UUID, month: str) -> CountyMonth:
+    """Close the month of every station of the county (each one as `close` does: a closed one
+    stays as it was)."""
+    parse_month(month)
+    async with db.read_transaction():
+        stations = await station_store.ids_in_county(county_id)
+    for station_id in stations:
+        await close(user, station_id, month)
+    return await county_month(county_id, month)
+
+
 async def county_month(county_id: uuid.UUID, month: str) -> CountyMonth:
     parse_month(month)
     async with db.read_transaction():

@@ -248,6 +248,17 @@ class CountyMonthController(Controller):
     async def county_month(self, county_id: CountyId, month: Month) -> CountyMonth:
         return await months.county_month(county_id, month)
 
+    @post(
+        "/close",
+        operation_id="closeCountyMonth",
+        summary="Close the finished month of every station of the county at once",
+        description="Each station as `closeMonth` does (a closed one stays as it was); the "
+        "answer is the county's month as `getCountyMonth` gives it.",
+        status_code=HTTP_200_OK,
+    )
+    async def close_all(self, user: LoggedIn, county_id: CountyId, month: Month) -> CountyMonth:
+        return await months.close_county(user, county_id, month)
+
 
 ROUTE_HANDLERS = [
     SyncController,
