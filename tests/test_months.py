@@ -193,6 +193,10 @@ async def test_who_may_close_submit_and_which_months(client, world):
     assert states[str(world.station_b)]["closed_by"] == str(world.staff.id)
     assert states[str(world.station_b)]["closed_at"]
 
+    mine = await client.get(
+        f"/api/v1/stations/{world.station_b}/months/{month}", headers=world.keeper_b.headers
+    )
+    assert mine.status_code == 200 and mine.json()["state"] == "closed"
     # A closed month stays closed when the keeper submits it afterwards.
     late_submit = await _post(client, world.keeper_b, world.station_b, month, "submit")
     assert late_submit.status_code == 200 and late_submit.json()["state"] == "closed"

@@ -180,6 +180,14 @@ async def submit(user: CurrentUser, station_id: uuid.UUID, month: str) -> MonthS
     return _out(station_id, month, row)
 
 
+async def station_month(station_id: uuid.UUID, month: str) -> MonthState:
+    parse_month(month)
+    async with db.read_transaction():
+        await station_facts(station_id)
+        row = await month_store.get(station_id, month)
+    return _out(station_id, month, row)
+
+
 async def close_county(user: CurrentUser, county_id: uuid.UUID, month: str) -> CountyMonth:
     """Close the month of every station of the county (each one as `close` does: a closed one
     stays as it was)."""

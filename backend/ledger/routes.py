@@ -192,6 +192,13 @@ class StationMonthController(Controller):
     tags = ["months"]
     guards = [requires_login, requires_station_scope]
 
+    @get(
+        operation_id="getStationMonth",
+        summary="The station's month: open, submitted or closed (the keeper's app shows it)",
+    )
+    async def state(self, station_id: StationId, month: Month) -> MonthState:
+        return await months.station_month(station_id, month)
+
     @post(
         "/submit",
         operation_id="submitMonth",
