@@ -153,6 +153,12 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/county/training"): RouteRule(any_staff),
     # County-to-village delivery and tracking (issue 16); hub accounts: tests/test_delivery.py
     ("POST", "/api/v1/counties/{county_id}/hub-dispatches"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/stations/{station_id}/months/{month}"): RouteRule(own_station),
+    ("POST", "/api/v1/stations/{station_id}/months/{month}/submit"): RouteRule(keeper_of_station),
+    ("POST", "/api/v1/stations/{station_id}/months/{month}/close"): RouteRule(staff_of_station),
+    ("POST", "/api/v1/stations/{station_id}/months/{month}/reopen"): RouteRule(staff_of_station),
+    ("GET", "/api/v1/counties/{county_id}/months/{month}"): RouteRule(staff_of_county),
+    ("POST", "/api/v1/counties/{county_id}/months/{month}/close"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/delivery"): RouteRule(staff_of_county),
     ("GET", "/api/v1/track"): RouteRule(public),
     ("GET", "/track"): RouteRule(public),
@@ -253,6 +259,7 @@ async def _path_ids(world: World) -> dict[str, dict[str, str]]:
             "parcel_id": "00000000-0000-4000-8000-000000000002",  # a parcel nobody has
             "batch_id": "00000000-0000-4000-8000-000000000003",  # a trace batch nobody has
             "name": "TEST-00000000",  # a trace code nobody has
+            "month": "2025-01",  # a finished month
         },
         "foreign": {
             "county_id": str(world.foreign_county_id),
@@ -265,6 +272,7 @@ async def _path_ids(world: World) -> dict[str, dict[str, str]]:
             "parcel_id": "00000000-0000-4000-8000-000000000002",
             "batch_id": "00000000-0000-4000-8000-000000000003",
             "name": "FAR-00000000",
+            "month": "2025-01",
         },
     }
 

@@ -3,14 +3,15 @@
 Sheets: 汇总 (the month's KPIs against the same month last year, growth in %, the year to date
 against the same days last year and since the programme's start — the kpis API's figures —,
 coverage, and the targets judged on the year to date), one sheet
-per kind with a row per station, 打卡 (weeks × stations), 物流补贴 (claims per station),
-补贴明细 (the parcels claimed), 培训台帐 (the month's training sessions with their 人次) and 溯源
-(the county's trace batches with their scans so far). Amounts are yuan with two decimals
-('#,##0.00'), headers Chinese and frozen; days are date cells ('yyyy-mm-dd'). Nothing personal
-is exported: no table has a column for a villager's phone, name, household code or account, nor
-for the free text one could be typed into (a dispatch's destination). Masking is by field,
-never by a pattern over every cell: a tracking number such as JDVA13912347777 is the courier's
-number and is written as recorded (API.md Hardening).
+per kind with a row per station, 打卡 (weeks × stations), 调整 (entries dated in a closed month
+and counted this month), 物流补贴 (claims per station), 补贴明细 (the parcels claimed), 培训台帐
+(the month's training sessions with their 人次) and 溯源 (the county's trace batches with their
+scans so far). Amounts are yuan with two decimals ('#,##0.00'), headers Chinese and frozen; days
+are date cells ('yyyy-mm-dd'). Nothing personal is exported: no table has a column for a
+villager's phone, name, household code or account, nor for the free text one could be typed into
+(a dispatch's destination). Masking is by field, never by a pattern over every cell: a tracking
+number such as JDVA13912347777 is the courier's number and is written as recorded (API.md
+Hardening).
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ CSV_TABLES = (
     "checkins",
     "subsidies",
     "subsidy_parcels",
+    "adjustments",
     "training",
     "trace",
     *KIND_LABELS,
@@ -163,11 +165,13 @@ async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     shown_until = max(first, min(last, county.today()))
     stations = await figures.checkin_weeks(county_id, _weeks_in(first, shown_until), shown_until)
     claims = await monthly_claims(county_id, month)
+    adjusted = await figures.adjustments(county_id, first, last)
     tables: dict[str, Table] = {"summary": _summary(county, month, kpis, coverage)}
     for kind, label in KIND_LABELS.items():
         tables[kind] = _kind_table(label, kind, rows, stations["stations"])
     tables["checkins"] = _checkin_table(stations)
     tables["subsidies"], tables["subsidy_parcels"] = _subsidy_tables(claims)
+    tables["adjustments"] = _adjustment_table(adjusted, stations["stations"])
     tables["training"] = await _training_table(county_id, first, last)
     tables["trace"] = await _trace_table(county_id, last)
     return {"county": county, "month": month, "tables": tables}
@@ -318,6 +322,28 @@ def _checkin_table(weeks: dict[str, Any]) -> Table:
     return table
 
 
+def _adjustment_table(adjusted: list, stations: list[dict]) -> Table:
+    """调整: entries dated in a closed month, counted this month (already in every sheet)."""
+    table = Table(
+        "调整",
+        ["站点编号", "站点名称", "业务日期", "所属月份（已关账）", "计入日期", "类型", "金额（元）",
+         "手续费/佣金（元）"],
+        {6, 7},
+    )  # fmt: skip
+    names = {station["station_id"]: (station["code"], station["name"]) for station in stations}
+    for entry in adjusted:
+        code, name = names.get(entry.station_id, ("", ""))
+        label = KIND_LABELS.get(entry.kind) or {
+            "cash_counted": "日结",
+            "entry_reversed": "冲正",
+        }.get(entry.kind, entry.kind)
+        table.rows.append(
+            [code, name, entry.own_date, entry.month, entry.counted_on, label,
+             yuan(entry.amount_fen), yuan(entry.fee_fen)]
+        )  # fmt: skip
+    return table
+
+
 def _subsidy_tables(claims: dict[str, Any]) -> tuple[Table, Table]:
     rule = claims["rule"]
     summary = Table(
@@ -436,6 +462,7 @@ def build_workbook(tables: dict[str, Any]) -> bytes:
         table = parts[kind]
         _write_table(workbook.create_sheet(table.title), table)
     _write_table(workbook.create_sheet("打卡"), parts["checkins"])
+    _write_table(workbook.create_sheet("调整"), parts["adjustments"])
     subsidy = workbook.create_sheet("物流补贴")
     _cell(subsidy, 1, 1, parts["subsidies"].rule).font = Font(bold=True)
     _write_table(subsidy, parts["subsidies"], first_row=2)

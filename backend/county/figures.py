@@ -42,6 +42,7 @@ from backend.county.store.rollup_rows import (
     StationSumLine,
 )
 from backend.errors import DomainError
+from backend.ledger import months
 from backend.ledger.service import week_start
 from backend.params import parse_month
 from backend.trace import service as trace
@@ -390,6 +391,16 @@ async def station_totals(
     service.check_range(start, end)
     async with reading(county_id) as county:
         return await county.station_sums(start, end)
+
+
+async def adjustments(
+    county_id: uuid.UUID, start: datetime.date, end: datetime.date
+) -> list[months.AdjustmentOut]:
+    """Entries dated in a closed month and counted in [start, end] (month close): already in
+    every figure of the day they count on; listed so they show as adjustments."""
+    service.check_range(start, end)
+    county = await service.county_row(county_id)
+    return await months.adjustments(county_id, start, end, county.zone)
 
 
 async def station_ledger(

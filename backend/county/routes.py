@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections import Counter
 from typing import Annotated, Any
 
 import msgspec
@@ -28,6 +29,8 @@ class RollupRow(msgspec.Struct):
     farm_count: int  # farm-produce dispatches; every sale
     poverty_count: int  # entries for a 脱贫户 household
     poverty_amount_fen: int
+    # Of `count`, entries dated in a closed month and counted on this day instead (month close).
+    adjustments: int = 0
 
 
 class RollupOut(msgspec.Struct):
@@ -151,12 +154,22 @@ class CountyDataController(Controller):
             except ValueError:
                 raise DomainError("invalid_input", status=400, field="station_id") from None
         lines = await figures.station_days(county_id, first, last, station)
+        adjusted = Counter(
+            (entry.station_id, entry.counted_on, entry.kind)
+            for entry in await figures.adjustments(county_id, first, last)
+        )
         return RollupOut(
             county_id=county_id,
             start=first,
             end=last,
             rows=[
-                RollupRow(station_id=line.station, day=line.day, kind=line.kind, **line.figures())
+                RollupRow(
+                    station_id=line.station,
+                    day=line.day,
+                    kind=line.kind,
+                    adjustments=adjusted[(line.station, line.day, line.kind)],
+                    **line.figures(),
+                )
                 for line in lines
             ],
         )

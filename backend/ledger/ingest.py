@@ -21,11 +21,13 @@ import msgspec
 from backend import clock, db, groupcommit
 from backend.accounts.schemas import CurrentUser
 from backend.errors import DomainError, problem_document
+from backend.ledger import months
 from backend.ledger.chain import chain_hash
 from backend.ledger.projector import Applied, StationState, apply_event
 from backend.ledger.schemas import MAX_BATCH_EVENTS, SyncResponse, SyncResult
-from backend.ledger.service import station_facts
+from backend.ledger.service import local_today, station_facts
 from backend.ledger.store import events as event_store
+from backend.ledger.store import months as month_store
 from backend.ledger.store import projections as projection_store
 from backend.ledger.store.events import Conflict, EventRow
 from backend.ledger.store.stations import StationFacts
@@ -126,6 +128,9 @@ async def _push_once(
         judged = [_Judged(j.index, msgspec.structs.replace(j.result), j.candidate) for j in checked]
         facts = await station_facts(station_id)
         last_seq, last_hash = await event_store.lock_chain(station_id)
+        # After the lock: a close of this station's month is wholly before or after this batch.
+        closed = await month_store.closed_months(station_id)
+        today = local_today(facts, received_at)
         existing = await event_store.owners(list({c.id for c in candidates}))
         state = await projection_store.load_state(facts, candidates)
         rows: list[EventRow] = []
@@ -146,7 +151,12 @@ async def _push_once(
                 continue
             business_at = business_moment(candidate.occurred_at, received_at)
             business_date = business_at.astimezone(facts.timezone).date()
+            adjusts_month = None
+            if closed:
+                business_date, adjusts_month = months.counting_day(business_date, closed, today)
             try:
+                if closed and candidate.type == "entry.reversed":
+                    _refuse_reversal_in_closed_month(state, candidate, closed)
                 applied = apply_event(
                     state,
                     candidate.id,
@@ -163,6 +173,7 @@ async def _push_once(
             last_seq += 1
             row = _event_row(user, device_id, facts, candidate, last_seq, received_at)
             row.business_date = business_date
+            row.adjusts_month = adjusts_month
             row.server_data = canonical_json(applied.server_data)
             row.prev_hash = last_hash
             row.hash = last_hash = chain_hash(last_hash, row)
@@ -204,6 +215,19 @@ async def _enqueue_pickup_notices(
         if parcel is not None and parcel.state == "on_shelf":
             received.append((parcel.id, parcel.recipient_phone, parcel.pickup_code))
     return await villagers.enqueue_pickups(settings, station_id, received, language)
+
+
+def _refuse_reversal_in_closed_month(
+    state: StationState, candidate: Candidate, closed: set[str]
+) -> None:
+    """Undoing an entry counted in a closed month would change that month: refused (reopen it)."""
+    try:
+        target = state.events.get(uuid.UUID(str(candidate.data.get("target_id"))))
+    except ValueError:
+        return  # the projector names the unknown entry
+    if target is not None and months.month_key(target.business_date) in closed:
+        month = months.month_key(target.business_date)
+        raise Rejection("month_closed", "target_id", {"month": month})
 
 
 def _event_row(

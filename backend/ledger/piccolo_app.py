@@ -8,6 +8,7 @@ from backend.ledger.tables import (
     Conflict,
     Dispatch,
     Event,
+    Month,
     Parcel,
     Purchase,
     Reversal,
@@ -18,7 +19,17 @@ CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 APP_CONFIG = AppConfig(
     app_name="ledger",
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
-    table_classes=[Event, ChainHead, Conflict, Reversal, Parcel, Purchase, Dispatch, CashbookEntry],
+    table_classes=[
+        Event,
+        ChainHead,
+        Conflict,
+        Reversal,
+        Parcel,
+        Purchase,
+        Dispatch,
+        CashbookEntry,
+        Month,
+    ],
     migration_dependencies=["backend.accounts.piccolo_app"],
     commands=[],
 )

@@ -4,17 +4,20 @@ from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from backend.accounts.guards import (
     LoggedIn,
+    requires_county_scope,
     requires_keeper,
     requires_login,
+    requires_staff,
     requires_station_scope,
 )
 from backend.errors import DomainError, request_language
-from backend.ledger import ingest, reads
+from backend.ledger import ingest, months, reads
+from backend.ledger.months import CountyMonth, MonthState, ReopenRequest
 from backend.ledger.schemas import (
     Cashbook,
     ParcelOut,
@@ -26,7 +29,7 @@ from backend.ledger.schemas import (
     SyncResponse,
 )
 from backend.notify import villagers
-from backend.params import Day, Since, StationId, day_in_range
+from backend.params import CountyId, Day, Since, StationId, day_in_range
 from backend.settings import AppSettings
 from backend.system.metrics import SYNC_BATCH_SECONDS, SYNC_EVENTS
 
@@ -49,6 +52,7 @@ RecipientName = Annotated[
 RequiredLast4 = Annotated[
     str, QueryParameter(name="phone_last4", description="the last four digits on the label")
 ]
+Month = Annotated[str, PathParameter(title="Month", description="YYYY-MM, county-local")]
 
 
 class SyncController(Controller):
@@ -181,4 +185,91 @@ class StationLedgerController(Controller):
         return await reads.pull(station_id, reads.parse_cursor(since))
 
 
-ROUTE_HANDLERS = [SyncController, StationLedgerController]
+class StationMonthController(Controller):
+    """Month close (县级审核): the keeper submits a finished month, the county closes it."""
+
+    path = "/api/v1/stations/{station_id:uuid}/months/{month:str}"
+    tags = ["months"]
+    guards = [requires_login, requires_station_scope]
+
+    @get(
+        operation_id="getStationMonth",
+        summary="The station's month: open, submitted or closed (the keeper's app shows it)",
+    )
+    async def state(self, station_id: StationId, month: Month) -> MonthState:
+        return await months.station_month(station_id, month)
+
+    @post(
+        "/submit",
+        operation_id="submitMonth",
+        summary="The station's keeper says a finished month's entries are in",
+        description="State `submitted` (a closed month stays closed). The current month and "
+        "months to come are refused (409 `month_not_finished`).",
+        guards=[requires_keeper],
+        status_code=HTTP_200_OK,
+    )
+    async def submit(self, user: LoggedIn, station_id: StationId, month: Month) -> MonthState:
+        return await months.submit(user, station_id, month)
+
+    @post(
+        "/close",
+        operation_id="closeMonth",
+        summary="County staff close a station's finished month: its figures no longer change",
+        description="Closing a closed month again changes nothing (200). Entries dated in a "
+        "closed month still sync and count on the first day of the next open month "
+        "(`adjusts_month`). The current month and months to come are refused (409).",
+        guards=[requires_staff],
+        status_code=HTTP_200_OK,
+    )
+    async def close(self, user: LoggedIn, station_id: StationId, month: Month) -> MonthState:
+        return await months.close(user, station_id, month)
+
+    @post(
+        "/reopen",
+        operation_id="reopenMonth",
+        summary="County staff reopen a closed month, with a reason (audited)",
+        description="Later entries of the month count in it again; adjustments already counted "
+        "in a later month stay there. Reopening an open month changes nothing.",
+        guards=[requires_staff],
+        status_code=HTTP_200_OK,
+    )
+    async def reopen(
+        self,
+        user: LoggedIn,
+        station_id: StationId,
+        month: Month,
+        data: JSONBody[ReopenRequest],
+    ) -> MonthState:
+        return await months.reopen(user, station_id, month, data.reason)
+
+
+class CountyMonthController(Controller):
+    path = "/api/v1/counties/{county_id:uuid}/months/{month:str}"
+    tags = ["months"]
+    guards = [requires_staff, requires_county_scope]
+
+    @get(
+        operation_id="getCountyMonth",
+        summary="Every station of the county and the month's state: open, submitted, closed",
+    )
+    async def county_month(self, county_id: CountyId, month: Month) -> CountyMonth:
+        return await months.county_month(county_id, month)
+
+    @post(
+        "/close",
+        operation_id="closeCountyMonth",
+        summary="Close the finished month of every station of the county at once",
+        description="Each station as `closeMonth` does (a closed one stays as it was); the "
+        "answer is the county's month as `getCountyMonth` gives it.",
+        status_code=HTTP_200_OK,
+    )
+    async def close_all(self, user: LoggedIn, county_id: CountyId, month: Month) -> CountyMonth:
+        return await months.close_county(user, county_id, month)
+
+
+ROUTE_HANDLERS = [
+    SyncController,
+    StationLedgerController,
+    StationMonthController,
+    CountyMonthController,
+]

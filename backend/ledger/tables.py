@@ -42,6 +42,8 @@ class Event(Table, tablename="ledger_event"):
     content_hash = Varchar(length=64)  # type + occurred_at + data: duplicate vs conflict
     prev_hash = Varchar(length=64)
     hash = Varchar(length=64)
+    # Dated in this closed month ('YYYY-MM'), counted on `business_date` of the next open one.
+    adjusts_month = Varchar(length=7, null=True, default=None)
 
 
 class ChainHead(Table, tablename="ledger_chain"):
@@ -139,3 +141,20 @@ class CashbookEntry(Table, tablename="ledger_cashbook"):
     count = Integer(default=0)  # type: ignore[assignment]
     amount_fen = BigInt(default=0)
     fee_fen = BigInt(default=0)
+
+
+class Month(Table, tablename="ledger_month"):
+    """A station's month under review (县级审核): open, submitted by the keeper, or closed by the
+    county (its figures never change; later entries of it count in the next open month).
+    One row per station and month ('YYYY-MM'), unique by a raw-SQL index; no row means open."""
+
+    station = UUID(index=True)
+    month = Varchar(length=7)
+    state = Varchar(length=12)  # open | submitted | closed
+    submitted_at = Timestamptz(null=True, default=None)
+    submitted_by = UUID(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+    closed_by = UUID(null=True, default=None)
+    reopened_at = Timestamptz(null=True, default=None)
+    reopened_by = UUID(null=True, default=None)
+    reason = Varchar(length=200, default="")

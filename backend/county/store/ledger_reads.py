@@ -156,7 +156,9 @@ async def standing_events(
     rows = await db.fetch(
         "SELECT e.station, e.type, e.business_date, e.data FROM ledger_event e "
         "LEFT JOIN ledger_reversal r ON r.target = e.id "
-        f"WHERE {condition} AND r.target IS NULL",
+        f"WHERE {condition} AND r.target IS NULL "
+        # A check-in dated in a closed month (month close) is kept, not counted on a later day.
+        "AND NOT (e.type = 'checkin.recorded' AND e.adjusts_month IS NOT NULL)",
         *args,
     )
     return [_event(row) for row in rows]

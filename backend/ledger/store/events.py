@@ -16,7 +16,7 @@ GENESIS_HASH = "0" * 64
 
 _EVENT_COLUMNS = (
     "id, station, county, seq, device_id, keeper, type, occurred_at, received_at, "
-    "business_date, data, server_data, content_hash, prev_hash, hash"
+    "business_date, data, server_data, content_hash, prev_hash, hash, adjusts_month"
 )
 
 
@@ -39,6 +39,7 @@ class EventRow(msgspec.Struct):
     content_hash: str
     prev_hash: str
     hash: str = ""
+    adjusts_month: str | None = None  # dated in this closed month (not part of the chain)
 
 
 class ChainHead(msgspec.Struct, frozen=True):
@@ -120,12 +121,12 @@ async def owners(ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[uuid.UUID, str]]
 async def insert(rows: list[EventRow]) -> None:
     await db.executemany(
         f"INSERT INTO ledger_event ({_EVENT_COLUMNS}) VALUES "
-        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         [
             (
                 r.id, r.station, r.county, r.seq, r.device_id, r.keeper, r.type, r.occurred_at,
                 r.received_at, r.business_date, r.data, r.server_data, r.content_hash,
-                r.prev_hash, r.hash,
+                r.prev_hash, r.hash, r.adjusts_month,
             )
             for r in rows
         ],
@@ -251,6 +252,7 @@ async def chain_page(station_id: uuid.UUID, from_seq: int, limit: int) -> list[E
             content_hash=row["content_hash"],
             prev_hash=row["prev_hash"],
             hash=row["hash"],
+            adjusts_month=row["adjusts_month"],
         )
         for row in rows
     ]
@@ -263,7 +265,7 @@ async def cash_counts(
     rows = await db.fetch(
         "SELECT e.station, e.business_date, e.data FROM ledger_event e "
         "LEFT JOIN ledger_reversal r ON r.target = e.id "
-        "WHERE e.type = 'cash.counted' AND r.target IS NULL "
+        "WHERE e.type = 'cash.counted' AND r.target IS NULL AND e.adjusts_month IS NULL "
         f"AND e.business_date >= $1 AND e.business_date <= $2 "
         f"AND e.station IN ({db.in_list(station_ids, 3)}) ORDER BY e.seq",
         first,
@@ -282,6 +284,7 @@ async def last_checkin(station_id: uuid.UUID) -> Checkin | None:
         "SELECT e.occurred_at, e.business_date FROM ledger_event e "
         "LEFT JOIN ledger_reversal r ON r.target = e.id "
         "WHERE e.station = $1 AND e.type = 'checkin.recorded' AND r.target IS NULL "
+        "AND e.adjusts_month IS NULL "
         "ORDER BY e.seq DESC LIMIT 1",
         station_id,
     )

@@ -96,3 +96,11 @@ async def household_phones(station_id: uuid.UUID, head_name: str, phone_last4: s
         f"%{phone_last4}",
     )
     return [row["phone"] for row in rows]
+
+
+async def ids_in_county(county_id: uuid.UUID) -> list[uuid.UUID]:
+    """Every station of the county (closed ones too: their months stay on record), by code."""
+    rows = await db.fetch(
+        "SELECT id FROM registry_station WHERE county = $1 ORDER BY code", county_id
+    )
+    return [db.as_uuid(row["id"]) for row in rows]

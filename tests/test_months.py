@@ -1,0 +1,326 @@
+"""Month close (县级审核): a closed month's figures never change; its late entries still sync and
+count in the station's next open month as adjustments (API.md "Month close")."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import io
+
+from openpyxl import load_workbook
+
+from backend.accounts.tables import AuditEntry
+from backend.county import rollups
+from backend.ledger import integrity
+from tests.support import event, push, statuses
+from tests.test_projections import projection_snapshot
+
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+
+
+def _today() -> datetime.date:
+    return datetime.datetime.now(SHANGHAI).date()
+
+
+def _month(day: datetime.date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def last_month() -> str:
+    return _month(_today().replace(day=1) - datetime.timedelta(days=1))
+
+
+def this_month() -> str:
+    return _month(_today())
+
+
+def next_month() -> str:
+    return _month(_today().replace(day=28) + datetime.timedelta(days=5))
+
+
+def in_last_month(day: int, hour: int = 10) -> str:
+    year, month = (int(part) for part in last_month().split("-"))
+    return datetime.datetime(year, month, day, hour, tzinfo=SHANGHAI).isoformat()
+
+
+def sale(amount_fen: int, occurred_at: str) -> dict:
+    data = {
+        "product": "苹果",
+        "quantity": 1,
+        "unit": "kg",
+        "amount_fen": amount_fen,
+        "commission_fen": 0,
+        "channel": "抖音",
+    }
+    return event("sale.recorded", data, occurred_at)
+
+
+async def _post(client, actor, station, month: str, action: str, body: dict | None = None):
+    return await client.post(
+        f"/api/v1/stations/{station}/months/{month}/{action}",
+        json=body if body is not None else {},
+        headers=actor.headers,
+    )
+
+
+async def close(client, world, month: str, station=None):
+    answer = await _post(client, world.staff, station or world.station_a, month, "close")
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+async def retail(client, world, month: str) -> int:
+    answer = await client.get(
+        f"/api/v1/counties/{world.county_id}/kpis?month={month}", headers=world.staff.headers
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["figures"]["retail_fen"]
+
+
+async def county_month(client, world, month: str) -> dict:
+    answer = await client.get(
+        f"/api/v1/counties/{world.county_id}/months/{month}", headers=world.staff.headers
+    )
+    assert answer.status_code == 200, answer.text
+    return {row["station_id"]: row for row in answer.json()["stations"]}
+
+
+async def test_a_late_entry_for_a_closed_month_counts_in_the_next_open_month(client, world):
+    on_time = sale(10_000, in_last_month(10))
+    assert statuses(await push(client, world.keeper_a, [on_time])) == ["accepted"]
+    before_closed, before_open = (
+        await retail(client, world, last_month()),
+        await retail(client, world, this_month()),
+    )
+    assert before_closed == 10_000
+
+    closed = await close(client, world, last_month())
+    assert closed["state"] == "closed" and closed["closed_by"] == str(world.staff.id)
+
+    late = sale(2_345, in_last_month(20))
+    assert statuses(await push(client, world.keeper_a, [late])) == ["accepted"]
+    await rollups.refresh()
+    assert await retail(client, world, last_month()) == 10_000  # to the fen
+    assert await retail(client, world, this_month()) == before_open + 2_345
+
+    # The log keeps the entry's own date and counts it on the first day of this month.
+    pulled = await client.get("/api/v1/sync", headers=world.keeper_a.headers)
+    row = next(e for e in pulled.json()["events"] if e["id"] == late["id"])
+    assert row["occurred_at"].startswith(in_last_month(20)[:10])
+    cashbook = await client.get(
+        f"/api/v1/stations/{world.station_a}/cashbook?date={_today().replace(day=1)}",
+        headers=world.keeper_a.headers,
+    )
+    sold = [line for line in cashbook.json()["kinds"] if line["kind"] == "sale_recorded"]
+    assert sold and sold[0]["amount_fen"] >= 2_345
+
+    # Undoing an entry that counts in the closed month is refused; the late one may be undone.
+    undo_old = event("entry.reversed", {"target_id": on_time["id"], "reason": "录错"})
+    undo_late = event("entry.reversed", {"target_id": late["id"], "reason": "录错"})
+    results = await push(client, world.keeper_a, [undo_old, undo_late])
+    assert statuses(results) == ["rejected", "accepted"]
+    assert results[0]["error"]["code"] == "month_closed"
+    assert await retail(client, world, last_month()) == 10_000
+    assert await retail(client, world, this_month()) == before_open
+
+    assert (await integrity.verify())["broken"] == []
+
+
+async def test_closing_twice_changes_nothing_and_reopen_needs_a_reason(client, world):
+    first = await close(client, world, last_month())
+    second = await close(client, world, last_month())
+    assert second == first
+
+    for body in ({}, {"reason": "  "}, {"reason": "x" * 201}, {"reason": "改\x07"}):
+        answer = await _post(client, world.staff, world.station_a, last_month(), "reopen", body)
+        assert answer.status_code == 422, (body, answer.text)
+        assert answer.headers["content-type"].startswith("application/problem+json")
+    english = await client.post(
+        f"/api/v1/stations/{world.station_a}/months/{last_month()}/reopen",
+        json={},
+        headers={**world.staff.headers, "Accept-Language": "en"},
+    )
+    assert english.json()["detail"] == "Reopening a closed month needs a reason."
+    assert (await county_month(client, world, last_month()))[str(world.station_a)][
+        "state"
+    ] == "closed"
+
+    reopened = await _post(
+        client, world.staff, world.station_a, last_month(), "reopen", {"reason": "补录漏报的代销"}
+    )
+    assert reopened.status_code == 200, reopened.text
+    assert reopened.json()["state"] == "open"
+    audited = await AuditEntry.select(AuditEntry.action, AuditEntry.details).where(
+        AuditEntry.action.like("month.%")
+    )
+    assert [row["action"] for row in audited] == ["month.closed", "month.reopened"]
+    assert "补录漏报的代销" in str(audited[1]["details"])
+
+    # Reopened: a later entry of the month counts in it again.
+    assert statuses(await push(client, world.keeper_a, [sale(700, in_last_month(5))])) == [
+        "accepted"
+    ]
+    assert await retail(client, world, last_month()) == 700
+
+
+async def test_who_may_close_submit_and_which_months(client, world):
+    month = last_month()
+    foreign = await _post(client, world.foreign_staff, world.station_a, month, "close")
+    assert foreign.status_code == 403
+    keeper = await _post(client, world.keeper_a, world.station_a, month, "close")
+    assert keeper.status_code == 403
+    other_keeper = await _post(client, world.keeper_b, world.station_a, month, "submit")
+    assert other_keeper.status_code == 403
+    staff_submits = await _post(client, world.staff, world.station_a, month, "submit")
+    assert staff_submits.status_code == 403
+
+    for refused in (this_month(), next_month()):
+        for actor, action in ((world.staff, "close"), (world.keeper_a, "submit")):
+            answer = await _post(client, actor, world.station_a, refused, action)
+            assert answer.status_code == 409, answer.text
+            assert answer.json()["code"] == "month_not_finished"
+    bad = await _post(client, world.staff, world.station_a, "2026-13", "close")
+    assert bad.status_code == 422
+
+    submitted = await _post(client, world.keeper_a, world.station_a, month, "submit")
+    assert submitted.status_code == 200 and submitted.json()["state"] == "submitted"
+    await close(client, world, month, world.station_b)
+    states = await county_month(client, world, month)
+    assert list(states) == [str(world.station_a), str(world.station_b)]
+    assert states[str(world.station_a)]["state"] == "submitted"
+    assert "closed_at" not in states[str(world.station_a)]
+    assert states[str(world.station_b)]["state"] == "closed"
+    assert states[str(world.station_b)]["closed_by"] == str(world.staff.id)
+    assert states[str(world.station_b)]["closed_at"]
+
+    mine = await client.get(
+        f"/api/v1/stations/{world.station_b}/months/{month}", headers=world.keeper_b.headers
+    )
+    assert mine.status_code == 200 and mine.json()["state"] == "closed"
+    # A closed month stays closed when the keeper submits it afterwards.
+    late_submit = await _post(client, world.keeper_b, world.station_b, month, "submit")
+    assert late_submit.status_code == 200 and late_submit.json()["state"] == "closed"
+
+    foreign_list = await client.get(
+        f"/api/v1/counties/{world.county_id}/months/{month}", headers=world.foreign_staff.headers
+    )
+    assert foreign_list.status_code == 403
+
+
+async def test_a_close_racing_a_sync_loses_nothing_and_counts_nothing_twice(client, world):
+    month = last_month()
+    entries = [sale(100 + n, in_last_month(3 + n % 20)) for n in range(40)]
+    total = sum(e["data"]["amount_fen"] for e in entries)
+    before_open = await retail(client, world, this_month())
+
+    async def sync(batch):
+        return await push(client, world.keeper_a, batch)
+
+    batches = [entries[n : n + 5] for n in range(0, 40, 5)]
+    tasks = [asyncio.create_task(sync(batch)) for batch in batches[:4]]
+    tasks.append(asyncio.create_task(close(client, world, month)))
+    tasks += [asyncio.create_task(sync(batch)) for batch in batches[4:]]
+    answers = await asyncio.gather(*tasks)
+    for answer in answers[:4] + answers[5:]:
+        assert statuses(answer) == ["accepted"] * 5
+
+    in_closed = await retail(client, world, month)
+    in_open = await retail(client, world, this_month()) - before_open
+    assert in_closed + in_open == total  # every entry once: before the close, or after it
+    # Whatever the close saw stays: the closed month no longer changes.
+    assert statuses(await push(client, world.keeper_a, [sale(9, in_last_month(2))])) == ["accepted"]
+    await rollups.refresh()
+    assert await retail(client, world, month) == in_closed
+    assert (await integrity.verify())["broken"] == []
+    before = await projection_snapshot()
+    assert (await integrity.rebuild())["events"] == 41
+    assert await projection_snapshot() == before  # the log alone gives the same cashbook
+    assert await retail(client, world, month) == in_closed
+
+
+async def test_the_workbook_lists_the_adjustments(client, world):
+    await close(client, world, last_month())
+    late = sale(2_345, in_last_month(20))
+    assert statuses(await push(client, world.keeper_a, [late])) == ["accepted"]
+    answer = await client.get(
+        f"/api/v1/counties/{world.county_id}/export.xlsx?month={this_month()}",
+        headers=world.staff.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    sheet = load_workbook(io.BytesIO(answer.content))["调整"]
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows() if row[0].value]
+    found = [row for row in rows if "A001" in str(row)]
+    assert len(found) == 1, rows
+    own_day = datetime.date.fromisoformat(in_last_month(20)[:10])
+    code, name, dated, month, counted_on, kind, amount, fee = found[0]
+    assert (code, name, month, kind, amount, fee) == ("A001", "A001服务站", last_month(), "代销",
+                                                      23.45, 0)  # fmt: skip
+    assert dated.date() == own_day and counted_on.date() == _today().replace(day=1)
+
+    rollup = await client.get(
+        f"/api/v1/counties/{world.county_id}/rollup?from={_today().replace(day=1)}"
+        f"&to={_today().replace(day=1)}&station_id={world.station_a}",
+        headers=world.staff.headers,
+    )
+    rows = {row["kind"]: row for row in rollup.json()["rows"]}
+    assert rows["sale_recorded"]["adjustments"] == 1
+    assert rows["sale_recorded"]["amount_fen"] >= 2_345
+
+    empty = await client.get(
+        f"/api/v1/counties/{world.county_id}/export.xlsx?month={last_month()}",
+        headers=world.staff.headers,
+    )
+    sheet = load_workbook(io.BytesIO(empty.content))["调整"]
+    assert not [row for row in sheet.iter_rows() if "A001" in str([c.value for c in row])]
+
+
+async def checkins(client, world, month: str) -> int:
+    answer = await client.get(
+        f"/api/v1/counties/{world.county_id}/kpis?month={month}", headers=world.staff.headers
+    )
+    return answer.json()["figures"]["checkins"]
+
+
+async def test_a_late_till_count_or_check_in_is_kept_but_not_counted_later(client, world):
+    checkin = event("checkin.recorded", {"note": "正常营业"}, in_last_month(27, 9))
+    assert statuses(await push(client, world.keeper_a, [checkin])) == ["accepted"]
+    assert await checkins(client, world, last_month()) == 1
+    await close(client, world, last_month())
+    late_checkin = event("checkin.recorded", {"note": "正常营业"}, in_last_month(28, 9))
+    assert statuses(await push(client, world.keeper_a, [late_checkin])) == ["accepted"]
+    await rollups.refresh()
+    assert await checkins(client, world, last_month()) == 1
+    assert await checkins(client, world, this_month()) == 0
+
+    first_day = _today().replace(day=1)
+    late_count = event("cash.counted", {"counted_fen": 777}, in_last_month(28, 21))
+    assert statuses(await push(client, world.keeper_a, [late_count])) == ["accepted"]
+    cashbook = await client.get(
+        f"/api/v1/stations/{world.station_a}/cashbook?date={first_day}",
+        headers=world.keeper_a.headers,
+    )
+    assert cashbook.json()["cash"]["counted_fen"] is None
+
+
+async def test_the_county_closes_every_station_at_once(client, world):
+    month = last_month()
+    await close(client, world, month, world.station_b)
+    first_b = (await county_month(client, world, month))[str(world.station_b)]
+    foreign = await client.post(
+        f"/api/v1/counties/{world.county_id}/months/{month}/close",
+        headers=world.foreign_staff.headers,
+    )
+    assert foreign.status_code == 403
+    assert (await county_month(client, world, month))[str(world.station_a)]["state"] == "open"
+    answer = await client.post(
+        f"/api/v1/counties/{world.county_id}/months/{month}/close", headers=world.staff.headers
+    )
+    assert answer.status_code == 200, answer.text
+    states = {row["station_id"]: row for row in answer.json()["stations"]}
+    assert [row["state"] for row in states.values()] == ["closed", "closed"]
+    assert states[str(world.station_b)] == first_b  # closed before: unchanged
+    refused = await client.post(
+        f"/api/v1/counties/{world.county_id}/months/{this_month()}/close",
+        headers=world.staff.headers,
+    )
+    assert refused.status_code == 409
