@@ -324,3 +324,20 @@ async def test_the_county_closes_every_station_at_once(client, world):
         headers=world.staff.headers,
     )
     assert refused.status_code == 409
+
+
+async def test_a_late_check_in_of_a_closed_month_does_not_silence_the_reminder(app, client, world):
+    """A check-in dated in a closed month counts on the first day of the next open month for
+    the ledger, but it is not a check-in of that week: the week's reminder still finds the
+    station missing."""
+    from backend.jobs.service import run_now
+
+    await close(client, world, last_month())
+    late = event("checkin.recorded", {"note": "正常营业"}, in_last_month(28, 9))
+    assert statuses(await push(client, world.keeper_a, [late])) == ["accepted"]
+    first_day = _today().replace(day=1)  # the day the late entry counts on
+    monday = first_day - datetime.timedelta(days=first_day.weekday())
+    moment = datetime.datetime.combine(monday, datetime.time(9, 1), tzinfo=SHANGHAI)
+    run = await run_now(app.state.settings, "checkin-reminder", now=moment)
+    assert run.status == "done", run.error
+    assert run.counts["stations_missing"] == 2  # A001 and B001 of the county due at 09:00

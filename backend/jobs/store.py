@@ -288,7 +288,10 @@ async def stations_checked_in(
         "SELECT DISTINCT e.station FROM ledger_event e "
         "LEFT JOIN ledger_reversal r ON r.target = e.id "
         "WHERE e.county = $1 AND e.business_date >= $2 AND e.business_date < $3 "
-        "AND e.type = 'checkin.recorded' AND r.target IS NULL",
+        "AND e.type = 'checkin.recorded' AND r.target IS NULL"
+        # A late check-in of a closed month counts on a later day for the ledger, not as a
+        # check-in of that week.
+        " AND e.adjusts_month IS NULL",
         county_id,
         first_day,
         end_day,
