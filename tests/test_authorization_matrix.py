@@ -177,6 +177,8 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/county/notices"): RouteRule(any_staff),
     ("GET", "/county/subsidies"): RouteRule(any_staff),
     ("GET", "/county/cash"): RouteRule(any_staff),
+    ("GET", "/county/months"): RouteRule(any_staff),
+    ("POST", "/county/months"): RouteRule(any_staff),
     ("GET", "/county/reports"): RouteRule(any_staff),
     ("GET", "/county/registry/county"): RouteRule(any_staff),
     ("POST", "/county/registry/county"): RouteRule(any_staff),

@@ -341,3 +341,47 @@ async def test_a_late_check_in_of_a_closed_month_does_not_silence_the_reminder(a
     run = await run_now(app.state.settings, "checkin-reminder", now=moment)
     assert run.status == "done", run.error
     assert run.counts["stations_missing"] == 2  # A001 and B001 of the county due at 09:00
+
+
+async def test_the_month_review_page_closes_reopens_with_a_reason_and_closes_all(client, world):
+    """县级审核 on the county's page, through its forms: last month by default, a close per
+    station, a reopen refused without a reason (the page says why, nothing changes), then with
+    one, and every station at once; another county's station is out of reach."""
+    from tests.test_county_pages import CSRF_FIELD, HTML, page_login
+
+    await page_login(client, world.staff.phone)
+    page = await client.get("/county/months", headers=HTML)
+    assert page.status_code == 200
+    assert f'value="{last_month()}"' in page.text and 'data-state="open"' in page.text
+    token = CSRF_FIELD.search(page.text).group(1)
+
+    async def act(action: str, station=None, **extra):
+        data = {"_csrf_token": token, "month": last_month(), "action": action, **extra}
+        if station is not None:
+            data["station_id"] = str(station)
+        return await client.post("/county/months", data=data, headers=HTML)
+
+    closed = await act("close", world.station_a)
+    assert closed.status_code == 303
+    states = await county_month(client, world, last_month())
+    assert states[str(world.station_a)]["state"] == "closed"
+    assert states[str(world.station_b)]["state"] == "open"
+    refused = await act("reopen", world.station_a, reason="  ")
+    assert refused.status_code == 200 and 'role="alert"' in refused.text
+    assert (await county_month(client, world, last_month()))[str(world.station_a)]["state"] == (
+        "closed"
+    )
+    reopened = await act("reopen", world.station_a, reason="站长补录漏记的代收")
+    assert reopened.status_code == 303
+    assert (await county_month(client, world, last_month()))[str(world.station_a)]["state"] == (
+        "open"
+    )
+    assert (await act("close_all")).status_code == 303
+    states = await county_month(client, world, last_month())
+    assert {states[str(s)]["state"] for s in (world.station_a, world.station_b)} == {"closed"}
+    foreign = await act("close", world.foreign_station)
+    assert foreign.status_code == 403
+    for lang in ("zh-CN", "ug", "en"):
+        shown = await client.get(f"/county/months?lang={lang}", headers=HTML)
+        assert shown.status_code == 200 and "county_page." not in shown.text
+        assert shown.text.count('data-state="closed"') == 2

@@ -1,6 +1,6 @@
 """The county's review pages under /county/ (kept out of the OpenAPI schema): the dashboard, the
-stations and one station, check-ins week by week, coverage, subsidies, till counts and the
-province report log.
+stations and one station, check-ins week by week, coverage, subsidies, till counts, the
+province report log and the month review (县级审核: close and reopen a station's month).
 
 HTTP only: each handler reads its query, calls one builder of `review.py` or `records.py`, and
 renders a template; the frame, the language and refusals as pages are web/layout.py's.
@@ -10,23 +10,28 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, get, post
 from litestar.params import QueryParameter
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from backend.accounts.guards import LoggedIn, requires_staff, requires_station_scope
 from backend.county import programme, records, review
+from backend.db import as_uuid
+from backend.errors import DomainError
+from backend.ledger import months as ledger_months
 from backend.notify import notices
 from backend.params import StationId
 from backend.registry.staff import staff_county
 from backend.settings import AppSettings
 from backend.web.format import Formatter
+from backend.web.forms import FormField, error_state, form_values
 from backend.web.layout import PAGE_ERRORS, page_language, render
 
 Month = Annotated[str | None, QueryParameter(required=False, description="YYYY-MM")]
 TownshipFilter = Annotated[str | None, QueryParameter(required=False, description="A township")]
 Sort = Annotated[str | None, QueryParameter(required=False, description="A column's name")]
 Order = Annotated[str | None, QueryParameter(required=False, description="asc or desc")]
+Done = Annotated[str | None, QueryParameter(required=False, description="What was just done")]
 StationCode = Annotated[str | None, QueryParameter(required=False, description="A station's code")]
 
 
@@ -113,6 +118,65 @@ class CountyRecordsController(Controller):
         return render(
             request, "county/reports.html", nav="reports", reporting_on=reporting_on, **page
         )
+
+    @get("/months")
+    async def months(
+        self, request: Request, user: LoggedIn, month: Month = None, done: Done = None
+    ) -> Template:
+        return await _month_page(request, user, month, done=done)
+
+    @post("/months", status_code=200)
+    async def review_month(self, request: Request, user: LoggedIn) -> Template | Redirect:
+        """One form for the page's buttons: close a station's month, close every station's, or
+        reopen one with a reason (refusals shown on the page, the input kept)."""
+        county_id = await staff_county(user)
+        values = form_values(await request.form(), MONTH_FIELDS)
+        month, action = values.get("month", ""), values.get("action", "")
+        try:
+            station_id = _station_id(values.get("station_id"))
+            if action == "close_all":
+                await ledger_months.close_county(user, county_id, month)
+            elif action == "close" and station_id is not None:
+                await _own(county_id, station_id)
+                await ledger_months.close(user, station_id, month)
+            elif action == "reopen" and station_id is not None:
+                await _own(county_id, station_id)
+                await ledger_months.reopen(user, station_id, month, values.get("reason", ""))
+            else:
+                raise DomainError("invalid_input", field="action")
+        except DomainError as exc:
+            if exc.status == 403:
+                raise  # another county's station: a refusal page, not a form error
+            state = error_state(exc, values, page_language(request))
+            return await _month_page(request, user, month, state=state)
+        return Redirect(f"/county/months?month={month}&done={action}", status_code=303)
+
+
+MONTH_FIELDS = [
+    FormField("month"),
+    FormField("action"),
+    FormField("station_id"),
+    FormField("reason"),
+]
+
+
+def _station_id(text: str | None):
+    try:
+        return as_uuid(text) if text else None
+    except ValueError:
+        raise DomainError("invalid_input", field="station_id") from None
+
+
+async def _own(county_id, station_id) -> None:
+    """A station of the staff member's own county: another county's is refused."""
+    if not await records.station_in_county(county_id, station_id):
+        raise DomainError("forbidden", status=403)
+
+
+async def _month_page(request: Request, user, month: str | None, done=None, state=None) -> Template:
+    county_id = await staff_county(user)
+    page = await records.month_review(county_id, month)
+    return render(request, "county/months.html", nav="months", done=done, state=state, **page)
 
 
 ROUTE_HANDLERS = [CountyPagesController, CountyRecordsController]

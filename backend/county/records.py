@@ -13,6 +13,7 @@ from backend.county import reporting, subsidies
 from backend.county.review import facts_of
 from backend.county.service import next_month, page_month, recent_months
 from backend.county.store import ledger_reads, places
+from backend.ledger import months as ledger_months
 from backend.ledger import service as ledger_service
 from backend.ledger.schemas import CashCount
 
@@ -96,3 +97,33 @@ async def cash_counts(county_id: uuid.UUID, month: str | None) -> dict[str, Any]
 async def province_reports(county_id: uuid.UUID) -> dict[str, Any]:
     facts = await facts_of(county_id)
     return {"facts": facts, "reports": await reporting.deliveries(county_id)}
+
+
+async def month_review(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
+    """县级审核: each station's state of a finished month (last month unless one is chosen)."""
+    facts = await facts_of(county_id)
+    first = page_month(month, facts.today)
+    if first >= facts.today.replace(day=1):  # only finished months are reviewed
+        first = (facts.today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    chosen = f"{first:%Y-%m}"
+    review = await ledger_months.county_month(county_id, chosen)
+    states = {state.station_id: state for state in review.stations}
+    async with db.read_transaction():
+        stations = await places.stations(county_id, include_closed=True)
+    rows = [{"station": station, "month": states[station.id]} for station in stations]
+    counts: dict[str, int] = defaultdict(int)
+    for station in stations:
+        counts[states[station.id].state] += 1
+    return {
+        "facts": facts,
+        "month": first,
+        "month_key": chosen,
+        "months": recent_months(facts.today)[1:],  # finished months only
+        "rows": rows,
+        "counts": dict(counts),
+    }
+
+
+async def station_in_county(county_id: uuid.UUID, station_id: uuid.UUID) -> bool:
+    async with db.read_transaction():
+        return await places.station_county(station_id) == county_id

@@ -36,6 +36,7 @@ NAV_AVAILABLE = [
     "training",
     "subsidies",
     "cash",
+    "months",
     "reports",
     "trace",
     "registry",

@@ -143,6 +143,7 @@ async def test_county_pages_screenshots(browser, county_server, tmp_path, lang):
         "settings": "/county/registry/county",
         "training": "/county/training",
         "trace": "/county/trace",
+        "months": "/county/months",
         "import": "/county/registry/import",
         "households": "/county/registry/households",
     }
@@ -188,6 +189,7 @@ async def test_usable_at_1024_px(browser, county_server):
         "/county/training",
         "/county/trace",
         "/county/registry/import",
+        "/county/months",
     ):
         await page.goto(f"{base}{path}")
         width = await page.evaluate("document.documentElement.scrollWidth")
