@@ -265,6 +265,10 @@ async function backgroundPush() {
       tx.oncomplete = resolve;
       tx.onerror = () => reject(tx.error);
     });
+    // A page opened while this push was on the way has already looked for acked entries and
+    // found none: tell it to look again, or the entries wait there until its next sync.
+    const opened = await self.clients.matchAll({ type: "window" });
+    opened.forEach((client) => client.postMessage({ type: "sync" }));
   } finally {
     db.close();
   }

@@ -10,6 +10,7 @@ one returning a fixed subscription."""
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import pytest
@@ -165,7 +166,9 @@ async def test_a_push_message_is_shown_with_the_app_icon_and_its_route(phone, pw
     await phone.grant_permissions(["notifications"])
     page = await phone.new_page()
     await login(page, pwa_server.url, "13800000016")
-    await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    # Deliver only to an activated worker: a push that reaches a worker still activating can be
+    # dropped by DevTools (seen once in CI on a loaded machine).
+    await page.wait_for_function("(navigator.serviceWorker.controller || {}).state === 'activated'")
     session, registration_id = await cdp_registration(page)
     payload = {
         "title": "打卡提醒",
@@ -173,26 +176,32 @@ async def test_a_push_message_is_shown_with_the_app_icon_and_its_route(phone, pw
         "url": "/app/#/checkin",
         "tag": "checkin",
     }
-    await session.send(
-        "ServiceWorker.deliverPushMessage",
-        {
-            "origin": pwa_server.url,
-            "registrationId": registration_id,
-            "data": json.dumps(payload, ensure_ascii=False),
-        },
-    )
     shown = []
+    delivered_at = 0.0
 
     async def notification_shown():
+        nonlocal delivered_at
         shown[:] = await page.evaluate(
             """navigator.serviceWorker.ready
                  .then(r => r.getNotifications())
                  .then(list => list.map(n => (
                    {title: n.title, body: n.body, icon: n.icon, tag: n.tag, data: n.data})))"""
         )
+        if not shown and time.monotonic() - delivered_at > 5:
+            # DevTools' delivery is the push service here, and like one it is tried again;
+            # the tag makes a second delivery replace the first notification, not add one.
+            delivered_at = time.monotonic()
+            await session.send(
+                "ServiceWorker.deliverPushMessage",
+                {
+                    "origin": pwa_server.url,
+                    "registrationId": registration_id,
+                    "data": json.dumps(payload, ensure_ascii=False),
+                },
+            )
         return bool(shown)
 
-    await wait_until(notification_shown, message="the notification")
+    await wait_until(notification_shown, timeout=30, message="the notification")
     (notification,) = shown
     assert (notification["title"], notification["body"], notification["tag"]) == (
         "打卡提醒",
@@ -241,7 +250,12 @@ async def test_background_sync_pushes_the_outbox_while_no_page_is_open(phone, pw
     page = await phone.new_page()
     await page.goto(f"{pwa_server.url}/app/")
     await page.wait_for_selector(".home [data-sync=ok]")
-    assert await outbox(page) == []
+
+    async def outbox_empty():
+        return await outbox(page) == []
+
+    # The worker may still be writing its acknowledgement as the app opens; it then tells the app.
+    await wait_until(outbox_empty, timeout=10, message="the app to take the pushed entry")
     await go(page, "pickup", "[data-parcel='SF3333444455556']")  # in the local ledger now
     stored_ids = [e["id"] for e in api_as("13800000017").events()]
     assert stored_ids.count(entry["id"]) == 1
