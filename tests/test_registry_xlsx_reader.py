@@ -13,7 +13,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 
-from backend.registry import imports
+from backend.registry import list_file
 
 HEADER = ["乡镇代码", "乡镇", "村代码", "村", "是否贫困村", "户码", "户主", "电话", "是否脱贫户"]
 
@@ -26,14 +26,14 @@ def workbook_bytes(build) -> bytes:
     return out.getvalue()
 
 
-def by_openpyxl(body: bytes) -> imports.Table:
+def by_openpyxl(body: bytes) -> list_file.Table:
     sheet = load_workbook(io.BytesIO(body), read_only=True).worksheets[0]
     rows = [[cell if cell is not None else None for cell in row] for row in sheet.values]
-    return imports._table(rows)
+    return list_file._table(rows)
 
 
-def both_ways(body: bytes) -> tuple[imports.Table, imports.Table]:
-    return imports.read_table(body), by_openpyxl(body)
+def both_ways(body: bytes) -> tuple[list_file.Table, list_file.Table]:
+    return list_file.read_table(body), by_openpyxl(body)
 
 
 def test_cells_of_every_kind_read_as_openpyxl_reads_them():

@@ -29,7 +29,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from backend.county import figures, service
+from backend.county import definitions, figures, service
 from backend.county.store.rollup_rows import StationSumLine
 from backend.county.subsidies import monthly_claims
 from backend.county.targets import TARGET_NAMES
@@ -285,7 +285,7 @@ def _target_row(target: dict[str, Any]) -> list[Any]:
 
 def _kind_table(label: str, kind: str, rows: list[StationSumLine], stations: list[dict]) -> Table:
     headers = STATION_HEADERS + [h for h, _, _ in KIND_HEADERS]
-    if kind == figures.POSTAGE_KIND:  # a dispatch's fee is the postage, passed on
+    if kind == definitions.POSTAGE_KIND:  # a dispatch's fee is the postage, passed on
         headers[headers.index("手续费/佣金（元）")] = "代发邮费（元）"
     money = {len(STATION_HEADERS) + i for i, (_, _, m) in enumerate(KIND_HEADERS) if m}
     table = Table(label, headers, money)

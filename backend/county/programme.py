@@ -9,7 +9,7 @@ from collections import defaultdict
 from typing import Any, TypedDict
 
 from backend.county import figures, targets
-from backend.county.figures import activity_of, figures_of
+from backend.county.definitions import activity_of, figures_of, growth_pct
 from backend.county.review import TREND_WEEKS, StationRow, county_facts, percent, station_rows
 from backend.county.service import month_start, next_month, page_month, recent_months, year_before
 from backend.county.store import places
@@ -145,4 +145,4 @@ def _target(name: str, part: dict[str, Any]) -> dict[str, Any]:
 
 
 def _growth(name: str, now: int, before: int) -> dict[str, Any]:
-    return {"name": name, "now": now, "before": before, "growth": figures.growth_pct(now, before)}
+    return {"name": name, "now": now, "before": before, "growth": growth_pct(now, before)}

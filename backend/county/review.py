@@ -17,7 +17,7 @@ import msgspec
 
 from backend import db
 from backend.county import figures, trends
-from backend.county.figures import (
+from backend.county.definitions import (
     NOT_IN_CASHBOOK,
     activity_kind,
     activity_of,

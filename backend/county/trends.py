@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 import uuid
 
-from backend.county.figures import add_to_figures, empty_figures
+from backend.county.definitions import add_to_figures, empty_figures
 from backend.county.store.rollup_rows import DayLine
 from backend.ledger.service import week_start
 from backend.web.charts import Chart, bar_chart, line_chart

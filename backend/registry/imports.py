@@ -6,264 +6,28 @@ referred to by a row that gives its code only (it must then be defined earlier i
 exist in the county already). Rows are matched to what the county has by code, so importing the
 same file twice changes nothing the second time.
 
-This module only reads the file and plans: `read_table` turns bytes into rows, `plan` compares
+This module plans: `list_file.read_table` turns bytes into rows, `plan` compares
 them with the county's registry (`Existing`) and says, row by row, what would be created, updated,
 left unchanged, or why the row is wrong. The service writes the plan (all or nothing).
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import datetime
-import io
 import re
 import unicodedata
 import uuid
-import zipfile
 from dataclasses import dataclass, replace
 from typing import Any
-from xml.etree import ElementTree
 
-from backend.errors import DomainError
 from backend.phones import is_mobile, normalize_phone
+from backend.registry.list_file import Table
 
-MAX_BYTES = 10 * 1024 * 1024
-MAX_ROWS = 100_000
-MAX_UNPACKED_BYTES = 128 * 1024 * 1024  # an xlsx is zipped: its parts unpacked
-MAX_COLUMNS = 60  # a 建档立卡 export has many columns; only the known ones are read
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-# field → the template's header first, then the synonyms accepted (compared without spaces, '*',
-# brackets or case).
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "township_code": ("乡镇代码", "乡镇编码", "乡镇编号", "乡代码", "township_code"),
-    "township_name": ("乡镇", "乡镇名称", "乡镇名", "乡(镇)", "township", "township_name"),
-    "village_code": ("村代码", "村编码", "村编号", "行政村代码", "行政村编码", "village_code"),
-    "village_name": ("村", "村名", "村名称", "行政村", "行政村名称", "village", "village_name"),
-    "village_poor": ("是否贫困村", "贫困村", "village_poor"),
-    "household_code": ("户码", "户编号", "户号", "户编码", "household_code"),
-    "head_name": ("户主", "户主姓名", "姓名", "head_name"),
-    "phone": ("电话", "联系电话", "手机", "手机号", "手机号码", "电话号码", "phone"),
-    "household_poor": ("是否脱贫户", "脱贫户", "是否贫困户", "贫困户", "household_poor"),
-}
-TEMPLATE_FIELDS = (
-    "township_code",
-    "township_name",
-    "village_code",
-    "village_name",
-    "village_poor",
-    "household_code",
-    "head_name",
-    "phone",
-    "household_poor",
-)
 _YES = {"是", "1", "y", "yes", "true", "t", "√"}
 _NO = {"否", "0", "n", "no", "false", "f", ""}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _PLACE_CODE = re.compile(r"[A-Za-z0-9-]{1,16}")
 _HOUSEHOLD_CODE = re.compile(r"[A-Za-z0-9-]{2,24}")
-_HEADER_NOISE = re.compile(r"[\s*＊()（）]+")
-
-
-def _header_key(text: str) -> str:
-    return _HEADER_NOISE.sub("", unicodedata.normalize("NFKC", text)).lower()
-
-
-_HEADERS = {_header_key(name): key for key, names in COLUMNS.items() for name in names}
-
-
-# Reading the file ------------------------------------------------------------------------------
-
-
-@dataclass
-class Table:
-    """The file's known columns (field → header as written) and its data rows, numbered as the
-    spreadsheet numbers them (the header is row 1 when it is the first line)."""
-
-    columns: dict[str, str]
-    rows: list[tuple[int, dict[str, str]]]
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # a phone or code Excel took for a number
-    if isinstance(value, datetime.datetime | datetime.date):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _too_many_rows() -> DomainError:
-    return DomainError("import_too_large", status=413, rows=MAX_ROWS, mib=MAX_BYTES // 2**20)
-
-
-def _table(lines: Any) -> Table:
-    """Rows of cell values → the header (the first non-empty row) and the data rows."""
-    columns: dict[str, str] = {}
-    positions: dict[str, int] = {}
-    rows: list[tuple[int, dict[str, str]]] = []
-    header_seen = False
-    for number, line in enumerate(lines, start=1):
-        cells = [_cell_text(value) for value in list(line)[:MAX_COLUMNS]]
-        if not any(cells):
-            continue
-        if not header_seen:
-            header_seen = True
-            for index, text in enumerate(cells):
-                key = _HEADERS.get(_header_key(text))
-                if key and key not in positions:
-                    positions[key] = index
-                    columns[key] = text
-            if "village_code" not in positions:
-                raise DomainError("import_missing_column", column=COLUMNS["village_code"][0])
-            continue
-        values = {
-            key: (cells[index] if index < len(cells) else "") for key, index in positions.items()
-        }
-        if not any(values.values()):
-            continue  # a row with nothing in the known columns (a total, a note) is not data
-        if len(rows) >= MAX_ROWS:
-            raise _too_many_rows()
-        rows.append((number, values))
-    if not header_seen:
-        raise DomainError("import_empty")
-    return Table(columns=columns, rows=rows)
-
-
-def _decode(body: bytes) -> str:
-    """UTF-8 (with or without BOM), else GB18030 (what Excel in China saves as "CSV")."""
-    if body.startswith(b"\xef\xbb\xbf"):
-        return body[3:].decode("utf-8", errors="replace")
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return body.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise DomainError("import_unreadable") from exc
-
-
-def _read_csv(body: bytes) -> Table:
-    text = _decode(body)
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first and "," not in first else ","
-    try:
-        return _table(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as exc:
-        raise DomainError("import_unreadable") from exc
-
-
-# The workbook's XML is parsed with the standard library: it resolves no external entities, and
-# expat ≥ 2.4 (the one Python 3.11 ships) refuses entity expansion bombs, hence the S314 waivers.
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _column_index(reference: str) -> int:
-    index = 0
-    for char in reference:
-        if not char.isalpha():
-            break
-        index = index * 26 + (ord(char.upper()) - 64)
-    return index - 1
-
-
-def _first_sheet_path(book: zipfile.ZipFile) -> str:
-    workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))  # noqa: S314
-    sheet = next(el for el in workbook.iter() if _local(el.tag) == "sheet")
-    rel_id = next(value for key, value in sheet.attrib.items() if _local(key) == "id")
-    rels = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))  # noqa: S314
-    target = next(el.get("Target", "") for el in rels.iter() if el.get("Id") == rel_id)
-    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-
-
-def _shared_strings(book: zipfile.ZipFile) -> list[str]:
-    if "xl/sharedStrings.xml" not in book.namelist():
-        return []
-    strings: list[str] = []
-    with book.open("xl/sharedStrings.xml") as stream:
-        for _, element in ElementTree.iterparse(stream):  # noqa: S314
-            if _local(element.tag) == "si":
-                strings.append(
-                    "".join(t.text or "" for t in element.iter() if _local(t.tag) == "t")
-                )
-                element.clear()
-    return strings
-
-
-def _sheet_rows(book: zipfile.ZipFile, path: str, strings: list[str]) -> Any:
-    """The sheet's rows as lists of cell values, gaps as None, streamed."""
-    number = 0
-    with book.open(path) as stream:
-        for _, element in ElementTree.iterparse(stream):  # noqa: S314
-            if _local(element.tag) != "row":
-                continue
-            at = int(element.get("r") or number + 1)
-            while number < at - 1:  # rows Excel left out are empty
-                number += 1
-                yield []
-            number = at
-            cells: list[Any] = []
-            for cell in element:
-                if _local(cell.tag) != "c":
-                    continue
-                column = _column_index(cell.get("r") or "") if cell.get("r") else len(cells)
-                if column >= MAX_COLUMNS:
-                    continue
-                kind = cell.get("t", "n")
-                value: Any = None
-                if kind == "inlineStr":
-                    value = "".join(t.text or "" for t in cell.iter() if _local(t.tag) == "t")
-                else:
-                    raw = next((v.text for v in cell if _local(v.tag) == "v"), None)
-                    if raw is not None:
-                        if kind == "s":
-                            value = strings[int(raw)]
-                        elif kind == "n":
-                            value = float(raw) if any(c in raw for c in ".eE") else int(raw)
-                        elif kind == "b":
-                            value = raw == "1"
-                        else:
-                            value = raw
-                cells.extend([None] * (column - len(cells)))
-                cells.append(value)
-            element.clear()
-            yield cells
-
-
-def _read_xlsx(body: bytes) -> Table:
-    """The first sheet, read straight from its XML (openpyxl's reader takes ~25 µs a cell: five
-    seconds for a county's 20,000 households)."""
-    try:
-        book = zipfile.ZipFile(io.BytesIO(body))
-    except zipfile.BadZipFile as exc:
-        raise DomainError("import_unreadable") from exc
-    with book:
-        if sum(info.file_size for info in book.infolist()) > MAX_UNPACKED_BYTES:
-            raise _too_many_rows()
-        try:
-            strings = _shared_strings(book)
-            return _table(_sheet_rows(book, _first_sheet_path(book), strings))
-        except (KeyError, IndexError, StopIteration, ValueError, zipfile.BadZipFile) as exc:
-            raise DomainError("import_unreadable") from exc
-        except ElementTree.ParseError as exc:
-            raise DomainError("import_unreadable") from exc
-
-
-def read_table(body: bytes) -> Table:
-    """An xlsx workbook (its first sheet) or a csv file, told apart by the zip signature."""
-    if not body.strip():
-        raise DomainError("import_empty")
-    if body.startswith(b"PK\x03\x04"):
-        return _read_xlsx(body)
-    return _read_csv(body)
 
 
 # What the county has ---------------------------------------------------------------------------
@@ -633,23 +397,3 @@ def plan(table: Table, existing: Existing) -> Plan:
         new_households=state.new_households,
         changed_households=state.changed_households,
     )
-
-
-def template_workbook(headers_note: list[str]) -> bytes:
-    """The template: the headers on the first sheet, what each column takes on the second."""
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "导入"
-    sheet.append([COLUMNS[key][0] for key in TEMPLATE_FIELDS])
-    for index in range(len(TEMPLATE_FIELDS)):
-        sheet.column_dimensions[chr(ord("A") + index)].width = 14
-        sheet.cell(row=1, column=index + 1).number_format = "@"
-    notes = book.create_sheet("说明")
-    for line in headers_note:
-        notes.append([line])
-    notes.column_dimensions["A"].width = 100
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()

@@ -22,7 +22,7 @@ from backend.errors import DomainError
 from backend.i18n import translate
 from backend.params import HouseholdId, StationId, TownshipId, VillageId
 from backend.privacy import mask_phone
-from backend.registry import imports
+from backend.registry import list_file
 from backend.registry import schemas as registry_schemas
 from backend.registry import service as registry
 from backend.registry.screens import (
@@ -431,7 +431,7 @@ class ImportPagesController(Controller):
     async def form(self, request: Request, user: LoggedIn) -> Template:
         return await self._page(request, user)
 
-    @post(status_code=200, request_max_body_size=imports.MAX_BYTES + 64 * 1024)
+    @post(status_code=200, request_max_body_size=list_file.MAX_BYTES + 64 * 1024)
     async def upload(self, request: Request, user: LoggedIn) -> Template:
         language = page_language(request)
         form = await request.form()

@@ -17,7 +17,7 @@ from backend.accounts.guards import (
 )
 from backend.errors import DomainError, request_language
 from backend.params import CountyId, HouseholdId, StationId, TownshipId, VillageId
-from backend.registry import imports, service
+from backend.registry import list_file, service
 from backend.registry.schemas import (
     CountyCreate,
     CountyOut,
@@ -158,12 +158,12 @@ class CountyController(Controller):
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
-            if len(body) > imports.MAX_BYTES:
+            if len(body) > list_file.MAX_BYTES:
                 raise DomainError(
                     "import_too_large",
                     status=413,
-                    rows=imports.MAX_ROWS,
-                    mib=imports.MAX_BYTES // 2**20,
+                    rows=list_file.MAX_ROWS,
+                    mib=list_file.MAX_BYTES // 2**20,
                 )
         report = await service.import_file(
             user, county_id, bytes(body), dry_run=dry_run, language=request_language(request)
@@ -179,7 +179,7 @@ class CountyController(Controller):
     async def import_template(self, request: Request, county_id: CountyId) -> Response[bytes]:
         return Response(
             service.import_template(request_language(request)),
-            media_type=imports.XLSX_MEDIA_TYPE,
+            media_type=list_file.XLSX_MEDIA_TYPE,
             headers={"content-disposition": 'attachment; filename="registry-import.xlsx"'},
         )
 

@@ -21,7 +21,7 @@ from backend.db import is_integrity_error
 from backend.errors import DomainError
 from backend.i18n import translate
 from backend.privacy import mask_phone
-from backend.registry import imports, store
+from backend.registry import imports, list_file, store
 from backend.registry.schemas import (
     CountyCreate,
     CountyOut,
@@ -328,7 +328,7 @@ async def search_households(
 def _import_row(report: imports.RowReport, columns: dict[str, str], language: str) -> ImportRow:
     if report.error is None:
         return ImportRow(row=report.row, action=report.action, subject=report.subject)
-    column = columns.get(report.field or "") or imports.COLUMNS[report.field or "village_code"][0]
+    column = columns.get(report.field or "") or list_file.COLUMNS[report.field or "village_code"][0]
     return ImportRow(
         row=report.row,
         action="error",
@@ -350,11 +350,14 @@ async def import_file(
 ) -> ImportReport:
     """Read the county's list, compare it row by row with the registry and, unless it is a dry
     run or any row is wrong, write it all in one transaction."""
-    if len(body) > imports.MAX_BYTES:
+    if len(body) > list_file.MAX_BYTES:
         raise DomainError(
-            "import_too_large", status=413, rows=imports.MAX_ROWS, mib=imports.MAX_BYTES // 2**20
+            "import_too_large",
+            status=413,
+            rows=list_file.MAX_ROWS,
+            mib=list_file.MAX_BYTES // 2**20,
         )
-    table = imports.read_table(body)
+    table = list_file.read_table(body)
     plan = imports.plan(table, await store.import_state(county_id))
     totals = plan.totals()
     written = not dry_run and totals["error"] == 0
@@ -377,8 +380,8 @@ async def import_file(
 
 
 def import_template(language: str) -> bytes:
-    notes = [translate(f"import.template.{key}", language) for key in imports.TEMPLATE_FIELDS]
-    return imports.template_workbook(
+    notes = [translate(f"import.template.{key}", language) for key in list_file.TEMPLATE_FIELDS]
+    return list_file.template_workbook(
         [
             translate("import.template.intro", language),
             *notes,

@@ -1,0 +1,144 @@
+"""One definition per figure: what a rollup line of each kind adds to the county's figures.
+
+Pure arithmetic over rollup lines (no reads), shared by the read model (figures.py), the trends
+and the workbook, so a figure is defined in exactly one place.
+
+FIGURE_KEYS: retail_fen (网络零售额: 代购 + 代销), farm_retail_fen (农产品网络零售额: 代销),
+upward_sales_fen (农产品上行: 代销, as the seeds name it), downward_sales_fen (工业品下行: 代购),
+parcels_in (代收), parcels_out (代发), farm_parcels_out, parcels_picked_up, parcels_returned,
+parcels_overdue, purchases, sales, services, services_fen, income_fen (站点收入: what the
+station keeps, its fees and commissions; not the 代发 postage), postage_fen (代发 postage the
+villagers paid, passed on to the couriers), poverty_entries, poverty_amount_fen, checkins,
+reversals.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from backend.county.store.rollup_rows import FIGURES, OVERDUE_KIND, REVERSED_KIND, KindLine
+
+FIGURE_KEYS = (
+    "retail_fen",
+    "farm_retail_fen",
+    "upward_sales_fen",
+    "downward_sales_fen",
+    "parcels_in",
+    "parcels_out",
+    "farm_parcels_out",
+    "parcels_picked_up",
+    "parcels_returned",
+    "parcels_overdue",
+    "purchases",
+    "sales",
+    "services",
+    "services_fen",
+    "income_fen",
+    "postage_fen",
+    "poverty_entries",
+    "poverty_amount_fen",
+    "checkins",
+    "reversals",
+)
+CHECKIN_KIND = "checkin_recorded"
+# Kinds the rollups keep beside the keeper's cashbook: what the pages' per-kind tables leave out.
+NOT_IN_CASHBOOK = (OVERDUE_KIND, REVERSED_KIND, "parcel_moved", "cash_counted")
+
+
+# One definition per figure ---------------------------------------------------------------------
+
+# A dispatch's fee is the postage, passed on to the courier: not the station's income.
+POSTAGE_KIND = "parcel_dispatched"
+
+
+def income_of(kind: str, fee_fen: int) -> int:
+    """What a line's fees add to the station's income (站点收入)."""
+    return 0 if kind == POSTAGE_KIND else fee_fen
+
+
+def empty_figures() -> dict[str, int]:
+    return dict.fromkeys(FIGURE_KEYS, 0)
+
+
+def add_to_figures(figures: dict[str, int], line: KindLine) -> None:
+    """What one rollup line adds to the county's headline figures."""
+    kind, count, amount = line.kind, line.count, line.amount_fen
+    figures["income_fen"] += income_of(kind, line.fee_fen)
+    if kind == POSTAGE_KIND:
+        figures["postage_fen"] += line.fee_fen
+    figures["poverty_entries"] += line.poverty_count
+    figures["poverty_amount_fen"] += line.poverty_amount_fen
+    if kind == "purchase_ordered":
+        figures["purchases"] += count
+        figures["retail_fen"] += amount
+        figures["downward_sales_fen"] += amount
+    elif kind == "sale_recorded":
+        figures["sales"] += count
+        figures["retail_fen"] += amount
+        figures["farm_retail_fen"] += amount
+        figures["upward_sales_fen"] += amount
+    elif kind == "parcel_received":
+        figures["parcels_in"] += count
+    elif kind == "parcel_dispatched":
+        figures["parcels_out"] += count
+        figures["farm_parcels_out"] += line.farm_count
+    elif kind == "parcel_picked_up":
+        figures["parcels_picked_up"] += count
+    elif kind == "parcel_returned":
+        figures["parcels_returned"] += count
+    elif kind == OVERDUE_KIND:
+        figures["parcels_overdue"] += count
+    elif kind.startswith("service_"):
+        figures["services"] += count
+        figures["services_fen"] += amount
+    elif kind == CHECKIN_KIND:
+        figures["checkins"] += count
+    elif kind == REVERSED_KIND:
+        figures["reversals"] += count
+
+
+def figures_of(lines: Iterable[KindLine]) -> dict[str, int]:
+    figures = empty_figures()
+    for line in lines:
+        add_to_figures(figures, line)
+    return figures
+
+
+def kinds_of(lines: Iterable[KindLine]) -> dict[str, dict[str, int]]:
+    """Per kind, the sums of every rollup figure."""
+    kinds: dict[str, dict[str, int]] = {}
+    for line in lines:
+        into = kinds.setdefault(line.kind, dict.fromkeys(FIGURES, 0))
+        for key in FIGURES:
+            into[key] += getattr(line, key)
+    return kinds
+
+
+def activity_kind(kind: str) -> str:
+    """The pages show one line for all services (service_phone_topup…)."""
+    return "service" if kind.startswith("service_") else kind
+
+
+def activity_of(lines: Iterable[KindLine]) -> dict[str, dict[str, int]]:
+    """The pages' per-kind table: count, amount, fee (for 代发: the postage) and the station's
+    income per kind of the keeper's cashbook."""
+    totals: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"count": 0, "amount": 0, "fee": 0, "income": 0}
+    )
+    for line in lines:
+        if line.kind in NOT_IN_CASHBOOK:
+            continue
+        into = totals[activity_kind(line.kind)]
+        into["count"] += line.count
+        into["amount"] += line.amount_fen
+        into["fee"] += line.fee_fen
+        into["income"] += income_of(line.kind, line.fee_fen)
+    return totals
+
+
+def growth_pct(now: int, before: int) -> float | None:
+    """Year-on-year growth in percent, one decimal; None when there is nothing to compare with."""
+    if before <= 0:
+        return None
+    return round((now - before) * 100.0 / before, 1)
