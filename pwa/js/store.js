@@ -249,15 +249,20 @@ export async function applyPulled(events, cursor) {
 }
 
 /** How many entries wait for upload, and how many need the keeper (rejected or in conflict). */
-export async function outboxCounts() {
+/** Entries waiting to be sent or needing the keeper; `month` ("YYYY-MM") also counts those of
+ * that month (county-local day) still unsent, which must reach the county before it is submitted. */
+export async function outboxCounts(month = null) {
   const all = await run(stationDb, ["outbox"], "readonly", (tx) => request(tx.objectStore("outbox").getAll()));
   let pending = 0;
   let problems = 0;
+  let pendingInMonth = 0;
   for (const entry of all) {
-    if (entry.status === "pending") pending += 1;
-    else if (entry.status === "rejected" || entry.status === "conflict") problems += 1;
+    if (entry.status === "pending") {
+      pending += 1;
+      if (month && (entry.local_date || "").slice(0, 7) === month) pendingInMonth += 1;
+    } else if (entry.status === "rejected" || entry.status === "conflict") problems += 1;
   }
-  return { pending, problems };
+  return { pending, problems, pendingInMonth };
 }
 
 /** Whether a reversal of this entry waits in the outbox (so it is not offered twice). */

@@ -3,8 +3,9 @@
 
 import { LANGUAGES, language, t } from "../i18n.js";
 import { app, changeLanguage, lastSyncText, schedule, setTitle, signOut } from "../main.js";
-import { deviceId, getMeta, kvGet, outboxCounts } from "../store.js";
+import { countyTimezone, deviceId, getMeta, kvGet, kvSet, outboxCounts } from "../store.js";
 import { button, cell, cells, clear, confirmSheet, h, sectionTitle, sheet, toast } from "../ui.js";
+import { addDays, dayInZone } from "../util.js";
 
 const LANGUAGE_NAMES = { "zh-CN": "中文", ug: "ئۇيغۇرچە", en: "English" };
 
@@ -28,6 +29,8 @@ export async function render(root) {
     );
     // The shelf, opening hours and 代发 prices: a screen of its own, loaded when opened.
     body.appendChild(cells(cell({ title: t("me.setup"), detail: t("me.setup_detail"), href: "#/counter-setup", iconName: "received", attrs: { "data-link": "counter-setup" } })));
+    body.appendChild(sectionTitle(t("month.section")));
+    body.appendChild(cells(await monthCell(draw)));
     body.appendChild(sectionTitle(t("me.language")));
     body.appendChild(
       h(
@@ -70,6 +73,51 @@ export async function render(root) {
   };
   await draw();
   return { refresh: draw };
+}
+
+/** The month just finished (county-local): the one the keeper submits to the county. */
+function lastMonth() {
+  const today = dayInZone(new Date(), countyTimezone());
+  return addDays(`${today.slice(0, 7)}-01`, -1).slice(0, 7);
+}
+
+/** Last month's 台帐: its state at the county (the last one seen, so the screen never waits on
+ * the network; fetched afresh behind it) and, while it is open, the keeper's "submit" once every
+ * entry of the month has been sent. */
+async function monthCell(redraw) {
+  const month = lastMonth();
+  const path = `/api/v1/stations/${app.user.station_id}/months/${month}`;
+  const known = await kvGet(`month-${month}`);
+  refreshMonth(path, month, known, redraw);
+  const { pendingInMonth } = await outboxCounts(month);
+  const state = known ? known.state : "unknown";
+  const title = t("month.title", { month });
+  const attrs = { "data-month": month, "data-month-state": state };
+  if (state !== "open") return cell({ title, detail: t(`month.state_${state}`), attrs });
+  if (pendingInMonth) return cell({ title, detail: t("month.unsent", { n: pendingInMonth }), className: "cell-warn", attrs });
+  const submit = async () => {
+    if (!(await confirmSheet(t("month.submit_title", { month }), t("month.submit_text"), t("month.submit")))) return;
+    const { api } = await import("../api.js");
+    try {
+      await kvSet(`month-${month}`, await api("POST", `${path}/submit`));
+      toast(t("month.submitted"));
+    } catch (error) {
+      toast(error && error.problem && error.problem.detail ? error.problem.detail : t("month.submit_failed"), "warn", 4000);
+    }
+    redraw();
+  };
+  return cell({ title, detail: t("month.state_open"), attrs, extra: button(t("month.submit"), "mini", submit, { "data-action": "month-submit" }) });
+}
+
+async function refreshMonth(path, month, known, redraw) {
+  const { api } = await import("../api.js");
+  try {
+    const fresh = await api("GET", path);
+    await kvSet(`month-${month}`, fresh);
+    if (!known || known.state !== fresh.state) redraw();
+  } catch (error) {
+    // offline or the server away: the state last seen stays on screen
+  }
 }
 
 function installCell() {
