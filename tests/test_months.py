@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import io
+import uuid
 
 from openpyxl import load_workbook
 
@@ -385,3 +386,60 @@ async def test_the_month_review_page_closes_reopens_with_a_reason_and_closes_all
         shown = await client.get(f"/county/months?lang={lang}", headers=HTML)
         assert shown.status_code == 200 and "county_page." not in shown.text
         assert shown.text.count('data-state="closed"') == 2
+
+
+async def test_a_dispatch_dated_in_a_closed_month_is_claimed_in_the_next_as_a_late_claim(
+    client, world
+):
+    """补报: the closed month's claim never changes; the late parcel is claimed in the station's
+    next open month and labelled with the month it was dated in (API, page and workbook)."""
+    await client.patch(
+        f"/api/v1/counties/{world.county_id}",
+        json={"subsidy_fen_per_parcel": 150, "subsidy_monthly_cap_fen": 100_000},
+        headers=world.staff.headers,
+    )
+    on_time = event(
+        "parcel.dispatched",
+        {"tracking_no": "SF1400000000001", "carrier": "SF", "weight_g": 900, "fee_fen": 800,
+         "destination": "广州", "farm_product": True},
+        in_last_month(3),
+    )  # fmt: skip
+    late = dict(on_time, id=str(uuid.uuid4()), occurred_at=in_last_month(27))
+    late["data"] = dict(on_time["data"], tracking_no="SF1400000000002")
+    assert statuses(await push(client, world.keeper_a, [on_time])) == ["accepted"]
+    await close(client, world, last_month())
+    before = await claims(client, world, last_month())
+    assert statuses(await push(client, world.keeper_a, [late])) == ["accepted"]
+
+    assert await claims(client, world, last_month()) == before
+    (old,) = [p for s in before["stations"] for p in s["parcels"]]
+    assert (old["tracking_no"], old["late_for"]) == ("SF1400000000001", None)
+    now = await claims(client, world, this_month())
+    (parcel,) = [p for s in now["stations"] for p in s["parcels"]]
+    assert (parcel["tracking_no"], parcel["late_for"], parcel["status"]) == (
+        "SF1400000000002",
+        last_month(),
+        "paid",
+    )
+    assert now["totals"]["payable_fen"] == 150
+
+    page = await client.get(
+        f"/county/subsidies?month={this_month()}&station=A001", headers=world.staff.headers
+    )
+    assert f'data-late-for="{last_month()}"' in page.text and "补报" in page.text
+    book = await client.get(
+        f"/api/v1/counties/{world.county_id}/export.xlsx?month={this_month()}",
+        headers=world.staff.headers,
+    )
+    sheet = load_workbook(io.BytesIO(book.content))["补贴明细"]
+    header = [cell.value for cell in sheet[1]]
+    row = next(r for r in sheet.iter_rows(values_only=True) if "SF1400000000002" in r)
+    assert row[header.index("补报（原属月份）")] == last_month()
+
+
+async def claims(client, world, month: str) -> dict:
+    answer = await client.get(
+        f"/api/v1/counties/{world.county_id}/subsidies?month={month}", headers=world.staff.headers
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()

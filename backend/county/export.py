@@ -360,7 +360,7 @@ def _subsidy_tables(claims: dict[str, Any]) -> tuple[Table, Table]:
     parcels = Table(
         "补贴明细",
         ["站点编号", "站点名称", "日期", "快递公司", "运单号", "重量（克）", "农产品", "户码",
-         "状态", "重复于站点"],
+         "状态", "重复于站点", "补报（原属月份）"],
     )  # fmt: skip
     status_labels = {"paid": "计补", "duplicate": "重复（不计）", "over_cap": "超出上限"}
     for station in claims["stations"]:
@@ -377,7 +377,7 @@ def _subsidy_tables(claims: dict[str, Any]) -> tuple[Table, Table]:
                     station["code"], station["name"], parcel["day"], parcel["carrier"],
                     parcel["tracking_no"], parcel["weight_g"], "是" if parcel["farm_product"]
                     else "否", parcel["household_code"], status_labels[parcel["status"]],
-                    parcel["duplicate_of_station"] or "",
+                    parcel["duplicate_of_station"] or "", parcel["late_for"] or "",
                 ]
             )  # fmt: skip
     totals = claims["totals"]

@@ -6,7 +6,9 @@ month. A parcel belongs to the month of its business day, like every other figur
 (API.md "The programme's figures"): the day the dispatch happened (`occurred_at`) in the county's
 time zone, the ledger's `business_date`; a phone clock running ahead of the server is clamped to
 the server's day (RELIABILITY P4). A dispatch dated in November that syncs in December is claimed
-in November. Until months can be closed (issue 16), a late entry changes its own month's claim.
+in November while November is open; once the county has closed November it is claimed in the
+station's next open month as 补报 (`late_for`: the closed month it was dated in), and the closed
+month's claim never changes.
 A tracking number is paid once in the county: the first live dispatch of it (by server time)
 is paid, any other dispatch of the same number, at any station and in any month, is flagged as
 a duplicate and not paid.
@@ -87,6 +89,7 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
                     "household_code": row.household_code,
                     "status": status,
                     "duplicate_of_station": duplicate_of,
+                    "late_for": row.late_for,
                 }
             )
         claimed = (len(rows) - duplicates) * per_parcel

@@ -313,6 +313,7 @@ class Dispatch(msgspec.Struct, frozen=True):
     farm_product: bool = False
     household_code: str | None = None
     business_date: datetime.date | None = None
+    late_for: str | None = None  # 补报: dated in this closed month, counted in a later one
 
 
 async def live_dispatches(
@@ -324,8 +325,9 @@ async def live_dispatches(
     args: list = [county_id, False, first, last] + ([True] if farm_only else [])
     rows = await db.fetch(
         "SELECT d.id, d.station, d.tracking_no, d.carrier, d.weight_g, d.fee_fen, "
-        "d.destination, d.farm_product, d.household_code, d.business_date, d.received_at "
-        f"FROM ledger_dispatch d WHERE d.county = $1 AND {qualifying} "
+        "d.destination, d.farm_product, d.household_code, d.business_date, d.received_at, "
+        "e.adjusts_month FROM ledger_dispatch d JOIN ledger_event e ON e.id = d.id "
+        f"WHERE d.county = $1 AND {qualifying} "
         "AND d.business_date >= $3 AND d.business_date <= $4",
         *args,
     )
@@ -342,6 +344,7 @@ async def live_dispatches(
             farm_product=bool(row["farm_product"]),
             household_code=row["household_code"],
             business_date=db.as_date(row["business_date"]),
+            late_for=row["adjusts_month"],
         )
         for row in rows
     ]
