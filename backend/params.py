@@ -16,6 +16,7 @@ StationId = Annotated[
 ]
 TownshipId = Annotated[uuid.UUID, PathParameter(title="Township id", description="A township")]
 VillageId = Annotated[uuid.UUID, PathParameter(title="Village id", description="A village")]
+TraineeId = Annotated[uuid.UUID, PathParameter(title="Trainee id", description="A trainee row")]
 HouseholdId = Annotated[uuid.UUID, PathParameter(title="Household id", description="A household")]
 UserId = Annotated[uuid.UUID, PathParameter(title="User id", description="An account")]
 Since = Annotated[

@@ -151,6 +151,10 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/api/v1/counties/{county_id}/trainings"): RouteRule(staff_of_county),
     ("GET", "/county/training"): RouteRule(any_staff),
     ("POST", "/county/training"): RouteRule(any_staff),
+    ("PUT", "/api/v1/counties/{county_id}/trainings/trainees/{trainee_id}/outcome"): RouteRule(
+        staff_of_county
+    ),
+    ("POST", "/county/training/trainees/{trainee_id}/outcome"): RouteRule(any_staff),
     # County-to-village delivery and tracking (issue 16); hub accounts: tests/test_delivery.py
     ("POST", "/api/v1/counties/{county_id}/hub-dispatches"): RouteRule(staff_of_county),
     ("GET", "/api/v1/stations/{station_id}/months/{month}"): RouteRule(own_station),
@@ -260,6 +264,7 @@ async def _path_ids(world: World) -> dict[str, dict[str, str]]:
             "item_id": "00000000-0000-4000-8000-000000000001",  # an inbox item nobody has
             "parcel_id": "00000000-0000-4000-8000-000000000002",  # a parcel nobody has
             "batch_id": "00000000-0000-4000-8000-000000000003",  # a trace batch nobody has
+            "trainee_id": "00000000-0000-4000-8000-000000000004",  # a trainee nobody has
             "name": "TEST-00000000",  # a trace code nobody has
             "month": "2025-01",  # a finished month
         },
@@ -273,6 +278,7 @@ async def _path_ids(world: World) -> dict[str, dict[str, str]]:
             "item_id": "00000000-0000-4000-8000-000000000001",
             "parcel_id": "00000000-0000-4000-8000-000000000002",
             "batch_id": "00000000-0000-4000-8000-000000000003",
+            "trainee_id": "00000000-0000-4000-8000-000000000004",
             "name": "FAR-00000000",
             "month": "2025-01",
         },

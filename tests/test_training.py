@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from backend.accounts.tables import AuditEntry
 from tests.test_county_pages import CSRF_FIELD, HTML, html_as, page_login
 
 
@@ -101,11 +102,15 @@ async def test_a_years_sessions_and_totals_counted_by_hand(client, world):
     assert answer.status_code == 200, answer.text
     body = answer.json()
     # 3 sessions, 4 + 2 + 1 = 7 visits; poor: 张三 ×2 (household) + 王五 (by hand) = 3; 3/7.
+    # People (人数): 张三 twice by one household code is one person; 6 people, none followed up.
     assert body["totals"] == {
         "sessions": 3,
         "trainee_visits": 7,
         "poor_trainee_visits": 3,
         "poor_share": 0.4286,
+        "people": 6,
+        "people_converted": 0,
+        "conversion_rate": 0.0,
     }
     sessions = body["sessions"]
     assert [s["held_on"] for s in sessions] == ["2025-09-15", "2025-06-01", "2025-03-10"]
@@ -122,7 +127,9 @@ async def test_a_years_sessions_and_totals_counted_by_hand(client, world):
         ("赵六", None, False),
     ]
     # A code typed in lower case is the household's; its flag wins over "poor": false.
-    assert sessions[1]["trainees"][0] == {"name": "张三", "household_code": "T-0001", "poor": True}
+    zhang = sessions[1]["trainees"][0]
+    assert (zhang["name"], zhang["household_code"], zhang["poor"]) == ("张三", "T-0001", True)
+    assert zhang["outcome"] is None and zhang["outcome_on"] is None
     assert sessions[0]["hours"] is None and sessions[0]["trainer"] == ""
 
 
@@ -135,6 +142,9 @@ async def test_the_year_filter_and_the_current_year(client, world):
         "trainee_visits": 2,
         "poor_trainee_visits": 1,
         "poor_share": 0.5,
+        "people": 2,
+        "people_converted": 0,
+        "conversion_rate": 0.0,
     }
     empty = (await year(client, world, 2023)).json()
     assert empty["sessions"] == []
@@ -143,6 +153,9 @@ async def test_the_year_filter_and_the_current_year(client, world):
         "trainee_visits": 0,
         "poor_trainee_visits": 0,
         "poor_share": 0.0,
+        "people": 0,
+        "people_converted": 0,
+        "conversion_rate": 0.0,
     }
     # Without ?year=, the county's current year (Asia/Shanghai).
     today = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8))).date()
@@ -360,6 +373,9 @@ async def test_the_page_form_records_a_session_and_keeps_input_on_error(client, 
         "trainee_visits": 3,
         "poor_trainee_visits": 1,
         "poor_share": 0.3333,
+        "people": 3,
+        "people_converted": 0,
+        "conversion_rate": 0.0,
     }
     recorded = body["sessions"][0]
     assert recorded["hours"] == 1.5 and recorded["trainer"] == "李老师"
@@ -377,3 +393,122 @@ async def test_the_page_refuses_keepers_and_sends_strangers_to_login(client, wor
     assert keeper.status_code == 403
     stranger = await client.get("/county/training", headers=HTML)
     assert stranger.status_code == 303 and stranger.headers["location"].startswith("/county/login")
+
+
+# Follow-up (培训转化) ----------------------------------------------------------------------------
+
+
+def outcome_path(world, trainee_id) -> str:
+    return f"{trainings(world.county_id)}/trainees/{trainee_id}/outcome"
+
+
+async def trainee_ids(client, world, which: int = 2025) -> dict[tuple[str, str], str]:
+    """(session title, trainee name) → trainee id."""
+    body = (await year(client, world, which)).json()
+    return {(s["title"], t["name"]): t["id"] for s in body["sessions"] for t in s["trainees"]}
+
+
+async def test_follow_up_counts_people_converted_once_and_is_audited(client, world):
+    await three_sessions(client, world)
+    ids = await trainee_ids(client, world)
+    noted = [
+        (("电商普及第一期", "张三"), {"outcome": "online_shop", "noted_on": "2025-05-01"}),
+        (("直播带货培训", "张三"), {"outcome": "business"}),  # the same person: counted once
+        (("电商普及第一期", "王五"), {"outcome": "employed"}),
+    ]
+    for key, body in noted:
+        answer = await client.put(
+            outcome_path(world, ids[key]), json=body, headers=world.staff.headers
+        )
+        assert answer.status_code == 200, answer.text
+    totals = (await year(client, world, 2025)).json()["totals"]
+    # 6 people; 张三 and 王五 converted: 2 of 6.
+    assert (totals["people"], totals["people_converted"], totals["conversion_rate"]) == (
+        6,
+        2,
+        0.3333,
+    )
+    first = next(
+        s
+        for s in (await year(client, world, 2025)).json()["sessions"]
+        if s["title"] == "电商普及第一期"
+    )
+    zhang = next(t for t in first["trainees"] if t["name"] == "张三")
+    assert (zhang["outcome"], zhang["outcome_on"]) == ("online_shop", "2025-05-01")
+
+    cleared = await client.put(
+        outcome_path(world, ids[("电商普及第一期", "王五")]),
+        json={"outcome": None},
+        headers=world.staff.headers,
+    )
+    assert cleared.status_code == 200
+    totals = (await year(client, world, 2025)).json()["totals"]
+    assert (totals["people_converted"], totals["conversion_rate"]) == (1, 0.1667)
+    audited = await AuditEntry.select(AuditEntry.action, AuditEntry.details).where(
+        AuditEntry.action == "training.outcome"
+    )
+    assert len(audited) == 4
+    assert "online_shop" in str(audited[0]["details"]) or "online_shop" in str(audited)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"outcome": "rich"}, 422, "training_outcome_invalid"),
+        ({"outcome": "employed", "noted_on": "2999-01-01"}, 422, "training_outcome_day_invalid"),
+        ({"outcome": "employed", "noted_on": "2025-02-30"}, 422, "training_outcome_day_invalid"),
+    ],
+)
+async def test_a_bad_follow_up_is_a_problem_and_changes_nothing(client, world, body, status, code):
+    await three_sessions(client, world)
+    ids = await trainee_ids(client, world)
+    before = (await year(client, world, 2025)).json()
+    answer = await client.put(
+        outcome_path(world, ids[("电商普及第一期", "赵六")]), json=body, headers=world.staff.headers
+    )
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["code"] == code
+    assert (await year(client, world, 2025)).json() == before
+
+
+async def test_another_countys_trainee_is_not_found(client, world):
+    await three_sessions(client, world)
+    ids = await trainee_ids(client, world)
+    stranger = await client.put(
+        f"/api/v1/counties/{world.foreign_county_id}/trainings/trainees/"
+        f"{ids[('电商普及第一期', '赵六')]}/outcome",
+        json={"outcome": "employed"},
+        headers=world.foreign_staff.headers,
+    )
+    assert stranger.status_code == 404, stranger.text
+    assert (await year(client, world, 2025)).json()["totals"]["people_converted"] == 0
+
+
+async def test_the_page_notes_a_follow_up(client, world):
+    await three_sessions(client, world)
+    ids = await trainee_ids(client, world)
+    await page_login(client, world.staff.phone)
+    page = await client.get("/county/training?year=2025", headers=HTML)
+    token = CSRF_FIELD.search(page.text).group(1)
+    trainee = ids[("站长培训", "周八")]
+    assert f'data-trainee="{trainee}" data-outcome=""' in page.text
+    session_id = next(
+        s["id"]
+        for s in (await year(client, world, 2025)).json()["sessions"]
+        if s["title"] == "站长培训"
+    )
+    saved = await client.post(
+        f"/county/training/trainees/{trainee}/outcome",
+        data={"_csrf_token": token, "outcome": "employed", "year": "2025", "session": session_id},
+        headers=HTML,
+    )
+    assert saved.status_code == 303
+    assert saved.headers["location"].startswith("/county/training?year=2025&saved=outcome")
+    shown = await client.get(saved.headers["location"].split("#")[0], headers=HTML)
+    assert f'data-trainee="{trainee}" data-outcome="employed"' in shown.text
+    assert "转化情况已保存" in shown.text
+    totals = re.search(
+        r'data-total="people_converted"><th>[^<]*</th><td class="num">([^<]*)<', shown.text
+    )
+    assert totals and totals.group(1) == "1 人"

@@ -15,6 +15,7 @@ from backend.accounts.guards import LoggedIn, requires_staff
 from backend.accounts.schemas import CurrentUser
 from backend.errors import DomainError
 from backend.i18n import translate
+from backend.params import TraineeId
 from backend.registry.pages import choices
 from backend.registry.staff import page_county, staff_county
 from backend.training import service
@@ -81,6 +82,10 @@ async def training_page(
         years=[y for y in (chosen - 1, chosen + 1) if 2015 <= y <= county.today.year + 1],
         figures=figures,
         share_pct=round(figures.totals.poor_share * 100, 1),
+        conversion_pct=round(figures.totals.conversion_rate * 100, 1),
+        outcomes=service.OUTCOMES,
+        open_session=request.query_params.get("session", ""),
+        outcome_saved=request.query_params.get("saved") == "outcome",
         lists=lists,
         fields=TRAINING_FIELDS,
         form=state
@@ -126,6 +131,32 @@ class TrainingPagesController(Controller):
             return await training_page(request, user, state, year="")
         year = session.held_on[:4]
         return Redirect(f"/county/training?year={year}&saved=1", status_code=303)
+
+    @post("/training/trainees/{trainee_id:uuid}/outcome", status_code=200)
+    async def trainee_outcome(
+        self, request: Request, user: LoggedIn, trainee_id: TraineeId
+    ) -> Response:
+        county_id = await staff_county(user)
+        form = await request.form()
+        year, session = str(form.get("year") or ""), str(form.get("session") or "")
+        try:
+            outcome = str(form.get("outcome") or "") or None
+            await service.set_outcome(county_id, user, trainee_id, outcome, None)
+        except DomainError as exc:
+            state = error_state(exc, {}, page_language(request))
+            return await training_page(request, user, state, year=year)
+        session_query = f"&session={session}#session-{session}" if _is_uuid(session) else ""
+        return Redirect(
+            f"/county/training?year={year[:4]}&saved=outcome{session_query}", status_code=303
+        )
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 ROUTE_HANDLERS = [TrainingPagesController]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get, post
+from litestar import Controller, get, post, put
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from backend.accounts.guards import LoggedIn, requires_county_scope, requires_staff
-from backend.params import CountyId
+from backend.params import CountyId, TraineeId
 from backend.training import service
 from backend.training.schemas import (
+    OutcomeIn,
     SessionOut,
     TotalsOut,
     TraineeOut,
@@ -53,7 +54,17 @@ def year_out(figures: service.YearFigures) -> TrainingYearOut:
                 hours=s.hours,
                 trainee_visits=s.trainee_visits,
                 poor_trainee_visits=s.poor_trainee_visits,
-                trainees=[TraineeOut(t.name, t.household_code or None, t.poor) for t in s.trainees],
+                trainees=[
+                    TraineeOut(
+                        t.name,
+                        t.household_code or None,
+                        t.poor,
+                        id=t.id,
+                        outcome=t.outcome or None,
+                        outcome_on=t.outcome_on,
+                    )
+                    for t in s.trainees
+                ],
             )
             for s in figures.sessions
         ],
@@ -62,6 +73,9 @@ def year_out(figures: service.YearFigures) -> TrainingYearOut:
             trainee_visits=figures.totals.trainee_visits,
             poor_trainee_visits=figures.totals.poor_trainee_visits,
             poor_share=figures.totals.poor_share,
+            people=figures.totals.people,
+            people_converted=figures.totals.people_converted,
+            conversion_rate=figures.totals.conversion_rate,
         ),
     )
 
@@ -93,6 +107,24 @@ class TrainingController(Controller):
     async def year(self, county_id: CountyId, year: YearText = None) -> TrainingYearOut:
         chosen = await service.year_range(county_id, year)
         return year_out(await service.year_figures(county_id, chosen))
+
+    @put(
+        "/trainees/{trainee_id:uuid}/outcome",
+        operation_id="setTraineeOutcome",
+        summary="Note what a trainee did with the training (培训转化)",
+        description="`outcome`: employed | online_shop | business, or null to clear it; "
+        "`noted_on` (YYYY-MM-DD, not ahead of the county's today) defaults to today. Audited. "
+        "The year's totals count `people` (人数) and `people_converted` beside 人次.",
+        status_code=200,
+    )
+    async def outcome(
+        self,
+        user: LoggedIn,
+        county_id: CountyId,
+        trainee_id: TraineeId,
+        data: JSONBody[OutcomeIn],
+    ) -> None:
+        await service.set_outcome(county_id, user, trainee_id, data.outcome, data.noted_on)
 
 
 ROUTE_HANDLERS = [TrainingController]

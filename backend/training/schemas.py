@@ -32,6 +32,14 @@ class TraineeOut(msgspec.Struct):
     name: str
     household_code: str | None
     poor: bool
+    id: uuid.UUID | None = None
+    outcome: str | None = None  # employed | online_shop | business; None until noted
+    outcome_on: datetime.date | None = None
+
+
+class OutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
+    outcome: str | None  # employed | online_shop | business; null clears it
+    noted_on: str | None = None  # YYYY-MM-DD, the county's today when omitted
 
 
 class SessionOut(msgspec.Struct):
@@ -53,6 +61,9 @@ class TotalsOut(msgspec.Struct):
     trainee_visits: int  # 人次: a person trained twice counts twice
     poor_trainee_visits: int
     poor_share: float  # poor_trainee_visits / trainee_visits, 0..1 rounded to 4 places
+    people: int = 0  # distinct persons trained (name + household code; by name without a code)
+    people_converted: int = 0  # of them with a follow-up outcome (就业, 开网店, 创业)
+    conversion_rate: float = 0.0  # people_converted / people, 0..1 rounded to 4 places
 
 
 class TrainingYearOut(msgspec.Struct):

@@ -28,6 +28,8 @@ from backend.training.store import NewTrainee
 
 # The kinds of session the programme documents count (电商普及, 创业, 站长, 直播带货, …).
 KINDS = ("ecommerce_basics", "entrepreneurship", "station_keeper", "livestream", "other")
+# A trainee's follow-up (培训转化): found work, opened an online shop, started a business.
+OUTCOMES = ("employed", "online_shop", "business")
 TITLE_MAX = 80
 TRAINER_MAX = 40
 NAME_MAX = 40
@@ -196,6 +198,9 @@ class TraineeFigure:
     name: str
     household_code: str
     poor: bool
+    id: uuid.UUID | None = None
+    outcome: str = ""
+    outcome_on: datetime.date | None = None
 
 
 @dataclass
@@ -219,6 +224,9 @@ class Totals:
     trainee_visits: int
     poor_trainee_visits: int
     poor_share: float  # poor 人次 / 人次, a fraction 0..1 rounded to 4 places; 0 without trainees
+    people: int = 0
+    people_converted: int = 0
+    conversion_rate: float = 0.0
 
 
 @dataclass
@@ -281,13 +289,28 @@ async def year_figures(county_id: uuid.UUID, year: int) -> YearFigures:
         )
         for row in sessions
     }
+    people: set[tuple[str, str]] = set()
+    converted: set[tuple[str, str]] = set()
     for trainee in trainees:
         session = figures.get(trainee.session)
         if session is None:
             continue
-        session.trainees.append(TraineeFigure(trainee.name, trainee.household_code, trainee.poor))
+        session.trainees.append(
+            TraineeFigure(
+                trainee.name,
+                trainee.household_code,
+                trainee.poor,
+                trainee.id,
+                trainee.outcome,
+                trainee.outcome_on,
+            )
+        )
         session.trainee_visits += 1
         session.poor_trainee_visits += int(trainee.poor)
+        person = person_of(trainee.name, trainee.household_code)
+        people.add(person)
+        if trainee.outcome:
+            converted.add(person)
     listed = list(figures.values())
     visits = sum(s.trainee_visits for s in listed)
     poor = sum(s.poor_trainee_visits for s in listed)
@@ -299,5 +322,61 @@ async def year_figures(county_id: uuid.UUID, year: int) -> YearFigures:
             trainee_visits=visits,
             poor_trainee_visits=poor,
             poor_share=poor_share(poor, visits),
+            people=len(people),
+            people_converted=len(converted),
+            conversion_rate=poor_share(len(converted), len(people)),
         ),
     )
+
+
+def _noted_on(value: str | None, today: datetime.date) -> datetime.date:
+    """The day staff learnt of the outcome: today when not given, never ahead of today."""
+    text = (value or "").strip()
+    if not text:
+        return today
+    try:
+        day = datetime.date.fromisoformat(text) if len(text) == 10 and text.isascii() else None
+    except ValueError:
+        day = None
+    if day is None or not EARLIEST_DAY <= day <= today:
+        raise DomainError(
+            "training_outcome_day_invalid",
+            field="noted_on",
+            earliest=EARLIEST_DAY.isoformat(),
+            latest=today.isoformat(),
+        )
+    return day
+
+
+def person_of(name: str, household_code: str) -> tuple[str, str]:
+    """Who a trainee row is: the same name in the same household is one person over the year
+    (人数, against 人次); without a household code the name alone has to do."""
+    return (name.strip(), household_code)
+
+
+# Follow-up (培训转化) ------------------------------------------------------------------------
+
+
+async def set_outcome(
+    county_id: uuid.UUID,
+    author: CurrentUser | None,
+    trainee_id: uuid.UUID,
+    outcome: str | None,
+    noted_on: str | None,
+) -> None:
+    """Note (or clear, with None) what a trainee did with the training; audited."""
+    if outcome is not None and outcome not in OUTCOMES:
+        raise DomainError("training_outcome_invalid", field="outcome")
+    today = await county_today(county_id)
+    day = None if outcome is None else _noted_on(noted_on, today)
+    async with db.write_transaction():
+        if not await store.set_outcome(county_id, trainee_id, outcome or "", day):
+            raise DomainError("training_trainee_unknown", status=404, field="trainee_id")
+        await audit(
+            author,
+            "training.outcome",
+            "training_trainee",
+            trainee_id,
+            county_id=county_id,
+            outcome=outcome or "",
+        )

@@ -35,10 +35,13 @@ class SessionRow(msgspec.Struct, frozen=True):
 
 
 class TraineeRow(msgspec.Struct, frozen=True):
+    id: uuid.UUID
     session: uuid.UUID
     name: str
     household_code: str
     poor: bool
+    outcome: str  # "" until staff note one
+    outcome_on: datetime.date | None
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -131,10 +134,13 @@ async def trainees_between(
     """The trainees of those sessions, in the order they were entered."""
     rows = (
         await TrainingTrainee.select(
+            TrainingTrainee.id,
             TrainingTrainee.session,
             TrainingTrainee.name,
             TrainingTrainee.household_code,
             TrainingTrainee.poor,
+            TrainingTrainee.outcome,
+            TrainingTrainee.outcome_on,
         )
         .where(
             (TrainingTrainee.session.county == county_id)
@@ -146,10 +152,28 @@ async def trainees_between(
     )
     return [
         TraineeRow(
+            id=db.as_uuid(row["id"]),
             session=db.as_uuid(row["session"]),
             name=row["name"],
             household_code=row["household_code"] or "",
             poor=bool(row["poor"]),
+            outcome=row["outcome"] or "",
+            outcome_on=None if row["outcome_on"] is None else db.as_date(row["outcome_on"]),
         )
         for row in rows
     ]
+
+
+async def set_outcome(
+    county_id: uuid.UUID, trainee_id: uuid.UUID, outcome: str, noted_on: datetime.date | None
+) -> bool:
+    """Note a trainee's follow-up; False when the county has no such trainee."""
+    found = await TrainingTrainee.exists().where(
+        (TrainingTrainee.id == trainee_id) & (TrainingTrainee.session.county == county_id)
+    )
+    if not found:
+        return False
+    await TrainingTrainee.update(
+        {TrainingTrainee.outcome: outcome, TrainingTrainee.outcome_on: noted_on}
+    ).where(TrainingTrainee.id == trainee_id)
+    return True

@@ -1,7 +1,8 @@
 """A training session the county held, and its trainees (one row per person per session: 人次).
 
 A trainee's `poor` is decided when the session is recorded: the household's flag when a household
-code was given, else what staff marked.
+code was given, else what staff marked. `outcome` is the follow-up (培训转化): what the person did
+with the training, noted by staff later ("" = nothing noted yet).
 """
 
 from piccolo.columns import (
@@ -42,3 +43,5 @@ class TrainingTrainee(Table, tablename="training_trainee"):
     household_code = Varchar(length=24, default="")
     household = ForeignKey(Household, on_delete=OnDelete.set_null, null=True, default=None)
     poor = Boolean(default=False)
+    outcome = Varchar(length=16, default="")  # employed | online_shop | business | ""
+    outcome_on = Date(null=True, default=None)  # the day staff learnt of it
