@@ -142,3 +142,11 @@ def growth_pct(now: int, before: int) -> float | None:
     if before <= 0:
         return None
     return round((now - before) * 100.0 / before, 1)
+
+
+def share_pct(part: int, whole: int) -> float | None:
+    """`part` of `whole` in percent, one decimal; None when there is no whole to take a share of
+    (the poor share of 培训人次, the legs delivered within 48 h)."""
+    if whole <= 0:
+        return None
+    return round(part * 100.0 / whole, 1)

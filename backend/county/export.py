@@ -2,7 +2,8 @@
 
 Sheets: 汇总 (the month's KPIs against the same month last year, growth in %, the year to date
 against the same days last year and since the programme's start — the kpis API's figures —,
-coverage, and the targets judged on the year to date), one sheet
+coverage, and the targets judged on the year to date), 考核指标 (the scorecard page's rows:
+every target name with its actual, the county's target and met 是/否/未设目标), one sheet
 per kind with a row per station, 打卡 (weeks × stations), 调整 (entries dated in a closed month
 and counted this month), 物流补贴 (claims per station), 补贴明细 (the parcels claimed), 培训台帐
 (the month's training sessions with their 人次) and 溯源 (the county's trace batches with their
@@ -29,7 +30,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from backend.county import definitions, figures, service
+from backend.county import definitions, figures, scorecard, service
 from backend.county.store.rollup_rows import StationSumLine
 from backend.county.subsidies import monthly_claims
 from backend.county.targets import TARGET_NAMES
@@ -102,6 +103,7 @@ KIND_HEADERS = [
 ]
 CSV_TABLES = (
     "summary",
+    "scorecard",
     "checkins",
     "subsidies",
     "subsidy_parcels",
@@ -158,7 +160,7 @@ class Table:
 async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     first, last = parse_month(month)
     county = await service.county_row(county_id)
-    kpis = await figures.month_kpis(county_id, month)
+    kpis = await figures.month_kpis(county_id, month, every_target=True)
     coverage = await figures.coverage(county_id)
     rows = await figures.station_totals(county_id, first, last)
     # Weeks of the month up to today: a week still to come has no check-in to miss.
@@ -166,7 +168,10 @@ async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     stations = await figures.checkin_weeks(county_id, _weeks_in(first, shown_until), shown_until)
     claims = await monthly_claims(county_id, month)
     adjusted = await figures.adjustments(county_id, first, last)
-    tables: dict[str, Table] = {"summary": _summary(county, month, kpis, coverage)}
+    tables: dict[str, Table] = {
+        "summary": _summary(county, month, kpis, coverage),
+        "scorecard": _scorecard_table(county, kpis),
+    }
     for kind, label in KIND_LABELS.items():
         tables[kind] = _kind_table(label, kind, rows, stations["stations"])
     tables["checkins"] = _checkin_table(stations)
@@ -281,6 +286,32 @@ def _target_row(target: dict[str, Any]) -> list[Any]:
         label += "（元）"
         value, actual = yuan(value), None if actual is None else yuan(actual)
     return [label, value, "" if actual is None else actual, "是" if target["met"] else "否"]
+
+
+# The scorecard page's units, as the sheet's row headers write them.
+SCORECARD_UNITS = {"yuan": "元", "pct": "%", "stations": "个", "households": "户",
+                   "parcels": "件", "visits": "人次", "scans": "次"}  # fmt: skip
+SCORECARD_MET = {True: "是", False: "否", None: "未设目标"}
+
+
+def _scorecard_table(county, kpis: dict[str, Any]) -> Table:
+    """考核指标: the scorecard page's rows (scorecard.rows of the same kpis), values only: 元 with
+    two decimals, percent with one, counts whole; the unit in each row's header."""
+    year = kpis["year_to_date"]
+    table = Table(
+        f"{county.name} 考核指标（本年累计 {year['start']:%Y-%m-%d} 至 {year['end']:%Y-%m-%d}）",
+        ["类别", "指标", "实际（本年累计）", "目标", "是否达标"],
+    )
+    for row in scorecard.rows(kpis):
+        group = translate(f"county_page.scorecard.group.{row['group']}", "zh-CN")
+        name = translate(f"county_page.scorecard.row.{row['name']}", "zh-CN")
+        label = f"{name}（{SCORECARD_UNITS[row['unit']]}）"
+        actual, target = row["actual"], row["target"]
+        if row["unit"] == "yuan":
+            actual = None if actual is None else yuan(actual)
+            target = None if target is None else yuan(target)
+        table.rows.append([group, label, actual, target, SCORECARD_MET[row["met"]]])
+    return table
 
 
 def _kind_table(label: str, kind: str, rows: list[StationSumLine], stations: list[dict]) -> Table:
@@ -454,10 +485,22 @@ def _write_summary(sheet, table: Table) -> None:
     _widths(sheet, table.headers, [*table.rows, *table.coverage, *table.targets])
 
 
+def _write_scorecard(sheet, table: Table) -> None:
+    _cell(sheet, 1, 1, table.title).font = Font(bold=True, size=14)
+    _write_table(sheet, table, first_row=2)
+    for row in sheet.iter_rows(min_row=3, min_col=3, max_col=4):
+        for cell in row:
+            if isinstance(cell.value, Decimal):
+                cell.number_format = YUAN
+            elif isinstance(cell.value, float):
+                cell.number_format = PERCENT
+
+
 def build_workbook(tables: dict[str, Any]) -> bytes:
     workbook = Workbook()
     parts = tables["tables"]
     _write_summary(workbook.active, parts["summary"])
+    _write_scorecard(workbook.create_sheet("考核指标"), parts["scorecard"])
     for kind in KIND_LABELS:
         table = parts[kind]
         _write_table(workbook.create_sheet(table.title), table)

@@ -34,6 +34,7 @@ from backend.county.definitions import (
     figures_of,
     growth_pct,
     kinds_of,
+    share_pct,
 )
 from backend.county.store import ledger_reads, places, programme_rows, rollup_rows
 from backend.county.store.rollup_rows import (
@@ -44,6 +45,7 @@ from backend.county.store.rollup_rows import (
     StationDayLine,
     StationSumLine,
 )
+from backend.delivery import service as delivery
 from backend.errors import DomainError
 from backend.ledger import months
 from backend.ledger.service import week_start
@@ -124,10 +126,13 @@ async def county_kpis(
     }
 
 
-async def month_kpis(county_id: uuid.UUID, month: str) -> dict[str, Any]:
+async def month_kpis(
+    county_id: uuid.UUID, month: str, every_target: bool = False
+) -> dict[str, Any]:
     """The month's figures, the year to date and since the programme's start (both through the
     month's end, or through today for this month), and the county's targets judged against the
-    year to date."""
+    year to date. `every_target` (the scorecard, the workbook) adds `actuals`: the actual of every
+    target name, set or not (the costlier ones are otherwise counted only when set)."""
     start, end = parse_month(month)
     result = await county_kpis(county_id, start, end)
     result["month"] = month
@@ -144,7 +149,8 @@ async def month_kpis(county_id: uuid.UUID, month: str) -> dict[str, Any]:
         stations_open = await places.open_station_count(county_id)
         chosen = await programme_rows.targets(county_id)
         served = None
-        if any(row.name == "poor_households_served" for row in chosen):
+        wanted = {row.name for row in chosen} if not every_target else set(targets.TARGET_NAMES)
+        if "poor_households_served" in wanted:
             served = await poor_households_served(county_id, first_of_year, until)
         visits, poor_visits = await training.visits_between(county_id, first_of_year, until)
         scans = await trace.total_scans(county_id)
@@ -160,12 +166,34 @@ async def month_kpis(county_id: uuid.UUID, month: str) -> dict[str, Any]:
         "poor_households_served": served,
         "training_visits": visits,
         "poor_training_visits": poor_visits,
+        "poor_training_share_pct": share_pct(poor_visits, visits),
         "trace_scans": scans,
+        "delivery_48h_pct": (
+            await delivery_48h_pct(county_id, first_of_year, until)
+            if "delivery_48h_pct" in wanted
+            else None
+        ),
     }
     result["targets"] = judged_targets(
         county, chosen, result["year_to_date"], await coverage(county_id), stations_open, programme
     )
+    if every_target:
+        result["actuals"] = target_actuals(result["year_to_date"], stations_open, programme)
     return result
+
+
+async def delivery_48h_pct(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> float | None:
+    """县到村 48 h over the months from `first`'s to `last`'s: the delivery capability's own month
+    figures (legs by the month they were dispatched in) summed, within_48h / legs in percent."""
+    legs = within = 0
+    month = first.replace(day=1)
+    while month <= last:
+        totals = (await delivery.county_delivery(county_id, f"{month:%Y-%m}")).totals
+        legs, within = legs + totals.legs, within + totals.within_48h
+        month = (month + datetime.timedelta(days=32)).replace(day=1)
+    return share_pct(within, legs)
 
 
 async def poor_households_served(
@@ -178,7 +206,7 @@ async def poor_households_served(
 
 
 def target_actuals(
-    year_to_date: dict[str, Any], stations_open: int, programme: dict[str, int | None]
+    year_to_date: dict[str, Any], stations_open: int, programme: dict[str, float | None]
 ) -> dict[str, Any]:
     """What each target name (targets.TARGET_NAMES) is judged on: the year to date (trace scans:
     all so far); `programme` holds the actuals counted outside the rollups."""
@@ -202,7 +230,7 @@ def judged_targets(
     year_to_date: dict[str, Any],
     covered: dict[str, Any],
     stations_open: int,
-    programme: dict[str, int | None],
+    programme: dict[str, float | None],
 ) -> list[dict[str, Any]]:
     """The coverage targets (the registry's county settings) and the targets the county has set,
     each with its actual and whether it is met (a growth with no year before is not met)."""

@@ -1,6 +1,7 @@
 """The county's review pages under /county/ (kept out of the OpenAPI schema): the dashboard, the
-stations and one station, check-ins week by week, coverage, subsidies, till counts, the
-province report log and the month review (县级审核: close and reopen a station's month).
+stations and one station, check-ins week by week, coverage, the scorecard (考核指标), subsidies,
+till counts, the province report log and the month review (县级审核: close and reopen a station's
+month).
 
 HTTP only: each handler reads its query, calls one builder of `review.py` or `records.py`, and
 renders a template; the frame, the language and refusals as pages are web/layout.py's.
@@ -15,7 +16,7 @@ from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from backend.accounts.guards import LoggedIn, requires_staff, requires_station_scope
-from backend.county import programme, records, review
+from backend.county import programme, records, review, scorecard
 from backend.db import as_uuid
 from backend.errors import DomainError
 from backend.ledger import months as ledger_months
@@ -86,6 +87,14 @@ class CountyPagesController(Controller):
         county_id = await staff_county(user)
         page = await programme.coverage(county_id, month)
         return render(request, "county/coverage.html", nav="coverage", **page)
+
+    @get("/scorecard", name="county_scorecard")
+    async def scorecard(self, request: Request, user: LoggedIn, month: Month = None) -> Template:
+        """考核指标: every programme target judged on the year to date, printable for the
+        provincial inspector."""
+        county_id = await staff_county(user)
+        page = await scorecard.scorecard_page(county_id, month)
+        return render(request, "county/scorecard.html", nav="scorecard", **page)
 
 
 class CountyRecordsController(Controller):

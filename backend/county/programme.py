@@ -11,6 +11,7 @@ from typing import Any, TypedDict
 from backend.county import figures, targets
 from backend.county.definitions import activity_of, figures_of, growth_pct
 from backend.county.review import TREND_WEEKS, StationRow, county_facts, percent, station_rows
+from backend.county.scorecard import target_unit
 from backend.county.service import month_start, next_month, page_month, recent_months, year_before
 from backend.county.store import places
 from backend.ledger.service import week_start
@@ -86,7 +87,7 @@ async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
     kpis = await figures.month_kpis(county_id, f"{first:%Y-%m}")
     return {
         "scorecard": [
-            {**target, "unit": _target_unit(target["name"])}
+            {**target, "unit": target_unit(target["name"])}
             for target in kpis["targets"]
             if target["name"] in targets.TARGET_NAMES
         ],
@@ -115,21 +116,6 @@ async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
         "last_year_first": year_before(first),
         "last_year_last": year_before(last),
     }
-
-
-def _target_unit(name: str) -> str:
-    """How the page writes a target's value: 元, percent, stations, households, parcels, 人次
-    or scans."""
-    unit = targets.TARGET_NAMES[name]
-    if unit == "count":
-        if name.startswith("stations_"):
-            return "stations"
-        if name.endswith("training_visits"):
-            return "visits"
-        if name == "trace_scans":
-            return "scans"
-        return "households" if name.endswith("_households_served") else "parcels"
-    return "yuan" if unit == "fen" else unit
 
 
 def _target(name: str, part: dict[str, Any]) -> dict[str, Any]:

@@ -216,7 +216,7 @@ class CountyDataController(Controller):
         table: Annotated[
             str,
             QueryParameter(
-                description="summary, checkins, subsidies, subsidy_parcels or a kind",
+                description="summary, scorecard, checkins, subsidies, subsidy_parcels or a kind",
                 required=False,
             ),
         ] = "summary",

@@ -37,7 +37,11 @@ TARGET_NAMES: dict[str, str] = {
     "poor_households_served": "count",
     "training_visits": "count",  # 培训人次, year to date (a person trained twice is two)
     "poor_training_visits": "count",  # of them from 脱贫户
+    "poor_training_share_pct": "pct",  # 脱贫户's share of the 培训人次 (the seeds ask ≥ 30 %)
     "trace_scans": "count",  # 溯源扫码, every scan of the county's labels so far
+    # 县到村 legs dispatched in the year to date delivered within 48 h, in percent (delivery's own
+    # month figures: within_48h / legs)
+    "delivery_48h_pct": "pct",
 }
 # Judged beside them, their targets being the registry's county settings (PATCH the county).
 COVERAGE_TARGETS = ("township_coverage_pct", "village_coverage_pct", "poor_village_coverage_pct")

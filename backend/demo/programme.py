@@ -21,6 +21,8 @@ TARGETS = [
     ("online_retail_growth_pct", 15),
     ("farm_parcels_out", 1500),
     ("poor_households_served", 100),
+    ("training_visits", 120),
+    ("poor_training_share_pct", 30),
 ]
 SESSIONS = [  # days ago, title, kind, trainer, hours
     (50, "农村电商普及培训（城关镇）", "ecommerce_basics", "县电商中心", 3),

@@ -32,6 +32,7 @@ NAV_AVAILABLE = [
     "dashboard",
     "stations",
     "coverage",
+    "scorecard",
     "notices",
     "training",
     "subsidies",

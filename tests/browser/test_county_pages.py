@@ -182,6 +182,7 @@ async def test_usable_at_1024_px(browser, county_server):
         "/county/stations",
         f"/county/stations/{station_id}",
         "/county/coverage",
+        "/county/scorecard",
         "/county/notices",
         "/county/subsidies",
         "/county/registry/households",
@@ -194,4 +195,68 @@ async def test_usable_at_1024_px(browser, county_server):
         await page.goto(f"{base}{path}")
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= 1024, (path, width)
+    await context.close()
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "ug"])
+async def test_scorecard_prints_for_the_inspector(browser, county_server, tmp_path, lang):
+    """考核指标 (issue #14): every target in its group, its 打印 button, the print stylesheet
+    (no navigation; the county, the period and the day printed stay), numbers left to right in
+    Uyghur; screenshots docs/screenshots/county-scorecard-<lang>.png."""
+    from tests.browser.test_counter_bidi import assert_reads_left_to_right
+
+    folder = SCREENSHOTS if os.environ.get("CUNZHAN_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    base = county_server.url
+    context = await desktop(browser, lang)
+    page = await context.new_page()
+    await log_in(page, base, lang)
+    async with page.expect_navigation():
+        await page.click(".mainnav a[href='/county/scorecard']")  # one click from anywhere
+    assert await page.evaluate("document.documentElement.lang") == lang
+    assert await page.evaluate("document.documentElement.dir") == ("rtl" if lang == "ug" else "ltr")
+    assert await visible_keys(page) == []
+    rows = page.locator("[data-table=scorecard] tr[data-target]")
+    assert await rows.count() == 17
+    groups = await page.locator("[data-table=scorecard] tbody").evaluate_all(
+        "bodies => bodies.map(b => b.dataset.group)"
+    )
+    assert groups == ["coverage", "sales", "poverty", "training", "trace", "logistics"]
+    # The demo county set these: 45 村级服务点, growth ≥ 15 %, 1,500 farm parcels.
+    stations = page.locator("tr[data-target=stations_village]")
+    assert "45" in await stations.locator("td.target").inner_text()
+    assert await stations.get_attribute("data-met") in ("yes", "no")
+    unset = page.locator("tr[data-target=trace_scans]")
+    assert await unset.get_attribute("data-met") == "none"
+    assert await unset.locator("td.target").inner_text() == "—"
+    visits = (await unset.locator("td.actual").inner_text()).strip()
+    assert re.search(r"\d", visits), visits  # the actual shows without a target
+    retail = page.locator("tr[data-target=online_retail_fen] td.actual")
+    amount = re.search(r"[\d,]+\.\d\d", await retail.inner_text()).group(0)
+    today = await page.locator("[data-field=printed-on]").inner_text()
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", today.strip().strip("\u2066\u2069"))
+    if lang == "ug":
+        await assert_reads_left_to_right(page, "tr[data-target=online_retail_fen]", amount)
+        await assert_reads_left_to_right(page, "tr[data-target=online_retail_growth_pct]", "15%")
+        await assert_reads_left_to_right(page, "tr[data-target=farm_parcels_out]", "1,500")
+        await assert_reads_left_to_right(page, "[data-field=printed-on]", today.strip())
+        await assert_reads_left_to_right(page, "[data-field=period]", today.strip()[:4] + "-01-01")
+    # The print button is the browser's print; the print stylesheet drops the navigation.
+    button = page.locator("button[data-print]")
+    assert await button.is_visible()
+    await page.evaluate("window.print = () => { window.printed = true; }")
+    await button.click()
+    assert await page.evaluate("window.printed === true")
+    await page.screenshot(path=str(folder / f"county-scorecard-{lang}.png"), full_page=True)
+    await page.emulate_media(media="print")
+    for hidden in (".mainnav", ".topbar", ".footer", "button[data-print]", "form.filters"):
+        assert not await page.locator(hidden).first.is_visible(), hidden
+    assert await page.locator("h1").is_visible()
+    assert await page.locator("[data-field=period]").is_visible()
+    assert await page.locator("[data-field=printed-on]").is_visible()
+    heading = await page.locator("h1").inner_text()
+    assert "青山县" in heading
+    pdf = await page.pdf(format="A4", prefer_css_page_size=True)
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert 1 <= pages <= 2, pages  # the whole scorecard on one or two A4 sheets
     await context.close()

@@ -29,3 +29,8 @@ document.querySelectorAll("form[data-form=notice]").forEach((form) => {
   scope.addEventListener("change", show);
   show();
 });
+// The scorecard's print button (the browser's own print works without it).
+document.querySelectorAll("[data-print]").forEach((button) => {
+  button.hidden = false;
+  button.addEventListener("click", () => window.print());
+});

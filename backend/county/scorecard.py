@@ -1,0 +1,113 @@
+"""The programme scorecard (考核指标): every target the seeds set for a county, one row each,
+grouped as the province inspects them (验收, 绩效评价), for the printed page `/county/scorecard`
+and the workbook's sheet 考核指标.
+
+Nothing is counted here: the rows are the kpis' own answer (`figures.month_kpis` with every
+target's actual), its `targets` where the county has set one, its `actuals` where it has not.
+
+    rows(kpis) -> [{"name", "group", "unit", "target", "actual", "met"}]
+        unit: yuan | pct | stations | households | parcels | visits | scans
+        met: True | False, or None when no target is set ("未设目标")
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from backend.county import figures, targets
+from backend.county.review import facts_of
+from backend.county.service import page_month, recent_months
+
+# (group, the names in it) in the order the province reads them; a target name not listed here
+# (a later one) still shows, in the last group.
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "coverage",
+        (*targets.COVERAGE_TARGETS, "stations_village"),
+    ),
+    (
+        "sales",
+        (
+            "online_retail_fen",
+            "online_retail_growth_pct",
+            "upward_sales_fen",
+            "upward_sales_growth_pct",
+            "downward_sales_fen",
+            "downward_sales_growth_pct",
+            "farm_parcels_out",
+        ),
+    ),
+    ("poverty", ("poor_households_served",)),
+    ("training", ("training_visits", "poor_training_visits", "poor_training_share_pct")),
+    ("trace", ("trace_scans",)),
+    ("logistics", ("delivery_48h_pct",)),
+)
+
+
+def target_unit(name: str) -> str:
+    """How a target's value is written: 元, percent, stations, households, parcels, 人次 or
+    scans (the coverage targets are percent)."""
+    unit = targets.TARGET_NAMES.get(name, "pct")
+    if unit == "count":
+        if name.startswith("stations_"):
+            return "stations"
+        if name.endswith("training_visits"):
+            return "visits"
+        if name == "trace_scans":
+            return "scans"
+        return "households" if name.endswith("_households_served") else "parcels"
+    return "yuan" if unit == "fen" else unit
+
+
+def _ordered_names() -> list[tuple[str, str]]:
+    listed = [(group, name) for group, names in GROUPS for name in names]
+    seen = {name for _, name in listed}
+    last_group = GROUPS[-1][0]
+    return listed + [(last_group, name) for name in targets.TARGET_NAMES if name not in seen]
+
+
+def rows(kpis: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per target name from the kpis (asked with `every_target`): judged where a target
+    is set, the actual alone (met None) where none is."""
+    judged = {target["name"]: target for target in kpis["targets"]}
+    actuals = kpis["actuals"]
+    result = []
+    for group, name in _ordered_names():
+        row: dict[str, Any] = {"name": name, "group": group, "unit": target_unit(name)}
+        if name in judged:
+            target = judged[name]
+            row.update(target=target["target"], actual=target["actual"], met=target["met"])
+        else:
+            row.update(target=None, actual=actuals.get(name), met=None)
+        result.append(row)
+    return result
+
+
+def grouped(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for line in lines:
+        groups.setdefault(line["group"], []).append(line)
+    return [{"name": name, "rows": members} for name, members in groups.items()]
+
+
+async def scorecard_page(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
+    """The page: the month's year to date judged, grouped; the county, the period, today."""
+    facts = await facts_of(county_id)
+    first = page_month(month, facts.today)
+    kpis = await figures.month_kpis(county_id, f"{first:%Y-%m}", every_target=True)
+    lines = rows(kpis)
+    return {
+        "facts": facts,
+        "month": first,
+        "months": recent_months(facts.today),
+        "period_start": kpis["year_to_date"]["start"],
+        "period_end": kpis["year_to_date"]["end"],
+        "printed_on": facts.today,
+        "groups": grouped(lines),
+        "counts": {
+            "met": sum(1 for line in lines if line["met"] is True),
+            "not_met": sum(1 for line in lines if line["met"] is False),
+            "no_target": sum(1 for line in lines if line["met"] is None),
+        },
+    }

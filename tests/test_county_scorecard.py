@@ -1,0 +1,372 @@
+"""The programme scorecard (考核指标, issue #14): the page `/county/scorecard`, the kpis API's
+`targets` and the workbook's sheet 考核指标 give the same actual, target and verdict for every
+row, on a small county whose every figure is computed here by hand."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import re
+from decimal import Decimal
+
+from openpyxl import load_workbook
+
+from backend import clock
+from tests.support import event, push, tracking
+from tests.test_county_pages import HTML, html_as
+
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+Y = datetime.datetime.now(SHANGHAI).year - 1  # a finished year: its June is the month asked
+MONTH = f"{Y}-06"
+REAL_NOW = clock.utcnow
+
+
+def _at(year: int, month: int, day: int, hour: int = 10) -> str:
+    return datetime.datetime(year, month, day, hour, tzinfo=SHANGHAI).isoformat()
+
+
+def _utc(year: int, month: int, day: int, hour: int = 2) -> datetime.datetime:
+    return datetime.datetime(year, month, day, hour, tzinfo=datetime.UTC)
+
+
+def _sale(amount: int, when: str, household: str | None = None) -> dict:
+    data = {"product": "核桃", "quantity": 1, "unit": "kg", "amount_fen": amount,
+            "commission_fen": 0, "channel": "微信"}  # fmt: skip
+    if household:
+        data["household_code"] = household
+    return event("sale.recorded", data, when)
+
+
+def _purchase(amount: int, when: str) -> dict:
+    data = {"platform": "taobao", "item": "电饭锅", "amount_fen": amount, "commission_fen": 0}
+    return event("purchase.ordered", data, when)
+
+
+def _dispatch(when: str) -> dict:
+    data = {"tracking_no": tracking(), "carrier": "SF", "weight_g": 500, "fee_fen": 800,
+            "destination": "广州", "farm_product": True}  # fmt: skip
+    return event("parcel.dispatched", data, when)
+
+
+def _receipt(number: str, when: datetime.datetime) -> dict:
+    data = {"tracking_no": number, "carrier": "SF", "recipient_phone": "13812345678"}
+    return event("parcel.received", data, when.astimezone(SHANGHAI).isoformat())
+
+
+async def _hand_over(client, world, station, number: str, when: datetime.datetime) -> None:
+    """The hub hands a parcel to the station's route, the server's clock at `when`."""
+    clock.utcnow = lambda: when  # type: ignore[assignment]
+    try:
+        answer = await client.post(
+            f"/api/v1/counties/{world.county_id}/hub-dispatches",
+            json={"station_id": str(station), "tracking_nos": [number]},
+            headers=world.staff.headers,
+        )
+    finally:
+        clock.utcnow = REAL_NOW  # type: ignore[assignment]
+    assert answer.status_code == 201, answer.text
+
+
+async def _county(client, world) -> None:
+    """Two more villages without a station; sales, a 脱贫户, training, scans and delivery legs."""
+    for name in ("北村", "南村"):
+        made = await client.post(
+            f"/api/v1/counties/{world.county_id}/villages",
+            json={"township_id": str(world.township_id), "name": name, "poor": False},
+            headers=world.staff.headers,
+        )
+        assert made.status_code == 201, made.text
+    a = [
+        _purchase(5000, _at(Y - 1, 4, 1)),  # last year
+        _sale(20000, _at(Y - 1, 5, 1)),  # last year
+        _dispatch(_at(Y, 2, 1)),  # 农产品代发
+        _sale(30000, _at(Y, 3, 10)),
+        _purchase(5000, _at(Y, 6, 6)),
+        _sale(99999, _at(Y, 7, 1)),  # after the month asked: not in the year to date
+    ]
+    assert {r["status"] for r in await push(client, world.keeper_a, a)} == {"accepted"}
+    b = [_sale(10000, _at(Y, 6, 5), household=world.household_code)]  # a 脱贫户's produce
+    assert {r["status"] for r in await push(client, world.keeper_b, b)} == {"accepted"}
+
+    async def session(held_on: str, trainees: list[dict]) -> None:
+        made = await client.post(
+            f"/api/v1/counties/{world.county_id}/trainings",
+            json={"title": "电商培训", "held_on": held_on, "kind": "ecommerce_basics",
+                  "trainees": trainees},
+            headers=world.staff.headers,
+        )  # fmt: skip
+        assert made.status_code == 201, made.text
+
+    await session(
+        f"{Y}-03-15",
+        [
+            {"name": "甲", "household_code": world.household_code},  # a 脱贫户
+            {"name": "乙", "household_code": world.non_poverty_household_code},
+            {"name": "丙", "poor": True},
+            {"name": "丁"},
+        ],
+    )
+    await session(f"{Y}-08-01", [{"name": "戊", "poor": True}])  # after June
+
+    batch = await client.post(
+        f"/api/v1/counties/{world.county_id}/trace-batches",
+        json={"product": "核桃"},
+        headers=world.staff.headers,
+    )
+    assert batch.status_code == 201, batch.text
+    page = "/" + batch.json()["url"].split("/", 3)[3]
+    phone = {"user-agent": "Mozilla/5.0 (Linux; Android 12) Mobile MicroMessenger/8.0"}
+    for _ in range(2):
+        assert (await client.get(page, headers=phone)).status_code == 200
+
+    # 县到村 legs (hours by hand): 24 h within; 72 h late; 24 h within; never received (late);
+    # July's and last December's are not in the year to date.
+    legs = [
+        ("SF9100000000001", world.station_a, world.keeper_a, _utc(Y, 3, 1), _utc(Y, 3, 2)),
+        ("SF9100000000002", world.station_a, world.keeper_a, _utc(Y, 5, 10), _utc(Y, 5, 13)),
+        ("SF9100000000003", world.station_b, world.keeper_b, _utc(Y, 6, 20), _utc(Y, 6, 21)),
+        ("SF9100000000004", world.station_b, world.keeper_b, _utc(Y, 6, 25), None),
+        ("SF9100000000005", world.station_a, world.keeper_a, _utc(Y, 7, 5), _utc(Y, 7, 6)),
+        ("SF9100000000006", world.station_a, world.keeper_a, _utc(Y - 1, 12, 5), None),
+    ]
+    for number, station, keeper, dispatched, received in legs:
+        await _hand_over(client, world, station, number, dispatched)
+        if received:
+            answer = await push(client, keeper, [_receipt(number, received)])
+            assert answer[0]["status"] == "accepted"
+
+
+async def _put_targets(client, world, targets: dict[str, float]) -> None:
+    answer = await client.put(
+        f"/api/v1/counties/{world.county_id}/targets",
+        json={"targets": [{"name": name, "target": value} for name, value in targets.items()]},
+        headers=world.staff.headers,
+    )
+    assert answer.status_code == 200, answer.text
+
+
+# name → (actual, target or None, met or None); amounts in fen, as the API gives them.
+EXPECTED: dict[str, tuple] = {
+    "township_coverage_pct": (100.0, 100, True),  # 1 township of 1
+    "village_coverage_pct": (50.0, 60, False),  # 2 villages of 4
+    "poor_village_coverage_pct": (100.0, 50, True),  # 西村 of 西村
+    "stations_village": (2, 3, False),
+    "online_retail_fen": (45000, 45000, True),  # 30000 + 10000 + 5000
+    "online_retail_growth_pct": (80.0, 90.5, False),  # 45000 against 20000 + 5000
+    "upward_sales_fen": (40000, 50000, False),
+    "upward_sales_growth_pct": (100.0, 20, True),  # 40000 against 20000
+    "downward_sales_fen": (5000, None, None),  # no target set
+    "downward_sales_growth_pct": (0.0, 5, False),
+    "farm_parcels_out": (1, 1, True),
+    "poor_households_served": (1, 1, True),  # T-0001
+    "training_visits": (4, 5, False),  # 甲乙丙丁; 戊 came in August
+    "poor_training_visits": (2, None, None),  # 甲 (T-0001) and 丙
+    "poor_training_share_pct": (50.0, 30, True),  # 2 of 4
+    "trace_scans": (2, 2, True),
+    "delivery_48h_pct": (50.0, 90, False),  # 2 of the 4 legs of January to June
+}
+# What the page writes for them (zh-CN).
+PAGE_TEXT = {
+    "township_coverage_pct": ("100%", "100%"),
+    "village_coverage_pct": ("50%", "60%"),
+    "poor_village_coverage_pct": ("100%", "50%"),
+    "stations_village": ("2 个", "3 个"),
+    "online_retail_fen": ("450.00 元", "450.00 元"),
+    "online_retail_growth_pct": ("80%", "90.5%"),
+    "upward_sales_fen": ("400.00 元", "500.00 元"),
+    "upward_sales_growth_pct": ("100%", "20%"),
+    "downward_sales_fen": ("50.00 元", "—"),
+    "downward_sales_growth_pct": ("0%", "5%"),
+    "farm_parcels_out": ("1 件", "1 件"),
+    "poor_households_served": ("1 户", "1 户"),
+    "training_visits": ("4 人次", "5 人次"),
+    "poor_training_visits": ("2 人次", "—"),
+    "poor_training_share_pct": ("50%", "30%"),
+    "trace_scans": ("2 次", "2 次"),
+    "delivery_48h_pct": ("50%", "90%"),
+}
+MET_TEXT = {True: "已达标", False: "未达标", None: "未设目标"}
+MET_CELL = {True: "是", False: "否", None: "未设目标"}
+TAGS = re.compile(r"<[^>]+>")
+
+
+def _page_rows(html: str) -> dict[str, dict]:
+    rows = {}
+    for match in re.finditer(
+        r'<tr data-target="([a-z_0-9]+)" data-met="(\w+)">(.*?)</tr>', html, re.S
+    ):
+        name, met, body = match.groups()
+        cells = re.findall(
+            r'<td class="[^"]*\b(actual|target|result)\b[^"]*">(.*?)</td>', body, re.S
+        )
+        text = {kind: " ".join(TAGS.sub("", value).split()) for kind, value in cells}
+        rows[name] = {"met": met, **text}
+    return rows
+
+
+def _sheet_rows(content: bytes) -> tuple[list, dict[str, list]]:
+    sheet = load_workbook(io.BytesIO(content))["考核指标"]
+    header = [cell.value for cell in sheet[2]]
+    rows = {row[1].value: [cell.value for cell in row] for row in sheet.iter_rows(min_row=3)}
+    return [sheet["A1"].value, header], rows
+
+
+SHEET_LABELS = {
+    "township_coverage_pct": "乡镇电子商务服务站覆盖率（%）",
+    "village_coverage_pct": "行政村电子商务服务点覆盖率（%）",
+    "poor_village_coverage_pct": "贫困村（脱贫村）服务点覆盖率（%）",
+    "stations_village": "村级电子商务服务点数量（个）",
+    "online_retail_fen": "网络零售额（元）",
+    "online_retail_growth_pct": "网络零售额同比增长（%）",
+    "upward_sales_fen": "农产品上行（网络销售额）（元）",
+    "upward_sales_growth_pct": "农产品上行同比增长（%）",
+    "downward_sales_fen": "工业品下行（代购额）（元）",
+    "downward_sales_growth_pct": "工业品下行同比增长（%）",
+    "farm_parcels_out": "农产品代发快递（件）",
+    "poor_households_served": "带动脱贫户（户）",
+    "training_visits": "电商培训人次（人次）",
+    "poor_training_visits": "其中脱贫户培训人次（人次）",
+    "poor_training_share_pct": "脱贫户培训人次占比（%）",
+    "trace_scans": "农产品溯源扫码（次）",
+    "delivery_48h_pct": "县到村 48 小时送达率（%）",
+}
+MONEY = {"online_retail_fen", "upward_sales_fen", "downward_sales_fen"}
+
+
+def _in_sheet(name: str, value):
+    if value is None:
+        return None
+    return Decimal(value) / 100 if name in MONEY else value
+
+
+async def test_page_kpis_and_workbook_agree_on_every_row(client, world):
+    await _county(client, world)
+    await _put_targets(
+        client,
+        world,
+        {name: target for name, (_, target, _) in EXPECTED.items()
+         if target is not None and not name.endswith("coverage_pct")},
+    )  # fmt: skip
+
+    kpis = await client.get(
+        f"/api/v1/counties/{world.county_id}/kpis?month={MONTH}", headers=world.staff.headers
+    )
+    assert kpis.status_code == 200, kpis.text
+    judged = {t["name"]: t for t in kpis.json()["targets"]}
+    for name, (actual, target, met) in EXPECTED.items():
+        if target is None:
+            assert name not in judged, name  # the API lists the targets that are set
+        else:
+            assert judged[name] == {"name": name, "target": target, "actual": actual,
+                                    "met": met}, name  # fmt: skip
+
+    page = await client.get(
+        f"/county/scorecard?month={MONTH}&lang=zh-CN", headers=html_as(world.staff)
+    )
+    assert page.status_code == 200, page.text
+    rows = _page_rows(page.text)
+    assert list(rows) == list(EXPECTED)  # every target, grouped in this order
+    for name, (actual_text, target_text) in PAGE_TEXT.items():
+        met = EXPECTED[name][2]
+        assert rows[name]["actual"] == actual_text, (name, rows[name])
+        assert rows[name]["target"] == target_text, (name, rows[name])
+        assert MET_TEXT[met] in rows[name]["result"], (name, rows[name])
+        assert rows[name]["met"] == {True: "yes", False: "no", None: "none"}[met]
+    groups = re.findall(r'<tbody data-group="(\w+)">', page.text)
+    assert groups == ["coverage", "sales", "poverty", "training", "trace", "logistics"]
+    assert "测试县" in page.text and f"{Y}-01-01" in page.text and f"{Y}-06-30" in page.text
+    assert "已达标 8 项，未达标 7 项，未设目标 2 项" in page.text
+    assert 'href="/county/scorecard"' in page.text and "data-print" in page.text
+
+    book = await client.get(
+        f"/api/v1/counties/{world.county_id}/export.xlsx?month={MONTH}",
+        headers=world.staff.headers,
+    )
+    assert book.status_code == 200
+    (title, header), sheet = _sheet_rows(book.content)
+    assert title == f"测试县 考核指标（本年累计 {Y}-01-01 至 {Y}-06-30）"
+    assert header == ["类别", "指标", "实际（本年累计）", "目标", "是否达标"]
+    assert list(sheet) == [SHEET_LABELS[name] for name in EXPECTED]
+    for name, (actual, target, met) in EXPECTED.items():
+        line = sheet[SHEET_LABELS[name]]
+        assert line[2:] == [_in_sheet(name, actual), _in_sheet(name, target), MET_CELL[met]], (
+            name, line
+        )  # fmt: skip
+    assert sheet[SHEET_LABELS["upward_sales_fen"]][0] == "农产品上行与工业品下行"
+
+    # The same rows as CSV.
+    text = (
+        await client.get(
+            f"/api/v1/counties/{world.county_id}/export.csv?month={MONTH}&table=scorecard",
+            headers=world.staff.headers,
+        )
+    ).content.decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(text)))
+    assert lines[0] == ["类别", "指标", "实际（本年累计）", "目标", "是否达标"]
+    assert ["农产品上行与工业品下行", "网络零售额（元）", "450.00", "450.00", "是"] in lines
+
+
+async def test_with_no_target_set_every_actual_still_shows(client, world):
+    """Targets cleared: the API judges coverage alone; the page and the sheet still show every
+    actual (the 48 h rate and the 脱贫户 served too), marked 未设目标."""
+    await _county(client, world)
+    await _put_targets(client, world, {})
+    kpis = await client.get(
+        f"/api/v1/counties/{world.county_id}/kpis?month={MONTH}", headers=world.staff.headers
+    )
+    assert [t["name"] for t in kpis.json()["targets"]] == [
+        "township_coverage_pct", "village_coverage_pct", "poor_village_coverage_pct"
+    ]  # fmt: skip
+    page = await client.get(
+        f"/county/scorecard?month={MONTH}&lang=zh-CN", headers=html_as(world.staff)
+    )
+    rows = _page_rows(page.text)
+    for name, (actual_text, _) in PAGE_TEXT.items():
+        assert rows[name]["actual"] == actual_text, name
+        if not name.endswith("coverage_pct"):
+            assert rows[name]["met"] == "none" and rows[name]["target"] == "—", name
+            assert "未设目标" in rows[name]["result"]
+    book = await client.get(
+        f"/api/v1/counties/{world.county_id}/export.xlsx?month={MONTH}",
+        headers=world.staff.headers,
+    )
+    _, sheet = _sheet_rows(book.content)
+    assert sheet["县到村 48 小时送达率（%）"][2:] == [50.0, None, "未设目标"]
+    assert sheet["带动脱贫户（户）"][2:] == [1, None, "未设目标"]
+
+
+async def test_the_new_targets_can_be_set_on_the_settings_page_and_in_uyghur(client, world):
+    page = await client.get("/county/registry/county?lang=zh-CN", headers=html_as(world.staff))
+    assert "脱贫户培训人次占比（%）" in page.text and "县到村 48 小时送达率（%）" in page.text
+    uyghur = await client.get(
+        f"/county/scorecard?month={MONTH}&lang=ug", headers=html_as(world.staff)
+    )
+    assert uyghur.status_code == 200 and 'dir="rtl"' in uyghur.text
+    assert "باھالاش كۆرسەتكۈچلىرى" in uyghur.text and "county_page." not in uyghur.text
+
+
+async def test_only_county_staff_of_the_county(client, world):
+    await _county(client, world)
+    # A keeper is refused; a browser without a session is sent to log in.
+    keeper = await client.get("/county/scorecard", headers=html_as(world.keeper_a))
+    assert keeper.status_code == 403
+    anonymous = await client.get("/county/scorecard", headers=HTML)
+    assert anonymous.status_code == 303 and "/county/login" in anonymous.headers["location"]
+    # Another county's officer sees their own county's scorecard, never this one's figures, and
+    # gets neither this county's kpis nor its workbook.
+    foreign = await client.get(
+        f"/county/scorecard?month={MONTH}&lang=zh-CN", headers=html_as(world.foreign_staff)
+    )
+    assert foreign.status_code == 200
+    assert "远方县" in foreign.text and "测试县" not in foreign.text
+    assert _page_rows(foreign.text)["online_retail_fen"]["actual"] == "0.00 元"
+    for path in (
+        f"kpis?month={MONTH}",
+        f"export.xlsx?month={MONTH}",
+        f"export.csv?month={MONTH}&table=scorecard",
+    ):
+        answer = await client.get(
+            f"/api/v1/counties/{world.county_id}/{path}", headers=world.foreign_staff.headers
+        )
+        assert answer.status_code in (403, 404), (path, answer.status_code)
