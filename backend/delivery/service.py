@@ -13,6 +13,7 @@ import uuid
 import zoneinfo
 
 from backend import clock, db
+from backend.accounts import service as accounts
 from backend.accounts.schemas import CurrentUser
 from backend.db import is_integrity_error
 from backend.delivery import store
@@ -142,6 +143,16 @@ async def _hand_over(
                 )
             )
         await store.insert_legs(new_legs)
+        if new_legs:
+            await accounts.audit(
+                user,
+                "hub.dispatched",
+                "station",
+                station_id,
+                county_id,
+                created=len(new_legs),
+                already_open=len(answered) - len(new_legs),
+            )
     return DispatchOut(
         station_id=station_id,
         dispatched_at=now,
