@@ -62,7 +62,8 @@ function render() {
     ...numbers.map((number) => {
       const item = document.createElement("li");
       item.dataset.trackingNo = number;
-      const text = document.createElement("span");
+      const text = document.createElement("bdi"); // left to right in a Uyghur page too
+      text.dir = "ltr";
       text.textContent = number;
       const remove = document.createElement("button");
       remove.type = "button";
