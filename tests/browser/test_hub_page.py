@@ -121,6 +121,10 @@ async def test_fifteen_stalled_scans_a_reload_a_lost_connection_and_the_hand_ove
     await ready(page)
     result = await page.inner_text("[data-result]")
     assert "已将 15 件包裹交给" in result, result
+    taken = await page.locator("[data-result] li").evaluate_all(
+        "items => items.map(li => li.dataset.trackingNo)"
+    )
+    assert sorted(taken) == sorted(numbers)  # the server took each number whole
     assert await listed(page) == []  # cleared once the server answered
     assert "0 件" in await page.inner_text("#hub-count")
     after = station_figures(base, staff, station)
