@@ -166,6 +166,9 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/api/v1/counties/{county_id}/delivery"): RouteRule(staff_of_county),
     ("GET", "/api/v1/track"): RouteRule(public),
     ("GET", "/track"): RouteRule(public),
+    # The hub's scanner page: county staff here; hub accounts in tests/test_delivery_hub_page.py
+    ("GET", "/county/hub"): RouteRule(any_staff),
+    ("POST", "/county/hub"): RouteRule(any_staff),
     # County pages
     ("GET", "/county"): RouteRule(any_staff),
     ("GET", "/county/login"): RouteRule(public),
@@ -173,6 +176,7 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/county/logout"): RouteRule(logged_in, anonymous_only=True),
     ("GET", "/county/static/county.css"): RouteRule(public),
     ("GET", "/county/static/county.js"): RouteRule(public),
+    ("GET", "/county/static/hub.js"): RouteRule(public),
     ("GET", "/county/stations"): RouteRule(any_staff),
     ("GET", "/county/stations/{station_id}"): RouteRule(staff_of_station),
     ("GET", "/county/coverage"): RouteRule(any_staff),

@@ -99,3 +99,38 @@ async def test_demo_county_keeps_its_programme_records(app, client, monkeypatch)
     assert len(batches) == 4
     public = await client.get("/" + batches[0]["url"].split("/", 3)[3])
     assert public.status_code == 200 and batches[0]["product"] in public.text
+
+
+async def test_demo_hub_worker_and_its_legs(app, client, monkeypatch):
+    """The hub's worker (13900000002) hands the week's parcels of 12 stations over each morning;
+    4 parcels handed over 52–90 h ago are still not received: the hub page's 超时未到 lists them."""
+    import datetime
+    import zoneinfo
+
+    monkeypatch.setenv("CUNZHAN_DEMO_HISTORY_DAYS", "14")
+    await load_demo(app.state.settings)
+    hub = await login(client, "13900000002", "demo1234")
+    assert hub["user"]["role"] == "hub" and hub["user"]["station_id"] is None
+    staff = await login(client, "13900000001", "demo1234")
+    headers = {"authorization": f"Bearer {staff['token']}"}
+    county = f"/api/v1/counties/{staff['user']['county_id']}"
+    today = datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
+    last_month = (today.replace(day=1) - datetime.timedelta(days=1)).strftime("%Y-%m")
+    totals = {"legs": 0, "within_48h": 0, "late_open": 0, "pending": 0}
+    late_hours = []
+    for month in (last_month, today.strftime("%Y-%m")):
+        answer = await client.get(f"{county}/delivery", params={"month": month}, headers=headers)
+        for name in totals:
+            totals[name] += answer.json()["totals"][name]
+        late_hours += [round(leg["hours_open"]) for leg in answer.json()["late_open_legs"]]
+    assert sorted(late_hours) == [52, 55, 70, 90]
+    assert totals["late_open"] == 4 and totals["pending"] == 3
+    assert totals["within_48h"] > 20, totals  # the week's received parcels of 12 stations
+    page = await client.get(
+        "/county/hub",
+        headers={"accept": "text/html", "authorization": f"Bearer {hub['token']}"},
+    )
+    assert page.status_code == 200
+    late = page.text.split('id="late"', 1)[1]
+    assert late.count("<tr data-tracking-no=") == 4
+    assert "90.0 小时" in late and "QS006" in late

@@ -113,6 +113,15 @@ async def requires_county_hub_or_staff(connection: ASGIConnection, _: BaseRouteH
         raise DomainError("forbidden_scope", status=403)
 
 
+async def requires_hub_or_staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """County staff, or a county hub's worker (the hub's page, whose county is the caller's)."""
+    user = current_user(connection)
+    if user.role == "hub" and user.county_id is not None:
+        return
+    if not user.is_staff:
+        raise DomainError("staff_only", status=403)
+
+
 def requires_row_in_county(table: type[Table], param: str) -> Any:
     """A guard for routes addressed by a row's id: the row's county must be the caller's."""
 

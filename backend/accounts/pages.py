@@ -20,7 +20,14 @@ from backend.accounts.throttle import LoginThrottle, login_throttle
 from backend.errors import DomainError, problem_document
 from backend.security import client_address
 from backend.settings import AppSettings
-from backend.web.layout import LOGIN_PATH, PAGE_ERRORS, page_language, render, safe_next
+from backend.web.layout import (
+    HUB_PATH,
+    LOGIN_PATH,
+    PAGE_ERRORS,
+    page_language,
+    render,
+    safe_next,
+)
 
 NextPage = Annotated[str | None, QueryParameter(required=False, description="Where to go after")]
 
@@ -38,6 +45,8 @@ class CountyLoginController(Controller):
         user = request.scope.get("user")
         if user is not None and getattr(user, "is_staff", False):
             return Redirect(safe_next(next), status_code=303)  # already signed in
+        if user is not None and getattr(user, "role", "") == "hub":
+            return Redirect(HUB_PATH, status_code=303)  # the hub's one page
         return render(request, "county/login.html", next=safe_next(next), phone="", error="")
 
     @post(
@@ -72,7 +81,9 @@ class CountyLoginController(Controller):
             )
         except DomainError as exc:
             return again(exc.code, **exc.params)
-        if not user.is_staff:
+        if user.role == "hub":
+            target = HUB_PATH  # a hub worker has one page: the scanner's hand-over
+        elif not user.is_staff:
             await accounts.logout(user.session_id)  # a keeper's place is the phone app
             return again("staff_only")
         lifetime = accounts.session_lifetime(settings, user.role)

@@ -1,18 +1,34 @@
-"""The villagers' tracking page, `/track`: a form (GET) and its answer, no script, Chinese by
-default, Uyghur and English; the same lookup and throttle as `GET /api/v1/track`."""
+"""The delivery's two pages.
+
+- `/track`, the villagers' tracking page: a form (GET) and its answer, no script, Chinese by
+  default, Uyghur and English; the same lookup and throttle as `GET /api/v1/track`.
+- `/county/hub`, the county hub worker's page (a `hub` account, or county staff): choose the
+  station's route, scan parcels into a list (`/county/static/hub.js`, which keeps the list in the
+  browser until the server has answered), hand the list over as one hub dispatch (the API's
+  `service.dispatch`, from a form post with the CSRF token), and the legs open past 48 h.
+"""
 
 from __future__ import annotations
 
-from litestar import Request, Response, get
-from litestar.di import NamedDependency, Provide
+from typing import Annotated, Any
 
-from backend.delivery import service
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import QueryParameter
+from litestar.response import Template
+
+from backend.accounts.guards import LoggedIn, requires_hub_or_staff
+from backend.accounts.schemas import CurrentUser
+from backend.delivery import hub, service
 from backend.delivery.routes import PhoneLast4, TrackingNo
-from backend.delivery.schemas import TrackOut
+from backend.delivery.schemas import DispatchOut, HubDispatch, TrackOut
 from backend.delivery.throttle import TrackThrottle, track_throttle
 from backend.errors import DomainError
+from backend.registry.staff import page_county, staff_county
 from backend.security import client_address
-from backend.web.layout import page_language, render
+from backend.web.forms import validation_field
+from backend.web.layout import HUB_PATH, PAGE_ERRORS, page_language, render, wants_html
 from backend.web.public import PUBLIC_STYLE, page_policy
 
 # The page's own form is the one place it may send to.
@@ -59,4 +75,89 @@ async def track_page(
     return page
 
 
-ROUTE_HANDLERS = [track_page]
+StationChoice = Annotated[
+    str | None, QueryParameter(required=False, description="The station chosen first")
+]
+
+
+class HubPageController(Controller):
+    path = HUB_PATH
+    include_in_schema = False
+    guards = [requires_hub_or_staff]
+    exception_handlers = PAGE_ERRORS
+
+    @get("/", name="county_hub")
+    async def page(
+        self, request: Request, user: LoggedIn, station: StationChoice = None
+    ) -> Template:
+        return await _hub_page(request, user, station_id=station or "")
+
+    @post("/", status_code=201)
+    async def hand_over(self, request: Request, user: LoggedIn) -> Template:
+        """The scanned list, one number a line, handed to the station's route as one dispatch:
+        201 and what was handed over; a refusal (422) changes nothing and keeps the list."""
+        county_id = await staff_county(user)
+        form = await request.form()
+        station_id = str(form.get("station_id") or "").strip()
+        lines = str(form.get("tracking_nos") or "").splitlines()
+        numbers = [line.strip() for line in lines if line.strip()]
+        try:
+            try:
+                data = msgspec.convert(
+                    {"station_id": station_id, "tracking_nos": numbers}, HubDispatch, strict=False
+                )
+            except msgspec.ValidationError as exc:
+                name = validation_field(str(exc)) or None
+                raise DomainError("invalid_input", field=name) from None
+            result = await service.dispatch(user, county_id, data)
+        except DomainError as exc:
+            if exc.status in (401, 403) or not wants_html(request):
+                raise  # a script gets the problem document; a refusal of the caller, its page
+            language = page_language(request)
+            return await _hub_page(
+                request,
+                user,
+                status_code=exc.status,
+                station_id=station_id,
+                numbers=numbers,
+                error=exc.problem(language)["detail"],
+            )
+        return await _hub_page(request, user, status_code=201, station_id=station_id, result=result)
+
+
+def _handed_keys(result: DispatchOut) -> list[str]:
+    """The parcels handed over (or already on the route), as the page's script keys its list."""
+    return [
+        f"{parcel.tracking_no}#{parcel.package}" if parcel.package else parcel.tracking_no
+        for parcel in result.parcels
+    ]
+
+
+async def _hub_page(
+    request: Request,
+    user: CurrentUser,
+    status_code: int = 200,
+    station_id: str = "",
+    numbers: list[str] | None = None,
+    result: DispatchOut | None = None,
+    error: str = "",
+) -> Template:
+    county_id = await staff_county(user)
+    stations = await hub.routes(county_id)
+    names = {str(station.id): f"{station.code} {station.name}" for station in stations}
+    context: dict[str, Any] = {
+        "facts": await page_county(county_id),
+        "stations": stations,
+        "selected": station_id if station_id in names else "",
+        "numbers": numbers or [],
+        "error": error,
+        "result": result,
+        "result_station": names.get(str(result.station_id), "") if result else "",
+        "handed": _handed_keys(result) if result else [],
+        "late": await hub.late_legs(county_id),
+        "county_key": str(county_id),
+    }
+    return render(request, "delivery/hub.html", status_code=status_code, nav="hub", **context)
+
+
+ROUTE_HANDLERS = [track_page, HubPageController]

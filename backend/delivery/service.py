@@ -13,6 +13,7 @@ import uuid
 import zoneinfo
 
 from backend import clock, db
+from backend.accounts import service as accounts
 from backend.accounts.schemas import CurrentUser
 from backend.db import is_integrity_error
 from backend.delivery import store
@@ -67,9 +68,15 @@ def scanned_number(raw: str, position: int | None = None) -> Scanned:
 # The hub ---------------------------------------------------------------------------------------
 
 
-async def dispatch(user: CurrentUser, county_id: uuid.UUID, data: HubDispatch) -> DispatchOut:
-    """The hub hands these parcels to the station's route now. A parcel whose leg to this station
-    is still open is not handed over twice (its leg is answered again, `new: false`)."""
+async def dispatch(
+    user: CurrentUser,
+    county_id: uuid.UUID,
+    data: HubDispatch,
+    at: datetime.datetime | None = None,
+) -> DispatchOut:
+    """The hub hands these parcels to the station's route now (`at`: when it did, for the demo's
+    history). A parcel whose leg to this station is still open is not handed over twice (its leg
+    is answered again, `new: false`)."""
     try:
         station = await registry.get_station(data.station_id)
     except DomainError:
@@ -83,13 +90,13 @@ async def dispatch(user: CurrentUser, county_id: uuid.UUID, data: HubDispatch) -
         scanned = scanned_number(raw, position)
         parcels.setdefault((scanned.tracking_no, scanned.package or ""), scanned)
     try:
-        return await _hand_over(user, county_id, station.id, parcels)
+        return await _hand_over(user, county_id, station.id, parcels, at)
     except Exception as exc:
         # Another scan of one of these parcels to this station won the race for its leg: read
         # again, and its leg is open.
         if not is_integrity_error(exc):
             raise
-        return await _hand_over(user, county_id, station.id, parcels)
+        return await _hand_over(user, county_id, station.id, parcels, at)
 
 
 async def _hand_over(
@@ -97,8 +104,9 @@ async def _hand_over(
     county_id: uuid.UUID,
     station_id: uuid.UUID,
     parcels: dict[tuple[str, str], Scanned],
+    at: datetime.datetime | None,
 ) -> DispatchOut:
-    now = clock.utcnow()
+    now = at or clock.utcnow()
     numbers = sorted({number for number, _ in parcels})
     receipts = Receipts(await parcel_sightings(numbers, [station_id]))
     answered: list[DispatchedParcel] = []
@@ -142,6 +150,16 @@ async def _hand_over(
                 )
             )
         await store.insert_legs(new_legs)
+        if new_legs:
+            await accounts.audit(
+                user,
+                "hub.dispatched",
+                "station",
+                station_id,
+                county_id,
+                created=len(new_legs),
+                already_open=len(answered) - len(new_legs),
+            )
     return DispatchOut(
         station_id=station_id,
         dispatched_at=now,

@@ -49,7 +49,7 @@ async def write_programme(
     person,
 ) -> None:
     rng = random.Random(15)
-    staff = await _staff(staff_phone)
+    staff = await demo_user(staff_phone)
     await set_programme(staff, county_id, None, list(TARGETS))
     for index, (days_ago, title, kind, trainer, hours) in enumerate(SESSIONS):
         trainees = [
@@ -81,7 +81,8 @@ async def write_programme(
         await create_batch(county_id, staff, batch)
 
 
-async def _staff(phone: str) -> CurrentUser:
+async def demo_user(phone: str) -> CurrentUser:
+    """A demo account as a service sees its caller (the demo writes as that person)."""
     row = await accounts.user_by_phone(phone)
     if row is None:
         raise RuntimeError(f"demo staff {phone} is missing")

@@ -13,6 +13,7 @@ import zoneinfo
 from backend import clock
 from backend.accounts.schemas import UserCreate
 from backend.accounts.service import create_user
+from backend.demo.delivery import write_hub_legs
 from backend.demo.history import write_history
 from backend.demo.programme import write_programme
 from backend.registry import service as registry
@@ -30,6 +31,7 @@ DEMO_COUNTY_CODE = "QSX"
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - the published demo password of API.md
 KEEPER_PHONES = [f"138000000{n:02d}" for n in range(1, 41)]
 STAFF_PHONE = "13900000001"
+HUB_PHONE = "13900000002"  # the county hub's worker (县级物流配送中心): the page /county/hub
 
 TOWNSHIPS = [
     "城关镇",
@@ -159,6 +161,7 @@ async def load_demo(settings: Settings, if_empty: bool = False, progress=None) -
         local_today,
         _person,
     )
+    await write_hub_legs(county.id, HUB_PHONE, station_ids)
     # The county pages read the rollups: have them ready before the first staff login.
     await refresh_county(county.id)
     return (
@@ -178,6 +181,8 @@ async def _demo_accounts(rng: random.Random, county_id: uuid.UUID, station_ids: 
         phone=STAFF_PHONE, name="县电商中心", password=DEMO_PASSWORD, role="county_staff"
     )
     await create_user(None, county_id, staff)
+    hub = UserCreate(phone=HUB_PHONE, name="配送中心分拣员", password=DEMO_PASSWORD, role="hub")
+    await create_user(None, county_id, hub)
     for phone, station_id in zip(KEEPER_PHONES, station_ids, strict=True):
         keeper = UserCreate(
             phone=phone,

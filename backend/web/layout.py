@@ -26,6 +26,8 @@ from backend.i18n import LANGUAGES, normalize_language, text_direction
 from backend.web.format import Formatter
 
 LOGIN_PATH = "/county/login"
+# The county hub worker's page (县级物流配送中心: hand parcels to the village routes).
+HUB_PATH = "/county/hub"
 LANGUAGE_NAMES = {"zh-CN": "中文", "en": "English", "ug": "ئۇيغۇرچە"}
 # The main navigation's entries, in order; an entry appears once its pages exist.
 NAV_AVAILABLE = [
@@ -39,6 +41,7 @@ NAV_AVAILABLE = [
     "cash",
     "months",
     "reports",
+    "hub",
     "trace",
     "registry",
 ]

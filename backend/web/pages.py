@@ -1,4 +1,4 @@
-"""The staff pages' two static files (explicit routes keep the route table simple)."""
+"""The staff pages' static files (explicit routes keep the route table simple)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,13 @@ class StaffStaticController(Controller):
             STATIC_DIR / "county.js",
             media_type="text/javascript",
             content_disposition_type="inline",
+        )
+
+    @get("/hub.js")
+    async def hub_script(self) -> File:
+        """The hub's scanner page (an ES module importing the keeper app's scan and rules)."""
+        return File(
+            STATIC_DIR / "hub.js", media_type="text/javascript", content_disposition_type="inline"
         )
 
 

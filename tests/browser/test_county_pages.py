@@ -191,6 +191,7 @@ async def test_usable_at_1024_px(browser, county_server):
         "/county/trace",
         "/county/registry/import",
         "/county/months",
+        "/county/hub",
     ):
         await page.goto(f"{base}{path}")
         width = await page.evaluate("document.documentElement.scrollWidth")

@@ -1,0 +1,157 @@
+// The county hub's scanner page (/county/hub): parcels scanned one after another into the chosen
+// station's list, handed over with the page's form ("交接").
+//
+// - The scanner gun's bursts are read by the keeper app's own module (/app/js/scan.js: a burst ends
+//   at Enter/Tab or a long idle, never at a timing gap, so a page stall cannot cut a number), and a
+//   number is judged by the app's rules (/app/js/carriers.js reading /app/data/rules.json, the file
+//   the server reads too): what cannot be a tracking number is refused, so is a second scan of a
+//   parcel already in the list (compared as normalised: upper case, JD packages apart).
+// - The list lives in localStorage, one per county and station, so a reload, a crash or a lost
+//   connection loses nothing. It is cleared only when the server's answer (the page after the post)
+//   names the parcels it took; a refused post keeps it.
+// - Without this script the page still works: the numbers go into the form's text box by hand.
+import { captureScans } from "/app/js/scan.js";
+import { isPossibleTrackingNo, parseTrackingNo, rulesReady } from "/app/js/carriers.js";
+
+const form = document.getElementById("hub-form");
+const select = document.getElementById("hub-station");
+const scanField = document.getElementById("hub-scan");
+const listElement = document.getElementById("hub-list");
+const countElement = document.getElementById("hub-count");
+const message = document.getElementById("hub-message");
+const textarea = document.getElementById("hub-numbers");
+const county = form.dataset.county;
+const STATION_KEY = `cunzhan.hub.${county}.station`;
+
+const listKey = (station) => `cunzhan.hub.${county}.${station}`;
+const isolate = (text) => `\u2066${text}\u2069`; // a number keeps its order in right-to-left text
+const say = (template, params) =>
+  template.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : ""));
+
+/** How the server tells parcels apart: the normalised number, and a JD package on its own. */
+function parcelKey(text) {
+  const parsed = parseTrackingNo(text);
+  return parsed.package ? `${parsed.tracking_no}#${parsed.package}` : parsed.tracking_no;
+}
+
+function load(station) {
+  try {
+    const stored = JSON.parse(localStorage.getItem(listKey(station)) || "[]");
+    return Array.isArray(stored) ? stored.filter((item) => typeof item === "string") : [];
+  } catch (error) {
+    return [];
+  }
+}
+
+function save(station, numbers) {
+  if (numbers.length) localStorage.setItem(listKey(station), JSON.stringify(numbers));
+  else localStorage.removeItem(listKey(station));
+}
+
+function show(kind, text) {
+  message.textContent = text;
+  message.className = `hub-message ${kind}`;
+  message.hidden = !text;
+  if (kind === "refused") message.setAttribute("role", "alert");
+  else message.removeAttribute("role");
+}
+
+function render() {
+  const numbers = load(select.value);
+  listElement.replaceChildren(
+    ...numbers.map((number) => {
+      const item = document.createElement("li");
+      item.dataset.trackingNo = number;
+      const text = document.createElement("bdi"); // left to right in a Uyghur page too
+      text.dir = "ltr";
+      text.textContent = number;
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.textContent = form.dataset.msgRemove;
+      remove.addEventListener("click", () => {
+        save(select.value, load(select.value).filter((other) => other !== number));
+        render();
+        scanField.focus();
+      });
+      item.append(text, remove);
+      return item;
+    })
+  );
+  countElement.textContent = say(form.dataset.msgCount, { n: numbers.length });
+  textarea.value = numbers.join("\n");
+}
+
+function add(raw) {
+  const text = String(raw || "").trim();
+  scanField.value = "";
+  if (!text) return;
+  const station = select.value;
+  if (!isPossibleTrackingNo(parseTrackingNo(text).tracking_no)) {
+    show("refused", say(form.dataset.msgInvalid, { number: isolate(text) }));
+    return;
+  }
+  const numbers = load(station);
+  const key = parcelKey(text);
+  if (numbers.some((other) => parcelKey(other) === key)) {
+    show("refused", say(form.dataset.msgDuplicate, { number: isolate(text) }));
+    return;
+  }
+  numbers.push(text);
+  save(station, numbers); // stored before it is shown: a reload right now keeps it
+  render();
+  show("added", say(form.dataset.msgAdded, { number: isolate(text) }));
+}
+
+/** The server's answer names what it took: only those leave the station's list. */
+function forgetHandedOver() {
+  const result = document.querySelector("[data-result]");
+  if (!result) return;
+  const handed = new Set(JSON.parse(result.dataset.handed || "[]"));
+  const station = result.dataset.station;
+  save(station, load(station).filter((number) => !handed.has(parcelKey(number))));
+}
+
+function chooseStation() {
+  const options = Array.from(select.options).map((option) => option.value);
+  const wanted = form.dataset.selected || localStorage.getItem(STATION_KEY);
+  if (wanted && options.includes(wanted)) select.value = wanted;
+  localStorage.setItem(STATION_KEY, select.value);
+}
+
+async function start() {
+  await rulesReady;
+  forgetHandedOver();
+  chooseStation();
+  document.querySelectorAll("[data-fallback]").forEach((element) => { element.hidden = true; });
+  document.querySelectorAll("[data-scanner]").forEach((element) => { element.hidden = false; });
+  render();
+  select.addEventListener("change", () => {
+    localStorage.setItem(STATION_KEY, select.value);
+    show("", "");
+    render();
+    scanField.focus();
+  });
+  captureScans({
+    onFieldScan: (input, text) => add(text), // the gun typed into the scan field
+    onScan: (text) => { add(text); scanField.focus(); }, // anywhere else on the page
+  });
+  // A number typed by hand: Enter adds it (the gun's Enter was already taken by captureScans).
+  scanField.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.defaultPrevented) return;
+    event.preventDefault();
+    add(scanField.value);
+  });
+  form.addEventListener("submit", (event) => {
+    const numbers = load(select.value);
+    if (!numbers.length) {
+      event.preventDefault();
+      show("refused", form.dataset.msgEmpty);
+      return;
+    }
+    textarea.value = numbers.join("\n");
+  });
+  scanField.focus();
+  form.dataset.ready = "true";
+}
+
+start();

@@ -1,0 +1,158 @@
+"""The county hub's scanner page (`/county/hub`) at a desktop with a scanner gun: 15 parcels scanned
+key by key (10 at 8 ms a key like a USB gun, 5 at 40 ms like a Bluetooth one) with the page
+stalling 40–400 ms in the middle of bursts, a reload and a lost connection before the hand-over,
+then "交接" and the server's delivery figures; screenshots in zh-CN and Uyghur
+(docs/screenshots/county-hub-*.png when CUNZHAN_UPDATE_SCREENSHOTS=1)."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import httpx
+import pytest
+
+from tests.browser.conftest import PASSWORD, SCREENSHOTS
+from tests.browser.helpers import visible_keys
+from tests.browser.test_counter_scans import scan_with_stalls
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+DESKTOP = {"width": 1280, "height": 900}
+HUB = "13900000002"  # the demo county's hub worker
+STAFF = "13900000001"
+
+
+def bearer(base: str, phone: str) -> dict:
+    answer = httpx.post(f"{base}/api/v1/auth/login", json={"phone": phone, "password": PASSWORD})
+    answer.raise_for_status()
+    return answer.json()
+
+
+def station_figures(base: str, staff: dict, station_id: str) -> dict:
+    county = staff["user"]["county_id"]
+    answer = httpx.get(
+        f"{base}/api/v1/counties/{county}/delivery",
+        headers={"authorization": f"Bearer {staff['token']}"},
+    )
+    answer.raise_for_status()
+    return next(row for row in answer.json()["stations"] if row["station_id"] == station_id)
+
+
+async def log_in(page, base: str, lang: str = "zh-CN") -> None:
+    await page.goto(f"{base}/county/login?lang={lang}")
+    await page.fill("form.login-form [name=phone]", HUB)
+    await page.fill("form.login-form [name=password]", PASSWORD)
+    async with page.expect_navigation():
+        await page.click("form.login-form button[type=submit]")
+    await ready(page)
+
+
+async def ready(page) -> None:
+    """The page's script has read the rules and the stored list."""
+    await page.wait_for_selector("form#hub-form[data-ready=true]")
+
+
+async def listed(page) -> list[str]:
+    return await page.locator("#hub-list li").evaluate_all(
+        "items => items.map(li => li.dataset.trackingNo)"
+    )
+
+
+async def test_fifteen_stalled_scans_a_reload_a_lost_connection_and_the_hand_over(
+    browser, pwa_server, tmp_path
+):
+    base = pwa_server.url
+    staff = bearer(base, STAFF)
+    station = bearer(base, "13800000005")["user"]["station_id"]
+    before = station_figures(base, staff, station)
+    rng = random.Random(16)
+    numbers = [f"SF{rng.randrange(10**12, 10**13)}" for _ in range(10)] + [
+        f"75{rng.randrange(10**12, 10**13)}" for _ in range(5)
+    ]
+    context = await browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = await context.new_page()
+    await log_in(page, base)
+    assert page.url.endswith("/county/hub")
+    await page.select_option("#hub-station", station)
+    assert await page.evaluate("document.activeElement.id") == "hub-scan"
+
+    async def scan(number: str, delay_ms: int) -> None:
+        await scan_with_stalls(page, number, delay_ms, rng)
+
+    for index, number in enumerate(numbers):
+        if index == 7:
+            # Mid-way the page is reloaded: the list, and the chosen station, are still there.
+            await page.reload()
+            await ready(page)
+            assert await page.input_value("#hub-station") == station
+            assert await listed(page) == numbers[:7]
+        await scan(number, 8 if index < 10 else 40)
+        assert (await listed(page))[-1] == number
+        assert await page.input_value("#hub-scan") == ""
+    assert await listed(page) == numbers  # every number whole, each once, in order
+    assert "15 件" in await page.inner_text("#hub-count")
+
+    # A second scan of a parcel in the list, and a read that cannot be a tracking number.
+    await scan(numbers[3], 8)
+    message = page.locator("#hub-message")
+    assert "已在清单中" in await message.inner_text()
+    assert await message.get_attribute("role") == "alert"
+    await scan("AB-12-C", 8)
+    assert "不是快递单号" in await message.inner_text()
+    assert await listed(page) == numbers
+
+    folder = SCREENSHOTS if os.environ.get("CUNZHAN_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(folder / "county-hub-zh-CN.png"), full_page=True)
+
+    # The connection is lost as "交接" is pressed: nothing is handed over, nothing is lost.
+    await context.set_offline(True)
+    await page.click("#hub-submit", no_wait_after=True)
+    await page.wait_for_timeout(500)
+    await context.set_offline(False)
+    assert station_figures(base, staff, station)["legs"] == before["legs"]
+    await page.goto(f"{base}/county/hub")
+    await ready(page)
+    assert await listed(page) == numbers
+
+    async with page.expect_navigation():
+        await page.click("#hub-submit")
+    await ready(page)
+    result = await page.inner_text("[data-result]")
+    assert "已将 15 件包裹交给" in result, result
+    taken = await page.locator("[data-result] li").evaluate_all(
+        "items => items.map(li => li.dataset.trackingNo)"
+    )
+    assert sorted(taken) == sorted(numbers)  # the server took each number whole
+    assert await listed(page) == []  # cleared once the server answered
+    assert "0 件" in await page.inner_text("#hub-count")
+    after = station_figures(base, staff, station)
+    assert after["legs"] == before["legs"] + 15
+    assert after["pending"] == before["pending"] + 15
+    # Each parcel is on its way to the village (the villagers' lookup says so).
+    for number in (numbers[0], numbers[-1]):
+        answer = httpx.get(f"{base}/api/v1/track", params={"tracking_no": number})
+        assert answer.json()["status"] == "on_route"
+    # A reload now shows an empty list: nothing is handed over twice.
+    await page.goto(f"{base}/county/hub")
+    await ready(page)
+    assert await listed(page) == []
+    await context.close()
+
+
+async def test_the_page_in_uyghur(browser, pwa_server, tmp_path):
+    base = pwa_server.url
+    context = await browser.new_context(viewport=DESKTOP, locale="ug")
+    page = await context.new_page()
+    await log_in(page, base, "ug")
+    assert await page.evaluate("document.documentElement.dir") == "rtl"
+    rng = random.Random(17)
+    for _ in range(4):
+        await scan_with_stalls(page, f"YT{rng.randrange(10**12, 10**13)}", 8, rng)
+    assert len(await listed(page)) == 4
+    assert await visible_keys(page) == []
+    folder = SCREENSHOTS if os.environ.get("CUNZHAN_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(folder / "county-hub-ug.png"), full_page=True)
+    await context.close()
