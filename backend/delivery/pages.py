@@ -2,6 +2,9 @@
 
 - `/track`, the villagers' tracking page: a form (GET) and its answer, no script, Chinese by
   default, Uyghur and English; the same lookup and throttle as `GET /api/v1/track`.
+- `/county/delivery`, the county's logistics figures for a month (county staff): the 48-hour
+  legs per station (`service.county_delivery`, the API's answer), the legs still open past 48 h,
+  and courier reach (`reach.courier_reach`, the API's answer).
 - `/county/hub`, the county hub worker's page (a `hub` account, or county staff): choose the
   station's route, scan parcels into a list (`/county/static/hub.js`, which keeps the list in the
   browser until the server has answered), hand the list over as one hub dispatch (the API's
@@ -10,6 +13,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -18,13 +22,15 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 from litestar.response import Template
 
-from backend.accounts.guards import LoggedIn, requires_hub_or_staff
+from backend.accounts.guards import LoggedIn, requires_hub_or_staff, requires_staff
 from backend.accounts.schemas import CurrentUser
-from backend.delivery import hub, service
+from backend.delivery import hub, reach, service
 from backend.delivery.routes import PhoneLast4, TrackingNo
 from backend.delivery.schemas import DispatchOut, HubDispatch, TrackOut
 from backend.delivery.throttle import TrackThrottle, track_throttle
 from backend.errors import DomainError
+from backend.params import parse_month
+from backend.registry import service as registry
 from backend.registry.staff import page_county, staff_county
 from backend.security import client_address
 from backend.web.forms import validation_field
@@ -160,4 +166,45 @@ async def _hub_page(
     return render(request, "delivery/hub.html", status_code=status_code, nav="hub", **context)
 
 
-ROUTE_HANDLERS = [track_page, HubPageController]
+MONTHS_SHOWN = 12
+MonthChoice = Annotated[str | None, QueryParameter(description="Month, YYYY-MM", required=False)]
+
+
+def _months(today: datetime.date) -> list[str]:
+    """This month and the eleven before it, newest first (the page's month choices)."""
+    months, year, month = [], today.year, today.month
+    for _ in range(MONTHS_SHOWN):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months
+
+
+class DeliveryFiguresController(Controller):
+    path = "/county/delivery"
+    include_in_schema = False
+    guards = [requires_staff]
+    exception_handlers = PAGE_ERRORS
+
+    @get("/", name="county_delivery")
+    async def page(self, request: Request, user: LoggedIn, month: MonthChoice = None) -> Template:
+        county_id = await staff_county(user)
+        today = await registry.county_today(county_id)
+        chosen = month or today.strftime("%Y-%m")
+        first, _ = parse_month(chosen)  # a month that is not YYYY-MM is a 400 problem page
+        chosen = first.strftime("%Y-%m")
+        figures = await service.county_delivery(county_id, chosen)
+        names = {r.station_id: f"{r.station_code} {r.station_name}" for r in figures.stations}
+        return render(
+            request,
+            "delivery/figures.html",
+            nav="delivery",
+            facts=await page_county(county_id),
+            month=chosen,
+            months=_months(today),
+            figures=figures,
+            names=names,
+            reach=await reach.courier_reach(county_id, chosen),
+        )
+
+
+ROUTE_HANDLERS = [track_page, HubPageController, DeliveryFiguresController]

@@ -13,8 +13,14 @@ from backend.accounts.guards import (
     requires_county_scope,
     requires_staff,
 )
-from backend.delivery import service
-from backend.delivery.schemas import CountyDelivery, DispatchOut, HubDispatch, TrackOut
+from backend.delivery import reach, service
+from backend.delivery.schemas import (
+    CountyDelivery,
+    CourierReach,
+    DispatchOut,
+    HubDispatch,
+    TrackOut,
+)
 from backend.delivery.throttle import TrackThrottle, track_throttle
 from backend.params import CountyId
 from backend.registry import service as registry
@@ -66,6 +72,18 @@ class DeliveryController(Controller):
     async def delivery(self, county_id: CountyId, month: MonthText = None) -> CountyDelivery:
         month = month or (await registry.county_today(county_id)).strftime("%Y-%m")
         return await service.county_delivery(county_id, month)
+
+    @get(
+        "/couriers",
+        operation_id="courierReach",
+        summary="Which carriers reach which stations and townships in a month (快递进村)",
+        description="A carrier reaches a station when the station received one of its parcels "
+        "on a business day of the month (not reversed); shares are of the stations open at "
+        "the month's end and of all townships.",
+    )
+    async def couriers(self, county_id: CountyId, month: MonthText = None) -> CourierReach:
+        month = month or (await registry.county_today(county_id)).strftime("%Y-%m")
+        return await reach.courier_reach(county_id, month)
 
 
 class TrackController(Controller):

@@ -75,6 +75,23 @@ class CountyDelivery(msgspec.Struct):
     late_open_legs: list[LateLeg]  # the oldest 200, for follow-up
 
 
+class CarrierReach(msgspec.Struct):
+    carrier: str  # the ledger's carrier code (SF, ZTO, JD, …; OTHER)
+    parcels: int  # received at the county's stations in the month
+    stations: int  # stations that received at least one
+    townships: int  # townships with such a station
+    stations_pct: float | None  # of the stations open at the month's end; null without any
+    townships_pct: float | None  # of all the county's townships
+
+
+class CourierReach(msgspec.Struct):
+    county_id: uuid.UUID
+    month: str
+    stations: int  # open at the month's end
+    townships: int
+    carriers: list[CarrierReach]  # the widest reach first
+
+
 TrackStatus = Literal["on_route", "on_shelf", "picked_up", "returned", "unknown"]
 
 

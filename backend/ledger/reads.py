@@ -213,6 +213,14 @@ async def parcel_sightings(
     return sorted(found, key=lambda sighting: sighting.received_at)
 
 
+async def carriers_at_stations(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> list[projection_store.CarrierAtStation]:
+    """Per station and carrier, the parcels received on those business days (courier reach)."""
+    async with db.read_transaction():
+        return await projection_store.received_by_station_and_carrier(county_id, first, last)
+
+
 # The day and the home screen ------------------------------------------------------------------
 
 

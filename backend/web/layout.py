@@ -42,6 +42,7 @@ NAV_AVAILABLE = [
     "months",
     "reports",
     "hub",
+    "delivery",
     "trace",
     "registry",
 ]

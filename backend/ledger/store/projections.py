@@ -435,3 +435,30 @@ async def parcels_with_numbers(
         )
         for row in rows
     ]
+
+
+class CarrierAtStation(msgspec.Struct, frozen=True):
+    station_id: uuid.UUID
+    carrier: str
+    parcels: int
+
+
+async def received_by_station_and_carrier(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> list[CarrierAtStation]:
+    """Parcels received (not reversed) from `first` to `last` (business days) per station and
+    carrier: which couriers reach which stations (read from ledger_parcel_county_received)."""
+    rows = await db.fetch(
+        "SELECT station, carrier, COUNT(*) AS n FROM ledger_parcel WHERE county = $1 "
+        "AND received_date >= $2 AND received_date <= $3 AND state <> 'reversed' "
+        "GROUP BY station, carrier",
+        county_id,
+        first,
+        last,
+    )
+    return [
+        CarrierAtStation(
+            station_id=db.as_uuid(row["station"]), carrier=row["carrier"], parcels=int(row["n"])
+        )
+        for row in rows
+    ]

@@ -1,0 +1,54 @@
+"""Courier reach (快递进村): which carriers deliver to which stations and townships in a month.
+
+A carrier reaches a station in a month when the station received at least one of its parcels on
+a business day of that month (reversed receipts do not count); it reaches a township when it
+reaches one of the township's stations. The shares are of the county's stations open at the
+month's end and of all its townships (鲁甸 counts couriers reaching ≥ 80 % of townships).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+from backend.delivery.schemas import CarrierReach, CourierReach
+from backend.ledger.reads import carriers_at_stations
+from backend.params import parse_month
+from backend.registry import service as registry
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(part * 100.0 / whole, 1) if whole else None
+
+
+async def courier_reach(county_id: uuid.UUID, month: str) -> CourierReach:
+    first, last = parse_month(month)
+    stations = await registry.list_stations(county_id)
+    townships = await registry.list_townships(county_id)
+    township_of = {station.id: station.township_id for station in stations}
+    open_stations = [s for s in stations if s.closed_at is None or s.closed_at.date() > last]
+    parcels: dict[str, int] = defaultdict(int)
+    reached: dict[str, set[uuid.UUID]] = defaultdict(set)
+    for line in await carriers_at_stations(county_id, first, last):
+        parcels[line.carrier] += line.parcels
+        reached[line.carrier].add(line.station_id)
+    carriers = []
+    for carrier in sorted(parcels, key=lambda name: (-len(reached[name]), -parcels[name], name)):
+        reached_townships = {township_of[s] for s in reached[carrier] if s in township_of}
+        carriers.append(
+            CarrierReach(
+                carrier=carrier,
+                parcels=parcels[carrier],
+                stations=len(reached[carrier]),
+                townships=len(reached_townships),
+                stations_pct=_pct(len(reached[carrier]), len(open_stations)),
+                townships_pct=_pct(len(reached_townships), len(townships)),
+            )
+        )
+    return CourierReach(
+        county_id=county_id,
+        month=first.strftime("%Y-%m"),
+        stations=len(open_stations),
+        townships=len(townships),
+        carriers=carriers,
+    )
