@@ -85,6 +85,7 @@ async def load_demo(settings: Settings, if_empty: bool = False, progress=None) -
     village_ids: list[uuid.UUID] = []
     township_ids: list[uuid.UUID] = []
     taken: set[str] = set()
+    poor_villages: set[uuid.UUID] = set()
     days = history_days()
     local_today = clock.utcnow().astimezone(zoneinfo.ZoneInfo(county.timezone)).date()
     history_start = local_today - datetime.timedelta(days=days)
@@ -108,16 +109,24 @@ async def load_demo(settings: Settings, if_empty: bool = False, progress=None) -
                 VillageCreate(township_id=township.id, name=village_name, poor=rng.random() < 0.3),
             )
             village_ids.append(village.id)
+            if village.poor:
+                poor_villages.add(village.id)
     # Every township gets its 乡级服务站 (in its first village, the seat); the 村级服务点 go to
-    # the other villages at random. The township stations opened first, the village points one a
-    # week after another, all before the history starts.
+    # the other villages, poor ones first. The township stations opened first, the village
+    # points one a week after another, all before the history starts.
     first_of_township = []
     offset = 0
     for count in VILLAGES_PER_TOWNSHIP:
         first_of_township.append(village_ids[offset])
         offset += count
     others = [v for v in village_ids if v not in first_of_township]
-    station_villages = first_of_township + rng.sample(others, STATIONS - len(first_of_township))
+    points = STATIONS - len(first_of_township)
+    drawn = rng.sample(others, points)
+    # 网点优先覆盖脱贫村 (001): every poor village gets its point first, then the ones drawn.
+    preferred = [v for v in others if v in poor_villages]
+    station_villages = (
+        first_of_township + (preferred + [v for v in drawn if v not in preferred])[:points]
+    )
     station_ids = []
     for number, village_id in enumerate(station_villages, start=1):
         seat = number <= len(TOWNSHIPS)

@@ -195,3 +195,49 @@ async def test_usable_at_1024_px(browser, county_server):
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= 1024, (path, width)
     await context.close()
+
+
+async def first_number(page, selector: str) -> str:
+    """A cell's number as read, without the isolates a right-to-left page wraps it in."""
+    text = await page.inner_text(selector)
+    return re.sub("[\u2066-\u2069]", "", text).split()[0]
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "ug"])
+async def test_coverage_on_a_day_picked(browser, county_server, tmp_path, lang):
+    """The coverage page's date picker: the demo county's 9 乡级服务站 and 31 村级服务点 today,
+    fewer on a day before the later ones opened (station n opened 44 - n weeks before the
+    history's first day, 62 days ago). Written to docs/screenshots/county-<lang>-coverage.png
+    when CUNZHAN_UPDATE_SCREENSHOTS=1."""
+    import datetime
+    import zoneinfo
+
+    folder = SCREENSHOTS if os.environ.get("CUNZHAN_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    base = county_server.url
+    context = await desktop(browser, lang)
+    page = await context.new_page()
+    await log_in(page, base, lang)
+    await page.goto(f"{base}/county/coverage")
+    built = "#coverage tr[data-level={}] td.built"
+    assert await first_number(page, built.format("township")) == "9"
+    assert await first_number(page, built.format("village")) == "31"
+    townships = await page.inner_text("#coverage tr[data-target=townships] td.covered")
+    assert "9 / 9" in townships
+
+    today = datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
+    day = today - datetime.timedelta(days=62, weeks=20)  # stations 1…24 were open
+    await page.fill("form[data-form=coverage-day] [name=on]", day.isoformat())
+    async with page.expect_navigation():
+        await page.click("form[data-form=coverage-day] button[type=submit]")
+    assert f"on={day.isoformat()}" in page.url
+    assert await first_number(page, built.format("township")) == "9"
+    assert await first_number(page, built.format("village")) == "15"
+    active = "#coverage tr[data-level=village] td.active"
+    assert await first_number(page, active) == "0"  # the history had not begun
+    assert await visible_keys(page) == []
+    expected_dir = "rtl" if lang == "ug" else "ltr"
+    assert await page.evaluate("document.documentElement.dir") == expected_dir
+    await page.goto(f"{base}/county/coverage")
+    await page.screenshot(path=str(folder / f"county-{lang}-coverage.png"), full_page=True)
+    await context.close()
