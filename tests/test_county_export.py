@@ -127,6 +127,7 @@ async def test_monthly_workbook(client, world):
     assert rows["乡镇"][3].value == 0.0 and rows["乡镇"][5].value == "否"
     assert rows["行政村"][3].value == 100.0
     assert rows["贫困村"][5].value == "是"
+    assert [c.value for c in rows["贫困乡镇"][:6]] == ["贫困乡镇", 0, 0, 0, 100, "否"]
 
     sales = book["代销"]
     assert [c.value for c in sales[1]][:6] == [

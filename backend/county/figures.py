@@ -392,8 +392,8 @@ async def coverage(county_id: uuid.UUID, day: datetime.date | None = None) -> di
     return definitions_coverage.coverage_on(county, built, day, recorded)
 
 
-# The overview's definition of activity: any line but these (a moved parcel and a till count are
-# activity here, unlike on the dashboard — issue #14 brings the two together).
+# The overview's definition of activity, also coverage's "active" (coverage.py): any line but
+# these (a moved parcel and a till count are activity here, unlike on the dashboard).
 NOT_ACTIVITY = (OVERDUE_KIND, REVERSED_KIND, CHECKIN_KIND)
 INACTIVE_DAYS = 14
 MANY_OVERDUE = 5
