@@ -140,6 +140,7 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/api/v1/counties/{county_id}/rollup"): RouteRule(staff_of_county),
     ("POST", "/api/v1/counties/{county_id}/rollup/refresh"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/kpis"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/coverage"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/export.xlsx"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/export.csv"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/subsidies"): RouteRule(staff_of_county),

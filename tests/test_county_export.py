@@ -123,8 +123,11 @@ async def test_monthly_workbook(client, world):
     assert float(farm[2].value) == 1000.00
     assert farm[3].value == 28.5  # (1284.56 - 1000) / 1000
     assert rows["代收快递（件）"][1].value == 1
-    assert rows["乡镇"][3].value == 100.0 and rows["乡镇"][5].value == "是"
+    # A township is covered by a 乡级服务站: the world has only 村级服务点.
+    assert rows["乡镇"][3].value == 0.0 and rows["乡镇"][5].value == "否"
+    assert rows["行政村"][3].value == 100.0
     assert rows["贫困村"][5].value == "是"
+    assert [c.value for c in rows["贫困乡镇"][:6]] == ["贫困乡镇", 0, 0, 0, 100, "否"]
 
     sales = book["代销"]
     assert [c.value for c in sales[1]][:6] == [

@@ -185,8 +185,11 @@ async def test_coverage_against_targets(client, world):
     response = await client.get("/county/coverage?lang=zh-CN", headers=html_as(world.staff))
     assert response.status_code == 200
     text = response.text
+    # A township counts as covered by a 乡级服务站: the world has only 村级服务点.
     townships = text.split('data-target="townships"')[1].split("</tr>")[0]
-    assert "1 / 1" in townships and "100%" in townships
+    assert "0 / 1</bdi> 个乡镇" in townships and "0%" in townships and "未达标" in townships
+    villages = text.split('data-target="villages"')[1].split("</tr>")[0]
+    assert "2 / 2</bdi> 个村" in villages and "100%" in villages
     poor = text.split('data-target="poor_villages"')[1].split("</tr>")[0]
     assert "1 / 1" in poor
     farm = text.split('data-figure="farm_retail"')[1].split("</tr>")[0]
@@ -202,7 +205,10 @@ async def test_the_poor_villages_still_without_a_station_are_listed(client, worl
         headers=world.staff.headers,
     )
     assert made.status_code == 201, made.text
-    for lang, heading in (("zh-CN", "尚无服务站的贫困村（1 个）"), ("en", "without a station (1)")):
+    for lang, heading in (
+        ("zh-CN", "尚无村级服务点的贫困村（1 个）"),
+        ("en", "without a village service point (1)"),
+    ):
         page = await client.get(f"/county/coverage?lang={lang}", headers=html_as(world.staff))
         listed = page.text.split('data-list="poor-without-station"')[1].split("</ul>")[0]
         assert "北村" in listed and "西村" not in listed and heading in page.text

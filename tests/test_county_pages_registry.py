@@ -271,3 +271,63 @@ async def test_county_settings_in_yuan_and_percent(client, world):
     assert 'value="1.5元"' in bad.text  # the typed input is kept
     unchanged = await County.select().where(County.id == world.county_id).first()
     assert unchanged["target_village_pct"] == 70
+
+
+async def test_levels_days_and_poor_townships_through_the_forms(client, world):
+    """The registry pages set a station's level and days and a township's 贫困乡镇 flag; a
+    closing day before the opening day is refused next to its field and changes nothing."""
+    await page_login(client, world.staff.phone)
+    token = await form_token(client, "/county/registry/townships")
+    made = await client.post(
+        "/county/registry/townships",
+        data={"_csrf_token": token, "name": "高山乡", "poor": "on"},
+        headers=HTML,
+    )
+    assert made.status_code == 303
+    assert (await Township.select().where(Township.name == "高山乡").first())["poor"] is True
+    listing = await client.get("/county/registry/townships?lang=zh-CN", headers=HTML)
+    assert "贫困乡镇" in listing.text
+
+    form = await client.get("/county/registry/stations?lang=zh-CN", headers=HTML)
+    assert '<option value="township">乡级服务站</option>' in form.text
+    created = await client.post(
+        "/county/registry/stations",
+        data={"_csrf_token": token, "village_id": str(world.village_id), "name": "镇站",
+              "code": "Z001", "level": "township", "opened_on": "2025-03-01"},
+        headers=HTML,
+    )  # fmt: skip
+    assert created.status_code == 303, created.text
+    row = await Station.select().where(Station.code == "Z001").first()
+    assert (row["level"], str(row["opened_on"])) == ("township", "2025-03-01")
+    path = f"/county/registry/stations/{row['id']}"
+    edit = await client.get(f"{path}?lang=zh-CN", headers=HTML)
+    assert 'value="2025-03-01"' in edit.text and "乡级服务站" in edit.text
+
+    early = await client.post(
+        f"{path}/close",
+        data={"_csrf_token": token, "reason": "撤并", "closed_on": "2025-02-01"},
+        headers=HTML,
+    )
+    assert early.status_code == 200
+    assert "早于开站日期" in field_error(early.text, "closed_on")
+    assert (await Station.select().where(Station.code == "Z001").first())["closed_at"] is None
+    closed = await client.post(
+        f"{path}/close",
+        data={"_csrf_token": token, "reason": "撤并", "closed_on": "2025-09-30"},
+        headers=HTML,
+    )
+    assert closed.status_code == 303
+    # Edited while closed: a 村级服务点 from 2025-04-01 that closed on 2025-10-31.
+    changed = await client.post(
+        path,
+        data={"_csrf_token": token, "name": "镇站", "level": "village", "opened_on": "2025-04-01",
+              "closed_on": "2025-10-31", "shelves": "6", "layers": "4"},
+        headers=HTML,
+    )  # fmt: skip
+    assert changed.status_code == 303, changed.text
+    row = await Station.select().where(Station.code == "Z001").first()
+    assert row["level"] == "village"
+    assert (str(row["opened_on"]), str(row["closed_on"])) == ("2025-04-01", "2025-10-31")
+    listed = await client.get("/county/registry/stations?lang=zh-CN", headers=HTML)
+    line = listed.text.split("Z001")[1].split("</tr>")[0]
+    assert "村级服务点" in line and "2025-10-31" in line and "已关闭" in line

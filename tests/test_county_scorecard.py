@@ -77,6 +77,14 @@ async def _county(client, world) -> None:
             headers=world.staff.headers,
         )
         assert made.status_code == 201, made.text
+    # A 乡级服务站 in 南村 covers the township (it does not cover 南村 as a village).
+    station = await client.post(
+        f"/api/v1/counties/{world.county_id}/stations",
+        json={"village_id": made.json()["id"], "name": "乡服务站", "code": "Z001",
+              "level": "township"},
+        headers=world.staff.headers,
+    )  # fmt: skip
+    assert station.status_code == 201, station.text
     a = [
         _purchase(5000, _at(Y - 1, 4, 1)),  # last year
         _sale(20000, _at(Y - 1, 5, 1)),  # last year
@@ -151,6 +159,7 @@ EXPECTED: dict[str, tuple] = {
     "township_coverage_pct": (100.0, 100, True),  # 1 township of 1
     "village_coverage_pct": (50.0, 60, False),  # 2 villages of 4
     "poor_village_coverage_pct": (100.0, 50, True),  # 西村 of 西村
+    "stations_township": (1, None, None),  # Z001
     "stations_village": (2, 3, False),
     "online_retail_fen": (45000, 45000, True),  # 30000 + 10000 + 5000
     "online_retail_growth_pct": (80.0, 90.5, False),  # 45000 against 20000 + 5000
@@ -171,6 +180,7 @@ PAGE_TEXT = {
     "township_coverage_pct": ("100%", "100%"),
     "village_coverage_pct": ("50%", "60%"),
     "poor_village_coverage_pct": ("100%", "50%"),
+    "stations_township": ("1 个", "—"),
     "stations_village": ("2 个", "3 个"),
     "online_retail_fen": ("450.00 元", "450.00 元"),
     "online_retail_growth_pct": ("80%", "90.5%"),
@@ -216,6 +226,7 @@ SHEET_LABELS = {
     "township_coverage_pct": "乡镇电子商务服务站覆盖率（%）",
     "village_coverage_pct": "行政村电子商务服务点覆盖率（%）",
     "poor_village_coverage_pct": "贫困村（脱贫村）服务点覆盖率（%）",
+    "stations_township": "乡镇电子商务服务站数量（个）",
     "stations_village": "村级电子商务服务点数量（个）",
     "online_retail_fen": "网络零售额（元）",
     "online_retail_growth_pct": "网络零售额同比增长（%）",
@@ -276,7 +287,7 @@ async def test_page_kpis_and_workbook_agree_on_every_row(client, world):
     groups = re.findall(r'<tbody data-group="(\w+)">', page.text)
     assert groups == ["coverage", "sales", "poverty", "training", "trace", "logistics"]
     assert "测试县" in page.text and f"{Y}-01-01" in page.text and f"{Y}-06-30" in page.text
-    assert "已达标 8 项，未达标 7 项，未设目标 2 项" in page.text
+    assert "已达标 8 项，未达标 7 项，未设目标 3 项" in page.text
     assert 'href="/county/scorecard"' in page.text and "data-print" in page.text
 
     book = await client.get(

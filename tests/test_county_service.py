@@ -48,15 +48,27 @@ async def test_overview_coverage_and_checkins(client, world):
     assert b["needs_attention"] == ["no_checkin", "inactive_14_days"]
     assert "F001" not in overview  # another county's station
 
+    # A township is covered by a 乡级服务站: the world's two stations are 村级服务点.
     coverage = await figures.coverage(world.county_id)
     assert coverage["townships"] == {
         "total": 1,
-        "covered": 1,
-        "pct": 100.0,
+        "covered": 0,
+        "pct": 0.0,
         "target_pct": 100,
-        "met": True,
+        "met": False,
+        "active_covered": 0,
+        "active_pct": 0.0,
     }
     assert coverage["villages"]["covered"] == 2 and coverage["poor_villages"]["met"]
+    assert coverage["villages"]["active_covered"] == 2  # both recorded within 30 days
+    made_township = await client.patch(
+        f"/api/v1/stations/{world.station_a}", json={"level": "township"},
+        headers=world.staff.headers,
+    )  # fmt: skip
+    assert made_township.status_code == 200, made_township.text
+    coverage = await figures.coverage(world.county_id)
+    assert (coverage["townships"]["covered"], coverage["townships"]["met"]) == (1, True)
+    assert coverage["villages"]["covered"] == 1  # 东村's station is now the 乡级服务站
 
     weeks = await figures.checkin_weeks(world.county_id, 4)
     assert len(weeks["weeks"]) == 4 and weeks["weeks"][-1] == week_start(today)

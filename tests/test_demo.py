@@ -13,9 +13,14 @@ async def test_demo_county_has_the_seeds_shape_and_loads_once(app, client):
     assert await Station.count() == 40
     assert 200 <= await Household.count() <= 500
     assert await Village.count().where(Village.poor == True) >= 5  # noqa: E712
-    # Every township has at least one station (乡镇 coverage 100%).
-    townships_with_station = {row["township"] for row in await Station.select(Station.township)}
+    # Every township has its 乡级服务站 (乡镇 coverage 100%); the other 31 are 村级服务点.
+    townships_with_station = {
+        row["township"]
+        for row in await Station.select(Station.township).where(Station.level == "township")
+    }
     assert len(townships_with_station) == 9
+    assert await Station.count().where(Station.level == "village") == 31
+    assert await Township.count().where(Township.poor == True) == 2  # noqa: E712
     await load_demo(app.state.settings)
     assert await Station.count() == 40
 

@@ -27,6 +27,20 @@ async def inbox(client, actor) -> list[dict]:
     return response.json()["items"]
 
 
+async def opened_before_the_week(client, world) -> None:
+    """The world's stations opened when they were created, today: dated back to before MONDAY's
+    week, or the job rightly leaves them alone (a station is reminded once it has opened)."""
+    for station, staff in (
+        (world.station_a, world.staff),
+        (world.station_b, world.staff),
+        (world.foreign_station, world.foreign_staff),
+    ):
+        answer = await client.patch(
+            f"/api/v1/stations/{station}", json={"opened_on": "2026-01-05"}, headers=staff.headers
+        )
+        assert answer.status_code == 200, answer.text
+
+
 async def set_reminder(county_id, weekday: int, hour: int) -> None:
     await County.update(
         {County.checkin_reminder_weekday: weekday, County.checkin_reminder_hour: hour}
@@ -67,6 +81,7 @@ async def test_a_reversed_checkin_does_not_count(app, client, world):
 
 
 async def test_the_second_nudge_goes_a_day_later_to_those_still_missing(app, client, world):
+    await opened_before_the_week(client, world)
     await set_reminder(world.county_id, 1, 9)  # Monday 9:00, second nudge Tuesday 9:00
 
     before = await run_now(app.state.settings, "checkin-reminder", now=at(MONDAY, 8, minute=59))
@@ -100,6 +115,7 @@ async def test_the_second_nudge_goes_a_day_later_to_those_still_missing(app, cli
 
 async def test_an_urumqi_county_is_reminded_at_its_own_local_hour(app, client, world):
     # The home county keeps Beijing time, the foreign one Asia/Urumqi (two hours behind).
+    await opened_before_the_week(client, world)
     await set_reminder(world.county_id, 1, 10)
     await set_reminder(world.foreign_county_id, 1, 10)
 

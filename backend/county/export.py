@@ -263,6 +263,7 @@ def _summary(county, month, kpis, coverage) -> Table:
             ("乡镇", coverage["townships"]),
             ("行政村", coverage["villages"]),
             ("贫困村", coverage["poor_villages"]),
+            ("贫困乡镇", coverage["poor_townships"]),
         )
     ]
     return table
@@ -466,7 +467,8 @@ def _write_summary(sheet, table: Table) -> None:
         for column in (4, 7):
             sheet.cell(row=excel_row, column=column).number_format = PERCENT
     start = last + 2
-    _cell(sheet, start, 1, "站点覆盖").font = Font(bold=True)
+    # As figures.coverage counts it today: 乡镇 by their 乡级服务站, 村 by their 村级服务点.
+    _cell(sheet, start, 1, "站点覆盖（乡镇按乡级服务站、村按村级服务点计）").font = Font(bold=True)
     headers = ["类别", "总数", "已覆盖", "覆盖率（%）", "目标（%）", "是否达标"]
     _header(sheet, start + 1, headers)
     for offset, row in enumerate(table.coverage, start=2):

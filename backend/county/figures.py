@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypedDict
 
 from backend import db
+from backend.county import coverage as definitions_coverage
 from backend.county import rollups, service, targets
 from backend.county.definitions import (
     CHECKIN_KIND,
@@ -146,7 +147,6 @@ async def month_kpis(
             await figures.days(service.year_before(first_of_year), service.year_before(until))
         )
         since = figures_of(await figures.days(programme_start, until))
-        stations_open = await places.open_station_count(county_id)
         chosen = await programme_rows.targets(county_id)
         served = None
         wanted = {row.name for row in chosen} if not every_target else set(targets.TARGET_NAMES)
@@ -174,11 +174,10 @@ async def month_kpis(
             else None
         ),
     }
-    result["targets"] = judged_targets(
-        county, chosen, result["year_to_date"], await coverage(county_id), stations_open, programme
-    )
+    covered = await coverage(county_id)
+    result["targets"] = judged_targets(county, chosen, result["year_to_date"], covered, programme)
     if every_target:
-        result["actuals"] = target_actuals(result["year_to_date"], stations_open, programme)
+        result["actuals"] = target_actuals(result["year_to_date"], covered, programme)
     return result
 
 
@@ -206,13 +205,15 @@ async def poor_households_served(
 
 
 def target_actuals(
-    year_to_date: dict[str, Any], stations_open: int, programme: dict[str, float | None]
+    year_to_date: dict[str, Any], covered: dict[str, Any], programme: dict[str, float | None]
 ) -> dict[str, Any]:
     """What each target name (targets.TARGET_NAMES) is judged on: the year to date (trace scans:
-    all so far); `programme` holds the actuals counted outside the rollups."""
+    all so far; stations: the 乡级服务站 and 村级服务点 built on coverage's day, today);
+    `programme` holds the other actuals counted outside the rollups."""
     figures, growth = year_to_date["figures"], year_to_date["growth_pct"]
     return {
-        "stations_village": stations_open,
+        "stations_township": covered["stations"]["township"]["built"],
+        "stations_village": covered["stations"]["village"]["built"],
         "online_retail_fen": figures["retail_fen"],
         "online_retail_growth_pct": growth["retail_fen"],
         "upward_sales_fen": figures["upward_sales_fen"],
@@ -229,7 +230,6 @@ def judged_targets(
     chosen: Sequence[programme_rows.TargetRow],
     year_to_date: dict[str, Any],
     covered: dict[str, Any],
-    stations_open: int,
     programme: dict[str, float | None],
 ) -> list[dict[str, Any]]:
     """The coverage targets (the registry's county settings) and the targets the county has set,
@@ -242,7 +242,7 @@ def judged_targets(
             strict=True,
         )
     ]
-    actuals = target_actuals(year_to_date, stations_open, programme)
+    actuals = target_actuals(year_to_date, covered, programme)
     order = list(targets.TARGET_NAMES)
     for row in sorted(chosen, key=lambda row: order.index(row.name) if row.name in order else 99):
         if row.name not in actuals:
@@ -404,41 +404,23 @@ async def day_figures(county: places.CountyRow, day: datetime.date) -> dict[str,
     }
 
 
-async def coverage(county_id: uuid.UUID) -> dict[str, Any]:
-    """Townships, villages and poor villages with an open station, against the targets."""
-    async with db.read_transaction():
-        county = await places.county(county_id)
-        townships = await places.townships(county_id)
-        villages = await places.villages(county_id)
-
-    def measure(places: Sequence[places.Place], target: int) -> dict[str, Any]:
-        total = len(places)
-        covered = sum(1 for place in places if place.stations > 0)
-        pct = round(100.0 * covered / total, 1) if total else 0.0
-        return {
-            "total": total,
-            "covered": covered,
-            "pct": pct,
-            "target_pct": target,
-            "met": total > 0 and pct >= target,
-        }
-
-    township_names = {township.id: township.name for township in townships}
-    return {
-        "townships": measure(townships, county.target_township_pct),
-        "villages": measure(villages, county.target_village_pct),
-        "poor_villages": measure([v for v in villages if v.poor], county.target_poor_village_pct),
-        # Where the next station matters most: the poor villages no open station serves yet.
-        "poor_villages_without_station": [
-            {"id": v.id, "name": v.name, "township": township_names.get(v.township_id, "")}
-            for v in villages
-            if v.poor and v.stations == 0
-        ],
-    }
+async def coverage(county_id: uuid.UUID, day: datetime.date | None = None) -> dict[str, Any]:
+    """Coverage by level as of a county-local day (default: today), against the targets: which
+    stations were built that day, which were active in the 30 days up to it (read from the
+    rollups), and the townships, villages, poor villages and poor townships they cover
+    (coverage.py defines each)."""
+    county = await service.county_row(county_id)
+    day = day or county.today()
+    async with reading(county_id):
+        built = await places.coverage_places(county_id)
+        recorded = await rollup_rows.stations_with_lines(
+            county_id, definitions_coverage.active_since(day), day, NOT_ACTIVITY
+        )
+    return definitions_coverage.coverage_on(county, built, day, recorded)
 
 
-# The overview's definition of activity: any line but these (a moved parcel and a till count are
-# activity here, unlike on the dashboard — issue #14 brings the two together).
+# The overview's definition of activity, also coverage's "active" (coverage.py): any line but
+# these (a moved parcel and a till count are activity here, unlike on the dashboard).
 NOT_ACTIVITY = (OVERDUE_KIND, REVERSED_KIND, CHECKIN_KIND)
 INACTIVE_DAYS = 14
 MANY_OVERDUE = 5

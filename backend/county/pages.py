@@ -29,6 +29,7 @@ from backend.web.forms import FormField, error_state, form_values
 from backend.web.layout import PAGE_ERRORS, page_language, render
 
 Month = Annotated[str | None, QueryParameter(required=False, description="YYYY-MM")]
+Day = Annotated[str | None, QueryParameter(required=False, description="YYYY-MM-DD")]
 TownshipFilter = Annotated[str | None, QueryParameter(required=False, description="A township")]
 Sort = Annotated[str | None, QueryParameter(required=False, description="A column's name")]
 Order = Annotated[str | None, QueryParameter(required=False, description="asc or desc")]
@@ -83,9 +84,11 @@ class CountyPagesController(Controller):
         return render(request, "county/checkins.html", nav="dashboard", **page)
 
     @get("/coverage", name="county_coverage")
-    async def coverage(self, request: Request, user: LoggedIn, month: Month = None) -> Template:
+    async def coverage(
+        self, request: Request, user: LoggedIn, month: Month = None, on: Day = None
+    ) -> Template:
         county_id = await staff_county(user)
-        page = await programme.coverage(county_id, month)
+        page = await programme.coverage(county_id, month, on)
         return render(request, "county/coverage.html", nav="coverage", **page)
 
     @get("/scorecard", name="county_scorecard")

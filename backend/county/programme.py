@@ -59,29 +59,32 @@ async def checkin_grid(county_id: uuid.UUID, township: str | None) -> dict[str, 
 # Coverage --------------------------------------------------------------------------------------
 
 
-async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
+def page_day(value: str | None, today: datetime.date) -> datetime.date:
+    """`YYYY-MM-DD` from 2015 to today → that day; anything else is today (a page never fails
+    on it: the date picker shows the day it counted)."""
+    try:
+        day = datetime.date.fromisoformat(value or "")
+    except ValueError:
+        return today
+    return day if datetime.date(2015, 1, 1) <= day <= today else today
+
+
+COVERAGE_ROWS = ("townships", "villages", "poor_villages", "poor_townships")
+
+
+async def coverage(
+    county_id: uuid.UUID, month: str | None, on: str | None = None
+) -> dict[str, Any]:
     async with figures.reading(county_id) as county:
         facts = await county_facts(county_id)
-        townships = await places.townships(county_id)
-        villages = await places.villages(county_id)
         first = page_month(month, facts.today)
         last = next_month(first) - datetime.timedelta(days=1)
         if first == month_start(facts.today):
             last = facts.today  # this month so far, against the same days last year
         now_lines = await county.days(first, last)
         before_lines = await county.days(year_before(first), year_before(last))
-    per_township: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for village in villages:
-        line = per_township[village.township_id]
-        covered = village.stations > 0
-        line["villages"] += 1
-        line["villages_covered"] += covered
-        line["poor"] += village.poor
-        line["poor_covered"] += village.poor and covered
-    township_rows = [
-        {"name": row.name, "stations": row.stations, **per_township[row.id]} for row in townships
-    ]
-    coverage_now = await figures.coverage(county_id)  # the one definition of coverage
+    day = page_day(on, facts.today)
+    covered = await figures.coverage(county_id, day)  # the one definition of coverage
     now, before = figures_of(now_lines), figures_of(before_lines)
     now_kinds, before_kinds = activity_of(now_lines), activity_of(before_lines)
     kpis = await figures.month_kpis(county_id, f"{first:%Y-%m}")
@@ -93,11 +96,12 @@ async def coverage(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
         ],
         "year_to_date": kpis["year_to_date"],
         "facts": facts,
-        "targets": [
-            _target(name, coverage_now[name]) for name in ("townships", "villages", "poor_villages")
-        ],
-        "poor_villages_without_station": coverage_now["poor_villages_without_station"],
-        "townships": township_rows,
+        "on": day,
+        "active_from": covered["active_from"],
+        "levels": covered["stations"],
+        "targets": [_target(name, covered[name]) for name in COVERAGE_ROWS],
+        "poor_villages_without_station": covered["poor_villages_without_station"],
+        "townships": covered["by_township"],
         "month": first,
         "period_end": last,
         "months": recent_months(facts.today),
@@ -125,6 +129,8 @@ def _target(name: str, part: dict[str, Any]) -> dict[str, Any]:
         "covered": part["covered"],
         "total": part["total"],
         "pct": pct,
+        "active_covered": part["active_covered"],
+        "active_pct": part["active_pct"] if part["total"] else None,
         "target": part["target_pct"],
         "met": part["met"],
     }

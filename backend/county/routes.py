@@ -193,6 +193,27 @@ class CountyDataController(Controller):
         return await figures.month_kpis(county_id, month)
 
     @get(
+        "/coverage",
+        operation_id="getCountyCoverage",
+        summary="Coverage by level (乡级服务站, 村级服务点) as of a day: built and active",
+    )
+    async def coverage(
+        self,
+        county_id: CountyId,
+        on: Annotated[
+            str | None,
+            QueryParameter(
+                description="County-local day, YYYY-MM-DD (default: today)", required=False
+            ),
+        ] = None,
+    ) -> dict[str, Any]:
+        today = await service.county_today(county_id)
+        day = _day(on, "on") or today
+        if not datetime.date(2015, 1, 1) <= day <= today:
+            raise DomainError("county_coverage_day_invalid", status=400, field="on")
+        return {"county_id": county_id, **await figures.coverage(county_id, day)}
+
+    @get(
         "/export.xlsx",
         operation_id="exportCountyWorkbook",
         summary="The monthly 台帐 workbook (Excel)",

@@ -24,7 +24,7 @@ from backend.county.service import page_month, recent_months
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "coverage",
-        (*targets.COVERAGE_TARGETS, "stations_village"),
+        (*targets.COVERAGE_TARGETS, "stations_township", "stations_village"),
     ),
     (
         "sales",

@@ -25,7 +25,8 @@ from backend.errors import DomainError
 
 # name → unit. Amounts are fen and counts whole numbers; growth and coverage are percent.
 TARGET_NAMES: dict[str, str] = {
-    "stations_village": "count",  # 村级服务点 open (no station levels yet: every station)
+    "stations_township": "count",  # 乡级服务站 built today
+    "stations_village": "count",  # 村级服务点 built today
     "online_retail_fen": "fen",  # 网络零售额, year to date
     "online_retail_growth_pct": "pct",  # 网络零售额 growth on the same days a year before
     "upward_sales_fen": "fen",  # 农产品上行 (代销), year to date

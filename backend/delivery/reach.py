@@ -14,6 +14,7 @@ from collections import defaultdict
 from backend.delivery.schemas import CarrierReach, CourierReach
 from backend.ledger.reads import carriers_at_stations
 from backend.params import parse_month
+from backend.registry import opening
 from backend.registry import service as registry
 
 
@@ -26,7 +27,7 @@ async def courier_reach(county_id: uuid.UUID, month: str) -> CourierReach:
     stations = await registry.list_stations(county_id)
     townships = await registry.list_townships(county_id)
     township_of = {station.id: station.township_id for station in stations}
-    open_stations = [s for s in stations if s.closed_at is None or s.closed_at.date() > last]
+    open_stations = [s for s in stations if opening.built_on(s.opened_on, s.closed_on, last)]
     parcels: dict[str, int] = defaultdict(int)
     reached: dict[str, set[uuid.UUID]] = defaultdict(set)
     for line in await carriers_at_stations(county_id, first, last):

@@ -16,7 +16,8 @@ from backend.trace.service import create_batch
 from backend.training.service import SessionInput, TraineeInput, record_session
 
 TARGETS = [
-    ("stations_village", 45),
+    ("stations_township", 9),  # a 乡级服务站 in every township
+    ("stations_village", 36),  # 村级服务点 in 60 % of the 60 villages
     ("upward_sales_growth_pct", 20),
     ("online_retail_growth_pct", 15),
     ("farm_parcels_out", 1500),

@@ -51,6 +51,7 @@ VILLAGE_SUFFIXES = ["村", "坪村", "湾村", "岭村", "沟村", "坝村"]
 SURNAMES = "王李张刘陈杨黄赵周吴徐孙马胡朱郭何林高罗"
 GIVEN = "建国秀英桂兰志强海燕春梅玉华明军丽娟文杰红霞德胜小平金凤"
 VILLAGES_PER_TOWNSHIP = [8, 7, 7, 6, 7, 6, 6, 7, 6]  # 60 in all
+POOR_TOWNSHIPS = {"高峰乡", "红岩乡"}  # 贫困乡镇: the two in the hills
 STATIONS = 40
 HOUSEHOLDS = 320
 
@@ -86,11 +87,21 @@ async def load_demo(settings: Settings, if_empty: bool = False, progress=None) -
     village_ids: list[uuid.UUID] = []
     township_ids: list[uuid.UUID] = []
     taken: set[str] = set()
+    poor_villages: set[uuid.UUID] = set()
+    days = history_days()
+    local_today = clock.utcnow().astimezone(zoneinfo.ZoneInfo(county.timezone)).date()
+    history_start = local_today - datetime.timedelta(days=days)
     for index, (township_name, village_count) in enumerate(
         zip(TOWNSHIPS, VILLAGES_PER_TOWNSHIP, strict=True)
     ):
         township = await registry.create_township(
-            None, county.id, TownshipCreate(name=township_name, code=f"T{index + 1:02d}")
+            None,
+            county.id,
+            TownshipCreate(
+                name=township_name,
+                code=f"T{index + 1:02d}",
+                poor=township_name in POOR_TOWNSHIPS,
+            ),
         )
         township_ids.append(township.id)
         for village_name in _village_names(rng, village_count, taken):
@@ -100,24 +111,39 @@ async def load_demo(settings: Settings, if_empty: bool = False, progress=None) -
                 VillageCreate(township_id=township.id, name=village_name, poor=rng.random() < 0.3),
             )
             village_ids.append(village.id)
-    # Every township gets at least one station; the rest go to villages at random.
+            if village.poor:
+                poor_villages.add(village.id)
+    # Every township gets its 乡级服务站 (in its first village, the seat); the 村级服务点 go to
+    # the other villages, poor ones first. The township stations opened first, the village
+    # points one a week after another, all before the history starts.
     first_of_township = []
     offset = 0
     for count in VILLAGES_PER_TOWNSHIP:
         first_of_township.append(village_ids[offset])
         offset += count
     others = [v for v in village_ids if v not in first_of_township]
-    station_villages = first_of_township + rng.sample(others, STATIONS - len(first_of_township))
+    points = STATIONS - len(first_of_township)
+    drawn = rng.sample(others, points)
+    # 网点优先覆盖脱贫村 (001): every poor village gets its point first, then the ones drawn.
+    preferred = [v for v in others if v in poor_villages]
+    station_villages = (
+        first_of_township + (preferred + [v for v in drawn if v not in preferred])[:points]
+    )
     station_ids = []
     for number, village_id in enumerate(station_villages, start=1):
+        seat = number <= len(TOWNSHIPS)
         station = await registry.create_station(
             None,
             county.id,
             StationCreate(
                 village_id=village_id,
-                name=f"第{number}号村级电商服务站",
+                name=f"{TOWNSHIPS[number - 1]}电商服务站"
+                if seat
+                else f"第{number}号村级电商服务点",
                 code=f"QS{number:03d}",
-                address=f"村委会旁{number}号",
+                address=f"镇政府旁{number}号" if seat else f"村委会旁{number}号",
+                level="township" if seat else "village",
+                opened_on=history_start - datetime.timedelta(weeks=STATIONS + 4 - number),
             ),
         )
         station_ids.append(station.id)
@@ -134,7 +160,6 @@ async def load_demo(settings: Settings, if_empty: bool = False, progress=None) -
             ),
         )
     await _demo_accounts(rng, county.id, station_ids)
-    days = history_days()
     events = 0
     if days > 0:  # 0 means the registry alone: the timeline would still fill today up to now
         events = await write_history(
@@ -150,8 +175,7 @@ async def load_demo(settings: Settings, if_empty: bool = False, progress=None) -
     from backend.county.targets import set_programme_start
 
     # The programme starts on the first day of the demo's history (the since-start figures).
-    local_today = clock.utcnow().astimezone(zoneinfo.ZoneInfo(county.timezone)).date()
-    await set_programme_start(county.id, local_today - datetime.timedelta(days=days))
+    await set_programme_start(county.id, history_start)
     await write_programme(
         county.id,
         STAFF_PHONE,

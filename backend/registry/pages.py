@@ -75,6 +75,10 @@ async def choices(county_id: uuid.UUID) -> dict[str, list[dict[str, str]]]:
             for r in open_stations
         ],
         "languages": [{"value": code, "text": name} for code, name in LANGUAGE_NAMES.items()],
+        "levels": [
+            {"value": level, "text": level, "key": f"county_page.level.{level}"}
+            for level in registry_schemas.STATION_LEVELS
+        ],
     }
 
 
@@ -84,7 +88,7 @@ def _yes(fmt: Formatter, value: bool) -> str:
 
 async def _township_rows(county_id, fmt, lists):
     rows = await registry.list_townships(county_id)
-    return [{"id": row.id, "cells": [row.name, row.code]} for row in rows]
+    return [{"id": row.id, "cells": [row.name, row.code, _yes(fmt, row.poor)]} for row in rows]
 
 
 async def _village_rows(county_id, fmt, lists):
@@ -108,8 +112,10 @@ async def _station_rows(county_id, fmt, lists):
             "cells": [
                 row.code,
                 row.name,
+                fmt.t(f"county_page.level.{row.level}"),
                 villages.get(str(row.village_id), ""),
                 fmt.date(row.opened_on),
+                fmt.date(row.closed_on) if row.closed_at else "",
                 fmt.t("county_page.closed") if row.closed_at else fmt.t("county_page.open"),
             ],
         }
@@ -137,7 +143,7 @@ async def _household_rows(county_id, fmt, lists, paging: Paging):
 
 
 async def _township_current(row_id):
-    return await row_values("registry_township", ["name", "code"], row_id)
+    return await row_values("registry_township", ["name", "code", "poor"], row_id)
 
 
 async def _village_current(row_id):
@@ -147,10 +153,24 @@ async def _village_current(row_id):
 async def _station_current(row_id):
     values = await row_values(
         "registry_station",
-        ["code", "name", "address", "shelves", "layers", "closed_at", "closed_reason"],
+        [
+            "code",
+            "name",
+            "address",
+            "level",
+            "opened_on",
+            "closed_on",
+            "shelves",
+            "layers",
+            "closed_at",
+            "closed_reason",
+        ],
         row_id,
     )
     values["closed"] = values.pop("closed_at", None) is not None
+    for day in ("opened_on", "closed_on"):  # as the date input takes it
+        if day in values:
+            values[day] = db.as_date(values[day]).isoformat()
     return values
 
 
@@ -180,9 +200,17 @@ class Nothing(msgspec.Struct, forbid_unknown_fields=True):
 REGISTRY_SCREENS: dict[str, RegistryScreen] = {
     "townships": RegistryScreen(
         name="townships",
-        columns=["field.name", "field.code"],
-        create_fields=[FormField("name", required=True), FormField("code")],
-        edit_fields=[FormField("name", required=True), FormField("code")],
+        columns=["field.name", "field.code", "field.poor_township"],
+        create_fields=[
+            FormField("name", required=True),
+            FormField("code"),
+            FormField("poor", "checkbox", label="field.poor_township"),
+        ],
+        edit_fields=[
+            FormField("name", required=True),
+            FormField("code"),
+            FormField("poor", "checkbox", label="field.poor_township"),
+        ],
         create_schema=registry_schemas.TownshipCreate,
         update_schema=registry_schemas.TownshipUpdate,
         lists=choices,
@@ -213,14 +241,17 @@ REGISTRY_SCREENS: dict[str, RegistryScreen] = {
         columns=[
             "field.code",
             "field.name",
+            "field.level",
             "field.village_id",
             "field.opened_on",
+            "field.closed_on",
             "county_page.col.state",
         ],
         create_fields=[
             FormField("village_id", "select", "villages", required=True),
             FormField("name", required=True),
             FormField("code", required=True),
+            FormField("level", "select", "levels"),  # none chosen: a 村级服务点
             FormField("address"),
             FormField("opened_on", "date"),
             FormField("shelves", "number"),
@@ -228,7 +259,10 @@ REGISTRY_SCREENS: dict[str, RegistryScreen] = {
         ],
         edit_fields=[
             FormField("name", required=True),
+            FormField("level", "select", "levels", required=True),
             FormField("address"),
+            FormField("opened_on", "date", required=True),
+            FormField("closed_on", "date", label="field.closed_on_edit"),
             FormField("shelves", "number", required=True),
             FormField("layers", "number", required=True),
         ],
@@ -239,7 +273,7 @@ REGISTRY_SCREENS: dict[str, RegistryScreen] = {
         create=registry.create_station,
         update=registry.update_station,
         current=_station_current,
-        create_defaults={"shelves": 6, "layers": 4},
+        create_defaults={"shelves": 6, "layers": 4, "level": "village"},
     ),
     "households": RegistryScreen(
         name="households",
@@ -278,11 +312,11 @@ REGISTRY_SCREENS: dict[str, RegistryScreen] = {
 }
 
 SCREENS = REGISTRY_SCREENS
-CLOSE_FIELDS = [FormField("reason", required=True)]
+CLOSE_FIELDS = [FormField("reason", required=True), FormField("closed_on", "date")]
 
 
 async def _close(actor, station_id, data):
-    return await registry.close_station(actor, station_id, data.reason)
+    return await registry.close_station(actor, station_id, data.reason, data.closed_on)
 
 
 async def _reopen(actor, station_id, data):

@@ -200,7 +200,7 @@ class TownshipController(Controller):
     tags = ["registry"]
     guards = [requires_staff, requires_row_in_county(Township, "township_id")]
 
-    @patch(operation_id="updateTownship", summary="Rename a township")
+    @patch(operation_id="updateTownship", summary="Rename a township or set its 贫困乡镇 flag")
     async def update_township(
         self,
         user: LoggedIn,
@@ -239,7 +239,7 @@ class StationController(Controller):
 
     @patch(
         operation_id="updateStation",
-        summary="Rename a station, change its shelves",
+        summary="Rename a station; its shelves, level (乡级/村级), opening and closing days",
         guards=[requires_staff, requires_row_in_county(Station, "station_id")],
     )
     async def update_station(
@@ -257,7 +257,7 @@ class StationController(Controller):
     async def close_station(
         self, user: LoggedIn, data: JSONBody[StationClose], station_id: StationId
     ) -> StationOut:
-        return await service.close_station(user, station_id, data.reason)
+        return await service.close_station(user, station_id, data.reason, data.closed_on)
 
     @post(
         "/reopen",

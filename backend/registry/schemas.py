@@ -26,6 +26,9 @@ OpeningHours = Annotated[
 ]
 # A township's or village's code in the county's own numbering (统计用区划代码: digits), or "".
 PlaceCode = Annotated[str, msgspec.Meta(max_length=16, pattern=r"^[A-Za-z0-9-]*$")]
+# 乡级服务站 or 村级服务点; any other text is refused by the service (422 `station_unknown_level`).
+STATION_LEVELS = ("township", "village")
+StationLevel = Annotated[str, msgspec.Meta(max_length=40, examples=["village", "township"])]
 HouseholdCode = Annotated[
     str, msgspec.Meta(min_length=2, max_length=24, pattern=r"^[A-Za-z0-9-]+$")
 ]
@@ -89,11 +92,13 @@ class CountyOut(msgspec.Struct):
 class TownshipCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     code: Annotated[str, msgspec.Meta(max_length=16)] = ""
+    poor: bool = False  # 贫困乡镇
 
 
 class TownshipUpdate(msgspec.Struct, forbid_unknown_fields=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     code: Annotated[str, msgspec.Meta(max_length=16)] | msgspec.UnsetType = msgspec.UNSET
+    poor: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class TownshipOut(msgspec.Struct):
@@ -101,6 +106,7 @@ class TownshipOut(msgspec.Struct):
     county_id: uuid.UUID
     name: str
     code: str
+    poor: bool = False
 
 
 class VillageCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -129,7 +135,8 @@ class StationCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     code: Code
     address: ShortText = ""
-    opened_on: datetime.date | None = None
+    level: StationLevel = "village"
+    opened_on: datetime.date | None = None  # None: the county's today
     shelves: GridSize = 6
     layers: GridSize = 4
     shelf_names: ShelfNames = ""
@@ -139,6 +146,10 @@ class StationCreate(msgspec.Struct, forbid_unknown_fields=True):
 class StationUpdate(msgspec.Struct, forbid_unknown_fields=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     address: ShortText | msgspec.UnsetType = msgspec.UNSET
+    level: StationLevel | msgspec.UnsetType = msgspec.UNSET
+    opened_on: datetime.date | msgspec.UnsetType = msgspec.UNSET
+    # Only of a closed station (the day it closed); closing and reopening are their own routes.
+    closed_on: datetime.date | msgspec.UnsetType = msgspec.UNSET
     shelves: GridSize | msgspec.UnsetType = msgspec.UNSET
     layers: GridSize | msgspec.UnsetType = msgspec.UNSET
     shelf_names: ShelfNames | msgspec.UnsetType = msgspec.UNSET
@@ -147,6 +158,7 @@ class StationUpdate(msgspec.Struct, forbid_unknown_fields=True):
 
 class StationClose(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    closed_on: datetime.date | None = None  # None: the county's today
 
 
 class StationOut(msgspec.Struct):
@@ -164,6 +176,8 @@ class StationOut(msgspec.Struct):
     layers: int
     shelf_names: str = ""
     opening_hours: str = ""
+    level: str = "village"  # township (乡级服务站) | village (村级服务点)
+    closed_on: datetime.date | None = None  # set while closed: the county-local day it closed
 
 
 class HouseholdCreate(msgspec.Struct, forbid_unknown_fields=True):

@@ -23,6 +23,7 @@ from backend.i18n import translate
 from backend.privacy import mask_phone
 from backend.registry import imports, list_file, store
 from backend.registry.schemas import (
+    STATION_LEVELS,
     CountyCreate,
     CountyOut,
     CountySettings,
@@ -134,9 +135,21 @@ async def create_township(
     township_id = uuid.uuid4()
     with _unique("name_taken", "name"):
         await store.insert_township(
-            township_id=township_id, county_id=county_id, name=data.name, code=data.code
+            township_id=township_id,
+            county_id=county_id,
+            name=data.name,
+            code=data.code,
+            poor=data.poor,
         )
-    await audit(actor, "township.created", "township", township_id, county_id, name=data.name)
+    await audit(
+        actor,
+        "township.created",
+        "township",
+        township_id,
+        county_id,
+        name=data.name,
+        poor=data.poor,
+    )
     return _found(await store.township(township_id))
 
 
@@ -197,12 +210,46 @@ async def list_stations(county_id: uuid.UUID, include_closed: bool = True) -> li
     return await store.stations(county_id, include_closed)
 
 
+FIRST_OPENING = datetime.date(2000, 1, 1)
+
+
+def _check_level(level: str) -> None:
+    if level not in STATION_LEVELS:
+        raise DomainError("station_unknown_level", field="level", levels=", ".join(STATION_LEVELS))
+
+
+def _check_opened_on(opened_on: datetime.date, today: datetime.date) -> None:
+    """A station opens from 2000 on, and at most a year ahead (one being built)."""
+    if not FIRST_OPENING <= opened_on <= today + datetime.timedelta(days=366):
+        raise DomainError("station_opened_on_invalid", field="opened_on")
+
+
+def _check_closed_on(
+    closed_on: datetime.date, opened_on: datetime.date | None, today: datetime.date, field: str
+) -> None:
+    """A station closes on a day it was open (on its opening day at the earliest), not later
+    than today: a closing is recorded once it happened."""
+    if opened_on is not None and closed_on < opened_on:
+        raise DomainError(
+            "station_closed_before_opened",
+            field=field,
+            closed_on=closed_on.isoformat(),
+            opened_on=opened_on.isoformat(),
+        )
+    if closed_on > today:
+        raise DomainError("station_closed_on_future", field="closed_on")
+
+
 async def create_station(
     actor: CurrentUser | None, county_id: uuid.UUID, data: StationCreate
 ) -> StationOut:
     village = await store.village(data.village_id)
     if village is None or village.county_id != county_id:
         raise DomainError("unknown_village", field="village_id")
+    _check_level(data.level)
+    today = await county_today(county_id)
+    opened_on = data.opened_on or today
+    _check_opened_on(opened_on, today)
     station_id = uuid.uuid4()
     with _unique("code_taken", "code"):
         await store.insert_station(
@@ -214,39 +261,93 @@ async def create_station(
                 name=data.name,
                 code=data.code,
                 address=data.address,
-                opened_on=data.opened_on,
+                level=data.level,
+                opened_on=opened_on,
                 shelves=data.shelves,
                 layers=data.layers,
                 shelf_names=data.shelf_names,
                 opening_hours=data.opening_hours,
             )
         )
-    await audit(actor, "station.created", "station", station_id, county_id, name=data.name)
+    await audit(
+        actor,
+        "station.created",
+        "station",
+        station_id,
+        county_id,
+        name=data.name,
+        level=data.level,
+        opened_on=opened_on.isoformat(),
+    )
     return await get_station(station_id)
 
 
 async def update_station(actor: CurrentUser | None, station_id: uuid.UUID, data: StationUpdate):
+    """Name, address, shelves, level, the opening day, and of a closed station the day it
+    closed; checked before anything is written (422 / 409, nothing changes)."""
     values = _set_fields(data)
+    current = await get_station(station_id)
+    if "level" in values:
+        _check_level(values["level"])
+    if "opened_on" in values or "closed_on" in values:
+        today = await county_today(current.county_id)
+        opened_on = values.get("opened_on", current.opened_on)
+        if "opened_on" in values:
+            _check_opened_on(values["opened_on"], today)
+        if "closed_on" in values and current.closed_at is None:
+            raise DomainError("station_not_closed", status=409, field="closed_on")
+        closed_on = values.get("closed_on", current.closed_on)
+        if closed_on is not None:
+            field = "closed_on" if "closed_on" in values else "opened_on"
+            _check_closed_on(closed_on, opened_on, today, field)
     with _unique("name_taken", "name"):
         await store.update_station(station_id, values)
     station = await get_station(station_id)
-    await audit(actor, "station.updated", "station", station_id, station.county_id, **values)
+    changes = {k: v.isoformat() if isinstance(v, datetime.date) else v for k, v in values.items()}
+    await audit(actor, "station.updated", "station", station_id, station.county_id, **changes)
     return station
 
 
-async def close_station(actor: CurrentUser | None, station_id: uuid.UUID, reason: str):
+async def close_station(
+    actor: CurrentUser | None,
+    station_id: uuid.UUID,
+    reason: str,
+    closed_on: datetime.date | None = None,
+):
+    """Closed now, as of `closed_on` (default: the county's today): it no longer counts as
+    built from that day, and its keeper can no longer record."""
     station = await get_station(station_id)
     if station.closed_at is not None:
         raise DomainError("station_closed", status=409)
-    await store.set_station_closed(station_id, clock.utcnow(), reason)
-    await audit(actor, "station.closed", "station", station_id, station.county_id, reason=reason)
+    today = await county_today(station.county_id)
+    closed_on = closed_on or today
+    _check_closed_on(closed_on, station.opened_on, today, "closed_on")
+    await store.set_station_closed(station_id, clock.utcnow(), reason, closed_on)
+    await audit(
+        actor,
+        "station.closed",
+        "station",
+        station_id,
+        station.county_id,
+        reason=reason,
+        closed_on=closed_on.isoformat(),
+    )
     return await get_station(station_id)
 
 
 async def reopen_station(actor: CurrentUser | None, station_id: uuid.UUID) -> StationOut:
+    """Open again: it counts as built from its opening day on, as if never closed (a station
+    that was closed for a while and reopens gets a new opening day by PATCH if that matters)."""
     station = await get_station(station_id)
-    await store.set_station_closed(station_id, None, "")
-    await audit(actor, "station.reopened", "station", station_id, station.county_id)
+    await store.set_station_closed(station_id, None, "", None)
+    await audit(
+        actor,
+        "station.reopened",
+        "station",
+        station_id,
+        station.county_id,
+        closed_on=station.closed_on.isoformat() if station.closed_on else None,
+    )
     return await get_station(station_id)
 
 

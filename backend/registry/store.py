@@ -115,7 +115,13 @@ async def set_county_dispatch_prices(county_id: uuid.UUID, prices: str) -> None:
 
 
 def _township_out(row: dict) -> TownshipOut:
-    return TownshipOut(id=row["id"], county_id=row["county"], name=row["name"], code=row["code"])
+    return TownshipOut(
+        id=row["id"],
+        county_id=row["county"],
+        name=row["name"],
+        code=row["code"],
+        poor=bool(row.get("poor")),
+    )
 
 
 async def township(township_id: uuid.UUID) -> TownshipOut | None:
@@ -129,9 +135,9 @@ async def townships(county_id: uuid.UUID) -> list[TownshipOut]:
 
 
 async def insert_township(
-    *, township_id: uuid.UUID, county_id: uuid.UUID, name: str, code: str
+    *, township_id: uuid.UUID, county_id: uuid.UUID, name: str, code: str, poor: bool = False
 ) -> None:
-    await _insert(Township(id=township_id, county=county_id, name=name, code=code))
+    await _insert(Township(id=township_id, county=county_id, name=name, code=code, poor=poor))
 
 
 async def update_township(township_id: uuid.UUID, values: dict[str, Any]) -> None:
@@ -198,6 +204,8 @@ def _station_out(row: dict) -> StationOut:
         layers=row["layers"],
         shelf_names=row.get("shelf_names") or "",
         opening_hours=row.get("opening_hours") or "",
+        level=row.get("level") or "village",
+        closed_on=row.get("closed_on"),
     )
 
 
@@ -221,7 +229,8 @@ class NewStation(msgspec.Struct, frozen=True):
     name: str
     code: str
     address: str
-    opened_on: datetime.date | None
+    level: str
+    opened_on: datetime.date
     shelves: int
     layers: int
     shelf_names: str
@@ -237,9 +246,17 @@ async def update_station(station_id: uuid.UUID, values: dict[str, Any]) -> None:
 
 
 async def set_station_closed(
-    station_id: uuid.UUID, closed_at: datetime.datetime | None, reason: str
+    station_id: uuid.UUID,
+    closed_at: datetime.datetime | None,
+    reason: str,
+    closed_on: datetime.date | None = None,
 ) -> None:
-    await _update(Station, station_id, {"closed_at": closed_at, "closed_reason": reason})
+    """Closed (the moment recorded, the county-local day it closed, why) or open again (None)."""
+    await _update(
+        Station,
+        station_id,
+        {"closed_at": closed_at, "closed_reason": reason, "closed_on": closed_on},
+    )
 
 
 async def open_stations_by(county_id: uuid.UUID, opened_before: datetime.date) -> list[uuid.UUID]:

@@ -52,6 +52,7 @@ class Township(Table, tablename="registry_township"):
     county = ForeignKey(County, on_delete=OnDelete.restrict, null=False, index=True)
     name = Varchar(length=80)
     code = Varchar(length=16, default="")
+    poor = Boolean(default=False)  # 贫困乡镇
 
 
 class Village(Table, tablename="registry_village"):
@@ -73,7 +74,14 @@ class Station(Table, tablename="registry_station"):
     name = Varchar(length=80)
     code = Varchar(length=24)
     address = Varchar(length=200, default="")
+    # 乡级服务站 (`township`, in the township's seat) or 村级服务点 (`village`): coverage counts
+    # each level apart (STATION_LEVELS in schemas.py).
+    level = Varchar(length=16, default="village")
+    # The days it was built: counted as built on a day when opened_on <= day < closed_on. Every
+    # station has an opening day (the service sets one); `closed_on` is set with `closed_at`
+    # (the moment the closing was recorded) and cleared with it when the station reopens.
     opened_on = Date(null=True, default=None)
+    closed_on = Date(null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
     closed_reason = Varchar(length=200, default="")
     # The shelf grid used to assign pickup codes (shelf-layer-last4).

@@ -19,6 +19,7 @@ class FormField:
     kind: str = "text"  # text | tel | password | number | date | checkbox | select
     options: str = ""  # which choice list a select offers: townships | villages | stations | ...
     required: bool = False
+    label: str = ""  # the label's catalog key when not "field.<name>"
 
 
 @dataclass

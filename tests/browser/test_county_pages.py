@@ -218,14 +218,14 @@ async def test_scorecard_prints_for_the_inspector(browser, county_server, tmp_pa
     assert await page.evaluate("document.documentElement.dir") == ("rtl" if lang == "ug" else "ltr")
     assert await visible_keys(page) == []
     rows = page.locator("[data-table=scorecard] tr[data-target]")
-    assert await rows.count() == 17
+    assert await rows.count() == 18
     groups = await page.locator("[data-table=scorecard] tbody").evaluate_all(
         "bodies => bodies.map(b => b.dataset.group)"
     )
     assert groups == ["coverage", "sales", "poverty", "training", "trace", "logistics"]
-    # The demo county set these: 45 村级服务点, growth ≥ 15 %, 1,500 farm parcels.
+    # The demo county set these: 36 村级服务点, growth ≥ 15 %, 1,500 farm parcels.
     stations = page.locator("tr[data-target=stations_village]")
-    assert "45" in await stations.locator("td.target").inner_text()
+    assert "36" in await stations.locator("td.target").inner_text()
     assert await stations.get_attribute("data-met") in ("yes", "no")
     unset = page.locator("tr[data-target=trace_scans]")
     assert await unset.get_attribute("data-met") == "none"
@@ -260,4 +260,50 @@ async def test_scorecard_prints_for_the_inspector(browser, county_server, tmp_pa
     pdf = await page.pdf(format="A4", prefer_css_page_size=True)
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert 1 <= pages <= 2, pages  # the whole scorecard on one or two A4 sheets
+    await context.close()
+
+
+async def first_number(page, selector: str) -> str:
+    """A cell's number as read, without the isolates a right-to-left page wraps it in."""
+    text = await page.inner_text(selector)
+    return re.sub("[\u2066-\u2069]", "", text).split()[0]
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "ug"])
+async def test_coverage_on_a_day_picked(browser, county_server, tmp_path, lang):
+    """The coverage page's date picker: the demo county's 9 乡级服务站 and 31 村级服务点 today,
+    fewer on a day before the later ones opened (station n opened 44 - n weeks before the
+    history's first day, 62 days ago). Written to docs/screenshots/county-<lang>-coverage.png
+    when CUNZHAN_UPDATE_SCREENSHOTS=1."""
+    import datetime
+    import zoneinfo
+
+    folder = SCREENSHOTS if os.environ.get("CUNZHAN_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    base = county_server.url
+    context = await desktop(browser, lang)
+    page = await context.new_page()
+    await log_in(page, base, lang)
+    await page.goto(f"{base}/county/coverage")
+    built = "#coverage tr[data-level={}] td.built"
+    assert await first_number(page, built.format("township")) == "9"
+    assert await first_number(page, built.format("village")) == "31"
+    townships = await page.inner_text("#coverage tr[data-target=townships] td.covered")
+    assert "9 / 9" in townships
+
+    today = datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
+    day = today - datetime.timedelta(days=62, weeks=20)  # stations 1…24 were open
+    await page.fill("form[data-form=coverage-day] [name=on]", day.isoformat())
+    async with page.expect_navigation():
+        await page.click("form[data-form=coverage-day] button[type=submit]")
+    assert f"on={day.isoformat()}" in page.url
+    assert await first_number(page, built.format("township")) == "9"
+    assert await first_number(page, built.format("village")) == "15"
+    active = "#coverage tr[data-level=village] td.active"
+    assert await first_number(page, active) == "0"  # the history had not begun
+    assert await visible_keys(page) == []
+    expected_dir = "rtl" if lang == "ug" else "ltr"
+    assert await page.evaluate("document.documentElement.dir") == expected_dir
+    await page.goto(f"{base}/county/coverage")
+    await page.screenshot(path=str(folder / f"county-{lang}-coverage.png"), full_page=True)
     await context.close()

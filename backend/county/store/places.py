@@ -236,3 +236,77 @@ async def poverty_codes(county_id: uuid.UUID) -> frozenset[str]:
         "SELECT code FROM registry_household WHERE county = $1 AND poverty = $2", county_id, True
     )
     return frozenset(row["code"] for row in rows)
+
+
+# Coverage as of a day ---------------------------------------------------------------------------
+
+
+class CoverageTownship(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+    name: str
+    poor: bool  # 贫困乡镇
+
+
+class CoverageVillage(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+    name: str
+    township_id: uuid.UUID
+    poor: bool  # 贫困村
+
+
+class BuiltStation(msgspec.Struct, frozen=True):
+    """A station as coverage counts it: where, which level, the days it was built."""
+
+    id: uuid.UUID
+    township_id: uuid.UUID
+    village_id: uuid.UUID
+    level: str  # township (乡级服务站) | village (村级服务点)
+    opened_on: datetime.date | None  # None only on rows no migration reached: built since ever
+    closed_on: datetime.date | None
+
+
+class CoveragePlaces(msgspec.Struct, frozen=True):
+    townships: list[CoverageTownship]  # by name
+    villages: list[CoverageVillage]  # by township, then name
+    stations: list[BuiltStation]
+
+
+async def coverage_places(county_id: uuid.UUID) -> CoveragePlaces:
+    """The county's townships, villages and every station ever opened (closed ones too: a day
+    before they closed they were built)."""
+    townships = await db.fetch(
+        "SELECT id, name, poor FROM registry_township WHERE county = $1 ORDER BY name", county_id
+    )
+    villages = await db.fetch(
+        "SELECT v.id, v.name, v.township, v.poor FROM registry_village v "
+        "JOIN registry_township t ON t.id = v.township WHERE v.county = $1 "
+        "ORDER BY t.name, v.name",
+        county_id,
+    )
+    stations = await db.fetch(
+        "SELECT id, township, village, level, opened_on, closed_on FROM registry_station "
+        "WHERE county = $1 ORDER BY code",
+        county_id,
+    )
+    return CoveragePlaces(
+        townships=[
+            CoverageTownship(db.as_uuid(r["id"]), r["name"], bool(r["poor"])) for r in townships
+        ],
+        villages=[
+            CoverageVillage(
+                db.as_uuid(r["id"]), r["name"], db.as_uuid(r["township"]), bool(r["poor"])
+            )
+            for r in villages
+        ],
+        stations=[
+            BuiltStation(
+                id=db.as_uuid(r["id"]),
+                township_id=db.as_uuid(r["township"]),
+                village_id=db.as_uuid(r["village"]),
+                level=r["level"] or "village",
+                opened_on=db.as_date(r["opened_on"]) if r["opened_on"] else None,
+                closed_on=db.as_date(r["closed_on"]) if r["closed_on"] else None,
+            )
+            for r in stations
+        ],
+    )

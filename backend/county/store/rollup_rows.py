@@ -198,6 +198,21 @@ async def last_days_before(
     return {db.as_uuid(row["station"]): db.as_date(row["last"]) for row in rows if row["last"]}
 
 
+async def stations_with_lines(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date, except_kinds: tuple[str, ...]
+) -> set[uuid.UUID]:
+    """The stations with a line of a kind other than `except_kinds` over [first, last]."""
+    rows = await db.fetch(
+        "SELECT DISTINCT station FROM county_rollup WHERE county = $1 AND day >= $2 AND day <= $3 "
+        f"AND count > 0 AND kind NOT IN ({db.in_list(except_kinds, 4)})",
+        county_id,
+        first,
+        last,
+        *except_kinds,
+    )
+    return {db.as_uuid(row["station"]) for row in rows}
+
+
 async def active_station_count(county_id: uuid.UUID, day: datetime.date) -> int:
     """How many stations have any line on that day."""
     rows = await db.fetch(
