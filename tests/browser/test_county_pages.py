@@ -144,6 +144,7 @@ async def test_county_pages_screenshots(browser, county_server, tmp_path, lang):
         "training": "/county/training",
         "trace": "/county/trace",
         "months": "/county/months",
+        "delivery": "/county/delivery",
         "import": "/county/registry/import",
         "households": "/county/registry/households",
     }
@@ -192,6 +193,7 @@ async def test_usable_at_1024_px(browser, county_server):
         "/county/registry/import",
         "/county/months",
         "/county/hub",
+        "/county/delivery",
     ):
         await page.goto(f"{base}{path}")
         width = await page.evaluate("document.documentElement.scrollWidth")
