@@ -157,7 +157,7 @@ async def test_monthly_workbook(client, world):
     subsidy = book["物流补贴"]
     assert "每件 1.00 元" in subsidy["A1"].value
     claims = {row[1].value: row for row in subsidy.iter_rows(min_row=3)}
-    assert float(claims["A001"][7].value) == 1.00
+    assert float(claims["A001"][8].value) == 1.00  # 应付金额（元）
 
     _assert_nothing_personal(
         cell.value for sheet in book for row in sheet.iter_rows() for cell in row
@@ -279,7 +279,7 @@ async def test_subsidy_sheets_keep_waybills_whole_mask_phones_total_the_claim_an
     assert total[0] == "合计"
     assert float(total[header.index("申报金额（元）")]) == 3.00
     assert float(total[header.index("应付金额（元）")]) == 3.00
-    assert claims.cell(row=claims.max_row, column=7).number_format == "#,##0.00"
+    assert claims.cell(row=claims.max_row, column=8).number_format == "#,##0.00"
 
     base = f"/api/v1/counties/{world.county_id}/export.csv?month={month}"
     text = (await client.get(f"{base}&table=subsidy_parcels", headers=world.staff.headers)).text
@@ -288,7 +288,7 @@ async def test_subsidy_sheets_keep_waybills_whole_mask_phones_total_the_claim_an
     assert {row[2] for row in csv_rows[1:]} == {today.isoformat()}
     text = (await client.get(f"{base}&table=subsidies", headers=world.staff.headers)).text
     csv_total = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))[-1]
-    assert csv_total[0] == "合计" and csv_total[6] == "3.00" and csv_total[7] == "3.00"
+    assert csv_total[0] == "合计" and csv_total[7] == "3.00" and csv_total[8] == "3.00"
 
 
 async def test_the_training_and_trace_sheets(client, world):

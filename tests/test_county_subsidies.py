@@ -130,7 +130,8 @@ async def test_a_dispatch_is_claimed_in_the_month_it_happened_not_the_month_it_s
     parcel = before["stations"][0]["parcels"][0]
     assert parcel["day"] == happened.date().isoformat() and parcel["status"] == "paid"
     assert before["totals"] == {
-        "qualifying": 1, "duplicates": 0, "over_cap": 0, "claimed_fen": 100, "payable_fen": 100
+        "qualifying": 1, "duplicates": 0, "withdrawn": 0, "over_cap": 0, "claimed_fen": 100,
+        "payable_fen": 100,
     }  # fmt: skip
     current = await _claims(client, world, f"{this_month:%Y-%m}")
     assert [p["tracking_no"] for s in current["stations"] for p in s["parcels"]] == [ahead]
@@ -155,3 +156,58 @@ async def test_a_dispatch_is_claimed_in_the_month_it_happened_not_the_month_it_s
     claims_sheet = load_workbook(io.BytesIO(book.content))["物流补贴"]
     by_code = {row[1].value: row for row in claims_sheet.iter_rows(min_row=3)}
     assert by_code["A001"][3].value == 1 and float(by_code["A001"][7].value) == 1.00
+
+
+async def test_a_household_whose_produce_fails_inspection_twice_loses_its_claim(client, world):
+    """岳普湖 (seed 003): 长期不合格者取消物流补贴资格. Two failed inspections in a row withdraw the
+    household's claim from the second one's day; a passed inspection gives it back."""
+    shanghai = datetime.timezone(datetime.timedelta(hours=8))
+    today = datetime.datetime.now(shanghai).date()
+    last = today.replace(day=1) - datetime.timedelta(days=1)
+    month = f"{last:%Y-%m}"
+
+    def day(n: int) -> str:
+        return last.replace(day=n).isoformat()
+
+    for held, result in ((3, "failed"), (5, "failed"), (20, "passed")):
+        batch = await client.post(
+            f"/api/v1/counties/{world.county_id}/trace-batches",
+            json={"product": "红枣", "household_code": world.household_code,
+                  "harvested_on": day(held), "inspection": result},
+            headers=world.staff.headers,
+        )  # fmt: skip
+        assert batch.status_code == 201, batch.text
+
+    def dispatched(n: int, household: str | None) -> dict:
+        data = {"tracking_no": tracking(), "carrier": "SF", "weight_g": 1000, "fee_fen": 800,
+                "destination": "乌鲁木齐", "farm_product": True}  # fmt: skip
+        if household:
+            data["household_code"] = household
+        return event("parcel.dispatched", data, f"{day(n)}T11:00:00+08:00")
+
+    entries = [
+        dispatched(4, world.household_code),  # one failure so far: paid
+        dispatched(5, world.household_code),  # the second failure that day: withdrawn
+        dispatched(12, world.household_code),  # withdrawn
+        dispatched(12, None),  # no household named: paid
+        dispatched(25, world.household_code),  # passed on the 20th: paid again
+        dispatched(12, world.non_poverty_household_code),  # another household: paid
+    ]
+    assert {r["status"] for r in await push(client, world.keeper_a, entries)} == {"accepted"}
+    claims = await _claims(client, world, month)
+    (station,) = [s for s in claims["stations"] if s["code"] == "A001"]
+    statuses = {p["tracking_no"]: p["status"] for p in station["parcels"]}
+    expected = ["paid", "withdrawn", "withdrawn", "paid", "paid", "paid"]
+    assert [statuses[e["data"]["tracking_no"]] for e in entries] == expected
+    assert (station["qualifying"], station["withdrawn"]) == (6, 2)
+    per_parcel = claims["rule"]["fen_per_parcel"]
+    assert station["claimed_fen"] == 4 * per_parcel
+    assert claims["totals"]["withdrawn"] == 2
+
+    book = await client.get(
+        f"/api/v1/counties/{world.county_id}/export.xlsx?month={month}",
+        headers=world.staff.headers,
+    )
+    detail = load_workbook(io.BytesIO(book.content))["补贴明细"]
+    labels = [row[8].value for row in detail.iter_rows(min_row=2)]
+    assert labels.count("检测不合格，取消资格（不计）") == 2

@@ -380,9 +380,9 @@ def _subsidy_tables(claims: dict[str, Any]) -> tuple[Table, Table]:
     rule = claims["rule"]
     summary = Table(
         "物流补贴",
-        [*STATION_HEADERS, "符合条件（件）", "重复申报（件）", "超出上限（件）", "申报金额（元）",
-         "应付金额（元）"],
-        {6, 7},
+        [*STATION_HEADERS, "符合条件（件）", "重复申报（件）", "检测不合格取消（件）",
+         "超出上限（件）", "申报金额（元）", "应付金额（元）"],
+        {7, 8},
     )  # fmt: skip
     summary.rule = (
         f"规则：每件 {yuan(rule['fen_per_parcel'])} 元，"
@@ -394,13 +394,18 @@ def _subsidy_tables(claims: dict[str, Any]) -> tuple[Table, Table]:
         ["站点编号", "站点名称", "日期", "快递公司", "运单号", "重量（克）", "农产品", "户码",
          "状态", "重复于站点", "补报（原属月份）"],
     )  # fmt: skip
-    status_labels = {"paid": "计补", "duplicate": "重复（不计）", "over_cap": "超出上限"}
+    status_labels = {
+        "paid": "计补",
+        "duplicate": "重复（不计）",
+        "withdrawn": "检测不合格，取消资格（不计）",
+        "over_cap": "超出上限",
+    }
     for station in claims["stations"]:
         summary.rows.append(
             [
                 station["township"], station["code"], station["name"], station["qualifying"],
-                station["duplicates"], station["over_cap"], yuan(station["claimed_fen"]),
-                yuan(station["payable_fen"]),
+                station["duplicates"], station["withdrawn"], station["over_cap"],
+                yuan(station["claimed_fen"]), yuan(station["payable_fen"]),
             ]
         )  # fmt: skip
         for parcel in station["parcels"]:
@@ -414,8 +419,8 @@ def _subsidy_tables(claims: dict[str, Any]) -> tuple[Table, Table]:
             )  # fmt: skip
     totals = claims["totals"]
     summary.rows.append(
-        ["合计", "", "", totals["qualifying"], totals["duplicates"], totals["over_cap"],
-         yuan(totals["claimed_fen"]), yuan(totals["payable_fen"])]
+        ["合计", "", "", totals["qualifying"], totals["duplicates"], totals["withdrawn"],
+         totals["over_cap"], yuan(totals["claimed_fen"]), yuan(totals["payable_fen"])]
     )  # fmt: skip
     return summary, parcels
 

@@ -11,7 +11,9 @@ station's next open month as 补报 (`late_for`: the closed month it was dated i
 month's claim never changes.
 A tracking number is paid once in the county: the first live dispatch of it (by server time)
 is paid, any other dispatch of the same number, at any station and in any month, is flagged as
-a duplicate and not paid.
+a duplicate and not paid. A household whose produce failed inspection again and again loses its
+claim (backend/trace/inspections.py): its parcels of those days are listed as `withdrawn`, not
+claimed and not paid.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from backend.county.service import county_row
 from backend.county.store import ledger_reads, places
 from backend.params import parse_month
 from backend.privacy import mask_phones_in_text
+from backend.trace.inspections import subsidy_withdrawals
 
 
 def _claim_order(dispatch: ledger_reads.Dispatch) -> tuple:
@@ -49,19 +52,27 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
             await ledger_reads.dispatches_of(county_id, numbers, farm_only)
         )
         stations = await places.stations(county_id, by_township=True)
+    withdrawals = await subsidy_withdrawals(county_id, county.timezone)
     codes = {station.id: station.code for station in stations}
     by_station: dict[uuid.UUID, list[ledger_reads.Dispatch]] = {}
     # A station's parcels in the order they happened (the cap pays the month's first ones).
     for row in sorted(dispatches, key=_day_order):
         by_station.setdefault(row.station, []).append(row)
     claims = []
-    totals = {"qualifying": 0, "duplicates": 0, "over_cap": 0, "claimed_fen": 0, "payable_fen": 0}
+    totals = {
+        "qualifying": 0,
+        "duplicates": 0,
+        "withdrawn": 0,
+        "over_cap": 0,
+        "claimed_fen": 0,
+        "payable_fen": 0,
+    }
     for station in stations:
         station_id = station.id
         rows = by_station.get(station_id, [])
         if not rows:
             continue
-        parcels, payable, duplicates, over_cap = [], 0, 0, 0
+        parcels, payable, duplicates, withdrawn, over_cap = [], 0, 0, 0, 0
         for row in rows:
             first_claim = first_claims[row.tracking_no]
             status, duplicate_of = "paid", None
@@ -69,6 +80,9 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
                 status = "duplicate"
                 duplicate_of = codes.get(first_claim.station, "")
                 duplicates += 1
+            elif withdrawals.withdrawn(row.household_code, row.business_date):
+                status = "withdrawn"  # the household's produce failed inspection repeatedly
+                withdrawn += 1
             elif payable + per_parcel > cap:
                 status = "over_cap"
                 over_cap += 1
@@ -92,7 +106,7 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
                     "late_for": row.late_for,
                 }
             )
-        claimed = (len(rows) - duplicates) * per_parcel
+        claimed = (len(rows) - duplicates - withdrawn) * per_parcel
         claims.append(
             {
                 "station_id": station_id,
@@ -101,6 +115,7 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
                 "township": station.township,
                 "qualifying": len(rows),
                 "duplicates": duplicates,
+                "withdrawn": withdrawn,
                 "over_cap": over_cap,
                 "claimed_fen": claimed,
                 "payable_fen": payable,
@@ -110,6 +125,7 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
         )
         totals["qualifying"] += len(rows)
         totals["duplicates"] += duplicates
+        totals["withdrawn"] += withdrawn
         totals["over_cap"] += over_cap
         totals["claimed_fen"] += claimed
         totals["payable_fen"] += payable

@@ -111,3 +111,28 @@ async def batch_by_code(code: str, count_scan: bool) -> BatchRow | None:
         await db.execute("UPDATE trace_batch SET scans = scans + 1 WHERE code = $1", code)
         rows = await db.fetch(f"SELECT {_COLUMNS} FROM trace_batch WHERE code = $1", code)
     return _row(rows[0]) if rows else None
+
+
+class Inspection(msgspec.Struct, frozen=True):
+    household: uuid.UUID
+    result: str  # passed | failed
+    day: datetime.date | None  # harvested_on; None: the batch's creation is the only date
+    created_at: datetime.datetime
+
+
+async def inspections(county_id: uuid.UUID) -> list[Inspection]:
+    """Every inspected batch of a household of the county (the origin household's record)."""
+    rows = await db.fetch(
+        "SELECT household, inspection, harvested_on, created_at FROM trace_batch "
+        "WHERE county = $1 AND household IS NOT NULL AND inspection <> ''",
+        county_id,
+    )
+    return [
+        Inspection(
+            household=db.as_uuid(row["household"]),
+            result=row["inspection"],
+            day=db.as_date(row["harvested_on"]) if row["harvested_on"] else None,
+            created_at=db.as_moment(row["created_at"]),
+        )
+        for row in rows
+    ]

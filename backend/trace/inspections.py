@@ -1,0 +1,74 @@
+"""A household's produce inspections (检验检测) and what they cost it: 岳普湖 (seed 003, (8))
+withdraws the 上行 logistics subsidy from those whose products fail inspection again and again
+(「对产品检测检验长期不合格者…取消申请农产品上行物流补贴申请资格」).
+
+The rule here: a household whose last FAILURES_BEFORE_WITHDRAWAL inspections up to a day all
+failed has no claim to the subsidy on that day; one passed inspection gives it back. An
+inspection's day is its batch's harvest day, else the county-local day the batch was recorded.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime
+import uuid
+import zoneinfo
+from collections import defaultdict
+
+from backend import db
+from backend.registry import store as registry_store
+from backend.trace import store
+
+FAILURES_BEFORE_WITHDRAWAL = 2
+
+
+class SubsidyWithdrawals:
+    """Per household code, the days from which its subsidy is withdrawn or given back."""
+
+    def __init__(self, changes: dict[str, list[tuple[datetime.date, bool]]]):
+        self._days = {code: [day for day, _ in marks] for code, marks in changes.items()}
+        self._withdrawn = {code: [flag for _, flag in marks] for code, marks in changes.items()}
+
+    def withdrawn(self, household_code: str | None, day: datetime.date | None) -> bool:
+        if not household_code or day is None or household_code not in self._days:
+            return False
+        at = bisect.bisect_right(self._days[household_code], day) - 1
+        return at >= 0 and self._withdrawn[household_code][at]
+
+
+async def subsidy_withdrawals(county_id: uuid.UUID, timezone: str) -> SubsidyWithdrawals:
+    zone = zoneinfo.ZoneInfo(timezone)
+    async with db.read_transaction():
+        rows = await store.inspections(county_id)
+    history: dict[uuid.UUID, list[tuple[datetime.date, datetime.datetime, bool]]] = defaultdict(
+        list
+    )
+    for row in rows:
+        day = row.day or row.created_at.astimezone(zone).date()
+        history[row.household].append((day, row.created_at, row.result == "failed"))
+    changes: dict[str, list[tuple[datetime.date, bool]]] = {}
+    for household_id, inspected in history.items():
+        marks = _marks(sorted(inspected))
+        if not any(withdrawn for _, withdrawn in marks):
+            continue  # never withdrawn: no need to know its code
+        async with db.read_transaction():
+            household = await registry_store.household(household_id)
+        if household is not None:
+            changes[household.code] = marks
+    return SubsidyWithdrawals(changes)
+
+
+def _marks(
+    inspected: list[tuple[datetime.date, datetime.datetime, bool]],
+) -> list[tuple[datetime.date, bool]]:
+    """After each inspection day: is the subsidy withdrawn (the last N all failed)?"""
+    marks: list[tuple[datetime.date, bool]] = []
+    failures = 0
+    for day, _, failed in inspected:
+        failures = failures + 1 if failed else 0
+        withdrawn = failures >= FAILURES_BEFORE_WITHDRAWAL
+        if marks and marks[-1][0] == day:
+            marks[-1] = (day, withdrawn)
+        else:
+            marks.append((day, withdrawn))
+    return marks
