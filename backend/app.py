@@ -56,6 +56,7 @@ def route_handlers() -> list:
     from backend.county.pages import ROUTE_HANDLERS as county_pages
     from backend.county.routes import ROUTE_HANDLERS as county
     from backend.county.settings_page import ROUTE_HANDLERS as county_settings_page
+    from backend.county.township_pages import ROUTE_HANDLERS as county_township_page
     from backend.delivery.pages import ROUTE_HANDLERS as delivery_pages
     from backend.delivery.routes import ROUTE_HANDLERS as delivery
     from backend.jobs.routes import ROUTE_HANDLERS as jobs
@@ -97,6 +98,7 @@ def route_handlers() -> list:
         *training_pages,
         *registry_pages,
         *county_settings_page,
+        *county_township_page,
         *delivery_pages,  # the villagers' public tracking page
         *trace_pages,
         *shell,

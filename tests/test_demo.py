@@ -139,3 +139,21 @@ async def test_demo_hub_worker_and_its_legs(app, client, monkeypatch):
     late = page.text.split('id="late"', 1)[1]
     assert late.count("<tr data-tracking-no=") == 4
     assert "90.0 小时" in late and "QS006" in late
+
+
+async def test_demo_township_officer_sees_cheng_guan(app, client, monkeypatch):
+    """The demo's officer (13900000003) serves 城关镇: its page and its overview, nothing else."""
+    monkeypatch.setenv("CUNZHAN_DEMO_HISTORY_DAYS", "7")
+    await load_demo(app.state.settings)
+    officer = await login(client, "13900000003", "demo1234")
+    assert officer["user"]["role"] == "township" and officer["user"]["township_id"]
+    headers = {"authorization": f"Bearer {officer['token']}"}
+    overview = await client.get(
+        f"/api/v1/townships/{officer['user']['township_id']}/overview", headers=headers
+    )
+    assert overview.status_code == 200 and overview.json()["name"] == "城关镇"
+    assert overview.json()["stations"], "城关镇 has stations"
+    page = await client.get("/county/township", headers={"accept": "text/html", **headers})
+    assert page.status_code == 200 and "城关镇" in page.text
+    county = await client.get("/county/", headers={"accept": "text/html", **headers})
+    assert county.status_code == 403

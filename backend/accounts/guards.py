@@ -122,6 +122,32 @@ async def requires_hub_or_staff(connection: ASGIConnection, _: BaseRouteHandler)
         raise DomainError("staff_only", status=403)
 
 
+async def requires_township_scope(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """`{township_id}` is the officer's own township, or a township of the staff's county."""
+    user = current_user(connection)
+    township_id = _path_uuid(connection, "township_id")
+    if user.role == "township":
+        if user.township_id != township_id:
+            raise DomainError("township_only", status=403)
+        return
+    if not user.is_staff:
+        raise DomainError("staff_only", status=403)
+    county_id = await store.township_county(township_id)
+    if county_id is None:
+        raise DomainError("not_found", status=404)
+    if not may_see_county(user, county_id):
+        raise DomainError("forbidden_scope", status=403)
+
+
+async def requires_officer_or_staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """County staff, or a township's information officer (the township's page)."""
+    user = current_user(connection)
+    if user.role == "township" and user.township_id is not None:
+        return
+    if not user.is_staff:
+        raise DomainError("staff_only", status=403)
+
+
 def requires_row_in_county(table: type[Table], param: str) -> Any:
     """A guard for routes addressed by a row's id: the row's county must be the caller's."""
 

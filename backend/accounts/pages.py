@@ -24,6 +24,7 @@ from backend.web.layout import (
     HUB_PATH,
     LOGIN_PATH,
     PAGE_ERRORS,
+    TOWNSHIP_PATH,
     page_language,
     render,
     safe_next,
@@ -47,6 +48,8 @@ class CountyLoginController(Controller):
             return Redirect(safe_next(next), status_code=303)  # already signed in
         if user is not None and getattr(user, "role", "") == "hub":
             return Redirect(HUB_PATH, status_code=303)  # the hub's one page
+        if user is not None and getattr(user, "role", "") == "township":
+            return Redirect(TOWNSHIP_PATH, status_code=303)  # the officer's township
         return render(request, "county/login.html", next=safe_next(next), phone="", error="")
 
     @post(
@@ -83,6 +86,8 @@ class CountyLoginController(Controller):
             return again(exc.code, **exc.params)
         if user.role == "hub":
             target = HUB_PATH  # a hub worker has one page: the scanner's hand-over
+        elif user.role == "township":
+            target = TOWNSHIP_PATH  # an officer has one page: the township's
         elif not user.is_staff:
             await accounts.logout(user.session_id)  # a keeper's place is the phone app
             return again("staff_only")

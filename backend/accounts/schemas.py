@@ -11,7 +11,8 @@ from backend.phones import normalized_mobile
 from backend.types import Language, Mobile, Name, Password
 
 # hub: a county hub (县级物流配送中心) worker: county-scoped, no station; hands parcels to routes.
-Role = Literal["keeper", "county_staff", "admin", "hub"]
+# township: a township's information officer (乡镇电商信息员): one township's stations and figures.
+Role = Literal["keeper", "county_staff", "admin", "hub", "township"]
 
 
 class CurrentUser(msgspec.Struct, frozen=True):
@@ -25,6 +26,7 @@ class CurrentUser(msgspec.Struct, frozen=True):
     name: str
     phone: str
     session_id: uuid.UUID
+    township_id: uuid.UUID | None = None  # role `township` only
 
     @property
     def is_staff(self) -> bool:
@@ -46,6 +48,7 @@ class UserOut(msgspec.Struct):
     name: str = ""
     phone: str = ""
     language: str = "zh-CN"
+    township_id: uuid.UUID | None = None  # role `township`: the township the officer serves
 
 
 class AccountChange(msgspec.Struct):
@@ -81,8 +84,9 @@ class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
     phone: Mobile
     name: Name
     password: Password
-    role: Literal["keeper", "county_staff", "hub"] = "keeper"
+    role: Literal["keeper", "county_staff", "hub", "township"] = "keeper"
     station_id: uuid.UUID | None = None
+    township_id: uuid.UUID | None = None  # required for role `township`, refused otherwise
     language: Language = "zh-CN"
 
     def __post_init__(self) -> None:
@@ -108,4 +112,5 @@ def user_out(user: CurrentUser, mask_phone: bool = False) -> UserOut:
         name=user.name,
         phone=mask(user.phone) if mask_phone else user.phone,
         language=user.language,
+        township_id=user.township_id,
     )

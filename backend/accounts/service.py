@@ -29,9 +29,9 @@ from backend.phones import normalize_phone
 from backend.privacy import mask_phone
 from backend.settings import Settings
 
-ROLES = ("keeper", "county_staff", "admin", "hub")
+ROLES = ("keeper", "county_staff", "admin", "hub", "township")
 # The ladder: an account may be changed only by someone above it, or by an admin.
-ROLE_RANK = {"keeper": 0, "hub": 0, "county_staff": 1, "admin": 2}
+ROLE_RANK = {"keeper": 0, "hub": 0, "township": 0, "county_staff": 1, "admin": 2}
 MIN_PASSWORD_LENGTH = passwords.MIN_PASSWORD_LENGTH
 # OWASP's argon2id baseline (19 MiB, 2 passes): strong, and small enough that two at a time
 # fit a county server's memory.
@@ -133,6 +133,7 @@ def _current_user(row: store.UserRow, session_id: uuid.UUID) -> CurrentUser:
         name=row.name,
         phone=row.phone,
         session_id=session_id,
+        township_id=row.township,
     )
 
 
@@ -232,6 +233,20 @@ async def _station_in_county(station_id: uuid.UUID | None, county_id: uuid.UUID 
         raise DomainError("station_closed", field="station_id")
 
 
+async def _township_of_officer(
+    role: str, township_id: uuid.UUID | None, county_id: uuid.UUID
+) -> None:
+    """A township officer serves one township of the county; no other role has one."""
+    if role != "township":
+        if township_id is not None:
+            raise DomainError("only_officers_have_a_township", field="township_id")
+        return
+    if township_id is None:
+        raise DomainError("officer_needs_township", field="township_id")
+    if await store.township_county(township_id) != county_id:
+        raise DomainError("unknown_township", field="township_id")
+
+
 def _user_out(row: store.UserRow) -> UserOut:
     return UserOut(
         id=row.id,
@@ -241,6 +256,7 @@ def _user_out(row: store.UserRow) -> UserOut:
         name=row.name,
         phone=mask_phone(row.phone),
         language=row.language,
+        township_id=row.township,
     )
 
 
@@ -261,6 +277,7 @@ async def create_user(actor: CurrentUser | None, county_id: uuid.UUID, data: Use
     if data.role != "keeper" and data.station_id is not None:
         raise DomainError("staff_has_no_station", field="station_id")
     await _station_in_county(data.station_id, county_id)
+    await _township_of_officer(data.role, data.township_id, county_id)
     check_password_strength(data.password)
     if await store.phone_taken(data.phone):
         raise DomainError("phone_taken", status=409, field="phone")
@@ -275,6 +292,7 @@ async def create_user(actor: CurrentUser | None, county_id: uuid.UUID, data: Use
             county_id=county_id,
             station_id=data.station_id,
             language=data.language,
+            township_id=data.township_id,
         )
     except Exception as exc:
         if is_integrity_error(exc):

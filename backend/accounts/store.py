@@ -35,6 +35,7 @@ class UserRow(msgspec.Struct, frozen=True):
     phone: str
     language: str
     active: bool
+    township: uuid.UUID | None = None
 
 
 class LoginRow(msgspec.Struct, frozen=True):
@@ -75,6 +76,7 @@ _USER_COLUMNS = (
     User.phone,
     User.language,
     User.active,
+    User.township,
 )
 
 
@@ -88,6 +90,7 @@ def _user_row(row: dict[str, Any]) -> UserRow:
         phone=row["phone"],
         language=row["language"],
         active=bool(row["active"]),
+        township=db.as_uuid(row["township"]) if row.get("township") else None,
     )
 
 
@@ -138,6 +141,7 @@ async def insert_user(
     county_id: uuid.UUID,
     station_id: uuid.UUID | None,
     language: str,
+    township_id: uuid.UUID | None = None,
 ) -> None:
     """Raises the database's integrity error when the phone is taken (caller maps it)."""
     await User.insert(
@@ -149,6 +153,7 @@ async def insert_user(
             role=role,
             county=county_id,
             station=station_id,
+            township=township_id,
             language=language,
         )
     )
@@ -201,7 +206,8 @@ async def insert_session(
 
 _SESSION_LOOKUP = (
     "SELECT s.id AS session_id, s.last_seen_at, s.expires_at, s.revoked_at, u.id, u.role, "
-    "u.station, u.county, u.language, u.name, u.phone, u.active FROM accounts_session s "
+    "u.station, u.county, u.language, u.name, u.phone, u.active, u.township "
+    "FROM accounts_session s "
     'JOIN accounts_user u ON u.id = s."user" WHERE s.token_hash = $1'
 )
 
@@ -349,6 +355,12 @@ async def changes_to_user(user_id: uuid.UUID, since: datetime.datetime | None) -
 
 
 # The one read of the registry's table ----------------------------------------------------------
+
+
+async def township_county(township_id: uuid.UUID) -> uuid.UUID | None:
+    """A township's county (read-only, from registry_township)."""
+    rows = await db.fetch_once("SELECT county FROM registry_township WHERE id = $1", township_id)
+    return db.as_uuid(rows[0]["county"]) if rows else None
 
 
 async def station_place(station_id: uuid.UUID) -> StationPlace | None:

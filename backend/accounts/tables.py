@@ -9,6 +9,7 @@ from piccolo.table import Table
 # accounts must not import the registry back.
 County = LazyTableReference(table_class_name="County", app_name="registry")
 Station = LazyTableReference(table_class_name="Station", app_name="registry")
+Township = LazyTableReference(table_class_name="Township", app_name="registry")
 
 
 class User(Table, tablename="accounts_user"):
@@ -16,12 +17,16 @@ class User(Table, tablename="accounts_user"):
     phone = Varchar(length=11, unique=True)
     name = Varchar(length=40, default="")
     password_hash = Varchar(length=200, secret=True)
-    role = Varchar(length=16)  # keeper | county_staff | admin | hub
+    role = Varchar(length=16)  # keeper | county_staff | admin | hub | township
     county: ForeignKey = ForeignKey(
         County, on_delete=OnDelete.restrict, null=True, default=None, index=True
     )
     station: ForeignKey = ForeignKey(
         Station, on_delete=OnDelete.restrict, null=True, default=None, index=True
+    )
+    # A township information officer (乡镇电商信息员, role `township`) serves one township.
+    township: ForeignKey = ForeignKey(
+        Township, on_delete=OnDelete.restrict, null=True, default=None
     )
     language = Varchar(length=8, default="zh-CN")
     active = Boolean(default=True)

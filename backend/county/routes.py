@@ -11,10 +11,24 @@ import msgspec
 from litestar import Controller, Response, get, post, put
 from litestar.params import JSONBody, QueryParameter
 
-from backend.accounts.guards import LoggedIn, requires_county_scope, requires_staff
-from backend.county import export, figures, reporting, rollups, service, subsidies, targets
+from backend.accounts.guards import (
+    LoggedIn,
+    requires_county_scope,
+    requires_staff,
+    requires_township_scope,
+)
+from backend.county import (
+    export,
+    figures,
+    reporting,
+    rollups,
+    service,
+    subsidies,
+    targets,
+    township,
+)
 from backend.errors import DomainError
-from backend.params import CountyId, parse_month
+from backend.params import CountyId, TownshipId, parse_month
 
 
 class RollupRow(msgspec.Struct):
@@ -288,4 +302,26 @@ class CountyDataController(Controller):
         return msgspec.convert(reports, list[ProvinceReportOut])
 
 
-ROUTE_HANDLERS = [CountyDataController]
+class TownshipController(Controller):
+    path = "/api/v1/townships/{township_id:uuid}"
+    tags = ["county"]
+    guards = [requires_township_scope]
+
+    @get(
+        "/overview",
+        operation_id="townshipOverview",
+        summary="A township as its officer reports it (乡镇电商信息员)",
+        description="For the township's officer (role `township`) and the county's staff. The "
+        "month's and the year to date's figures of the township's stations, its coverage, each "
+        "station's last activity and what needs attention, and the training held in it.",
+    )
+    async def overview(
+        self,
+        township_id: TownshipId,
+        month: Annotated[str | None, QueryParameter(required=False)] = None,
+    ) -> dict[str, Any]:
+        county_id = await township.county_of(township_id)
+        return await township.township_overview(county_id, township_id, month)
+
+
+ROUTE_HANDLERS = [CountyDataController, TownshipController]

@@ -32,6 +32,8 @@ DEMO_PASSWORD = "demo1234"  # noqa: S105 - the published demo password of API.md
 KEEPER_PHONES = [f"138000000{n:02d}" for n in range(1, 41)]
 STAFF_PHONE = "13900000001"
 HUB_PHONE = "13900000002"  # the county hub's worker (县级物流配送中心): the page /county/hub
+# The first township's information officer (乡镇电商信息员): the page /county/township.
+OFFICER_PHONE = "13900000003"
 
 TOWNSHIPS = [
     "城关镇",
@@ -159,7 +161,7 @@ async def load_demo(settings: Settings, if_empty: bool = False, progress=None) -
                 poverty=rng.random() < 0.6,
             ),
         )
-    await _demo_accounts(rng, county.id, station_ids)
+    await _demo_accounts(rng, county.id, station_ids, township_ids[0])
     events = 0
     if days > 0:  # 0 means the registry alone: the timeline would still fill today up to now
         events = await write_history(
@@ -200,13 +202,23 @@ def history_days() -> int:
     return int(os.environ.get("CUNZHAN_DEMO_HISTORY_DAYS", "56"))
 
 
-async def _demo_accounts(rng: random.Random, county_id: uuid.UUID, station_ids: list) -> None:
+async def _demo_accounts(
+    rng: random.Random, county_id: uuid.UUID, station_ids: list, township_id: uuid.UUID
+) -> None:
     staff = UserCreate(
         phone=STAFF_PHONE, name="县电商中心", password=DEMO_PASSWORD, role="county_staff"
     )
     await create_user(None, county_id, staff)
     hub = UserCreate(phone=HUB_PHONE, name="配送中心分拣员", password=DEMO_PASSWORD, role="hub")
     await create_user(None, county_id, hub)
+    officer = UserCreate(
+        phone=OFFICER_PHONE,
+        name="城关镇电商信息员",
+        password=DEMO_PASSWORD,
+        role="township",
+        township_id=township_id,
+    )
+    await create_user(None, county_id, officer)
     for phone, station_id in zip(KEEPER_PHONES, station_ids, strict=True):
         keeper = UserCreate(
             phone=phone,

@@ -28,12 +28,15 @@ from backend.web.format import Formatter
 LOGIN_PATH = "/county/login"
 # The county hub worker's page (县级物流配送中心: hand parcels to the village routes).
 HUB_PATH = "/county/hub"
+# A township information officer's page (乡镇电商信息员: the township's stations and figures).
+TOWNSHIP_PATH = "/county/township"
 LANGUAGE_NAMES = {"zh-CN": "中文", "en": "English", "ug": "ئۇيغۇرچە"}
 # The main navigation's entries, in order; an entry appears once its pages exist.
 NAV_AVAILABLE = [
     "dashboard",
     "stations",
     "coverage",
+    "township",
     "scorecard",
     "notices",
     "training",

@@ -145,6 +145,7 @@ async def test_county_pages_screenshots(browser, county_server, tmp_path, lang):
         "trace": "/county/trace",
         "months": "/county/months",
         "delivery": "/county/delivery",
+        "township": "/county/township",
         "import": "/county/registry/import",
         "households": "/county/registry/households",
     }
@@ -194,6 +195,7 @@ async def test_usable_at_1024_px(browser, county_server):
         "/county/months",
         "/county/hub",
         "/county/delivery",
+        "/county/township",
     ):
         await page.goto(f"{base}{path}")
         width = await page.evaluate("document.documentElement.scrollWidth")

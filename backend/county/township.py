@@ -1,0 +1,86 @@
+"""One township as its information officer (乡镇电商信息员) reports it: its coverage, its stations
+and what needs attention, the month's and the year's figures of its stations, and the training
+held in it. Every number comes from the county's one read model (figures.py, training's year
+figures): the township's rows of what the county pages show."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from backend import db
+from backend.county import figures, service
+from backend.county.definitions import figures_of
+from backend.county.store import places
+from backend.errors import DomainError
+from backend.params import parse_month
+from backend.registry import store as registry_store
+from backend.training import service as training
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(part * 100.0 / whole, 1) if whole else None
+
+
+async def township_overview(
+    county_id: uuid.UUID, township_id: uuid.UUID, month: str | None = None
+) -> dict[str, Any]:
+    county = await service.county_row(county_id)
+    today = county.today()
+    first, last = parse_month(month or today.strftime("%Y-%m"))
+    until = min(last, today)
+    covered = await figures.coverage(county_id)
+    (row,) = [t for t in covered["by_township"] if t["id"] == township_id] or [None]
+    if row is None:
+        raise DomainError("unknown_township", status=404, field="township_id")
+    stations = await figures.stations_overview(county_id, today, township_id)
+    mine = {item["station_id"] for item in stations}
+    month_lines = await figures.station_totals(county_id, first, until)
+    year_lines = await figures.station_totals(county_id, first.replace(month=1, day=1), until)
+    sessions = (await training.year_figures(county_id, first.year)).sessions
+    held = [s for s in sessions if s.township_id == township_id and s.held_on <= until]
+    return {
+        "county_id": county_id,
+        "township_id": township_id,
+        "name": row["name"],
+        "poor": row["poor"],
+        "month": first.strftime("%Y-%m"),
+        "coverage": {
+            **{key: row[key] for key in ("township_stations", "village_stations", "villages")},
+            "villages_covered": row["villages_covered"],
+            "village_coverage_pct": _pct(row["villages_covered"], row["villages"]),
+            "poor_villages": row["poor_villages"],
+            "poor_villages_covered": row["poor_villages_covered"],
+            "poor_village_coverage_pct": _pct(row["poor_villages_covered"], row["poor_villages"]),
+            "poor_villages_without_station": [
+                v["name"]
+                for v in covered["poor_villages_without_station"]
+                if v["township"] == row["name"]
+            ],
+        },
+        "stations": stations,
+        "checked_in_this_week": sum(1 for s in stations if s["checked_in_this_week"]),
+        "needing_attention": sum(1 for s in stations if s["needs_attention"]),
+        "month_figures": figures_of(line for line in month_lines if line.station in mine),
+        "year_figures": figures_of(line for line in year_lines if line.station in mine),
+        "training": {
+            "sessions": len(held),
+            "trainee_visits": sum(s.trainee_visits for s in held),
+            "poor_trainee_visits": sum(s.poor_trainee_visits for s in held),
+        },
+    }
+
+
+async def county_of(township_id: uuid.UUID) -> uuid.UUID:
+    """The county a township belongs to (404 problem when there is none)."""
+    async with db.read_transaction():
+        row = await registry_store.township(township_id)
+    if row is None:
+        raise DomainError("unknown_township", status=404, field="township_id")
+    return row.county_id
+
+
+async def townships(county_id: uuid.UUID) -> list[places.Place]:
+    """The county's townships (the staff's choice of which township to look at)."""
+    async with db.read_transaction():
+        return await places.townships(county_id)
