@@ -113,15 +113,6 @@ async def requires_county_hub_or_staff(connection: ASGIConnection, _: BaseRouteH
         raise DomainError("forbidden_scope", status=403)
 
 
-async def requires_hub_or_staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """County staff, or a county hub's worker (the hub's page, whose county is the caller's)."""
-    user = current_user(connection)
-    if user.role == "hub" and user.county_id is not None:
-        return
-    if not user.is_staff:
-        raise DomainError("staff_only", status=403)
-
-
 async def requires_township_scope(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """`{township_id}` is the officer's own township, or a township of the staff's county."""
     user = current_user(connection)
@@ -139,13 +130,24 @@ async def requires_township_scope(connection: ASGIConnection, _: BaseRouteHandle
         raise DomainError("forbidden_scope", status=403)
 
 
-async def requires_officer_or_staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """County staff, or a township's information officer (the township's page)."""
-    user = current_user(connection)
-    if user.role == "township" and user.township_id is not None:
-        return
-    if not user.is_staff:
-        raise DomainError("staff_only", status=403)
+def _role_or_staff(role: str, scoped_by: str) -> Any:
+    """A guard letting in county staff, and the callers of `role` whose `scoped_by` is set (a
+    hub worker's county, an officer's township): the one page of such a role."""
+
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        user = current_user(connection)
+        if user.role == role and getattr(user, scoped_by) is not None:
+            return
+        if not user.is_staff:
+            raise DomainError("staff_only", status=403)
+
+    return guard
+
+
+# County staff, or a county hub's worker (the hub's page, whose county is the caller's).
+requires_hub_or_staff = _role_or_staff("hub", "county_id")
+# County staff, or a township's information officer (the township's page).
+requires_officer_or_staff = _role_or_staff("township", "township_id")
 
 
 def requires_row_in_county(table: type[Table], param: str) -> Any:

@@ -70,15 +70,20 @@ async def county_today(county_id: uuid.UUID) -> datetime.date:
     return (await page_county(county_id)).today
 
 
+def _day(value: str | None) -> datetime.date | None:
+    """A YYYY-MM-DD day, or None for anything else (a form's text, an API's string)."""
+    text = (value or "").strip()
+    if len(text) != 10 or not text.isascii():
+        return None
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def _held_on(value: str, today: datetime.date) -> datetime.date:
     latest = today + datetime.timedelta(days=FUTURE_DAYS)
-    try:
-        text = (value or "").strip()
-        if len(text) != 10 or not text.isascii():
-            raise ValueError(text)
-        day = datetime.date.fromisoformat(text)
-    except ValueError:
-        day = None
+    day = _day(value)
     if day is None or not EARLIEST_DAY <= day <= latest:
         raise DomainError(
             "training_held_on_invalid",
@@ -331,13 +336,9 @@ async def year_figures(county_id: uuid.UUID, year: int) -> YearFigures:
 
 def _noted_on(value: str | None, today: datetime.date) -> datetime.date:
     """The day staff learnt of the outcome: today when not given, never ahead of today."""
-    text = (value or "").strip()
-    if not text:
+    if not (value or "").strip():
         return today
-    try:
-        day = datetime.date.fromisoformat(text) if len(text) == 10 and text.isascii() else None
-    except ValueError:
-        day = None
+    day = _day(value)
     if day is None or not EARLIEST_DAY <= day <= today:
         raise DomainError(
             "training_outcome_day_invalid",
