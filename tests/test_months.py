@@ -443,3 +443,40 @@ async def claims(client, world, month: str) -> dict:
     )
     assert answer.status_code == 200, answer.text
     return answer.json()
+
+
+async def test_late_entries_for_a_closed_month_racing_the_rollup_job(client, world):
+    """Issue #16: late entries of a closed month synced while the rollup job runs again and
+    again: the closed month keeps its figures to the fen and the open month counts each one
+    once, whatever the interleaving."""
+    on_time = sale(10_000, in_last_month(9))
+    assert statuses(await push(client, world.keeper_a, [on_time])) == ["accepted"]
+    await close(client, world, last_month())
+    await rollups.refresh()
+    before_open = await retail(client, world, this_month())
+    late = [sale(101 + n, in_last_month(10 + n % 15)) for n in range(30)]
+
+    async def sync(batch):
+        return await push(client, world.keeper_a, batch)
+
+    async def job_runs():
+        for _ in range(6):
+            await rollups.refresh()
+            await asyncio.sleep(0)
+
+    batches = [late[n : n + 3] for n in range(0, 30, 3)]
+    answers = await asyncio.gather(job_runs(), *(sync(batch) for batch in batches), job_runs())
+    for answer in answers[1:-1]:
+        assert statuses(answer) == ["accepted"] * 3
+    await rollups.refresh()
+    assert await retail(client, world, last_month()) == 10_000
+    added = await retail(client, world, this_month()) - before_open
+    assert added == sum(e["data"]["amount_fen"] for e in late)
+    rows = await client.get(
+        f"/api/v1/counties/{world.county_id}/rollup?month={this_month()}",
+        headers=world.staff.headers,
+    )
+    assert rows.status_code == 200, rows.text
+    adjusted = sum(row.get("adjustments", 0) for row in rows.json()["rows"])
+    assert adjusted == 30  # each late sale counted once, as an adjustment
+    assert (await integrity.verify())["broken"] == []
