@@ -330,9 +330,11 @@ async def test_the_training_and_trace_sheets(client, world):
     assert title == f"培训{today:%m%d}"
     assert (kind, trainer, hours, visits, poor) == ("直播带货", "县电商中心", 2.5, 2, 1)
     trace = [[cell.value for cell in row] for row in book["溯源"].iter_rows(min_row=2)]
-    assert len(trace) == 1
-    code, product, village, _, _, quantity, unit, inspection, scans = trace[0]
-    assert (code, product, quantity, unit, scans) == (batch.json()["code"], "核桃", 12.5, "公斤", 2)
+    assert len(trace) == 2 and trace[1][0] == "合计"
+    code, product, village, _, _, quantity, unit, inspection, *scans = trace[0]
+    assert (code, product, quantity, unit) == (batch.json()["code"], "核桃", 12.5, "公斤")
+    assert scans == [2, 2, 2]  # this month, this year, through the month: both visits today
+    assert trace[1][8:] == [2, 2, 2]
     assert village and inspection == "合格"
     every_cell = " ".join(str(c) for row in trace + training for c in row)
     assert world.household_code not in every_cell

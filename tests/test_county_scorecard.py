@@ -54,6 +54,15 @@ def _receipt(number: str, when: datetime.datetime) -> dict:
     return event("parcel.received", data, when.astimezone(SHANGHAI).isoformat())
 
 
+async def _at_clock(when: datetime.datetime, request):
+    """A request answered with the server's clock at `when`."""
+    clock.utcnow = lambda: when  # type: ignore[assignment]
+    try:
+        return await request
+    finally:
+        clock.utcnow = REAL_NOW  # type: ignore[assignment]
+
+
 async def _hand_over(client, world, station, number: str, when: datetime.datetime) -> None:
     """The hub hands a parcel to the station's route, the server's clock at `when`."""
     clock.utcnow = lambda: when  # type: ignore[assignment]
@@ -117,16 +126,21 @@ async def _county(client, world) -> None:
     )
     await session(f"{Y}-08-01", [{"name": "戊", "poor": True}])  # after June
 
-    batch = await client.post(
-        f"/api/v1/counties/{world.county_id}/trace-batches",
-        json={"product": "核桃"},
-        headers=world.staff.headers,
+    # Trace scans count on their day: two in May are in the year to date; last December's and
+    # July's are not.
+    batch = await _at_clock(
+        _utc(Y - 1, 11, 1),
+        client.post(
+            f"/api/v1/counties/{world.county_id}/trace-batches",
+            json={"product": "核桃"},
+            headers=world.staff.headers,
+        ),
     )
     assert batch.status_code == 201, batch.text
     page = "/" + batch.json()["url"].split("/", 3)[3]
     phone = {"user-agent": "Mozilla/5.0 (Linux; Android 12) Mobile MicroMessenger/8.0"}
-    for _ in range(2):
-        assert (await client.get(page, headers=phone)).status_code == 200
+    for when in (_utc(Y - 1, 12, 20), _utc(Y, 5, 20), _utc(Y, 5, 21), _utc(Y, 7, 2)):
+        assert (await _at_clock(when, client.get(page, headers=phone))).status_code == 200
 
     # 县到村 legs (hours by hand): 24 h within; 72 h late; 24 h within; never received (late);
     # July's and last December's are not in the year to date.
@@ -172,7 +186,7 @@ EXPECTED: dict[str, tuple] = {
     "training_visits": (4, 5, False),  # 甲乙丙丁; 戊 came in August
     "poor_training_visits": (2, None, None),  # 甲 (T-0001) and 丙
     "poor_training_share_pct": (50.0, 30, True),  # 2 of 4
-    "trace_scans": (2, 2, True),
+    "trace_scans": (2, 2, True),  # the two of May; last December's and July's not
     "delivery_48h_pct": (50.0, 90, False),  # 2 of the 4 legs of January to June
 }
 # What the page writes for them (zh-CN).

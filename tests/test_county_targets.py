@@ -8,9 +8,11 @@ import io
 
 from openpyxl import load_workbook
 
+from backend import clock
 from tests.support import event, push, tracking
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+UTC = datetime.UTC
 Y = datetime.datetime.now(SHANGHAI).year - 1  # a finished year: its June is the month asked
 
 
@@ -339,9 +341,10 @@ async def test_poor_households_served_counts_distinct_poor_households_of_the_yea
     }  # fmt: skip
 
 
-async def test_training_and_trace_targets_are_judged_on_the_scorecard(client, world):
+async def test_training_and_trace_targets_are_judged_on_the_scorecard(client, world, monkeypatch):
     """培训人次 and the poor households' 人次 of the year to date (a session after the month asked
-    is not counted), and every scan of the county's trace labels so far."""
+    is not counted), and the scans of the county's trace labels on the days of the year to date
+    (the county's days: not last year's, not July's, not a crawler's)."""
 
     async def session(held_on: str, trainees: list[dict]) -> None:
         made = await client.post(
@@ -361,6 +364,7 @@ async def test_training_and_trace_targets_are_judged_on_the_scorecard(client, wo
         ],
     )
     await session(f"{Y}-08-01", [{"name": "丁", "poor": True}])  # after June
+    monkeypatch.setattr(clock, "utcnow", lambda: datetime.datetime(Y, 2, 1, 2, tzinfo=UTC))
     batch = await client.post(
         f"/api/v1/counties/{world.county_id}/trace-batches",
         json={"product": "核桃"},
@@ -369,8 +373,18 @@ async def test_training_and_trace_targets_are_judged_on_the_scorecard(client, wo
     assert batch.status_code == 201, batch.text
     page = "/" + batch.json()["url"].split("/", 3)[3]
     phone = {"user-agent": "Mozilla/5.0 (Linux; Android 12) Mobile MicroMessenger/8.0"}
-    for agent in (phone, phone, phone, {"user-agent": "Baiduspider/2.0"}):
+    # Scans count on the county's day: 30 June 16:30 UTC is 1 July in Beijing, after the month.
+    for agent, when in (
+        (phone, datetime.datetime(Y, 3, 1, 2, tzinfo=UTC)),
+        (phone, datetime.datetime(Y, 6, 30, 15, 59, tzinfo=UTC)),  # 23:59 on 30 June, Beijing
+        (phone, datetime.datetime(Y, 6, 30, 16, 30, tzinfo=UTC)),  # 00:30 on 1 July: not
+        (phone, datetime.datetime(Y - 1, 12, 31, 15, 0, tzinfo=UTC)),  # last year: not
+        (phone, datetime.datetime(Y, 4, 4, 2, tzinfo=UTC)),
+        ({"user-agent": "Baiduspider/2.0"}, datetime.datetime(Y, 4, 4, 3, tzinfo=UTC)),
+    ):
+        monkeypatch.setattr(clock, "utcnow", lambda when=when: when)
         assert (await client.get(page, headers=agent)).status_code == 200
+    monkeypatch.undo()
     await _put(
         client,
         world,

@@ -285,7 +285,9 @@ async def test_staff_page_creates_lists_and_prints_labels(client, world):
     listing = await client.get("/county/trace", headers=HTML)
     match = re.search(rf'<tr data-batch="{row["code"]}">.*?</tr>', listing.text, re.S)
     assert match, listing.text
-    assert '<td class="num scans">1</td>' in match.group(0)
+    # This year's scans and all scans, each with its unit.
+    assert '<td class="num scans-year">1 次</td>' in match.group(0)
+    assert '<td class="num scans">1 次</td>' in match.group(0)
     assert f'href="http://testserver.local/t/{row["code"]}"' in match.group(0)
     assert f'href="http://testserver.local/t/{row["code"]}.svg"' in match.group(0)
     labels = await client.get(f"/county/trace/{row['id']}/labels", headers=HTML)

@@ -7,8 +7,9 @@ every target name with its actual, the county's target and met 是/否/未设目
 per kind with a row per station, 打卡 (weeks × stations), 调整 (entries dated in a closed month
 and counted this month), 物流补贴 (claims per station), 补贴明细 (the parcels claimed), 培训台帐
 (the month's training sessions with their 人次) and 溯源 (the county's trace batches with their
-scans so far). Amounts are yuan with two decimals ('#,##0.00'), headers Chinese and frozen; days
-are date cells ('yyyy-mm-dd'). Nothing personal is exported: no table has a column for a
+scans in the month, the year to date and through the month's end, and the county's 合计).
+Amounts are yuan with two decimals ('#,##0.00'), headers Chinese and frozen; days are date cells
+('yyyy-mm-dd'). Nothing personal is exported: no table has a column for a
 villager's phone, name, household code or account, nor for the free text one could be typed into
 (a dispatch's destination). Masking is by field, never by a pattern over every cell: a tracking
 number such as JDVA13912347777 is the courier's number and is written as recorded (API.md
@@ -178,7 +179,7 @@ async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     tables["subsidies"], tables["subsidy_parcels"] = _subsidy_tables(claims)
     tables["adjustments"] = _adjustment_table(adjusted, stations["stations"])
     tables["training"] = await _training_table(county_id, first, last)
-    tables["trace"] = await _trace_table(county_id, last)
+    tables["trace"] = await _trace_table(county_id, first, last)
     return {"county": county, "month": month, "tables": tables}
 
 
@@ -208,13 +209,18 @@ async def _training_table(county_id: uuid.UUID, first: datetime.date, last: date
     return table
 
 
-async def _trace_table(county_id: uuid.UUID, last: datetime.date) -> Table:
-    """The batches registered by the month's end with their scans so far (no household: the
-    origin is the village)."""
+async def _trace_table(county_id: uuid.UUID, first: datetime.date, last: datetime.date) -> Table:
+    """The batches registered by the month's end with their scans by the county-local day of each
+    scan: in the month, in the year to date (1 January through the month's end) and in all
+    through the month's end; the 合计 row is the county's own (trace.scans_between, as the kpis'
+    溯源扫码). No household: the origin is the village."""
     table = Table(
         "溯源",
-        ["溯源码", "产品", "产地村", "服务站", "采收日期", "数量", "单位", "检测", "扫码次数"],
-    )
+        ["溯源码", "产品", "产地村", "服务站", "采收日期", "数量", "单位", "检测",
+         "本月扫码（次）", "本年累计扫码（次）", "截至月末累计扫码（次）"],
+    )  # fmt: skip
+    periods = [(first, last), (first.replace(month=1), last), (datetime.date.min, last)]
+    scans = await trace.batch_scans(county_id, periods)
     for batch in await trace.list_batches(county_id, ""):
         if batch.created_at.date() > last:
             continue
@@ -222,8 +228,11 @@ async def _trace_table(county_id: uuid.UUID, last: datetime.date) -> Table:
             [batch.code, batch.product, batch.village_name, batch.station_name,
              batch.harvested_on, batch.quantity,
              translate(f"trace.unit.{batch.unit}", "zh-CN") if batch.unit else "",
-             translate(f"trace.inspection.{batch.inspection or 'none'}", "zh-CN"), batch.scans]
+             translate(f"trace.inspection.{batch.inspection or 'none'}", "zh-CN"),
+             *scans.get(batch.id, [0, 0, 0])]
         )  # fmt: skip
+    totals = [await trace.scans_between(county_id, start, end) for start, end in periods]
+    table.rows.append(["合计", "", "", "", None, None, "", "", *totals])
     return table
 
 

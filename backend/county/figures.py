@@ -153,7 +153,8 @@ async def month_kpis(
         if "poor_households_served" in wanted:
             served = await poor_households_served(county_id, first_of_year, until)
         visits, poor_visits = await training.visits_between(county_id, first_of_year, until)
-        scans = await trace.total_scans(county_id)
+        scans = await trace.scans_between(county_id, first_of_year, until)
+        scans_since = await trace.scans_between(county_id, programme_start, until)
     result["year_to_date"] = {
         "start": first_of_year,
         "end": until,
@@ -161,7 +162,12 @@ async def month_kpis(
         "last_year": year_before,
         "growth_pct": {key: growth_pct(year[key], year_before[key]) for key in FIGURE_KEYS},
     }
-    result["since_start"] = {"start": programme_start, "end": until, "figures": since}
+    result["since_start"] = {
+        "start": programme_start,
+        "end": until,
+        "figures": since,
+        "trace_scans": scans_since,
+    }
     programme = {
         "poor_households_served": served,
         "training_visits": visits,
@@ -207,8 +213,9 @@ async def poor_households_served(
 def target_actuals(
     year_to_date: dict[str, Any], covered: dict[str, Any], programme: dict[str, float | None]
 ) -> dict[str, Any]:
-    """What each target name (targets.TARGET_NAMES) is judged on: the year to date (trace scans:
-    all so far; stations: the 乡级服务站 and 村级服务点 built on coverage's day, today);
+    """What each target name (targets.TARGET_NAMES) is judged on: the year to date (trace scans
+    too, by the county-local day of each scan; stations: the 乡级服务站 and 村级服务点 built on
+    coverage's day, today);
     `programme` holds the other actuals counted outside the rollups."""
     figures, growth = year_to_date["figures"], year_to_date["growth_pct"]
     return {

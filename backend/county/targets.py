@@ -39,7 +39,7 @@ TARGET_NAMES: dict[str, str] = {
     "training_visits": "count",  # 培训人次, year to date (a person trained twice is two)
     "poor_training_visits": "count",  # of them from 脱贫户
     "poor_training_share_pct": "pct",  # 脱贫户's share of the 培训人次 (the seeds ask ≥ 30 %)
-    "trace_scans": "count",  # 溯源扫码, every scan of the county's labels so far
+    "trace_scans": "count",  # 溯源扫码, scans of the county's labels in the year to date
     # 县到村 legs dispatched in the year to date delivered within 48 h, in percent (delivery's own
     # month figures: within_48h / legs)
     "delivery_48h_pct": "pct",

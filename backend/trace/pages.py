@@ -1,5 +1,6 @@
-"""The county's trace batches (staff pages under /county/trace): the batches with their scans, a
-form to register one, and a printable A4 sheet of 24 labels (3 × 8, 70 × 37 mm) per batch."""
+"""The county's trace batches (staff pages under /county/trace): the county's scans per month of
+the last twelve and this year, the batches with their scans this year and in all, a form to
+register one, and a printable A4 sheet of 24 labels (3 × 8, 70 × 37 mm) per batch."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from backend.accounts.schemas import CurrentUser
 from backend.errors import DomainError
 from backend.i18n import text_direction, translate
 from backend.registry.pages import choices
+from backend.registry.service import county_today
 from backend.registry.staff import page_county, staff_county
 from backend.trace import service
 from backend.trace.public import LABEL_STYLE
@@ -53,12 +55,16 @@ async def trace_page(request: Request, user: CurrentUser, state: FormState | Non
     lists["units"] = _options("trace.unit", service.UNIT_CODES, language)
     lists["inspections"] = _options("trace.inspection", service.INSPECTIONS, language)
     lists["certifications"] = _options("trace.certification", service.CERTIFICATION_CODES, language)
+    today = await county_today(county_id)
     return render(
         request,
         "trace/batches.html",
         nav="trace",
         facts=await page_county(county_id),
         batches=await service.list_batches(county_id, base_url(request)),
+        months=await service.county_months(county_id, today),
+        year=today.year,
+        year_scans=await service.scans_between(county_id, today.replace(month=1, day=1), today),
         lists=lists,
         fields=BATCH_FIELDS,
         form=state or FormState(),

@@ -36,6 +36,11 @@ class TraceBatchCreated(msgspec.Struct):
     url: str
 
 
+class MonthScansOut(msgspec.Struct):
+    month: str  # YYYY-MM, a month of the county's calendar
+    scans: int
+
+
 class TraceBatchOut(msgspec.Struct):
     id: uuid.UUID
     code: str
@@ -52,5 +57,7 @@ class TraceBatchOut(msgspec.Struct):
     inspection: str
     brand: str
     certification: str
-    scans: int
+    scans: int  # every counted scan so far
+    scans_this_year: int  # 1 January of the county's year through its today
+    scans_by_month: list[MonthScansOut]  # the last 12 months through the county's, oldest first
     created_at: datetime.datetime

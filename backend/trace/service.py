@@ -13,14 +13,14 @@ import uuid
 import msgspec
 import segno
 
-from backend import db
+from backend import clock, db
 from backend.accounts import service as accounts
 from backend.accounts.schemas import CurrentUser
 from backend.errors import DomainError
 from backend.registry import service as registry
 from backend.registry import store as registry_store
 from backend.trace import store
-from backend.trace.schemas import TraceBatchCreate, TraceBatchOut
+from backend.trace.schemas import MonthScansOut, TraceBatchCreate, TraceBatchOut
 
 # What a label may say, as codes (the catalogs hold the words); the Chinese words are taken too.
 UNITS = {"kg": "kg", "公斤": "kg", "千克": "kg", "jin": "jin", "斤": "jin", "box": "box",
@@ -173,7 +173,12 @@ async def create_batch(
     for _ in range(5):  # a taken code (1 in 10⁹ per batch) is drawn again
         batch_id = uuid.uuid4()
         new = store.NewBatch(
-            id=batch_id, county=county_id, code=new_code(county.code), created_by=actor.id, **values
+            id=batch_id,
+            county=county_id,
+            code=new_code(county.code),
+            created_by=actor.id,
+            created_at=clock.utcnow(),
+            **values,
         )
         try:
             await store.insert_batch(new)
@@ -194,17 +199,62 @@ def _quantity(milli: int | None) -> float | None:
     return None if milli is None else milli / 1000
 
 
-async def total_scans(county_id: uuid.UUID) -> int:
-    """Every scan of the county's trace labels so far (the programme's 扫码 target counts them
-    all; inside the caller's read transaction)."""
-    return await store.total_scans(county_id)
+# Scans by county-local day ----------------------------------------------------------------------
+# A visit counts on the day it happened in its county's time zone (Xinjiang's day is not
+# Beijing's). Every figure of scans over days — the kpis' 溯源扫码, the scorecard, the workbook,
+# the API's months, the page — is a sum of those days over a period, by the one statement of
+# `store.county_sums` / `store.batch_sums`.
+
+MONTHS_SHOWN = 12
+
+
+def month_end(first: datetime.date) -> datetime.date:
+    return (first.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(
+        days=1
+    )
+
+
+def last_months(today: datetime.date, count: int = MONTHS_SHOWN) -> list[datetime.date]:
+    """The first days of the `count` months ending with `today`'s, oldest first."""
+    months = [today.replace(day=1)]
+    while len(months) < count:
+        months.insert(0, (months[0] - datetime.timedelta(days=1)).replace(day=1))
+    return months
+
+
+async def scans_between(county_id: uuid.UUID, first: datetime.date, last: datetime.date) -> int:
+    """The county's scans on its days `first` through `last` (the programme's 溯源扫码 over a
+    period; inside or outside the caller's read transaction)."""
+    [scans] = await store.county_sums(county_id, [(first, last)])
+    return scans
+
+
+async def county_months(county_id: uuid.UUID, today: datetime.date) -> list[MonthScansOut]:
+    """The county's scans in each of the last twelve months through `today`'s, oldest first."""
+    months = last_months(today)
+    sums = await store.county_sums(county_id, [(m, month_end(m)) for m in months])
+    return [MonthScansOut(month=f"{m:%Y-%m}", scans=n) for m, n in zip(months, sums, strict=True)]
+
+
+async def batch_scans(
+    county_id: uuid.UUID, periods: list[store.Period]
+) -> dict[uuid.UUID, list[int]]:
+    """Each batch's scans in each period (a batch without any scan in them is absent)."""
+    return await store.batch_sums(county_id, periods)
 
 
 async def list_batches(county_id: uuid.UUID, base_url: str) -> list[TraceBatchOut]:
+    """The county's batches, newest first, each with its scans: all, this year (1 January of the
+    county's year through its today) and per month of the last twelve."""
     rows = await store.batches(county_id)
     villages = {db.as_uuid(v.id): v.name for v in await registry_store.villages(county_id)}
     stations = {db.as_uuid(s.id): s.name for s in await registry_store.stations(county_id)}
     households = {db.as_uuid(h.id): h.code for h in await registry_store.households(county_id)}
+    today = await registry.county_today(county_id)
+    months = last_months(today)
+    periods = [(today.replace(month=1, day=1), today)] + [(m, month_end(m)) for m in months]
+    sums = await store.batch_sums(county_id, periods)
+    none = [0] * len(periods)
     return [
         TraceBatchOut(
             id=row.id,
@@ -223,6 +273,11 @@ async def list_batches(county_id: uuid.UUID, base_url: str) -> list[TraceBatchOu
             brand=row.brand,
             certification=row.certification,
             scans=row.scans,
+            scans_this_year=sums.get(row.id, none)[0],
+            scans_by_month=[
+                MonthScansOut(month=f"{m:%Y-%m}", scans=n)
+                for m, n in zip(months, sums.get(row.id, none)[1:], strict=True)
+            ],
             created_at=row.created_at,
         )
         for row in rows
@@ -252,12 +307,16 @@ class PublicBatch(msgspec.Struct, frozen=True):
 
 
 async def public_batch(code_text: str, count_scan: bool) -> PublicBatch | None:
+    """The batch a label's code names, as the public page shows it; with `count_scan`, one more
+    scan on the county's today."""
     code = normalize_code(code_text)
     if code is None:
         return None
-    row = await store.batch_by_code(code, count_scan)
+    row = await store.batch_by_code(code)
     if row is None:
         return None
+    if count_scan:
+        await store.count_scan(row.id, row.county, await registry.county_today(row.county))
     village = await registry_store.village(row.village) if row.village else None
     station = await registry_store.station(row.station) if row.station else None
     return PublicBatch(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Sequence
 
 import msgspec
 
@@ -72,13 +73,7 @@ class NewBatch(msgspec.Struct, frozen=True):
     brand: str
     certification: str
     created_by: uuid.UUID | None
-
-
-async def total_scans(county_id: uuid.UUID) -> int:
-    rows = await db.fetch(
-        "SELECT COALESCE(SUM(scans), 0) AS n FROM trace_batch WHERE county = $1", county_id
-    )
-    return int(rows[0]["n"])
+    created_at: datetime.datetime
 
 
 async def insert_batch(new: NewBatch) -> None:
@@ -101,15 +96,9 @@ async def batch(county_id: uuid.UUID, batch_id: uuid.UUID) -> BatchRow | None:
     return _row(rows[0]) if rows else None
 
 
-async def batch_by_code(code: str, count_scan: bool) -> BatchRow | None:
-    """The batch a label's code names; with `count_scan`, one more scan, in one UPDATE (two
-    visits at once both count: the database adds, nobody reads-then-writes)."""
-    if not count_scan:
-        rows = await db.fetch_once(f"SELECT {_COLUMNS} FROM trace_batch WHERE code = $1", code)
-        return _row(rows[0]) if rows else None
-    async with db.write_transaction():
-        await db.execute("UPDATE trace_batch SET scans = scans + 1 WHERE code = $1", code)
-        rows = await db.fetch(f"SELECT {_COLUMNS} FROM trace_batch WHERE code = $1", code)
+async def batch_by_code(code: str) -> BatchRow | None:
+    """The batch a label's code names."""
+    rows = await db.fetch_once(f"SELECT {_COLUMNS} FROM trace_batch WHERE code = $1", code)
     return _row(rows[0]) if rows else None
 
 
@@ -136,3 +125,64 @@ async def inspections(county_id: uuid.UUID) -> list[Inspection]:
         )
         for row in rows
     ]
+
+
+async def count_scan(batch_id: uuid.UUID, county_id: uuid.UUID, day: datetime.date) -> None:
+    """One more scan of the batch, on its county-local `day`: the batch's total and its day in
+    one transaction, each by the database adding one (an UPDATE … + 1 and an upsert), so visits
+    at once all count and the total stays the sum of the days. The batch's row lock (PostgreSQL)
+    or the one writer (SQLite) orders two visits of one batch; nobody reads-then-writes."""
+    async with db.write_transaction():
+        await db.execute("UPDATE trace_batch SET scans = scans + 1 WHERE id = $1", batch_id)
+        await db.execute(
+            "INSERT INTO trace_scan_day (batch, county, day, scans) VALUES ($1, $2, $3, 1) "
+            "ON CONFLICT (batch, day) DO UPDATE SET scans = trace_scan_day.scans + 1",
+            batch_id,
+            county_id,
+            day,
+        )
+
+
+Period = tuple[datetime.date, datetime.date]
+
+
+def _sums_sql(periods: Sequence[Period], by_batch: bool) -> tuple[str, list]:
+    """One statement summing the county's scan days over each period (first and last day
+    included): `p0`, `p1`, … per period, per batch when `by_batch`."""
+    args: list = []  # $1 is the county: the periods' days are $2, $3, …
+    columns = []
+    for index, (first, last) in enumerate(periods):
+        low, high = len(args) + 2, len(args) + 3
+        args += [first, last]
+        columns.append(
+            f"SUM(CASE WHEN day >= ${low} AND day <= ${high} THEN scans ELSE 0 END) AS p{index}"
+        )
+    low, high = len(args) + 2, len(args) + 3
+    args += [min(first for first, _ in periods), max(last for _, last in periods)]
+    select = ", ".join(["batch"] * by_batch + columns)
+    sql = (
+        f"SELECT {select} FROM trace_scan_day WHERE county = $1 AND day >= ${low} "
+        f"AND day <= ${high}" + (" GROUP BY batch" if by_batch else "")
+    )
+    return sql, args
+
+
+async def county_sums(county_id: uuid.UUID, periods: Sequence[Period]) -> list[int]:
+    """The county's scans in each period (inside or outside a transaction)."""
+    if not periods:
+        return []
+    sql, args = _sums_sql(periods, by_batch=False)
+    rows = await db.fetch_once(sql, county_id, *args)
+    return [int(rows[0][f"p{i}"] or 0) if rows else 0 for i in range(len(periods))]
+
+
+async def batch_sums(county_id: uuid.UUID, periods: Sequence[Period]) -> dict[uuid.UUID, list[int]]:
+    """Each batch's scans in each period; a batch without any is absent."""
+    if not periods:
+        return {}
+    sql, args = _sums_sql(periods, by_batch=True)
+    rows = await db.fetch_once(sql, county_id, *args)
+    return {
+        db.as_uuid(row["batch"]): [int(row[f"p{i}"] or 0) for i in range(len(periods))]
+        for row in rows
+    }

@@ -1,7 +1,12 @@
 """Trace batches: one harvest or packing of one product, with the code printed on its labels.
 
 The origin household is kept for the county (a failed inspection marks it) and never shown on the
-public page. `scans` is the count of the public page's visits, raised by one UPDATE per visit.
+public page. `scans` is the count of the public page's visits, raised by one UPDATE per visit; the
+same visit adds one to the batch's county-local day in `trace_scan_day`, in the same transaction,
+so a batch's `scans` is always the sum of its days.
+
+Composite unique keys are unique indexes created by a raw-SQL migration (Piccolo cannot add them
+on SQLite).
 """
 
 from piccolo.columns import (
@@ -38,3 +43,13 @@ class TraceBatch(Table, tablename="trace_batch"):
     scans = Integer(default=0)
     created_by = UUID(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class TraceScanDay(Table, tablename="trace_scan_day"):
+    """Per batch and county-local day: how many visits of the batch's public page counted (one
+    row per batch and day, unique by index; nothing about the visitor)."""
+
+    batch = ForeignKey(TraceBatch, on_delete=OnDelete.cascade, null=False)
+    county = UUID()  # the batch's county, copied: the county's days are read by (county, day)
+    day = Date()
+    scans = Integer(default=0)
