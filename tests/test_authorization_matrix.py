@@ -216,7 +216,6 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/county/registry/stations/{station_id}"): RouteRule(staff_of_station),
     ("POST", "/county/registry/stations/{station_id}/close"): RouteRule(staff_of_station),
     ("POST", "/county/registry/stations/{station_id}/reopen"): RouteRule(staff_of_station),
-    ("GET", "/county/registry/stations/{station_id}/file"): RouteRule(staff_of_station),
     ("POST", "/county/registry/stations/{station_id}/file"): RouteRule(staff_of_station),
     ("POST", "/county/registry/stations/{station_id}/photos"): RouteRule(staff_of_station),
     ("POST", "/county/registry/stations/{station_id}/photos/{photo_id}/delete"): RouteRule(

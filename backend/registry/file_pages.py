@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, post
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect
 
@@ -77,11 +77,6 @@ class StationFilePagesController(Controller):
     ) -> Response:
         await station_file.delete_photo(user, station_id, photo_id)
         return _back(station_id, "station-photos")
-
-    @get("/file", status_code=200)
-    async def file_anchor(self, station_id: StationId) -> Response:
-        """The section's own address: the station screen at the file."""
-        return Redirect(f"/county/registry/stations/{station_id}#station-file", status_code=303)
 
 
 ROUTE_HANDLERS = [StationFilePagesController]
