@@ -215,3 +215,18 @@ async def test_the_station_screen_shows_and_saves_the_file(client, world):
         f"/county/registry/stations/{world.foreign_station}/file", data=form, headers=HTML
     )
     assert foreign.status_code == 403
+
+
+async def test_two_first_saves_at_once_make_one_file(client, world):
+    import asyncio
+
+    url = file_url(world.station_b)
+    first, second = await asyncio.gather(
+        client.put(url, json={**FULL, "company": "甲"}, headers=world.staff.headers),
+        client.put(url, json={**FULL, "company": "乙"}, headers=world.staff.headers),
+    )
+    assert (first.status_code, second.status_code) == (200, 200), (first.text, second.text)
+    assert await StationFile.count().where(StationFile.station == world.station_b) == 1
+    stored = (await client.get(url, headers=world.staff.headers)).json()
+    assert stored["company"] in {"甲", "乙"}
+    assert len(await audits("station.file_updated")) == 2

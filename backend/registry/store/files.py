@@ -90,23 +90,12 @@ async def save_station_file(row: FileRow) -> None:
         "UPDATE registry_station SET address = $1 WHERE id = $2", row.address, row.station_id
     )
     values = [getattr(row, name) for name in _FILE_COLUMNS]
-    existing = await db.fetch(
-        "SELECT id FROM registry_station_file WHERE station = $1", row.station_id
-    )
-    if existing:
-        assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(_FILE_COLUMNS, start=1))
-        n = len(_FILE_COLUMNS)
-        await db.execute(
-            f"UPDATE registry_station_file SET {assignments}, updated_at = ${n + 1} "
-            f"WHERE station = ${n + 2}",
-            *values,
-            row.updated_at,
-            row.station_id,
-        )
-        return
     columns = ("id", "county", "station", *_FILE_COLUMNS, "updated_at")
+    updates = ", ".join(f"{name} = excluded.{name}" for name in (*_FILE_COLUMNS, "updated_at"))
+    # One statement whether or not the file exists: two first saves at once cannot collide.
     await db.execute(
-        f"INSERT INTO registry_station_file ({', '.join(columns)}) VALUES ({db.in_list(columns)})",
+        f"INSERT INTO registry_station_file ({', '.join(columns)}) "
+        f"VALUES ({db.in_list(columns)}) ON CONFLICT (station) DO UPDATE SET {updates}",
         uuid.uuid4(),
         row.county_id,
         row.station_id,
