@@ -93,6 +93,10 @@ async def test_station_file_section(browser, file_server, tmp_path, lang):
     else:
         assert "设备 4/6 项" in summary and "1600 × 1200 像素" in size
 
+    # At 1024 px the screen does not scroll sideways.
+    await page.set_viewport_size({"width": 1024, "height": 768})
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 1024
+    await page.set_viewport_size(DESKTOP)
     await page.locator("#station-file").scroll_into_view_if_needed()
     await page.screenshot(path=str(folder / f"county-{lang}-station-file.png"), full_page=True)
     # The roster is linked from the stations list and downloads with the session.
