@@ -63,6 +63,7 @@ def route_handlers() -> list:
     from backend.ledger.routes import ROUTE_HANDLERS as ledger
     from backend.notify.pages import ROUTE_HANDLERS as notify_pages
     from backend.notify.routes import ROUTE_HANDLERS as notify
+    from backend.registry.file_pages import ROUTE_HANDLERS as station_file_pages
     from backend.registry.keeper_pages import ROUTE_HANDLERS as keeper_pages
     from backend.registry.pages import ROUTE_HANDLERS as registry_pages
     from backend.registry.routes import ROUTE_HANDLERS as registry
@@ -93,6 +94,7 @@ def route_handlers() -> list:
         *web_pages,
         *accounts_pages,
         *keeper_pages,
+        *station_file_pages,
         *county_pages,
         *notify_pages,
         *training_pages,

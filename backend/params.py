@@ -18,6 +18,10 @@ TownshipId = Annotated[uuid.UUID, PathParameter(title="Township id", description
 VillageId = Annotated[uuid.UUID, PathParameter(title="Village id", description="A village")]
 TraineeId = Annotated[uuid.UUID, PathParameter(title="Trainee id", description="A trainee row")]
 HouseholdId = Annotated[uuid.UUID, PathParameter(title="Household id", description="A household")]
+PhotoId = Annotated[uuid.UUID, PathParameter(title="Photo id", description="A station photo")]
+PhotoName = Annotated[
+    str, PathParameter(title="Photo file", description="`{photo id}.jpg`", max_length=48)
+]
 UserId = Annotated[uuid.UUID, PathParameter(title="User id", description="An account")]
 Since = Annotated[
     str | None,

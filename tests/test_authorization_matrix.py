@@ -92,6 +92,12 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/api/v1/counties/{county_id}/households"): RouteRule(staff_of_county),
     ("POST", "/api/v1/counties/{county_id}/imports"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/imports/template.xlsx"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/stations.xlsx"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/stations/{station_id}/file"): RouteRule(staff_of_station),
+    ("PUT", "/api/v1/stations/{station_id}/file"): RouteRule(staff_of_station),
+    ("POST", "/api/v1/stations/{station_id}/photos"): RouteRule(staff_of_station),
+    ("GET", "/api/v1/stations/{station_id}/photos/{photo_name}"): RouteRule(staff_of_station),
+    ("DELETE", "/api/v1/stations/{station_id}/photos/{photo_id}"): RouteRule(staff_of_station),
     ("GET", "/api/v1/counties/{county_id}/users"): RouteRule(staff_of_county),
     ("POST", "/api/v1/counties/{county_id}/users"): RouteRule(staff_of_county),
     ("PATCH", "/api/v1/users/{user_id}"): RouteRule(staff_of_county),
@@ -212,6 +218,11 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/county/registry/stations/{station_id}"): RouteRule(staff_of_station),
     ("POST", "/county/registry/stations/{station_id}/close"): RouteRule(staff_of_station),
     ("POST", "/county/registry/stations/{station_id}/reopen"): RouteRule(staff_of_station),
+    ("POST", "/county/registry/stations/{station_id}/file"): RouteRule(staff_of_station),
+    ("POST", "/county/registry/stations/{station_id}/photos"): RouteRule(staff_of_station),
+    ("POST", "/county/registry/stations/{station_id}/photos/{photo_id}/delete"): RouteRule(
+        staff_of_station
+    ),
     ("GET", "/county/registry/households"): RouteRule(any_staff),
     ("POST", "/county/registry/households"): RouteRule(any_staff),
     ("GET", "/county/registry/import"): RouteRule(any_staff),
@@ -275,6 +286,8 @@ async def _path_ids(world: World) -> dict[str, dict[str, str]]:
             "parcel_id": "00000000-0000-4000-8000-000000000002",  # a parcel nobody has
             "batch_id": "00000000-0000-4000-8000-000000000003",  # a trace batch nobody has
             "trainee_id": "00000000-0000-4000-8000-000000000004",  # a trainee nobody has
+            "photo_id": "00000000-0000-4000-8000-000000000005",  # a station photo nobody has
+            "photo_name": "00000000-0000-4000-8000-000000000005.jpg",
             "name": "TEST-00000000",  # a trace code nobody has
             "month": "2025-01",  # a finished month
         },
@@ -289,6 +302,8 @@ async def _path_ids(world: World) -> dict[str, dict[str, str]]:
             "parcel_id": "00000000-0000-4000-8000-000000000002",
             "batch_id": "00000000-0000-4000-8000-000000000003",
             "trainee_id": "00000000-0000-4000-8000-000000000004",
+            "photo_id": "00000000-0000-4000-8000-000000000005",
+            "photo_name": "00000000-0000-4000-8000-000000000005.jpg",
             "name": "FAR-00000000",
             "month": "2025-01",
         },

@@ -1,8 +1,9 @@
 """`cunzhan backup` while the server runs, then `cunzhan restore` into an empty database: every
-entry is back and every chain verifies."""
+entry is back, every chain verifies, and a station's photo (kept in the database) is back too."""
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 
 import httpx
@@ -10,7 +11,22 @@ import pytest
 
 from tests.server_process import CUNZHAN, REPO, Server, environment, run
 from tests.support import received
+from tests.test_station_photos import camera_jpeg
 from tests.test_sync_crash import stored_ids
+
+
+async def stored_photos(database_url: str, engine_name: str) -> dict[str, bytes]:
+    query = "SELECT id, content FROM registry_station_photo"
+    if engine_name == "sqlite":
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
+            return {str(row[0]): bytes(row[1]) for row in connection.execute(query)}
+    import asyncpg
+
+    connection = await asyncpg.connect(database_url)
+    try:
+        return {str(row[0]): bytes(row[1]) for row in await connection.fetch(query)}
+    finally:
+        await connection.close()
 
 
 @pytest.mark.slow
@@ -38,6 +54,29 @@ async def test_backup_while_serving_then_restore_and_verify(
                 },
                 headers={"authorization": f"Bearer {token}"},
             )
+            station_id = (
+                await http.get(
+                    f"{server.url}/api/v1/auth/me", headers={"authorization": f"Bearer {token}"}
+                )
+            ).json()["station_id"]
+            staff = (
+                await http.post(
+                    f"{server.url}/api/v1/auth/login",
+                    json={"phone": "13900000001", "password": "demo1234"},
+                )
+            ).json()["token"]
+            photo = await http.post(
+                f"{server.url}/api/v1/stations/{station_id}/photos?kind=front",
+                content=camera_jpeg(),
+                headers={"authorization": f"Bearer {staff}", "content-type": "image/jpeg"},
+            )
+            assert photo.status_code == 201, photo.text
+            kept = (
+                await http.get(
+                    f"{server.url}{photo.json()['url']}",
+                    headers={"authorization": f"Bearer {staff}"},
+                )
+            ).content
         target = tmp_path / "backup.bin"
         answer = run(env, "backup", str(target))  # the server keeps serving meanwhile
         assert "backup written" in answer.stdout
@@ -66,6 +105,7 @@ async def test_backup_while_serving_then_restore_and_verify(
     try:
         run(restored_env, "restore", str(target))
         assert await stored_ids(target_url, engine_name) == before
+        assert await stored_photos(target_url, engine_name) == {photo.json()["id"]: kept}
         assert "every hash chain verifies" in run(restored_env, "verify").stdout
     finally:
         if engine_name != "sqlite":

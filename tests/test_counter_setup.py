@@ -165,6 +165,15 @@ async def test_household_card_is_a_qr_that_lists_its_parcels_at_the_counter(clie
     )
     assert unknown.status_code == 404
     assert unknown.json()["code"] == "unknown_household"
+    # What cannot be a household code is not looked up (a NUL was a 500 on PostgreSQL).
+    for code in ("\x00", "T-0001\x00", "户码", "x" * 30):
+        nothing = await client.get(
+            f"/api/v1/stations/{world.station_a}/household",
+            params={"code": code},
+            headers=world.keeper_a.headers,
+        )
+        assert nothing.status_code == 404, (code, nothing.text)
+        assert nothing.json()["code"] == "unknown_household"
 
 
 async def test_staff_set_the_sms_opt_out_and_print_the_card_from_the_registry(client, world):

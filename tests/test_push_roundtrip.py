@@ -256,6 +256,14 @@ async def test_subscribing_again_updates_the_same_endpoint(client, world, push_s
     )
     assert response.status_code == 204
     assert await subscription_row(browser.endpoint) is None
+    # An endpoint that cannot exist (a NUL in it) is not there to delete: 204, not a 500.
+    nothing = await client.request(
+        "DELETE",
+        "/api/v1/push/subscriptions",
+        json={"endpoint": "https://push.example.com/\u0000"},
+        headers=world.keeper_a.headers,
+    )
+    assert nothing.status_code == 204
 
 
 @pytest.mark.parametrize(

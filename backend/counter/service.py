@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import re
 import uuid
 from typing import Any
 
@@ -189,6 +190,9 @@ def qr_svg(payload: str, scale: int = 6) -> bytes:
     return out.getvalue()
 
 
+HOUSEHOLD_CODE = re.compile(r"[A-Z0-9-]{2,24}")
+
+
 def household_code_from_scan(text: str) -> str:
     """A scan of the card (CZHH:<county>:<code>) or a typed household code → the code."""
     value = (text or "").strip()
@@ -200,6 +204,9 @@ def household_code_from_scan(text: str) -> str:
 async def household_at_counter(station_id: uuid.UUID, scanned: str) -> dict[str, Any]:
     """The household of a card scanned at the counter, and its parcels on this station's shelf."""
     code = household_code_from_scan(scanned)
+    if not HOUSEHOLD_CODE.fullmatch(code):
+        # No household has such a code (letters, digits, "-"); PostgreSQL would refuse a NUL.
+        raise DomainError("unknown_household", status=404, field="code")
     async with db.read_transaction():
         facts = await station_facts(station_id)
         household = await registry.household_by_code(facts.county_id, code)

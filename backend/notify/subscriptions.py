@@ -73,5 +73,7 @@ async def save_subscription(
 
 
 async def delete_subscription(keeper_id: uuid.UUID, endpoint: str) -> None:
+    if "\x00" in endpoint:
+        return  # no endpoint holds a NUL (and PostgreSQL would refuse to compare one: a 500)
     async with db.write_transaction():
         await store.delete_of_keeper(keeper_id, endpoint)

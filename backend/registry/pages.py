@@ -25,6 +25,7 @@ from backend.privacy import mask_phone
 from backend.registry import list_file
 from backend.registry import schemas as registry_schemas
 from backend.registry import service as registry
+from backend.registry.file_form import file_context
 from backend.registry.screens import (
     SCREEN_NAMES,
     Paging,
@@ -260,7 +261,6 @@ REGISTRY_SCREENS: dict[str, RegistryScreen] = {
         edit_fields=[
             FormField("name", required=True),
             FormField("level", "select", "levels", required=True),
-            FormField("address"),
             FormField("opened_on", "date", required=True),
             FormField("closed_on", "date", label="field.closed_on_edit"),
             FormField("shelves", "number", required=True),
@@ -274,6 +274,7 @@ REGISTRY_SCREENS: dict[str, RegistryScreen] = {
         update=registry.update_station,
         current=_station_current,
         create_defaults={"shelves": 6, "layers": 4, "level": "village"},
+        sections=file_context,  # the station file (网点台帐) and its photos
     ),
     "households": RegistryScreen(
         name="households",

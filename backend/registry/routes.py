@@ -1,8 +1,9 @@
 """HTTP for the registry. Staff manage their own county; admins create counties."""
 
+import uuid
 from typing import Annotated
 
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -16,8 +17,16 @@ from backend.accounts.guards import (
     requires_station_scope,
 )
 from backend.errors import DomainError, request_language
-from backend.params import CountyId, HouseholdId, StationId, TownshipId, VillageId
-from backend.registry import list_file, service
+from backend.params import (
+    CountyId,
+    HouseholdId,
+    PhotoId,
+    PhotoName,
+    StationId,
+    TownshipId,
+    VillageId,
+)
+from backend.registry import list_file, photos, roster, service, station_file
 from backend.registry.schemas import (
     CountyCreate,
     CountyOut,
@@ -28,7 +37,10 @@ from backend.registry.schemas import (
     ImportReport,
     StationClose,
     StationCreate,
+    StationFileIn,
+    StationFileOut,
     StationOut,
+    StationPhotoOut,
     StationUpdate,
     TownshipCreate,
     TownshipOut,
@@ -105,6 +117,22 @@ class CountyController(Controller):
     @get("/stations", operation_id="listStations", summary="Service stations of the county")
     async def list_stations(self, county_id: CountyId) -> list[StationOut]:
         return await service.list_stations(county_id)
+
+    @get(
+        "/stations.xlsx",
+        operation_id="stationRoster",
+        summary="The station roster (网点花名册) as a workbook: every station and its file",
+    )
+    async def station_roster(self, request: Request, county_id: CountyId) -> Response[bytes]:
+        data, filename = await roster.workbook(county_id, request_language(request))
+        return Response(
+            data,
+            media_type=roster.XLSX_MEDIA_TYPE,
+            headers={
+                "content-disposition": roster.content_disposition(filename),
+                "cache-control": "no-store",
+            },
+        )
 
     @post("/stations", operation_id="createStation", summary="Open a station", status_code=201)
     async def create_station(
@@ -270,6 +298,84 @@ class StationController(Controller):
         return await service.reopen_station(user, station_id)
 
 
+class StationFileController(Controller):
+    """The station file (网点台帐) and its photos: county staff of the station's county only."""
+
+    path = "/api/v1/stations/{station_id:uuid}"
+    tags = ["registry"]
+    guards = [requires_staff, requires_row_in_county(Station, "station_id")]
+
+    @get("/file", operation_id="getStationFile", summary="The station file (网点台帐)")
+    async def get_file(self, station_id: StationId) -> Response[StationFileOut]:
+        answer = await station_file.get_file(station_id)
+        return Response(answer, headers={"cache-control": "no-store"})
+
+    @put(
+        "/file",
+        operation_id="putStationFile",
+        summary="Replace the station file: address, 运营主体, location, equipment, sign, keeper",
+    )
+    async def put_file(
+        self, user: LoggedIn, data: JSONBody[StationFileIn], station_id: StationId
+    ) -> StationFileOut:
+        return await station_file.put_file(user, station_id, data)
+
+    @post(
+        "/photos",
+        operation_id="addStationPhoto",
+        summary="Add a shop-front (门头) or sign (标识) photo: the picture is the raw body",
+        description=(
+            "JPEG, PNG or WebP up to 10 MiB as the request body; kept as a JPEG of at most "
+            "1600 px on the long side, upright, without EXIF."
+        ),
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=None,  # bounded below: 413 `photo_too_large` past 10 MiB
+        opt={"raw_body": True},
+    )
+    async def add_photo(
+        self,
+        request: Request,
+        user: LoggedIn,
+        station_id: StationId,
+        kind: Annotated[str, Parameter(max_length=8, description="front (门头) | sign (标识)")],
+    ) -> StationPhotoOut:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > photos.MAX_BYTES:
+                raise photos.too_large(len(body))
+        return await station_file.add_photo(user, station_id, kind, bytes(body))
+
+    @get(
+        "/photos/{photo_name:str}",
+        operation_id="getStationPhoto",
+        summary="A station photo (`{photo_id}.jpg`), as kept",
+    )
+    async def get_photo(self, station_id: StationId, photo_name: PhotoName) -> Response[bytes]:
+        stem, _, suffix = photo_name.rpartition(".")
+        try:
+            photo_id = uuid.UUID(stem)
+        except ValueError:
+            raise DomainError("not_found", status=404) from None
+        if suffix != "jpg":
+            raise DomainError("not_found", status=404)
+        content = await station_file.photo_content(station_id, photo_id)
+        return Response(
+            content,
+            media_type="image/jpeg",
+            headers={"cache-control": "private, max-age=86400"},
+        )
+
+    @delete(
+        "/photos/{photo_id:uuid}",
+        operation_id="deleteStationPhoto",
+        summary="Delete a station photo (audited)",
+        status_code=204,
+    )
+    async def delete_photo(self, user: LoggedIn, station_id: StationId, photo_id: PhotoId) -> None:
+        await station_file.delete_photo(user, station_id, photo_id)
+
+
 class HouseholdController(Controller):
     path = "/api/v1/households/{household_id:uuid}"
     tags = ["registry"]
@@ -291,5 +397,6 @@ ROUTE_HANDLERS = [
     TownshipController,
     VillageController,
     StationController,
+    StationFileController,
     HouseholdController,
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import decimal
 import uuid
 import zoneinfo
 from typing import Annotated
@@ -235,3 +236,67 @@ class ImportReport(msgspec.Struct):
     totals: dict[str, int]  # rows per action: create, update, unchanged, error
     counts: dict[str, dict[str, int]]  # townships/villages/households: create, update
     rows: list[ImportRow]
+
+
+# The station file (网点台帐) -------------------------------------------------------------------
+
+_PLAIN_TEXT = r"^[^\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]*$"
+FileAddress = Annotated[str, msgspec.Meta(max_length=100, pattern=_PLAIN_TEXT)]
+Company = Annotated[str, msgspec.Meta(max_length=60, pattern=_PLAIN_TEXT)]
+# Checked by the service: at most 6 decimals, inside China's extent (422 `station_file_location`).
+Degrees = Annotated[decimal.Decimal, msgspec.Meta(examples=["30.572815"])]
+KEEPER_GENDERS = ("female", "male")
+PHOTO_KINDS = ("front", "sign")  # 门头, 标识
+
+
+class StationFileIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The whole file, as PUT replaces it: a field left out takes its empty value."""
+
+    address: FileAddress = ""
+    company: Company = ""  # 运营主体
+    lat: Degrees | None = None  # WGS-84; both or neither
+    lng: Degrees | None = None
+    has_computer: bool = False  # 电脑
+    has_printer: bool = False  # 打印机
+    has_cctv: bool = False  # 监控
+    has_shelves: bool = False  # 货架
+    has_scanner: bool = False  # 扫码枪
+    has_broadband: bool = False  # 宽带
+    has_signage: bool = False  # 统一标识
+    inspected_on: datetime.date | None = None  # not in the future
+    keeper_poor: bool = False  # 脱贫户
+    keeper_disabled: bool = False  # 残疾人
+    keeper_party_member: bool = False  # 党员
+    keeper_gender: Annotated[str, msgspec.Meta(max_length=8)] | None = None  # female | male
+
+
+class StationPhotoOut(msgspec.Struct):
+    id: uuid.UUID
+    kind: str  # front (门头) | sign (标识)
+    width: int
+    height: int
+    bytes: int
+    uploaded_at: datetime.datetime
+    url: str  # GET it (county staff): the JPEG
+
+
+class StationFileOut(msgspec.Struct):
+    station_id: uuid.UUID
+    address: str
+    company: str
+    lat: float | None  # 6 decimals at most, as stored
+    lng: float | None
+    has_computer: bool
+    has_printer: bool
+    has_cctv: bool
+    has_shelves: bool
+    has_scanner: bool
+    has_broadband: bool
+    has_signage: bool
+    inspected_on: datetime.date | None
+    keeper_poor: bool
+    keeper_disabled: bool
+    keeper_party_member: bool
+    keeper_gender: str | None
+    updated_at: datetime.datetime | None  # None: never saved
+    photos: list[StationPhotoOut]

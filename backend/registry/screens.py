@@ -44,6 +44,8 @@ class RegistryScreen:
     # A long list (households): searched and paged; `rows` then takes a `Paging` and answers
     # (rows, how many match).
     paged: bool = False
+    # More for the edit page (the station file's section): async (row_id) -> template context.
+    sections: Any = None
 
 
 PAGE_SIZE = 100
@@ -111,10 +113,15 @@ async def screen_edit(
     screen: RegistryScreen,
     row_id: uuid.UUID,
     state: FormState | None = None,
+    sections: dict[str, Any] | None = None,
 ) -> Template:
+    """The edit page; `sections` (with a refused form of the screen's further sections)
+    replaces what the screen's `sections` loader would show."""
     county_id = await staff_county(user)
     lists = await screen.lists(county_id)
     current = await screen.current(row_id)
+    if sections is None:
+        sections = await screen.sections(row_id) if screen.sections else {}
     return render(
         request,
         "county/registry_edit.html",
@@ -127,6 +134,7 @@ async def screen_edit(
         lists=lists,
         form=state or FormState(values=current),
         saved=request.query_params.get("saved") == "1",
+        **sections,
     )
 
 

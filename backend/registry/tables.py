@@ -7,6 +7,7 @@ indexes created in this app's migrations: Piccolo's Unique constraint cannot be 
 from piccolo.columns import (
     UUID,
     Boolean,
+    Bytea,
     Date,
     ForeignKey,
     Integer,
@@ -111,3 +112,46 @@ class Household(Table, tablename="registry_household"):
     # The household asked for no pickup SMS (取件通知): parcels to its phone send nothing.
     sms_opt_out = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class StationFile(Table, tablename="registry_station_file"):
+    """网点台帐: what the county records about a station beyond its place in the registry — who
+    runs it, where it is, the equipment and the unified sign (六统一) as last inspected, and who
+    its keeper is (脱贫户, 残疾人, 党员 are preferred as keepers). One row per station once its file
+    is first saved; a station without one has an empty file. The address is the station's own."""
+
+    id = UUID(primary_key=True)
+    county = ForeignKey(County, on_delete=OnDelete.restrict, null=False, index=True)
+    station = ForeignKey(Station, on_delete=OnDelete.restrict, null=False, unique=True)
+    company = Varchar(length=60, default="")  # 运营主体
+    # WGS-84 in millionths of a degree (6 decimals, exact): both set or both None.
+    lat_e6 = Integer(null=True, default=None)
+    lng_e6 = Integer(null=True, default=None)
+    has_computer = Boolean(default=False)
+    has_printer = Boolean(default=False)
+    has_cctv = Boolean(default=False)
+    has_shelves = Boolean(default=False)
+    has_scanner = Boolean(default=False)
+    has_broadband = Boolean(default=False)
+    has_signage = Boolean(default=False)  # 统一标识
+    inspected_on = Date(null=True, default=None)  # the day the checklist was checked
+    keeper_poor = Boolean(default=False)  # 脱贫户
+    keeper_disabled = Boolean(default=False)  # 残疾人
+    keeper_party_member = Boolean(default=False)  # 党员
+    keeper_gender = Varchar(length=8, default="")  # female | male | "" (not recorded)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class StationPhoto(Table, tablename="registry_station_photo"):
+    """A station's shop-front (门头) or sign (标识) photo, as re-encoded on upload (JPEG, at most
+    1600 px on the long side, no EXIF): kept in the database so a backup holds it."""
+
+    id = UUID(primary_key=True)
+    county = ForeignKey(County, on_delete=OnDelete.restrict, null=False, index=True)
+    station = ForeignKey(Station, on_delete=OnDelete.restrict, null=False, index=True)
+    kind = Varchar(length=8)  # front | sign
+    content = Bytea()
+    width = Integer()
+    height = Integer()
+    size = Integer()  # bytes of `content`
+    uploaded_at = Timestamptz(default=TimestamptzNow())
