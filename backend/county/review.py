@@ -24,6 +24,7 @@ from backend.county.definitions import (
     figures_of,
     income_of,
 )
+from backend.county.distance import checkin_place
 from backend.county.service import (
     month_start,
     next_month,
@@ -34,6 +35,7 @@ from backend.county.store import ledger_reads, places, rollup_rows
 from backend.errors import DomainError
 from backend.ledger.service import week_start
 from backend.privacy import mask_phone
+from backend.registry import station_file
 from backend.web.format import Formatter
 
 # The same thresholds as the overview of the API: parcels past the return deadline, and days
@@ -321,6 +323,8 @@ async def station_page(station_id: uuid.UUID, month: str | None) -> dict[str, An
         shelf = await ledger_reads.shelf(station_id)
         keepers = await places.keepers(station_id)
     deadline = facts.today - datetime.timedelta(days=facts.parcel_return_days)
+    located = await station_file.get_file(station_id)
+    here = (located.lat, located.lng)
     days: dict[datetime.date, dict[str, dict[str, int]]] = defaultdict(dict)
     months: dict[datetime.date, dict[str, dict[str, int]]] = defaultdict(dict)
     for line in lines:
@@ -346,7 +350,10 @@ async def station_page(station_id: uuid.UUID, month: str | None) -> dict[str, An
         ],
         "month_total": _sum_kinds(list(days.values())),
         "kinds": ACTIVITY_KINDS,
-        "checkins": [msgspec.structs.asdict(checkin) for checkin in checkins],
+        "checkins": [
+            {**msgspec.structs.asdict(c), **checkin_place((c.lat, c.lng), here)} for c in checkins
+        ],
+        "station_located": None not in here,
         "checked_in_this_week": bool(checkins and checkins[0].day >= facts.week_start),
         "shelf": [
             {

@@ -31,6 +31,8 @@ class CheckinNote(msgspec.Struct, frozen=True):
     received_at: datetime.datetime
     day: datetime.date
     note: str
+    lat: float | None = None  # where the phone was, when the keeper let it say
+    lng: float | None = None
 
 
 async def recent_checkins(station_id: uuid.UUID, limit: int = 12) -> list[CheckinNote]:
@@ -48,9 +50,12 @@ async def recent_checkins(station_id: uuid.UUID, limit: int = 12) -> list[Checki
             occurred_at=db.as_moment(row["occurred_at"]),
             received_at=db.as_moment(row["received_at"]),
             day=db.as_date(row["business_date"]),
-            note=json.loads(row["data"] or "{}").get("note", ""),
+            note=data.get("note", ""),
+            lat=data.get("lat"),
+            lng=data.get("lng"),
         )
         for row in rows
+        for data in [json.loads(row["data"] or "{}")]
     ]
 
 
