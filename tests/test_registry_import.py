@@ -255,7 +255,11 @@ async def test_template_has_the_headers_and_imports_as_nothing(client, world):
     assert template.status_code == 200
     assert template.headers["content-type"].startswith(XLSX)
     book = load_workbook(io.BytesIO(template.content))
-    assert [cell.value for cell in book.worksheets[0][1]] == HEADER
+    assert [cell.value for cell in book.worksheets[0][1]] == [
+        *HEADER[:2],
+        "是否贫困乡镇",
+        *HEADER[2:],
+    ]
     assert book.worksheets[1]["A1"].value  # the instructions sheet
     answer = await upload(client, world, template.content, dry_run=False)
     assert answer.status_code == 200 and answer.json()["rows"] == []
@@ -354,3 +358,37 @@ async def test_the_household_page_searches_and_pages(client, world):
     assert found.text.count('href="/county/registry/households/') == 1
     assert "H-0117" in found.text and "139****0117" in found.text
     assert_no_full_phone(found.text)
+
+
+async def test_the_poor_township_flag_comes_with_its_column_only(client, world):
+    """是否贫困乡镇: read on rows naming the township; without the column flags stay as they are."""
+    header = ["乡镇代码", "乡镇", "是否贫困乡镇", "村代码", "村"]
+    rows = [
+        ["620101", "山乡", "是", "62010101", "山村"],
+        ["510100", "测试县镇", "否", "", ""],
+    ]
+    answer = await upload(client, world, xlsx(rows, header), dry_run=False)
+    assert answer.status_code == 200, answer.text
+    assert [r["action"] for r in answer.json()["rows"]] == ["create", "update"]
+
+    async def flags() -> dict[str, bool]:
+        listed = await client.get(
+            f"/api/v1/counties/{world.county_id}/townships", headers=world.staff.headers
+        )
+        return {row["name"]: row["poor"] for row in listed.json()}
+
+    assert await flags() == {"山乡": True, "测试县镇": False}
+    again = await upload(client, world, xlsx(rows, header), dry_run=False)
+    assert [r["action"] for r in again.json()["rows"]] == ["unchanged", "unchanged"]
+    # A file without the column renames nothing and leaves the flag.
+    without = await upload(
+        client, world, xlsx([["620101", "山乡", "62010102", "新山村"]], header[:2] + header[3:]),
+        dry_run=False,
+    )  # fmt: skip
+    assert without.status_code == 200, without.text
+    assert (await flags())["山乡"] is True
+    # One file may not say both of one township.
+    torn = [["620101", "山乡", "是", "", ""], ["620101", "山乡", "否", "", ""]]
+    refused = await upload(client, world, xlsx(torn, header), dry_run=True)
+    errors = [r for r in refused.json()["rows"] if r["action"] == "error"]
+    assert [(r["row"], r["field"]) for r in errors] == [(3, "township_name")]

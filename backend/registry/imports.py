@@ -160,6 +160,7 @@ def _phone(values: dict[str, str]) -> str:
 class Cells:
     township_code: str
     township_name: str
+    township_poor: bool
     village_code: str
     village_name: str
     village_poor: bool
@@ -173,6 +174,7 @@ def _cells(values: dict[str, str]) -> Cells:
     return Cells(
         township_code=_code(values, "township_code", _PLACE_CODE, 16),
         township_name=_text(values, "township_name", 80),
+        township_poor=_flag(values, "township_poor"),
         village_code=_code(values, "village_code", _PLACE_CODE, 16),
         village_name=_text(values, "village_name", 80),
         village_poor=_flag(values, "village_poor"),
@@ -232,8 +234,9 @@ class _State:
             self.changed_households[new.id] = new
 
 
-def _township(state: _State, cells: Cells, row: int) -> tuple[Place | None, str, Any]:
-    """The row's township, what defining it does, and the change to make once the row is good."""
+def _township(state: _State, cells: Cells, poor_given: bool) -> tuple[Place | None, str, Any]:
+    """The row's township, what defining it does, and the change to make once the row is good.
+    Its 贫困乡镇 flag is the file's when the file has that column, else it stays as it is."""
     code, name = cells.township_code, cells.township_name
     if not code:
         if name:
@@ -244,8 +247,9 @@ def _township(state: _State, cells: Cells, row: int) -> tuple[Place | None, str,
         if current is None:
             raise RowError("unknown_township", "township_code", code=code)
         return current, "unchanged", None
+    poor = cells.township_poor if poor_given else (current.poor if current else False)
     defined = state.township_rows.get(code)
-    if defined is not None and defined[1].name != name:
+    if defined is not None and (defined[1].name != name or defined[1].poor != poor):
         raise RowError("conflicts_with_row", "township_name", other=defined[0])
     if current is None:
         # A township already kept without a code takes the file's code.
@@ -253,14 +257,14 @@ def _township(state: _State, cells: Cells, row: int) -> tuple[Place | None, str,
         if named is not None and named.code:
             raise RowError("name_taken", "township_name", code=named.code)
         if named is not None:
-            return replace(named, code=code), "update", named
-        return Place(id=uuid.uuid4(), code=code, name=name), "create", None
-    if current.name == name:
+            return replace(named, code=code, poor=poor), "update", named
+        return Place(id=uuid.uuid4(), code=code, name=name, poor=poor), "create", None
+    if current.name == name and current.poor == poor:
         return current, "unchanged", None
     named = state.township_by_name.get(name)
     if named is not None and named.id != current.id:
         raise RowError("name_taken", "township_name", code=named.code)
-    return replace(current, name=name), "update", current
+    return replace(current, name=name, poor=poor), "update", current
 
 
 def _village(
@@ -354,11 +358,12 @@ def plan(table: Table, existing: Existing) -> Plan:
     state = _State(existing)
     reports: list[RowReport] = []
     poor_given = "village_poor" in table.columns
+    township_poor_given = "township_poor" in table.columns
     for number, values in table.rows:
         cells: Cells | None = None
         try:
             cells = _cells(values)
-            township, t_action, t_old = _township(state, cells, number)
+            township, t_action, t_old = _township(state, cells, township_poor_given)
             village, v_action, v_old = _village(state, cells, township, poor_given)
             home, h_action, h_old = _household(state, cells, village, table.columns)
         except RowError as problem:

@@ -31,6 +31,7 @@ XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 COLUMNS: dict[str, tuple[str, ...]] = {
     "township_code": ("乡镇代码", "乡镇编码", "乡镇编号", "乡代码", "township_code"),
     "township_name": ("乡镇", "乡镇名称", "乡镇名", "乡(镇)", "township", "township_name"),
+    "township_poor": ("是否贫困乡镇", "贫困乡镇", "township_poor"),
     "village_code": ("村代码", "村编码", "村编号", "行政村代码", "行政村编码", "village_code"),
     "village_name": ("村", "村名", "村名称", "行政村", "行政村名称", "village", "village_name"),
     "village_poor": ("是否贫困村", "贫困村", "village_poor"),
@@ -42,6 +43,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 TEMPLATE_FIELDS = (
     "township_code",
     "township_name",
+    "township_poor",
     "village_code",
     "village_name",
     "village_poor",

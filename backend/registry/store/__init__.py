@@ -437,7 +437,7 @@ async def import_state(county_id: uuid.UUID) -> imports.Existing:
     """The county's townships, villages and households as the import compares them."""
     async with db.read_transaction():
         townships = await db.fetch(
-            "SELECT id, code, name FROM registry_township WHERE county = $1", county_id
+            "SELECT id, code, name, poor FROM registry_township WHERE county = $1", county_id
         )
         villages = await db.fetch(
             "SELECT id, code, name, township, poor FROM registry_village WHERE county = $1",
@@ -450,7 +450,12 @@ async def import_state(county_id: uuid.UUID) -> imports.Existing:
         )
     return imports.Existing(
         townships=[
-            imports.Place(id=db.as_uuid(row["id"]), code=row["code"] or "", name=row["name"])
+            imports.Place(
+                id=db.as_uuid(row["id"]),
+                code=row["code"] or "",
+                name=row["name"],
+                poor=bool(row["poor"]),
+            )
             for row in townships
         ],
         villages=[
@@ -481,12 +486,13 @@ async def write_import(county_id: uuid.UUID, plan: imports.Plan, now: datetime.d
     """The plan's inserts and updates in one transaction, a statement per kind (executemany)."""
     async with db.write_transaction():
         await db.executemany(
-            "UPDATE registry_township SET name = $1, code = $2 WHERE id = $3",
-            [(t.name, t.code, t.id) for t in plan.changed_townships.values()],
+            "UPDATE registry_township SET name = $1, code = $2, poor = $3 WHERE id = $4",
+            [(t.name, t.code, t.poor, t.id) for t in plan.changed_townships.values()],
         )
         await db.executemany(
-            "INSERT INTO registry_township (id, county, name, code) VALUES ($1, $2, $3, $4)",
-            [(t.id, county_id, t.name, t.code) for t in plan.new_townships.values()],
+            "INSERT INTO registry_township (id, county, name, code, poor) "
+            "VALUES ($1, $2, $3, $4, $5)",
+            [(t.id, county_id, t.name, t.code, t.poor) for t in plan.new_townships.values()],
         )
         await db.executemany(
             "UPDATE registry_village SET name = $1, code = $2, poor = $3 WHERE id = $4",
