@@ -249,6 +249,7 @@ async def test_county_settings_in_yuan_and_percent(client, world):
         "parcel_return_days": "7",
         "checkin_reminder_weekday": "2",
         "checkin_reminder_hour": "10",
+        "month_close_day": "8",
     }
     saved = await client.post("/county/registry/county", data=form, headers=HTML)
     assert saved.status_code == 303
@@ -256,6 +257,7 @@ async def test_county_settings_in_yuan_and_percent(client, world):
     assert county["target_village_pct"] == 70 and county["subsidy_fen_per_parcel"] == 150
     assert county["subsidy_monthly_cap_fen"] == 80000 and county["subsidy_farm_only"] is False
     assert county["parcel_daily_fee_fen"] == 50 and county["checkin_reminder_weekday"] == 2
+    assert county["month_close_day"] == 8
     coverage = await client.get("/county/coverage", headers=HTML)
     assert "70%" in coverage.text.split('data-target="villages"')[1].split("</tr>")[0]
 

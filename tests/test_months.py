@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import io
+import re
 import uuid
 
 from openpyxl import load_workbook
@@ -14,6 +15,7 @@ from backend.accounts.tables import AuditEntry
 from backend.county import rollups
 from backend.ledger import integrity
 from tests.support import event, push, statuses
+from tests.test_county_pages import html_as
 from tests.test_projections import projection_snapshot
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
@@ -480,3 +482,60 @@ async def test_late_entries_for_a_closed_month_racing_the_rollup_job(client, wor
     adjusted = sum(row.get("adjustments", 0) for row in rows.json()["rows"])
     assert adjusted == 30  # each late sale counted once, as an adjustment
     assert (await integrity.verify())["broken"] == []
+
+
+async def test_the_month_review_says_who_submitted_and_was_closed_on_time(client, world):
+    """月结 on time (issue #16): submitted and closed by the county's close day of the month
+    after (the 5th unless the county sets another), county time."""
+    from backend import clock
+
+    real = clock.utcnow
+    # The month before last, its close days in last month: every moment is in the past.
+    first = (_today().replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    month = _month(first - datetime.timedelta(days=1))
+
+    def at(day: int, hour: int = 10) -> None:
+        moment = datetime.datetime.combine(first.replace(day=day), datetime.time(hour), SHANGHAI)
+        clock.utcnow = lambda: moment.astimezone(datetime.UTC)  # type: ignore[assignment]
+
+    try:
+        at(3)  # A submits on the 3rd, B on the 5th at 23:30 (still the 5th in the county)
+        assert (
+            await _post(client, world.keeper_a, world.station_a, month, "submit")
+        ).status_code == 200
+        at(5, 23)
+        assert (
+            await _post(client, world.keeper_b, world.station_b, month, "submit")
+        ).status_code == 200
+        at(5, 12)
+        await close(client, world, month, world.station_a)  # closed on the 5th: on time
+        at(7)
+        await close(client, world, month, world.station_b)  # closed on the 7th: late
+        page = await client.get(f"/county/months?month={month}", headers=html_as(world.staff))
+    finally:
+        clock.utcnow = real  # type: ignore[assignment]
+    assert page.status_code == 200
+    rows = {
+        code: (submitted, closed)
+        for code, submitted, closed in re.findall(
+            r'<tr data-station="(\w+)" data-state="closed" data-submitted-on-time="(\w+)" '
+            r'data-closed-on-time="(\w+)"',
+            page.text,
+        )
+    }
+    assert rows == {"A001": ("yes", "yes"), "B001": ("yes", "no")}
+    assert "提交 2 / 2 站，审核 1 / 2 站" in page.text
+
+    # The county moves its close day to the 4th: B submitted late too.
+    changed = await client.patch(
+        f"/api/v1/counties/{world.county_id}", json={"month_close_day": 4},
+        headers=world.staff.headers,
+    )  # fmt: skip
+    assert changed.status_code == 200 and changed.json()["month_close_day"] == 4
+    page = await client.get(f"/county/months?month={month}", headers=html_as(world.staff))
+    assert "提交 1 / 2 站，审核 0 / 2 站" in page.text
+    refused = await client.patch(
+        f"/api/v1/counties/{world.county_id}", json={"month_close_day": 31},
+        headers=world.staff.headers,
+    )  # fmt: skip
+    assert refused.status_code in (400, 422)

@@ -110,10 +110,21 @@ async def month_review(county_id: uuid.UUID, month: str | None) -> dict[str, Any
     states = {state.station_id: state for state in review.stations}
     async with db.read_transaction():
         stations = await places.stations(county_id, include_closed=True)
-    rows = [{"station": station, "month": states[station.id]} for station in stations]
+        county = await places.county(county_id)
+    deadline = next_month(first).replace(day=county.month_close_day)
+    rows = []
     counts: dict[str, int] = defaultdict(int)
     for station in stations:
-        counts[states[station.id].state] += 1
+        state = states[station.id]
+        closed = state.state == "closed"
+        on_time = {
+            "submitted_on_time": _by(state.submitted_at, deadline, county.zone),
+            "closed_on_time": closed and _by(state.closed_at, deadline, county.zone),
+        }
+        rows.append({"station": station, "month": state, **on_time})
+        counts[state.state] += 1
+        counts["submitted_on_time"] += on_time["submitted_on_time"]
+        counts["closed_on_time"] += on_time["closed_on_time"]
     return {
         "facts": facts,
         "month": first,
@@ -121,7 +132,13 @@ async def month_review(county_id: uuid.UUID, month: str | None) -> dict[str, Any
         "months": recent_months(facts.today)[1:],  # finished months only
         "rows": rows,
         "counts": dict(counts),
+        "deadline": deadline,
     }
+
+
+def _by(moment: datetime.datetime | None, deadline: datetime.date, zone) -> bool:
+    """Done by the end of the deadline day, county time (月结 on time: by the 5th by default)."""
+    return moment is not None and moment.astimezone(zone).date() <= deadline
 
 
 async def station_in_county(county_id: uuid.UUID, station_id: uuid.UUID) -> bool:

@@ -50,6 +50,7 @@ SETTINGS_FIELDS = [
     FormField("parcel_return_days", "number", required=True),
     FormField("checkin_reminder_weekday", "select", "weekdays", required=True),
     FormField("checkin_reminder_hour", "number", required=True),
+    FormField("month_close_day", "number", required=True),
 ]
 
 

@@ -61,6 +61,7 @@ class CountySettings(msgspec.Struct, forbid_unknown_fields=True):
     subsidy_fen_per_parcel: Fen | msgspec.UnsetType = msgspec.UNSET
     subsidy_farm_only: bool | msgspec.UnsetType = msgspec.UNSET
     subsidy_monthly_cap_fen: Fen | msgspec.UnsetType = msgspec.UNSET
+    month_close_day: Annotated[int, msgspec.Meta(ge=1, le=28)] | msgspec.UnsetType = msgspec.UNSET
 
 
 class CountyCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -88,6 +89,7 @@ class CountyOut(msgspec.Struct):
     subsidy_fen_per_parcel: int
     subsidy_farm_only: bool
     subsidy_monthly_cap_fen: int
+    month_close_day: int = 5  # submitted and closed by this day of the next month: on time
 
 
 class TownshipCreate(msgspec.Struct, forbid_unknown_fields=True):

@@ -43,6 +43,9 @@ class County(Table, tablename="registry_county"):
     subsidy_fen_per_parcel = Integer(default=100)
     subsidy_farm_only = Boolean(default=True)
     subsidy_monthly_cap_fen = Integer(default=50000)
+    # Month close (月结): a station's month is on time when submitted and closed by this day of
+    # the month after (the 5th by default).
+    month_close_day = Integer(default=5)
     # 代发 price table: JSON {carrier: [[up to grams, fee fen], …]}; "" = the built-in table.
     dispatch_prices = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())

@@ -29,6 +29,7 @@ class CountyRow(msgspec.Struct, frozen=True):
     subsidy_fen_per_parcel: int
     subsidy_farm_only: bool
     subsidy_monthly_cap_fen: int
+    month_close_day: int = 5
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -52,6 +53,7 @@ def _county(row: dict) -> CountyRow:
         subsidy_fen_per_parcel=int(row["subsidy_fen_per_parcel"]),
         subsidy_farm_only=bool(row["subsidy_farm_only"]),
         subsidy_monthly_cap_fen=int(row["subsidy_monthly_cap_fen"]),
+        month_close_day=int(row.get("month_close_day") or 5),
     )
 
 
