@@ -16,6 +16,7 @@ from backend.county import rollups
 from backend.ledger import integrity
 from tests.support import event, push, statuses
 from tests.test_county_pages import html_as
+from tests.test_county_subsidies import _claims
 from tests.test_projections import projection_snapshot
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
@@ -410,13 +411,13 @@ async def test_a_dispatch_dated_in_a_closed_month_is_claimed_in_the_next_as_a_la
     late["data"] = dict(on_time["data"], tracking_no="SF1400000000002")
     assert statuses(await push(client, world.keeper_a, [on_time])) == ["accepted"]
     await close(client, world, last_month())
-    before = await claims(client, world, last_month())
+    before = await _claims(client, world, last_month())
     assert statuses(await push(client, world.keeper_a, [late])) == ["accepted"]
 
-    assert await claims(client, world, last_month()) == before
+    assert await _claims(client, world, last_month()) == before
     (old,) = [p for s in before["stations"] for p in s["parcels"]]
     assert (old["tracking_no"], old["late_for"]) == ("SF1400000000001", None)
-    now = await claims(client, world, this_month())
+    now = await _claims(client, world, this_month())
     (parcel,) = [p for s in now["stations"] for p in s["parcels"]]
     assert (parcel["tracking_no"], parcel["late_for"], parcel["status"]) == (
         "SF1400000000002",
@@ -437,14 +438,6 @@ async def test_a_dispatch_dated_in_a_closed_month_is_claimed_in_the_next_as_a_la
     header = [cell.value for cell in sheet[1]]
     row = next(r for r in sheet.iter_rows(values_only=True) if "SF1400000000002" in r)
     assert row[header.index("补报（原属月份）")] == last_month()
-
-
-async def claims(client, world, month: str) -> dict:
-    answer = await client.get(
-        f"/api/v1/counties/{world.county_id}/subsidies?month={month}", headers=world.staff.headers
-    )
-    assert answer.status_code == 200, answer.text
-    return answer.json()
 
 
 async def test_late_entries_for_a_closed_month_racing_the_rollup_job(client, world):

@@ -9,18 +9,15 @@ from typing import Any
 import msgspec
 
 from backend.registry import photos, station_file
-from backend.registry.schemas import KEEPER_GENDERS, PHOTO_KINDS, StationFileOut
+from backend.registry.schemas import (
+    EQUIPMENT,
+    KEEPER_FLAGS,
+    KEEPER_GENDERS,
+    PHOTO_KINDS,
+    StationFileOut,
+)
 from backend.web.forms import FormField, FormState
 
-EQUIPMENT = (
-    "has_computer",
-    "has_printer",
-    "has_cctv",
-    "has_shelves",
-    "has_scanner",
-    "has_broadband",
-)
-KEEPER_FLAGS = ("keeper_poor", "keeper_disabled", "keeper_party_member")
 FILE_FIELDS = [
     FormField("address"),
     FormField("company"),

@@ -21,21 +21,13 @@ from backend.accounts import store as accounts_store
 from backend.i18n import translate
 from backend.privacy import mask_phone
 from backend.registry import service
+from backend.registry.schemas import EQUIPMENT
 from backend.registry.store import files as store
 
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # A text cell starting with one of these is a formula to Excel, LibreOffice and WPS.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DAY = "yyyy-mm-dd"
 DEGREES = "0.000000"
-EQUIPMENT = (
-    "has_computer",
-    "has_printer",
-    "has_cctv",
-    "has_shelves",
-    "has_scanner",
-    "has_broadband",
-)
 COLUMNS = (
     "township",
     "village",

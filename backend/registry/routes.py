@@ -127,7 +127,7 @@ class CountyController(Controller):
         data, filename = await roster.workbook(county_id, request_language(request))
         return Response(
             data,
-            media_type=roster.XLSX_MEDIA_TYPE,
+            media_type=list_file.XLSX_MEDIA_TYPE,
             headers={
                 "content-disposition": roster.content_disposition(filename),
                 "cache-control": "no-store",

@@ -248,6 +248,17 @@ Company = Annotated[str, msgspec.Meta(max_length=60, pattern=_PLAIN_TEXT)]
 # Checked by the service: at most 6 decimals, inside China's extent (422 `station_file_location`).
 Degrees = Annotated[decimal.Decimal, msgspec.Meta(examples=["30.572815"])]
 KEEPER_GENDERS = ("female", "male")
+# The station file's checklist (电脑, 打印机, 监控, 货架, 扫码枪, 宽带) and the keeper's attributes
+# (脱贫户, 残疾人, 党员): named once for the form, the roster and the store.
+EQUIPMENT = (
+    "has_computer",
+    "has_printer",
+    "has_cctv",
+    "has_shelves",
+    "has_scanner",
+    "has_broadband",
+)
+KEEPER_FLAGS = ("keeper_poor", "keeper_disabled", "keeper_party_member")
 PHOTO_KINDS = ("front", "sign")  # 门头, 标识
 
 

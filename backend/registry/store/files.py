@@ -14,19 +14,9 @@ from typing import Any
 import msgspec
 
 from backend import db
+from backend.registry.schemas import EQUIPMENT, KEEPER_FLAGS
 
-FILE_FLAGS = (
-    "has_computer",
-    "has_printer",
-    "has_cctv",
-    "has_shelves",
-    "has_scanner",
-    "has_broadband",
-    "has_signage",
-    "keeper_poor",
-    "keeper_disabled",
-    "keeper_party_member",
-)
+FILE_FLAGS = (*EQUIPMENT, "has_signage", *KEEPER_FLAGS)
 _FILE_COLUMNS = ("company", "lat_e6", "lng_e6", *FILE_FLAGS, "inspected_on", "keeper_gender")
 
 
