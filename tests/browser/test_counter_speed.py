@@ -7,6 +7,7 @@ stale list notifies again and returns in one tap each. Screenshots in zh-CN and 
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import os
 import random
@@ -265,6 +266,20 @@ async def test_the_stale_list_notifies_again_and_returns_in_one_tap(
     # The masked one cannot be notified; the full one can, once per tap.
     masked = page.locator("[data-stale][data-tracking='753200000000002']")
     assert await masked.locator("[data-action=notify]").is_disabled()
+    # A refresh asks the server for the list just before the tap, and its answer (one SMS) comes
+    # back only after the tap's answer (two): the older list must not put the old count back.
+    answered, release, delivered = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def late_list(route):
+        response = await route.fetch()
+        answered.set()
+        await release.wait()
+        await route.fulfill(response=response)
+        delivered.set()
+
+    await page.route("**/parcels?state=on_shelf", late_list)
+    await page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    await asyncio.wait_for(answered.wait(), timeout=20)
     before = len(sms_provider.requests)
     await first.locator("[data-action=notify]").click()
 
@@ -274,10 +289,13 @@ async def test_the_stale_list_notifies_again_and_returns_in_one_tap(
     await wait_until(one_more, timeout=20, message="the reminder SMS")
     last = sms_sent(sms_provider)[-1]
     assert (last["phone"], last["template"]) == ("13977770001", "pickup_reminder")
-    await page.wait_for_function(
-        "() => /2/.test(document.querySelector(\"[data-tracking='753200000000001'] .stale-meta\")"
-        ".textContent)"
-    )
+    meta = first.locator(".stale-meta")
+    await page.wait_for_selector("[data-tracking='753200000000001'] .stale-meta[data-sms='2']")
+    release.set()
+    await asyncio.wait_for(delivered.wait(), timeout=20)
+    await page.unroute("**/parcels?state=on_shelf")
+    await page.wait_for_timeout(500)  # the page draws the list it was late to get
+    assert await meta.get_attribute("data-sms") == "2", await meta.inner_text()
     await masked.locator("[data-action=return]").click()
     await page.wait_for_function(
         "() => !document.querySelector(\"[data-stale][data-tracking='753200000000002']\")"

@@ -18,6 +18,9 @@ export async function render(root) {
   const list = h("div", { class: "stale-list" });
   root.appendChild(list);
   let server = await serverParcels(app.user.station_id);
+  // Bumped by every answer to a tap: a list the server sent before that answer is older than it
+  // and must not put back the count the answer just raised.
+  let answers = 0;
   const busy = new Set();
 
   const notify = async (parcel) => {
@@ -25,6 +28,7 @@ export async function render(root) {
     busy.add(parcel.id);
     try {
       const answer = await api("POST", `/api/v1/stations/${app.user.station_id}/parcels/${parcel.id}/notify`, {});
+      answers += 1;
       if (server && server[parcel.id]) server[parcel.id].notices_sent = answer.notices_sent;
       toast(answer.notice === "sent" ? t("stale.notified") : t("stale.notify_failed"), answer.notice === "sent" ? "ok" : "warn");
     } catch (error) {
@@ -59,7 +63,7 @@ export async function render(root) {
           { class: "cell-detail" },
           `${shelfLabel(p.pickup_code, shelf)} · ${t(`carrier.${p.carrier}`)} · ${ltr(p.tracking_no)} · ${ltr(p.recipient_phone)}`
         ),
-        h("div", { class: "cell-detail stale-meta" }, sent, p.fee_fen ? ` · ${t("stale.fee", { fee: money(p.fee_fen) })}` : "")
+        h("div", { class: "cell-detail stale-meta", "data-sms": facts ? String(facts.notices_sent) : "" }, sent, p.fee_fen ? ` · ${t("stale.fee", { fee: money(p.fee_fen) })}` : "")
       ),
       h(
         "div",
@@ -84,7 +88,9 @@ export async function render(root) {
   await draw();
   return {
     refresh: async () => {
-      server = (await serverParcels(app.user.station_id)) || server;
+      const asked = answers;
+      const fresh = await serverParcels(app.user.station_id);
+      if (fresh && asked === answers) server = fresh;
       await draw();
     },
   };
