@@ -20,7 +20,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from markupsafe import Markup
 
-from backend import db
+from backend import db, runtime
 from backend.accounts.guards import provide_user
 from backend.accounts.middleware import (
     CSRF_COOKIE,
@@ -132,6 +132,7 @@ async def on_startup(app: Litestar) -> None:
         log.error("database durability settings are unsafe: %s", report)
         raise RuntimeError(f"unsafe database durability settings: {report}")
     log.info("database ready: %s", report)
+    app.state.runtime = runtime.Runtime()
     app.state.login_throttle = LoginThrottle()
     app.state.track_throttle = TrackThrottle()
     if app.state.settings.scheduler_enabled:
@@ -143,6 +144,9 @@ async def on_shutdown(app: Litestar) -> None:
     throttle = app.state.get("login_throttle")
     if throttle is not None:
         await throttle.close()
+    app_runtime = app.state.get("runtime")
+    if app_runtime is not None:
+        await app_runtime.close()
     if app.state.get("owns_database"):
         await db.stop()
 
@@ -160,6 +164,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=route_handlers(),
         middleware=[
+            runtime.runtime_middleware,
             SecurityHeadersMiddleware,
             DefineMiddleware(CookieCSRFMiddleware, config=csrf),
             JsonRequestGuardMiddleware,

@@ -16,13 +16,14 @@ os.environ.setdefault("PICCOLO_CONF", "backend.piccolo_conf")
 
 
 def _run(coroutine_factory: Callable[[], Awaitable[Any]]) -> Any:
-    """Run one async command with the database opened and closed around it."""
-    from backend import db
+    """Run one async command with the database and a runtime opened and closed around it."""
+    from backend import db, runtime
 
     async def main() -> Any:
         await db.start()
         try:
-            return await coroutine_factory()
+            async with runtime.running():
+                return await coroutine_factory()
         finally:
             await db.stop()
 

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from backend import db
+from backend import db, runtime
 
 T = TypeVar("T")
 
@@ -33,7 +33,7 @@ class _Queued:
 
 @dataclass
 class GroupCommit:
-    """One queue of writes on one event loop.
+    """One queue of writes of one running app (backend/runtime.py).
 
     `max_batch` bounds how many writes share a transaction and `max_weight` the sum of their
     weights (e.g. events), so a few bulk writes do not hold the write lock for long. Within a
@@ -94,15 +94,8 @@ class GroupCommit:
                     queued.future.set_result(result)
 
 
-_queues: dict[tuple[asyncio.AbstractEventLoop, Hashable], GroupCommit] = {}
-
-
 def queue(name: Hashable, max_batch: int = 64, max_weight: int = 0) -> GroupCommit:
-    """The event loop's queue called `name` (created with these bounds on first use)."""
-    key = (asyncio.get_running_loop(), name)
-    found = _queues.get(key)
-    if found is None:
-        for stale in [k for k in _queues if k[0].is_closed()]:
-            del _queues[stale]
-        found = _queues[key] = GroupCommit(max_batch=max_batch, max_weight=max_weight)
-    return found
+    """The running app's queue called `name` (created with these bounds on first use)."""
+    return runtime.current().get(
+        ("groupcommit", name), lambda: GroupCommit(max_batch=max_batch, max_weight=max_weight)
+    )

@@ -357,7 +357,7 @@ async def build_history(args) -> dict:
 
 
 async def measure_rollups(built: dict, per_day: int) -> dict:
-    from backend import db
+    from backend import db, runtime
     from backend.accounts.schemas import CurrentUser
     from backend.county import rollups
     from backend.ledger import ingest
@@ -397,7 +397,8 @@ async def measure_rollups(built: dict, per_day: int) -> dict:
         for raw in events:  # nothing from the future: the day so far
             if datetime.datetime.fromisoformat(raw["occurred_at"]) > now:
                 raw["occurred_at"] = now.isoformat(timespec="seconds")
-        pushed = await ingest.push(get_settings(), user, uuid.uuid4(), events, "zh-CN")
+        async with runtime.running():
+            pushed = await ingest.push(get_settings(), user, uuid.uuid4(), events, "zh-CN")
         answer = pushed.answer
         added += sum(1 for r in answer.results if r.status == "accepted")
         if index % 10 == 0 or index == len(built["station_ids"]):

@@ -188,7 +188,7 @@ async def main() -> None:
     database_url, fresh_pg = configure(args.database_url)
     if fresh_pg:
         await admin_sql(args.database_url, f'CREATE DATABASE "{fresh_pg}"')
-    from backend import db
+    from backend import db, runtime
     from backend.migrations import migrate
     from backend.notify.channels import PROVIDER_TIMEOUT_S  # noqa: F401 (imports the stack)
     from backend.notify.pushes import PUSH_CONCURRENCY
@@ -198,22 +198,23 @@ async def main() -> None:
     try:
         await db.start()
         await migrate()
-        with LoopbackServer() as server:
-            print(f"building a county of {args.keepers} keepers with one subscription each…")
-            county, browsers = await build_county(args.keepers, server.url)
-            payload = json.dumps(
-                {"title": "本周还没打卡", "body": "x" * 60, "url": "/app/#/home", "tag": "t"},
-                ensure_ascii=False,
-            ).encode()
-            crypto = await encryption_only(browsers, payload)
-            ceiling = await bare_posts(browsers, PUSH_CONCURRENCY)
-            job_rate, counts = await reminder_job(county.id, server)
-            before = len(server.requests)
-            started = time.perf_counter()
-            await reminder_job(county.id, server)  # again, same window: nothing is owed
-            rerun_s, rerun_sends = time.perf_counter() - started, len(server.requests) - before
-            batch_rate = await batch_notify(browsers, server)
-            statuses = await delivered_count()
+        async with runtime.running():
+            with LoopbackServer() as server:
+                print(f"building a county of {args.keepers} keepers with one subscription each…")
+                county, browsers = await build_county(args.keepers, server.url)
+                payload = json.dumps(
+                    {"title": "本周还没打卡", "body": "x" * 60, "url": "/app/#/home", "tag": "t"},
+                    ensure_ascii=False,
+                ).encode()
+                crypto = await encryption_only(browsers, payload)
+                ceiling = await bare_posts(browsers, PUSH_CONCURRENCY)
+                job_rate, counts = await reminder_job(county.id, server)
+                before = len(server.requests)
+                started = time.perf_counter()
+                await reminder_job(county.id, server)  # again, same window: nothing is owed
+                rerun_s, rerun_sends = time.perf_counter() - started, len(server.requests) - before
+                batch_rate = await batch_notify(browsers, server)
+                statuses = await delivered_count()
         print(f"engine: {engine} ({database_url})")
         print(f"reminder job counts: {counts}; push deliveries logged: {statuses}")
         print(f"checkin-reminder job, {args.keepers} subscriptions: {job_rate:8.1f} sends/s")

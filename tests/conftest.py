@@ -121,6 +121,16 @@ async def migrated_database():
 
 
 @pytest.fixture(autouse=True)
+async def local_runtime():
+    """A test that calls the ingest or the notification chain directly runs in a runtime of its
+    own, as a CLI command does; the apps a test starts open their own."""
+    from backend import runtime
+
+    async with runtime.running() as opened:
+        yield opened
+
+
+@pytest.fixture(autouse=True)
 async def empty_database(migrated_database):
     """Every test starts from empty tables (per-test transactions do not carry into async tests)."""
     from tests.support import truncate_all

@@ -8,16 +8,17 @@ from __future__ import annotations
 import asyncio
 from contextlib import asynccontextmanager
 
-from backend import db, groupcommit
+from backend import db, groupcommit, runtime
 from backend.ledger import ingest, integrity
 from backend.ledger.store import projections
 from tests.support import event, push, received
 
 
-async def hold_the_queue(seconds: float) -> None:
-    """A write that keeps the sync queue's transaction busy, so the pushes arriving meanwhile
-    are certain to go together into the next one."""
-    await ingest.ingest_queue().run(lambda: asyncio.sleep(seconds))
+async def hold_the_queue(app, seconds: float) -> None:
+    """A write that keeps the app's sync queue's transaction busy, so the pushes arriving
+    meanwhile are certain to go together into the next one."""
+    with runtime.use(app.state.runtime):
+        await ingest.ingest_queue().run(lambda: asyncio.sleep(seconds))
 
 
 async def post(client, actor, events: list[dict]):
@@ -60,14 +61,16 @@ async def counting_transactions():
         groupcommit.db.write_transaction = original
 
 
-async def test_pushes_in_flight_together_share_commits_and_store_each_event_once(client, world):
+async def test_pushes_in_flight_together_share_commits_and_store_each_event_once(
+    app, client, world
+):
     keepers = [world.keeper_a, world.keeper_b, world.foreign_keeper]
     batches = [(keepers[n % 3], entries(20, 1000 * n)) for n in range(24)]
     # Half the batches are sent twice at once, as a phone does when an answer was lost.
     jobs = batches + batches[::2]
     async with counting_transactions() as opened:
         answers = await asyncio.gather(
-            hold_the_queue(0.5), *(push(client, actor, batch) for actor, batch in jobs)
+            hold_the_queue(app, 0.5), *(push(client, actor, batch) for actor, batch in jobs)
         )
     answers = answers[1:]
     assert len(opened) < len(jobs) / 4, "concurrent pushes did not share transactions"
@@ -89,7 +92,7 @@ async def test_pushes_in_flight_together_share_commits_and_store_each_event_once
     assert (await integrity.verify())["broken"] == []
 
 
-async def test_a_push_failing_in_a_shared_transaction_fails_alone(client, world, monkeypatch):
+async def test_a_push_failing_in_a_shared_transaction_fails_alone(app, client, world, monkeypatch):
     original = projections.write_projections
     broken_station = world.keeper_b.station_id
 
@@ -103,7 +106,7 @@ async def test_a_push_failing_in_a_shared_transaction_fails_alone(client, world,
     bad = entries(10, 9000)
     async with counting_transactions() as opened:
         answers = await asyncio.gather(
-            hold_the_queue(0.5),
+            hold_the_queue(app, 0.5),
             *(post(client, world.keeper_a, batch) for batch in good[:3]),
             post(client, world.keeper_b, bad),
             *(post(client, world.keeper_a, batch) for batch in good[3:]),

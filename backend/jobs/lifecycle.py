@@ -22,6 +22,7 @@ from backend import clock
 from backend.jobs import lease
 from backend.jobs.registry import JOBS, interval_seconds
 from backend.jobs.service import mark_abandoned, run_job, tick_window
+from backend.runtime import Runtime, use
 from backend.settings import Settings
 
 log = logging.getLogger("cunzhan.jobs")
@@ -40,6 +41,7 @@ class SchedulerState:
     holder: str
     scheduler: AsyncIOScheduler
     settings: Settings  # the app's, handed to every job
+    runtime: Runtime  # the app's, current while a job runs
     valid_until: datetime.datetime | None = None
     renewed_at: datetime.datetime | None = None
     running: set[asyncio.Task] = field(default_factory=set)
@@ -57,7 +59,8 @@ async def tracked(state: SchedulerState, work, *args) -> None:
     if task is not None:
         state.running.add(task)
     try:
-        await work(state, *args)
+        with use(state.runtime):
+            await work(state, *args)
     finally:
         if task is not None:
             state.running.discard(task)
@@ -169,7 +172,10 @@ async def start(app: Litestar) -> None:
     """Start this process's scheduler; it competes for the lease at once and then every few s."""
     scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=datetime.UTC)
     state = SchedulerState(
-        holder=lease.new_holder_id(), scheduler=scheduler, settings=app.state.settings
+        holder=lease.new_holder_id(),
+        scheduler=scheduler,
+        settings=app.state.settings,
+        runtime=app.state.runtime,
     )
     await renew_lease(state)
     _add_jobs(state)

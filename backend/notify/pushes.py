@@ -4,16 +4,14 @@ mean for the subscriptions (reset, back off, or delete when the push service say
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiohttp
 
-from backend import clock
+from backend import clock, runtime
 from backend.i18n import negotiate
 from backend.notify import channels, groupwrite
 from backend.notify.channels import Attempt
@@ -84,36 +82,20 @@ async def send_pushes(
             )
         return PushResult(item, subscription, attempt)
 
-    async with _push_session() as session:
-        return list(await asyncio.gather(*(one(item, sub, session) for item, sub in pairs)))
+    session = _push_session()
+    return list(await asyncio.gather(*(one(item, sub, session) for item, sub in pairs)))
 
 
-@dataclass
-class _SharedSession:
-    session: aiohttp.ClientSession
-    users: int = 0
-
-
-_sessions: dict[asyncio.AbstractEventLoop, _SharedSession] = {}
-
-
-@contextlib.asynccontextmanager
-async def _push_session() -> AsyncIterator[aiohttp.ClientSession]:
-    """One HTTP session (kept-alive connections to the push services) shared by the chains that
-    overlap, as a job notifying station after station does; closed when the last one ends."""
-    loop = asyncio.get_running_loop()
-    shared = _sessions.get(loop)
-    if shared is None or shared.session.closed:
-        # Public addresses only, checked at connect time, and no redirects (endpoints.py).
-        shared = _sessions[loop] = _SharedSession(push_http_session(PUSH_CONCURRENCY * 4))
-    shared.users += 1
-    try:
-        yield shared.session
-    finally:
-        shared.users -= 1
-        if shared.users == 0 and _sessions.get(loop) is shared:
-            del _sessions[loop]
-            await shared.session.close()
+def _push_session() -> aiohttp.ClientSession:
+    """One HTTP session (kept-alive connections to the push services) for the running app,
+    shared by the chains that overlap, as a job notifying station after station does; closed
+    with the app (backend/runtime.py)."""
+    # Public addresses only, checked at connect time, and no redirects (endpoints.py).
+    return runtime.current().get(
+        "notify.push_session",
+        lambda: push_http_session(PUSH_CONCURRENCY * 4),
+        close=lambda session: session.close(),
+    )
 
 
 async def record_pushes(results: list[PushResult], finished: list[uuid.UUID]) -> None:
