@@ -16,6 +16,7 @@ import pytest
 
 from backend import clock
 from tests.support import PASSWORD, Actor, World, event, login, push, tracking
+from tests.test_county_pages import HTML, page_login
 
 UTC = datetime.UTC
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
@@ -137,6 +138,47 @@ async def test_a_months_legs_within_and_over_48_hours(client, world: World):
     assert november["totals"]["legs"] == 1 and november["totals"]["within_48h"] == 1
     # The foreign county's stations are not in the home county's figures.
     assert str(world.foreign_station) not in {row["station_id"] for row in october["stations"]}
+
+
+async def test_legs_per_carrier_counted_by_hand_on_the_api_and_the_page(client, world: World):
+    sf = [f"SF91000000000{i:02d}" for i in range(3)]
+    zto = ["753210000000001", "753210000000002"]
+    plan = [
+        # (number, dispatched, received or None); hours by hand
+        (sf[0], "2026-10-05T02:00", "2026-10-05T12:00"),  # 10 h
+        (sf[1], "2026-10-05T02:00", "2026-10-06T08:00"),  # 30 h
+        (sf[2], "2026-10-06T02:00", None),  # open past 48 h: late
+        (zto[0], "2026-10-07T00:00", "2026-10-09T02:00"),  # 50 h: late
+        (zto[1], "2026-10-07T00:00", "2026-10-07T04:00"),  # 4 h
+    ]
+    for number, dispatched, _ in plan:
+        answer = await dispatch(
+            client, world.staff, world.county_id, world.station_a, [number], at(dispatched)
+        )
+        assert answer.status_code == 201, answer.text
+    receipts = [
+        receipt(n, at(got), carrier="SF" if n in sf else "ZTO") for n, _, got in plan if got
+    ]
+    assert {r["status"] for r in await push(client, world.keeper_a, receipts)} == {"accepted"}
+
+    october = await figures(client, world.staff, world.county_id, "2026-10")
+    assert october["carriers"] == [
+        {"carrier": "SF", "legs": 3, "within_48h": 2, "rate": round(2 / 3, 4), "late": 1,
+         "late_open": 1, "pending": 0, "median_hours": 20.0},  # 10, 30
+        {"carrier": "ZTO", "legs": 2, "within_48h": 1, "rate": 0.5, "late": 1,
+         "late_open": 0, "pending": 0, "median_hours": 27.0},  # 4, 50
+    ]  # fmt: skip
+    # The carriers add up to the month's totals.
+    assert sum(c["legs"] for c in october["carriers"]) == october["totals"]["legs"] == 5
+    assert (await figures(client, world.staff, world.county_id, "2026-11"))["carriers"] == []
+
+    await page_login(client, world.staff.phone)
+    page = await client.get("/county/delivery?month=2026-10", headers=HTML)
+    assert page.status_code == 200
+    row = re.search(r'<tr data-leg-carrier="ZTO">(.*?)</tr>', page.text).group(1)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+    assert cells[0] == "中通" and cells[1] == "2 件" and cells[2] == "1 件"
+    assert "50" in cells[3] and "27.0" in cells[6]
 
 
 async def test_an_open_leg_within_48_hours_is_pending_then_late(client, world):

@@ -67,12 +67,24 @@ class LateLeg(msgspec.Struct):
     hours_open: float
 
 
+class CarrierDelivery(msgspec.Struct):
+    carrier: str  # guessed from the number as the hub's scan is (SF, ZTO, JD, …; OTHER)
+    legs: int
+    within_48h: int
+    rate: float | None
+    late: int
+    late_open: int
+    pending: int
+    median_hours: float | None
+
+
 class CountyDelivery(msgspec.Struct):
     county_id: uuid.UUID
     month: str
     stations: list[StationDelivery]
     totals: LegFigures
     late_open_legs: list[LateLeg]  # the oldest 200, for follow-up
+    carriers: list[CarrierDelivery] = []  # most legs first
 
 
 class CarrierReach(msgspec.Struct):

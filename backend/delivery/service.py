@@ -12,6 +12,8 @@ import re
 import uuid
 import zoneinfo
 
+import msgspec
+
 from backend import clock, db
 from backend.accounts import service as accounts
 from backend.accounts.schemas import CurrentUser
@@ -19,6 +21,7 @@ from backend.db import is_integrity_error
 from backend.delivery import store
 from backend.delivery.legs import LATE_AFTER, Receipts, Tally, hours
 from backend.delivery.schemas import (
+    CarrierDelivery,
     CountyDelivery,
     DispatchedParcel,
     DispatchOut,
@@ -204,11 +207,14 @@ async def county_delivery(county_id: uuid.UUID, month: str | None) -> CountyDeli
     now = clock.utcnow()
     total = Tally()
     by_station: dict[uuid.UUID, Tally] = {}
+    by_carrier: dict[str, Tally] = {}
     late: list[LateLeg] = []
     for leg in legs:
         closed_at = receipts.closing(leg)
         total.add(leg.dispatched_at, closed_at, now)
         by_station.setdefault(leg.station, Tally()).add(leg.dispatched_at, closed_at, now)
+        carrier = guess_carrier(leg.tracking_no) or "OTHER"
+        by_carrier.setdefault(carrier, Tally()).add(leg.dispatched_at, closed_at, now)
         if closed_at is None and now - leg.dispatched_at > LATE_AFTER:
             late.append(
                 LateLeg(
@@ -245,6 +251,10 @@ async def county_delivery(county_id: uuid.UUID, month: str | None) -> CountyDeli
         stations=rows,
         totals=_figures(total),
         late_open_legs=late[:LATE_LIST_LIMIT],
+        carriers=[
+            CarrierDelivery(carrier=carrier, **msgspec.structs.asdict(_figures(tally)))
+            for carrier, tally in sorted(by_carrier.items(), key=lambda kv: (-kv[1].legs, kv[0]))
+        ],
     )
 
 
