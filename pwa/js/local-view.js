@@ -142,6 +142,34 @@ export async function localView() {
   });
 }
 
+// Days that need no till count of their own: a check-in or a correction is not business.
+const NOT_BUSINESS = ["checkin.recorded", "entry.reversed", "cash.counted"];
+
+/**
+ * A month at a glance before the keeper submits it (works offline): the days with business in
+ * the station's ledger on this phone, and which of them had their till counted (日结).
+ */
+export async function monthDays(month) {
+  return run(stationDb, ["events", "outbox"], "readonly", async (tx) => {
+    const business = new Set();
+    const counted = new Set();
+    const note = (day, type) => {
+      if (!day || day.slice(0, 7) !== month) return;
+      if (type === "cash.counted") counted.add(day);
+      else if (!NOT_BUSINESS.includes(type)) business.add(day);
+    };
+    const range = IDBKeyRange.bound(`${month}-01`, `${month}-31`);
+    for (const event of await request(tx.objectStore("events").index("day").getAll(range))) {
+      if (!event.reversed_by) note(event.business_date, event.type);
+    }
+    for (const entry of await request(tx.objectStore("outbox").getAll())) {
+      if (entry.status !== "rejected" && entry.status !== "conflict") note(entry.local_date, entry.type);
+    }
+    const days = Array.from(business).sort();
+    return { days: days.length, counted: days.filter((d) => counted.has(d)).length, uncounted: days.filter((d) => !counted.has(d)) };
+  });
+}
+
 /** The ledger of one day: confirmed events and this phone's entries, newest first. */
 export async function dayEntries(day) {
   return run(stationDb, ["events", "outbox"], "readonly", async (tx) => {

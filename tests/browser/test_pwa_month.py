@@ -70,8 +70,29 @@ async def test_the_keeper_submits_last_month_and_sees_the_county_close_it(
     await wait_outbox_empty(page)
     await go(page, "home", ".home")
     await go(page, "me", "[data-action=month-submit]")
+    # The month's end-of-day counts: one day with business, its till not yet counted (日结).
+    days = page.locator("[data-month-days]")
+    assert (
+        await days.get_attribute("data-month-days"),
+        await days.get_attribute("data-month-counted"),
+    ) == ("1", "0")
+    assert f"未日结：{month_end(month)[5:]}" in await days.inner_text()
+    assert "cell-warn" in (await days.get_attribute("class") or "")
+    await page.evaluate(
+        """async (occurredAt) => {
+             const main = document.querySelector("script[type=module]").src;
+             const store = await import(main.replace(/main\\.js$/, "store.js"));
+             await store.record("cash.counted", {counted_fen: 4900}, {occurred_at: occurredAt});
+           }""",
+        f"{month_end(month)}T21:00:00+08:00",
+    )
+    await wait_outbox_empty(page)
+    await go(page, "home", ".home")
+    await go(page, "me", "[data-month-counted='1']")
+    assert "未日结" not in await page.locator("[data-month-days]").inner_text()
 
     await page.click("[data-action=month-submit]")
+    assert "已日结 1 天" in await page.locator(".sheet").inner_text()
     await page.click(".sheet [data-action=confirm]")
     await page.wait_for_selector(f"[data-month='{month}'][data-month-state=submitted]")
     assert "等待县里审核" in await cell.inner_text()

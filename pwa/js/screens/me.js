@@ -1,7 +1,8 @@
 // Me: who is logged in, the language, installing the app, reminders (push, asked only after an
 // explanation), the sync and storage state, logout (which never drops unsent entries).
 
-import { LANGUAGES, language, t } from "../i18n.js";
+import { LANGUAGES, language, ltr, t } from "../i18n.js";
+import { monthDays } from "../local-view.js";
 import { app, changeLanguage, lastSyncText, schedule, setTitle, signOut } from "../main.js";
 import { countyTimezone, deviceId, getMeta, kvGet, kvSet, outboxCounts } from "../store.js";
 import { button, cell, cells, clear, confirmSheet, h, sectionTitle, sheet, toast } from "../ui.js";
@@ -17,6 +18,10 @@ export async function render(root) {
     const summary = (await kvGet("summary")) || {};
     const counts = await outboxCounts();
     const persisted = await getMeta("persisted");
+    const monthRows = await monthCells(draw);
+    const device = (await deviceId()).slice(0, 8);
+    // Nothing awaited from here on: two draws at once (a refresh while the month's state comes
+    // back) must not both append to the screen.
     clear(body);
     body.appendChild(
       cells(
@@ -30,7 +35,7 @@ export async function render(root) {
     // The shelf, opening hours and 代发 prices: a screen of its own, loaded when opened.
     body.appendChild(cells(cell({ title: t("me.setup"), detail: t("me.setup_detail"), href: "#/counter-setup", iconName: "received", attrs: { "data-link": "counter-setup" } })));
     body.appendChild(sectionTitle(t("month.section")));
-    body.appendChild(cells(await monthCell(draw)));
+    body.appendChild(cells(...monthRows));
     body.appendChild(sectionTitle(t("me.language")));
     body.appendChild(
       h(
@@ -66,7 +71,7 @@ export async function render(root) {
           title: t("me.storage"),
           detail: persisted ? t("me.storage_persisted") : t("me.storage_normal"),
         }),
-        cell({ title: t("me.device"), detail: (await deviceId()).slice(0, 8) })
+        cell({ title: t("me.device"), detail: device })
       )
     );
     body.appendChild(h("div", { class: "form-actions" }, button(t("me.logout"), "warn-outline btn-block", () => logout(counts.pending + counts.problems), { "data-action": "logout" })));
@@ -82,10 +87,32 @@ function lastMonth() {
 }
 
 /** Last month's 台帐: its state at the county (the last one seen, so the screen never waits on
- * the network; fetched afresh behind it) and, while it is open, the keeper's "submit" once every
- * entry of the month has been sent. */
-async function monthCell(redraw) {
+ * the network; fetched afresh behind it), its days with business and their 日结, and, while it
+ * is open, the keeper's "submit" once every entry of the month has been sent. */
+async function monthCells(redraw) {
   const month = lastMonth();
+  const days = await monthDays(month);
+  const daysText = daysLine(days);
+  const daysCell = cell({
+    title: t("month.days", { days: ltr(days.days), counted: ltr(days.counted) }),
+    detail: days.uncounted.length ? t("month.uncounted", { days: uncountedList(days.uncounted) }) : null,
+    className: days.uncounted.length ? "cell-warn" : null,
+    attrs: { "data-month-days": days.days, "data-month-counted": days.counted },
+  });
+  return [await stateCell(month, daysText, redraw), daysCell];
+}
+
+function uncountedList(days) {
+  const shown = days.slice(0, 5).map((d) => ltr(d.slice(5)));
+  return days.length > 5 ? `${shown.join(t("month.day_separator"))}${t("month.and_more", { n: ltr(days.length - 5) })}` : shown.join(t("month.day_separator"));
+}
+
+function daysLine(days) {
+  const line = t("month.days", { days: ltr(days.days), counted: ltr(days.counted) });
+  return days.uncounted.length ? `${line}${t("month.separator")}${t("month.uncounted", { days: uncountedList(days.uncounted) })}` : line;
+}
+
+async function stateCell(month, daysText, redraw) {
   const path = `/api/v1/stations/${app.user.station_id}/months/${month}`;
   const known = await kvGet(`month-${month}`);
   refreshMonth(path, month, known, redraw);
@@ -96,7 +123,7 @@ async function monthCell(redraw) {
   if (state !== "open") return cell({ title, detail: t(`month.state_${state}`), attrs });
   if (pendingInMonth) return cell({ title, detail: t("month.unsent", { n: pendingInMonth }), className: "cell-warn", attrs });
   const submit = async () => {
-    if (!(await confirmSheet(t("month.submit_title", { month }), t("month.submit_text"), t("month.submit")))) return;
+    if (!(await confirmSheet(t("month.submit_title", { month }), `${daysText}${t("month.separator")}${t("month.submit_text")}`, t("month.submit")))) return;
     const { api } = await import("../api.js");
     try {
       await kvSet(`month-${month}`, await api("POST", `${path}/submit`));
