@@ -152,6 +152,8 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/api/v1/counties/{county_id}/subsidies"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/targets"): RouteRule(staff_of_county),
     ("PUT", "/api/v1/counties/{county_id}/targets"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/baseline"): RouteRule(staff_of_county),
+    ("PUT", "/api/v1/counties/{county_id}/baseline"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/province-reports"): RouteRule(staff_of_county),
     # Training records (issue 15)
     ("GET", "/api/v1/counties/{county_id}/trainings"): RouteRule(staff_of_county),
@@ -204,6 +206,7 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/county/registry/county"): RouteRule(any_staff),
     ("POST", "/county/registry/county/prices"): RouteRule(any_staff),
     ("POST", "/county/registry/county/targets"): RouteRule(any_staff),
+    ("POST", "/county/registry/county/baseline"): RouteRule(any_staff),
     ("GET", "/county/registry/townships"): RouteRule(any_staff),
     ("POST", "/county/registry/townships"): RouteRule(any_staff),
     ("GET", "/county/registry/townships/{township_id}"): RouteRule(staff_of_county),

@@ -24,8 +24,8 @@ from contextlib import asynccontextmanager
 from typing import Any, TypedDict
 
 from backend import db
+from backend.county import baseline, rollups, service, targets
 from backend.county import coverage as definitions_coverage
-from backend.county import rollups, service, targets
 from backend.county.definitions import (
     CHECKIN_KIND,
     FIGURE_KEYS,
@@ -147,6 +147,7 @@ async def month_kpis(
             await figures.days(service.year_before(first_of_year), service.year_before(until))
         )
         since = figures_of(await figures.days(programme_start, until))
+        base = await programme_rows.baseline(county_id)
         chosen = await programme_rows.targets(county_id)
         served = None
         wanted = {row.name for row in chosen} if not every_target else set(targets.TARGET_NAMES)
@@ -155,11 +156,14 @@ async def month_kpis(
         visits, poor_visits = await training.visits_between(county_id, first_of_year, until)
         scans = await trace.scans_between(county_id, first_of_year, until)
         scans_since = await trace.scans_between(county_id, programme_start, until)
+    # The product's first year has no year before in the ledger: the county's baseline stands in.
+    year_before, sources = baseline.year_before(year_before, base, first_of_year, until)
     result["year_to_date"] = {
         "start": first_of_year,
         "end": until,
         "figures": year,
         "last_year": year_before,
+        "last_year_source": sources,
         "growth_pct": {key: growth_pct(year[key], year_before[key]) for key in FIGURE_KEYS},
     }
     result["since_start"] = {

@@ -3,6 +3,7 @@ import os
 from piccolo.conf.apps import AppConfig
 
 from backend.county.tables import (
+    Baseline,
     Programme,
     ProvinceAttempt,
     ProvinceReport,
@@ -27,6 +28,7 @@ APP_CONFIG = AppConfig(
         ProvinceAttempt,
         Programme,
         Target,
+        Baseline,
     ],
     migration_dependencies=["backend.ledger.piccolo_app"],
     commands=[],

@@ -18,6 +18,7 @@ from backend.accounts.guards import (
     requires_township_scope,
 )
 from backend.county import (
+    baseline,
     export,
     figures,
     reporting,
@@ -98,6 +99,22 @@ class ProgrammeIn(msgspec.Struct, forbid_unknown_fields=True):
 
     programme_start: datetime.date | None = None
     targets: Annotated[list[TargetIn], msgspec.Meta(max_length=50)] | None = None
+
+
+class BaselineIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The county's figures of the year before the product, in fen (元 × 100)."""
+
+    year: int
+    retail_fen: int = 0  # 网络零售额
+    upward_sales_fen: int = 0  # 农产品上行
+    downward_sales_fen: int = 0  # 工业品下行
+
+
+class BaselineOut(msgspec.Struct):
+    year: int
+    retail_fen: int
+    upward_sales_fen: int
+    downward_sales_fen: int
 
 
 class ProgrammeOut(msgspec.Struct):
@@ -287,6 +304,26 @@ class CountyDataController(Controller):
         chosen = None if data.targets is None else [(t.name, t.target) for t in data.targets]
         answer = await targets.set_programme(user, county_id, data.programme_start, chosen)
         return msgspec.convert(answer, ProgrammeOut)
+
+    @get(
+        "/baseline",
+        operation_id="getCountyBaseline",
+        summary="The county's figures of the year before the product (null when not entered)",
+    )
+    async def get_baseline(self, county_id: CountyId) -> BaselineOut | None:
+        found = await baseline.get(county_id)
+        return msgspec.convert(found, BaselineOut) if found else None
+
+    @put(
+        "/baseline",
+        operation_id="setCountyBaseline",
+        summary="Enter the county's figures of the year before the product (基数)",
+    )
+    async def set_baseline(
+        self, user: LoggedIn, county_id: CountyId, data: JSONBody[BaselineIn]
+    ) -> BaselineOut:
+        amounts = {key: getattr(data, key) for key in baseline.KEYS}
+        return msgspec.convert(await baseline.put(user, county_id, data.year, amounts), BaselineOut)
 
     @get(
         "/province-reports",

@@ -105,6 +105,12 @@ async def scorecard_page(county_id: uuid.UUID, month: str | None) -> dict[str, A
         "period_end": kpis["year_to_date"]["end"],
         "printed_on": facts.today,
         "groups": grouped(lines),
+        # The growth rows compare with the county's baseline where the ledger has no year before.
+        "baseline_year": (
+            kpis["year_to_date"]["start"].year - 1
+            if "baseline" in kpis["year_to_date"]["last_year_source"].values()
+            else None
+        ),
         "counts": {
             "met": sum(1 for line in lines if line["met"] is True),
             "not_met": sum(1 for line in lines if line["met"] is False),

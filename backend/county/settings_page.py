@@ -19,6 +19,7 @@ from backend.accounts.guards import LoggedIn, requires_staff
 from backend.accounts.schemas import CurrentUser
 from backend.counter import service as counter_service
 from backend.counter.service import CARRIERS, DEFAULT_BANDS, DEFAULT_PRICES
+from backend.county import baseline as county_baseline
 from backend.county import targets as programme_targets
 from backend.errors import DomainError
 from backend.registry import schemas as registry_schemas
@@ -113,6 +114,46 @@ def target_form_input(values: dict[str, Any]) -> tuple[datetime.date, list[tuple
             raise DomainError("county_invalid_target", field=f"target_{name}")
         chosen.append((name, number))
     return start, chosen
+
+
+# The baseline (基数) ------------------------------------------------------------------------------
+
+# Annual figures, typed in 万元 as counties report them (an amount in 元 would run to nine digits).
+BASELINE_FIELDS = [FormField("baseline_year", "number", required=True)] + [
+    FormField(f"baseline_{key}", "text") for key in county_baseline.KEYS
+]
+FEN_PER_WAN = 1_000_000
+
+
+async def baseline_form_values(county_id: uuid.UUID) -> dict[str, Any]:
+    found = await county_baseline.get(county_id)
+    if found is None:
+        return {}
+    values: dict[str, Any] = {"baseline_year": found["year"]}
+    for key in county_baseline.KEYS:
+        wan = decimal.Decimal(found[key]) / FEN_PER_WAN
+        values[f"baseline_{key}"] = f"{wan.normalize():f}" if found[key] else ""
+    return values
+
+
+def baseline_form_input(values: dict[str, Any]) -> tuple[int, dict[str, int]]:
+    """The typed form as a year and amounts in fen ("12,5" from a comma keyboard is 12.5 万元)."""
+    try:
+        year = int(str(values.get("baseline_year") or "").strip())
+    except ValueError:
+        raise DomainError("county_invalid_baseline_year", field="baseline_year") from None
+    amounts = {}
+    for key in county_baseline.KEYS:
+        text = str(values.get(f"baseline_{key}") or "").strip().replace("，", ",")
+        if re.fullmatch(r"\d{1,9},\d{1,4}", text):
+            text = text.replace(",", ".")
+        if not text:
+            amounts[key] = 0
+        elif re.fullmatch(r"\d{1,9}(\.\d{1,4})?", text):
+            amounts[key] = int(decimal.Decimal(text) * FEN_PER_WAN)
+        else:
+            raise DomainError("county_invalid_baseline_amount", field=f"baseline_{key}")
+    return year, amounts
 
 
 # The 代发 price table -----------------------------------------------------------------------------
@@ -222,6 +263,7 @@ async def settings_page(
     state: FormState | None = None,
     prices: FormState | None = None,
     programme: FormState | None = None,
+    base: FormState | None = None,
 ) -> Template:
     county_id = await staff_county(user)
     fmt = Formatter(page_language(request))
@@ -248,6 +290,9 @@ async def settings_page(
         target_fields=TARGET_FIELDS,
         programme=programme or FormState(values=await target_form_values(county_id)),
         programme_saved=request.query_params.get("saved") == "targets",
+        baseline_fields=BASELINE_FIELDS,
+        baseline=base or FormState(values=await baseline_form_values(county_id)),
+        baseline_saved=request.query_params.get("saved") == "baseline",
     )
 
 
@@ -307,6 +352,24 @@ class CountySettingsController(Controller):
             state = error_state(exc, values, page_language(request))
             return await settings_page(request, user, programme=state)
         return Redirect("/county/registry/county?saved=targets#targets", status_code=303)
+
+    @post("/county/baseline", status_code=200)
+    async def update_county_baseline(self, request: Request, user: LoggedIn) -> Response:
+        """The baseline year and its figures in 万元; a refusal shows the form again as typed,
+        with the message at the box, and changes nothing."""
+        county_id = await staff_county(user)
+        values = form_values(await request.form(), BASELINE_FIELDS)
+        try:
+            year, amounts = baseline_form_input(values)
+            try:
+                await county_baseline.put(user, county_id, year, amounts)
+            except DomainError as exc:
+                exc.field = f"baseline_{exc.field}" if exc.field else exc.field
+                raise
+        except DomainError as exc:
+            state = error_state(exc, values, page_language(request))
+            return await settings_page(request, user, base=state)
+        return Redirect("/county/registry/county?saved=baseline#baseline", status_code=303)
 
 
 def _target_box(field: str | None, chosen: list[tuple[str, float]]) -> str | None:

@@ -112,6 +112,18 @@ class Programme(Table, tablename="county_programme"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
+class Baseline(Table, tablename="county_baseline"):
+    """Per county: its figures for the year before the product (基数), entered by the county, so
+    that the first year's growth has something to compare with."""
+
+    county = UUID(primary_key=True)
+    year = Integer()
+    retail_fen = BigInt(default=0)  # 网络零售额
+    upward_sales_fen = BigInt(default=0)  # 农产品上行
+    downward_sales_fen = BigInt(default=0)  # 工业品下行
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
 class Target(Table, tablename="county_target"):
     """A programme target the county has set (name from `programme_targets.TARGET_NAMES`)."""
 

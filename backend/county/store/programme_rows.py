@@ -11,6 +11,13 @@ import msgspec
 from backend import db
 
 
+class BaselineRow(msgspec.Struct, frozen=True):
+    year: int
+    retail_fen: int
+    upward_sales_fen: int
+    downward_sales_fen: int
+
+
 class TargetRow(msgspec.Struct, frozen=True):
     name: str
     target: float
@@ -47,4 +54,30 @@ async def replace_targets(county_id: uuid.UUID, targets: list[TargetRow]) -> Non
     await db.executemany(
         "INSERT INTO county_target (id, county, name, target) VALUES ($1, $2, $3, $4)",
         [(uuid.uuid4(), county_id, t.name, t.target) for t in targets],
+    )
+
+
+async def baseline(county_id: uuid.UUID) -> BaselineRow | None:
+    rows = await db.fetch(
+        "SELECT year, retail_fen, upward_sales_fen, downward_sales_fen FROM county_baseline "
+        "WHERE county = $1",
+        county_id,
+    )
+    return msgspec.convert(rows[0], BaselineRow) if rows else None
+
+
+async def set_baseline(county_id: uuid.UUID, row: BaselineRow, now: datetime.datetime) -> None:
+    await db.execute(
+        "INSERT INTO county_baseline "
+        "(county, year, retail_fen, upward_sales_fen, downward_sales_fen, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (county) DO UPDATE SET "
+        "year = excluded.year, retail_fen = excluded.retail_fen, "
+        "upward_sales_fen = excluded.upward_sales_fen, "
+        "downward_sales_fen = excluded.downward_sales_fen, updated_at = excluded.updated_at",
+        county_id,
+        row.year,
+        row.retail_fen,
+        row.upward_sales_fen,
+        row.downward_sales_fen,
+        now,
     )

@@ -1,0 +1,87 @@
+"""The county's baseline (基数): its 网络零售额, 农产品上行 and 工业品下行 for the year before the
+product, as the county reported them then. The first year's growth targets need a year before,
+and the ledger has none: where the ledger's year before is empty, the baseline stands in.
+
+    get(county_id) -> {"year", "retail_fen", "upward_sales_fen", "downward_sales_fen"} | None
+    put(user, county_id, year, amounts) -> the same, after the change (audited)
+    year_before(figures_before, baseline, first, until) -> (figures, {key: "ledger" | "baseline"})
+
+The year to date [first, until] is compared with the same days of the baseline's year, so the
+annual figure is prorated by days (a whole year in December compares the whole year).
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any
+
+import msgspec
+
+from backend import clock, db
+from backend.accounts.schemas import CurrentUser
+from backend.accounts.service import audit
+from backend.county import service
+from backend.county.store import places, programme_rows
+from backend.county.store.programme_rows import BaselineRow
+from backend.errors import DomainError
+
+# The figures a baseline holds (FIGURE_KEYS of definitions.py).
+KEYS = ("retail_fen", "upward_sales_fen", "downward_sales_fen")
+MAX_FEN = 10**15
+FIRST_YEAR = 2000
+
+
+async def get(county_id: uuid.UUID) -> dict[str, Any] | None:
+    async with db.read_transaction():
+        row = await programme_rows.baseline(county_id)
+    return msgspec.structs.asdict(row) if row else None
+
+
+async def put(
+    user: CurrentUser, county_id: uuid.UUID, year: int, amounts: dict[str, int]
+) -> dict[str, Any]:
+    """Set the baseline (the three figures, in fen, of one year before today's)."""
+    async with db.read_transaction():
+        county = await places.county(county_id)
+    last = county.today().year - 1
+    if not FIRST_YEAR <= year <= last:
+        raise DomainError("county_invalid_baseline_year", field="year", first=FIRST_YEAR, last=last)
+    for key in KEYS:
+        if not 0 <= amounts.get(key, 0) <= MAX_FEN:
+            raise DomainError("county_invalid_baseline_amount", field=key)
+    row = BaselineRow(year=year, **{key: amounts.get(key, 0) for key in KEYS})
+    async with db.write_transaction():
+        await programme_rows.set_baseline(county_id, row, clock.utcnow())
+        await audit(
+            user,
+            "county.baseline_set",
+            "county",
+            county_id,
+            county_id=county_id,
+            **msgspec.structs.asdict(row),
+        )
+    return msgspec.structs.asdict(row)
+
+
+def year_before(
+    figures_before: dict[str, int],
+    baseline: BaselineRow | None,
+    first: datetime.date,
+    until: datetime.date,
+) -> tuple[dict[str, int], dict[str, str]]:
+    """The year to date's year before: the ledger's, or for a figure the ledger has nothing of,
+    the baseline's share of its year for the same days, when the baseline is of that year."""
+    sources = {key: "ledger" for key in KEYS}
+    if baseline is None or baseline.year != first.year - 1:
+        return figures_before, sources
+    start, end = service.year_before(first), service.year_before(until)
+    year_days = (datetime.date(baseline.year + 1, 1, 1) - datetime.date(baseline.year, 1, 1)).days
+    share = ((end - start).days + 1) / year_days
+    filled = dict(figures_before)
+    for key in KEYS:
+        annual = getattr(baseline, key)
+        if figures_before[key] == 0 and annual > 0:
+            filled[key] = round(annual * share)
+            sources[key] = "baseline"
+    return filled, sources
