@@ -188,6 +188,10 @@ EXPECTED: dict[str, tuple] = {
     "poor_training_share_pct": (50.0, 30, True),  # 2 of 4
     "trace_scans": (2, 2, True),  # the two of May; last December's and July's not
     "delivery_48h_pct": (50.0, 90, False),  # 2 of the 4 legs of January to June
+    # 月结 of January to May (June's close day is in July): no station was open then (all three
+    # opened today), so there is nothing to take a share of.
+    "months_submitted_on_time_pct": (None, None, None),
+    "months_closed_on_time_pct": (None, None, None),
 }
 # What the page writes for them (zh-CN).
 PAGE_TEXT = {
@@ -209,6 +213,8 @@ PAGE_TEXT = {
     "poor_training_share_pct": ("50%", "30%"),
     "trace_scans": ("2 次", "2 次"),
     "delivery_48h_pct": ("50%", "90%"),
+    "months_submitted_on_time_pct": ("—", "—"),
+    "months_closed_on_time_pct": ("—", "—"),
 }
 MET_TEXT = {True: "已达标", False: "未达标", None: "未设目标"}
 MET_CELL = {True: "是", False: "否", None: "未设目标"}
@@ -255,6 +261,8 @@ SHEET_LABELS = {
     "poor_training_share_pct": "脱贫户培训人次占比（%）",
     "trace_scans": "农产品溯源扫码（次）",
     "delivery_48h_pct": "县到村 48 小时送达率（%）",
+    "months_submitted_on_time_pct": "站点按时提交月结台帐（%）",
+    "months_closed_on_time_pct": "县里按时审核月结（%）",
 }
 MONEY = {"online_retail_fen", "upward_sales_fen", "downward_sales_fen"}
 
@@ -299,9 +307,11 @@ async def test_page_kpis_and_workbook_agree_on_every_row(client, world):
         assert MET_TEXT[met] in rows[name]["result"], (name, rows[name])
         assert rows[name]["met"] == {True: "yes", False: "no", None: "none"}[met]
     groups = re.findall(r'<tbody data-group="(\w+)">', page.text)
-    assert groups == ["coverage", "sales", "poverty", "training", "trace", "logistics"]
+    assert groups == [
+        "coverage", "sales", "poverty", "training", "trace", "logistics", "reporting"
+    ]  # fmt: skip
     assert "测试县" in page.text and f"{Y}-01-01" in page.text and f"{Y}-06-30" in page.text
-    assert "已达标 8 项，未达标 7 项，未设目标 3 项" in page.text
+    assert "已达标 8 项，未达标 7 项，未设目标 5 项" in page.text
     assert 'href="/county/scorecard"' in page.text and "data-print" in page.text
 
     book = await client.get(

@@ -532,3 +532,62 @@ async def test_the_month_review_says_who_submitted_and_was_closed_on_time(client
         headers=world.staff.headers,
     )  # fmt: skip
     assert refused.status_code in (400, 422)
+
+
+async def test_the_scorecard_counts_the_years_months_closed_on_time(client, world):
+    """月结 on time over a year (issue #16): the station-months of the months whose close day
+    has passed, submitted and closed by it, judged against the county's targets."""
+    from backend import clock
+
+    year = _today().year - 1  # a finished year: its months up to November are judged
+    for station in (world.station_a, world.station_b):
+        opened = await client.patch(
+            f"/api/v1/stations/{station}", json={"opened_on": f"{year}-01-01"},
+            headers=world.staff.headers,
+        )  # fmt: skip
+        assert opened.status_code == 200, opened.text
+    real = clock.utcnow
+
+    def at(month: int, day: int, hour: int = 10) -> None:
+        moment = datetime.datetime(year, month, day, hour, tzinfo=SHANGHAI)
+        clock.utcnow = lambda: moment.astimezone(datetime.UTC)  # type: ignore[assignment]
+
+    january, february = f"{year}-01", f"{year}-02"
+    try:
+        at(2, 3)
+        assert (await _post(client, world.keeper_a, world.station_a, january, "submit")).is_success
+        at(2, 4)
+        await close(client, world, january, world.station_a)  # on time
+        at(2, 10)
+        assert (await _post(client, world.keeper_b, world.station_b, january, "submit")).is_success
+        at(3, 5, 23)  # the 5th, 23:00 in the county: still on time
+        assert (await _post(client, world.keeper_b, world.station_b, february, "submit")).is_success
+        at(3, 6)
+        await close(client, world, february, world.station_b)  # a day late
+    finally:
+        clock.utcnow = real  # type: ignore[assignment]
+    targets = await client.put(
+        f"/api/v1/counties/{world.county_id}/targets",
+        json={"targets": [{"name": "months_submitted_on_time_pct", "target": 90}]},
+        headers=world.staff.headers,
+    )
+    assert targets.status_code == 200, targets.text
+    kpis = await client.get(
+        f"/api/v1/counties/{world.county_id}/kpis?month={year}-12", headers=world.staff.headers
+    )
+    # January to November (December's close day is next year's): 2 stations × 11 months = 22
+    # station-months; submitted on time: A's January and B's February; closed on time: A's
+    # January.
+    judged = {t["name"]: t for t in kpis.json()["targets"]}
+    assert judged["months_submitted_on_time_pct"] == {
+        "name": "months_submitted_on_time_pct", "target": 90,
+        "actual": round(2 * 100 / 22, 1), "met": False,
+    }  # fmt: skip
+    page = await client.get(f"/county/scorecard?month={year}-12", headers=html_as(world.staff))
+    assert page.status_code == 200
+    closed_row = re.search(
+        r'<tr data-target="months_closed_on_time_pct" data-met="none">(.*?)</tr>', page.text, re.S
+    )
+    assert closed_row and "4.5" in closed_row.group(1)  # 1 of 22
+    assert re.search(r'<tr data-target="months_submitted_on_time_pct" data-met="no">', page.text)
+    assert "台帐月结" in page.text

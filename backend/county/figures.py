@@ -24,7 +24,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypedDict
 
 from backend import db
-from backend.county import baseline, rollups, service, targets
+from backend.county import baseline, month_close, rollups, service, targets
 from backend.county import coverage as definitions_coverage
 from backend.county.definitions import (
     CHECKIN_KIND,
@@ -183,6 +183,7 @@ async def month_kpis(
             if "delivery_48h_pct" in wanted
             else None
         ),
+        **await months_on_time(county, first_of_year, until, wanted),
     }
     covered = await coverage(county_id)
     result["targets"] = judged_targets(county, chosen, result["year_to_date"], covered, programme)
@@ -203,6 +204,17 @@ async def delivery_48h_pct(
         legs, within = legs + totals.legs, within + totals.within_48h
         month = (month + datetime.timedelta(days=32)).replace(day=1)
     return share_pct(within, legs)
+
+
+async def months_on_time(
+    county: places.CountyRow, first: datetime.date, until: datetime.date, wanted: set[str]
+) -> dict[str, float | None]:
+    """月结 on time over the year to date (month_close.py), counted only when asked for."""
+    names = ("months_submitted_on_time_pct", "months_closed_on_time_pct")
+    if not wanted & set(names):
+        return dict.fromkeys(names)
+    on_time = await month_close.year_to_date(county, first, until)
+    return dict(zip(names, (on_time["submitted_pct"], on_time["closed_pct"]), strict=True))
 
 
 async def poor_households_served(

@@ -9,7 +9,7 @@ from collections import defaultdict
 from typing import Any, TypedDict
 
 from backend import db
-from backend.county import reporting, subsidies
+from backend.county import month_close, reporting, subsidies
 from backend.county.review import facts_of
 from backend.county.service import next_month, page_month, recent_months
 from backend.county.store import ledger_reads, places
@@ -111,15 +111,15 @@ async def month_review(county_id: uuid.UUID, month: str | None) -> dict[str, Any
     async with db.read_transaction():
         stations = await places.stations(county_id, include_closed=True)
         county = await places.county(county_id)
-    deadline = next_month(first).replace(day=county.month_close_day)
+    deadline = month_close.deadline(first, county.month_close_day)
     rows = []
     counts: dict[str, int] = defaultdict(int)
     for station in stations:
         state = states[station.id]
         closed = state.state == "closed"
         on_time = {
-            "submitted_on_time": _by(state.submitted_at, deadline, county.zone),
-            "closed_on_time": closed and _by(state.closed_at, deadline, county.zone),
+            "submitted_on_time": month_close.by(state.submitted_at, deadline, county.zone),
+            "closed_on_time": closed and month_close.by(state.closed_at, deadline, county.zone),
         }
         rows.append({"station": station, "month": state, **on_time})
         counts[state.state] += 1
@@ -134,11 +134,6 @@ async def month_review(county_id: uuid.UUID, month: str | None) -> dict[str, Any
         "counts": dict(counts),
         "deadline": deadline,
     }
-
-
-def _by(moment: datetime.datetime | None, deadline: datetime.date, zone) -> bool:
-    """Done by the end of the deadline day, county time (月结 on time: by the 5th by default)."""
-    return moment is not None and moment.astimezone(zone).date() <= deadline
 
 
 async def station_in_county(county_id: uuid.UUID, station_id: uuid.UUID) -> bool:

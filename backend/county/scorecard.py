@@ -42,6 +42,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("training", ("training_visits", "poor_training_visits", "poor_training_share_pct")),
     ("trace", ("trace_scans",)),
     ("logistics", ("delivery_48h_pct",)),
+    ("reporting", ("months_submitted_on_time_pct", "months_closed_on_time_pct")),
 )
 
 

@@ -43,6 +43,10 @@ TARGET_NAMES: dict[str, str] = {
     # 县到村 legs dispatched in the year to date delivered within 48 h, in percent (delivery's own
     # month figures: within_48h / legs)
     "delivery_48h_pct": "pct",
+    # 月结: station-months of the year's judged months (deadline past) submitted / closed by the
+    # county's month_close_day, in percent (county/month_close.py)
+    "months_submitted_on_time_pct": "pct",
+    "months_closed_on_time_pct": "pct",
 }
 # Judged beside them, their targets being the registry's county settings (PATCH the county).
 COVERAGE_TARGETS = ("township_coverage_pct", "village_coverage_pct", "poor_village_coverage_pct")
