@@ -176,6 +176,9 @@ async def test_the_officer_is_refused_everything_beyond_the_township(client, wor
         .where(Household.code == world.foreign_household_code)
         .first()
     )["id"]
+    home_household = (
+        await Household.select(Household.id).where(Household.code == world.household_code).first()
+    )["id"]
     households_before = await Household.select().order_by(Household.code)
     stations_before = await Station.select().order_by(Station.code)
     audits_before = await AuditEntry.count()
@@ -189,6 +192,8 @@ async def test_the_officer_is_refused_everything_beyond_the_township(client, wor
         ("PATCH", f"/api/v1/stations/{elsewhere.station_id}", {"opened_on": "2026-01-05"}),
         ("GET", file_url(elsewhere.station_id), None),
         ("POST", households_url(world), {"village_id": elsewhere.village_id, "code": "S-0009"}),
+        # The township's own household, moved to the other township's village.
+        ("PATCH", f"/api/v1/households/{home_household}", {"village_id": elsewhere.village_id}),
         # The county's settings, townships, villages, stations and accounts.
         ("PATCH", f"/api/v1/counties/{world.county_id}", {"month_close_day": 9}),
         ("POST", f"/api/v1/counties/{world.county_id}/townships", {"name": "新乡"}),
