@@ -194,7 +194,9 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/api/v1/counties/{county_id}/delivery/couriers"): RouteRule(staff_of_county),
     ("GET", "/county/delivery"): RouteRule(any_staff),
     ("GET", "/api/v1/townships/{township_id}/overview"): RouteRule(officer_or_staff_of_county),
+    ("PUT", "/api/v1/townships/{township_id}/targets"): RouteRule(staff_of_county),
     ("GET", "/county/township"): RouteRule(officer_or_any_staff),
+    ("POST", "/county/township/targets"): RouteRule(any_staff),
     ("GET", "/api/v1/track"): RouteRule(public),
     ("GET", "/track"): RouteRule(public),
     # The hub's scanner page: county staff here; hub accounts in tests/test_delivery_hub_page.py

@@ -11,6 +11,7 @@ from backend.county.tables import (
     RollupState,
     RollupTotal,
     Target,
+    TownshipTarget,
 )
 
 CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
@@ -27,6 +28,7 @@ APP_CONFIG = AppConfig(
         ProvinceAttempt,
         Programme,
         Target,
+        TownshipTarget,
     ],
     migration_dependencies=["backend.ledger.piccolo_app"],
     commands=[],

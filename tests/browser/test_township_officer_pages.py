@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import os
 
+import httpx
 import pytest
 
 from tests.browser.conftest import PASSWORD, SCREENSHOTS
@@ -18,6 +19,21 @@ from tests.server_process import Server, environment, run
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 OFFICER = "13900000003"
+STAFF = "13900000001"
+
+
+def set_township_targets(base: str) -> None:
+    """The county sets two targets for the officer's township (城关镇), through the API."""
+    login = {"password": PASSWORD}
+    officer = httpx.post(f"{base}/api/v1/auth/login", json={**login, "phone": OFFICER}).json()
+    staff = httpx.post(f"{base}/api/v1/auth/login", json={**login, "phone": STAFF}).json()
+    answer = httpx.put(
+        f"{base}/api/v1/townships/{officer['user']['township_id']}/targets",
+        json={"targets": [{"name": "village_pct", "target": 1},
+                          {"name": "online_retail_fen", "target": 10_000_000_000}]},
+        headers={"authorization": f"Bearer {staff['token']}"},
+    )  # fmt: skip
+    answer.raise_for_status()
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +60,7 @@ async def shown_right(page, lang: str, name: str) -> None:
 async def test_the_officer_edits_a_station_and_registers_a_household(browser, demo_server, lang):
     folder = SCREENSHOTS if os.environ.get("CUNZHAN_UPDATE_SCREENSHOTS") == "1" else None
     base = demo_server.url
+    set_township_targets(base)
     context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale=lang)
     page = await context.new_page()
     await page.goto(f"{base}/county/login?lang={lang}")
@@ -53,6 +70,14 @@ async def test_the_officer_edits_a_station_and_registers_a_household(browser, de
         await page.click("form.login-form button[type=submit]")
     await page.wait_for_selector("#township-stations")
     await shown_right(page, lang, "township")
+    # The county's targets for the township, judged (the demo's 城关镇 has a 村级服务点; no
+    # township sells 1 亿元 in a year); no form to change them.
+    assert await page.get_attribute("[data-target=village_pct]", "data-met") == "yes"
+    assert await page.get_attribute("[data-target=online_retail_fen]", "data-met") == "no"
+    assert not await page.is_visible("form[data-form=township-targets]")
+    if folder:
+        path = folder / f"county-{lang}-officer-township.png"
+        await page.screenshot(path=str(path), full_page=True)
 
     # A station of the township: its page has the opening day and the file, no closing form.
     async with page.expect_navigation():
