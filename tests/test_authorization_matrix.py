@@ -1,4 +1,6 @@
 """Every route × every role × own and foreign station/county: who gets in, who gets 401/403.
+The township officer (role `township`) serves the home county's township, where station A and
+the home household are.
 
 A route without a rule here fails `test_every_route_has_a_rule`: a new endpoint cannot ship
 without saying who may call it.
@@ -7,13 +9,14 @@ without saying who may call it.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 
 from backend.registry.tables import Household, Township, Village
-from tests.support import Actor, World
+from tests.support import PASSWORD, Actor, World, login
 
 # Who may call, given the caller and whether the path points at their own (home) objects.
 Rule = Callable[[str, str], bool]
@@ -62,6 +65,19 @@ def staff_of_county(actor: str, target: str) -> bool:
     return actor == ("staff" if target == "home" else "foreign_staff")
 
 
+def officer_or_any_staff(actor: str, target: str) -> bool:
+    return actor == "officer" or any_staff(actor, target)
+
+
+def officer_or_staff_of_county(actor: str, target: str) -> bool:
+    """The home county's staff, or the officer for the home township's rows."""
+    return (actor == "officer" and target == "home") or staff_of_county(actor, target)
+
+
+def officer_or_staff_of_station(actor: str, target: str) -> bool:
+    return (actor == "officer" and target == "home") or staff_of_station(actor, target)
+
+
 @dataclass(frozen=True)
 class RouteRule:
     rule: Rule
@@ -84,28 +100,32 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("PATCH", "/api/v1/counties/{county_id}"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/townships"): RouteRule(staff_of_county),
     ("POST", "/api/v1/counties/{county_id}/townships"): RouteRule(staff_of_county),
-    ("GET", "/api/v1/counties/{county_id}/villages"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/villages"): RouteRule(officer_or_staff_of_county),
     ("POST", "/api/v1/counties/{county_id}/villages"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/stations"): RouteRule(staff_of_county),
     ("POST", "/api/v1/counties/{county_id}/stations"): RouteRule(staff_of_county),
-    ("GET", "/api/v1/counties/{county_id}/households"): RouteRule(staff_of_county),
-    ("POST", "/api/v1/counties/{county_id}/households"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/households"): RouteRule(officer_or_staff_of_county),
+    ("POST", "/api/v1/counties/{county_id}/households"): RouteRule(officer_or_staff_of_county),
     ("POST", "/api/v1/counties/{county_id}/imports"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/imports/template.xlsx"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/stations.xlsx"): RouteRule(staff_of_county),
-    ("GET", "/api/v1/stations/{station_id}/file"): RouteRule(staff_of_station),
-    ("PUT", "/api/v1/stations/{station_id}/file"): RouteRule(staff_of_station),
-    ("POST", "/api/v1/stations/{station_id}/photos"): RouteRule(staff_of_station),
-    ("GET", "/api/v1/stations/{station_id}/photos/{photo_name}"): RouteRule(staff_of_station),
-    ("DELETE", "/api/v1/stations/{station_id}/photos/{photo_id}"): RouteRule(staff_of_station),
+    ("GET", "/api/v1/stations/{station_id}/file"): RouteRule(officer_or_staff_of_station),
+    ("PUT", "/api/v1/stations/{station_id}/file"): RouteRule(officer_or_staff_of_station),
+    ("POST", "/api/v1/stations/{station_id}/photos"): RouteRule(officer_or_staff_of_station),
+    ("GET", "/api/v1/stations/{station_id}/photos/{photo_name}"): RouteRule(
+        officer_or_staff_of_station
+    ),
+    ("DELETE", "/api/v1/stations/{station_id}/photos/{photo_id}"): RouteRule(
+        officer_or_staff_of_station
+    ),
     ("GET", "/api/v1/counties/{county_id}/users"): RouteRule(staff_of_county),
     ("POST", "/api/v1/counties/{county_id}/users"): RouteRule(staff_of_county),
     ("PATCH", "/api/v1/users/{user_id}"): RouteRule(staff_of_county),
     ("PATCH", "/api/v1/townships/{township_id}"): RouteRule(staff_of_county),
     ("PATCH", "/api/v1/villages/{village_id}"): RouteRule(staff_of_county),
-    ("PATCH", "/api/v1/households/{household_id}"): RouteRule(staff_of_county),
+    ("PATCH", "/api/v1/households/{household_id}"): RouteRule(officer_or_staff_of_county),
     ("GET", "/api/v1/stations/{station_id}"): RouteRule(own_station),
-    ("PATCH", "/api/v1/stations/{station_id}"): RouteRule(staff_of_station),
+    ("PATCH", "/api/v1/stations/{station_id}"): RouteRule(officer_or_staff_of_station),
     ("POST", "/api/v1/stations/{station_id}/close"): RouteRule(staff_of_station),
     ("POST", "/api/v1/stations/{station_id}/reopen"): RouteRule(staff_of_station),
     # The ledger
@@ -130,7 +150,7 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/api/v1/counties/{county_id}/sms"): RouteRule(staff_of_county),
     ("PUT", "/api/v1/counties/{county_id}/prices"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/households/{household_id}/card.svg"): RouteRule(
-        staff_of_county
+        officer_or_staff_of_county
     ),
     # Notifications and jobs (issue 5)
     ("GET", "/api/v1/jobs"): RouteRule(any_staff),
@@ -175,8 +195,10 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/api/v1/counties/{county_id}/delivery"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/delivery/couriers"): RouteRule(staff_of_county),
     ("GET", "/county/delivery"): RouteRule(any_staff),
-    ("GET", "/api/v1/townships/{township_id}/overview"): RouteRule(staff_of_county),
-    ("GET", "/county/township"): RouteRule(any_staff),
+    ("GET", "/api/v1/townships/{township_id}/overview"): RouteRule(officer_or_staff_of_county),
+    ("PUT", "/api/v1/townships/{township_id}/targets"): RouteRule(staff_of_county),
+    ("GET", "/county/township"): RouteRule(officer_or_any_staff),
+    ("POST", "/county/township/targets"): RouteRule(any_staff),
     ("GET", "/api/v1/track"): RouteRule(public),
     ("GET", "/track"): RouteRule(public),
     # The hub's scanner page: county staff here; hub accounts in tests/test_delivery_hub_page.py
@@ -217,21 +239,23 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/county/registry/villages/{village_id}"): RouteRule(staff_of_county),
     ("GET", "/county/registry/stations"): RouteRule(any_staff),
     ("POST", "/county/registry/stations"): RouteRule(any_staff),
-    ("GET", "/county/registry/stations/{station_id}"): RouteRule(staff_of_station),
-    ("POST", "/county/registry/stations/{station_id}"): RouteRule(staff_of_station),
+    ("GET", "/county/registry/stations/{station_id}"): RouteRule(officer_or_staff_of_station),
+    ("POST", "/county/registry/stations/{station_id}"): RouteRule(officer_or_staff_of_station),
     ("POST", "/county/registry/stations/{station_id}/close"): RouteRule(staff_of_station),
     ("POST", "/county/registry/stations/{station_id}/reopen"): RouteRule(staff_of_station),
-    ("POST", "/county/registry/stations/{station_id}/file"): RouteRule(staff_of_station),
-    ("POST", "/county/registry/stations/{station_id}/photos"): RouteRule(staff_of_station),
-    ("POST", "/county/registry/stations/{station_id}/photos/{photo_id}/delete"): RouteRule(
-        staff_of_station
+    ("POST", "/county/registry/stations/{station_id}/file"): RouteRule(officer_or_staff_of_station),
+    ("POST", "/county/registry/stations/{station_id}/photos"): RouteRule(
+        officer_or_staff_of_station
     ),
-    ("GET", "/county/registry/households"): RouteRule(any_staff),
-    ("POST", "/county/registry/households"): RouteRule(any_staff),
+    ("POST", "/county/registry/stations/{station_id}/photos/{photo_id}/delete"): RouteRule(
+        officer_or_staff_of_station
+    ),
+    ("GET", "/county/registry/households"): RouteRule(officer_or_any_staff),
+    ("POST", "/county/registry/households"): RouteRule(officer_or_any_staff),
     ("GET", "/county/registry/import"): RouteRule(any_staff),
     ("POST", "/county/registry/import"): RouteRule(any_staff),
-    ("GET", "/county/registry/households/{household_id}"): RouteRule(staff_of_county),
-    ("POST", "/county/registry/households/{household_id}"): RouteRule(staff_of_county),
+    ("GET", "/county/registry/households/{household_id}"): RouteRule(officer_or_staff_of_county),
+    ("POST", "/county/registry/households/{household_id}"): RouteRule(officer_or_staff_of_county),
     ("GET", "/county/registry/keepers"): RouteRule(any_staff),
     ("POST", "/county/registry/keepers"): RouteRule(any_staff),
     ("GET", "/county/registry/keepers/{user_id}"): RouteRule(staff_of_county),
@@ -313,7 +337,29 @@ async def _path_ids(world: World) -> dict[str, dict[str, str]]:
     }
 
 
-ACTORS = ["anonymous", "keeper_a", "keeper_b", "staff", "foreign_keeper", "foreign_staff", "admin"]
+ACTORS = [
+    "anonymous",
+    "keeper_a",
+    "keeper_b",
+    "staff",
+    "foreign_keeper",
+    "foreign_staff",
+    "admin",
+    "officer",
+]
+OFFICER_PHONE = "13600000099"
+
+
+async def _officer(client, world: World) -> Actor:
+    """The information officer of the home county's township, made as staff make one."""
+    body = {"phone": OFFICER_PHONE, "name": "乡信息员", "password": PASSWORD, "role": "township",
+            "township_id": str(world.township_id)}  # fmt: skip
+    made = await client.post(
+        f"/api/v1/counties/{world.county_id}/users", json=body, headers=world.staff.headers
+    )
+    assert made.status_code == 201, made.text
+    answer = await login(client, OFFICER_PHONE)
+    return Actor(uuid.UUID(answer["user"]["id"]), OFFICER_PHONE, answer["token"], "township")
 
 
 async def _call(client, method: str, url: str, actor: Actor | None):
@@ -326,6 +372,8 @@ async def _call(client, method: str, url: str, actor: Actor | None):
 @pytest.mark.slow
 async def test_authorization_matrix(client, app, world):
     ids = await _path_ids(world)
+    actors = {name: getattr(world, name) for name in ACTORS if hasattr(world, name)}
+    actors["officer"] = await _officer(client, world)
     failures = []
     calls = 0
     for method, path in app_routes(app):
@@ -336,7 +384,7 @@ async def test_authorization_matrix(client, app, world):
             for name in ACTORS:
                 if spec.anonymous_only and name != "anonymous":
                     continue
-                actor = None if name == "anonymous" else getattr(world, name)
+                actor = actors.get(name)
                 response = await _call(client, method, url, actor)
                 calls += 1
                 allowed = spec.rule(name, target)

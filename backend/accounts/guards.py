@@ -150,6 +150,47 @@ requires_hub_or_staff = _role_or_staff("hub", "county_id")
 requires_officer_or_staff = _role_or_staff("township", "township_id")
 
 
+async def requires_county_scope_or_officer(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """`{county_id}` is the staff member's county, or the county of the township officer, whose
+    lists and edits the registry then holds to their township (`CurrentUser.township_scope`)."""
+    user = current_user(connection)
+    county_id = _path_uuid(connection, "county_id")
+    if user.township_scope is not None:
+        if user.county_id != county_id:
+            raise DomainError("township_only", status=403)
+        return
+    if not user.is_staff:
+        raise DomainError("staff_only", status=403)
+    if not may_see_county(user, county_id):
+        raise DomainError("forbidden_scope", status=403)
+
+
+def requires_row_in_scope(table: type[Table], param: str) -> Any:
+    """A guard for routes addressed by a station's or household's id: county staff of the row's
+    county, or the township officer of the row's township (乡镇电商信息员, for the villages they
+    serve); everyone else 403, an unknown row 404."""
+    tablename = table._meta.tablename
+    if tablename not in store.PLACED_TABLES:
+        raise ValueError(f"{tablename} has no township to scope an officer by")
+
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        user = current_user(connection)
+        officer = user.township_scope
+        if officer is None and not user.is_staff:
+            raise DomainError("staff_only", status=403)
+        place = await store.row_place(tablename, _path_uuid(connection, param))
+        if place is None:
+            raise DomainError("not_found", status=404)
+        if officer is not None:
+            if place.township != officer:
+                raise DomainError("township_only", status=403)
+        elif not may_see_county(user, place.county):
+            raise DomainError("forbidden_scope", status=403)
+
+    guard.__name__ = f"requires_{tablename}_in_scope"
+    return guard
+
+
 def requires_row_in_county(table: type[Table], param: str) -> Any:
     """A guard for routes addressed by a row's id: the row's county must be the caller's."""
 

@@ -32,6 +32,12 @@ class CurrentUser(msgspec.Struct, frozen=True):
     def is_staff(self) -> bool:
         return self.role in ("county_staff", "admin")
 
+    @property
+    def township_scope(self) -> uuid.UUID | None:
+        """The one township a township officer's lists and edits are held to; None for everyone
+        else (staff are held to their county by the guards)."""
+        return self.township_id if self.role == "township" else None
+
 
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
     phone: Annotated[str, msgspec.Meta(max_length=64)] = msgspec.field()

@@ -67,6 +67,13 @@ class StationPlace(msgspec.Struct, frozen=True):
     closed: bool
 
 
+class RowPlace(msgspec.Struct, frozen=True):
+    """Where a registry row is: its county and its township."""
+
+    county: uuid.UUID
+    township: uuid.UUID
+
+
 _USER_COLUMNS = (
     User.id,
     User.role,
@@ -373,3 +380,23 @@ async def station_place(station_id: uuid.UUID) -> StationPlace | None:
     return StationPlace(
         county=db.as_uuid(rows[0]["county"]), closed=rows[0]["closed_at"] is not None
     )
+
+
+# How each registry table that a township officer may reach finds its row's county and township
+# (read-only; table and column names are constants, never input).
+_PLACE_OF = {
+    "registry_station": "SELECT county, township FROM registry_station WHERE id = $1",
+    "registry_household": (
+        "SELECT h.county, v.township FROM registry_household h "
+        "JOIN registry_village v ON v.id = h.village WHERE h.id = $1"
+    ),
+}
+PLACED_TABLES = frozenset(_PLACE_OF)
+
+
+async def row_place(tablename: str, row_id: uuid.UUID) -> RowPlace | None:
+    """The county and township of a station's or a household's row (None: no such row)."""
+    rows = await db.fetch_once(_PLACE_OF[tablename], row_id)
+    if not rows:
+        return None
+    return RowPlace(county=db.as_uuid(rows[0]["county"]), township=db.as_uuid(rows[0]["township"]))

@@ -13,6 +13,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from backend.accounts.guards import (
     LoggedIn,
     requires_county_scope,
+    requires_county_scope_or_officer,
     requires_keeper,
     requires_login,
     requires_staff,
@@ -174,13 +175,23 @@ class CountyCounterController(Controller):
     async def set_prices(self, county_id: CountyId, data: JSONBody[PricesIn]) -> dict[str, Any]:
         return await service.set_county_prices(county_id, data.prices)
 
+
+class HouseholdCardController(Controller):
+    """The household card: county staff, and a township officer for their township's villages."""
+
+    path = "/api/v1/counties/{county_id:uuid}"
+    tags = ["counter"]
+    guards = [requires_login, requires_county_scope_or_officer]
+
     @get(
         "/households/{household_id:uuid}/card.svg",
         operation_id="householdCard",
         summary="The household's QR card (一户一码) as SVG, for printing",
     )
-    async def card(self, county_id: CountyId, household_id: HouseholdId) -> Response[bytes]:
-        payload = await service.card_payload(county_id, household_id)
+    async def card(
+        self, user: LoggedIn, county_id: CountyId, household_id: HouseholdId
+    ) -> Response[bytes]:
+        payload = await service.card_payload(county_id, household_id, user.township_scope)
         return Response(
             service.qr_svg(payload),
             media_type="image/svg+xml",
@@ -188,4 +199,4 @@ class CountyCounterController(Controller):
         )
 
 
-ROUTE_HANDLERS = [CounterController, CountyCounterController]
+ROUTE_HANDLERS = [CounterController, CountyCounterController, HouseholdCardController]

@@ -176,9 +176,11 @@ async def set_county_prices(county_id: uuid.UUID, prices: dict[str, list[list[in
 # Households at the counter -------------------------------------------------------------------
 
 
-async def card_payload(county_id: uuid.UUID, household_id: uuid.UUID) -> str:
-    """What the household card's QR holds."""
-    card = await registry.household_card(county_id, household_id)
+async def card_payload(
+    county_id: uuid.UUID, household_id: uuid.UUID, township_id: uuid.UUID | None = None
+) -> str:
+    """What the household card's QR holds (a township officer's: of their township only)."""
+    card = await registry.household_card(county_id, household_id, township_id)
     if card is None:
         raise DomainError("not_found", status=404)
     return f"{CARD_PREFIX}{card.county_code}:{card.code}"

@@ -12,6 +12,7 @@ from backend.county.tables import (
     RollupState,
     RollupTotal,
     Target,
+    TownshipTarget,
 )
 
 CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
@@ -29,6 +30,7 @@ APP_CONFIG = AppConfig(
         Programme,
         Target,
         Baseline,
+        TownshipTarget,
     ],
     migration_dependencies=["backend.ledger.piccolo_app"],
     commands=[],

@@ -117,6 +117,17 @@ class BaselineOut(msgspec.Struct):
     downward_sales_fen: int
 
 
+class TownshipTargetsIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The township's targets: they replace the ones before (an empty list clears them)."""
+
+    targets: Annotated[list[TargetIn], msgspec.Meta(max_length=20)]
+
+
+class TownshipTargetsOut(msgspec.Struct):
+    targets: list[TargetOut]
+    names: list[str]  # the names a township's target may have
+
+
 class ProgrammeOut(msgspec.Struct):
     programme_start: datetime.date
     targets: list[TargetOut]
@@ -359,6 +370,23 @@ class TownshipController(Controller):
     ) -> dict[str, Any]:
         county_id = await township.county_of(township_id)
         return await township.township_overview(county_id, township_id, month)
+
+    @put(
+        "/targets",
+        operation_id="setTownshipTargets",
+        summary="Set the township's targets (county staff); the overview judges them",
+        guards=[requires_staff],
+    )
+    async def set_targets(
+        self, user: LoggedIn, township_id: TownshipId, data: JSONBody[TownshipTargetsIn]
+    ) -> TownshipTargetsOut:
+        county_id = await township.county_of(township_id)
+        chosen = [(t.name, t.target) for t in data.targets]
+        rows = await targets.set_township_targets(user, county_id, township_id, chosen)
+        return TownshipTargetsOut(
+            targets=[TargetOut(row.name, targets.target_number(row.target)) for row in rows],
+            names=list(targets.TOWNSHIP_TARGET_NAMES),
+        )
 
 
 ROUTE_HANDLERS = [CountyDataController, TownshipController]

@@ -70,24 +70,33 @@ def weekday_choices(fmt: Formatter) -> list[dict[str, str]]:
 
 # The programme's start and the county's targets ------------------------------------------------
 
-# Amounts are typed in 元, counts as whole numbers, growth in percent; an empty box: no target.
-TARGET_FIELDS = [FormField("programme_start", "date", required=True)] + [
-    FormField(
-        f"target_{name}",
-        {"fen": "yuan", "count": "number", "pct": "text"}[unit],
-    )
-    for name, unit in programme_targets.TARGET_NAMES.items()
+
+def target_fields(names: dict[str, str]) -> list[FormField]:
+    """A box per target name: amounts typed in 元, counts as whole numbers, percent as typed; an
+    empty box: no target (the county's targets here, a township's on the township page)."""
+    kinds = {"fen": "yuan", "count": "number", "pct": "text"}
+    return [FormField(f"target_{name}", kinds[unit]) for name, unit in names.items()]
+
+
+TARGET_FIELDS = [
+    FormField("programme_start", "date", required=True),
+    *target_fields(programme_targets.TARGET_NAMES),
 ]
 
 
 async def target_form_values(county_id: uuid.UUID) -> dict[str, Any]:
     programme = await programme_targets.programme(county_id)
     values: dict[str, Any] = {"programme_start": programme["programme_start"].isoformat()}
-    for row in programme["targets"]:
-        unit = programme_targets.TARGET_NAMES[row["name"]]
-        target = row["target"]
-        values[f"target_{row['name']}"] = fen_as_yuan(int(target)) if unit == "fen" else target
-    return values
+    targets = [(row["name"], row["target"]) for row in programme["targets"]]
+    return values | target_boxes(targets, programme_targets.TARGET_NAMES)
+
+
+def target_boxes(targets: list[tuple[str, float]], names: dict[str, str]) -> dict[str, Any]:
+    """Set targets as their boxes show them (amounts in 元)."""
+    return {
+        f"target_{name}": fen_as_yuan(int(target)) if names[name] == "fen" else target
+        for name, target in targets
+    }
 
 
 def target_form_input(values: dict[str, Any]) -> tuple[datetime.date, list[tuple[str, float]]]:
@@ -97,8 +106,14 @@ def target_form_input(values: dict[str, Any]) -> tuple[datetime.date, list[tuple
         start = datetime.date.fromisoformat(str(values.get("programme_start", "")))
     except ValueError:
         raise DomainError("county_invalid_programme_start", field="programme_start") from None
+    return start, typed_targets(values, programme_targets.TARGET_NAMES)
+
+
+def typed_targets(values: dict[str, Any], names: dict[str, str]) -> list[tuple[str, float]]:
+    """The typed boxes as (name, target); a box that is not a number of its kind is refused
+    here, with the box it concerns."""
     chosen: list[tuple[str, float]] = []
-    for name, unit in programme_targets.TARGET_NAMES.items():
+    for name, unit in names.items():
         text = str(values.get(f"target_{name}") or "").strip().replace("%", "")
         if not text:
             continue
@@ -113,7 +128,7 @@ def target_form_input(values: dict[str, Any]) -> tuple[datetime.date, list[tuple
         if number is None:
             raise DomainError("county_invalid_target", field=f"target_{name}")
         chosen.append((name, number))
-    return start, chosen
+    return chosen
 
 
 # The baseline (基数) ------------------------------------------------------------------------------
@@ -346,7 +361,7 @@ class CountySettingsController(Controller):
             try:
                 await programme_targets.set_programme(user, county_id, start, chosen)
             except DomainError as exc:
-                exc.field = _target_box(exc.field, chosen)
+                exc.field = target_box(exc.field, chosen)
                 raise
         except DomainError as exc:
             state = error_state(exc, values, page_language(request))
@@ -372,7 +387,7 @@ class CountySettingsController(Controller):
         return Redirect("/county/registry/county?saved=baseline#baseline", status_code=303)
 
 
-def _target_box(field: str | None, chosen: list[tuple[str, float]]) -> str | None:
+def target_box(field: str | None, chosen: list[tuple[str, float]]) -> str | None:
     """`targets[2].target` (the API's field) as the form's box of that target."""
     found = re.fullmatch(r"targets\[(\d+)\]\..*", field or "")
     return f"target_{chosen[int(found[1])][0]}" if found else field

@@ -131,3 +131,14 @@ class Target(Table, tablename="county_target"):
     county = UUID(index=True)
     name = Varchar(length=40)
     target = DoublePrecision()
+
+
+class TownshipTarget(Table, tablename="county_township_target"):
+    """A target the county has set for one of its townships (name from
+    `targets.TOWNSHIP_TARGET_NAMES`), judged on the township's page."""
+
+    id = UUID(primary_key=True)
+    county = UUID(index=True)
+    township = UUID(index=True)
+    name = Varchar(length=40)
+    target = DoublePrecision()

@@ -3,10 +3,12 @@
     programme(county_id) -> {"programme_start", "targets": [{"name", "target"}], "names"}
     set_programme(user, county_id, start | None, targets) -> the same, after the change
     programme_start(county) -> date   (default: the day the county was created, local)
+    township_targets(township_id) / set_township_targets(user, county_id, township_id, targets)
 
 Target names come from a fixed list (TARGET_NAMES, documented in docs/api.md); each is judged in
 the kpis' `targets` against the year to date (figures.py defines the actuals). The coverage
-targets in percent stay the registry's county settings and are judged beside them.
+targets in percent stay the registry's county settings and are judged beside them. The targets
+the county sets for one township (TOWNSHIP_TARGET_NAMES) are judged in the township's overview.
 """
 
 from __future__ import annotations
@@ -48,6 +50,17 @@ TARGET_NAMES: dict[str, str] = {
     "months_submitted_on_time_pct": "pct",
     "months_closed_on_time_pct": "pct",
 }
+# What the county may set for one township: judged in township.township_overview against the
+# township's coverage today and its year to date (the overview's own figures).
+TOWNSHIP_TARGET_NAMES: dict[str, str] = {
+    "stations_village": "count",  # 村级服务点 built today
+    "village_pct": "pct",  # villages covered by a 村级服务点, percent
+    "poor_village_pct": "pct",  # poor villages covered, percent
+    "online_retail_fen": "fen",  # 网络零售额 of the township's stations, year to date
+    "upward_sales_fen": "fen",  # 农产品上行 (代销), year to date
+    "farm_parcels_out": "count",  # 农产品代发 parcels, year to date
+    "training_visits": "count",  # 培训人次 of the sessions held in the township, year to date
+}
 # Judged beside them, their targets being the registry's county settings (PATCH the county).
 COVERAGE_TARGETS = ("township_coverage_pct", "village_coverage_pct", "poor_village_coverage_pct")
 MAX_TARGET = 10**15
@@ -68,21 +81,24 @@ async def programme(county_id: uuid.UUID) -> dict[str, Any]:
     rows.sort(key=lambda row: order.index(row.name) if row.name in order else len(order))
     return {
         "programme_start": await programme_start(county),
-        "targets": [{"name": row.name, "target": _number(row.target)} for row in rows],
+        "targets": [{"name": row.name, "target": target_number(row.target)} for row in rows],
         "names": list(TARGET_NAMES),
     }
 
 
-def _number(value: float) -> float | int:
+def target_number(value: float) -> float | int:
+    """A target as written: a whole number without its `.0`."""
     return int(value) if float(value).is_integer() else value
 
 
-def check_targets(targets: list[tuple[str, float]]) -> list[TargetRow]:
+def check_targets(
+    targets: list[tuple[str, float]], names: dict[str, str] = TARGET_NAMES
+) -> list[TargetRow]:
     seen: set[str] = set()
     rows = []
     for index, (name, value) in enumerate(targets):
         field = f"targets[{index}]"
-        if name not in TARGET_NAMES:
+        if name not in names:
             raise DomainError("county_unknown_target", field=f"{field}.name", name=name)
         if name in seen:
             raise DomainError("county_duplicate_target", field=f"{field}.name", name=name)
@@ -90,7 +106,7 @@ def check_targets(targets: list[tuple[str, float]]) -> list[TargetRow]:
         number = float(value)
         if not math.isfinite(number) or abs(number) > MAX_TARGET:
             raise DomainError("county_invalid_target", field=f"{field}.target")
-        if TARGET_NAMES[name] != "pct" and (number < 0 or not number.is_integer()):
+        if names[name] != "pct" and (number < 0 or not number.is_integer()):
             raise DomainError("county_invalid_target", field=f"{field}.target")
         rows.append(TargetRow(name, number))
     return rows
@@ -123,6 +139,35 @@ async def set_programme(
             targets={row.name: row.target for row in rows} if rows is not None else None,
         )
     return await programme(county_id)
+
+
+async def township_targets(township_id: uuid.UUID) -> list[TargetRow]:
+    """The targets the county has set for the township, in TOWNSHIP_TARGET_NAMES' order."""
+    async with db.read_transaction():
+        rows = await programme_rows.township_targets(township_id)
+    order = list(TOWNSHIP_TARGET_NAMES)
+    return sorted(rows, key=lambda row: order.index(row.name) if row.name in order else len(order))
+
+
+async def set_township_targets(
+    user: CurrentUser,
+    county_id: uuid.UUID,
+    township_id: uuid.UUID,
+    targets: list[tuple[str, float]],
+) -> list[TargetRow]:
+    """The township's targets become these (checked first; audited)."""
+    rows = check_targets(targets, TOWNSHIP_TARGET_NAMES)
+    async with db.write_transaction():
+        await programme_rows.replace_township_targets(county_id, township_id, rows)
+        await audit(
+            user,
+            "township.targets_set",
+            "township",
+            township_id,
+            county_id=county_id,
+            targets={row.name: row.target for row in rows},
+        )
+    return await township_targets(township_id)
 
 
 async def set_programme_start(county_id: uuid.UUID, start: datetime.date) -> None:

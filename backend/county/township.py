@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from backend import db
-from backend.county import figures, service
+from backend.county import figures, service, targets
 from backend.county.definitions import figures_of
 from backend.county.store import places
 from backend.errors import DomainError
@@ -39,36 +39,67 @@ async def township_overview(
     year_lines = await figures.station_totals(county_id, first.replace(month=1, day=1), until)
     sessions = (await training.year_figures(county_id, first.year)).sessions
     held = [s for s in sessions if s.township_id == township_id and s.held_on <= until]
+    coverage = {
+        **{key: row[key] for key in ("township_stations", "village_stations", "villages")},
+        "villages_covered": row["villages_covered"],
+        "village_coverage_pct": _pct(row["villages_covered"], row["villages"]),
+        "poor_villages": row["poor_villages"],
+        "poor_villages_covered": row["poor_villages_covered"],
+        "poor_village_coverage_pct": _pct(row["poor_villages_covered"], row["poor_villages"]),
+        "poor_villages_without_station": [
+            v["name"]
+            for v in covered["poor_villages_without_station"]
+            if v["township"] == row["name"]
+        ],
+    }
+    year_figures = figures_of(line for line in year_lines if line.station in mine)
+    training_held = {
+        "sessions": len(held),
+        "trainee_visits": sum(s.trainee_visits for s in held),
+        "poor_trainee_visits": sum(s.poor_trainee_visits for s in held),
+    }
+    actuals = {
+        "stations_village": coverage["village_stations"],
+        "village_pct": coverage["village_coverage_pct"],
+        "poor_village_pct": coverage["poor_village_coverage_pct"],
+        "online_retail_fen": year_figures["retail_fen"],
+        "upward_sales_fen": year_figures["upward_sales_fen"],
+        "farm_parcels_out": year_figures["farm_parcels_out"],
+        "training_visits": training_held["trainee_visits"],
+    }
     return {
         "county_id": county_id,
         "township_id": township_id,
         "name": row["name"],
         "poor": row["poor"],
         "month": first.strftime("%Y-%m"),
-        "coverage": {
-            **{key: row[key] for key in ("township_stations", "village_stations", "villages")},
-            "villages_covered": row["villages_covered"],
-            "village_coverage_pct": _pct(row["villages_covered"], row["villages"]),
-            "poor_villages": row["poor_villages"],
-            "poor_villages_covered": row["poor_villages_covered"],
-            "poor_village_coverage_pct": _pct(row["poor_villages_covered"], row["poor_villages"]),
-            "poor_villages_without_station": [
-                v["name"]
-                for v in covered["poor_villages_without_station"]
-                if v["township"] == row["name"]
-            ],
-        },
+        "coverage": coverage,
         "stations": stations,
         "checked_in_this_week": sum(1 for s in stations if s["checked_in_this_week"]),
         "needing_attention": sum(1 for s in stations if s["needs_attention"]),
         "month_figures": figures_of(line for line in month_lines if line.station in mine),
-        "year_figures": figures_of(line for line in year_lines if line.station in mine),
-        "training": {
-            "sessions": len(held),
-            "trainee_visits": sum(s.trainee_visits for s in held),
-            "poor_trainee_visits": sum(s.poor_trainee_visits for s in held),
-        },
+        "year_figures": year_figures,
+        "training": training_held,
+        "targets": await _judged(township_id, actuals),
     }
+
+
+async def _judged(township_id: uuid.UUID, actuals: dict[str, Any]) -> list[dict[str, Any]]:
+    """The county's targets for the township beside the overview's own figure for each: met when
+    the figure reaches the target (a percent of nothing, None, meets none)."""
+    judged = []
+    for row in await targets.township_targets(township_id):
+        actual = actuals[row.name]
+        judged.append(
+            {
+                "name": row.name,
+                "unit": targets.TOWNSHIP_TARGET_NAMES[row.name],
+                "target": targets.target_number(row.target),
+                "actual": actual,
+                "met": actual is not None and actual >= row.target,
+            }
+        )
+    return judged
 
 
 async def county_of(township_id: uuid.UUID) -> uuid.UUID:

@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, post
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect
 
-from backend.accounts.guards import LoggedIn, requires_row_in_county, requires_staff
+from backend.accounts.guards import LoggedIn, requires_row_in_scope
 from backend.errors import DomainError
 from backend.params import PhotoId, StationId
 from backend.registry import photos, station_file
@@ -39,7 +39,7 @@ class StationFilePagesController(Controller):
 
     path = "/county/registry/stations/{station_id:uuid}"
     include_in_schema = False
-    guards = [requires_staff, requires_row_in_county(Station, "station_id")]
+    guards = [requires_row_in_scope(Station, "station_id")]
     exception_handlers = PAGE_ERRORS
 
     @post("/file", status_code=200)

@@ -1,6 +1,8 @@
 """The registry's staff pages under /county/registry/: townships, villages, stations and
 households — list, create, edit; a station closed and reopened. Forms are validated by the
-registry's own schemas and services (screens.py shows their refusals next to the fields)."""
+registry's own schemas and services (screens.py shows their refusals next to the fields).
+A township's information officer uses two of them for their township: its households (list,
+create, edit) and a station's page (its opening and closing days, its file)."""
 
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ from litestar.response import Template
 from backend import db
 from backend.accounts.guards import (
     LoggedIn,
+    requires_officer_or_staff,
     requires_row_in_county,
+    requires_row_in_scope,
     requires_staff,
-    requires_station_scope,
 )
 from backend.errors import DomainError
 from backend.i18n import translate
@@ -39,7 +42,7 @@ from backend.registry.screens import (
     screen_update,
 )
 from backend.registry.staff import page_county, staff_county
-from backend.registry.tables import Household, Township, Village
+from backend.registry.tables import Household, Station, Township, Village
 from backend.web.format import Formatter, ltr
 from backend.web.forms import FormField, form_values
 from backend.web.layout import LANGUAGE_NAMES, PAGE_ERRORS, page_language, render
@@ -48,17 +51,22 @@ IMPORT_ROWS_SHOWN = 500  # the page shows errors first, then the rest, up to thi
 IMPORT_ACTIONS = ("create", "update", "unchanged", "error")
 
 
-async def choices(county_id: uuid.UUID) -> dict[str, list[dict[str, str]]]:
-    """The choice lists of the registry forms (townships, villages, open stations)."""
+async def choices(
+    county_id: uuid.UUID, township_id: uuid.UUID | None = None
+) -> dict[str, list[dict[str, str]]]:
+    """The choice lists of the registry forms (townships, villages, open stations); a township
+    officer's villages are their township's only."""
     async with db.read_transaction():
         townships = await db.fetch(
             "SELECT id, name FROM registry_township WHERE county = $1 ORDER BY name", county_id
         )
+        in_township = "" if township_id is None else "AND v.township = $2 "
         villages = await db.fetch(
             "SELECT v.id, v.name, t.name AS township FROM registry_village v "
-            "JOIN registry_township t ON t.id = v.township WHERE v.county = $1 "
+            f"JOIN registry_township t ON t.id = v.township WHERE v.county = $1 {in_township}"
             "ORDER BY t.name, v.name",
             county_id,
+            *([] if township_id is None else [township_id]),
         )
         open_stations = await db.fetch(
             "SELECT id, code, name FROM registry_station WHERE county = $1 AND closed_at IS NULL "
@@ -127,7 +135,9 @@ async def _station_rows(county_id, fmt, lists):
 async def _household_rows(county_id, fmt, lists, paging: Paging):
     """A page of households: the search (code, head's name, a phone's last four) and offset."""
     villages = option_texts(lists["villages"])
-    rows, total = await registry.search_households(county_id, paging.q, paging.size, paging.offset)
+    rows, total = await registry.search_households(
+        county_id, paging.q, paging.size, paging.offset, paging.township_id
+    )
     return [
         {
             "id": row.id,
@@ -275,6 +285,10 @@ REGISTRY_SCREENS: dict[str, RegistryScreen] = {
         current=_station_current,
         create_defaults={"shelves": 6, "layers": 4, "level": "village"},
         sections=file_context,  # the station file (网点台帐) and its photos
+        officer_fields=[
+            FormField("opened_on", "date", required=True),
+            FormField("closed_on", "date", label="field.closed_on_edit"),
+        ],
     ),
     "households": RegistryScreen(
         name="households",
@@ -384,17 +398,28 @@ class RegistryPagesController(Controller):
     async def create_station(self, request: Request, user: LoggedIn) -> Response:
         return await screen_create(request, user, SCREENS["stations"])
 
-    @get("/stations/{station_id:uuid}", guards=[requires_station_scope])
+
+class StationPagesController(Controller):
+    """A station's page: county staff of its county change it all and close or reopen it; the
+    information officer of its township changes its opening and closing days (and its file,
+    file_pages.py)."""
+
+    path = "/county/registry/stations/{station_id:uuid}"
+    include_in_schema = False
+    guards = [requires_row_in_scope(Station, "station_id")]
+    exception_handlers = PAGE_ERRORS
+
+    @get()
     async def station(self, request: Request, user: LoggedIn, station_id: StationId) -> Template:
         return await screen_edit(request, user, SCREENS["stations"], station_id)
 
-    @post("/stations/{station_id:uuid}", guards=[requires_station_scope], status_code=200)
+    @post(status_code=200)
     async def update_station(
         self, request: Request, user: LoggedIn, station_id: StationId
     ) -> Response:
         return await screen_update(request, user, SCREENS["stations"], station_id)
 
-    @post("/stations/{station_id:uuid}/close", guards=[requires_station_scope], status_code=200)
+    @post("/close", guards=[requires_staff], status_code=200)
     async def close_station(
         self, request: Request, user: LoggedIn, station_id: StationId
     ) -> Response:
@@ -404,7 +429,7 @@ class RegistryPagesController(Controller):
             request, user, SCREENS["stations"], station_id, values, schema, _close
         )
 
-    @post("/stations/{station_id:uuid}/reopen", guards=[requires_station_scope], status_code=200)
+    @post("/reopen", guards=[requires_staff], status_code=200)
     async def reopen_station(
         self, request: Request, user: LoggedIn, station_id: StationId
     ) -> Response:
@@ -412,26 +437,33 @@ class RegistryPagesController(Controller):
             request, user, SCREENS["stations"], station_id, {}, Nothing, _reopen
         )
 
-    @get("/households")
+
+class HouseholdPagesController(Controller):
+    """Households (一户一码): county staff for their county, a township officer for the
+    township's villages (the list, the village choices and the service hold them to it)."""
+
+    path = "/county/registry/households"
+    include_in_schema = False
+    guards = [requires_officer_or_staff]
+    exception_handlers = PAGE_ERRORS
+
+    @get()
     async def households(self, request: Request, user: LoggedIn) -> Template:
         return await screen_list(request, user, SCREENS["households"])
 
-    @post("/households", status_code=200)
+    @post(status_code=200)
     async def create_household(self, request: Request, user: LoggedIn) -> Response:
         return await screen_create(request, user, SCREENS["households"])
 
-    @get(
-        "/households/{household_id:uuid}",
-        guards=[requires_row_in_county(Household, "household_id")],
-    )
+    @get("/{household_id:uuid}", guards=[requires_row_in_scope(Household, "household_id")])
     async def household(
         self, request: Request, user: LoggedIn, household_id: HouseholdId
     ) -> Template:
         return await screen_edit(request, user, SCREENS["households"], household_id)
 
     @post(
-        "/households/{household_id:uuid}",
-        guards=[requires_row_in_county(Household, "household_id")],
+        "/{household_id:uuid}",
+        guards=[requires_row_in_scope(Household, "household_id")],
         status_code=200,
     )
     async def update_household(
@@ -497,4 +529,9 @@ class ImportPagesController(Controller):
         )
 
 
-ROUTE_HANDLERS = [RegistryPagesController, ImportPagesController]
+ROUTE_HANDLERS = [
+    RegistryPagesController,
+    StationPagesController,
+    HouseholdPagesController,
+    ImportPagesController,
+]

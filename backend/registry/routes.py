@@ -1,4 +1,6 @@
-"""HTTP for the registry. Staff manage their own county; admins create counties."""
+"""HTTP for the registry. Staff manage their own county; admins create counties; a township's
+information officer (乡镇电商信息员) lists and edits the households of the township's villages and
+its stations' files and opening and closing days."""
 
 import uuid
 from typing import Annotated
@@ -11,8 +13,10 @@ from backend.accounts.guards import (
     LoggedIn,
     requires_admin,
     requires_county_scope,
+    requires_county_scope_or_officer,
     requires_login,
     requires_row_in_county,
+    requires_row_in_scope,
     requires_staff,
     requires_station_scope,
 )
@@ -104,16 +108,6 @@ class CountyController(Controller):
     ) -> TownshipOut:
         return await service.create_township(user, county_id, data)
 
-    @get("/villages", operation_id="listVillages", summary="Villages (行政村) of the county")
-    async def list_villages(self, county_id: CountyId) -> list[VillageOut]:
-        return await service.list_villages(county_id)
-
-    @post("/villages", operation_id="createVillage", summary="Add a village", status_code=201)
-    async def create_village(
-        self, user: LoggedIn, data: JSONBody[VillageCreate], county_id: CountyId
-    ) -> VillageOut:
-        return await service.create_village(user, county_id, data)
-
     @get("/stations", operation_id="listStations", summary="Service stations of the county")
     async def list_stations(self, county_id: CountyId) -> list[StationOut]:
         return await service.list_stations(county_id)
@@ -139,27 +133,6 @@ class CountyController(Controller):
         self, user: LoggedIn, data: JSONBody[StationCreate], county_id: CountyId
     ) -> StationOut:
         return await service.create_station(user, county_id, data)
-
-    @get(
-        "/households",
-        operation_id="listHouseholds",
-        summary="Registered households (一户一码), phones masked",
-    )
-    async def list_households(
-        self,
-        county_id: CountyId,
-        q: Annotated[
-            str,
-            Parameter(
-                max_length=40,
-                description="A code or head's name (part of it), or a phone's last four digits",
-            ),
-        ] = "",
-        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
-    ) -> Response[list[HouseholdOut]]:
-        rows, total = await service.search_households(county_id, q, limit, offset)
-        return Response(rows, headers={"X-Total-Count": str(total)})
 
     @post(
         "/imports",
@@ -211,10 +184,64 @@ class CountyController(Controller):
             headers={"content-disposition": 'attachment; filename="registry-import.xlsx"'},
         )
 
+
+class CountyHouseholdsController(Controller):
+    """The county's villages and households: its staff, and its township officers for their
+    own township's (the service holds an officer's lists and new households to it). Adding a
+    village stays the staff's."""
+
+    path = "/api/v1/counties/{county_id:uuid}"
+    tags = ["registry"]
+    guards = [requires_county_scope_or_officer]
+
+    @get(
+        "/villages",
+        operation_id="listVillages",
+        summary="Villages (行政村) of the county (a township officer: of their township)",
+    )
+    async def list_villages(self, user: LoggedIn, county_id: CountyId) -> list[VillageOut]:
+        return await service.list_villages(county_id, user.township_scope)
+
+    @post(
+        "/villages",
+        operation_id="createVillage",
+        summary="Add a village",
+        guards=[requires_staff],  # the county's; an officer edits households, not villages
+        status_code=201,
+    )
+    async def create_village(
+        self, user: LoggedIn, data: JSONBody[VillageCreate], county_id: CountyId
+    ) -> VillageOut:
+        return await service.create_village(user, county_id, data)
+
+    @get(
+        "/households",
+        operation_id="listHouseholds",
+        summary="Registered households (一户一码), phones masked (an officer: their township's)",
+    )
+    async def list_households(
+        self,
+        user: LoggedIn,
+        county_id: CountyId,
+        q: Annotated[
+            str,
+            Parameter(
+                max_length=40,
+                description="A code or head's name (part of it), or a phone's last four digits",
+            ),
+        ] = "",
+        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> Response[list[HouseholdOut]]:
+        rows, total = await service.search_households(
+            county_id, q, limit, offset, user.township_scope
+        )
+        return Response(rows, headers={"X-Total-Count": str(total)})
+
     @post(
         "/households",
         operation_id="createHousehold",
-        summary="Register a household",
+        summary="Register a household (a township officer: in a village of their township)",
         status_code=HTTP_201_CREATED,
     )
     async def create_household(
@@ -268,7 +295,11 @@ class StationController(Controller):
     @patch(
         operation_id="updateStation",
         summary="Rename a station; its shelves, level (乡级/村级), opening and closing days",
-        guards=[requires_staff, requires_row_in_county(Station, "station_id")],
+        description=(
+            "A township officer may call it for a station of their township, changing only "
+            "opened_on and closed_on (403 `officer_station_days_only` for any other field)."
+        ),
+        guards=[requires_row_in_scope(Station, "station_id")],
     )
     async def update_station(
         self, user: LoggedIn, data: JSONBody[StationUpdate], station_id: StationId
@@ -299,11 +330,12 @@ class StationController(Controller):
 
 
 class StationFileController(Controller):
-    """The station file (网点台帐) and its photos: county staff of the station's county only."""
+    """The station file (网点台帐) and its photos: county staff of the station's county, or the
+    information officer of the station's township."""
 
     path = "/api/v1/stations/{station_id:uuid}"
     tags = ["registry"]
-    guards = [requires_staff, requires_row_in_county(Station, "station_id")]
+    guards = [requires_row_in_scope(Station, "station_id")]
 
     @get("/file", operation_id="getStationFile", summary="The station file (网点台帐)")
     async def get_file(self, station_id: StationId) -> Response[StationFileOut]:
@@ -379,7 +411,7 @@ class StationFileController(Controller):
 class HouseholdController(Controller):
     path = "/api/v1/households/{household_id:uuid}"
     tags = ["registry"]
-    guards = [requires_staff, requires_row_in_county(Household, "household_id")]
+    guards = [requires_row_in_scope(Household, "household_id")]
 
     @patch(operation_id="updateHousehold", summary="Change a household's record")
     async def update_household(
@@ -394,6 +426,7 @@ class HouseholdController(Controller):
 ROUTE_HANDLERS = [
     CountiesController,
     CountyController,
+    CountyHouseholdsController,
     TownshipController,
     VillageController,
     StationController,

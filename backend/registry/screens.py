@@ -35,7 +35,7 @@ class RegistryScreen:
     edit_fields: list[FormField]
     create_schema: type
     update_schema: type
-    lists: Any  # async (county_id) -> the choice lists of its selects
+    lists: Any  # async (county_id, township_id) -> the choice lists of its selects
     rows: Any  # async (county_id, fmt, lists) -> [{"id", "cells"}]
     create: Any  # async (actor, county_id, struct)
     update: Any  # async (actor, row_id, struct)
@@ -46,6 +46,14 @@ class RegistryScreen:
     paged: bool = False
     # More for the edit page (the station file's section): async (row_id) -> template context.
     sections: Any = None
+    # What a township officer (乡镇电商信息员) edits of a row of their township, when not all of
+    # `edit_fields` (a station's opening and closing days).
+    officer_fields: list[FormField] | None = None
+
+    def edit_fields_for(self, user: CurrentUser) -> list[FormField]:
+        if user.township_scope is not None and self.officer_fields is not None:
+            return self.officer_fields
+        return self.edit_fields
 
 
 PAGE_SIZE = 100
@@ -53,18 +61,21 @@ PAGE_SIZE = 100
 
 @dataclass(frozen=True)
 class Paging:
-    """A paged list's search (`?q=`) and where the page starts (`?offset=`), and the total."""
+    """A paged list's search (`?q=`) and where the page starts (`?offset=`), and the total; a
+    township officer's list holds to their township (`township_id`)."""
 
     q: str = ""
     offset: int = 0
     size: int = PAGE_SIZE
     total: int = 0
+    township_id: uuid.UUID | None = None
 
     @classmethod
-    def of(cls, request: Request) -> Paging:
+    def of(cls, request: Request, township_id: uuid.UUID | None) -> Paging:
         q = (request.query_params.get("q") or "").strip()[:40]
         offset = request.query_params.get("offset") or "0"
-        return cls(q=q, offset=int(offset) if offset.isdigit() and len(offset) < 9 else 0)
+        offset_n = int(offset) if offset.isdigit() and len(offset) < 9 else 0
+        return cls(q=q, offset=offset_n, township_id=township_id)
 
 
 async def screen_list(
@@ -72,10 +83,10 @@ async def screen_list(
 ) -> Template:
     county_id = await staff_county(user)
     fmt = Formatter(page_language(request))
-    lists = await screen.lists(county_id)
+    lists = await screen.lists(county_id, user.township_scope)
     paging = None
     if screen.paged:
-        paging = Paging.of(request)
+        paging = Paging.of(request, user.township_scope)
         rows, total = await screen.rows(county_id, fmt, lists, paging)
         paging = Paging(q=paging.q, offset=paging.offset, total=total)
     else:
@@ -118,7 +129,7 @@ async def screen_edit(
     """The edit page; `sections` (with a refused form of the screen's further sections)
     replaces what the screen's `sections` loader would show."""
     county_id = await staff_county(user)
-    lists = await screen.lists(county_id)
+    lists = await screen.lists(county_id, user.township_scope)
     current = await screen.current(row_id)
     if sections is None:
         sections = await screen.sections(row_id) if screen.sections else {}
@@ -132,6 +143,7 @@ async def screen_edit(
         row_id=row_id,
         current=current,
         lists=lists,
+        edit_fields=screen.edit_fields_for(user),
         form=state or FormState(values=current),
         saved=request.query_params.get("saved") == "1",
         **sections,
@@ -141,7 +153,7 @@ async def screen_edit(
 async def screen_update(
     request: Request, user: CurrentUser, screen: RegistryScreen, row_id: uuid.UUID
 ) -> Response:
-    values = form_values(await request.form(), screen.edit_fields)
+    values = form_values(await request.form(), screen.edit_fields_for(user))
     return await apply_change(request, user, screen, row_id, values, screen.update_schema, None)
 
 

@@ -1,6 +1,9 @@
 """The registry's logic: creating and changing counties, townships, villages, stations, households.
 
 Every change by staff is audited. Stations are closed, never deleted: the ledger refers to them.
+A township's information officer (乡镇电商信息员) changes the households of the township's villages
+and its stations' opening and closing days, audited the same way; the guards let them reach only
+their township's rows, and these functions hold what a body names (a village) to it too.
 """
 
 from __future__ import annotations
@@ -64,6 +67,11 @@ def _unique(taken_code: str, field: str) -> Iterator[None]:
         if is_integrity_error(exc):
             raise DomainError(taken_code, status=409, field=field) from exc
         raise
+
+
+def _officer_township(actor: CurrentUser | None) -> uuid.UUID | None:
+    """The township an officer's change is held to (None: staff or a script, held to the county)."""
+    return actor.township_scope if actor is not None else None
 
 
 def _found(row: Any) -> Any:
@@ -165,8 +173,12 @@ async def update_township(actor: CurrentUser | None, township_id: uuid.UUID, dat
     return township
 
 
-async def list_villages(county_id: uuid.UUID) -> list[VillageOut]:
-    return await store.villages(county_id)
+async def list_villages(
+    county_id: uuid.UUID, township_id: uuid.UUID | None = None
+) -> list[VillageOut]:
+    """The county's villages, or only one township's (a township officer's list)."""
+    villages = await store.villages(county_id)
+    return [v for v in villages if township_id is None or v.township_id == township_id]
 
 
 async def create_village(
@@ -282,10 +294,25 @@ async def create_station(
     return await get_station(station_id)
 
 
+# What a township officer may change of a station of their township: the days it opened and
+# closed (its file too, in station_file.py); its name, level and shelves, and closing or
+# reopening it, stay the county's.
+OFFICER_STATION_FIELDS = frozenset({"opened_on", "closed_on"})
+
+
+def _officer_may_change(actor: CurrentUser | None, values: dict[str, Any]) -> None:
+    if _officer_township(actor) is None:
+        return
+    refused = sorted(set(values) - OFFICER_STATION_FIELDS)
+    if refused:
+        raise DomainError("officer_station_days_only", status=403, field=refused[0])
+
+
 async def update_station(actor: CurrentUser | None, station_id: uuid.UUID, data: StationUpdate):
     """Name, address, shelves, level, the opening day, and of a closed station the day it
     closed; checked before anything is written (422 / 409, nothing changes)."""
     values = _set_fields(data)
+    _officer_may_change(actor, values)
     current = await get_station(station_id)
     if "level" in values:
         _check_level(values["level"])
@@ -371,16 +398,21 @@ async def list_households(county_id: uuid.UUID) -> list[HouseholdOut]:
     return [_household_out(row) for row in await store.households(county_id)]
 
 
-async def _village_in_county(village_id: uuid.UUID, county_id: uuid.UUID) -> None:
+async def _village_in_scope(
+    village_id: uuid.UUID, county_id: uuid.UUID, township_id: uuid.UUID | None
+) -> None:
+    """A household's village is the county's, and the officer's township's when one acts."""
     village = await store.village(village_id)
     if village is None or village.county_id != county_id:
         raise DomainError("unknown_village", field="village_id")
+    if township_id is not None and village.township_id != township_id:
+        raise DomainError("village_outside_township", status=403, field="village_id")
 
 
 async def create_household(
     actor: CurrentUser | None, county_id: uuid.UUID, data: HouseholdCreate
 ) -> HouseholdOut:
-    await _village_in_county(data.village_id, county_id)
+    await _village_in_scope(data.village_id, county_id, _officer_township(actor))
     household_id = uuid.uuid4()
     with _unique("code_taken", "code"):
         await store.insert_household(
@@ -403,7 +435,7 @@ async def update_household(
     values = _set_fields(data, {"village_id": "village"})
     county_id = _found(await store.household(household_id)).county
     if "village" in values:
-        await _village_in_county(values["village"], county_id)
+        await _village_in_scope(values["village"], county_id, _officer_township(actor))
     if "phone" in values:
         values["phone"] = values["phone"] or ""
     with _unique("name_taken", "code"):
@@ -415,11 +447,12 @@ async def update_household(
 
 
 async def search_households(
-    county_id: uuid.UUID, q: str, limit: int, offset: int
+    county_id: uuid.UUID, q: str, limit: int, offset: int, township_id: uuid.UUID | None = None
 ) -> tuple[list[HouseholdOut], int]:
-    """A page of households (phones masked) and how many match; a full phone number matches
-    nothing but a code (only the last four digits search phones)."""
-    rows, total = await store.search_households(county_id, q.strip(), limit, offset)
+    """A page of households (phones masked) and how many match, of the county or of one
+    township's villages (an officer's list); a full phone number matches nothing but a code
+    (only the last four digits search phones)."""
+    rows, total = await store.search_households(county_id, q.strip(), limit, offset, township_id)
     return [_household_out(row) for row in rows], total
 
 

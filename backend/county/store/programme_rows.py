@@ -81,3 +81,23 @@ async def set_baseline(county_id: uuid.UUID, row: BaselineRow, now: datetime.dat
         row.downward_sales_fen,
         now,
     )
+
+
+async def township_targets(township_id: uuid.UUID) -> list[TargetRow]:
+    rows = await db.fetch(
+        "SELECT name, target FROM county_township_target WHERE township = $1 ORDER BY name",
+        township_id,
+    )
+    return [TargetRow(row["name"], float(row["target"])) for row in rows]
+
+
+async def replace_township_targets(
+    county_id: uuid.UUID, township_id: uuid.UUID, targets: list[TargetRow]
+) -> None:
+    """The township's targets become these (a name left out is no longer a target)."""
+    await db.execute("DELETE FROM county_township_target WHERE township = $1", township_id)
+    await db.executemany(
+        "INSERT INTO county_township_target (id, county, township, name, target) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        [(uuid.uuid4(), county_id, township_id, t.name, t.target) for t in targets],
+    )

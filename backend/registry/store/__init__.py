@@ -398,15 +398,20 @@ class HouseholdCard(msgspec.Struct, frozen=True):
     village: str
 
 
-async def household_card(county_id: uuid.UUID, household_id: uuid.UUID) -> HouseholdCard | None:
+async def household_card(
+    county_id: uuid.UUID, household_id: uuid.UUID, township_id: uuid.UUID | None = None
+) -> HouseholdCard | None:
+    """The card of a household of the county (of the township's villages, when one is given)."""
     rows = await db.fetch_once(
-        "SELECT h.code, h.head_name, c.code AS county_code, v.name AS village "
+        "SELECT h.code, h.head_name, c.code AS county_code, v.name AS village, v.township "
         "FROM registry_household h JOIN registry_county c ON c.id = h.county "
         "JOIN registry_village v ON v.id = h.village WHERE h.id = $1 AND h.county = $2",
         household_id,
         county_id,
     )
-    return msgspec.convert(rows[0], HouseholdCard) if rows else None
+    if not rows or (township_id is not None and db.as_uuid(rows[0]["township"]) != township_id):
+        return None
+    return msgspec.convert(rows[0], HouseholdCard)
 
 
 class HouseholdAtCounter(msgspec.Struct, frozen=True):
@@ -529,18 +534,23 @@ def _like(text: str) -> str:
 
 
 async def search_households(
-    county_id: uuid.UUID, q: str, limit: int, offset: int
+    county_id: uuid.UUID, q: str, limit: int, offset: int, township_id: uuid.UUID | None = None
 ) -> tuple[list[HouseholdRow], int]:
-    """A page of the county's households by code, and how many match. `q` matches a code or the
-    head's name (anywhere in it), or, when it is four digits, the phone's last four."""
+    """A page of the county's households (or of one township's villages) by code, and how many
+    match. `q` matches a code or the head's name (anywhere in it), or, when it is four digits,
+    the phone's last four."""
     where = "county = $1"
     args: list[Any] = [county_id]
+    if township_id is not None:
+        args.append(township_id)
+        where += f" AND village IN (SELECT id FROM registry_village WHERE township = ${len(args)})"
     if q:
+        n = len(args)
         args += [f"%{_like(q.upper())}%", f"%{_like(q.lower())}%"]
-        terms = ["code LIKE $2 ESCAPE '\\'", "LOWER(head_name) LIKE $3 ESCAPE '\\'"]
+        terms = [f"code LIKE ${n + 1} ESCAPE '\\'", f"LOWER(head_name) LIKE ${n + 2} ESCAPE '\\'"]
         if len(q) == 4 and q.isascii() and q.isdigit():
             args.append(f"%{q}")
-            terms.append("phone LIKE $4")
+            terms.append(f"phone LIKE ${n + 3}")
         where += f" AND ({' OR '.join(terms)})"
     n = len(args)
     async with db.read_transaction():
