@@ -56,6 +56,7 @@ def route_handlers() -> list:
     from backend.catalogue.routes import ROUTE_HANDLERS as catalogue
     from backend.counter.routes import ROUTE_HANDLERS as counter
     from backend.county.pages import ROUTE_HANDLERS as county_pages
+    from backend.county.product_sales_pages import ROUTE_HANDLERS as county_product_sales
     from backend.county.routes import ROUTE_HANDLERS as county
     from backend.county.settings_page import ROUTE_HANDLERS as county_settings_page
     from backend.county.township_pages import ROUTE_HANDLERS as county_township_page
@@ -107,6 +108,7 @@ def route_handlers() -> list:
         *delivery_pages,  # the villagers' public tracking page
         *trace_pages,
         *catalogue_pages,
+        *county_product_sales,
         *shell,
     ]
 

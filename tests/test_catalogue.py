@@ -140,3 +140,16 @@ async def test_county_page_lists_adds_and_edits(client, world):
     for language, word in (("ug", "مەھسۇلات مۇندەرىجىسى"), ("en", "Not farm produce")):
         localized = await client.get(f"/county/products?lang={language}", headers=HTML)
         assert word in localized.text
+
+
+async def test_a_keeper_reads_the_catalogue_of_the_station_county(client, world):
+    """The 代销 form's picker: the phone keeps its county's catalogue for offline use."""
+    await add(client, world, WALNUT)
+    url = f"/api/v1/stations/{world.station_a}/products"
+    answer = await client.get(url, headers=world.keeper_a.headers)
+    assert answer.status_code == 200
+    assert [(p["code"], p["name"], p["unit"]) for p in answer.json()] == [
+        ("HT-01", "薄皮核桃", "斤")
+    ]
+    for actor in (world.keeper_b, world.foreign_keeper, world.foreign_staff):
+        assert (await client.get(url, headers=actor.headers)).status_code == 403

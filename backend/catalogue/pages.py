@@ -100,6 +100,7 @@ class CataloguePagesController(Controller):
     @post("/{product_id:uuid}", status_code=200)
     async def edit(self, request: Request, user: LoggedIn, product_id: ProductId) -> Response:
         county_id = await staff_county(user)
+        await service.get_product(county_id, product_id)  # another county's: not found
         values = form_values(await request.form(), EDIT_FIELDS)
         try:
             product = await service.edit_product(

@@ -9,10 +9,17 @@ from litestar import Controller, Response, get, post, put
 from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from backend.accounts.guards import LoggedIn, requires_county_scope, requires_staff
+from backend.accounts.guards import (
+    LoggedIn,
+    requires_county_scope,
+    requires_login,
+    requires_staff,
+    requires_station_scope,
+)
 from backend.catalogue import service
 from backend.catalogue.schemas import ProductCreate, ProductEdit, ProductOut
-from backend.params import CountyId
+from backend.params import CountyId, StationId
+from backend.registry import service as registry
 
 ProductId = Annotated[uuid.UUID, PathParameter(title="Product id", description="A product")]
 
@@ -63,4 +70,21 @@ class CatalogueController(Controller):
         return await service.edit_product(county_id, product_id, user, data)
 
 
-ROUTE_HANDLERS = [CatalogueController]
+class StationCatalogueController(Controller):
+    """The catalogue as the keeper's phone keeps it for offline use (the 代销 form's picker)."""
+
+    path = "/api/v1/stations/{station_id:uuid}/products"
+    tags = ["catalogue"]
+    guards = [requires_login, requires_station_scope]
+
+    @get(
+        "/",
+        operation_id="listStationProducts",
+        summary="The catalogue of the station's county, by code (the keeper's 代销 picker)",
+    )
+    async def products(self, station_id: StationId) -> list[ProductOut]:
+        station = await registry.get_station(station_id)
+        return await service.list_products(station.county_id)
+
+
+ROUTE_HANDLERS = [CatalogueController, StationCatalogueController]

@@ -175,6 +175,10 @@ class NotFarm(msgspec.Struct, frozen=True):
         return product_text.strip() not in self.texts
 
     def digest(self) -> str:
+        """ "" for a county whose sales are all farm produce (as every county's were before the
+        catalogue: its rollups need no rebuild)."""
+        if not self.codes and not self.texts:
+            return ""
         material = "\n".join(sorted(self.codes)) + "\n\n" + "\n".join(sorted(self.texts))
         return hashlib.sha256(material.encode()).hexdigest()
 
