@@ -159,7 +159,7 @@ async def existing_codes(county_id: uuid.UUID, codes: list[str] | None = None) -
     outside the caller's transaction."""
     if codes is not None and not codes:
         return set()
-    return await store.existing_codes(county_id, codes or [])
+    return await store.existing_codes(county_id, codes)
 
 
 class NotFarm(msgspec.Struct, frozen=True):

@@ -79,9 +79,9 @@ async def update_product(row: ProductRow) -> None:
     )
 
 
-async def existing_codes(county_id: uuid.UUID, codes: list[str]) -> set[str]:
-    """Those of `codes` that are products of the county (all of them when `codes` is empty)."""
-    if not codes:
+async def existing_codes(county_id: uuid.UUID, codes: list[str] | None) -> set[str]:
+    """Those of `codes` that are products of the county (all its products' codes when None)."""
+    if codes is None:
         rows = await db.fetch_once(
             "SELECT code FROM catalogue_product WHERE county = $1", county_id
         )

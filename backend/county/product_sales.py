@@ -91,7 +91,8 @@ async def county_sales(county_id: uuid.UUID) -> SalesOut:
         product = by_code.get(sale.get("product_code") or "")
         if not sale.get("product_code"):
             per_text[text].add(sale)
-            product = by_id.get(mapped.get(text))  # type: ignore[arg-type]
+            mapped_to = mapped.get(text)
+            product = by_id.get(mapped_to) if mapped_to else None
         per_product[(product.id if product else None, sale["unit"])].add(sale)
         if sale.get("batch_code"):
             per_batch[(sale["batch_code"], sale["unit"])].add(sale)
