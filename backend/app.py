@@ -52,8 +52,11 @@ MAX_BODY_BYTES = 1024 * 1024  # the sync batch limit of API.md; nothing else nee
 def route_handlers() -> list:
     from backend.accounts.pages import ROUTE_HANDLERS as accounts_pages
     from backend.accounts.routes import ROUTE_HANDLERS as accounts
+    from backend.catalogue.pages import ROUTE_HANDLERS as catalogue_pages
+    from backend.catalogue.routes import ROUTE_HANDLERS as catalogue
     from backend.counter.routes import ROUTE_HANDLERS as counter
     from backend.county.pages import ROUTE_HANDLERS as county_pages
+    from backend.county.product_sales_pages import ROUTE_HANDLERS as county_product_sales
     from backend.county.routes import ROUTE_HANDLERS as county
     from backend.county.settings_page import ROUTE_HANDLERS as county_settings_page
     from backend.county.township_pages import ROUTE_HANDLERS as county_township_page
@@ -89,6 +92,7 @@ def route_handlers() -> list:
         *delivery,
         *trace,
         *trace_public,
+        *catalogue,
         # The staff pages under /county/: the frame's files, login, the county's review pages,
         # and the pages of what they edit.
         *web_pages,
@@ -103,6 +107,8 @@ def route_handlers() -> list:
         *county_township_page,
         *delivery_pages,  # the villagers' public tracking page
         *trace_pages,
+        *catalogue_pages,
+        *county_product_sales,
         *shell,
     ]
 

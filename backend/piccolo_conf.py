@@ -18,5 +18,6 @@ APP_REGISTRY = AppRegistry(
         "backend.training.piccolo_app",
         "backend.delivery.piccolo_app",
         "backend.trace.piccolo_app",
+        "backend.catalogue.piccolo_app",
     ]
 )

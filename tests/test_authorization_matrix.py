@@ -269,6 +269,18 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/county/trace"): RouteRule(any_staff),
     ("POST", "/county/trace"): RouteRule(any_staff),
     ("GET", "/county/trace/{batch_id}/labels"): RouteRule(staff_of_county),
+    # The county's catalogue and its 代销 per product and batch (issue 15)
+    ("GET", "/api/v1/counties/{county_id}/products"): RouteRule(staff_of_county),
+    ("POST", "/api/v1/counties/{county_id}/products"): RouteRule(staff_of_county),
+    ("PUT", "/api/v1/counties/{county_id}/products/{product_id}"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/product-sales"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/stations/{station_id}/products"): RouteRule(own_station),
+    ("PUT", "/api/v1/counties/{county_id}/product-texts"): RouteRule(staff_of_county),
+    ("GET", "/county/products"): RouteRule(any_staff),
+    ("POST", "/county/products"): RouteRule(any_staff),
+    ("POST", "/county/products/{product_id}"): RouteRule(staff_of_county),
+    ("GET", "/county/products/sales"): RouteRule(any_staff),
+    ("POST", "/county/products/sales"): RouteRule(any_staff),
 }
 
 # Routes served as files or pages whose access is tested elsewhere.
@@ -312,6 +324,7 @@ async def _path_ids(world: World) -> dict[str, dict[str, str]]:
             "item_id": "00000000-0000-4000-8000-000000000001",  # an inbox item nobody has
             "parcel_id": "00000000-0000-4000-8000-000000000002",  # a parcel nobody has
             "batch_id": "00000000-0000-4000-8000-000000000003",  # a trace batch nobody has
+            "product_id": "00000000-0000-4000-8000-000000000006",  # a product nobody has
             "trainee_id": "00000000-0000-4000-8000-000000000004",  # a trainee nobody has
             "photo_id": "00000000-0000-4000-8000-000000000005",  # a station photo nobody has
             "photo_name": "00000000-0000-4000-8000-000000000005.jpg",
@@ -328,6 +341,7 @@ async def _path_ids(world: World) -> dict[str, dict[str, str]]:
             "item_id": "00000000-0000-4000-8000-000000000001",
             "parcel_id": "00000000-0000-4000-8000-000000000002",
             "batch_id": "00000000-0000-4000-8000-000000000003",
+            "product_id": "00000000-0000-4000-8000-000000000006",
             "trainee_id": "00000000-0000-4000-8000-000000000004",
             "photo_id": "00000000-0000-4000-8000-000000000005",
             "photo_name": "00000000-0000-4000-8000-000000000005.jpg",

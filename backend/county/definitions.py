@@ -3,8 +3,9 @@
 Pure arithmetic over rollup lines (no reads), shared by the read model (figures.py), the trends
 and the workbook, so a figure is defined in exactly one place.
 
-FIGURE_KEYS: retail_fen (网络零售额: 代购 + 代销), farm_retail_fen (农产品网络零售额: 代销),
-upward_sales_fen (农产品上行: 代销, as the seeds name it), downward_sales_fen (工业品下行: 代购),
+FIGURE_KEYS: retail_fen (网络零售额: 代购 + 代销), farm_retail_fen (农产品网络零售额: 代销 of
+farm produce — all but those of a catalogue product of category `other`), upward_sales_fen
+(农产品上行: the same 代销, as the seeds name it), downward_sales_fen (工业品下行: 代购),
 parcels_in (代收), parcels_out (代发), farm_parcels_out, parcels_picked_up, parcels_returned,
 parcels_overdue, purchases, sales, services, services_fen, income_fen (站点收入: what the
 station keeps, its fees and commissions; not the 代发 postage), postage_fen (代发 postage the
@@ -76,8 +77,9 @@ def add_to_figures(figures: dict[str, int], line: KindLine) -> None:
     elif kind == "sale_recorded":
         figures["sales"] += count
         figures["retail_fen"] += amount
-        figures["farm_retail_fen"] += amount
-        figures["upward_sales_fen"] += amount
+        # A 代销 of a catalogue product that is not farm produce is retail, not 上行.
+        figures["farm_retail_fen"] += line.farm_amount_fen
+        figures["upward_sales_fen"] += line.farm_amount_fen
     elif kind == "parcel_received":
         figures["parcels_in"] += count
     elif kind == "parcel_dispatched":

@@ -9,7 +9,8 @@ gap-free and its writers are serialised, so "seq > mark" is exactly the new even
 - for anything touching a parcel, the day the parcel would fall overdue (received day + the
   county's return days), as a pickup before that day means it never did;
 - and, because time alone makes a parcel overdue, every day that has come since the last refresh.
-A change of the county's return rule or of its 脱贫户 list recomputes the whole county.
+A change of the county's return rule, of its 脱贫户 list or of which 代销 are not farm produce (a
+catalogue product's category, a text mapped) recomputes the whole county.
 
 Kinds are the cashbook's (`parcel_received`, `parcel_dispatched`, `sale_recorded`,
 `service_phone_topup`…) plus `parcel_overdue` (parcels that reached the return deadline on that
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend import clock, db
+from backend.catalogue.service import NotFarm, not_farm
 from backend.county.store import ledger_reads, places, rollup_rows
 from backend.county.store.rollup_rows import OVERDUE_KIND, REVERSED_KIND, chunks
 from backend.ledger.projector import cashbook_amounts, cashbook_kind
@@ -46,6 +48,11 @@ class CountyRule:
     return_days: int
     poverty_codes: frozenset[str]
     households_hash: str
+    not_farm: NotFarm  # the catalogue's rule: which 代销 are not 农产品上行
+
+    @property
+    def products_hash(self) -> str:
+        return self.not_farm.digest()
 
     def today(self, moment: datetime.datetime | None = None) -> datetime.date:
         moment = moment or clock.utcnow()
@@ -62,6 +69,7 @@ async def _county_rule(county_id: uuid.UUID) -> CountyRule:
         return_days=county.parcel_return_days,
         poverty_codes=codes,
         households_hash=digest,
+        not_farm=await not_farm(county_id),
     )
 
 
@@ -78,11 +86,12 @@ def _add(figures: dict, key: tuple, values: tuple[int, ...]) -> None:
 
 
 def event_figures(
-    event_type: str, data: dict[str, Any], poverty_codes: frozenset[str]
+    event_type: str, data: dict[str, Any], poverty_codes: frozenset[str], products: NotFarm
 ) -> tuple[str, tuple[int, ...]]:
-    """The kind an (unreversed) entry counts under and what it adds to its day."""
+    """The kind an (unreversed) entry counts under and what it adds to its day (rollup_rows'
+    FIGURES, in order)."""
     if event_type == "entry.reversed":
-        return REVERSED_KIND, (1, 0, 0, 0, 0, 0)
+        return REVERSED_KIND, (1, 0, 0, 0, 0, 0, 0)
     kind = cashbook_kind(event_type, data)
     amount, fee = cashbook_amounts(data)
     if event_type == "parcel.picked_up":
@@ -91,9 +100,11 @@ def event_figures(
     if event_type == "parcel.dispatched":
         farm = 1 if data.get("farm_product") else 0
     elif event_type == "sale.recorded":
-        farm = 1  # every 代销 sale is 农产品上行
+        # 农产品上行 unless its catalogue product (by code, else its mapped text) is `other`.
+        farm = 1 if products.is_farm(data.get("product_code"), data["product"]) else 0
+    farm_amount = amount * farm if event_type == "sale.recorded" else 0
     poor = 1 if data.get("household_code") in poverty_codes else 0
-    return kind, (1, amount, fee, farm, poor, amount * poor)
+    return kind, (1, amount, fee, farm, poor, amount * poor, farm_amount)
 
 
 async def _figures(
@@ -108,7 +119,9 @@ async def _figures(
         day = row.business_date
         if days is not None and day not in days:
             continue
-        kind, values = event_figures(row.type, json.loads(row.data), rule.poverty_codes)
+        kind, values = event_figures(
+            row.type, json.loads(row.data), rule.poverty_codes, rule.not_farm
+        )
         _add(figures[row.station], (day, kind), values)
     await _overdue_figures(stations, rule, days, today, figures)
     return figures
@@ -127,7 +140,7 @@ async def _overdue_figures(stations, rule: CountyRule, days, today, figures) -> 
         if due > today or (wanted_set is not None and due not in wanted_set):
             continue
         if parcel.closed_date is None or parcel.closed_date >= due:
-            _add(figures[parcel.station], (due, OVERDUE_KIND), (1, 0, 0, 0, 0, 0))
+            _add(figures[parcel.station], (due, OVERDUE_KIND), (1, 0, 0, 0, 0, 0, 0))
 
 
 # Which days changed ---------------------------------------------------------------------------
@@ -186,7 +199,9 @@ async def _days_come_due(
 
 
 async def _save_state(county_id: uuid.UUID, rule: CountyRule, today: datetime.date) -> None:
-    await rollup_rows.save_state(county_id, today, rule.return_days, rule.households_hash)
+    await rollup_rows.save_state(
+        county_id, today, rule.return_days, rule.households_hash, rule.products_hash
+    )
 
 
 # Refresh and rebuild --------------------------------------------------------------------------
@@ -231,7 +246,11 @@ async def catch_up(county_id: uuid.UUID) -> int:
 
 
 def _rule_changed(state: rollup_rows.RollupState, rule: CountyRule) -> bool:
-    return state.return_days != rule.return_days or state.households_hash != rule.households_hash
+    return (
+        state.return_days != rule.return_days
+        or state.households_hash != rule.households_hash
+        or state.products_hash != rule.products_hash
+    )
 
 
 async def _refresh_days(

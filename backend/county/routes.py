@@ -17,10 +17,12 @@ from backend.accounts.guards import (
     requires_staff,
     requires_township_scope,
 )
+from backend.catalogue.schemas import TextMapping
 from backend.county import (
     baseline,
     export,
     figures,
+    product_sales,
     reporting,
     rollups,
     service,
@@ -41,9 +43,10 @@ class RollupRow(msgspec.Struct):
     count: int
     amount_fen: int
     fee_fen: int  # fees and commissions
-    farm_count: int  # farm-produce dispatches; every sale
+    farm_count: int  # farm-produce dispatches and sales
     poverty_count: int  # entries for a 脱贫户 household
     poverty_amount_fen: int
+    farm_amount_fen: int  # the farm-produce sales' amounts (农产品网络零售额)
     # Of `count`, entries dated in a closed month and counted on this day instead (month close).
     adjustments: int = 0
 
@@ -348,6 +351,32 @@ class CountyDataController(Controller):
     ) -> list[ProvinceReportOut]:
         reports = await reporting.deliveries(county_id, limit)
         return msgspec.convert(reports, list[ProvinceReportOut])
+
+    @get(
+        "/product-sales",
+        operation_id="countyProductSales",
+        summary="The county's 代销 per catalogue product, per trace batch, and per text written",
+        description="Standing sales (reversed ones left out), each table per unit: `products` "
+        "(by the sale's `product_code`, else its mapped text; `product_id` null: matching no "
+        "product), `batches` (sales that carried a `batch_code`), `texts` (sales without a code, "
+        "per product text as written, with the product it is mapped to).",
+    )
+    async def sales_by_product(self, county_id: CountyId) -> product_sales.SalesOut:
+        return await product_sales.county_sales(county_id)
+
+    @put(
+        "/product-texts",
+        operation_id="mapProductText",
+        summary="Map a 代销 product text to a catalogue product (null: unmap); audited",
+        description="The county's rollups are rebuilt under the new rule before the answer: "
+        "the sales of a text mapped to a product of category `other` leave 农产品网络零售额 "
+        "and 农产品上行 in every figure at once.",
+    )
+    async def map_sale_text(
+        self, user: LoggedIn, county_id: CountyId, data: JSONBody[TextMapping]
+    ) -> product_sales.SalesOut:
+        await product_sales.map_text(county_id, user, data)
+        return await product_sales.county_sales(county_id)
 
 
 class TownshipController(Controller):

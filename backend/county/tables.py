@@ -34,9 +34,10 @@ class Rollup(Table, tablename="county_rollup"):
     count = Integer(default=0)  # type: ignore[assignment]
     amount_fen = BigInt(default=0)
     fee_fen = BigInt(default=0)  # fees and commissions: the station's income
-    farm_count = Integer(default=0)  # farm-produce dispatches; every sale is 农产品上行
+    farm_count = Integer(default=0)  # farm-produce dispatches and sales (农产品上行)
     poverty_count = Integer(default=0)  # entries for a 脱贫户 household
     poverty_amount_fen = BigInt(default=0)
+    farm_amount_fen = BigInt(default=0)  # the farm sales' amounts: 农产品网络零售额
 
 
 class RollupTotal(Table, tablename="county_rollup_total"):
@@ -52,6 +53,7 @@ class RollupTotal(Table, tablename="county_rollup_total"):
     farm_count = Integer(default=0)
     poverty_count = Integer(default=0)
     poverty_amount_fen = BigInt(default=0)
+    farm_amount_fen = BigInt(default=0)
 
 
 class RollupMark(Table, tablename="county_rollup_mark"):
@@ -70,6 +72,8 @@ class RollupState(Table, tablename="county_rollup_state"):
     counted_through = Date(null=True, default=None)
     return_days = Integer(default=0)
     households_hash = Varchar(length=64, default="")
+    # The catalogue's non-farm products and the texts mapped to them: which sales are 上行.
+    products_hash = Varchar(length=64, default="")
     refreshed_at = Timestamptz(null=True, default=None)
 
 

@@ -20,6 +20,7 @@ import msgspec
 
 from backend import clock, db, groupcommit
 from backend.accounts.schemas import CurrentUser
+from backend.catalogue import service as catalogue
 from backend.errors import DomainError, problem_document
 from backend.ledger import months
 from backend.ledger.chain import chain_hash
@@ -40,6 +41,7 @@ from backend.ledger.validation import (
 )
 from backend.notify import villagers
 from backend.settings import Settings
+from backend.trace import service as trace
 
 log = logging.getLogger("cunzhan.ledger")
 
@@ -133,6 +135,7 @@ async def _push_once(
         today = local_today(facts, received_at)
         existing = await event_store.owners(list({c.id for c in candidates}))
         state = await projection_store.load_state(facts, candidates)
+        await _named_codes(state, candidates)
         rows: list[EventRow] = []
         conflicts: list[Conflict] = []
         seen: dict[uuid.UUID, tuple[uuid.UUID, str]] = {}
@@ -196,6 +199,17 @@ async def _push_once(
     if rows:
         log.info("sync accepted", extra={"station_id": str(station_id), "count": len(rows)})
     return Pushed(SyncResponse(results=[j.result for j in judged], cursor=str(last_seq)), notices)
+
+
+async def _named_codes(state: StationState, candidates: list[Candidate]) -> None:
+    """Which of the catalogue products and trace batches the batch's sales name are the county's
+    (a sale naming another is rejected by the projector)."""
+
+    def named(key: str) -> list[str]:
+        return sorted({c.data[key] for c in candidates if key in c.data})
+
+    state.product_codes |= await catalogue.existing_codes(state.county_id, named("product_code"))
+    state.batch_codes |= await trace.existing_codes(state.county_id, named("batch_code"))
 
 
 async def _enqueue_pickup_notices(

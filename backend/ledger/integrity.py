@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from backend import db
+from backend.catalogue import service as catalogue
 from backend.ledger.chain import chain_hash
 from backend.ledger.projector import StationState, apply_event
 from backend.ledger.service import station_facts
@@ -15,6 +16,7 @@ from backend.ledger.store import projections as projection_store
 from backend.ledger.store import stations as station_store
 from backend.ledger.store.events import GENESIS_HASH, ChainHead
 from backend.ledger.validation import Rejection, content_hash
+from backend.trace import service as trace
 
 VERIFY_PAGE = 5000
 
@@ -83,6 +85,8 @@ async def _replay_station(station_id: uuid.UUID) -> int:
     facts = await station_facts(station_id)
     state = StationState(facts.id, facts.county_id, facts.shelves, facts.layers)
     state.households = await station_store.household_codes(facts.county_id)
+    state.product_codes = await catalogue.existing_codes(facts.county_id)
+    state.batch_codes = await trace.existing_codes(facts.county_id)
     count, after = 0, 0
     while True:
         rows = await event_store.replay_page(station_id, after, VERIFY_PAGE)

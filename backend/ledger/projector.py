@@ -116,6 +116,8 @@ class StationState:
     events: dict[uuid.UUID, LoggedEvent] = field(default_factory=dict)
     reversed_targets: set[uuid.UUID] = field(default_factory=set)
     households: set[str] = field(default_factory=set)  # codes known in the county
+    product_codes: set[str] = field(default_factory=set)  # the catalogue's, of those named
+    batch_codes: set[str] = field(default_factory=set)  # the county's trace batches named
     # Changes, for the writer.
     dirty_parcels: set[uuid.UUID] = field(default_factory=set)
     dirty_purchases: set[uuid.UUID] = field(default_factory=set)
@@ -217,6 +219,12 @@ def apply_event(
     for key in ("household_code",):
         if key in data and data[key] not in state.households:
             raise Rejection("unknown_household", key)
+    if "product_code" in data and data["product_code"] not in state.product_codes:
+        raise Rejection(
+            "unknown_product_code", "product_code", {"product_code": data["product_code"]}
+        )
+    if "batch_code" in data and data["batch_code"] not in state.batch_codes:
+        raise Rejection("unknown_batch_code", "batch_code", {"batch_code": data["batch_code"]})
     handler = _HANDLERS[event_type]
     applied = handler(state, event_id, data, business_date, occurred_at, received_at, server_data)
     state.events[event_id] = LoggedEvent(event_id, event_type, business_date, data)

@@ -29,6 +29,9 @@ Text40 = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 Text100 = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 HouseholdCode = Annotated[str, msgspec.Meta(min_length=2, max_length=24)]
+# A product of the county's catalogue, and a trace batch's code (as printed or typed from a label).
+ProductCode = Annotated[str, msgspec.Meta(min_length=1, max_length=24, pattern=r"^[0-9A-Za-z-]+$")]
+BatchCode = Annotated[str, msgspec.Meta(min_length=3, max_length=40, pattern=r"^[0-9A-Za-z-]+$")]
 PickupCode = Annotated[
     str, msgspec.Meta(min_length=1, max_length=16, pattern=r"^[0-9A-Za-z]+(-[0-9A-Za-z]+){0,3}$")
 ]
@@ -108,6 +111,8 @@ class SaleRecorded(EventData):
     commission_fen: Fen
     channel: Text40
     household_code: HouseholdCode | None = None
+    product_code: ProductCode | None = None  # the catalogue's product (its category counts)
+    batch_code: BatchCode | None = None  # the trace batch sold from (its QR scanned)
 
 
 class ServiceRecorded(EventData):

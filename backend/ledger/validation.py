@@ -24,6 +24,7 @@ from backend.ledger.carriers import (
 )
 from backend.ledger.schemas import EVENT_TYPES, EventData
 from backend.ledger.text_rules import TextRuleViolation, check_text_fields
+from backend.trace.service import normalize_code as normalize_batch_code
 
 UTC = datetime.UTC
 EARLIEST = datetime.datetime(2015, 1, 1, tzinfo=UTC)  # before the programme's stations existed
@@ -135,6 +136,18 @@ def _check_tracking(data: dict[str, Any], carrier_required: bool) -> None:
             raise Rejection("tracking_no_unusual", "tracking_no", {"carrier": carrier})
 
 
+def _check_sale(data: dict[str, Any]) -> None:
+    if data["commission_fen"] > data["amount_fen"]:
+        raise Rejection("commission_exceeds_amount", "commission_fen")
+    if "product_code" in data:
+        data["product_code"] = data["product_code"].upper()
+    if "batch_code" in data:
+        code = normalize_batch_code(data["batch_code"])  # typed: any case, I/L as 1, O as 0
+        if code is None:
+            raise Rejection("invalid_format", "batch_code")
+        data["batch_code"] = code
+
+
 def _normalize(event_type: str, data: dict[str, Any]) -> None:
     """Type-specific checks beyond the schema; normalizes `data` in place."""
     if event_type in ("parcel.received", "parcel.dispatched"):
@@ -145,8 +158,8 @@ def _normalize(event_type: str, data: dict[str, Any]) -> None:
         data["pickup_code"] = data["pickup_code"].upper()
     if "household_code" in data:
         data["household_code"] = data["household_code"].strip().upper()
-    if event_type == "sale.recorded" and data["commission_fen"] > data["amount_fen"]:
-        raise Rejection("commission_exceeds_amount", "commission_fen")
+    if event_type == "sale.recorded":
+        _check_sale(data)
     if event_type == "checkin.recorded" and ("lat" in data) != ("lng" in data):
         raise Rejection("location_incomplete", "lat" if "lat" not in data else "lng")
     for key in ("recipient_name", "item", "product", "channel", "destination", "reason", "note"):

@@ -68,6 +68,14 @@ def normalize_code(text: str) -> str | None:
     return f"{match.group(1)}-{match.group(2).translate(_TYPED_AS)}"
 
 
+async def existing_codes(county_id: uuid.UUID, codes: list[str] | None = None) -> set[str]:
+    """Those of `codes` (normalized) that name a batch of the county, every code when None: what
+    the ledger checks a 代销's `batch_code` against."""
+    if codes is not None and not codes:
+        return set()
+    return await store.existing_codes(county_id, codes)
+
+
 def page_url(base_url: str, code: str) -> str:
     return f"{base_url.rstrip('/')}/t/{code}"
 

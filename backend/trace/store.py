@@ -102,6 +102,19 @@ async def batch_by_code(code: str) -> BatchRow | None:
     return _row(rows[0]) if rows else None
 
 
+async def existing_codes(county_id: uuid.UUID, codes: list[str] | None) -> set[str]:
+    """Those of `codes` that are batches of the county (all its batches' codes when None)."""
+    if codes is None:
+        rows = await db.fetch_once("SELECT code FROM trace_batch WHERE county = $1", county_id)
+    else:
+        rows = await db.fetch_once(
+            f"SELECT code FROM trace_batch WHERE county = $1 AND code IN ({db.in_list(codes, 2)})",
+            county_id,
+            *codes,
+        )
+    return {row["code"] for row in rows}
+
+
 class Inspection(msgspec.Struct, frozen=True):
     household: uuid.UUID
     result: str  # passed | failed

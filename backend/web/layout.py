@@ -47,6 +47,7 @@ NAV_AVAILABLE = [
     "hub",
     "delivery",
     "trace",
+    "products",
     "registry",
 ]
 

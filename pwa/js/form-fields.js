@@ -24,6 +24,27 @@ import {
   parseYuan,
 } from "./util.js";
 
+// The county's catalogue (产品目录) as the phone last fetched it (sync.js keeps it for offline
+// use): the 代销 form's picker fills a product's name and unit, and sends its code.
+let CATALOGUE = [];
+
+/** Use the catalogue (the screens set it from the phone's copy before building a form). */
+export function useCatalogue(products) {
+  CATALOGUE = Array.isArray(products) ? products : [];
+}
+
+export function catalogueProduct(code) {
+  return CATALOGUE.find((p) => p.code === code) || null;
+}
+
+/** A trace batch's code from what was scanned or typed: the label's QR holds its page's URL
+ * (…/t/CODE). The server reads I/L as 1 and O as 0 as the public page does. */
+export function batchCode(text) {
+  const at = text.lastIndexOf("/t/");
+  const code = (at >= 0 ? text.slice(at + 3) : text).split(/[?#]/)[0].trim().toUpperCase();
+  return /^[A-Z0-9]{1,8}-[0-9A-Z]{8}$/.test(code) ? code : null;
+}
+
 // What each kind asks for. `options` are read when a form is built: the screens await the rules
 // file (rulesReady) first.
 const FORMS = {
@@ -51,6 +72,7 @@ const FORMS = {
     { name: "household_code", kind: "household", label: "field.household_code", optional: true },
   ],
   "sale.recorded": [
+    { name: "product_code", kind: "catalogue", label: "field.catalogue_product", optional: true },
     { name: "product", kind: "text", label: "field.product", max: 40 },
     { name: "quantity", kind: "quantity", label: "field.quantity" },
     { name: "unit", kind: "text", label: "field.unit", max: 10, remember: true, fallback: "sale.unit_default" },
@@ -58,6 +80,7 @@ const FORMS = {
     { name: "commission_fen", kind: "money", label: "field.commission", zeroIfEmpty: true },
     { name: "channel", kind: "text", label: "field.channel", max: 40, remember: true, fallback: "sale.channel_default" },
     { name: "household_code", kind: "household", label: "field.household_code", optional: true },
+    { name: "batch_code", kind: "batch", label: "field.batch_code", hint: "field.batch_code_hint", optional: true },
   ],
   "service.recorded": [
     { name: "service", kind: "choice", label: "field.service", options: () => SERVICES, prefix: "service." },
@@ -103,6 +126,29 @@ export function inputFor(spec, initial, defaults) {
         { name: spec.name, class: "input" },
         CARRIERS.map((c) => h("option", { value: c, selected: c === (value || "ZTO") }, t(`carrier.${c}`)))
       );
+    case "catalogue":
+      return h(
+        "select",
+        { name: spec.name, class: "input" },
+        h("option", { value: "" }, t("sale.catalogue_free")),
+        CATALOGUE.map((p) =>
+          h("option", { value: p.code, selected: p.code === value }, p.brand ? `${p.name} · ${p.brand}` : p.name)
+        )
+      );
+    case "batch":
+      // A scanner gun reads the label's QR into it (scan.js: data-scan), or the keeper types the code.
+      return h("input", {
+        name: spec.name,
+        type: "text",
+        autocomplete: "off",
+        autocapitalize: "characters",
+        spellcheck: "false",
+        maxlength: "200",
+        dir: "ltr",
+        "data-scan": "true",
+        class: "input input-mono",
+        value: value || "",
+      });
     case "select":
       return h(
         "select",
@@ -253,6 +299,12 @@ export function collect(type, specs, controls, confirmBox) {
         const parsed = parseQuantity(raw);
         if (parsed.error) fail(control, `error.${parsed.error}`);
         else data[spec.name] = parsed.value;
+        break;
+      }
+      case "batch": {
+        const code = batchCode(raw);
+        if (!code) fail(control, "error.batch_code");
+        else data[spec.name] = code;
         break;
       }
       case "household": {

@@ -3,7 +3,7 @@
 // known full phone number, and the checks before submit; and entries described in words.
 
 import { guessCarrier, isPossibleTrackingNo, matchesCarrier, parseTrackingNo, phoneForm, phoneLast4 } from "./carriers.js";
-import { collect, formFields, inputFor } from "./form-fields.js";
+import { batchCode, catalogueProduct, collect, formFields, inputFor } from "./form-fields.js";
 import { ltr, money, t } from "./i18n.js";
 import { field, h, icon, setFieldError } from "./ui.js";
 import { asciiDigits, debounce, gramsToKgText, normalizePhone, parseYuan } from "./util.js";
@@ -25,7 +25,11 @@ export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel,
   if (suggestPhone && controls.recipient_phone && controls.recipient_name) offerFullNumber(groups, controls, suggestPhone);
   const confirmBox = controls.tracking_no && controls.carrier ? watchTracking(groups, controls, initial, defaults) : null;
 
-  if (type === "sale.recorded") showPayout(groups, controls);
+  if (type === "sale.recorded") {
+    showPayout(groups, controls);
+    pickFromCatalogue(controls);
+    showBatchCode(controls.batch_code);
+  }
   if (extra) form.appendChild(extra);
   const submit = h("button", { type: "submit", class: "btn btn-primary btn-block" }, submitLabel || t("common.save"));
   form.appendChild(h("div", { class: "form-actions" }, submit));
@@ -157,6 +161,33 @@ function watchTracking(groups, controls, initial, defaults) {
   if (initial && initial.tracking_confirmed) confirmBox.checked = true;
   refresh();
   return confirmBox;
+}
+
+/** 代销: a catalogue product picked fills its name and unit; another name typed is free text again
+ * (the county maps it later). Without a catalogue on the phone the picker is not shown. */
+function pickFromCatalogue(controls) {
+  const picker = controls.product_code;
+  const row = picker.closest("[data-field]");
+  if (row && picker.options.length < 2) row.hidden = true;
+  picker.addEventListener("change", () => {
+    const product = catalogueProduct(picker.value);
+    if (!product) return;
+    controls.product.value = product.name;
+    setFieldError(controls.product, "");
+    if (product.unit) controls.unit.value = product.unit;
+  });
+  controls.product.addEventListener("input", () => {
+    const product = catalogueProduct(picker.value);
+    if (product && controls.product.value.trim() !== product.name) picker.value = "";
+  });
+}
+
+/** A scanned label puts its page's URL in the field: the batch's code is what is shown. */
+function showBatchCode(input) {
+  input.addEventListener("change", () => {
+    const code = batchCode(input.value.trim());
+    if (code) input.value = code;
+  });
 }
 
 /** 代销: what is paid out to the villager (sale − commission), as the keeper types. */

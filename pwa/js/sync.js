@@ -199,6 +199,11 @@ async function refreshSideData() {
     // shown from the last copy
   }
   try {
+    await kvSet("products", await api("GET", `${base}/products`)); // the 代销 form's catalogue
+  } catch (error) {
+    // the last copy stays (offline, or a server without a catalogue yet)
+  }
+  try {
     const inbox = await api("GET", "/api/v1/inbox");
     await kvSet("inbox", inbox.items || []);
   } catch (error) {

@@ -408,3 +408,13 @@ async def household_codes(
     )
     codes = {json.loads(row["data"]).get("household_code") for row in rows}
     return {code for code in codes if code}
+
+
+async def standing_sales(county_id: uuid.UUID) -> list[dict]:
+    """The data of every 代销 (`sale.recorded`) of the county that no reversal took back."""
+    rows = await db.fetch_once(
+        "SELECT e.data FROM ledger_event e LEFT JOIN ledger_reversal r ON r.target = e.id "
+        "WHERE e.county = $1 AND e.type = 'sale.recorded' AND r.target IS NULL",
+        county_id,
+    )
+    return [json.loads(row["data"]) for row in rows]

@@ -12,8 +12,16 @@ import msgspec
 
 from backend import clock, db
 
-# count, amount_fen, fee_fen, farm_count, poverty_count, poverty_amount_fen
-FIGURES = ("count", "amount_fen", "fee_fen", "farm_count", "poverty_count", "poverty_amount_fen")
+# count, amount_fen, fee_fen, farm_count, poverty_count, poverty_amount_fen, farm_amount_fen
+FIGURES = (
+    "count",
+    "amount_fen",
+    "fee_fen",
+    "farm_count",
+    "poverty_count",
+    "poverty_amount_fen",
+    "farm_amount_fen",
+)
 OVERDUE_KIND = "parcel_overdue"
 REVERSED_KIND = "entry_reversed"
 IN_CHUNK = 400
@@ -34,6 +42,7 @@ class KindLine(msgspec.Struct, frozen=True):
     farm_count: int
     poverty_count: int
     poverty_amount_fen: int
+    farm_amount_fen: int  # the farm-produce sales' amounts (农产品网络零售额)
 
     def figures(self) -> dict[str, int]:
         return {key: getattr(self, key) for key in FIGURES}
@@ -58,10 +67,12 @@ class StationSumLine(KindLine, frozen=True):
     station: uuid.UUID
 
 
-def _counts(row: dict) -> tuple[int, int, int, int, int, int]:
+def _counts(row: dict) -> tuple[int, int, int, int, int, int, int]:
     """A row's FIGURES, in order (NULL sums are 0)."""
-    count, amount, fee, farm, poverty, poverty_amount = (int(row[key] or 0) for key in FIGURES)
-    return count, amount, fee, farm, poverty, poverty_amount
+    count, amount, fee, farm, poverty, poverty_amount, farm_amount = (
+        int(row[key] or 0) for key in FIGURES
+    )
+    return count, amount, fee, farm, poverty, poverty_amount, farm_amount
 
 
 _COLUMNS = ", ".join(FIGURES)
@@ -247,8 +258,8 @@ async def replace_station_days(
             )
     await db.executemany(
         "INSERT INTO county_rollup (station, county, day, kind, count, amount_fen, fee_fen, "
-        "farm_count, poverty_count, poverty_amount_fen) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "farm_count, poverty_count, poverty_amount_fen, farm_amount_fen) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         [
             (station, county_id, day, kind, *values)
             for station in stations
@@ -262,9 +273,10 @@ async def write_totals(county_id: uuid.UUID, days: set[datetime.date] | None) ->
     """The county's sums for the given days (all when None), from the station rows."""
     select = (
         "INSERT INTO county_rollup_total (county, day, kind, count, amount_fen, fee_fen, "
-        "farm_count, poverty_count, poverty_amount_fen) "
+        "farm_count, poverty_count, poverty_amount_fen, farm_amount_fen) "
         "SELECT county, day, kind, SUM(count), SUM(amount_fen), SUM(fee_fen), SUM(farm_count), "
-        "SUM(poverty_count), SUM(poverty_amount_fen) FROM county_rollup WHERE county = $1"
+        "SUM(poverty_count), SUM(poverty_amount_fen), SUM(farm_amount_fen) "
+        "FROM county_rollup WHERE county = $1"
     )
     if days is None:
         await db.execute("DELETE FROM county_rollup_total WHERE county = $1", county_id)
@@ -325,33 +337,42 @@ class RollupState(msgspec.Struct, frozen=True):
     counted_through: datetime.date | None
     return_days: int
     households_hash: str
+    products_hash: str = ""  # which 代销 are not farm produce (the catalogue's rule)
 
 
 async def state(county_id: uuid.UUID) -> RollupState | None:
     rows = await db.fetch(
-        "SELECT counted_through, return_days, households_hash FROM county_rollup_state "
-        "WHERE county = $1",
+        "SELECT counted_through, return_days, households_hash, products_hash "
+        "FROM county_rollup_state WHERE county = $1",
         county_id,
     )
     if not rows:
         return None
     row = rows[0]
     counted = db.as_date(row["counted_through"]) if row["counted_through"] else None
-    return RollupState(counted, int(row["return_days"]), row["households_hash"])
+    return RollupState(
+        counted, int(row["return_days"]), row["households_hash"], row["products_hash"] or ""
+    )
 
 
 async def save_state(
-    county_id: uuid.UUID, counted_through: datetime.date, return_days: int, households_hash: str
+    county_id: uuid.UUID,
+    counted_through: datetime.date,
+    return_days: int,
+    households_hash: str,
+    products_hash: str = "",
 ) -> None:
     await db.execute(
         "INSERT INTO county_rollup_state (county, counted_through, return_days, households_hash, "
-        "refreshed_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (county) DO UPDATE SET "
-        "counted_through = excluded.counted_through, return_days = excluded.return_days, "
-        "households_hash = excluded.households_hash, refreshed_at = excluded.refreshed_at",
+        "products_hash, refreshed_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (county) DO "
+        "UPDATE SET counted_through = excluded.counted_through, return_days = "
+        "excluded.return_days, households_hash = excluded.households_hash, "
+        "products_hash = excluded.products_hash, refreshed_at = excluded.refreshed_at",
         county_id,
         counted_through,
         return_days,
         households_hash,
+        products_hash,
         clock.utcnow(),
     )
 

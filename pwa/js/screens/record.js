@@ -4,7 +4,7 @@
 
 import { rulesReady } from "../carriers.js";
 import { buildForm, describe, detailNode, focusNext } from "../forms.js";
-import { hasForm } from "../form-fields.js";
+import { hasForm, useCatalogue } from "../form-fields.js";
 import { api } from "../api.js";
 import { formatDateTime, formatTime, ltr, money, t } from "../i18n.js";
 import { navigate, setTitle } from "../main.js";
@@ -40,6 +40,7 @@ const REMEMBERED = ["carrier", "platform", "unit", "channel"];
 
 export async function render(root, args) {
   const [what, arg] = args;
+  useCatalogue(await kvGet("products")); // the county's catalogue, as last fetched (sync.js)
   if (!what) {
     await counterStrings(); // the counter tiles' labels
     return menu(root);
@@ -131,7 +132,7 @@ async function form(root, type, prefill) {
     },
     // A scan while another field has the focus still goes to the tracking number.
     onScan: (code) => {
-      const input = controls.tracking_no;
+      const input = controls.tracking_no || controls.batch_code;
       if (!input) return;
       input.value = code;
       input.dispatchEvent(new Event("input", { bubbles: true }));
@@ -216,6 +217,10 @@ function resetForm(formEl, controls, submitted) {
     confirm.closest(".confirm-row").hidden = true;
   }
   if (changed) return;
+  // The same catalogue product again: its name back in the emptied field.
+  if (controls.product_code && controls.product_code.value) {
+    controls.product_code.dispatchEvent(new Event("change", { bubbles: true }));
+  }
   const first = formEl.querySelector("input:not([type=checkbox]):not([type=radio])");
   if (first) first.focus();
 }
