@@ -264,13 +264,31 @@ async def year_range(county_id: uuid.UUID, year: int | str | None) -> int:
     return int(text)
 
 
-async def visits_between(
+@dataclass
+class PeriodTraining:
+    """The county's training over a range of days, as its scorecard judges it."""
+
+    visits: int  # 人次
+    poor_visits: int  # of them from 脱贫户
+    people: int  # distinct persons (person_of), as the year's `totals.people`
+    people_converted: int  # of them with a follow-up outcome (就业, 开网店, 创业)
+
+
+async def period_training(
     county_id: uuid.UUID, first: datetime.date, last: datetime.date
-) -> tuple[int, int]:
-    """人次 and poor 人次 of the sessions held from `first` to `last` (the county's scorecard
-    judges its training targets on them; call inside a read transaction)."""
+) -> PeriodTraining:
+    """人次, poor 人次, persons and persons converted of the sessions held from `first` to
+    `last` (the county's scorecard judges its training targets on them; call inside a read
+    transaction). Counted as `year_figures` counts its totals."""
     trainees = await store.trainees_between(county_id, first, last)
-    return len(trainees), sum(1 for trainee in trainees if trainee.poor)
+    people = {person_of(t.name, t.household_code) for t in trainees}
+    converted = {person_of(t.name, t.household_code) for t in trainees if t.outcome}
+    return PeriodTraining(
+        visits=len(trainees),
+        poor_visits=sum(1 for trainee in trainees if trainee.poor),
+        people=len(people),
+        people_converted=len(converted),
+    )
 
 
 async def year_figures(county_id: uuid.UUID, year: int) -> YearFigures:
