@@ -222,7 +222,7 @@ async def test_scorecard_prints_for_the_inspector(browser, county_server, tmp_pa
     assert await page.evaluate("document.documentElement.dir") == ("rtl" if lang == "ug" else "ltr")
     assert await visible_keys(page) == []
     rows = page.locator("[data-table=scorecard] tr[data-target]")
-    assert await rows.count() == 18
+    assert await rows.count() == 28
     groups = await page.locator("[data-table=scorecard] tbody").evaluate_all(
         "bodies => bodies.map(b => b.dataset.group)"
     )
