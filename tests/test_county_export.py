@@ -130,28 +130,30 @@ async def test_monthly_workbook(client, world):
     assert [c.value for c in rows["贫困乡镇"][:6]] == ["贫困乡镇", 0, 0, 0, 100, "否"]
 
     sales = book["代销"]
-    assert [c.value for c in sales[1]][:6] == [
+    assert [c.value for c in sales[1]][:7] == [
         "乡镇",
         "站点编号",
         "站点名称",
+        "贫困村",  # A001 is in 东村, B001 in 西村 (a 贫困村)
         "笔数",
         "金额（元）",
         "手续费/佣金（元）",
     ]
     assert sales.freeze_panes == "A2"
     by_code = {row[1].value: row for row in sales.iter_rows(min_row=2)}
-    assert by_code["A001"][3].value == 1
-    assert float(by_code["A001"][4].value) == 1234.56
-    assert by_code["A001"][4].number_format == "#,##0.00"
-    assert by_code["A001"][7].value == 1  # for a 脱贫户 household
-    assert float(by_code["B001"][4].value) == 50.00
+    assert (by_code["A001"][3].value, by_code["B001"][3].value) == ("否", "是")
+    assert by_code["A001"][4].value == 1
+    assert float(by_code["A001"][5].value) == 1234.56
+    assert by_code["A001"][5].number_format == "#,##0.00"
+    assert by_code["A001"][8].value == 1  # for a 脱贫户 household
+    assert float(by_code["B001"][5].value) == 50.00
     assert sales.cell(row=sales.max_row, column=1).value == "合计"
     assert sales.column_dimensions["C"].width >= 10
 
     checkins = book["打卡"]
     header = [c.value for c in checkins[1]]
-    assert header[:3] == ["乡镇", "站点编号", "站点名称"] and header[-1] == "打卡周数"
-    marks = {row[1].value: [c.value for c in row[3:-1]] for row in checkins.iter_rows(min_row=2)}
+    assert header[:4] == ["乡镇", "站点编号", "站点名称", "贫困村"] and header[-1] == "打卡周数"
+    marks = {row[1].value: [c.value for c in row[4:-1]] for row in checkins.iter_rows(min_row=2)}
     assert marks["A001"][-1] == "✓" and marks["B001"][-1] == "✗"
 
     subsidy = book["物流补贴"]
@@ -184,9 +186,9 @@ async def test_csv_tables_open_in_excel(client, world):
         rows = list(csv.reader(io.StringIO(text)))
         _assert_nothing_personal(value for row in rows for value in row)
         if table == "sale_recorded":
-            assert rows[0][:5] == ["乡镇", "站点编号", "站点名称", "笔数", "金额（元）"]
+            assert rows[0][:6] == ["乡镇", "站点编号", "站点名称", "贫困村", "笔数", "金额（元）"]
             a001 = next(row for row in rows if row[1] == "A001")
-            assert a001[4] == "1234.56"
+            assert a001[3] == "否" and a001[5] == "1234.56"
     unknown = await client.get(f"{base}&table=passwords", headers=world.staff.headers)
     assert unknown.status_code == 400 and unknown.json()["code"] == "county_unknown_table"
 

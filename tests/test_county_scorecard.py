@@ -86,14 +86,22 @@ async def _county(client, world) -> None:
             headers=world.staff.headers,
         )
         assert made.status_code == 201, made.text
-    # A 乡级服务站 in 南村 covers the township (it does not cover 南村 as a village).
+    # A 乡级服务站 in 南村 covers the township (it does not cover 南村 as a village). Every
+    # station opened on 1 January: open on the year to date's last day (courier reach).
     station = await client.post(
         f"/api/v1/counties/{world.county_id}/stations",
         json={"village_id": made.json()["id"], "name": "乡服务站", "code": "Z001",
-              "level": "township"},
+              "level": "township", "opened_on": f"{Y}-01-01"},
         headers=world.staff.headers,
     )  # fmt: skip
     assert station.status_code == 201, station.text
+    for opened in (world.station_a, world.station_b):
+        answer = await client.patch(
+            f"/api/v1/stations/{opened}",
+            json={"opened_on": f"{Y}-01-01"},
+            headers=world.staff.headers,
+        )
+        assert answer.status_code == 200, answer.text
     a = [
         _purchase(5000, _at(Y - 1, 4, 1)),  # last year
         _sale(20000, _at(Y - 1, 5, 1)),  # last year
@@ -125,6 +133,19 @@ async def _county(client, world) -> None:
         ],
     )
     await session(f"{Y}-08-01", [{"name": "戊", "poor": True}])  # after June
+    # 甲 opened an online shop: 1 of the 4 persons trained by June converted.
+    listed = await client.get(
+        f"/api/v1/counties/{world.county_id}/trainings?year={Y}", headers=world.staff.headers
+    )
+    jia = next(
+        t["id"] for s in listed.json()["sessions"] for t in s["trainees"] if t["name"] == "甲"
+    )
+    outcome = await client.put(
+        f"/api/v1/counties/{world.county_id}/trainings/trainees/{jia}/outcome",
+        json={"outcome": "online_shop", "noted_on": f"{Y}-05-01"},
+        headers=world.staff.headers,
+    )
+    assert outcome.status_code in (200, 204), outcome.text
 
     # Trace scans count on their day: two in May are in the year to date; last December's and
     # July's are not.
@@ -183,16 +204,29 @@ EXPECTED: dict[str, tuple] = {
     "downward_sales_growth_pct": (0.0, 5, False),
     "farm_parcels_out": (1, 1, True),
     "poor_households_served": (1, 1, True),  # T-0001
+    # 贫困村: B001 (西村) sold 10000 in June and nothing the year before: no base for growth
+    "poor_village_retail_fen": (10000, 10000, True),
+    "poor_village_sales_growth_pct": (None, 20, False),
+    "poor_village_upward_sales_fen": (10000, None, None),
+    "poor_village_upward_growth_pct": (None, None, None),
+    "poor_village_poverty_amount_fen": (10000, None, None),  # that sale was for T-0001
+    "poor_village_poverty_growth_pct": (None, None, None),
     "training_visits": (4, 5, False),  # 甲乙丙丁; 戊 came in August
     "poor_training_visits": (2, None, None),  # 甲 (T-0001) and 丙
     "poor_training_share_pct": (50.0, 30, True),  # 2 of 4
+    "training_people": (4, 2000, False),  # 甲乙丙丁, each once
+    "training_conversion_pct": (25.0, 2, True),  # 甲 of the 4
     "trace_scans": (2, 2, True),  # the two of May; last December's and July's not
     "delivery_48h_pct": (50.0, 90, False),  # 2 of the 4 legs of January to June
-    # 月结 of January to May (June's close day is in July): no station was open then (all three
-    # opened today), so there is nothing to take a share of.
-    "months_submitted_on_time_pct": (None, None, None),
-    "months_closed_on_time_pct": (None, None, None),
+    # Parcels received by June at A001 and B001, of the 3 stations open on 30 June; 1 township
+    "courier_station_reach_pct": (66.7, 100, False),
+    "courier_township_reach_pct": (100.0, 80, True),
+    # 月结 of January to May (June's close day is in July): 3 stations open since 1 January, 15
+    # station-months, none submitted or closed.
+    "months_submitted_on_time_pct": (0.0, None, None),
+    "months_closed_on_time_pct": (0.0, None, None),
 }
+NO_BASE = "上年同期无数据，无法计算增长"
 # What the page writes for them (zh-CN).
 PAGE_TEXT = {
     "township_coverage_pct": ("100%", "100%"),
@@ -208,13 +242,23 @@ PAGE_TEXT = {
     "downward_sales_growth_pct": ("0%", "5%"),
     "farm_parcels_out": ("1 件", "1 件"),
     "poor_households_served": ("1 户", "1 户"),
+    "poor_village_retail_fen": ("100.00 元", "100.00 元"),
+    "poor_village_sales_growth_pct": (f"— {NO_BASE}", "20%"),
+    "poor_village_upward_sales_fen": ("100.00 元", "—"),
+    "poor_village_upward_growth_pct": (f"— {NO_BASE}", "—"),
+    "poor_village_poverty_amount_fen": ("100.00 元", "—"),
+    "poor_village_poverty_growth_pct": (f"— {NO_BASE}", "—"),
     "training_visits": ("4 人次", "5 人次"),
     "poor_training_visits": ("2 人次", "—"),
     "poor_training_share_pct": ("50%", "30%"),
+    "training_people": ("4 人", "2,000 人"),
+    "training_conversion_pct": ("25%", "2%"),
     "trace_scans": ("2 次", "2 次"),
     "delivery_48h_pct": ("50%", "90%"),
-    "months_submitted_on_time_pct": ("—", "—"),
-    "months_closed_on_time_pct": ("—", "—"),
+    "courier_station_reach_pct": ("66.7%", "100%"),
+    "courier_township_reach_pct": ("100%", "80%"),
+    "months_submitted_on_time_pct": ("0%", "—"),
+    "months_closed_on_time_pct": ("0%", "—"),
 }
 MET_TEXT = {True: "已达标", False: "未达标", None: "未设目标"}
 MET_CELL = {True: "是", False: "否", None: "未设目标"}
@@ -256,15 +300,29 @@ SHEET_LABELS = {
     "downward_sales_growth_pct": "工业品下行同比增长（%）",
     "farm_parcels_out": "农产品代发快递（件）",
     "poor_households_served": "带动脱贫户（户）",
+    "poor_village_retail_fen": "贫困村网络零售额（元）",
+    "poor_village_sales_growth_pct": "贫困村网络零售额同比增长（%）",
+    "poor_village_upward_sales_fen": "贫困村农产品上行（元）",
+    "poor_village_upward_growth_pct": "贫困村农产品上行同比增长（%）",
+    "poor_village_poverty_amount_fen": "贫困村服务站惠及脱贫户金额（元）",
+    "poor_village_poverty_growth_pct": "贫困村服务站惠及脱贫户金额同比增长（%）",
     "training_visits": "电商培训人次（人次）",
     "poor_training_visits": "其中脱贫户培训人次（人次）",
     "poor_training_share_pct": "脱贫户培训人次占比（%）",
+    "training_people": "电商培训人数（人）",
+    "training_conversion_pct": "培训创业就业转化率（%）",
     "trace_scans": "农产品溯源扫码（次）",
     "delivery_48h_pct": "县到村 48 小时送达率（%）",
+    "courier_station_reach_pct": "快递通达服务站点比例（%）",
+    "courier_township_reach_pct": "快递通达乡镇比例（%）",
     "months_submitted_on_time_pct": "站点按时提交月结台帐（%）",
     "months_closed_on_time_pct": "县里按时审核月结（%）",
 }
-MONEY = {"online_retail_fen", "upward_sales_fen", "downward_sales_fen"}
+MONEY = {"online_retail_fen", "upward_sales_fen", "downward_sales_fen", "poor_village_retail_fen",
+         "poor_village_upward_sales_fen", "poor_village_poverty_amount_fen"}  # fmt: skip
+# The growths with nothing the same days a year before: their reason, wherever they show.
+NO_BASE_NAMES = {"poor_village_sales_growth_pct", "poor_village_upward_growth_pct",
+                 "poor_village_poverty_growth_pct"}  # fmt: skip
 
 
 def _in_sheet(name: str, value):
@@ -291,8 +349,9 @@ async def test_page_kpis_and_workbook_agree_on_every_row(client, world):
         if target is None:
             assert name not in judged, name  # the API lists the targets that are set
         else:
+            reason = "no_base" if name in NO_BASE_NAMES else None
             assert judged[name] == {"name": name, "target": target, "actual": actual,
-                                    "met": met}, name  # fmt: skip
+                                    "met": met, "reason": reason}, name  # fmt: skip
 
     page = await client.get(
         f"/county/scorecard?month={MONTH}&lang=zh-CN", headers=html_as(world.staff)
@@ -311,7 +370,7 @@ async def test_page_kpis_and_workbook_agree_on_every_row(client, world):
         "coverage", "sales", "poverty", "training", "trace", "logistics", "reporting"
     ]  # fmt: skip
     assert "测试县" in page.text and f"{Y}-01-01" in page.text and f"{Y}-06-30" in page.text
-    assert "已达标 8 项，未达标 7 项，未设目标 5 项" in page.text
+    assert "已达标 11 项，未达标 10 项，未设目标 9 项" in page.text
     assert 'href="/county/scorecard"' in page.text and "data-print" in page.text
 
     book = await client.get(
@@ -321,13 +380,13 @@ async def test_page_kpis_and_workbook_agree_on_every_row(client, world):
     assert book.status_code == 200
     (title, header), sheet = _sheet_rows(book.content)
     assert title == f"测试县 考核指标（本年累计 {Y}-01-01 至 {Y}-06-30）"
-    assert header == ["类别", "指标", "实际（本年累计）", "目标", "是否达标"]
+    assert header == ["类别", "指标", "实际（本年累计）", "目标", "是否达标", "说明"]
     assert list(sheet) == [SHEET_LABELS[name] for name in EXPECTED]
     for name, (actual, target, met) in EXPECTED.items():
         line = sheet[SHEET_LABELS[name]]
-        assert line[2:] == [_in_sheet(name, actual), _in_sheet(name, target), MET_CELL[met]], (
-            name, line
-        )  # fmt: skip
+        reason = NO_BASE if name in NO_BASE_NAMES else None
+        assert line[2:] == [_in_sheet(name, actual), _in_sheet(name, target), MET_CELL[met],
+                            reason], (name, line)  # fmt: skip
     assert sheet[SHEET_LABELS["upward_sales_fen"]][0] == "农产品上行与工业品下行"
 
     # The same rows as CSV.
@@ -338,8 +397,9 @@ async def test_page_kpis_and_workbook_agree_on_every_row(client, world):
         )
     ).content.decode("utf-8-sig")
     lines = list(csv.reader(io.StringIO(text)))
-    assert lines[0] == ["类别", "指标", "实际（本年累计）", "目标", "是否达标"]
-    assert ["农产品上行与工业品下行", "网络零售额（元）", "450.00", "450.00", "是"] in lines
+    assert lines[0] == ["类别", "指标", "实际（本年累计）", "目标", "是否达标", "说明"]
+    assert ["农产品上行与工业品下行", "网络零售额（元）", "450.00", "450.00", "是", ""] in lines
+    assert ["电商扶贫", "贫困村网络零售额同比增长（%）", "", "20", "否", NO_BASE] in lines
 
 
 async def test_with_no_target_set_every_actual_still_shows(client, world):
@@ -367,8 +427,10 @@ async def test_with_no_target_set_every_actual_still_shows(client, world):
         headers=world.staff.headers,
     )
     _, sheet = _sheet_rows(book.content)
-    assert sheet["县到村 48 小时送达率（%）"][2:] == [50.0, None, "未设目标"]
-    assert sheet["带动脱贫户（户）"][2:] == [1, None, "未设目标"]
+    assert sheet["县到村 48 小时送达率（%）"][2:] == [50.0, None, "未设目标", None]
+    assert sheet["带动脱贫户（户）"][2:] == [1, None, "未设目标", None]
+    assert sheet["快递通达服务站点比例（%）"][2:] == [66.7, None, "未设目标", None]
+    assert sheet["贫困村网络零售额同比增长（%）"][2:] == [None, None, "未设目标", NO_BASE]
 
 
 async def test_the_new_targets_can_be_set_on_the_settings_page_and_in_uyghur(client, world):
@@ -405,3 +467,58 @@ async def test_only_county_staff_of_the_county(client, world):
             f"/api/v1/counties/{world.county_id}/{path}", headers=world.foreign_staff.headers
         )
         assert answer.status_code in (403, 404), (path, answer.status_code)
+
+
+async def test_the_targets_on_persons_conversion_reach_and_poor_villages_are_set_on_the_page(
+    client, world
+):
+    """Settings page: each new target has its box (labelled with its unit, in three languages),
+    amounts typed in 元, persons whole; a fraction of a person is refused and changes nothing."""
+    from tests.test_county_pages import CSRF_FIELD, HTML, page_login
+
+    await page_login(client, world.staff.phone)
+    labels = {
+        "zh-CN": ("培训人数（人，本年累计）", "培训创业就业转化率（%）", "快递通达乡镇比例（%）",
+                  "贫困村网络零售额同比增长（%）"),
+        "ug": ("تەربىيەلەنگەن كىشى سانى (كىشى، يىل بېشىدىن بۇيان)",
+               "تېز يوللانما يەتكەن يېزا-بازارلار نىسبىتى (%)"),
+        "en": ("People trained (persons, year to date)", "Townships reached by couriers (%)"),
+    }  # fmt: skip
+    for lang, texts in labels.items():
+        page = await client.get(f"/county/registry/county?lang={lang}", headers=HTML)
+        for text in texts:
+            assert text in page.text, (lang, text)
+    token = CSRF_FIELD.search(page.text).group(1)
+    form = {
+        "_csrf_token": token,
+        "programme_start": f"{Y}-01-01",
+        "target_poor_village_retail_fen": "300",
+        "target_poor_village_sales_growth_pct": "20",
+        "target_training_people": "2000",
+        "target_training_conversion_pct": "2",
+        "target_courier_station_reach_pct": "100",
+        "target_courier_township_reach_pct": "80",
+    }
+    saved = await client.post("/county/registry/county/targets", data=form, headers=HTML)
+    assert saved.status_code == 303, saved.text
+    setting = await client.get(
+        f"/api/v1/counties/{world.county_id}/targets", headers=world.staff.headers
+    )
+    assert setting.json()["targets"] == [
+        {"name": "poor_village_retail_fen", "target": 30000},
+        {"name": "poor_village_sales_growth_pct", "target": 20},
+        {"name": "training_people", "target": 2000},
+        {"name": "training_conversion_pct", "target": 2},
+        {"name": "courier_station_reach_pct", "target": 100},
+        {"name": "courier_township_reach_pct", "target": 80},
+    ]
+    bad = await client.post(
+        "/county/registry/county/targets",
+        data={**form, "target_training_people": "1.5"},
+        headers=HTML,
+    )
+    assert bad.status_code == 200 and 'data-error-for="target_training_people"' in bad.text
+    unchanged = await client.get(
+        f"/api/v1/counties/{world.county_id}/targets", headers=world.staff.headers
+    )
+    assert unchanged.json() == setting.json()

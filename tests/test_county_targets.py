@@ -124,19 +124,20 @@ async def test_year_to_date_since_start_and_targets_judged_on_the_year(client, w
         "township_coverage_pct", "village_coverage_pct", "poor_village_coverage_pct"
     ]  # fmt: skip
     assert judged["village_coverage_pct"] == {
-        "name": "village_coverage_pct", "target": 60, "actual": 100.0, "met": True
+        "name": "village_coverage_pct", "target": 60, "actual": 100.0, "met": True, "reason": None,
     }  # fmt: skip
     assert judged["stations_village"] == {
-        "name": "stations_village", "target": 3, "actual": 2, "met": False
+        "name": "stations_village", "target": 3, "actual": 2, "met": False, "reason": None,
     }  # fmt: skip
     assert judged["upward_sales_growth_pct"]["actual"] == 100.0
     assert judged["upward_sales_growth_pct"]["met"] is True
     assert judged["online_retail_growth_pct"] == {
-        "name": "online_retail_growth_pct", "target": 90.5, "actual": 80.0, "met": False
+        "name": "online_retail_growth_pct", "target": 90.5, "actual": 80.0, "met": False,
+        "reason": None,
     }  # fmt: skip
     assert judged["downward_sales_growth_pct"]["met"] is False  # 0.0 < 5
     assert judged["upward_sales_fen"] == {
-        "name": "upward_sales_fen", "target": 40000, "actual": 40000, "met": True
+        "name": "upward_sales_fen", "target": 40000, "actual": 40000, "met": True, "reason": None,
     }  # fmt: skip
     assert judged["farm_parcels_out"]["met"] is True
 
@@ -178,7 +179,8 @@ async def test_a_growth_with_no_year_before_is_not_met(client, world):
     await _put(client, world, {"targets": [{"name": "upward_sales_growth_pct", "target": 0}]})
     judged = (await _kpis(client, world))["targets"][-1]
     assert judged == {
-        "name": "upward_sales_growth_pct", "target": 0, "actual": None, "met": False
+        "name": "upward_sales_growth_pct", "target": 0, "actual": None, "met": False,
+        "reason": "no_base",  # nothing the same days a year before: no base to grow from
     }  # fmt: skip
 
 
@@ -337,7 +339,7 @@ async def test_poor_households_served_counts_distinct_poor_households_of_the_yea
     await _put(client, world, {"targets": [{"name": "poor_households_served", "target": 2}]})
     judged = (await _kpis(client, world))["targets"][-1]
     assert judged == {
-        "name": "poor_households_served", "target": 2, "actual": 1, "met": False
+        "name": "poor_households_served", "target": 2, "actual": 1, "met": False, "reason": None,
     }  # fmt: skip
 
 
@@ -394,7 +396,7 @@ async def test_training_and_trace_targets_are_judged_on_the_scorecard(client, wo
     )  # fmt: skip
     judged = {t["name"]: t for t in (await _kpis(client, world))["targets"]}
     assert judged["training_visits"] == {
-        "name": "training_visits", "target": 3, "actual": 3, "met": True
+        "name": "training_visits", "target": 3, "actual": 3, "met": True, "reason": None,
     }  # fmt: skip
     assert judged["poor_training_visits"]["actual"] == 2
     assert judged["poor_training_visits"]["met"] is False

@@ -228,10 +228,10 @@ async def test_targets_count_township_stations_and_village_points_apart(client, 
     kpis = await client.get(f"/api/v1/counties/{world.county_id}/kpis", headers=world.staff.headers)
     judged = {t["name"]: t for t in kpis.json()["targets"]}
     assert judged["stations_township"] == {
-        "name": "stations_township", "target": 1, "actual": 1, "met": True
+        "name": "stations_township", "target": 1, "actual": 1, "met": True, "reason": None
     }  # fmt: skip
     assert judged["stations_village"] == {
-        "name": "stations_village", "target": 2, "actual": 1, "met": False
+        "name": "stations_village", "target": 2, "actual": 1, "met": False, "reason": None
     }  # fmt: skip
     assert judged["township_coverage_pct"]["actual"] == 100.0
     assert judged["village_coverage_pct"]["actual"] == 50.0  # 西村's B001 alone

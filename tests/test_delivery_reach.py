@@ -68,8 +68,13 @@ async def test_each_carriers_stations_and_townships_counted_by_hand(client, worl
         {"carrier": "ZTO", "parcels": 1, "stations": 1, "townships": 1,
          "stations_pct": 50.0, "townships_pct": 50.0},
     ]  # fmt: skip
+    # By any courier: both open stations, 1 of the 2 townships.
+    assert (body["stations_reached"], body["stations_pct"]) == (2, 100.0)
+    assert (body["townships_reached"], body["townships_pct"]) == (1, 50.0)
     last = await reach(client, world, earlier.strftime("%Y-%m"))
     assert [(c["carrier"], c["stations"]) for c in last["carriers"]] == [("YTO", 1)]
+    # The stations opened this month: none was open at last month's end to take a share of.
+    assert (last["stations"], last["stations_reached"], last["stations_pct"]) == (0, 0, None)
 
     await page_login(client, world.staff.phone)
     page = await client.get(f"/county/delivery?month={month}", headers=HTML)
@@ -79,6 +84,10 @@ async def test_each_carriers_stations_and_townships_counted_by_hand(client, worl
     assert cells[0] == "顺丰" and cells[1] == "3 件" and cells[2] == "2 个"
     assert "100%" in cells[3] and "50%" in cells[5]
     assert 'data-carrier="JD"' not in page.text
+    together = re.search(r'<tr data-carrier="any">(.*?)</tr>', page.text).group(1)
+    assert "任一快递" in together
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", together)
+    assert cells[1] == "2 个" and "100%" in cells[2] and "50%" in cells[4]
 
 
 async def test_the_logistics_page_is_staff_only_and_refuses_a_bad_month(client, world):

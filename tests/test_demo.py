@@ -94,7 +94,9 @@ async def test_demo_county_keeps_its_programme_records(app, client, monkeypatch)
     month = today.strftime("%Y-%m")
     kpis = (await client.get(f"{county}/kpis", params={"month": month}, headers=headers)).json()
     judged = {target["name"] for target in kpis["targets"]}
-    assert {"stations_village", "upward_sales_growth_pct", "poor_households_served"} <= judged
+    assert {"stations_village", "upward_sales_growth_pct", "poor_households_served",
+            "poor_village_sales_growth_pct", "training_people", "training_conversion_pct",
+            "courier_township_reach_pct"} <= judged  # fmt: skip
     year = await client.get(f"{county}/trainings", params={"year": today.year}, headers=headers)
     totals = year.json()["totals"]
     assert totals["sessions"] == len(year.json()["sessions"])

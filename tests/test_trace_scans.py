@@ -150,11 +150,13 @@ async def test_the_kpis_judge_trace_scans_on_the_year_to_date(client, world, mon
     # January 2026 judges 1–31 January 2026 (4), not the 7 of all time.
     december = await _kpis(client, world.county_id, world.staff, "2025-12")
     [judged] = [t for t in december["targets"] if t["name"] == "trace_scans"]
-    assert judged == {"name": "trace_scans", "target": 4, "actual": 3, "met": False}
+    assert judged == {"name": "trace_scans", "target": 4, "actual": 3, "met": False,
+                      "reason": None}  # fmt: skip
     assert december["since_start"]["trace_scans"] == 3
     january = await _kpis(client, world.county_id, world.staff, "2026-01")
     [judged] = [t for t in january["targets"] if t["name"] == "trace_scans"]
-    assert judged == {"name": "trace_scans", "target": 4, "actual": 4, "met": True}
+    assert judged == {"name": "trace_scans", "target": 4, "actual": 4, "met": True,
+                      "reason": None}  # fmt: skip
     assert january["year_to_date"]["start"] == "2026-01-01"
     assert january["since_start"] == {**january["since_start"], "start": "2025-01-01",
                                       "trace_scans": 7}  # fmt: skip
@@ -183,7 +185,7 @@ async def test_the_kpis_judge_trace_scans_on_the_year_to_date(client, world, mon
         for r in sheet.iter_rows(min_row=3)
         if r[1].value == "农产品溯源扫码（次）"
     ]
-    assert line[2:] == [3, 4, "否"]
+    assert line[2:] == [3, 4, "否", None]  # no 说明: the scans have a value
 
 
 async def test_the_workbook_sheet_counts_the_month_the_year_and_all_through_the_month(

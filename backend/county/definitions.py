@@ -11,14 +11,25 @@ parcels_overdue, purchases, sales, services, services_fen, income_fen (站点收
 station keeps, its fees and commissions; not the 代发 postage), postage_fen (代发 postage the
 villagers paid, passed on to the couriers), poverty_entries, poverty_amount_fen, checkins,
 reversals.
+
+POOR_VILLAGE_KEYS: the figures also summed over the stations in 贫困村 (rows 19/20 of
+docs/programme.md): retail_fen, upward_sales_fen and poverty_amount_fen (what those stations sold,
+bought or paid for 脱贫户) (`poor_village_figures`).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 
-from backend.county.store.rollup_rows import FIGURES, OVERDUE_KIND, REVERSED_KIND, KindLine
+from backend.county.store.rollup_rows import (
+    FIGURES,
+    OVERDUE_KIND,
+    REVERSED_KIND,
+    KindLine,
+    StationSumLine,
+)
 
 FIGURE_KEYS = (
     "retail_fen",
@@ -107,6 +118,18 @@ def figures_of(lines: Iterable[KindLine]) -> dict[str, int]:
     return figures
 
 
+POOR_VILLAGE_KEYS = ("retail_fen", "upward_sales_fen", "poverty_amount_fen")
+
+
+def poor_village_figures(
+    lines: Iterable[StationSumLine], poor_stations: set[uuid.UUID]
+) -> dict[str, int]:
+    """网络零售额, 农产品上行 and 惠及脱贫户金额 of the stations whose village is a 贫困村
+    (`poor_stations`), each defined as for the county."""
+    figures = figures_of(line for line in lines if line.station in poor_stations)
+    return {key: figures[key] for key in POOR_VILLAGE_KEYS}
+
+
 def kinds_of(lines: Iterable[KindLine]) -> dict[str, dict[str, int]]:
     """Per kind, the sums of every rollup figure."""
     kinds: dict[str, dict[str, int]] = {}
@@ -144,6 +167,15 @@ def growth_pct(now: int, before: int) -> float | None:
     if before <= 0:
         return None
     return round((now - before) * 100.0 / before, 1)
+
+
+NO_BASE = "no_base"
+
+
+def growth_reason(name: str, actual: float | None) -> str | None:
+    """Why a growth (a name ending in `growth_pct`) has no value: nothing in the same days a
+    year before to grow from (NO_BASE); shown as "—" with the reason, never as 0 %."""
+    return NO_BASE if actual is None and name.endswith("growth_pct") else None
 
 
 def share_pct(part: int, whole: int) -> float | None:

@@ -94,6 +94,9 @@ KPI_ROWS = (
 )
 
 STATION_HEADERS = ["乡镇", "站点编号", "站点名称"]
+# The kind and check-in sheets also say whether the station's village is a 贫困村 (today's flag,
+# as the poor-village figures count it).
+POOR_VILLAGE_HEADER = "贫困村"
 KIND_HEADERS = [
     ("笔数", "count", False),
     ("金额（元）", "amount_fen", True),
@@ -295,22 +298,29 @@ def _target_row(target: dict[str, Any]) -> list[Any]:
     if unit == "fen":
         label += "（元）"
         value, actual = yuan(value), None if actual is None else yuan(actual)
-    return [label, value, "" if actual is None else actual, "是" if target["met"] else "否"]
+    shown = _reason(target["reason"]) if actual is None else actual
+    return [label, value, shown, "是" if target["met"] else "否"]
+
+
+def _reason(reason: str | None) -> str:
+    """Why a figure has no value, as the workbook writes it (empty when it has one)."""
+    return translate(f"county_page.scorecard.reason.{reason}", "zh-CN") if reason else ""
 
 
 # The scorecard page's units, as the sheet's row headers write them.
 SCORECARD_UNITS = {"yuan": "元", "pct": "%", "stations": "个", "households": "户",
-                   "parcels": "件", "visits": "人次", "scans": "次"}  # fmt: skip
+                   "parcels": "件", "visits": "人次", "people": "人", "scans": "次"}  # fmt: skip
 SCORECARD_MET = {True: "是", False: "否", None: "未设目标"}
 
 
 def _scorecard_table(county, kpis: dict[str, Any]) -> Table:
     """考核指标: the scorecard page's rows (scorecard.rows of the same kpis), values only: 元 with
-    two decimals, percent with one, counts whole; the unit in each row's header."""
+    two decimals, percent with one, counts whole; the unit in each row's header; 说明 says why a
+    growth has no value (nothing a year before)."""
     year = kpis["year_to_date"]
     table = Table(
         f"{county.name} 考核指标（本年累计 {year['start']:%Y-%m-%d} 至 {year['end']:%Y-%m-%d}）",
-        ["类别", "指标", "实际（本年累计）", "目标", "是否达标"],
+        ["类别", "指标", "实际（本年累计）", "目标", "是否达标", "说明"],
     )
     for row in scorecard.rows(kpis):
         group = translate(f"county_page.scorecard.group.{row['group']}", "zh-CN")
@@ -320,15 +330,17 @@ def _scorecard_table(county, kpis: dict[str, Any]) -> Table:
         if row["unit"] == "yuan":
             actual = None if actual is None else yuan(actual)
             target = None if target is None else yuan(target)
-        table.rows.append([group, label, actual, target, SCORECARD_MET[row["met"]]])
+        table.rows.append(
+            [group, label, actual, target, SCORECARD_MET[row["met"]], _reason(row["reason"])]
+        )
     return table
 
 
 def _kind_table(label: str, kind: str, rows: list[StationSumLine], stations: list[dict]) -> Table:
-    headers = STATION_HEADERS + [h for h, _, _ in KIND_HEADERS]
+    headers = [*STATION_HEADERS, POOR_VILLAGE_HEADER] + [h for h, _, _ in KIND_HEADERS]
     if kind == definitions.POSTAGE_KIND:  # a dispatch's fee is the postage, passed on
         headers[headers.index("手续费/佣金（元）")] = "代发邮费（元）"
-    money = {len(STATION_HEADERS) + i for i, (_, _, m) in enumerate(KIND_HEADERS) if m}
+    money = {len(STATION_HEADERS) + 1 + i for i, (_, _, m) in enumerate(KIND_HEADERS) if m}
     table = Table(label, headers, money)
     sums: dict[uuid.UUID, list[int]] = {}
     for row in rows:
@@ -341,9 +353,15 @@ def _kind_table(label: str, kind: str, rows: list[StationSumLine], stations: lis
     for station in stations:
         line = sums.get(station["station_id"], [0] * len(KIND_HEADERS))
         total = [a + b for a, b in zip(total, line, strict=True)]
-        table.rows.append([station["township"], station["code"], station["name"], *_cells(line)])
-    table.rows.append(["合计", "", "", *_cells(total)])
+        table.rows.append([*_station_cells(station), *_cells(line)])
+    table.rows.append(["合计", "", "", "", *_cells(total)])
     return table
+
+
+def _station_cells(station: dict) -> list[Any]:
+    """乡镇, 站点编号, 站点名称 and 贫困村 (是/否) of a station of the check-in grid."""
+    poor = "是" if station["poor_village"] else "否"
+    return [station["township"], station["code"], station["name"], poor]
 
 
 def _cells(line: list[int]) -> list[Any]:
@@ -351,15 +369,14 @@ def _cells(line: list[int]) -> list[Any]:
 
 
 def _checkin_table(weeks: dict[str, Any]) -> Table:
-    headers = STATION_HEADERS + [f"{monday:%m-%d}周" for monday in weeks["weeks"]] + ["打卡周数"]
+    weeks_shown = [f"{monday:%m-%d}周" for monday in weeks["weeks"]]
+    headers = [*STATION_HEADERS, POOR_VILLAGE_HEADER, *weeks_shown, "打卡周数"]
     table = Table("打卡", headers)
     for station in weeks["stations"]:
         marks = ["✓" if checked else "✗" for checked in station["checked"]]
-        table.rows.append(
-            [station["township"], station["code"], station["name"], *marks, sum(station["checked"])]
-        )
+        table.rows.append([*_station_cells(station), *marks, sum(station["checked"])])
     compliance = ["" if pct is None else pct for pct in weeks["compliance_pct"]]
-    table.rows.append(["打卡率（%）", "", "", *compliance, ""])
+    table.rows.append(["打卡率（%）", "", "", "", *compliance, ""])
     return table
 
 

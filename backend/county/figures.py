@@ -29,12 +29,15 @@ from backend.county import coverage as definitions_coverage
 from backend.county.definitions import (
     CHECKIN_KIND,
     FIGURE_KEYS,
+    NO_BASE,
     NOT_IN_CASHBOOK,
     add_to_figures,
     empty_figures,
     figures_of,
     growth_pct,
+    growth_reason,
     kinds_of,
+    poor_village_figures,
     share_pct,
 )
 from backend.county.store import ledger_reads, places, programme_rows, rollup_rows
@@ -46,6 +49,7 @@ from backend.county.store.rollup_rows import (
     StationDayLine,
     StationSumLine,
 )
+from backend.delivery import reach as delivery_reach
 from backend.delivery import service as delivery
 from backend.errors import DomainError
 from backend.ledger import months
@@ -148,12 +152,13 @@ async def month_kpis(
         )
         since = figures_of(await figures.days(programme_start, until))
         base = await programme_rows.baseline(county_id)
+        poor_villages = await _poor_villages(figures, first_of_year, until)
         chosen = await programme_rows.targets(county_id)
         served = None
         wanted = {row.name for row in chosen} if not every_target else set(targets.TARGET_NAMES)
         if "poor_households_served" in wanted:
             served = await poor_households_served(county_id, first_of_year, until)
-        visits, poor_visits = await training.visits_between(county_id, first_of_year, until)
+        trained = await training.period_training(county_id, first_of_year, until)
         scans = await trace.scans_between(county_id, first_of_year, until)
         scans_since = await trace.scans_between(county_id, programme_start, until)
     # The product's first year has no year before in the ledger: the county's baseline stands in.
@@ -165,6 +170,7 @@ async def month_kpis(
         "last_year": year_before,
         "last_year_source": sources,
         "growth_pct": {key: growth_pct(year[key], year_before[key]) for key in FIGURE_KEYS},
+        "poor_villages": poor_villages,
     }
     result["since_start"] = {
         "start": programme_start,
@@ -174,9 +180,11 @@ async def month_kpis(
     }
     programme = {
         "poor_households_served": served,
-        "training_visits": visits,
-        "poor_training_visits": poor_visits,
-        "poor_training_share_pct": share_pct(poor_visits, visits),
+        "training_visits": trained.visits,
+        "poor_training_visits": trained.poor_visits,
+        "poor_training_share_pct": share_pct(trained.poor_visits, trained.visits),
+        "training_people": trained.people,
+        "training_conversion_pct": share_pct(trained.people_converted, trained.people),
         "trace_scans": scans,
         "delivery_48h_pct": (
             await delivery_48h_pct(county_id, first_of_year, until)
@@ -184,12 +192,55 @@ async def month_kpis(
             else None
         ),
         **await months_on_time(county, first_of_year, until, wanted),
+        **(
+            await courier_reach_pct(county_id, first_of_year, until)
+            if wanted & set(COURIER_REACH)
+            else dict.fromkeys(COURIER_REACH)
+        ),
     }
     covered = await coverage(county_id)
     result["targets"] = judged_targets(county, chosen, result["year_to_date"], covered, programme)
     if every_target:
         result["actuals"] = target_actuals(result["year_to_date"], covered, programme)
     return result
+
+
+async def _poor_villages(
+    figures: CountyFigures, first: datetime.date, last: datetime.date
+) -> dict[str, Any]:
+    """贫困村: 网络零售额, 农产品上行 and 惠及脱贫户金额 of the stations whose village is a
+    贫困村 today (the registry's flag; closed stations' sales still count), over [first, last]
+    and the same days a year before, with the growth (None, its reason NO_BASE, when there is
+    nothing to grow from)."""
+    stations = await places.stations(figures.county_id)
+    poor = {station.id for station in stations if station.poor_village}
+    now = poor_village_figures(await figures.station_sums(first, last), poor)
+    before = poor_village_figures(
+        await figures.station_sums(service.year_before(first), service.year_before(last)), poor
+    )
+    return {
+        "stations": len(poor),
+        "figures": now,
+        "last_year": before,
+        "growth_pct": {key: growth_pct(now[key], before[key]) for key in now},
+        "growth_reason": {key: NO_BASE if before[key] <= 0 else None for key in now},
+    }
+
+
+# Target name → the reach figure it is judged on (any courier, delivery/reach.py).
+COURIER_REACH = {
+    "courier_station_reach_pct": "stations_pct",
+    "courier_township_reach_pct": "townships_pct",
+}
+
+
+async def courier_reach_pct(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> dict[str, float | None]:
+    """快递进村 over [first, last]: the shares of the stations open on `last` and of the
+    townships that any courier reached (the delivery capability's own definition)."""
+    reach = await delivery_reach.county_reach(county_id, first, last)
+    return {name: getattr(reach, field) for name, field in COURIER_REACH.items()}
 
 
 async def delivery_48h_pct(
@@ -234,6 +285,7 @@ def target_actuals(
     coverage's day, today);
     `programme` holds the other actuals counted outside the rollups."""
     figures, growth = year_to_date["figures"], year_to_date["growth_pct"]
+    poor = year_to_date["poor_villages"]
     return {
         "stations_township": covered["stations"]["township"]["built"],
         "stations_village": covered["stations"]["village"]["built"],
@@ -244,6 +296,12 @@ def target_actuals(
         "downward_sales_fen": figures["downward_sales_fen"],
         "downward_sales_growth_pct": growth["downward_sales_fen"],
         "farm_parcels_out": figures["farm_parcels_out"],
+        "poor_village_retail_fen": poor["figures"]["retail_fen"],
+        "poor_village_sales_growth_pct": poor["growth_pct"]["retail_fen"],
+        "poor_village_upward_sales_fen": poor["figures"]["upward_sales_fen"],
+        "poor_village_upward_growth_pct": poor["growth_pct"]["upward_sales_fen"],
+        "poor_village_poverty_amount_fen": poor["figures"]["poverty_amount_fen"],
+        "poor_village_poverty_growth_pct": poor["growth_pct"]["poverty_amount_fen"],
         **programme,
     }
 
@@ -256,9 +314,16 @@ def judged_targets(
     programme: dict[str, float | None],
 ) -> list[dict[str, Any]]:
     """The coverage targets (the registry's county settings) and the targets the county has set,
-    each with its actual and whether it is met (a growth with no year before is not met)."""
+    each with its actual and whether it is met (a growth with no year before is not met: its
+    actual is None and its `reason` "no_base")."""
     judged: list[dict[str, Any]] = [
-        {"name": name, "target": part["target_pct"], "actual": part["pct"], "met": part["met"]}
+        {
+            "name": name,
+            "target": part["target_pct"],
+            "actual": part["pct"],
+            "met": part["met"],
+            "reason": None,
+        }
         for name, part in zip(
             targets.COVERAGE_TARGETS,
             (covered["townships"], covered["villages"], covered["poor_villages"]),
@@ -278,6 +343,7 @@ def judged_targets(
                 "target": target,
                 "actual": actual,
                 "met": actual is not None and actual >= target,
+                "reason": growth_reason(row.name, actual),
             }
         )
     return judged
@@ -354,6 +420,7 @@ class StationWeeks(TypedDict):
     name: str
     code: str
     township: str
+    poor_village: bool  # its village is a 贫困村 (the registry's flag today)
     closed: bool
     checked: list[bool]
 
@@ -375,6 +442,7 @@ async def checkin_weeks(
             "name": row.name,
             "code": row.code,
             "township": row.township,
+            "poor_village": row.poor_village,
             "closed": row.closed,
             "checked": [(row.id, monday) in checked for monday in mondays],
         }

@@ -5,9 +5,11 @@ and the workbook's sheet 考核指标.
 Nothing is counted here: the rows are the kpis' own answer (`figures.month_kpis` with every
 target's actual), its `targets` where the county has set one, its `actuals` where it has not.
 
-    rows(kpis) -> [{"name", "group", "unit", "target", "actual", "met"}]
-        unit: yuan | pct | stations | households | parcels | visits | scans
+    rows(kpis) -> [{"name", "group", "unit", "target", "actual", "met", "reason"}]
+        unit: yuan | pct | stations | households | parcels | visits | people | scans
         met: True | False, or None when no target is set ("未设目标")
+        reason: "no_base" when a growth has nothing a year before to grow from (actual None,
+        shown "—"), else None
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import uuid
 from typing import Any
 
 from backend.county import figures, targets
+from backend.county.definitions import growth_reason
 from backend.county.review import facts_of
 from backend.county.service import page_month, recent_months
 
@@ -38,21 +41,43 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "farm_parcels_out",
         ),
     ),
-    ("poverty", ("poor_households_served",)),
-    ("training", ("training_visits", "poor_training_visits", "poor_training_share_pct")),
+    (
+        "poverty",
+        (
+            "poor_households_served",
+            "poor_village_retail_fen",
+            "poor_village_sales_growth_pct",
+            "poor_village_upward_sales_fen",
+            "poor_village_upward_growth_pct",
+            "poor_village_poverty_amount_fen",
+            "poor_village_poverty_growth_pct",
+        ),
+    ),
+    (
+        "training",
+        (
+            "training_visits",
+            "poor_training_visits",
+            "poor_training_share_pct",
+            "training_people",
+            "training_conversion_pct",
+        ),
+    ),
     ("trace", ("trace_scans",)),
-    ("logistics", ("delivery_48h_pct",)),
+    ("logistics", ("delivery_48h_pct", "courier_station_reach_pct", "courier_township_reach_pct")),
     ("reporting", ("months_submitted_on_time_pct", "months_closed_on_time_pct")),
 )
 
 
 def target_unit(name: str) -> str:
-    """How a target's value is written: 元, percent, stations, households, parcels, 人次 or
+    """How a target's value is written: 元, percent, stations, households, parcels, 人次, 人 or
     scans (the coverage targets are percent)."""
     unit = targets.TARGET_NAMES.get(name, "pct")
     if unit == "count":
         if name.startswith("stations_"):
             return "stations"
+        if name == "training_people":
+            return "people"
         if name.endswith("training_visits"):
             return "visits"
         if name == "trace_scans":
@@ -81,6 +106,7 @@ def rows(kpis: dict[str, Any]) -> list[dict[str, Any]]:
             row.update(target=target["target"], actual=target["actual"], met=target["met"])
         else:
             row.update(target=None, actual=actuals.get(name), met=None)
+        row["reason"] = growth_reason(name, row["actual"])
         result.append(row)
     return result
 

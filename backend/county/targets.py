@@ -38,13 +38,29 @@ TARGET_NAMES: dict[str, str] = {
     "farm_parcels_out": "count",  # 农产品代发 parcels, year to date
     # 脱贫户 (today's registry flag) named on a sale, purchase or dispatch, year to date
     "poor_households_served": "count",
+    # 贫困村: 网络零售额, 农产品上行 and 惠及脱贫户金额 (sold, bought or paid for 脱贫户) of the
+    # stations whose village is a 贫困村, year to date, and their growth on the same days a year
+    # before (the seeds: up 20 % a year)
+    "poor_village_retail_fen": "fen",
+    "poor_village_sales_growth_pct": "pct",
+    "poor_village_upward_sales_fen": "fen",
+    "poor_village_upward_growth_pct": "pct",
+    "poor_village_poverty_amount_fen": "fen",
+    "poor_village_poverty_growth_pct": "pct",
     "training_visits": "count",  # 培训人次, year to date (a person trained twice is two)
     "poor_training_visits": "count",  # of them from 脱贫户
     "poor_training_share_pct": "pct",  # 脱贫户's share of the 培训人次 (the seeds ask ≥ 30 %)
+    "training_people": "count",  # 培训人数: distinct persons trained, year to date
+    # persons with a follow-up outcome (就业, 开网店, 创业) of the persons trained, in percent
+    "training_conversion_pct": "pct",
     "trace_scans": "count",  # 溯源扫码, scans of the county's labels in the year to date
     # 县到村 legs dispatched in the year to date delivered within 48 h, in percent (delivery's own
     # month figures: within_48h / legs)
     "delivery_48h_pct": "pct",
+    # 快递进村 (delivery/reach.py), year to date: the stations open today (the period's end) and
+    # the townships that any courier delivered a parcel to, in percent
+    "courier_station_reach_pct": "pct",
+    "courier_township_reach_pct": "pct",
     # 月结: station-months of the year's judged months (deadline past) submitted / closed by the
     # county's month_close_day, in percent (county/month_close.py)
     "months_submitted_on_time_pct": "pct",

@@ -1,13 +1,17 @@
-"""Courier reach (快递进村): which carriers deliver to which stations and townships in a month.
+"""Courier reach (快递进村): which carriers deliver to which stations and townships.
 
-A carrier reaches a station in a month when the station received at least one of its parcels on
-a business day of that month (reversed receipts do not count); it reaches a township when it
-reaches one of the township's stations. The shares are of the county's stations open at the
-month's end and of all its townships (鲁甸 counts couriers reaching ≥ 80 % of townships).
+A carrier reaches a station over a range of business days when the station received at least one
+of its parcels on one of them (reversed receipts do not count); it reaches a township when it
+reaches one of the township's stations. Any courier reaches a station (or township) that one
+carrier or another reaches. The shares are of the county's stations open on the range's last day
+and of all its townships (鲁甸 counts couriers reaching ≥ 80 % of townships and every built
+station). A month's reach is the API's and the logistics page's; the county's scorecard judges
+its reach targets on the year to date (`county_reach`).
 """
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from collections import defaultdict
 
@@ -22,8 +26,11 @@ def _pct(part: int, whole: int) -> float | None:
     return round(part * 100.0 / whole, 1) if whole else None
 
 
-async def courier_reach(county_id: uuid.UUID, month: str) -> CourierReach:
-    first, last = parse_month(month)
+async def county_reach(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> CourierReach:
+    """Reach over the business days from `first` to `last`, per carrier and by any courier
+    (`month` names `first`'s month)."""
     stations = await registry.list_stations(county_id)
     townships = await registry.list_townships(county_id)
     township_of = {station.id: station.township_id for station in stations}
@@ -46,10 +53,23 @@ async def courier_reach(county_id: uuid.UUID, month: str) -> CourierReach:
                 townships_pct=_pct(len(reached_townships), len(townships)),
             )
         )
+    # Any courier: a station counts in the share when it is open on the last day.
+    any_station = set().union(*reached.values()) & {s.id for s in open_stations}
+    any_township = {township_of[s] for s in any_station}
     return CourierReach(
         county_id=county_id,
         month=first.strftime("%Y-%m"),
         stations=len(open_stations),
         townships=len(townships),
         carriers=carriers,
+        stations_reached=len(any_station),
+        townships_reached=len(any_township),
+        stations_pct=_pct(len(any_station), len(open_stations)),
+        townships_pct=_pct(len(any_township), len(townships)),
     )
+
+
+async def courier_reach(county_id: uuid.UUID, month: str) -> CourierReach:
+    """The month's reach (the API's and the logistics page's)."""
+    first, last = parse_month(month)
+    return await county_reach(county_id, first, last)

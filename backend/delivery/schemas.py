@@ -102,6 +102,12 @@ class CourierReach(msgspec.Struct):
     stations: int  # open at the month's end
     townships: int
     carriers: list[CarrierReach]  # the widest reach first
+    # By any courier: the open stations that received a parcel of one carrier or another, and
+    # the townships with such a station; the shares as the carriers' (null without any).
+    stations_reached: int = 0
+    townships_reached: int = 0
+    stations_pct: float | None = None
+    townships_pct: float | None = None
 
 
 TrackStatus = Literal["on_route", "on_shelf", "picked_up", "returned", "unknown"]

@@ -24,6 +24,10 @@ TARGETS = [
     ("poor_households_served", 100),
     ("training_visits", 120),
     ("poor_training_share_pct", 30),
+    ("poor_village_sales_growth_pct", 20),  # 岳普湖: poor villages' sales up 20 % a year
+    ("training_people", 100),
+    ("training_conversion_pct", 2),  # 布尔津: ≥ 2 % start a business or find work
+    ("courier_township_reach_pct", 80),  # 鲁甸: couriers in ≥ 80 % of townships
 ]
 SESSIONS = [  # days ago, title, kind, trainer, hours
     (50, "农村电商普及培训（城关镇）", "ecommerce_basics", "县电商中心", 3),

@@ -12,6 +12,7 @@ import datetime
 import decimal
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -264,13 +265,30 @@ async def year_range(county_id: uuid.UUID, year: int | str | None) -> int:
     return int(text)
 
 
-async def visits_between(
+@dataclass
+class PeriodTraining:
+    """The county's training over a range of days, as its scorecard judges it."""
+
+    visits: int  # 人次
+    poor_visits: int  # of them from 脱贫户
+    people: int  # distinct persons (person_of), as the year's `totals.people`
+    people_converted: int  # of them with a follow-up outcome (就业, 开网店, 创业)
+
+
+async def period_training(
     county_id: uuid.UUID, first: datetime.date, last: datetime.date
-) -> tuple[int, int]:
-    """人次 and poor 人次 of the sessions held from `first` to `last` (the county's scorecard
-    judges its training targets on them; call inside a read transaction)."""
+) -> PeriodTraining:
+    """人次, poor 人次, persons and persons converted of the sessions held from `first` to
+    `last` (the county's scorecard judges its training targets on them; call inside a read
+    transaction). Persons counted by `people_of`, as the year's totals."""
     trainees = await store.trainees_between(county_id, first, last)
-    return len(trainees), sum(1 for trainee in trainees if trainee.poor)
+    people, converted = people_of(trainees)
+    return PeriodTraining(
+        visits=len(trainees),
+        poor_visits=sum(1 for trainee in trainees if trainee.poor),
+        people=people,
+        people_converted=converted,
+    )
 
 
 async def year_figures(county_id: uuid.UUID, year: int) -> YearFigures:
@@ -294,8 +312,6 @@ async def year_figures(county_id: uuid.UUID, year: int) -> YearFigures:
         )
         for row in sessions
     }
-    people: set[tuple[str, str]] = set()
-    converted: set[tuple[str, str]] = set()
     for trainee in trainees:
         session = figures.get(trainee.session)
         if session is None:
@@ -312,10 +328,7 @@ async def year_figures(county_id: uuid.UUID, year: int) -> YearFigures:
         )
         session.trainee_visits += 1
         session.poor_trainee_visits += int(trainee.poor)
-        person = person_of(trainee.name, trainee.household_code)
-        people.add(person)
-        if trainee.outcome:
-            converted.add(person)
+    people, converted = people_of(t for t in trainees if t.session in figures)
     listed = list(figures.values())
     visits = sum(s.trainee_visits for s in listed)
     poor = sum(s.poor_trainee_visits for s in listed)
@@ -327,9 +340,9 @@ async def year_figures(county_id: uuid.UUID, year: int) -> YearFigures:
             trainee_visits=visits,
             poor_trainee_visits=poor,
             poor_share=poor_share(poor, visits),
-            people=len(people),
-            people_converted=len(converted),
-            conversion_rate=poor_share(len(converted), len(people)),
+            people=people,
+            people_converted=converted,
+            conversion_rate=poor_share(converted, people),
         ),
     )
 
@@ -347,6 +360,19 @@ def _noted_on(value: str | None, today: datetime.date) -> datetime.date:
             latest=today.isoformat(),
         )
     return day
+
+
+def people_of(trainees: Iterable[store.TraineeRow]) -> tuple[int, int]:
+    """人数 and of them the persons converted (a follow-up outcome: 就业, 开网店, 创业) among
+    these trainee rows, each person (person_of) once."""
+    people: set[tuple[str, str]] = set()
+    converted: set[tuple[str, str]] = set()
+    for trainee in trainees:
+        person = person_of(trainee.name, trainee.household_code)
+        people.add(person)
+        if trainee.outcome:
+            converted.add(person)
+    return len(people), len(converted)
 
 
 def person_of(name: str, household_code: str) -> tuple[str, str]:
