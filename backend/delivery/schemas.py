@@ -67,15 +67,8 @@ class LateLeg(msgspec.Struct):
     hours_open: float
 
 
-class CarrierDelivery(msgspec.Struct):
+class CarrierDelivery(LegFigures, kw_only=True):
     carrier: str  # guessed from the number as the hub's scan is (SF, ZTO, JD, …; OTHER)
-    legs: int
-    within_48h: int
-    rate: float | None
-    late: int
-    late_open: int
-    pending: int
-    median_hours: float | None
 
 
 class CountyDelivery(msgspec.Struct):
