@@ -186,6 +186,7 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/county/training/trainees/{trainee_id}/outcome"): RouteRule(any_staff),
     # County-to-village delivery and tracking (issue 16); hub accounts: tests/test_delivery.py
     ("POST", "/api/v1/counties/{county_id}/hub-dispatches"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/stations/{station_id}/months"): RouteRule(own_station),
     ("GET", "/api/v1/stations/{station_id}/months/{month}"): RouteRule(own_station),
     ("POST", "/api/v1/stations/{station_id}/months/{month}/submit"): RouteRule(keeper_of_station),
     ("POST", "/api/v1/stations/{station_id}/months/{month}/close"): RouteRule(staff_of_station),

@@ -591,3 +591,30 @@ async def test_the_scorecard_counts_the_years_months_closed_on_time(client, worl
     assert closed_row and "4.5" in closed_row.group(1)  # 1 of 22
     assert re.search(r'<tr data-target="months_submitted_on_time_pct" data-met="no">', page.text)
     assert "台帐月结" in page.text
+
+
+async def test_the_station_lists_its_last_finished_months_with_their_states(client, world):
+    last = last_month()
+    before = _month(datetime.date.fromisoformat(f"{last}-01") - datetime.timedelta(days=1))
+    assert (await _post(client, world.keeper_a, world.station_a, last, "submit")).is_success
+    await close(client, world, before, world.station_a)
+    answer = await client.get(
+        f"/api/v1/stations/{world.station_a}/months?count=3", headers=world.keeper_a.headers
+    )
+    assert answer.status_code == 200, answer.text
+    listed = answer.json()
+    assert [m["month"] for m in listed][:2] == [last, before] and len(listed) == 3
+    assert [m["state"] for m in listed] == ["submitted", "closed", "open"]
+    assert this_month() not in {m["month"] for m in listed}  # only finished months
+    default = await client.get(
+        f"/api/v1/stations/{world.station_a}/months", headers=world.keeper_a.headers
+    )
+    assert len(default.json()) == 6
+    too_many = await client.get(
+        f"/api/v1/stations/{world.station_a}/months?count=25", headers=world.keeper_a.headers
+    )
+    assert too_many.status_code == 400 and too_many.json()["title"]
+    other = await client.get(
+        f"/api/v1/stations/{world.station_a}/months", headers=world.keeper_b.headers
+    )
+    assert other.status_code == 403

@@ -188,6 +188,20 @@ async def station_month(station_id: uuid.UUID, month: str) -> MonthState:
     return _out(station_id, month, row)
 
 
+async def recent_months(station_id: uuid.UUID, count: int) -> list[MonthState]:
+    """The station's last `count` finished months (county time), newest first: what the keeper's
+    app lists with each month's state."""
+    async with db.read_transaction():
+        facts = await station_facts(station_id)
+        month = month_key(local_today(facts).replace(day=1) - datetime.timedelta(days=1))
+        wanted = []
+        for _ in range(count):
+            wanted.append(month)
+            month = month_key(first_day(month) - datetime.timedelta(days=1))
+        rows = await month_store.of_station(station_id, wanted)
+    return [_out(station_id, month, rows.get(month)) for month in wanted]
+
+
 async def close_county(user: CurrentUser, county_id: uuid.UUID, month: str) -> CountyMonth:
     """Close the month of every station of the county (each one as `close` does: a closed one
     stays as it was)."""

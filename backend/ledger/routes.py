@@ -185,6 +185,23 @@ class StationLedgerController(Controller):
         return await reads.pull(station_id, reads.parse_cursor(since))
 
 
+class StationMonthsController(Controller):
+    path = "/api/v1/stations/{station_id:uuid}/months"
+    tags = ["months"]
+    guards = [requires_login, requires_station_scope]
+
+    @get(
+        operation_id="listStationMonths",
+        summary="The station's last finished months, newest first, each with its state",
+    )
+    async def recent(
+        self,
+        station_id: StationId,
+        count: Annotated[int, QueryParameter(ge=1, le=24, required=False)] = 6,
+    ) -> list[MonthState]:
+        return await months.recent_months(station_id, count)
+
+
 class StationMonthController(Controller):
     """Month close (县级审核): the keeper submits a finished month, the county closes it."""
 
@@ -270,6 +287,7 @@ class CountyMonthController(Controller):
 ROUTE_HANDLERS = [
     SyncController,
     StationLedgerController,
+    StationMonthsController,
     StationMonthController,
     CountyMonthController,
 ]

@@ -22,6 +22,14 @@ def last_month() -> str:
     return (today.replace(day=1) - datetime.timedelta(days=1)).strftime("%Y-%m")
 
 
+def earlier_months(month: str, count: int) -> list[str]:
+    months, day = [], datetime.date.fromisoformat(f"{month}-01")
+    for _ in range(count):
+        day = (day - datetime.timedelta(days=1)).replace(day=1)
+        months.append(day.strftime("%Y-%m"))
+    return months
+
+
 def month_end(month: str) -> str:
     first = datetime.date.fromisoformat(f"{month}-01")
     return (
@@ -48,6 +56,12 @@ async def test_the_keeper_submits_last_month_and_sees_the_county_close_it(
     await go(page, "me", f"[data-month='{month}'][data-month-state=open]")
     cell = page.locator(f"[data-month='{month}']")
     assert "未提交" in await cell.inner_text()
+    # The months before it are listed too, newest first, each with its state at the county.
+    listed = await page.locator("[data-month]").evaluate_all(
+        "cells => cells.map(c => [c.dataset.month, c.dataset.monthState])"
+    )
+    assert [m for m, _ in listed] == [month, *earlier_months(month, 5)]
+    assert {state for _, state in listed} == {"open"}
 
     # A top-up of the month's last evening, saved while the phone was offline, holds the month
     # back: no submit until it has reached the county.
@@ -65,11 +79,11 @@ async def test_the_keeper_submits_last_month_and_sees_the_county_close_it(
     await go(page, "home", ".home")
     await go(page, "me", f"[data-month='{month}'].cell-warn")
     assert "还有 1 条" in await cell.inner_text()
-    assert await page.locator("[data-action=month-submit]").count() == 0
+    assert await cell.locator("[data-action=month-submit]").count() == 0
     await phone.set_offline(False)  # the app sends it as the network returns
     await wait_outbox_empty(page)
     await go(page, "home", ".home")
-    await go(page, "me", "[data-action=month-submit]")
+    await go(page, "me", f"[data-month='{month}'] [data-action=month-submit]")
     # The month's end-of-day counts: one day with business, its till not yet counted (日结).
     days = page.locator("[data-month-days]")
     assert (
@@ -91,7 +105,7 @@ async def test_the_keeper_submits_last_month_and_sees_the_county_close_it(
     await go(page, "me", "[data-month-counted='1']")
     assert "未日结" not in await page.locator("[data-month-days]").inner_text()
 
-    await page.click("[data-action=month-submit]")
+    await cell.locator("[data-action=month-submit]").click()
     assert "已日结 1 天" in await page.locator(".sheet").inner_text()
     await page.click(".sheet [data-action=confirm]")
     await page.wait_for_selector(f"[data-month='{month}'][data-month-state=submitted]")

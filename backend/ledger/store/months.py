@@ -78,6 +78,18 @@ async def of_stations(station_ids: list[uuid.UUID], month: str) -> dict[uuid.UUI
     return {row.station: row for row in map(_row, rows)}
 
 
+async def of_station(station_id: uuid.UUID, months: list[str]) -> dict[str, MonthRow]:
+    if not months:
+        return {}
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS} FROM ledger_month WHERE station = $1 "
+        f"AND month IN ({db.in_list(months, 2)})",
+        station_id,
+        *months,
+    )
+    return {row.month: row for row in map(_row, rows)}
+
+
 async def save(row: MonthRow) -> None:
     """Write the station's month as given (inside the caller's transaction)."""
     await db.execute(

@@ -86,20 +86,31 @@ function lastMonth() {
   return addDays(`${today.slice(0, 7)}-01`, -1).slice(0, 7);
 }
 
-/** Last month's 台帐: its state at the county (the last one seen, so the screen never waits on
- * the network; fetched afresh behind it), its days with business and their 日结, and, while it
- * is open, the keeper's "submit" once every entry of the month has been sent. */
+const HISTORY = 6; // finished months the screen lists, last month first
+
+function finishedMonths() {
+  const months = [lastMonth()];
+  while (months.length < HISTORY) months.push(addDays(`${months[months.length - 1]}-01`, -1).slice(0, 7));
+  return months;
+}
+
+/** The finished months' 台帐, last month first: each one's state at the county (the last one
+ * seen, so the screen never waits on the network; fetched afresh behind it) and, while a month
+ * is open, the keeper's "submit" once every entry of it has been sent; for last month also its
+ * days with business and their 日结. */
 async function monthCells(redraw) {
-  const month = lastMonth();
+  const [month, ...earlier] = finishedMonths();
+  refreshMonths(redraw);
   const days = await monthDays(month);
-  const daysText = daysLine(days);
   const daysCell = cell({
     title: t("month.days", { days: ltr(days.days), counted: ltr(days.counted) }),
     detail: days.uncounted.length ? t("month.uncounted", { days: uncountedList(days.uncounted) }) : null,
     className: days.uncounted.length ? "cell-warn" : null,
     attrs: { "data-month-days": days.days, "data-month-counted": days.counted },
   });
-  return [await stateCell(month, daysText, redraw), daysCell];
+  const rows = [await stateCell(month, daysLine(days), redraw), daysCell];
+  for (const older of earlier) rows.push(await stateCell(older, daysLine(await monthDays(older)), redraw));
+  return rows;
 }
 
 function uncountedList(days) {
@@ -115,7 +126,6 @@ function daysLine(days) {
 async function stateCell(month, daysText, redraw) {
   const path = `/api/v1/stations/${app.user.station_id}/months/${month}`;
   const known = await kvGet(`month-${month}`);
-  refreshMonth(path, month, known, redraw);
   const { pendingInMonth } = await outboxCounts(month);
   const state = known ? known.state : "unknown";
   const title = t("month.title", { month });
@@ -136,14 +146,19 @@ async function stateCell(month, daysText, redraw) {
   return cell({ title, detail: t("month.state_open"), attrs, extra: button(t("month.submit"), "mini", submit, { "data-action": "month-submit" }) });
 }
 
-async function refreshMonth(path, month, known, redraw) {
+async function refreshMonths(redraw) {
   const { api } = await import("../api.js");
   try {
-    const fresh = await api("GET", path);
-    await kvSet(`month-${month}`, fresh);
-    if (!known || known.state !== fresh.state) redraw();
+    const fresh = await api("GET", `/api/v1/stations/${app.user.station_id}/months?count=${HISTORY}`);
+    let changed = false;
+    for (const month of fresh) {
+      const known = await kvGet(`month-${month.month}`);
+      if (!known || known.state !== month.state) changed = true;
+      await kvSet(`month-${month.month}`, month);
+    }
+    if (changed) redraw();
   } catch (error) {
-    // offline or the server away: the state last seen stays on screen
+    // offline or the server away: the states last seen stay on screen
   }
 }
 
