@@ -189,6 +189,8 @@ async function pull() {
 }
 
 /** The home summary, the station's shelf layout and the inbox; failures are fine (offline). */
+const CATALOGUE_MAX_AGE_MS = 60 * 60 * 1000;
+
 async function refreshSideData() {
   if (!user || !user.station_id) return;
   const base = `/api/v1/stations/${user.station_id}`;
@@ -198,10 +200,15 @@ async function refreshSideData() {
   } catch (error) {
     // shown from the last copy
   }
-  try {
-    await kvSet("products", await api("GET", `${base}/products`)); // the 代销 form's catalogue
-  } catch (error) {
-    // the last copy stays (offline, or a server without a catalogue yet)
+  // The 代销 form's catalogue changes seldom: asked at most once an hour, not after every sync.
+  const fetched = await kvGet("products_at");
+  if (!fetched || Date.now() - fetched > CATALOGUE_MAX_AGE_MS) {
+    try {
+      await kvSet("products", await api("GET", `${base}/products`));
+      await kvSet("products_at", Date.now());
+    } catch (error) {
+      // the last copy stays (offline, or a server without a catalogue yet)
+    }
   }
   try {
     const inbox = await api("GET", "/api/v1/inbox");

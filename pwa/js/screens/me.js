@@ -108,8 +108,9 @@ async function monthCells(redraw) {
     className: days.uncounted.length ? "cell-warn" : null,
     attrs: { "data-month-days": days.days, "data-month-counted": days.counted },
   });
-  const rows = [await stateCell(month, daysLine(days), redraw), daysCell];
-  for (const older of earlier) rows.push(await stateCell(older, daysLine(await monthDays(older)), redraw));
+  const rows = [await stateCell(month, async () => daysLine(days), redraw), daysCell];
+  // An earlier month's days are read only if the keeper submits it (each read walks the outbox).
+  for (const older of earlier) rows.push(await stateCell(older, async () => daysLine(await monthDays(older)), redraw));
   return rows;
 }
 
@@ -124,6 +125,7 @@ function daysLine(days) {
 }
 
 async function stateCell(month, daysText, redraw) {
+  // daysText: the month's days with business and 日结, for the confirmation (read when asked)
   const path = `/api/v1/stations/${app.user.station_id}/months/${month}`;
   const known = await kvGet(`month-${month}`);
   const { pendingInMonth } = await outboxCounts(month);
@@ -133,7 +135,7 @@ async function stateCell(month, daysText, redraw) {
   if (state !== "open") return cell({ title, detail: t(`month.state_${state}`), attrs });
   if (pendingInMonth) return cell({ title, detail: t("month.unsent", { n: pendingInMonth }), className: "cell-warn", attrs });
   const submit = async () => {
-    if (!(await confirmSheet(t("month.submit_title", { month }), `${daysText}${t("month.separator")}${t("month.submit_text")}`, t("month.submit")))) return;
+    if (!(await confirmSheet(t("month.submit_title", { month }), `${await daysText()}${t("month.separator")}${t("month.submit_text")}`, t("month.submit")))) return;
     const { api } = await import("../api.js");
     try {
       await kvSet(`month-${month}`, await api("POST", `${path}/submit`));
