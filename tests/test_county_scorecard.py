@@ -196,6 +196,9 @@ EXPECTED: dict[str, tuple] = {
     "poor_village_coverage_pct": (100.0, 50, True),  # 西村 of 西村
     "stations_township": (1, None, None),  # Z001
     "stations_village": (2, 3, False),
+    # 六统一: no station file saved, so none of the 3 stations open today has either
+    "stations_equipped_pct": (0.0, None, None),
+    "stations_signage_pct": (0.0, None, None),
     "online_retail_fen": (45000, 45000, True),  # 30000 + 10000 + 5000
     "online_retail_growth_pct": (80.0, 90.5, False),  # 45000 against 20000 + 5000
     "upward_sales_fen": (40000, 50000, False),
@@ -234,6 +237,8 @@ PAGE_TEXT = {
     "poor_village_coverage_pct": ("100%", "50%"),
     "stations_township": ("1 个", "—"),
     "stations_village": ("2 个", "3 个"),
+    "stations_equipped_pct": ("0%", "—"),
+    "stations_signage_pct": ("0%", "—"),
     "online_retail_fen": ("450.00 元", "450.00 元"),
     "online_retail_growth_pct": ("80%", "90.5%"),
     "upward_sales_fen": ("400.00 元", "500.00 元"),
@@ -292,6 +297,8 @@ SHEET_LABELS = {
     "poor_village_coverage_pct": "贫困村（脱贫村）服务点覆盖率（%）",
     "stations_township": "乡镇电子商务服务站数量（个）",
     "stations_village": "村级电子商务服务点数量（个）",
+    "stations_equipped_pct": "设备齐全的站点比例（监控、货架、电脑、打印机）（%）",
+    "stations_signage_pct": "统一标识的站点比例（%）",
     "online_retail_fen": "网络零售额（元）",
     "online_retail_growth_pct": "网络零售额同比增长（%）",
     "upward_sales_fen": "农产品上行（网络销售额）（元）",
@@ -370,7 +377,7 @@ async def test_page_kpis_and_workbook_agree_on_every_row(client, world):
         "coverage", "sales", "poverty", "training", "trace", "logistics", "reporting"
     ]  # fmt: skip
     assert "测试县" in page.text and f"{Y}-01-01" in page.text and f"{Y}-06-30" in page.text
-    assert "已达标 11 项，未达标 10 项，未设目标 9 项" in page.text
+    assert "已达标 11 项，未达标 10 项，未设目标 11 项" in page.text
     assert 'href="/county/scorecard"' in page.text and "data-print" in page.text
 
     book = await client.get(

@@ -24,7 +24,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypedDict
 
 from backend import db
-from backend.county import baseline, month_close, rollups, service, targets
+from backend.county import actuals, baseline, rollups, service, standards, targets
 from backend.county import coverage as definitions_coverage
 from backend.county.definitions import (
     CHECKIN_KIND,
@@ -49,8 +49,6 @@ from backend.county.store.rollup_rows import (
     StationDayLine,
     StationSumLine,
 )
-from backend.delivery import reach as delivery_reach
-from backend.delivery import service as delivery
 from backend.errors import DomainError
 from backend.ledger import months
 from backend.ledger.service import week_start
@@ -187,15 +185,16 @@ async def month_kpis(
         "training_conversion_pct": share_pct(trained.people_converted, trained.people),
         "trace_scans": scans,
         "delivery_48h_pct": (
-            await delivery_48h_pct(county_id, first_of_year, until)
+            await actuals.delivery_48h_pct(county_id, first_of_year, until)
             if "delivery_48h_pct" in wanted
             else None
         ),
-        **await months_on_time(county, first_of_year, until, wanted),
+        **await actuals.months_on_time(county, first_of_year, until, wanted),
+        **await standards.standards_pct(county_id, wanted),
         **(
-            await courier_reach_pct(county_id, first_of_year, until)
-            if wanted & set(COURIER_REACH)
-            else dict.fromkeys(COURIER_REACH)
+            await actuals.courier_reach_pct(county_id, first_of_year, until)
+            if wanted & set(actuals.COURIER_REACH)
+            else dict.fromkeys(actuals.COURIER_REACH)
         ),
     }
     covered = await coverage(county_id)
@@ -225,47 +224,6 @@ async def _poor_villages(
         "growth_pct": {key: growth_pct(now[key], before[key]) for key in now},
         "growth_reason": {key: NO_BASE if before[key] <= 0 else None for key in now},
     }
-
-
-# Target name → the reach figure it is judged on (any courier, delivery/reach.py).
-COURIER_REACH = {
-    "courier_station_reach_pct": "stations_pct",
-    "courier_township_reach_pct": "townships_pct",
-}
-
-
-async def courier_reach_pct(
-    county_id: uuid.UUID, first: datetime.date, last: datetime.date
-) -> dict[str, float | None]:
-    """快递进村 over [first, last]: the shares of the stations open on `last` and of the
-    townships that any courier reached (the delivery capability's own definition)."""
-    reach = await delivery_reach.county_reach(county_id, first, last)
-    return {name: getattr(reach, field) for name, field in COURIER_REACH.items()}
-
-
-async def delivery_48h_pct(
-    county_id: uuid.UUID, first: datetime.date, last: datetime.date
-) -> float | None:
-    """县到村 48 h over the months from `first`'s to `last`'s: the delivery capability's own month
-    figures (legs by the month they were dispatched in) summed, within_48h / legs in percent."""
-    legs = within = 0
-    month = first.replace(day=1)
-    while month <= last:
-        totals = (await delivery.county_delivery(county_id, f"{month:%Y-%m}")).totals
-        legs, within = legs + totals.legs, within + totals.within_48h
-        month = (month + datetime.timedelta(days=32)).replace(day=1)
-    return share_pct(within, legs)
-
-
-async def months_on_time(
-    county: places.CountyRow, first: datetime.date, until: datetime.date, wanted: set[str]
-) -> dict[str, float | None]:
-    """月结 on time over the year to date (month_close.py), counted only when asked for."""
-    names = ("months_submitted_on_time_pct", "months_closed_on_time_pct")
-    if not wanted & set(names):
-        return dict.fromkeys(names)
-    on_time = await month_close.year_to_date(county, first, until)
-    return dict(zip(names, (on_time["submitted_pct"], on_time["closed_pct"]), strict=True))
 
 
 async def poor_households_served(

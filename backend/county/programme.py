@@ -8,13 +8,14 @@ import uuid
 from collections import defaultdict
 from typing import Any, TypedDict
 
-from backend.county import figures, targets
+from backend.county import figures, standards, targets
 from backend.county.definitions import activity_of, figures_of, growth_pct
 from backend.county.review import TREND_WEEKS, StationRow, county_facts, percent, station_rows
 from backend.county.scorecard import target_unit
 from backend.county.service import month_start, next_month, page_month, recent_months, year_before
 from backend.county.store import places
 from backend.ledger.service import week_start
+from backend.registry import standards as registry_standards
 
 # Check-ins week by week ------------------------------------------------------------------------
 
@@ -88,7 +89,11 @@ async def coverage(
     now, before = figures_of(now_lines), figures_of(before_lines)
     now_kinds, before_kinds = activity_of(now_lines), activity_of(before_lines)
     kpis = await figures.month_kpis(county_id, f"{first:%Y-%m}")
+    station_standards = await registry_standards.county_standards(county_id)
     return {
+        "standards": standards.standards_rows(station_standards),
+        "standards_on": station_standards.on,
+        "lacking": station_standards.lacking,
         "scorecard": [
             {**target, "unit": target_unit(target["name"])}
             for target in kpis["targets"]

@@ -27,7 +27,13 @@ from backend.county.service import page_month, recent_months
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "coverage",
-        (*targets.COVERAGE_TARGETS, "stations_township", "stations_village"),
+        (
+            *targets.COVERAGE_TARGETS,
+            "stations_township",
+            "stations_village",
+            "stations_equipped_pct",
+            "stations_signage_pct",
+        ),
     ),
     (
         "sales",

@@ -61,6 +61,10 @@ TARGET_NAMES: dict[str, str] = {
     # the townships that any courier delivered a parcel to, in percent
     "courier_station_reach_pct": "pct",
     "courier_township_reach_pct": "pct",
+    # 六统一: the stations open today with 监控、货架、电脑、打印机 all on file, and with the
+    # programme's sign, in percent (county/standards.py; the station files as last saved)
+    "stations_equipped_pct": "pct",
+    "stations_signage_pct": "pct",
     # 月结: station-months of the year's judged months (deadline past) submitted / closed by the
     # county's month_close_day, in percent (county/month_close.py)
     "months_submitted_on_time_pct": "pct",

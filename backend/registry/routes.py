@@ -30,7 +30,7 @@ from backend.params import (
     TownshipId,
     VillageId,
 )
-from backend.registry import list_file, photos, roster, service, station_file
+from backend.registry import list_file, photos, roster, service, standards, station_file
 from backend.registry.schemas import (
     CountyCreate,
     CountyOut,
@@ -127,6 +127,14 @@ class CountyController(Controller):
                 "cache-control": "no-store",
             },
         )
+
+    @get(
+        "/station-standards",
+        operation_id="stationStandards",
+        summary="Station standards (六统一): the open stations' equipment, sign, photos, keepers",
+    )
+    async def station_standards(self, county_id: CountyId) -> standards.StationStandards:
+        return await standards.county_standards(county_id)
 
     @post("/stations", operation_id="createStation", summary="Open a station", status_code=201)
     async def create_station(
