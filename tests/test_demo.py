@@ -104,6 +104,16 @@ async def test_demo_county_keeps_its_programme_records(app, client, monkeypatch)
         assert 0 < totals["poor_trainee_visits"] < totals["trainee_visits"]
     batches = (await client.get(f"{county}/trace-batches", headers=headers)).json()
     assert len(batches) == 4
+    # Every open station's file is filled in; a few stations are short of the standard.
+    standards = (await client.get(f"{county}/station-standards", headers=headers)).json()
+    assert standards["files_saved"] == standards["stations"] > 0
+    assert 0 < standards["equipped"] < standards["stations"]
+    assert "stations_equipped_pct" in judged
+    # The produce the keepers sell is in the catalogue, its sales counted per product.
+    sales = (await client.get(f"{county}/product-sales", headers=headers)).json()
+    sold = [row for row in sales["products"] if row["product_id"] and row["sales"]]
+    assert sold and all(row["category"] == "farm" for row in sold)
+    assert not [row for row in sales["texts"] if row["product_id"] is None]
     public = await client.get("/" + batches[0]["url"].split("/", 3)[3])
     assert public.status_code == 200 and batches[0]["product"] in public.text
 

@@ -28,6 +28,8 @@ TARGETS = [
     ("training_people", 100),
     ("training_conversion_pct", 2),  # 布尔津: ≥ 2 % start a business or find work
     ("courier_township_reach_pct", 80),  # 鲁甸: couriers in ≥ 80 % of townships
+    ("stations_equipped_pct", 100),  # 大冶: 监控、货架、电脑、打印机 at every station
+    ("stations_signage_pct", 100),  # 鲁甸: the programme's sign at every station
 ]
 SESSIONS = [  # days ago, title, kind, trainer, hours
     (50, "农村电商普及培训（城关镇）", "ecommerce_basics", "县电商中心", 3),

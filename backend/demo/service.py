@@ -16,6 +16,7 @@ from backend.accounts.service import create_user
 from backend.demo.delivery import write_hub_legs
 from backend.demo.history import write_history
 from backend.demo.programme import write_programme
+from backend.demo.stations import write_catalogue, write_station_files
 from backend.registry import service as registry
 from backend.registry import store as registry_store
 from backend.registry.schemas import (
@@ -188,6 +189,8 @@ async def load_demo(settings: Settings, if_empty: bool = False, progress=None) -
         _person,
     )
     await write_hub_legs(county.id, HUB_PHONE, station_ids)
+    await write_station_files(STAFF_PHONE, station_ids, local_today)
+    await write_catalogue(county.id, STAFF_PHONE)
     # The county pages read the rollups: have them ready before the first staff login.
     await refresh_county(county.id)
     return (

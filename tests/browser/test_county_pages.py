@@ -148,6 +148,8 @@ async def test_county_pages_screenshots(browser, county_server, tmp_path, lang):
         "township": "/county/township",
         "import": "/county/registry/import",
         "households": "/county/registry/households",
+        "products": "/county/products",
+        "product-sales": "/county/products/sales",
     }
     # A notice to one station, through the form (the target's choice appears with the scope).
     await page.goto(f"{base}/county/notices")
@@ -313,5 +315,17 @@ async def test_coverage_on_a_day_picked(browser, county_server, tmp_path, lang):
     expected_dir = "rtl" if lang == "ug" else "ltr"
     assert await page.evaluate("document.documentElement.dir") == expected_dir
     await page.goto(f"{base}/county/coverage")
+    # 网点标准: of the 40 stations open today, the equipped ones read "n / 40" left to right in
+    # Uyghur too (the figure is isolated), and those short of the standard are listed.
+    equipped = page.locator("#standards tr[data-standard=equipped] td.stations bdi")
+    assert re.fullmatch(r"\d+ / 40", await equipped.inner_text())
+    box = await equipped.bounding_box()
+    first = await page.evaluate(
+        """(el) => { const r = document.createRange(); r.setStart(el.firstChild, 0);
+        r.setEnd(el.firstChild, 1); return r.getBoundingClientRect().x; }""",
+        await equipped.element_handle(),
+    )
+    assert box and first < box["x"] + box["width"] / 2  # its first digit is on the left
+    assert await page.locator("#standards [data-table=lacking] tbody tr").count() > 0
     await page.screenshot(path=str(folder / f"county-{lang}-coverage.png"), full_page=True)
     await context.close()
