@@ -110,6 +110,7 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/api/v1/counties/{county_id}/imports/template.xlsx"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/stations.xlsx"): RouteRule(staff_of_county),
     ("GET", "/api/v1/counties/{county_id}/station-standards"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/counties/{county_id}/trace-points"): RouteRule(staff_of_county),
     ("GET", "/api/v1/stations/{station_id}/file"): RouteRule(officer_or_staff_of_station),
     ("PUT", "/api/v1/stations/{station_id}/file"): RouteRule(officer_or_staff_of_station),
     ("POST", "/api/v1/stations/{station_id}/photos"): RouteRule(officer_or_staff_of_station),

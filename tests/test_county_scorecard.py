@@ -220,6 +220,7 @@ EXPECTED: dict[str, tuple] = {
     "training_people": (4, 2000, False),  # 甲乙丙丁, each once
     "training_conversion_pct": (25.0, 2, True),  # 甲 of the 4
     "trace_scans": (2, 2, True),  # the two of May; last December's and July's not
+    "trace_points": (0, None, None),  # its one batch names no household, station or village
     "delivery_48h_pct": (50.0, 90, False),  # 2 of the 4 legs of January to June
     # Parcels received by June at A001 and B001, of the 3 stations open on 30 June; 1 township
     "courier_station_reach_pct": (66.7, 100, False),
@@ -259,6 +260,7 @@ PAGE_TEXT = {
     "training_people": ("4 人", "2,000 人"),
     "training_conversion_pct": ("25%", "2%"),
     "trace_scans": ("2 次", "2 次"),
+    "trace_points": ("0 个", "—"),
     "delivery_48h_pct": ("50%", "90%"),
     "courier_station_reach_pct": ("66.7%", "100%"),
     "courier_township_reach_pct": ("100%", "80%"),
@@ -319,6 +321,7 @@ SHEET_LABELS = {
     "training_people": "电商培训人数（人）",
     "training_conversion_pct": "培训创业就业转化率（%）",
     "trace_scans": "农产品溯源扫码（次）",
+    "trace_points": "农产品溯源点（个）",
     "delivery_48h_pct": "县到村 48 小时送达率（%）",
     "courier_station_reach_pct": "快递通达服务站点比例（%）",
     "courier_township_reach_pct": "快递通达乡镇比例（%）",
@@ -377,7 +380,7 @@ async def test_page_kpis_and_workbook_agree_on_every_row(client, world):
         "coverage", "sales", "poverty", "training", "trace", "logistics", "reporting"
     ]  # fmt: skip
     assert "测试县" in page.text and f"{Y}-01-01" in page.text and f"{Y}-06-30" in page.text
-    assert "已达标 11 项，未达标 10 项，未设目标 11 项" in page.text
+    assert "已达标 11 项，未达标 10 项，未设目标 12 项" in page.text
     assert 'href="/county/scorecard"' in page.text and "data-print" in page.text
 
     book = await client.get(

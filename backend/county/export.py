@@ -308,8 +308,8 @@ def _reason(reason: str | None) -> str:
 
 
 # The scorecard page's units, as the sheet's row headers write them.
-SCORECARD_UNITS = {"yuan": "元", "pct": "%", "stations": "个", "households": "户",
-                   "parcels": "件", "visits": "人次", "people": "人", "scans": "次"}  # fmt: skip
+SCORECARD_UNITS = {"yuan": "元", "pct": "%", "stations": "个", "households": "户", "parcels": "件",
+                   "visits": "人次", "people": "人", "scans": "次", "points": "个"}  # fmt: skip
 SCORECARD_MET = {True: "是", False: "否", None: "未设目标"}
 
 

@@ -53,6 +53,7 @@ from backend.errors import DomainError
 from backend.ledger import months
 from backend.ledger.service import week_start
 from backend.params import parse_month
+from backend.trace import points as trace_points
 from backend.trace import service as trace
 from backend.training import service as training
 
@@ -184,6 +185,7 @@ async def month_kpis(
         "training_people": trained.people,
         "training_conversion_pct": share_pct(trained.people_converted, trained.people),
         "trace_scans": scans,
+        "trace_points": (await trace_points.trace_points(county_id, until)).points,
         "delivery_48h_pct": (
             await actuals.delivery_48h_pct(county_id, first_of_year, until)
             if "delivery_48h_pct" in wanted

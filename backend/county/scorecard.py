@@ -69,15 +69,15 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "training_conversion_pct",
         ),
     ),
-    ("trace", ("trace_scans",)),
+    ("trace", ("trace_scans", "trace_points")),
     ("logistics", ("delivery_48h_pct", "courier_station_reach_pct", "courier_township_reach_pct")),
     ("reporting", ("months_submitted_on_time_pct", "months_closed_on_time_pct")),
 )
 
 
 def target_unit(name: str) -> str:
-    """How a target's value is written: 元, percent, stations, households, parcels, 人次, 人 or
-    scans (the coverage targets are percent)."""
+    """How a target's value is written: 元, percent, stations, households, parcels, 人次, 人,
+    scans or trace points (the coverage targets are percent)."""
     unit = targets.TARGET_NAMES.get(name, "pct")
     if unit == "count":
         if name.startswith("stations_"):
@@ -88,6 +88,8 @@ def target_unit(name: str) -> str:
             return "visits"
         if name == "trace_scans":
             return "scans"
+        if name == "trace_points":
+            return "points"
         return "households" if name.endswith("_households_served") else "parcels"
     return "yuan" if unit == "fen" else unit
 

@@ -54,6 +54,9 @@ TARGET_NAMES: dict[str, str] = {
     # persons with a follow-up outcome (就业, 开网店, 创业) of the persons trained, in percent
     "training_conversion_pct": "pct",
     "trace_scans": "count",  # 溯源扫码, scans of the county's labels in the year to date
+    # 溯源点: the distinct origins (household, else station, else village) of the trace batches
+    # registered by the period's end (trace/points.py; cumulative, as 「建设溯源点5家以上」)
+    "trace_points": "count",
     # 县到村 legs dispatched in the year to date delivered within 48 h, in percent (delivery's own
     # month figures: within_48h / legs)
     "delivery_48h_pct": "pct",

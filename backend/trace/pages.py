@@ -19,7 +19,7 @@ from backend.i18n import text_direction, translate
 from backend.registry.pages import choices
 from backend.registry.service import county_today
 from backend.registry.staff import page_county, staff_county
-from backend.trace import service
+from backend.trace import points, service
 from backend.trace.public import LABEL_STYLE
 from backend.trace.routes import base_url
 from backend.trace.schemas import TraceBatchCreate
@@ -65,6 +65,7 @@ async def trace_page(request: Request, user: CurrentUser, state: FormState | Non
         months=await service.county_months(county_id, today),
         year=today.year,
         year_scans=await service.scans_between(county_id, today.replace(month=1, day=1), today),
+        points=await points.trace_points(county_id, today),
         lists=lists,
         fields=BATCH_FIELDS,
         form=state or FormState(),

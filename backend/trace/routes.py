@@ -8,7 +8,8 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from backend.accounts.guards import LoggedIn, requires_county_scope, requires_staff
 from backend.params import CountyId
-from backend.trace import service
+from backend.registry.service import county_today
+from backend.trace import points, service
 from backend.trace.schemas import TraceBatchCreate, TraceBatchCreated, TraceBatchOut
 
 
@@ -53,6 +54,15 @@ class CountyTraceController(Controller):
     )
     async def batches(self, request: Request, county_id: CountyId) -> list[TraceBatchOut]:
         return await service.list_batches(county_id, base_url(request))
+
+    @get(
+        "/trace-points",
+        operation_id="tracePoints",
+        summary="Trace points (溯源点) today: the distinct origins of the registered batches",
+        description="An origin is the batch's household, else its station, else its village.",
+    )
+    async def trace_points(self, county_id: CountyId) -> points.TracePoints:
+        return await points.trace_points(county_id, await county_today(county_id))
 
 
 ROUTE_HANDLERS = [CountyTraceController]
