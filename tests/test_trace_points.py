@@ -5,12 +5,13 @@ registered, the same on the API, the trace page and the scorecard's target `trac
 from __future__ import annotations
 
 import datetime
+import re
 
 from backend import clock
 from backend.trace.tables import TraceBatch
 from tests.test_county_pages import HTML, page_login
 from tests.test_station_file import shanghai_today
-from tests.test_trace import create
+from tests.test_trace import PHONE_UA, create, path_of
 
 
 async def _batches(client, world) -> list[str]:
@@ -79,3 +80,20 @@ async def test_the_target_counts_the_points_registered_by_the_periods_end(client
     assert (now["actual"], now["target"], now["met"]) == (4, 5, False)
     before = await judged(last_month)
     assert (before["actual"], before["met"]) == (1, False)
+
+
+async def test_the_trace_page_sums_scans_per_product(client, world):
+    """Two batches of 岳普湖红枣 scanned three times between them, one of 核桃 never: the product
+    table adds the batches' own counts."""
+    made = [await create(client, world, **body) for body in ({}, {}, {"product": "核桃"})]
+    urls = [answer.json()["url"] for answer in made]
+    for url in (urls[0], urls[0], urls[1]):
+        visit = await client.get(path_of(url), headers=PHONE_UA)
+        assert visit.status_code == 200
+    assert (await page_login(client, "13700000010")).status_code in (200, 302, 303)
+    page = (await client.get("/county/trace", headers=HTML)).text
+    rows = re.findall(r'<tr data-product="([^"]+)">(.*?)</tr>', page, re.S)
+    cells = {name: re.sub(r"<[^>]+>|\s+", " ", body).split() for name, body in rows}
+    assert [name for name, _ in rows] == ["岳普湖红枣", "核桃"]  # most scanned first
+    assert cells["岳普湖红枣"][1:] == ["2", "批", "3", "次", "3", "次"]
+    assert cells["核桃"][1:] == ["1", "批", "0", "次", "0", "次"]

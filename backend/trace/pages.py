@@ -56,12 +56,14 @@ async def trace_page(request: Request, user: CurrentUser, state: FormState | Non
     lists["inspections"] = _options("trace.inspection", service.INSPECTIONS, language)
     lists["certifications"] = _options("trace.certification", service.CERTIFICATION_CODES, language)
     today = await county_today(county_id)
+    batches = await service.list_batches(county_id, base_url(request))
     return render(
         request,
         "trace/batches.html",
         nav="trace",
         facts=await page_county(county_id),
-        batches=await service.list_batches(county_id, base_url(request)),
+        batches=batches,
+        products=service.scans_by_product(batches),
         months=await service.county_months(county_id, today),
         year=today.year,
         year_scans=await service.scans_between(county_id, today.replace(month=1, day=1), today),
