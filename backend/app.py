@@ -66,6 +66,8 @@ def route_handlers() -> list:
     from backend.ledger.routes import ROUTE_HANDLERS as ledger
     from backend.notify.pages import ROUTE_HANDLERS as notify_pages
     from backend.notify.routes import ROUTE_HANDLERS as notify
+    from backend.province.pages import ROUTE_HANDLERS as province_pages
+    from backend.province.routes import ROUTE_HANDLERS as province
     from backend.registry.file_pages import ROUTE_HANDLERS as station_file_pages
     from backend.registry.keeper_pages import ROUTE_HANDLERS as keeper_pages
     from backend.registry.pages import ROUTE_HANDLERS as registry_pages
@@ -93,6 +95,7 @@ def route_handlers() -> list:
         *trace,
         *trace_public,
         *catalogue,
+        *province,
         # The staff pages under /county/: the frame's files, login, the county's review pages,
         # and the pages of what they edit.
         *web_pages,
@@ -109,6 +112,7 @@ def route_handlers() -> list:
         *trace_pages,
         *catalogue_pages,
         *county_product_sales,
+        *province_pages,
         *shell,
     ]
 

@@ -69,6 +69,11 @@ def officer_or_any_staff(actor: str, target: str) -> bool:
     return actor == "officer" or any_staff(actor, target)
 
 
+def province_or_admin(actor: str, target: str) -> bool:
+    """A province officer (of both counties) or an admin."""
+    return actor in {"province", "admin"}
+
+
 def officer_or_staff_of_county(actor: str, target: str) -> bool:
     """The home county's staff, or the officer for the home township's rows."""
     return (actor == "officer" and target == "home") or staff_of_county(actor, target)
@@ -201,6 +206,9 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/api/v1/townships/{township_id}/overview"): RouteRule(officer_or_staff_of_county),
     ("PUT", "/api/v1/townships/{township_id}/targets"): RouteRule(staff_of_county),
     ("GET", "/county/township"): RouteRule(officer_or_any_staff),
+    ("GET", "/county/province"): RouteRule(province_or_admin),
+    ("GET", "/api/v1/province/counties"): RouteRule(province_or_admin),
+    ("POST", "/api/v1/province/officers"): RouteRule(admins),
     ("POST", "/county/township/targets"): RouteRule(any_staff),
     ("GET", "/api/v1/track"): RouteRule(public),
     ("GET", "/track"): RouteRule(public),
@@ -363,8 +371,10 @@ ACTORS = [
     "foreign_staff",
     "admin",
     "officer",
+    "province",
 ]
 OFFICER_PHONE = "13600000099"
+PROVINCE_PHONE = "13300000009"
 
 
 async def _officer(client, world: World) -> Actor:
@@ -379,6 +389,16 @@ async def _officer(client, world: World) -> Actor:
     return Actor(uuid.UUID(answer["user"]["id"]), OFFICER_PHONE, answer["token"], "township")
 
 
+async def _province(client, world: World) -> Actor:
+    """A province officer on both counties, made as an admin makes one."""
+    body = {"phone": PROVINCE_PHONE, "name": "省厅", "password": PASSWORD,
+            "county_ids": [str(world.county_id), str(world.foreign_county_id)]}  # fmt: skip
+    made = await client.post("/api/v1/province/officers", json=body, headers=world.admin.headers)
+    assert made.status_code == 201, made.text
+    answer = await login(client, PROVINCE_PHONE)
+    return Actor(uuid.UUID(answer["user"]["id"]), PROVINCE_PHONE, answer["token"], "province")
+
+
 async def _call(client, method: str, url: str, actor: Actor | None):
     headers = actor.headers if actor else {}
     if method in {"POST", "PATCH", "PUT"}:
@@ -391,6 +411,7 @@ async def test_authorization_matrix(client, app, world):
     ids = await _path_ids(world)
     actors = {name: getattr(world, name) for name in ACTORS if hasattr(world, name)}
     actors["officer"] = await _officer(client, world)
+    actors["province"] = await _province(client, world)
     failures = []
     calls = 0
     for method, path in app_routes(app):

@@ -56,6 +56,13 @@ async def requires_admin(connection: ASGIConnection, _: BaseRouteHandler) -> Non
         raise DomainError("admins_only", status=403)
 
 
+async def requires_province(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """A province officer, or an admin (who reads every county)."""
+    user = current_user(connection)
+    if user.role != "province" and not (user.role == "admin" and user.county_id is None):
+        raise DomainError("province_only", status=403)
+
+
 def _path_uuid(connection: ASGIConnection, name: str) -> uuid.UUID:
     value = connection.path_params.get(name)
     if isinstance(value, uuid.UUID):

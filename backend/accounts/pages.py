@@ -24,6 +24,7 @@ from backend.web.layout import (
     HUB_PATH,
     LOGIN_PATH,
     PAGE_ERRORS,
+    PROVINCE_PATH,
     TOWNSHIP_PATH,
     page_language,
     render,
@@ -50,6 +51,8 @@ class CountyLoginController(Controller):
             return Redirect(HUB_PATH, status_code=303)  # the hub's one page
         if user is not None and getattr(user, "role", "") == "township":
             return Redirect(TOWNSHIP_PATH, status_code=303)  # the officer's township
+        if user is not None and getattr(user, "role", "") == "province":
+            return Redirect(PROVINCE_PATH, status_code=303)  # the province's counties
         return render(request, "county/login.html", next=safe_next(next), phone="", error="")
 
     @post(
@@ -88,6 +91,8 @@ class CountyLoginController(Controller):
             target = HUB_PATH  # a hub worker has one page: the scanner's hand-over
         elif user.role == "township":
             target = TOWNSHIP_PATH  # an officer has one page: the township's
+        elif user.role == "province":
+            target = PROVINCE_PATH  # the province's officer: its counties side by side
         elif not user.is_staff:
             await accounts.logout(user.session_id)  # a keeper's place is the phone app
             return again("staff_only")

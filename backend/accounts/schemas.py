@@ -12,7 +12,8 @@ from backend.types import Language, Mobile, Name, Password
 
 # hub: a county hub (县级物流配送中心) worker: county-scoped, no station; hands parcels to routes.
 # township: a township's information officer (乡镇电商信息员): one township's stations and figures.
-Role = Literal["keeper", "county_staff", "admin", "hub", "township"]
+# province: a province's or prefecture's officer: reads the figures of the counties it is given.
+Role = Literal["keeper", "county_staff", "admin", "hub", "township", "province"]
 
 
 class CurrentUser(msgspec.Struct, frozen=True):
@@ -93,6 +94,19 @@ class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
     role: Literal["keeper", "county_staff", "hub", "township"] = "keeper"
     station_id: uuid.UUID | None = None
     township_id: uuid.UUID | None = None  # required for role `township`, refused otherwise
+    language: Language = "zh-CN"
+
+    def __post_init__(self) -> None:
+        self.phone = normalized_mobile(self.phone)
+
+
+class ProvinceUserCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """An officer of a province or prefecture (role `province`), reading several counties."""
+
+    phone: Mobile
+    name: Name
+    password: Password
+    county_ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=200)]
     language: Language = "zh-CN"
 
     def __post_init__(self) -> None:

@@ -21,17 +21,24 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from backend import clock
 from backend.accounts import passwords, store
-from backend.accounts.schemas import AccountChange, CurrentUser, UserCreate, UserOut, UserUpdate
+from backend.accounts.schemas import (
+    AccountChange,
+    CurrentUser,
+    ProvinceUserCreate,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
 from backend.accounts.throttle import LoginThrottle
-from backend.db import is_integrity_error
+from backend.db import is_integrity_error, write_transaction
 from backend.errors import DomainError
 from backend.phones import normalize_phone
 from backend.privacy import mask_phone
 from backend.settings import Settings
 
-ROLES = ("keeper", "county_staff", "admin", "hub", "township")
+ROLES = ("keeper", "county_staff", "admin", "hub", "township", "province")
 # The ladder: an account may be changed only by someone above it, or by an admin.
-ROLE_RANK = {"keeper": 0, "hub": 0, "township": 0, "county_staff": 1, "admin": 2}
+ROLE_RANK = {"keeper": 0, "hub": 0, "township": 0, "county_staff": 1, "province": 1, "admin": 2}
 MIN_PASSWORD_LENGTH = passwords.MIN_PASSWORD_LENGTH
 # OWASP's argon2id baseline (19 MiB, 2 passes): strong, and small enough that two at a time
 # fit a county server's memory.
@@ -300,6 +307,44 @@ async def create_user(actor: CurrentUser | None, county_id: uuid.UUID, data: Use
         raise
     await audit(actor, "user.created", "user", user_id, county_id, role=data.role)
     return await _changed_user(user_id)
+
+
+async def create_province_user(actor: CurrentUser | None, data: ProvinceUserCreate) -> UserOut:
+    """A province officer's account and the counties it reads, in one transaction (the caller
+    has checked that the counties exist)."""
+    check_password_strength(data.password)
+    if await store.phone_taken(data.phone):
+        raise DomainError("phone_taken", status=409, field="phone")
+    user_id = uuid.uuid4()
+    counties = list(dict.fromkeys(data.county_ids))
+    password_hash = await hash_password(data.password)  # before the write lock: it is slow
+    try:
+        async with write_transaction():
+            await store.insert_user(
+                user_id=user_id,
+                phone=data.phone,
+                name=data.name,
+                password_hash=password_hash,
+                role="province",
+                county_id=None,
+                station_id=None,
+                language=data.language,
+            )
+            await store.insert_user_counties(user_id, counties)
+            await audit(actor, "user.created", "user", user_id, None, role="province",
+                        counties=[str(county) for county in counties])  # fmt: skip
+    except Exception as exc:
+        if is_integrity_error(exc):
+            raise DomainError("phone_taken", status=409, field="phone") from exc
+        raise
+    return await _changed_user(user_id)
+
+
+async def readable_counties(user: CurrentUser) -> list[uuid.UUID] | None:
+    """The counties a province officer reads; None for an admin (every county)."""
+    if user.role == "admin" and user.county_id is None:
+        return None
+    return await store.user_counties(user.id) if user.role == "province" else []
 
 
 def check_role_ladder(actor: CurrentUser | None, target_role: str) -> None:

@@ -21,7 +21,7 @@ import msgspec
 from piccolo.columns import Column
 
 from backend import db
-from backend.accounts.tables import AuditEntry, Session, User
+from backend.accounts.tables import AuditEntry, Session, User, UserCounty
 
 
 class UserRow(msgspec.Struct, frozen=True):
@@ -145,7 +145,7 @@ async def insert_user(
     name: str,
     password_hash: str,
     role: str,
-    county_id: uuid.UUID,
+    county_id: uuid.UUID | None,
     station_id: uuid.UUID | None,
     language: str,
     township_id: uuid.UUID | None = None,
@@ -164,6 +164,18 @@ async def insert_user(
             language=language,
         )
     )
+
+
+async def insert_user_counties(user_id: uuid.UUID, county_ids: Sequence[uuid.UUID]) -> None:
+    """The counties a province officer reads (in the caller's transaction, with the account)."""
+    await UserCounty.insert(
+        *(UserCounty(id=uuid.uuid4(), user=user_id, county=county) for county in county_ids)
+    )
+
+
+async def user_counties(user_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await UserCounty.select(UserCounty.county).where(UserCounty.user == user_id)
+    return [db.as_uuid(row["county"]) for row in rows]
 
 
 # The columns a staff member may change on an account, by the name the audit trail records.

@@ -17,7 +17,7 @@ class User(Table, tablename="accounts_user"):
     phone = Varchar(length=11, unique=True)
     name = Varchar(length=40, default="")
     password_hash = Varchar(length=200, secret=True)
-    role = Varchar(length=16)  # keeper | county_staff | admin | hub | township
+    role = Varchar(length=16)  # keeper | county_staff | admin | hub | township | province
     county: ForeignKey = ForeignKey(
         County, on_delete=OnDelete.restrict, null=True, default=None, index=True
     )
@@ -32,6 +32,15 @@ class User(Table, tablename="accounts_user"):
     active = Boolean(default=True)
     password_changed_at = Timestamptz(default=TimestamptzNow())
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class UserCounty(Table, tablename="accounts_province_county"):
+    """The counties a province (or prefecture) officer's account reads (role `province`): one row
+    per county, written with the account."""
+
+    id = UUID(primary_key=True)
+    user = ForeignKey(User, on_delete=OnDelete.cascade, null=False, index=True)
+    county: ForeignKey = ForeignKey(County, on_delete=OnDelete.restrict, null=False)
 
 
 class Session(Table, tablename="accounts_session"):

@@ -11,12 +11,13 @@ import uuid
 import zoneinfo
 
 from backend import clock
-from backend.accounts.schemas import UserCreate
+from backend.accounts.schemas import ProvinceUserCreate, UserCreate
 from backend.accounts.service import create_user
 from backend.demo.delivery import write_hub_legs
 from backend.demo.history import write_history
 from backend.demo.programme import write_programme
 from backend.demo.stations import write_catalogue, write_station_files
+from backend.province.service import create_officer
 from backend.registry import service as registry
 from backend.registry import store as registry_store
 from backend.registry.schemas import (
@@ -35,6 +36,8 @@ STAFF_PHONE = "13900000001"
 HUB_PHONE = "13900000002"  # the county hub's worker (县级物流配送中心): the page /county/hub
 # The first township's information officer (乡镇电商信息员): the page /county/township.
 OFFICER_PHONE = "13900000003"
+# A province officer reading the demo county (and any county loaded beside it): /county/province.
+PROVINCE_PHONE = "13900000004"
 
 TOWNSHIPS = [
     "城关镇",
@@ -222,6 +225,10 @@ async def _demo_accounts(
         township_id=township_id,
     )
     await create_user(None, county_id, officer)
+    province = ProvinceUserCreate(
+        phone=PROVINCE_PHONE, name="省商务厅", password=DEMO_PASSWORD, county_ids=[county_id]
+    )
+    await create_officer(None, province)
     for phone, station_id in zip(KEEPER_PHONES, station_ids, strict=True):
         keeper = UserCreate(
             phone=phone,

@@ -30,6 +30,8 @@ LOGIN_PATH = "/county/login"
 HUB_PATH = "/county/hub"
 # A township information officer's page (乡镇电商信息员: the township's stations and figures).
 TOWNSHIP_PATH = "/county/township"
+# A province (or prefecture) officer's page: the counties it reads, side by side.
+PROVINCE_PATH = "/county/province"
 LANGUAGE_NAMES = {"zh-CN": "中文", "en": "English", "ug": "ئۇيغۇرچە"}
 # The main navigation's entries, in order; an entry appears once its pages exist.
 NAV_AVAILABLE = [

@@ -329,3 +329,36 @@ async def test_coverage_on_a_day_picked(browser, county_server, tmp_path, lang):
     assert await page.locator("#standards [data-table=lacking] tbody tr").count() > 0
     await page.screenshot(path=str(folder / f"county-{lang}-coverage.png"), full_page=True)
     await context.close()
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "ug"])
+async def test_province_officer_compares_counties(browser, county_server, tmp_path, lang):
+    """The demo's province officer (13900000004) logs in at the staff login and lands on the
+    comparison: the demo county's row, its active / open stations reading left to right in
+    Uyghur too. Written to docs/screenshots/county-<lang>-province.png when
+    CUNZHAN_UPDATE_SCREENSHOTS=1."""
+    folder = SCREENSHOTS if os.environ.get("CUNZHAN_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    base = county_server.url
+    context = await desktop(browser, lang)
+    page = await context.new_page()
+    await page.goto(f"{base}/county/login?lang={lang}")
+    await page.fill("form.login-form [name=phone]", "13900000004")
+    await page.fill("form.login-form [name=password]", PASSWORD)
+    async with page.expect_navigation():
+        await page.click("form.login-form button[type=submit]")
+    assert page.url.endswith("/county/province")
+    stations = page.locator("tr[data-county=QSX] td.stations bdi")
+    text = await stations.inner_text()
+    active, built = (int(n) for n in re.fullmatch(r"(\d+) / (\d+)", text).groups())
+    assert built == 40 and 0 < active <= built
+    box = await stations.bounding_box()
+    first = await page.evaluate(
+        """(el) => { const r = document.createRange(); r.setStart(el.firstChild, 0);
+        r.setEnd(el.firstChild, 1); return r.getBoundingClientRect().x; }""",
+        await stations.element_handle(),
+    )
+    assert box and first < box["x"] + box["width"] / 2
+    assert await visible_keys(page) == []
+    await page.screenshot(path=str(folder / f"county-{lang}-province.png"), full_page=True)
+    await context.close()
