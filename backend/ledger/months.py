@@ -10,6 +10,10 @@ day is still to come) and `adjusts_month` names the month it was dated in. The c
 `business_date`, decided once at acceptance: verify and rebuild give the same answer forever.
 Reopening a month lets later entries of it count in it again; adjustments already counted in a
 later month stay there (the log is never rewritten).
+
+The county freezes a station-month's figures when it closes and counts them again when it reopens
+(county/frozen.py), inside the same transaction; the county sits above the ledger, so it hands
+its two steps in at start-up (`on_close_and_reopen`, from app.create_app).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import datetime
 import json
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 
 import msgspec
 
@@ -54,6 +59,21 @@ class CountyMonth(msgspec.Struct):
 
 class ReopenRequest(msgspec.Struct):
     reason: str = ""  # required: an empty or missing one is refused as `reason_required`
+
+
+# (station, county, month) → the county's step of a close or a reopen, in its transaction.
+MonthStep = Callable[[uuid.UUID, uuid.UUID, str], Awaitable[None]]
+_steps: dict[str, MonthStep] = {}
+
+
+def on_close_and_reopen(closed: MonthStep, reopened: MonthStep) -> None:
+    _steps["closed"], _steps["reopened"] = closed, reopened
+
+
+async def _step(name: str, station_id: uuid.UUID, county_id: uuid.UUID, month: str) -> None:
+    step = _steps.get(name)
+    if step is not None:
+        await step(station_id, county_id, month)
 
 
 def month_key(day: datetime.date) -> str:
@@ -125,6 +145,7 @@ async def close(user: CurrentUser, station_id: uuid.UUID, month: str) -> MonthSt
             base, state="closed", closed_at=clock.utcnow(), closed_by=user.id
         )
         await month_store.save(row)
+        await _step("closed", station_id, county_id, month)
         await audit(user, "month.closed", "station", station_id, county_id, month=month)
     return _out(station_id, month, row)
 
@@ -157,6 +178,7 @@ async def reopen(user: CurrentUser, station_id: uuid.UUID, month: str, reason: s
             row, state="open", reopened_at=clock.utcnow(), reopened_by=user.id, reason=reason
         )
         await month_store.save(row)
+        await _step("reopened", station_id, facts.county_id, month)
         await audit(
             user, "month.reopened", "station", station_id, facts.county_id, month=month,
             reason=reason,
