@@ -11,16 +11,29 @@ subsidy rule is 1.50 yuan per farm parcel."""
 from __future__ import annotations
 
 import csv
+import datetime
 import io
+import json
 
+import pytest
 from openpyxl import load_workbook
 
 from backend.county import rollups
+from backend.county.reporting import send_daily_reports
 from tests.support import event, push, statuses
 from tests.test_catalogue import products_url
+from tests.test_county_reporting import Receiver, next_day_in_both_counties, reporting_to
 from tests.test_county_subsidies import _claims
-from tests.test_months import _post, close, in_last_month, last_month, this_month
+from tests.test_months import SHANGHAI, _post, close, in_last_month, last_month, this_month
 from tests.test_registry_import import households
+
+
+@pytest.fixture
+def province():
+    running = Receiver()
+    yield running
+    running.close()
+
 
 WALNUT = {"code": "HT-01", "name": "核桃", "category": "farm", "unit": "斤"}
 
@@ -217,3 +230,52 @@ async def test_closing_the_county_month_freezes_every_station(client, world):
     )
     rule_line = load_workbook(io.BytesIO(book.content))["物流补贴"]["A1"].value
     assert "1.5" in rule_line and "仅农产品" in rule_line
+
+
+async def test_the_province_gets_a_closed_day_again_only_when_its_month_is_reopened(
+    app, client, world, province
+):
+    """The province's days of a closed month stay as sent whatever the county changes; the
+    reopened month's changed day goes again as its next revision."""
+    first_day = last_month() + "-01"
+    answer = await client.put(
+        f"/api/v1/counties/{world.county_id}/targets",
+        json={"programme_start": first_day},
+        headers=world.staff.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    walnut = await _setup(client, world)
+    await close(client, world, last_month())
+    settings = reporting_to(app, province.url)
+    tomorrow, _ = next_day_in_both_counties(datetime.datetime.now(datetime.UTC))
+    await send_daily_reports(settings, tomorrow)  # the receiver refuses each key's first try
+    await send_daily_reports(settings, tomorrow + datetime.timedelta(minutes=2))
+    sale_day = in_last_month(10)[:10]
+    today = str(tomorrow.astimezone(SHANGHAI).date() - datetime.timedelta(days=1))
+
+    def sent_since(count: int) -> dict[str, dict]:
+        return {
+            request["headers"]["Idempotency-Key"].removeprefix("TEST:"): json.loads(request["body"])
+            for request in province.requests[count:]
+            if request["headers"]["Idempotency-Key"].startswith("TEST:")
+        }
+
+    first = sent_since(0)
+    assert first[sale_day]["figures"]["upward_sales_fen"] == 10_000
+
+    before = len(province.requests)
+    await _change_everything(client, world, walnut)
+    await send_daily_reports(settings, tomorrow + datetime.timedelta(minutes=3))
+    assert list(sent_since(before)) == [today]  # the open month's day only
+
+    before = len(province.requests)
+    reopened = await _post(
+        client, world.staff, world.station_a, last_month(), "reopen", {"reason": "县里更正贫困户"}
+    )
+    assert reopened.status_code == 200, reopened.text
+    await send_daily_reports(settings, tomorrow + datetime.timedelta(minutes=4))
+    again = sent_since(before)
+    assert list(again) == [sale_day]
+    assert again[sale_day]["revision"] == 2
+    assert again[sale_day]["figures"]["upward_sales_fen"] == 0
+    assert again[sale_day]["figures"]["poverty_amount_fen"] == 10_000
