@@ -135,9 +135,9 @@ async def _keep_frozen(stations: list[uuid.UUID], days: set[datetime.date] | Non
     """Inside the write: the days of a station's closed months keep the figures frozen at close,
     whatever was just computed for them (the county's values may have changed since)."""
     frozen = await frozen_rows.months_of(stations)
-    for station, closed in frozen.items():
+    for station, kept in frozen.items():
         own = figures[station]
-        for key in [key for key in own if month_key(key[0]) in closed]:
+        for key in [key for key in own if month_key(key[0]) in kept]:
             del own[key]
     for line in await frozen_rows.lines(list(frozen), days) if frozen else ():
         figures[line.station][(line.day, line.kind)] = list(line.values)
