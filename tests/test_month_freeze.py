@@ -20,6 +20,8 @@ from openpyxl import load_workbook
 
 from backend.county import rollups
 from backend.county.reporting import send_daily_reports
+from backend.county.tables import FrozenMonth, FrozenRollup
+from backend.jobs.service import run_now
 from tests.support import event, push, statuses
 from tests.test_catalogue import products_url
 from tests.test_county_reporting import Receiver, next_day_in_both_counties, reporting_to
@@ -279,3 +281,23 @@ async def test_the_province_gets_a_closed_day_again_only_when_its_month_is_reope
     assert again[sale_day]["revision"] == 2
     assert again[sale_day]["figures"]["upward_sales_fen"] == 0
     assert again[sale_day]["figures"]["poverty_amount_fen"] == 10_000
+
+
+async def test_a_month_closed_before_closing_froze_it_is_frozen_by_the_rollup_job(
+    app, client, world
+):
+    """A month closed before this release has nothing kept: the rollup job (`cunzhan jobs run
+    rollup`) freezes it with the county's values of that run; from then on it stays."""
+    walnut = await _setup(client, world)
+    before = await _month_figures(client, world, last_month())
+    await close(client, world, last_month())
+    await FrozenRollup.delete(force=True)  # as a close from before freezing left it
+    await FrozenMonth.delete(force=True)
+    run = await run_now(app.state.settings, "rollup")
+    assert run.status == "done", run.error
+    assert run.counts["frozen"] == 1
+    assert (await run_now(app.state.settings, "rollup")).counts["frozen"] == 0  # once
+
+    await _change_everything(client, world, walnut)
+    await run_now(app.state.settings, "rollup")
+    assert await _month_figures(client, world, last_month()) == before

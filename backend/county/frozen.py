@@ -17,7 +17,8 @@ The county's sums per day are sums of the station rows, so the kpis, the pages, 
 CSV and the province report (all read through figures.py) show the frozen figures. Reopening
 calls `thaw`, in the reopen's transaction: the frozen rows are dropped and the station's month
 recomputed with the county's values now; a province day whose figures changed is then owed as its
-next revision, as for any change (reporting.py).
+next revision, as for any change (reporting.py). A month closed before closing froze anything is
+frozen by the rollup job's next run (`freeze_missing`), with the county's values of that run.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import datetime
 import uuid
 
+from backend import db
 from backend.county import rollups, subsidies
 from backend.county.definitions import POOR_VILLAGE_KEYS, poor_village_figures
 from backend.county.store import frozen_rows, places, rollup_rows
@@ -64,6 +66,32 @@ async def thaw(station_id: uuid.UUID, county_id: uuid.UUID, month: str) -> None:
     days = _days_of(month)
     figures = await rollups.station_month(station_id, county_id, days)
     await rollups.write_station_month(station_id, county_id, days, figures)
+
+
+async def freeze_missing(county_id: uuid.UUID) -> int:
+    """Months closed without their figures kept (closed before closing froze them): frozen now,
+    with the county's values now, each re-checked under the station's chain lock (a reopen may
+    have come in between). Run by the rollup job; returns how many it froze."""
+    closed = await months.closed_in_county(county_id)
+    async with db.read_transaction():
+        kept = await frozen_rows.months_of(sorted({station for station, _ in closed}, key=str))
+    frozen = 0
+    for station_id, month in closed:
+        if month in kept.get(station_id, ()):
+            continue
+        async with db.write_transaction():
+            if await months.still_closed(station_id, month) and not await frozen_rows.is_frozen(
+                station_id, month
+            ):
+                await freeze(station_id, county_id, month)
+                frozen += 1
+    return frozen
+
+
+async def freeze_missing_everywhere() -> int:
+    async with db.read_transaction():
+        counties = await places.county_ids()
+    return sum([await freeze_missing(county_id) for county_id in counties])
 
 
 def _months_between(first: datetime.date, last: datetime.date):

@@ -236,6 +236,20 @@ async def close_county(user: CurrentUser, county_id: uuid.UUID, month: str) -> C
     return await county_month(county_id, month)
 
 
+async def closed_in_county(county_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    """(station, month) of every closed month of the county, oldest first."""
+    async with db.read_transaction():
+        return await month_store.closed_in_county(county_id)
+
+
+async def still_closed(station_id: uuid.UUID, month: str) -> bool:
+    """Inside the caller's write: is the month closed, with the station's chain locked (ordered
+    with its closes, reopens and sync batches until the caller commits)?"""
+    await event_store.lock_chain(station_id)
+    row = await month_store.get(station_id, month)
+    return row is not None and row.state == "closed"
+
+
 async def county_month(county_id: uuid.UUID, month: str) -> CountyMonth:
     parse_month(month)
     async with db.read_transaction():

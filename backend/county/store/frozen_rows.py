@@ -64,6 +64,13 @@ async def drop(station_id: uuid.UUID, month: str) -> None:
     )
 
 
+async def is_frozen(station_id: uuid.UUID, month: str) -> bool:
+    rows = await db.fetch(
+        "SELECT 1 FROM county_frozen_month WHERE station = $1 AND month = $2", station_id, month
+    )
+    return bool(rows)
+
+
 async def months_of(stations: list[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
     """Each of these stations' frozen months (stations with none left out)."""
     frozen: dict[uuid.UUID, set[str]] = {}
