@@ -162,7 +162,12 @@ async def on_shutdown(app: Litestar) -> None:
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
+    from backend.county import frozen
+    from backend.ledger import months
+
     settings = settings or get_settings()
+    # A close freezes the county's figures of the station-month, a reopen counts them again.
+    months.on_close_and_reopen(frozen.freeze, frozen.thaw)
     csrf = CSRFConfig(
         secret=settings.secret_key,
         cookie_name=CSRF_COOKIE,

@@ -11,7 +11,7 @@ every read; catching up computes them once, for every reader after.)
 
 Money is integer fen; days are county-local `datetime.date`; ids are `uuid.UUID`.
 
-Each figure is defined once, in definitions.py.
+Each figure is defined once, in definitions.py; a closed station-month's stay frozen (frozen.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypedDict
 
 from backend import db
-from backend.county import actuals, baseline, rollups, service, standards, targets
+from backend.county import actuals, baseline, frozen, rollups, service, standards, targets
 from backend.county import coverage as definitions_coverage
 from backend.county.definitions import (
     CHECKIN_KIND,
@@ -37,7 +37,6 @@ from backend.county.definitions import (
     growth_pct,
     growth_reason,
     kinds_of,
-    poor_village_figures,
     share_pct,
 )
 from backend.county.store import ledger_reads, places, programme_rows, rollup_rows
@@ -210,14 +209,15 @@ async def _poor_villages(
     figures: CountyFigures, first: datetime.date, last: datetime.date
 ) -> dict[str, Any]:
     """贫困村: 网络零售额, 农产品上行 and 惠及脱贫户金额 of the stations whose village is a
-    贫困村 today (the registry's flag; closed stations' sales still count), over [first, last]
+    贫困村 (the registry's flag today, the one frozen with a closed station-month; closed
+    stations' sales still count), over [first, last]
     and the same days a year before, with the growth (None, its reason NO_BASE, when there is
     nothing to grow from)."""
     stations = await places.stations(figures.county_id)
     poor = {station.id for station in stations if station.poor_village}
-    now = poor_village_figures(await figures.station_sums(first, last), poor)
-    before = poor_village_figures(
-        await figures.station_sums(service.year_before(first), service.year_before(last)), poor
+    now = await frozen.poor_village_sums(figures.county_id, first, last, poor)
+    before = await frozen.poor_village_sums(
+        figures.county_id, service.year_before(first), service.year_before(last), poor
     )
     return {
         "stations": len(poor),

@@ -4,6 +4,8 @@ from piccolo.conf.apps import AppConfig
 
 from backend.county.tables import (
     Baseline,
+    FrozenMonth,
+    FrozenRollup,
     Programme,
     ProvinceAttempt,
     ProvinceReport,
@@ -31,6 +33,8 @@ APP_CONFIG = AppConfig(
         Target,
         Baseline,
         TownshipTarget,
+        FrozenMonth,
+        FrozenRollup,
     ],
     migration_dependencies=["backend.ledger.piccolo_app"],
     commands=[],

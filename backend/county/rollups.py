@@ -12,6 +12,9 @@ gap-free and its writers are serialised, so "seq > mark" is exactly the new even
 A change of the county's return rule, of its 脱贫户 list or of which 代销 are not farm produce (a
 catalogue product's category, a text mapped) recomputes the whole county.
 
+A station's closed month is frozen (frozen.py): every refresh and rebuild writes its days back as
+they were at close (`_keep_frozen`) instead of recomputing them, until the month is reopened.
+
 Kinds are the cashbook's (`parcel_received`, `parcel_dispatched`, `sale_recorded`,
 `service_phone_topup`…) plus `parcel_overdue` (parcels that reached the return deadline on that
 day still on the shelf) and `entry_reversed` (corrections made that day).
@@ -31,8 +34,9 @@ from typing import Any
 
 from backend import clock, db
 from backend.catalogue.service import NotFarm, not_farm
-from backend.county.store import ledger_reads, places, rollup_rows
+from backend.county.store import frozen_rows, ledger_reads, places, rollup_rows
 from backend.county.store.rollup_rows import OVERDUE_KIND, REVERSED_KIND, chunks
+from backend.ledger.months import month_key
 from backend.ledger.projector import cashbook_amounts, cashbook_kind
 
 log = logging.getLogger("cunzhan.county.rollups")
@@ -125,6 +129,39 @@ async def _figures(
         _add(figures[row.station], (day, kind), values)
     await _overdue_figures(stations, rule, days, today, figures)
     return figures
+
+
+async def _keep_frozen(stations: list[uuid.UUID], days: set[datetime.date] | None, figures) -> None:
+    """Inside the write: the days of a station's closed months keep the figures frozen at close,
+    whatever was just computed for them (the county's values may have changed since)."""
+    frozen = await frozen_rows.months_of(stations)
+    for station, kept in frozen.items():
+        own = figures[station]
+        for key in [key for key in own if month_key(key[0]) in kept]:
+            del own[key]
+    for line in await frozen_rows.lines(list(frozen), days) if frozen else ():
+        figures[line.station][(line.day, line.kind)] = list(line.values)
+
+
+async def station_month(
+    station_id: uuid.UUID, county_id: uuid.UUID, days: set[datetime.date]
+) -> dict[tuple[datetime.date, str], list[int]]:
+    """One station's figures of these days from the log, with the county's values as they are
+    now (what a close freezes and a reopen recomputes)."""
+    rule = await _county_rule(county_id)
+    return (await _figures([station_id], rule, days, rule.today()))[station_id]
+
+
+async def write_station_month(
+    station_id: uuid.UUID,
+    county_id: uuid.UUID,
+    days: set[datetime.date],
+    figures: dict[tuple[datetime.date, str], list[int]],
+) -> None:
+    """Inside the caller's write: the station's rows of these days and the county's sums."""
+    await rollup_rows.serialise(county_id)
+    await rollup_rows.replace_station_days([station_id], county_id, days, {station_id: figures})
+    await rollup_rows.write_totals(county_id, days)
 
 
 async def _overdue_figures(stations, rule: CountyRule, days, today, figures) -> None:
@@ -294,6 +331,7 @@ async def _refresh_days(
                     groups[frozenset(days)].append(station_id)
             for shared_days, members in groups.items():
                 figures = await _figures(members, rule, set(shared_days), today)
+                await _keep_frozen(members, set(shared_days), figures)
                 await rollup_rows.replace_station_days(
                     members, county_id, set(shared_days), figures
                 )
@@ -335,6 +373,7 @@ async def rebuild_county(county_id: uuid.UUID, now: datetime.datetime | None = N
             figures = await _figures([station_id], rule, None, today)
         async with db.write_transaction():
             await rollup_rows.serialise(county_id)
+            await _keep_frozen([station_id], None, figures)
             await rollup_rows.replace_station_days([station_id], county_id, None, figures)
             await rollup_rows.set_marks(county_id, {station_id: head})
         days += len({day for day, _ in figures[station_id]})

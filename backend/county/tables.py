@@ -8,6 +8,7 @@ on SQLite).
 from piccolo.columns import (
     UUID,
     BigInt,
+    Boolean,
     Date,
     DoublePrecision,
     ForeignKey,
@@ -75,6 +76,39 @@ class RollupState(Table, tablename="county_rollup_state"):
     # The catalogue's non-farm products and the texts mapped to them: which sales are 上行.
     products_hash = Varchar(length=64, default="")
     refreshed_at = Timestamptz(null=True, default=None)
+
+
+class FrozenMonth(Table, tablename="county_frozen_month"):
+    """A station's closed month, frozen in the close's transaction (county/frozen.py): the
+    county's values its figures were counted with, and its subsidy claim as it stood."""
+
+    station = UUID(index=True)
+    county = UUID(index=True)
+    month = Varchar(length=7)  # YYYY-MM
+    poor_village = Boolean(default=False)  # the station's village was a 贫困村 at close
+    subsidy_fen_per_parcel = Integer(default=0)
+    subsidy_farm_only = Boolean(default=True)
+    subsidy_monthly_cap_fen = BigInt(default=0)
+    claim = Text(default="")  # the station's claim of the month (JSON), "" when it had none
+    frozen_at = Timestamptz(default=TimestamptzNow())
+
+
+class FrozenRollup(Table, tablename="county_frozen_rollup"):
+    """A closed station-month's rollup rows as they were at close: what every rebuild or
+    refresh writes back for its days instead of recomputing them."""
+
+    station = UUID(index=True)
+    month = Varchar(length=7)
+    day = Date()
+    kind = Varchar(length=32)
+    # The schema's column name hides Table.count() on this table (no code counts rows with it).
+    count = Integer(default=0)  # type: ignore[assignment]
+    amount_fen = BigInt(default=0)
+    fee_fen = BigInt(default=0)
+    farm_count = Integer(default=0)
+    poverty_count = Integer(default=0)
+    poverty_amount_fen = BigInt(default=0)
+    farm_amount_fen = BigInt(default=0)
 
 
 class ProvinceReport(Table, tablename="county_province_report"):

@@ -34,9 +34,11 @@ async def _parcel_overdue(now: datetime.datetime, settings: Settings) -> Counts:
 
 
 async def _rollup(now: datetime.datetime, settings: Settings) -> Counts:
+    from backend.county.frozen import freeze_missing_everywhere
     from backend.county.rollups import refresh
 
-    return {"refreshed": int(await refresh() or 0)}
+    frozen = await freeze_missing_everywhere()  # months closed before closing froze them
+    return {"refreshed": int(await refresh() or 0), "frozen": frozen}
 
 
 async def _province_report(now: datetime.datetime, settings: Settings) -> Counts:

@@ -10,6 +10,10 @@ day is still to come) and `adjusts_month` names the month it was dated in. The c
 `business_date`, decided once at acceptance: verify and rebuild give the same answer forever.
 Reopening a month lets later entries of it count in it again; adjustments already counted in a
 later month stay there (the log is never rewritten).
+
+The county freezes a station-month's figures when it closes and counts them again when it reopens
+(county/frozen.py), inside the same transaction; the county sits above the ledger, so it hands
+its two steps in at start-up (`on_close_and_reopen`, from app.create_app).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import datetime
 import json
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 
 import msgspec
 
@@ -54,6 +59,22 @@ class CountyMonth(msgspec.Struct):
 
 class ReopenRequest(msgspec.Struct):
     reason: str = ""  # required: an empty or missing one is refused as `reason_required`
+
+
+# (station, county, month) → the county's step of a close or a reopen, in its transaction.
+MonthStep = Callable[[uuid.UUID, uuid.UUID, str], Awaitable[None]]
+_steps: dict[str, MonthStep] = {}
+
+
+def on_close_and_reopen(closed: MonthStep, reopened: MonthStep) -> None:
+    _steps["closed"], _steps["reopened"] = closed, reopened
+
+
+async def _step(name: str, station_id: uuid.UUID, county_id: uuid.UUID, month: str) -> None:
+    step = _steps.get(name)
+    if step is None:  # a close that froze nothing would let the month's figures change
+        raise RuntimeError("the county's month close steps are not registered (app.create_app)")
+    await step(station_id, county_id, month)
 
 
 def month_key(day: datetime.date) -> str:
@@ -125,6 +146,7 @@ async def close(user: CurrentUser, station_id: uuid.UUID, month: str) -> MonthSt
             base, state="closed", closed_at=clock.utcnow(), closed_by=user.id
         )
         await month_store.save(row)
+        await _step("closed", station_id, county_id, month)
         await audit(user, "month.closed", "station", station_id, county_id, month=month)
     return _out(station_id, month, row)
 
@@ -157,6 +179,7 @@ async def reopen(user: CurrentUser, station_id: uuid.UUID, month: str, reason: s
             row, state="open", reopened_at=clock.utcnow(), reopened_by=user.id, reason=reason
         )
         await month_store.save(row)
+        await _step("reopened", station_id, facts.county_id, month)
         await audit(
             user, "month.reopened", "station", station_id, facts.county_id, month=month,
             reason=reason,
@@ -211,6 +234,20 @@ async def close_county(user: CurrentUser, county_id: uuid.UUID, month: str) -> C
     for station_id in stations:
         await close(user, station_id, month)
     return await county_month(county_id, month)
+
+
+async def closed_in_county(county_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    """(station, month) of every closed month of the county, oldest first."""
+    async with db.read_transaction():
+        return await month_store.closed_in_county(county_id)
+
+
+async def still_closed(station_id: uuid.UUID, month: str) -> bool:
+    """Inside the caller's write: is the month closed, with the station's chain locked (ordered
+    with its closes, reopens and sync batches until the caller commits)?"""
+    await event_store.lock_chain(station_id)
+    row = await month_store.get(station_id, month)
+    return row is not None and row.state == "closed"
 
 
 async def county_month(county_id: uuid.UUID, month: str) -> CountyMonth:

@@ -57,6 +57,16 @@ async def closed_months(station_id: uuid.UUID) -> set[str]:
     return {row["month"] for row in rows}
 
 
+async def closed_in_county(county_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    """(station, month) of every closed month of the county's stations."""
+    rows = await db.fetch(
+        "SELECT m.station, m.month FROM ledger_month m JOIN registry_station s "
+        "ON s.id = m.station WHERE s.county = $1 AND m.state = 'closed' ORDER BY m.month",
+        county_id,
+    )
+    return [(db.as_uuid(row["station"]), row["month"]) for row in rows]
+
+
 async def get(station_id: uuid.UUID, month: str) -> MonthRow | None:
     rows = await db.fetch(
         f"SELECT {_COLUMNS} FROM ledger_month WHERE station = $1 AND month = $2",
