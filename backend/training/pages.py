@@ -18,7 +18,9 @@ from backend.i18n import translate
 from backend.params import TraineeId
 from backend.registry.pages import choices
 from backend.registry.staff import page_county, staff_county
+from backend.training import figures as training
 from backend.training import service
+from backend.training.figures import ProgrammeStartOf
 from backend.web.forms import FormField, FormState, error_state, form_values
 from backend.web.layout import PAGE_ERRORS, page_language, render
 
@@ -31,11 +33,11 @@ TRAINING_FIELDS = [
     FormField("hours"),
     FormField("trainees", "textarea", required=True),
 ]
-# A trainee's line: "name" or "name,household code" (a full-width comma or a tab, as pasted
-# from a spreadsheet, too).
+# A trainee's line: "name", "name,household code" or "name,household code,station code" (a
+# full-width comma or a tab, as pasted from a spreadsheet, too).
 _SEPARATOR = re.compile(r"[,，\t]")
 # Problems about one trainee belong to the trainees box.
-_TRAINEE_FIELDS = {"name", "household_code", "poor"}
+_TRAINEE_FIELDS = {"name", "household_code", "poor", "station_code"}
 
 
 def trainee_lines(text: str) -> list[service.TraineeInput]:
@@ -43,9 +45,12 @@ def trainee_lines(text: str) -> list[service.TraineeInput]:
     for line in (text or "").splitlines():
         if not line.strip():
             continue
-        parts = _SEPARATOR.split(line, maxsplit=1)
-        code = parts[1].strip() if len(parts) > 1 else ""
-        trainees.append(service.TraineeInput(name=parts[0].strip(), household_code=code or None))
+        parts = [part.strip() for part in _SEPARATOR.split(line, maxsplit=2)] + ["", ""]
+        trainees.append(
+            service.TraineeInput(
+                name=parts[0], household_code=parts[1] or None, station_code=parts[2] or None
+            )
+        )
     return trainees
 
 
@@ -59,15 +64,20 @@ def _township_id(value: str | None) -> uuid.UUID | None:
 
 
 async def training_page(
-    request: Request, user: CurrentUser, state: FormState | None = None, year: Any = None
+    request: Request,
+    user: CurrentUser,
+    programme_start_of: ProgrammeStartOf,
+    state: FormState | None = None,
+    year: Any = None,
 ) -> Template:
     county_id = await staff_county(user)
     county = await page_county(county_id)
     language = page_language(request)
-    chosen = await service.year_range(
+    chosen = await training.year_range(
         county_id, year if year is not None else request.query_params.get("year")
     )
-    figures = await service.year_figures(county_id, chosen)
+    start = await programme_start_of(county_id)
+    figures = await training.year_figures(county_id, chosen, start)
     lists = await choices(county_id)
     lists["kinds"] = [
         {"value": kind, "text": translate(f"training.kind.{kind}", language)}
@@ -103,11 +113,15 @@ class TrainingPagesController(Controller):
     exception_handlers = PAGE_ERRORS
 
     @get("/training")
-    async def training(self, request: Request, user: LoggedIn) -> Template:
-        return await training_page(request, user)
+    async def training(
+        self, request: Request, user: LoggedIn, programme_start_of: ProgrammeStartOf
+    ) -> Template:
+        return await training_page(request, user, programme_start_of)
 
     @post("/training", status_code=200)
-    async def record_training(self, request: Request, user: LoggedIn) -> Response:
+    async def record_training(
+        self, request: Request, user: LoggedIn, programme_start_of: ProgrammeStartOf
+    ) -> Response:
         county_id = await staff_county(user)
         values = form_values(await request.form(), TRAINING_FIELDS)
         township = values.get("township_id")
@@ -128,13 +142,17 @@ class TrainingPagesController(Controller):
             for name in _TRAINEE_FIELDS & set(state.errors):
                 # A trainee's problem belongs to the trainees box (its message names the line).
                 state.errors["trainees"] = state.errors.pop(name)
-            return await training_page(request, user, state, year="")
+            return await training_page(request, user, programme_start_of, state, year="")
         year = session.held_on[:4]
         return Redirect(f"/county/training?year={year}&saved=1", status_code=303)
 
     @post("/training/trainees/{trainee_id:uuid}/outcome", status_code=200)
     async def trainee_outcome(
-        self, request: Request, user: LoggedIn, trainee_id: TraineeId
+        self,
+        request: Request,
+        user: LoggedIn,
+        trainee_id: TraineeId,
+        programme_start_of: ProgrammeStartOf,
     ) -> Response:
         county_id = await staff_county(user)
         form = await request.form()
@@ -144,7 +162,7 @@ class TrainingPagesController(Controller):
             await service.set_outcome(county_id, user, trainee_id, outcome, None)
         except DomainError as exc:
             state = error_state(exc, {}, page_language(request))
-            return await training_page(request, user, state, year=year)
+            return await training_page(request, user, programme_start_of, state, year=year)
         session_query = f"&session={session}#session-{session}" if _is_uuid(session) else ""
         return Redirect(
             f"/county/training?year={year[:4]}&saved=outcome{session_query}", status_code=303
