@@ -119,32 +119,57 @@ async def _township(county_id: uuid.UUID, township_id: uuid.UUID | None) -> uuid
 
 
 async def _trainees(county_id: uuid.UUID, trainees: list[TraineeInput]) -> list[NewTrainee]:
-    """Each trainee checked; one with a household code takes that household's poor flag, one
-    with a station code is that station's keeper."""
+    """Each trainee checked (numbered from 1 in a refusal); the first problem refuses them all."""
     if not 1 <= len(trainees) <= TRAINEES_MAX:
         raise DomainError("training_trainees_count", field="trainees", max=TRAINEES_MAX)
+    checked = []
+    for result in await check_trainees(county_id, list(enumerate(trainees, start=1))):
+        if isinstance(result, DomainError):
+            raise result
+        checked.append(result)
+    return checked
+
+
+async def check_trainees(
+    county_id: uuid.UUID, trainees: list[tuple[int, TraineeInput]]
+) -> list[NewTrainee | DomainError]:
+    """Each (line, trainee) checked on its own, as it would be recorded or why it would not (the
+    sign-in sheet's row-by-row report): one with a household code takes that household's poor
+    flag, one with a station code is that station's keeper."""
     households: dict[str, tuple[uuid.UUID, bool] | None] = {}
     stations = {s.code.upper(): s.id for s in await registry_service.list_stations(county_id)}
-    checked = []
-    for line, trainee in enumerate(trainees, start=1):
-        name = (trainee.name or "").strip()
-        if not name or len(name) > NAME_MAX or _FORBIDDEN.search(name):
-            raise DomainError("training_name_invalid", field="name", line=line, max=NAME_MAX)
-        station_id = _station(stations, trainee.station_code, line)
-        code = (trainee.household_code or "").strip().upper()
-        if not code:
-            checked.append(NewTrainee(name, "", None, bool(trainee.poor), station_id))
-            continue
-        if code not in households:
-            households[code] = await _household(county_id, code)
-        found = households[code]
-        if found is None:
-            shown = code if _HOUSEHOLD_CODE.match(code) else "…"
-            raise DomainError(
-                "training_household_unknown", field="household_code", line=line, household=shown
-            )
-        checked.append(NewTrainee(name, code, found[0], found[1], station_id))
-    return checked
+    results: list[NewTrainee | DomainError] = []
+    for line, trainee in trainees:
+        try:
+            results.append(await _trainee(county_id, households, stations, line, trainee))
+        except DomainError as exc:
+            results.append(exc)
+    return results
+
+
+async def _trainee(
+    county_id: uuid.UUID,
+    households: dict[str, tuple[uuid.UUID, bool] | None],
+    stations: dict[str, uuid.UUID],
+    line: int,
+    trainee: TraineeInput,
+) -> NewTrainee:
+    name = (trainee.name or "").strip()
+    if not name or len(name) > NAME_MAX or _FORBIDDEN.search(name):
+        raise DomainError("training_name_invalid", field="name", line=line, max=NAME_MAX)
+    station_id = _station(stations, trainee.station_code, line)
+    code = (trainee.household_code or "").strip().upper()
+    if not code:
+        return NewTrainee(name, "", None, bool(trainee.poor), station_id)
+    if code not in households:
+        households[code] = await _household(county_id, code)
+    found = households[code]
+    if found is None:
+        shown = code if _HOUSEHOLD_CODE.match(code) else "…"
+        raise DomainError(
+            "training_household_unknown", field="household_code", line=line, household=shown
+        )
+    return NewTrainee(name, code, found[0], found[1], station_id)
 
 
 def _station(stations: dict[str, uuid.UUID], code: str | None, line: int) -> uuid.UUID | None:
