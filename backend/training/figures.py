@@ -20,6 +20,7 @@ from litestar.di import NamedDependency
 
 from backend import db
 from backend.errors import DomainError
+from backend.ledger import service as ledger
 from backend.params import EARLIEST_DAY
 from backend.registry import service as registry_service
 from backend.registry import store as registry
@@ -63,6 +64,7 @@ class SessionFigure:
     township_name: str
     trainer: str
     hours: float | None
+    station_code: str = ""  # held at this station by its keeper (from the PWA), "" by staff
     trainee_visits: int = 0
     poor_trainee_visits: int = 0
     trainees: list[TraineeFigure] = field(default_factory=list)
@@ -136,6 +138,46 @@ class YearFigures:
     since_start: SinceStart | None  # None without a start or when it is after the year's end
     leaders: Leaders
     keepers: Keepers
+
+
+async def held_between(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> tuple[list[SessionRow], list[TraineeRow]]:
+    """The sessions held from `first` to `last` (newest first) and their trainees: those staff
+    recorded, and those keepers recorded at their station (`training.attended`), each of these a
+    session in the station's township whose trainees take their household's poor flag today.
+    Call inside a read transaction."""
+    sessions = await store.sessions_between(county_id, first, last)
+    trainees = await store.trainees_between(county_id, first, last)
+    held = await ledger.training_attended(county_id, first, last)
+    if not held:
+        return sessions, trainees
+    stations = {row.id: row for row in await registry_service.list_stations(county_id)}
+    households: dict[str, tuple[uuid.UUID, bool] | None] = {}
+    for event in held:
+        sessions.append(
+            SessionRow(event.id, stations[event.station].township_id, event.data["title"],
+                       event.business_date, event.data["kind"], "", None, None, event.station)
+        )  # fmt: skip
+        for index, trainee in enumerate(event.data["trainees"]):
+            code = trainee.get("household_code", "")
+            if code and code not in households:
+                households[code] = await household_of(county_id, code)
+            household = households.get(code)
+            trainees.append(
+                TraineeRow(uuid.uuid5(event.id, str(index)), event.id, trainee["name"], code,
+                           bool(household and household[1]), "", None,
+                           household[0] if household else None)
+            )  # fmt: skip
+    sessions.sort(key=lambda row: row.held_on, reverse=True)
+    return sessions, trainees
+
+
+async def household_of(county_id: uuid.UUID, code: str) -> tuple[uuid.UUID, bool] | None:
+    """The household of that code in the county (its id and poor flag), or None."""
+    at_counter = await registry.household_by_code(county_id, code)
+    household = None if at_counter is None else await registry.household(at_counter.id)
+    return None if household is None else (household.id, household.poverty)
 
 
 def poor_share(poor: int, visits: int) -> float:
@@ -236,8 +278,7 @@ async def period_training(
     """人次, poor 人次, persons, persons converted and 人次 per kind of the sessions held from
     `first` to `last`, and the poor villages with a leader by `last` (the county's scorecard
     judges its training targets on them; call inside a read transaction)."""
-    sessions = await store.sessions_between(county_id, first, last)
-    trainees = await store.trainees_between(county_id, first, last)
+    sessions, trainees = await held_between(county_id, first, last)
     totals = totals_of(len(sessions), trainees)
     by_kind = {row.key: row.totals.trainee_visits for row in breakdown(sessions, trainees, _kind)}
     return PeriodTraining(
@@ -291,20 +332,13 @@ async def year_figures(
     first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
     end = min(last, await county_today(county_id))
     async with db.read_transaction():
-        sessions = await store.sessions_between(county_id, first, last)
-        trainees = await store.trainees_between(county_id, first, last)
+        sessions, trainees = await held_between(county_id, first, last)
         townships = {row.id: row.name for row in await registry_service.list_townships(county_id)}
         stations = {row.id: row for row in await registry_service.list_stations(county_id)}
         since = None
         if programme_start is not None and programme_start <= end:
-            since = SinceStart(
-                programme_start,
-                end,
-                totals_of(
-                    len(await store.sessions_between(county_id, programme_start, end)),
-                    await store.trainees_between(county_id, programme_start, end),
-                ),
-            )
+            held, attended = await held_between(county_id, programme_start, end)
+            since = SinceStart(programme_start, end, totals_of(len(held), attended))
         leaders = await leaders_by(county_id, last)
         keepers = await keepers_of(county_id, trainees)
     figures = {
@@ -317,6 +351,7 @@ async def year_figures(
             township_name=townships.get(row.township, "") if row.township else "",
             trainer=row.trainer,
             hours=None if row.hours_centi is None else row.hours_centi / 100,
+            station_code=stations[row.station].code if row.station else "",
         )
         for row in sessions
     }

@@ -70,6 +70,7 @@ def year_out(year: figures.YearFigures) -> TrainingYearOut:
             trainee_visits=s.trainee_visits,
             poor_trainee_visits=s.poor_trainee_visits,
             trainees=[_trainee_out(t) for t in s.trainees],
+            station_code=s.station_code or None,
         )
         for s in year.sessions
     ]

@@ -59,6 +59,7 @@ class SessionOut(msgspec.Struct):
     trainee_visits: int
     poor_trainee_visits: int
     trainees: list[TraineeOut]
+    station_code: str | None = None  # held at this station by its keeper (`training.attended`)
 
 
 class TotalsOut(msgspec.Struct):

@@ -24,7 +24,7 @@ from backend.params import EARLIEST_DAY
 from backend.registry import service as registry_service
 from backend.registry import store as registry
 from backend.training import store
-from backend.training.figures import KINDS, LEADER, county_today
+from backend.training.figures import KINDS, LEADER, county_today, household_of
 from backend.training.store import NewTrainee
 
 # A trainee's follow-up (培训转化): found work, opened an online shop, started a business, sells
@@ -186,13 +186,7 @@ def _station(stations: dict[str, uuid.UUID], code: str | None, line: int) -> uui
 
 
 async def _household(county_id: uuid.UUID, code: str) -> tuple[uuid.UUID, bool] | None:
-    if not _HOUSEHOLD_CODE.match(code):
-        return None
-    at_counter = await registry.household_by_code(county_id, code)
-    if at_counter is None:
-        return None
-    household = await registry.household(at_counter.id)
-    return None if household is None else (household.id, household.poverty)
+    return await household_of(county_id, code) if _HOUSEHOLD_CODE.match(code) else None
 
 
 async def record_session(

@@ -33,6 +33,7 @@ class SessionRow(msgspec.Struct, frozen=True):
     trainer: str
     hours_centi: int | None
     created_at: datetime.datetime | None
+    station: uuid.UUID | None = None  # held at this station by its keeper (the PWA's entry)
 
 
 class TraineeRow(msgspec.Struct, frozen=True):
