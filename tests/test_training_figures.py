@@ -302,3 +302,27 @@ async def test_the_page_and_the_workbook_agree_with_the_api(client, world):
     assert leaders[1:4] == [1, 2, 50.0]
     keepers = next(row for row in sheet if row[0] == "在营站点（个）")
     assert keepers[:4] == ["在营站点（个）", 3, "其中站长未培训（个）", 1]
+
+
+async def test_the_page_form_takes_a_keeper_by_the_station_code(client, world):
+    from tests.test_county_pages import CSRF_FIELD, HTML, page_login
+
+    await page_login(client, world.staff.phone)
+    token = CSRF_FIELD.search((await client.get("/county/training", headers=HTML)).text)[1]
+    form = {"_csrf_token": token, "title": "站长培训", "held_on": f"{Y}-06-01",
+            "kind": "station_keeper",
+            "trainees": "赵六,,a001\n钱七,T-0001,B001\n孙八,,Z999"}  # fmt: skip
+    refused = await client.post("/county/training", data=form, headers=HTML)
+    assert 'data-error-for="trainees"' in refused.text
+    assert "第 3 位学员的站点编码 Z999 不是本县的服务站" in refused.text
+    form["trainees"] = "赵六,,a001\n钱七,T-0001,B001"
+    saved = await client.post("/county/training", data=form, headers=HTML)
+    assert saved.status_code == 303
+    (session,) = (await year_of(client, world))["sessions"]
+    assert [(t["name"], t["household_code"], t["station_code"]) for t in session["trainees"]] == [
+        ("赵六", None, "A001"),
+        ("钱七", "T-0001", "B001"),
+    ]
+    page = await client.get(f"/county/training?year={Y}", headers=HTML)
+    keepers = _table(page.text, "keepers")
+    assert keepers == [["A001", "A001服务站", "1"], ["B001", "B001服务站", "1"]]
