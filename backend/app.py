@@ -38,6 +38,7 @@ from backend.request_guard import JsonRequestGuardMiddleware
 from backend.security import SecurityHeadersMiddleware
 from backend.settings import Settings, get_settings, provide_settings
 from backend.system.metrics import prometheus_config
+from backend.training.figures import StartOf
 
 log = logging.getLogger("cunzhan.app")
 
@@ -47,6 +48,12 @@ mimetypes.add_type("text/javascript", ".mjs")
 mimetypes.add_type("application/manifest+json", ".webmanifest")
 
 MAX_BODY_BYTES = 1024 * 1024  # the sync batch limit of API.md; nothing else needs more
+
+
+def provide_programme_start_of() -> StartOf:
+    from backend.county.targets import programme_start_of
+
+    return programme_start_of
 
 
 def route_handlers() -> list:
@@ -198,6 +205,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "user": Provide(provide_user),
             "settings": Provide(provide_settings),
+            # The training figures' totals since the programme start (a county setting above
+            # training in the layers) get the start from the county capability through this.
+            "programme_start_of": Provide(provide_programme_start_of, sync_to_thread=False),
         },
         state=State({"settings": settings}),
         on_startup=[on_startup],

@@ -58,6 +58,7 @@ const LATER = [
   "js/screens/handover.js",
   "js/screens/stale.js",
   "js/screens/counter-setup.js",
+  "js/screens/training.js",
   "locales/counter/zh-CN.json",
   "locales/counter/ug.json",
   "locales/counter/en.json",

@@ -187,6 +187,8 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/api/v1/counties/{county_id}/trainings"): RouteRule(staff_of_county),
     ("GET", "/county/training"): RouteRule(any_staff),
     ("POST", "/county/training"): RouteRule(any_staff),
+    ("GET", "/county/training/import"): RouteRule(any_staff),
+    ("POST", "/county/training/import"): RouteRule(any_staff),
     ("PUT", "/api/v1/counties/{county_id}/trainings/trainees/{trainee_id}/outcome"): RouteRule(
         staff_of_county
     ),

@@ -133,7 +133,8 @@ async def _county(client, world) -> None:
         ],
     )
     await session(f"{Y}-08-01", [{"name": "戊", "poor": True}])  # after June
-    # 甲 opened an online shop: 1 of the 4 persons trained by June converted.
+    # 甲 (T-0001, of 西村) became 西村's e-commerce leader: 1 of the 4 persons trained by June
+    # converted, and the one poor village has its leader.
     listed = await client.get(
         f"/api/v1/counties/{world.county_id}/trainings?year={Y}", headers=world.staff.headers
     )
@@ -142,7 +143,7 @@ async def _county(client, world) -> None:
     )
     outcome = await client.put(
         f"/api/v1/counties/{world.county_id}/trainings/trainees/{jia}/outcome",
-        json={"outcome": "online_shop", "noted_on": f"{Y}-05-01"},
+        json={"outcome": "leader", "noted_on": f"{Y}-05-01"},
         headers=world.staff.headers,
     )
     assert outcome.status_code in (200, 204), outcome.text
@@ -219,6 +220,9 @@ EXPECTED: dict[str, tuple] = {
     "poor_training_share_pct": (50.0, 30, True),  # 2 of 4
     "training_people": (4, 2000, False),  # 甲乙丙丁, each once
     "training_conversion_pct": (25.0, 2, True),  # 甲 of the 4
+    "training_visits_ecommerce_basics": (4, 5000, False),  # every session is 电商普及
+    "training_visits_entrepreneurship": (0, 4000, False),
+    "poor_village_leaders_pct": (100.0, 100, True),  # 西村 (甲), the one 贫困村
     "trace_scans": (2, 2, True),  # the two of May; last December's and July's not
     "trace_points": (0, None, None),  # its one batch names no household, station or village
     "delivery_48h_pct": (50.0, 90, False),  # 2 of the 4 legs of January to June
@@ -259,6 +263,9 @@ PAGE_TEXT = {
     "poor_training_share_pct": ("50%", "30%"),
     "training_people": ("4 人", "2,000 人"),
     "training_conversion_pct": ("25%", "2%"),
+    "training_visits_ecommerce_basics": ("4 人次", "5,000 人次"),
+    "training_visits_entrepreneurship": ("0 人次", "4,000 人次"),
+    "poor_village_leaders_pct": ("100%", "100%"),
     "trace_scans": ("2 次", "2 次"),
     "trace_points": ("0 个", "—"),
     "delivery_48h_pct": ("50%", "90%"),
@@ -320,6 +327,9 @@ SHEET_LABELS = {
     "poor_training_share_pct": "脱贫户培训人次占比（%）",
     "training_people": "电商培训人数（人）",
     "training_conversion_pct": "培训创业就业转化率（%）",
+    "training_visits_ecommerce_basics": "电商普及培训人次（人次）",
+    "training_visits_entrepreneurship": "创业培训人次（人次）",
+    "poor_village_leaders_pct": "贫困村电商带头人覆盖率（%）",
     "trace_scans": "农产品溯源扫码（次）",
     "trace_points": "农产品溯源点（个）",
     "delivery_48h_pct": "县到村 48 小时送达率（%）",
@@ -380,7 +390,7 @@ async def test_page_kpis_and_workbook_agree_on_every_row(client, world):
         "coverage", "sales", "poverty", "training", "trace", "logistics", "reporting"
     ]  # fmt: skip
     assert "测试县" in page.text and f"{Y}-01-01" in page.text and f"{Y}-06-30" in page.text
-    assert "已达标 11 项，未达标 10 项，未设目标 12 项" in page.text
+    assert "已达标 12 项，未达标 12 项，未设目标 12 项" in page.text
     assert 'href="/county/scorecard"' in page.text and "data-print" in page.text
 
     book = await client.get(

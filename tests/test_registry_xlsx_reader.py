@@ -29,7 +29,7 @@ def workbook_bytes(build) -> bytes:
 def by_openpyxl(body: bytes) -> list_file.Table:
     sheet = load_workbook(io.BytesIO(body), read_only=True).worksheets[0]
     rows = [[cell if cell is not None else None for cell in row] for row in sheet.values]
-    return list_file._table(rows)
+    return list_file._table(rows, list_file.COLUMNS, "village_code")
 
 
 def both_ways(body: bytes) -> tuple[list_file.Table, list_file.Table]:

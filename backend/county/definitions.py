@@ -55,7 +55,7 @@ FIGURE_KEYS = (
 )
 CHECKIN_KIND = "checkin_recorded"
 # Kinds the rollups keep beside the keeper's cashbook: what the pages' per-kind tables leave out.
-NOT_IN_CASHBOOK = (OVERDUE_KIND, REVERSED_KIND, "parcel_moved", "cash_counted")
+NOT_IN_CASHBOOK = (OVERDUE_KIND, REVERSED_KIND, "parcel_moved", "cash_counted", "training_attended")
 
 
 # One definition per figure ---------------------------------------------------------------------

@@ -6,8 +6,9 @@ coverage, and the targets judged on the year to date), 考核指标 (the scoreca
 every target name with its actual, the county's target and met 是/否/未设目标), one sheet
 per kind with a row per station, 打卡 (weeks × stations), 调整 (entries dated in a closed month
 and counted this month), 物流补贴 (claims per station), 补贴明细 (the parcels claimed), 培训台帐
-(the month's training sessions with their 人次) and 溯源 (the county's trace batches with their
-scans in the month, the year to date and through the month's end, and the county's 合计).
+(the month's training sessions with their 人次, then the year's training figures) and 溯源 (the
+county's trace batches with their scans in the month, the year to date and through the month's
+end, and the county's 合计).
 Amounts are yuan with two decimals ('#,##0.00'), headers Chinese and frozen; days are date cells
 ('yyyy-mm-dd'). Nothing personal is exported: no table has a column for a
 villager's phone, name, household code or account, nor for the free text one could be typed into
@@ -31,7 +32,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from backend.county import definitions, figures, scorecard, service
+from backend.county import definitions, figures, scorecard, service, training_sheet
 from backend.county.store.rollup_rows import StationSumLine
 from backend.county.subsidies import monthly_claims
 from backend.county.targets import TARGET_NAMES
@@ -40,7 +41,6 @@ from backend.i18n import translate
 from backend.ledger.service import week_start
 from backend.params import parse_month
 from backend.trace import service as trace
-from backend.training import service as training
 
 YUAN = "#,##0.00"
 DAY = "yyyy-mm-dd"
@@ -181,34 +181,15 @@ async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     tables["checkins"] = _checkin_table(stations)
     tables["subsidies"], tables["subsidy_parcels"] = _subsidy_tables(claims)
     tables["adjustments"] = _adjustment_table(adjusted, stations["stations"])
-    tables["training"] = await _training_table(county_id, first, last)
+    tables["training"] = await _training_table(county, first, last)
     tables["trace"] = await _trace_table(county_id, first, last)
     return {"county": county, "month": month, "tables": tables}
 
 
-async def _training_table(county_id: uuid.UUID, first: datetime.date, last: datetime.date) -> Table:
-    """The sessions held in the month (the training page's own figures), oldest first."""
-    year = await training.year_figures(county_id, first.year)
-    table = Table(
-        "培训台帐",
-        [
-            "培训日期",
-            "标题",
-            "培训类别",
-            "乡镇",
-            "授课人",
-            "学时（小时）",
-            "培训人次",
-            "脱贫户人次",
-        ],
-    )
-    for session in sorted(year.sessions, key=lambda s: s.held_on):
-        if first <= session.held_on <= last:
-            kind = translate(f"training.kind.{session.kind}", "zh-CN")
-            table.rows.append(
-                [session.held_on, session.title, kind, session.township_name, session.trainer,
-                 session.hours, session.trainee_visits, session.poor_trainee_visits]
-            )  # fmt: skip
+async def _training_table(county, first: datetime.date, last: datetime.date) -> Table:
+    """The month's sessions and the year's training figures (training_sheet.py)."""
+    table = Table(training_sheet.TITLE, training_sheet.HEADERS)
+    table.rows = await training_sheet.rows(county, first, last)
     return table
 
 

@@ -9,9 +9,8 @@ right after a sync. With nothing new that is a handful of reads and no write. (R
 not-yet-rolled tail beside the rollups instead would mean recomputing the same station-days on
 every read; catching up computes them once, for every reader after.)
 
-Money is integer fen; days are county-local `datetime.date`; ids are `uuid.UUID`.
-
-Each figure is defined once, in definitions.py; a closed station-month's stay frozen (frozen.py).
+Money is integer fen; days are county-local `datetime.date`; ids are `uuid.UUID`. Each figure is
+defined once, in definitions.py; a closed station-month's stay frozen (frozen.py).
 """
 
 from __future__ import annotations
@@ -54,7 +53,7 @@ from backend.ledger.service import week_start
 from backend.params import parse_month
 from backend.trace import points as trace_points
 from backend.trace import service as trace
-from backend.training import service as training
+from backend.training import figures as training
 
 # Reading ---------------------------------------------------------------------------------------
 
@@ -183,6 +182,8 @@ async def month_kpis(
         "poor_training_share_pct": share_pct(trained.poor_visits, trained.visits),
         "training_people": trained.people,
         "training_conversion_pct": share_pct(trained.people_converted, trained.people),
+        **trained.visits_by_kind,  # training_visits_<kind>
+        "poor_village_leaders_pct": share_pct(*trained.leader_villages),
         "trace_scans": scans,
         "trace_points": (await trace_points.trace_points(county_id, until)).points,
         "delivery_48h_pct": (
@@ -242,8 +243,7 @@ def target_actuals(
 ) -> dict[str, Any]:
     """What each target name (targets.TARGET_NAMES) is judged on: the year to date (trace scans
     too, by the county-local day of each scan; stations: the 乡级服务站 and 村级服务点 built on
-    coverage's day, today);
-    `programme` holds the other actuals counted outside the rollups."""
+    coverage's day, today); `programme` holds the other actuals counted outside the rollups."""
     figures, growth = year_to_date["figures"], year_to_date["growth_pct"]
     poor = year_to_date["poor_villages"]
     return {

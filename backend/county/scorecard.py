@@ -67,6 +67,9 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "poor_training_share_pct",
             "training_people",
             "training_conversion_pct",
+            "training_visits_ecommerce_basics",
+            "training_visits_entrepreneurship",
+            "poor_village_leaders_pct",
         ),
     ),
     ("trace", ("trace_scans", "trace_points")),
@@ -84,7 +87,7 @@ def target_unit(name: str) -> str:
             return "stations"
         if name == "training_people":
             return "people"
-        if name.endswith("training_visits"):
+        if "training_visits" in name:
             return "visits"
         if name == "trace_scans":
             return "scans"

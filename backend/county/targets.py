@@ -3,6 +3,7 @@
     programme(county_id) -> {"programme_start", "targets": [{"name", "target"}], "names"}
     set_programme(user, county_id, start | None, targets) -> the same, after the change
     programme_start(county) -> date   (default: the day the county was created, local)
+    programme_start_of(county_id) -> date   (the same, by the county's id)
     township_targets(township_id) / set_township_targets(user, county_id, township_id, targets)
 
 Target names come from a fixed list (TARGET_NAMES, documented in docs/api.md); each is judged in
@@ -53,6 +54,12 @@ TARGET_NAMES: dict[str, str] = {
     "training_people": "count",  # 培训人数: distinct persons trained, year to date
     # persons with a follow-up outcome (就业, 开网店, 创业) of the persons trained, in percent
     "training_conversion_pct": "pct",
+    # 人次 of the sessions of one kind (大冶: 5,000 电商普及 and 4,000 创业), year to date
+    "training_visits_ecommerce_basics": "count",
+    "training_visits_entrepreneurship": "count",
+    # 贫困村 with an e-commerce leader (电商带头人) by the period's end, in percent (岳普湖: one per
+    # poor village; training/figures.py leaders_by)
+    "poor_village_leaders_pct": "pct",
     "trace_scans": "count",  # 溯源扫码, scans of the county's labels in the year to date
     # 溯源点: the distinct origins (household, else station, else village) of the trace batches
     # registered by the period's end (trace/points.py; cumulative, as 「建设溯源点5家以上」)
@@ -94,6 +101,12 @@ async def programme_start(county: places.CountyRow) -> datetime.date:
     async with db.read_transaction():
         start = await programme_rows.programme_start(county.id)
     return start or county.created_at.astimezone(county.zone).date()
+
+
+async def programme_start_of(county_id: uuid.UUID) -> datetime.date:
+    """The programme start of the county of that id (app.py hands it to the training figures,
+    which sit below this capability, for their totals since the start)."""
+    return await programme_start(await _county(county_id))
 
 
 async def programme(county_id: uuid.UUID) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from backend.county.store import places
 from backend.errors import DomainError
 from backend.params import parse_month
 from backend.registry import store as registry_store
-from backend.training import service as training
+from backend.training import figures as training
 
 
 def _pct(part: int, whole: int) -> float | None:

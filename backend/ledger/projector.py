@@ -147,8 +147,9 @@ def _slot(code: str) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-# A till count is not a takings line: the cashbook's `cash` shows it beside what was expected.
-NOT_IN_CASHBOOK = {"cash_counted"}
+# A till count is not a takings line: the cashbook's `cash` shows it beside what was expected; a
+# training session held at the station is no business at all (training's figures count it).
+NOT_IN_CASHBOOK = {"cash_counted", "training_attended"}
 
 
 def cashbook_kind(event_type: str, data: dict[str, Any]) -> str:
@@ -453,6 +454,7 @@ _HANDLERS = {
     "service.recorded": _plain,
     "checkin.recorded": _plain,
     "cash.counted": _plain,
+    "training.attended": _plain,
     "entry.reversed": _reversed,
 }
 

@@ -135,6 +135,27 @@ class CashCounted(EventData):
     note: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 
+# The kinds of a training session (training's KINDS: 电商普及, 创业, 站长, 直播带货, other).
+TrainingKind = Literal[
+    "ecommerce_basics", "entrepreneurship", "station_keeper", "livestream", "other"
+]
+TRAINEES_MAX = 200  # a village session's sign-in list
+
+
+class AttendedTrainee(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    name: Text40
+    household_code: HouseholdCode | None = None
+
+
+class TrainingAttended(EventData):
+    """A training session the keeper held at the station (村级培训) and who attended; the county's
+    training figures count it as a session in the station's township on its business day."""
+
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+    kind: TrainingKind
+    trainees: Annotated[list[AttendedTrainee], msgspec.Meta(min_length=1, max_length=TRAINEES_MAX)]
+
+
 class EntryReversed(EventData):
     target_id: uuid.UUID
     reason: Reason
@@ -152,6 +173,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
     "service.recorded": ServiceRecorded,
     "checkin.recorded": CheckinRecorded,
     "cash.counted": CashCounted,
+    "training.attended": TrainingAttended,
     "entry.reversed": EntryReversed,
 }
 

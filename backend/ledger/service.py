@@ -77,3 +77,12 @@ async def latest_cash_counts(
     if not station_ids:
         return {}
     return await event_store.cash_counts(station_ids, first, last)
+
+
+async def training_attended(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> list[event_store.AttendedRow]:
+    """The village training sessions the county's keepers recorded (`training.attended`, not
+    reversed), by business day from `first` to `last`: the training figures count them. Read
+    inside the caller's transaction."""
+    return await event_store.training_attended(county_id, first, last)

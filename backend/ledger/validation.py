@@ -148,6 +148,16 @@ def _check_sale(data: dict[str, Any]) -> None:
         data["batch_code"] = code
 
 
+def _check_trainees(trainees: list[dict[str, Any]]) -> None:
+    """A village session's trainees: names trimmed and given, household codes in upper case."""
+    for trainee in trainees:
+        trainee["name"] = trainee["name"].strip()
+        if not trainee["name"]:
+            raise Rejection("missing_field", "trainees")
+        if "household_code" in trainee:
+            trainee["household_code"] = trainee["household_code"].strip().upper()
+
+
 def _normalize(event_type: str, data: dict[str, Any]) -> None:
     """Type-specific checks beyond the schema; normalizes `data` in place."""
     if event_type in ("parcel.received", "parcel.dispatched"):
@@ -160,9 +170,12 @@ def _normalize(event_type: str, data: dict[str, Any]) -> None:
         data["household_code"] = data["household_code"].strip().upper()
     if event_type == "sale.recorded":
         _check_sale(data)
+    if event_type == "training.attended":
+        _check_trainees(data["trainees"])
     if event_type == "checkin.recorded" and ("lat" in data) != ("lng" in data):
         raise Rejection("location_incomplete", "lat" if "lat" not in data else "lng")
-    for key in ("recipient_name", "item", "product", "channel", "destination", "reason", "note"):
+    for key in ("recipient_name", "item", "product", "channel", "destination", "reason", "note",
+                "title"):  # fmt: skip
         if key in data and isinstance(data[key], str):
             data[key] = data[key].strip()
             if not data[key] and key not in ("recipient_name", "note"):

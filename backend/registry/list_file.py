@@ -4,6 +4,8 @@ The headers are Chinese (`COLUMNS`: the template's header first, then the synony
 reader is our own small one for xlsx (tests/test_registry_xlsx_reader.py holds it to openpyxl) so
 that a 10 MiB upload is read within fixed limits of rows, columns and unpacked bytes. The import's
 plan (imports.py) works on the `Table` this returns; `template_workbook` writes the blank template.
+Other files with Chinese headers (the training sign-in sheet) are read by the same reader, given
+their own columns (`read_table(body, columns, required)`).
 """
 
 from __future__ import annotations
@@ -59,7 +61,10 @@ def _header_key(text: str) -> str:
     return _HEADER_NOISE.sub("", unicodedata.normalize("NFKC", text)).lower()
 
 
-_HEADERS = {_header_key(name): key for key, names in COLUMNS.items() for name in names}
+def _headers(columns: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Each accepted header, as compared, → its field."""
+    return {_header_key(name): key for key, names in columns.items() for name in names}
+
 
 # Reading the file ------------------------------------------------------------------------------
 
@@ -89,8 +94,10 @@ def _too_many_rows() -> DomainError:
     return DomainError("import_too_large", status=413, rows=MAX_ROWS, mib=MAX_BYTES // 2**20)
 
 
-def _table(lines: Any) -> Table:
-    """Rows of cell values → the header (the first non-empty row) and the data rows."""
+def _table(lines: Any, known: dict[str, tuple[str, ...]], required: str) -> Table:
+    """Rows of cell values → the header (the first non-empty row; it must have the `required`
+    field's column) and the data rows, of the `known` fields' columns."""
+    headers = _headers(known)
     columns: dict[str, str] = {}
     positions: dict[str, int] = {}
     rows: list[tuple[int, dict[str, str]]] = []
@@ -102,12 +109,12 @@ def _table(lines: Any) -> Table:
         if not header_seen:
             header_seen = True
             for index, text in enumerate(cells):
-                key = _HEADERS.get(_header_key(text))
+                key = headers.get(_header_key(text))
                 if key and key not in positions:
                     positions[key] = index
                     columns[key] = text
-            if "village_code" not in positions:
-                raise DomainError("import_missing_column", column=COLUMNS["village_code"][0])
+            if required not in positions:
+                raise DomainError("import_missing_column", column=known[required][0])
             continue
         values = {
             key: (cells[index] if index < len(cells) else "") for key, index in positions.items()
@@ -136,12 +143,14 @@ def _decode(body: bytes) -> str:
         raise DomainError("import_unreadable") from exc
 
 
-def _read_csv(body: bytes) -> Table:
+def _read_csv(body: bytes, known: dict[str, tuple[str, ...]], required: str) -> Table:
     text = _decode(body)
     first = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first and "," not in first else ","
     try:
-        return _table(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        return _table(
+            csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), known, required
+        )
     except csv.Error as exc:
         raise DomainError("import_unreadable") from exc
 
@@ -226,7 +235,7 @@ def _sheet_rows(book: zipfile.ZipFile, path: str, strings: list[str]) -> Any:
             yield cells
 
 
-def _read_xlsx(body: bytes) -> Table:
+def _read_xlsx(body: bytes, known: dict[str, tuple[str, ...]], required: str) -> Table:
     """The first sheet, read straight from its XML (openpyxl's reader takes ~25 µs a cell: five
     seconds for a county's 20,000 households)."""
     try:
@@ -238,20 +247,23 @@ def _read_xlsx(body: bytes) -> Table:
             raise _too_many_rows()
         try:
             strings = _shared_strings(book)
-            return _table(_sheet_rows(book, _first_sheet_path(book), strings))
+            return _table(_sheet_rows(book, _first_sheet_path(book), strings), known, required)
         except (KeyError, IndexError, StopIteration, ValueError, zipfile.BadZipFile) as exc:
             raise DomainError("import_unreadable") from exc
         except ElementTree.ParseError as exc:
             raise DomainError("import_unreadable") from exc
 
 
-def read_table(body: bytes) -> Table:
-    """An xlsx workbook (its first sheet) or a csv file, told apart by the zip signature."""
+def read_table(
+    body: bytes, known: dict[str, tuple[str, ...]] = COLUMNS, required: str = "village_code"
+) -> Table:
+    """An xlsx workbook (its first sheet) or a csv file, told apart by the zip signature: the
+    columns of the `known` fields (the list file's by default), the `required` one present."""
     if not body.strip():
         raise DomainError("import_empty")
     if body.startswith(b"PK\x03\x04"):
-        return _read_xlsx(body)
-    return _read_csv(body)
+        return _read_xlsx(body, known, required)
+    return _read_csv(body, known, required)
 
 
 def template_workbook(headers_note: list[str]) -> bytes:

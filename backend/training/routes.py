@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, get, post, put
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from backend.accounts.guards import LoggedIn, requires_county_scope, requires_staff
 from backend.params import CountyId, TraineeId
-from backend.training import service
+from backend.training import figures, service
+from backend.training.figures import ProgrammeStartOf
 from backend.training.schemas import (
     OutcomeIn,
     SessionOut,
-    TotalsOut,
     TraineeOut,
     TrainingCreate,
     TrainingCreated,
@@ -35,49 +36,53 @@ def session_input(data: TrainingCreate) -> service.SessionInput:
         township_id=data.township_id,
         trainer=data.trainer,
         hours=data.hours,
-        trainees=[service.TraineeInput(t.name, t.household_code, t.poor) for t in data.trainees],
-    )
-
-
-def year_out(figures: service.YearFigures) -> TrainingYearOut:
-    return TrainingYearOut(
-        year=figures.year,
-        sessions=[
-            SessionOut(
-                id=s.id,
-                title=s.title,
-                held_on=s.held_on,
-                kind=s.kind,
-                township_id=s.township_id,
-                township_name=s.township_name,
-                trainer=s.trainer,
-                hours=s.hours,
-                trainee_visits=s.trainee_visits,
-                poor_trainee_visits=s.poor_trainee_visits,
-                trainees=[
-                    TraineeOut(
-                        t.name,
-                        t.household_code or None,
-                        t.poor,
-                        id=t.id,
-                        outcome=t.outcome or None,
-                        outcome_on=t.outcome_on,
-                    )
-                    for t in s.trainees
-                ],
-            )
-            for s in figures.sessions
+        trainees=[
+            service.TraineeInput(t.name, t.household_code, t.poor, t.station_code)
+            for t in data.trainees
         ],
-        totals=TotalsOut(
-            sessions=figures.totals.sessions,
-            trainee_visits=figures.totals.trainee_visits,
-            poor_trainee_visits=figures.totals.poor_trainee_visits,
-            poor_share=figures.totals.poor_share,
-            people=figures.totals.people,
-            people_converted=figures.totals.people_converted,
-            conversion_rate=figures.totals.conversion_rate,
-        ),
     )
+
+
+def _trainee_out(trainee: figures.TraineeFigure) -> TraineeOut:
+    return TraineeOut(
+        trainee.name,
+        trainee.household_code or None,
+        trainee.poor,
+        id=trainee.id,
+        outcome=trainee.outcome or None,
+        outcome_on=trainee.outcome_on,
+        station_code=trainee.station_code or None,
+        station_name=trainee.station_name or None,
+    )
+
+
+def year_out(year: figures.YearFigures) -> TrainingYearOut:
+    sessions = [
+        SessionOut(
+            id=s.id,
+            title=s.title,
+            held_on=s.held_on,
+            kind=s.kind,
+            township_id=s.township_id,
+            township_name=s.township_name,
+            trainer=s.trainer,
+            hours=s.hours,
+            trainee_visits=s.trainee_visits,
+            poor_trainee_visits=s.poor_trainee_visits,
+            trainees=[_trainee_out(t) for t in s.trainees],
+            station_code=s.station_code or None,
+        )
+        for s in year.sessions
+    ]
+    # The rest maps field for field (dataclasses → the response's structs).
+    rest = {
+        name: getattr(year, name)
+        for name in ("year", "totals", "by_kind", "by_township", "by_month", "since_start")
+    }
+    rest.update(leaders=year.leaders, keepers=year.keepers, sessions=[])
+    answer = msgspec.convert(rest, TrainingYearOut, from_attributes=True)
+    answer.sessions = sessions
+    return answer
 
 
 class TrainingController(Controller):
@@ -90,7 +95,8 @@ class TrainingController(Controller):
         summary="Record a training session with its trainees (培训台帐)",
         description="`kind`: ecommerce_basics | entrepreneurship | station_keeper | livestream | "
         "other; 1–500 trainees. A trainee with a `household_code` takes the household's poor "
-        "flag; an unknown code is 422 naming the field. Nothing is written on a refusal.",
+        "flag; a `station_code` makes them that station's keeper; an unknown code is 422 "
+        "naming the field. Nothing is written on a refusal.",
         status_code=HTTP_201_CREATED,
     )
     async def record(
@@ -102,17 +108,25 @@ class TrainingController(Controller):
 
     @get(
         operation_id="listTrainings",
-        summary="A year's sessions with 人次 and poor 人次, and the year's totals",
+        summary="A year's sessions with 人次 and poor 人次, the year's totals, per kind, "
+        "township and month, since the programme's start, leaders and keepers trained",
     )
-    async def year(self, county_id: CountyId, year: YearText = None) -> TrainingYearOut:
-        chosen = await service.year_range(county_id, year)
-        return year_out(await service.year_figures(county_id, chosen))
+    async def year(
+        self,
+        county_id: CountyId,
+        programme_start_of: ProgrammeStartOf,
+        year: YearText = None,
+    ) -> TrainingYearOut:
+        chosen = await figures.year_range(county_id, year)
+        start = await programme_start_of(county_id)
+        return year_out(await figures.year_figures(county_id, chosen, start))
 
     @put(
         "/trainees/{trainee_id:uuid}/outcome",
         operation_id="setTraineeOutcome",
         summary="Note what a trainee did with the training (培训转化)",
-        description="`outcome`: employed | online_shop | business, or null to clear it; "
+        description="`outcome`: employed | online_shop | business | sells_at_station | leader, "
+        "or null to clear it; "
         "`noted_on` (YYYY-MM-DD, not ahead of the county's today) defaults to today. Audited. "
         "The year's totals count `people` (人数) and `people_converted` beside 人次.",
         status_code=200,

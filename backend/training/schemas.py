@@ -12,6 +12,7 @@ class TraineeIn(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     household_code: str | None = None
     poor: bool = False  # ignored when household_code is given: the household's flag decides
+    station_code: str | None = None  # the trainee is this station's keeper (站长培训)
 
 
 class TrainingCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -33,12 +34,16 @@ class TraineeOut(msgspec.Struct):
     household_code: str | None
     poor: bool
     id: uuid.UUID | None = None
-    outcome: str | None = None  # employed | online_shop | business; None until noted
+    # employed | online_shop | business | sells_at_station | leader; None until noted
+    outcome: str | None = None
     outcome_on: datetime.date | None = None
+    station_code: str | None = None  # the station whose keeper this trainee is
+    station_name: str | None = None
 
 
 class OutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
-    outcome: str | None  # employed | online_shop | business; null clears it
+    # employed | online_shop | business | sells_at_station | leader; null clears it
+    outcome: str | None
     noted_on: str | None = None  # YYYY-MM-DD, the county's today when omitted
 
 
@@ -54,6 +59,7 @@ class SessionOut(msgspec.Struct):
     trainee_visits: int
     poor_trainee_visits: int
     trainees: list[TraineeOut]
+    station_code: str | None = None  # held at this station by its keeper (`training.attended`)
 
 
 class TotalsOut(msgspec.Struct):
@@ -62,11 +68,49 @@ class TotalsOut(msgspec.Struct):
     poor_trainee_visits: int
     poor_share: float  # poor_trainee_visits / trainee_visits, 0..1 rounded to 4 places
     people: int = 0  # distinct persons trained (name + household code; by name without a code)
-    people_converted: int = 0  # of them with a follow-up outcome (就业, 开网店, 创业)
+    people_converted: int = 0  # of them with a follow-up outcome
     conversion_rate: float = 0.0  # people_converted / people, 0..1 rounded to 4 places
+
+
+class BreakdownOut(msgspec.Struct):
+    key: str  # the kind, the township's id ("" = none given) or the month YYYY-MM
+    totals: TotalsOut
+    name: str = ""  # the township's name
+
+
+class SinceStartOut(msgspec.Struct):
+    start: datetime.date  # the county's programme start
+    end: datetime.date  # the year's last day, or the county's today while the year runs
+    totals: TotalsOut
+
+
+class LeadersOut(msgspec.Struct):
+    poor_villages: int  # 贫困村 in the registry today
+    with_leader: int  # of them with a trainee (by household) whose outcome is `leader`
+    share: float  # with_leader / poor_villages, 0..1 rounded to 4 places
+    villages: list[str]  # the names of the poor villages with a leader
+
+
+class KeeperOut(msgspec.Struct):
+    station_id: uuid.UUID
+    code: str
+    name: str
+    trainee_visits: int
+
+
+class KeepersOut(msgspec.Struct):
+    trained: list[KeeperOut]  # the stations whose keeper was trained in the year
+    open_stations: int  # stations open today
+    open_untrained: int  # of them whose keeper was not trained in the year
 
 
 class TrainingYearOut(msgspec.Struct):
     year: int
     sessions: list[SessionOut]
     totals: TotalsOut
+    by_kind: list[BreakdownOut]
+    by_township: list[BreakdownOut]
+    by_month: list[BreakdownOut]
+    since_start: SinceStartOut | None  # None when the programme starts after the year's end
+    leaders: LeadersOut
+    keepers: KeepersOut

@@ -1,9 +1,10 @@
-"""Training records' logic: a session checked and written with its trainees, and one read model of
-a year's sessions and totals that the API and the staff page both show.
+"""Training records' logic: a session checked and written with its trainees, and the follow-up
+noted on a trainee. What is read back is figures.py's.
 
 人次 (trainee visits): one per trainee row, so a person trained twice counts twice. A trainee given
 a household code takes the household's poor flag (脱贫户/建档立卡): the registry decides, whatever
-`poor` says; without a code, `poor` is what staff marked.
+`poor` says; without a code, `poor` is what staff marked. A trainee may name a station by its
+code: its keeper was trained (站长培训).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import datetime
 import decimal
 import re
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,14 +23,13 @@ from backend.errors import DomainError
 from backend.params import EARLIEST_DAY
 from backend.registry import service as registry_service
 from backend.registry import store as registry
-from backend.registry.staff import page_county
 from backend.training import store
+from backend.training.figures import KINDS, LEADER, county_today, household_of
 from backend.training.store import NewTrainee
 
-# The kinds of session the programme documents count (电商普及, 创业, 站长, 直播带货, …).
-KINDS = ("ecommerce_basics", "entrepreneurship", "station_keeper", "livestream", "other")
-# A trainee's follow-up (培训转化): found work, opened an online shop, started a business.
-OUTCOMES = ("employed", "online_shop", "business")
+# A trainee's follow-up (培训转化): found work, opened an online shop, started a business, sells
+# through the station, became the village's e-commerce leader (电商带头人).
+OUTCOMES = ("employed", "online_shop", "business", "sells_at_station", LEADER)
 TITLE_MAX = 80
 TRAINER_MAX = 40
 NAME_MAX = 40
@@ -47,6 +46,7 @@ class TraineeInput:
     name: str
     household_code: str | None = None
     poor: bool = False
+    station_code: str | None = None  # the station whose keeper this trainee is
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,6 @@ def _clean_text(value: str | None, name: str, maximum: int, required: bool) -> s
     if (required and not text) or len(text) > maximum or _FORBIDDEN.search(text):
         raise DomainError(f"training_{name}_invalid", field=name, max=maximum)
     return text
-
-
-async def county_today(county_id: uuid.UUID) -> datetime.date:
-    return (await page_county(county_id)).today
 
 
 def _day(value: str | None) -> datetime.date | None:
@@ -123,39 +119,74 @@ async def _township(county_id: uuid.UUID, township_id: uuid.UUID | None) -> uuid
 
 
 async def _trainees(county_id: uuid.UUID, trainees: list[TraineeInput]) -> list[NewTrainee]:
-    """Each trainee checked; one with a household code takes that household's poor flag."""
+    """Each trainee checked (numbered from 1 in a refusal); the first problem refuses them all."""
     if not 1 <= len(trainees) <= TRAINEES_MAX:
         raise DomainError("training_trainees_count", field="trainees", max=TRAINEES_MAX)
-    households: dict[str, tuple[uuid.UUID, bool] | None] = {}
     checked = []
-    for line, trainee in enumerate(trainees, start=1):
-        name = (trainee.name or "").strip()
-        if not name or len(name) > NAME_MAX or _FORBIDDEN.search(name):
-            raise DomainError("training_name_invalid", field="name", line=line, max=NAME_MAX)
-        code = (trainee.household_code or "").strip().upper()
-        if not code:
-            checked.append(NewTrainee(name, "", None, bool(trainee.poor)))
-            continue
-        if code not in households:
-            households[code] = await _household(county_id, code)
-        found = households[code]
-        if found is None:
-            shown = code if _HOUSEHOLD_CODE.match(code) else "…"
-            raise DomainError(
-                "training_household_unknown", field="household_code", line=line, household=shown
-            )
-        checked.append(NewTrainee(name, code, found[0], found[1]))
+    for result in await check_trainees(county_id, list(enumerate(trainees, start=1))):
+        if isinstance(result, DomainError):
+            raise result
+        checked.append(result)
     return checked
 
 
+async def check_trainees(
+    county_id: uuid.UUID, trainees: list[tuple[int, TraineeInput]]
+) -> list[NewTrainee | DomainError]:
+    """Each (line, trainee) checked on its own, as it would be recorded or why it would not (the
+    sign-in sheet's row-by-row report): one with a household code takes that household's poor
+    flag, one with a station code is that station's keeper."""
+    households: dict[str, tuple[uuid.UUID, bool] | None] = {}
+    stations = {s.code.upper(): s.id for s in await registry_service.list_stations(county_id)}
+    results: list[NewTrainee | DomainError] = []
+    for line, trainee in trainees:
+        try:
+            results.append(await _trainee(county_id, households, stations, line, trainee))
+        except DomainError as exc:
+            results.append(exc)
+    return results
+
+
+async def _trainee(
+    county_id: uuid.UUID,
+    households: dict[str, tuple[uuid.UUID, bool] | None],
+    stations: dict[str, uuid.UUID],
+    line: int,
+    trainee: TraineeInput,
+) -> NewTrainee:
+    name = (trainee.name or "").strip()
+    if not name or len(name) > NAME_MAX or _FORBIDDEN.search(name):
+        raise DomainError("training_name_invalid", field="name", line=line, max=NAME_MAX)
+    station_id = _station(stations, trainee.station_code, line)
+    code = (trainee.household_code or "").strip().upper()
+    if not code:
+        return NewTrainee(name, "", None, bool(trainee.poor), station_id)
+    if code not in households:
+        households[code] = await _household(county_id, code)
+    found = households[code]
+    if found is None:
+        shown = code if _HOUSEHOLD_CODE.match(code) else "…"
+        raise DomainError(
+            "training_household_unknown", field="household_code", line=line, household=shown
+        )
+    return NewTrainee(name, code, found[0], found[1], station_id)
+
+
+def _station(stations: dict[str, uuid.UUID], code: str | None, line: int) -> uuid.UUID | None:
+    """The county's station of that code (a closed one too: its keeper was trained), or None."""
+    text = (code or "").strip().upper()
+    if not text:
+        return None
+    if text not in stations:
+        shown = text if _HOUSEHOLD_CODE.match(text) else "…"
+        raise DomainError(
+            "training_station_unknown", field="station_code", line=line, station=shown
+        )
+    return stations[text]
+
+
 async def _household(county_id: uuid.UUID, code: str) -> tuple[uuid.UUID, bool] | None:
-    if not _HOUSEHOLD_CODE.match(code):
-        return None
-    at_counter = await registry.household_by_code(county_id, code)
-    if at_counter is None:
-        return None
-    household = await registry.household(at_counter.id)
-    return None if household is None else (household.id, household.poverty)
+    return await household_of(county_id, code) if _HOUSEHOLD_CODE.match(code) else None
 
 
 async def record_session(
@@ -196,157 +227,6 @@ async def record_session(
     return session_id
 
 
-# The year's figures: one read model ----------------------------------------------------------
-
-
-@dataclass
-class TraineeFigure:
-    name: str
-    household_code: str
-    poor: bool
-    id: uuid.UUID | None = None
-    outcome: str = ""
-    outcome_on: datetime.date | None = None
-
-
-@dataclass
-class SessionFigure:
-    id: uuid.UUID
-    title: str
-    held_on: datetime.date
-    kind: str
-    township_id: uuid.UUID | None
-    township_name: str
-    trainer: str
-    hours: float | None
-    trainee_visits: int = 0
-    poor_trainee_visits: int = 0
-    trainees: list[TraineeFigure] = field(default_factory=list)
-
-
-@dataclass
-class Totals:
-    sessions: int
-    trainee_visits: int
-    poor_trainee_visits: int
-    poor_share: float  # poor 人次 / 人次, a fraction 0..1 rounded to 4 places; 0 without trainees
-    people: int = 0
-    people_converted: int = 0
-    conversion_rate: float = 0.0
-
-
-@dataclass
-class YearFigures:
-    year: int
-    sessions: list[SessionFigure]
-    totals: Totals
-
-
-def poor_share(poor: int, visits: int) -> float:
-    return round(poor / visits, 4) if visits else 0.0
-
-
-async def year_range(county_id: uuid.UUID, year: int | str | None) -> int:
-    """The year asked for (2015 … next year), or the county's current year when none is."""
-    this_year = (await county_today(county_id)).year
-    if year is None or year == "":
-        return this_year
-    text = str(year).strip()
-    if not (text.isascii() and text.isdigit() and len(text) == 4) or not (
-        EARLIEST_DAY.year <= int(text) <= this_year + 1
-    ):
-        raise DomainError(
-            "training_year_invalid",
-            status=400,
-            field="year",
-            earliest=EARLIEST_DAY.year,
-            latest=this_year + 1,
-        )
-    return int(text)
-
-
-@dataclass
-class PeriodTraining:
-    """The county's training over a range of days, as its scorecard judges it."""
-
-    visits: int  # 人次
-    poor_visits: int  # of them from 脱贫户
-    people: int  # distinct persons (person_of), as the year's `totals.people`
-    people_converted: int  # of them with a follow-up outcome (就业, 开网店, 创业)
-
-
-async def period_training(
-    county_id: uuid.UUID, first: datetime.date, last: datetime.date
-) -> PeriodTraining:
-    """人次, poor 人次, persons and persons converted of the sessions held from `first` to
-    `last` (the county's scorecard judges its training targets on them; call inside a read
-    transaction). Persons counted by `people_of`, as the year's totals."""
-    trainees = await store.trainees_between(county_id, first, last)
-    people, converted = people_of(trainees)
-    return PeriodTraining(
-        visits=len(trainees),
-        poor_visits=sum(1 for trainee in trainees if trainee.poor),
-        people=people,
-        people_converted=converted,
-    )
-
-
-async def year_figures(county_id: uuid.UUID, year: int) -> YearFigures:
-    """The county's sessions held in `year` (newest first) with their 人次 and poor 人次, and the
-    year's totals."""
-    first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
-    async with db.read_transaction():
-        sessions = await store.sessions_between(county_id, first, last)
-        trainees = await store.trainees_between(county_id, first, last)
-        townships = {row.id: row.name for row in await registry_service.list_townships(county_id)}
-    figures = {
-        row.id: SessionFigure(
-            id=row.id,
-            title=row.title,
-            held_on=row.held_on,
-            kind=row.kind,
-            township_id=row.township,
-            township_name=townships.get(row.township, "") if row.township else "",
-            trainer=row.trainer,
-            hours=None if row.hours_centi is None else row.hours_centi / 100,
-        )
-        for row in sessions
-    }
-    for trainee in trainees:
-        session = figures.get(trainee.session)
-        if session is None:
-            continue
-        session.trainees.append(
-            TraineeFigure(
-                trainee.name,
-                trainee.household_code,
-                trainee.poor,
-                trainee.id,
-                trainee.outcome,
-                trainee.outcome_on,
-            )
-        )
-        session.trainee_visits += 1
-        session.poor_trainee_visits += int(trainee.poor)
-    people, converted = people_of(t for t in trainees if t.session in figures)
-    listed = list(figures.values())
-    visits = sum(s.trainee_visits for s in listed)
-    poor = sum(s.poor_trainee_visits for s in listed)
-    return YearFigures(
-        year=year,
-        sessions=listed,
-        totals=Totals(
-            sessions=len(listed),
-            trainee_visits=visits,
-            poor_trainee_visits=poor,
-            poor_share=poor_share(poor, visits),
-            people=people,
-            people_converted=converted,
-            conversion_rate=poor_share(converted, people),
-        ),
-    )
-
-
 def _noted_on(value: str | None, today: datetime.date) -> datetime.date:
     """The day staff learnt of the outcome: today when not given, never ahead of today."""
     if not (value or "").strip():
@@ -360,25 +240,6 @@ def _noted_on(value: str | None, today: datetime.date) -> datetime.date:
             latest=today.isoformat(),
         )
     return day
-
-
-def people_of(trainees: Iterable[store.TraineeRow]) -> tuple[int, int]:
-    """人数 and of them the persons converted (a follow-up outcome: 就业, 开网店, 创业) among
-    these trainee rows, each person (person_of) once."""
-    people: set[tuple[str, str]] = set()
-    converted: set[tuple[str, str]] = set()
-    for trainee in trainees:
-        person = person_of(trainee.name, trainee.household_code)
-        people.add(person)
-        if trainee.outcome:
-            converted.add(person)
-    return len(people), len(converted)
-
-
-def person_of(name: str, household_code: str) -> tuple[str, str]:
-    """Who a trainee row is: the same name in the same household is one person over the year
-    (人数, against 人次); without a household code the name alone has to do."""
-    return (name.strip(), household_code)
 
 
 # Follow-up (培训转化) ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ class NewTrainee(msgspec.Struct, frozen=True):
     household_code: str  # "" when none was given
     household: uuid.UUID | None
     poor: bool
+    station: uuid.UUID | None = None  # a station's keeper (站长培训)
 
 
 class SessionRow(msgspec.Struct, frozen=True):
@@ -32,6 +33,7 @@ class SessionRow(msgspec.Struct, frozen=True):
     trainer: str
     hours_centi: int | None
     created_at: datetime.datetime | None
+    station: uuid.UUID | None = None  # held at this station by its keeper (the PWA's entry)
 
 
 class TraineeRow(msgspec.Struct, frozen=True):
@@ -42,6 +44,8 @@ class TraineeRow(msgspec.Struct, frozen=True):
     poor: bool
     outcome: str  # "" until staff note one
     outcome_on: datetime.date | None
+    household: uuid.UUID | None = None
+    station: uuid.UUID | None = None
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -84,6 +88,7 @@ async def insert_session(
                 household_code=trainee.household_code,
                 household=trainee.household,
                 poor=trainee.poor,
+                station=trainee.station,
             )
             for position, trainee in enumerate(trainees)
         ]
@@ -141,6 +146,8 @@ async def trainees_between(
             TrainingTrainee.poor,
             TrainingTrainee.outcome,
             TrainingTrainee.outcome_on,
+            TrainingTrainee.household,
+            TrainingTrainee.station,
         )
         .where(
             (TrainingTrainee.session.county == county_id)
@@ -159,6 +166,8 @@ async def trainees_between(
             poor=bool(row["poor"]),
             outcome=row["outcome"] or "",
             outcome_on=None if row["outcome_on"] is None else db.as_date(row["outcome_on"]),
+            household=_uuid(row["household"]),
+            station=_uuid(row["station"]),
         )
         for row in rows
     ]

@@ -2,7 +2,8 @@
 
 A trainee's `poor` is decided when the session is recorded: the household's flag when a household
 code was given, else what staff marked. `outcome` is the follow-up (培训转化): what the person did
-with the training, noted by staff later ("" = nothing noted yet).
+with the training, noted by staff later ("" = nothing noted yet). A trainee may be a station's
+keeper (站长培训): `station` names the station, beside or instead of a household.
 """
 
 from piccolo.columns import (
@@ -19,7 +20,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from backend.accounts.tables import User
-from backend.registry.tables import County, Household, Township
+from backend.registry.tables import County, Household, Station, Township
 
 
 class TrainingSession(Table, tablename="training_session"):
@@ -43,5 +44,7 @@ class TrainingTrainee(Table, tablename="training_trainee"):
     household_code = Varchar(length=24, default="")
     household = ForeignKey(Household, on_delete=OnDelete.set_null, null=True, default=None)
     poor = Boolean(default=False)
-    outcome = Varchar(length=16, default="")  # employed | online_shop | business | ""
+    # employed | online_shop | business | sells_at_station | leader (电商带头人) | ""
+    outcome = Varchar(length=16, default="")
     outcome_on = Date(null=True, default=None)  # the day staff learnt of it
+    station = ForeignKey(Station, on_delete=OnDelete.set_null, null=True, default=None)

@@ -331,6 +331,9 @@ export function describe(entry) {
     case "entry.reversed":
       parts.push(d.reason);
       break;
+    case "training.attended":
+      parts.push(d.title, t(`training.kind.${d.kind}`), code(t("training.count", { n: ltr(String(d.trainees.length)) })));
+      break;
     case "cash.counted":
       if (d.note) parts.push(d.note);
       amount = d.counted_fen;

@@ -142,8 +142,8 @@ export async function localView() {
   });
 }
 
-// Days that need no till count of their own: a check-in or a correction is not business.
-const NOT_BUSINESS = ["checkin.recorded", "entry.reversed", "cash.counted"];
+// Days that need no till count of their own: a check-in, a correction or a training is not business.
+const NOT_BUSINESS = ["checkin.recorded", "entry.reversed", "cash.counted", "training.attended"];
 
 /**
  * A month at a glance before the keeper submits it (works offline): the days with business in

@@ -20,7 +20,7 @@ import { debounce } from "./util.js";
 
 export const app = { user: null, screen: null, installPrompt: null, updating: false };
 
-const SCREENS = ["login", "home", "record", "pickup", "history", "me", "checkin", "edit", "batch", "handover", "stale", "counter-setup"];
+const SCREENS = ["login", "home", "record", "pickup", "history", "me", "checkin", "edit", "batch", "handover", "stale", "counter-setup", "training"];
 const COUNTER = ["pickup", "batch", "handover", "stale"]; // counter screens live under "record"
 const TABS = [
   { route: "home", icon: "home", label: "tab.home" },

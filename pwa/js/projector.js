@@ -177,9 +177,9 @@ async function undo(tx, target, server) {
 // The cashbook, storage fees and pickup codes --------------------------------------------------
 
 // What is no business of the cashbook: a reversal (it undoes its target's line instead), a parcel
-// moved between slots, and a till count (shown beside the takings, not among them): projector.py
-// UNCOUNTED and NOT_IN_CASHBOOK.
-const NOT_IN_CASHBOOK = ["entry.reversed", "parcel.moved", "cash.counted"];
+// moved between slots, a till count (shown beside the takings, not among them) and a training
+// session held at the station: projector.py UNCOUNTED and NOT_IN_CASHBOOK.
+const NOT_IN_CASHBOOK = ["entry.reversed", "parcel.moved", "cash.counted", "training.attended"];
 
 /** Count an entry into a day's cashbook lines ({kind: {kind, count, amount_fen, fee_fen}}). */
 export function countInCashbook(lines, type, data) {

@@ -173,7 +173,7 @@ def cash_lines(rng: random.Random, n: int) -> list[list[dict[str, Any]]]:
             cashbook_kind(t, {"service": s})
             for t in EVENT_TYPES
             for s in SERVICES
-            if t not in ("entry.reversed", "parcel.moved", "cash.counted")
+            if t not in ("entry.reversed", "parcel.moved", "cash.counted", "training.attended")
         }
     )
     return [
@@ -335,8 +335,13 @@ class History:
                 "fee_fen": rng.randint(0, 200),
             }
             return "service.recorded", data
-        if roll < 0.82:
+        if roll < 0.815:
             return "checkin.recorded", {"note": "到岗"} if rng.random() < 0.5 else {}
+        if roll < 0.82:  # a village session: no cashbook line on either side (one draw, as above)
+            trainees = [{"name": "张三", **household}] + (
+                [{"name": "李四"}] if rng.random() < 0.5 else []
+            )
+            return "training.attended", {"title": "电商普及", "kind": "other", "trainees": trainees}
         if roll < 0.86:
             return "cash.counted", {"counted_fen": rng.randint(0, 200_000)}
         if self.events:

@@ -100,6 +100,7 @@ async def test_uyghur_is_right_to_left_translated_and_mirrored(phone, pwa_server
         ("pickup", ".pickup-list"),
         ("history", ".history-list"),
         ("checkin", "form.checkin-form"),
+        ("training", "form[data-form='training.attended']"),
         ("me", ".me"),
     ]:
         await go(page, route, ready)
@@ -169,6 +170,9 @@ async def walk_and_shoot(page, base: str, lang: str, keeper: str, folder) -> Non
 
     await go(page, "checkin", "form.checkin-form")
     await shoot(page, folder, lang, "checkin")
+    await go(page, "training", "form[data-form='training.attended']")
+    await page.click("[data-action=training]")  # refused: the title's message shows
+    await shoot(page, folder, lang, "training")
     await go(page, "me", ".me")
     await shoot(page, folder, lang, "me")
     await page.click("[data-action=push]")
@@ -196,6 +200,6 @@ async def test_screenshots_of_every_screen(browser, pwa_server, lang, keeper, tm
         await walk_and_shoot(page, pwa_server.url, lang, keeper, folder)
         # Counted by time: docs/screenshots also holds the counter's pictures (zh-CN-batch.png …).
         shot = [path for path in folder.glob(f"{lang}-*.png") if path.stat().st_mtime >= started]
-        assert len(shot) == 14
+        assert len(shot) == 15
     finally:
         await context.close()

@@ -279,6 +279,38 @@ async def cash_counts(
     return counts
 
 
+class AttendedRow(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+    station: uuid.UUID
+    business_date: datetime.date
+    data: dict[str, Any]
+
+
+async def training_attended(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> list[AttendedRow]:
+    """The county's village training sessions (`training.attended`) not reversed, counted on a
+    business day from `first` to `last`."""
+    rows = await db.fetch(
+        "SELECT e.id, e.station, e.business_date, e.data FROM ledger_event e "
+        "LEFT JOIN ledger_reversal r ON r.target = e.id "
+        "WHERE e.county = $1 AND e.type = 'training.attended' AND r.target IS NULL "
+        "AND e.business_date >= $2 AND e.business_date <= $3 ORDER BY e.business_date, e.seq",
+        county_id,
+        first,
+        last,
+    )
+    return [
+        AttendedRow(
+            id=db.as_uuid(row["id"]),
+            station=db.as_uuid(row["station"]),
+            business_date=db.as_date(row["business_date"]),
+            data=json.loads(row["data"]),
+        )
+        for row in rows
+    ]
+
+
 async def last_checkin(station_id: uuid.UUID) -> Checkin | None:
     rows = await db.fetch(
         "SELECT e.occurred_at, e.business_date FROM ledger_event e "

@@ -1,0 +1,388 @@
+"""Training's one read model: a year's sessions with their trainees, the year's totals, the same
+figures per kind, township and month, the totals since the county's programme start, the poor
+villages with an e-commerce leader (电商带头人) and the stations whose keeper was trained. The API,
+the staff page, the workbook and the county's scorecard all read it.
+
+人次 (trainee visits): one per trainee row, so a person trained twice counts twice; 人数 counts
+each person once (`person_of`). A trainee given a household code took the household's poor flag
+(脱贫户) when the session was recorded.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+from litestar.di import NamedDependency
+
+from backend import db
+from backend.errors import DomainError
+from backend.ledger import service as ledger
+from backend.params import EARLIEST_DAY
+from backend.registry import service as registry_service
+from backend.registry import store as registry
+from backend.registry.staff import page_county
+from backend.training import store
+from backend.training.store import SessionRow, TraineeRow
+
+# The county's programme start by its id: a county setting, above this capability, handed down by
+# app.py as the dependency `programme_start_of`.
+StartOf: TypeAlias = Callable[[uuid.UUID], Awaitable[datetime.date]]
+ProgrammeStartOf: TypeAlias = NamedDependency[StartOf]
+# The kinds of session the programme documents count (电商普及, 创业, 站长, 直播带货, …).
+KINDS = ("ecommerce_basics", "entrepreneurship", "station_keeper", "livestream", "other")
+LEADER = "leader"  # the outcome: became the village's e-commerce leader (电商带头人)
+NO_TOWNSHIP = ""  # the by-township key of sessions recorded without a township
+
+
+async def county_today(county_id: uuid.UUID) -> datetime.date:
+    return (await page_county(county_id)).today
+
+
+@dataclass
+class TraineeFigure:
+    name: str
+    household_code: str
+    poor: bool
+    id: uuid.UUID | None = None
+    outcome: str = ""
+    outcome_on: datetime.date | None = None
+    station_code: str = ""  # the station whose keeper this trainee is ("" = none)
+    station_name: str = ""
+
+
+@dataclass
+class SessionFigure:
+    id: uuid.UUID
+    title: str
+    held_on: datetime.date
+    kind: str
+    township_id: uuid.UUID | None
+    township_name: str
+    trainer: str
+    hours: float | None
+    station_code: str = ""  # held at this station by its keeper (from the PWA), "" by staff
+    trainee_visits: int = 0
+    poor_trainee_visits: int = 0
+    trainees: list[TraineeFigure] = field(default_factory=list)
+
+
+@dataclass
+class Totals:
+    sessions: int
+    trainee_visits: int
+    poor_trainee_visits: int
+    poor_share: float  # poor 人次 / 人次, a fraction 0..1 rounded to 4 places; 0 without trainees
+    people: int = 0
+    people_converted: int = 0
+    conversion_rate: float = 0.0
+
+
+@dataclass
+class Breakdown:
+    """One kind's, township's or month's share of the year: `key` is the kind, the township's id
+    ("" without one) or the month (YYYY-MM); `name` the township's name."""
+
+    key: str
+    totals: Totals
+    name: str = ""
+
+
+@dataclass
+class SinceStart:
+    start: datetime.date  # the county's programme start
+    end: datetime.date  # the year's last day, or the county's today while the year runs
+    totals: Totals
+
+
+@dataclass
+class Leaders:
+    """贫困村 with an e-commerce leader: a trainee of a household in the village whose outcome is
+    `leader`, from any session held by the period's end (a leader stays one)."""
+
+    poor_villages: int
+    with_leader: int
+    share: float  # with_leader / poor_villages, 0..1 rounded to 4 places
+    villages: list[str] = field(default_factory=list)  # the names of those with one
+
+
+@dataclass
+class KeeperFigure:
+    station_id: uuid.UUID
+    code: str
+    name: str
+    trainee_visits: int
+
+
+@dataclass
+class Keepers:
+    """站长培训 in the year: the stations whose keeper was trained, and the stations open today
+    whose keeper was not."""
+
+    trained: list[KeeperFigure]
+    open_stations: int
+    open_untrained: int
+
+
+@dataclass
+class YearFigures:
+    year: int
+    sessions: list[SessionFigure]
+    totals: Totals
+    by_kind: list[Breakdown]
+    by_township: list[Breakdown]
+    by_month: list[Breakdown]
+    since_start: SinceStart | None  # None without a start or when it is after the year's end
+    leaders: Leaders
+    keepers: Keepers
+
+
+async def held_between(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> tuple[list[SessionRow], list[TraineeRow]]:
+    """The sessions held from `first` to `last` (newest first) and their trainees: those staff
+    recorded, and those keepers recorded at their station (`training.attended`), each of these a
+    session in the station's township whose trainees take their household's poor flag today.
+    Call inside a read transaction."""
+    sessions = await store.sessions_between(county_id, first, last)
+    trainees = await store.trainees_between(county_id, first, last)
+    held = await ledger.training_attended(county_id, first, last)
+    if not held:
+        return sessions, trainees
+    stations = {row.id: row for row in await registry_service.list_stations(county_id)}
+    households: dict[str, tuple[uuid.UUID, bool] | None] = {}
+    for event in held:
+        sessions.append(
+            SessionRow(event.id, stations[event.station].township_id, event.data["title"],
+                       event.business_date, event.data["kind"], "", None, None, event.station)
+        )  # fmt: skip
+        for index, trainee in enumerate(event.data["trainees"]):
+            code = trainee.get("household_code", "")
+            if code and code not in households:
+                households[code] = await household_of(county_id, code)
+            household = households.get(code)
+            trainees.append(
+                TraineeRow(uuid.uuid5(event.id, str(index)), event.id, trainee["name"], code,
+                           bool(household and household[1]), "", None,
+                           household[0] if household else None)
+            )  # fmt: skip
+    sessions.sort(key=lambda row: row.held_on, reverse=True)
+    return sessions, trainees
+
+
+async def household_of(county_id: uuid.UUID, code: str) -> tuple[uuid.UUID, bool] | None:
+    """The household of that code in the county (its id and poor flag), or None."""
+    at_counter = await registry.household_by_code(county_id, code)
+    household = None if at_counter is None else await registry.household(at_counter.id)
+    return None if household is None else (household.id, household.poverty)
+
+
+def poor_share(poor: int, visits: int) -> float:
+    return round(poor / visits, 4) if visits else 0.0
+
+
+async def year_range(county_id: uuid.UUID, year: int | str | None) -> int:
+    """The year asked for (2015 … next year), or the county's current year when none is."""
+    this_year = (await county_today(county_id)).year
+    if year is None or year == "":
+        return this_year
+    text = str(year).strip()
+    if not (text.isascii() and text.isdigit() and len(text) == 4) or not (
+        EARLIEST_DAY.year <= int(text) <= this_year + 1
+    ):
+        raise DomainError(
+            "training_year_invalid",
+            status=400,
+            field="year",
+            earliest=EARLIEST_DAY.year,
+            latest=this_year + 1,
+        )
+    return int(text)
+
+
+def person_of(name: str, household_code: str) -> tuple[str, str]:
+    """Who a trainee row is: the same name in the same household is one person over the year
+    (人数, against 人次); without a household code the name alone has to do."""
+    return (name.strip(), household_code)
+
+
+def people_of(trainees: Iterable[TraineeRow]) -> tuple[int, int]:
+    """人数 and of them the persons converted (any follow-up outcome) among these trainee rows,
+    each person (person_of) once."""
+    people: set[tuple[str, str]] = set()
+    converted: set[tuple[str, str]] = set()
+    for trainee in trainees:
+        person = person_of(trainee.name, trainee.household_code)
+        people.add(person)
+        if trainee.outcome:
+            converted.add(person)
+    return len(people), len(converted)
+
+
+def totals_of(sessions: int, trainees: list[TraineeRow]) -> Totals:
+    visits = len(trainees)
+    poor = sum(1 for trainee in trainees if trainee.poor)
+    people, converted = people_of(trainees)
+    return Totals(
+        sessions=sessions,
+        trainee_visits=visits,
+        poor_trainee_visits=poor,
+        poor_share=poor_share(poor, visits),
+        people=people,
+        people_converted=converted,
+        conversion_rate=poor_share(converted, people),
+    )
+
+
+def breakdown(
+    sessions: list[SessionRow], trainees: list[TraineeRow], key: Callable[[SessionRow], str]
+) -> list[Breakdown]:
+    """The totals per key of the session (its kind, township or month), in the keys' order."""
+    keys = {session.id: key(session) for session in sessions}
+    counted: dict[str, int] = {}
+    for session in sessions:
+        counted[keys[session.id]] = counted.get(keys[session.id], 0) + 1
+    rows: dict[str, list[TraineeRow]] = {name: [] for name in counted}
+    for trainee in trainees:
+        rows[keys[trainee.session]].append(trainee)
+    return [Breakdown(name, totals_of(counted[name], rows[name])) for name in sorted(counted)]
+
+
+def _kind(session: SessionRow) -> str:
+    return session.kind
+
+
+@dataclass
+class PeriodTraining:
+    """The county's training over a range of days, as its scorecard judges it."""
+
+    visits: int  # 人次
+    poor_visits: int  # of them from 脱贫户
+    people: int  # distinct persons (person_of), as the year's `totals.people`
+    people_converted: int  # of them with a follow-up outcome
+    visits_by_kind: dict[str, int]  # 人次 per kind of session, keyed `training_visits_<kind>`
+    leaders: Leaders
+
+    @property
+    def leader_villages(self) -> tuple[int, int]:
+        """(贫困村 with an e-commerce leader, 贫困村)"""
+        return self.leaders.with_leader, self.leaders.poor_villages
+
+
+async def period_training(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> PeriodTraining:
+    """人次, poor 人次, persons, persons converted and 人次 per kind of the sessions held from
+    `first` to `last`, and the poor villages with a leader by `last` (the county's scorecard
+    judges its training targets on them; call inside a read transaction)."""
+    sessions, trainees = await held_between(county_id, first, last)
+    totals = totals_of(len(sessions), trainees)
+    by_kind = {row.key: row.totals.trainee_visits for row in breakdown(sessions, trainees, _kind)}
+    return PeriodTraining(
+        visits=totals.trainee_visits,
+        poor_visits=totals.poor_trainee_visits,
+        people=totals.people,
+        people_converted=totals.people_converted,
+        visits_by_kind={f"training_visits_{kind}": by_kind.get(kind, 0) for kind in KINDS},
+        leaders=await leaders_by(county_id, last),
+    )
+
+
+async def leaders_by(county_id: uuid.UUID, last: datetime.date) -> Leaders:
+    """The county's 贫困村 (the registry's flag today) and those with an e-commerce leader among
+    the trainees of the sessions held by `last`, the trainee's village being their household's."""
+    trainees = await store.trainees_between(county_id, EARLIEST_DAY, last)
+    households = {t.household for t in trainees if t.outcome == LEADER and t.household}
+    villages_led = set()
+    for household_id in households:
+        household = await registry.household(household_id)
+        if household is not None:
+            villages_led.add(household.village)
+    poor = [v for v in await registry_service.list_villages(county_id) if v.poor]
+    led = [village.name for village in poor if village.id in villages_led]
+    return Leaders(len(poor), len(led), poor_share(len(led), len(poor)), sorted(led))
+
+
+async def keepers_of(county_id: uuid.UUID, trainees: list[TraineeRow]) -> Keepers:
+    """The stations whose keeper is among these trainees, and the stations open now without."""
+    stations = await registry_service.list_stations(county_id)
+    visits: dict[uuid.UUID, int] = {}
+    for trainee in trainees:
+        if trainee.station is not None:
+            visits[trainee.station] = visits.get(trainee.station, 0) + 1
+    trained = [
+        KeeperFigure(station.id, station.code, station.name, visits[station.id])
+        for station in stations
+        if station.id in visits
+    ]
+    open_now = [station for station in stations if station.closed_at is None]
+    untrained = sum(1 for station in open_now if station.id not in visits)
+    return Keepers(trained, len(open_now), untrained)
+
+
+async def year_figures(
+    county_id: uuid.UUID, year: int, programme_start: datetime.date | None = None
+) -> YearFigures:
+    """The county's sessions held in `year` (newest first) with their 人次 and poor 人次, the
+    year's totals, per kind, township and month, the leaders and keepers, and, given the
+    programme's start, the totals from it through the year's end (or today while it runs)."""
+    first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+    end = min(last, await county_today(county_id))
+    async with db.read_transaction():
+        sessions, trainees = await held_between(county_id, first, last)
+        townships = {row.id: row.name for row in await registry_service.list_townships(county_id)}
+        stations = {row.id: row for row in await registry_service.list_stations(county_id)}
+        since = None
+        if programme_start is not None and programme_start <= end:
+            held, attended = await held_between(county_id, programme_start, end)
+            since = SinceStart(programme_start, end, totals_of(len(held), attended))
+        leaders = await leaders_by(county_id, last)
+        keepers = await keepers_of(county_id, trainees)
+    figures = {
+        row.id: SessionFigure(
+            id=row.id,
+            title=row.title,
+            held_on=row.held_on,
+            kind=row.kind,
+            township_id=row.township,
+            township_name=townships.get(row.township, "") if row.township else "",
+            trainer=row.trainer,
+            hours=None if row.hours_centi is None else row.hours_centi / 100,
+            station_code=stations[row.station].code if row.station else "",
+        )
+        for row in sessions
+    }
+    for trainee in trainees:
+        session = figures[trainee.session]
+        station = stations.get(trainee.station) if trainee.station else None
+        session.trainees.append(
+            TraineeFigure(
+                trainee.name,
+                trainee.household_code,
+                trainee.poor,
+                trainee.id,
+                trainee.outcome,
+                trainee.outcome_on,
+                station.code if station else "",
+                station.name if station else "",
+            )
+        )
+        session.trainee_visits += 1
+        session.poor_trainee_visits += int(trainee.poor)
+    by_township = breakdown(sessions, trainees, lambda s: str(s.township or NO_TOWNSHIP))
+    for row in by_township:
+        row.name = townships.get(db.as_uuid(row.key), "") if row.key else ""
+    return YearFigures(
+        year=year,
+        sessions=list(figures.values()),
+        totals=totals_of(len(sessions), trainees),
+        by_kind=breakdown(sessions, trainees, _kind),
+        by_township=by_township,
+        by_month=breakdown(sessions, trainees, lambda session: f"{session.held_on:%Y-%m}"),
+        since_start=since,
+        leaders=leaders,
+        keepers=keepers,
+    )
