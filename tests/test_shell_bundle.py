@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from backend.shell import assets
-from backend.shell.bundle import BUNDLE, BundleError, build_bundle
+from backend.shell.bundle import BUNDLE, BundleError, build_bundle, without_comment_lines
 
 PWA = Path(__file__).resolve().parent.parent / "pwa"
 ENTRIES = ("js/main.js", "js/screens/login.js")
@@ -121,3 +121,38 @@ def test_a_renamed_import_of_a_constant_is_kept_under_its_new_name():
     assert "const c = b;\nfunction a() {" in bundle.source
     assert bundle.source.endswith("export { b, a };\n")
     assert bundle.shim("js/screens/x.js") == 'export * from "../start.js";\n'
+
+
+@pytest.mark.parametrize(
+    ("code", "joined"),
+    [
+        # Whole-line comments go; a comment after code, or code after a comment, stays.
+        ("a();\n// why\n  /** what\n   * more */\nb(); // note\n", "a();\nb(); // note\n"),
+        ("a();\n/* x\n y */ b();\n", "a();\n/* x\n y */ b();\n"),
+        # A `/*` after code might hold lines that look like comments: nothing is touched.
+        ("a(); /* open\n// inside\n*/\n", "a(); /* open\n// inside\n*/\n"),
+        # A template over two lines: its second line is text, not a comment.
+        ("const s = `one\n// two`;\n", "const s = `one\n// two`;\n"),
+    ],
+)
+def test_only_lines_that_are_nothing_but_comment_leave_the_bundle(code, joined):
+    assert without_comment_lines(code) == joined
+
+
+def test_the_served_bundle_is_the_sources_code_without_their_comment_lines():
+    bundle = assets.build_snapshot(PWA).assets[BUNDLE].body.decode()
+    sources = {
+        name: (PWA / name).read_text(encoding="utf-8") for name in static_graph(PWA, ENTRIES)
+    }
+    # Every line of code of the login screen's modules is in it (their imports aside; the login
+    # screen's logo found from the bundle's folder).
+    for name, source in sources.items():
+        code = re.sub(r"^import\b[^;]*;\n", "", source, flags=re.M)
+        if name == "js/screens/login.js":
+            code = code.replace(
+                "import.meta.url", 'new URL("screens/login.js", import.meta.url).href'
+            )
+        for line in code.splitlines():
+            if line.strip() and not re.match(r"\s*(//|/\*|\*)|export \{", line):
+                assert line.removeprefix("export ") in bundle, (name, line)
+    assert len(bundle) < 0.9 * sum(len(source) for source in sources.values())

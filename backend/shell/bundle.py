@@ -38,6 +38,7 @@ DECLARATION = re.compile(
     r"^(?:export\s+)?(?:async\s+)?(?P<kind>function\*?|class|const|let|var)\s+(?P<name>[A-Za-z_$][\w$]*)",
     re.M,
 )
+MID_LINE_BLOCK = re.compile(r"\S.*/\*")
 DYNAMIC_IMPORT = re.compile(r"""\bimport\(\s*[`"']\.""")
 
 
@@ -183,4 +184,33 @@ def _joined(
             raise BundleError(f"{name} imports relative to its own folder, not the bundle's")
         here = posixpath.relpath(name, posixpath.dirname(BUNDLE))
         body = body.replace("import.meta.url", f'new URL("{here}", import.meta.url).href')
-    return f"\n// ---- {name}\n" + "".join(aliases) + body
+    return f"\n// ---- {name}\n" + "".join(aliases) + without_comment_lines(body)
+
+
+def without_comment_lines(code: str) -> str:
+    """The code without its whole-line comments: a fifth of the bundle's bytes on a 3G link.
+
+    Only lines that are nothing but comment go, and only when that cannot touch code: a module
+    with a string or template running over a line end, or a `/*` after code on its line (a block
+    comment that lines starting with `/*` might sit inside), keeps every comment."""
+    lines = code.split("\n")
+    if any(line.count("`") % 2 or line.endswith("\\") for line in lines):
+        return code
+    if any(MID_LINE_BLOCK.search(line) for line in lines if not line.lstrip().startswith("//")):
+        return code
+    kept: list[str] = []
+    block: list[str] = []  # the lines of a block comment that started a line, while it lasts
+    for line in lines:
+        stripped = line.strip()
+        if block or stripped.startswith("/*"):
+            block.append(line)
+            end = line.find("*/", line.find("/*") + 2 if len(block) == 1 else 0)
+            if end >= 0:
+                if line[end + 2 :].strip():
+                    kept += block  # code after the comment on its last line: keep it all
+                block = []
+            continue
+        if stripped.startswith("//") and "*/" not in stripped:
+            continue
+        kept.append(line)
+    return "\n".join(kept + block)
