@@ -6,9 +6,10 @@ No build step: the snapshot is read from `pwa/` and re-read when a file there ch
 
 The shell page is finished here (see `finish_page`) so that a first visit over a slow network needs
 as few round trips as possible: the stylesheet marked `data-inline` is written into the page, and
-the `<!-- modulepreload: … -->` marker becomes one `modulepreload` link per module those entry
-modules import (followed through the import graph, so a module added later is preloaded without
-an edit here). The page's inline `<script>`/`<style>` get their hashes into its CSP.
+the modules named by the `<!-- bundle: … -->` marker and everything they import statically are
+joined into one generated module (`backend/shell/bundle.py`; a module added to that graph is
+bundled without an edit here), which the marker's `modulepreload` links fetch at once. The page's
+inline `<script>`/`<style>` get their hashes into its CSP.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import base64
 import hashlib
 import mimetypes
 import os
-import posixpath
 import re
 import threading
 import time
@@ -26,6 +26,7 @@ from pathlib import Path
 
 from backend.security import CONTENT_SECURITY_POLICY
 from backend.settings import REPO_ROOT
+from backend.shell.bundle import BUNDLE, build_bundle
 
 # CUNZHAN_PWA_DIR serves another copy of the shell (tests of the update flow use it).
 PWA_DIR = Path(os.environ.get("CUNZHAN_PWA_DIR") or REPO_ROOT / "pwa")
@@ -62,30 +63,14 @@ class Asset:
 
 
 INLINE_STYLESHEET = re.compile(r'<link rel="stylesheet" href="v/[^/"]+/([^"]+)" data-inline>')
-PRELOAD_MARKER = re.compile(r"<!-- modulepreload: ([^>]*?) -->")
-# Static imports and re-exports (`import {a} from "./x.js"`, `export {b} from "../y.js"`,
-# `import "./z.js"`); a dynamic import() is loaded on demand and is not followed.
-STATIC_IMPORT = re.compile(
-    r"""^\s*(?:import\s*|(?:import|export)\b[^"'`;]*?\bfrom\s*)["'](\.{1,2}/[^"']+)["']""", re.M
-)
+FIRST_SCREEN_MARKER = re.compile(r"<!-- bundle: ([^>]*?) -->")
 INLINE_CODE = re.compile(r"<(script|style)>(.*?)</\1>", re.S)
 
 
-def static_imports(texts: dict[str, str], entries: list[str]) -> list[str]:
-    """Every module the entries load before they run: the entries and their static imports."""
-    order: list[str] = []
-    pending = list(entries)
-    while pending:
-        name = pending.pop(0)
-        if name in order:
-            continue
-        if name not in texts:
-            raise FileNotFoundError(f"pwa/{name} is imported but does not exist")
-        order.append(name)
-        folder = posixpath.dirname(name)
-        for target in STATIC_IMPORT.findall(texts[name]):
-            pending.append(posixpath.normpath(posixpath.join(folder, target)))
-    return order
+def first_screen_entries(page: str) -> list[str]:
+    """The modules named by the page's `<!-- bundle: … -->` marker (none: nothing bundled)."""
+    found = FIRST_SCREEN_MARKER.search(page)
+    return found.group(1).split() if found else []
 
 
 def _with_sources(policy: str, directive: str, sources: list[str]) -> str:
@@ -104,20 +89,21 @@ def _with_sources(policy: str, directive: str, sources: list[str]) -> str:
 
 def finish_page(page: str, files: dict[str, bytes], version: str) -> tuple[str, str]:
     """The shell page as served, and its content security policy."""
-    texts = {name: body.decode("utf-8") for name, body in files.items() if name.endswith(".js")}
 
     def inline_stylesheet(match: re.Match[str]) -> str:
         css = files[match.group(1)].decode("utf-8")
         return "<style>" + css.strip() + "</style>"
 
     def preload_links(match: re.Match[str]) -> str:
-        modules = static_imports(texts, match.group(1).split())
+        # The bundle, and the entries' own URLs (the page's script, the router's import() of the
+        # login screen): all of them in the first wave of requests, none after another.
+        modules = [BUNDLE, *match.group(1).split()]
         return "\n".join(
             f'<link rel="modulepreload" href="v/{version}/{name}">' for name in modules
         )
 
     page = INLINE_STYLESHEET.sub(inline_stylesheet, page)
-    page = PRELOAD_MARKER.sub(preload_links, page)
+    page = FIRST_SCREEN_MARKER.sub(preload_links, page)
     hashes: dict[str, list[str]] = {"script": [], "style": []}
     for tag, code in INLINE_CODE.findall(page):
         digest = base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode()
@@ -158,7 +144,14 @@ def build_snapshot(directory: Path = PWA_DIR) -> Snapshot:
         digest.update(name.encode() + b"\0" + hashlib.sha256(body).digest())
     version = digest.hexdigest()[:12]
     assets = {}
-    for name, body in raw.items():
+    served = dict(raw)
+    entries = first_screen_entries(raw["index.html"].decode("utf-8")) if "index.html" in raw else []
+    if entries:
+        texts = {name: body.decode("utf-8") for name, body in raw.items() if name.endswith(".js")}
+        bundle = build_bundle(texts, entries)
+        served[BUNDLE] = bundle.source.encode("utf-8")
+        served.update({name: bundle.shim(name).encode("utf-8") for name in bundle.modules})
+    for name, body in served.items():
         csp = None
         if name in TEMPLATED:
             body = body.replace(VERSION_PLACEHOLDER.encode(), version.encode())
