@@ -90,7 +90,8 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _too_many_rows() -> DomainError:
+def too_large() -> DomainError:
+    """The one refusal of a file over MAX_BYTES or MAX_ROWS (413), for every import."""
     return DomainError("import_too_large", status=413, rows=MAX_ROWS, mib=MAX_BYTES // 2**20)
 
 
@@ -122,7 +123,7 @@ def _table(lines: Any, known: dict[str, tuple[str, ...]], required: str) -> Tabl
         if not any(values.values()):
             continue  # a row with nothing in the known columns (a total, a note) is not data
         if len(rows) >= MAX_ROWS:
-            raise _too_many_rows()
+            raise too_large()
         rows.append((number, values))
     if not header_seen:
         raise DomainError("import_empty")
@@ -244,7 +245,7 @@ def _read_xlsx(body: bytes, known: dict[str, tuple[str, ...]], required: str) ->
         raise DomainError("import_unreadable") from exc
     with book:
         if sum(info.file_size for info in book.infolist()) > MAX_UNPACKED_BYTES:
-            raise _too_many_rows()
+            raise too_large()
         try:
             strings = _shared_strings(book)
             return _table(_sheet_rows(book, _first_sheet_path(book), strings), known, required)

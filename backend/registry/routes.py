@@ -168,12 +168,7 @@ class CountyController(Controller):
         async for chunk in request.stream():
             body += chunk
             if len(body) > list_file.MAX_BYTES:
-                raise DomainError(
-                    "import_too_large",
-                    status=413,
-                    rows=list_file.MAX_ROWS,
-                    mib=list_file.MAX_BYTES // 2**20,
-                )
+                raise list_file.too_large()
         report = await service.import_file(
             user, county_id, bytes(body), dry_run=dry_run, language=request_language(request)
         )

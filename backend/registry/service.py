@@ -485,12 +485,7 @@ async def import_file(
     """Read the county's list, compare it row by row with the registry and, unless it is a dry
     run or any row is wrong, write it all in one transaction."""
     if len(body) > list_file.MAX_BYTES:
-        raise DomainError(
-            "import_too_large",
-            status=413,
-            rows=list_file.MAX_ROWS,
-            mib=list_file.MAX_BYTES // 2**20,
-        )
+        raise list_file.too_large()
     table = list_file.read_table(body)
     plan = imports.plan(table, await store.import_state(county_id))
     totals = plan.totals()

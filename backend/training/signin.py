@@ -48,12 +48,7 @@ def _trainee(row: SheetRow) -> service.TraineeInput:
 async def read_sheet(county_id: uuid.UUID, body: bytes, language: str) -> SheetReport:
     """Every row of the sheet checked against the county's households and stations."""
     if len(body) > list_file.MAX_BYTES:
-        raise DomainError(
-            "import_too_large",
-            status=413,
-            rows=list_file.MAX_ROWS,
-            mib=list_file.MAX_BYTES // 2**20,
-        )
+        raise list_file.too_large()
     table = list_file.read_table(body, COLUMNS, "name")
     if not 1 <= len(table.rows) <= service.TRAINEES_MAX:
         raise DomainError("training_trainees_count", field="trainees", max=service.TRAINEES_MAX)
