@@ -102,6 +102,9 @@ async def test_demo_county_keeps_its_programme_records(app, client, monkeypatch)
     assert totals["sessions"] == len(year.json()["sessions"])
     if totals["sessions"]:  # in early January the demo's sessions are last year's
         assert 0 < totals["poor_trainee_visits"] < totals["trainee_visits"]
+    if (today - datetime.timedelta(days=42)).year == today.year:  # the keepers' session
+        keepers = year.json()["keepers"]  # three in four of the 40 keepers came
+        assert len(keepers["trained"]) == 30 and keepers["open_untrained"] == 10
     batches = (await client.get(f"{county}/trace-batches", headers=headers)).json()
     assert len(batches) == 4
     # Every open station's file is filled in; a few stations are short of the standard.

@@ -46,6 +46,11 @@ BATCHES = [  # product, days ago harvested, kg, brand, certification
 ]
 
 
+def station_code(number: int) -> str:
+    """The demo's n-th station (1-based): QS001 …"""
+    return f"QS{number:03d}"
+
+
 async def write_programme(
     county_id: uuid.UUID,
     staff_phone: str,
@@ -63,6 +68,10 @@ async def write_programme(
             TraineeInput(name=person(rng), household_code=code)
             for code in rng.sample(household_codes, rng.randint(12, 30))
         ] + [TraineeInput(name=person(rng)) for _ in range(rng.randint(3, 10))]
+        if kind == "station_keeper":  # most keepers came: the page lists those who did not
+            numbers = rng.sample(range(1, len(station_ids) + 1), len(station_ids) * 3 // 4)
+            keepers = [station_code(n) for n in sorted(numbers)]
+            trainees += [TraineeInput(name=person(rng), station_code=code) for code in keepers]
         session = SessionInput(
             title=title,
             held_on=(today - datetime.timedelta(days=days_ago)).isoformat(),

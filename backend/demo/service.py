@@ -15,7 +15,7 @@ from backend.accounts.schemas import ProvinceUserCreate, UserCreate
 from backend.accounts.service import create_user
 from backend.demo.delivery import write_hub_legs
 from backend.demo.history import write_history
-from backend.demo.programme import write_programme
+from backend.demo.programme import station_code, write_programme
 from backend.demo.stations import write_catalogue, write_station_files
 from backend.province.service import create_officer
 from backend.registry import service as registry
@@ -146,7 +146,7 @@ async def load_demo(settings: Settings, if_empty: bool = False, progress=None) -
                 name=f"{TOWNSHIPS[number - 1]}电商服务站"
                 if seat
                 else f"第{number}号村级电商服务点",
-                code=f"QS{number:03d}",
+                code=station_code(number),
                 address=f"镇政府旁{number}号" if seat else f"村委会旁{number}号",
                 level="township" if seat else "village",
                 opened_on=history_start - datetime.timedelta(weeks=STATIONS + 4 - number),

@@ -34,7 +34,8 @@ SCREENS = [
 ]
 
 
-async def shoot(page, folder, lang: str, name: str) -> None:
+async def shoot(page, folder, lang: str, name: str, prefix: str = "counter-") -> None:
+    """Once every toast has faded, with the fonts in: `<prefix><lang>-<name>.png`."""
     await page.wait_for_selector(".toast-shown", state="detached")
     await page.wait_for_function(
         "() => [...document.querySelectorAll('.toast')].every("
@@ -42,7 +43,7 @@ async def shoot(page, folder, lang: str, name: str) -> None:
     )
     await page.evaluate("document.fonts.ready.then(() => true)")
     assert await visible_keys(page) == [], name
-    await page.screenshot(path=str(folder / f"counter-{lang}-{name}.png"))
+    await page.screenshot(path=str(folder / f"{prefix}{lang}-{name}.png"))
 
 
 @pytest.mark.parametrize("lang,keeper", [("zh-CN", "13800000025"), ("ug", "13800000026")])

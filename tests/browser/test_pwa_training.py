@@ -5,10 +5,13 @@ as `training.attended` once online, and counted by the county's training figures
 from __future__ import annotations
 
 import datetime
+import os
 
 import pytest
 
+from tests.browser.conftest import PHONE, SCREENSHOTS
 from tests.browser.helpers import go, login, outbox, wait_outbox_empty
+from tests.browser.test_counter_screens import shoot
 from tests.browser.test_pwa_offline import controlled, launch_phone
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -79,3 +82,32 @@ async def test_a_keeper_signs_trainees_in_offline_and_the_county_counts_them(
         ("张三", True),
         ("李四", False),
     ]
+
+
+@pytest.mark.parametrize("lang,keeper", [("zh-CN", "13800000037"), ("ug", "13800000038")])
+async def test_screenshots_of_the_sign_in_screen(browser, pwa_server, lang, keeper, tmp_path):
+    """The village session's sign-in at 360 px, two trainees typed; written to
+    docs/screenshots/<lang>-training.png when CUNZHAN_UPDATE_SCREENSHOTS=1. No untranslated key;
+    Uyghur right to left."""
+    folder = SCREENSHOTS if os.environ.get("CUNZHAN_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    context = await browser.new_context(viewport=PHONE, device_scale_factor=2, locale=lang)
+    try:
+        page = await context.new_page()
+        await page.goto(f"{pwa_server.url}/app/")
+        await page.wait_for_selector("form.login-form")
+        await page.click(f".language-links button[lang='{lang}']")
+        await page.wait_for_function("lang => document.documentElement.lang === lang", arg=lang)
+        await login(page, pwa_server.url, keeper)
+        await go(page, "training", "form[data-form='training.attended']")
+        expected_dir = "rtl" if lang == "ug" else "ltr"
+        assert await page.evaluate("document.documentElement.dir") == expected_dir
+        await page.click("[name=title]")
+        await page.keyboard.type("农产品网上销售", delay=8)
+        await page.click("[name=trainees]")
+        await page.keyboard.type("张三 QS-0001", delay=8)
+        await page.keyboard.press("Enter")
+        await page.keyboard.type("李四", delay=8)
+        await shoot(page, folder, lang, "training", prefix="")
+    finally:
+        await context.close()
