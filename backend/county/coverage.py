@@ -10,7 +10,8 @@ the registry's places and stations (figures.coverage reads them and the rollups)
   not cover that village: the programme counts the two networks apart (001 大冶: 14 镇级 and 161
   村级; 004 鲁甸: 12 乡镇 and 49 行政村 points).
 - Poor villages (贫困村) and poor townships (贫困乡镇) are covered the same way; the poor villages
-  not covered are listed (where the next 村级服务点 matters most).
+  not covered are listed (where the next 村级服务点 matters most). A village is a 贫困村 on `day`
+  by its flag of that day (registry/poverty.py), so a past day's coverage is the past's.
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ def coverage_on(
     township_ids = [t.id for t in places.townships]
     village_ids = [v.id for v in places.villages]
     poor_township_ids = [t.id for t in places.townships if t.poor]
-    poor_village_ids = [v.id for v in places.villages if v.poor]
+    # A village is counted as a 贫困村 by its flag on that day (registry/poverty.py).
+    poor_then = {v.id for v in places.villages if v.poor_on(day)}
+    poor_village_ids = [v.id for v in places.villages if v.id in poor_then]
     names = {t.id: t.name for t in places.townships}
     per_level = {
         level: {
@@ -108,8 +111,10 @@ def coverage_on(
                 "village_stations": village_stations[township.id],
                 "villages": len(mine),
                 "villages_covered": sum(1 for v in mine if v.id in villages_built),
-                "poor_villages": sum(1 for v in mine if v.poor),
-                "poor_villages_covered": sum(1 for v in mine if v.poor and v.id in villages_built),
+                "poor_villages": sum(1 for v in mine if v.id in poor_then),
+                "poor_villages_covered": sum(
+                    1 for v in mine if v.id in poor_then and v.id in villages_built
+                ),
             }
         )
     return {
@@ -132,7 +137,7 @@ def coverage_on(
         "poor_villages_without_station": [
             {"id": v.id, "name": v.name, "township": names.get(v.township_id, "")}
             for v in places.villages
-            if v.poor and v.id not in villages_built
+            if v.id in poor_then and v.id not in villages_built
         ],
         "by_township": by_township,
     }

@@ -238,7 +238,11 @@ REGISTRY_SCREENS: dict[str, RegistryScreen] = {
             FormField("name", required=True),
             FormField("poor", "checkbox"),
         ],
-        edit_fields=[FormField("name", required=True), FormField("poor", "checkbox")],
+        edit_fields=[
+            FormField("name", required=True),
+            FormField("poor", "checkbox"),
+            FormField("poor_from", "date"),
+        ],
         create_schema=registry_schemas.VillageCreate,
         update_schema=registry_schemas.VillageUpdate,
         lists=choices,

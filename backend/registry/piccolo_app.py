@@ -10,6 +10,7 @@ from backend.registry.tables import (
     StationPhoto,
     Township,
     Village,
+    VillagePoverty,
 )
 
 CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
@@ -17,7 +18,16 @@ CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 APP_CONFIG = AppConfig(
     app_name="registry",
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
-    table_classes=[County, Township, Village, Station, Household, StationFile, StationPhoto],
+    table_classes=[
+        County,
+        Township,
+        Village,
+        VillagePoverty,
+        Station,
+        Household,
+        StationFile,
+        StationPhoto,
+    ],
     migration_dependencies=[],
     commands=[],
 )

@@ -11,6 +11,7 @@ from typing import Annotated
 import msgspec
 
 from backend.phones import normalized_mobile
+from backend.registry.poverty import PovertyChange
 from backend.types import Code, Fen, Mobile, Name, Percent, ShortText
 
 TimeZone = Annotated[str, msgspec.Meta(min_length=3, max_length=64, examples=["Asia/Urumqi"])]
@@ -122,6 +123,9 @@ class VillageCreate(msgspec.Struct, forbid_unknown_fields=True):
 class VillageUpdate(msgspec.Struct, forbid_unknown_fields=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     poor: bool | msgspec.UnsetType = msgspec.UNSET
+    # The county-local day a changed `poor` holds from (default today): coverage as of a day
+    # before it counts the village with its earlier flag.
+    poor_from: datetime.date | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class VillageOut(msgspec.Struct):
@@ -131,6 +135,8 @@ class VillageOut(msgspec.Struct):
     name: str
     poor: bool
     code: str = ""
+    # Its 贫困村 flag's changes, oldest first (answered for one village: PATCH)
+    poor_changes: list[PovertyChange] = msgspec.field(default_factory=list)
 
 
 class StationCreate(msgspec.Struct, forbid_unknown_fields=True):

@@ -17,12 +17,13 @@ from typing import Any
 
 import msgspec
 
-from backend import clock
+from backend import clock, db
 from backend.accounts.schemas import CurrentUser
 from backend.accounts.service import audit
 from backend.db import is_integrity_error
 from backend.errors import DomainError
 from backend.i18n import translate
+from backend.params import EARLIEST_DAY
 from backend.privacy import mask_phone
 from backend.registry import imports, list_file, store
 from backend.registry.schemas import (
@@ -203,12 +204,50 @@ async def create_village(
 
 
 async def update_village(actor: CurrentUser | None, village_id: uuid.UUID, data: VillageUpdate):
-    values = _set_fields(data)
-    with _unique("name_taken", "name"):
-        await store.update_village(village_id, values)
+    """A new name, or a new 贫困村 flag holding from `poor_from` (default the county's today; not
+    ahead of it nor before the village's last change): the change is kept for coverage as of a
+    day (poverty.py). The row, the change and the audit are one transaction."""
+    before = _found(await store.village(village_id))
+    values = {name: v for name, v in _set_fields(data).items() if name != "poor_from"}
+    flipped = "poor" in values and values["poor"] != before.poor
+    from_day = await _poor_from(before, data.poor_from, flipped)
+    async with db.write_transaction():
+        with _unique("name_taken", "name"):
+            await store.update_village(village_id, values)
+        details = dict(values)
+        if flipped:
+            county_id, poor = before.county_id, values["poor"]
+            await store.insert_poverty_change(county_id, village_id, poor, from_day)
+            details["poor_from"] = from_day.isoformat()
+        await audit(actor, "village.updated", "village", village_id, before.county_id, **details)
+    return await get_village(village_id)
+
+
+async def _poor_from(
+    village: VillageOut, given: datetime.date | msgspec.UnsetType | None, flipped: bool
+) -> datetime.date:
+    today = await county_today(village.county_id)
+    if given is msgspec.UNSET or given is None:
+        return today
+    if not flipped:
+        raise DomainError("village_poor_from_unchanged", field="poor_from")
+    changes = (await store.poverty_changes(village.county_id, village.id)).get(village.id, [])
+    earliest = max([EARLIEST_DAY, *(change.from_day for change in changes)])
+    if not earliest <= given <= today:
+        raise DomainError(
+            "village_poor_from_range",
+            field="poor_from",
+            earliest=earliest.isoformat(),
+            latest=today.isoformat(),
+        )
+    return given
+
+
+async def get_village(village_id: uuid.UUID) -> VillageOut:
+    """The village with its 贫困村 changes, oldest first."""
     village = _found(await store.village(village_id))
-    await audit(actor, "village.updated", "village", village_id, village.county_id, **values)
-    return village
+    changes = await store.poverty_changes(village.county_id, village_id)
+    return msgspec.structs.replace(village, poor_changes=changes.get(village_id, []))
 
 
 # Stations ------------------------------------------------------------------------------------
@@ -492,7 +531,8 @@ async def import_file(
     written = not dry_run and totals["error"] == 0
     if written:
         with _unique("import_conflict", "household_code"):
-            await store.write_import(county_id, plan, clock.utcnow())
+            now = clock.utcnow()
+            await store.write_import(county_id, plan, now, await county_today(county_id))
         await audit(actor, "registry.imported", "county", county_id, county_id, **plan.counts())
     if dry_run:
         key = "import.message.dry_run_errors" if totals["error"] else "import.message.dry_run"

@@ -70,6 +70,19 @@ class Village(Table, tablename="registry_village"):
     poor = Boolean(default=False)  # 贫困村
 
 
+class VillagePoverty(Table, tablename="registry_village_poverty"):
+    """A change of a village's 贫困村 flag and the county-local day it holds from: coverage as of a
+    past day reads the flag of that day (registry/poverty.py). `Village.poor` stays the flag of
+    today; a village whose flag never changed has no row."""
+
+    id = UUID(primary_key=True)
+    county = ForeignKey(County, on_delete=OnDelete.restrict, null=False, index=True)
+    village = ForeignKey(Village, on_delete=OnDelete.restrict, null=False)
+    poor = Boolean()
+    from_day = Date()
+    recorded_at = Timestamptz(default=TimestamptzNow())
+
+
 class Station(Table, tablename="registry_station"):
     id = UUID(primary_key=True)
     county = ForeignKey(County, on_delete=OnDelete.restrict, null=False, index=True)

@@ -12,6 +12,9 @@ import msgspec
 
 from backend import clock, db
 from backend.errors import DomainError
+from backend.registry import poverty
+from backend.registry import store as registry_store
+from backend.registry.poverty import PovertyChange
 
 
 class CountyRow(msgspec.Struct, frozen=True):
@@ -253,7 +256,11 @@ class CoverageVillage(msgspec.Struct, frozen=True):
     id: uuid.UUID
     name: str
     township_id: uuid.UUID
-    poor: bool  # 贫困村
+    poor: bool  # 贫困村 today
+    poor_changes: tuple[PovertyChange, ...] = ()  # the flag's changes, oldest first
+
+    def poor_on(self, day: datetime.date) -> bool:
+        return poverty.poor_on(self.poor, self.poor_changes, day)
 
 
 class BuiltStation(msgspec.Struct, frozen=True):
@@ -290,13 +297,18 @@ async def coverage_places(county_id: uuid.UUID) -> CoveragePlaces:
         "WHERE county = $1 ORDER BY code",
         county_id,
     )
+    changes = await registry_store.poverty_changes(county_id)
     return CoveragePlaces(
         townships=[
             CoverageTownship(db.as_uuid(r["id"]), r["name"], bool(r["poor"])) for r in townships
         ],
         villages=[
             CoverageVillage(
-                db.as_uuid(r["id"]), r["name"], db.as_uuid(r["township"]), bool(r["poor"])
+                db.as_uuid(r["id"]),
+                r["name"],
+                db.as_uuid(r["township"]),
+                bool(r["poor"]),
+                tuple(changes.get(db.as_uuid(r["id"]), ())),
             )
             for r in villages
         ],

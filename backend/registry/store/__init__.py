@@ -20,8 +20,9 @@ from piccolo.table import Table
 
 from backend import db
 from backend.registry import imports
+from backend.registry.poverty import PovertyChange
 from backend.registry.schemas import CountyOut, StationOut, TownshipOut, VillageOut
-from backend.registry.tables import County, Household, Station, Township, Village
+from backend.registry.tables import County, Household, Station, Township, Village, VillagePoverty
 
 
 async def _insert(row: Table) -> None:
@@ -183,6 +184,32 @@ async def insert_village(
 
 async def update_village(village_id: uuid.UUID, values: dict[str, Any]) -> None:
     await _update(Village, village_id, values)
+
+
+async def poverty_changes(
+    county_id: uuid.UUID, village_id: uuid.UUID | None = None
+) -> dict[uuid.UUID, list[PovertyChange]]:
+    """Each village's 贫困村 changes (of the county, or of one village), oldest first."""
+    query = VillagePoverty.select(
+        VillagePoverty.village, VillagePoverty.poor, VillagePoverty.from_day
+    ).where(VillagePoverty.county == county_id)
+    if village_id is not None:
+        query = query.where(VillagePoverty.village == village_id)
+    changes: dict[uuid.UUID, list[PovertyChange]] = {}
+    for row in await query.order_by(VillagePoverty.from_day).order_by(VillagePoverty.recorded_at):
+        change = PovertyChange(db.as_date(row["from_day"]), bool(row["poor"]))
+        changes.setdefault(db.as_uuid(row["village"]), []).append(change)
+    return changes
+
+
+async def insert_poverty_change(
+    county_id: uuid.UUID, village_id: uuid.UUID, poor: bool, from_day: datetime.date
+) -> None:
+    await VillagePoverty.insert(
+        VillagePoverty(
+            id=uuid.uuid4(), county=county_id, village=village_id, poor=poor, from_day=from_day
+        )
+    )
 
 
 # Stations --------------------------------------------------------------------------------------
@@ -487,7 +514,9 @@ async def import_state(county_id: uuid.UUID) -> imports.Existing:
     )
 
 
-async def write_import(county_id: uuid.UUID, plan: imports.Plan, now: datetime.datetime) -> None:
+async def write_import(
+    county_id: uuid.UUID, plan: imports.Plan, now: datetime.datetime, today: datetime.date
+) -> None:
     """The plan's inserts and updates in one transaction, a statement per kind (executemany)."""
     async with db.write_transaction():
         await db.executemany(
@@ -498,6 +527,13 @@ async def write_import(county_id: uuid.UUID, plan: imports.Plan, now: datetime.d
             "INSERT INTO registry_township (id, county, name, code, poor) "
             "VALUES ($1, $2, $3, $4, $5)",
             [(t.id, county_id, t.name, t.code, t.poor) for t in plan.new_townships.values()],
+        )
+        # A flag the list flips holds from the import's day (the change is kept before the row).
+        await db.executemany(
+            "INSERT INTO registry_village_poverty (id, county, village, poor, from_day, "
+            "recorded_at) SELECT $1, county, id, $2, $3, $4 FROM registry_village "
+            "WHERE id = $5 AND poor <> $2",
+            [(uuid.uuid4(), v.poor, today, now, v.id) for v in plan.changed_villages.values()],
         )
         await db.executemany(
             "UPDATE registry_village SET name = $1, code = $2, poor = $3 WHERE id = $4",
