@@ -87,9 +87,7 @@ async def test_an_import_that_flips_a_flag_keeps_the_change_from_its_day(client,
     answer = await upload(client, world, csv_file(rows), dry_run=False, content_type="text/csv")
     assert answer.status_code == 200, answer.text
     changes = await VillagePoverty.select(VillagePoverty.poor, VillagePoverty.from_day)
-    assert [(row["poor"], str(row["from_day"])) for row in changes] == [
-        (True, today.isoformat())
-    ]
+    assert [(row["poor"], str(row["from_day"])) for row in changes] == [(True, today.isoformat())]
     yesterday = today - datetime.timedelta(days=1)
     assert (await _poor_villages(client, world, today))[0] == 2
     assert (await _poor_villages(client, world, yesterday))[0] == 1
