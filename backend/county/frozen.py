@@ -29,6 +29,7 @@ import uuid
 from backend import db
 from backend.county import rollups, subsidies
 from backend.county.definitions import POOR_VILLAGE_KEYS, poor_village_figures
+from backend.county.service import next_month
 from backend.county.store import frozen_rows, places, rollup_rows
 from backend.county.store.frozen_rows import FrozenMonth
 from backend.ledger import months
@@ -95,11 +96,12 @@ async def freeze_missing_everywhere() -> int:
 
 
 def _months_between(first: datetime.date, last: datetime.date):
-    """(month, its first day, its last day) of each month of [first, last], clipped to it."""
+    """(month, its first day, its last day) of each month of [first, last], clipped to it. Plain
+    calendar arithmetic: the year before the programme's first (2014) is asked for too."""
     start = first
     while start <= last:
         month = months.month_key(start)
-        end = min(parse_month(month)[1], last)
+        end = min(next_month(start) - datetime.timedelta(days=1), last)
         yield month, start, end
         start = end + datetime.timedelta(days=1)
 

@@ -60,8 +60,10 @@ async def test_station_file_section(browser, file_server, tmp_path, lang):
     await page.fill("#sf-company", "县邮政分公司" if lang == "zh-CN" else "ناھىيە پوچتا شۆبىسى")
     await page.fill("#sf-lat", "25.153617")
     await page.fill("#sf-lng", "103.546823")
-    for name in ("has_computer", "has_printer", "has_cctv", "has_shelves", "has_signage"):
-        await page.check(f"form[data-form=station-file] [name={name}]")
+    # The demo filled the file in: every box is set as inspected, 4 of the 6 items on.
+    wanted = {"has_computer", "has_printer", "has_cctv", "has_shelves", "has_signage"}
+    for name in (*wanted, "has_scanner", "has_broadband"):
+        await page.set_checked(f"form[data-form=station-file] [name={name}]", name in wanted)
     await page.fill("#sf-inspected_on", "2026-11-18")
     await page.check("form[data-form=station-file] [name=keeper_poor]")
     await page.check("form[data-form=station-file] [name=keeper_party_member]")
