@@ -133,6 +133,14 @@ async def _county(client, world) -> None:
         ],
     )
     await session(f"{Y}-08-01", [{"name": "戊", "poor": True}])  # after June
+    # Last year's session counts since the programme's start (1 October last year), not this year.
+    await session(f"{Y - 1}-11-20", [{"name": "己"}, {"name": "庚"}])
+    started = await client.put(
+        f"/api/v1/counties/{world.county_id}/targets",
+        json={"programme_start": f"{Y - 1}-10-01"},
+        headers=world.staff.headers,
+    )
+    assert started.status_code == 200, started.text
     # 甲 (T-0001, of 西村) became 西村's e-commerce leader: 1 of the 4 persons trained by June
     # converted, and the one poor village has its leader.
     listed = await client.get(
@@ -216,6 +224,7 @@ EXPECTED: dict[str, tuple] = {
     "poor_village_poverty_amount_fen": (10000, None, None),  # that sale was for T-0001
     "poor_village_poverty_growth_pct": (None, None, None),
     "training_visits": (4, 5, False),  # 甲乙丙丁; 戊 came in August
+    "training_visits_since_start": (6, None, None),  # and 己庚, last November
     "poor_training_visits": (2, None, None),  # 甲 (T-0001) and 丙
     "poor_training_share_pct": (50.0, 30, True),  # 2 of 4
     "training_people": (4, 2000, False),  # 甲乙丙丁, each once
@@ -259,6 +268,7 @@ PAGE_TEXT = {
     "poor_village_poverty_amount_fen": ("100.00 元", "—"),
     "poor_village_poverty_growth_pct": (f"— {NO_BASE}", "—"),
     "training_visits": ("4 人次", "5 人次"),
+    "training_visits_since_start": ("6 人次", "—"),
     "poor_training_visits": ("2 人次", "—"),
     "poor_training_share_pct": ("50%", "30%"),
     "training_people": ("4 人", "2,000 人"),
@@ -323,6 +333,7 @@ SHEET_LABELS = {
     "poor_village_poverty_amount_fen": "贫困村服务站惠及脱贫户金额（元）",
     "poor_village_poverty_growth_pct": "贫困村服务站惠及脱贫户金额同比增长（%）",
     "training_visits": "电商培训人次（人次）",
+    "training_visits_since_start": "自项目开始累计培训人次（人次）",
     "poor_training_visits": "其中脱贫户培训人次（人次）",
     "poor_training_share_pct": "脱贫户培训人次占比（%）",
     "training_people": "电商培训人数（人）",
@@ -390,7 +401,7 @@ async def test_page_kpis_and_workbook_agree_on_every_row(client, world):
         "coverage", "sales", "poverty", "training", "trace", "logistics", "reporting"
     ]  # fmt: skip
     assert "测试县" in page.text and f"{Y}-01-01" in page.text and f"{Y}-06-30" in page.text
-    assert "已达标 12 项，未达标 12 项，未设目标 12 项" in page.text
+    assert "已达标 12 项，未达标 12 项，未设目标 13 项" in page.text
     assert 'href="/county/scorecard"' in page.text and "data-print" in page.text
 
     book = await client.get(

@@ -156,6 +156,7 @@ async def month_kpis(
         if "poor_households_served" in wanted:
             served = await poor_households_served(county_id, first_of_year, until)
         trained = await training.period_training(county_id, first_of_year, until)
+        trained_since = await training.visits_between(county_id, programme_start, until)
         scans = await trace.scans_between(county_id, first_of_year, until)
         scans_since = await trace.scans_between(county_id, programme_start, until)
     # The product's first year has no year before in the ledger: the county's baseline stands in.
@@ -178,6 +179,7 @@ async def month_kpis(
     programme = {
         "poor_households_served": served,
         "training_visits": trained.visits,
+        "training_visits_since_start": trained_since,
         "poor_training_visits": trained.poor_visits,
         "poor_training_share_pct": share_pct(trained.poor_visits, trained.visits),
         "training_people": trained.people,

@@ -63,6 +63,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "training",
         (
             "training_visits",
+            "training_visits_since_start",
             "poor_training_visits",
             "poor_training_share_pct",
             "training_people",

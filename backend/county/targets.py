@@ -49,6 +49,9 @@ TARGET_NAMES: dict[str, str] = {
     "poor_village_poverty_amount_fen": "fen",
     "poor_village_poverty_growth_pct": "pct",
     "training_visits": "count",  # 培训人次, year to date (a person trained twice is two)
+    # 培训人次 since the programme's start through the period's end: a milestone across years
+    # (「累计培训不低于4000人次」, 「2018年10月底前完成50%」) is this target read for its month
+    "training_visits_since_start": "count",
     "poor_training_visits": "count",  # of them from 脱贫户
     "poor_training_share_pct": "pct",  # 脱贫户's share of the 培训人次 (the seeds ask ≥ 30 %)
     "training_people": "count",  # 培训人数: distinct persons trained, year to date

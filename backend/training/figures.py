@@ -291,6 +291,13 @@ async def period_training(
     )
 
 
+async def visits_between(county_id: uuid.UUID, first: datetime.date, last: datetime.date) -> int:
+    """培训人次 of the sessions held from `first` to `last`, staff's and keepers' alike (the
+    scorecard's since-start milestone; inside a read transaction)."""
+    _, trainees = await held_between(county_id, first, last)
+    return len(trainees)
+
+
 async def leaders_by(county_id: uuid.UUID, last: datetime.date) -> Leaders:
     """The county's 贫困村 (the registry's flag today) and those with an e-commerce leader among
     the trainees of the sessions held by `last`, the trainee's village being their household's."""
