@@ -75,3 +75,35 @@ async def test_a_bad_village_session_is_rejected(client, world, data, field):
     assert result["status"] == "rejected", result
     assert result["error"].get("field") == field, result
     assert (await year(client, world))["totals"]["sessions"] == 0
+
+
+async def test_a_village_session_trainee_is_followed_up_like_any_other(client, world):
+    """Staff note a keeper's trainee's outcome (the ledger entry stays as it was): it counts in
+    the conversion and shows with the trainee; clearing it takes it back; another county's staff
+    cannot reach the trainee."""
+    entry = attended([{"name": "张三", "household_code": world.household_code}, {"name": "李四"}])
+    assert [r["status"] for r in await push(client, world.keeper_a, [entry])] == ["accepted"]
+    (session,) = (await year(client, world))["sessions"]
+    zhang = session["trainees"][0]
+    url = f"/api/v1/counties/{world.county_id}/trainings/trainees/{zhang['id']}/outcome"
+    noted = await client.put(
+        url, json={"outcome": "online_shop", "noted_on": "2025-08-01"}, headers=world.staff.headers
+    )
+    assert noted.status_code in (200, 204), noted.text
+    figures = await year(client, world)
+    (session,) = figures["sessions"]
+    assert (session["trainees"][0]["outcome"], session["trainees"][0]["outcome_on"]) == (
+        "online_shop",
+        "2025-08-01",
+    )
+    assert (figures["totals"]["people"], figures["totals"]["people_converted"]) == (2, 1)
+
+    foreign = await client.put(
+        f"/api/v1/counties/{world.foreign_county_id}/trainings/trainees/{zhang['id']}/outcome",
+        json={"outcome": "employed"},
+        headers=world.foreign_staff.headers,
+    )
+    assert foreign.status_code == 404
+    cleared = await client.put(url, json={"outcome": None}, headers=world.staff.headers)
+    assert cleared.status_code in (200, 204), cleared.text
+    assert (await year(client, world))["totals"]["people_converted"] == 0

@@ -154,6 +154,7 @@ async def held_between(
         return sessions, trainees
     stations = {row.id: row for row in await registry_service.list_stations(county_id)}
     households: dict[str, tuple[uuid.UUID, bool] | None] = {}
+    followed = await store.attended_outcomes(county_id)
     for event in held:
         sessions.append(
             SessionRow(event.id, stations[event.station].township_id, event.data["title"],
@@ -164,9 +165,11 @@ async def held_between(
             if code and code not in households:
                 households[code] = await household_of(county_id, code)
             household = households.get(code)
+            trainee_id = uuid.uuid5(event.id, str(index))
+            outcome, noted_on = followed.get(trainee_id, ("", None))
             trainees.append(
-                TraineeRow(uuid.uuid5(event.id, str(index)), event.id, trainee["name"], code,
-                           bool(household and household[1]), "", None,
+                TraineeRow(trainee_id, event.id, trainee["name"], code,
+                           bool(household and household[1]), outcome, noted_on,
                            household[0] if household else None)
             )  # fmt: skip
     sessions.sort(key=lambda row: row.held_on, reverse=True)

@@ -24,7 +24,7 @@ from backend.params import EARLIEST_DAY
 from backend.registry import service as registry_service
 from backend.registry import store as registry
 from backend.training import store
-from backend.training.figures import KINDS, LEADER, county_today, household_of
+from backend.training.figures import KINDS, LEADER, county_today, held_between, household_of
 from backend.training.store import NewTrainee
 
 # A trainee's follow-up (培训转化): found work, opened an online shop, started a business, sells
@@ -252,14 +252,18 @@ async def set_outcome(
     outcome: str | None,
     noted_on: str | None,
 ) -> None:
-    """Note (or clear, with None) what a trainee did with the training; audited."""
+    """Note (or clear, with None) what a trainee did with the training; audited. A trainee a
+    keeper signed in at a village session is followed up the same way (kept beside the ledger
+    entry, which never changes)."""
     if outcome is not None and outcome not in OUTCOMES:
         raise DomainError("training_outcome_invalid", field="outcome")
     today = await county_today(county_id)
     day = None if outcome is None else _noted_on(noted_on, today)
     async with db.write_transaction():
         if not await store.set_outcome(county_id, trainee_id, outcome or "", day):
-            raise DomainError("training_trainee_unknown", status=404, field="trainee_id")
+            if trainee_id not in await _village_session_trainees(county_id, today):
+                raise DomainError("training_trainee_unknown", status=404, field="trainee_id")
+            await store.set_attended_outcome(county_id, trainee_id, outcome or "", day)
         await audit(
             author,
             "training.outcome",
@@ -268,3 +272,9 @@ async def set_outcome(
             county_id=county_id,
             outcome=outcome or "",
         )
+
+
+async def _village_session_trainees(county_id: uuid.UUID, today: datetime.date) -> set[uuid.UUID]:
+    """The ids of every trainee the county's keepers signed in (the staff's own are rows)."""
+    _, trainees = await held_between(county_id, EARLIEST_DAY, today)
+    return {trainee.id for trainee in trainees}

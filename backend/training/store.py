@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from backend import db
-from backend.training.tables import TrainingSession, TrainingTrainee
+from backend.training.tables import TrainingAttendedOutcome, TrainingSession, TrainingTrainee
 
 
 class NewTrainee(msgspec.Struct, frozen=True):
@@ -186,3 +186,22 @@ async def set_outcome(
         {TrainingTrainee.outcome: outcome, TrainingTrainee.outcome_on: noted_on}
     ).where(TrainingTrainee.id == trainee_id)
     return True
+
+
+async def attended_outcomes(county_id: uuid.UUID) -> dict[uuid.UUID, tuple[str, datetime.date]]:
+    """The follow-ups of the county's village-session trainees, by trainee id."""
+    rows = await TrainingAttendedOutcome.select().where(TrainingAttendedOutcome.county == county_id)
+    return {db.as_uuid(r["id"]): (r["outcome"], db.as_date(r["outcome_on"])) for r in rows}
+
+
+async def set_attended_outcome(
+    county_id: uuid.UUID, trainee_id: uuid.UUID, outcome: str, noted_on: datetime.date | None
+) -> None:
+    """Note (or with "" clear) a village-session trainee's follow-up, in the caller's write."""
+    await TrainingAttendedOutcome.delete().where(TrainingAttendedOutcome.id == trainee_id)
+    if outcome and noted_on is not None:
+        await TrainingAttendedOutcome.insert(
+            TrainingAttendedOutcome(
+                id=trainee_id, county=county_id, outcome=outcome, outcome_on=noted_on
+            )
+        )

@@ -48,3 +48,14 @@ class TrainingTrainee(Table, tablename="training_trainee"):
     outcome = Varchar(length=16, default="")
     outcome_on = Date(null=True, default=None)  # the day staff learnt of it
     station = ForeignKey(Station, on_delete=OnDelete.set_null, null=True, default=None)
+
+
+class TrainingAttendedOutcome(Table, tablename="training_attended_outcome"):
+    """The follow-up of a trainee a keeper signed in at a village session (`training.attended`,
+    kept in the station's ledger, which is never rewritten): keyed by the trainee's id in the
+    training figures (uuid5 of the entry's id and the trainee's place in it)."""
+
+    id = UUID(primary_key=True)  # the trainee's id
+    county = ForeignKey(County, on_delete=OnDelete.restrict, null=False, index=True)
+    outcome = Varchar(length=16)  # as TrainingTrainee.outcome, never ""
+    outcome_on = Date()
