@@ -47,6 +47,7 @@ from backend.registry.schemas import (
     VillageUpdate,
     valid_timezone,
 )
+from backend.registry.store import poverty as poverty_store
 
 
 def _set_fields(data: msgspec.Struct, renames: dict[str, str] | None = None) -> dict[str, Any]:
@@ -217,7 +218,7 @@ async def update_village(actor: CurrentUser | None, village_id: uuid.UUID, data:
         details = dict(values)
         if flipped:
             county_id, poor = before.county_id, values["poor"]
-            await store.insert_poverty_change(county_id, village_id, poor, from_day)
+            await poverty_store.insert_poverty_change(county_id, village_id, poor, from_day)
             details["poor_from"] = from_day.isoformat()
         await audit(actor, "village.updated", "village", village_id, before.county_id, **details)
     return await get_village(village_id)
@@ -231,7 +232,9 @@ async def _poor_from(
         return today
     if not flipped:
         raise DomainError("village_poor_from_unchanged", field="poor_from")
-    changes = (await store.poverty_changes(village.county_id, village.id)).get(village.id, [])
+    changes = (await poverty_store.poverty_changes(village.county_id, village.id)).get(
+        village.id, []
+    )
     earliest = max([EARLIEST_DAY, *(change.from_day for change in changes)])
     if not earliest <= given <= today:
         raise DomainError(
@@ -246,7 +249,7 @@ async def _poor_from(
 async def get_village(village_id: uuid.UUID) -> VillageOut:
     """The village with its 贫困村 changes, oldest first."""
     village = _found(await store.village(village_id))
-    changes = await store.poverty_changes(village.county_id, village_id)
+    changes = await poverty_store.poverty_changes(village.county_id, village_id)
     return msgspec.structs.replace(village, poor_changes=changes.get(village_id, []))
 
 

@@ -13,8 +13,8 @@ import msgspec
 from backend import clock, db
 from backend.errors import DomainError
 from backend.registry import poverty
-from backend.registry import store as registry_store
 from backend.registry.poverty import PovertyChange
+from backend.registry.store import poverty as registry_poverty
 
 
 class CountyRow(msgspec.Struct, frozen=True):
@@ -297,7 +297,7 @@ async def coverage_places(county_id: uuid.UUID) -> CoveragePlaces:
         "WHERE county = $1 ORDER BY code",
         county_id,
     )
-    changes = await registry_store.poverty_changes(county_id)
+    changes = await registry_poverty.poverty_changes(county_id)
     return CoveragePlaces(
         townships=[
             CoverageTownship(db.as_uuid(r["id"]), r["name"], bool(r["poor"])) for r in townships
