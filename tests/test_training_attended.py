@@ -107,3 +107,23 @@ async def test_a_village_session_trainee_is_followed_up_like_any_other(client, w
     cleared = await client.put(url, json={"outcome": None}, headers=world.staff.headers)
     assert cleared.status_code in (200, 204), cleared.text
     assert (await year(client, world))["totals"]["people_converted"] == 0
+
+
+async def test_a_village_session_trainee_who_became_leader_counts_for_the_poor_village(
+    client, world
+):
+    """张三 of 西村 (a 贫困村), signed in by the keeper, later became the village's e-commerce
+    leader: 西村 has a leader, as it would had staff recorded the session."""
+    entry = attended([{"name": "张三", "household_code": world.household_code}])
+    assert [r["status"] for r in await push(client, world.keeper_a, [entry])] == ["accepted"]
+    (session,) = (await year(client, world))["sessions"]
+    trainee = session["trainees"][0]["id"]
+    noted = await client.put(
+        f"/api/v1/counties/{world.county_id}/trainings/trainees/{trainee}/outcome",
+        json={"outcome": "leader", "noted_on": "2025-09-01"},
+        headers=world.staff.headers,
+    )
+    assert noted.status_code in (200, 204), noted.text
+    leaders = (await year(client, world))["leaders"]
+    counted = (leaders["poor_villages"], leaders["with_leader"], leaders["villages"])
+    assert counted == (1, 1, ["西村"])

@@ -303,8 +303,9 @@ async def visits_between(county_id: uuid.UUID, first: datetime.date, last: datet
 
 async def leaders_by(county_id: uuid.UUID, last: datetime.date) -> Leaders:
     """The county's 贫困村 (the registry's flag today) and those with an e-commerce leader among
-    the trainees of the sessions held by `last`, the trainee's village being their household's."""
-    trainees = await store.trainees_between(county_id, EARLIEST_DAY, last)
+    the trainees of the sessions held by `last` (staff's and keepers' alike: held_between), the
+    trainee's village being their household's."""
+    _, trainees = await held_between(county_id, EARLIEST_DAY, last)
     households = {t.household for t in trainees if t.outcome == LEADER and t.household}
     villages_led = set()
     for household_id in households:
