@@ -83,10 +83,10 @@ async def county_standards(county_id: uuid.UUID) -> StationStandards:
                 name=row.name,
                 township=row.township,
                 village=row.village,
-                missing=_missing(row.file),
+                missing=missing,
                 file_saved=row.file.updated_at is not None,
             )
             for row in rows
-            if _missing(row.file)
+            if (missing := _missing(row.file))
         ],
     )
