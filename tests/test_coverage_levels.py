@@ -14,17 +14,26 @@ from backend.registry.tables import Station
 from tests.support import _actor, event, push
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
-TODAY = datetime.datetime.now(SHANGHAI).date()
-D = TODAY - datetime.timedelta(days=40)  # the day asked
+
+
+def _today() -> datetime.date:
+    """Today in the county, read when a test runs: a run that crosses midnight in Shanghai
+    (16:00 UTC) must not compare with the day it was collected on."""
+    return datetime.datetime.now(SHANGHAI).date()
+
+
+def _d() -> datetime.date:
+    """The day asked: 40 days before today."""
+    return _today() - datetime.timedelta(days=40)
 
 
 def _day(offset: int) -> str:
-    return (D + datetime.timedelta(days=offset)).isoformat()
+    return (_d() + datetime.timedelta(days=offset)).isoformat()
 
 
 def _at(offset: int) -> str:
     """10:00 in Shanghai on D + offset days."""
-    day = D + datetime.timedelta(days=offset)
+    day = _d() + datetime.timedelta(days=offset)
     return datetime.datetime(day.year, day.month, day.day, 10, tzinfo=SHANGHAI).isoformat()
 
 
@@ -121,8 +130,8 @@ async def _coverage(client, world, on: str | None) -> dict:
 
 async def test_coverage_on_a_day_counts_levels_apart_built_and_active(client, world):
     ids = await _small_county(client, world)
-    body = await _coverage(client, world, D.isoformat())
-    assert body["on"] == D.isoformat() and body["active_from"] == _day(-29)
+    body = await _coverage(client, world, _d().isoformat())
+    assert body["on"] == _d().isoformat() and body["active_from"] == _day(-29)
     # Built on D: S1, S6 (乡级); S2, S5 (村级). Not: S3 (opens after), S4 (closed before),
     # S7 (closed on D), A001 and B001 (opened today). Active: S6 (a sale on D-29) and S2;
     # S1's sale is a day before the window, S5 only checked in.
@@ -162,7 +171,7 @@ async def test_coverage_on_a_day_counts_levels_apart_built_and_active(client, wo
 
     # Today: S3 opened, S5 and S7 closed, A001 and B001 opened (村级 at 东村, 西村).
     today = await _coverage(client, world, None)
-    assert today["on"] == TODAY.isoformat()
+    assert today["on"] == _today().isoformat()
     assert today["stations"] == {
         "township": {"built": 2, "active": 0},
         "village": {"built": 4, "active": 0},  # S2, S3, A001, B001; S2's sale is 45 days old
@@ -183,10 +192,10 @@ async def test_the_page_shows_coverage_on_the_day_picked_with_units(client, worl
 
     await _small_county(client, world)
     await page_login(client, world.staff.phone)
-    page = await client.get(f"/county/coverage?on={D.isoformat()}&lang=zh-CN", headers=HTML)
+    page = await client.get(f"/county/coverage?on={_d().isoformat()}&lang=zh-CN", headers=HTML)
     assert page.status_code == 200
     text = page.text
-    assert f'name="on" value="{D.isoformat()}"' in text
+    assert f'name="on" value="{_d().isoformat()}"' in text
 
     def row(attribute: str) -> str:
         return text.split(attribute)[1].split("</tr>")[0]
@@ -208,7 +217,7 @@ async def test_the_page_shows_coverage_on_the_day_picked_with_units(client, worl
     assert "贫困乡镇" in north and "1 / 3</bdi> 个村" in north
     # A day that cannot be read is today (the page never fails on it).
     odd = await client.get("/county/coverage?on=2026-13-45&lang=ug", headers=HTML)
-    assert odd.status_code == 200 and f'value="{TODAY.isoformat()}"' in odd.text
+    assert odd.status_code == 200 and f'value="{_today().isoformat()}"' in odd.text
 
 
 async def test_targets_count_township_stations_and_village_points_apart(client, world):
@@ -253,7 +262,7 @@ async def test_bad_levels_and_days_are_refused_and_change_nothing(client, world)
 
     station = f"/api/v1/stations/{world.station_a}"
     before = (await client.get(station, headers=staff)).json()
-    assert before["level"] == "village" and before["opened_on"] == TODAY.isoformat()
+    assert before["level"] == "village" and before["opened_on"] == _today().isoformat()
     assert before["closed_on"] is None
     audits_before = await AuditEntry.count()
     cases = [
@@ -262,7 +271,7 @@ async def test_bad_levels_and_days_are_refused_and_change_nothing(client, world)
          "station_closed_before_opened"),
         ("POST", f"{station}/close", {"reason": "停办", "closed_on": "2999-01-01"}, 422,
          "station_closed_on_future"),
-        ("PATCH", station, {"closed_on": TODAY.isoformat()}, 409, "station_not_closed"),
+        ("PATCH", station, {"closed_on": _today().isoformat()}, 409, "station_not_closed"),
         ("PATCH", station, {"opened_on": "1999-12-31"}, 422, "station_opened_on_invalid"),
     ]  # fmt: skip
     for method, path, body, status, code in cases:
@@ -274,11 +283,11 @@ async def test_bad_levels_and_days_are_refused_and_change_nothing(client, world)
     # Closed today; then its closing day cannot go before its opening day, nor the opening day
     # after the closing day.
     closed = await _close(client, world, str(world.station_a), None)
-    assert closed["closed_on"] == TODAY.isoformat()
+    assert closed["closed_on"] == _today().isoformat()
     await client.patch(station, json={"opened_on": _day(-10)}, headers=staff)
     for body, field in (
         ({"closed_on": _day(-11)}, "closed_on"),
-        ({"opened_on": (TODAY + datetime.timedelta(days=1)).isoformat()}, "opened_on"),
+        ({"opened_on": (_today() + datetime.timedelta(days=1)).isoformat()}, "opened_on"),
     ):
         answer = await client.patch(station, json=body, headers=staff)
         assert answer.status_code == 422, answer.text
@@ -287,7 +296,7 @@ async def test_bad_levels_and_days_are_refused_and_change_nothing(client, world)
         )  # fmt: skip
         assert "早于开站日期" in answer.json()["detail"]
     now = (await client.get(station, headers=staff)).json()
-    assert (now["opened_on"], now["closed_on"]) == (_day(-10), TODAY.isoformat())
+    assert (now["opened_on"], now["closed_on"]) == (_day(-10), _today().isoformat())
 
 
 async def test_levels_days_and_poor_townships_are_audited(client, world):
@@ -323,7 +332,7 @@ async def test_levels_days_and_poor_townships_are_audited(client, world):
 
 async def test_the_coverage_day_must_be_a_day_up_to_today(client, world):
     for on in ("2026-02-30", "yesterday", "2014-12-31",
-               (TODAY + datetime.timedelta(days=1)).isoformat()):  # fmt: skip
+               (_today() + datetime.timedelta(days=1)).isoformat()):  # fmt: skip
         answer = await client.get(
             f"/api/v1/counties/{world.county_id}/coverage?on={on}", headers=world.staff.headers
         )
@@ -361,4 +370,4 @@ async def test_the_migration_dates_existing_stations_on_the_county_calendar(clie
     assert rows[world.station_a]["closed_on"] is None
     assert rows[world.foreign_station]["opened_on"] == datetime.date(2026, 3, 1)  # Asia/Urumqi
     assert rows[world.foreign_station]["closed_on"] == datetime.date(2026, 5, 11)
-    assert rows[world.station_b]["opened_on"] == TODAY  # set when created: left alone
+    assert rows[world.station_b]["opened_on"] == _today()  # set when created: left alone
