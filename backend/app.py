@@ -20,7 +20,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from markupsafe import Markup
 
-from backend import db, runtime
+from backend import db, replica, runtime
 from backend.accounts.guards import provide_user
 from backend.accounts.middleware import (
     CSRF_COOKIE,
@@ -135,6 +135,7 @@ def template_config() -> TemplateConfig:
 
     def configure(engine: JinjaTemplateEngine) -> None:
         engine.engine.globals["t"] = t
+        engine.engine.globals["read_from"] = replica.read_from
 
     return TemplateConfig(
         directory=directories, engine=JinjaTemplateEngine, engine_callback=configure
@@ -150,6 +151,9 @@ async def on_startup(app: Litestar) -> None:
         raise RuntimeError(f"unsafe database durability settings: {report}")
     log.info("database ready: %s", report)
     app.state.runtime = runtime.Runtime()
+    if app.state.settings.database_read_url:
+        app.state.read_replica = replica.ReadReplica(app.state.settings.database_read_url)
+        await app.state.read_replica.open()
     app.state.login_throttle = LoginThrottle()
     app.state.track_throttle = TrackThrottle()
     if app.state.settings.scheduler_enabled:
@@ -164,6 +168,9 @@ async def on_shutdown(app: Litestar) -> None:
     app_runtime = app.state.get("runtime")
     if app_runtime is not None:
         await app_runtime.close()
+    read_replica = app.state.get("read_replica")
+    if read_replica is not None:
+        await read_replica.close()
     if app.state.get("owns_database"):
         await db.stop()
 
@@ -187,6 +194,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=route_handlers(),
         middleware=[
             runtime.runtime_middleware,
+            replica.replica_middleware,
             SecurityHeadersMiddleware,
             DefineMiddleware(CookieCSRFMiddleware, config=csrf),
             JsonRequestGuardMiddleware,

@@ -16,8 +16,9 @@ import logging
 import re
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -248,9 +249,42 @@ async def write_transaction() -> AsyncIterator[Any]:
             yield tx
 
 
+# Where this request's read transactions go when no transaction is open: set for the county's
+# and province's pages when a read replica is configured (backend/replica.py), else the primary.
+ReadOpener = Callable[[], AbstractAsyncContextManager[None]]
+_read_elsewhere: ContextVar[ReadOpener | None] = ContextVar("cunzhan_read_elsewhere", default=None)
+
+
+@contextlib.contextmanager
+def reading_through(opener: ReadOpener | None) -> Iterator[None]:
+    """Read transactions opened inside go through `opener` (None: the primary)."""
+    token = _read_elsewhere.set(opener)
+    try:
+        yield
+    finally:
+        _read_elsewhere.reset(token)
+
+
+def on_primary() -> contextlib.AbstractContextManager[None]:
+    """Reads inside see the primary's newest rows: for code that reads to decide what to write."""
+    return reading_through(None)
+
+
 @asynccontextmanager
 async def read_transaction() -> AsyncIterator[Any]:
-    """One connection for several reads (Piccolo opens one per query otherwise)."""
+    """One connection for several reads (Piccolo opens one per query otherwise); on the read
+    replica when this request reads through one and no transaction is open yet."""
+    opener = _read_elsewhere.get()
+    if opener is not None and engine().current_transaction.get() is None:
+        async with opener():
+            yield None
+        return
+    async with primary_transaction() as tx:
+        yield tx
+
+
+@asynccontextmanager
+async def primary_transaction() -> AsyncIterator[Any]:
     async with engine().transaction() as tx:
         yield tx
 

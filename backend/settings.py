@@ -45,6 +45,7 @@ class Settings:
     data_dir: Path
     database_url: str
     secret_key: str
+    database_read_url: str = ""  # a PostgreSQL read replica for pages and exports (replica.py)
     host: str = "127.0.0.1"
     port: int = 8000
     scheduler_enabled: bool = True
@@ -81,6 +82,20 @@ class Settings:
         return Path(self.database_url.removeprefix("sqlite:///"))
 
 
+def _read_url(database_url: str) -> str:
+    read_url = os.environ.get("CUNZHAN_DATABASE_READ_URL", "")
+    if read_url.startswith("postgres://"):
+        read_url = "postgresql://" + read_url.removeprefix("postgres://")
+    if read_url and not (
+        read_url.startswith("postgresql://") and database_url.startswith("postgresql://")
+    ):
+        raise SystemExit(
+            "CUNZHAN_DATABASE_READ_URL is a PostgreSQL read replica of a PostgreSQL "
+            "CUNZHAN_DATABASE_URL (postgresql://user@host:port/db); SQLite has none"
+        )
+    return read_url
+
+
 def load_settings() -> Settings:
     data_dir = Path(os.environ.get("CUNZHAN_DATA_DIR") or REPO_ROOT / "data").resolve()
     database_url = os.environ.get("CUNZHAN_DATABASE_URL") or f"sqlite:///{data_dir / 'cunzhan.db'}"
@@ -90,6 +105,7 @@ def load_settings() -> Settings:
         raise SystemExit(
             "CUNZHAN_DATABASE_URL must be sqlite:///path or postgresql://user@host:port/db"
         )
+    database_read_url = _read_url(database_url)
     secret_key = os.environ.get("CUNZHAN_SECRET_KEY") or _read_or_create_secret(
         data_dir / "secret_key"
     )
@@ -97,6 +113,7 @@ def load_settings() -> Settings:
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
+        database_read_url=database_read_url,
         secret_key=secret_key,
         host=os.environ.get("HOST", "127.0.0.1"),
         port=_env_int("PORT", 8000),

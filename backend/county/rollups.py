@@ -271,15 +271,17 @@ async def catch_up(county_id: uuid.UUID) -> int:
     """What every read of the county's figures runs first: the days behind recomputed (the first
     build of a county never rolled up included). A changed rule — the return days, the 脱贫户
     list — is left to the rollup job's rebuild: a county's whole history is no work for a page
-    request, and until the job has run every reader sees the same figures all the same."""
-    async with db.read_transaction():
-        rule = await _county_rule(county_id)
-        state = await rollup_rows.state(county_id)
-    if state is None:
-        return await rebuild_county(county_id)
-    if _rule_changed(state, rule):
-        return 0
-    return await _refresh_days(county_id, rule, state, None)
+    request, and until the job has run every reader sees the same figures all the same. It reads
+    the primary even for a page read from a replica: what is behind decides what it writes."""
+    with db.on_primary():
+        async with db.read_transaction():
+            rule = await _county_rule(county_id)
+            state = await rollup_rows.state(county_id)
+        if state is None:
+            return await rebuild_county(county_id)
+        if _rule_changed(state, rule):
+            return 0
+        return await _refresh_days(county_id, rule, state, None)
 
 
 def _rule_changed(state: rollup_rows.RollupState, rule: CountyRule) -> bool:

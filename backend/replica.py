@@ -1,0 +1,165 @@
+"""Staff pages, exports and reports read from a PostgreSQL read replica when one is configured
+(`CUNZHAN_DATABASE_READ_URL`), so a province's inspectors and county officers do not load the
+primary that the phones write to.
+
+A replica replays the primary's log a little behind it, and a page must still show an entry as
+soon as its sync was answered (API.md "The programme's figures"). So every read transaction of
+such a request first asks the primary where its log stands (`pg_current_wal_lsn()`, after
+anything the request itself wrote, such as the rollups' catch-up) and reads from the replica only
+once it has replayed that far; if it has not within `CATCH_UP_WAIT_S`, the read goes to the
+primary. The answer says where it was read and how long the replica took to catch up
+(`Cunzhan-Read-From`), and the county pages' footer says it in the reader's language.
+
+What reads where is decided by path (`reads_from_replica`): GET requests of the county and
+province pages and of the counties' and province's API. The phones' own reads and every write
+stay on the primary; so does anything that must see the newest rows to write correctly
+(`db.on_primary()`: the rollups' catch-up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from piccolo.engine.postgres import PostgresEngine
+
+from backend import db
+
+log = logging.getLogger("cunzhan.replica")
+
+CATCH_UP_WAIT_S = 1.0
+CATCH_UP_POLL_S = 0.01
+POOL_SIZE = 10
+REPLICA_PATHS = ("/county", "/api/v1/counties/", "/api/v1/province/")
+READ_FROM_HEADER = "cunzhan-read-from"
+
+
+@dataclass
+class ReadFrom:
+    """Where this request's figures were read: the replica (and how long it took to catch up
+    with the primary), or the primary because the replica was too far behind."""
+
+    replica: bool
+    waited_ms: float = 0.0
+
+    def header(self) -> str:
+        if self.replica:
+            return f"replica; caught-up-ms={self.waited_ms:.0f}"
+        return f"primary; replica-behind-ms>{CATCH_UP_WAIT_S * 1000:.0f}"
+
+
+_read_from: ContextVar[ReadFrom | None] = ContextVar("cunzhan_read_from", default=None)
+
+
+def read_from() -> ReadFrom | None:
+    """Where the current request read its figures, if it went to the replica at all."""
+    return _read_from.get()
+
+
+class _ReplicaTransaction:
+    """What Piccolo needs of a current transaction: its connection. Set as the primary engine's
+    current transaction, it sends every query of the block — the ORM's and `db.fetch`'s — to the
+    replica's connection; a write there fails loudly (a replica is read-only)."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+
+class ReadReplica:
+    def __init__(self, url: str) -> None:
+        engine = db.engine_from_url(url)
+        if not isinstance(engine, PostgresEngine):
+            raise SystemExit("CUNZHAN_DATABASE_READ_URL must be a postgresql:// URL")
+        self.engine = engine
+
+    async def open(self) -> None:
+        await self.engine.start_connection_pool(min_size=1, max_size=POOL_SIZE)
+
+    async def close(self) -> None:
+        await db.stop(self.engine)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[None]:
+        """One read transaction on the replica once it has replayed what the primary had
+        committed now; on the primary if it does not within CATCH_UP_WAIT_S."""
+        primary = db.engine()
+        wanted = (await db.fetch_once("SELECT pg_current_wal_lsn()::text AS lsn"))[0]["lsn"]
+        assert self.engine.pool is not None
+        async with self.engine.pool.acquire() as connection:
+            waited = await _catch_up(connection, wanted)
+            if waited is not None:
+                _note(ReadFrom(replica=True, waited_ms=waited * 1000))
+                async with connection.transaction(isolation="repeatable_read", readonly=True):
+                    token = primary.current_transaction.set(_ReplicaTransaction(connection))
+                    try:
+                        yield
+                    finally:
+                        primary.current_transaction.reset(token)
+                return
+        log.warning("read replica more than %s s behind: read from the primary", CATCH_UP_WAIT_S)
+        _note(ReadFrom(replica=False))
+        async with db.primary_transaction():
+            yield
+
+
+def _note(read: ReadFrom) -> None:
+    """A request reads in several transactions: its answer tells the worst of them."""
+    before = _read_from.get()
+    if before is not None and (
+        not before.replica or (read.replica and before.waited_ms >= read.waited_ms)
+    ):
+        return
+    _read_from.set(read)
+
+
+async def _catch_up(connection: Any, lsn: str) -> float | None:
+    """Seconds the replica took to replay up to `lsn`, or None if it did not in time. A server
+    not in recovery (the primary itself, read through a read-only role) has nothing to replay."""
+    started = time.monotonic()
+    while True:
+        if await connection.fetchval(
+            "SELECT NOT pg_is_in_recovery() OR pg_last_wal_replay_lsn() >= $1::text::pg_lsn", lsn
+        ):
+            return time.monotonic() - started
+        if time.monotonic() - started > CATCH_UP_WAIT_S:
+            return None
+        await asyncio.sleep(CATCH_UP_POLL_S)
+
+
+def reads_from_replica(scope: Scope) -> bool:
+    return scope.get("method") in ("GET", "HEAD") and scope["path"].startswith(REPLICA_PATHS)
+
+
+def replica_middleware(app: ASGIApp) -> ASGIApp:
+    """The county's and province's GET requests read through the app's replica, if it has one,
+    and their answer says where they read."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        replica = scope["app"].state.get("read_replica")
+        if replica is None or not reads_from_replica(scope):
+            await app(scope, receive, send)
+            return
+
+        async def send_saying_where(message: Message) -> None:
+            found = _read_from.get()
+            if message["type"] == "http.response.start" and found is not None:
+                headers = list(message.get("headers", []))
+                headers.append((READ_FROM_HEADER.encode(), found.header().encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        token = _read_from.set(None)
+        try:
+            with db.reading_through(replica.reading):
+                await app(scope, receive, send_saying_where)
+        finally:
+            _read_from.reset(token)
+
+    return middleware
