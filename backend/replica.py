@@ -7,8 +7,9 @@ soon as its sync was answered (API.md "The programme's figures"). So every read 
 such a request first asks the primary where its log stands (`pg_current_wal_lsn()`, after
 anything the request itself wrote, such as the rollups' catch-up) and reads from the replica only
 once it has replayed that far; if it has not within `CATCH_UP_WAIT_S`, the read goes to the
-primary. The answer says where it was read and how long the replica took to catch up
-(`Cunzhan-Read-From`), and the county pages' footer says it in the reader's language.
+primary, and so do the app's reads of the next `LAGGING_S`. The answer says where it was read
+and how long the replica took to catch up (`Cunzhan-Read-From`), and the county pages' footer
+says it in the reader's language.
 
 What reads where is decided by path (`reads_from_replica`): GET requests of the county and
 province pages and of the counties' and province's API. The phones' own reads and every write
@@ -36,6 +37,7 @@ log = logging.getLogger("cunzhan.replica")
 
 CATCH_UP_WAIT_S = 1.0
 CATCH_UP_POLL_S = 0.01
+LAGGING_S = 5.0
 POOL_SIZE = 10
 REPLICA_PATHS = ("/county", "/api/v1/counties/", "/api/v1/province/")
 READ_FROM_HEADER = "cunzhan-read-from"
@@ -78,6 +80,7 @@ class ReadReplica:
         if not isinstance(engine, PostgresEngine):
             raise SystemExit("CUNZHAN_DATABASE_READ_URL must be a postgresql:// URL")
         self.engine = engine
+        self._behind_since = -LAGGING_S
 
     async def open(self) -> None:
         await self.engine.start_connection_pool(min_size=1, max_size=POOL_SIZE)
@@ -90,6 +93,10 @@ class ReadReplica:
         """One read transaction on the replica once it has replayed what the primary had
         committed now; on the primary if it does not within CATCH_UP_WAIT_S."""
         primary = db.engine()
+        if self._lagging():
+            async with self._on_primary():
+                yield
+            return
         wanted = (await db.fetch_once("SELECT pg_current_wal_lsn()::text AS lsn"))[0]["lsn"]
         assert self.engine.pool is not None
         async with self.engine.pool.acquire() as connection:
@@ -104,6 +111,17 @@ class ReadReplica:
                         primary.current_transaction.reset(token)
                 return
         log.warning("read replica more than %s s behind: read from the primary", CATCH_UP_WAIT_S)
+        self._behind_since = time.monotonic()
+        async with self._on_primary():
+            yield
+
+    def _lagging(self) -> bool:
+        """Once the replica fell behind, reads skip it for LAGGING_S instead of each waiting
+        CATCH_UP_WAIT_S for it: a page reads in several transactions."""
+        return time.monotonic() - self._behind_since < LAGGING_S
+
+    @asynccontextmanager
+    async def _on_primary(self) -> AsyncIterator[None]:
         _note(ReadFrom(replica=False))
         async with db.primary_transaction():
             yield
