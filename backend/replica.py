@@ -57,12 +57,21 @@ class ReadFrom:
         return f"primary; replica-behind-ms>{CATCH_UP_WAIT_S * 1000:.0f}"
 
 
-_read_from: ContextVar[ReadFrom | None] = ContextVar("cunzhan_read_from", default=None)
+@dataclass
+class _RequestReads:
+    """Set once per request and filled in by its reads: a holder, not the value, so reads in
+    tasks the request starts (the province page reads its counties side by side) are told too."""
+
+    worst: ReadFrom | None = None
+
+
+_reads: ContextVar[_RequestReads | None] = ContextVar("cunzhan_replica_reads", default=None)
 
 
 def read_from() -> ReadFrom | None:
     """Where the current request read its figures, if it went to the replica at all."""
-    return _read_from.get()
+    reads = _reads.get()
+    return reads.worst if reads is not None else None
 
 
 class _ReplicaTransaction:
@@ -129,12 +138,15 @@ class ReadReplica:
 
 def _note(read: ReadFrom) -> None:
     """A request reads in several transactions: its answer tells the worst of them."""
-    before = _read_from.get()
+    reads = _reads.get()
+    if reads is None:
+        return
+    before = reads.worst
     if before is not None and (
         not before.replica or (read.replica and before.waited_ms >= read.waited_ms)
     ):
         return
-    _read_from.set(read)
+    reads.worst = read
 
 
 async def _catch_up(connection: Any, lsn: str) -> float | None:
@@ -166,18 +178,18 @@ def replica_middleware(app: ASGIApp) -> ASGIApp:
             return
 
         async def send_saying_where(message: Message) -> None:
-            found = _read_from.get()
+            found = read_from()
             if message["type"] == "http.response.start" and found is not None:
                 headers = list(message.get("headers", []))
                 headers.append((READ_FROM_HEADER.encode(), found.header().encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
-        token = _read_from.set(None)
+        token = _reads.set(_RequestReads())
         try:
             with db.reading_through(replica.reading):
                 await app(scope, receive, send_saying_where)
         finally:
-            _read_from.reset(token)
+            _reads.reset(token)
 
     return middleware

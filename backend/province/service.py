@@ -9,6 +9,7 @@ workbook), so the province never counts differently from the county it compares.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import uuid
 
@@ -21,6 +22,11 @@ from backend.county import service as county_service
 from backend.errors import DomainError
 from backend.params import parse_month
 from backend.registry import store as registry_store
+
+# Counties read side by side: their queries wait on the database, not on Python, so a province
+# page takes about as long as its slowest few counties instead of all of them in a row; bounded
+# so one page does not take every pooled connection from the phones.
+COUNTIES_AT_ONCE = 4
 
 
 class CountyLine(msgspec.Struct):
@@ -93,7 +99,13 @@ async def compare(user: CurrentUser, month: str | None) -> Comparison:
     readable = await accounts.readable_counties(user)
     counties = await registry_store.counties()
     chosen = [c for c in counties if readable is None or c.id in readable]
-    lines = [await county_line(county.id, month) for county in chosen]
+    side_by_side = asyncio.Semaphore(COUNTIES_AT_ONCE)
+
+    async def line_of(county_id: uuid.UUID) -> CountyLine:
+        async with side_by_side:
+            return await county_line(county_id, month)
+
+    lines = await asyncio.gather(*(line_of(county.id) for county in chosen))
     return Comparison(counties=sorted(lines, key=lambda line: line.code))
 
 
