@@ -190,7 +190,13 @@ class StationDay:
 # Building the history -------------------------------------------------------------------------
 
 
-async def build_registry(stations: int):
+async def build_registry(
+    stations: int,
+    code: str = "BENCH",
+    name: str = "基准县",
+    staff_phone: str = STAFF_PHONE,
+    keeper_phone: str = KEEPER_PHONE,
+):
     from backend.accounts.schemas import UserCreate
     from backend.accounts.service import create_user
     from backend.registry import service as registry
@@ -202,7 +208,7 @@ async def build_registry(stations: int):
         VillageCreate,
     )
 
-    county = await registry.create_county(None, CountyCreate(name="基准县", code="BENCH"))
+    county = await registry.create_county(None, CountyCreate(name=name, code=code))
     townships = [
         await registry.create_township(None, county.id, TownshipCreate(name=f"第{n + 1}镇"))
         for n in range(max(1, stations // 20))
@@ -230,13 +236,13 @@ async def build_registry(stations: int):
     await create_user(
         None,  # type: ignore[arg-type]
         county.id,
-        UserCreate(phone=STAFF_PHONE, name="基准员工", password=PASSWORD, role="county_staff"),
+        UserCreate(phone=staff_phone, name="基准员工", password=PASSWORD, role="county_staff"),
     )
     keeper = await create_user(
         None,  # type: ignore[arg-type]
         county.id,
         UserCreate(
-            phone=KEEPER_PHONE, name="基准站长", password=PASSWORD, station_id=station_ids[0]
+            phone=keeper_phone, name="基准站长", password=PASSWORD, station_id=station_ids[0]
         ),
     )
     return county.id, station_ids, households, keeper.id
