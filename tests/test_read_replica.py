@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import asyncpg
 import pytest
 
+from backend import replica
 from backend.app import create_app
 from backend.settings import get_settings
 from tests.support import asgi_client, push, received, running
@@ -139,3 +140,29 @@ def test_a_read_replica_needs_postgresql(tmp_path):
     )
     assert result.returncode != 0
     assert "CUNZHAN_DATABASE_READ_URL" in result.stderr and "SQLite" in result.stderr
+
+
+@pytest.mark.postgres_only
+async def test_every_county_and_province_page_answers_through_the_replica(
+    client, world, reader_url
+):
+    """Every GET the replica serves, as the home county's staff and as a province officer: a
+    page that wrote inside its reads would fail here (the reader refuses writes) with a 500."""
+    from tests.test_authorization_matrix import _path_ids, _province, app_routes
+
+    url, _ = reader_url
+    ids = (await _path_ids(world))["home"]
+    officer = await _province(client, world)
+    staff_app = create_app(dataclasses.replace(get_settings(), database_read_url=url))
+    failures, read_on_replica = [], 0
+    async with running(staff_app), asgi_client(staff_app) as staff:
+        for method, path in app_routes(staff_app):
+            if method != "GET" or not path.startswith(replica.REPLICA_PATHS):
+                continue
+            for actor in (world.staff, officer):
+                answer = await staff.get(path.format(**ids), headers={**HTML, **actor.headers})
+                if answer.status_code >= 500:
+                    failures.append(f"GET {path} as {actor.role}: {answer.status_code}")
+                read_on_replica += "replica" in answer.headers.get("cunzhan-read-from", "")
+    assert not failures, "\n".join(failures)
+    assert read_on_replica > 20
