@@ -29,6 +29,7 @@ from backend.accounts.middleware import (
     SessionAuthenticationMiddleware,
 )
 from backend.accounts.throttle import LoginThrottle
+from backend.county import rollups
 from backend.delivery.throttle import TrackThrottle
 from backend.errors import EXCEPTION_HANDLERS
 from backend.i18n import translate_html
@@ -195,6 +196,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             runtime.runtime_middleware,
             replica.replica_middleware,
+            rollups.catch_up_once_per_request,
             SecurityHeadersMiddleware,
             DefineMiddleware(CookieCSRFMiddleware, config=csrf),
             JsonRequestGuardMiddleware,

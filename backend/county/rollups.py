@@ -29,8 +29,11 @@ import logging
 import uuid
 import zoneinfo
 from collections import defaultdict
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
+
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backend import clock, db
 from backend.catalogue.service import NotFarm, not_farm
@@ -267,7 +270,37 @@ async def refresh_county(county_id: uuid.UUID, now: datetime.datetime | None = N
     return await _refresh_days(county_id, rule, state, now)
 
 
+# A page reads its county's figures several times (the month, the year, coverage…; the province
+# page every county's): within one GET request the rollups are caught up once per county, so its
+# reads agree with each other and the catching up's statements are not run four times over.
+_caught_up_here: ContextVar[set[uuid.UUID] | None] = ContextVar("cunzhan_caught_up", default=None)
+
+
+def catch_up_once_per_request(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("method") not in ("GET", "HEAD"):
+            await app(scope, receive, send)
+            return
+        token = _caught_up_here.set(set())
+        try:
+            await app(scope, receive, send)
+        finally:
+            _caught_up_here.reset(token)
+
+    return middleware
+
+
 async def catch_up(county_id: uuid.UUID) -> int:
+    done = _caught_up_here.get()
+    if done is not None and county_id in done:
+        return 0
+    caught = await _catch_up(county_id)
+    if done is not None:
+        done.add(county_id)
+    return caught
+
+
+async def _catch_up(county_id: uuid.UUID) -> int:
     """What every read of the county's figures runs first: the days behind recomputed (the first
     build of a county never rolled up included). A changed rule — the return days, the 脱贫户
     list — is left to the rollup job's rebuild: a county's whole history is no work for a page
