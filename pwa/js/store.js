@@ -21,8 +21,9 @@ export const STORES = ["outbox", "events", "parcels", "purchases", "kv"];
 const DEFAULT_TIMEZONE = "Asia/Shanghai";
 
 let metaDb = null;
-// The open station's database (a live binding: the other modules see the station opened last).
-export let stationDb = null;
+// The open station's database; other modules ask openStationDb() each time (the page hands its
+// exports to modules loaded later once, so a variable's later values would not reach them).
+let stationDb = null;
 let openStationId = null;
 let timezone = DEFAULT_TIMEZONE;
 let counter = 0;
@@ -59,6 +60,11 @@ export async function deviceId() {
 
 export function stationDbName(stationId) {
   return `cunzhan-station-${stationId}`;
+}
+
+/** The station database opened last (null before a keeper's station is open). */
+export function openStationDb() {
+  return stationDb;
 }
 
 export async function openStation(stationId) {
