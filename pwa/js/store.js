@@ -30,18 +30,28 @@ let counter = 0;
 
 // Meta ----------------------------------------------------------------------------------------
 
-export async function openMeta() {
-  if (metaDb) return;
-  metaDb = await openDatabase("cunzhan", 1, (db, oldVersion) => {
-    if (oldVersion < 1) db.createObjectStore("meta");
-  });
+let metaOpening = null;
+
+/** Opens the "cunzhan" database on first use: the login screen draws before it (creating it costs
+ * a slow phone a good part of a second of main thread). */
+function openMeta() {
+  if (!metaOpening) {
+    metaOpening = openDatabase("cunzhan", 1, (db, oldVersion) => {
+      if (oldVersion < 1) db.createObjectStore("meta");
+    }).then((db) => {
+      metaDb = db;
+    });
+  }
+  return metaOpening;
 }
 
-export function getMeta(key) {
+export async function getMeta(key) {
+  await openMeta();
   return run(metaDb, ["meta"], "readonly", (tx) => request(tx.objectStore("meta").get(key)));
 }
 
-export function setMeta(key, value) {
+export async function setMeta(key, value) {
+  await openMeta();
   return run(metaDb, ["meta"], "readwrite", (tx) =>
     request(tx.objectStore("meta").put(value, key))
   );
