@@ -45,13 +45,14 @@ const SHELL = [
   "js/screens/pickup.js",
   "js/screens/record.js",
   "data/rules.json",
-  "locales/zh-CN.json",
   "icons/icon-192.png",
 ];
-// The counter's screens (batch scan-in, hand-over, stale parcels, shelf and prices) and the catalogs of the other
-// languages (the page itself fetches the keeper's own at once): cached once the worker is active,
-// after the first paint, so a first visit stays within its budget; offline from then on.
+// The counter's screens (batch scan-in, hand-over, stale parcels, shelf and prices) and the three
+// catalogs (the page carries the keeper's own: the worker's copy of it is offline at once): cached
+// once the worker is active, after the first paint, so a first visit stays within its budget;
+// offline from then on.
 const LATER = [
+  "locales/zh-CN.json",
   "locales/ug.json",
   "locales/en.json",
   "counter.css",
