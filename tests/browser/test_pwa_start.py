@@ -67,7 +67,7 @@ async def test_the_language_chosen_on_the_phone_comes_with_the_next_page(browser
     carried = "document.getElementById('cz-catalog').getAttribute('data-lang')"
     assert await page.evaluate(carried) == "zh-CN"
     await page.click(".language-links button[lang='ug']")
-    await page.wait_for_function("document.documentElement.dir === 'rtl'")
+    await page.wait_for_function("() => document.documentElement.dir === 'rtl'")
     fetched: list[str] = []
     page.on("request", lambda request: fetched.append(request.url))
     await page.reload()
