@@ -74,7 +74,7 @@ NICE = 0  # --nice: the audited browser's scheduling priority (root may raise it
 CATEGORIES = "--only-categories=performance,accessibility,best-practices"
 
 
-def lighthouse(args: list[str]) -> None:
+def lighthouse(args: list[str]) -> bool:
     env = dict(os.environ, CHROME_PATH=chrome_path())
     for _ in range(3):  # on a busy machine Lighthouse now and then loses its trace
         done = subprocess.run(
@@ -85,8 +85,8 @@ def lighthouse(args: list[str]) -> None:
             preexec_fn=lambda: os.nice(NICE),
         )
         if done.returncode == 0:
-            return
-    sys.exit(f"lighthouse failed three times: {args}")
+            return True
+    return False
 
 
 def gather(url: str, port: int | None = None) -> Path:
@@ -97,7 +97,8 @@ def gather(url: str, port: int | None = None) -> Path:
         args.append("--chrome-flags=" + " ".join(CHROME_FLAGS))
     else:
         args += [f"--port={port}", "--disable-storage-reset"]
-    lighthouse(args)
+    if not lighthouse(args):
+        sys.exit(f"lighthouse failed three times: {args}")
     return folder
 
 
@@ -134,7 +135,9 @@ def on_cpu_time(trace_file: Path) -> None:
     trace_file.write_text(json.dumps(trace))
 
 
-def audit(folder: Path, profile: str, cpu_time: bool = False) -> dict:
+def audit(folder: Path, profile: str, cpu_time: bool = False) -> dict | None:
+    """The load in `folder` audited for `profile`; None when Lighthouse cannot (now and then a
+    busy machine's trace has a hole its simulation refuses: that run is left out, and said)."""
     cpu, rtt, kbps, _ = PROFILES[profile]
     work = Path(tempfile.mkdtemp(prefix="cunzhan-lh-audit-"))
     shutil.copytree(folder, work, dirs_exist_ok=True)
@@ -146,7 +149,7 @@ def audit(folder: Path, profile: str, cpu_time: bool = False) -> dict:
     )
     (work / "artifacts.json").write_text(json.dumps(artifacts))
     report = work / "report.json"
-    lighthouse(
+    audited = lighthouse(
         [
             "http://audit-mode/",
             f"-A={work}",
@@ -160,6 +163,9 @@ def audit(folder: Path, profile: str, cpu_time: bool = False) -> dict:
             *(["--disable-storage-reset"] if artifacts["settings"]["disableStorageReset"] else []),
         ]
     )
+    if not audited:
+        shutil.rmtree(work, ignore_errors=True)
+        return None
     data = json.loads(report.read_text())
     shutil.rmtree(work, ignore_errors=True)
     audits = data["audits"]
@@ -283,6 +289,9 @@ def main() -> None:
                 for name in profiles:
                     for clock in ("wall", "cpu"):
                         result = audit(folder, name, cpu_time=clock == "cpu")
+                        if result is None:
+                            print(f"  {name} {visit} {clock}: Lighthouse failed; run left out")
+                            continue
                         loads.setdefault(f"{name} {visit} {clock}", []).append(result)
                 shutil.rmtree(folder, ignore_errors=True)
         finally:

@@ -1,8 +1,9 @@
-"""The first screen's modules served as one generated module (issue #18: round trips on 3G).
+"""The first screen's modules carried by the page as one script (issue #18: round trips on 3G).
 
-The server joins the login screen's module graph into `js/start.js` when it reads `pwa/`; each
-bundled module's own URL then serves `export * from` the bundle, so a screen loaded later shares
-its one instance. These tests hold the bundle to the import graph as the sources declare it."""
+The server joins the login screen's module graph into the page's inline module when it reads
+`pwa/`; each bundled module's own URL then serves the page's bindings (`self.czStart`), so a
+screen loaded later shares their one instance. These tests hold the script to the import graph
+as the sources declare it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from backend.shell import assets
-from backend.shell.bundle import BUNDLE, BundleError, build_bundle, without_comment_lines
+from backend.shell.bundle import BundleError, build_bundle, without_comment_lines
 
 PWA = Path(__file__).resolve().parent.parent / "pwa"
 ENTRIES = ("js/main.js", "js/screens/login.js")
@@ -36,29 +37,43 @@ def static_graph(root: Path, entries: tuple[str, ...]) -> set[str]:
     return seen
 
 
-async def test_the_bundle_holds_exactly_the_modules_the_first_screen_imports(client):
+def page_script(page: str) -> str:
+    return re.search(r'<script type="module">(.*?)</script>', page, re.S).group(1)
+
+
+def exported_names(source: str) -> set[str]:
+    names = set(re.findall(r"^export (?:async )?(?:function|class|const) (\w+)", source, re.M))
+    for listed in re.findall(r"^export \{([^}]*)\}", source, re.M):
+        names |= {item.split()[-1] for item in listed.split(",") if item.strip()}
+    return names
+
+
+async def test_the_page_carries_exactly_the_modules_the_first_screen_imports(client):
     page = (await client.get("/app/")).text
-    version = re.search(r'src="v/([0-9a-f]+)/js/main\.js"', page).group(1)
+    version = re.search(r'href="v/([0-9a-f]+)/icons/', page).group(1)
     assert "<!-- bundle: js/main.js js/screens/login.js -->" in (PWA / "index.html").read_text()
-    bundle = (await client.get(f"/app/v/{version}/{BUNDLE}")).text
+    script = page_script(page)
     graph = static_graph(PWA, ENTRIES)
     assert {"js/main.js", "js/store.js", "js/i18n.js", "js/screens/login.js"} <= graph
-    assert set(re.findall(r"^// ---- (\S+)$", bundle, re.M)) == graph
-    # No import is left in it, and it ends exporting every module's exports.
-    assert not re.search(r"^import\b", bundle, re.M)
-    last = re.search(r"^export \{([^}]*)\};\n\Z", bundle, re.M).group(1)
-    exported = last.replace(",", " ").split()
-    assert {"signedIn", "deviceId", "syncStatus", "render", "t"} <= set(exported)
+    assert set(re.findall(r"^// ---- (\S+)$", script, re.M)) == graph
+    # No import or export is left in it, and it ends handing every module's exports on.
+    assert not re.search(r"^(import|export)\b", script, re.M)
+    last = re.search(r"^const czStart = \{([^}]*)\};\nself\.czStart = czStart;\n\Z", script, re.M)
+    handed_on = set(last.group(1).replace(",", " ").split())
+    assert {"signedIn", "deviceId", "syncStatus", "render", "t"} <= handed_on
     for path in sorted((PWA / "js").rglob("*.js")):
         name = path.relative_to(PWA).as_posix()
         served = (await client.get(f"/app/v/{version}/{name}")).text
+        source = path.read_text(encoding="utf-8")
         if name in graph:
-            target = "../start.js" if name.startswith("js/screens/") else "./start.js"
-            assert served == f'export * from "{target}";\n', name
+            names = re.fullmatch(r"export const \{ (.*) \} = self\.czStart;\n", served).group(1)
+            assert set(names.split(", ")) == exported_names(source), name
         else:  # loaded later or on demand: the module itself, importing the bundled ones by URL
-            assert served == path.read_text(encoding="utf-8"), name
-    # The login screen's logo is still found relative to where its module was.
-    assert 'new URL("screens/login.js", import.meta.url).href' in bundle
+            assert served == source, name
+    # The page has no URL of its own modules could be relative to: they are found from js/.
+    assert f'const czFolder = new URL("v/{version}/js/", document.baseURI).href;' in script
+    assert 'new URL("screens/login.js", czFolder).href' in script
+    assert "await czImport(`./screens/" in script
 
 
 def test_a_module_added_to_the_first_screens_graph_is_bundled_without_an_edit(tmp_path):
@@ -71,10 +86,11 @@ def test_a_module_added_to_the_first_screens_graph_is_bundled_without_an_edit(tm
         'const later = () => import("./later.js");\n' + main.read_text(encoding="utf-8")
     )
     snapshot = assets.build_snapshot(tmp_path / "pwa")
-    bundle = snapshot.assets[BUNDLE].body.decode()
-    assert "// ---- js/extra.js\nconst extra = " in bundle
-    assert snapshot.assets["js/extra.js"].body == b'export * from "./start.js";\n'
-    assert "js/later.js" not in bundle  # a dynamic import loads on demand, as itself
+    script = page_script(snapshot.page("ug").body.decode())
+    assert "// ---- js/extra.js\nconst extra = " in script
+    assert snapshot.assets["js/extra.js"].body == b"export const { extra } = self.czStart;\n"
+    assert "js/later.js" not in script  # a dynamic import loads on demand, as itself
+    assert 'const later = () => czImport("./later.js");' in script
     assert snapshot.assets["js/later.js"].body == b"export const later = 1;\n"
     (tmp_path / "pwa" / "js" / "extra.js").unlink()
     with pytest.raises(FileNotFoundError):
@@ -93,12 +109,23 @@ def test_a_module_added_to_the_first_screens_graph_is_bundled_without_an_edit(tm
             "both declare clear",
         ),
         ({"js/a.js": 'import b from "./b.js";\n', "js/b.js": B}, "named imports"),
+        # Modules loaded later read the page's exports once: a variable's new values would be lost.
         (
             {
-                "js/a.js": 'import { b as c } from "./b.js";\nexport const a = c;\n',
+                "js/a.js": 'import { b } from "./b.js";\nexport const a = () => b;\n',
                 "js/b.js": "export let b = 1;\n",
             },
-            "live binding",
+            "exports the variable b",
+        ),
+        ({"js/a.js": 'const s = "</script>";\n'}, "would end the page's script"),
+        ({"js/a.js": "import(location.href);\n"}, "not relative"),
+        ({"js/a.js": 'import("https://example.com/x.js");\n'}, "not relative"),
+        (
+            {
+                "js/a.js": 'import { b } from "./s/b.js";\n',
+                "js/s/b.js": 'export const b = () => import("./c.js");\n',
+            },
+            "relative to its own folder",
         ),
         ({"js/a.js": 'import { c } from "./b.js";\n', "js/b.js": B}, "does not export"),
         ({"js/a.js": 'export { b } from "./b.js";\n', "js/b.js": B}, "re-exports"),
@@ -118,9 +145,9 @@ def test_a_renamed_import_of_a_constant_is_kept_under_its_new_name():
         ["js/a.js"],
     )
     assert bundle.modules == ["js/b.js", "js/a.js"]
-    assert "const c = b;\nfunction a() {" in bundle.source
-    assert bundle.source.endswith("export { b, a };\n")
-    assert bundle.shim("js/screens/x.js") == 'export * from "../start.js";\n'
+    assert "const c = b;\nfunction a() {" in bundle.code
+    assert bundle.page_script("v1").endswith("const czStart = { b, a };\nself.czStart = czStart;\n")
+    assert bundle.shim("js/b.js") == "export const { b } = self.czStart;\n"
 
 
 @pytest.mark.parametrize(
@@ -139,20 +166,20 @@ def test_only_lines_that_are_nothing_but_comment_leave_the_bundle(code, joined):
     assert without_comment_lines(code) == joined
 
 
-def test_the_served_bundle_is_the_sources_code_without_their_comment_lines():
-    bundle = assets.build_snapshot(PWA).assets[BUNDLE].body.decode()
+def test_the_carried_code_is_the_sources_code_without_their_comment_lines():
+    script = page_script(assets.build_snapshot(PWA).page("zh-CN").body.decode())
     sources = {
         name: (PWA / name).read_text(encoding="utf-8") for name in static_graph(PWA, ENTRIES)
     }
-    # Every line of code of the login screen's modules is in it (their imports aside; the login
-    # screen's logo found from the bundle's folder).
+    # Every line of code of the login screen's modules is in it (their imports aside; what was
+    # relative to the module's URL found from js/).
     for name, source in sources.items():
         code = re.sub(r"^import\b[^;]*;\n", "", source, flags=re.M)
         if name == "js/screens/login.js":
-            code = code.replace(
-                "import.meta.url", 'new URL("screens/login.js", import.meta.url).href'
-            )
+            code = code.replace("import.meta.url", 'new URL("screens/login.js", czFolder).href')
+        code = code.replace("import.meta.url", "czFolder")
+        code = re.sub(r"\bimport\((?=[`\"']\.)", "czImport(", code)
         for line in code.splitlines():
             if line.strip() and not re.match(r"\s*(//|/\*|\*)|export \{", line):
-                assert line.removeprefix("export ") in bundle, (name, line)
-    assert len(bundle) < 0.9 * sum(len(source) for source in sources.values())
+                assert line.removeprefix("export ") in script, (name, line)
+    assert len(script) < 0.9 * sum(len(source) for source in sources.values())

@@ -4,18 +4,20 @@ The version is a hash of every served file, so a changed file gives every asset 
 (`/app/v/<version>/…`, cached for a year) and the service worker a new byte content (it updates).
 No build step: the snapshot is read from `pwa/` and re-read when a file there changes.
 
-The shell page is finished here (see `finish_page`) so that a first visit over a slow network needs
-as few round trips as possible: the stylesheet marked `data-inline` is written into the page, and
-the modules named by the `<!-- bundle: … -->` marker and everything they import statically are
-joined into one generated module (`backend/shell/bundle.py`; a module added to that graph is
-bundled without an edit here), which the marker's `modulepreload` links fetch at once. The page's
-inline `<script>`/`<style>` get their hashes into its CSP.
+The shell page is finished here (see `finish_page`) so that a first visit over a slow network
+needs nothing after the page to draw the login screen: the stylesheet marked `data-inline` is
+written into the page, the modules named by the `<!-- bundle: … -->` marker and everything they
+import statically become the page's one inline script (`backend/shell/bundle.py`; a module added
+to that graph is carried without an edit here), and the catalog of the page's language rides
+along as JSON. One page per language (`Snapshot.page`); the CSP names the hashes of its inline
+`<script>` and `<style>`.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import mimetypes
 import os
 import re
@@ -24,9 +26,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from backend.i18n import DEFAULT_LANGUAGE, LANGUAGES, text_direction
 from backend.security import CONTENT_SECURITY_POLICY
 from backend.settings import REPO_ROOT
-from backend.shell.bundle import BUNDLE, build_bundle
+from backend.shell.bundle import Bundle, build_bundle
 
 # CUNZHAN_PWA_DIR serves another copy of the shell (tests of the update flow use it).
 PWA_DIR = Path(os.environ.get("CUNZHAN_PWA_DIR") or REPO_ROOT / "pwa")
@@ -64,7 +67,9 @@ class Asset:
 
 INLINE_STYLESHEET = re.compile(r'<link rel="stylesheet" href="v/[^/"]+/([^"]+)" data-inline>')
 FIRST_SCREEN_MARKER = re.compile(r"<!-- bundle: ([^>]*?) -->")
-INLINE_CODE = re.compile(r"<(script|style)>(.*?)</\1>", re.S)
+ROOT_ELEMENT = re.compile(r'<html lang="[^"]*">')
+# Inline code the CSP must name (a JSON data block is never run: it needs no hash).
+INLINE_CODE = re.compile(r'<(script|style)(?: type="module")?>(.*?)</\1>', re.S)
 
 
 def first_screen_entries(page: str) -> list[str]:
@@ -87,23 +92,33 @@ def _with_sources(policy: str, directive: str, sources: list[str]) -> str:
     return "; ".join(parts)
 
 
-def finish_page(page: str, files: dict[str, bytes], version: str) -> tuple[str, str]:
-    """The shell page as served, and its content security policy."""
+def catalog_block(files: dict[str, bytes], language: str) -> str:
+    """The language's catalog as a JSON data block (js/i18n.js reads it instead of fetching)."""
+    strings = json.loads(files[f"locales/{language}.json"])
+    text = json.dumps(strings, ensure_ascii=False, separators=(",", ":"))
+    # "<" escaped: no string in it can end the element.
+    text = text.replace("<", "\\u003c")
+    return f'<script type="application/json" id="cz-catalog" data-lang="{language}">{text}</script>'
+
+
+def finish_page(
+    page: str, files: dict[str, bytes], script: str | None, language: str
+) -> tuple[str, str]:
+    """The shell page as served in one language, and its content security policy."""
 
     def inline_stylesheet(match: re.Match[str]) -> str:
         css = files[match.group(1)].decode("utf-8")
         return "<style>" + css.strip() + "</style>"
 
-    def preload_links(match: re.Match[str]) -> str:
-        # The bundle, and the entries' own URLs (the page's script, the router's import() of the
-        # login screen): all of them in the first wave of requests, none after another.
-        modules = [BUNDLE, *match.group(1).split()]
-        return "\n".join(
-            f'<link rel="modulepreload" href="v/{version}/{name}">' for name in modules
-        )
+    def first_screen(match: re.Match[str]) -> str:
+        return catalog_block(files, language) + f'\n<script type="module">{script}</script>'
 
     page = INLINE_STYLESHEET.sub(inline_stylesheet, page)
-    page = FIRST_SCREEN_MARKER.sub(preload_links, page)
+    page = ROOT_ELEMENT.sub(
+        f'<html lang="{language}" dir="{text_direction(language)}">', page, count=1
+    )
+    if script is not None:
+        page = FIRST_SCREEN_MARKER.sub(first_screen, page)
     hashes: dict[str, list[str]] = {"script": [], "style": []}
     for tag, code in INLINE_CODE.findall(page):
         digest = base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode()
@@ -118,6 +133,11 @@ class Snapshot:
     version: str
     assets: dict[str, Asset]
     mtimes: dict[str, float] = field(default_factory=dict)
+    # The shell page in each language (its catalog inside); assets["index.html"] is zh-CN's.
+    pages: dict[str, Asset] = field(default_factory=dict)
+
+    def page(self, language: str) -> Asset:
+        return self.pages.get(language) or self.assets["index.html"]
 
 
 def _scan(directory: Path) -> dict[str, float]:
@@ -143,24 +163,38 @@ def build_snapshot(directory: Path = PWA_DIR) -> Snapshot:
     for name, body in raw.items():
         digest.update(name.encode() + b"\0" + hashlib.sha256(body).digest())
     version = digest.hexdigest()[:12]
-    assets = {}
-    served = dict(raw)
-    entries = first_screen_entries(raw["index.html"].decode("utf-8")) if "index.html" in raw else []
-    if entries:
-        texts = {name: body.decode("utf-8") for name, body in raw.items() if name.endswith(".js")}
-        bundle = build_bundle(texts, entries)
-        served[BUNDLE] = bundle.source.encode("utf-8")
+    served = {name: body for name, body in raw.items() if name != "index.html"}
+    bundle = _first_screen(raw)
+    if bundle:
         served.update({name: bundle.shim(name).encode("utf-8") for name in bundle.modules})
+    assets = {}
     for name, body in served.items():
-        csp = None
         if name in TEMPLATED:
             body = body.replace(VERSION_PLACEHOLDER.encode(), version.encode())
-        if name == "index.html":
-            page, csp = finish_page(body.decode("utf-8"), raw, version)
-            body = page.encode("utf-8")
-        media_type = MEDIA_TYPES[Path(name).suffix]
-        assets[name] = Asset(name, body, media_type, _etag(body), csp)
-    return Snapshot(version=version, assets=assets, mtimes=mtimes)
+        assets[name] = Asset(name, body, MEDIA_TYPES[Path(name).suffix], _etag(body))
+    pages = _pages(raw, version, bundle) if "index.html" in raw else {}
+    if pages:
+        assets["index.html"] = pages[DEFAULT_LANGUAGE]
+    return Snapshot(version=version, assets=assets, mtimes=mtimes, pages=pages)
+
+
+def _first_screen(raw: dict[str, bytes]) -> Bundle | None:
+    entries = first_screen_entries(raw["index.html"].decode("utf-8")) if "index.html" in raw else []
+    if not entries:
+        return None
+    texts = {name: body.decode("utf-8") for name, body in raw.items() if name.endswith(".js")}
+    return build_bundle(texts, entries)
+
+
+def _pages(raw: dict[str, bytes], version: str, bundle: Bundle | None) -> dict[str, Asset]:
+    template = raw["index.html"].decode("utf-8").replace(VERSION_PLACEHOLDER, version)
+    script = bundle.page_script(version) if bundle else None
+    pages = {}
+    for language in LANGUAGES:
+        page, csp = finish_page(template, raw, script, language)
+        body = page.encode("utf-8")
+        pages[language] = Asset("index.html", body, MEDIA_TYPES[".html"], _etag(body), csp)
+    return pages
 
 
 class ShellFiles:

@@ -22,14 +22,16 @@ export function guessLanguage() {
   return "zh-CN";
 }
 
-// The page's head started fetching the catalog it expects (index.html); used once if it fits.
-let early = self.czCatalog || null;
+// The page carries the catalog of the language its server expected (the cz_lang cookie, else the
+// browser's languages): the login screen draws without fetching one.
+function carriedCatalog(lang) {
+  const carried = document.getElementById("cz-catalog");
+  return carried && carried.getAttribute("data-lang") === lang ? JSON.parse(carried.textContent) : null;
+}
 
 export async function loadLanguage(code) {
   const lang = LANGUAGES.indexOf(code) >= 0 ? code : "zh-CN";
-  const started = early && early.lang === lang ? early.json : null;
-  early = null;
-  let next = started ? await started : null;
+  let next = carriedCatalog(lang);
   if (!next) {
     const response = await fetch(new URL(`../locales/${lang}.json`, import.meta.url).href);
     next = await response.json();
@@ -37,10 +39,13 @@ export async function loadLanguage(code) {
   catalog = next;
   current = lang;
   try {
-    localStorage.setItem("cz_lang", lang); // what the next start fetches first
+    localStorage.setItem("cz_lang", lang); // what the next start draws in first
   } catch (error) {
     // storage refused (private mode): the next start guesses from the browser's languages
   }
+  // The server reads it too: the next page it sends (the service worker's copy too) carries this
+  // language's catalog.
+  document.cookie = `cz_lang=${lang}; path=/; max-age=31536000; samesite=lax`;
   formats = {};
   const root = document.documentElement;
   root.lang = lang;

@@ -3,7 +3,7 @@
 
 import { request, run } from "./idb.js";
 import { countInCashbook, parcelCharges } from "./projector.js";
-import { emit, kvGet, stationDb, STORES, today } from "./store.js";
+import { emit, kvGet, openStationDb, STORES, today } from "./store.js";
 import { weekStart } from "./util.js";
 
 const DEFAULT_RULE = { free_days: 3, daily_fee_fen: 0, fee_cap_fen: 0, return_days: 7 };
@@ -34,7 +34,7 @@ export async function localView() {
   const day = today();
   const summary = (await kvGet("summary")) || null;
   const rule = (summary && summary.parcel_rule) || DEFAULT_RULE;
-  return run(stationDb, STORES, "readonly", async (tx) => {
+  return run(openStationDb(), STORES, "readonly", async (tx) => {
     const events = tx.objectStore("events");
     const parcels = tx.objectStore("parcels");
     const outbox = await request(tx.objectStore("outbox").index("n").getAll());
@@ -150,7 +150,7 @@ const NOT_BUSINESS = ["checkin.recorded", "entry.reversed", "cash.counted", "tra
  * the station's ledger on this phone, and which of them had their till counted (日结).
  */
 export async function monthDays(month) {
-  return run(stationDb, ["events", "outbox"], "readonly", async (tx) => {
+  return run(openStationDb(), ["events", "outbox"], "readonly", async (tx) => {
     const business = new Set();
     const counted = new Set();
     const note = (day, type) => {
@@ -172,7 +172,7 @@ export async function monthDays(month) {
 
 /** The ledger of one day: confirmed events and this phone's entries, newest first. */
 export async function dayEntries(day) {
-  return run(stationDb, ["events", "outbox"], "readonly", async (tx) => {
+  return run(openStationDb(), ["events", "outbox"], "readonly", async (tx) => {
     const events = tx.objectStore("events");
     const outbox = await request(tx.objectStore("outbox").getAll());
     const reversedPending = new Set(
@@ -221,7 +221,7 @@ export async function dayEntries(day) {
  * holds other content under its id (a conflict: the server's copy may have been pulled too).
  */
 export async function getEntry(id) {
-  return run(stationDb, ["events", "outbox"], "readonly", async (tx) => {
+  return run(openStationDb(), ["events", "outbox"], "readonly", async (tx) => {
     const mine = await request(tx.objectStore("outbox").get(id));
     if (mine && (mine.status === "rejected" || mine.status === "conflict")) return mine;
     const confirmed = await request(tx.objectStore("events").get(id));
@@ -235,7 +235,7 @@ export async function getEntry(id) {
  * parcels in any state and its dispatches not reversed, confirmed or still in the outbox.
  */
 export async function trackingHistory(trackingNo, pkg) {
-  return run(stationDb, STORES, "readonly", async (tx) => {
+  return run(openStationDb(), STORES, "readonly", async (tx) => {
     const outbox = await request(tx.objectStore("outbox").getAll());
     const reversing = new Set(
       outbox
@@ -259,7 +259,7 @@ export async function trackingHistory(trackingNo, pkg) {
 
 /** Full numbers this phone recorded for a recipient with this name and last four digits. */
 export async function knownFullPhones(last4, name) {
-  return run(stationDb, STORES, "readonly", async (tx) => {
+  return run(openStationDb(), STORES, "readonly", async (tx) => {
     const found = new Set();
     const consider = (phone, who) => {
       if (who === name && /^1[3-9]\d{9}$/.test(phone || "") && phone.slice(-4) === last4) found.add(phone);
@@ -274,7 +274,7 @@ export async function knownFullPhones(last4, name) {
 
 /** The keeper rewrote the label of a parcel whose pickup code the server changed. */
 export async function confirmRelabel(parcelId) {
-  await run(stationDb, ["parcels"], "readwrite", async (tx) => {
+  await run(openStationDb(), ["parcels"], "readwrite", async (tx) => {
     const parcels = tx.objectStore("parcels");
     const parcel = await request(parcels.get(parcelId));
     if (parcel) {

@@ -2,14 +2,12 @@
 
 import { api } from "./api.js";
 import { formatTime, guessLanguage, language, loadLanguage, t } from "./i18n.js";
-import { localView } from "./local-view.js";
 import {
   bus,
   countyTimezone,
   getMeta,
   isStationOpen,
   kvGet,
-  openMeta,
   openStation,
   outboxCounts,
   setMeta,
@@ -172,7 +170,6 @@ const refreshScreen = debounce(() => {
 export async function signedIn(user) {
   const previous = app.user;
   app.user = user;
-  await metaOpen;
   await setMeta("user", user);
   setHint("cz_user", "1");
   // The language this phone speaks (chosen here, or the phone's own setting) wins over the
@@ -206,7 +203,6 @@ export async function signOut() {
 }
 
 export async function changeLanguage(code, save = true) {
-  await metaOpen;
   await loadLanguage(code);
   await setMeta("lang", code);
   buildFrame();
@@ -279,6 +275,7 @@ async function routeScan(text) {
   const { normalizeTrackingNo, rulesReady } = await import("./carriers.js");
   await rulesReady;
   const code = normalizeTrackingNo(text);
+  const { localView } = await import("./local-view.js"); // not needed before a keeper signs in
   const view = await localView();
   const onShelf = view.shelf.some((p) => p.tracking_no === code);
   navigate(onShelf ? `#/pickup/${encodeURIComponent(code)}` : `#/record/received/${encodeURIComponent(text)}`);
@@ -331,10 +328,7 @@ function setHint(key, value) {
   }
 }
 
-let metaOpen = Promise.resolve();
-
 async function storedState() {
-  await metaOpen;
   const [user, lang] = await Promise.all([getMeta("user"), getMeta("lang")]);
   setHint("cz_user", user ? "1" : "0");
   return { user: user || null, lang };
@@ -356,7 +350,6 @@ async function boot() {
   // The splash paints before the start-up work (IndexedDB, catalog, screen) takes the main thread.
   await firstFrame();
   const hash = location.hash;
-  metaOpen = openMeta();
   window.addEventListener("hashchange", route);
   bus.addEventListener("change", refreshScreen);
   bus.addEventListener("sync-status", refreshScreen);
@@ -372,9 +365,11 @@ async function boot() {
   if (hint("cz_user") === "1") {
     await showStoredState(await storedState(), hash);
   } else {
-    // Nobody signed in (or a first visit): the login screen, in the language shown last, while
-    // IndexedDB opens (creating it costs a slow phone a good part of a second).
+    // Nobody signed in (or a first visit): the login screen, in the language shown last; then,
+    // once it is on screen, IndexedDB opens (creating it costs a slow phone a good part of a
+    // second), and the service worker registers below.
     await showStoredState({ user: null, lang: hint("cz_lang") }, hash);
+    await firstFrame();
     const state = await storedState();
     const untouched = !app.user; // not signed in meanwhile
     if (untouched && (state.user || (state.lang && state.lang !== language()))) {

@@ -21,26 +21,37 @@ export const STORES = ["outbox", "events", "parcels", "purchases", "kv"];
 const DEFAULT_TIMEZONE = "Asia/Shanghai";
 
 let metaDb = null;
-// The open station's database (a live binding: the other modules see the station opened last).
-export let stationDb = null;
+// The open station's database; other modules ask openStationDb() each time (the page hands its
+// exports to modules loaded later once, so a variable's later values would not reach them).
+let stationDb = null;
 let openStationId = null;
 let timezone = DEFAULT_TIMEZONE;
 let counter = 0;
 
 // Meta ----------------------------------------------------------------------------------------
 
-export async function openMeta() {
-  if (metaDb) return;
-  metaDb = await openDatabase("cunzhan", 1, (db, oldVersion) => {
-    if (oldVersion < 1) db.createObjectStore("meta");
-  });
+let metaOpening = null;
+
+/** Opens the "cunzhan" database on first use: the login screen draws before it (creating it costs
+ * a slow phone a good part of a second of main thread). */
+function openMeta() {
+  if (!metaOpening) {
+    metaOpening = openDatabase("cunzhan", 1, (db, oldVersion) => {
+      if (oldVersion < 1) db.createObjectStore("meta");
+    }).then((db) => {
+      metaDb = db;
+    });
+  }
+  return metaOpening;
 }
 
-export function getMeta(key) {
+export async function getMeta(key) {
+  await openMeta();
   return run(metaDb, ["meta"], "readonly", (tx) => request(tx.objectStore("meta").get(key)));
 }
 
-export function setMeta(key, value) {
+export async function setMeta(key, value) {
+  await openMeta();
   return run(metaDb, ["meta"], "readwrite", (tx) =>
     request(tx.objectStore("meta").put(value, key))
   );
@@ -59,6 +70,11 @@ export async function deviceId() {
 
 export function stationDbName(stationId) {
   return `cunzhan-station-${stationId}`;
+}
+
+/** The station database opened last (null before a keeper's station is open). */
+export function openStationDb() {
+  return stationDb;
 }
 
 export async function openStation(stationId) {

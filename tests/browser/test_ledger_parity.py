@@ -34,8 +34,8 @@ SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")  # the phone's zone before the sum
 SERVICES = typing.get_args(Service)
 
 # The PWA's modules, loaded from the same versioned URLs the app uses (same module instances).
-MODULES = """const base = document.querySelector("script[type=module][src*='js/main.js']").src
-    .replace("js/main.js", "js/");
+MODULES = """const base = document.querySelector("link[rel=icon]").href
+    .replace("icons/icon-192.png", "js/");
   const load = (name) => import(base + name + ".js");"""
 
 
@@ -457,7 +457,7 @@ JS_PROJECTION = f"""async (histories) => {{
     await store.applyPulled(history.events, "end");
     const all = (tx, name) => idb.request(tx.objectStore(name).getAll());
     const stores = ["parcels", "purchases"];
-    const rows = await idb.run(store.stationDb, stores, "readonly", async (tx) => ({{
+    const rows = await idb.run(store.openStationDb(), stores, "readonly", async (tx) => ({{
       parcels: await all(tx, "parcels"),
       purchases: await all(tx, "purchases"),
     }}));

@@ -113,6 +113,9 @@ async def walk_and_shoot(page, base: str, lang: str, keeper: str, folder) -> Non
     await page.wait_for_selector("form.login-form")
     if lang != "zh-CN":
         await choose_language(page, lang)
+    # A first visit's "可离线使用" comes once the service worker is ready, which is after the
+    # login screen is drawn (and IndexedDB opened): the picture waits for it to come and go.
+    await page.wait_for_function("() => document.getElementById('toast').textContent !== ''")
     await shoot(page, folder, lang, "login")
     await login(page, base, keeper)
     await record_received(

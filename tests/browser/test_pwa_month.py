@@ -68,8 +68,8 @@ async def test_the_keeper_submits_last_month_and_sees_the_county_close_it(
     await phone.set_offline(True)
     await page.evaluate(
         """async (occurredAt) => {
-             const main = document.querySelector("script[type=module]").src;
-             const store = await import(main.replace(/main\\.js$/, "store.js"));
+             const icon = document.querySelector("link[rel=icon]").href;
+             const store = await import(icon.replace("icons/icon-192.png", "js/store.js"));
              await store.record("service.recorded",
                {service: "phone_topup", amount_fen: 5000, fee_fen: 100},
                {occurred_at: occurredAt});
@@ -94,8 +94,8 @@ async def test_the_keeper_submits_last_month_and_sees_the_county_close_it(
     assert "cell-warn" in (await days.get_attribute("class") or "")
     await page.evaluate(
         """async (occurredAt) => {
-             const main = document.querySelector("script[type=module]").src;
-             const store = await import(main.replace(/main\\.js$/, "store.js"));
+             const icon = document.querySelector("link[rel=icon]").href;
+             const store = await import(icon.replace("icons/icon-192.png", "js/store.js"));
              await store.record("cash.counted", {counted_fen: 4900}, {occurred_at: occurredAt});
            }""",
         f"{month_end(month)}T21:00:00+08:00",

@@ -212,7 +212,7 @@ async def test_a_new_version_waits_for_the_keepers_tap_and_loses_nothing(
     await login(page, server.url, "13800000001")
     await controlled(page)
     old_version = await page.evaluate(
-        "document.querySelector('script[type=module]').getAttribute('src')"
+        "document.querySelector('link[rel=icon]').getAttribute('href')"
     )
     await context.set_offline(True)
     await go(page, "record/received", "form[data-form='parcel.received']")
@@ -234,7 +234,7 @@ async def test_a_new_version_waits_for_the_keepers_tap_and_loses_nothing(
 
     await page.click("[data-banner=update]")
     await page.wait_for_function(
-        "old => document.querySelector('script[type=module]').getAttribute('src') !== old",
+        "old => document.querySelector('link[rel=icon]').getAttribute('href') !== old",
         arg=old_version,
         timeout=20000,
     )

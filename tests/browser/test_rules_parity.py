@@ -87,8 +87,8 @@ def python_answers(numbers, remembered, phones):
 
 
 JS_ANSWERS = """async ([numbers, remembered, phones]) => {
-  const src = document.querySelector("script[type=module][src*='js/main.js']").src;
-  const rules = await import(src.replace("js/main.js", "js/carriers.js"));
+  const icon = document.querySelector("link[rel=icon]").href;
+  const rules = await import(icon.replace("icons/icon-192.png", "js/carriers.js"));
   await rules.rulesReady;
   const tracking = numbers.map((number, i) => {
     const scanned = rules.parseTrackingNo(number);
