@@ -12,7 +12,7 @@ import { asciiDigits, debounce, gramsToKgText, normalizePhone, parseYuan } from 
  * A form for `type`. `initial`: event data to edit; `defaults`: remembered values (last carrier…).
  * `onSubmit(data)` gets checked event data; it may return a promise.
  */
-export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel, extra, suggestPhone, check }) {
+export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel, extra, suggestPhone, check, clearForNext }) {
   const specs = formFields(type);
   const form = h("form", { class: "form", "data-form": type, novalidate: true, autocomplete: "off" });
   const { groups, controls } = fieldGroups(specs, initial, defaults);
@@ -43,19 +43,25 @@ export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel,
       firstError.focus();
       return;
     }
-    // Checks against the phone's own state (a number already dispatched…) before saving.
-    if (check) {
-      const problem = await check(data);
+    busy = true;
+    submit.disabled = true;
+    // Emptied now, not once saved: on a slow phone the next scan begins while this entry is
+    // still being checked and saved, and its keys must land in an empty field, not after this
+    // number. What is refused or fails to save is put back into the fields nobody touched since.
+    const held = clearForNext ? clearForNext() : null;
+    try {
+      // Checks against the phone's own state (a number already dispatched…) before saving.
+      const problem = check ? await check(data) : null;
       if (problem) {
+        if (held) held.restore();
         setFieldError(controls[problem.field], problem.message);
         controls[problem.field].focus();
         return;
       }
-    }
-    busy = true;
-    submit.disabled = true;
-    try {
       await onSubmit(data, form);
+    } catch (error) {
+      if (held) held.restore();
+      throw error;
     } finally {
       busy = false;
       submit.disabled = false;

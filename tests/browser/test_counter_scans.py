@@ -75,3 +75,45 @@ async def test_a_scan_during_a_save_is_neither_cut_nor_wiped(phone, pwa_server, 
     await page.keyboard.type("333344445", delay=8)
     await page.keyboard.press("Enter")
     assert await page.input_value("[name=tracking_no]") == "752222333344445"
+
+
+async def test_saving_empties_the_form_at_once_for_the_next_scan(phone, pwa_server, api_as):
+    """On a slow phone the next scan starts while the last parcel is still being checked and
+    saved: the fields must be empty, with the cursor in the tracking number, the moment the keeper
+    saves — not after the save — or the next number is typed after the last one."""
+    page = await phone.new_page()
+    await login(page, pwa_server.url, "13800000033")
+    await go(page, "record/received", "form[data-form='parcel.received']")
+    await page.fill("[name=tracking_no]", "753333444455556")
+    await page.fill("[name=recipient_phone]", "13812345678")
+    at_once = await page.evaluate(
+        """() => {
+            document.querySelector("form[data-form='parcel.received']").requestSubmit();
+            return [document.querySelector("[name=tracking_no]").value,
+                    document.querySelector("[name=recipient_phone]").value,
+                    document.activeElement.name];
+        }"""
+    )
+    assert at_once == ["", "", "tracking_no"]
+    await wait_outbox_empty(page, timeout=40)
+    saved = [
+        e["data"]["recipient_phone"]
+        for e in api_as("13800000033").events()
+        if e["type"] == "parcel.received" and e["data"]["tracking_no"] == "753333444455556"
+    ]
+    assert saved == ["138****5678"]  # saved once, whole (the API masks it), though emptied at once
+
+
+async def test_a_refused_number_comes_back_into_the_form(phone, pwa_server):
+    """Emptied at once, but a number the phone refuses (already on the shelf) is put back with
+    its error, so the keeper loses nothing typed."""
+    page = await phone.new_page()
+    await login(page, pwa_server.url, "13800000033")
+    await go(page, "record/received", "form[data-form='parcel.received']")
+    for _ in range(2):
+        await page.fill("[name=tracking_no]", "754444555566667")
+        await page.fill("[name=recipient_phone]", "13812345678")
+        await page.keyboard.press("Enter")
+    await page.wait_for_selector("[name=tracking_no][aria-invalid=true]")
+    assert await page.input_value("[name=tracking_no]") == "754444555566667"
+    assert await page.input_value("[name=recipient_phone]") == "13812345678"

@@ -100,10 +100,8 @@ async function form(root, type, prefill) {
     submitLabel: t("common.save"),
     suggestPhone,
     check: (data) => checkLocally(type, data),
-    onSubmit: async (data, formEl) => {
-      // What the fields held when saving began: a scan arriving while the phone is still saving
-      // must survive the reset below.
-      const submitted = snapshot(controls);
+    clearForNext: () => emptyFields(element, controls),
+    onSubmit: async (data) => {
       if (type === "parcel.received") {
         const view = await localView();
         data.pickup_code = proposePickupCode(data.tracking_no, view.shelf, await kvGet("station"));
@@ -112,7 +110,6 @@ async function form(root, type, prefill) {
       await rememberDefaults(data);
       saved.unshift(entry);
       toast(type === "parcel.received" ? t("received.saved", { code: data.pickup_code }) : t("common.saved"));
-      resetForm(formEl, controls, submitted);
       drawRecent(recent, saved);
     },
   });
@@ -141,12 +138,6 @@ async function form(root, type, prefill) {
       focusNext(input);
     },
   };
-}
-
-function snapshot(controls) {
-  const values = {};
-  for (const name of Object.keys(controls)) values[name] = controls[name].value;
-  return values;
 }
 
 /**
@@ -196,34 +187,61 @@ async function suggestPhone(last4, name) {
   return found.size === 1 ? Array.from(found)[0] : null;
 }
 
-/**
- * Empty the fields for the next entry; keep the remembered choices (carrier, unit, channel…).
- * A field typed or scanned into since saving began keeps what it holds, and the focus.
- */
-function resetForm(formEl, controls, submitted) {
-  let changed = false;
-  for (const name of Object.keys(controls)) {
+/** The fields a save empties: not the remembered choices (carrier, unit, channel…) nor lists. */
+function emptied(controls) {
+  return Object.keys(controls).filter((name) => {
     const control = controls[name];
-    if (REMEMBERED.indexOf(name) >= 0 || control.tagName === "SELECT" || control.tagName === "DIV") continue;
-    if (control.type === "checkbox") control.checked = false;
-    else if (control.value !== submitted[name]) changed = true;
-    else {
-      control.value = "";
-      if (control.dataset.package) control.dispatchEvent(new Event("input", { bubbles: true }));
+    return REMEMBERED.indexOf(name) < 0 && control.tagName !== "SELECT" && control.tagName !== "DIV";
+  });
+}
+
+/**
+ * Empty the fields for the next entry and put the cursor in the first one, as soon as the keeper
+ * saves; `restore()` puts the values back into the fields still empty if the entry is refused or
+ * fails to save (a field typed or scanned into meanwhile keeps what it holds).
+ */
+function emptyFields(formEl, controls) {
+  const before = {};
+  for (const name of emptied(controls)) {
+    const control = controls[name];
+    if (control.type === "checkbox") {
+      before[name] = control.checked;
+      control.checked = false;
+      continue;
     }
+    before[name] = control.value;
+    control.value = "";
+    if (control.dataset.package) control.dispatchEvent(new Event("input", { bubbles: true }));
   }
   const confirm = formEl.querySelector("[name=tracking_confirmed]");
-  if (confirm && !changed) {
+  const confirmShown = confirm && !confirm.closest(".confirm-row").hidden;
+  const confirmChecked = confirm && confirm.checked;
+  if (confirm) {
     confirm.checked = false;
     confirm.closest(".confirm-row").hidden = true;
   }
-  if (changed) return;
   // The same catalogue product again: its name back in the emptied field.
   if (controls.product_code && controls.product_code.value) {
     controls.product_code.dispatchEvent(new Event("change", { bubbles: true }));
   }
   const first = formEl.querySelector("input:not([type=checkbox]):not([type=radio])");
   if (first) first.focus();
+  return {
+    restore() {
+      for (const name of Object.keys(before)) {
+        const control = controls[name];
+        if (control.type === "checkbox") control.checked = before[name];
+        else if (control.value === "") {
+          control.value = before[name];
+          if (control.dataset.package) control.dispatchEvent(new Event("input", { bubbles: true }));
+        }
+      }
+      if (confirm) {
+        confirm.checked = confirmChecked;
+        confirm.closest(".confirm-row").hidden = !confirmShown;
+      }
+    },
+  };
 }
 
 function drawRecent(box, saved, relabel = new Set()) {
