@@ -162,8 +162,7 @@ async def _live_counts(
         return {}, {}
     async with db.read_transaction():
         counts = await dispatch_reads.counts_by_station(county.id, first, last, farm_only)
-        contested = await dispatch_reads.contested(county.id, first, last, farm_only)
-        first_claims = await _first_claims(county.id, contested, farm_only)
+        first_claims, contested = await _contested(county.id, first, last, farm_only)
         duplicate_ids = [
             row.id
             for row in contested
@@ -262,8 +261,7 @@ async def _live_claims(
             county.id, first, last, rule["farm_only"], only
         )
         dispatches = [row for row in dispatches if row.station in wanted]
-        contested = await dispatch_reads.contested(county.id, first, last, rule["farm_only"], only)
-        first_claims = await _first_claims(county.id, contested, rule["farm_only"])
+        first_claims, _ = await _contested(county.id, first, last, rule["farm_only"], only)
         codes = {station.id: station.code for station in await places.stations(county.id)}
     withdrawals = await subsidy_withdrawals(county.id, county.timezone)
     by_station: dict[uuid.UUID, list[Dispatch]] = {}
@@ -276,19 +274,28 @@ async def _live_claims(
     }
 
 
-async def _first_claims(
-    county_id: uuid.UUID, contested: list[Dispatch], farm_only: bool
-) -> dict[str, Dispatch]:
-    """For each contested tracking number (dispatched more than once in the county), the
-    county's first qualifying dispatch of it: any other number's only dispatch is its own
-    first claim."""
-    numbers = sorted({row.tracking_no for row in contested})
-    first: dict[str, Dispatch] = {}
+async def _contested(
+    county_id: uuid.UUID,
+    first: datetime.date,
+    last: datetime.date,
+    farm_only: bool,
+    only: list[uuid.UUID] | None = None,
+) -> tuple[dict[str, Dispatch], list[Dispatch]]:
+    """For each tracking number dispatched in [first, last] and elsewhere too, the county's first
+    qualifying dispatch of it (any other number's only dispatch is its own first claim), and the
+    month's dispatches of those numbers (of these stations, when given): the only ones that can
+    be duplicates."""
+    numbers = await dispatch_reads.contested_numbers(county_id, first, last, farm_only, only)
+    first_claims: dict[str, Dispatch] = {}
+    in_month = []
     for dispatch in await dispatch_reads.dispatches_of(county_id, numbers, farm_only):
-        known = first.get(dispatch.tracking_no)
+        known = first_claims.get(dispatch.tracking_no)
         if known is None or _claim_order(dispatch) < _claim_order(known):
-            first[dispatch.tracking_no] = dispatch
-    return first
+            first_claims[dispatch.tracking_no] = dispatch
+        day = dispatch.business_date
+        if day is not None and first <= day <= last and (only is None or dispatch.station in only):
+            in_month.append(dispatch)
+    return first_claims, in_month
 
 
 def _claim(

@@ -129,29 +129,29 @@ async def counts_by_station(
     return {db.as_uuid(row["station"]): int(row["n"]) for row in rows}
 
 
-async def contested(
+async def contested_numbers(
     county_id: uuid.UUID,
     first: datetime.date,
     last: datetime.date,
     farm_only: bool,
     stations: list[uuid.UUID] | None = None,
-) -> list[Dispatch]:
-    """The qualifying dispatches of [first, last] (of these stations, when given) whose tracking
-    number has another qualifying dispatch in the county, at any station and on any day: the
-    only ones that can be duplicates (a number dispatched once is its own first claim)."""
+) -> list[str]:
+    """The tracking numbers dispatched in [first, last] (at these stations, when given) that have
+    another qualifying dispatch in the county, at any station and on any day: only their
+    dispatches can be duplicates (a number dispatched once is its own first claim). Read from
+    the indexes alone (ledger_dispatch_claim, ledger_dispatch_tracking_claim)."""
     condition, args = _of_month(county_id, first, last, farm_only)
     if stations is not None:
         condition += f" AND d.station IN ({db.in_list(stations, len(args) + 1)})"
         args += stations
     farm = " AND o.farm_product = $5" if farm_only else ""
     rows = await db.fetch(
-        "SELECT d.id, d.station, d.tracking_no, d.received_at FROM ledger_dispatch d "
-        f"WHERE {condition} AND EXISTS (SELECT 1 FROM ledger_dispatch o "
-        "WHERE o.tracking_no = d.tracking_no AND o.county = d.county AND o.reversed = $2"
-        f"{farm} AND o.id <> d.id)",
+        f"SELECT DISTINCT d.tracking_no FROM ledger_dispatch d WHERE {condition} "
+        "AND (SELECT COUNT(*) FROM ledger_dispatch o WHERE o.tracking_no = d.tracking_no "
+        f"AND o.county = d.county AND o.reversed = $2{farm}) > 1",
         *args,
     )
-    return [_brief(row) for row in rows]
+    return sorted(row["tracking_no"] for row in rows)
 
 
 async def of_households(
@@ -187,7 +187,7 @@ async def dispatches_of(
     for start in range(0, len(tracking_numbers), IN_CHUNK):
         chunk = tracking_numbers[start : start + IN_CHUNK]
         rows = await db.fetch(
-            "SELECT id, station, tracking_no, received_at FROM ledger_dispatch "
+            "SELECT id, station, tracking_no, received_at, business_date FROM ledger_dispatch "
             f"WHERE county = $1 AND reversed = $2{farm} "
             f"AND tracking_no IN ({db.in_list(chunk, offset)})",
             county_id,
