@@ -112,16 +112,16 @@ def event_figures(
 
 
 async def _figures(
-    stations: list[uuid.UUID], rule: CountyRule, days: set[datetime.date] | None, today
+    stations: list[uuid.UUID], rule: CountyRule, days: set[datetime.date], today
 ) -> dict[uuid.UUID, dict[tuple[datetime.date, str], list[int]]]:
-    """Every figure of the given days (all days when None) of these stations, from the log."""
+    """Every figure of the given days of these stations, from the log (a station's whole
+    history: `_whole_history`)."""
     figures: dict[uuid.UUID, dict] = {station: {} for station in stations}
-    if days is not None and not days:
+    if not days:
         return figures
-    wanted = sorted(days) if days is not None else None
-    for row in await ledger_reads.standing_events(stations, wanted):
+    for row in await ledger_reads.standing_events(stations, sorted(days)):
         day = row.business_date
-        if days is not None and day not in days:
+        if day not in days:
             continue
         kind, values = event_figures(
             row.type, json.loads(row.data), rule.poverty_codes, rule.not_farm
@@ -196,15 +196,14 @@ async def write_station_month(
 
 async def _overdue_figures(stations, rule: CountyRule, days, today, figures) -> None:
     """Parcels received N days before that were still on the shelf when the day began."""
-    wanted = sorted(d for d in days if d <= today) if days is not None else None
-    if wanted is not None and not wanted:
+    wanted = sorted(d for d in days if d <= today)
+    if not wanted:
         return
     shift = datetime.timedelta(days=rule.return_days)
-    received = [day - shift for day in wanted] if wanted is not None else None
-    wanted_set = set(wanted) if wanted is not None else None
-    for parcel in await ledger_reads.parcels_received_on(stations, received):
+    wanted_set = set(wanted)
+    for parcel in await ledger_reads.parcels_received_on(stations, [d - shift for d in wanted]):
         due = parcel.received_date + shift
-        if due > today or (wanted_set is not None and due not in wanted_set):
+        if due > today or due not in wanted_set:
             continue
         if parcel.closed_date is None or parcel.closed_date >= due:
             _add(figures[parcel.station], (due, OVERDUE_KIND), (1, 0, 0, 0, 0, 0, 0))

@@ -149,15 +149,12 @@ def _day_filter(column: str, days: list[datetime.date], start: int) -> tuple[str
     return f" AND {column} BETWEEN ${start} AND ${start + 1}", [days[0], days[-1]]
 
 
-async def standing_events(
-    stations: list[uuid.UUID], days: list[datetime.date] | None
-) -> list[EventRow]:
-    """The stations' events that no reversal took back, of these business days (all when None;
-    with many days the rows may include others between the first and the last)."""
+async def standing_events(stations: list[uuid.UUID], days: list[datetime.date]) -> list[EventRow]:
+    """The stations' events that no reversal took back, of these business days (with many days
+    the rows may include others between the first and the last)."""
     condition, args = f"e.station IN ({db.in_list(stations)})", list(stations)
-    if days is not None:
-        extra, values = _day_filter("e.business_date", days, len(args) + 1)
-        condition, args = condition + extra, args + values
+    extra, values = _day_filter("e.business_date", days, len(args) + 1)
+    condition, args = condition + extra, args + values
     rows = await db.fetch(
         "SELECT e.station, e.type, e.business_date, e.data FROM ledger_event e "
         "LEFT JOIN ledger_reversal r ON r.target = e.id "
@@ -201,17 +198,16 @@ class ParcelDay(msgspec.Struct, frozen=True):
 
 
 async def parcels_received_on(
-    stations: list[uuid.UUID], received: list[datetime.date] | None
+    stations: list[uuid.UUID], received: list[datetime.date]
 ) -> list[ParcelDay]:
-    """The stations' parcels not reversed, received on these days (all when None; with many days
-    possibly others between), with the day each was closed."""
+    """The stations' parcels not reversed, received on these days (with many days possibly others
+    between), with the day each was closed."""
     condition, args = (
         f"p.station IN ({db.in_list(stations)}) AND p.state <> 'reversed'",
         list(stations),
     )
-    if received is not None:
-        extra, values = _day_filter("p.received_date", received, len(args) + 1)
-        condition, args = condition + extra, args + values
+    extra, values = _day_filter("p.received_date", received, len(args) + 1)
+    condition, args = condition + extra, args + values
     rows = await db.fetch(
         "SELECT p.station, p.received_date, c.business_date AS closed_date "
         "FROM ledger_parcel p LEFT JOIN ledger_event c ON c.id = p.closed_event "
