@@ -3,8 +3,10 @@
   1. a full rollup rebuild,
   2. one more day's events through the real ingest (the ledger's `push`), and the incremental
      refresh after it,
-  3. latency (p50/p95 over 100 requests each) of the county dashboard `/county/`, a station page
-     and the rollup API, from a real `cunzhan serve` process, logged in as county staff.
+  3. latency (p50/p95 over 100 requests each, and the server's CPU per request) of every county
+     page a staff member opens (scripts/bench_county_pages.py) and the rollup API, from a real
+     `cunzhan serve` process, logged in as county staff; the month's workbook (so far, and the
+     last full month) 3 times each; then a table of the figures beside issue 17's goals.
 
 History is written in bulk, straight into the tables, but in the shape the ledger writes: each raw
 event passes the ledger's own validation (`check_event`) and projector (`apply_event`, which
@@ -15,6 +17,7 @@ Usage:
     .venv/bin/python scripts/bench_county.py                                  # SQLite, full size
     .venv/bin/python scripts/bench_county.py --stations 30 --days 60          # scaled down
     .venv/bin/python scripts/bench_county.py --database-url postgresql://postgres@127.0.0.1:5432/test
+    .venv/bin/python scripts/bench_county.py --data-dir DIR --reuse --no-new-day --requests 20
 (for PostgreSQL a fresh database is created next to the one named and dropped afterwards, unless
 --keep; SQLite goes to a temporary directory unless --data-dir is given.)
 """
@@ -26,7 +29,6 @@ import asyncio
 import datetime
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -36,6 +38,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+import bench_county_pages  # noqa: E402  (scripts/bench_county_pages.py: the pages and the goals)
 
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
 STAFF_PHONE, KEEPER_PHONE, PASSWORD = "13900000009", "13800000009", "bench-pass-1"
@@ -66,12 +71,6 @@ def progress(label: str, done: int, total: int, started: float, extra: str = "")
     if done >= total:
         sys.stderr.write("\n")
     sys.stderr.flush()
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 # Raw events a keeper would send ---------------------------------------------------------------
@@ -362,7 +361,26 @@ async def build_history(args) -> dict:
 # Measuring ------------------------------------------------------------------------------------
 
 
-async def measure_rollups(built: dict, per_day: int) -> dict:
+async def measure_rollups(built: dict, per_day: int, new_day: bool) -> dict:
+    from backend import db
+    from backend.county import rollups
+
+    await db.start()
+    figures: dict = {}
+    began, cpu = time.monotonic(), time.process_time()
+    rebuilt = await rollups.rebuild()
+    figures["rebuild_s"] = time.monotonic() - began
+    figures["rebuild_cpu_s"] = time.process_time() - cpu  # this process and its SQLite threads
+    figures["rebuild_days"] = rebuilt["days"]
+    async with db.read_transaction():
+        figures["rollup_rows"] = (await db.fetch("SELECT COUNT(*) AS n FROM county_rollup"))[0]["n"]
+    if new_day:
+        await _one_more_day(built, per_day, figures)
+    await db.stop()
+    return figures
+
+
+async def _one_more_day(built: dict, per_day: int, figures: dict) -> None:
     from backend import db, runtime
     from backend.accounts.schemas import CurrentUser
     from backend.county import rollups
@@ -370,15 +388,6 @@ async def measure_rollups(built: dict, per_day: int) -> dict:
     from backend.ledger.service import station_facts
     from backend.ledger.store import projections as projection_store
     from backend.settings import get_settings
-
-    await db.start()
-    figures: dict = {}
-    began = time.monotonic()
-    rebuilt = await rollups.rebuild()
-    figures["rebuild_s"] = time.monotonic() - began
-    figures["rebuild_days"] = rebuilt["days"]
-    async with db.read_transaction():
-        figures["rollup_rows"] = (await db.fetch("SELECT COUNT(*) AS n FROM county_rollup"))[0]["n"]
 
     # One more day: today's entries of every station through the ledger's real ingest.
     rng = random.Random(time.time_ns())  # not any station's history seed: ids stay unique
@@ -417,65 +426,6 @@ async def measure_rollups(built: dict, per_day: int) -> dict:
     began = time.monotonic()
     await rollups.refresh()
     figures["idle_refresh_s"] = time.monotonic() - began
-    await db.stop()
-    return figures
-
-
-def measure_pages(env: dict, built: dict, requests: int) -> dict:
-    import httpx
-
-    from tests.server_process import Server
-
-    server = Server(env)
-    server.start(timeout=120)
-    try:
-        client = httpx.Client(base_url=server.url, timeout=60)
-        answer = client.post(
-            "/api/v1/auth/login", json={"phone": STAFF_PHONE, "password": PASSWORD}
-        )
-        answer.raise_for_status()
-        token = answer.json()["token"]
-        client.cookies.clear()
-        headers = {"authorization": f"Bearer {token}", "accept-language": "zh-CN"}
-        today = datetime.datetime.now(TZ).date()
-        station = built["station_ids"][len(built["station_ids"]) // 2]
-        county = built["county_id"]
-        targets = {
-            "dashboard /county/": "/county/",
-            "station page": f"/county/stations/{station}",
-            "rollup API (month, all stations)": (
-                f"/api/v1/counties/{county}/rollup?from={today.replace(day=1)}&to={today}"
-            ),
-        }
-        figures = {}
-        for label, path in targets.items():
-            first = client.get(path, headers=headers)
-            if first.status_code != 200:
-                figures[label] = {"status": first.status_code}
-                continue
-            timings = []
-            for _ in range(requests):
-                began = time.perf_counter()
-                response = client.get(path, headers=headers)
-                timings.append((time.perf_counter() - began) * 1000)
-                response.raise_for_status()
-            figures[label] = {
-                "p50_ms": statistics.median(timings),
-                "p95_ms": percentile(timings, 95),
-                "bytes": len(first.content),
-            }
-        began = time.perf_counter()
-        workbook = client.get(
-            f"/api/v1/counties/{county}/export.xlsx?month={today:%Y-%m}", headers=headers
-        )
-        figures["export.xlsx (month)"] = {
-            "status": workbook.status_code,
-            "seconds": time.perf_counter() - began,
-            "bytes": len(workbook.content),
-        }
-        return figures
-    finally:
-        server.kill()
 
 
 async def admin(url: str, statement: str) -> None:
@@ -502,6 +452,11 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="measure again on the database of an earlier run"
     )
+    parser.add_argument(
+        "--no-new-day",
+        action="store_true",
+        help="skip pushing one more day (a --reuse run then leaves the database as it was)",
+    )
     args = parser.parse_args()
 
     workdir = Path(args.data_dir or tempfile.mkdtemp(prefix="cunzhan-bench-county-"))
@@ -525,7 +480,9 @@ def main() -> None:
     os.environ["PICCOLO_CONF"] = "backend.piccolo_conf"
     engine = "PostgreSQL" if postgres else "SQLite"
     try:
-        print(f"engine {engine}; {args.stations} stations × {args.days} days × ~{args.per_day}/day")
+        if not args.reuse:
+            print(f"engine {engine}; {args.stations} stations × {args.days} days "
+                  f"× ~{args.per_day}/day")  # fmt: skip
         built = asyncio.run(existing_history() if args.reuse else build_history(args))
         if args.reuse:
             print(f"history: {built['events']:,} events (reused)")
@@ -533,21 +490,20 @@ def main() -> None:
             print(f"history: {built['events']:,} events in {built['generation_s']:.0f} s "
                   f"({built['events'] / built['generation_s']:,.0f} events/s)")  # fmt: skip
         print(f"engine {engine}: {len(built['station_ids'])} stations")
-        rollup = asyncio.run(measure_rollups(built, args.per_day))
-        print(f"full rebuild: {rollup['rebuild_s']:.1f} s ({rollup['rebuild_days']:,} station-days,"
-              f" {rollup['rollup_rows']:,} rollup rows)")  # fmt: skip
-        print(f"one day's events: {rollup['day_events']:,} through the ledger's push in "
-              f"{rollup['day_ingest_s']:.1f} s")  # fmt: skip
-        print(f"incremental refresh after that day: {rollup['refresh_s']:.2f} s "
-              f"({rollup['refresh_pairs']} station-days); with nothing new: "
-              f"{rollup['idle_refresh_s']:.2f} s")  # fmt: skip
-        pages = measure_pages(env, built, args.requests)
-        for label, figures in pages.items():
-            if "p50_ms" in figures:
-                print(f"{label}: p50 {figures['p50_ms']:.0f} ms, p95 {figures['p95_ms']:.0f} ms "
-                      f"over {args.requests} requests ({figures['bytes']:,} bytes)")  # fmt: skip
-            else:
-                print(f"{label}: {figures}")
+        rollup = asyncio.run(measure_rollups(built, args.per_day, not args.no_new_day))
+        print(f"full rebuild: {rollup['rebuild_s']:.1f} s, {rollup['rebuild_cpu_s']:.1f} s CPU "
+              f"({rollup['rebuild_days']:,} station-days, "
+              f"{rollup['rollup_rows']:,} rollup rows)")  # fmt: skip
+        if "day_events" in rollup:
+            print(f"one day's events: {rollup['day_events']:,} through the ledger's push in "
+                  f"{rollup['day_ingest_s']:.1f} s")  # fmt: skip
+            print(f"incremental refresh after that day: {rollup['refresh_s']:.2f} s "
+                  f"({rollup['refresh_pairs']} station-days); with nothing new: "
+                  f"{rollup['idle_refresh_s']:.2f} s")  # fmt: skip
+        print(f"load before the pages: {os.getloadavg()}")
+        pages = bench_county_pages.measure_pages(env, built, args.requests, (STAFF_PHONE, PASSWORD))
+        print(f"load after the pages: {os.getloadavg()}")
+        bench_county_pages.print_table(pages, rollup, args.requests)
     finally:
         if postgres and not args.keep:
             asyncio.run(admin(args.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

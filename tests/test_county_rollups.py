@@ -118,11 +118,12 @@ async def _snapshot() -> tuple[list, list]:
     async with db.read_transaction():
         rows = await db.fetch(
             "SELECT station, day, kind, count, amount_fen, fee_fen, farm_count, poverty_count, "
-            "poverty_amount_fen FROM county_rollup ORDER BY station, day, kind"
+            "poverty_amount_fen, farm_amount_fen FROM county_rollup ORDER BY station, day, kind"
         )
         totals = await db.fetch(
             "SELECT county, day, kind, count, amount_fen, fee_fen, farm_count, poverty_count, "
-            "poverty_amount_fen FROM county_rollup_total ORDER BY county, day, kind"
+            "poverty_amount_fen, farm_amount_fen FROM county_rollup_total "
+            "ORDER BY county, day, kind"
         )
     normal = [tuple(str(v) for v in row.values()) for row in rows]
     return normal, [tuple(str(v) for v in row.values()) for row in totals]

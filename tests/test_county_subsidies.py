@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 
 from openpyxl import load_workbook
 
 from tests.support import event, push, tracking
+from tests.test_county_pages import html_as
 
 
 def _dispatch(tracking_no: str, farm: bool = True) -> dict:
@@ -211,3 +213,68 @@ async def test_a_household_whose_produce_fails_inspection_twice_loses_its_claim(
     detail = load_workbook(io.BytesIO(book.content))["补贴明细"]
     labels = [row[8].value for row in detail.iter_rows(min_row=2)]
     assert labels.count("检测不合格，取消资格（不计）") == 2
+
+
+async def test_the_claims_page_shows_the_figures_the_api_counts(client, world):
+    """The page counts in SQL what the API lists parcel by parcel: the same figures per station,
+    the same parcels for a chosen station and the same duplicates, with a cap, a parcel claimed
+    twice and a household whose claim is withdrawn."""
+    shanghai = datetime.timezone(datetime.timedelta(hours=8))
+    last = datetime.datetime.now(shanghai).date().replace(day=1) - datetime.timedelta(days=1)
+    month = f"{last:%Y-%m}"
+    rule = await client.patch(
+        f"/api/v1/counties/{world.county_id}",
+        json={"subsidy_fen_per_parcel": 150, "subsidy_monthly_cap_fen": 450},
+        headers=world.staff.headers,
+    )
+    assert rule.status_code == 200, rule.text
+    for held in (3, 5):
+        batch = await client.post(
+            f"/api/v1/counties/{world.county_id}/trace-batches",
+            json={"product": "红枣", "household_code": world.household_code,
+                  "harvested_on": last.replace(day=held).isoformat(), "inspection": "failed"},
+            headers=world.staff.headers,
+        )  # fmt: skip
+        assert batch.status_code == 201, batch.text
+
+    def dispatched(day: int, number: str, household: str | None = None) -> dict:
+        data = {"tracking_no": number, "carrier": "SF", "weight_g": 1000, "fee_fen": 800,
+                "destination": "乌鲁木齐", "farm_product": True}  # fmt: skip
+        if household:
+            data["household_code"] = household
+        return event(
+            "parcel.dispatched", data, f"{last.replace(day=day).isoformat()}T11:00:00+08:00"
+        )
+
+    shared = tracking()
+    a_entries = [dispatched(day, tracking()) for day in (6, 7, 8, 9)]
+    a_entries += [dispatched(10, shared), dispatched(12, tracking(), world.household_code)]
+    assert {r["status"] for r in await push(client, world.keeper_a, a_entries)} == {"accepted"}
+    b_entries = [dispatched(11, shared), dispatched(13, tracking())]
+    assert {r["status"] for r in await push(client, world.keeper_b, b_entries)} == {"accepted"}
+
+    claims = await _claims(client, world, month)
+    page = await client.get(f"/county/subsidies?month={month}", headers=html_as(world.staff))
+    assert page.status_code == 200
+    for station in claims["stations"]:
+        row = page.text.split(f'data-station="{station["code"]}"')[1].split("</tr>")[0]
+        cells = re.findall(r'class="num[^"]*"[^>]*>([^<]*)<', row)
+        shown = [re.sub(r"[^\d.]", "", cell) for cell in cells]
+        counted = [station[key] for key in ("qualifying", "duplicates", "withdrawn", "over_cap")]
+        assert shown == [str(n) for n in counted] + [f"{station['payable_fen'] / 100:.2f}"]
+    a = next(s for s in claims["stations"] if s["code"] == "A001")
+    assert (a["withdrawn"], a["over_cap"], a["payable_fen"]) == (1, 2, 450)
+    chosen = await client.get(
+        f"/county/subsidies?month={month}&station=A001", headers=html_as(world.staff)
+    )
+    listed = chosen.text.split('id="claim"')[1].split("</section>")[0]
+    assert sorted(re.findall(r'<td dir="ltr">([^<]+)</td>', listed)) == sorted(
+        p["tracking_no"] for p in a["parcels"]
+    )
+    duplicates = page.text.split('id="duplicates"')[1].split("</section>")[0]
+    assert re.findall(r'<td dir="ltr">([^<]+)</td>', duplicates) == [
+        p["tracking_no"]
+        for s in claims["stations"]
+        for p in s["parcels"]
+        if p["status"] == "duplicate"
+    ]

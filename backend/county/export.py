@@ -1,4 +1,4 @@
-"""The monthly 台帐 workbook (openpyxl) and the same tables as CSV.
+"""The monthly 台帐 workbook (written by workbook.py) and the same tables as CSV.
 
 Sheets: 汇总 (the month's KPIs against the same month last year, growth in %, the year to date
 against the same days last year and since the programme's start — the kpis API's figures —,
@@ -28,25 +28,21 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-
 from backend.county import definitions, figures, scorecard, service, training_sheet
 from backend.county.store.rollup_rows import StationSumLine
 from backend.county.subsidies import monthly_claims
 from backend.county.targets import TARGET_NAMES
+from backend.county.workbook import (
+    COVERAGE_HEADERS,
+    TARGET_HEADERS,
+    build_workbook,
+    is_formula_like,
+)
 from backend.errors import DomainError
 from backend.i18n import translate
 from backend.ledger.service import week_start
 from backend.params import parse_month
 from backend.trace import service as trace
-
-YUAN = "#,##0.00"
-DAY = "yyyy-mm-dd"
-PERCENT = "0.0"
-HEADER_FILL = PatternFill("solid", fgColor="E8F5E9")
-HEADER_FONT = Font(bold=True)
 
 # Every kind a station records, in the order of the workbook; label = sheet name.
 KIND_LABELS = {
@@ -116,26 +112,6 @@ CSV_TABLES = (
     "trace",
     *KIND_LABELS,
 )
-
-
-# A text cell starting with one of these is a formula to Excel, LibreOffice and WPS (OWASP "CSV
-# injection"): a station named "=HYPERLINK(…)" must stay a name. Such text is written as text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _is_formula_like(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
-
-
-def _cell(sheet, row: int, column: int, value: Any):
-    """A workbook cell holding a value, never a formula."""
-    cell = sheet.cell(row=row, column=column, value=value)
-    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
-        cell.number_format = DAY  # a day, not a moment: no 00:00:00
-    if _is_formula_like(value):
-        cell.data_type = "s"
-        cell.quotePrefix = True  # Excel shows it as typed text, also after an edit
-    return cell
 
 
 def yuan(fen: int) -> Decimal:
@@ -267,7 +243,6 @@ COVERAGE_TARGET_LABELS = {
     "village_coverage_pct": "行政村覆盖率（%）",
     "poor_village_coverage_pct": "贫困村覆盖率（%）",
 }
-TARGET_HEADERS = ["目标", "目标值", "实际（本年累计）", "是否达标"]
 
 
 def _target_row(target: dict[str, Any]) -> list[Any]:
@@ -432,110 +407,9 @@ def _subsidy_tables(claims: dict[str, Any]) -> tuple[Table, Table]:
     return summary, parcels
 
 
-# The workbook ---------------------------------------------------------------------------------
-
-
-def _header(sheet, row: int, headers: list[str]) -> None:
-    for column, text in enumerate(headers, start=1):
-        cell = _cell(sheet, row, column, text)
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-
-
-def _widths(sheet, headers: list[str], rows: list[list[Any]]) -> None:
-    for index, header in enumerate(headers, start=1):
-        values = [header, *(row[index - 1] for row in rows if len(row) >= index)]
-        width = max(_display_width(value) for value in values)
-        sheet.column_dimensions[get_column_letter(index)].width = min(max(width + 2, 8), 40)
-
-
-def _display_width(value: Any) -> int:
-    text = "" if value is None else str(value)
-    return sum(2 if ord(char) > 0x2E80 else 1 for char in text)
-
-
-def _write_table(sheet, table: Table, first_row: int = 1) -> int:
-    _header(sheet, first_row, table.headers)
-    for offset, row in enumerate(table.rows, start=1):
-        for column, value in enumerate(row, start=1):
-            cell = _cell(sheet, first_row + offset, column, value)
-            if column - 1 in table.money_columns and isinstance(value, Decimal):
-                cell.number_format = YUAN
-    sheet.freeze_panes = sheet.cell(row=first_row + 1, column=1)
-    _widths(sheet, table.headers, table.rows)
-    return first_row + len(table.rows)
-
-
-def _write_summary(sheet, table: Table) -> None:
-    sheet.title = "汇总"
-    _cell(sheet, 1, 1, table.title).font = Font(bold=True, size=14)
-    last = _write_table(sheet, table, first_row=2)
-    for index, row in enumerate(table.rows):
-        excel_row = 3 + index
-        for column in (2, 3, 5, 6, 8):
-            if isinstance(row[column - 1], Decimal):
-                sheet.cell(row=excel_row, column=column).number_format = YUAN
-        for column in (4, 7):
-            sheet.cell(row=excel_row, column=column).number_format = PERCENT
-    start = last + 2
-    # As figures.coverage counts it today: 乡镇 by their 乡级服务站, 村 by their 村级服务点.
-    _cell(sheet, start, 1, "站点覆盖（乡镇按乡级服务站、村按村级服务点计）").font = Font(bold=True)
-    headers = ["类别", "总数", "已覆盖", "覆盖率（%）", "目标（%）", "是否达标"]
-    _header(sheet, start + 1, headers)
-    for offset, row in enumerate(table.coverage, start=2):
-        for column, value in enumerate(row, start=1):
-            cell = _cell(sheet, start + offset, column, value)
-            if column == 4:
-                cell.number_format = PERCENT
-    start += len(table.coverage) + 3
-    _cell(sheet, start, 1, "考核目标").font = Font(bold=True)
-    _header(sheet, start + 1, TARGET_HEADERS)
-    for offset, row in enumerate(table.targets, start=2):
-        for column, value in enumerate(row, start=1):
-            cell = _cell(sheet, start + offset, column, value)
-            if isinstance(value, Decimal):
-                cell.number_format = YUAN
-    _widths(sheet, table.headers, [*table.rows, *table.coverage, *table.targets])
-
-
-def _write_scorecard(sheet, table: Table) -> None:
-    _cell(sheet, 1, 1, table.title).font = Font(bold=True, size=14)
-    _write_table(sheet, table, first_row=2)
-    for row in sheet.iter_rows(min_row=3, min_col=3, max_col=4):
-        for cell in row:
-            if isinstance(cell.value, Decimal):
-                cell.number_format = YUAN
-            elif isinstance(cell.value, float):
-                cell.number_format = PERCENT
-
-
-def build_workbook(tables: dict[str, Any]) -> bytes:
-    workbook = Workbook()
-    parts = tables["tables"]
-    _write_summary(workbook.active, parts["summary"])
-    _write_scorecard(workbook.create_sheet("考核指标"), parts["scorecard"])
-    for kind in KIND_LABELS:
-        table = parts[kind]
-        _write_table(workbook.create_sheet(table.title), table)
-    _write_table(workbook.create_sheet("打卡"), parts["checkins"])
-    _write_table(workbook.create_sheet("调整"), parts["adjustments"])
-    subsidy = workbook.create_sheet("物流补贴")
-    _cell(subsidy, 1, 1, parts["subsidies"].rule).font = Font(bold=True)
-    _write_table(subsidy, parts["subsidies"], first_row=2)
-    _write_table(workbook.create_sheet("补贴明细"), parts["subsidy_parcels"])
-    _write_table(workbook.create_sheet("培训台帐"), parts["training"])
-    _write_table(workbook.create_sheet("溯源"), parts["trace"])
-    workbook.properties.creator = "村站通"
-    workbook.properties.title = parts["summary"].title
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
 async def workbook_bytes(county_id: uuid.UUID, month: str) -> tuple[bytes, str]:
     tables = await month_tables(county_id, month)
-    data = await asyncio.to_thread(build_workbook, tables)
+    data = await asyncio.to_thread(build_workbook, tables, list(KIND_LABELS))
     return data, f"{tables['county'].name}-{month}-电商服务站台帐.xlsx"
 
 
@@ -552,7 +426,7 @@ async def csv_bytes(county_id: uuid.UUID, month: str, table: str) -> tuple[bytes
         writer.writerow([_csv_value(value) for value in row])
     if table == "summary":
         writer.writerow([])
-        writer.writerow(["类别", "总数", "已覆盖", "覆盖率（%）", "目标（%）", "是否达标"])
+        writer.writerow(COVERAGE_HEADERS)
         for row in chosen.coverage:
             writer.writerow([_csv_value(value) for value in row])
         writer.writerow([])
@@ -570,7 +444,7 @@ def _csv_value(value: Any) -> Any:
         return ""
     if isinstance(value, Decimal):
         return f"{value:.2f}"
-    if _is_formula_like(value):
+    if is_formula_like(value):
         return "'" + value  # the spreadsheet's own mark for "this is text"
     return value
 

@@ -25,14 +25,7 @@ async def subsidy_claims(
     in a month), and every parcel claimed twice, whichever station it is at."""
     facts = await facts_of(county_id)
     first = page_month(month, facts.today)
-    claims = await subsidies.monthly_claims(county_id, first.strftime("%Y-%m"))
-    chosen = next((c for c in claims["stations"] if c["code"] == station), None)
-    duplicates = [
-        {**parcel, "station_code": claim["code"], "station_name": claim["name"]}
-        for claim in claims["stations"]
-        for parcel in claim["parcels"]
-        if parcel["status"] == "duplicate"
-    ]
+    claims = await subsidies.monthly_summary(county_id, first.strftime("%Y-%m"), station)
     return {
         "facts": facts,
         "month": first,
@@ -40,8 +33,8 @@ async def subsidy_claims(
         "rule": claims["rule"],
         "stations": claims["stations"],
         "totals": claims["totals"],
-        "chosen": chosen,
-        "duplicate_parcels": duplicates,
+        "chosen": claims["chosen"],
+        "duplicate_parcels": claims["duplicate_parcels"],
     }
 
 

@@ -27,7 +27,8 @@ import msgspec
 
 from backend import db
 from backend.county.service import county_row
-from backend.county.store import frozen_rows, ledger_reads, places
+from backend.county.store import dispatch_reads, frozen_rows, places
+from backend.county.store.dispatch_reads import Dispatch
 from backend.county.store.frozen_rows import FrozenMonth
 from backend.county.store.places import CountyRow
 from backend.params import parse_month
@@ -35,13 +36,13 @@ from backend.privacy import mask_phones_in_text
 from backend.trace.inspections import SubsidyWithdrawals, subsidy_withdrawals
 
 
-def _claim_order(dispatch: ledger_reads.Dispatch) -> tuple:
+def _claim_order(dispatch: Dispatch) -> tuple:
     """Which of two dispatches of one tracking number is paid: the first the server received (a
     back-dated entry cannot take a claim away from one recorded before it)."""
     return (dispatch.received_at, str(dispatch.id))
 
 
-def _day_order(dispatch: ledger_reads.Dispatch) -> tuple:
+def _day_order(dispatch: Dispatch) -> tuple:
     return (dispatch.business_date, dispatch.received_at, str(dispatch.id))
 
 
@@ -101,7 +102,128 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     }
 
 
+FEW_STATIONS = 20
 TOTALS = ("qualifying", "duplicates", "withdrawn", "over_cap", "claimed_fen", "payable_fen")
+
+
+async def monthly_summary(
+    county_id: uuid.UUID, month: str, chosen_code: str | None
+) -> dict[str, Any]:
+    """What the claims page shows: `monthly_claims`' figures of every station without their
+    parcels (a county dispatches tens of thousands a month: live stations are counted in SQL),
+    the parcels of one chosen station, and every parcel claimed twice."""
+    first, last = parse_month(month)
+    county = await county_row(county_id)
+    async with db.read_transaction():
+        stations = await places.stations(county_id, by_township=True)
+        frozen = {row.station: row for row in await frozen_rows.of_county(county_id, [month])}
+    live = {station.id for station in stations} - set(frozen)
+    counted, live_duplicates = await _live_counts(county, first, last, live)
+    claims, duplicates, chosen = [], [], None
+    totals = dict.fromkeys(TOTALS, 0)
+    for station in stations:
+        if station.id in frozen:
+            claim = _thawed(frozen[station.id].claim)
+            own = [p for p in claim["parcels"] if p["status"] == "duplicate"] if claim else []
+        else:
+            claim, own = counted.get(station.id), live_duplicates.get(station.id, [])
+        if claim is None:
+            continue
+        place = {"station_id": station.id, "name": station.name, "code": station.code}
+        claims.append({**place, "township": station.township, **claim})
+        duplicates += [
+            {**p, "station_code": station.code, "station_name": station.name} for p in own
+        ]
+        for key in TOTALS:
+            totals[key] += claim[key]
+        if station.code == chosen_code:
+            chosen = claims[-1]
+            if "parcels" not in chosen:  # counted, not listed: its parcels read alone
+                live_claim = await _live_claims(county, first, last, {station.id})
+                chosen["parcels"] = live_claim[station.id]["parcels"]
+    return {
+        "rule": _month_rule(county, frozen, stations),
+        "stations": claims,
+        "totals": totals,
+        "chosen": chosen,
+        "duplicate_parcels": duplicates,
+    }
+
+
+async def _live_counts(
+    county: CountyRow, first: datetime.date, last: datetime.date, wanted: set[uuid.UUID]
+) -> tuple[dict[uuid.UUID, dict[str, Any]], dict[uuid.UUID, list[dict[str, Any]]]]:
+    """`_live_claims`' figures of these stations without listing their parcels, and each
+    station's duplicate parcels. Only a contested number can be a duplicate and only a named
+    household withdrawn; the cap depends on how many parcels are left, not on which."""
+    rule = _county_rule(county)
+    farm_only, per_parcel = rule["farm_only"], rule["fen_per_parcel"]
+    if not wanted:
+        return {}, {}
+    async with db.read_transaction():
+        counts = await dispatch_reads.counts_by_station(county.id, first, last, farm_only)
+        first_claims, contested = await _contested(county.id, first, last, farm_only)
+        duplicate_ids = [
+            row.id
+            for row in contested
+            if row.station in wanted and first_claims[row.tracking_no].id != row.id
+        ]
+        duplicate_rows = await dispatch_reads.details(duplicate_ids)
+        codes = {station.id: station.code for station in await places.stations(county.id)}
+    withdrawn = await _withdrawn_counts(county, first, last, farm_only, set(duplicate_ids))
+    duplicates: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for row in sorted(duplicate_rows, key=_day_order):
+        duplicate_of = codes.get(first_claims[row.tracking_no].station, "")
+        duplicates.setdefault(row.station, []).append(_parcel(row, "duplicate", duplicate_of))
+    claims = {}
+    for station_id, qualifying in counts.items():
+        if station_id not in wanted:
+            continue
+        left = qualifying - len(duplicates.get(station_id, ())) - withdrawn.get(station_id, 0)
+        payable, over_cap = _within_cap(left, per_parcel, rule["monthly_cap_fen"])
+        claims[station_id] = {
+            "rule": rule,
+            "qualifying": qualifying,
+            "duplicates": len(duplicates.get(station_id, ())),
+            "withdrawn": withdrawn.get(station_id, 0),
+            "over_cap": over_cap,
+            "claimed_fen": left * per_parcel,
+            "payable_fen": payable,
+            "capped": over_cap > 0,
+        }
+    return claims, duplicates
+
+
+async def _withdrawn_counts(
+    county: CountyRow, first, last, farm_only: bool, duplicates: set[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """Per station, its parcels withdrawn (a duplicate is a duplicate, not withdrawn)."""
+    withdrawals = await subsidy_withdrawals(county.id, county.timezone)
+    if not withdrawals.codes:
+        return {}
+    async with db.read_transaction():
+        named = await dispatch_reads.of_households(
+            county.id, first, last, farm_only, sorted(withdrawals.codes)
+        )
+    counts: dict[uuid.UUID, int] = {}
+    for row in named:
+        if row.id not in duplicates and withdrawals.withdrawn(
+            row.household_code, row.business_date
+        ):
+            counts[row.station] = counts.get(row.station, 0) + 1
+    return counts
+
+
+def _within_cap(parcels: int, per_parcel: int, cap: int) -> tuple[int, int]:
+    """What `_claim` pays for this many parcels one after the other under the cap, and how many
+    are over it."""
+    payable = over_cap = 0
+    for _ in range(parcels):
+        if payable + per_parcel > cap:
+            over_cap += 1
+        else:
+            payable += per_parcel
+    return payable, over_cap
 
 
 async def station_claim_json(county_id: uuid.UUID, month: str, station_id: uuid.UUID) -> str:
@@ -132,16 +254,17 @@ async def _live_claims(
     rule = _county_rule(county)
     if not wanted:
         return {}
+    # A few stations (a close, the page's chosen one) are read alone, many as the county.
+    only = sorted(wanted, key=str) if len(wanted) <= FEW_STATIONS else None
     async with db.read_transaction():
-        dispatches = await ledger_reads.live_dispatches(county.id, first, last, rule["farm_only"])
-        dispatches = [row for row in dispatches if row.station in wanted]
-        numbers = sorted({row.tracking_no for row in dispatches})
-        first_claims = _first_claims(
-            await ledger_reads.dispatches_of(county.id, numbers, rule["farm_only"])
+        dispatches = await dispatch_reads.live_dispatches(
+            county.id, first, last, rule["farm_only"], only
         )
+        dispatches = [row for row in dispatches if row.station in wanted]
+        first_claims, _ = await _contested(county.id, first, last, rule["farm_only"], only)
         codes = {station.id: station.code for station in await places.stations(county.id)}
     withdrawals = await subsidy_withdrawals(county.id, county.timezone)
-    by_station: dict[uuid.UUID, list[ledger_reads.Dispatch]] = {}
+    by_station: dict[uuid.UUID, list[Dispatch]] = {}
     # A station's parcels in the order they happened (the cap pays the month's first ones).
     for row in sorted(dispatches, key=_day_order):
         by_station.setdefault(row.station, []).append(row)
@@ -151,10 +274,34 @@ async def _live_claims(
     }
 
 
+async def _contested(
+    county_id: uuid.UUID,
+    first: datetime.date,
+    last: datetime.date,
+    farm_only: bool,
+    only: list[uuid.UUID] | None = None,
+) -> tuple[dict[str, Dispatch], list[Dispatch]]:
+    """For each tracking number dispatched in [first, last] and elsewhere too, the county's first
+    qualifying dispatch of it (any other number's only dispatch is its own first claim), and the
+    month's dispatches of those numbers (of these stations, when given): the only ones that can
+    be duplicates."""
+    numbers = await dispatch_reads.contested_numbers(county_id, first, last, farm_only, only)
+    first_claims: dict[str, Dispatch] = {}
+    in_month = []
+    for dispatch in await dispatch_reads.dispatches_of(county_id, numbers, farm_only):
+        known = first_claims.get(dispatch.tracking_no)
+        if known is None or _claim_order(dispatch) < _claim_order(known):
+            first_claims[dispatch.tracking_no] = dispatch
+        day = dispatch.business_date
+        if day is not None and first <= day <= last and (only is None or dispatch.station in only):
+            in_month.append(dispatch)
+    return first_claims, in_month
+
+
 def _claim(
-    rows: list[ledger_reads.Dispatch],
+    rows: list[Dispatch],
     rule: dict[str, Any],
-    first_claims: dict[str, ledger_reads.Dispatch],
+    first_claims: dict[str, Dispatch],
     codes: dict[uuid.UUID, str],
     withdrawals: SubsidyWithdrawals,
 ) -> dict[str, Any]:
@@ -162,7 +309,7 @@ def _claim(
     per_parcel, cap = rule["fen_per_parcel"], rule["monthly_cap_fen"]
     parcels, payable, duplicates, withdrawn, over_cap = [], 0, 0, 0, 0
     for row in rows:
-        first_claim = first_claims[row.tracking_no]
+        first_claim = first_claims.get(row.tracking_no, row)
         status, duplicate_of = "paid", None
         if first_claim.id != row.id:
             status = "duplicate"
@@ -176,24 +323,7 @@ def _claim(
             over_cap += 1
         else:
             payable += per_parcel
-        parcels.append(
-            {
-                "dispatch_id": row.id,
-                "day": row.business_date,
-                "received_at": row.received_at,
-                "tracking_no": row.tracking_no,
-                "carrier": row.carrier,
-                "weight_g": row.weight_g,
-                "fee_fen": row.fee_fen,
-                # Free text a villager's phone may be typed into: masked, the field alone.
-                "destination": mask_phones_in_text(row.destination),
-                "farm_product": row.farm_product,
-                "household_code": row.household_code,
-                "status": status,
-                "duplicate_of_station": duplicate_of,
-                "late_for": row.late_for,
-            }
-        )
+        parcels.append(_parcel(row, status, duplicate_of))
     return {
         "rule": rule,
         "qualifying": len(rows),
@@ -207,11 +337,20 @@ def _claim(
     }
 
 
-def _first_claims(dispatches: list[ledger_reads.Dispatch]) -> dict[str, ledger_reads.Dispatch]:
-    """For each tracking number, the county's first qualifying live dispatch of it, ever."""
-    first: dict[str, ledger_reads.Dispatch] = {}
-    for dispatch in dispatches:
-        known = first.get(dispatch.tracking_no)
-        if known is None or _claim_order(dispatch) < _claim_order(known):
-            first[dispatch.tracking_no] = dispatch
-    return first
+def _parcel(row: Dispatch, status: str, duplicate_of: str | None) -> dict[str, Any]:
+    return {
+        "dispatch_id": row.id,
+        "day": row.business_date,
+        "received_at": row.received_at,
+        "tracking_no": row.tracking_no,
+        "carrier": row.carrier,
+        "weight_g": row.weight_g,
+        "fee_fen": row.fee_fen,
+        # Free text a villager's phone may be typed into: masked, the field alone.
+        "destination": mask_phones_in_text(row.destination),
+        "farm_product": row.farm_product,
+        "household_code": row.household_code,
+        "status": status,
+        "duplicate_of_station": duplicate_of,
+        "late_for": row.late_for,
+    }

@@ -29,6 +29,11 @@ class SubsidyWithdrawals:
         self._days = {code: [day for day, _ in marks] for code, marks in changes.items()}
         self._withdrawn = {code: [flag for _, flag in marks] for code, marks in changes.items()}
 
+    @property
+    def codes(self) -> frozenset[str]:
+        """The households whose subsidy is withdrawn on some day."""
+        return frozenset(self._days)
+
     def withdrawn(self, household_code: str | None, day: datetime.date | None) -> bool:
         if not household_code or day is None or household_code not in self._days:
             return False

@@ -1,0 +1,198 @@
+"""The monthly 台帐 workbook written from export.py's tables, in openpyxl's write-only mode: each
+sheet streamed row by row (a month's 补贴明细 is one row per parcel, tens of thousands), with the
+formats known before a row is written. The formats: amounts '#,##0.00', days 'yyyy-mm-dd',
+percent '0.0', bold green headers and frozen panes below them, widths from the longest value.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+YUAN = "#,##0.00"
+DAY = "yyyy-mm-dd"
+PERCENT = "0.0"
+HEADER_FILL = PatternFill("solid", fgColor="E8F5E9")
+HEADER_FONT = Font(bold=True)
+HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
+TITLE_FONT = Font(bold=True, size=14)
+SECTION_FONT = Font(bold=True)
+COVERAGE_TITLE = "站点覆盖（乡镇按乡级服务站、村按村级服务点计）"
+COVERAGE_HEADERS = ["类别", "总数", "已覆盖", "覆盖率（%）", "目标（%）", "是否达标"]
+TARGETS_TITLE = "考核目标"
+TARGET_HEADERS = ["目标", "目标值", "实际（本年累计）", "是否达标"]
+
+# A text cell starting with one of these is a formula to Excel, LibreOffice and WPS (OWASP "CSV
+# injection"): a station named "=HYPERLINK(…)" must stay a name. Such text is written as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+# Which number format a cell of a table takes: (column index from 0, value) → format or None.
+Formats = Callable[[int, Any], str | None]
+
+
+def is_formula_like(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+
+
+def _is_day(value: Any) -> bool:
+    return isinstance(value, datetime.date) and not isinstance(value, datetime.datetime)
+
+
+def _cell(sheet, value: Any, number_format: str | None = None, font: Font | None = None):
+    """A cell holding a value, never a formula; a plain value when it needs nothing else (the
+    cheap path for the long tables)."""
+    formula_like = is_formula_like(value)
+    if number_format is None and font is None and not formula_like and not _is_day(value):
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    if _is_day(value):
+        cell.number_format = DAY  # a day, not a moment: no 00:00:00
+    if formula_like:
+        cell.data_type = "s"
+        cell.quotePrefix = True  # Excel shows it as typed text, also after an edit
+    if number_format is not None:
+        cell.number_format = number_format
+    if font is not None:
+        cell.font = font
+    return cell
+
+
+def _title(sheet, text: str, font: Font) -> None:
+    sheet.append([_cell(sheet, text, font=font)])
+
+
+def _header(sheet, headers: list[str]) -> None:
+    cells = []
+    for text in headers:
+        cell = WriteOnlyCell(sheet, value=text)
+        if is_formula_like(text):
+            cell.data_type = "s"
+            cell.quotePrefix = True
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.alignment = HEADER_ALIGNMENT
+        cells.append(cell)
+    sheet.append(cells)
+
+
+def _rows(sheet, rows: list[list[Any]], formats: Formats) -> None:
+    for row in rows:
+        sheet.append(
+            [_cell(sheet, value, formats(index, value)) for index, value in enumerate(row)]
+        )
+
+
+def _widths(sheet, headers: list[str], rows: list[list[Any]]) -> None:
+    """Set before the first row: a streamed sheet writes its columns first."""
+    for index, header in enumerate(headers, start=1):
+        values = [header, *(row[index - 1] for row in rows if len(row) >= index)]
+        width = max(_display_width(value) for value in values)
+        sheet.column_dimensions[get_column_letter(index)].width = min(max(width + 2, 8), 40)
+
+
+def _display_width(value: Any) -> int:
+    text = "" if value is None else str(value)
+    return sum(2 if ord(char) > 0x2E80 else 1 for char in text)
+
+
+def _money_formats(table) -> Formats:
+    def formats(index: int, value: Any) -> str | None:
+        return YUAN if index in table.money_columns and isinstance(value, Decimal) else None
+
+    return formats
+
+
+def _table_sheet(workbook, name: str, table, title: tuple[str, Font] | None = None,
+                 formats: Formats | None = None) -> None:  # fmt: skip
+    """A sheet of one table: an optional title line, the header (frozen below it), the rows."""
+    sheet = workbook.create_sheet(name)
+    first_row = 2 if title else 1
+    sheet.freeze_panes = f"A{first_row + 1}"
+    _widths(sheet, table.headers, table.rows)
+    if title:
+        _title(sheet, *title)
+    _header(sheet, table.headers)
+    _rows(sheet, table.rows, formats or _money_formats(table))
+
+
+def _summary_formats(index: int, value: Any) -> str | None:
+    if index in (1, 2, 4, 5, 7) and isinstance(value, Decimal):
+        return YUAN
+    return PERCENT if index in (3, 6) else None
+
+
+def _coverage_formats(index: int, value: Any) -> str | None:
+    return PERCENT if index == 3 else None
+
+
+def _target_formats(index: int, value: Any) -> str | None:
+    return YUAN if isinstance(value, Decimal) else None
+
+
+def _scorecard_formats(table) -> Formats:
+    money = _money_formats(table)
+
+    def formats(index: int, value: Any) -> str | None:
+        if index in (2, 3) and isinstance(value, Decimal):
+            return YUAN
+        if index in (2, 3) and isinstance(value, float):
+            return PERCENT
+        return money(index, value)
+
+    return formats
+
+
+def _summary_sheet(workbook, table) -> None:
+    """汇总: the title, the KPI table, then the coverage and the targets, a blank row between."""
+    sheet = workbook.create_sheet("汇总")
+    sheet.freeze_panes = "A3"
+    _widths(sheet, table.headers, [*table.rows, *table.coverage, *table.targets])
+    _title(sheet, table.title, TITLE_FONT)
+    _header(sheet, table.headers)
+    _rows(sheet, table.rows, _summary_formats)
+    sheet.append([])
+    _title(sheet, COVERAGE_TITLE, SECTION_FONT)
+    _header(sheet, COVERAGE_HEADERS)
+    _rows(sheet, table.coverage, _coverage_formats)
+    sheet.append([])
+    _title(sheet, TARGETS_TITLE, SECTION_FONT)
+    _header(sheet, TARGET_HEADERS)
+    _rows(sheet, table.targets, _target_formats)
+
+
+def build_workbook(tables: dict[str, Any], kinds: list[str]) -> bytes:
+    """The sheets in their order: 汇总, 考核指标, one per kind, 打卡, 调整, 物流补贴, 补贴明细,
+    培训台帐, 溯源."""
+    workbook = Workbook(write_only=True)
+    parts = tables["tables"]
+    _summary_sheet(workbook, parts["summary"])
+    scorecard = parts["scorecard"]
+    _table_sheet(
+        workbook,
+        "考核指标",
+        scorecard,
+        (scorecard.title, TITLE_FONT),
+        _scorecard_formats(scorecard),
+    )
+    for kind in kinds:
+        _table_sheet(workbook, parts[kind].title, parts[kind])
+    _table_sheet(workbook, "打卡", parts["checkins"])
+    _table_sheet(workbook, "调整", parts["adjustments"])
+    subsidies = parts["subsidies"]
+    _table_sheet(workbook, "物流补贴", subsidies, (subsidies.rule, SECTION_FONT))
+    _table_sheet(workbook, "补贴明细", parts["subsidy_parcels"])
+    _table_sheet(workbook, "培训台帐", parts["training"])
+    _table_sheet(workbook, "溯源", parts["trace"])
+    workbook.properties.creator = "村站通"
+    workbook.properties.title = parts["summary"].title
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
