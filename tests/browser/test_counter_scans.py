@@ -111,6 +111,8 @@ async def test_a_refused_number_comes_back_into_the_form(phone, pwa_server):
     await login(page, pwa_server.url, "13800000033")
     await go(page, "record/received", "form[data-form='parcel.received']")
     for _ in range(2):
+        # The save button is off while the last entry is still saving (an Enter then does nothing).
+        await page.wait_for_selector("form[data-form] button[type=submit]:enabled")
         await page.fill("[name=tracking_no]", "754444555566667")
         await page.fill("[name=recipient_phone]", "13812345678")
         await page.keyboard.press("Enter")
