@@ -28,6 +28,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from piccolo.engine.postgres import PostgresEngine
 
@@ -107,22 +108,42 @@ class ReadReplica:
                 yield
             return
         wanted = (await db.fetch_once("SELECT pg_current_wal_lsn()::text AS lsn"))[0]["lsn"]
+        connection = await self._caught_up_connection(wanted)
+        if connection is None:
+            self._behind_since = time.monotonic()
+            async with self._on_primary():
+                yield
+            return
         assert self.engine.pool is not None
-        async with self.engine.pool.acquire() as connection:
-            waited = await _catch_up(connection, wanted)
-            if waited is not None:
-                _note(ReadFrom(replica=True, waited_ms=waited * 1000))
-                async with connection.transaction(isolation="repeatable_read", readonly=True):
-                    token = primary.current_transaction.set(_ReplicaTransaction(connection))
-                    try:
-                        yield
-                    finally:
-                        primary.current_transaction.reset(token)
-                return
-        log.warning("read replica more than %s s behind: read from the primary", CATCH_UP_WAIT_S)
-        self._behind_since = time.monotonic()
-        async with self._on_primary():
-            yield
+        try:
+            async with connection.transaction(isolation="repeatable_read", readonly=True):
+                token = primary.current_transaction.set(_ReplicaTransaction(connection))
+                try:
+                    yield
+                finally:
+                    primary.current_transaction.reset(token)
+        finally:
+            await self.engine.pool.release(connection)
+
+    async def _caught_up_connection(self, lsn: str) -> Any | None:
+        """A replica connection that has replayed up to `lsn`; None if the replica is behind,
+        down or refusing (the pages then read the primary, never fail for it)."""
+        assert self.engine.pool is not None
+        connection = None
+        try:
+            connection = await self.engine.pool.acquire()
+            waited = await _catch_up(connection, lsn)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            log.warning("read replica unavailable (%s): read from the primary", error)
+            waited = None
+        if waited is None:
+            if connection is not None:
+                await self.engine.pool.release(connection)
+            log.warning("read replica not caught up within %s s: read from the primary",
+                        CATCH_UP_WAIT_S)  # fmt: skip
+            return None
+        _note(ReadFrom(replica=True, waited_ms=waited * 1000))
+        return connection
 
     def _lagging(self) -> bool:
         """Once the replica fell behind, reads skip it for LAGGING_S instead of each waiting

@@ -166,3 +166,30 @@ async def test_every_county_and_province_page_answers_through_the_replica(
                 read_on_replica += "replica" in answer.headers.get("cunzhan-read-from", "")
     assert not failures, "\n".join(failures)
     assert read_on_replica > 20
+
+
+@pytest.mark.postgres_only
+async def test_a_replica_that_goes_away_sends_the_pages_to_the_primary(
+    client, world, reader_url, database_url
+):
+    url, role = reader_url
+    month = datetime.datetime.now(SHANGHAI).strftime("%Y-%m")
+    staff_app = create_app(dataclasses.replace(get_settings(), database_read_url=url))
+    async with running(staff_app), asgi_client(staff_app) as staff:
+        await push(client, world.keeper_a, [_sale(10000), received()])
+        assert (await _kpis(staff, world, month))["retail_fen"] == 10000
+        # The replica goes down: its connections cut, new ones refused.
+        await _as_admin(database_url, f"ALTER ROLE {role} NOLOGIN")
+        await _as_admin(
+            database_url,
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'",
+        )
+        await push(client, world.keeper_a, [_sale(2345)])
+        answer = await staff.get(
+            f"/api/v1/counties/{world.county_id}/kpis?month={month}", headers=world.staff.headers
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["figures"]["retail_fen"] == 12345
+        assert answer.headers["cunzhan-read-from"].startswith("primary")
+        page = await staff.get("/county/?lang=zh-CN", headers={**HTML, **world.staff.headers})
+        assert page.status_code == 200 and 'data-read-from="primary"' in page.text
