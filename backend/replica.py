@@ -133,14 +133,14 @@ class ReadReplica:
         try:
             connection = await self.engine.pool.acquire()
             waited = await _catch_up(connection, lsn)
+            if waited is None:
+                log.warning("read replica not caught up in %s s: read the primary", CATCH_UP_WAIT_S)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            log.warning("read replica unavailable (%s): read from the primary", error)
+            log.warning("read replica unavailable (%s): read the primary", error)
             waited = None
         if waited is None:
             if connection is not None:
                 await self.engine.pool.release(connection)
-            log.warning("read replica not caught up within %s s: read from the primary",
-                        CATCH_UP_WAIT_S)  # fmt: skip
             return None
         _note(ReadFrom(replica=True, waited_ms=waited * 1000))
         return connection

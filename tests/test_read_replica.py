@@ -48,6 +48,15 @@ async def reader_url(database_url):
         await admin.close()
 
 
+@pytest.fixture
+async def replica_staff(reader_url):
+    """A client of an app whose county pages read through the reader."""
+    url, _ = reader_url
+    staff_app = create_app(dataclasses.replace(get_settings(), database_read_url=url))
+    async with running(staff_app), asgi_client(staff_app) as staff:
+        yield staff
+
+
 async def _as_admin(database_url: str, statement: str) -> None:
     connection = await asyncpg.connect(database_url)
     try:
@@ -68,51 +77,50 @@ async def _reader_connections(database_url: str, role: str) -> int:
 
 @pytest.mark.postgres_only
 async def test_pages_api_and_workbook_read_the_replica_and_still_see_the_last_sync(
-    client, world, reader_url, database_url
+    client, world, reader_url, replica_staff, database_url
 ):
-    url, role = reader_url
+    _, role = reader_url
     month = datetime.datetime.now(SHANGHAI).strftime("%Y-%m")
-    staff_app = create_app(dataclasses.replace(get_settings(), database_read_url=url))
-    async with running(staff_app), asgi_client(staff_app) as staff:
-        await push(client, world.keeper_a, [_sale(10000), received()])
-        first = await _kpis(staff, world, month)
-        # A sync answered, then at once the pages: no job ran, the replica must show it.
-        await push(client, world.keeper_a, [_sale(2345), _purchase(700), received()])
-        expected = {"retail_fen": 10000 + 2345 + 700, "farm_retail_fen": 12345, "parcels_in": 2}
-        assert first == {"retail_fen": 10000, "farm_retail_fen": 10000, "parcels_in": 1}
-        assert await _dashboard(staff, world.staff) == expected
-        assert await _kpis(staff, world, month) == expected
-        assert await _workbook(staff, world, month) == expected
+    staff = replica_staff
+    await push(client, world.keeper_a, [_sale(10000), received()])
+    first = await _kpis(staff, world, month)
+    # A sync answered, then at once the pages: no job ran, the replica must show it.
+    await push(client, world.keeper_a, [_sale(2345), _purchase(700), received()])
+    expected = {"retail_fen": 10000 + 2345 + 700, "farm_retail_fen": 12345, "parcels_in": 2}
+    assert first == {"retail_fen": 10000, "farm_retail_fen": 10000, "parcels_in": 1}
+    assert await _dashboard(staff, world.staff) == expected
+    assert await _kpis(staff, world, month) == expected
+    assert await _workbook(staff, world, month) == expected
 
-        answer = await staff.get(
-            f"/api/v1/counties/{world.county_id}/kpis?month={month}", headers=world.staff.headers
-        )
-        assert answer.headers["cunzhan-read-from"].startswith("replica; caught-up-ms=")
-        page = await staff.get("/county/?lang=zh-CN", headers={**HTML, **world.staff.headers})
-        assert 'data-read-from="replica"' in page.text
-        assert "本页数据读自只读副本（追上主库用时" in page.text
-        english = await staff.get("/county/?lang=en", headers={**HTML, **world.staff.headers})
-        assert "Figures read from the read replica" in english.text
-        assert await _reader_connections(database_url, role) >= 1
+    answer = await staff.get(
+        f"/api/v1/counties/{world.county_id}/kpis?month={month}", headers=world.staff.headers
+    )
+    assert answer.headers["cunzhan-read-from"].startswith("replica; caught-up-ms=")
+    page = await staff.get("/county/?lang=zh-CN", headers={**HTML, **world.staff.headers})
+    assert 'data-read-from="replica"' in page.text
+    assert "本页数据读自只读副本（追上主库用时" in page.text
+    english = await staff.get("/county/?lang=en", headers={**HTML, **world.staff.headers})
+    assert "Figures read from the read replica" in english.text
+    assert await _reader_connections(database_url, role) >= 1
 
-        # Proof that the figures come through the reader: take its right to read the rollups
-        # away and the kpis fail (and the primary's catch-up still runs before, unharmed).
-        await _as_admin(database_url, f"REVOKE SELECT ON county_rollup FROM {role}")
-        refused = await staff.get(
-            f"/api/v1/counties/{world.county_id}/kpis?month={month}", headers=world.staff.headers
-        )
-        assert refused.status_code == 500
-        await _as_admin(database_url, f"GRANT SELECT ON county_rollup TO {role}")
-        assert await _kpis(staff, world, month) == expected
+    # Proof that the figures come through the reader: take its right to read the rollups
+    # away and the kpis fail (and the primary's catch-up still runs before, unharmed).
+    await _as_admin(database_url, f"REVOKE SELECT ON county_rollup FROM {role}")
+    refused = await staff.get(
+        f"/api/v1/counties/{world.county_id}/kpis?month={month}", headers=world.staff.headers
+    )
+    assert refused.status_code == 500
+    await _as_admin(database_url, f"GRANT SELECT ON county_rollup TO {role}")
+    assert await _kpis(staff, world, month) == expected
 
-        # The phones' sync and a keeper's own reads stay on the primary.
-        synced = await staff.post(
-            "/api/v1/sync",
-            json={"device_id": str(uuid.uuid4()), "events": [_sale(1)]},
-            headers=world.keeper_a.headers,
-        )
-        assert synced.status_code == 200, synced.text
-        assert "cunzhan-read-from" not in synced.headers
+    # The phones' sync and a keeper's own reads stay on the primary.
+    synced = await staff.post(
+        "/api/v1/sync",
+        json={"device_id": str(uuid.uuid4()), "events": [_sale(1)]},
+        headers=world.keeper_a.headers,
+    )
+    assert synced.status_code == 200, synced.text
+    assert "cunzhan-read-from" not in synced.headers
 
 
 @pytest.mark.postgres_only
@@ -170,26 +178,25 @@ async def test_every_county_and_province_page_answers_through_the_replica(
 
 @pytest.mark.postgres_only
 async def test_a_replica_that_goes_away_sends_the_pages_to_the_primary(
-    client, world, reader_url, database_url
+    client, world, reader_url, replica_staff, database_url
 ):
-    url, role = reader_url
+    _, role = reader_url
     month = datetime.datetime.now(SHANGHAI).strftime("%Y-%m")
-    staff_app = create_app(dataclasses.replace(get_settings(), database_read_url=url))
-    async with running(staff_app), asgi_client(staff_app) as staff:
-        await push(client, world.keeper_a, [_sale(10000), received()])
-        assert (await _kpis(staff, world, month))["retail_fen"] == 10000
-        # The replica goes down: its connections cut, new ones refused.
-        await _as_admin(database_url, f"ALTER ROLE {role} NOLOGIN")
-        await _as_admin(
-            database_url,
-            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'",
-        )
-        await push(client, world.keeper_a, [_sale(2345)])
-        answer = await staff.get(
-            f"/api/v1/counties/{world.county_id}/kpis?month={month}", headers=world.staff.headers
-        )
-        assert answer.status_code == 200, answer.text
-        assert answer.json()["figures"]["retail_fen"] == 12345
-        assert answer.headers["cunzhan-read-from"].startswith("primary")
-        page = await staff.get("/county/?lang=zh-CN", headers={**HTML, **world.staff.headers})
-        assert page.status_code == 200 and 'data-read-from="primary"' in page.text
+    staff = replica_staff
+    await push(client, world.keeper_a, [_sale(10000), received()])
+    assert (await _kpis(staff, world, month))["retail_fen"] == 10000
+    # The replica goes down: its connections cut, new ones refused.
+    await _as_admin(database_url, f"ALTER ROLE {role} NOLOGIN")
+    await _as_admin(
+        database_url,
+        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'",
+    )
+    await push(client, world.keeper_a, [_sale(2345)])
+    answer = await staff.get(
+        f"/api/v1/counties/{world.county_id}/kpis?month={month}", headers=world.staff.headers
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["figures"]["retail_fen"] == 12345
+    assert answer.headers["cunzhan-read-from"].startswith("primary")
+    page = await staff.get("/county/?lang=zh-CN", headers={**HTML, **world.staff.headers})
+    assert page.status_code == 200 and 'data-read-from="primary"' in page.text
