@@ -398,55 +398,14 @@ async def main_async(args) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="cunzhan-sync-"))
     print(f"start: {load()}", flush=True)
     project_figures, _, project_check, rss = await project(args, workdir)
-    if args.only_project:
-        bare_figures, bare_check = project_figures, (0, 0, 0, "")
-    else:
-        bare_figures, _, bare_check = await bare(args, workdir)
+    # --only-project leaves the bare columns "not run" (they once repeated the project's figures).
+    bare_run = None if args.only_project else await bare(args, workdir)
     rows = raw_rows(make_events(args.bulk, seed=3))
     raw_seconds = raw_sqlite(str(workdir / "raw.db"), rows, args.bulk_batch)
     raw_rate = args.bulk / raw_seconds
     mine = summarise("project", project_figures, project_check)
-    base = summarise("bare", bare_figures, bare_check)
-    engine = "PostgreSQL" if args.database_url else "SQLite"
-    print(f"\nproject on {engine} ({args.workers} process(es)), bare endpoint on SQLite; "
-          f"end: {load()}")  # fmt: skip
-    print("| load | project | bare endpoint | project / bare |")
-    print("|---|---|---|---|")
-    phones_secs = args.duration
-    print(
-        f"| {args.phones} phones × {args.per_push} events every ~{args.every} s, {args.duration} s "
-        f"| {mine['phone_events'] / phones_secs:,.0f} events/s, p50/p95/p99 "
-        f"{mine['p50']:.1f}/{mine['p95']:.1f}/{mine['p99']:.1f} ms "
-        f"| {base['phone_events'] / phones_secs:,.0f} events/s, p50/p95/p99 "
-        f"{base['p50']:.1f}/{base['p95']:.1f}/{base['p99']:.1f} ms "
-        f"| p95 {mine['p95'] / max(base['p95'], 0.001):.1f}× |"
-    )
-    print(
-        f"| capacity: {args.concurrency} concurrent pushes of {args.per_push} "
-        f"| {mine['capacity']:,.0f} events/s (push p95 {mine['capacity_p95']:.0f} ms) "
-        f"| {base['capacity']:,.0f} events/s (push p95 {base['capacity_p95']:.0f} ms) "
-        f"| {mine['capacity'] / max(base['capacity'], 1):.2f} |"
-    )
-    print(
-        f"| bulk: {args.bulk:,} events in batches of {args.bulk_batch} "
-        f"| {mine['bulk']:,.0f} events/s | {base['bulk']:,.0f} events/s "
-        f"| {mine['bulk'] / max(base['bulk'], 1):.2f} (raw executemany {raw_rate:,.0f} events/s:"
-        f" project/raw {mine['bulk'] / raw_rate:.3f}) |"
-    )
-    for row in (mine, base):
-        print(
-            f"{row['name']}: errors {row['errors']} {row['error_kinds'] or ''}; lost {row['lost']} "
-            f"dup {row['dup']} never stored {row['missing']}; load during phones/capacity/bulk "
-            f"{row['loads'][0]:.2f}/{row['loads'][1]:.2f}/{row['loads'][2]:.2f}"
-        )
-    print(
-        "server CPU s per 1,000 events (phones/capacity/bulk): project "
-        + "/".join(f"{v:.2f}" for v in mine["cpu"])
-        + ", bare "
-        + "/".join(f"{v:.2f}" for v in base["cpu"])
-        + "; project / bare "
-        + "/".join(f"{m / max(b, 1e-9):.1f}" for m, b in zip(mine["cpu"], base["cpu"], strict=True))
-    )
+    base = summarise("bare", bare_run[0], bare_run[2]) if bare_run else None
+    print_table(args, mine, base, raw_rate)
     staff = project_figures.get("staff_latency") or []
     if staff:
         p50, p95 = pct(staff, 0.5), pct(staff, 0.95)
@@ -457,9 +416,71 @@ async def main_async(args) -> int:
     ok = (
         mine["errors"] == 0
         and mine["lost"] == mine["dup"] == mine["missing"] == 0
-        and base["lost"] == base["dup"] == 0
+        and (base is None or base["lost"] == base["dup"] == 0)
     )
     return 0 if ok else 1
+
+
+def print_table(args, mine: dict, base: dict | None, raw_rate: float) -> None:
+    """Issue 17's table; the bare columns say "not run" when only the project was measured."""
+    none = "not run"
+    engine = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"\nproject on {engine} ({args.workers} process(es)), bare endpoint on SQLite; "
+          f"end: {load()}")  # fmt: skip
+    print("| load | project | bare endpoint | project / bare |")
+    print("|---|---|---|---|")
+    phones_secs = args.duration
+    print(
+        f"| {args.phones} phones × {args.per_push} events every ~{args.every} s, {args.duration} s "
+        f"| {mine['phone_events'] / phones_secs:,.0f} events/s, p50/p95/p99 "
+        f"{mine['p50']:.1f}/{mine['p95']:.1f}/{mine['p99']:.1f} ms | "
+        + (
+            f"{base['phone_events'] / phones_secs:,.0f} events/s, p50/p95/p99 "
+            f"{base['p50']:.1f}/{base['p95']:.1f}/{base['p99']:.1f} ms "
+            f"| p95 {mine['p95'] / max(base['p95'], 0.001):.1f}× |"
+            if base
+            else f"{none} | |"
+        )
+    )
+    print(
+        f"| capacity: {args.concurrency} concurrent pushes of {args.per_push} "
+        f"| {mine['capacity']:,.0f} events/s (push p95 {mine['capacity_p95']:.0f} ms) | "
+        + (
+            f"{base['capacity']:,.0f} events/s (push p95 {base['capacity_p95']:.0f} ms) "
+            f"| {mine['capacity'] / max(base['capacity'], 1):.2f} |"
+            if base
+            else f"{none} | |"
+        )
+    )
+    print(
+        f"| bulk: {args.bulk:,} events in batches of {args.bulk_batch} "
+        f"| {mine['bulk']:,.0f} events/s | "
+        + (
+            f"{base['bulk']:,.0f} events/s | {mine['bulk'] / max(base['bulk'], 1):.2f} "
+            if base
+            else f"{none} | "
+        )
+        + f"(raw executemany {raw_rate:,.0f} events/s: project/raw {mine['bulk'] / raw_rate:.3f}) |"
+    )
+    for row in (mine, base) if base else (mine,):
+        print(
+            f"{row['name']}: errors {row['errors']} {row['error_kinds'] or ''}; lost {row['lost']} "
+            f"dup {row['dup']} never stored {row['missing']}; load during phones/capacity/bulk "
+            f"{row['loads'][0]:.2f}/{row['loads'][1]:.2f}/{row['loads'][2]:.2f}"
+        )
+    cpu = "server CPU s per 1,000 events (phones/capacity/bulk): project " + "/".join(
+        f"{v:.2f}" for v in mine["cpu"]
+    )
+    if base:
+        cpu += (
+            ", bare "
+            + "/".join(f"{v:.2f}" for v in base["cpu"])
+            + "; project / bare "
+            + "/".join(
+                f"{m / max(b, 1e-9):.1f}" for m, b in zip(mine["cpu"], base["cpu"], strict=True)
+            )
+        )
+    print(cpu)
 
 
 def main() -> None:
