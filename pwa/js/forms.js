@@ -5,7 +5,7 @@
 import { guessCarrier, isPossibleTrackingNo, matchesCarrier, parseTrackingNo, phoneForm, phoneLast4 } from "./carriers.js";
 import { batchCode, catalogueProduct, collect, formFields, inputFor } from "./form-fields.js";
 import { ltr, money, t } from "./i18n.js";
-import { field, h, icon, setFieldError } from "./ui.js";
+import { field, h, icon, setFieldError, toast } from "./ui.js";
 import { asciiDigits, debounce, gramsToKgText, normalizePhone, parseYuan } from "./util.js";
 
 /**
@@ -34,40 +34,73 @@ export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel,
   const submit = h("button", { type: "submit", class: "btn btn-primary btn-block" }, submitLabel || t("common.save"));
   form.appendChild(h("div", { class: "form-actions" }, submit));
 
-  let busy = false;
-  form.addEventListener("submit", async (event) => {
+  // Entries are saved one after another. A form that empties at submit (clearForNext: the
+  // counter's) takes the next entry while the last is still saving, as a scanner's Enter comes
+  // at once; any other form takes one at a time.
+  let saving = Promise.resolve();
+  let inFlight = 0;
+  let lastHeld = null;
+  const settled = () => {
+    inFlight -= 1;
+    if (inFlight) return;
+    submit.disabled = false;
+    submit.removeAttribute("aria-busy");
+  };
+  const save = async (data, held) => {
+    try {
+      // Checks against the phone's own state (a number already on the shelf…) before saving:
+      // run in turn, so a number scanned twice is checked against its first save.
+      const problem = check ? await check(data) : null;
+      if (problem) {
+        refused(held, controls[problem.field], problem.message, data);
+        return;
+      }
+      await onSubmit(data, form);
+    } catch (error) {
+      if (held) refused(held, null, null, data);
+      throw error;
+    }
+  };
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
-    if (busy) return;
+    if (inFlight && (!clearForNext || !lastHeld.refilled())) return; // a second tap on the button
     const { data, firstError } = collect(type, specs, controls, confirmBox);
     if (firstError) {
       firstError.focus();
       return;
     }
-    busy = true;
-    submit.disabled = true;
     // Emptied now, not once saved: on a slow phone the next scan begins while this entry is
     // still being checked and saved, and its keys must land in an empty field, not after this
-    // number. What is refused or fails to save is put back into the fields nobody touched since.
+    // number.
     const held = clearForNext ? clearForNext() : null;
-    try {
-      // Checks against the phone's own state (a number already dispatched…) before saving.
-      const problem = check ? await check(data) : null;
-      if (problem) {
-        if (held) held.restore();
-        setFieldError(controls[problem.field], problem.message);
-        controls[problem.field].focus();
-        return;
-      }
-      await onSubmit(data, form);
-    } catch (error) {
-      if (held) held.restore();
+    lastHeld = held;
+    inFlight += 1;
+    submit.setAttribute("aria-busy", "true");
+    if (!clearForNext) submit.disabled = true; // a disabled default button would swallow an Enter
+    const turn = saving.then(() => save(data, held));
+    saving = turn.catch(() => {});
+    turn.then(settled, (error) => {
+      settled();
       throw error;
-    } finally {
-      busy = false;
-      submit.disabled = false;
-    }
+    });
   });
   return { form, controls };
+}
+
+/**
+ * An entry refused (`field`, `message`) or failed to save: back into the form when the form is
+ * still empty; when the keeper has begun the next entry, said aside with its number instead, so
+ * that neither entry's values are mixed into the other's.
+ */
+function refused(held, control, message, data) {
+  if (held && !held.restore()) {
+    const number = data.tracking_no ? ltr(data.tracking_no) : "";
+    toast(t("record.not_saved", { entry: number, reason: message || t("error.save_failed") }), "warn", 10000);
+    return;
+  }
+  if (!control) return;
+  setFieldError(control, message);
+  control.focus();
 }
 
 /** The form's fields in their rows, and their controls by name. */

@@ -111,11 +111,102 @@ async def test_a_refused_number_comes_back_into_the_form(phone, pwa_server):
     await login(page, pwa_server.url, "13800000033")
     await go(page, "record/received", "form[data-form='parcel.received']")
     for _ in range(2):
-        # The save button is off while the last entry is still saving (an Enter then does nothing).
-        await page.wait_for_selector("form[data-form] button[type=submit]:enabled")
         await page.fill("[name=tracking_no]", "754444555566667")
         await page.fill("[name=recipient_phone]", "13812345678")
         await page.keyboard.press("Enter")
     await page.wait_for_selector("[name=tracking_no][aria-invalid=true]")
     assert await page.input_value("[name=tracking_no]") == "754444555566667"
     assert await page.input_value("[name=recipient_phone]") == "13812345678"
+
+
+# Holds the station's outbox in a read-write transaction of the test's own for `ms`: IndexedDB runs
+# the app's save after it, as a cheap phone's slow storage would.
+HOLD_OUTBOX = """async (ms) => {
+    for (const { name } of await indexedDB.databases()) {
+        const db = await new Promise((resolve, reject) => {
+            const opening = indexedDB.open(name);
+            opening.onsuccess = () => resolve(opening.result);
+            opening.onerror = () => reject(opening.error);
+        });
+        if (!db.objectStoreNames.contains("outbox")) { db.close(); continue; }
+        const store = db.transaction(["outbox"], "readwrite").objectStore("outbox");
+        const until = performance.now() + ms;
+        const spin = () => { if (performance.now() < until) store.get("held").onsuccess = spin; };
+        spin();
+        store.transaction.oncomplete = () => db.close();
+        return name;
+    }
+    return null;
+}"""
+
+
+async def test_an_enter_during_a_save_saves_that_entry_right_after(phone, pwa_server, api_as):
+    """A scanner ends each scan with Enter: the next parcel's Enter, pressed while the last one is
+    still saving, saves it once that save is done (it did nothing: the number sat unsaved)."""
+    page = await phone.new_page()
+    await login(page, pwa_server.url, "13800000033")
+    await go(page, "record/received", "form[data-form='parcel.received']")
+    first, second = "756666777788889", "757777888899990"
+    assert await page.evaluate(HOLD_OUTBOX, 2500) is not None
+    for number in (first, second):
+        await page.focus("[name=tracking_no]")
+        await page.keyboard.type(number, delay=8)
+        await page.keyboard.press("Enter")
+        await page.fill("[name=recipient_phone]", "13812345678")
+        await page.keyboard.press("Enter")
+        # Emptied at once each time, the second while the first is still saving.
+        assert await page.input_value("[name=tracking_no]") == ""
+    await wait_outbox_empty(page, timeout=40)
+    saved = [
+        e["data"]["tracking_no"]
+        for e in api_as("13800000033").events()
+        if e["type"] == "parcel.received" and e["data"]["tracking_no"] in (first, second)
+    ]
+    assert sorted(saved) == [first, second]  # each once
+    assert await page.input_value("[name=tracking_no]") == ""
+
+
+async def test_a_second_tap_during_a_save_saves_nothing_more(phone, pwa_server, api_as):
+    """A keeper who taps save twice: the empty form is not submitted again (no refusal shown)."""
+    page = await phone.new_page()
+    await login(page, pwa_server.url, "13800000033")
+    await go(page, "record/received", "form[data-form='parcel.received']")
+    assert await page.evaluate(HOLD_OUTBOX, 1500) is not None
+    await page.fill("[name=tracking_no]", "758888999900001")
+    await page.fill("[name=recipient_phone]", "13812345678")
+    await page.click("form[data-form] button[type=submit]")
+    await page.click("form[data-form] button[type=submit]")
+    await wait_outbox_empty(page, timeout=40)
+    saved = [
+        e
+        for e in api_as("13800000033").events()
+        if e["type"] == "parcel.received" and e["data"]["tracking_no"] == "758888999900001"
+    ]
+    assert len(saved) == 1
+    assert await page.locator("[aria-invalid=true]").count() == 0
+
+
+async def test_a_refused_entry_is_not_mixed_into_the_next_one_begun(phone, pwa_server):
+    """The keeper scanned the next parcel while the last was still being checked, and the last
+    is refused (already on the shelf): it is said aside with its number, and none of its values
+    go into the next entry's empty fields (its phone number went into them)."""
+    page = await phone.new_page()
+    await login(page, pwa_server.url, "13800000033")
+    await go(page, "record/received", "form[data-form='parcel.received']")
+    shelved, following = "759999000011112", "750000111122223"
+    await page.fill("[name=tracking_no]", shelved)
+    await page.fill("[name=recipient_phone]", "13812345678")
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("#toast.toast-shown")
+    assert await page.evaluate(HOLD_OUTBOX, 2500) is not None
+    await page.fill("[name=tracking_no]", shelved)
+    await page.fill("[name=recipient_phone]", "13811112222")
+    await page.keyboard.press("Enter")  # checked once the outbox is free: refused
+    await page.focus("[name=tracking_no]")
+    await page.keyboard.type(following, delay=8)
+    await page.keyboard.press("Enter")  # the scan ends: the cursor goes to the phone number
+    await page.wait_for_function(
+        "number => document.querySelector('#toast').textContent.includes(number)", arg=shelved
+    )
+    assert await page.input_value("[name=tracking_no]") == following
+    assert await page.input_value("[name=recipient_phone]") == ""

@@ -197,8 +197,9 @@ function emptied(controls) {
 
 /**
  * Empty the fields for the next entry and put the cursor in the first one, as soon as the keeper
- * saves; `restore()` puts the values back into the fields still empty if the entry is refused or
- * fails to save (a field typed or scanned into meanwhile keeps what it holds).
+ * saves. `refilled()` says whether the keeper has typed or scanned into them since; `restore()`
+ * puts the entry back if the phone refuses it or fails to save it, unless the keeper has begun the
+ * next one (then it returns false and changes nothing: two entries' values are never mixed).
  */
 function emptyFields(formEl, controls) {
   const before = {};
@@ -226,12 +227,18 @@ function emptyFields(formEl, controls) {
   }
   const first = formEl.querySelector("input:not([type=checkbox]):not([type=radio])");
   if (first) first.focus();
+  const typed = Object.keys(before).filter((name) => controls[name].type !== "checkbox");
+  const cleared = Object.fromEntries(typed.map((name) => [name, controls[name].value]));
   return {
+    refilled() {
+      return typed.some((name) => controls[name].value !== cleared[name]);
+    },
     restore() {
+      if (this.refilled()) return false;
       for (const name of Object.keys(before)) {
         const control = controls[name];
         if (control.type === "checkbox") control.checked = before[name];
-        else if (control.value === "") {
+        else {
           control.value = before[name];
           if (control.dataset.package) control.dispatchEvent(new Event("input", { bubbles: true }));
         }
@@ -240,6 +247,7 @@ function emptyFields(formEl, controls) {
         confirm.checked = confirmChecked;
         confirm.closest(".confirm-row").hidden = !confirmShown;
       }
+      return true;
     },
   };
 }
