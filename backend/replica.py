@@ -91,9 +91,24 @@ class ReadReplica:
             raise SystemExit("CUNZHAN_DATABASE_READ_URL must be a postgresql:// URL")
         self.engine = engine
         self._behind_since = -LAGGING_S
+        self._opening = asyncio.Lock()
 
     async def open(self) -> None:
-        await self.engine.start_connection_pool(min_size=1, max_size=POOL_SIZE)
+        """At start-up. A replica that is down then does not stop the app: the pages read the
+        primary, and the pool is tried again once every LAGGING_S until it opens."""
+        if not await self._pool_open():
+            self._behind_since = time.monotonic()
+
+    async def _pool_open(self) -> bool:
+        async with self._opening:
+            if self.engine.pool is not None:
+                return True
+            try:
+                await self.engine.start_connection_pool(min_size=1, max_size=POOL_SIZE)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("read replica unavailable (%s): read the primary", error)
+                return False
+            return True
 
     async def close(self) -> None:
         await db.stop(self.engine)
@@ -103,6 +118,8 @@ class ReadReplica:
         """One read transaction on the replica once it has replayed what the primary had
         committed now; on the primary if it does not within CATCH_UP_WAIT_S."""
         primary = db.engine()
+        if not self._lagging() and not await self._pool_open():
+            self._behind_since = time.monotonic()  # down since start-up: tried again in LAGGING_S
         if self._lagging():
             async with self._on_primary():
                 yield

@@ -7,6 +7,7 @@ contract: a sync answered before a page asks is counted on it, with no job run."
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 import os
@@ -200,3 +201,29 @@ async def test_a_replica_that_goes_away_sends_the_pages_to_the_primary(
     assert answer.headers["cunzhan-read-from"].startswith("primary")
     page = await staff.get("/county/?lang=zh-CN", headers={**HTML, **world.staff.headers})
     assert page.status_code == 200 and 'data-read-from="primary"' in page.text
+
+
+@pytest.mark.postgres_only
+@pytest.mark.filterwarnings("ignore:.*Unable to fetch server version")  # Piccolo, replica down
+async def test_a_replica_down_at_start_up_neither_stops_the_app_nor_its_pages(
+    client, world, reader_url, database_url, monkeypatch
+):
+    """The app starts while its replica is down (it failed to start): the pages read the
+    primary, and the replica is read again once it is back."""
+    url, role = reader_url
+    monkeypatch.setattr(replica, "LAGGING_S", 0.2)
+    month = datetime.datetime.now(SHANGHAI).strftime("%Y-%m")
+    await _as_admin(database_url, f"ALTER ROLE {role} NOLOGIN")
+    staff_app = create_app(dataclasses.replace(get_settings(), database_read_url=url))
+    async with running(staff_app), asgi_client(staff_app) as staff:
+        await push(client, world.keeper_a, [_sale(10000)])
+        kpis = f"/api/v1/counties/{world.county_id}/kpis?month={month}"
+        answer = await staff.get(kpis, headers=world.staff.headers)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["figures"]["retail_fen"] == 10000
+        assert answer.headers["cunzhan-read-from"].startswith("primary")
+        await _as_admin(database_url, f"ALTER ROLE {role} LOGIN")
+        await asyncio.sleep(0.3)
+        answer = await staff.get(kpis, headers=world.staff.headers)
+        assert answer.headers["cunzhan-read-from"].startswith("replica")
+        assert answer.json()["figures"]["retail_fen"] == 10000
