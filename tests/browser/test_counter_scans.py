@@ -7,7 +7,9 @@ import random
 
 import pytest
 
+from tests.browser.conftest import PHONE
 from tests.browser.helpers import go, login, outbox, wait_outbox_empty
+from tests.browser.test_counter_bidi import assert_reads_left_to_right
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -186,27 +188,35 @@ async def test_a_second_tap_during_a_save_saves_nothing_more(phone, pwa_server, 
     assert await page.locator("[aria-invalid=true]").count() == 0
 
 
-async def test_a_refused_entry_is_not_mixed_into_the_next_one_begun(phone, pwa_server):
+@pytest.mark.parametrize("language", ["zh-CN", "ug"])
+async def test_a_refused_entry_is_not_mixed_into_the_next_one_begun(browser, pwa_server, language):
     """The keeper scanned the next parcel while the last was still being checked, and the last
-    is refused (already on the shelf): it is said aside with its number, and none of its values
-    go into the next entry's empty fields (its phone number went into them)."""
-    page = await phone.new_page()
-    await login(page, pwa_server.url, "13800000033")
-    await go(page, "record/received", "form[data-form='parcel.received']")
-    shelved, following = "759999000011112", "750000111122223"
-    await page.fill("[name=tracking_no]", shelved)
-    await page.fill("[name=recipient_phone]", "13812345678")
-    await page.keyboard.press("Enter")
-    await page.wait_for_selector("#toast.toast-shown")
-    assert await page.evaluate(HOLD_OUTBOX, 2500) is not None
-    await page.fill("[name=tracking_no]", shelved)
-    await page.fill("[name=recipient_phone]", "13811112222")
-    await page.keyboard.press("Enter")  # checked once the outbox is free: refused
-    await page.focus("[name=tracking_no]")
-    await page.keyboard.type(following, delay=8)
-    await page.keyboard.press("Enter")  # the scan ends: the cursor goes to the phone number
-    await page.wait_for_function(
-        "number => document.querySelector('#toast').textContent.includes(number)", arg=shelved
-    )
-    assert await page.input_value("[name=tracking_no]") == following
-    assert await page.input_value("[name=recipient_phone]") == ""
+    is refused (already on the shelf): it is said aside with its number (left to right in
+    Uyghur too), and none of its values go into the next entry's empty fields (its phone number
+    went into them)."""
+    context = await browser.new_context(viewport=PHONE, device_scale_factor=2, locale=language)
+    try:
+        page = await context.new_page()
+        await login(page, pwa_server.url, "13800000033")
+        await go(page, "record/received", "form[data-form='parcel.received']")
+        shelved, following = {"zh-CN": ("759999000011112", "750000111122223"),
+                              "ug": ("759999000011113", "750000111122224")}[language]  # fmt: skip
+        await page.fill("[name=tracking_no]", shelved)
+        await page.fill("[name=recipient_phone]", "13812345678")
+        await page.keyboard.press("Enter")
+        await page.wait_for_selector("#toast.toast-shown")
+        assert await page.evaluate(HOLD_OUTBOX, 2500) is not None
+        await page.fill("[name=tracking_no]", shelved)
+        await page.fill("[name=recipient_phone]", "13811112222")
+        await page.keyboard.press("Enter")  # checked once the outbox is free: refused
+        await page.focus("[name=tracking_no]")
+        await page.keyboard.type(following, delay=8)
+        await page.keyboard.press("Enter")  # the scan ends: the cursor goes to the phone number
+        await page.wait_for_function(
+            "number => document.querySelector('#toast').textContent.includes(number)", arg=shelved
+        )
+        assert await page.input_value("[name=tracking_no]") == following
+        assert await page.input_value("[name=recipient_phone]") == ""
+        await assert_reads_left_to_right(page, "#toast", shelved)
+    finally:
+        await context.close()
