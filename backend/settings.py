@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from functools import cache
@@ -70,6 +71,9 @@ class Settings:
     wechat_template: str = ""
     province_url: str = ""
     province_secret: str = ""
+    # Where villagers reach this server (https://…, no trailing slash): the pickup SMS links to
+    # its tracking page. Empty: the SMS has no link.
+    public_url: str = ""
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -94,6 +98,15 @@ def _read_url(database_url: str) -> str:
             "CUNZHAN_DATABASE_URL (postgresql://user@host:port/db); SQLite has none"
         )
     return read_url
+
+
+def _public_url(value: str) -> str:
+    url = value.strip().rstrip("/")
+    if url and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
+        raise SystemExit(
+            "CUNZHAN_PUBLIC_URL must be http(s)://host[/path], the address villagers reach"
+        )
+    return url
 
 
 def load_settings() -> Settings:
@@ -141,6 +154,7 @@ def load_settings() -> Settings:
         wechat_template=os.environ.get("CUNZHAN_WECHAT_TEMPLATE", ""),
         province_url=os.environ.get("CUNZHAN_PROVINCE_URL", ""),
         province_secret=os.environ.get("CUNZHAN_PROVINCE_SECRET", ""),
+        public_url=_public_url(os.environ.get("CUNZHAN_PUBLIC_URL", "")),
         log_level=os.environ.get("CUNZHAN_LOG_LEVEL", "INFO"),
         log_json=_env_bool("CUNZHAN_LOG_JSON", True),
     )

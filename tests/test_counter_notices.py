@@ -304,3 +304,69 @@ async def test_the_county_notices_page_shows_this_months_sms_per_station(client,
     assert 'data-sms-station="A001"' in page.text
     row = page.text.split('data-sms-station="A001"')[1].split("</tr>")[0]
     assert '<td class="num sent">1</td>' in row  # one billed SMS; the tail label sent none
+
+
+async def test_the_pickup_sms_links_to_the_public_tracking_page(
+    app, client, world, sms, monkeypatch
+):
+    """With the server's public address set, the pickup SMS ends with a link to `/track` for
+    its number (a JD package as labelled, the villager's language), never the phone's digits;
+    the link opens the tracking page, where the tail shows the code."""
+    from tests.test_county_pages import HTML
+
+    base = "https://cz.example.cn"
+    linked = dataclasses.replace(app.state.settings, public_url=base)
+    monkeypatch.setattr(app.state, "settings", linked)
+    parcel = received(phone="13812345678")
+    [result] = await push(client, world.keeper_a, [parcel])
+    [body] = sent_to(sms)
+    url = f"{base}/track?tracking_no={parcel['data']['tracking_no']}"
+    assert body["params"]["track_url"] == url
+    assert body["params"]["body"].endswith(f"请凭取件码取件。查询包裹：{url}")
+    assert "5678" not in url
+    page = await client.get(
+        url.removeprefix(base) + "&phone_last4=5678", headers={**HTML, "accept-language": "zh-CN"}
+    )
+    assert page.status_code == 200 and result["pickup_code"] in page.text
+
+    # A JD package received in Uyghur: the link names the package as its label does.
+    jd = received(tracking_no="JDVA12345678901-2-3-", carrier="JD", phone="13812340000")
+    answer = await client.post(
+        "/api/v1/sync",
+        json={"device_id": "11111111-2222-4333-8444-555555555555", "events": [jd]},
+        headers={**world.keeper_a.headers, "accept-language": "ug"},
+    )
+    assert answer.status_code == 200 and statuses(answer.json()["results"]) == ["accepted"]
+    body = sent_to(sms)[-1]
+    url = f"{base}/track?tracking_no=JDVA12345678901-2-3-&lang=ug"
+    assert (body["language"], body["params"]["track_url"]) == ("ug", url)
+    assert body["params"]["body"].endswith(f" بوغچىنى سۈرۈشتۈرۈش: {url}")
+    shown = await client.get(url.removeprefix(base) + "&phone_last4=0000", headers=HTML)
+    assert shown.status_code == 200 and 'lang="ug"' in shown.text
+    assert answer.json()["results"][0]["pickup_code"] in shown.text
+
+
+async def test_without_a_public_address_the_sms_has_no_link(client, world, sms):
+    [_] = await push(client, world.keeper_a, [received(phone="13812345678")])
+    [body] = sent_to(sms)
+    assert "track_url" not in body["params"] and "/track" not in body["params"]["body"]
+    assert body["params"]["body"].endswith("请凭取件码取件。")
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("https://cz.example.cn/", "https://cz.example.cn"), ("", ""),
+     ("http://10.0.0.5:8000/cunzhan", "http://10.0.0.5:8000/cunzhan"),
+     ("javascript:alert(1)", None), ("https://cz.example.cn/?x=1", None)],
+)  # fmt: skip
+def test_the_public_address_is_a_plain_http_url(monkeypatch, tmp_path, given, kept):
+    from backend.settings import load_settings
+
+    monkeypatch.setenv("CUNZHAN_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CUNZHAN_SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("CUNZHAN_PUBLIC_URL", given)
+    if kept is None:
+        with pytest.raises(SystemExit, match="CUNZHAN_PUBLIC_URL"):
+            load_settings()
+    else:
+        assert load_settings().public_url == kept

@@ -49,8 +49,8 @@ def _dispatch(when: str) -> dict:
     return event("parcel.dispatched", data, when)
 
 
-def _receipt(number: str, when: datetime.datetime) -> dict:
-    data = {"tracking_no": number, "carrier": "SF", "recipient_phone": "13812345678"}
+def _receipt(number: str, when: datetime.datetime, carrier: str = "SF") -> dict:
+    data = {"tracking_no": number, "carrier": carrier, "recipient_phone": "13812345678"}
     return event("parcel.received", data, when.astimezone(SHANGHAI).isoformat())
 
 
@@ -306,7 +306,11 @@ def _page_rows(html: str) -> dict[str, dict]:
 def _sheet_rows(content: bytes) -> tuple[list, dict[str, list]]:
     sheet = load_workbook(io.BytesIO(content))["考核指标"]
     header = [cell.value for cell in sheet[2]]
-    rows = {row[1].value: [cell.value for cell in row] for row in sheet.iter_rows(min_row=3)}
+    rows = {}
+    for row in sheet.iter_rows(min_row=3):
+        if all(cell.value is None for cell in row):
+            break  # the 县到村 block follows, a blank row apart
+        rows[row[1].value] = [cell.value for cell in row]
     return [sheet["A1"].value, header], rows
 
 
@@ -553,3 +557,105 @@ async def test_the_targets_on_persons_conversion_reach_and_poor_villages_are_set
         f"/api/v1/counties/{world.county_id}/targets", headers=world.staff.headers
     )
     assert unchanged.json() == setting.json()
+
+
+DELIVERY_MONTH = "2026-10"
+
+
+def _scorecard_delivery(html: str) -> dict[str, list[str]]:
+    """The scorecard page's 县到村 block: each row's key → its cells' text."""
+    block = re.search(r'<section class="sheet-delivery".*?</section>', html, re.S).group(0)
+    rows = {}
+    for key, body in re.findall(
+        r'<tr data-delivery(?:-carrier|-station)?="([^"]+)">(.*?)</tr>', block, re.S
+    ):
+        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", body, re.S)
+        rows[key] = [" ".join(TAGS.sub("", cell).split()) for cell in cells]
+    return rows
+
+
+def _delivery_block(content: bytes) -> list[list]:
+    """The rows under the 考核指标 sheet's 县到村 header."""
+    sheet = load_workbook(io.BytesIO(content))["考核指标"]
+    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    start = next(i for i, row in enumerate(values) if row[:2] == ["范围", "名称"])
+    return [row for row in values[start + 1 :] if any(v is not None for v in row)]
+
+
+async def test_the_months_delivery_on_the_page_the_workbook_and_the_api_agree(client, world):
+    """The scorecard shows the month's 县到村 legs from the logistics read model: county total,
+    per carrier, per route and the legs open past 48 h, the same on the page, the workbook and
+    `GET …/delivery` (hours by hand)."""
+    a, b = (world.station_a, world.keeper_a), (world.station_b, world.keeper_b)
+    plan = [
+        # (number, (station, keeper), dispatched UTC, received UTC or None)
+        ("SF9200000000001", a, _utc(2026, 10, 5, 2), _utc(2026, 10, 5, 12)),  # 10 h
+        ("SF9200000000002", a, _utc(2026, 10, 5, 2), _utc(2026, 10, 8, 2)),  # 72 h
+        ("753220000000001", b, _utc(2026, 10, 7, 0), _utc(2026, 10, 7, 4)),  # 4 h
+        ("753220000000002", b, _utc(2026, 10, 9, 0), None),  # open, late
+    ]
+    for number, (station, keeper), dispatched, received in plan:
+        await _hand_over(client, world, station, number, dispatched)
+        if received:
+            carrier = "SF" if number.startswith("SF") else "ZTO"
+            answer = await push(client, keeper, [_receipt(number, received, carrier)])
+            assert answer[0]["status"] == "accepted", answer
+    api = await client.get(
+        f"/api/v1/counties/{world.county_id}/delivery?month={DELIVERY_MONTH}",
+        headers=world.staff.headers,
+    )
+    assert api.status_code == 200, api.text
+    figures = api.json()
+    # By hand: 4 legs, 2 within (10 h, 4 h), closed 4, 10, 72 → median 10; one open past 48 h.
+    assert figures["totals"] == {"legs": 4, "within_48h": 2, "rate": 0.5, "late": 2,
+                                 "late_open": 1, "pending": 0, "median_hours": 10.0}  # fmt: skip
+
+    page = await client.get(
+        f"/county/scorecard?month={DELIVERY_MONTH}&lang=zh-CN", headers=html_as(world.staff)
+    )
+    assert page.status_code == 200, page.text
+    shown = _scorecard_delivery(page.text)
+    codes = {row["station_id"]: row["station_code"] for row in figures["stations"]}
+    expected = {"total": ["全县合计", "4 件", "2 件", "50%", "10.0 小时"]}
+    names = {"SF": "顺丰", "ZTO": "中通"}
+    for row in figures["carriers"]:
+        expected[row["carrier"]] = [names[row["carrier"]], f"{row['legs']} 件",
+                                    f"{row['within_48h']} 件", f"{row['rate'] * 100:g}%",
+                                    f"{row['median_hours']:.1f} 小时"]  # fmt: skip
+    for row in figures["stations"]:
+        if row["legs"]:
+            expected[row["station_code"]] = [
+                f"{row['station_code']} {row['station_name']}", f"{row['legs']} 件",
+                f"{row['within_48h']} 件", f"{row['rate'] * 100:g}%",
+                f"{row['median_hours']:.1f} 小时"]  # fmt: skip
+    assert shown == expected
+    assert shown["SF"] == ["顺丰", "2 件", "1 件", "50%", "41.0 小时"]  # 10, 72
+    assert shown[codes[str(world.station_b)]][1:] == ["2 件", "1 件", "50%", "4.0 小时"]
+    late = re.search(r'<p data-field="late-open">(.*?)</p>', page.text, re.S).group(1)
+    assert "超过 48 小时仍未送达：1 件" in late
+    assert f'href="/county/delivery?month={DELIVERY_MONTH}#late"' in late
+
+    book = await client.get(
+        f"/api/v1/counties/{world.county_id}/export.xlsx?month={DELIVERY_MONTH}",
+        headers=world.staff.headers,
+    )
+    assert book.status_code == 200
+    block = _delivery_block(book.content)
+
+    def rate(value: float | None) -> float | None:
+        return None if value is None else round(value * 100, 1)
+
+    wanted = [["全县合计", None, 4, 2, 50.0, 10.0]]
+    wanted += [["快递公司", names[r["carrier"]], r["legs"], r["within_48h"], rate(r["rate"]),
+                r["median_hours"]] for r in figures["carriers"]]  # fmt: skip
+    wanted += [["站点线路", f"{r['station_code']} {r['station_name']}", r["legs"],
+                r["within_48h"], rate(r["rate"]), r["median_hours"]]
+               for r in figures["stations"] if r["legs"]]  # fmt: skip
+    wanted += [["超过 48 小时仍未送达（件）", None, 1, None, None, None]]
+    assert block == wanted
+
+    # In Uyghur the block is localized, its numbers isolated left to right.
+    ug = await client.get(
+        f"/county/scorecard?month={DELIVERY_MONTH}&lang=ug", headers=html_as(world.staff)
+    )
+    assert "پۈتۈن ناھىيە جەمئىيى" in ug.text and "\u20664\u2069 دانە" in ug.text

@@ -71,6 +71,21 @@ async def test_staff_hand_a_scanned_list_over_as_one_dispatch(client, world):
         "SF1000000000001",
         "YT2000000000002",
     ]
+    # Each parcel of the answer's list with its carrier, guessed from the number, in Chinese.
+    carriers = re.findall(
+        r'<li data-tracking-no="([A-Z0-9]+)"(?: data-package="([0-9/]+)")?>.*?'
+        r'<span class="carrier" data-carrier="(\w+)">([^<]+)</span></li>',
+        text,
+    )
+    assert sorted(carriers) == [
+        ("JD0012345678901", "1/2", "JD", "京东"),
+        ("JD0012345678901", "2/2", "JD", "京东"),
+        ("SF1000000000001", "", "SF", "顺丰"),
+        ("YT2000000000002", "", "YTO", "圆通"),
+    ]
+    # The page's script names the carriers as the page does, in the page's language.
+    names = json.loads(html.unescape(re.search(r'data-carriers="([^"]+)"', text).group(1)))
+    assert names["JD"] == "京东" and names["OTHER"] == "其他快递"
     assert (await legs(client, world))["legs"] == 4
     assert (await legs(client, world))["pending"] == 4
     audited = await AuditEntry.select().where(AuditEntry.action == "hub.dispatched")

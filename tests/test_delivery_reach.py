@@ -90,6 +90,54 @@ async def test_each_carriers_stations_and_townships_counted_by_hand(client, worl
     assert cells[1] == "2 个" and "100%" in cells[2] and "50%" in cells[4]
 
 
+async def test_the_carriers_each_station_saw_counted_by_hand(client, world):
+    """Per station, the carriers it received parcels of in the month with their parcels (most
+    first); a reversed receipt and last month's do not count; an open station that received
+    nothing is listed with none; the API and the page say the same, in three languages."""
+    today = datetime.datetime.now(SHANGHAI).date()
+    month = today.strftime("%Y-%m")
+    earlier = today.replace(day=1) - datetime.timedelta(days=1)
+    a = [received("ZTO", today), received("SF", today), received("ZTO", today),
+         received("YTO", today)]  # fmt: skip
+    reversed_one = received("JD", today)
+    assert {r["status"] for r in await push(client, world.keeper_a, [*a, reversed_one])} == {
+        "accepted"
+    }
+    undo = event("entry.reversed", {"target_id": reversed_one["id"], "reason": "扫错"})
+    assert (await push(client, world.keeper_a, [undo]))[0]["status"] == "accepted"
+    assert {r["status"] for r in await push(client, world.keeper_b, [received("SF", earlier)])} == {
+        "accepted"
+    }
+
+    body = await reach(client, world, month)
+    seen = {row["station_code"]: row["carriers"] for row in body["station_carriers"]}
+    # By hand: A001 saw ZTO twice, SF and YTO once (JD's was reversed); B001 nothing this month.
+    assert seen == {
+        "A001": [{"carrier": "ZTO", "parcels": 2}, {"carrier": "SF", "parcels": 1},
+                 {"carrier": "YTO", "parcels": 1}],
+        "B001": [],
+    }  # fmt: skip
+    row_a = next(row for row in body["station_carriers"] if row["station_code"] == "A001")
+    assert row_a["station_id"] == str(world.station_a) and row_a["station_name"] == "A001服务站"
+    last = await reach(client, world, earlier.strftime("%Y-%m"))
+    assert {row["station_code"]: row["carriers"] for row in last["station_carriers"]} == {
+        "B001": [{"carrier": "SF", "parcels": 1}]  # not open at that month's end, yet it saw SF
+    }
+
+    await page_login(client, world.staff.phone)
+    page = await client.get(f"/county/delivery?month={month}&lang=zh-CN", headers=HTML)
+    row = re.search(r'<tr data-station-carriers="A001">(.*?)</tr>', page.text).group(1)
+    assert re.findall(r'data-carrier-seen="(\w+)">([^<]+)<', row) == [
+        ("ZTO", "中通 2 件"), ("SF", "顺丰 1 件"), ("YTO", "圆通 1 件")
+    ]  # fmt: skip
+    assert re.findall(r"<td[^>]*>(.*?)</td>", row)[2] == "3"
+    quiet = re.search(r'<tr data-station-carriers="B001">(.*?)</tr>', page.text).group(1)
+    assert 'data-carrier-seen="none"' in quiet and "本月没有快递入库" in quiet
+    for lang, words in (("ug", "ھەر بىر پونكىت"), ("en", "Carriers each station received")):
+        shown = await client.get(f"/county/delivery?month={month}&lang={lang}", headers=HTML)
+        assert words in shown.text and "delivery.figures" not in shown.text
+
+
 async def test_the_logistics_page_is_staff_only_and_refuses_a_bad_month(client, world):
     from tests.test_county_pages import html_as
 

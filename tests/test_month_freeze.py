@@ -26,7 +26,15 @@ from tests.support import event, push, statuses
 from tests.test_catalogue import products_url
 from tests.test_county_reporting import Receiver, next_day_in_both_counties, reporting_to
 from tests.test_county_subsidies import _claims
-from tests.test_months import SHANGHAI, _post, close, in_last_month, last_month, this_month
+from tests.test_months import (
+    SHANGHAI,
+    _post,
+    close,
+    in_last_month,
+    last_month,
+    sale,
+    this_month,
+)
 from tests.test_registry_import import households
 
 
@@ -301,3 +309,41 @@ async def test_a_month_closed_before_closing_froze_it_is_frozen_by_the_rollup_jo
     await _change_everything(client, world, walnut)
     await run_now(app.state.settings, "rollup")
     assert await _month_figures(client, world, last_month()) == before
+
+
+async def test_the_province_day_marks_its_adjustments_with_their_own_dates(
+    app, client, world, province
+):
+    """An entry dated in a closed month counts on the first day of the next open month: that
+    day's province body lists it among `adjustments` with its own date and closed month; the
+    closed month's day lists none."""
+    answer = await client.put(
+        f"/api/v1/counties/{world.county_id}/targets",
+        json={"programme_start": last_month() + "-01"},
+        headers=world.staff.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    on_time = sale(10_000, in_last_month(10))
+    assert statuses(await push(client, world.keeper_a, [on_time])) == ["accepted"]
+    await close(client, world, last_month())
+    late = sale(2_345, in_last_month(20))
+    assert statuses(await push(client, world.keeper_a, [late])) == ["accepted"]
+
+    settings = reporting_to(app, province.url)
+    tomorrow, _ = next_day_in_both_counties(datetime.datetime.now(datetime.UTC))
+    await send_daily_reports(settings, tomorrow)  # the receiver refuses each key's first try
+    await send_daily_reports(settings, tomorrow + datetime.timedelta(minutes=2))
+    bodies = {
+        request["headers"]["Idempotency-Key"].removeprefix("TEST:"): json.loads(request["body"])
+        for request in province.requests
+        if request["headers"]["Idempotency-Key"].startswith("TEST:")
+    }
+    counted_on = this_month() + "-01"
+    assert bodies[counted_on]["adjustments"] == [
+        {"station_code": "A001", "kind": "sale_recorded", "own_date": in_last_month(20)[:10],
+         "month": last_month(), "amount_fen": 2_345, "fee_fen": 0}
+    ]  # fmt: skip
+    # Counted in the day's figures too: the adjustment is part of them, marked.
+    assert bodies[counted_on]["figures"]["upward_sales_fen"] >= 2_345
+    assert bodies[in_last_month(10)[:10]]["adjustments"] == []
+    assert bodies[in_last_month(10)[:10]]["figures"]["upward_sales_fen"] == 10_000

@@ -269,6 +269,10 @@ async def test_the_workbook_lists_the_adjustments(client, world):
     rows = {row["kind"]: row for row in rollup.json()["rows"]}
     assert rows["sale_recorded"]["adjustments"] == 1
     assert rows["sale_recorded"]["amount_fen"] >= 2_345
+    # The row gives the adjustment's own date and closed month, not only a count.
+    assert rows["sale_recorded"]["adjustment_entries"] == [
+        {"own_date": str(own_day), "month": last_month(), "amount_fen": 2_345, "fee_fen": 0}
+    ]
 
     empty = await client.get(
         f"/api/v1/counties/{world.county_id}/export.xlsx?month={last_month()}",
@@ -618,3 +622,44 @@ async def test_the_station_lists_its_last_finished_months_with_their_states(clie
         f"/api/v1/stations/{world.station_a}/months", headers=world.keeper_b.headers
     )
     assert other.status_code == 403
+
+
+async def test_the_month_review_page_lists_a_stations_adjustments(client, world):
+    """The months page of a closed month lists the entries that arrived after its close (counted
+    in a later month) with their own dates, per station, in Chinese, Uyghur and English; the
+    station's row says how many."""
+    await close(client, world, last_month())
+    late = sale(2_345, in_last_month(20))
+    assert statuses(await push(client, world.keeper_a, [late])) == ["accepted"]
+    own_day = in_last_month(20)[:10]
+    counted_on = str(_today().replace(day=1))
+    page = await client.get(
+        f"/county/months?month={last_month()}&lang=zh-CN", headers=html_as(world.staff)
+    )
+    assert page.status_code == 200, page.text
+    listed = re.findall(
+        r'<tr data-adjustment="(\w+)" data-own-date="([\d-]+)" data-month="([\d-]+)" '
+        r'data-counted-on="([\d-]+)">(.*?)</tr>',
+        page.text,
+        re.S,
+    )
+    assert [row[:4] for row in listed] == [("A001", own_day, last_month(), counted_on)]
+    cells = [" ".join(re.sub(r"<[^>]+>", "", c).split()) for c in re.findall(
+        r"<td[^>]*>(.*?)</td>", listed[0][4], re.S)]  # fmt: skip
+    assert cells == ["A001 A001服务站", own_day, last_month(), counted_on, "代销", "23.45 元",
+                     "0.00 元"]  # fmt: skip
+    station_row = re.search(r'<tr data-station="A001".*?</tr>', page.text, re.S).group(0)
+    assert 'data-adjustments="1"' in station_row and "调整 1 笔" in station_row
+    assert "data-adjustments" not in re.search(
+        r'<tr data-station="B001".*?</tr>', page.text, re.S
+    ).group(0)
+    # The month before last has none.
+    before = _month(_today().replace(day=1) - datetime.timedelta(days=40))
+    quiet = await client.get(f"/county/months?month={before}", headers=html_as(world.staff))
+    assert "data-no-adjustments" in quiet.text and "data-adjustment=" not in quiet.text
+    for lang, words in (("ug", "تەڭشەش"), ("en", "Adjustments")):
+        shown = await client.get(
+            f"/county/months?month={last_month()}&lang={lang}", headers=html_as(world.staff)
+        )
+        assert words in shown.text and "county_page." not in shown.text
+        assert f'data-own-date="{own_day}"' in shown.text

@@ -3,7 +3,8 @@
 Sheets: 汇总 (the month's KPIs against the same month last year, growth in %, the year to date
 against the same days last year and since the programme's start — the kpis API's figures —,
 coverage, and the targets judged on the year to date), 考核指标 (the scorecard page's rows:
-every target name with its actual, the county's target and met 是/否/未设目标), one sheet
+every target name with its actual, the county's target and met 是/否/未设目标; below them
+the month's 县到村 48 h delivery as `GET …/delivery` answers it), one sheet
 per kind with a row per station, 打卡 (weeks × stations), 调整 (entries dated in a closed month
 and counted this month), 物流补贴 (claims per station), 补贴明细 (the parcels claimed), 培训台帐
 (the month's training sessions with their 人次, then the year's training figures) and 溯源 (the
@@ -38,6 +39,8 @@ from backend.county.workbook import (
     build_workbook,
     is_formula_like,
 )
+from backend.delivery import service as delivery
+from backend.delivery.schemas import CountyDelivery
 from backend.errors import DomainError
 from backend.i18n import translate
 from backend.ledger.service import week_start
@@ -135,6 +138,9 @@ class Table:
         self.coverage: list[list[Any]] = []
         self.targets: list[list[Any]] = []
         self.rule = ""
+        # The scorecard's 县到村 block (DELIVERY_HEADERS): its title line and rows.
+        self.delivery_title = ""
+        self.delivery: list[list[Any]] = []
 
 
 async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
@@ -152,6 +158,7 @@ async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
         "summary": _summary(county, month, kpis, coverage),
         "scorecard": _scorecard_table(county, kpis),
     }
+    _delivery_block(tables["scorecard"], await delivery.county_delivery(county_id, month))
     for kind, label in KIND_LABELS.items():
         tables[kind] = _kind_table(label, kind, rows, stations["stations"])
     tables["checkins"] = _checkin_table(stations)
@@ -290,6 +297,33 @@ def _scorecard_table(county, kpis: dict[str, Any]) -> Table:
             [group, label, actual, target, SCORECARD_MET[row["met"]], _reason(row["reason"])]
         )
     return table
+
+
+def _delivery_rate(rate: float | None) -> float | None:
+    return None if rate is None else round(rate * 100, 1)
+
+
+def _delivery_block(table: Table, month: CountyDelivery) -> None:
+    """The month's 县到村 48 h under the scorecard's rows: the county's total, each carrier, each
+    route with legs (the logistics page's and `GET …/delivery`'s figures), then the legs still
+    open past 48 h. Rate in percent with one decimal, median in hours."""
+    table.delivery_title = f"县到村 48 小时配送（{month.month} 月，与县乡村物流页相同）"
+
+    def line(scope: str, name: str, figures: Any) -> list[Any]:
+        return [scope, name, figures.legs, figures.within_48h, _delivery_rate(figures.rate),
+                figures.median_hours]  # fmt: skip
+
+    table.delivery.append(line("全县合计", "", month.totals))
+    for carrier in month.carriers:
+        name = translate(f"delivery.carrier.{carrier.carrier}", "zh-CN")
+        table.delivery.append(line("快递公司", name, carrier))
+    for route in month.stations:
+        if route.legs:
+            name = f"{route.station_code} {route.station_name}"
+            table.delivery.append(line("站点线路", name, route))
+    table.delivery.append(
+        ["超过 48 小时仍未送达（件）", "", month.totals.late_open, None, None, None]
+    )
 
 
 def _kind_table(label: str, kind: str, rows: list[StationSumLine], stations: list[dict]) -> Table:

@@ -438,12 +438,37 @@ async def days_activity(
     return {day: _activity(by_day.get(day, [])) for day in days}
 
 
+def adjustment_lines(
+    entries: Iterable[months.AdjustmentOut], codes: dict[uuid.UUID, str]
+) -> list[dict[str, Any]]:
+    """Adjustments as the province report's day body marks them: each entry dated in a closed
+    month with its own date and that month, beside the day it counts on."""
+    return [
+        {
+            "station_code": codes.get(entry.station_id, ""),
+            "kind": entry.kind,
+            "own_date": entry.own_date.isoformat(),
+            "month": entry.month,
+            "amount_fen": entry.amount_fen,
+            "fee_fen": entry.fee_fen,
+        }
+        for entry in entries
+    ]
+
+
 async def day_figures(county: places.CountyRow, day: datetime.date) -> dict[str, Any]:
-    """What the province receives for one day: the county's headline figures and kinds."""
+    """What the province receives for one day: the county's headline figures and kinds, and
+    the adjustments among them (entries dated in a closed month, counted on this day)."""
     async with reading(county.id) as figures:
         lines = await figures.days(day, day)
         active = await rollup_rows.active_station_count(county.id, day)
         stations_open = await places.open_station_count(county.id)
+    adjusted = await months.adjustments(county.id, day, day, county.zone)
+    codes: dict[uuid.UUID, str] = {}
+    if adjusted:
+        async with db.read_transaction():
+            stations = await places.stations(county.id, include_closed=True)
+        codes = {station.id: station.code for station in stations}
     return {
         "schema": "cunzhan.county-day.v1",
         "county_code": county.code,
@@ -454,6 +479,7 @@ async def day_figures(county: places.CountyRow, day: datetime.date) -> dict[str,
         "stations_open": stations_open,
         "stations_active": active,
         **_activity(lines),
+        "adjustments": adjustment_lines(adjusted, codes),
     }
 
 

@@ -105,6 +105,7 @@ async def month_review(county_id: uuid.UUID, month: str | None) -> dict[str, Any
         stations = await places.stations(county_id, include_closed=True)
         county = await places.county(county_id)
     deadline = month_close.deadline(first, county.month_close_day)
+    adjusted = await _month_adjustments(county, first, facts.today)
     rows = []
     counts: dict[str, int] = defaultdict(int)
     for station in stations:
@@ -114,7 +115,14 @@ async def month_review(county_id: uuid.UUID, month: str | None) -> dict[str, Any
             "submitted_on_time": month_close.by(state.submitted_at, deadline, county.zone),
             "closed_on_time": closed and month_close.by(state.closed_at, deadline, county.zone),
         }
-        rows.append({"station": station, "month": state, **on_time})
+        rows.append(
+            {
+                "station": station,
+                "month": state,
+                "adjustments": adjusted.get(station.id, []),
+                **on_time,
+            }
+        )
         counts[state.state] += 1
         counts["submitted_on_time"] += on_time["submitted_on_time"]
         counts["closed_on_time"] += on_time["closed_on_time"]
@@ -126,7 +134,25 @@ async def month_review(county_id: uuid.UUID, month: str | None) -> dict[str, Any
         "rows": rows,
         "counts": dict(counts),
         "deadline": deadline,
+        "adjusted_rows": [row for row in rows if row["adjustments"]],
     }
+
+
+async def _month_adjustments(
+    county: places.CountyRow, first: datetime.date, today: datetime.date
+) -> dict[uuid.UUID, list[ledger_months.AdjustmentOut]]:
+    """Each station's adjustments of the month: entries of earlier closed months counted in it,
+    and its own entries that arrived after its close and count in a later month; by own date."""
+    month = f"{first:%Y-%m}"
+    last = next_month(first) - datetime.timedelta(days=1)
+    found = await ledger_months.adjustments(county.id, first, max(today, last), county.zone)
+    by_station: dict[uuid.UUID, list[ledger_months.AdjustmentOut]] = defaultdict(list)
+    for entry in found:
+        if entry.counted_on <= last or entry.month == month:
+            by_station[entry.station_id].append(entry)
+    for entries in by_station.values():
+        entries.sort(key=lambda entry: (entry.own_date, entry.counted_on))
+    return by_station
 
 
 async def station_in_county(county_id: uuid.UUID, station_id: uuid.UUID) -> bool:

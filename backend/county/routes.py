@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections import Counter
 from typing import Annotated, Any
 
 import msgspec
@@ -34,6 +33,15 @@ from backend.errors import DomainError
 from backend.params import CountyId, TownshipId, parse_month
 
 
+class RollupAdjustment(msgspec.Struct):
+    """An entry of a rollup row dated in a closed month: its own date and that month."""
+
+    own_date: datetime.date  # the day it was dated, county-local
+    month: str  # the closed month it was dated in, YYYY-MM
+    amount_fen: int
+    fee_fen: int
+
+
 class RollupRow(msgspec.Struct):
     """One station's figures of one county-local day and kind (reversed entries excluded)."""
 
@@ -49,6 +57,8 @@ class RollupRow(msgspec.Struct):
     farm_amount_fen: int  # the farm-produce sales' amounts (农产品网络零售额)
     # Of `count`, entries dated in a closed month and counted on this day instead (month close).
     adjustments: int = 0
+    # Those entries, each with its own date (oldest first); empty without adjustments.
+    adjustment_entries: list[RollupAdjustment] = msgspec.field(default_factory=list)
 
 
 class RollupOut(msgspec.Struct):
@@ -199,10 +209,18 @@ class CountyDataController(Controller):
             except ValueError:
                 raise DomainError("invalid_input", status=400, field="station_id") from None
         lines = await figures.station_days(county_id, first, last, station)
-        adjusted = Counter(
-            (entry.station_id, entry.counted_on, entry.kind)
-            for entry in await figures.adjustments(county_id, first, last)
-        )
+        adjusted: dict[tuple[uuid.UUID, datetime.date, str], list[RollupAdjustment]] = {}
+        for entry in await figures.adjustments(county_id, first, last):
+            adjusted.setdefault((entry.station_id, entry.counted_on, entry.kind), []).append(
+                RollupAdjustment(
+                    own_date=entry.own_date,
+                    month=entry.month,
+                    amount_fen=entry.amount_fen,
+                    fee_fen=entry.fee_fen,
+                )
+            )
+        for entries in adjusted.values():
+            entries.sort(key=lambda entry: entry.own_date)
         return RollupOut(
             county_id=county_id,
             start=first,
@@ -212,7 +230,8 @@ class CountyDataController(Controller):
                     station_id=line.station,
                     day=line.day,
                     kind=line.kind,
-                    adjustments=adjusted[(line.station, line.day, line.kind)],
+                    adjustments=len(adjusted.get((line.station, line.day, line.kind), [])),
+                    adjustment_entries=adjusted.get((line.station, line.day, line.kind), []),
                     **line.figures(),
                 )
                 for line in lines

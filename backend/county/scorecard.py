@@ -10,6 +10,11 @@ target's actual), its `targets` where the county has set one, its `actuals` wher
         met: True | False, or None when no target is set ("未设目标")
         reason: "no_base" when a growth has nothing a year before to grow from (actual None,
         shown "—"), else None
+
+Below the rows, the month's county-to-village delivery (县到村 48 h) as the logistics page and
+`GET …/delivery` answer it (`delivery.service.county_delivery`, the one read model): legs,
+within 48 h, rate and median hours in total, per carrier and per route, and the legs still open
+past 48 h.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from backend.county import figures, targets
 from backend.county.definitions import growth_reason
 from backend.county.review import facts_of
 from backend.county.service import page_month, recent_months
+from backend.delivery import service as delivery
 
 # (group, the names in it) in the order the province reads them; a target name not listed here
 # (a later one) still shows, in the last group.
@@ -136,6 +142,7 @@ async def scorecard_page(county_id: uuid.UUID, month: str | None) -> dict[str, A
     first = page_month(month, facts.today)
     kpis = await figures.month_kpis(county_id, f"{first:%Y-%m}", every_target=True)
     lines = rows(kpis)
+    month_delivery = await delivery.county_delivery(county_id, f"{first:%Y-%m}")
     return {
         "facts": facts,
         "month": first,
@@ -144,6 +151,8 @@ async def scorecard_page(county_id: uuid.UUID, month: str | None) -> dict[str, A
         "period_end": kpis["year_to_date"]["end"],
         "printed_on": facts.today,
         "groups": grouped(lines),
+        "delivery": month_delivery,
+        "delivery_routes": [row for row in month_delivery.stations if row.legs],
         # The growth rows compare with the county's baseline where the ledger has no year before.
         "baseline_year": (
             kpis["year_to_date"]["start"].year - 1

@@ -29,6 +29,8 @@ COVERAGE_TITLE = "站点覆盖（乡镇按乡级服务站、村按村级服务�
 COVERAGE_HEADERS = ["类别", "总数", "已覆盖", "覆盖率（%）", "目标（%）", "是否达标"]
 TARGETS_TITLE = "考核目标"
 TARGET_HEADERS = ["目标", "目标值", "实际（本年累计）", "是否达标"]
+DELIVERY_HEADERS = ["范围", "名称", "交接包裹（件）", "48 小时内送达（件）", "48 小时送达率（%）",
+                    "送达时长中位数（小时）"]  # fmt: skip
 
 # A text cell starting with one of these is a formula to Excel, LibreOffice and WPS (OWASP "CSV
 # injection"): a station named "=HYPERLINK(…)" must stay a name. Such text is written as text.
@@ -150,6 +152,25 @@ def _scorecard_formats(table) -> Formats:
     return formats
 
 
+def _delivery_formats(index: int, value: Any) -> str | None:
+    return PERCENT if index in (4, 5) and isinstance(value, float) else None
+
+
+def _scorecard_sheet(workbook, table) -> None:
+    """考核指标: the title, the scorecard's rows, then the month's 县到村 48 h block."""
+    sheet = workbook.create_sheet("考核指标")
+    sheet.freeze_panes = "A3"
+    _widths(sheet, table.headers, [*table.rows, *table.delivery])
+    _title(sheet, table.title, TITLE_FONT)
+    _header(sheet, table.headers)
+    _rows(sheet, table.rows, _scorecard_formats(table))
+    if table.delivery:
+        sheet.append([])
+        _title(sheet, table.delivery_title, SECTION_FONT)
+        _header(sheet, DELIVERY_HEADERS)
+        _rows(sheet, table.delivery, _delivery_formats)
+
+
 def _summary_sheet(workbook, table) -> None:
     """汇总: the title, the KPI table, then the coverage and the targets, a blank row between."""
     sheet = workbook.create_sheet("汇总")
@@ -174,14 +195,7 @@ def build_workbook(tables: dict[str, Any], kinds: list[str]) -> bytes:
     workbook = Workbook(write_only=True)
     parts = tables["tables"]
     _summary_sheet(workbook, parts["summary"])
-    scorecard = parts["scorecard"]
-    _table_sheet(
-        workbook,
-        "考核指标",
-        scorecard,
-        (scorecard.title, TITLE_FONT),
-        _scorecard_formats(scorecard),
-    )
+    _scorecard_sheet(workbook, parts["scorecard"])
     for kind in kinds:
         _table_sheet(workbook, parts[kind].title, parts[kind])
     _table_sheet(workbook, "打卡", parts["checkins"])

@@ -29,6 +29,8 @@ from backend.delivery.routes import PhoneLast4, TrackingNo
 from backend.delivery.schemas import DispatchOut, HubDispatch, TrackOut
 from backend.delivery.throttle import TrackThrottle, track_throttle
 from backend.errors import DomainError
+from backend.i18n import translate
+from backend.ledger.carriers import CARRIERS
 from backend.params import parse_month
 from backend.registry import service as registry
 from backend.registry.staff import page_county, staff_county
@@ -162,6 +164,10 @@ async def _hub_page(
         "handed": _handed_keys(result) if result else [],
         "late": await hub.late_legs(county_id),
         "county_key": str(county_id),
+        # The carriers' names as the keeper's app shows them, for the script's guess of each scan.
+        "carrier_names": {
+            code: translate(f"delivery.carrier.{code}", page_language(request)) for code in CARRIERS
+        },
     }
     return render(request, "delivery/hub.html", status_code=status_code, nav="hub", **context)
 

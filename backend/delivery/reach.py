@@ -6,7 +6,8 @@ reaches one of the township's stations. Any courier reaches a station (or townsh
 carrier or another reaches. The shares are of the county's stations open on the range's last day
 and of all its townships (鲁甸 counts couriers reaching ≥ 80 % of townships and every built
 station). A month's reach is the API's and the logistics page's; the county's scorecard judges
-its reach targets on the year to date (`county_reach`).
+its reach targets on the year to date (`county_reach`). Each station's own carriers (which
+couriers it saw, with their parcels) come with it, from the same receipts.
 """
 
 from __future__ import annotations
@@ -15,11 +16,17 @@ import datetime
 import uuid
 from collections import defaultdict
 
-from backend.delivery.schemas import CarrierReach, CourierReach
+from backend.delivery.schemas import (
+    CarrierParcels,
+    CarrierReach,
+    CourierReach,
+    StationCarriers,
+)
 from backend.ledger.reads import carriers_at_stations
 from backend.params import parse_month
 from backend.registry import opening
 from backend.registry import service as registry
+from backend.registry.schemas import StationOut, TownshipOut
 
 
 def _pct(part: int, whole: int) -> float | None:
@@ -37,9 +44,11 @@ async def county_reach(
     open_stations = [s for s in stations if opening.built_on(s.opened_on, s.closed_on, last)]
     parcels: dict[str, int] = defaultdict(int)
     reached: dict[str, set[uuid.UUID]] = defaultdict(set)
+    seen: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for line in await carriers_at_stations(county_id, first, last):
         parcels[line.carrier] += line.parcels
         reached[line.carrier].add(line.station_id)
+        seen[line.station_id][line.carrier] += line.parcels
     carriers = []
     for carrier in sorted(parcels, key=lambda name: (-len(reached[name]), -parcels[name], name)):
         reached_townships = {township_of[s] for s in reached[carrier] if s in township_of}
@@ -66,7 +75,36 @@ async def county_reach(
         townships_reached=len(any_township),
         stations_pct=_pct(len(any_station), len(open_stations)),
         townships_pct=_pct(len(any_township), len(townships)),
+        station_carriers=_station_carriers(stations, open_stations, townships, seen),
     )
+
+
+def _station_carriers(
+    stations: list[StationOut],
+    open_stations: list[StationOut],
+    townships: list[TownshipOut],
+    seen: dict[uuid.UUID, dict[str, int]],
+) -> list[StationCarriers]:
+    """The open stations and any other that received a parcel, by code, each with its carriers
+    (most parcels first)."""
+    township_names = {township.id: township.name for township in townships}
+    shown = {station.id for station in open_stations} | set(seen)
+    return [
+        StationCarriers(
+            station_id=station.id,
+            station_code=station.code,
+            station_name=station.name,
+            township=township_names.get(station.township_id, ""),
+            carriers=[
+                CarrierParcels(carrier=carrier, parcels=count)
+                for carrier, count in sorted(
+                    seen.get(station.id, {}).items(), key=lambda kv: (-kv[1], kv[0])
+                )
+            ],
+        )
+        for station in sorted(stations, key=lambda station: station.code)
+        if station.id in shown
+    ]
 
 
 async def courier_reach(county_id: uuid.UUID, month: str) -> CourierReach:

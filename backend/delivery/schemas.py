@@ -89,6 +89,21 @@ class CarrierReach(msgspec.Struct):
     townships_pct: float | None  # of all the county's townships
 
 
+class CarrierParcels(msgspec.Struct):
+    carrier: str
+    parcels: int  # received at the station in the month
+
+
+class StationCarriers(msgspec.Struct):
+    """The carriers one station received parcels of in the month (most parcels first)."""
+
+    station_id: uuid.UUID
+    station_code: str
+    station_name: str
+    township: str
+    carriers: list[CarrierParcels]
+
+
 class CourierReach(msgspec.Struct):
     county_id: uuid.UUID
     month: str
@@ -101,6 +116,9 @@ class CourierReach(msgspec.Struct):
     townships_reached: int = 0
     stations_pct: float | None = None
     townships_pct: float | None = None
+    # Each station open at the month's end (and any other that received a parcel), by code,
+    # with the carriers it saw: an open station without any has an empty list.
+    station_carriers: list[StationCarriers] = []
 
 
 TrackStatus = Literal["on_route", "on_shelf", "picked_up", "returned", "unknown"]

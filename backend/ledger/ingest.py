@@ -227,7 +227,10 @@ async def _enqueue_pickup_notices(
             continue
         parcel = state.parcels.get(row.id)
         if parcel is not None and parcel.state == "on_shelf":
-            received.append((parcel.id, parcel.recipient_phone, parcel.pickup_code))
+            number = parcel.tracking_no
+            if parcel.package:  # a JD package, written as its label shows it (JD…-n-m-)
+                number += "-{}-{}-".format(*parcel.package.split("/"))
+            received.append((parcel.id, parcel.recipient_phone, parcel.pickup_code, number))
     return await villagers.enqueue_pickups(settings, station_id, received, language)
 
 

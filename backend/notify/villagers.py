@@ -15,6 +15,10 @@ the shelf past the county's free days: at most every 2 days, at most 3 in all, o
 county's reminder hour and 20:00 in its own time zone. The keeper's "notify again" is a reminder
 too (the same limit of 3).
 
+With the server's public address set (`CUNZHAN_PUBLIC_URL`), the pickup notice ends with a link to
+the public tracking page for its number (`/track?tracking_no=…`, in the villager's language): the
+villager adds the phone's last four there, which the link never carries.
+
 Nothing is written (the parcel's `notice` is "none") for a masked or four-digit phone, a household
 that opted out in the registry, or when no SMS provider is configured.
 """
@@ -29,6 +33,7 @@ import re
 import uuid
 import zoneinfo
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -73,7 +78,23 @@ def render(row: ClaimedSms) -> str:
         key: _isolated(str(value), language) if key in ("code", "hours") else value
         for key, value in params.items()
     }
-    return translate(f"villager_sms.{row.kind}.body", language, **shown)
+    body = translate(f"villager_sms.{row.kind}.body", language, **shown)
+    if params.get("track_url"):
+        # Not isolated: a phone's link finder would take the closing mark for part of the link
+        # (a run of Latin letters keeps its order in Uyghur text anyway).
+        link = translate("villager_sms.track_link", language).replace("{url}", params["track_url"])
+        gap = "" if language == "zh-CN" else " "  # Chinese sentences run on without a space
+        body += gap + link
+    return body
+
+
+def track_url(settings: Settings, number: str, language: str) -> str:
+    """The public tracking page for this number ("" without a public address): the phone's last
+    four are the villager's to type, never in the link."""
+    if not settings.public_url:
+        return ""
+    query = {"tracking_no": number} | ({} if language == "zh-CN" else {"lang": language})
+    return f"{settings.public_url}/track?{urlencode(query)}"
 
 
 def _month(moment: datetime.datetime, timezone: str) -> str:
@@ -86,21 +107,23 @@ def _month(moment: datetime.datetime, timezone: str) -> str:
 async def enqueue_pickups(
     settings: Settings,
     station_id: uuid.UUID,
-    parcels: list[tuple[uuid.UUID, str, str]],
+    parcels: list[tuple[uuid.UUID, str, str, str]],
     language: str,
 ) -> list[uuid.UUID]:
-    """Write one pickup notice per (parcel id, recipient phone, pickup code) that can have one.
+    """Write one pickup notice per (parcel id, recipient phone, pickup code, tracking number as
+    labelled) that can have one.
 
     Call inside the write transaction that accepts the parcels; returns the new rows' ids for
     `send_after_commit` once that transaction has committed."""
     if not settings.sms_url or not parcels:
         return []
-    wanted = [(pid, full_phone(phone), code) for pid, phone, code in parcels]
-    owed = [(pid, phone, code) for pid, phone, code in wanted if phone]
+    wanted = [(pid, full_phone(phone), code, number) for pid, phone, code, number in parcels]
+    owed = [(pid, phone, code, number) for pid, phone, code, number in wanted if phone]
     if not owed:
         return []
     station = await store.station_facts(station_id)
-    opted_out = await store.opted_out(station.county, sorted({phone for _, phone, _ in owed}))
+    opted_out = await store.opted_out(station.county, sorted({phone for _, phone, _, _ in owed}))
+    language = negotiate(None, language)
     moment = clock.utcnow()
     month = _month(moment, station.timezone)
     rows = [
@@ -111,19 +134,29 @@ async def enqueue_pickups(
             kind="pickup",
             seq=0,
             phone=phone,
-            language=negotiate(None, language),
+            language=language,
             params=json.dumps(
-                {"station": station.name, "code": code, "hours": station.opening_hours},
+                {
+                    "station": station.name,
+                    "code": code,
+                    "hours": station.opening_hours,
+                    **_link(settings, number, language),
+                },
                 ensure_ascii=False,
             ),
             month=month,
             created_at=moment,
         )
-        for parcel_id, phone, code in owed
+        for parcel_id, phone, code, number in owed
         if phone not in opted_out
     ]
     await store.insert_pending(rows)
     return [row.id for row in rows]
+
+
+def _link(settings: Settings, number: str, language: str) -> dict[str, str]:
+    url = track_url(settings, number, language)
+    return {"track_url": url} if url else {}
 
 
 # Sending -------------------------------------------------------------------------------------

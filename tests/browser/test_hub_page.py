@@ -141,6 +141,49 @@ async def test_fifteen_stalled_scans_a_reload_a_lost_connection_and_the_hand_ove
     await context.close()
 
 
+async def carriers_listed(page, selector: str = "#hub-list li") -> list[tuple[str, str]]:
+    """Each listed parcel's carrier: its code and the name the page shows."""
+    pairs = await page.locator(selector).evaluate_all(
+        "items => items.map(li => { const c = li.querySelector('.carrier');"
+        " return [c.dataset.carrier, c.textContent]; })"
+    )
+    return [tuple(pair) for pair in pairs]
+
+
+async def test_a_jd_package_pair_and_each_parcels_carrier(browser, pwa_server):
+    """A JD number's two packages (JD…-1-2-, JD…-2-2-) are two parcels of the list, each shown
+    as 京东 like the keeper's counter guesses it, beside a 顺丰 and a number no carrier's format
+    fits (其他快递); the server's answer lists the same carriers."""
+    base = pwa_server.url
+    station = bearer(base, "13800000006")["user"]["station_id"]
+    rng = random.Random(18)
+    jd = f"JDVA{rng.randrange(10**10, 10**11)}"
+    numbers = [f"{jd}-1-2-", f"{jd}-2-2-", f"SF{rng.randrange(10**12, 10**13)}", "AB12CD34"]
+    context = await browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = await context.new_page()
+    await log_in(page, base)
+    await page.select_option("#hub-station", station)
+    for number in numbers:
+        await scan_with_stalls(page, number, 8, rng)
+    assert await listed(page) == numbers  # the second package is no duplicate of the first
+    assert await carriers_listed(page) == [
+        ("JD", "京东"), ("JD", "京东"), ("SF", "顺丰"), ("OTHER", "其他快递")
+    ]  # fmt: skip
+    # The same package scanned again is a duplicate.
+    await scan_with_stalls(page, f"{jd}-2-2-", 8, rng)
+    assert "已在清单中" in await page.inner_text("#hub-message")
+    assert len(await listed(page)) == 4
+    async with page.expect_navigation():
+        await page.click("#hub-submit")
+    await ready(page)
+    assert "已将 4 件包裹交给" in await page.inner_text("[data-result]")
+    handed = await carriers_listed(page, "[data-result] li")
+    assert sorted(handed) == sorted(
+        [("JD", "京东"), ("JD", "京东"), ("SF", "顺丰"), ("OTHER", "其他快递")]
+    )
+    await context.close()
+
+
 async def test_the_page_in_uyghur(browser, pwa_server, tmp_path):
     base = pwa_server.url
     context = await browser.new_context(viewport=DESKTOP, locale="ug")
@@ -151,6 +194,8 @@ async def test_the_page_in_uyghur(browser, pwa_server, tmp_path):
     for _ in range(4):
         await scan_with_stalls(page, f"YT{rng.randrange(10**12, 10**13)}", 8, rng)
     assert len(await listed(page)) == 4
+    # Each parcel's carrier in Uyghur (圆通).
+    assert await carriers_listed(page) == [("YTO", "يۈەنتۇڭ")] * 4
     assert await visible_keys(page) == []
     folder = SCREENSHOTS if os.environ.get("CUNZHAN_UPDATE_SCREENSHOTS") == "1" else tmp_path
     folder.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,9 @@
 types the tracking number and the last four digits of their phone, key by key as a phone's
 keyboard does, and sees the station and the pickup code; with a wrong tail only the state; no
 phone number anywhere; nothing wider than the screen; the page's stylesheet applies within its
-policy. Screenshots (zh-CN, ug): docs/screenshots/track-*.png with CUNZHAN_UPDATE_SCREENSHOTS=1."""
+policy; a number looked up with wrong tails again and again is refused (429) with a localized
+message, and still without the station. Screenshots (zh-CN, ug): docs/screenshots/track-*.png
+with CUNZHAN_UPDATE_SCREENSHOTS=1."""
 
 from __future__ import annotations
 
@@ -23,23 +25,32 @@ PASSWORD = "demo1234"
 FULL_PHONE = re.compile(r"\b1\d{10}\b")
 
 
-@pytest.fixture(scope="module")
-def parcel(pwa_server):
-    """A parcel the demo keeper received just now for a villager whose phone ends in 4321."""
-    base = pwa_server.url
+def receive(base: str) -> dict:
+    """A parcel the demo keeper receives now for a villager whose phone ends in 4321, and the
+    keeper's station's name."""
     login = httpx.post(f"{base}/api/v1/auth/login", json={"phone": KEEPER, "password": PASSWORD})
     login.raise_for_status()
+    headers = {"authorization": f"Bearer {login.json()['token']}"}
     event = received(phone="13987654321")
     number = event["data"]["tracking_no"]
     answer = httpx.post(
         f"{base}/api/v1/sync",
         json={"device_id": str(uuid.uuid4()), "events": [event]},
-        headers={"authorization": f"Bearer {login.json()['token']}"},
+        headers=headers,
     )
     answer.raise_for_status()
     [result] = answer.json()["results"]
     assert result["status"] == "accepted", result
-    return {"number": number, "code": result["pickup_code"]}
+    station = httpx.get(
+        f"{base}/api/v1/stations/{login.json()['user']['station_id']}", headers=headers
+    )
+    station.raise_for_status()
+    return {"number": number, "code": result["pickup_code"], "station": station.json()["name"]}
+
+
+@pytest.fixture(scope="module")
+def parcel(pwa_server):
+    return receive(pwa_server.url)
 
 
 async def track(page, base: str, lang: str, number: str, tail: str) -> None:
@@ -60,7 +71,7 @@ async def test_a_villager_finds_the_station_and_code_with_the_phone_tail(
     page.on("console", lambda message: refused_styles.append(message.text))
     await track(page, pwa_server.url, lang, parcel["number"], "4321")
     answer = await page.locator(".answer").inner_text()
-    assert parcel["code"] in answer
+    assert parcel["code"] in answer and parcel["station"] in answer
     html = await page.content()
     assert not FULL_PHONE.search(html.replace(parcel["number"], ""))
     assert await page.locator("script").count() == 0
@@ -75,4 +86,47 @@ async def test_a_villager_finds_the_station_and_code_with_the_phone_tail(
     await track(page, pwa_server.url, lang, parcel["number"], "0000")
     answer = await page.locator(".answer").inner_text()
     assert parcel["code"] not in answer
+    # A wrong tail says the state only: neither the code nor the station's name, anywhere.
+    assert parcel["station"] not in await page.content()
+    await context.close()
+
+
+THROTTLED = {"zh-CN": "查询次数太多", "ug": "سۈرۈشتۈرۈش بەك كۆپ بولدى"}
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "ug"])
+async def test_wrong_tails_again_and_again_are_throttled_on_the_page(browser, pwa_server, lang):
+    """A number looked up with wrong tails is refused after its misses of the window (10): the
+    page answers 429 and says so in the page's language, with no station, no code, no phone —
+    even for the right tail now."""
+    base = pwa_server.url
+    parcel = receive(base)
+    context = await browser.new_context(viewport=PHONE, locale=lang)
+    page = await context.new_page()
+    refused = None
+    # The window is fixed (10 minutes): should it turn during the loop, ten more misses do it.
+    for attempt in range(21):
+        response = await page.goto(
+            f"{base}/track?lang={lang}&tracking_no={parcel['number']}&phone_last4={attempt:04d}"
+        )
+        html = await page.content()
+        assert parcel["station"] not in html and parcel["code"] not in html
+        if response.status == 429:
+            refused = attempt
+            break
+    assert refused is not None and refused >= 10, refused
+    alert = await page.locator("[role=alert]").inner_text()
+    assert THROTTLED[lang] in alert and "10" in alert
+    assert await page.locator(".answer").count() == 0
+    assert await page.evaluate("document.documentElement.lang") == lang
+    # The right tail is refused too while the window lasts: the station stays hidden.
+    response = await page.goto(
+        f"{base}/track?lang={lang}&tracking_no={parcel['number']}&phone_last4=4321"
+    )
+    assert response.status == 429
+    html = await page.content()
+    assert parcel["station"] not in html and parcel["code"] not in html
+    assert not FULL_PHONE.search(html.replace(parcel["number"], ""))
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]
     await context.close()

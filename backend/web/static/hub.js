@@ -9,9 +9,14 @@
 // - The list lives in localStorage, one per county and station, so a reload, a crash or a lost
 //   connection loses nothing. It is cleared only when the server's answer (the page after the post)
 //   names the parcels it took; a refused post keeps it.
+// - Each parcel in the list shows its carrier, guessed from the number as the keeper's counter and
+//   the server guess it (carriers.js guessCarrier; a JD package by its number), named in the page's
+//   language (the form's data-carriers); a number no carrier's format fits is "other".
 // - Without this script the page still works: the numbers go into the form's text box by hand.
 import { captureScans } from "/app/js/scan.js";
-import { isPossibleTrackingNo, parseTrackingNo, rulesReady } from "/app/js/carriers.js";
+import {
+  guessCarrier, isPossibleTrackingNo, parseTrackingNo, rulesReady,
+} from "/app/js/carriers.js";
 
 const form = document.getElementById("hub-form");
 const select = document.getElementById("hub-station");
@@ -21,12 +26,18 @@ const countElement = document.getElementById("hub-count");
 const message = document.getElementById("hub-message");
 const textarea = document.getElementById("hub-numbers");
 const county = form.dataset.county;
+const carrierNames = JSON.parse(form.dataset.carriers || "{}");
 const STATION_KEY = `cunzhan.hub.${county}.station`;
 
 const listKey = (station) => `cunzhan.hub.${county}.${station}`;
 const isolate = (text) => `\u2066${text}\u2069`; // a number keeps its order in right-to-left text
 const say = (template, params) =>
   template.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : ""));
+
+/** The carrier a scanned number points to (its code; OTHER when no format fits). */
+function carrierOf(text) {
+  return guessCarrier(parseTrackingNo(text).tracking_no) || "OTHER";
+}
 
 /** How the server tells parcels apart: the normalised number, and a JD package on its own. */
 function parcelKey(text) {
@@ -65,6 +76,10 @@ function render() {
       const text = document.createElement("bdi"); // left to right in a Uyghur page too
       text.dir = "ltr";
       text.textContent = number;
+      const carrier = document.createElement("span");
+      carrier.className = "carrier";
+      carrier.dataset.carrier = carrierOf(number);
+      carrier.textContent = carrierNames[carrier.dataset.carrier] || carrier.dataset.carrier;
       const remove = document.createElement("button");
       remove.type = "button";
       remove.textContent = form.dataset.msgRemove;
@@ -73,7 +88,7 @@ function render() {
         render();
         scanField.focus();
       });
-      item.append(text, remove);
+      item.append(text, " ", carrier, remove);
       return item;
     })
   );
