@@ -328,7 +328,7 @@ async def test_the_training_and_trace_sheets(client, world):
     training = [[cell.value for cell in row] for row in book["培训台帐"].iter_rows(min_row=2)]
     training = training[: training.index([None] * len(training[0]))]  # the month's sessions
     assert len(training) == 1
-    held, title, kind, _, trainer, hours, visits, poor = training[0]
+    held, title, kind, _, _, trainer, hours, visits, poor = training[0]
     assert held.date() == today and book["培训台帐"]["A2"].number_format == "yyyy-mm-dd"
     assert title == f"培训{today:%m%d}"
     assert (kind, trainer, hours, visits, poor) == ("直播带货", "县电商中心", 2.5, 2, 1)

@@ -32,6 +32,7 @@ TRAINING_FIELDS = [
     FormField("held_on", "date", required=True),
     FormField("kind", "select", "kinds", required=True),
     FormField("township_id", "select", "townships"),
+    FormField("village_id", "select", "villages"),
     FormField("trainer"),
     FormField("hours"),
     FormField("trainees", "textarea", required=True),
@@ -58,13 +59,14 @@ def trainee_lines(text: str) -> list[service.TraineeInput]:
     return trainees
 
 
-def _township_id(value: str | None) -> uuid.UUID | None:
+def _place_id(value: str | None, name: str) -> uuid.UUID | None:
+    """The township or village chosen (`name` is `township` or `village`), or None."""
     if not value:
         return None
     try:
         return db.as_uuid(value)
     except ValueError:
-        raise DomainError("training_township_unknown", field="township_id") from None
+        raise DomainError(f"training_{name}_unknown", field=f"{name}_id") from None
 
 
 async def training_page(
@@ -122,7 +124,8 @@ def _session_input(
         title=values.get("title", ""),
         held_on=values.get("held_on", ""),
         kind=values.get("kind", ""),
-        township_id=_township_id(values.get("township_id")),
+        township_id=_place_id(values.get("township_id"), "township"),
+        village_id=_place_id(values.get("village_id"), "village"),
         trainer=values.get("trainer"),
         hours=values.get("hours"),
         trainees=trainees,
