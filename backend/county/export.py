@@ -265,7 +265,8 @@ def _reason(reason: str | None) -> str:
 
 # The scorecard page's units, as the sheet's row headers write them.
 SCORECARD_UNITS = {"yuan": "元", "pct": "%", "stations": "个", "households": "户", "parcels": "件",
-                   "visits": "人次", "people": "人", "scans": "次", "points": "个"}  # fmt: skip
+                   "visits": "人次", "people": "人", "scans": "次", "points": "个",
+                   "sessions": "场"}  # fmt: skip
 SCORECARD_MET = {True: "是", False: "否", None: "未设目标"}
 
 
@@ -280,15 +281,18 @@ def _scorecard_table(county, kpis: dict[str, Any]) -> Table:
     )
     for row in scorecard.rows(kpis):
         group = translate(f"county_page.scorecard.group.{row['group']}", "zh-CN")
-        name = translate(f"county_page.scorecard.row.{row['name']}", "zh-CN")
+        name = translate(f"county_page.scorecard.row.{row['name']}", "zh-CN", due=row.get("due"))
         label = f"{name}（{SCORECARD_UNITS[row['unit']]}）"
         actual, target = row["actual"], row["target"]
         if row["unit"] == "yuan":
             actual = None if actual is None else yuan(actual)
             target = None if target is None else yuan(target)
-        table.rows.append(
-            [group, label, actual, target, SCORECARD_MET[row["met"]], _reason(row["reason"])]
-        )
+        met, note = SCORECARD_MET[row["met"]], _reason(row["reason"])
+        if row.get("status") == "due":  # a milestone not yet due: its progress
+            met = "未到期"
+            note = translate("county_page.scorecard.milestone_due", "zh-CN", due=row["due"],
+                             pct=f"{row['progress_pct']:g}%")  # fmt: skip
+        table.rows.append([group, label, actual, target, met, note])
     return table
 
 

@@ -307,6 +307,14 @@ async def visits_between(county_id: uuid.UUID, first: datetime.date, last: datet
     return len(trainees)
 
 
+async def totals_between(county_id: uuid.UUID, first: datetime.date, last: datetime.date) -> Totals:
+    """The totals (sessions, 人次, poor 人次, 人数, persons converted) of the sessions held from
+    `first` to `last`, staff's and keepers' alike, as `since_start` counts them (the county's
+    milestones; inside a read transaction)."""
+    sessions, trainees = await held_between(county_id, first, last)
+    return totals_of(len(sessions), trainees)
+
+
 async def leaders_by(county_id: uuid.UUID, last: datetime.date) -> Leaders:
     """The county's 贫困村 (the registry's flag today) and those with an e-commerce leader among
     the trainees of the sessions held by `last` (staff's and keepers' alike: held_between), the
