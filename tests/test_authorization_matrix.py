@@ -130,6 +130,7 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("PATCH", "/api/v1/users/{user_id}"): RouteRule(staff_of_county),
     ("PATCH", "/api/v1/townships/{township_id}"): RouteRule(staff_of_county),
     ("PATCH", "/api/v1/villages/{village_id}"): RouteRule(staff_of_county),
+    ("GET", "/api/v1/households/{household_id}"): RouteRule(officer_or_staff_of_county),
     ("PATCH", "/api/v1/households/{household_id}"): RouteRule(officer_or_staff_of_county),
     ("GET", "/api/v1/stations/{station_id}"): RouteRule(own_station),
     ("PATCH", "/api/v1/stations/{station_id}"): RouteRule(officer_or_staff_of_station),

@@ -370,10 +370,16 @@ def _subsidy_tables(claims: dict[str, Any]) -> tuple[Table, Table]:
          "超出上限（件）", "申报金额（元）", "应付金额（元）"],
         {7, 8},
     )  # fmt: skip
+    failures = rule.get("withdraw_after_failures", 0)
+    inspection = (
+        translate("county_page.subsidy.inspection_rule", "zh-CN", n=failures)
+        if failures
+        else translate("county_page.subsidy.inspection_rule_off", "zh-CN")
+    )
     summary.rule = (
         f"规则：每件 {yuan(rule['fen_per_parcel'])} 元，"
         f"{'仅农产品' if rule['farm_only'] else '全部代发'}，"
-        f"每站每月上限 {yuan(rule['monthly_cap_fen'])} 元"
+        f"每站每月上限 {yuan(rule['monthly_cap_fen'])} 元；{inspection}"
     )
     parcels = Table(
         "补贴明细",

@@ -53,6 +53,8 @@ SETTINGS_FIELDS = [
     FormField("checkin_reminder_weekday", "select", "weekdays", required=True),
     FormField("checkin_reminder_hour", "number", required=True),
     FormField("month_close_day", "number", required=True),
+    # Optional: an empty box keeps the rule as it is.
+    FormField("subsidy_withdraw_after_failures", "number"),
 ]
 
 
