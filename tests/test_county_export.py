@@ -319,7 +319,8 @@ async def test_the_training_and_trace_sheets(client, world):
     assert batch.status_code == 201, batch.text
     page = "/" + batch.json()["url"].split("/", 3)[3]
     for _ in range(2):
-        await client.get(page, headers={"user-agent": "Mozilla/5.0 (Linux; Android 12) Mobile"})
+        phone = {"user-agent": "Mozilla/5.0 (Linux; Android 12) Mobile", "cookie": ""}
+        await client.get(page, headers=phone)  # two phones: no earlier visit's cookie
     response = await client.get(
         f"/api/v1/counties/{world.county_id}/export.xlsx?month={month}",
         headers=world.staff.headers,

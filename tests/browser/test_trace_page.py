@@ -95,11 +95,25 @@ async def test_the_qr_on_the_page_decodes_to_the_page(browser, trace_batch):
     html = await page.content()
     assert household["head_name"] not in html and household["code"] not in html
 
-    # One visit by a phone is one scan; the QR image is not a visit.
+    # One visit by a phone is one scan; the QR image is not a visit, nor is a reload or the
+    # language switch within the visit (the page's marker cookie); another phone is a new visit.
     await page.goto(url + ".svg")
-    [batch] = [b for b in trace_batch["list"]() if b["code"] == trace_batch["code"]]
-    assert batch["scans"] == 1
+    await page.goto(url)
+    await page.reload()
+    async with page.expect_navigation():
+        await page.click("a[lang=ug]")
+    assert await page.evaluate("document.documentElement.lang") == "ug"
+
+    def scans() -> int:
+        [batch] = [b for b in trace_batch["list"]() if b["code"] == trace_batch["code"]]
+        return batch["scans"]
+
+    assert scans() == 1
     await context.close()
+    other = await browser.new_context(viewport=PHONE, locale="zh-CN", user_agent=WECHAT)
+    await (await other.new_page()).goto(url)
+    assert scans() == 2
+    await other.close()
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "ug"])
