@@ -108,6 +108,8 @@ async def test_public_page_shows_the_batch_and_nothing_personal(client, world):
         quantity=3,
         unit="jin",
         inspection="failed",
+        brand="疆果园",  # not part of the product's name: shown only if the brand is
+        certification="green",
     )
     code = created.json()["code"]
     page = await client.get(f"/t/{code}", headers=PHONE_UA)
@@ -116,6 +118,7 @@ async def test_public_page_shows_the_batch_and_nothing_personal(client, world):
     text = page.text
     for shown in ("岳普湖红枣", "东村", "A001服务站", "2026-10-01", "不合格", "3 斤", code):
         assert shown in text, shown
+    assert "<dt>品牌</dt><dd>疆果园</dd>" in text and "绿色食品" in text
     for personal in (HEAD_NAME, HEAD_PHONE, "T-0099", HEAD_PHONE[-4:]):
         assert personal not in text, personal
     assert "<script" not in text.lower()

@@ -54,7 +54,7 @@ def trace_batch(pwa_server):
             "quantity": 250,
             "unit": "kg",
             "inspection": "passed",
-            "brand": "岳普湖",
+            "brand": "疆果园",  # not part of the product's name
             "certification": "地理标志",
         },
         headers=headers,
@@ -87,7 +87,7 @@ async def test_the_qr_on_the_page_decodes_to_the_page(browser, trace_batch):
     assert decode_qr(png) == [url]
 
     text = await page.evaluate("document.body.innerText")
-    assert "岳普湖红枣" in text and "合格" in text and "地理标志" in text
+    assert "岳普湖红枣" in text and "合格" in text and "地理标志" in text and "疆果园" in text
     household = trace_batch["household"]
     assert household["head_name"] not in text
     assert household["code"] not in text
