@@ -98,6 +98,7 @@ async def test_milestones_are_set_audited_and_judged_on_the_scorecard(client, wo
     # The milestone rows follow the since-start row, in the training group only.
     assert training.index("training_visits_since_start") < training.index("milestone_")
     assert page.text.count('data-target="milestone_') == 3
+    assert "中期目标未到期 3 项" in page.text  # not counted as met, not met or without a target
     later = await client.get(
         "/county/scorecard?month=2026-01&lang=en", headers=html_as(world.staff)
     )
