@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 
 from openpyxl import load_workbook
 
@@ -218,6 +219,12 @@ async def test_a_household_with_a_failed_batch_is_marked_on_the_registry(client,
     assert "检测不合格：2 个溯源批次" in section
     assert [f'data-batch="{code}"' in section for code in failed] == [True, True]
     assert day(3) in section and day(5) in section
+    listing = await client.get(
+        "/county/registry/households?lang=zh-CN", headers=html_as(world.staff)
+    )
+    marked = re.findall(r'<tr data-mark="failed-inspection">(.*?)</tr>', listing.text, re.S)
+    assert len(marked) == 1 and world.household_code in marked[0]
+    assert "检测不合格 2 批" in marked[0]
     other = by_code[world.non_poverty_household_code]["id"]
     clean = await client.get(f"/county/registry/households/{other}", headers=html_as(world.staff))
     assert 'id="failed-batches"' not in clean.text

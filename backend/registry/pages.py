@@ -453,8 +453,20 @@ class HouseholdPagesController(Controller):
     exception_handlers = PAGE_ERRORS
 
     @get()
-    async def households(self, request: Request, user: LoggedIn) -> Template:
-        return await screen_list(request, user, SCREENS["households"])
+    async def households(
+        self, request: Request, user: LoggedIn, failed_batches_of: FailedBatchesOf
+    ) -> Template:
+        """The list; a household whose produce failed inspection is marked (检测不合格)."""
+
+        async def mark(county_id: uuid.UUID, rows: list[dict], fmt: Formatter) -> None:
+            marks = await failed_batches_of(county_id, [row["id"] for row in rows])
+            for row in rows:
+                if marks.get(row["id"]):
+                    row["mark"] = fmt.t(
+                        "county_page.household.failed_mark", n=len(marks[row["id"]])
+                    )
+
+        return await screen_list(request, user, SCREENS["households"], mark=mark)
 
     @post(status_code=200)
     async def create_household(self, request: Request, user: LoggedIn) -> Response:
