@@ -35,6 +35,7 @@ from backend.errors import EXCEPTION_HANDLERS
 from backend.i18n import translate_html
 from backend.jobs import lifecycle as jobs_lifecycle
 from backend.ratelimit import RateLimitMiddleware
+from backend.registry.marks import FailedBatchesReader
 from backend.request_guard import JsonRequestGuardMiddleware
 from backend.security import SecurityHeadersMiddleware
 from backend.settings import Settings, get_settings, provide_settings
@@ -55,6 +56,12 @@ def provide_programme_start_of() -> StartOf:
     from backend.county.targets import programme_start_of
 
     return programme_start_of
+
+
+def provide_failed_batches_of() -> FailedBatchesReader:
+    from backend.trace.inspections import failed_batches
+
+    return failed_batches
 
 
 def route_handlers() -> list:
@@ -218,6 +225,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # The training figures' totals since the programme start (a county setting above
             # training in the layers) get the start from the county capability through this.
             "programme_start_of": Provide(provide_programme_start_of, sync_to_thread=False),
+            # The registry marks a household whose produce failed inspection (trace, above it).
+            "failed_batches_of": Provide(provide_failed_batches_of, sync_to_thread=False),
         },
         state=State({"settings": settings}),
         on_startup=[on_startup],

@@ -66,7 +66,8 @@ async def test_monthly_claims_with_cap_duplicates_and_reversals(client, world):
     ).json()["month"]
 
     claims = await _claims(client, world, month)
-    assert claims["rule"] == {"fen_per_parcel": 150, "farm_only": True, "monthly_cap_fen": 450}
+    assert claims["rule"] == {"fen_per_parcel": 150, "farm_only": True, "monthly_cap_fen": 450,
+                              "withdraw_after_failures": 2}  # fmt: skip
     stations = {s["code"]: s for s in claims["stations"]}
     a, b = stations["A001"], stations["B001"]
     assert a["qualifying"] == 4  # 5 farm dispatches, one reversed

@@ -374,7 +374,11 @@ async def test_training_and_trace_targets_are_judged_on_the_scorecard(client, wo
     )
     assert batch.status_code == 201, batch.text
     page = "/" + batch.json()["url"].split("/", 3)[3]
-    phone = {"user-agent": "Mozilla/5.0 (Linux; Android 12) Mobile MicroMessenger/8.0"}
+    # Phones without an earlier visit's cookie: each request is a visit of its own.
+    phone = {
+        "user-agent": "Mozilla/5.0 (Linux; Android 12) Mobile MicroMessenger/8.0",
+        "cookie": "",
+    }
     # Scans count on the county's day: 30 June 16:30 UTC is 1 July in Beijing, after the month.
     for agent, when in (
         (phone, datetime.datetime(Y, 3, 1, 2, tzinfo=UTC)),

@@ -12,11 +12,14 @@ from backend import clock
 from backend.trace.tables import TraceBatch
 from tests.test_county_pages import CSRF_FIELD, HTML, page_login
 
-PHONE_UA = {
+# A phone that has not visited yet: no cookie (an explicit Cookie header keeps the test client's
+# cookie jar, and so an earlier visit's marker, out of the request). Each request is a new visit.
+PHONE = {
     "user-agent": "Mozilla/5.0 (Linux; Android 12; V2049A) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/86.0 Mobile Safari/537.36 MicroMessenger/8.0.40",
     **HTML,
 }
+PHONE_UA = {**PHONE, "cookie": ""}
 BOT_UA = {"user-agent": "Mozilla/5.0 (compatible; Baiduspider/2.0)", **HTML}
 HEAD_NAME = "买买提·艾力"
 HEAD_PHONE = "13912345678"
@@ -105,6 +108,8 @@ async def test_public_page_shows_the_batch_and_nothing_personal(client, world):
         quantity=3,
         unit="jin",
         inspection="failed",
+        brand="疆果园",  # not part of the product's name: shown only if the brand is
+        certification="green",
     )
     code = created.json()["code"]
     page = await client.get(f"/t/{code}", headers=PHONE_UA)
@@ -113,12 +118,14 @@ async def test_public_page_shows_the_batch_and_nothing_personal(client, world):
     text = page.text
     for shown in ("岳普湖红枣", "东村", "A001服务站", "2026-10-01", "不合格", "3 斤", code):
         assert shown in text, shown
+    assert "<dt>品牌</dt><dd>疆果园</dd>" in text and "绿色食品" in text
     for personal in (HEAD_NAME, HEAD_PHONE, "T-0099", HEAD_PHONE[-4:]):
         assert personal not in text, personal
     assert "<script" not in text.lower()
     assert len(page.content) < 20 * 1024
-    assert page.headers["cache-control"] == "public, max-age=300"
-    assert "set-cookie" not in page.headers
+    # Kept by the phone, not by a shared cache; the visit's marker says nothing about the buyer.
+    assert page.headers["cache-control"] == "private, max-age=300"
+    assert page.headers["set-cookie"].startswith(f"tv_{code}=1;")
     # The inline CSS is allowed by its hash, and nothing else runs.
     policy = page.headers["content-security-policy"]
     assert "script-src" not in policy and "default-src 'none'" in policy

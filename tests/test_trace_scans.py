@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from backend import clock
 from backend.trace.tables import TraceBatch, TraceScanDay
 from tests.test_county_pages import html_as
-from tests.test_trace import BOT_UA, PHONE_UA, path_of
+from tests.test_trace import BOT_UA, PHONE, PHONE_UA, path_of
 
 UTC = datetime.UTC
 
@@ -292,3 +292,40 @@ async def test_the_migration_puts_earlier_scans_on_the_batchs_creation_day(
     listed = await _listed(client, world.county_id, world.staff)
     assert listed[home["code"]]["scans_this_year"] == 5
     assert _nonzero_months(listed[home["code"]]) == {"2026-01": 5}
+
+
+async def test_a_reload_within_the_visit_is_not_counted_again_a_new_visit_is(client, world):
+    """Counted once per visit (issue 15): the counted visit leaves a marker cookie for the batch
+    (nothing about the buyer, 30 minutes, SameSite=Lax); a reload or the language switch that
+    brings it back is the same visit, another batch or a phone without it a new one. Bots and
+    HEAD neither count nor get a marker."""
+    batch = await _batch(client, world.county_id, world.staff, "杏")
+    other = await _batch(client, world.county_id, world.staff, "梨")
+    page = path_of(batch["url"])
+    client.cookies.clear()
+    first = await client.get(page, headers=PHONE)
+    assert first.status_code == 200
+    marker = first.headers["set-cookie"]
+    name = f"tv_{batch['code']}"
+    assert marker.startswith(f"{name}=1;")
+    attributes = {part.strip().split("=")[0].lower(): part.strip() for part in marker.split(";")}
+    assert attributes["max-age"] == "Max-Age=1800"
+    assert attributes["samesite"].lower() == "samesite=lax"
+    assert attributes["path"] == "Path=/t" and "httponly" in attributes
+    assert first.headers["cache-control"] == "private, max-age=300"
+    for again in (page, page + "?lang=ug", page.lower()):  # a reload, another language, typed
+        reload = await client.get(again, headers=PHONE)
+        assert reload.status_code == 200 and "set-cookie" not in reload.headers
+    assert (await client.get(path_of(other["url"]), headers=PHONE)).status_code == 200
+    listed = await _listed(client, world.county_id, world.staff)
+    assert (listed[batch["code"]]["scans"], listed[other["code"]]["scans"]) == (1, 1)
+
+    client.cookies.delete(name)  # the marker has expired: a new visit
+    assert "set-cookie" in (await client.get(page, headers=PHONE)).headers
+    assert (await _listed(client, world.county_id, world.staff))[batch["code"]]["scans"] == 2
+
+    client.cookies.clear()
+    bot = await client.get(page, headers=BOT_UA)
+    head = await client.head(page, headers=PHONE)
+    assert "set-cookie" not in bot.headers and "set-cookie" not in head.headers
+    assert (await _listed(client, world.county_id, world.staff))[batch["code"]]["scans"] == 2

@@ -512,3 +512,56 @@ async def test_the_page_notes_a_follow_up(client, world):
         r'data-total="people_converted"><th>[^<]*</th><td class="num">([^<]*)<', shown.text
     )
     assert totals and totals.group(1) == "1 人"
+
+
+async def test_the_page_follow_up_takes_the_day_noted(client, world):
+    """The follow-up form carries the day staff learnt of the outcome (`noted_on`), today by
+    default and at most today; a day ahead is refused on the page and nothing changes. A trainee
+    a keeper signed in at a village session has the same form."""
+    from tests.support import event, push
+
+    await three_sessions(client, world)
+    village = event(
+        "training.attended",
+        {"title": "村里的直播课", "kind": "livestream", "trainees": [{"name": "孙村民"}]},
+        occurred_at="2025-05-06T10:00:00+08:00",
+    )
+    assert [r["status"] for r in await push(client, world.keeper_a, [village])] == ["accepted"]
+    ids = await trainee_ids(client, world)
+    today = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8))).date()
+    await page_login(client, world.staff.phone)
+    page = await client.get("/county/training?year=2025&lang=zh-CN", headers=HTML)
+    token = CSRF_FIELD.search(page.text).group(1)
+    box = f'name="noted_on" value="{today}" max="{today}"'
+    assert page.text.count(box) == 8  # every trainee's form, the village session's one too
+    assert (
+        f'action="/county/training/trainees/{ids[("村里的直播课", "孙村民")]}/outcome"' in page.text
+    )
+
+    async def note(key, noted_on: str | None):
+        form = {"_csrf_token": token, "outcome": "online_shop", "year": "2025"}
+        if noted_on is not None:
+            form["noted_on"] = noted_on
+        return await client.post(
+            f"/county/training/trainees/{ids[key]}/outcome", data=form, headers=HTML
+        )
+
+    assert (await note(("站长培训", "周八"), "2025-10-02")).status_code == 303
+    assert (await note(("村里的直播课", "孙村民"), "2025-06-01")).status_code == 303
+    assert (await note(("直播带货培训", "孙七"), None)).status_code == 303  # today
+    ahead = (today + datetime.timedelta(days=1)).isoformat()
+    refused = await note(("电商普及第一期", "赵六"), ahead)
+    assert refused.status_code == 200
+    error = re.search(
+        r'<p class="error" role="alert" data-error-for="noted_on">([^<]*)</p>', refused.text
+    )
+    assert error and "登记日期须是" in error.group(1) and today.isoformat() in error.group(1)
+    trainees = {
+        (s["title"], t["name"]): (t["outcome"], t["outcome_on"])
+        for s in (await year(client, world, 2025)).json()["sessions"]
+        for t in s["trainees"]
+    }
+    assert trainees[("站长培训", "周八")] == ("online_shop", "2025-10-02")
+    assert trainees[("村里的直播课", "孙村民")] == ("online_shop", "2025-06-01")
+    assert trainees[("直播带货培训", "孙七")] == ("online_shop", today.isoformat())
+    assert trainees[("电商普及第一期", "赵六")] == (None, None)  # refused: unchanged

@@ -272,7 +272,8 @@ def _reason(reason: str | None) -> str:
 
 # The scorecard page's units, as the sheet's row headers write them.
 SCORECARD_UNITS = {"yuan": "元", "pct": "%", "stations": "个", "households": "户", "parcels": "件",
-                   "visits": "人次", "people": "人", "scans": "次", "points": "个"}  # fmt: skip
+                   "visits": "人次", "people": "人", "scans": "次", "points": "个",
+                   "sessions": "场"}  # fmt: skip
 SCORECARD_MET = {True: "是", False: "否", None: "未设目标"}
 
 
@@ -287,15 +288,18 @@ def _scorecard_table(county, kpis: dict[str, Any]) -> Table:
     )
     for row in scorecard.rows(kpis):
         group = translate(f"county_page.scorecard.group.{row['group']}", "zh-CN")
-        name = translate(f"county_page.scorecard.row.{row['name']}", "zh-CN")
+        name = translate(f"county_page.scorecard.row.{row['name']}", "zh-CN", due=row.get("due"))
         label = f"{name}（{SCORECARD_UNITS[row['unit']]}）"
         actual, target = row["actual"], row["target"]
         if row["unit"] == "yuan":
             actual = None if actual is None else yuan(actual)
             target = None if target is None else yuan(target)
-        table.rows.append(
-            [group, label, actual, target, SCORECARD_MET[row["met"]], _reason(row["reason"])]
-        )
+        met, note = SCORECARD_MET[row["met"]], _reason(row["reason"])
+        if row.get("status") == "due":  # a milestone not yet due: its progress
+            met = "未到期"
+            note = translate("county_page.scorecard.milestone_due", "zh-CN", due=row["due"],
+                             pct=f"{row['progress_pct']:g}%")  # fmt: skip
+        table.rows.append([group, label, actual, target, met, note])
     return table
 
 
@@ -400,10 +404,16 @@ def _subsidy_tables(claims: dict[str, Any]) -> tuple[Table, Table]:
          "超出上限（件）", "申报金额（元）", "应付金额（元）"],
         {7, 8},
     )  # fmt: skip
+    failures = rule.get("withdraw_after_failures", 0)
+    inspection = (
+        translate("county_page.subsidy.inspection_rule", "zh-CN", n=failures)
+        if failures
+        else translate("county_page.subsidy.inspection_rule_off", "zh-CN")
+    )
     summary.rule = (
         f"规则：每件 {yuan(rule['fen_per_parcel'])} 元，"
         f"{'仅农产品' if rule['farm_only'] else '全部代发'}，"
-        f"每站每月上限 {yuan(rule['monthly_cap_fen'])} 元"
+        f"每站每月上限 {yuan(rule['monthly_cap_fen'])} 元；{inspection}"
     )
     parcels = Table(
         "补贴明细",

@@ -23,7 +23,16 @@ from contextlib import asynccontextmanager
 from typing import Any, TypedDict
 
 from backend import db
-from backend.county import actuals, baseline, frozen, rollups, service, standards, targets
+from backend.county import (
+    actuals,
+    baseline,
+    frozen,
+    milestones,
+    rollups,
+    service,
+    standards,
+    targets,
+)
 from backend.county import coverage as definitions_coverage
 from backend.county.definitions import (
     CHECKIN_KIND,
@@ -133,8 +142,9 @@ async def month_kpis(
 ) -> dict[str, Any]:
     """The month's figures, the year to date and since the programme's start (both through the
     month's end, or through today for this month), and the county's targets judged against the
-    year to date. `every_target` (the scorecard, the workbook) adds `actuals`: the actual of every
-    target name, set or not (the costlier ones are otherwise counted only when set)."""
+    year to date, and its milestones (county/milestones.py). `every_target` (the scorecard, the
+    workbook) adds `actuals`: the actual of every target name, set or not (the costlier ones are
+    otherwise counted only when set)."""
     start, end = parse_month(month)
     result = await county_kpis(county_id, start, end)
     result["month"] = month
@@ -205,6 +215,7 @@ async def month_kpis(
     result["targets"] = judged_targets(county, chosen, result["year_to_date"], covered, programme)
     if every_target:
         result["actuals"] = target_actuals(result["year_to_date"], covered, programme)
+    result["milestones"] = await milestones.judged(county, until, programme_start)
     return result
 
 

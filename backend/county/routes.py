@@ -21,6 +21,7 @@ from backend.county import (
     baseline,
     export,
     figures,
+    milestones,
     product_sales,
     reporting,
     rollups,
@@ -112,6 +113,29 @@ class ProgrammeIn(msgspec.Struct, forbid_unknown_fields=True):
 
     programme_start: datetime.date | None = None
     targets: Annotated[list[TargetIn], msgspec.Meta(max_length=50)] | None = None
+
+
+class MilestoneIn(msgspec.Struct, forbid_unknown_fields=True):
+    figure: Annotated[str, msgspec.Meta(max_length=24)]  # one of `figures` (docs/api.md)
+    target: int  # the figure to reach, from 1
+    due: Annotated[str, msgspec.Meta(max_length=7)]  # YYYY-MM: reached by that month's end
+
+
+class MilestoneOut(msgspec.Struct):
+    figure: str
+    target: int
+    due: str  # YYYY-MM
+
+
+class MilestonesIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The county's milestones: they replace the ones before (an empty list clears them)."""
+
+    milestones: Annotated[list[MilestoneIn], msgspec.Meta(max_length=50)]
+
+
+class MilestonesOut(msgspec.Struct):
+    milestones: list[MilestoneOut]  # soonest due first
+    figures: list[str]  # the since-start training figures a milestone may be set on
 
 
 class BaselineIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -337,6 +361,27 @@ class CountyDataController(Controller):
         chosen = None if data.targets is None else [(t.name, t.target) for t in data.targets]
         answer = await targets.set_programme(user, county_id, data.programme_start, chosen)
         return msgspec.convert(answer, ProgrammeOut)
+
+    @get(
+        "/milestones",
+        operation_id="getCountyMilestones",
+        summary="The milestones the county has set (中期目标): a training figure by a due month",
+    )
+    async def milestones(self, county_id: CountyId) -> MilestonesOut:
+        chosen = await milestones.milestones(county_id)
+        return MilestonesOut(msgspec.convert(chosen, list[MilestoneOut]), list(milestones.FIGURES))
+
+    @put(
+        "/milestones",
+        operation_id="setCountyMilestones",
+        summary="Set the county's milestones (they replace the set); judged on the scorecard",
+    )
+    async def set_milestones(
+        self, user: LoggedIn, county_id: CountyId, data: JSONBody[MilestonesIn]
+    ) -> MilestonesOut:
+        chosen = [(m.figure, m.target, m.due) for m in data.milestones]
+        answer = await milestones.set_milestones(user, county_id, chosen)
+        return MilestonesOut(msgspec.convert(answer, list[MilestoneOut]), list(milestones.FIGURES))
 
     @get(
         "/baseline",

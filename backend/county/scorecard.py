@@ -10,6 +10,9 @@ target's actual), its `targets` where the county has set one, its `actuals` wher
         met: True | False, or None when no target is set ("未设目标")
         reason: "no_base" when a growth has nothing a year before to grow from (actual None,
         shown "—"), else None
+    The county's milestones follow the since-start training row, one row each named
+    `milestone_<figure>` with `due` (YYYY-MM), `status` (due | met | not_met; met None while
+    due) and `progress_pct` (county/milestones.py judges them).
 
 Below the rows, the month's county-to-village delivery (县到村 48 h) as the logistics page and
 `GET …/delivery` answer it (`delivery.service.county_delivery`, the one read model): legs,
@@ -22,7 +25,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from backend.county import figures, targets
+from backend.county import figures, milestones, targets
 from backend.county.definitions import growth_reason
 from backend.county.review import facts_of
 from backend.county.service import page_month, recent_months
@@ -126,7 +129,26 @@ def rows(kpis: dict[str, Any]) -> list[dict[str, Any]]:
             row.update(target=None, actual=actuals.get(name), met=None)
         row["reason"] = growth_reason(name, row["actual"])
         result.append(row)
+        if name == "training_visits_since_start":
+            result += [_milestone_row(milestone) for milestone in kpis.get("milestones", [])]
     return result
+
+
+def _milestone_row(milestone: dict[str, Any]) -> dict[str, Any]:
+    """A milestone as a scorecard row of the training group: judged from its due month on."""
+    status = milestone["status"]
+    return {
+        "name": f"milestone_{milestone['figure']}",
+        "group": "training",
+        "unit": milestones.FIGURES[milestone["figure"]],
+        "target": milestone["target"],
+        "actual": milestone["actual"],
+        "met": None if status == "due" else status == "met",
+        "reason": None,
+        "due": milestone["due"],
+        "status": status,
+        "progress_pct": milestone["progress_pct"],
+    }
 
 
 def grouped(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -162,6 +184,7 @@ async def scorecard_page(county_id: uuid.UUID, month: str | None) -> dict[str, A
         "counts": {
             "met": sum(1 for line in lines if line["met"] is True),
             "not_met": sum(1 for line in lines if line["met"] is False),
-            "no_target": sum(1 for line in lines if line["met"] is None),
+            "no_target": sum(1 for line in lines if line["met"] is None and "due" not in line),
+            "due": sum(1 for line in lines if line.get("status") == "due"),
         },
     }

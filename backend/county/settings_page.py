@@ -20,6 +20,7 @@ from backend.accounts.schemas import CurrentUser
 from backend.counter import service as counter_service
 from backend.counter.service import CARRIERS, DEFAULT_BANDS, DEFAULT_PRICES
 from backend.county import baseline as county_baseline
+from backend.county import milestones as county_milestones
 from backend.county import targets as programme_targets
 from backend.errors import DomainError
 from backend.registry import schemas as registry_schemas
@@ -52,6 +53,8 @@ SETTINGS_FIELDS = [
     FormField("checkin_reminder_weekday", "select", "weekdays", required=True),
     FormField("checkin_reminder_hour", "number", required=True),
     FormField("month_close_day", "number", required=True),
+    # Optional: an empty box keeps the rule as it is.
+    FormField("subsidy_withdraw_after_failures", "number"),
 ]
 
 
@@ -269,6 +272,63 @@ def price_placeholders(values: dict[str, str]) -> dict[str, str]:
     return shown
 
 
+# The county's milestones (中期目标) --------------------------------------------------------------
+
+MILESTONE_BLANK_ROWS = 3  # empty rows offered below the milestones set
+
+
+def milestone_fields(rows: int) -> list[FormField]:
+    """A row of boxes per milestone: the figure, the value and the due month."""
+    rows = min(rows, county_milestones.MAX_MILESTONES)
+    return [
+        spec
+        for index in range(rows)
+        for spec in (
+            FormField(f"milestone_figure_{index}", "select", "milestone_figures",
+                      label="county_page.milestones.figure"),
+            FormField(f"milestone_target_{index}", "number", label="county_page.milestones.target"),
+            FormField(f"milestone_due_{index}", "month", label="county_page.milestones.due"),
+        )
+    ]  # fmt: skip
+
+
+async def milestone_form_values(county_id: uuid.UUID) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for index, row in enumerate(await county_milestones.milestones(county_id)):
+        values[f"milestone_figure_{index}"] = row["figure"]
+        values[f"milestone_target_{index}"] = str(row["target"])
+        values[f"milestone_due_{index}"] = row["due"]
+    return values
+
+
+def milestone_form_input(values: dict[str, Any]) -> tuple[list[tuple[str, Any, Any]], list[int]]:
+    """The rows typed (a row with neither value nor month is left out) and, for each, the form's
+    row it came from (to put a refusal at its box)."""
+    chosen, rows = [], []
+    for index in range(county_milestones.MAX_MILESTONES):
+        figure = values.get(f"milestone_figure_{index}", "")
+        target = values.get(f"milestone_target_{index}", "")
+        due = values.get(f"milestone_due_{index}", "")
+        if not target and not due:
+            continue
+        chosen.append((figure, target, due))
+        rows.append(index)
+    return chosen, rows
+
+
+def milestone_box(field: str | None, rows: list[int]) -> str | None:
+    """`milestones[1].target` (the API's field) as the form's box of that row."""
+    found = re.fullmatch(r"milestones\[(\d+)\]\.(\w+)", field or "")
+    return f"milestone_{found[2]}_{rows[int(found[1])]}" if found else field
+
+
+def milestone_figure_choices() -> list[dict[str, str]]:
+    return [
+        {"value": figure, "key": f"county_page.milestones.figure.{figure}"}
+        for figure in county_milestones.FIGURES
+    ]
+
+
 # The page ----------------------------------------------------------------------------------------
 
 
@@ -279,10 +339,17 @@ async def settings_page(
     prices: FormState | None = None,
     programme: FormState | None = None,
     base: FormState | None = None,
+    goals: FormState | None = None,
 ) -> Template:
     county_id = await staff_county(user)
     fmt = Formatter(page_language(request))
     values = await county_settings_values(county_id)
+    if goals is None:
+        goals = FormState(values=await milestone_form_values(county_id))
+    shown_rows = max(
+        (int(name.rsplit("_", 1)[1]) + 1 for name in goals.values if name.startswith("milestone_")),
+        default=0,
+    )
     if prices is None:
         stored = await counter_service.county_prices(county_id)
         prices = FormState(values=price_form_values(stored))
@@ -294,7 +361,7 @@ async def settings_page(
         screen=None,
         screens=SCREEN_NAMES,
         fields=SETTINGS_FIELDS,
-        lists={"weekdays": weekday_choices(fmt)},
+        lists={"weekdays": weekday_choices(fmt), "milestone_figures": milestone_figure_choices()},
         form=state or FormState(values=values),
         saved=request.query_params.get("saved") == "1",
         prices=prices,
@@ -308,6 +375,9 @@ async def settings_page(
         baseline_fields=BASELINE_FIELDS,
         baseline=base or FormState(values=await baseline_form_values(county_id)),
         baseline_saved=request.query_params.get("saved") == "baseline",
+        milestone_fields=milestone_fields(shown_rows + MILESTONE_BLANK_ROWS),
+        milestones=goals,
+        milestones_saved=request.query_params.get("saved") == "milestones",
     )
 
 
@@ -367,6 +437,25 @@ class CountySettingsController(Controller):
             state = error_state(exc, values, page_language(request))
             return await settings_page(request, user, programme=state)
         return Redirect("/county/registry/county?saved=targets#targets", status_code=303)
+
+    @post("/county/milestones", status_code=200)
+    async def update_county_milestones(self, request: Request, user: LoggedIn) -> Response:
+        """The county's milestones (rows without value and month are left out); a refusal shows
+        the rows again as typed, with the message at the box, and changes nothing."""
+        county_id = await staff_county(user)
+        specs = milestone_fields(county_milestones.MAX_MILESTONES)
+        values = form_values(await request.form(), specs)
+        chosen, rows = milestone_form_input(values)
+        try:
+            try:
+                await county_milestones.set_milestones(user, county_id, chosen)
+            except DomainError as exc:
+                exc.field = milestone_box(exc.field, rows)
+                raise
+        except DomainError as exc:
+            state = error_state(exc, values, page_language(request))
+            return await settings_page(request, user, goals=state)
+        return Redirect("/county/registry/county?saved=milestones#milestones", status_code=303)
 
     @post("/county/baseline", status_code=200)
     async def update_county_baseline(self, request: Request, user: LoggedIn) -> Response:

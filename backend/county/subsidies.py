@@ -13,8 +13,8 @@ rule of that day (frozen.py), and the claims read it back until the month is reo
 A tracking number is paid once in the county: the first live dispatch of it (by server time)
 is paid, any other dispatch of the same number, at any station and in any month, is flagged as
 a duplicate and not paid. A household whose produce failed inspection again and again loses its
-claim (backend/trace/inspections.py): its parcels of those days are listed as `withdrawn`, not
-claimed and not paid.
+claim (backend/trace/inspections.py, the county's `subsidy_withdraw_after_failures`): its parcels
+of those days are listed as `withdrawn`, not claimed and not paid.
 """
 
 from __future__ import annotations
@@ -64,11 +64,15 @@ def _month_rule(
     county: CountyRow, frozen: dict[uuid.UUID, FrozenMonth], stations: list[places.StationRow]
 ) -> dict[str, Any]:
     """The rule the month is claimed under: the one frozen with it when the county has closed
-    every station's month under one rule, else the county's rule now."""
+    every station's month under one rule, else the county's rule now; with the county's
+    inspection rule now (`withdraw_after_failures`: failed inspections in a row that withdraw a
+    household's claim, 0 = none; a closed month keeps the statuses it was frozen with)."""
     rules = {(f.fen_per_parcel, f.farm_only, f.monthly_cap_fen) for f in frozen.values()}
     if len(rules) == 1 and {station.id for station in stations} <= set(frozen):
-        return _rule(*rules.pop())
-    return _county_rule(county)
+        rule = _rule(*rules.pop())
+    else:
+        rule = _county_rule(county)
+    return {**rule, "withdraw_after_failures": county.subsidy_withdraw_after_failures}
 
 
 async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:

@@ -171,6 +171,18 @@ class Target(Table, tablename="county_target"):
     target = DoublePrecision()
 
 
+class Milestone(Table, tablename="county_milestone"):
+    """A milestone the county has set (中期目标, 「2018年10月底前完成50%」): a since-start training
+    figure (`milestones.FIGURES`) to reach by the end of its due month (`due`, that month's first
+    day), judged on the scorecard (county/milestones.py)."""
+
+    id = UUID(primary_key=True)
+    county = UUID(index=True)
+    figure = Varchar(length=24)
+    target = BigInt()
+    due = Date()
+
+
 class TownshipTarget(Table, tablename="county_township_target"):
     """A target the county has set for one of its townships (name from
     `targets.TOWNSHIP_TARGET_NAMES`), judged on the township's page."""

@@ -1,7 +1,7 @@
-"""The workbook's sheet 培训台帐: the month's sessions, then the year's figures by kind, township
-and month, the year's and the programme's totals, the poor villages' e-commerce leaders and the
-stations whose keeper was trained — all from training's one read model (`year_figures`), as the
-training page and the API show them for the same year.
+"""The workbook's sheet 培训台帐: the month's sessions, then the year's figures by kind,
+township, village and month, the year's and the programme's totals, the poor villages'
+e-commerce leaders and the stations whose keeper was trained — all from training's one read
+model (`year_figures`), as the training page and the API show them for the same year.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from backend.i18n import translate
 from backend.training import figures as training
 
 TITLE = "培训台帐"
-HEADERS = ["培训日期", "标题", "培训类别", "乡镇", "授课人", "学时（小时）", "培训人次",
+HEADERS = ["培训日期", "标题", "培训类别", "乡镇", "村", "授课人", "学时（小时）", "培训人次",
            "脱贫户人次"]  # fmt: skip
 FIGURE_HEADERS = ["场次", "培训人次", "培训人数", "脱贫户人次", "脱贫户人次占比（%）"]
 
@@ -38,7 +38,7 @@ async def rows(county: CountyRow, first: datetime.date, last: datetime.date) -> 
     row, then the year's figures, each block under its own header row."""
     year = await training.year_figures(county.id, first.year, await targets.programme_start(county))
     lines: list[list[Any]] = [
-        [s.held_on, s.title, _kind(s.kind), s.township_name, s.trainer, s.hours,
+        [s.held_on, s.title, _kind(s.kind), s.township_name, s.village_name, s.trainer, s.hours,
          s.trainee_visits, s.poor_trainee_visits]
         for s in sorted(year.sessions, key=lambda s: s.held_on)
         if first <= s.held_on <= last
@@ -48,6 +48,8 @@ async def rows(county: CountyRow, first: datetime.date, last: datetime.date) -> 
     lines += [_figures(_kind(row.key), row.totals) for row in year.by_kind]
     lines.append([f"{year.year} 年分乡镇", *FIGURE_HEADERS])
     lines += [_figures(row.name or "未填乡镇", row.totals) for row in year.by_township]
+    lines.append([f"{year.year} 年分村", *FIGURE_HEADERS])
+    lines += [_figures(row.name or "未填村", row.totals) for row in year.by_village]
     lines.append([f"{year.year} 年分月", *FIGURE_HEADERS])
     lines += [_figures(row.key, row.totals) for row in year.by_month]
     lines.append(["合计", *FIGURE_HEADERS])

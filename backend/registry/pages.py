@@ -29,6 +29,7 @@ from backend.registry import list_file
 from backend.registry import schemas as registry_schemas
 from backend.registry import service as registry
 from backend.registry.file_form import file_context
+from backend.registry.marks import FailedBatchesOf, with_failed_batches
 from backend.registry.screens import (
     SCREEN_NAMES,
     Paging,
@@ -452,8 +453,20 @@ class HouseholdPagesController(Controller):
     exception_handlers = PAGE_ERRORS
 
     @get()
-    async def households(self, request: Request, user: LoggedIn) -> Template:
-        return await screen_list(request, user, SCREENS["households"])
+    async def households(
+        self, request: Request, user: LoggedIn, failed_batches_of: FailedBatchesOf
+    ) -> Template:
+        """The list; a household whose produce failed inspection is marked (检测不合格)."""
+
+        async def mark(county_id: uuid.UUID, rows: list[dict], fmt: Formatter) -> None:
+            marks = await failed_batches_of(county_id, [row["id"] for row in rows])
+            for row in rows:
+                if marks.get(row["id"]):
+                    row["mark"] = fmt.t(
+                        "county_page.household.failed_mark", n=len(marks[row["id"]])
+                    )
+
+        return await screen_list(request, user, SCREENS["households"], mark=mark)
 
     @post(status_code=200)
     async def create_household(self, request: Request, user: LoggedIn) -> Response:
@@ -461,9 +474,19 @@ class HouseholdPagesController(Controller):
 
     @get("/{household_id:uuid}", guards=[requires_row_in_scope(Household, "household_id")])
     async def household(
-        self, request: Request, user: LoggedIn, household_id: HouseholdId
+        self,
+        request: Request,
+        user: LoggedIn,
+        household_id: HouseholdId,
+        failed_batches_of: FailedBatchesOf,
     ) -> Template:
-        return await screen_edit(request, user, SCREENS["households"], household_id)
+        """The household's record and, marked, its batches that failed inspection."""
+        household = await registry.get_household(household_id)
+        (marked,) = await with_failed_batches(household.county_id, [household], failed_batches_of)
+        sections = {"failed_batches": marked.failed_batches}
+        return await screen_edit(
+            request, user, SCREENS["households"], household_id, sections=sections
+        )
 
     @post(
         "/{household_id:uuid}",

@@ -31,6 +31,7 @@ from backend.params import (
     VillageId,
 )
 from backend.registry import list_file, photos, roster, service, standards, station_file
+from backend.registry.marks import FailedBatchesOf, with_failed_batches
 from backend.registry.schemas import (
     CountyCreate,
     CountyOut,
@@ -226,6 +227,7 @@ class CountyHouseholdsController(Controller):
         self,
         user: LoggedIn,
         county_id: CountyId,
+        failed_batches_of: FailedBatchesOf,
         q: Annotated[
             str,
             Parameter(
@@ -239,6 +241,7 @@ class CountyHouseholdsController(Controller):
         rows, total = await service.search_households(
             county_id, q, limit, offset, user.township_scope
         )
+        rows = await with_failed_batches(county_id, rows, failed_batches_of)
         return Response(rows, headers={"X-Total-Count": str(total)})
 
     @post(
@@ -415,6 +418,17 @@ class HouseholdController(Controller):
     path = "/api/v1/households/{household_id:uuid}"
     tags = ["registry"]
     guards = [requires_row_in_scope(Household, "household_id")]
+
+    @get(
+        operation_id="getHousehold",
+        summary="A household's record, phone masked, with its batches that failed inspection",
+    )
+    async def household(
+        self, household_id: HouseholdId, failed_batches_of: FailedBatchesOf
+    ) -> HouseholdOut:
+        household = await service.get_household(household_id)
+        (marked,) = await with_failed_batches(household.county_id, [household], failed_batches_of)
+        return marked
 
     @patch(operation_id="updateHousehold", summary="Change a household's record")
     async def update_household(

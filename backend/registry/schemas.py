@@ -44,6 +44,10 @@ def valid_timezone(name: str) -> bool:
     return True
 
 
+# At most this many failed inspections in a row before the subsidy is withdrawn (0 = no rule).
+MAX_FAILURES = 12
+
+
 class CountySettings(msgspec.Struct, forbid_unknown_fields=True):
     """Everything a county sets for itself; every field optional on update."""
 
@@ -63,6 +67,9 @@ class CountySettings(msgspec.Struct, forbid_unknown_fields=True):
     subsidy_farm_only: bool | msgspec.UnsetType = msgspec.UNSET
     subsidy_monthly_cap_fen: Fen | msgspec.UnsetType = msgspec.UNSET
     month_close_day: Annotated[int, msgspec.Meta(ge=1, le=28)] | msgspec.UnsetType = msgspec.UNSET
+    subsidy_withdraw_after_failures: (
+        Annotated[int, msgspec.Meta(ge=0, le=MAX_FAILURES)] | msgspec.UnsetType
+    ) = msgspec.UNSET
 
 
 class CountyCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -91,6 +98,8 @@ class CountyOut(msgspec.Struct):
     subsidy_farm_only: bool
     subsidy_monthly_cap_fen: int
     month_close_day: int = 5  # submitted and closed by this day of the next month: on time
+    # failed inspections in a row that withdraw a household's logistics subsidy; 0 = never
+    subsidy_withdraw_after_failures: int = 2
 
 
 class TownshipCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -214,6 +223,13 @@ class HouseholdUpdate(msgspec.Struct, forbid_unknown_fields=True):
             self.phone = normalized_mobile(self.phone)
 
 
+class FailedBatchOut(msgspec.Struct):
+    """A trace batch of the household's produce that failed inspection (溯源)."""
+
+    code: str
+    day: datetime.date  # its harvest day, else the county-local day it was recorded
+
+
 class HouseholdOut(msgspec.Struct):
     id: uuid.UUID
     county_id: uuid.UUID
@@ -223,6 +239,9 @@ class HouseholdOut(msgspec.Struct):
     phone: str
     poverty: bool
     sms_opt_out: bool = False
+    # Its batches that failed inspection, oldest first (the list and GET the household; [] in
+    # the answers of a change)
+    failed_batches: list[FailedBatchOut] = msgspec.field(default_factory=list)
 
 
 class ImportRow(msgspec.Struct, omit_defaults=True):

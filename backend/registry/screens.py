@@ -79,8 +79,14 @@ class Paging:
 
 
 async def screen_list(
-    request: Request, user: CurrentUser, screen: RegistryScreen, state: FormState | None = None
+    request: Request,
+    user: CurrentUser,
+    screen: RegistryScreen,
+    state: FormState | None = None,
+    mark: Any = None,
 ) -> Template:
+    """The list (searched and paged when the screen is) and the create form; `mark`, when given,
+    `async (county_id, rows, fmt) -> None`, marks rows (`row["mark"]`, beside the edit link)."""
     county_id = await staff_county(user)
     fmt = Formatter(page_language(request))
     lists = await screen.lists(county_id, user.township_scope)
@@ -91,6 +97,8 @@ async def screen_list(
         paging = Paging(q=paging.q, offset=paging.offset, total=total)
     else:
         rows = await screen.rows(county_id, fmt, lists)
+    if mark is not None:
+        await mark(county_id, rows, fmt)
     state = state or FormState(values=dict(screen.create_defaults))
     return render(
         request,

@@ -436,6 +436,11 @@ def _household_out(row: store.HouseholdRow) -> HouseholdOut:
     )
 
 
+async def get_household(household_id: uuid.UUID) -> HouseholdOut:
+    """One household, its phone masked."""
+    return _household_out(_found(await store.household(household_id)))
+
+
 async def list_households(county_id: uuid.UUID) -> list[HouseholdOut]:
     return [_household_out(row) for row in await store.households(county_id)]
 

@@ -46,6 +46,9 @@ class County(Table, tablename="registry_county"):
     # Month close (月结): a station's month is on time when submitted and closed by this day of
     # the month after (the 5th by default).
     month_close_day = Integer(default=5)
+    # 岳普湖's rule: a household whose last N trace batches in a row failed inspection loses the
+    # logistics subsidy from the Nth one's day (trace/inspections.py); 0 = no such rule.
+    subsidy_withdraw_after_failures = Integer(default=2)
     # 代发 price table: JSON {carrier: [[up to grams, fee fen], …]}; "" = the built-in table.
     dispatch_prices = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())

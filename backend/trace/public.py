@@ -1,9 +1,12 @@
 """The public page a buyer reaches by scanning a label (`/t/{code}`) and its QR (`/t/{code}.svg`).
 
-No login, no script, no cookie: one small server-rendered page with its CSS inline (allowed by
-the CSP's hash of exactly that CSS), in Chinese unless `?lang=` or the browser asks for Uyghur or
-English, cacheable for five minutes. A GET by a phone counts one scan; HEAD requests, the QR and
-obvious bots (see `service.is_bot`) do not.
+No login, no script: one small server-rendered page with its CSS inline (allowed by the CSP's
+hash of exactly that CSS), in Chinese unless `?lang=` or the browser asks for Uyghur or English,
+cacheable for five minutes by the phone (not by shared caches: a page a proxy answers is a visit
+nobody counts). A visit counts one scan, once: the counted GET leaves a marker cookie for that
+batch (`tv_<code>=1`, nothing about the visitor, 30 minutes, SameSite=Lax, HttpOnly), and a GET
+that brings it back (a reload, the language switch) is the same visit. HEAD requests, the QR and
+obvious bots (see `service.is_bot`) never count and get no marker.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from pathlib import Path
 from typing import Annotated
 
 from litestar import Request, Response, route
+from litestar.datastructures import Cookie
 from litestar.enums import HttpMethod
 from litestar.params import PathParameter
 from litestar.response import Template
@@ -30,7 +34,14 @@ LABEL_STYLE = (TEMPLATES / "labels.css").read_text(encoding="utf-8")
 
 
 PUBLIC_POLICY = page_policy(PUBLIC_STYLE)
-CACHE = "public, max-age=300"
+CACHE = "public, max-age=300"  # the QR image
+PAGE_CACHE = "private, max-age=300"  # the page: the phone may keep it, a shared cache may not
+VISIT_SECONDS = 30 * 60  # a reload within this is the same visit
+VISIT_COOKIE = "tv_"  # + the batch's code; the value is always "1"
+
+
+def visit_cookie(code: str) -> str:
+    return f"{VISIT_COOKIE}{code}"
 
 
 def public_language(request: Request) -> str:
@@ -93,18 +104,34 @@ async def public_page(request: Request, name: TraceCode) -> Response:
         svg = service.qr_svg(service.page_url(base, batch.code), scale=8)
         return Response(svg, media_type="image/svg+xml", headers={"cache-control": CACHE})
     head = request.method == HttpMethod.HEAD
-    counted = not head and not service.is_bot(request.headers.get("user-agent"))
+    code = service.normalize_code(name)
+    seen = code is not None and visit_cookie(code) in request.cookies
+    counted = not head and not seen and not service.is_bot(request.headers.get("user-agent"))
     batch = await service.public_batch(name, count_scan=counted)
     if batch is None:
         return _not_found(request, language)
     headers = {
-        "cache-control": CACHE,
+        "cache-control": PAGE_CACHE,
         "vary": "Accept-Language",
         "content-security-policy": PUBLIC_POLICY,
     }
     if head:
         return Response(b"", media_type="text/html; charset=utf-8", headers=headers)
     url = service.page_url(base, batch.code)
+    cookies = []
+    if counted:  # this visit is counted: its marker, so that a reload is not counted again
+        settings = request.app.state.settings
+        cookies.append(
+            Cookie(
+                key=visit_cookie(batch.code),
+                value="1",
+                max_age=VISIT_SECONDS,
+                path="/t",
+                samesite="lax",
+                httponly=True,
+                secure=settings.secure_cookies,
+            )
+        )
     return Template(
         "trace/public.html",
         context={
@@ -118,6 +145,7 @@ async def public_page(request: Request, name: TraceCode) -> Response:
             "language_links": _language_links(request, language),
         },
         headers=headers,
+        cookies=cookies,
     )
 
 

@@ -140,6 +140,33 @@ async def inspections(county_id: uuid.UUID) -> list[Inspection]:
     ]
 
 
+class FailedBatch(msgspec.Struct, frozen=True):
+    household: uuid.UUID
+    code: str
+    day: datetime.date | None  # harvested_on
+    created_at: datetime.datetime
+
+
+async def failed_batches(county_id: uuid.UUID, household_ids: list[uuid.UUID]) -> list[FailedBatch]:
+    """The county's batches that failed inspection whose origin is one of these households."""
+    marks = ", ".join(f"${n}" for n in range(2, len(household_ids) + 2))
+    rows = await db.fetch(
+        "SELECT household, code, harvested_on, created_at FROM trace_batch WHERE county = $1 "
+        f"AND inspection = 'failed' AND household IN ({marks})",
+        county_id,
+        *household_ids,
+    )
+    return [
+        FailedBatch(
+            household=db.as_uuid(row["household"]),
+            code=row["code"],
+            day=db.as_date(row["harvested_on"]) if row["harvested_on"] else None,
+            created_at=db.as_moment(row["created_at"]),
+        )
+        for row in rows
+    ]
+
+
 async def count_scan(batch_id: uuid.UUID, county_id: uuid.UUID, day: datetime.date) -> None:
     """One more scan of the batch, on its county-local `day`: the batch's total and its day in
     one transaction, each by the database adding one (an UPDATE … + 1 and an upsert), so visits

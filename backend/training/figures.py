@@ -36,6 +36,7 @@ ProgrammeStartOf: TypeAlias = NamedDependency[StartOf]
 KINDS = ("ecommerce_basics", "entrepreneurship", "station_keeper", "livestream", "other")
 LEADER = "leader"  # the outcome: became the village's e-commerce leader (电商带头人)
 NO_TOWNSHIP = ""  # the by-township key of sessions recorded without a township
+NO_VILLAGE = ""  # the by-village key of sessions recorded without a village
 
 
 async def county_today(county_id: uuid.UUID) -> datetime.date:
@@ -65,6 +66,8 @@ class SessionFigure:
     trainer: str
     hours: float | None
     station_code: str = ""  # held at this station by its keeper (from the PWA), "" by staff
+    village_id: uuid.UUID | None = None  # the village it was held in (a keeper's: the station's)
+    village_name: str = ""
     trainee_visits: int = 0
     poor_trainee_visits: int = 0
     trainees: list[TraineeFigure] = field(default_factory=list)
@@ -83,8 +86,9 @@ class Totals:
 
 @dataclass
 class Breakdown:
-    """One kind's, township's or month's share of the year: `key` is the kind, the township's id
-    ("" without one) or the month (YYYY-MM); `name` the township's name."""
+    """One kind's, township's, village's or month's share of the year: `key` is the kind, the
+    township's or village's id ("" without one) or the month (YYYY-MM); `name` the township's or
+    village's name."""
 
     key: str
     totals: Totals
@@ -135,6 +139,7 @@ class YearFigures:
     by_kind: list[Breakdown]
     by_township: list[Breakdown]
     by_month: list[Breakdown]
+    by_village: list[Breakdown]
     since_start: SinceStart | None  # None without a start or when it is after the year's end
     leaders: Leaders
     keepers: Keepers
@@ -145,8 +150,8 @@ async def held_between(
 ) -> tuple[list[SessionRow], list[TraineeRow]]:
     """The sessions held from `first` to `last` (newest first) and their trainees: those staff
     recorded, and those keepers recorded at their station (`training.attended`), each of these a
-    session in the station's township whose trainees take their household's poor flag today.
-    Call inside a read transaction."""
+    session in the station's township and village whose trainees take their household's poor
+    flag today. Call inside a read transaction."""
     sessions = await store.sessions_between(county_id, first, last)
     trainees = await store.trainees_between(county_id, first, last)
     held = await ledger.training_attended(county_id, first, last)
@@ -156,9 +161,10 @@ async def held_between(
     households: dict[str, tuple[uuid.UUID, bool] | None] = {}
     followed = await store.attended_outcomes(county_id)
     for event in held:
+        station = stations[event.station]
         sessions.append(
-            SessionRow(event.id, stations[event.station].township_id, event.data["title"],
-                       event.business_date, event.data["kind"], "", None, None, event.station)
+            SessionRow(event.id, station.township_id, event.data["title"], event.business_date,
+                       event.data["kind"], "", None, None, event.station, station.village_id)
         )  # fmt: skip
         for index, trainee in enumerate(event.data["trainees"]):
             code = trainee.get("household_code", "")
@@ -301,6 +307,14 @@ async def visits_between(county_id: uuid.UUID, first: datetime.date, last: datet
     return len(trainees)
 
 
+async def totals_between(county_id: uuid.UUID, first: datetime.date, last: datetime.date) -> Totals:
+    """The totals (sessions, 人次, poor 人次, 人数, persons converted) of the sessions held from
+    `first` to `last`, staff's and keepers' alike, as `since_start` counts them (the county's
+    milestones; inside a read transaction)."""
+    sessions, trainees = await held_between(county_id, first, last)
+    return totals_of(len(sessions), trainees)
+
+
 async def leaders_by(county_id: uuid.UUID, last: datetime.date) -> Leaders:
     """The county's 贫困村 (the registry's flag today) and those with an e-commerce leader among
     the trainees of the sessions held by `last` (staff's and keepers' alike: held_between), the
@@ -345,6 +359,7 @@ async def year_figures(
     async with db.read_transaction():
         sessions, trainees = await held_between(county_id, first, last)
         townships = {row.id: row.name for row in await registry_service.list_townships(county_id)}
+        villages = {row.id: row.name for row in await registry_service.list_villages(county_id)}
         stations = {row.id: row for row in await registry_service.list_stations(county_id)}
         since = None
         if programme_start is not None and programme_start <= end:
@@ -363,6 +378,8 @@ async def year_figures(
             trainer=row.trainer,
             hours=None if row.hours_centi is None else row.hours_centi / 100,
             station_code=stations[row.station].code if row.station else "",
+            village_id=row.village,
+            village_name=villages.get(row.village, "") if row.village else "",
         )
         for row in sessions
     }
@@ -386,6 +403,9 @@ async def year_figures(
     by_township = breakdown(sessions, trainees, lambda s: str(s.township or NO_TOWNSHIP))
     for row in by_township:
         row.name = townships.get(db.as_uuid(row.key), "") if row.key else ""
+    by_village = breakdown(sessions, trainees, lambda s: str(s.village or NO_VILLAGE))
+    for row in by_village:
+        row.name = villages.get(db.as_uuid(row.key), "") if row.key else ""
     return YearFigures(
         year=year,
         sessions=list(figures.values()),
@@ -393,6 +413,7 @@ async def year_figures(
         by_kind=breakdown(sessions, trainees, _kind),
         by_township=by_township,
         by_month=breakdown(sessions, trainees, lambda session: f"{session.held_on:%Y-%m}"),
+        by_village=by_village,
         since_start=since,
         leaders=leaders,
         keepers=keepers,

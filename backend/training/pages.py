@@ -32,6 +32,7 @@ TRAINING_FIELDS = [
     FormField("held_on", "date", required=True),
     FormField("kind", "select", "kinds", required=True),
     FormField("township_id", "select", "townships"),
+    FormField("village_id", "select", "villages"),
     FormField("trainer"),
     FormField("hours"),
     FormField("trainees", "textarea", required=True),
@@ -58,13 +59,14 @@ def trainee_lines(text: str) -> list[service.TraineeInput]:
     return trainees
 
 
-def _township_id(value: str | None) -> uuid.UUID | None:
+def _place_id(value: str | None, name: str) -> uuid.UUID | None:
+    """The township or village chosen (`name` is `township` or `village`), or None."""
     if not value:
         return None
     try:
         return db.as_uuid(value)
     except ValueError:
-        raise DomainError("training_township_unknown", field="township_id") from None
+        raise DomainError(f"training_{name}_unknown", field=f"{name}_id") from None
 
 
 async def training_page(
@@ -73,6 +75,8 @@ async def training_page(
     programme_start_of: ProgrammeStartOf,
     state: FormState | None = None,
     year: Any = None,
+    outcome_error: str = "",
+    open_session: str = "",
 ) -> Template:
     county_id = await staff_county(user)
     county = await page_county(county_id)
@@ -93,7 +97,9 @@ async def training_page(
         share_pct=round(figures.totals.poor_share * 100, 1),
         conversion_pct=round(figures.totals.conversion_rate * 100, 1),
         outcomes=service.OUTCOMES,
-        open_session=request.query_params.get("session", ""),
+        open_session=open_session or request.query_params.get("session", ""),
+        today=county.today,
+        outcome_error=outcome_error,
         outcome_saved=request.query_params.get("saved") == "outcome",
         lists=await _lists(county_id, language),
         fields=TRAINING_FIELDS,
@@ -122,7 +128,8 @@ def _session_input(
         title=values.get("title", ""),
         held_on=values.get("held_on", ""),
         kind=values.get("kind", ""),
-        township_id=_township_id(values.get("township_id")),
+        township_id=_place_id(values.get("township_id"), "township"),
+        village_id=_place_id(values.get("village_id"), "village"),
         trainer=values.get("trainer"),
         hours=values.get("hours"),
         trainees=trainees,
@@ -191,10 +198,19 @@ class TrainingPagesController(Controller):
         year, session = str(form.get("year") or ""), str(form.get("session") or "")
         try:
             outcome = str(form.get("outcome") or "") or None
-            await service.set_outcome(county_id, user, trainee_id, outcome, None)
+            noted_on = str(form.get("noted_on") or "")  # the day noted; empty: today
+            await service.set_outcome(county_id, user, trainee_id, outcome, noted_on)
         except DomainError as exc:
-            state = error_state(exc, {}, page_language(request))
-            return await training_page(request, user, programme_start_of, state, year=year)
+            # The session's list stays open, the message above it (it names no form box).
+            message = exc.problem(page_language(request))["detail"]
+            return await training_page(
+                request,
+                user,
+                programme_start_of,
+                year=year,
+                outcome_error=message,
+                open_session=session,
+            )
         session_query = f"&session={session}#session-{session}" if _is_uuid(session) else ""
         return Redirect(
             f"/county/training?year={year[:4]}&saved=outcome{session_query}", status_code=303

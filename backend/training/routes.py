@@ -34,6 +34,7 @@ def session_input(data: TrainingCreate) -> service.SessionInput:
         held_on=data.held_on,
         kind=data.kind,
         township_id=data.township_id,
+        village_id=data.village_id,
         trainer=data.trainer,
         hours=data.hours,
         trainees=[
@@ -71,13 +72,23 @@ def year_out(year: figures.YearFigures) -> TrainingYearOut:
             poor_trainee_visits=s.poor_trainee_visits,
             trainees=[_trainee_out(t) for t in s.trainees],
             station_code=s.station_code or None,
+            village_id=s.village_id,
+            village_name=s.village_name,
         )
         for s in year.sessions
     ]
     # The rest maps field for field (dataclasses → the response's structs).
     rest = {
         name: getattr(year, name)
-        for name in ("year", "totals", "by_kind", "by_township", "by_month", "since_start")
+        for name in (
+            "year",
+            "totals",
+            "by_kind",
+            "by_township",
+            "by_month",
+            "by_village",
+            "since_start",
+        )
     }
     rest.update(leaders=year.leaders, keepers=year.keepers, sessions=[])
     answer = msgspec.convert(rest, TrainingYearOut, from_attributes=True)

@@ -21,6 +21,7 @@ class TrainingCreate(msgspec.Struct, forbid_unknown_fields=True):
     kind: str  # ecommerce_basics | entrepreneurship | station_keeper | livestream | other
     trainees: list[TraineeIn]
     township_id: uuid.UUID | None = None
+    village_id: uuid.UUID | None = None  # in the county (and the township when both are given)
     trainer: str | None = None
     hours: float | None = None  # decimal hours, e.g. 2.5; at most two decimals
 
@@ -60,6 +61,8 @@ class SessionOut(msgspec.Struct):
     poor_trainee_visits: int
     trainees: list[TraineeOut]
     station_code: str | None = None  # held at this station by its keeper (`training.attended`)
+    village_id: uuid.UUID | None = None  # the village it was held in (a keeper's: the station's)
+    village_name: str = ""
 
 
 class TotalsOut(msgspec.Struct):
@@ -73,9 +76,9 @@ class TotalsOut(msgspec.Struct):
 
 
 class BreakdownOut(msgspec.Struct):
-    key: str  # the kind, the township's id ("" = none given) or the month YYYY-MM
+    key: str  # the kind, the township's or village's id ("" = none given) or the month YYYY-MM
     totals: TotalsOut
-    name: str = ""  # the township's name
+    name: str = ""  # the township's or village's name
 
 
 class SinceStartOut(msgspec.Struct):
@@ -111,6 +114,7 @@ class TrainingYearOut(msgspec.Struct):
     by_kind: list[BreakdownOut]
     by_township: list[BreakdownOut]
     by_month: list[BreakdownOut]
+    by_village: list[BreakdownOut]
     since_start: SinceStartOut | None  # None when the programme starts after the year's end
     leaders: LeadersOut
     keepers: KeepersOut

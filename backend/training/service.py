@@ -55,6 +55,7 @@ class SessionInput:
     held_on: str
     kind: str
     township_id: uuid.UUID | None = None
+    village_id: uuid.UUID | None = None
     trainer: str | None = None
     hours: Any = None  # a number or its text ("2.5"): decimal hours
     trainees: list[TraineeInput] = field(default_factory=list)
@@ -116,6 +117,21 @@ async def _township(county_id: uuid.UUID, township_id: uuid.UUID | None) -> uuid
     if township is None or township.county_id != county_id:
         raise DomainError("training_township_unknown", field="township_id")
     return township_id
+
+
+async def _village(
+    county_id: uuid.UUID, township_id: uuid.UUID | None, village_id: uuid.UUID | None
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """(township, village) of a session: the village must be the county's and, when a township is
+    given too, in it; a village without a township takes the village's township."""
+    if village_id is None:
+        return township_id, None
+    village = await registry.village(village_id)
+    if village is None or village.county_id != county_id:
+        raise DomainError("training_village_unknown", field="village_id")
+    if township_id is not None and village.township_id != township_id:
+        raise DomainError("training_village_not_in_township", field="village_id")
+    return village.township_id, village_id
 
 
 async def _trainees(county_id: uuid.UUID, trainees: list[TraineeInput]) -> list[NewTrainee]:
@@ -203,11 +219,13 @@ async def record_session(
     session_id = uuid.uuid4()
     async with db.write_transaction():
         township_id = await _township(county_id, data.township_id)
+        township_id, village_id = await _village(county_id, township_id, data.village_id)
         trainees = await _trainees(county_id, data.trainees)
         await store.insert_session(
             session_id,
             county_id,
             township_id=township_id,
+            village_id=village_id,
             title=title,
             held_on=held_on,
             kind=data.kind,

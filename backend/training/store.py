@@ -34,6 +34,7 @@ class SessionRow(msgspec.Struct, frozen=True):
     hours_centi: int | None
     created_at: datetime.datetime | None
     station: uuid.UUID | None = None  # held at this station by its keeper (the PWA's entry)
+    village: uuid.UUID | None = None  # the village it was held in, when given
 
 
 class TraineeRow(msgspec.Struct, frozen=True):
@@ -57,6 +58,7 @@ async def insert_session(
     county_id: uuid.UUID,
     *,
     township_id: uuid.UUID | None,
+    village_id: uuid.UUID | None = None,
     title: str,
     held_on: datetime.date,
     kind: str,
@@ -70,6 +72,7 @@ async def insert_session(
             id=session_id,
             county=county_id,
             township=township_id,
+            village=village_id,
             title=title,
             held_on=held_on,
             kind=kind,
@@ -109,6 +112,7 @@ async def sessions_between(
             TrainingSession.trainer,
             TrainingSession.hours_centi,
             TrainingSession.created_at,
+            TrainingSession.village,
         )
         .where(
             (TrainingSession.county == county_id)
@@ -128,6 +132,7 @@ async def sessions_between(
             trainer=row["trainer"] or "",
             hours_centi=row["hours_centi"],
             created_at=None if row["created_at"] is None else db.as_moment(row["created_at"]),
+            village=_uuid(row["village"]),
         )
         for row in rows
     ]

@@ -20,13 +20,15 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from backend.accounts.tables import User
-from backend.registry.tables import County, Household, Station, Township
+from backend.registry.tables import County, Household, Station, Township, Village
 
 
 class TrainingSession(Table, tablename="training_session"):
     id = UUID(primary_key=True)
     county = ForeignKey(County, on_delete=OnDelete.restrict, null=False, index=True)
     township = ForeignKey(Township, on_delete=OnDelete.set_null, null=True, default=None)
+    # Where it was held, when a village (a village session); in the township when both are given.
+    village = ForeignKey(Village, on_delete=OnDelete.set_null, null=True, default=None)
     title = Varchar(length=80)
     held_on = Date(index=True)
     kind = Varchar(length=24)

@@ -54,7 +54,7 @@ def trace_batch(pwa_server):
             "quantity": 250,
             "unit": "kg",
             "inspection": "passed",
-            "brand": "岳普湖",
+            "brand": "疆果园",  # not part of the product's name
             "certification": "地理标志",
         },
         headers=headers,
@@ -87,7 +87,7 @@ async def test_the_qr_on_the_page_decodes_to_the_page(browser, trace_batch):
     assert decode_qr(png) == [url]
 
     text = await page.evaluate("document.body.innerText")
-    assert "岳普湖红枣" in text and "合格" in text and "地理标志" in text
+    assert "岳普湖红枣" in text and "合格" in text and "地理标志" in text and "疆果园" in text
     household = trace_batch["household"]
     assert household["head_name"] not in text
     assert household["code"] not in text
@@ -95,11 +95,25 @@ async def test_the_qr_on_the_page_decodes_to_the_page(browser, trace_batch):
     html = await page.content()
     assert household["head_name"] not in html and household["code"] not in html
 
-    # One visit by a phone is one scan; the QR image is not a visit.
+    # One visit by a phone is one scan; the QR image is not a visit, nor is a reload or the
+    # language switch within the visit (the page's marker cookie); another phone is a new visit.
     await page.goto(url + ".svg")
-    [batch] = [b for b in trace_batch["list"]() if b["code"] == trace_batch["code"]]
-    assert batch["scans"] == 1
+    await page.goto(url)
+    await page.reload()
+    async with page.expect_navigation():
+        await page.click("a[lang=ug]")
+    assert await page.evaluate("document.documentElement.lang") == "ug"
+
+    def scans() -> int:
+        [batch] = [b for b in trace_batch["list"]() if b["code"] == trace_batch["code"]]
+        return batch["scans"]
+
+    assert scans() == 1
     await context.close()
+    other = await browser.new_context(viewport=PHONE, locale="zh-CN", user_agent=WECHAT)
+    await (await other.new_page()).goto(url)
+    assert scans() == 2
+    await other.close()
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "ug"])

@@ -33,6 +33,7 @@ class CountyRow(msgspec.Struct, frozen=True):
     subsidy_farm_only: bool
     subsidy_monthly_cap_fen: int
     month_close_day: int = 5
+    subsidy_withdraw_after_failures: int = 2  # 0: failed inspections never withdraw it
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -57,6 +58,7 @@ def _county(row: dict) -> CountyRow:
         subsidy_farm_only=bool(row["subsidy_farm_only"]),
         subsidy_monthly_cap_fen=int(row["subsidy_monthly_cap_fen"]),
         month_close_day=int(row.get("month_close_day") or 5),
+        subsidy_withdraw_after_failures=int(row.get("subsidy_withdraw_after_failures", 2)),
     )
 
 

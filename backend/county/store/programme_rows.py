@@ -1,5 +1,6 @@
 """The county's programme settings: its start (county_programme) and the targets it has set
-(county_target). Functions run inside the caller's transaction."""
+(county_target), and the milestones it has set (county_milestone). Functions run inside the
+caller's transaction."""
 
 from __future__ import annotations
 
@@ -100,4 +101,30 @@ async def replace_township_targets(
         "INSERT INTO county_township_target (id, county, township, name, target) "
         "VALUES ($1, $2, $3, $4, $5)",
         [(uuid.uuid4(), county_id, township_id, t.name, t.target) for t in targets],
+    )
+
+
+class MilestoneRow(msgspec.Struct, frozen=True):
+    figure: str  # a since-start training figure (milestones.FIGURES)
+    target: int
+    due: datetime.date  # the first day of the month it is due by the end of
+
+
+async def milestones(county_id: uuid.UUID) -> list[MilestoneRow]:
+    """The county's milestones, soonest due first."""
+    rows = await db.fetch(
+        "SELECT figure, target, due FROM county_milestone WHERE county = $1 "
+        "ORDER BY due, figure, target",
+        county_id,
+    )
+    return [MilestoneRow(row["figure"], int(row["target"]), db.as_date(row["due"])) for row in rows]
+
+
+async def replace_milestones(county_id: uuid.UUID, rows: list[MilestoneRow]) -> None:
+    """The county's milestones become these."""
+    await db.execute("DELETE FROM county_milestone WHERE county = $1", county_id)
+    await db.executemany(
+        "INSERT INTO county_milestone (id, county, figure, target, due) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        [(uuid.uuid4(), county_id, row.figure, row.target, row.due) for row in rows],
     )
