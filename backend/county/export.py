@@ -65,6 +65,9 @@ KIND_LABELS = {
     "entry_reversed": "冲正",
 }
 
+# The 汇总's row of distinct 脱贫户 served: the kpis' `poor_households` (the month) and
+# `year_to_date.poor_households`; households are not counted since the programme's start.
+HOUSEHOLDS = "poor_households"
 # label, key, is money
 KPI_ROWS = (
     ("网络零售额（元）", "retail_fen", True),
@@ -84,7 +87,11 @@ KPI_ROWS = (
     ("站点收入（手续费与佣金，不含代发邮费）（元）", "income_fen", True),
     ("代发邮费（转付快递公司）（元）", "postage_fen", True),
     ("惠及脱贫户（笔）", "poverty_entries", False),
-    ("惠及脱贫户金额（元）", "poverty_amount_fen", True),
+    ("惠及脱贫户（户）", HOUSEHOLDS, False),
+    ("惠及脱贫户交易额（代销与代购）（元）", "poverty_amount_fen", True),
+    ("其中脱贫户代销（元）", "poverty_sales_fen", True),
+    ("其中脱贫户代购（元）", "poverty_purchases_fen", True),
+    ("脱贫户代销所得（销售额减佣金）（元）", "poverty_payout_fen", True),
     ("打卡（次）", "checkins", False),
     ("冲正（笔）", "reversals", False),
 )
@@ -209,6 +216,14 @@ def _summary(county, month, kpis, coverage) -> Table:
          "累计同比增长（%）", f"自项目开始（{since['start']:%Y-%m-%d} 起）"],
     )  # fmt: skip
     for label, key, money in KPI_ROWS:
+        if key == HOUSEHOLDS:
+            month_served, year_served = kpis[HOUSEHOLDS], year[HOUSEHOLDS]
+            table.rows.append(
+                [label, month_served["served"], month_served["last_year"],
+                 month_served["growth_pct"], year_served["served"], year_served["last_year"],
+                 year_served["growth_pct"], None]
+            )  # fmt: skip
+            continue
         values = [
             kpis["figures"][key],
             kpis["last_year"][key],

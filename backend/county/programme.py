@@ -124,6 +124,30 @@ async def coverage(
         ],
         "last_year_first": year_before(first),
         "last_year_last": year_before(last),
+        # 惠及脱贫户 as the programme counts it: households (户), their payout, the 交易额
+        "poverty": [
+            {
+                **_growth(
+                    "poor_households",
+                    kpis["poor_households"]["served"],
+                    kpis["poor_households"]["last_year"],
+                ),
+                "unit": "households",
+            },
+            {
+                **_growth(
+                    "poverty_payout", now["poverty_payout_fen"], before["poverty_payout_fen"]
+                ),
+                "unit": "yuan",
+            },
+            {
+                **_growth(
+                    "poverty_amount", now["poverty_amount_fen"], before["poverty_amount_fen"]
+                ),
+                "unit": "yuan",
+            },
+        ],
+        "poor_village_rows": kpis["year_to_date"]["poor_villages"]["villages"],
     }
 
 
