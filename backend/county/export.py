@@ -6,9 +6,9 @@ coverage, and the targets judged on the year to date), 考核指标 (the scoreca
 every target name with its actual, the county's target and met 是/否/未设目标), one sheet
 per kind with a row per station, 打卡 (weeks × stations), 调整 (entries dated in a closed month
 and counted this month), 物流补贴 (claims per station), 补贴明细 (the parcels claimed), 培训台帐
-(the month's training sessions with their 人次, then the year's training figures) and 溯源 (the
+(the month's training sessions with their 人次, then the year's training figures), 溯源 (the
 county's trace batches with their scans in the month, the year to date and through the month's
-end, and the county's 合计).
+end, and the county's 合计) and 近12个月 (the month and the eleven before it: trends_sheet.py).
 Amounts are yuan with two decimals ('#,##0.00'), headers Chinese and frozen; days are date cells
 ('yyyy-mm-dd'). Nothing personal is exported: no table has a column for a
 villager's phone, name, household code or account, nor for the free text one could be typed into
@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from backend.county import definitions, figures, scorecard, service, training_sheet
+from backend.county import definitions, figures, scorecard, service, training_sheet, trends_sheet
 from backend.county.store.rollup_rows import StationSumLine
 from backend.county.subsidies import monthly_claims
 from backend.county.targets import TARGET_NAMES
@@ -117,6 +117,7 @@ CSV_TABLES = (
     "adjustments",
     "training",
     "trace",
+    "trends",
     *KIND_LABELS,
 )
 
@@ -166,6 +167,8 @@ async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     tables["adjustments"] = _adjustment_table(adjusted, stations["stations"])
     tables["training"] = await _training_table(county, first, last)
     tables["trace"] = await _trace_table(county_id, first, last)
+    tables["trends"] = Table(trends_sheet.TITLE, trends_sheet.HEADERS, trends_sheet.MONEY_COLUMNS)
+    tables["trends"].rows = trends_sheet.rows(kpis["months"])
     return {"county": county, "month": month, "tables": tables}
 
 

@@ -218,6 +218,7 @@ async def month_kpis(
             else dict.fromkeys(actuals.COURIER_REACH)
         ),
     }
+    result["months"] = await twelve_months(county_id, start)
     covered = await coverage(county_id)
     result["targets"] = judged_targets(county, chosen, result["year_to_date"], covered, programme)
     if every_target:
@@ -373,6 +374,40 @@ def judged_targets(
             }
         )
     return judged
+
+
+# 12-month trends: the figures of each month, the month asked and the eleven before it.
+TREND_KEYS = (
+    "retail_fen",
+    "upward_sales_fen",
+    "downward_sales_fen",
+    "income_fen",
+    "parcels_in",
+    "parcels_out",
+    "poverty_payout_fen",
+)
+TREND_MONTHS = 12
+
+
+async def twelve_months(county_id: uuid.UUID, last_month: datetime.date) -> list[dict[str, Any]]:
+    """The month starting `last_month` and the eleven before it, oldest first, each with its
+    TREND_KEYS figures (defined as everywhere, from the rollups in one read): the kpis' `months`,
+    the page /county/trends and the workbook's sheet 近12个月."""
+    firsts = [service.month_start(last_month)]
+    for _ in range(TREND_MONTHS - 1):
+        firsts.insert(0, service.previous_month(firsts[0]))
+    end = service.next_month(firsts[-1]) - datetime.timedelta(days=1)
+    async with reading(county_id) as county:
+        lines = await county.days(firsts[0], end)
+    by_month: dict[str, list[DayLine]] = defaultdict(list)
+    for line in lines:
+        by_month[f"{line.day:%Y-%m}"].append(line)
+    months = []
+    for first in firsts:
+        key = f"{first:%Y-%m}"
+        figures = figures_of(by_month.get(key, []))
+        months.append({"month": key, "figures": {name: figures[name] for name in TREND_KEYS}})
+    return months
 
 
 async def daily_totals(

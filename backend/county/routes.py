@@ -283,7 +283,10 @@ class CountyDataController(Controller):
         table: Annotated[
             str,
             QueryParameter(
-                description="summary, scorecard, checkins, subsidies, subsidy_parcels or a kind",
+                description=(
+                    "summary, scorecard, checkins, subsidies, subsidy_parcels, adjustments, "
+                    "training, trace, trends or a kind"
+                ),
                 required=False,
             ),
         ] = "summary",
