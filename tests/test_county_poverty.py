@@ -163,6 +163,28 @@ async def test_poor_households_payout_and_trade_agree_on_api_page_and_workbook(c
     ug = await client.get(f"/county/coverage?month={MONTH}&lang=ug", headers=html_as(world.staff))
     assert ug.status_code == 200 and "نامرات كەنتلەر" in ug.text
 
+    # The township (both stations are in it) counts the same, on its API and its page.
+    overview = await client.get(
+        f"/api/v1/townships/{world.township_id}/overview?month={MONTH}",
+        headers=world.staff.headers,
+    )
+    assert overview.status_code == 200, overview.text
+    o = overview.json()
+    assert (o["month_households"], o["year_households"]) == (3, 3)
+    assert _split(o["year_figures"]) == (44000, 40000, 4000, 36500)
+    township = await client.get(
+        f"/county/township?township_id={world.township_id}&month={MONTH}&lang=zh-CN",
+        headers=html_as(world.staff),
+    )
+    assert township.status_code == 200, township.text
+    assert _page_row(township.text, "data-figure", "poor_households") == ["3 户", "3 户"]
+    assert _page_row(township.text, "data-figure", "poverty_payout_fen") == [
+        "95.00 元", "365.00 元"
+    ]  # fmt: skip
+    assert _page_row(township.text, "data-figure", "poverty_amount_fen") == [
+        "140.00 元", "440.00 元"
+    ]  # fmt: skip
+
     book = await client.get(
         f"/api/v1/counties/{world.county_id}/export.xlsx?month={MONTH}",
         headers=world.staff.headers,

@@ -292,6 +292,22 @@ def _served(
     return len({one.code for one in named if one.code in poor_codes and first <= one.day <= last})
 
 
+async def households_served(
+    county_id: uuid.UUID,
+    first: datetime.date,
+    last: datetime.date,
+    stations: set[uuid.UUID] | None = None,
+) -> int:
+    """惠及脱贫户 over [first, last], as the kpis count it, of these stations only (a township's)
+    or of the whole county."""
+    async with reading(county_id):
+        named = await ledger_reads.households_named(county_id, first, last)
+        poor_codes = await places.poverty_codes(county_id)
+    if stations is not None:
+        named = {one for one in named if one.station in stations}
+    return _served(named, poor_codes, first, last)
+
+
 def poor_households(served: int, last_year: int) -> dict[str, Any]:
     """Households served against the same days a year before, with the growth (None, its reason
     NO_BASE, when no household was served then)."""
