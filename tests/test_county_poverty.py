@@ -13,6 +13,7 @@ import io
 import re
 from decimal import Decimal
 
+import pytest
 from openpyxl import load_workbook
 
 from backend.county import rollups
@@ -227,3 +228,30 @@ async def test_a_rebuild_and_a_closed_month_keep_the_payout(client, world):
     # March is open: T-0001's 27000 stays; the year before's purchase for T-0003 leaves.
     assert _split(kpis["year_to_date"]["figures"]) == (44000, 40000, 4000, 36500)
     assert _split(kpis["year_to_date"]["last_year"]) == (20000, 20000, 0, 18000)
+
+
+async def test_this_months_page_compares_households_on_the_same_days_a_year_before(client, world):
+    """This month so far: the coverage page compares with the same days a year before (as its
+    amounts do); the kpis' month, with all of that month a year before (as their figures do)."""
+    today = datetime.datetime.now(SHANGHAI).date()
+    if (today.month, today.day) == (2, 29):
+        pytest.skip("29 February: no same day a year before")
+    a_year_before = today.replace(year=today.year - 1)
+    later = a_year_before + datetime.timedelta(days=1)
+    if later.month != a_year_before.month:
+        pytest.skip("the last day of a month: no later day of it a year before")
+    sales = [
+        _sale(1000, 100, _at(today.year, today.month, today.day), "T-0001"),
+        _sale(2000, 200, _at(later.year, later.month, later.day), "T-0001"),  # after those days
+    ]
+    assert {r["status"] for r in await push(client, world.keeper_b, sales)} == {"accepted"}
+    page = await client.get("/county/coverage?lang=zh-CN", headers=html_as(world.staff))
+    assert _page_row(page.text, "data-figure", "poor_households") == ["1 户", "0 户", "—"]
+    assert _page_row(page.text, "data-figure", "poverty_payout") == ["9.00 元", "0.00 元", "—"]
+    answer = await client.get(
+        f"/api/v1/counties/{world.county_id}/kpis?month={today:%Y-%m}",
+        headers=world.staff.headers,
+    )
+    kpis = answer.json()
+    assert kpis["poor_households"]["last_year"] == 1
+    assert kpis["last_year"]["poverty_payout_fen"] == 1800

@@ -132,8 +132,10 @@ async def coverage(
             {
                 **_growth(
                     "poor_households",
-                    kpis["poor_households"]["served"],
-                    kpis["poor_households"]["last_year"],
+                    await figures.households_served(county_id, first, last),
+                    await figures.households_served(
+                        county_id, year_before(first), year_before(last)
+                    ),
                 ),
                 "unit": "households",
             },
