@@ -66,7 +66,7 @@ KIND_LABELS = {
 }
 
 # The 汇总's row of distinct 脱贫户 served: the kpis' `poor_households` (the month) and
-# `year_to_date.poor_households`; households are not counted since the programme's start.
+# `year_to_date.poor_households`, and since the programme's start (figures.households_served).
 HOUSEHOLDS = "poor_households"
 # label, key, is money
 KPI_ROWS = (
@@ -156,8 +156,10 @@ async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     stations = await figures.checkin_weeks(county_id, _weeks_in(first, shown_until), shown_until)
     claims = await monthly_claims(county_id, month)
     adjusted = await figures.adjustments(county_id, first, last)
+    since = kpis["since_start"]
+    served_since = await figures.households_served(county_id, since["start"], since["end"])
     tables: dict[str, Table] = {
-        "summary": _summary(county, month, kpis, coverage),
+        "summary": _summary(county, month, kpis, coverage, served_since),
         "scorecard": _scorecard_table(county, kpis),
     }
     for kind, label in KIND_LABELS.items():
@@ -210,7 +212,7 @@ def _weeks_in(first: datetime.date, last: datetime.date) -> int:
     return (week_start(last) - week_start(first)).days // 7 + 1
 
 
-def _summary(county, month, kpis, coverage) -> Table:
+def _summary(county, month, kpis, coverage, served_since: int) -> Table:
     year, since = kpis["year_to_date"], kpis["since_start"]
     table = Table(
         f"{county.name} {month} 电商服务站台帐汇总",
@@ -224,7 +226,7 @@ def _summary(county, month, kpis, coverage) -> Table:
             table.rows.append(
                 [label, month_served["served"], month_served["last_year"],
                  month_served["growth_pct"], year_served["served"], year_served["last_year"],
-                 year_served["growth_pct"], None]
+                 year_served["growth_pct"], served_since]
             )  # fmt: skip
             continue
         values = [
