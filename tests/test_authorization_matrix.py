@@ -232,6 +232,7 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/county/stations/{station_id}"): RouteRule(staff_of_station),
     ("GET", "/county/coverage"): RouteRule(any_staff),
     ("GET", "/county/scorecard"): RouteRule(any_staff),
+    ("GET", "/county/trends"): RouteRule(any_staff),
     ("GET", "/county/checkins"): RouteRule(any_staff),
     ("GET", "/county/notices"): RouteRule(any_staff),
     ("POST", "/county/notices"): RouteRule(any_staff),

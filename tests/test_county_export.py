@@ -111,7 +111,7 @@ async def test_monthly_workbook(client, world):
     book = load_workbook(io.BytesIO(response.content))
     for name in ("汇总", "代收", "代发", "代购", "代销", "电费", "滞留", "冲正", "打卡"):
         assert name in book.sheetnames
-    assert book.sheetnames[-4:] == ["物流补贴", "补贴明细", "培训台帐", "溯源"]
+    assert book.sheetnames[-5:] == ["物流补贴", "补贴明细", "培训台帐", "溯源", "近12个月"]
 
     summary = book["汇总"]
     assert summary["A2"].value == "指标" and summary["D2"].value == "同比增长（%）"

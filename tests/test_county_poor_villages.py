@@ -122,12 +122,16 @@ async def test_poor_village_sales_agree_on_the_api_page_csv_and_workbook(client,
     await _sales_in_two_years(client, world)
     await _set_targets(client, world, {name: line[1] for name, line in EXPECTED.items()})
     kpis = await _kpis(client, world)
-    assert kpis["year_to_date"]["poor_villages"] == {
+    keys = ("retail_fen", "upward_sales_fen", "poverty_amount_fen")
+    poor_villages = kpis["year_to_date"]["poor_villages"]
+    assert poor_villages.pop("villages")[0]["households_served"] == 1  # T-0001
+    assert poor_villages == {
         "stations": 1,
-        "figures": {"retail_fen": 36000, "upward_sales_fen": 30000, "poverty_amount_fen": 30000},
-        "last_year": {"retail_fen": 25000, "upward_sales_fen": 20000, "poverty_amount_fen": 20000},
-        "growth_pct": {"retail_fen": 44.0, "upward_sales_fen": 50.0, "poverty_amount_fen": 50.0},
-        "growth_reason": dict.fromkeys(("retail_fen", "upward_sales_fen", "poverty_amount_fen")),
+        "figures": dict(zip(keys, (36000, 30000, 30000), strict=True)),
+        "last_year": dict(zip(keys, (25000, 20000, 20000), strict=True)),
+        "growth_pct": dict(zip(keys, (44.0, 50.0, 50.0), strict=True)),
+        "growth_reason": dict.fromkeys(keys),
+        "households_served": 1,
     }
     # The county's own figures still count both stations: 36000 + 40000 against 25000 + 50000.
     assert kpis["year_to_date"]["figures"]["retail_fen"] == 76000
@@ -159,9 +163,11 @@ async def test_poor_village_sales_agree_on_the_api_page_csv_and_workbook(client,
         assert csv_line[0] == "电商扶贫" and csv_line[4] == ("是" if met else "否")
         written = f"{_in_sheet(name, actual):.2f}" if name.endswith("_fen") else str(actual)
         assert csv_line[2] == written, csv_line
-    # The rows sit in the 电商扶贫 group, after the 脱贫户 served.
+    # The rows sit in the 电商扶贫 group, after the 脱贫户 served and their payout.
     poverty = re.search(r'<tbody data-group="poverty">(.*?)</tbody>', page.text, re.S).group(1)
-    assert re.findall(r'data-target="(\w+)"', poverty) == ["poor_households_served", *EXPECTED]
+    assert re.findall(r'data-target="(\w+)"', poverty) == [
+        "poor_households_served", "poverty_payout_fen", "poverty_payout_growth_pct", *EXPECTED
+    ]  # fmt: skip
 
 
 async def test_the_station_sheets_say_which_station_is_in_a_poor_village(client, world):
@@ -213,6 +219,8 @@ async def test_the_registrys_flag_today_decides_and_no_base_is_no_growth(client,
         "growth_reason": dict.fromkeys(
             ("retail_fen", "upward_sales_fen", "poverty_amount_fen"), "no_base"
         ),
+        "households_served": 0,
+        "villages": [],
     }
     judged = {t["name"]: t for t in kpis["targets"]}
     assert judged["poor_village_sales_growth_pct"] == {

@@ -8,6 +8,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ import pytest
 from backend.county.reporting import send_daily_reports
 from backend.settings import Settings
 from tests.support import event, push
+from tests.test_county_pages import html_as
 
 SECRET = "province-shared-secret"
 
@@ -223,3 +225,89 @@ async def test_nothing_is_sent_unsigned(app, client, world, receiver):
     tomorrow = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
     assert await send_daily_reports(settings, tomorrow) == 0
     assert receiver.requests == []
+
+
+def _shanghai_day(days_ago: int) -> datetime.date:
+    return datetime.datetime.now(ZoneInfo("Asia/Shanghai")).date() - datetime.timedelta(
+        days=days_ago
+    )
+
+
+async def _reported_days(app, client, world, receiver) -> tuple[Settings, datetime.datetime]:
+    """The programme started two days ago; today a sale of 250.00 (its commission 10.00); each
+    finished day from the start is sent (revision 1)."""
+    answer = await client.put(
+        f"/api/v1/counties/{world.county_id}/targets",
+        json={"programme_start": _shanghai_day(2).isoformat()},
+        headers=world.staff.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    sale = sale_of(25000)
+    sale["data"]["commission_fen"] = 1000
+    await push(client, world.keeper_a, [sale, event("checkin.recorded", {})])
+    settings = reporting_to(app, receiver.url)
+    tomorrow, _ = next_day_in_both_counties(datetime.datetime.now(datetime.UTC))
+    await send_daily_reports(settings, tomorrow)
+    assert await send_daily_reports(settings, tomorrow + datetime.timedelta(minutes=2)) == 4
+    return settings, tomorrow
+
+
+async def _report_log(client, world) -> dict[str, dict]:
+    response = await client.get(
+        f"/api/v1/counties/{world.county_id}/province-reports", headers=world.staff.headers
+    )
+    assert response.status_code == 200
+    return {report["day"]: report for report in response.json()}
+
+
+async def test_a_back_dated_entry_revises_its_business_day_not_the_day_it_synced(
+    app, client, world, receiver
+):
+    """An entry made two days ago on the phone (occurred_at) syncs today, after every day was
+    sent: the day it happened goes again as revision 2; today, the day it synced, is untouched."""
+    settings, tomorrow = await _reported_days(app, client, world, receiver)
+    first = _shanghai_day(2)
+    late = sale_of(1500)
+    late["occurred_at"] = datetime.datetime.combine(
+        first, datetime.time(10), tzinfo=ZoneInfo("Asia/Shanghai")
+    ).isoformat()
+    assert (await push(client, world.keeper_a, [late]))[0]["status"] == "accepted"
+    assert await send_daily_reports(settings, tomorrow + datetime.timedelta(minutes=3)) == 1
+    again = receiver.requests[-1]
+    assert again["headers"]["Idempotency-Key"] == f"TEST:{first}"
+    body = json.loads(again["body"])
+    assert body["day"] == first.isoformat() and body["revision"] == 2
+    assert body["figures"]["retail_fen"] == 1500
+    log = await _report_log(client, world)
+    assert log[first.isoformat()]["revision"] == 2
+    assert log[first.isoformat()]["figures_sent"]["retail_fen"] == 1500
+    today = _shanghai_day(0).isoformat()
+    assert log[today]["revision"] == 1 and log[today]["figures_sent"]["retail_fen"] == 25000
+    assert log[_shanghai_day(1).isoformat()]["figures_sent"]["retail_fen"] == 0
+
+
+async def test_the_reports_page_shows_every_figure_sent_when_reporting_is_on(
+    app, client, world, receiver, monkeypatch
+):
+    settings, _ = await _reported_days(app, client, world, receiver)
+    monkeypatch.setattr(app.state, "settings", settings)  # the province configured
+    page = await client.get("/county/reports?lang=zh-CN", headers=html_as(world.staff))
+    assert page.status_code == 200, page.text
+    assert 'data-reporting="off"' not in page.text
+    today = _shanghai_day(0).isoformat()
+    row = page.text.split(f'<tr data-day="{today}">')[1].split("</tr>")[0]
+    sent = dict(re.findall(r'<div data-figure="(\w+)"><dt>.*?</dt><dd>(.*?)</dd></div>', row, re.S))
+    body = json.loads(
+        next(r for r in receiver.requests if r["headers"]["Idempotency-Key"] == f"TEST:{today}")[
+            "body"
+        ]
+    )
+    assert set(sent) == set(body["figures"])  # each figure the day's body carried
+    assert sent["retail_fen"] == sent["farm_retail_fen"] == "250.00 元"
+    assert sent["income_fen"] == "10.00 元"
+    assert re.sub(r"<[^>]+>", "", sent["sales"]) == "1"
+    assert re.sub(r"<[^>]+>", "", sent["checkins"]) == "1"
+    assert "网络零售额 250.00 元" in row  # the line shown folded
+    monkeypatch.undo()  # reporting off again: the page says so
+    off = await client.get("/county/reports?lang=zh-CN", headers=html_as(world.staff))
+    assert 'data-reporting="off"' in off.text

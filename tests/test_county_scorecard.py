@@ -220,6 +220,9 @@ EXPECTED: dict[str, tuple] = {
     "downward_sales_growth_pct": (0.0, 5, False),
     "farm_parcels_out": (1, 1, True),
     "poor_households_served": (1, 1, True),  # T-0001
+    # what T-0001 was paid for its produce: B001's 10000 less no commission; none the year before
+    "poverty_payout_fen": (10000, None, None),
+    "poverty_payout_growth_pct": (None, 20, False),
     # 贫困村: B001 (西村) sold 10000 in June and nothing the year before: no base for growth
     "poor_village_retail_fen": (10000, 10000, True),
     "poor_village_sales_growth_pct": (None, 20, False),
@@ -265,6 +268,8 @@ PAGE_TEXT = {
     "downward_sales_growth_pct": ("0%", "5%"),
     "farm_parcels_out": ("1 件", "1 件"),
     "poor_households_served": ("1 户", "1 户"),
+    "poverty_payout_fen": ("100.00 元", "—"),
+    "poverty_payout_growth_pct": (f"— {NO_BASE}", "20%"),
     "poor_village_retail_fen": ("100.00 元", "100.00 元"),
     "poor_village_sales_growth_pct": (f"— {NO_BASE}", "20%"),
     "poor_village_upward_sales_fen": ("100.00 元", "—"),
@@ -334,6 +339,8 @@ SHEET_LABELS = {
     "downward_sales_growth_pct": "工业品下行同比增长（%）",
     "farm_parcels_out": "农产品代发快递（件）",
     "poor_households_served": "带动脱贫户（户）",
+    "poverty_payout_fen": "脱贫户代销所得（销售额减佣金）（元）",
+    "poverty_payout_growth_pct": "脱贫户代销所得同比增长（%）",
     "poor_village_retail_fen": "贫困村网络零售额（元）",
     "poor_village_sales_growth_pct": "贫困村网络零售额同比增长（%）",
     "poor_village_upward_sales_fen": "贫困村农产品上行（元）",
@@ -358,10 +365,11 @@ SHEET_LABELS = {
     "months_closed_on_time_pct": "县里按时审核月结（%）",
 }
 MONEY = {"online_retail_fen", "upward_sales_fen", "downward_sales_fen", "poor_village_retail_fen",
-         "poor_village_upward_sales_fen", "poor_village_poverty_amount_fen"}  # fmt: skip
+         "poor_village_upward_sales_fen", "poor_village_poverty_amount_fen",
+         "poverty_payout_fen"}  # fmt: skip
 # The growths with nothing the same days a year before: their reason, wherever they show.
 NO_BASE_NAMES = {"poor_village_sales_growth_pct", "poor_village_upward_growth_pct",
-                 "poor_village_poverty_growth_pct"}  # fmt: skip
+                 "poor_village_poverty_growth_pct", "poverty_payout_growth_pct"}  # fmt: skip
 
 
 def _in_sheet(name: str, value):
@@ -409,7 +417,7 @@ async def test_page_kpis_and_workbook_agree_on_every_row(client, world):
         "coverage", "sales", "poverty", "training", "trace", "logistics", "reporting"
     ]  # fmt: skip
     assert "测试县" in page.text and f"{Y}-01-01" in page.text and f"{Y}-06-30" in page.text
-    assert "已达标 12 项，未达标 12 项，未设目标 13 项" in page.text
+    assert "已达标 12 项，未达标 13 项，未设目标 14 项" in page.text
     assert 'href="/county/scorecard"' in page.text and "data-print" in page.text
 
     book = await client.get(

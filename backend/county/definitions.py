@@ -9,8 +9,13 @@ farm produce — all but those of a catalogue product of category `other`), upwa
 parcels_in (代收), parcels_out (代发), farm_parcels_out, parcels_picked_up, parcels_returned,
 parcels_overdue, purchases, sales, services, services_fen, income_fen (站点收入: what the
 station keeps, its fees and commissions; not the 代发 postage), postage_fen (代发 postage the
-villagers paid, passed on to the couriers), poverty_entries, poverty_amount_fen, checkins,
-reversals.
+villagers paid, passed on to the couriers), poverty_entries, poverty_amount_fen (惠及脱贫户
+交易额: what stations sold, bought or sent for 脱贫户), poverty_sales_fen (its 代销),
+poverty_purchases_fen (its 代购), poverty_payout_fen (what the 脱贫户 were paid out for their
+produce: their 代销 less the commission), checkins, reversals.
+
+PROVINCE_FIGURE_KEYS: the figures the province's day body carries (cunzhan.county-day.v1; the
+poverty split came later and is left out, so that no day sent before is owed again for it).
 
 POOR_VILLAGE_KEYS: the figures also summed over the stations in 贫困村 (rows 19/20 of
 docs/programme.md): retail_fen, upward_sales_fen and poverty_amount_fen (what those stations sold,
@@ -50,9 +55,15 @@ FIGURE_KEYS = (
     "postage_fen",
     "poverty_entries",
     "poverty_amount_fen",
+    "poverty_sales_fen",
+    "poverty_purchases_fen",
+    "poverty_payout_fen",
     "checkins",
     "reversals",
 )
+POVERTY_SPLIT = ("poverty_sales_fen", "poverty_purchases_fen", "poverty_payout_fen")
+PROVINCE_FIGURE_KEYS = tuple(key for key in FIGURE_KEYS if key not in POVERTY_SPLIT)
+PROVINCE_KIND_FIGURES = tuple(key for key in FIGURES if key != "poverty_fee_fen")
 CHECKIN_KIND = "checkin_recorded"
 # Kinds the rollups keep beside the keeper's cashbook: what the pages' per-kind tables leave out.
 NOT_IN_CASHBOOK = (OVERDUE_KIND, REVERSED_KIND, "parcel_moved", "cash_counted", "training_attended")
@@ -85,8 +96,12 @@ def add_to_figures(figures: dict[str, int], line: KindLine) -> None:
         figures["purchases"] += count
         figures["retail_fen"] += amount
         figures["downward_sales_fen"] += amount
+        figures["poverty_purchases_fen"] += line.poverty_amount_fen
     elif kind == "sale_recorded":
         figures["sales"] += count
+        figures["poverty_sales_fen"] += line.poverty_amount_fen
+        # The 脱贫户 are paid their sales less the station's commission (sale.recorded).
+        figures["poverty_payout_fen"] += line.poverty_amount_fen - line.poverty_fee_fen
         figures["retail_fen"] += amount
         # A 代销 of a catalogue product that is not farm produce is retail, not 上行.
         figures["farm_retail_fen"] += line.farm_amount_fen
@@ -130,12 +145,14 @@ def poor_village_figures(
     return {key: figures[key] for key in POOR_VILLAGE_KEYS}
 
 
-def kinds_of(lines: Iterable[KindLine]) -> dict[str, dict[str, int]]:
-    """Per kind, the sums of every rollup figure."""
+def kinds_of(
+    lines: Iterable[KindLine], keys: tuple[str, ...] = FIGURES
+) -> dict[str, dict[str, int]]:
+    """Per kind, the sums of every rollup figure (of `keys`)."""
     kinds: dict[str, dict[str, int]] = {}
     for line in lines:
-        into = kinds.setdefault(line.kind, dict.fromkeys(FIGURES, 0))
-        for key in FIGURES:
+        into = kinds.setdefault(line.kind, dict.fromkeys(keys, 0))
+        for key in keys:
             into[key] += getattr(line, key)
     return kinds
 

@@ -7,9 +7,9 @@ every target name with its actual, the county's target and met 是/否/未设目
 the month's 县到村 48 h delivery as `GET …/delivery` answers it), one sheet
 per kind with a row per station, 打卡 (weeks × stations), 调整 (entries dated in a closed month
 and counted this month), 物流补贴 (claims per station), 补贴明细 (the parcels claimed), 培训台帐
-(the month's training sessions with their 人次, then the year's training figures) and 溯源 (the
+(the month's training sessions with their 人次, then the year's training figures), 溯源 (the
 county's trace batches with their scans in the month, the year to date and through the month's
-end, and the county's 合计).
+end, and the county's 合计) and 近12个月 (the month and the eleven before it: trends_sheet.py).
 Amounts are yuan with two decimals ('#,##0.00'), headers Chinese and frozen; days are date cells
 ('yyyy-mm-dd'). Nothing personal is exported: no table has a column for a
 villager's phone, name, household code or account, nor for the free text one could be typed into
@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from backend.county import definitions, figures, scorecard, service, training_sheet
+from backend.county import definitions, figures, scorecard, service, training_sheet, trends_sheet
 from backend.county.store.rollup_rows import StationSumLine
 from backend.county.subsidies import monthly_claims
 from backend.county.targets import TARGET_NAMES
@@ -68,6 +68,9 @@ KIND_LABELS = {
     "entry_reversed": "冲正",
 }
 
+# The 汇总's row of distinct 脱贫户 served: the kpis' `poor_households` (the month) and
+# `year_to_date.poor_households`, and since the programme's start (figures.households_served).
+HOUSEHOLDS = "poor_households"
 # label, key, is money
 KPI_ROWS = (
     ("网络零售额（元）", "retail_fen", True),
@@ -87,7 +90,11 @@ KPI_ROWS = (
     ("站点收入（手续费与佣金，不含代发邮费）（元）", "income_fen", True),
     ("代发邮费（转付快递公司）（元）", "postage_fen", True),
     ("惠及脱贫户（笔）", "poverty_entries", False),
-    ("惠及脱贫户金额（元）", "poverty_amount_fen", True),
+    ("惠及脱贫户（户）", HOUSEHOLDS, False),
+    ("惠及脱贫户交易额（代销与代购）（元）", "poverty_amount_fen", True),
+    ("其中脱贫户代销（元）", "poverty_sales_fen", True),
+    ("其中脱贫户代购（元）", "poverty_purchases_fen", True),
+    ("脱贫户代销所得（销售额减佣金）（元）", "poverty_payout_fen", True),
     ("打卡（次）", "checkins", False),
     ("冲正（笔）", "reversals", False),
 )
@@ -113,6 +120,7 @@ CSV_TABLES = (
     "adjustments",
     "training",
     "trace",
+    "trends",
     *KIND_LABELS,
 )
 
@@ -154,8 +162,10 @@ async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     stations = await figures.checkin_weeks(county_id, _weeks_in(first, shown_until), shown_until)
     claims = await monthly_claims(county_id, month)
     adjusted = await figures.adjustments(county_id, first, last)
+    since = kpis["since_start"]
+    served_since = await figures.households_served(county_id, since["start"], since["end"])
     tables: dict[str, Table] = {
-        "summary": _summary(county, month, kpis, coverage),
+        "summary": _summary(county, month, kpis, coverage, served_since),
         "scorecard": _scorecard_table(county, kpis),
     }
     _delivery_block(tables["scorecard"], await delivery.county_delivery(county_id, month))
@@ -166,6 +176,8 @@ async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     tables["adjustments"] = _adjustment_table(adjusted, stations["stations"])
     tables["training"] = await _training_table(county, first, last)
     tables["trace"] = await _trace_table(county_id, first, last)
+    tables["trends"] = Table(trends_sheet.TITLE, trends_sheet.HEADERS, trends_sheet.MONEY_COLUMNS)
+    tables["trends"].rows = trends_sheet.rows(kpis["months"])
     return {"county": county, "month": month, "tables": tables}
 
 
@@ -207,7 +219,7 @@ def _weeks_in(first: datetime.date, last: datetime.date) -> int:
     return (week_start(last) - week_start(first)).days // 7 + 1
 
 
-def _summary(county, month, kpis, coverage) -> Table:
+def _summary(county, month, kpis, coverage, served_since: int) -> Table:
     year, since = kpis["year_to_date"], kpis["since_start"]
     table = Table(
         f"{county.name} {month} 电商服务站台帐汇总",
@@ -216,6 +228,14 @@ def _summary(county, month, kpis, coverage) -> Table:
          "累计同比增长（%）", f"自项目开始（{since['start']:%Y-%m-%d} 起）"],
     )  # fmt: skip
     for label, key, money in KPI_ROWS:
+        if key == HOUSEHOLDS:
+            month_served, year_served = kpis[HOUSEHOLDS], year[HOUSEHOLDS]
+            table.rows.append(
+                [label, month_served["served"], month_served["last_year"],
+                 month_served["growth_pct"], year_served["served"], year_served["last_year"],
+                 year_served["growth_pct"], served_since]
+            )  # fmt: skip
+            continue
         values = [
             kpis["figures"][key],
             kpis["last_year"][key],

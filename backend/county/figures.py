@@ -39,6 +39,8 @@ from backend.county.definitions import (
     FIGURE_KEYS,
     NO_BASE,
     NOT_IN_CASHBOOK,
+    PROVINCE_FIGURE_KEYS,
+    PROVINCE_KIND_FIGURES,
     add_to_figures,
     empty_figures,
     figures_of,
@@ -159,16 +161,30 @@ async def month_kpis(
         )
         since = figures_of(await figures.days(programme_start, until))
         base = await programme_rows.baseline(county_id)
-        poor_villages = await _poor_villages(figures, first_of_year, until)
+        # 惠及脱贫户 households: the year's (the month's inside it) and the year before's, which
+        # holds last year's whole month too (this month's figures compare with all of it).
+        poor_codes = await places.poverty_codes(county_id)
+        named = await ledger_reads.households_named(county_id, first_of_year, until)
+        named_before = await ledger_reads.households_named(
+            county_id, service.year_before(first_of_year), service.year_before(end)
+        )
+        poor_villages = await _poor_villages(figures, first_of_year, until, named, poor_codes)
         chosen = await programme_rows.targets(county_id)
-        served = None
         wanted = {row.name for row in chosen} if not every_target else set(targets.TARGET_NAMES)
-        if "poor_households_served" in wanted:
-            served = await poor_households_served(county_id, first_of_year, until)
         trained = await training.period_training(county_id, first_of_year, until)
         trained_since = await training.visits_between(county_id, programme_start, until)
         scans = await trace.scans_between(county_id, first_of_year, until)
         scans_since = await trace.scans_between(county_id, programme_start, until)
+    result["poor_households"] = poor_households(
+        _served(named, poor_codes, start, end),
+        _served(named_before, poor_codes, service.year_before(start), service.year_before(end)),
+    )
+    year_households = poor_households(
+        _served(named, poor_codes, first_of_year, until),
+        _served(
+            named_before, poor_codes, service.year_before(first_of_year), service.year_before(until)
+        ),
+    )
     # The product's first year has no year before in the ledger: the county's baseline stands in.
     year_before, sources = baseline.year_before(year_before, base, first_of_year, until)
     result["year_to_date"] = {
@@ -179,6 +195,7 @@ async def month_kpis(
         "last_year_source": sources,
         "growth_pct": {key: growth_pct(year[key], year_before[key]) for key in FIGURE_KEYS},
         "poor_villages": poor_villages,
+        "poor_households": year_households,
     }
     result["since_start"] = {
         "start": programme_start,
@@ -187,7 +204,7 @@ async def month_kpis(
         "trace_scans": scans_since,
     }
     programme = {
-        "poor_households_served": served,
+        "poor_households_served": year_households["served"],
         "training_visits": trained.visits,
         "training_visits_since_start": trained_since,
         "poor_training_visits": trained.poor_visits,
@@ -211,6 +228,7 @@ async def month_kpis(
             else dict.fromkeys(actuals.COURIER_REACH)
         ),
     }
+    result["months"] = await twelve_months(county_id, start)
     covered = await coverage(county_id)
     result["targets"] = judged_targets(county, chosen, result["year_to_date"], covered, programme)
     if every_target:
@@ -220,35 +238,96 @@ async def month_kpis(
 
 
 async def _poor_villages(
-    figures: CountyFigures, first: datetime.date, last: datetime.date
+    figures: CountyFigures,
+    first: datetime.date,
+    last: datetime.date,
+    named: set[ledger_reads.HouseholdNamed],
+    poor_codes: frozenset[str],
 ) -> dict[str, Any]:
-    """贫困村: 网络零售额, 农产品上行 and 惠及脱贫户金额 of the stations whose village is a
-    贫困村 (the registry's flag today, the one frozen with a closed station-month; closed
-    stations' sales still count), over [first, last]
-    and the same days a year before, with the growth (None, its reason NO_BASE, when there is
-    nothing to grow from)."""
+    """贫困村: 网络零售额, 农产品上行, 惠及脱贫户交易额 and payout of the stations whose village is
+    a 贫困村 (the registry's flag today, the one frozen with a closed station-month; closed
+    stations' sales still count), over [first, last] and the same days a year before, with the
+    growth (None, its reason NO_BASE, when there is nothing to grow from); the distinct 脱贫户
+    those stations served; and per 贫困村 with a station (today's flag), its households served
+    and payout over [first, last]."""
     stations = await places.stations(figures.county_id)
     poor = {station.id for station in stations if station.poor_village}
     now = await frozen.poor_village_sums(figures.county_id, first, last, poor)
     before = await frozen.poor_village_sums(
         figures.county_id, service.year_before(first), service.year_before(last), poor
     )
+    served_by: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for one in named:
+        if one.code in poor_codes and first <= one.day <= last:
+            served_by[one.station].add(one.code)
+    sums: dict[uuid.UUID, list[StationSumLine]] = defaultdict(list)
+    for line in await figures.station_sums(first, last):
+        sums[line.station].append(line)
+    villages: dict[uuid.UUID, dict[str, Any]] = {}
+    for station in stations:
+        if not station.poor_village or station.village_id is None:
+            continue
+        village = villages.setdefault(
+            station.village_id,
+            {"id": station.village_id, "name": station.village, "township": station.township,
+             "stations": 0, "codes": set(), "poverty_payout_fen": 0, "poverty_amount_fen": 0},
+        )  # fmt: skip
+        village["stations"] += 1
+        village["codes"] |= served_by.get(station.id, set())
+        own = figures_of(sums.get(station.id, []))
+        village["poverty_payout_fen"] += own["poverty_payout_fen"]
+        village["poverty_amount_fen"] += own["poverty_amount_fen"]
+    listed = []
+    for village in sorted(villages.values(), key=lambda v: (v["township"], v["name"])):
+        codes = village.pop("codes")
+        listed.append({**village, "households_served": len(codes)})
     return {
         "stations": len(poor),
         "figures": now,
         "last_year": before,
         "growth_pct": {key: growth_pct(now[key], before[key]) for key in now},
         "growth_reason": {key: NO_BASE if before[key] <= 0 else None for key in now},
+        "households_served": len(set().union(*(served_by.get(s, set()) for s in poor))),
+        "villages": listed,
     }
 
 
-async def poor_households_served(
-    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+def _served(
+    named: set[ledger_reads.HouseholdNamed],
+    poor_codes: frozenset[str],
+    first: datetime.date,
+    last: datetime.date,
 ) -> int:
-    """惠及脱贫户: how many distinct 脱贫户 households (the registry's flag today) a station sold
-    for, bought for or sent a parcel for over [first, last] (inside a read transaction)."""
-    named = await ledger_reads.household_codes(county_id, first, last)
-    return len(named & await places.poverty_codes(county_id))
+    """惠及脱贫户: how many distinct 脱贫户 (the registry's flag today) a station sold for,
+    bought for or sent a parcel for over [first, last]."""
+    return len({one.code for one in named if one.code in poor_codes and first <= one.day <= last})
+
+
+async def households_served(
+    county_id: uuid.UUID,
+    first: datetime.date,
+    last: datetime.date,
+    stations: set[uuid.UUID] | None = None,
+) -> int:
+    """惠及脱贫户 over [first, last], as the kpis count it, of these stations only (a township's)
+    or of the whole county."""
+    async with reading(county_id):
+        named = await ledger_reads.households_named(county_id, first, last)
+        poor_codes = await places.poverty_codes(county_id)
+    if stations is not None:
+        named = {one for one in named if one.station in stations}
+    return _served(named, poor_codes, first, last)
+
+
+def poor_households(served: int, last_year: int) -> dict[str, Any]:
+    """Households served against the same days a year before, with the growth (None, its reason
+    NO_BASE, when no household was served then)."""
+    return {
+        "served": served,
+        "last_year": last_year,
+        "growth_pct": growth_pct(served, last_year),
+        "growth_reason": NO_BASE if last_year <= 0 else None,
+    }
 
 
 def target_actuals(
@@ -275,6 +354,8 @@ def target_actuals(
         "poor_village_upward_growth_pct": poor["growth_pct"]["upward_sales_fen"],
         "poor_village_poverty_amount_fen": poor["figures"]["poverty_amount_fen"],
         "poor_village_poverty_growth_pct": poor["growth_pct"]["poverty_amount_fen"],
+        "poverty_payout_fen": figures["poverty_payout_fen"],
+        "poverty_payout_growth_pct": growth["poverty_payout_fen"],
         **programme,
     }
 
@@ -320,6 +401,40 @@ def judged_targets(
             }
         )
     return judged
+
+
+# 12-month trends: the figures of each month, the month asked and the eleven before it.
+TREND_KEYS = (
+    "retail_fen",
+    "upward_sales_fen",
+    "downward_sales_fen",
+    "income_fen",
+    "parcels_in",
+    "parcels_out",
+    "poverty_payout_fen",
+)
+TREND_MONTHS = 12
+
+
+async def twelve_months(county_id: uuid.UUID, last_month: datetime.date) -> list[dict[str, Any]]:
+    """The month starting `last_month` and the eleven before it, oldest first, each with its
+    TREND_KEYS figures (defined as everywhere, from the rollups in one read): the kpis' `months`,
+    the page /county/trends and the workbook's sheet 近12个月."""
+    firsts = [service.month_start(last_month)]
+    for _ in range(TREND_MONTHS - 1):
+        firsts.insert(0, service.previous_month(firsts[0]))
+    end = service.next_month(firsts[-1]) - datetime.timedelta(days=1)
+    async with reading(county_id) as county:
+        lines = await county.days(firsts[0], end)
+    by_month: dict[str, list[DayLine]] = defaultdict(list)
+    for line in lines:
+        by_month[f"{line.day:%Y-%m}"].append(line)
+    months = []
+    for first in firsts:
+        key = f"{first:%Y-%m}"
+        figures = figures_of(by_month.get(key, []))
+        months.append({"month": key, "figures": {name: figures[name] for name in TREND_KEYS}})
+    return months
 
 
 async def daily_totals(
@@ -432,7 +547,12 @@ async def checkin_weeks(
 
 
 def _activity(lines: Iterable[KindLine]) -> dict[str, Any]:
-    return {"figures": figures_of(lines), "kinds": kinds_of(lines)}
+    """A day as the province's body carries it (its figures of cunzhan.county-day.v1)."""
+    figures = figures_of(lines)
+    return {
+        "figures": {key: figures[key] for key in PROVINCE_FIGURE_KEYS},
+        "kinds": kinds_of(lines, PROVINCE_KIND_FIGURES),
+    }
 
 
 async def days_activity(

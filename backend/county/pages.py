@@ -91,6 +91,13 @@ class CountyPagesController(Controller):
         page = await programme.coverage(county_id, month, on)
         return render(request, "county/coverage.html", nav="coverage", **page)
 
+    @get("/trends", name="county_trends")
+    async def trends(self, request: Request, user: LoggedIn, month: Month = None) -> Template:
+        """近12个月: the month asked and the eleven before it, from the kpis' own months."""
+        county_id = await staff_county(user)
+        page = await programme.trends(county_id, month, Formatter(page_language(request)))
+        return render(request, "county/trends.html", nav="trends", **page)
+
     @get("/scorecard", name="county_scorecard")
     async def scorecard(self, request: Request, user: LoggedIn, month: Month = None) -> Template:
         """考核指标: every programme target judged on the year to date, printable for the

@@ -1,5 +1,6 @@
 """How the county stands against the programme, as its pages show it: check-ins week by week,
-and coverage of townships and villages with this month's figures against last year's."""
+coverage of townships and villages with this month's figures against last year's, and the
+last 12 months' trends."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from backend.county.service import month_start, next_month, page_month, recent_m
 from backend.county.store import places
 from backend.ledger.service import week_start
 from backend.registry import standards as registry_standards
+from backend.web.charts import Chart, bar_chart
+from backend.web.format import Formatter
 
 # Check-ins week by week ------------------------------------------------------------------------
 
@@ -124,6 +127,32 @@ async def coverage(
         ],
         "last_year_first": year_before(first),
         "last_year_last": year_before(last),
+        # 惠及脱贫户 as the programme counts it: households (户), their payout, the 交易额
+        "poverty": [
+            {
+                **_growth(
+                    "poor_households",
+                    await figures.households_served(county_id, first, last),
+                    await figures.households_served(
+                        county_id, year_before(first), year_before(last)
+                    ),
+                ),
+                "unit": "households",
+            },
+            {
+                **_growth(
+                    "poverty_payout", now["poverty_payout_fen"], before["poverty_payout_fen"]
+                ),
+                "unit": "yuan",
+            },
+            {
+                **_growth(
+                    "poverty_amount", now["poverty_amount_fen"], before["poverty_amount_fen"]
+                ),
+                "unit": "yuan",
+            },
+        ],
+        "poor_village_rows": kpis["year_to_date"]["poor_villages"]["villages"],
     }
 
 
@@ -143,3 +172,63 @@ def _target(name: str, part: dict[str, Any]) -> dict[str, Any]:
 
 def _growth(name: str, now: int, before: int) -> dict[str, Any]:
     return {"name": name, "now": now, "before": before, "growth": growth_pct(now, before)}
+
+
+# 12-month trends -------------------------------------------------------------------------------
+
+# TREND_KEYS' columns as the page heads them: the label's key and the unit.
+TREND_COLUMNS = (
+    ("retail_fen", "county_page.retail", "yuan"),
+    ("upward_sales_fen", "county_page.upward", "yuan"),
+    ("downward_sales_fen", "county_page.downward", "yuan"),
+    ("income_fen", "county_page.income", "yuan"),
+    ("parcels_in", "county_page.kind.parcel_received", "parcels"),
+    ("parcels_out", "county_page.kind.parcel_dispatched", "parcels"),
+    ("poverty_payout_fen", "county_page.poverty.poverty_payout", "yuan"),
+)
+
+
+async def trends(county_id: uuid.UUID, month: str | None, fmt: Formatter) -> dict[str, Any]:
+    """The month asked (this month by default) and the eleven before it: the kpis' `months`
+    (figures.twelve_months) as a table and two bar charts (上行/下行, parcels in/out)."""
+    async with figures.reading(county_id):
+        facts = await county_facts(county_id)
+    last = page_month(month, facts.today)
+    months = await figures.twelve_months(county_id, last)
+    return {
+        "facts": facts,
+        "month": last,
+        "months_shown": recent_months(facts.today),
+        "columns": TREND_COLUMNS,
+        "rows": months,
+        "charts": _trend_charts(months, fmt),
+    }
+
+
+def _trend_charts(months: list[dict[str, Any]], fmt: Formatter) -> list[Chart]:
+    labels = [row["month"][2:] for row in months]  # YY-MM under each bar
+
+    def series(key: str, label: str, scale: float = 1) -> tuple[str, list[float]]:
+        return fmt.t(label), [row["figures"][key] / scale for row in months]
+
+    return [
+        bar_chart(
+            fmt.t("county_page.trends12.chart_sales"),
+            fmt.t("county_page.unit.yuan_short"),
+            labels,
+            [
+                series("upward_sales_fen", "county_page.upward", 100),
+                series("downward_sales_fen", "county_page.downward", 100),
+            ],
+            tick_format=lambda value: f"{value:,.0f}",
+        ),
+        bar_chart(
+            fmt.t("county_page.trends12.chart_parcels"),
+            fmt.t("county_page.unit.parcels_short"),
+            labels,
+            [
+                series("parcels_in", "county_page.kind.parcel_received"),
+                series("parcels_out", "county_page.kind.parcel_dispatched"),
+            ],
+        ),
+    ]

@@ -115,6 +115,7 @@ class StationRow:
     last_active: datetime.date | None = None
     on_shelf: int = 0
     overdue: int = 0
+    village_id: uuid.UUID | None = None
 
 
 async def station_rows(county_id: uuid.UUID, include_closed: bool) -> list[StationRow]:

@@ -98,7 +98,7 @@ def event_figures(
     """The kind an (unreversed) entry counts under and what it adds to its day (rollup_rows'
     FIGURES, in order)."""
     if event_type == "entry.reversed":
-        return REVERSED_KIND, (1, 0, 0, 0, 0, 0, 0)
+        return REVERSED_KIND, (1, 0, 0, 0, 0, 0, 0, 0)
     kind = cashbook_kind(event_type, data)
     amount, fee = cashbook_amounts(data)
     if event_type == "parcel.picked_up":
@@ -111,7 +111,7 @@ def event_figures(
         farm = 1 if products.is_farm(data.get("product_code"), data["product"]) else 0
     farm_amount = amount * farm if event_type == "sale.recorded" else 0
     poor = 1 if data.get("household_code") in poverty_codes else 0
-    return kind, (1, amount, fee, farm, poor, amount * poor, farm_amount)
+    return kind, (1, amount, fee, farm, poor, amount * poor, farm_amount, fee * poor)
 
 
 async def _figures(
@@ -152,15 +152,15 @@ async def _whole_history(
             "fee_fen": group.fee_fen,
         }
         kind, one = event_figures(group.type, data, rule.poverty_codes, rule.not_farm)
-        count, amount, fee, farm, poor, poor_amount, farm_amount = one
+        count, amount, fee, farm, poor, poor_amount, farm_amount, poor_fee = one
         values = (count * group.count, amount, fee, farm * group.count, poor * group.count,
-                  poor_amount, farm_amount)  # fmt: skip
+                  poor_amount, farm_amount, poor_fee)  # fmt: skip
         _add(figures, (group.day, kind), values)
     shift = datetime.timedelta(days=rule.return_days)
     for parcels in await ledger_reads.parcel_days(station_id):
         due = parcels.received_date + shift
         if due <= today and (parcels.closed_date is None or parcels.closed_date >= due):
-            _add(figures, (due, OVERDUE_KIND), (parcels.count, 0, 0, 0, 0, 0, 0))
+            _add(figures, (due, OVERDUE_KIND), (parcels.count, 0, 0, 0, 0, 0, 0, 0))
     return figures
 
 
@@ -209,7 +209,7 @@ async def _overdue_figures(stations, rule: CountyRule, days, today, figures) -> 
         if due > today or due not in wanted_set:
             continue
         if parcel.closed_date is None or parcel.closed_date >= due:
-            _add(figures[parcel.station], (due, OVERDUE_KIND), (1, 0, 0, 0, 0, 0, 0))
+            _add(figures[parcel.station], (due, OVERDUE_KIND), (1, 0, 0, 0, 0, 0, 0, 0))
 
 
 # Which days changed ---------------------------------------------------------------------------

@@ -56,6 +56,7 @@ class RollupRow(msgspec.Struct):
     poverty_count: int  # entries for a 脱贫户 household
     poverty_amount_fen: int
     farm_amount_fen: int  # the farm-produce sales' amounts (农产品网络零售额)
+    poverty_fee_fen: int  # the fees and commissions of the entries for a 脱贫户
     # Of `count`, entries dated in a closed month and counted on this day instead (month close).
     adjustments: int = 0
     # Those entries, each with its own date (oldest first); empty without adjustments.
@@ -325,7 +326,10 @@ class CountyDataController(Controller):
         table: Annotated[
             str,
             QueryParameter(
-                description="summary, scorecard, checkins, subsidies, subsidy_parcels or a kind",
+                description=(
+                    "summary, scorecard, checkins, subsidies, subsidy_parcels, adjustments, "
+                    "training, trace, trends or a kind"
+                ),
                 required=False,
             ),
         ] = "summary",

@@ -60,6 +60,8 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "poverty",
         (
             "poor_households_served",
+            "poverty_payout_fen",
+            "poverty_payout_growth_pct",
             "poor_village_retail_fen",
             "poor_village_sales_growth_pct",
             "poor_village_upward_sales_fen",

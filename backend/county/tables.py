@@ -39,6 +39,8 @@ class Rollup(Table, tablename="county_rollup"):
     poverty_count = Integer(default=0)  # entries for a 脱贫户 household
     poverty_amount_fen = BigInt(default=0)
     farm_amount_fen = BigInt(default=0)  # the farm sales' amounts: 农产品网络零售额
+    # fees and commissions of the entries for a 脱贫户: a sale's payout is its amount less this
+    poverty_fee_fen = BigInt(default=0)
 
 
 class RollupTotal(Table, tablename="county_rollup_total"):
@@ -55,6 +57,7 @@ class RollupTotal(Table, tablename="county_rollup_total"):
     poverty_count = Integer(default=0)
     poverty_amount_fen = BigInt(default=0)
     farm_amount_fen = BigInt(default=0)
+    poverty_fee_fen = BigInt(default=0)
 
 
 class RollupMark(Table, tablename="county_rollup_mark"):
@@ -109,6 +112,7 @@ class FrozenRollup(Table, tablename="county_frozen_rollup"):
     poverty_count = Integer(default=0)
     poverty_amount_fen = BigInt(default=0)
     farm_amount_fen = BigInt(default=0)
+    poverty_fee_fen = BigInt(default=0)
 
 
 class ProvinceReport(Table, tablename="county_province_report"):

@@ -39,6 +39,10 @@ TARGET_NAMES: dict[str, str] = {
     "farm_parcels_out": "count",  # 农产品代发 parcels, year to date
     # 脱贫户 (today's registry flag) named on a sale, purchase or dispatch, year to date
     "poor_households_served": "count",
+    # what the 脱贫户 were paid out for their produce (their 代销 less the commission), year to
+    # date, and its growth on the same days a year before (岳普湖: up 20 % a year)
+    "poverty_payout_fen": "fen",
+    "poverty_payout_growth_pct": "pct",
     # 贫困村: 网络零售额, 农产品上行 and 惠及脱贫户金额 (sold, bought or paid for 脱贫户) of the
     # stations whose village is a 贫困村, year to date, and their growth on the same days a year
     # before (the seeds: up 20 % a year)

@@ -79,6 +79,11 @@ async def township_overview(
         "needing_attention": sum(1 for s in stations if s["needs_attention"]),
         "month_figures": figures_of(line for line in month_lines if line.station in mine),
         "year_figures": year_figures,
+        # 惠及脱贫户 (户): distinct 脱贫户 its stations served, as the kpis count the county's
+        "month_households": await figures.households_served(county_id, first, until, mine),
+        "year_households": await figures.households_served(
+            county_id, first.replace(month=1, day=1), until, mine
+        ),
         "training": training_held,
         "targets": await _judged(township_id, actuals),
     }

@@ -191,7 +191,7 @@ def _summary_sheet(workbook, table) -> None:
 
 def build_workbook(tables: dict[str, Any], kinds: list[str]) -> bytes:
     """The sheets in their order: 汇总, 考核指标, one per kind, 打卡, 调整, 物流补贴, 补贴明细,
-    培训台帐, 溯源."""
+    培训台帐, 溯源, 近12个月."""
     workbook = Workbook(write_only=True)
     parts = tables["tables"]
     _summary_sheet(workbook, parts["summary"])
@@ -205,6 +205,7 @@ def build_workbook(tables: dict[str, Any], kinds: list[str]) -> bytes:
     _table_sheet(workbook, "补贴明细", parts["subsidy_parcels"])
     _table_sheet(workbook, "培训台帐", parts["training"])
     _table_sheet(workbook, "溯源", parts["trace"])
+    _table_sheet(workbook, "近12个月", parts["trends"])
     workbook.properties.creator = "村站通"
     workbook.properties.title = parts["summary"].title
     buffer = io.BytesIO()

@@ -38,6 +38,7 @@ NAV_AVAILABLE = [
     "dashboard",
     "stations",
     "coverage",
+    "trends",
     "township",
     "scorecard",
     "notices",

@@ -46,7 +46,7 @@ async def save(
     )  # fmt: skip
     await db.executemany(
         f"INSERT INTO county_frozen_rollup (station, month, day, kind, {_COLUMNS}) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        f"VALUES ({', '.join(f'${n}' for n in range(1, len(FIGURES) + 5))})",
         [
             (month.station, month.month, day, kind, *values)
             for (day, kind), values in sorted(lines.items())

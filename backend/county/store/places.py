@@ -85,6 +85,7 @@ class StationRow(msgspec.Struct, frozen=True):
     village: str
     poor_village: bool
     closed: bool
+    village_id: uuid.UUID | None = None
 
 
 async def stations(
@@ -93,7 +94,7 @@ async def stations(
     """The county's stations by code (by township name first if asked)."""
     sql = (
         "SELECT s.id, s.code, s.name, s.township, t.name AS township_name, v.name AS village_name, "
-        "v.poor, s.closed_at FROM registry_station s "
+        "v.poor, s.closed_at, s.village FROM registry_station s "
         "JOIN registry_township t ON t.id = s.township JOIN registry_village v ON v.id = s.village "
         "WHERE s.county = $1"
     )
@@ -111,6 +112,7 @@ async def stations(
             village=row["village_name"],
             poor_village=bool(row["poor"]),
             closed=row["closed_at"] is not None,
+            village_id=db.as_uuid(row["village"]),
         )
         for row in rows
     ]

@@ -12,7 +12,8 @@ import msgspec
 
 from backend import clock, db
 
-# count, amount_fen, fee_fen, farm_count, poverty_count, poverty_amount_fen, farm_amount_fen
+# count, amount_fen, fee_fen, farm_count, poverty_count, poverty_amount_fen, farm_amount_fen,
+# poverty_fee_fen
 FIGURES = (
     "count",
     "amount_fen",
@@ -21,6 +22,7 @@ FIGURES = (
     "poverty_count",
     "poverty_amount_fen",
     "farm_amount_fen",
+    "poverty_fee_fen",
 )
 OVERDUE_KIND = "parcel_overdue"
 REVERSED_KIND = "entry_reversed"
@@ -43,6 +45,7 @@ class KindLine(msgspec.Struct, frozen=True):
     poverty_count: int
     poverty_amount_fen: int
     farm_amount_fen: int  # the farm-produce sales' amounts (农产品网络零售额)
+    poverty_fee_fen: int  # the fees and commissions of the entries for a 脱贫户
 
     def figures(self) -> dict[str, int]:
         return {key: getattr(self, key) for key in FIGURES}
@@ -67,12 +70,12 @@ class StationSumLine(KindLine, frozen=True):
     station: uuid.UUID
 
 
-def _counts(row: dict) -> tuple[int, int, int, int, int, int, int]:
+def _counts(row: dict) -> tuple[int, int, int, int, int, int, int, int]:
     """A row's FIGURES, in order (NULL sums are 0)."""
-    count, amount, fee, farm, poverty, poverty_amount, farm_amount = (
+    count, amount, fee, farm, poverty, poverty_amount, farm_amount, poverty_fee = (
         int(row[key] or 0) for key in FIGURES
     )
-    return count, amount, fee, farm, poverty, poverty_amount, farm_amount
+    return count, amount, fee, farm, poverty, poverty_amount, farm_amount, poverty_fee
 
 
 _COLUMNS = ", ".join(FIGURES)
@@ -258,8 +261,8 @@ async def replace_station_days(
             )
     await db.executemany(
         "INSERT INTO county_rollup (station, county, day, kind, count, amount_fen, fee_fen, "
-        "farm_count, poverty_count, poverty_amount_fen, farm_amount_fen) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "farm_count, poverty_count, poverty_amount_fen, farm_amount_fen, poverty_fee_fen) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         [
             (station, county_id, day, kind, *values)
             for station in stations
@@ -273,9 +276,10 @@ async def write_totals(county_id: uuid.UUID, days: set[datetime.date] | None) ->
     """The county's sums for the given days (all when None), from the station rows."""
     select = (
         "INSERT INTO county_rollup_total (county, day, kind, count, amount_fen, fee_fen, "
-        "farm_count, poverty_count, poverty_amount_fen, farm_amount_fen) "
+        "farm_count, poverty_count, poverty_amount_fen, farm_amount_fen, poverty_fee_fen) "
         "SELECT county, day, kind, SUM(count), SUM(amount_fen), SUM(fee_fen), SUM(farm_count), "
-        "SUM(poverty_count), SUM(poverty_amount_fen), SUM(farm_amount_fen) "
+        "SUM(poverty_count), SUM(poverty_amount_fen), SUM(farm_amount_fen), "
+        "SUM(poverty_fee_fen) "
         "FROM county_rollup WHERE county = $1"
     )
     if days is None:
