@@ -22,6 +22,8 @@ day still on the shelf) and `entry_reversed` (corrections made that day).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime
 import hashlib
 import json
@@ -29,13 +31,14 @@ import logging
 import uuid
 import zoneinfo
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from backend import clock, db
+from backend import clock, db, runtime
 from backend.catalogue.service import NotFarm, not_farm
 from backend.county.store import frozen_rows, ledger_reads, places, rollup_rows
 from backend.county.store.rollup_rows import OVERDUE_KIND, REVERSED_KIND, chunks
@@ -117,31 +120,23 @@ def event_figures(
 async def _figures(
     stations: list[uuid.UUID], rule: CountyRule, days: set[datetime.date], today
 ) -> dict[uuid.UUID, dict[tuple[datetime.date, str], list[int]]]:
-    """Every figure of the given days of these stations, from the log (a station's whole
-    history: `_whole_history`)."""
+    """Every figure of the given days of these stations, from the log grouped in the database
+    (a station's whole history: `_whole_history`)."""
     figures: dict[uuid.UUID, dict] = {station: {} for station in stations}
     if not days:
         return figures
-    for row in await ledger_reads.standing_events(stations, sorted(days)):
-        day = row.business_date
-        if day not in days:
-            continue
-        kind, values = event_figures(
-            row.type, json.loads(row.data), rule.poverty_codes, rule.not_farm
-        )
-        _add(figures[row.station], (day, kind), values)
+    groups = await ledger_reads.day_groups(stations, sorted(days))
+    _add_groups(figures, [group for group in groups if group.day in days], rule)
     await _overdue_figures(stations, rule, days, today, figures)
     return figures
 
 
-async def _whole_history(
-    station_id: uuid.UUID, rule: CountyRule, today: datetime.date
-) -> dict[tuple[datetime.date, str], list[int]]:
-    """Every figure of one station's whole history, as `_figures` counts it, from its entries
-    grouped in the database (a county's rebuild reads millions): each group counts as one entry
-    of its sums, its number counted as many times."""
-    figures: dict[tuple[datetime.date, str], list[int]] = {}
-    for group in await ledger_reads.event_groups(station_id):
+def _add_groups(
+    figures: dict[uuid.UUID, dict], groups: list[ledger_reads.EventGroup], rule
+) -> None:
+    """Each group of entries counts as one entry of its sums, its number counted as many times
+    (`event_figures` of one entry, scaled)."""
+    for group in groups:
         data = {
             "service": group.service,
             "farm_product": group.farm_product,
@@ -155,13 +150,23 @@ async def _whole_history(
         count, amount, fee, farm, poor, poor_amount, farm_amount, poor_fee = one
         values = (count * group.count, amount, fee, farm * group.count, poor * group.count,
                   poor_amount, farm_amount, poor_fee)  # fmt: skip
-        _add(figures, (group.day, kind), values)
+        _add(figures[group.station], (group.day, kind), values)
+
+
+async def _whole_history(
+    station_id: uuid.UUID, rule: CountyRule, today: datetime.date
+) -> dict[tuple[datetime.date, str], list[int]]:
+    """Every figure of one station's whole history, as `_figures` counts it, from its entries
+    grouped in the database (a county's rebuild reads millions)."""
+    figures: dict[uuid.UUID, dict] = {station_id: {}}
+    _add_groups(figures, await ledger_reads.event_groups(station_id), rule)
+    own: dict[tuple[datetime.date, str], list[int]] = figures[station_id]
     shift = datetime.timedelta(days=rule.return_days)
     for parcels in await ledger_reads.parcel_days(station_id):
         due = parcels.received_date + shift
         if due <= today and (parcels.closed_date is None or parcels.closed_date >= due):
-            _add(figures, (due, OVERDUE_KIND), (parcels.count, 0, 0, 0, 0, 0, 0, 0))
-    return figures
+            _add(own, (due, OVERDUE_KIND), (parcels.count, 0, 0, 0, 0, 0, 0, 0))
+    return own
 
 
 async def _keep_frozen(stations: list[uuid.UUID], days: set[datetime.date] | None, figures) -> None:
@@ -361,6 +366,31 @@ async def _refresh_days(
     now: datetime.datetime | None,
 ) -> int:
     """The days behind: those the stations' new events touch, and those come due since."""
+    async with _one_refresh_at_a_time(county_id):
+        return await _refresh_behind(county_id, rule, state, now)
+
+
+@contextlib.asynccontextmanager
+async def _one_refresh_at_a_time(county_id: uuid.UUID) -> AsyncIterator[None]:
+    """A county's refreshes in one process take turns: five staff opening pages at once would
+    each recount the same busy days, and all but one throw their work away (the marks moved).
+    The one that waited then finds little or nothing behind. (Across processes the marks keep
+    them right, at the cost of the duplicated work.)"""
+    try:
+        turn = runtime.current().get(("county-refresh", county_id), asyncio.Lock)
+    except RuntimeError:  # a script's refresh outside any app: nothing else runs beside it
+        yield
+        return
+    async with turn:
+        yield
+
+
+async def _refresh_behind(
+    county_id: uuid.UUID,
+    rule: CountyRule,
+    state: rollup_rows.RollupState,
+    now: datetime.datetime | None,
+) -> int:
     today = rule.today(now)
     counted = state.counted_through
     async with db.read_transaction():
@@ -373,28 +403,27 @@ async def _refresh_days(
     touched_days: set[datetime.date] = set()
     pairs = 0
     for chunk in chunks(stations, STATIONS_PER_TRANSACTION):
+        # The days are recounted in a read, and the write only puts the rows in: the single
+        # writer is what the phones' pushes queue for, and a page's catch-up recounts whole days
+        # of busy stations.
+        async with db.read_transaction():
+            seen = await rollup_rows.marks(chunk)
+            ranges = _ranges_behind(chunk, work, seen)
+            changed = await _changed_days(ranges, rule, today) if ranges else {}
+            recounted = []
+            for shared_days, members in _same_days(chunk, due, changed).items():
+                figures = await _figures(members, rule, set(shared_days), today)
+                recounted.append((shared_days, members, figures))
         async with db.write_transaction():
             await rollup_rows.serialise(county_id)
-            # Read the marks again inside the write: another refresh may have moved them.
-            marks = await rollup_rows.marks(chunk)
-            ranges = {}
-            for station_id in chunk:
-                after, through = work.get(station_id, (0, 0))
-                after = max(after, marks.get(station_id, 0))
-                if through > after:
-                    ranges[station_id] = (after, through)
-            changed = await _changed_days(ranges, rule, today) if ranges else {}
-            dirty = {
-                station_id: set(due.get(station_id, ())) | changed.get(station_id, set())
-                for station_id in chunk
-            }
-            # Stations with the same days (most often: just today) are read and written together.
-            groups: dict[frozenset[datetime.date], list[uuid.UUID]] = defaultdict(list)
-            for station_id, days in dirty.items():
-                if days:
-                    groups[frozenset(days)].append(station_id)
-            for shared_days, members in groups.items():
-                figures = await _figures(members, rule, set(shared_days), today)
+            # Another refresh may have moved a station's mark since the read: its days are that
+            # refresh's (or the next one's) to write, not this read's.
+            now_marked = await rollup_rows.marks(chunk)
+            moved = {s for s in chunk if now_marked.get(s, 0) != seen.get(s, 0)}
+            for shared_days, members, figures in recounted:
+                members = [station for station in members if station not in moved]
+                if not members:
+                    continue
                 await _keep_frozen(members, set(shared_days), figures)
                 await rollup_rows.replace_station_days(
                     members, county_id, set(shared_days), figures
@@ -402,13 +431,41 @@ async def _refresh_days(
                 touched_days |= shared_days
                 pairs += len(shared_days) * len(members)
             await rollup_rows.set_marks(
-                county_id, {s: through for s, (_, through) in ranges.items()}
+                county_id, {s: through for s, (_, through) in ranges.items() if s not in moved}
             )
     async with db.write_transaction():
         await rollup_rows.serialise(county_id)
         await rollup_rows.write_totals(county_id, touched_days)
         await _save_state(county_id, rule, today)
     return pairs
+
+
+def _ranges_behind(
+    chunk: list[uuid.UUID], work: dict[uuid.UUID, tuple[int, int]], marks: dict[uuid.UUID, int]
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """Each station's events not yet rolled up: (after, through] of its seq."""
+    ranges = {}
+    for station_id in chunk:
+        after, through = work.get(station_id, (0, 0))
+        after = max(after, marks.get(station_id, 0))
+        if through > after:
+            ranges[station_id] = (after, through)
+    return ranges
+
+
+def _same_days(
+    chunk: list[uuid.UUID],
+    due: dict[uuid.UUID, set[datetime.date]],
+    changed: dict[uuid.UUID, set[datetime.date]],
+) -> dict[frozenset[datetime.date], list[uuid.UUID]]:
+    """The stations to recount, by the days they need (most often: just today), so that those
+    with the same days are read and written together."""
+    groups: dict[frozenset[datetime.date], list[uuid.UUID]] = defaultdict(list)
+    for station_id in chunk:
+        days = set(due.get(station_id, ())) | changed.get(station_id, set())
+        if days:
+            groups[frozenset(days)].append(station_id)
+    return groups
 
 
 async def rebuild(now: datetime.datetime | None = None) -> dict[str, int]:

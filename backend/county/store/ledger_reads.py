@@ -149,23 +149,6 @@ def _day_filter(column: str, days: list[datetime.date], start: int) -> tuple[str
     return f" AND {column} BETWEEN ${start} AND ${start + 1}", [days[0], days[-1]]
 
 
-async def standing_events(stations: list[uuid.UUID], days: list[datetime.date]) -> list[EventRow]:
-    """The stations' events that no reversal took back, of these business days (with many days
-    the rows may include others between the first and the last)."""
-    condition, args = f"e.station IN ({db.in_list(stations)})", list(stations)
-    extra, values = _day_filter("e.business_date", days, len(args) + 1)
-    condition, args = condition + extra, args + values
-    rows = await db.fetch(
-        "SELECT e.station, e.type, e.business_date, e.data FROM ledger_event e "
-        "LEFT JOIN ledger_reversal r ON r.target = e.id "
-        f"WHERE {condition} AND r.target IS NULL "
-        # A check-in dated in a closed month (month close) is kept, not counted on a later day.
-        "AND NOT (e.type = 'checkin.recorded' AND e.adjusts_month IS NOT NULL)",
-        *args,
-    )
-    return [_event(row) for row in rows]
-
-
 async def events_in_ranges(ranges: dict[uuid.UUID, tuple[int, int]]) -> list[EventRow]:
     """Each station's events with seq in (after, through]."""
     terms: list[str] = []
@@ -288,6 +271,7 @@ class EventGroup(msgspec.Struct, frozen=True):
     """A station's standing events of one day that count alike: the same type and the same
     values of the fields a rollup figure depends on, with their number and sums."""
 
+    station: uuid.UUID
     day: datetime.date
     type: str
     service: str | None
@@ -304,7 +288,7 @@ class EventGroup(msgspec.Struct, frozen=True):
 # a dispatch, the product of a sale, any entry's household (not a reversal's) and its amounts
 # (the storage fee alone at a pickup; a reversal counts, nothing more).
 _GROUPED = """
-SELECT day, type,
+SELECT station, day, type,
   CASE WHEN type = 'service.recorded' THEN {service} END AS service,
   CASE WHEN type = 'parcel.dispatched' THEN {farm} END AS farm_product,
   CASE WHEN type = 'sale.recorded' THEN {product_code} END AS product_code,
@@ -315,16 +299,17 @@ SELECT day, type,
   SUM(CASE WHEN type = 'entry.reversed' THEN 0
            WHEN type = 'parcel.picked_up' THEN COALESCE({fee}, 0)
            ELSE COALESCE({fee}, {commission}, 0) END) AS fee_fen
-FROM standing GROUP BY 1, 2, 3, 4, 5, 6, 7
+FROM standing GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
 """
 _STANDING = (
-    "SELECT e.business_date AS day, e.type AS type, {data} FROM ledger_event e "
-    "LEFT JOIN ledger_reversal r ON r.target = e.id WHERE e.station = $1 AND r.target IS NULL "
+    "SELECT e.station AS station, e.business_date AS day, e.type AS type, {data} "
+    "FROM ledger_event e LEFT JOIN ledger_reversal r ON r.target = e.id "
+    "WHERE {where} AND r.target IS NULL "
     "AND NOT (e.type = 'checkin.recorded' AND e.adjusts_month IS NOT NULL)"
 )
 
 
-def _grouped_sql() -> str:
+def _grouped_sql(where: str) -> str:
     if db.is_sqlite():
         field = "json_extract(data, '$.{}')".format
         grouped = _GROUPED.format(
@@ -333,7 +318,8 @@ def _grouped_sql() -> str:
             household=field("household_code"), amount=field("amount_fen"),
             fee=field("fee_fen"), commission=field("commission_fen"),
         )  # fmt: skip
-        return f"WITH standing AS ({_STANDING.format(data='e.data AS data')}) {grouped}"
+        standing = _STANDING.format(data="e.data AS data", where=where)
+        return f"WITH standing AS ({standing}) {grouped}"
     text = "(j ->> '{}')".format
     number = "(j ->> '{}')::bigint".format
     grouped = _GROUPED.format(
@@ -343,16 +329,31 @@ def _grouped_sql() -> str:
         fee=number("fee_fen"), commission=number("commission_fen"),
     )  # fmt: skip
     # Materialised: each entry's JSON parsed once, not once per field.
-    standing = _STANDING.format(data="e.data::jsonb AS j")
+    standing = _STANDING.format(data="e.data::jsonb AS j", where=where)
     return f"WITH standing AS MATERIALIZED ({standing}) {grouped}"
 
 
 async def event_groups(station_id: uuid.UUID) -> list[EventGroup]:
     """The station's standing events of its whole history, grouped in the database (a year is
     ~17,000 entries a station; a few thousand groups come back)."""
-    rows = await db.fetch(_grouped_sql(), station_id)
+    return _groups(await db.fetch(_grouped_sql("e.station = $1"), station_id))
+
+
+async def day_groups(stations: list[uuid.UUID], days: list[datetime.date]) -> list[EventGroup]:
+    """The stations' standing events of these business days, grouped the same way (with many
+    days the groups may include others between the first and the last). A page's catch-up
+    recomputes whole days of busy stations: grouped in the database thread, tens of thousands of
+    entries no longer hold the event loop (and the phones' pushes behind it) while each is
+    parsed in Python."""
+    where, args = f"e.station IN ({db.in_list(stations)})", list(stations)
+    extra, values = _day_filter("e.business_date", days, len(args) + 1)
+    return _groups(await db.fetch(_grouped_sql(where + extra), *args, *values))
+
+
+def _groups(rows) -> list[EventGroup]:
     return [
         EventGroup(
+            station=db.as_uuid(row["station"]),
             day=db.as_date(row["day"]),
             type=row["type"],
             service=row["service"],
