@@ -665,6 +665,17 @@ async def test_the_months_delivery_on_the_page_the_workbook_and_the_api_agree(cl
                for r in figures["stations"] if r["legs"]]  # fmt: skip
     wanted += [["超过 48 小时仍未送达（件）", None, 1, None, None, None]]
     assert block == wanted
+    # The CSV of the scorecard carries the same block under its rows.
+    csv_answer = await client.get(
+        f"/api/v1/counties/{world.county_id}/export.csv?month={DELIVERY_MONTH}&table=scorecard",
+        headers=world.staff.headers,
+    )
+    assert csv_answer.status_code == 200
+    lines = list(csv.reader(io.StringIO(csv_answer.content.decode("utf-8-sig"))))
+    start = next(i for i, line in enumerate(lines) if line[:2] == ["范围", "名称"])
+    assert lines[start - 1][0].startswith("县到村 48 小时配送")
+    cells = [["" if value is None else str(value) for value in row] for row in wanted]
+    assert lines[start + 1 :] == cells
 
     # In Uyghur the block is localized, its numbers isolated left to right.
     ug = await client.get(

@@ -35,6 +35,7 @@ from backend.county.subsidies import monthly_claims
 from backend.county.targets import TARGET_NAMES
 from backend.county.workbook import (
     COVERAGE_HEADERS,
+    DELIVERY_HEADERS,
     TARGET_HEADERS,
     build_workbook,
     is_formula_like,
@@ -496,6 +497,12 @@ async def csv_bytes(county_id: uuid.UUID, month: str, table: str) -> tuple[bytes
         writer.writerow([])
         writer.writerow(TARGET_HEADERS)
         for row in chosen.targets:
+            writer.writerow([_csv_value(value) for value in row])
+    if table == "scorecard":  # the month's 县到村 block, as under the sheet's rows
+        writer.writerow([])
+        writer.writerow([chosen.delivery_title])
+        writer.writerow(DELIVERY_HEADERS)
+        for row in chosen.delivery:
             writer.writerow([_csv_value(value) for value in row])
     # The BOM makes Excel read the file as UTF-8 (Chinese headers intact).
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
