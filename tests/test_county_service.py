@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 
-from backend.county import figures, rollups, service
+from backend.county import figures, overview, rollups, service
 from backend.ledger.service import week_start
 from tests.support import event, push, tracking
 
@@ -39,14 +39,14 @@ async def test_overview_coverage_and_checkins(client, world):
     await rollups.refresh()
     today = await service.county_today(world.county_id)
 
-    overview = {item["code"]: item for item in await figures.stations_overview(world.county_id)}
-    a, b = overview["A001"], overview["B001"]
+    stations = {item["code"]: item for item in await overview.stations_overview(world.county_id)}
+    a, b = stations["A001"], stations["B001"]
     assert a["checked_in_this_week"] and a["parcels_on_shelf"] == 5 and a["parcels_overdue"] == 5
     assert a["needs_attention"] == ["many_overdue"]
     assert a["count_30d"] == 5 and a["last_activity"] == today - datetime.timedelta(days=10)
     assert b["last_activity"] == today - datetime.timedelta(days=20)
     assert b["needs_attention"] == ["no_checkin", "inactive_14_days"]
-    assert "F001" not in overview  # another county's station
+    assert "F001" not in stations  # another county's station
 
     # A township is covered by a 乡级服务站: the world's two stations are 村级服务点.
     coverage = await figures.coverage(world.county_id)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypedDict
 
@@ -39,8 +39,6 @@ from backend.county.definitions import (
     FIGURE_KEYS,
     NO_BASE,
     NOT_IN_CASHBOOK,
-    PROVINCE_FIGURE_KEYS,
-    PROVINCE_KIND_FIGURES,
     add_to_figures,
     empty_figures,
     figures_of,
@@ -54,7 +52,6 @@ from backend.county.store.rollup_rows import (
     OVERDUE_KIND,
     REVERSED_KIND,
     DayLine,
-    KindLine,
     StationDayLine,
     StationSumLine,
 )
@@ -546,72 +543,9 @@ async def checkin_weeks(
     return {"weeks": mondays, "stations": stations, "compliance_pct": compliance}
 
 
-def _activity(lines: Iterable[KindLine]) -> dict[str, Any]:
-    """A day as the province's body carries it (its figures of cunzhan.county-day.v1)."""
-    figures = figures_of(lines)
-    return {
-        "figures": {key: figures[key] for key in PROVINCE_FIGURE_KEYS},
-        "kinds": kinds_of(lines, PROVINCE_KIND_FIGURES),
-    }
-
-
-async def days_activity(
-    county_id: uuid.UUID, first: datetime.date, last: datetime.date
-) -> dict[datetime.date, dict[str, Any]]:
-    """Per day from `first` to `last`, the day's activity as the province report carries it
-    (`figures` and `kinds`), in one read: what decides whether a reported day changed."""
-    async with reading(county_id) as figures:
-        lines = await figures.days(first, last)
-    by_day: dict[datetime.date, list[DayLine]] = {}
-    for line in lines:
-        by_day.setdefault(line.day, []).append(line)
-    days = (first + datetime.timedelta(days=n) for n in range((last - first).days + 1))
-    return {day: _activity(by_day.get(day, [])) for day in days}
-
-
-def adjustment_lines(
-    entries: Iterable[months.AdjustmentOut], codes: dict[uuid.UUID, str]
-) -> list[dict[str, Any]]:
-    """Adjustments as the province report's day body marks them: each entry dated in a closed
-    month with its own date and that month, beside the day it counts on."""
-    return [
-        {
-            "station_code": codes.get(entry.station_id, ""),
-            "kind": entry.kind,
-            "own_date": entry.own_date.isoformat(),
-            "month": entry.month,
-            "amount_fen": entry.amount_fen,
-            "fee_fen": entry.fee_fen,
-        }
-        for entry in entries
-    ]
-
-
-async def day_figures(county: places.CountyRow, day: datetime.date) -> dict[str, Any]:
-    """What the province receives for one day: the county's headline figures and kinds, and
-    the adjustments among them (entries dated in a closed month, counted on this day)."""
-    async with reading(county.id) as figures:
-        lines = await figures.days(day, day)
-        active = await rollup_rows.active_station_count(county.id, day)
-        stations_open = await places.open_station_count(county.id)
-    adjusted = await months.adjustments(county.id, day, day, county.zone)
-    codes: dict[uuid.UUID, str] = {}
-    if adjusted:
-        async with db.read_transaction():
-            stations = await places.stations(county.id, include_closed=True)
-        codes = {station.id: station.code for station in stations}
-    return {
-        "schema": "cunzhan.county-day.v1",
-        "county_code": county.code,
-        "county_name": county.name,
-        "day": day.isoformat(),
-        "currency": "CNY",
-        "money_unit": "fen",
-        "stations_open": stations_open,
-        "stations_active": active,
-        **_activity(lines),
-        "adjustments": adjustment_lines(adjusted, codes),
-    }
+# The overview's definition of activity (overview.py), also coverage's "active": any line but
+# these (a moved parcel and a till count are activity here, unlike on the dashboard).
+NOT_ACTIVITY = (OVERDUE_KIND, REVERSED_KIND, CHECKIN_KIND)
 
 
 async def coverage(county_id: uuid.UUID, day: datetime.date | None = None) -> dict[str, Any]:
@@ -627,93 +561,3 @@ async def coverage(county_id: uuid.UUID, day: datetime.date | None = None) -> di
             county_id, definitions_coverage.active_since(day), day, NOT_ACTIVITY
         )
     return definitions_coverage.coverage_on(county, built, day, recorded)
-
-
-# The overview's definition of activity, also coverage's "active" (coverage.py): any line but
-# these (a moved parcel and a till count are activity here, unlike on the dashboard).
-NOT_ACTIVITY = (OVERDUE_KIND, REVERSED_KIND, CHECKIN_KIND)
-INACTIVE_DAYS = 14
-MANY_OVERDUE = 5
-
-
-async def stations_overview(
-    county_id: uuid.UUID,
-    today: datetime.date | None = None,
-    township_id: uuid.UUID | None = None,
-) -> list[dict[str, Any]]:
-    """Every station of the county with its last activity, its last 7 and 30 days, this week's
-    check-in, its shelf, and why it needs attention."""
-    county = await service.county_row(county_id)
-    today = today or county.today()
-    window = today - datetime.timedelta(days=29)
-    seven = today - datetime.timedelta(days=6)
-    monday = week_start(today)
-    async with reading(county_id) as figures:
-        lines = await figures.station_days(min(window, monday), today)
-        shelf = await ledger_reads.shelf_counts(
-            county_id, today - datetime.timedelta(days=county.parcel_return_days)
-        )
-        stations = await places.stations(county_id, by_township=True)
-        last: dict[uuid.UUID, datetime.date] = {}
-        for line in lines:
-            if line.kind not in NOT_ACTIVITY and line.day > last.get(line.station, line.day.min):
-                last[line.station] = line.day
-        quiet = [station.id for station in stations if station.id not in last]
-        older = await rollup_rows.last_days_before(quiet, window, NOT_ACTIVITY)
-    by_station: dict[uuid.UUID, list[StationDayLine]] = defaultdict(list)
-    for line in lines:
-        by_station[line.station].append(line)
-    overview = []
-    for station in stations:
-        if township_id is not None and station.township_id != township_id:
-            continue
-        item = _overview_item(station, by_station[station.id], seven, window, monday)
-        item["last_activity"] = last.get(station.id) or older.get(station.id)
-        item["parcels_on_shelf"], item["parcels_overdue"] = shelf.get(station.id, (0, 0))
-        item["needs_attention"] = _needs_attention(item, today)
-        overview.append(item)
-    return overview
-
-
-def _overview_item(station: places.StationRow, lines, seven, window, monday) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "station_id": station.id,
-        "name": station.name,
-        "code": station.code,
-        "township_id": station.township_id,
-        "township": station.township,
-        "village": station.village,
-        "poor_village": station.poor_village,
-        "closed": station.closed,
-        "last_activity": None,
-        "checked_in_this_week": False,
-        **dict.fromkeys(
-            ("count_7d", "amount_7d_fen", "fee_7d_fen", "count_30d", "amount_30d_fen"), 0
-        ),
-        "fee_30d_fen": 0,
-    }
-    for line in lines:
-        if line.kind == CHECKIN_KIND and line.day >= monday and line.count > 0:
-            item["checked_in_this_week"] = True
-        if line.kind in NOT_ACTIVITY:
-            continue
-        for suffix, since in (("7d", seven), ("30d", window)):
-            if line.day >= since:
-                item[f"count_{suffix}"] += line.count
-                item[f"amount_{suffix}_fen"] += line.amount_fen
-                item[f"fee_{suffix}_fen"] += line.fee_fen
-    return item
-
-
-def _needs_attention(item: dict[str, Any], today: datetime.date) -> list[str]:
-    if item["closed"]:
-        return []
-    reasons = []
-    if not item["checked_in_this_week"]:
-        reasons.append("no_checkin")
-    last = item["last_activity"]
-    if last is None or (today - last).days >= INACTIVE_DAYS:
-        reasons.append("inactive_14_days")
-    if item["parcels_overdue"] >= MANY_OVERDUE:
-        reasons.append("many_overdue")
-    return reasons

@@ -27,7 +27,7 @@ import httpx
 import msgspec
 
 from backend import clock, db
-from backend.county import figures, targets
+from backend.county import province_day, targets
 from backend.county.store import places, reports
 from backend.county.store.reports import Attempt
 from backend.settings import Settings
@@ -95,7 +95,7 @@ async def _revise_changed_days(county: places.CountyRow, now: datetime.datetime)
         sent = await reports.sent(county.id)
     if not sent:
         return
-    now_shown = await figures.days_activity(county.id, sent[0].day, sent[-1].day)
+    now_shown = await province_day.days_activity(county.id, sent[0].day, sent[-1].day)
     changed = [report.id for report in sent if _activity_sent(report) != now_shown[report.day]]
     if changed:
         async with db.write_transaction():
@@ -122,7 +122,7 @@ async def _deliver(client, settings, county, report_id: uuid.UUID, now) -> int:
     day = report.day
     body = report.payload
     if not body:
-        payload = {**await figures.day_figures(county, day), "revision": report.revision}
+        payload = {**await province_day.day_figures(county, day), "revision": report.revision}
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     encoded = body.encode()
     timestamp = str(int(time.time()))

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from backend import db
-from backend.county import figures, trends
+from backend.county import figures, overview, trends
 from backend.county.definitions import (
     NOT_IN_CASHBOOK,
     activity_kind,
@@ -40,8 +40,8 @@ from backend.web.format import Formatter
 
 # The same thresholds as the overview of the API: parcels past the return deadline, and days
 # without an entry, that make a station need attention.
-MANY_OVERDUE = figures.MANY_OVERDUE
-IDLE_DAYS = figures.INACTIVE_DAYS
+MANY_OVERDUE = overview.MANY_OVERDUE
+IDLE_DAYS = overview.INACTIVE_DAYS
 TREND_WEEKS = 8
 LAST_CHECKIN_LOOKBACK_DAYS = 120
 

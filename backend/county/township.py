@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from backend import db
-from backend.county import figures, service, targets
+from backend.county import figures, overview, service, targets
 from backend.county.definitions import figures_of
 from backend.county.store import places
 from backend.errors import DomainError
@@ -33,7 +33,7 @@ async def township_overview(
     (row,) = [t for t in covered["by_township"] if t["id"] == township_id] or [None]
     if row is None:
         raise DomainError("unknown_township", status=404, field="township_id")
-    stations = await figures.stations_overview(county_id, today, township_id)
+    stations = await overview.stations_overview(county_id, today, township_id)
     mine = {item["station_id"] for item in stations}
     month_lines = await figures.station_totals(county_id, first, until)
     year_lines = await figures.station_totals(county_id, first.replace(month=1, day=1), until)
