@@ -565,3 +565,42 @@ async def test_the_page_follow_up_takes_the_day_noted(client, world):
     assert trainees[("村里的直播课", "孙村民")] == ("online_shop", "2025-06-01")
     assert trainees[("直播带货培训", "孙七")] == ("online_shop", today.isoformat())
     assert trainees[("电商普及第一期", "赵六")] == (None, None)  # refused: unchanged
+
+
+async def test_a_session_entered_ahead_of_its_day_is_listed_but_counted_from_that_day(
+    client, world, monkeypatch
+):
+    """On 2026-06-15 staff record a session held that day and one planned for 2026-06-20: the
+    year's page and API list both, the planned one marked, but 场次 and 人次 (totals, per kind,
+    per month) count only the one held; on the 20th the planned one counts too."""
+    import backend.clock as clock
+
+    def at(day: str) -> None:
+        moment = datetime.datetime.fromisoformat(f"{day}T04:00:00+00:00")  # noon in Shanghai
+        monkeypatch.setattr(clock, "utcnow", lambda: moment)
+
+    at("2026-06-15")
+    held = await record(client, world, session(held_on="2026-06-15", trainees=[{"name": "张三"}]))
+    planned = await record(
+        client,
+        world,
+        session(title="直播课", held_on="2026-06-20", kind="livestream",
+                trainees=[{"name": "李四"}, {"name": "王五"}]),
+    )  # fmt: skip
+    answer = (await year(client, world, 2026)).json()
+    listed = {s["id"]: s["planned"] for s in answer["sessions"]}
+    assert listed == {held["id"]: False, planned["id"]: True}
+    assert (answer["totals"]["sessions"], answer["totals"]["trainee_visits"]) == (1, 1)
+    assert [(k["key"], k["totals"]["trainee_visits"]) for k in answer["by_kind"]] == [
+        ("ecommerce_basics", 1)
+    ]
+    await page_login(client, world.staff.phone)
+    page = (await client.get("/county/training?year=2026&lang=zh-CN", headers=HTML)).text
+    assert re.search(r'data-total="trainee_visits"><th>[^<]*</th><td class="num">1 人次', page)
+    assert f'data-session="{planned["id"]}" data-planned="1"' in page
+    assert "另有 1 场培训日期在今天" in page
+
+    at("2026-06-20")
+    answer = (await year(client, world, 2026)).json()
+    assert [s["planned"] for s in answer["sessions"]] == [False, False]
+    assert (answer["totals"]["sessions"], answer["totals"]["trainee_visits"]) == (2, 3)

@@ -71,6 +71,7 @@ class SessionFigure:
     trainee_visits: int = 0
     poor_trainee_visits: int = 0
     trainees: list[TraineeFigure] = field(default_factory=list)
+    planned: bool = False  # entered ahead of its day: listed, in no figure until it is held
 
 
 @dataclass
@@ -351,13 +352,18 @@ async def keepers_of(county_id: uuid.UUID, trainees: list[TraineeRow]) -> Keeper
 async def year_figures(
     county_id: uuid.UUID, year: int, programme_start: datetime.date | None = None
 ) -> YearFigures:
-    """The county's sessions held in `year` (newest first) with their 人次 and poor 人次, the
+    """The county's sessions of `year` (newest first) with their 人次 and poor 人次, the
     year's totals, per kind, township and month, the leaders and keepers, and, given the
-    programme's start, the totals from it through the year's end (or today while it runs)."""
+    programme's start, the totals from it through the year's end (or today while it runs).
+    A session entered ahead of its day is listed (`planned`) but counted in no figure until its
+    day comes, as the scorecard counts only what was held by the period's end."""
     first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
     end = min(last, await county_today(county_id))
     async with db.read_transaction():
-        sessions, trainees = await held_between(county_id, first, last)
+        listed, listed_trainees = await held_between(county_id, first, last)
+        sessions = [row for row in listed if row.held_on <= end]
+        held_ids = {row.id for row in sessions}
+        trainees = [row for row in listed_trainees if row.session in held_ids]
         townships = {row.id: row.name for row in await registry_service.list_townships(county_id)}
         villages = {row.id: row.name for row in await registry_service.list_villages(county_id)}
         stations = {row.id: row for row in await registry_service.list_stations(county_id)}
@@ -380,10 +386,11 @@ async def year_figures(
             station_code=stations[row.station].code if row.station else "",
             village_id=row.village,
             village_name=villages.get(row.village, "") if row.village else "",
+            planned=row.held_on > end,
         )
-        for row in sessions
+        for row in listed
     }
-    for trainee in trainees:
+    for trainee in listed_trainees:
         session = figures[trainee.session]
         station = stations.get(trainee.station) if trainee.station else None
         session.trainees.append(

@@ -74,6 +74,7 @@ def year_out(year: figures.YearFigures) -> TrainingYearOut:
             station_code=s.station_code or None,
             village_id=s.village_id,
             village_name=s.village_name,
+            planned=s.planned,
         )
         for s in year.sessions
     ]

@@ -63,6 +63,7 @@ class SessionOut(msgspec.Struct):
     station_code: str | None = None  # held at this station by its keeper (`training.attended`)
     village_id: uuid.UUID | None = None  # the village it was held in (a keeper's: the station's)
     village_name: str = ""
+    planned: bool = False  # held after today: listed, counted in no total until its day
 
 
 class TotalsOut(msgspec.Struct):
