@@ -52,12 +52,12 @@ export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel,
       // run in turn, so a number scanned twice is checked against its first save.
       const problem = check ? await check(data) : null;
       if (problem) {
-        refused(held, controls[problem.field], problem.message, data);
+        refused(form, held, controls[problem.field], problem.message, data);
         return;
       }
       await onSubmit(data, form);
     } catch (error) {
-      if (held) refused(held, null, null, data);
+      if (held) refused(form, held, null, null, data);
       throw error;
     }
   };
@@ -90,17 +90,36 @@ export function buildForm(type, { initial, defaults = {}, onSubmit, submitLabel,
 /**
  * An entry refused (`field`, `message`) or failed to save: back into the form when the form is
  * still empty; when the keeper has begun the next entry, said aside with its number instead, so
- * that neither entry's values are mixed into the other's.
+ * that neither entry's values are mixed into the other's. Said aside in a line above the form
+ * that stays until dismissed (a toast alone is gone before a busy keeper looks up), and a toast.
  */
-function refused(held, control, message, data) {
+function refused(form, held, control, message, data) {
   if (held && !held.restore()) {
     const number = data.tracking_no ? ltr(data.tracking_no) : "";
-    toast(t("record.not_saved", { entry: number, reason: message || t("error.save_failed") }), "warn", 10000);
+    const text = t("record.not_saved", { entry: number, reason: message || t("error.save_failed") });
+    notSavedLine(form, text);
+    toast(text, "warn", 10000);
     return;
   }
   if (!control) return;
   setFieldError(control, message);
   control.focus();
+}
+
+/** A lasting line in the form's list of entries not saved, with its own dismiss button. */
+function notSavedLine(form, text) {
+  let list = form.querySelector(".not-saved");
+  if (!list) {
+    list = h("ul", { class: "not-saved", role: "alert" });
+    form.insertBefore(list, form.firstChild);
+  }
+  const item = h("li", null, icon("warn", "icon not-saved-icon"), h("span", { class: "not-saved-text" }, text));
+  const dismiss = () => {
+    item.remove();
+    if (!list.children.length) list.remove();
+  };
+  item.appendChild(h("button", { type: "button", class: "not-saved-close", "aria-label": t("common.close"), onclick: dismiss }, "×"));
+  list.appendChild(item);
 }
 
 /** The form's fields in their rows, and their controls by name. */

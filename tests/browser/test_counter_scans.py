@@ -218,5 +218,12 @@ async def test_a_refused_entry_is_not_mixed_into_the_next_one_begun(browser, pwa
         assert await page.input_value("[name=tracking_no]") == following
         assert await page.input_value("[name=recipient_phone]") == ""
         await assert_reads_left_to_right(page, "#toast", shelved)
+        # It stays said in a line above the form after the toast has gone, until dismissed.
+        line = page.locator("form[data-form] .not-saved li", has_text=shelved)
+        await page.evaluate("document.querySelector('#toast').className = 'toast'")
+        assert await line.is_visible()
+        await assert_reads_left_to_right(page, "form[data-form] .not-saved li", shelved)
+        await line.locator("button").click()
+        assert await page.locator("form[data-form] .not-saved").count() == 0
     finally:
         await context.close()
