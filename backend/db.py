@@ -330,8 +330,8 @@ async def in_connection_thread(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     if not isinstance(db, DurableSQLiteEngine) or tx is None or _inline.get() is not None:
         return await work()
     connection = tx.connection
-    # `_execute` (run a function in the connection's thread) and `_conn` are aiosqlite's own,
-    # unchanged from 0.20 to 0.22 (requirements/app.lock pins 0.22.1): check them on upgrade.
+    # `_execute` (run a function in the connection's thread) and `_conn` are aiosqlite's private
+    # API, as in 0.22.1 (pinned in requirements/app.lock): check them on upgrade.
     context = contextvars.copy_context()
     return await connection._execute(context.run, _drive, connection._conn, work)
 
