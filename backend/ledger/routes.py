@@ -30,7 +30,7 @@ from backend.ledger.schemas import (
 )
 from backend.notify import villagers
 from backend.params import CountyId, Day, Since, StationId, day_in_range
-from backend.settings import AppSettings
+from backend.settings import scope_settings
 from backend.system.metrics import SYNC_BATCH_SECONDS, SYNC_EVENTS
 
 ParcelState = Annotated[
@@ -70,12 +70,11 @@ class SyncController(Controller):
         status_code=HTTP_200_OK,
     )
     async def push(
-        self,
-        request: Request,
-        user: LoggedIn,
-        settings: AppSettings,
-        data: JSONBody[SyncRequest],
+        self, request: Request, user: LoggedIn, data: JSONBody[SyncRequest]
     ) -> Response[SyncResponse]:
+        # The app's settings read from the scope, not as a second dependency: Litestar resolves
+        # two dependencies in an anyio task group (two tasks per push, the hottest route).
+        settings = scope_settings(request.scope)
         language = request_language(request)
         with SYNC_BATCH_SECONDS.time():
             pushed = await ingest.push(settings, user, data.device_id, data.events, language)

@@ -1,0 +1,52 @@
+"""`db.in_connection_thread`: a transaction's work run whole in SQLite's connection thread (the
+sync ingest's one trip per push) sees and writes the same rows as awaited statement by statement,
+and work that awaits anything but SQL fails loudly, its transaction rolled back."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from backend import db
+
+PROBE = "CREATE TABLE IF NOT EXISTS test_inline_probe (n INTEGER NOT NULL)"
+
+
+async def _count() -> int:
+    async with db.read_transaction():
+        return (await db.fetch("SELECT COUNT(*) AS n FROM test_inline_probe"))[0]["n"]
+
+
+async def test_work_in_the_connection_thread_reads_and_writes_in_the_transaction(client):
+    async with db.write_transaction():
+        await db.execute(PROBE)
+        await db.execute("DELETE FROM test_inline_probe")
+
+    async def work() -> list[int]:
+        await db.execute("INSERT INTO test_inline_probe (n) VALUES ($1)", 1)
+        await db.executemany("INSERT INTO test_inline_probe (n) VALUES ($1)", [(2,), (3,)])
+        await db.fetch_once("SELECT 1 AS one")
+        rows = await db.fetch("SELECT n FROM test_inline_probe WHERE n >= $1 ORDER BY n", 2)
+        return [row["n"] for row in rows]
+
+    async with db.write_transaction():
+        assert await db.in_connection_thread(work) == [2, 3]
+    assert await _count() == 3
+
+
+async def test_work_awaiting_more_than_sql_fails_and_rolls_back(client):
+    if not db.is_sqlite():
+        pytest.skip("on PostgreSQL the work is simply awaited")
+    async with db.write_transaction():
+        await db.execute(PROBE)
+        await db.execute("DELETE FROM test_inline_probe")
+
+    async def work() -> None:
+        await db.execute("INSERT INTO test_inline_probe (n) VALUES ($1)", 1)
+        await asyncio.sleep(0)
+
+    with pytest.raises(RuntimeError, match="awaited something other than SQL"):
+        async with db.write_transaction():
+            await db.in_connection_thread(work)
+    assert await _count() == 0
