@@ -106,22 +106,14 @@ class _Styles:
 
     def __init__(self) -> None:
         self.cell_formats: dict[Style, int] = {Style(): 0}
-        # By object first: hashing a Style's eight fields for each of 30,000 cells costs.
-        self._attributes: dict[int, str] = {}
-        self._seen: list[Style] = []
         self.fonts: dict[tuple[bool, float | None], int] = {}
         self.fills: dict[str, int] = {}
         self.number_formats: dict[str, int] = {}  # the custom ones
 
     def attribute(self, style: Style) -> str:
         """The cell's ` s="N"` (empty for the normal style)."""
-        attribute = self._attributes.get(id(style))
-        if attribute is None:  # a Style object not seen before: look it up by value
-            index = self.cell_formats.setdefault(style, len(self.cell_formats))
-            attribute = f' s="{index}"' if index else ""
-            self._attributes[id(style)] = attribute
-            self._seen.append(style)  # kept alive: its id stays its own
-        return attribute
+        index = self.cell_formats.setdefault(style, len(self.cell_formats))
+        return f' s="{index}"' if index else ""
 
     def xml(self) -> str:
         formats = [self._cell_format(style) for style in self.cell_formats]
