@@ -170,8 +170,11 @@ async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
         "scorecard": _scorecard_table(county, kpis),
     }
     _delivery_block(tables["scorecard"], await delivery.county_delivery(county_id, month))
+    by_kind: dict[str, list[StationSumLine]] = {}
+    for row in rows:  # one pass, not one per kind (300 stations × 17 kinds of lines)
+        by_kind.setdefault(row.kind, []).append(row)
     for kind, label in KIND_LABELS.items():
-        tables[kind] = _kind_table(label, kind, rows, stations["stations"])
+        tables[kind] = _kind_table(label, kind, by_kind.get(kind, []), stations["stations"])
     tables["checkins"] = _checkin_table(stations)
     tables["subsidies"], tables["subsidy_parcels"] = _subsidy_tables(claims)
     tables["adjustments"] = _adjustment_table(adjusted, stations["stations"])
@@ -358,9 +361,7 @@ def _kind_table(label: str, kind: str, rows: list[StationSumLine], stations: lis
     money = {len(STATION_HEADERS) + 1 + i for i, (_, _, m) in enumerate(KIND_HEADERS) if m}
     table = Table(label, headers, money)
     sums: dict[uuid.UUID, list[int]] = {}
-    for row in rows:
-        if row.kind != kind:
-            continue
+    for row in rows:  # the kind's lines
         line = sums.setdefault(row.station, [0] * len(KIND_HEADERS))
         for index, (_, key, _) in enumerate(KIND_HEADERS):
             line[index] += getattr(row, key)
