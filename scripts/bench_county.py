@@ -361,17 +361,18 @@ async def build_history(args) -> dict:
 # Measuring ------------------------------------------------------------------------------------
 
 
-async def measure_rollups(built: dict, per_day: int, new_day: bool) -> dict:
+async def measure_rollups(built: dict, per_day: int, new_day: bool, rebuild: bool = True) -> dict:
     from backend import db
     from backend.county import rollups
 
     await db.start()
-    figures: dict = {}
-    began, cpu = time.monotonic(), time.process_time()
-    rebuilt = await rollups.rebuild()
-    figures["rebuild_s"] = time.monotonic() - began
-    figures["rebuild_cpu_s"] = time.process_time() - cpu  # this process and its SQLite threads
-    figures["rebuild_days"] = rebuilt["days"]
+    figures: dict = {"rebuild_s": None}
+    if rebuild:
+        began, cpu = time.monotonic(), time.process_time()
+        rebuilt = await rollups.rebuild()
+        figures["rebuild_s"] = time.monotonic() - began
+        figures["rebuild_cpu_s"] = time.process_time() - cpu  # this process and its SQLite threads
+        figures["rebuild_days"] = rebuilt["days"]
     async with db.read_transaction():
         figures["rollup_rows"] = (await db.fetch("SELECT COUNT(*) AS n FROM county_rollup"))[0]["n"]
     if new_day:
@@ -457,6 +458,15 @@ def main() -> None:
         action="store_true",
         help="skip pushing one more day (a --reuse run then leaves the database as it was)",
     )
+    parser.add_argument(
+        "--pages",
+        default="",
+        help="time only the pages whose label contains one of these comma-separated words "
+        "(e.g. scorecard,township); workbooks only when one is named (export.xlsx)",
+    )
+    parser.add_argument(
+        "--no-rebuild", action="store_true", help="with --reuse: skip the full rebuild"
+    )
     args = parser.parse_args()
 
     workdir = Path(args.data_dir or tempfile.mkdtemp(prefix="cunzhan-bench-county-"))
@@ -490,10 +500,13 @@ def main() -> None:
             print(f"history: {built['events']:,} events in {built['generation_s']:.0f} s "
                   f"({built['events'] / built['generation_s']:,.0f} events/s)")  # fmt: skip
         print(f"engine {engine}: {len(built['station_ids'])} stations")
-        rollup = asyncio.run(measure_rollups(built, args.per_day, not args.no_new_day))
-        print(f"full rebuild: {rollup['rebuild_s']:.1f} s, {rollup['rebuild_cpu_s']:.1f} s CPU "
-              f"({rollup['rebuild_days']:,} station-days, "
-              f"{rollup['rollup_rows']:,} rollup rows)")  # fmt: skip
+        rollup = asyncio.run(
+            measure_rollups(built, args.per_day, not args.no_new_day, not args.no_rebuild)
+        )
+        if rollup.get("rebuild_s") is not None:
+            print(f"full rebuild: {rollup['rebuild_s']:.1f} s, "
+                  f"{rollup['rebuild_cpu_s']:.1f} s CPU ({rollup['rebuild_days']:,} station-days, "
+                  f"{rollup['rollup_rows']:,} rollup rows)")  # fmt: skip
         if "day_events" in rollup:
             print(f"one day's events: {rollup['day_events']:,} through the ledger's push in "
                   f"{rollup['day_ingest_s']:.1f} s")  # fmt: skip
@@ -501,7 +514,10 @@ def main() -> None:
                   f"({rollup['refresh_pairs']} station-days); with nothing new: "
                   f"{rollup['idle_refresh_s']:.2f} s")  # fmt: skip
         print(f"load before the pages: {os.getloadavg()}")
-        pages = bench_county_pages.measure_pages(env, built, args.requests, (STAFF_PHONE, PASSWORD))
+        chosen = [word for word in args.pages.split(",") if word]
+        pages = bench_county_pages.measure_pages(
+            env, built, args.requests, (STAFF_PHONE, PASSWORD), chosen
+        )
         print(f"load after the pages: {os.getloadavg()}")
         bench_county_pages.print_table(pages, rollup, args.requests)
     finally:

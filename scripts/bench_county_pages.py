@@ -104,8 +104,16 @@ def _timed(client, headers: dict, path: str, requests: int, pid: int) -> dict:
     }
 
 
-def measure_pages(env: dict, built: dict, requests: int, staff: tuple[str, str]) -> dict:
-    """Each page: one request to warm it, then `requests` timed; each workbook 3 times."""
+def _wanted(label: str, chosen: list[str]) -> bool:
+    return not chosen or any(word in label for word in chosen)
+
+
+def measure_pages(
+    env: dict, built: dict, requests: int, staff: tuple[str, str], chosen: list[str] | None = None
+) -> dict:
+    """Each page: one request to warm it, then `requests` timed; each workbook 3 times. With
+    `chosen` words, only the pages (and workbooks) whose label contains one of them."""
+    chosen = chosen or []
     import httpx
 
     from tests.server_process import Server
@@ -126,9 +134,11 @@ def measure_pages(env: dict, built: dict, requests: int, staff: tuple[str, str])
             label: _timed(client, headers if path.startswith("/api/") else page_headers, path,
                           requests, pid)
             for label, path in staff_pages(built).items()
+            if _wanted(label, chosen)
         }  # fmt: skip
         for label, path in workbooks(built).items():
-            figures[label] = _timed(client, headers, path, 3, pid)
+            if _wanted(label, chosen):
+                figures[label] = _timed(client, headers, path, 3, pid)
         return figures
     finally:
         server.kill()
@@ -151,7 +161,7 @@ def print_table(pages: dict, rollup: dict | None, requests: int) -> None:
             f"{'median' if workbook else 'p95'} ≤ {goal:,.0f} ms | "
             f"{'yes' if measured <= goal else '**no**'} |"
         )
-    if rollup is not None:
+    if rollup is not None and rollup.get("rebuild_s") is not None:
         met = "yes" if rollup["rebuild_s"] <= REBUILD_GOAL_S else "**no**"
         print(
             f"| full rebuild ({rollup['rebuild_days']:,} station-days) | | "

@@ -71,6 +71,18 @@ async def test_each_carriers_stations_and_townships_counted_by_hand(client, worl
     # By any courier: both open stations, 1 of the 2 townships.
     assert (body["stations_reached"], body["stations_pct"]) == (2, 100.0)
     assert (body["townships_reached"], body["townships_pct"]) == (1, 50.0)
+    # The scorecard judges reach by any courier on the year to date, from one probe per station
+    # (not every parcel by carrier): the same shares, the reversed receipt left out alike.
+    csv = await client.get(
+        f"/api/v1/counties/{world.county_id}/export.csv?month={month}&table=scorecard",
+        headers=world.staff.headers,
+    )
+    assert csv.status_code == 200, csv.text
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    station_row = next(line for line in lines if "快递通达服务站点比例" in line)
+    township_row = next(line for line in lines if "快递通达乡镇比例" in line)
+    if earlier.year == today.year:  # last month's YTO parcel at B is in the year too
+        assert ",100.0," in station_row and ",50.0," in township_row, (station_row, township_row)
     last = await reach(client, world, earlier.strftime("%Y-%m"))
     assert [(c["carrier"], c["stations"]) for c in last["carriers"]] == [("YTO", 1)]
     # The stations opened this month: none was open at last month's end to take a share of.

@@ -30,8 +30,8 @@ async def courier_reach_pct(
 ) -> dict[str, float | None]:
     """快递进村 over [first, last]: the shares of the stations open on `last` and of the
     townships that any courier reached (the delivery capability's own definition)."""
-    reach = await delivery_reach.county_reach(county_id, first, last)
-    return {name: getattr(reach, field) for name, field in COURIER_REACH.items()}
+    reach = await delivery_reach.county_reach_any(county_id, first, last)
+    return {name: reach[field] for name, field in COURIER_REACH.items()}
 
 
 async def delivery_48h_pct(

@@ -47,7 +47,7 @@ from backend.county.definitions import (
     kinds_of,
     share_pct,
 )
-from backend.county.store import ledger_reads, places, programme_rows, rollup_rows
+from backend.county.store import places, programme_rows, rollup_households, rollup_rows
 from backend.county.store.rollup_rows import (
     OVERDUE_KIND,
     REVERSED_KIND,
@@ -158,14 +158,21 @@ async def month_kpis(
         )
         since = figures_of(await figures.days(programme_start, until))
         base = await programme_rows.baseline(county_id)
-        # 惠及脱贫户 households: the year's (the month's inside it) and the year before's, which
-        # holds last year's whole month too (this month's figures compare with all of it).
+        # 惠及脱贫户 households: the month's (through `until`) and the year's, and the same
+        # days a year before (this month's figures compare with all of last year's month).
         poor_codes = await places.poverty_codes(county_id)
-        named = await ledger_reads.households_named(county_id, first_of_year, until)
-        named_before = await ledger_reads.households_named(
-            county_id, service.year_before(first_of_year), service.year_before(end)
+        served = {
+            name: await rollup_households.by_station(county_id, *days)
+            for name, days in {
+                "month": (start, until),
+                "year": (first_of_year, until),
+                "month_before": (service.year_before(start), service.year_before(end)),
+                "year_before": (service.year_before(first_of_year), service.year_before(until)),
+            }.items()
+        }
+        poor_villages = await _poor_villages(
+            figures, first_of_year, until, served["year"], poor_codes
         )
-        poor_villages = await _poor_villages(figures, first_of_year, until, named, poor_codes)
         chosen = await programme_rows.targets(county_id)
         wanted = {row.name for row in chosen} if not every_target else set(targets.TARGET_NAMES)
         trained = await training.period_training(county_id, first_of_year, until)
@@ -173,14 +180,10 @@ async def month_kpis(
         scans = await trace.scans_between(county_id, first_of_year, until)
         scans_since = await trace.scans_between(county_id, programme_start, until)
     result["poor_households"] = poor_households(
-        _served(named, poor_codes, start, end),
-        _served(named_before, poor_codes, service.year_before(start), service.year_before(end)),
+        _served(served["month"], poor_codes), _served(served["month_before"], poor_codes)
     )
     year_households = poor_households(
-        _served(named, poor_codes, first_of_year, until),
-        _served(
-            named_before, poor_codes, service.year_before(first_of_year), service.year_before(until)
-        ),
+        _served(served["year"], poor_codes), _served(served["year_before"], poor_codes)
     )
     # The product's first year has no year before in the ledger: the county's baseline stands in.
     year_before, sources = baseline.year_before(year_before, base, first_of_year, until)
@@ -238,7 +241,7 @@ async def _poor_villages(
     figures: CountyFigures,
     first: datetime.date,
     last: datetime.date,
-    named: set[ledger_reads.HouseholdNamed],
+    served: dict[uuid.UUID, set[str]],
     poor_codes: frozenset[str],
 ) -> dict[str, Any]:
     """贫困村: 网络零售额, 农产品上行, 惠及脱贫户交易额 and payout of the stations whose village is
@@ -253,10 +256,7 @@ async def _poor_villages(
     before = await frozen.poor_village_sums(
         figures.county_id, service.year_before(first), service.year_before(last), poor
     )
-    served_by: dict[uuid.UUID, set[str]] = defaultdict(set)
-    for one in named:
-        if one.code in poor_codes and first <= one.day <= last:
-            served_by[one.station].add(one.code)
+    served_by = {station: codes & poor_codes for station, codes in served.items()}
     sums: dict[uuid.UUID, list[StationSumLine]] = defaultdict(list)
     for line in await figures.station_sums(first, last):
         sums[line.station].append(line)
@@ -289,15 +289,10 @@ async def _poor_villages(
     }
 
 
-def _served(
-    named: set[ledger_reads.HouseholdNamed],
-    poor_codes: frozenset[str],
-    first: datetime.date,
-    last: datetime.date,
-) -> int:
-    """惠及脱贫户: how many distinct 脱贫户 (the registry's flag today) a station sold for,
-    bought for or sent a parcel for over [first, last]."""
-    return len({one.code for one in named if one.code in poor_codes and first <= one.day <= last})
+def _served(served: dict[uuid.UUID, set[str]], poor_codes: frozenset[str]) -> int:
+    """惠及脱贫户: how many distinct 脱贫户 (the registry's flag today) the stations sold for,
+    bought for or sent a parcel for (`served`: the households per station over the days)."""
+    return len(set().union(*served.values()) & poor_codes)
 
 
 async def households_served(
@@ -309,11 +304,11 @@ async def households_served(
     """惠及脱贫户 over [first, last], as the kpis count it, of these stations only (a township's)
     or of the whole county."""
     async with reading(county_id):
-        named = await ledger_reads.households_named(county_id, first, last)
+        served = await rollup_households.by_station(county_id, first, last)
         poor_codes = await places.poverty_codes(county_id)
     if stations is not None:
-        named = {one for one in named if one.station in stations}
-    return _served(named, poor_codes, first, last)
+        served = {station: codes for station, codes in served.items() if station in stations}
+    return _served(served, poor_codes)
 
 
 def poor_households(served: int, last_year: int) -> dict[str, Any]:

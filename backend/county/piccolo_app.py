@@ -11,7 +11,9 @@ from backend.county.tables import (
     ProvinceAttempt,
     ProvinceReport,
     Rollup,
+    RollupHousehold,
     RollupMark,
+    RollupMonth,
     RollupState,
     RollupTotal,
     Target,
@@ -26,6 +28,8 @@ APP_CONFIG = AppConfig(
     table_classes=[
         Rollup,
         RollupTotal,
+        RollupMonth,
+        RollupHousehold,
         RollupMark,
         RollupState,
         ProvinceReport,

@@ -66,10 +66,10 @@ class _Sum:
     def __init__(self) -> None:
         self.sales, self.quantity, self.amount_fen = 0, 0.0, 0
 
-    def add(self, sale: dict) -> None:
-        self.sales += 1
-        self.quantity += float(sale["quantity"])
-        self.amount_fen += int(sale["amount_fen"])
+    def add(self, sales: ledger_reads.SaleGroup) -> None:
+        self.sales += sales.sales
+        self.quantity += sales.quantity
+        self.amount_fen += sales.amount_fen
 
 
 def _quantity(value: float) -> float:
@@ -86,16 +86,16 @@ async def county_sales(county_id: uuid.UUID) -> SalesOut:
     per_product: dict[tuple[uuid.UUID | None, str], _Sum] = defaultdict(_Sum)
     per_batch: dict[tuple[str, str], _Sum] = defaultdict(_Sum)
     per_text: dict[str, _Sum] = defaultdict(_Sum)
-    for sale in await ledger_reads.standing_sales(county_id):
-        text = sale["product"].strip()
-        product = by_code.get(sale.get("product_code") or "")
-        if not sale.get("product_code"):
-            per_text[text].add(sale)
+    for sales in await ledger_reads.standing_sales(county_id):  # grouped alike
+        text = sales.product.strip()
+        product = by_code.get(sales.product_code or "")
+        if not sales.product_code:
+            per_text[text].add(sales)
             mapped_to = mapped.get(text)
             product = by_id.get(mapped_to) if mapped_to else None
-        per_product[(product.id if product else None, sale["unit"])].add(sale)
-        if sale.get("batch_code"):
-            per_batch[(sale["batch_code"], sale["unit"])].add(sale)
+        per_product[(product.id if product else None, sales.unit)].add(sales)
+        if sales.batch_code:
+            per_batch[(sales.batch_code, sales.unit)].add(sales)
     batch_products = {b.code: b.product for b in await trace.list_batches(county_id, "")}
     return SalesOut(
         products=_product_rows(per_product, by_id),

@@ -56,11 +56,8 @@ async def cash_counts(county_id: uuid.UUID, month: str | None) -> dict[str, Any]
     last = next_month(first) - datetime.timedelta(days=1)
     async with db.read_transaction():
         stations = await places.stations(county_id)
-        book = await ledger_reads.cashbook_lines(county_id, first, last)
+        lines = await ledger_reads.cashbook_lines(county_id, first, last)
         counted = await ledger_service.latest_cash_counts([s.id for s in stations], first, last)
-    lines: dict[tuple[uuid.UUID, datetime.date], list] = defaultdict(list)
-    for line in book:
-        lines[(line.station, line.day)].append((line.kind, line.amount_fen, line.fee_fen))
     names = {station.id: (station.code, station.name) for station in stations}
     rows: list[CashDay] = []
     for station_id, day in sorted(set(lines) | set(counted), key=lambda k: (names[k[0]], k[1])):

@@ -40,7 +40,13 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backend import clock, db, runtime
 from backend.catalogue.service import NotFarm, not_farm
-from backend.county.store import frozen_rows, ledger_reads, places, rollup_rows
+from backend.county.store import (
+    frozen_rows,
+    ledger_reads,
+    places,
+    rollup_households,
+    rollup_rows,
+)
 from backend.county.store.rollup_rows import OVERDUE_KIND, REVERSED_KIND, chunks
 from backend.ledger.months import month_key
 from backend.ledger.projector import cashbook_amounts, cashbook_kind
@@ -118,15 +124,21 @@ def event_figures(
 
 
 async def _figures(
-    stations: list[uuid.UUID], rule: CountyRule, days: set[datetime.date], today
+    stations: list[uuid.UUID],
+    rule: CountyRule,
+    days: set[datetime.date],
+    today,
+    served: rollup_households.Served | None = None,
 ) -> dict[uuid.UUID, dict[tuple[datetime.date, str], list[int]]]:
     """Every figure of the given days of these stations, from the log grouped in the database
-    (a station's whole history: `_whole_history`)."""
+    (a station's whole history: `_whole_history`); into `served`, the households they served."""
     figures: dict[uuid.UUID, dict] = {station: {} for station in stations}
     if not days:
         return figures
-    groups = await ledger_reads.day_groups(stations, sorted(days))
-    _add_groups(figures, [group for group in groups if group.day in days], rule)
+    groups = [g for g in await ledger_reads.day_groups(stations, sorted(days)) if g.day in days]
+    _add_groups(figures, groups, rule)
+    if served is not None:
+        _add_served(served, groups)
     await _overdue_figures(stations, rule, days, today, figures)
     return figures
 
@@ -153,13 +165,27 @@ def _add_groups(
         _add(figures[group.station], (group.day, kind), values)
 
 
+def _add_served(served: rollup_households.Served, groups: list[ledger_reads.EventGroup]) -> None:
+    """The households the groups' sales, purchases and dispatches named, per station and day."""
+    for group in groups:
+        if group.household_code and group.type in rollup_households.SERVING_TYPES:
+            served.setdefault(group.station, set()).add((group.day, group.household_code))
+
+
 async def _whole_history(
-    station_id: uuid.UUID, rule: CountyRule, today: datetime.date
+    station_id: uuid.UUID,
+    rule: CountyRule,
+    today: datetime.date,
+    served: rollup_households.Served | None = None,
 ) -> dict[tuple[datetime.date, str], list[int]]:
     """Every figure of one station's whole history, as `_figures` counts it, from its entries
-    grouped in the database (a county's rebuild reads millions)."""
+    grouped in the database (a county's rebuild reads millions); into `served`, the households
+    it served."""
     figures: dict[uuid.UUID, dict] = {station_id: {}}
-    _add_groups(figures, await ledger_reads.event_groups(station_id), rule)
+    groups = await ledger_reads.event_groups(station_id)
+    _add_groups(figures, groups, rule)
+    if served is not None:
+        _add_served(served, groups)
     own: dict[tuple[datetime.date, str], list[int]] = figures[station_id]
     shift = datetime.timedelta(days=rule.return_days)
     for parcels in await ledger_reads.parcel_days(station_id):
@@ -412,15 +438,16 @@ async def _refresh_behind(
             changed = await _changed_days(ranges, rule, today) if ranges else {}
             recounted = []
             for shared_days, members in _same_days(chunk, due, changed).items():
-                figures = await _figures(members, rule, set(shared_days), today)
-                recounted.append((shared_days, members, figures))
+                served: rollup_households.Served = {}
+                figures = await _figures(members, rule, set(shared_days), today, served)
+                recounted.append((shared_days, members, figures, served))
         async with db.write_transaction():
             await rollup_rows.serialise(county_id)
             # Another refresh may have moved a station's mark since the read: its days are that
             # refresh's (or the next one's) to write, not this read's.
             now_marked = await rollup_rows.marks(chunk)
             moved = {s for s in chunk if now_marked.get(s, 0) != seen.get(s, 0)}
-            for shared_days, members, figures in recounted:
+            for shared_days, members, figures, served in recounted:
                 members = [station for station in members if station not in moved]
                 if not members:
                     continue
@@ -428,6 +455,7 @@ async def _refresh_behind(
                 await rollup_rows.replace_station_days(
                     members, county_id, set(shared_days), figures
                 )
+                await rollup_households.replace(members, county_id, set(shared_days), served)
                 touched_days |= shared_days
                 pairs += len(shared_days) * len(members)
             await rollup_rows.set_marks(
@@ -489,13 +517,15 @@ async def rebuild_county(county_id: uuid.UUID, now: datetime.datetime | None = N
         # A station's whole history is read outside the write lock (SQLite has one writer, and
         # keepers keep syncing meanwhile). The head is read first: the figures include at least
         # the events up to the mark, and any later ones are recomputed by the next refresh.
+        served: rollup_households.Served = {}
         async with db.read_transaction():
             head = await ledger_reads.chain_head(station_id)
-            figures = {station_id: await _whole_history(station_id, rule, today)}
+            figures = {station_id: await _whole_history(station_id, rule, today, served)}
         async with db.write_transaction():
             await rollup_rows.serialise(county_id)
             await _keep_frozen([station_id], None, figures)
             await rollup_rows.replace_station_days([station_id], county_id, None, figures)
+            await rollup_households.replace([station_id], county_id, None, served)
             await rollup_rows.set_marks(county_id, {station_id: head})
         days += len({day for day, _ in figures[station_id]})
     async with db.write_transaction():

@@ -60,6 +60,36 @@ class RollupTotal(Table, tablename="county_rollup_total"):
     poverty_fee_fen = BigInt(default=0)
 
 
+class RollupMonth(Table, tablename="county_rollup_month"):
+    """The same per station, month (its first day) and kind: the sums of its daily rows,
+    recomputed whole with them (store/rollup_months.py), so that a year's read per station adds
+    twelve rows a station and kind instead of 365."""
+
+    station = UUID()
+    county = UUID()
+    month = Date()
+    kind = Varchar(length=32)
+    # The schema's column name hides Table.count() on this table (no code counts rows with it).
+    count = Integer(default=0)  # type: ignore[assignment]
+    amount_fen = BigInt(default=0)
+    fee_fen = BigInt(default=0)
+    farm_count = Integer(default=0)
+    poverty_count = Integer(default=0)
+    poverty_amount_fen = BigInt(default=0)
+    farm_amount_fen = BigInt(default=0)
+    poverty_fee_fen = BigInt(default=0)
+
+
+class RollupHousehold(Table, tablename="county_rollup_household"):
+    """The households a station sold for, bought for or sent a parcel for on a county-local day
+    (惠及脱贫户 counts the distinct 脱贫户 among them), kept with the daily rows."""
+
+    station = UUID()
+    county = UUID()
+    day = Date()
+    household_code = Varchar(length=64)
+
+
 class RollupMark(Table, tablename="county_rollup_mark"):
     """How far each station's chain has been rolled up (its events' seq are gap-free)."""
 

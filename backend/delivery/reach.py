@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections import defaultdict
+from typing import Any
 
 from backend.delivery.schemas import (
     CarrierParcels,
@@ -22,7 +23,7 @@ from backend.delivery.schemas import (
     CourierReach,
     StationCarriers,
 )
-from backend.ledger.reads import carriers_at_stations
+from backend.ledger.reads import carriers_at_stations, stations_receiving
 from backend.params import parse_month
 from backend.registry import opening
 from backend.registry import service as registry
@@ -62,21 +63,48 @@ async def county_reach(
                 townships_pct=_pct(len(reached_townships), len(townships)),
             )
         )
-    # Any courier: a station counts in the share when it is open on the last day.
-    any_station = set().union(*reached.values()) & {s.id for s in open_stations}
-    any_township = {township_of[s] for s in any_station}
+    any_courier = _any_courier(stations, townships, last, set().union(*reached.values()))
     return CourierReach(
         county_id=county_id,
         month=first.strftime("%Y-%m"),
         stations=len(open_stations),
         townships=len(townships),
         carriers=carriers,
-        stations_reached=len(any_station),
-        townships_reached=len(any_township),
-        stations_pct=_pct(len(any_station), len(open_stations)),
-        townships_pct=_pct(len(any_township), len(townships)),
+        **any_courier,
         station_carriers=_station_carriers(stations, open_stations, townships, seen),
     )
+
+
+def _any_courier(
+    stations: list[StationOut],
+    townships: list[TownshipOut],
+    last: datetime.date,
+    reached: set[uuid.UUID],
+) -> dict[str, Any]:
+    """Reach by any courier: a station counts in the share when it is open on the last day; a
+    township when one of those stations is in it."""
+    township_of = {station.id: station.township_id for station in stations}
+    open_ids = {s.id for s in stations if opening.built_on(s.opened_on, s.closed_on, last)}
+    any_station = reached & open_ids
+    any_township = {township_of[s] for s in any_station}
+    return {
+        "stations_reached": len(any_station),
+        "townships_reached": len(any_township),
+        "stations_pct": _pct(len(any_station), len(open_ids)),
+        "townships_pct": _pct(len(any_township), len(townships)),
+    }
+
+
+async def county_reach_any(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> dict[str, Any]:
+    """`county_reach`'s figures by any courier alone (stations_reached, townships_reached,
+    stations_pct, townships_pct), from one probe per station instead of every parcel of the
+    range by carrier: the scorecard judges them on the year to date."""
+    stations = await registry.list_stations(county_id)
+    townships = await registry.list_townships(county_id)
+    reached = await stations_receiving(county_id, first, last)
+    return _any_courier(stations, townships, last, reached)
 
 
 def _station_carriers(

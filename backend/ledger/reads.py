@@ -221,6 +221,15 @@ async def carriers_at_stations(
         return await projection_store.received_by_station_and_carrier(county_id, first, last)
 
 
+async def stations_receiving(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> set[uuid.UUID]:
+    """The stations that received any courier's parcel on those business days (courier reach by
+    any courier, without counting each carrier's parcels)."""
+    async with db.read_transaction():
+        return await projection_store.stations_receiving(county_id, first, last)
+
+
 # The day and the home screen ------------------------------------------------------------------
 
 

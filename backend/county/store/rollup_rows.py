@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import msgspec
 
 from backend import clock, db
+from backend.county.store import rollup_months
 
 # count, amount_fen, fee_fen, farm_count, poverty_count, poverty_amount_fen, farm_amount_fen,
 # poverty_fee_fen
@@ -142,14 +143,9 @@ async def one_station_days(
 async def station_sums(
     county_id: uuid.UUID, first: datetime.date, last: datetime.date
 ) -> list[StationSumLine]:
-    """Per station and kind, the sums over [first, last] (summed by the database)."""
-    rows = await db.fetch(
-        f"SELECT station, kind, {_SUMS} FROM county_rollup "
-        "WHERE county = $1 AND day >= $2 AND day <= $3 GROUP BY station, kind",
-        county_id,
-        first,
-        last,
-    )
+    """Per station and kind, the sums over [first, last] (summed by the database: the whole
+    months from their month rows, store/rollup_months.py)."""
+    rows = await rollup_months.station_sums(county_id, first, last)
     return [
         StationSumLine(row["kind"], *_counts(row), station=db.as_uuid(row["station"]))
         for row in rows
@@ -192,6 +188,71 @@ async def last_days(
         *args,
     )
     return {db.as_uuid(row["station"]): db.as_date(row["day"]) for row in rows}
+
+
+class StationActivity(msgspec.Struct, frozen=True):
+    """A station's activity over a window of days (the stations overview): its last day with an
+    entry of an activity kind, whether it checked in since a day, and its sums over the last 7
+    and 30 days of the activity kinds."""
+
+    station: uuid.UUID
+    last_day: datetime.date | None
+    checked_in: bool
+    count_7d: int
+    amount_7d_fen: int
+    fee_7d_fen: int
+    count_30d: int
+    amount_30d_fen: int
+    fee_30d_fen: int
+
+
+async def station_activity(
+    county_id: uuid.UUID,
+    days: tuple[datetime.date, datetime.date, datetime.date, datetime.date],
+    checkin_kind: str,
+    not_activity: tuple[str, ...],
+) -> list[StationActivity]:
+    """Per station with rows over [window, today] (`days`: window, seven days back, this week's
+    Monday, today), summed in the database (a month of a county is ~100,000 rows)."""
+    window, seven, monday, today = days
+    skip = db.in_list(not_activity, 7)
+    active = f"kind NOT IN ({skip})"
+    sums = ", ".join(
+        f"SUM(CASE WHEN {active} AND day >= ${since} THEN {column} ELSE 0 END) AS {name}"
+        for since, suffix in ((3, "7d"), (2, "30d"))
+        for column, name in (
+            ("count", f"count_{suffix}"),
+            ("amount_fen", f"amount_{suffix}_fen"),
+            ("fee_fen", f"fee_{suffix}_fen"),
+        )
+    )
+    rows = await db.fetch(
+        f"SELECT station, MAX(CASE WHEN {active} THEN day END) AS last_day, "
+        "MAX(CASE WHEN kind = $6 AND day >= $4 AND count > 0 THEN 1 ELSE 0 END) AS checked_in, "
+        f"{sums} FROM county_rollup WHERE county = $1 AND day >= $2 AND day <= $5 "
+        "GROUP BY station",
+        county_id,
+        window,
+        seven,
+        monday,
+        today,
+        checkin_kind,
+        *not_activity,
+    )
+    return [
+        StationActivity(
+            station=db.as_uuid(row["station"]),
+            last_day=db.as_date(row["last_day"]) if row["last_day"] else None,
+            checked_in=bool(row["checked_in"]),
+            count_7d=int(row["count_7d"] or 0),
+            amount_7d_fen=int(row["amount_7d_fen"] or 0),
+            fee_7d_fen=int(row["fee_7d_fen"] or 0),
+            count_30d=int(row["count_30d"] or 0),
+            amount_30d_fen=int(row["amount_30d_fen"] or 0),
+            fee_30d_fen=int(row["fee_30d_fen"] or 0),
+        )
+        for row in rows
+    ]
 
 
 async def last_days_before(
@@ -270,6 +331,7 @@ async def replace_station_days(
             if any(values)
         ],
     )
+    await rollup_months.replace(stations, days)
 
 
 async def write_totals(county_id: uuid.UUID, days: set[datetime.date] | None) -> None:

@@ -443,6 +443,23 @@ class CarrierAtStation(msgspec.Struct, frozen=True):
     parcels: int
 
 
+async def stations_receiving(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> set[uuid.UUID]:
+    """The county's stations that received a parcel (not reversed) from `first` to `last`: one
+    probe per station of its (station, received day) index, stopping at the first parcel, not
+    every parcel of the range (a year of a county is ~1.5 million)."""
+    rows = await db.fetch(
+        "SELECT s.id FROM registry_station s WHERE s.county = $1 AND EXISTS ("
+        "SELECT 1 FROM ledger_parcel p WHERE p.station = s.id AND p.received_date >= $2 "
+        "AND p.received_date <= $3 AND p.state <> 'reversed')",
+        county_id,
+        first,
+        last,
+    )
+    return {db.as_uuid(row["id"]) for row in rows}
+
+
 async def received_by_station_and_carrier(
     county_id: uuid.UUID, first: datetime.date, last: datetime.date
 ) -> list[CarrierAtStation]:
