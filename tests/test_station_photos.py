@@ -266,6 +266,9 @@ async def test_the_roster_workbook(client, world):
     text = " ".join(str(value) for row in rows for value in row if value is not None)
     assert_no_full_phone(text)
 
+    assert sheet.freeze_panes == "E2"  # the header row and the station's place and name stay
+    assert sheet.column_dimensions["A"].width == 10  # 测试县镇: 4 CJK characters and 2
+
     # Headers in the caller's language.
     uyghur = await client.get(
         f"/api/v1/counties/{world.county_id}/stations.xlsx",

@@ -7,15 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import io
 import uuid
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
-
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from backend.accounts import store as accounts_store
 from backend.i18n import translate
@@ -23,6 +18,7 @@ from backend.privacy import mask_phone
 from backend.registry import service
 from backend.registry.schemas import EQUIPMENT
 from backend.registry.store import files as store
+from backend.web.xlsx import Style, Styled, Workbook
 
 # A text cell starting with one of these is a formula to Excel, LibreOffice and WPS.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -109,42 +105,37 @@ async def roster_rows(county_id: uuid.UUID, language: str) -> list[list[Any]]:
     return rows
 
 
-def _cell(sheet, row: int, column: int, value: Any):
-    if value == "":
-        value = None  # an empty cell, not an empty text
-    cell = sheet.cell(row=row, column=column, value=value)
-    if isinstance(value, datetime.date):
-        cell.number_format = DAY
-    elif isinstance(value, Decimal):
-        cell.number_format = DEGREES
+HEADER = Style(bold=True, fill="00E8F5E9", horizontal="center", vertical="center", wrap=True)
+
+
+def _cell(value: Any, style: Style = Style()) -> Any:
+    if value == "" or value is None:
+        return None  # an empty cell, not an empty text
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        cell.data_type = "s"
-        cell.quotePrefix = True
-    return cell
+        return Styled(value, style._replace(quote_prefix=True))  # text, never a formula
+    if isinstance(value, datetime.date):
+        return Styled(value, style._replace(number_format=DAY))
+    if isinstance(value, Decimal):
+        return Styled(value, style._replace(number_format=DEGREES))
+    return Styled(value, style) if style != Style() else value
+
+
+def _width(values: list[Any]) -> int:
+    """Enough for the widest value, CJK counted double, between 6 and 40."""
+    width = max(sum(2 if ord(c) > 0x2E80 else 1 for c in str(v or "")) for v in values)
+    return min(max(width + 2, 6), 40)
 
 
 def build_workbook(title: str, headers: list[str], rows: list[list[Any]]) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = title[:31]
-    for column, text in enumerate(headers, start=1):
-        cell = _cell(sheet, 1, column, text)
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="E8F5E9")
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for offset, row in enumerate(rows, start=2):
-        for column, value in enumerate(row, start=1):
-            _cell(sheet, offset, column, value)
-    sheet.freeze_panes = "E2"
-    for index, header in enumerate(headers, start=1):
-        values = [header, *(row[index - 1] for row in rows)]
-        width = max(sum(2 if ord(c) > 0x2E80 else 1 for c in str(v or "")) for v in values)
-        sheet.column_dimensions[get_column_letter(index)].width = min(max(width + 2, 6), 40)
-    workbook.properties.creator = "村站通"
-    workbook.properties.title = title
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    """Through the month workbook's writer (backend/web/xlsx.py): one way to write a cell, and
+    what XML cannot hold escaped as Excel reads it (the API refuses such characters today)."""
+    book = Workbook(creator="村站通", title=title)
+    widths = [_width([header, *(row[i] for row in rows)]) for i, header in enumerate(headers)]
+    with book.sheet(title[:31], widths, frozen_rows=1, frozen_columns=4) as sheet:
+        sheet.append([_cell(text, HEADER) for text in headers])
+        for row in rows:
+            sheet.append([_cell(value) for value in row])
+    return book.finish()
 
 
 async def workbook(county_id: uuid.UUID, language: str) -> tuple[bytes, str]:

@@ -175,7 +175,14 @@ class _Styles:
 class Sheet:
     """One worksheet being written: rows are appended in order and streamed into the zip."""
 
-    def __init__(self, stream, styles: _Styles, widths: Sequence[float], frozen_rows: int) -> None:
+    def __init__(
+        self,
+        stream,
+        styles: _Styles,
+        widths: Sequence[float],
+        frozen_rows: int,
+        frozen_columns: int = 0,
+    ) -> None:
         self._stream = stream
         self._styles = styles
         self._row = 0
@@ -183,7 +190,7 @@ class Sheet:
         # A text's or a day's XML after the cell's reference and style, computed once for each.
         self._known: dict[str | datetime.date, str] = {}
         self._letters: list[str] = []
-        self._write(_sheet_head(widths, frozen_rows))
+        self._write(_sheet_head(widths, frozen_rows, frozen_columns))
 
     def append(self, cells: list[Any]) -> None:
         """A row: each cell a value (None: no cell) or a Styled value."""
@@ -264,8 +271,16 @@ def _text_content(text: str) -> str:
     return f' t="inlineStr"><is><t{space}>{escape_text(text)}</t></is></c>'
 
 
-def _sheet_head(widths: Sequence[float], frozen_rows: int) -> str:
-    if frozen_rows:
+def _sheet_head(widths: Sequence[float], frozen_rows: int, frozen_columns: int = 0) -> str:
+    if frozen_rows and frozen_columns:
+        top = f"{column_letter(frozen_columns + 1)}{frozen_rows + 1}"
+        view = (
+            f'<pane xSplit="{frozen_columns}" ySplit="{frozen_rows}" topLeftCell="{top}" '
+            'activePane="bottomRight" state="frozen"/><selection pane="topRight"/>'
+            '<selection pane="bottomLeft"/>'
+            '<selection pane="bottomRight" activeCell="A1" sqref="A1"/>'
+        )
+    elif frozen_rows:
         top = f"A{frozen_rows + 1}"
         view = (
             f'<pane ySplit="{frozen_rows}" topLeftCell="{top}" activePane="bottomLeft" '
@@ -300,10 +315,12 @@ class Workbook:
         self._names: list[str] = []
         self._creator, self._title = creator, title
 
-    def sheet(self, name: str, widths: Sequence[float], frozen_rows: int = 0) -> _SheetContext:
+    def sheet(
+        self, name: str, widths: Sequence[float], frozen_rows: int = 0, frozen_columns: int = 0
+    ) -> _SheetContext:
         self._names.append(name)
         stream = self._zip.open(f"xl/worksheets/sheet{len(self._names)}.xml", "w")
-        return _SheetContext(Sheet(stream, self._styles, widths, frozen_rows))
+        return _SheetContext(Sheet(stream, self._styles, widths, frozen_rows, frozen_columns))
 
     def finish(self, now: datetime.datetime | None = None) -> bytes:
         now = now or datetime.datetime.now(datetime.UTC)
