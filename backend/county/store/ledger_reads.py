@@ -95,18 +95,24 @@ CashLines = dict[tuple[uuid.UUID, datetime.date], list[tuple[str, int, int]]]
 
 
 async def cashbook_lines(
-    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+    county_id: uuid.UUID,
+    first: datetime.date,
+    last: datetime.date,
+    station_id: uuid.UUID | None = None,
 ) -> CashLines:
-    """The keepers' cashbook lines `(kind, amount_fen, fee_fen)` of the county's stations over
-    [first, last] per station and day (what each day's till count is checked against). A month
-    of 300 stations is ~90,000 lines: each station and day is converted once, not each line."""
+    """The keepers' cashbook lines `(kind, amount_fen, fee_fen)` of the county's stations (or of
+    one of them) over [first, last] per station and day (what each day's till count is checked
+    against). A month of 300 stations is ~90,000 lines: each station and day is converted once,
+    not each line."""
+    one = " AND b.station = $4" if station_id else ""
     rows = await db.fetch(
         "SELECT b.station, b.day, b.kind, b.amount_fen, b.fee_fen FROM ledger_cashbook b "
         "JOIN registry_station s ON s.id = b.station "
-        "WHERE s.county = $1 AND b.day >= $2 AND b.day <= $3",
+        f"WHERE s.county = $1 AND b.day >= $2 AND b.day <= $3{one}",
         county_id,
         first,
         last,
+        *([station_id] if station_id else []),
     )
     raw: dict[tuple[Any, Any], list[tuple[str, int, int]]] = {}
     for r in rows:
