@@ -8,7 +8,7 @@ import re
 import uuid
 
 from backend.i18n import translate
-from tests.support import event, now_iso, push
+from tests.support import event, now_iso, push, statuses, tracking
 from tests.test_county_pages import html_as
 
 SERVICE = {"service": "phone_topup", "amount_fen": 5000, "fee_fen": 100}
@@ -90,6 +90,51 @@ async def test_the_county_sees_each_stations_month_and_its_days(client, world):
     # A keeper of the county cannot read it.
     refused = await client.get("/county/cash", headers=html_as(world.keeper_a))
     assert refused.status_code in (401, 403)
+
+
+async def test_the_county_expects_what_the_keepers_cashbook_expects(client, world):
+    """The page sums each day's cashbook in the database by the ledger's rule: every kind of
+    entry that moves the till, and a reversed one, as the keeper's own cashbook counts them."""
+    sale = {"product": "苹果", "quantity": 10, "unit": "斤", "channel": "微信"}
+    reversed_topup = event("service.recorded", SERVICE)
+    entries = [
+        event("service.recorded", SERVICE),
+        event(
+            "service.recorded", {"service": "cash_withdrawal", "amount_fen": 2000, "fee_fen": 20}
+        ),
+        event(
+            "purchase.ordered",
+            {"platform": "taobao", "item": "锅", "amount_fen": 8800, "commission_fen": 300},
+        ),
+        event("sale.recorded", {**sale, "amount_fen": 3000, "commission_fen": 200}),
+        event(
+            "parcel.dispatched",
+            {
+                "tracking_no": tracking("JT"),
+                "carrier": "JT",
+                "weight_g": 1200,
+                "fee_fen": 1250,
+                "destination": "乌鲁木齐",
+                "farm_product": True,
+            },
+        ),
+        reversed_topup,
+    ]
+    undo = event("entry.reversed", {"target_id": reversed_topup["id"], "reason": "错了"})
+    assert set(statuses(await push(client, world.keeper_a, entries))) == {"accepted"}
+    assert statuses(await push(client, world.keeper_a, [undo])) == ["accepted"]
+    book = await client.get(
+        f"/api/v1/stations/{world.station_a}/cashbook", headers=world.keeper_a.headers
+    )
+    expected = book.json()["cash"]["expected_fen"]
+    assert expected == 5100 - 1980 + 8800 - 2800 + 1250
+    day, month = book.json()["date"], book.json()["date"][:7]
+    days = await client.get(
+        f"/county/cash?month={month}&station={world.station_a}", headers=html_as(world.staff)
+    )
+    assert [(row[1], int(row[2])) for row in DAY_ROW.findall(days.text)] == [(day, expected)]
+    page = await client.get(f"/county/cash?month={month}", headers=html_as(world.staff))
+    assert {row[0]: int(row[2]) for row in STATION_ROW.findall(page.text)} == {"A001": expected}
 
 
 async def test_the_cash_page_in_uyghur_isolates_codes_and_amounts(client, world):

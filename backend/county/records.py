@@ -76,9 +76,9 @@ async def cash_counts(
         stations = await places.stations(county_id)
         chosen = _chosen_station(stations, station_id)
         ids = [chosen.id] if chosen else [s.id for s in stations]
-        lines = await ledger_reads.cashbook_lines(county_id, first, last, station_id)
+        expected = await ledger_reads.cash_expected(county_id, first, last, station_id)
         counted = await ledger_service.latest_cash_counts(ids, first, last)
-    rows = _cash_days(stations, lines, counted)
+    rows = _cash_days(stations, expected, counted)
     return {
         "facts": facts,
         "month": first,
@@ -103,15 +103,16 @@ def _chosen_station(
 
 
 def _cash_days(
-    stations: list[places.StationRow], lines: ledger_reads.CashLines, counted: dict
+    stations: list[places.StationRow],
+    expected: dict[tuple[uuid.UUID, datetime.date], int],
+    counted: dict[tuple[uuid.UUID, datetime.date], int],
 ) -> list[CashDay]:
     """Each station-day with cash expected or counted, by station code and day."""
     names = {station.id: (station.code, station.name) for station in stations}
     rows: list[CashDay] = []
-    for station_id, day in sorted(set(lines) | set(counted), key=lambda k: (names[k[0]], k[1])):
+    for station_id, day in sorted(set(expected) | set(counted), key=lambda k: (names[k[0]], k[1])):
         cash = ledger_service.cash_count(
-            ledger_service.expected_cash(lines.get((station_id, day), [])),
-            counted.get((station_id, day)),
+            expected.get((station_id, day), 0), counted.get((station_id, day))
         )
         if cash.counted_fen is None and cash.expected_fen == 0:
             continue
