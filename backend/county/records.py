@@ -76,7 +76,7 @@ async def cash_counts(
         stations = await places.stations(county_id)
         chosen = _chosen_station(stations, station_id)
         ids = [chosen.id] if chosen else [s.id for s in stations]
-        expected = await ledger_reads.cash_expected(county_id, first, last, station_id)
+        expected = await ledger_reads.cash_expected(ids, first, last)
         counted = await ledger_service.latest_cash_counts(ids, first, last)
     rows = _cash_days(stations, expected, counted)
     return {

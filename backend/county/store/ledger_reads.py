@@ -92,25 +92,26 @@ async def shelf(station_id: uuid.UUID, limit: int = 200) -> list[ShelfParcel]:
 
 
 async def cash_expected(
-    county_id: uuid.UUID,
-    first: datetime.date,
-    last: datetime.date,
-    station_id: uuid.UUID | None = None,
+    station_ids: list[uuid.UUID], first: datetime.date, last: datetime.date
 ) -> dict[tuple[uuid.UUID, datetime.date], int]:
     """What each station's till should hold each day over [first, last] by its cashbook (the
-    ledger's `expected_cash`, summed in the database), for the county's stations or one of
-    them. A month of 300 stations is ~90,000 cashbook lines but ~9,000 station-days."""
-    one = " AND b.station = $4" if station_id else ""
+    ledger's `expected_cash`, summed in the database). A month of 300 stations is ~90,000
+    cashbook lines but ~9,000 station-days; by station ids, not a join on the county, the rows
+    come in the key's order and group without sorting (half the time on SQLite)."""
+    if not station_ids:
+        return {}
     rows = await db.fetch(
         f"SELECT b.station, b.day, SUM({EXPECTED_CASH_SQL}) AS expected FROM ledger_cashbook b "
-        "JOIN registry_station s ON s.id = b.station "
-        f"WHERE s.county = $1 AND b.day >= $2 AND b.day <= $3{one} GROUP BY b.station, b.day",
-        county_id,
+        f"WHERE b.day >= $1 AND b.day <= $2 AND b.station IN ({db.in_list(station_ids, 3)}) "
+        "GROUP BY b.station, b.day",
         first,
         last,
-        *([station_id] if station_id else []),
+        *station_ids,
     )
-    return {(db.as_uuid(r["station"]), db.as_date(r["day"])): int(r["expected"]) for r in rows}
+    # 300 stations and 30 days: each converted once, not once a row.
+    stations = {raw: db.as_uuid(raw) for raw in {r["station"] for r in rows}}
+    days = {raw: db.as_date(raw) for raw in {r["day"] for r in rows}}
+    return {(stations[r["station"]], days[r["day"]]): int(r["expected"]) for r in rows}
 
 
 # What the rollups are computed from -------------------------------------------------------------
