@@ -1,6 +1,6 @@
 from backend.migrations import sql_migration
 
-ID = "2026-12-04T21:40:00:000000"
+ID = "2026-12-04T21:47:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "the stations' till counts (日结) by day, read without the rest of the log"
 
