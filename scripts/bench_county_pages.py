@@ -56,6 +56,7 @@ def staff_pages(built: dict) -> dict[str, str]:
         f"subsidies {previous}, one station": f"/county/subsidies?month={previous}&station=S0001",
         "cash": "/county/cash",
         f"cash {previous}": f"/county/cash?month={previous}",
+        f"cash {previous}, one station": f"/county/cash?month={previous}&station={station}",
         "month review": "/county/months",
         "reports": "/county/reports",
         "hub": "/county/hub",

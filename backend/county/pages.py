@@ -35,6 +35,7 @@ Sort = Annotated[str | None, QueryParameter(required=False, description="A colum
 Order = Annotated[str | None, QueryParameter(required=False, description="asc or desc")]
 Done = Annotated[str | None, QueryParameter(required=False, description="What was just done")]
 StationCode = Annotated[str | None, QueryParameter(required=False, description="A station's code")]
+StationKey = Annotated[str | None, QueryParameter(required=False, description="A station's id")]
 
 
 class CountyPagesController(Controller):
@@ -124,9 +125,12 @@ class CountyRecordsController(Controller):
         return render(request, "county/subsidies.html", nav="subsidies", **page)
 
     @get("/cash")
-    async def cash(self, request: Request, user: LoggedIn, month: Month = None) -> Template:
+    async def cash(
+        self, request: Request, user: LoggedIn, month: Month = None, station: StationKey = None
+    ) -> Template:
+        """日结: one row per station for the month, or one station's days (`station`)."""
         county_id = await staff_county(user)
-        page = await records.cash_counts(county_id, month)
+        page = await records.cash_counts(county_id, month, _cash_station(station))
         return render(request, "county/cash.html", nav="cash", **page)
 
     @get("/reports")
@@ -184,6 +188,14 @@ def _station_id(text: str | None):
         return as_uuid(text) if text else None
     except ValueError:
         raise DomainError("invalid_input", field="station_id") from None
+
+
+def _cash_station(text: str | None):
+    """The cash page's chosen station: an id that is no station's is no station of the county."""
+    try:
+        return as_uuid(text) if text else None
+    except ValueError:
+        raise DomainError("unknown_station", status=404, field="station") from None
 
 
 async def _own(county_id, station_id) -> None:

@@ -13,6 +13,7 @@ from backend.county import month_close, reporting, subsidies
 from backend.county.review import facts_of
 from backend.county.service import next_month, page_month, recent_months
 from backend.county.store import ledger_reads, places
+from backend.errors import DomainError
 from backend.ledger import months as ledger_months
 from backend.ledger import service as ledger_service
 from backend.ledger.schemas import CashCount
@@ -48,22 +49,70 @@ class CashDay(TypedDict):
     cash: CashCount
 
 
-async def cash_counts(county_id: uuid.UUID, month: str | None) -> dict[str, Any]:
+class CashTally(TypedDict):
+    """A station's month (or the county's) of `CashDay`s summed: the counted and difference sums
+    are over the counted days only (None when no day was counted), as the day rows show them."""
+
+    days: int
+    counted_days: int
+    uncounted_days: int
+    off_days: int
+    expected_fen: int
+    counted_fen: int | None
+    difference_fen: int | None
+
+
+async def cash_counts(
+    county_id: uuid.UUID, month: str | None, station_id: uuid.UUID | None = None
+) -> dict[str, Any]:
     """日结: each station's end-of-day counts in a month against what its entries expected, and
-    the days with cash taken but no count. The same figures as the keeper's cashbook."""
+    the days with cash taken but no count. The same figures as the keeper's cashbook. A month of
+    a whole county is one row per station (its days summed); one chosen station's month is its
+    day rows (a 300-station county has ~9,000 station-days a month)."""
     facts = await facts_of(county_id)
     first = page_month(month, facts.today)
     last = next_month(first) - datetime.timedelta(days=1)
     async with db.read_transaction():
         stations = await places.stations(county_id)
-        lines = await ledger_reads.cashbook_lines(county_id, first, last)
-        counted = await ledger_service.latest_cash_counts([s.id for s in stations], first, last)
+        chosen = _chosen_station(stations, station_id)
+        ids = [chosen.id] if chosen else [s.id for s in stations]
+        expected = await ledger_reads.cash_expected(ids, first, last)
+        counted = await ledger_service.latest_cash_counts(ids, first, last)
+    rows = _cash_days(stations, expected, counted)
+    return {
+        "facts": facts,
+        "month": first,
+        "months": recent_months(facts.today),
+        "chosen": chosen,
+        "rows": rows if chosen else [],
+        "stations": [] if chosen else _by_station(rows),
+        "total": _tally(rows),
+    }
+
+
+def _chosen_station(
+    stations: list[places.StationRow], station_id: uuid.UUID | None
+) -> places.StationRow | None:
+    """The station asked for, one of the county's open stations: any other id is refused."""
+    if station_id is None:
+        return None
+    for station in stations:
+        if station.id == station_id:
+            return station
+    raise DomainError("unknown_station", status=404, field="station")
+
+
+def _cash_days(
+    stations: list[places.StationRow],
+    expected: dict[tuple[uuid.UUID, datetime.date], int],
+    counted: dict[tuple[uuid.UUID, datetime.date], int],
+) -> list[CashDay]:
+    """Each station-day with cash expected or counted, by station code and day."""
     names = {station.id: (station.code, station.name) for station in stations}
     rows: list[CashDay] = []
-    for station_id, day in sorted(set(lines) | set(counted), key=lambda k: (names[k[0]], k[1])):
+    for station_id, day in sorted(set(expected) | set(counted), key=lambda k: (names[k[0]], k[1])):
         cash = ledger_service.cash_count(
-            ledger_service.expected_cash(lines.get((station_id, day), [])),
-            counted.get((station_id, day)),
+            expected.get((station_id, day), 0), counted.get((station_id, day))
         )
         if cash.counted_fen is None and cash.expected_fen == 0:
             continue
@@ -71,16 +120,30 @@ async def cash_counts(county_id: uuid.UUID, month: str | None) -> dict[str, Any]
         rows.append(
             {"station_id": station_id, "code": code, "name": name, "day": day, "cash": cash}
         )
-    off = [r for r in rows if r["cash"].difference_fen]
+    return rows
+
+
+def _by_station(rows: list[CashDay]) -> list[dict[str, Any]]:
+    """One row per station with days of cash, in the day rows' order, its days summed."""
+    days: dict[uuid.UUID, list[CashDay]] = {}
+    for row in rows:
+        days.setdefault(row["station_id"], []).append(row)
+    return [
+        {"station_id": key, "code": own[0]["code"], "name": own[0]["name"], **_tally(own)}
+        for key, own in days.items()
+    ]
+
+
+def _tally(rows: list[CashDay]) -> CashTally:
+    counted = [r["cash"] for r in rows if r["cash"].counted_fen is not None]
     return {
-        "facts": facts,
-        "month": first,
-        "months": recent_months(facts.today),
-        "rows": rows,
-        "counted_days": sum(1 for r in rows if r["cash"].counted_fen is not None),
-        "uncounted_days": sum(1 for r in rows if r["cash"].counted_fen is None),
-        "off_days": len(off),
-        "off_total_fen": sum(r["cash"].difference_fen for r in off),
+        "days": len(rows),
+        "counted_days": len(counted),
+        "uncounted_days": len(rows) - len(counted),
+        "off_days": sum(1 for cash in counted if cash.difference_fen),
+        "expected_fen": sum(r["cash"].expected_fen for r in rows),
+        "counted_fen": sum(cash.counted_fen or 0 for cash in counted) if counted else None,
+        "difference_fen": sum(cash.difference_fen or 0 for cash in counted) if counted else None,
     }
 
 

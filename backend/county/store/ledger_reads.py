@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
-from typing import Any
 
 import msgspec
 
 from backend import db
+from backend.ledger.service import EXPECTED_CASH_SQL
 
 
 async def shelf_counts(
@@ -91,32 +91,27 @@ async def shelf(station_id: uuid.UUID, limit: int = 200) -> list[ShelfParcel]:
     ]
 
 
-CashLines = dict[tuple[uuid.UUID, datetime.date], list[tuple[str, int, int]]]
-
-
-async def cashbook_lines(
-    county_id: uuid.UUID, first: datetime.date, last: datetime.date
-) -> CashLines:
-    """The keepers' cashbook lines `(kind, amount_fen, fee_fen)` of the county's stations over
-    [first, last] per station and day (what each day's till count is checked against). A month
-    of 300 stations is ~90,000 lines: each station and day is converted once, not each line."""
+async def cash_expected(
+    station_ids: list[uuid.UUID], first: datetime.date, last: datetime.date
+) -> dict[tuple[uuid.UUID, datetime.date], int]:
+    """What each station's till should hold each day over [first, last] by its cashbook (the
+    ledger's `expected_cash`, summed in the database). A month of 300 stations is ~90,000
+    cashbook lines but ~9,000 station-days; by station ids, not a join on the county, the rows
+    come in the key's order and group without sorting (half the time on SQLite)."""
+    if not station_ids:
+        return {}
     rows = await db.fetch(
-        "SELECT b.station, b.day, b.kind, b.amount_fen, b.fee_fen FROM ledger_cashbook b "
-        "JOIN registry_station s ON s.id = b.station "
-        "WHERE s.county = $1 AND b.day >= $2 AND b.day <= $3",
-        county_id,
+        f"SELECT b.station, b.day, SUM({EXPECTED_CASH_SQL}) AS expected FROM ledger_cashbook b "
+        f"WHERE b.day >= $1 AND b.day <= $2 AND b.station IN ({db.in_list(station_ids, 3)}) "
+        "GROUP BY b.station, b.day",
         first,
         last,
+        *station_ids,
     )
-    raw: dict[tuple[Any, Any], list[tuple[str, int, int]]] = {}
-    for r in rows:
-        key = (r["station"], r["day"])
-        line = (r["kind"], int(r["amount_fen"]), int(r["fee_fen"]))
-        if key in raw:
-            raw[key].append(line)
-        else:
-            raw[key] = [line]
-    return {(db.as_uuid(station), db.as_date(day)): lines for (station, day), lines in raw.items()}
+    # 300 stations and 30 days: each converted once, not once a row.
+    stations = {raw: db.as_uuid(raw) for raw in {r["station"] for r in rows}}
+    days = {raw: db.as_date(raw) for raw in {r["day"] for r in rows}}
+    return {(stations[r["station"]], days[r["day"]]): int(r["expected"]) for r in rows}
 
 
 # What the rollups are computed from -------------------------------------------------------------
