@@ -194,8 +194,11 @@ def measure(env: dict, url: str, args) -> dict:
         time.sleep(5)  # the workers up
         pids = server_pids(server)
         client = httpx.Client(base_url=server.url, timeout=300)
-        figures = province_figures(client, url, args.requests, pids)
-        figures.update(county_figures(client, url, args.counties, args.requests, pids))
+        figures = {}
+        if not args.no_pages:
+            figures = province_figures(client, url, args.requests, pids)
+            figures.update(county_figures(client, url, args.counties, args.requests, pids))
+            report(figures, args.requests, args.workers)  # before the phones: kept if they fail
         if args.phones:
             figures["phones"] = asyncio.run(_phones_beside_readers(client, server, url, args))
         return figures
@@ -215,7 +218,7 @@ async def _phones_beside_readers(client, server, url: str, args) -> list[str]:
             ["/county/province"],
         )
     }
-    for index in range(args.counties):
+    for index in range(0 if args.no_readers else args.counties):
         staff = login(client, _phones(index)[0])
         readers[f"county {index + 1} dashboard (beside the phones)"] = (
             {**staff, "accept": "text/html"},
@@ -269,8 +272,6 @@ def report(figures: dict, requests: int, workers: int) -> None:
         else:
             print(f"| {label} | {line} | | | |")
     print(f"({requests} requests each after one to warm it, from one client)")
-    for line in figures.get("phones", []):
-        print(line)
 
 
 def main() -> None:
@@ -293,6 +294,10 @@ def main() -> None:
         "stations × 50 × 10 / 86,400)",
     )  # fmt: skip
     parser.add_argument("--phone-seconds", type=int, default=60)
+    parser.add_argument("--no-pages", action="store_true", help="only the phones")
+    parser.add_argument(
+        "--no-readers", action="store_true", help="the phones without the staff reading beside"
+    )
     parser.add_argument("--skip-verify", action="store_true", help="(verify takes minutes at 20 M)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true", help="measure a kept database again")
@@ -330,7 +335,8 @@ def main() -> None:
             print(f"cunzhan verify ({time.monotonic() - began:.0f} s): exit {verify.returncode}; "
                   f"{verify.stdout.strip()[-200:]}")  # fmt: skip
         print(f"load average before measuring: {os.getloadavg()}")
-        report(measure(env, url, args), args.requests, args.workers)
+        for line in measure(env, url, args).get("phones", []):
+            print(line)
         print(f"load average after: {os.getloadavg()}")
     finally:
         if not args.keep:

@@ -87,9 +87,10 @@ async def _phone_loop(phone: Phone, http, url: str, stats: Stats, until: float, 
     """Records an entry every `mean` s on average (Poisson) and pushes it at once."""
     rng = phone.rng
     while True:
-        await asyncio.sleep(rng.expovariate(1 / mean))
-        if time.monotonic() >= until:
-            return
+        wait = rng.expovariate(1 / mean)
+        if time.monotonic() + wait >= until:
+            return  # (a phone's mean wait is minutes: never sleep past the run)
+        await asyncio.sleep(wait)
         phone.record()
         await phone.push(http, url, stats, retry=False)
 
