@@ -10,9 +10,14 @@ hash-chained), written county after county. Then, from the real server, it times
   - each county's dashboard `/county/`, logged in as that county's staff;
 and checks every station's chain (`cunzhan verify`).
 
+Then, optionally (--phones N), a keeper's phone per station pushing at the afternoon peak
+(scripts/bench_province_phones.py) while the officer and the counties' staff read.
+
 Usage:
     .venv/bin/python scripts/bench_province.py --database-url postgresql://postgres@127.0.0.1:5432/test
-    .venv/bin/python scripts/bench_province.py --counties 10 --stations 300 --days 220 ...  # 20 M
+    # at size: generate once with scripts/gen_province.py (COPY, ~40 min), then
+    .venv/bin/python scripts/bench_province.py --database-url postgresql://…/bench_province_20m \
+        --reuse --skip-verify --requests 10 [--phones 3000 --phone-seconds 60 --no-pages]
 (a fresh database is created next to the one named and dropped afterwards, unless --keep;
 --reuse measures again on a kept one.)
 """
