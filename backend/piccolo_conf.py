@@ -19,5 +19,6 @@ APP_REGISTRY = AppRegistry(
         "backend.delivery.piccolo_app",
         "backend.trace.piccolo_app",
         "backend.catalogue.piccolo_app",
+        "backend.province.piccolo_app",
     ]
 )

@@ -25,7 +25,13 @@ class ProvincePageController(Controller):
     @get("/", name="province_compare")
     async def page(self, request: Request, user: LoggedIn, month: Month = None) -> Template:
         comparison = await service.compare(user, month)
-        return render(request, "province/compare.html", nav="province", lines=comparison.counties)
+        return render(
+            request,
+            "province/compare.html",
+            nav="province",
+            lines=comparison.counties,
+            stale_minutes=int(service.STALE_AFTER.total_seconds() // 60),
+        )
 
 
 ROUTE_HANDLERS = [ProvincePageController]

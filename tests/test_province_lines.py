@@ -1,0 +1,77 @@
+"""The province's county lines are counted once and kept with when they were counted (issue #17):
+the rollup job counts them, a read serves the kept line while it is fresh and counts it again
+once it is older than the bound; the figures are always what the county's own line gives."""
+
+from __future__ import annotations
+
+import datetime
+
+import msgspec
+
+from backend import clock
+from backend.jobs.service import run_now
+from backend.province import service
+from tests.support import push
+from tests.test_county_pages import HTML
+from tests.test_province import _officer, _sale
+
+
+def _figures(line: dict) -> dict:
+    return {key: value for key, value in line.items() if key != "counted_at"}
+
+
+async def _home(client, officer) -> dict:
+    answer = await client.get("/api/v1/province/counties", headers=officer)
+    assert answer.status_code == 200, answer.text
+    return next(line for line in answer.json()["counties"] if line["code"] == "TEST")
+
+
+async def _live(world) -> dict:
+    line = await service.county_line(world.county_id, None)
+    return _figures(msgspec.to_builtins(line))
+
+
+async def test_the_kept_line_is_the_county_line_after_the_rollup_job(app, client, world):
+    await push(client, world.keeper_a, [_sale(10_000)])
+    officer = await _officer(client, world, [world.county_id, world.foreign_county_id])
+    first = await _home(client, officer)
+    assert first["retail_fen"] == 10_000 and first["counted_at"]
+
+    await push(client, world.keeper_a, [_sale(2_500)])
+    kept = await _home(client, officer)
+    assert kept == first  # fresh: served as counted, with when it was counted
+
+    run = await run_now(app.state.settings, "rollup")
+    assert run.status == "done", run.error
+    assert run.counts["province_lines"] == 2
+    after = await _home(client, officer)
+    assert after["retail_fen"] == 12_500
+    assert after["counted_at"] > first["counted_at"]
+    assert _figures(after) == await _live(world)  # the county's own line, as counted now
+
+
+async def test_a_line_older_than_the_bound_is_counted_again_when_read(client, world, monkeypatch):
+    officer = await _officer(client, world, [world.county_id])
+    before = await _home(client, officer)
+    await push(client, world.keeper_a, [_sale(4_000)])
+    assert (await _home(client, officer))["retail_fen"] == before["retail_fen"]
+
+    later = clock.utcnow() + service.STALE_AFTER + datetime.timedelta(seconds=1)
+    monkeypatch.setattr(clock, "utcnow", lambda: later)
+    stale = await _home(client, officer)
+    assert stale["retail_fen"] == before["retail_fen"] + 4_000
+    assert datetime.datetime.fromisoformat(stale["counted_at"]) == later
+    assert _figures(stale) == await _live(world)
+
+
+async def test_the_page_says_when_each_county_was_counted(client, world):
+    officer = await _officer(client, world, [world.county_id])
+    line = await _home(client, officer)
+    counted = datetime.datetime.fromisoformat(line["counted_at"])
+    local = counted.astimezone(datetime.timezone(datetime.timedelta(hours=8)))
+    for language, words in (("zh-CN", "统计于"), ("en", "counted"), ("ug", "ھېسابلانغان")):
+        page = await client.get(f"/county/province?lang={language}", headers={**officer, **HTML})
+        assert page.status_code == 200, page.text
+        assert words in page.text
+        assert f"{local:%Y-%m-%d %H:%M}" in page.text
+        assert f'data-counted-at="{counted.isoformat()}"' in page.text
