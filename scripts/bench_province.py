@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -210,17 +208,7 @@ def measure(env: dict, url: str, args) -> dict:
             figures["phones"] = asyncio.run(_phones_beside_readers(client, server, url, args))
         return figures
     finally:
-        _kill(server)
-
-
-def _kill(server) -> None:
-    """The serve process and its workers: killed alone, its workers lived on as orphans holding
-    their PostgreSQL connections until the server refused new clients."""
-    workers = server_pids(server)[1:]
-    server.kill()
-    for pid in workers:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        server.kill()  # its process group: the workers too
 
 
 async def _phones_beside_readers(client, server, url: str, args) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -64,6 +65,7 @@ class Server:
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: `kill` takes any workers with it
         )
         while time.monotonic() - began < timeout:
             if self.process.poll() is not None:
@@ -76,8 +78,11 @@ class Server:
         raise RuntimeError("server did not become healthy")
 
     def kill(self) -> None:
+        """SIGKILL the server and, with --workers, its workers: killed alone, they lived on as
+        orphans holding database connections until PostgreSQL refused new clients."""
         if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
 
     def stop(self) -> None:
