@@ -10,7 +10,7 @@ import datetime
 import uuid
 
 from backend import db
-from backend.county.store.rollup_rows import chunks
+from backend.county.store.rollup_rows import delete_station_days
 
 # The entries that name the household they served (the other types' household_code, if any,
 # counts for no 惠及脱贫户).
@@ -26,19 +26,7 @@ async def replace(
     replaced by `served`."""
     if not stations:
         return
-    listed = db.in_list(stations)
-    if days is None:
-        await db.execute(
-            f"DELETE FROM county_rollup_household WHERE station IN ({listed})", *stations
-        )
-    else:
-        for chunk in chunks(sorted(days)):
-            await db.execute(
-                f"DELETE FROM county_rollup_household WHERE station IN ({listed}) "
-                f"AND day IN ({db.in_list(chunk, len(stations) + 1)})",
-                *stations,
-                *chunk,
-            )
+    await delete_station_days("county_rollup_household", stations, days)
     await db.executemany(
         "INSERT INTO county_rollup_household (station, county, day, household_code) "
         "VALUES ($1, $2, $3, $4)",

@@ -13,6 +13,8 @@ import uuid
 
 from backend import db
 
+# The rollup rows' figures, in their order (rollup_rows.FIGURES, which reads them from here:
+# rollup_rows imports this module).
 FIGURES = (
     "count",
     "amount_fen",

@@ -13,18 +13,7 @@ import msgspec
 from backend import clock, db
 from backend.county.store import rollup_months
 
-# count, amount_fen, fee_fen, farm_count, poverty_count, poverty_amount_fen, farm_amount_fen,
-# poverty_fee_fen
-FIGURES = (
-    "count",
-    "amount_fen",
-    "fee_fen",
-    "farm_count",
-    "poverty_count",
-    "poverty_amount_fen",
-    "farm_amount_fen",
-    "poverty_fee_fen",
-)
+FIGURES = rollup_months.FIGURES  # a rollup row's figures, in their columns' order
 OVERDUE_KIND = "parcel_overdue"
 REVERSED_KIND = "entry_reversed"
 IN_CHUNK = 400
@@ -33,6 +22,24 @@ IN_CHUNK = 400
 def chunks(values: list, size: int = IN_CHUNK) -> Iterable[list]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+async def delete_station_days(
+    table: str, stations: list[uuid.UUID], days: set[datetime.date] | None
+) -> None:
+    """Inside the caller's write: a per-station-day table's rows of these stations on these days
+    (all their days when None)."""
+    listed = db.in_list(stations)
+    if days is None:
+        await db.execute(f"DELETE FROM {table} WHERE station IN ({listed})", *stations)
+        return
+    for chunk in chunks(sorted(days)):
+        await db.execute(
+            f"DELETE FROM {table} WHERE station IN ({listed}) "
+            f"AND day IN ({db.in_list(chunk, len(stations) + 1)})",
+            *stations,
+            *chunk,
+        )
 
 
 class KindLine(msgspec.Struct, frozen=True):
@@ -308,18 +315,7 @@ async def replace_station_days(
     figures: dict[uuid.UUID, dict[tuple[datetime.date, str], list[int]]],
 ) -> None:
     """Replace the stations' rows of these days (all their rows when None) with `figures`."""
-    if days is None:
-        await db.execute(
-            f"DELETE FROM county_rollup WHERE station IN ({db.in_list(stations)})", *stations
-        )
-    else:
-        for chunk in chunks(sorted(days)):
-            await db.execute(
-                f"DELETE FROM county_rollup WHERE station IN ({db.in_list(stations)}) "
-                f"AND day IN ({db.in_list(chunk, len(stations) + 1)})",
-                *stations,
-                *chunk,
-            )
+    await delete_station_days("county_rollup", stations, days)
     await db.executemany(
         "INSERT INTO county_rollup (station, county, day, kind, count, amount_fen, fee_fen, "
         "farm_count, poverty_count, poverty_amount_fen, farm_amount_fen, poverty_fee_fen) "
