@@ -10,8 +10,6 @@ import re
 import uuid
 from typing import Any
 
-import segno
-
 from backend import db
 from backend.counter import store
 from backend.errors import DomainError
@@ -188,6 +186,8 @@ async def card_payload(
 
 def qr_svg(payload: str, scale: int = 6) -> bytes:
     out = io.BytesIO()
+    import segno  # here, not at start-up: ~9 MB of every process for a rare code
+
     segno.make(payload, error="m", micro=False).save(out, kind="svg", scale=scale, border=2)
     return out.getvalue()
 

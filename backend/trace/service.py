@@ -11,7 +11,6 @@ import secrets
 import uuid
 
 import msgspec
-import segno
 
 from backend import clock, db
 from backend.accounts import service as accounts
@@ -81,6 +80,8 @@ def page_url(base_url: str, code: str) -> str:
 
 
 def qr_svg(url: str, scale: int = 4, inline: bool = False) -> str:
+    import segno  # here, not at start-up: ~9 MB of every process for a rare label
+
     qr = segno.make(url, error="m", micro=False)
     if inline:
         return qr.svg_inline(scale=scale, border=2, omitsize=True)  # a viewBox: CSS sizes it
