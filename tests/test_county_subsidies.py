@@ -279,3 +279,30 @@ async def test_the_claims_page_shows_the_figures_the_api_counts(client, world):
         for p in s["parcels"]
         if p["status"] == "duplicate"
     ]
+
+    # The workbook's 补贴明细 lists the API's parcels row for row, in the API's order.
+    book = await client.get(
+        f"/api/v1/counties/{world.county_id}/export.xlsx?month={month}",
+        headers=world.staff.headers,
+    )
+    detail = load_workbook(io.BytesIO(book.content))["补贴明细"]
+    listed = [[_read_back(c.value) for c in row] for row in detail.iter_rows(min_row=2)]
+    labels = {"paid": "计补", "duplicate": "重复（不计）", "over_cap": "超出上限",
+              "withdrawn": "检测不合格，取消资格（不计）"}  # fmt: skip
+    assert listed == [
+        [_read_back(value) for value in (
+            s["code"], s["name"], p["day"], p["carrier"], p["tracking_no"], p["weight_g"],
+            "是" if p["farm_product"] else "否", p["household_code"], labels[p["status"]],
+            p["duplicate_of_station"], p["late_for"],
+        )]
+        for s in claims["stations"]
+        for p in s["parcels"]
+    ]  # fmt: skip
+    assert {row[8] for row in listed} == set(labels.values())
+
+
+def _read_back(value):
+    """A cell as the API writes it: a day as ISO text, an empty cell as None."""
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()
+    return None if value == "" else value

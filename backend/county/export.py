@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 from backend.county import definitions, figures, scorecard, service, training_sheet, trends_sheet
 from backend.county.store.rollup_rows import StationSumLine
-from backend.county.subsidies import monthly_claims
+from backend.county.subsidies import sheet_claims
 from backend.county.targets import TARGET_NAMES
 from backend.county.workbook import (
     COVERAGE_HEADERS,
@@ -161,7 +161,7 @@ async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     # Weeks of the month up to today: a week still to come has no check-in to miss.
     shown_until = max(first, min(last, county.today()))
     stations = await figures.checkin_weeks(county_id, _weeks_in(first, shown_until), shown_until)
-    claims = await monthly_claims(county_id, month)
+    claims = await sheet_claims(county_id, month)
     adjusted = await figures.adjustments(county_id, first, last)
     since = kpis["since_start"]
     served_since = await figures.households_served(county_id, since["start"], since["end"])
@@ -448,22 +448,24 @@ def _subsidy_tables(claims: dict[str, Any]) -> tuple[Table, Table]:
         "withdrawn": "检测不合格，取消资格（不计）",
         "over_cap": "超出上限",
     }
+    farm = {True: "是", False: "否"}
+    lines = parcels.rows
     for station in claims["stations"]:
+        code, name = station["code"], station["name"]
         summary.rows.append(
             [
-                station["township"], station["code"], station["name"], station["qualifying"],
+                station["township"], code, name, station["qualifying"],
                 station["duplicates"], station["withdrawn"], station["over_cap"],
                 yuan(station["claimed_fen"]), yuan(station["payable_fen"]),
             ]
         )  # fmt: skip
-        for parcel in station["parcels"]:
-            parcels.rows.append(
-                [
-                    station["code"], station["name"], parcel["day"], parcel["carrier"],
-                    parcel["tracking_no"], parcel["weight_g"], "是" if parcel["farm_product"]
-                    else "否", parcel["household_code"], status_labels[parcel["status"]],
-                    parcel["duplicate_of_station"] or "", parcel["late_for"] or "",
-                ]
+        # subsidies.SheetParcel tuples: one list per parcel, nothing looked up by name.
+        for day, carrier, number, weight, farm_product, household, status, of, late in station[
+            "parcels"
+        ]:
+            lines.append(
+                [code, name, day, carrier, number, weight, farm[bool(farm_product)], household,
+                 status_labels[status], of or "", late or ""]
             )  # fmt: skip
     totals = claims["totals"]
     summary.rows.append(

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import msgspec
 
 from backend import db
 from backend.county.service import county_row
-from backend.county.store import dispatch_reads, frozen_rows, places
+from backend.county.store import claim_lines, dispatch_reads, frozen_rows, places
 from backend.county.store.dispatch_reads import Dispatch
 from backend.county.store.frozen_rows import FrozenMonth
 from backend.county.store.places import CountyRow
@@ -38,12 +39,13 @@ from backend.trace.inspections import SubsidyWithdrawals, subsidy_withdrawals
 
 def _claim_order(dispatch: Dispatch) -> tuple:
     """Which of two dispatches of one tracking number is paid: the first the server received (a
-    back-dated entry cannot take a claim away from one recorded before it)."""
-    return (dispatch.received_at, str(dispatch.id))
+    back-dated entry cannot take a claim away from one recorded before it). Ids last, as
+    UUIDs: ordered as their text is, without writing tens of thousands of them out as text."""
+    return (dispatch.received_at, dispatch.id)
 
 
 def _day_order(dispatch: Dispatch) -> tuple:
-    return (dispatch.business_date, dispatch.received_at, str(dispatch.id))
+    return (dispatch.business_date, dispatch.received_at, dispatch.id)
 
 
 def _rule(fen_per_parcel: int, farm_only: bool, monthly_cap_fen: int) -> dict[str, Any]:
@@ -78,13 +80,36 @@ def _month_rule(
 async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     """Each station's claim of the month: as frozen at close for a closed station-month
     (frozen.py), else counted now under the county's rule."""
+    return await _month_claims(county_id, month, sheet=False)
+
+
+async def sheet_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
+    """`monthly_claims` as the workbook's 补贴明细 lists it: each station's parcels as
+    `SheetParcel` tuples, not dicts (a month is tens of thousands of parcels), and without the
+    destination the sheet never shows (so not masked either)."""
+    return await _month_claims(county_id, month, sheet=True)
+
+
+class SheetParcel(NamedTuple):
+    day: datetime.date
+    carrier: str
+    tracking_no: str
+    weight_g: int | None
+    farm_product: bool
+    household_code: str | None
+    status: str
+    duplicate_of_station: str | None
+    late_for: str | None
+
+
+async def _month_claims(county_id: uuid.UUID, month: str, sheet: bool) -> dict[str, Any]:
     first, last = parse_month(month)
     county = await county_row(county_id)
     async with db.read_transaction():
         stations = await places.stations(county_id, by_township=True)
         frozen = {row.station: row for row in await frozen_rows.of_county(county_id, [month])}
     live = await _live_claims(
-        county, first, last, {station.id for station in stations} - set(frozen)
+        county, first, last, {station.id for station in stations} - set(frozen), sheet
     )
     claims = []
     totals = dict.fromkeys(TOTALS, 0)
@@ -92,6 +117,8 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
         claim = _thawed(frozen[station.id].claim) if station.id in frozen else live.get(station.id)
         if claim is None:
             continue
+        if sheet and station.id in frozen:
+            claim["parcels"] = [_frozen_line(parcel) for parcel in claim["parcels"]]
         claims.append(
             {"station_id": station.id, "name": station.name, "code": station.code,
              "township": station.township, **claim}
@@ -252,19 +279,26 @@ def _thawed(text: str) -> dict[str, Any] | None:
 
 
 async def _live_claims(
-    county: CountyRow, first: datetime.date, last: datetime.date, wanted: set[uuid.UUID]
+    county: CountyRow,
+    first: datetime.date,
+    last: datetime.date,
+    wanted: set[uuid.UUID],
+    sheet: bool = False,
 ) -> dict[uuid.UUID, dict[str, Any]]:
-    """The claims of these stations over [first, last], counted now under the county's rule."""
+    """The claims of these stations over [first, last], counted now under the county's rule
+    (their parcels as `SheetParcel`s when `sheet`)."""
     rule = _county_rule(county)
     if not wanted:
         return {}
     # A few stations (a close, the page's chosen one) are read alone, many as the county.
     only = sorted(wanted, key=str) if len(wanted) <= FEW_STATIONS else None
     async with db.read_transaction():
-        dispatches = await dispatch_reads.live_dispatches(
-            county.id, first, last, rule["farm_only"], only
-        )
-        dispatches = [row for row in dispatches if row.station in wanted]
+        if sheet:
+            dispatches = await claim_lines.month_lines(county.id, first, last, rule["farm_only"])
+        else:
+            dispatches = await dispatch_reads.live_dispatches(
+                county.id, first, last, rule["farm_only"], only
+            )
         first_claims, _ = await _contested(county.id, first, last, rule["farm_only"], only)
         codes = {station.id: station.code for station in await places.stations(county.id)}
     withdrawals = await subsidy_withdrawals(county.id, county.timezone)
@@ -272,9 +306,11 @@ async def _live_claims(
     # A station's parcels in the order they happened (the cap pays the month's first ones).
     for row in sorted(dispatches, key=_day_order):
         by_station.setdefault(row.station, []).append(row)
+    parcel = _sheet_parcel if sheet else _parcel
     return {
-        station_id: _claim(rows, rule, first_claims, codes, withdrawals)
+        station_id: _claim(rows, rule, first_claims, codes, withdrawals, parcel)
         for station_id, rows in by_station.items()
+        if station_id in wanted
     }
 
 
@@ -308,14 +344,16 @@ def _claim(
     first_claims: dict[str, Dispatch],
     codes: dict[uuid.UUID, str],
     withdrawals: SubsidyWithdrawals,
+    parcel: Callable[[Dispatch, str, str | None], Any],
 ) -> dict[str, Any]:
-    """One station's claim: its parcels, each paid, a duplicate, withdrawn or over the cap."""
+    """One station's claim: its parcels (each `parcel(row, status, duplicate_of)`), each paid, a
+    duplicate, withdrawn or over the cap."""
     per_parcel, cap = rule["fen_per_parcel"], rule["monthly_cap_fen"]
     parcels, payable, duplicates, withdrawn, over_cap = [], 0, 0, 0, 0
     for row in rows:
         first_claim = first_claims.get(row.tracking_no, row)
         status, duplicate_of = "paid", None
-        if first_claim.id != row.id:
+        if first_claim is not row and first_claim.id != row.id:
             status = "duplicate"
             duplicate_of = codes.get(first_claim.station, "")
             duplicates += 1
@@ -327,7 +365,7 @@ def _claim(
             over_cap += 1
         else:
             payable += per_parcel
-        parcels.append(_parcel(row, status, duplicate_of))
+        parcels.append(parcel(row, status, duplicate_of))
     return {
         "rule": rule,
         "qualifying": len(rows),
@@ -358,3 +396,15 @@ def _parcel(row: Dispatch, status: str, duplicate_of: str | None) -> dict[str, A
         "duplicate_of_station": duplicate_of,
         "late_for": row.late_for,
     }
+
+
+def _sheet_parcel(row: Dispatch, status: str, duplicate_of: str | None) -> SheetParcel:
+    return SheetParcel(
+        row.business_date, row.carrier, row.tracking_no, row.weight_g, row.farm_product,  # type: ignore[arg-type]
+        row.household_code, status, duplicate_of, row.late_for,
+    )  # fmt: skip
+
+
+def _frozen_line(parcel: dict[str, Any]) -> SheetParcel:
+    """A frozen claim's parcel (a dict, `_thawed`) as the sheet lists it."""
+    return SheetParcel(*(parcel[field] for field in SheetParcel._fields))
