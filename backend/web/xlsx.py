@@ -26,8 +26,6 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 from xml.sax.saxutils import quoteattr
 
-from openpyxl.writer.theme import theme_xml  # the default Office theme the default font names
-
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PACKAGE_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -327,7 +325,7 @@ class Workbook:
         parts = {
             "docProps/app.xml": APP_XML,
             "docProps/core.xml": _core_xml(self._creator, self._title, now),
-            "xl/theme/theme1.xml": theme_xml,
+            "xl/theme/theme1.xml": _theme_xml(),
             "xl/styles.xml": self._styles.xml(),
             "_rels/.rels": ROOT_RELS,
             "xl/workbook.xml": _workbook_xml(self._names),
@@ -338,6 +336,14 @@ class Workbook:
             self._zip.writestr(name, text.encode("utf-8"))
         self._zip.close()
         return self._buffer.getvalue()
+
+
+def _theme_xml() -> str:
+    """The default Office theme the default font names, as openpyxl writes it: imported here,
+    not at start-up, where openpyxl (and lxml) held ~16 MB of every app process."""
+    from openpyxl.writer.theme import theme_xml
+
+    return theme_xml
 
 
 class _SheetContext:
