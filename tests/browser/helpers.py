@@ -66,6 +66,15 @@ async def wait_outbox_empty(page, timeout: float = 20) -> None:
     await wait_until(empty, timeout, "the outbox to empty")
 
 
+async def wait_saved_and_sent(page, timeout: float = 40) -> None:
+    """Every save the form has begun is in the outbox (its button no longer busy), and the
+    outbox has emptied: an outbox read while a save is still being checked is empty too early."""
+    await page.wait_for_function(
+        "() => !document.querySelector('form[data-form] [aria-busy]')", timeout=timeout * 1000
+    )
+    await wait_outbox_empty(page, timeout)
+
+
 async def submit(page, kind: str) -> None:
     """Save the open form; the entry appears under it as "just recorded"."""
     before = await page.locator(".recent [data-entry]").count()

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from tests.browser.conftest import PHONE
-from tests.browser.helpers import go, login, outbox, wait_outbox_empty
+from tests.browser.helpers import go, login, outbox, wait_saved_and_sent
 from tests.browser.test_counter_bidi import assert_reads_left_to_right
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -54,7 +54,7 @@ async def test_a_stalled_scan_never_saves_a_truncated_number(
         await page.fill("[name=recipient_phone]", "13812345678")
         # Enter saves; the next scan starts at once, while the phone is still saving.
         await page.keyboard.press("Enter")
-    await wait_outbox_empty(page, timeout=40)
+    await wait_saved_and_sent(page)
     events = api_as(keeper).events()
     saved = [e["data"]["tracking_no"] for e in events if e["type"] == "parcel.received"]
     assert sorted(saved) == sorted(numbers)  # every number whole, each once
@@ -97,7 +97,7 @@ async def test_saving_empties_the_form_at_once_for_the_next_scan(phone, pwa_serv
         }"""
     )
     assert at_once == ["", "", "tracking_no"]
-    await wait_outbox_empty(page, timeout=40)
+    await wait_saved_and_sent(page)
     saved = [
         e["data"]["recipient_phone"]
         for e in api_as("13800000033").events()
@@ -158,7 +158,7 @@ async def test_an_enter_during_a_save_saves_that_entry_right_after(phone, pwa_se
         await page.keyboard.press("Enter")
         # Emptied at once each time, the second while the first is still saving.
         assert await page.input_value("[name=tracking_no]") == ""
-    await wait_outbox_empty(page, timeout=40)
+    await wait_saved_and_sent(page)
     saved = [
         e["data"]["tracking_no"]
         for e in api_as("13800000033").events()
@@ -178,7 +178,7 @@ async def test_a_second_tap_during_a_save_saves_nothing_more(phone, pwa_server, 
     await page.fill("[name=recipient_phone]", "13812345678")
     await page.click("form[data-form] button[type=submit]")
     await page.click("form[data-form] button[type=submit]")
-    await wait_outbox_empty(page, timeout=40)
+    await wait_saved_and_sent(page)
     saved = [
         e
         for e in api_as("13800000033").events()
