@@ -137,13 +137,17 @@ async def county_kpis(
 
 
 async def month_kpis(
-    county_id: uuid.UUID, month: str, every_target: bool = False
+    county_id: uuid.UUID,
+    month: str,
+    every_target: bool = False,
+    covered: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The month's figures, the year to date and since the programme's start (both through the
     month's end, or through today for this month), and the county's targets judged against the
     year to date, and its milestones (county/milestones.py). `every_target` (the scorecard, the
     workbook) adds `actuals`: the actual of every target name, set or not (the costlier ones are
-    otherwise counted only when set)."""
+    otherwise counted only when set). `covered`: `coverage(county_id)` as of today, when the
+    caller has it already (the coverage page)."""
     start, end = parse_month(month)
     result = await county_kpis(county_id, start, end)
     result["month"] = month
@@ -159,10 +163,11 @@ async def month_kpis(
         since = figures_of(await figures.days(programme_start, until))
         base = await programme_rows.baseline(county_id)
         # 惠及脱贫户 households: the month's (through `until`) and the year's, and the same
-        # days a year before (this month's figures compare with all of last year's month).
+        # days a year before (this month's figures compare with all of last year's month); the
+        # distinct households are read, not the (station, household) pairs.
         poor_codes = await places.poverty_codes(county_id)
         served = {
-            name: await rollup_households.by_station(county_id, *days)
+            name: len(await rollup_households.codes(county_id, *days) & poor_codes)
             for name, days in {
                 "month": (start, until),
                 "year": (first_of_year, until),
@@ -170,21 +175,15 @@ async def month_kpis(
                 "year_before": (service.year_before(first_of_year), service.year_before(until)),
             }.items()
         }
-        poor_villages = await _poor_villages(
-            figures, first_of_year, until, served["year"], poor_codes
-        )
+        poor_villages = await _poor_villages(figures, first_of_year, until)
         chosen = await programme_rows.targets(county_id)
         wanted = {row.name for row in chosen} if not every_target else set(targets.TARGET_NAMES)
         trained = await training.period_training(county_id, first_of_year, until)
         trained_since = await training.visits_between(county_id, programme_start, until)
         scans = await trace.scans_between(county_id, first_of_year, until)
         scans_since = await trace.scans_between(county_id, programme_start, until)
-    result["poor_households"] = poor_households(
-        _served(served["month"], poor_codes), _served(served["month_before"], poor_codes)
-    )
-    year_households = poor_households(
-        _served(served["year"], poor_codes), _served(served["year_before"], poor_codes)
-    )
+    result["poor_households"] = poor_households(served["month"], served["month_before"])
+    year_households = poor_households(served["year"], served["year_before"])
     # The product's first year has no year before in the ledger: the county's baseline stands in.
     year_before, sources = baseline.year_before(year_before, base, first_of_year, until)
     result["year_to_date"] = {
@@ -229,7 +228,7 @@ async def month_kpis(
         ),
     }
     result["months"] = await twelve_months(county_id, start)
-    covered = await coverage(county_id)
+    covered = covered or await coverage(county_id)
     result["targets"] = judged_targets(county, chosen, result["year_to_date"], covered, programme)
     if every_target:
         result["actuals"] = target_actuals(result["year_to_date"], covered, programme)
@@ -241,8 +240,6 @@ async def _poor_villages(
     figures: CountyFigures,
     first: datetime.date,
     last: datetime.date,
-    served: dict[uuid.UUID, set[str]],
-    poor_codes: frozenset[str],
 ) -> dict[str, Any]:
     """贫困村: 网络零售额, 农产品上行, 惠及脱贫户交易额 and payout of the stations whose village is
     a 贫困村 (the registry's flag today, the one frozen with a closed station-month; closed
@@ -252,13 +249,14 @@ async def _poor_villages(
     and payout over [first, last]."""
     stations = await places.stations(figures.county_id)
     poor = {station.id for station in stations if station.poor_village}
-    now = await frozen.poor_village_sums(figures.county_id, first, last, poor)
+    year_sums = await figures.station_sums(first, last)
+    now = await frozen.poor_village_sums(figures.county_id, first, last, poor, year_sums)
     before = await frozen.poor_village_sums(
         figures.county_id, service.year_before(first), service.year_before(last), poor
     )
-    served_by = {station: codes & poor_codes for station, codes in served.items()}
+    served, served_by = await rollup_households.poor_villages_served(figures.county_id, first, last)
     sums: dict[uuid.UUID, list[StationSumLine]] = defaultdict(list)
-    for line in await figures.station_sums(first, last):
+    for line in year_sums:
         sums[line.station].append(line)
     villages: dict[uuid.UUID, dict[str, Any]] = {}
     for station in stations:
@@ -267,32 +265,24 @@ async def _poor_villages(
         village = villages.setdefault(
             station.village_id,
             {"id": station.village_id, "name": station.village, "township": station.township,
-             "stations": 0, "codes": set(), "poverty_payout_fen": 0, "poverty_amount_fen": 0},
+             "stations": 0, "poverty_payout_fen": 0, "poverty_amount_fen": 0},
         )  # fmt: skip
         village["stations"] += 1
-        village["codes"] |= served_by.get(station.id, set())
         own = figures_of(sums.get(station.id, []))
         village["poverty_payout_fen"] += own["poverty_payout_fen"]
         village["poverty_amount_fen"] += own["poverty_amount_fen"]
     listed = []
     for village in sorted(villages.values(), key=lambda v: (v["township"], v["name"])):
-        codes = village.pop("codes")
-        listed.append({**village, "households_served": len(codes)})
+        listed.append({**village, "households_served": served_by.get(village["id"], 0)})
     return {
         "stations": len(poor),
         "figures": now,
         "last_year": before,
         "growth_pct": {key: growth_pct(now[key], before[key]) for key in now},
         "growth_reason": {key: NO_BASE if before[key] <= 0 else None for key in now},
-        "households_served": len(set().union(*(served_by.get(s, set()) for s in poor))),
+        "households_served": served,
         "villages": listed,
     }
-
-
-def _served(served: dict[uuid.UUID, set[str]], poor_codes: frozenset[str]) -> int:
-    """惠及脱贫户: how many distinct 脱贫户 (the registry's flag today) the stations sold for,
-    bought for or sent a parcel for (`served`: the households per station over the days)."""
-    return len(set().union(*served.values()) & poor_codes)
 
 
 async def households_served(
@@ -301,14 +291,13 @@ async def households_served(
     last: datetime.date,
     stations: set[uuid.UUID] | None = None,
 ) -> int:
-    """惠及脱贫户 over [first, last], as the kpis count it, of these stations only (a township's)
-    or of the whole county."""
+    """惠及脱贫户 over [first, last], as the kpis count it: how many distinct 脱贫户 (the
+    registry's flag today) these stations (a township's) or the whole county's sold for, bought
+    for or sent a parcel for."""
     async with reading(county_id):
-        served = await rollup_households.by_station(county_id, first, last)
+        served = await rollup_households.codes(county_id, first, last, stations)
         poor_codes = await places.poverty_codes(county_id)
-    if stations is not None:
-        served = {station: codes for station, codes in served.items() if station in stations}
-    return _served(served, poor_codes)
+    return len(served & poor_codes)
 
 
 def poor_households(served: int, last_year: int) -> dict[str, Any]:

@@ -107,17 +107,22 @@ def _months_between(first: datetime.date, last: datetime.date):
 
 
 async def poor_village_sums(
-    county_id: uuid.UUID, first: datetime.date, last: datetime.date, poor_now: set[uuid.UUID]
+    county_id: uuid.UUID,
+    first: datetime.date,
+    last: datetime.date,
+    poor_now: set[uuid.UUID],
+    whole: list[rollup_rows.StationSumLine] | None = None,
 ) -> dict[str, int]:
     """Inside a read: 网络零售额, 农产品上行 and 惠及脱贫户金额 over [first, last] of the stations
     whose village is a 贫困村: by the registry's flag today, but by the flag frozen with it for a
-    station's closed month (one read for the range when nothing in it is frozen)."""
+    station's closed month (one read for the range when nothing in it is frozen; `whole`: the
+    range's station sums when the caller has read them already)."""
     segments = list(_months_between(first, last))
     frozen = await frozen_rows.of_county(county_id, [month for month, _, _ in segments])
     if not frozen:
-        return poor_village_figures(
-            await rollup_rows.station_sums(county_id, first, last), poor_now
-        )
+        if whole is None:
+            whole = await rollup_rows.station_sums(county_id, first, last)
+        return poor_village_figures(whole, poor_now)
     flags = {(row.station, row.month): row.poor_village for row in frozen}
     sums = dict.fromkeys(POOR_VILLAGE_KEYS, 0)
     for month, start, end in segments:

@@ -30,21 +30,26 @@ async def stations_overview(
     seven = today - datetime.timedelta(days=6)
     monday = week_start(today)
     async with reading(county_id):
-        # Summed per station in the database: a month of a county's rows is ~100,000.
-        activity = {
-            line.station: line
-            for line in await rollup_rows.station_activity(
-                county_id, (window, seven, monday, today), CHECKIN_KIND, NOT_ACTIVITY
-            )
-        }
-        shelf = await ledger_reads.shelf_counts(
-            county_id, today - datetime.timedelta(days=county.parcel_return_days)
-        )
         stations = [
             station
             for station in await places.stations(county_id, by_township=True)
             if township_id is None or station.township_id == township_id
         ]
+        # Summed per station in the database: a month of a county's rows is ~100,000 (a
+        # township's page reads its own stations' alone).
+        activity = {
+            line.station: line
+            for line in await rollup_rows.station_activity(
+                county_id,
+                (window, seven, monday, today),
+                CHECKIN_KIND,
+                NOT_ACTIVITY,
+                None if township_id is None else [station.id for station in stations],
+            )
+        }
+        shelf = await ledger_reads.shelf_counts(
+            county_id, today - datetime.timedelta(days=county.parcel_return_days)
+        )
         quiet = [
             station.id
             for station in stations

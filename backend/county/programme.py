@@ -91,7 +91,10 @@ async def coverage(
     covered = await figures.coverage(county_id, day)  # the one definition of coverage
     now, before = figures_of(now_lines), figures_of(before_lines)
     now_kinds, before_kinds = activity_of(now_lines), activity_of(before_lines)
-    kpis = await figures.month_kpis(county_id, f"{first:%Y-%m}")
+    # The kpis judge the coverage targets on today's coverage: the page's own when it is today's.
+    kpis = await figures.month_kpis(
+        county_id, f"{first:%Y-%m}", covered=covered if day == facts.today else None
+    )
     station_standards = await registry_standards.county_standards(county_id)
     return {
         "standards": standards.standards_rows(station_standards),

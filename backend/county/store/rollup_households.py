@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Collection
 
 from backend import db
 from backend.county.store.rollup_rows import delete_station_days
@@ -39,18 +40,59 @@ async def replace(
     )
 
 
-async def by_station(
+async def codes(
+    county_id: uuid.UUID,
+    first: datetime.date,
+    last: datetime.date,
+    stations: Collection[uuid.UUID] | None = None,
+) -> set[str]:
+    """Inside a read: the distinct households the county's stations (or these of them) served
+    over [first, last]. At most the registry's households, where the (station, household)
+    pairs of a year were ~46,000 rows at 300 stations."""
+    sql = (
+        "SELECT DISTINCT household_code FROM county_rollup_household "
+        "WHERE county = $1 AND day >= $2 AND day <= $3"
+    )
+    if stations is not None:
+        if not stations:
+            return set()
+        sql += f" AND station IN ({db.in_list(list(stations), 4)})"
+    rows = await db.fetch(sql, county_id, first, last, *(stations or ()))
+    return {row["household_code"] for row in rows}
+
+
+# The rows of 脱贫户 (the registry's flag today) served by a station of a 贫困村 (today's flag);
+# from the stations first: SQLite then reads each one's days from the (station, day) key, ~4×
+# fewer rows than the county's days.
+_POOR_SERVED_BY_POOR_VILLAGES = (
+    "FROM registry_station s "
+    "JOIN registry_village v ON v.id = s.village AND v.poor = $4 "
+    "JOIN county_rollup_household c ON c.station = s.id AND c.day >= $2 AND c.day <= $3 "
+    "JOIN registry_household h ON h.county = s.county AND h.code = c.household_code "
+    "AND h.poverty = $4 "
+    "WHERE s.county = $1"
+)
+
+
+async def poor_villages_served(
     county_id: uuid.UUID, first: datetime.date, last: datetime.date
-) -> dict[uuid.UUID, set[str]]:
-    """Inside a read: per station, the distinct households it served over [first, last]."""
+) -> tuple[int, dict[uuid.UUID, int]]:
+    """Inside a read: how many distinct 脱贫户 the stations of the 贫困村 served over [first,
+    last], and per 贫困村 with any, how many its own stations served (counted in SQL: the pairs
+    were ~15,000 rows a year at 300 stations)."""
     rows = await db.fetch(
-        "SELECT DISTINCT station, household_code FROM county_rollup_household "
-        "WHERE county = $1 AND day >= $2 AND day <= $3",
+        "SELECT s.village AS village, COUNT(DISTINCT c.household_code) AS n "
+        f"{_POOR_SERVED_BY_POOR_VILLAGES} GROUP BY s.village "
+        "UNION ALL "
+        f"SELECT NULL AS village, COUNT(DISTINCT c.household_code) AS n "
+        f"{_POOR_SERVED_BY_POOR_VILLAGES}",
         county_id,
         first,
         last,
+        True,
     )
-    served: dict[uuid.UUID, set[str]] = {}
-    for row in rows:
-        served.setdefault(db.as_uuid(row["station"]), set()).add(row["household_code"])
-    return served
+    total = sum(int(row["n"]) for row in rows if row["village"] is None)
+    by_village = {
+        db.as_uuid(row["village"]): int(row["n"]) for row in rows if row["village"] is not None
+    }
+    return total, by_village

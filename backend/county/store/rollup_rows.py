@@ -218,10 +218,17 @@ async def station_activity(
     days: tuple[datetime.date, datetime.date, datetime.date, datetime.date],
     checkin_kind: str,
     not_activity: tuple[str, ...],
+    stations: list[uuid.UUID] | None = None,
 ) -> list[StationActivity]:
     """Per station with rows over [window, today] (`days`: window, seven days back, this week's
-    Monday, today), summed in the database (a month of a county is ~100,000 rows)."""
+    Monday, today), summed in the database (a month of a county is ~100,000 rows); of these
+    stations only when given (a township's: read from their own (station, day) keys)."""
     window, seven, monday, today = days
+    only = ""
+    if stations is not None:
+        if not stations:
+            return []
+        only = f" AND station IN ({db.in_list(stations, 7 + len(not_activity))})"
     skip = db.in_list(not_activity, 7)
     active = f"kind NOT IN ({skip})"
     sums = ", ".join(
@@ -236,7 +243,7 @@ async def station_activity(
     rows = await db.fetch(
         f"SELECT station, MAX(CASE WHEN {active} THEN day END) AS last_day, "
         "MAX(CASE WHEN kind = $6 AND day >= $4 AND count > 0 THEN 1 ELSE 0 END) AS checked_in, "
-        f"{sums} FROM county_rollup WHERE county = $1 AND day >= $2 AND day <= $5 "
+        f"{sums} FROM county_rollup WHERE county = $1 AND day >= $2 AND day <= $5{only} "
         "GROUP BY station",
         county_id,
         window,
@@ -245,6 +252,7 @@ async def station_activity(
         today,
         checkin_kind,
         *not_activity,
+        *(stations or ()),
     )
     return [
         StationActivity(
