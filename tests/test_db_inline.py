@@ -35,9 +35,8 @@ async def test_work_in_the_connection_thread_reads_and_writes_in_the_transaction
     assert await _count() == 3
 
 
+@pytest.mark.sqlite_only  # on PostgreSQL the work is simply awaited
 async def test_work_awaiting_more_than_sql_fails_and_rolls_back(client):
-    if not db.is_sqlite():
-        pytest.skip("on PostgreSQL the work is simply awaited")
     async with db.write_transaction():
         await db.execute(PROBE)
         await db.execute("DELETE FROM test_inline_probe")
