@@ -144,13 +144,6 @@ async def price_table(station_id: uuid.UUID) -> dict[str, Any]:
     return {"prices": table, "county": county, "station": own, "base": base}
 
 
-def suggest(table: dict[str, list[list[int]]], carrier: str, weight_g: int) -> int | None:
-    for grams, fee in table.get(carrier, []):
-        if weight_g <= grams:
-            return fee
-    return None
-
-
 async def set_station_prices(station_id: uuid.UUID, prices: dict[str, list[list[int]]]):
     clean = check_prices(prices)
     await registry.set_station_dispatch_prices(station_id, json.dumps(clean) if clean else "")
