@@ -120,6 +120,7 @@ async def dump_template(url: str, station_id: uuid.UUID) -> dict:
                 utc_iso(r["received_at"]), r["business_date"].isoformat(), r["data"],
                 r["server_data"], r["content_hash"], r["adjusts_month"],
                 bool(UUID_RE.search(r["data"])), bool(UUID_RE.search(r["server_data"])),
+                utc_iso(r["occurred_at"]), utc_iso(r["received_at"]),
             )
             for r in rows
         ]  # fmt: skip
@@ -149,37 +150,40 @@ def _mask(rng_bits: int) -> int:
 
 
 class Copier:
-    """Turns a template into one station's rows."""
+    """Turns a template into one station's rows. A template event is
+    (id, seq, device, type, occurred, received, day, data, server_data, content_hash, adjusts,
+    data names an id, server_data names an id, occurred as stored, received as stored): the
+    chain hashes the UTC ISO text, the target stores its own text (scripts/gen_county.py)."""
 
     def __init__(self, template: dict, template_ids: dict[str, str]):
         self.template = template
         self.fixed = template_ids  # the template's station/county/keeper → the copy's
 
-    def mapper(self, mask: int, fixed: dict[str, str]):
+    def swapper(self, station: str, county: str, keeper: str, mask: int):
+        """The copy's text from the template's: every UUID replaced by the copy's own."""
+        fixed = {self.fixed["station"]: station, self.fixed["county"]: county,
+                 self.fixed["keeper"]: keeper}  # fmt: skip
         cache: dict[str, str] = {}
 
-        def new(old: str) -> str:
+        def new(match: re.Match) -> str:
+            old = match.group()
             hit = fixed.get(old) or cache.get(old)
             if hit is None:
                 hit = cache[old] = str(uuid.UUID(int=uuid.UUID(old).int ^ mask))
             return hit
 
-        return new
+        return lambda text: UUID_RE.sub(new, text)
 
-    def rows(self, station: str, county: str, keeper: str, mask: int):
+    def events(self, station: str, county: str, keeper: str, swap) -> tuple[list[tuple], str]:
+        """The copy's events as EVENT_COLUMNS values (text; adjusts_month may be None), chained
+        from the genesis, and the last hash."""
         from backend.ledger.store.events import GENESIS_HASH
 
-        fixed = {self.fixed["station"]: station, self.fixed["county"]: county,
-                 self.fixed["keeper"]: keeper}  # fmt: skip
-        new = self.mapper(mask, fixed)
-
-        def swap(text: str) -> str:
-            return UUID_RE.sub(lambda match: new(match.group()), text)
-
-        lines, previous = [], GENESIS_HASH
+        rows, previous = [], GENESIS_HASH
         for (event_id, seq, device, kind, occurred, received, day, data, server_data, content,
-             adjusts, data_ids, server_ids) in self.template["events"]:  # fmt: skip
-            event_id, device = new(event_id), new(device)
+             adjusts, data_ids, server_ids, stored_occurred,
+             stored_received) in self.template["events"]:  # fmt: skip
+            event_id, device = swap(event_id), swap(device)
             if data_ids:
                 data = swap(data)
                 # validation.content_hash, on the UTC text it hashes
@@ -189,16 +193,24 @@ class Copier:
             material = "\n".join((previous, event_id, station, str(seq), device, keeper, kind,
                                   occurred, received, day, data, server_data))  # fmt: skip
             digest = hashlib.sha256(material.encode()).hexdigest()
-            lines.append("\t".join((
-                event_id, station, county, str(seq), device, keeper, kind, occurred, received,
-                day, _copy_text(data), _copy_text(server_data), content, previous, digest,
-                "\\N" if adjusts is None else adjusts,
-            )))  # fmt: skip
+            rows.append((event_id, station, county, seq, device, keeper, kind, stored_occurred,
+                         stored_received, day, data, server_data, content, previous, digest,
+                         adjusts))  # fmt: skip
             previous = digest
+        return rows, previous
+
+    def rows(self, station: str, county: str, keeper: str, mask: int):
+        """The copy in COPY's text format: its events, its projections, its chain head."""
+        swap = self.swapper(station, county, keeper, mask)
+        events, last_hash = self.events(station, county, keeper, swap)
+        lines = [
+            "\t".join("\\N" if value is None else _copy_text(str(value)) for value in row)
+            for row in events
+        ]
         projections = {
             table: swap(text) for table, (_columns, text) in self.template["projections"].items()
         }
-        chain = f"{station}\t{len(lines)}\t{previous}\n"
+        chain = f"{station}\t{len(lines)}\t{last_hash}\n"
         return "\n".join(lines) + "\n", projections, chain
 
 
