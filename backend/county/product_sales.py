@@ -13,11 +13,12 @@ from collections import defaultdict
 
 import msgspec
 
+from backend import db
 from backend.accounts.schemas import CurrentUser
 from backend.catalogue import service as catalogue
 from backend.catalogue.schemas import ProductOut, TextMapping
-from backend.county import rollups
-from backend.county.store import ledger_reads
+from backend.county import rollups, sale_months
+from backend.county.store import sale_months as sale_month_rows
 from backend.trace import service as trace
 
 
@@ -66,7 +67,7 @@ class _Sum:
     def __init__(self) -> None:
         self.sales, self.quantity, self.amount_fen = 0, 0.0, 0
 
-    def add(self, sales: ledger_reads.SaleGroup) -> None:
+    def add(self, sales: sale_month_rows.SaleGroup) -> None:
         self.sales += sales.sales
         self.quantity += sales.quantity
         self.amount_fen += sales.amount_fen
@@ -86,7 +87,10 @@ async def county_sales(county_id: uuid.UUID) -> SalesOut:
     per_product: dict[tuple[uuid.UUID | None, str], _Sum] = defaultdict(_Sum)
     per_batch: dict[tuple[str, str], _Sum] = defaultdict(_Sum)
     per_text: dict[str, _Sum] = defaultdict(_Sum)
-    for sales in await ledger_reads.standing_sales(county_id):  # grouped alike
+    await sale_months.catch_up(county_id)
+    async with db.read_transaction():
+        groups = await sale_month_rows.county_groups(county_id)
+    for sales in groups:  # grouped alike, the county's months summed
         text = sales.product.strip()
         product = by_code.get(sales.product_code or "")
         if not sales.product_code:

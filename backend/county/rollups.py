@@ -40,6 +40,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backend import clock, db, runtime
 from backend.catalogue.service import NotFarm, not_farm
+from backend.county import sale_months
 from backend.county.store import (
     frozen_rows,
     ledger_reads,
@@ -317,6 +318,7 @@ async def refresh(now: datetime.datetime | None = None) -> int:
     refreshed = 0
     for county_id in await _county_ids():
         refreshed += await refresh_county(county_id, now)
+        await sale_months.catch_up(county_id)
     return refreshed
 
 
@@ -502,6 +504,7 @@ async def rebuild(now: datetime.datetime | None = None) -> dict[str, int]:
     for county_id in await _county_ids():
         totals["counties"] += 1
         totals["days"] += await rebuild_county(county_id, now)
+        await sale_months.rebuild_county(county_id)
     return totals
 
 

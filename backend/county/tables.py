@@ -90,6 +90,31 @@ class RollupHousehold(Table, tablename="county_rollup_household"):
     household_code = Varchar(length=64)
 
 
+class SaleMonth(Table, tablename="county_sale_month"):
+    """A station's standing 代销 of one month (the first day names it), alike in product text,
+    catalogue code, unit and trace batch ("" for none): how many, their quantities and amounts
+    (county/sale_months.py keeps it; the product sales page sums it)."""
+
+    station = UUID()
+    county = UUID()
+    month = Date()
+    product = Text()
+    product_code = Text()
+    unit = Text()
+    batch_code = Text()
+    sales = Integer(default=0)
+    quantity = DoublePrecision(default=0)
+    amount_fen = BigInt(default=0)
+
+
+class SaleMonthMark(Table, tablename="county_sale_month_mark"):
+    """How far each station's chain has been counted into county_sale_month."""
+
+    station = UUID(primary_key=True)
+    county = UUID(index=True)
+    counted_seq = Integer(default=0)
+
+
 class RollupMark(Table, tablename="county_rollup_mark"):
     """How far each station's chain has been rolled up (its events' seq are gap-free)."""
 
