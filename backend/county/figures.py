@@ -52,6 +52,7 @@ from backend.county.store.rollup_rows import (
     OVERDUE_KIND,
     REVERSED_KIND,
     DayLine,
+    KindLine,
     StationDayLine,
     StationSumLine,
 )
@@ -76,6 +77,10 @@ class CountyFigures:
         """The county's lines per day and kind."""
         return await rollup_rows.county_days(self.county_id, first, last)
 
+    async def kind_sums(self, first: datetime.date, last: datetime.date) -> list[KindLine]:
+        """The county's lines summed per kind: what `figures_of` and `kinds_of` make of `days`."""
+        return await rollup_rows.county_kind_sums(self.county_id, first, last)
+
     async def station_days(
         self, first: datetime.date, last: datetime.date, station_id: uuid.UUID | None = None
     ) -> list[StationDayLine]:
@@ -86,8 +91,11 @@ class CountyFigures:
             return []
         return await rollup_rows.one_station_days(station_id, first, last)
 
-    async def station_sums(self, first: datetime.date, last: datetime.date) -> list[StationSumLine]:
-        return await rollup_rows.station_sums(self.county_id, first, last)
+    async def station_sums(
+        self, first: datetime.date, last: datetime.date, stations: set[uuid.UUID] | None = None
+    ) -> list[StationSumLine]:
+        """Per station (of `stations` only, when given) and kind."""
+        return await rollup_rows.station_sums(self.county_id, first, last, stations)
 
     async def checkin_days(
         self, first: datetime.date, last: datetime.date
@@ -123,8 +131,8 @@ async def county_kpis(
     """The county's headline figures over [start, end] and the same days a year before."""
     service.check_range(start, end)
     async with reading(county_id) as county:
-        lines = await county.days(start, end)
-        before = await county.days(service.year_before(start), service.year_before(end))
+        lines = await county.kind_sums(start, end)
+        before = await county.kind_sums(service.year_before(start), service.year_before(end))
     figures, last_year = figures_of(lines), figures_of(before)
     return {
         "start": start,
@@ -156,11 +164,11 @@ async def month_kpis(
     first_of_year = start.replace(month=1, day=1)
     programme_start = await targets.programme_start(county)
     async with reading(county_id) as figures:
-        year = figures_of(await figures.days(first_of_year, until))
+        year = figures_of(await figures.kind_sums(first_of_year, until))
         year_before = figures_of(
-            await figures.days(service.year_before(first_of_year), service.year_before(until))
+            await figures.kind_sums(service.year_before(first_of_year), service.year_before(until))
         )
-        since = figures_of(await figures.days(programme_start, until))
+        since = figures_of(await figures.kind_sums(programme_start, until))
         base = await programme_rows.baseline(county_id)
         # 惠及脱贫户 households: the month's (through `until`) and the year's, and the same
         # days a year before (this month's figures compare with all of last year's month); the
@@ -249,7 +257,9 @@ async def _poor_villages(
     and payout over [first, last]."""
     stations = await places.stations(figures.county_id)
     poor = {station.id for station in stations if station.poor_village}
-    year_sums = await figures.station_sums(first, last)
+    # Only the 贫困村's stations: the sums below are theirs (frozen.poor_village_sums reads the
+    # months on its own when a closed month froze another flag).
+    year_sums = await figures.station_sums(first, last, poor)
     now = await frozen.poor_village_sums(figures.county_id, first, last, poor, year_sums)
     before = await frozen.poor_village_sums(
         figures.county_id, service.year_before(first), service.year_before(last), poor
@@ -449,12 +459,15 @@ async def station_days(
 
 
 async def station_totals(
-    county_id: uuid.UUID, start: datetime.date, end: datetime.date
+    county_id: uuid.UUID,
+    start: datetime.date,
+    end: datetime.date,
+    stations: set[uuid.UUID] | None = None,
 ) -> list[StationSumLine]:
-    """Per station and kind, the sums over [start, end]."""
+    """Per station (of `stations` only, when given) and kind, the sums over [start, end]."""
     service.check_range(start, end)
     async with reading(county_id) as county:
-        return await county.station_sums(start, end)
+        return await county.station_sums(start, end, stations)
 
 
 async def adjustments(

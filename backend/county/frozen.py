@@ -120,8 +120,8 @@ async def poor_village_sums(
     segments = list(_months_between(first, last))
     frozen = await frozen_rows.of_county(county_id, [month for month, _, _ in segments])
     if not frozen:
-        if whole is None:
-            whole = await rollup_rows.station_sums(county_id, first, last)
+        if whole is None:  # the 贫困村's stations only: the figures are theirs
+            whole = await rollup_rows.station_sums(county_id, first, last, poor_now)
         return poor_village_figures(whole, poor_now)
     flags = {(row.station, row.month): row.poor_village for row in frozen}
     sums = dict.fromkeys(POOR_VILLAGE_KEYS, 0)

@@ -35,8 +35,9 @@ async def township_overview(
         raise DomainError("unknown_township", status=404, field="township_id")
     stations = await overview.stations_overview(county_id, today, township_id)
     mine = {item["station_id"] for item in stations}
-    month_lines = await figures.station_totals(county_id, first, until)
-    year_lines = await figures.station_totals(county_id, first.replace(month=1, day=1), until)
+    # The township's stations' rows only, by their own keys (a county's year is ~60,000).
+    month_lines = await figures.station_totals(county_id, first, until, mine)
+    year_lines = await figures.station_totals(county_id, first.replace(month=1, day=1), until, mine)
     sessions = (await training.year_figures(county_id, first.year)).sessions
     held = [s for s in sessions if s.township_id == township_id and s.held_on <= until]
     coverage = {

@@ -102,23 +102,33 @@ def segments(
 
 
 async def station_sums(
-    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+    county_id: uuid.UUID,
+    first: datetime.date,
+    last: datetime.date,
+    stations: set[uuid.UUID] | None = None,
 ) -> list[dict]:
     """Per station and kind, the sums over [first, last]: whole months from the month rows, the
-    days at either end from the daily rows (summed by the database)."""
+    days at either end from the daily rows (summed by the database). `stations`: only those (a
+    township's, the 贫困村's), read by their own keys instead of the whole county's rows."""
+    if stations is not None and not stations:
+        return []
     months, days = segments(first, last)
     parts: list[str] = []
     args: list[object] = [county_id]
+    only = ""
+    if stations is not None:
+        only = f" AND station IN ({db.in_list(sorted(stations, key=str), 2)})"
+        args += sorted(stations, key=str)
     if months is not None:
         parts.append(
             f"SELECT station, kind, {_COLUMNS} FROM county_rollup_month "
-            f"WHERE county = $1 AND month >= ${len(args) + 1} AND month <= ${len(args) + 2}"
+            f"WHERE county = $1{only} AND month >= ${len(args) + 1} AND month <= ${len(args) + 2}"
         )
         args += list(months)
     for start, end in days:
         parts.append(
             f"SELECT station, kind, {_COLUMNS} FROM county_rollup "
-            f"WHERE county = $1 AND day >= ${len(args) + 1} AND day <= ${len(args) + 2}"
+            f"WHERE county = $1{only} AND day >= ${len(args) + 1} AND day <= ${len(args) + 2}"
         )
         args += [start, end]
     sums = ", ".join(f"SUM({key}) AS {key}" for key in FIGURES)

@@ -107,6 +107,21 @@ async def county_days(
     return [DayLine(row["kind"], *_counts(row), day=db.as_date(row["day"])) for row in rows]
 
 
+async def county_kind_sums(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> list[KindLine]:
+    """The county's lines of [first, last] summed per kind by the database (a year is ~6,000
+    daily lines; the headline figures are sums of them, kind by kind)."""
+    rows = await db.fetch(
+        f"SELECT kind, {_SUMS} FROM county_rollup_total "
+        "WHERE county = $1 AND day >= $2 AND day <= $3 GROUP BY kind ORDER BY kind",
+        county_id,
+        first,
+        last,
+    )
+    return [KindLine(row["kind"], *_counts(row)) for row in rows]
+
+
 async def station_days(
     county_id: uuid.UUID, first: datetime.date, last: datetime.date
 ) -> list[StationDayLine]:
@@ -148,11 +163,14 @@ async def one_station_days(
 
 
 async def station_sums(
-    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+    county_id: uuid.UUID,
+    first: datetime.date,
+    last: datetime.date,
+    stations: set[uuid.UUID] | None = None,
 ) -> list[StationSumLine]:
-    """Per station and kind, the sums over [first, last] (summed by the database: the whole
-    months from their month rows, store/rollup_months.py)."""
-    rows = await rollup_months.station_sums(county_id, first, last)
+    """Per station (of `stations` only, when given) and kind, the sums over [first, last]
+    (summed by the database: the whole months from their month rows, store/rollup_months.py)."""
+    rows = await rollup_months.station_sums(county_id, first, last, stations)
     return [
         StationSumLine(row["kind"], *_counts(row), station=db.as_uuid(row["station"]))
         for row in rows
