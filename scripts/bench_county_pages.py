@@ -49,6 +49,7 @@ def staff_pages(built: dict) -> dict[str, str]:
         f"coverage {previous}": f"/county/coverage?month={previous}",
         "township": "/county/township",
         "scorecard": "/county/scorecard",
+        "trends": "/county/trends",
         "notices": "/county/notices",
         "training": "/county/training",
         "subsidies": "/county/subsidies",
