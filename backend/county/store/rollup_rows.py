@@ -309,10 +309,14 @@ async def last_days_before(
 async def stations_with_lines(
     county_id: uuid.UUID, first: datetime.date, last: datetime.date, except_kinds: tuple[str, ...]
 ) -> set[uuid.UUID]:
-    """The stations with a line of a kind other than `except_kinds` over [first, last]."""
+    """The stations with a line of a kind other than `except_kinds` over [first, last]: each
+    station asked by its own key, which stops at its first such line (30 days of a county are
+    ~150,000 lines, nearly all of them of active stations)."""
     rows = await db.fetch(
-        "SELECT DISTINCT station FROM county_rollup WHERE county = $1 AND day >= $2 AND day <= $3 "
-        f"AND count > 0 AND kind NOT IN ({db.in_list(except_kinds, 4)})",
+        "SELECT s.id AS station FROM registry_station s WHERE s.county = $1 AND EXISTS ("
+        "SELECT 1 FROM county_rollup r WHERE r.station = s.id "
+        "AND r.day >= $2 AND r.day <= $3 AND r.count > 0 "
+        f"AND r.kind NOT IN ({db.in_list(except_kinds, 4)}))",
         county_id,
         first,
         last,
