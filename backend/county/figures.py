@@ -53,6 +53,7 @@ from backend.county.store.rollup_rows import (
     REVERSED_KIND,
     DayLine,
     KindLine,
+    MonthKindLine,
     StationDayLine,
     StationSumLine,
 )
@@ -80,6 +81,10 @@ class CountyFigures:
     async def kind_sums(self, first: datetime.date, last: datetime.date) -> list[KindLine]:
         """The county's lines summed per kind: what `figures_of` and `kinds_of` make of `days`."""
         return await rollup_rows.county_kind_sums(self.county_id, first, last)
+
+    async def month_sums(self, first: datetime.date, last: datetime.date) -> list[MonthKindLine]:
+        """The county's lines summed per month and kind."""
+        return await rollup_rows.county_month_sums(self.county_id, first, last)
 
     async def station_days(
         self, first: datetime.date, last: datetime.date, station_id: uuid.UUID | None = None
@@ -416,10 +421,10 @@ async def twelve_months(county_id: uuid.UUID, last_month: datetime.date) -> list
         firsts.insert(0, service.previous_month(firsts[0]))
     end = service.next_month(firsts[-1]) - datetime.timedelta(days=1)
     async with reading(county_id) as county:
-        lines = await county.days(firsts[0], end)
-    by_month: dict[str, list[DayLine]] = defaultdict(list)
+        lines = await county.month_sums(firsts[0], end)
+    by_month: dict[str, list[MonthKindLine]] = defaultdict(list)
     for line in lines:
-        by_month[f"{line.day:%Y-%m}"].append(line)
+        by_month[line.month].append(line)
     months = []
     for first in firsts:
         key = f"{first:%Y-%m}"

@@ -123,6 +123,28 @@ async def county_kind_sums(
     return [KindLine(row["kind"], *_counts(row)) for row in rows]
 
 
+class MonthKindLine(KindLine, frozen=True):
+    """The county's figures of a kind over a month (YYYY-MM)."""
+
+    month: str
+
+
+async def county_month_sums(
+    county_id: uuid.UUID, first: datetime.date, last: datetime.date
+) -> list[MonthKindLine]:
+    """The county's lines of [first, last] summed per month and kind by the database (twelve
+    months are ~6,000 daily lines)."""
+    month = "strftime('%Y-%m', day)" if db.is_sqlite() else "to_char(day, 'YYYY-MM')"
+    rows = await db.fetch(
+        f"SELECT {month} AS month, kind, {_SUMS} FROM county_rollup_total "
+        "WHERE county = $1 AND day >= $2 AND day <= $3 GROUP BY 1, 2 ORDER BY 1, 2",
+        county_id,
+        first,
+        last,
+    )
+    return [MonthKindLine(row["kind"], *_counts(row), month=row["month"]) for row in rows]
+
+
 async def station_days(
     county_id: uuid.UUID, first: datetime.date, last: datetime.date
 ) -> list[StationDayLine]:
