@@ -293,6 +293,7 @@ async def project(args, workdir: Path) -> tuple[dict, Target, tuple, list[float]
                     "raw",
                     "-o",
                     args.profile,
+                    *(["--native"] if args.profile_native else []),
                 ]
                 spy = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # fmt: skip
             figures = await run_loads(target, args, staff if args.staff else None)
@@ -499,6 +500,9 @@ def main() -> None:
     parser.add_argument("--only-project", action="store_true", help="skip the bare endpoint")
     parser.add_argument("--profile", default="", help="py-spy raw profile of the server to FILE")
     parser.add_argument("--profile-seconds", type=int, default=0)
+    parser.add_argument(
+        "--profile-native", action="store_true", help="with C frames (uvloop, sqlite, zlib…)"
+    )
     sys.exit(asyncio.run(main_async(parser.parse_args())))
 
 
