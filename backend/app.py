@@ -30,6 +30,7 @@ from backend.accounts.middleware import (
     SessionAuthenticationMiddleware,
 )
 from backend.accounts.throttle import LoginThrottle
+from backend.compression import WholeBodyGzipMiddleware
 from backend.county import rollups
 from backend.delivery.throttle import TrackThrottle
 from backend.errors import EXCEPTION_HANDLERS
@@ -250,7 +251,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings}),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
-        compression_config=CompressionConfig(backend="gzip", minimum_size=512),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=512, middleware_class=WholeBodyGzipMiddleware
+        ),
         template_config=template_config(),
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,  # backend.logs configures logging (JSON, phones masked)
