@@ -21,6 +21,7 @@ import msgspec
 from piccolo.columns import Column
 
 from backend import db
+from backend.accounts import session_cache
 from backend.accounts.tables import AuditEntry, Session, User, UserCounty
 
 
@@ -191,6 +192,7 @@ async def update_user(user_id: uuid.UUID, values: dict[str, Any]) -> None:
             User._meta.get_column_by_name(name): value for name, value in values.items()
         }
         await User.update(columns).where(User.id == user_id)
+        session_cache.forget_all()
 
 
 # Sessions --------------------------------------------------------------------------------------
@@ -257,6 +259,7 @@ async def revoke_session(session_id: uuid.UUID, at: datetime.datetime) -> None:
     await Session.update({Session.revoked_at: at}).where(
         (Session.id == session_id) & Session.revoked_at.is_null()
     )
+    session_cache.forget_all()
 
 
 async def revoke_sessions(
@@ -266,6 +269,7 @@ async def revoke_sessions(
     if keep is not None:
         condition &= Session.id != keep
     revoked = await Session.update({Session.revoked_at: at}).where(condition).returning(Session.id)
+    session_cache.forget_all()
     return len(revoked)
 
 
