@@ -3,11 +3,14 @@ once, a change it cannot hear of (another process) within `TTL_SECONDS`, expiry 
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import time
 from datetime import UTC, datetime, timedelta
 
-from backend import clock
+from backend import clock, db
 from backend.accounts import session_cache
+from backend.accounts import store as accounts_store
 from backend.accounts.tables import Session
 from tests.support import push, received, statuses
 
@@ -82,3 +85,17 @@ async def test_a_lookup_that_raced_a_change_is_not_kept(client, world):
     kept = session_cache._entries.copy()
     session_cache.keep("a-token-hash", looked_up_in, object(), time.time() + 60)  # type: ignore[arg-type]
     assert session_cache._entries == kept
+
+
+async def test_a_session_read_before_its_revocation_committed_is_not_kept(client, world):
+    """Another request reads the session while the revocation is written but not yet committed
+    (it sees the old row): once the revocation commits, the token is refused at once."""
+    assert await _me(client, world.keeper_a) == 200
+    async with db.write_transaction():
+        await accounts_store.revoke_sessions(world.keeper_a.id, clock.utcnow())
+        # A request of its own (not inside this transaction), as another phone's would be.
+        outside = contextvars.copy_context()
+        outside.run(db.engine().current_transaction.set, None)
+        seen = await asyncio.create_task(_me(client, world.keeper_a), context=outside)
+        assert seen == 200  # the old row: the revocation is not committed yet
+    assert await _me(client, world.keeper_a) == 401

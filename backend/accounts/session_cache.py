@@ -5,8 +5,9 @@ database's thread each time).
 How a revocation still takes effect:
 - In this process, at once: every write to an account or a session (logout, revoking sessions,
   a password or station changed, an account disabled) goes through `accounts.store`, which calls
-  `forget_all()` after the statement. A lookup that began before that write is not kept (its
-  generation is older), so nothing read before the change outlives it.
+  `forget_all()` after the statement and again when its transaction ends (`db.after_commit`). A
+  lookup that began before either is not kept (its generation is older), so no row read before
+  the change was committed outlives it.
 - In the other processes of the same server (`--workers`, or the province's), within
   `TTL_SECONDS`: they cannot hear of the write, so an entry is trusted that long at most.
 - A session's expiry is checked on every use, cached or not.
