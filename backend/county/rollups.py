@@ -358,6 +358,17 @@ async def _catch_up(county_id: uuid.UUID) -> int:
         return await _refresh_days(county_id, rule, state, None)
 
 
+async def moved_at(county_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime.datetime]:
+    """When each county's rollups last moved (a refresh that finds nothing behind writes nothing
+    and moves nothing). Left out: the counties never rolled up, and those with entries not yet
+    rolled up (their figures are about to move)."""
+    with db.on_primary():
+        async with db.read_transaction():
+            moved = await rollup_rows.refreshed_at(county_ids)
+            behind = await rollup_rows.counties_behind(list(moved))
+    return {county: at for county, at in moved.items() if county not in behind}
+
+
 def _rule_changed(state: rollup_rows.RollupState, rule: CountyRule) -> bool:
     return (
         state.return_days != rule.return_days

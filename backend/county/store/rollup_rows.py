@@ -457,6 +457,32 @@ async def state(county_id: uuid.UUID) -> RollupState | None:
     )
 
 
+async def refreshed_at(county_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime.datetime]:
+    """When each county's rollups last moved (a refresh or rebuild wrote); counties never rolled
+    up are left out."""
+    if not county_ids:
+        return {}
+    rows = await db.fetch(
+        "SELECT county, refreshed_at FROM county_rollup_state "
+        f"WHERE county IN ({db.in_list(county_ids)}) AND refreshed_at IS NOT NULL",
+        *county_ids,
+    )
+    return {db.as_uuid(row["county"]): db.as_moment(row["refreshed_at"]) for row in rows}
+
+
+async def counties_behind(county_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of the counties with a station whose chain head is past its mark."""
+    if not county_ids:
+        return set()
+    rows = await db.fetch(
+        "SELECT DISTINCT s.county FROM ledger_chain h JOIN registry_station s ON s.id = h.station "
+        "LEFT JOIN county_rollup_mark m ON m.station = h.station "
+        f"WHERE s.county IN ({db.in_list(county_ids)}) AND h.last_seq > COALESCE(m.rolled_seq, 0)",
+        *county_ids,
+    )
+    return {db.as_uuid(row["county"]) for row in rows}
+
+
 async def save_state(
     county_id: uuid.UUID,
     counted_through: datetime.date,
