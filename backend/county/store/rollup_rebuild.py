@@ -106,7 +106,8 @@ async def count_entries(
     not_farm_codes: frozenset[str],
     not_farm_texts: frozenset[str],
 ) -> None:
-    """The stations' rows of every kind of entry, over their whole history."""
+    """The stations' rows of every kind of entry over their whole history, and the households
+    they served (on PostgreSQL in the same statement: each entry's JSON parsed once)."""
     sqlite = db.is_sqlite()
     fields = dict(_SQLITE_FIELDS if sqlite else _POSTGRES_FIELDS)
     codes, texts = sorted(not_farm_codes), sorted(not_farm_texts)
@@ -126,12 +127,27 @@ async def count_entries(
         stations=db.in_list(stations, 3),
     )
     entries = _ENTRIES.format(reversed=REVERSED_KIND, **fields)
-    materialized = "" if sqlite else "MATERIALIZED "  # each entry's JSON parsed once
+    counted = _COUNTED.format(county=_typed(1, "uuid"))
+    served = _SERVED.format(county=_typed(1, "uuid"), household=fields["household"])
+    if sqlite:
+        await db.execute(f"WITH standing AS ({standing}), entries AS ({entries}) {counted}", *args)
+        await db.execute(f"WITH standing AS ({standing}) {served}", *args[: 2 + len(stations)])
+        return
     await db.execute(
-        f"WITH standing AS {materialized}({standing}), entries AS ({entries}) "
-        + _COUNTED.format(county=_typed(1, "uuid")),
+        f"WITH standing AS MATERIALIZED ({standing}), entries AS ({entries}), "
+        f"served AS ({served}) {counted}",
         *args,
     )
+
+
+# The households named by the standing sales, purchases and dispatches, per station and day.
+_SERVED = (
+    "INSERT INTO county_rollup_household (station, county, day, household_code) "
+    "SELECT DISTINCT station, {county}, day, code FROM ("
+    "SELECT station, day, {household} AS code FROM standing "
+    f"WHERE type IN ({', '.join(repr(kind) for kind in SERVING_TYPES)})"
+    ") served WHERE code IS NOT NULL AND code <> ''"
+)
 
 
 _OVERDUE = f"""
@@ -160,25 +176,5 @@ async def count_overdue(
         county_id,
         today,
         shift,
-        *stations,
-    )
-
-
-async def record_served(county_id: uuid.UUID, stations: list[uuid.UUID]) -> None:
-    """The households the stations' standing sales, purchases and dispatches named, per day."""
-    sqlite = db.is_sqlite()
-    household = _SQLITE_FIELDS["household"] if sqlite else _POSTGRES_FIELDS["household"]
-    serving = db.in_list(SERVING_TYPES, 2)
-    standing = _STANDING.format(
-        data="e.data AS data" if sqlite else "e.data::jsonb AS j",
-        stations=db.in_list(stations, 2 + len(SERVING_TYPES)),
-    )
-    await db.execute(
-        "INSERT INTO county_rollup_household (station, county, day, household_code) "
-        f"SELECT DISTINCT station, {_typed(1, 'uuid')}, day, code "
-        f"FROM (SELECT station, day, {household} AS code FROM ({standing}) standing "
-        f"WHERE type IN ({serving})) served WHERE code IS NOT NULL AND code <> ''",
-        county_id,
-        *SERVING_TYPES,
         *stations,
     )
