@@ -13,7 +13,12 @@ A change of the county's return rule, of its 脱贫户 list or of which 代销 a
 catalogue product's category, a text mapped) recomputes the whole county.
 
 A station's closed month is frozen (frozen.py): every refresh and rebuild writes its days back as
-they were at close (`_keep_frozen`) instead of recomputing them, until the month is reopened.
+they were at close (`_keep_frozen`, `_put_back_frozen`) instead of recomputing them, until the
+month is reopened.
+
+A refresh counts its days in Python (`event_figures`, on the entries grouped by the database); a
+rebuild counts whole stations in SQL (store/rollup_rebuild.py, the same rule), as a county's
+history is millions of entries. The two give the same rows (tests/test_county_rollups.py).
 
 Kinds are the cashbook's (`parcel_received`, `parcel_dispatched`, `sale_recorded`,
 `service_phone_topup`…) plus `parcel_overdue` (parcels that reached the return deadline on that
