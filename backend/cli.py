@@ -64,6 +64,7 @@ MALLOC_ARENAS = 2
 def _bound_the_heap() -> None:
     os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(MMAP_THRESHOLD_BYTES))  # --workers
     os.environ.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENAS))
+    os.environ.setdefault("CUNZHAN_SETTLE_HEAP", "1")  # see app.settle_heap
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt(-3, MMAP_THRESHOLD_BYTES)  # M_MMAP_THRESHOLD

@@ -244,16 +244,42 @@ async def stop(db: Engine | None = None) -> None:
         await db.close_pool()
 
 
+# What to run once the outermost write transaction of this task has ended (after_commit).
+_after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar(
+    "cunzhan_after_commit", default=None
+)
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run `callback` when the write transaction this code runs in has ended (committed or rolled
+    back), or at once outside one. For caches of rows: forgotten at the statement, a concurrent
+    reader could still read the old row and keep it until the commit makes the new one visible."""
+    pending = _after_commit.get()
+    if pending is None:
+        callback()
+    else:
+        pending.append(callback)
+
+
 @asynccontextmanager
 async def write_transaction() -> AsyncIterator[Any]:
     """A transaction that will write: IMMEDIATE on SQLite, so writers queue instead of failing."""
-    db = engine()
-    if isinstance(db, SQLiteEngine):
-        async with db.transaction(transaction_type=TransactionType.immediate) as tx:
-            yield tx
-    else:
-        async with db.transaction() as tx:
-            yield tx
+    outermost = _after_commit.get() is None
+    token = _after_commit.set([]) if outermost else None
+    try:
+        db = engine()
+        if isinstance(db, SQLiteEngine):
+            async with db.transaction(transaction_type=TransactionType.immediate) as tx:
+                yield tx
+        else:
+            async with db.transaction() as tx:
+                yield tx
+    finally:
+        if token is not None:
+            callbacks = _after_commit.get() or []
+            _after_commit.reset(token)
+            for callback in callbacks:
+                callback()
 
 
 # Where this request's read transactions go when no transaction is open: set for the county's

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.settings import scope_settings
@@ -38,7 +37,22 @@ def _private_path(path: str) -> bool:
     return any(path == root or path.startswith(f"{root}/") for root in ("/api", "/county"))
 
 
+_CSP = b"content-security-policy"
+_ALWAYS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"permissions-policy", b"geolocation=(self), camera=(self), microphone=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+_HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+_NO_STORE = (b"cache-control", b"no-store")
+
+
 class SecurityHeadersMiddleware:
+    """Written on the raw header list (every answer passes here, the phones' pushes too): a
+    route's own Content-Security-Policy stays, the other headers replace any of the same name."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -46,22 +60,24 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        tls = _behind_tls(scope)
+        added = list(_ALWAYS)
+        if _behind_tls(scope):
+            added.append(_HSTS)
+        if _private_path(scope["path"]):
+            added.append(_NO_STORE)
+        replaced = {name for name, _ in added}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                headers.setdefault("content-security-policy", CONTENT_SECURITY_POLICY)
-                headers["x-content-type-options"] = "nosniff"
-                headers["x-frame-options"] = "DENY"
-                headers["referrer-policy"] = "same-origin"
-                headers["permissions-policy"] = "geolocation=(self), camera=(self), microphone=()"
-                headers["cross-origin-opener-policy"] = "same-origin"
-                if tls:
-                    headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
-                if _private_path(path):
-                    headers["cache-control"] = "no-store"
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", ())
+                    if name.lower() not in replaced
+                ]
+                if not any(name.lower() == _CSP for name, _ in headers):
+                    headers.append((_CSP, CONTENT_SECURITY_POLICY.encode()))
+                headers.extend(added)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

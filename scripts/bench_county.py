@@ -448,6 +448,9 @@ def main() -> None:
     parser.add_argument("--per-day", type=int, default=46, help="entries per station and day")
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--database-url", default="", help="postgresql://… (default: SQLite)")
+    parser.add_argument(
+        "--database-name", default="", help="PostgreSQL: the new database's name (default: random)"
+    )
     parser.add_argument("--data-dir", default="")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
@@ -476,7 +479,7 @@ def main() -> None:
         url, name = args.database_url, args.database_url.rsplit("/", 1)[1]
         args.keep = True
     elif postgres:
-        name = f"cunzhan_bench_county_{uuid.uuid4().hex[:8]}"
+        name = args.database_name or f"cunzhan_bench_county_{uuid.uuid4().hex[:8]}"
         asyncio.run(admin(args.database_url, f'CREATE DATABASE "{name}"'))
         url = f"{args.database_url.rsplit('/', 1)[0]}/{name}"
         if args.keep:

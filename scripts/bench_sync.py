@@ -67,6 +67,16 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def loop_cpu_seconds(pids: list[int]) -> float:
+    """The same, of the servers' main threads only: the event loop, which bounds capacity (the
+    rest is SQLite's threads: statements, commits, fsync)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class Target:
     """Where pushes go: the project's /api/v1/sync with a keeper's token, or the bare endpoint."""
 
@@ -180,26 +190,29 @@ async def run_loads(target: Target, args, staff=None) -> dict:
         print(f"[{target.name}] phones: {args.phones} × {args.per_push} events every ~{args.every}"
               f" s for {args.duration} s; {load()}", flush=True)  # fmt: skip
         readers = staff(http) if staff else None
-        cpu = cpu_seconds(target.pids)
+        cpu, loop_cpu = cpu_seconds(target.pids), loop_cpu_seconds(target.pids)
         phase = await phones_phase(http, target, args)
         if readers:
             readers.cancel()
             figures["staff"] = await asyncio.gather(readers, return_exceptions=True)
         figures["phones"] = phase
         figures["phones_cpu"] = cpu_seconds(target.pids) - cpu
+        figures["phones_loop_cpu"] = loop_cpu_seconds(target.pids) - loop_cpu
         figures["phones_load"] = os.getloadavg()[0]
         print(f"[{target.name}] capacity: {args.concurrency} concurrent pushes of "
               f"{args.per_push}, {args.capacity_seconds} s; {load()}", flush=True)  # fmt: skip
-        cpu = cpu_seconds(target.pids)
+        cpu, loop_cpu = cpu_seconds(target.pids), loop_cpu_seconds(target.pids)
         figures["capacity"] = await capacity_phase(http, target, args)
         figures["capacity_cpu"] = cpu_seconds(target.pids) - cpu
+        figures["capacity_loop_cpu"] = loop_cpu_seconds(target.pids) - loop_cpu
         figures["capacity_load"] = os.getloadavg()[0]
         print(f"[{target.name}] bulk: {args.bulk} events in batches of {args.bulk_batch}; "
               f"{load()}", flush=True)  # fmt: skip
         bulk_phone = target.phones[-1]
-        cpu = cpu_seconds(target.pids)
+        cpu, loop_cpu = cpu_seconds(target.pids), loop_cpu_seconds(target.pids)
         figures["bulk"] = await bulk_phase(http, target, bulk_phone, args)
         figures["bulk_cpu"] = cpu_seconds(target.pids) - cpu
+        figures["bulk_loop_cpu"] = loop_cpu_seconds(target.pids) - loop_cpu
         figures["bulk_load"] = os.getloadavg()[0]
         await drain(http, target)
     return figures
@@ -293,6 +306,7 @@ async def project(args, workdir: Path) -> tuple[dict, Target, tuple, list[float]
                     "raw",
                     "-o",
                     args.profile,
+                    *(["--native"] if args.profile_native else []),
                 ]
                 spy = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # fmt: skip
             figures = await run_loads(target, args, staff if args.staff else None)
@@ -391,6 +405,14 @@ def summarise(name: str, figures: dict, check: tuple) -> dict:
                 ("bulk", figures["bulk"][0]),
             )
         ),
+        "loop_cpu": tuple(
+            1000 * figures[f"{name}_loop_cpu"] / max(1, phase.events)
+            for name, phase in (
+                ("phones", phones),
+                ("capacity", figures["capacity"][0]),
+                ("bulk", figures["bulk"][0]),
+            )
+        ),
     }
 
 
@@ -481,6 +503,12 @@ def print_table(args, mine: dict, base: dict | None, raw_rate: float) -> None:
             )
         )
     print(cpu)
+    loop = "of which the event loop's thread: project " + "/".join(
+        f"{v:.2f}" for v in mine["loop_cpu"]
+    )
+    if base:
+        loop += ", bare " + "/".join(f"{v:.2f}" for v in base["loop_cpu"])
+    print(loop)
 
 
 def main() -> None:
@@ -499,6 +527,9 @@ def main() -> None:
     parser.add_argument("--only-project", action="store_true", help="skip the bare endpoint")
     parser.add_argument("--profile", default="", help="py-spy raw profile of the server to FILE")
     parser.add_argument("--profile-seconds", type=int, default=0)
+    parser.add_argument(
+        "--profile-native", action="store_true", help="with C frames (uvloop, sqlite, zlib…)"
+    )
     sys.exit(asyncio.run(main_async(parser.parse_args())))
 
 

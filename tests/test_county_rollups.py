@@ -14,8 +14,10 @@ from backend import db, runtime
 from backend.county import rollups
 from backend.county.store import rollup_rows
 from tests.support import event, push, tracking
+from tests.test_catalogue import TEAPOT, WALNUT, add
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+_FIGURES = ", ".join(rollup_rows.FIGURES)
 
 
 def at(days_ago: float) -> str:
@@ -119,36 +121,34 @@ async def _relearn_shelf(client, model: StationModel) -> None:
     model.shelf = {p["tracking_no"]: p["pickup_code"] for p in response.json()}
 
 
-async def _snapshot() -> tuple[list, list, list]:
+async def _snapshot() -> tuple[list, list, list, list]:
+    """Every rollup table, every column but the ids."""
     async with db.read_transaction():
         rows = await db.fetch(
-            "SELECT station, day, kind, count, amount_fen, fee_fen, farm_count, poverty_count, "
-            "poverty_amount_fen, farm_amount_fen FROM county_rollup ORDER BY station, day, kind"
+            f"SELECT station, county, day, kind, {_FIGURES} FROM county_rollup "
+            "ORDER BY station, day, kind"
         )
         totals = await db.fetch(
-            "SELECT county, day, kind, count, amount_fen, fee_fen, farm_count, poverty_count, "
-            "poverty_amount_fen, farm_amount_fen FROM county_rollup_total "
+            f"SELECT county, day, kind, {_FIGURES} FROM county_rollup_total "
             "ORDER BY county, day, kind"
         )
         months = await db.fetch(
-            "SELECT station, month, kind, count, amount_fen, fee_fen, farm_count, poverty_count, "
-            "poverty_amount_fen, farm_amount_fen, poverty_fee_fen FROM county_rollup_month "
+            f"SELECT station, county, month, kind, {_FIGURES} FROM county_rollup_month "
             "ORDER BY station, month, kind"
         )
         served = await db.fetch(
-            "SELECT station, day, household_code FROM county_rollup_household "
+            "SELECT station, county, day, household_code FROM county_rollup_household "
             "ORDER BY station, day, household_code"
         )
-    normal = [tuple(str(v) for v in row.values()) for row in rows]
     return (
-        normal,
+        [tuple(str(v) for v in row.values()) for row in rows],
         [tuple(str(v) for v in row.values()) for row in totals],
         [tuple(str(v) for v in row.values()) for row in months],
         [tuple(str(v) for v in row.values()) for row in served],
     )
 
 
-async def _households_agree_with_log() -> None:
+async def _households_agree_with_log(at_least: int = 20) -> None:
     """The households kept per station and day are those the log's standing sales, purchases
     and dispatches name (惠及脱贫户 counts the 脱贫户 among them)."""
     code = (
@@ -165,7 +165,7 @@ async def _households_agree_with_log() -> None:
         )
         kept = await db.fetch("SELECT station, day, household_code FROM county_rollup_household")
     from_log = {(str(r["station"]), str(r["day"]), r["code"]) for r in logged if r["code"]}
-    assert len(from_log) > 20
+    assert len(from_log) > at_least
     assert {(str(r["station"]), str(r["day"]), r["household_code"]) for r in kept} == from_log
 
 
@@ -216,9 +216,6 @@ async def _month_rows_agree_with_days() -> None:
         assert got == want, (first, last)
 
 
-_FIGURES = ", ".join(rollup_rows.FIGURES)
-
-
 async def test_incremental_refresh_equals_full_recompute(client, world):
     rng = random.Random(1)
     models = [
@@ -243,16 +240,116 @@ async def test_incremental_refresh_equals_full_recompute(client, world):
     assert await _snapshot() == incremental
 
     await rollups.rebuild()
-    full = await _snapshot()
+    _same_rows(incremental, await _snapshot())
+    await _month_rows_agree_with_days()
+    await _households_agree_with_log()
+    assert accepted > 150
+    kinds = {row[3] for row in incremental[0]}
+    assert {"parcel_received", "parcel_dispatched", "entry_reversed", "parcel_overdue"} <= kinds
+
+
+def _same_rows(incremental: tuple, full: tuple) -> None:
+    """The refresh's rows (counted in Python) and the rebuild's (counted in SQL), table by
+    table."""
     for mine, theirs in zip(incremental, full, strict=True):
         only_incremental = sorted(set(mine) - set(theirs))
         only_full = sorted(set(theirs) - set(mine))
         assert not only_incremental and not only_full, (only_incremental, only_full)
-    await _month_rows_agree_with_days()
-    await _households_agree_with_log()
-    assert accepted > 150
-    kinds = {row[2] for row in incremental[0]}
-    assert {"parcel_received", "parcel_dispatched", "entry_reversed", "parcel_overdue"} <= kinds
+
+
+def _sold(product: str, amount_fen: int, commission_fen: int, **more) -> dict:
+    data = {"product": product, "quantity": 1, "unit": "个", "amount_fen": amount_fen,
+            "commission_fen": commission_fen, "channel": "微信", **more}  # fmt: skip
+    return event("sale.recorded", data, at(3))
+
+
+async def test_every_kind_of_entry_counts_alike_in_a_refresh_and_a_rebuild(client, world):
+    """One entry of every type and every variant a figure depends on (every service; a sale by
+    a not-farm product's code, by a farm product's code, by a text mapped to a not-farm product,
+    unmapped; a dispatch of farm produce or not; a 脱贫户 or not; a pickup's storage fee; a
+    reversal; a parcel fallen overdue): the refresh's rows equal the rebuild's in every table and
+    column, and each figure is counted somewhere."""
+    teapot = (await add(client, world, TEAPOT)).json()
+    walnut = (await add(client, world, WALNUT)).json()
+    mapped = await client.put(
+        f"/api/v1/counties/{world.county_id}/product-texts",
+        json={"text": "茶杯", "product_id": teapot["id"]},
+        headers=world.staff.headers,
+    )
+    assert mapped.status_code == 200, mapped.text
+    poor, other = world.household_code, world.non_poverty_household_code
+    received = [
+        event("parcel.received", {"tracking_no": tracking(), "carrier": "SF",
+                                  "recipient_phone": "13812345678"}, at(days))
+        for days in (12, 10, 9, 2)
+    ]  # fmt: skip
+    results = await push(client, world.keeper_a, received)
+    codes = [result["pickup_code"] for result in results]
+    sales = [
+        _sold("茶壶", 3000, 300, product_code=teapot["code"], household_code=poor),
+        _sold("核桃", 5000, 500, product_code=walnut["code"], household_code=poor),
+        _sold("茶杯", 700, 70, household_code=poor),
+        _sold("红枣", 900, 90, household_code=other),
+        _sold("红枣", 400, 40),
+    ]
+    ordered = {"platform": "jd", "item": "化肥", "amount_fen": 8000, "commission_fen": 160}
+    purchase = event("purchase.ordered", {**ordered, "household_code": poor}, at(4))
+    services = [
+        event("service.recorded", {"service": service, "amount_fen": 1000 + index,
+                                   "fee_fen": index}, at(index % 5))
+        for index, service in enumerate(
+            ("phone_topup", "electricity", "water", "broadband", "ticket", "cash_withdrawal",
+             "other")
+        )
+    ]  # fmt: skip
+    entries = [
+        *sales,
+        purchase,
+        event("purchase.delivered", {"purchase_id": purchase["id"]}, at(1)),
+        *services,
+        *(
+            event("parcel.dispatched", {"tracking_no": tracking("SF"), "carrier": "SF",
+                                        "weight_g": 800, "fee_fen": fee, "destination": "杭州",
+                                        "farm_product": farm, **household}, at(5))
+            for fee, farm, household in ((1200, True, {"household_code": poor}),
+                                         (800, False, {"household_code": other}), (600, True, {}))
+        ),
+        event("parcel.picked_up", {"tracking_no": received[0]["data"]["tracking_no"],
+                                   "pickup_code": codes[0], "fee_fen": 150}, at(1)),
+        event("parcel.picked_up", {"tracking_no": received[3]["data"]["tracking_no"],
+                                   "pickup_code": codes[3]}, at(1)),
+        event("parcel.returned", {"tracking_no": received[1]["data"]["tracking_no"],
+                                  "reason": "超期未取"}, at(0)),
+        event("parcel.moved", {"parcel_id": received[2]["id"], "pickup_code": "9-9-0001"}, at(0)),
+        event("checkin.recorded", {}, at(0)),
+        event("cash.counted", {"counted_fen": 12000}, at(1)),
+        event("training.attended", {"title": "直播", "kind": "livestream",
+                                    "trainees": [{"name": "张三", "household_code": poor}]}, at(2)),
+    ]  # fmt: skip
+    answered = await push(client, world.keeper_a, entries)
+    assert {r["status"] for r in answered} == {"accepted"}, answered
+    reversal = event("entry.reversed", {"target_id": sales[4]["id"], "reason": "录错了"})
+    assert (await push(client, world.keeper_a, [reversal]))[0]["status"] == "accepted"
+    await rollups.refresh()
+    incremental = await _snapshot()
+    await rollups.rebuild()
+    _same_rows(incremental, await _snapshot())
+    await _households_agree_with_log(at_least=3)
+
+    rows = await _daily_rows()
+    kinds = {row["kind"] for row in rows}
+    assert {f"service_{s['data']['service']}" for s in services} <= kinds
+    assert {"parcel_received", "parcel_picked_up", "parcel_returned", "parcel_moved",
+            "parcel_dispatched", "purchase_ordered", "purchase_delivered", "sale_recorded",
+            "checkin_recorded", "cash_counted", "training_attended", "entry_reversed",
+            "parcel_overdue"} <= kinds  # fmt: skip
+    sold = _summed([r for r in rows if r["kind"] == "sale_recorded"], lambda r: r["kind"])
+    # The reversed sale left; the teapot (by code) and the cup (mapped) are not farm produce.
+    assert sold["sale_recorded"] == [4, 9600, 960, 2, 3, 8700, 5900, 870]
+    dispatched = _summed([r for r in rows if r["kind"] == "parcel_dispatched"], lambda r: 0)
+    assert dispatched[0] == [3, 0, 2600, 2, 1, 0, 0, 1200]
+    picked = _summed([r for r in rows if r["kind"] == "parcel_picked_up"], lambda r: 0)
+    assert picked[0][:3] == [2, 0, 150]
 
 
 async def test_reversed_entries_leave_their_day_and_nothing_counts_twice(client, world):

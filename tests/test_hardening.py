@@ -517,9 +517,8 @@ async def test_a_public_https_endpoint_is_saved(client, world, fake_dns, monkeyp
 async def test_a_name_that_resolves_elsewhere_at_send_time_is_not_called(
     app, client, world, fake_dns, monkeypatch
 ):
-    from backend.notify import channels
-    from backend.notify.endpoints import push_http_session
     from backend.notify.keys import vapid_pair
+    from backend.notify.webpush import push_http_session, send_push
 
     monkeypatch.delenv("CUNZHAN_PUSH_ALLOW_HTTP", raising=False)
     fake_dns["rebind.example"] = "93.184.216.34"
@@ -531,7 +530,7 @@ async def test_a_name_that_resolves_elsewhere_at_send_time_is_not_called(
     fake_dns["rebind.example"] = "127.0.0.1"  # DNS rebinding: now it points inside
     subscription = {"endpoint": body["endpoint"], **body["keys"]}
     async with push_http_session(4) as session:
-        attempt = await channels.send_push(
+        attempt = await send_push(
             session,
             subscription,
             {"title": "t"},

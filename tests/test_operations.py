@@ -38,6 +38,33 @@ async def test_metrics_count_sync_outcomes_for_loopback_only(client, world):
     assert proxied.status_code == 403
 
 
+def _sample(text: str, name: str, **labels: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_metrics_count_each_push_and_event_once_by_status(client, world):
+    sync = {"method": "POST", "path": "/api/v1/sync", "app_name": "cunzhan"}
+    before = (await client.get("/metrics")).text
+    await push(client, world.keeper_a, [received(), received(), received(phone="123")])
+    await push(client, world.keeper_b, [received()])
+    refused = await client.post("/api/v1/sync", json={"device_id": "x", "events": []})
+    assert refused.status_code == 401
+    after = (await client.get("/metrics")).text
+
+    def grew(name: str, **labels: str) -> float:
+        return _sample(after, name, **labels) - _sample(before, name, **labels)
+
+    assert grew("cunzhan_requests_total", status_code="200", **sync) == 2
+    assert grew("cunzhan_requests_total", status_code="401", **sync) == 1
+    assert grew("cunzhan_request_duration_seconds_count", status_code="200", **sync) == 2
+    assert _sample(after, "cunzhan_requests_in_progress", status_code="200", **sync) == 0
+    assert grew("cunzhan_sync_events_total", status="accepted") == 3
+    assert grew("cunzhan_sync_events_total", status="rejected") == 1
+
+
 async def test_rate_limit_refuses_over_the_limit_with_retry_after(client, world):
     settings = dataclasses.replace(get_settings(), api_rate_limit_per_minute=5)
     async with asgi_client(create_app(settings)) as limited:

@@ -1,6 +1,7 @@
 """The province's county lines are counted once and kept with when they were counted (issue #17):
-the rollup job counts them, a read serves the kept line while it is fresh and counts it again
-once it is older than the bound; the figures are always what the county's own line gives."""
+the rollup job counts again only the lines of counties whose rollups moved (or that grew too
+old), a read serves the kept line while it is fresh or its county unchanged and counts it again
+otherwise; the figures are always what the county's own line gives."""
 
 from __future__ import annotations
 
@@ -20,10 +21,20 @@ def _figures(line: dict) -> dict:
     return {key: value for key, value in line.items() if key != "counted_at"}
 
 
-async def _home(client, officer) -> dict:
+async def _home(client, officer, code: str = "TEST") -> dict:
+    return (await _all(client, officer))[code]
+
+
+async def _all(client, officer) -> dict[str, dict]:
     answer = await client.get("/api/v1/province/counties", headers=officer)
     assert answer.status_code == 200, answer.text
-    return next(line for line in answer.json()["counties"] if line["code"] == "TEST")
+    return {line["code"]: line for line in answer.json()["counties"]}
+
+
+async def _job_counted(app) -> int:
+    run = await run_now(app.state.settings, "rollup")
+    assert run.status == "done", run.error
+    return run.counts["province_lines"]
 
 
 async def _live(world) -> dict:
@@ -43,7 +54,7 @@ async def test_the_kept_line_is_the_county_line_after_the_rollup_job(app, client
 
     run = await run_now(app.state.settings, "rollup")
     assert run.status == "done", run.error
-    assert run.counts["province_lines"] == 2
+    assert run.counts["province_lines"] == 1  # the other county did not change
     after = await _home(client, officer)
     assert after["retail_fen"] == 12_500
     assert after["counted_at"] > first["counted_at"]
@@ -75,3 +86,38 @@ async def test_the_page_says_when_each_county_was_counted(client, world):
         assert words in page.text
         assert f"{local:%Y-%m-%d %H:%M}" in page.text
         assert f'data-counted-at="{counted.isoformat()}"' in page.text
+
+
+async def test_the_rollup_job_counts_again_only_the_counties_that_changed(
+    app, client, world, monkeypatch
+):
+    officer = await _officer(client, world, [world.county_id, world.foreign_county_id])
+    await push(client, world.keeper_a, [_sale(1_000)])
+    assert await _job_counted(app) == 2  # no line yet
+    first = await _all(client, officer)
+    assert len(first) == 2 and first["TEST"]["retail_fen"] == 1_000
+
+    assert await _job_counted(app) == 0  # nothing moved: both lines kept as counted
+    assert await _all(client, officer) == first
+
+    await push(client, world.foreign_keeper, [_sale(700)])
+    assert await _job_counted(app) == 1
+    second = await _all(client, officer)
+    assert second["TEST"] == first["TEST"]
+    (code,) = set(second) - {"TEST"}
+    assert second[code]["retail_fen"] == first[code]["retail_fen"] + 700
+    assert second[code]["counted_at"] > first[code]["counted_at"]
+
+    # Past the bound a fresh line has, a read still serves an unchanged county's kept line.
+    later = clock.utcnow() + service.STALE_AFTER + datetime.timedelta(seconds=1)
+    monkeypatch.setattr(clock, "utcnow", lambda: later)
+    assert await _all(client, officer) == second
+    # An unchanged county's line is counted again once it is about to be an hour old (what moves
+    # no rollup: stations built, targets set).
+    much_later = later + service.UNCHANGED_AT_MOST - service.STALE_AFTER
+    monkeypatch.setattr(clock, "utcnow", lambda: much_later)
+    assert await _job_counted(app) == 2
+    third = await _all(client, officer)
+    counted = {datetime.datetime.fromisoformat(line["counted_at"]) for line in third.values()}
+    assert counted == {much_later}
+    assert _figures(third["TEST"]) == await _live(world)

@@ -38,6 +38,13 @@ def bearer_token(headers) -> str | None:
     return match.group(1) if match else None
 
 
+def _has_bearer(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return _BEARER.fullmatch(value.decode("latin-1")) is not None
+    return False
+
+
 def session_csrf_secret(secret: str, session_token: str) -> str:
     """The key CSRF tokens are signed with: bound to the session, so a token issued to another
     session (or planted before the login) is worth nothing."""
@@ -83,6 +90,10 @@ class CookieCSRFMiddleware(CSRFMiddleware):
             exclude_opt_key=self.config.exclude_from_csrf_key,
             exclude_path_pattern=self.exclude,
         ):
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] not in self.config.safe_methods and _has_bearer(scope):  # type: ignore[typeddict-item]
+            # The phones' pushes: judged from the raw header, before any request object.
             await self.app(scope, receive, send)
             return
         request: Request = scope["litestar_app"].request_class(scope=scope, receive=receive)

@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from backend import clock
-from backend.accounts import passwords, store
+from backend.accounts import passwords, session_cache, store
 from backend.accounts.schemas import (
     AccountChange,
     CurrentUser,
@@ -148,18 +148,26 @@ async def authenticate(settings: Settings, token: str) -> CurrentUser | None:
     """The user behind a token, or None when it is unknown, revoked, expired or disabled."""
     if not token or len(token) > 200:
         return None
-    # Every request comes through here: one plain statement (see accounts.store).
-    row = await store.session_by_token_hash(token_hash(settings, token))
+    # Every request comes through here: kept a few seconds (see session_cache for how a
+    # revocation still takes effect), else one plain statement (see accounts.store).
+    key = token_hash(settings, token)
+    moment = clock.utcnow()
+    cached = session_cache.get(key, moment.timestamp())
+    if cached is not None:
+        return cached
+    looked_up_in = session_cache.generation()
+    row = await store.session_by_token_hash(key)
     if row is None:
         return None
-    moment = clock.utcnow()
     if row.revoked_at is not None or row.expires_at <= moment or not row.user.active:
         return None
     if moment - row.last_seen_at > SESSION_TOUCH_INTERVAL:
         await store.touch_session(
             row.session_id, moment, moment + session_lifetime(settings, row.user.role)
         )
-    return _current_user(row.user, row.session_id)
+    user = _current_user(row.user, row.session_id)
+    session_cache.keep(key, looked_up_in, user, row.expires_at.timestamp())
+    return user
 
 
 async def logout(session_id: uuid.UUID) -> None:

@@ -21,6 +21,7 @@ import msgspec
 from piccolo.columns import Column
 
 from backend import db
+from backend.accounts import session_cache
 from backend.accounts.tables import AuditEntry, Session, User, UserCounty
 
 
@@ -178,6 +179,13 @@ async def user_counties(user_id: uuid.UUID) -> list[uuid.UUID]:
     return [db.as_uuid(row["county"]) for row in rows]
 
 
+def _forget_kept_sessions() -> None:
+    """After a write to an account or a session: at once, so no lookup begun before it is kept,
+    and again once its transaction ends, so none that read the row before the commit is."""
+    session_cache.forget_all()
+    db.after_commit(session_cache.forget_all)
+
+
 # The columns a staff member may change on an account, by the name the audit trail records.
 USER_FIELDS = ("name", "language", "station", "active", "password_hash", "password_changed_at")
 
@@ -191,6 +199,7 @@ async def update_user(user_id: uuid.UUID, values: dict[str, Any]) -> None:
             User._meta.get_column_by_name(name): value for name, value in values.items()
         }
         await User.update(columns).where(User.id == user_id)
+        _forget_kept_sessions()
 
 
 # Sessions --------------------------------------------------------------------------------------
@@ -257,6 +266,7 @@ async def revoke_session(session_id: uuid.UUID, at: datetime.datetime) -> None:
     await Session.update({Session.revoked_at: at}).where(
         (Session.id == session_id) & Session.revoked_at.is_null()
     )
+    _forget_kept_sessions()
 
 
 async def revoke_sessions(
@@ -266,6 +276,7 @@ async def revoke_sessions(
     if keep is not None:
         condition &= Session.id != keep
     revoked = await Session.update({Session.revoked_at: at}).where(condition).returning(Session.id)
+    _forget_kept_sessions()
     return len(revoked)
 
 

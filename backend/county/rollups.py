@@ -13,7 +13,12 @@ A change of the county's return rule, of its 脱贫户 list or of which 代销 a
 catalogue product's category, a text mapped) recomputes the whole county.
 
 A station's closed month is frozen (frozen.py): every refresh and rebuild writes its days back as
-they were at close (`_keep_frozen`) instead of recomputing them, until the month is reopened.
+they were at close (`_keep_frozen`, `_put_back_frozen`) instead of recomputing them, until the
+month is reopened.
+
+A refresh counts its days in Python (`event_figures`, on the entries grouped by the database); a
+rebuild counts whole stations in SQL (store/rollup_rebuild.py, the same rule), as a county's
+history is millions of entries. The two give the same rows (tests/test_county_rollups.py).
 
 Kinds are the cashbook's (`parcel_received`, `parcel_dispatched`, `sale_recorded`,
 `service_phone_topup`…) plus `parcel_overdue` (parcels that reached the return deadline on that
@@ -46,6 +51,8 @@ from backend.county.store import (
     ledger_reads,
     places,
     rollup_households,
+    rollup_months,
+    rollup_rebuild,
     rollup_rows,
 )
 from backend.county.store.rollup_rows import OVERDUE_KIND, REVERSED_KIND, chunks
@@ -56,6 +63,7 @@ log = logging.getLogger("cunzhan.county.rollups")
 
 PARCEL_TYPES = ("parcel.received", "parcel.picked_up", "parcel.returned")
 STATIONS_PER_TRANSACTION = 100
+STATIONS_PER_REBUILD = 10
 
 
 @dataclass(frozen=True)
@@ -131,8 +139,9 @@ async def _figures(
     today,
     served: rollup_households.Served | None = None,
 ) -> dict[uuid.UUID, dict[tuple[datetime.date, str], list[int]]]:
-    """Every figure of the given days of these stations, from the log grouped in the database
-    (a station's whole history: `_whole_history`); into `served`, the households they served."""
+    """Every figure of the given days of these stations, from the log grouped in the database;
+    into `served`, the households they served. (A rebuild counts the same in SQL:
+    store/rollup_rebuild.py.)"""
     figures: dict[uuid.UUID, dict] = {station: {} for station in stations}
     if not days:
         return figures
@@ -171,29 +180,6 @@ def _add_served(served: rollup_households.Served, groups: list[ledger_reads.Even
     for group in groups:
         if group.household_code and group.type in rollup_households.SERVING_TYPES:
             served.setdefault(group.station, set()).add((group.day, group.household_code))
-
-
-async def _whole_history(
-    station_id: uuid.UUID,
-    rule: CountyRule,
-    today: datetime.date,
-    served: rollup_households.Served | None = None,
-) -> dict[tuple[datetime.date, str], list[int]]:
-    """Every figure of one station's whole history, as `_figures` counts it, from its entries
-    grouped in the database (a county's rebuild reads millions); into `served`, the households
-    it served."""
-    figures: dict[uuid.UUID, dict] = {station_id: {}}
-    groups = await ledger_reads.event_groups(station_id)
-    _add_groups(figures, groups, rule)
-    if served is not None:
-        _add_served(served, groups)
-    own: dict[tuple[datetime.date, str], list[int]] = figures[station_id]
-    shift = datetime.timedelta(days=rule.return_days)
-    for parcels in await ledger_reads.parcel_days(station_id):
-        due = parcels.received_date + shift
-        if due <= today and (parcels.closed_date is None or parcels.closed_date >= due):
-            _add(own, (due, OVERDUE_KIND), (parcels.count, 0, 0, 0, 0, 0, 0, 0))
-    return own
 
 
 async def _keep_frozen(stations: list[uuid.UUID], days: set[datetime.date] | None, figures) -> None:
@@ -379,6 +365,17 @@ async def _catch_up(county_id: uuid.UUID) -> int:
         return await _refresh_days(county_id, rule, state, None)
 
 
+async def moved_at(county_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime.datetime]:
+    """When each county's rollups last moved (a refresh that finds nothing behind writes nothing
+    and moves nothing). Left out: the counties never rolled up, and those with entries not yet
+    rolled up (their figures are about to move)."""
+    with db.on_primary():
+        async with db.read_transaction():
+            moved = await rollup_rows.refreshed_at(county_ids)
+            behind = await rollup_rows.counties_behind(list(moved))
+    return {county: at for county, at in moved.items() if county not in behind}
+
+
 def _rule_changed(state: rollup_rows.RollupState, rule: CountyRule) -> bool:
     return (
         state.return_days != rule.return_days
@@ -509,30 +506,52 @@ async def rebuild(now: datetime.datetime | None = None) -> dict[str, int]:
 
 
 async def rebuild_county(county_id: uuid.UUID, now: datetime.datetime | None = None) -> int:
-    """The whole county from the log, one station per transaction; the marks move with the rows
-    they describe."""
+    """The whole county from the log, counted and written by the database a few stations per
+    transaction (store/rollup_rebuild.py); the marks move with the rows they describe. Returns
+    the station-days written."""
     async with db.read_transaction():
         rule = await _county_rule(county_id)
         stations = list(await ledger_reads.chain_heads(county_id))
     today = rule.today(now)
-    days = 0
-    for station_id in stations:
-        # A station's whole history is read outside the write lock (SQLite has one writer, and
-        # keepers keep syncing meanwhile). The head is read first: the figures include at least
-        # the events up to the mark, and any later ones are recomputed by the next refresh.
-        served: rollup_households.Served = {}
-        async with db.read_transaction():
-            head = await ledger_reads.chain_head(station_id)
-            figures = {station_id: await _whole_history(station_id, rule, today, served)}
+    for chunk in chunks(stations, STATIONS_PER_REBUILD):
+        # Short writes: keepers keep syncing between them (SQLite has one writer).
         async with db.write_transaction():
             await rollup_rows.serialise(county_id)
-            await _keep_frozen([station_id], None, figures)
-            await rollup_rows.replace_station_days([station_id], county_id, None, figures)
-            await rollup_households.replace([station_id], county_id, None, served)
-            await rollup_rows.set_marks(county_id, {station_id: head})
-        days += len({day for day, _ in figures[station_id]})
+            # The heads first: the rows include at least the events up to the marks, and any
+            # later ones are recounted by the next refresh.
+            heads = await ledger_reads.chain_heads_of(chunk)
+            await _recount_whole(county_id, chunk, rule, today)
+            await rollup_rows.set_marks(county_id, heads)
     async with db.write_transaction():
         await rollup_rows.serialise(county_id)
         await rollup_rows.write_totals(county_id, None)
         await _save_state(county_id, rule, today)
-    return days
+        return await rollup_rows.station_day_count(county_id)
+
+
+async def _recount_whole(
+    county_id: uuid.UUID, stations: list[uuid.UUID], rule: CountyRule, today: datetime.date
+) -> None:
+    """Inside the write: the stations' rows of every day, their closed months as frozen, their
+    month rows and the households they served."""
+    await rollup_rows.delete_station_days("county_rollup", stations, None)
+    await rollup_rows.delete_station_days("county_rollup_household", stations, None)
+    await rollup_rebuild.count_entries(
+        county_id, stations, rule.not_farm.codes, rule.not_farm.texts
+    )
+    await rollup_rebuild.count_overdue(county_id, stations, rule.return_days, today)
+    await _put_back_frozen(county_id, stations)
+    await rollup_months.replace(stations, None)
+
+
+async def _put_back_frozen(county_id: uuid.UUID, stations: list[uuid.UUID]) -> None:
+    """The days of a station's closed months keep the rows frozen at close (`_keep_frozen`)."""
+    frozen = await frozen_rows.months_of(stations)
+    if not frozen:
+        return
+    for station, months in frozen.items():
+        await rollup_rows.delete_months(station, sorted(months))
+    figures: dict[uuid.UUID, dict] = {station: {} for station in frozen}
+    for line in await frozen_rows.lines(list(frozen), None):
+        figures[line.station][(line.day, line.kind)] = list(line.values)
+    await rollup_rows.insert_rows(list(frozen), county_id, figures)

@@ -1,5 +1,6 @@
 """HTTP for the ledger: the sync protocol and the station's reading endpoints."""
 
+from collections import Counter
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
@@ -78,8 +79,8 @@ class SyncController(Controller):
         language = request_language(request)
         with SYNC_BATCH_SECONDS.time():
             pushed = await ingest.push(settings, user, data.device_id, data.events, language)
-        for result in pushed.answer.results:
-            SYNC_EVENTS.labels(result.status).inc()
+        for status, count in Counter(result.status for result in pushed.answer.results).items():
+            SYNC_EVENTS.labels(status).inc(count)
         # The pickup SMS go out once the phone has its answer (their rows are committed).
         after = BackgroundTask(villagers.send_after_commit, settings, pushed.pickup_notices)
         return Response(pushed.answer, background=after if pushed.pickup_notices else None)

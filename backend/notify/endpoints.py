@@ -15,12 +15,7 @@ import asyncio
 import ipaddress
 import os
 import socket
-from typing import Any
 from urllib.parse import urlsplit
-
-import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import DefaultResolver
 
 
 class EndpointNotPublic(OSError):
@@ -52,7 +47,7 @@ def is_public_address(address: str) -> bool:
     )
 
 
-def _host_name_refused(host: str) -> bool:
+def host_name_refused(host: str) -> bool:
     name = host.rstrip(".").lower()
     if allow_http_switch():
         return False
@@ -61,7 +56,7 @@ def _host_name_refused(host: str) -> bool:
 
 async def resolve_public(host: str, port: int) -> list[str]:
     """The host's addresses, or EndpointNotPublic when it has none or any of them is not public."""
-    if _host_name_refused(host):
+    if host_name_refused(host):
         raise EndpointNotPublic(f"{host} is not a public host")
     try:
         ipaddress.ip_address(host.strip("[]"))
@@ -90,35 +85,3 @@ async def check_endpoint(endpoint: str) -> None:
     if parts.scheme not in allowed or not host:
         raise EndpointNotPublic("not https")
     await resolve_public(host, port or (443 if parts.scheme == "https" else 80))
-
-
-class PublicOnlyResolver(AbstractResolver):
-    """aiohttp's resolver, refusing names that resolve to a non-public address."""
-
-    def __init__(self) -> None:
-        self._resolver = DefaultResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        if _host_name_refused(host):
-            raise EndpointNotPublic(f"{host} is not a public host")
-        results = await self._resolver.resolve(host, port, family)
-        if not results or not all(is_public_address(result["host"]) for result in results):
-            raise EndpointNotPublic(f"{host} is not a public address")
-        return results
-
-    async def close(self) -> None:
-        await self._resolver.close()
-
-
-async def _refuse_redirect(session: Any, context: Any, params: Any) -> None:
-    raise EndpointNotPublic(f"redirect to {params.url} not followed")
-
-
-def push_http_session(limit: int) -> aiohttp.ClientSession:
-    """The HTTP session push messages go out on: public addresses only, no redirects."""
-    trace = aiohttp.TraceConfig()
-    trace.on_request_redirect.append(_refuse_redirect)
-    connector = aiohttp.TCPConnector(limit=limit, resolver=PublicOnlyResolver())
-    return aiohttp.ClientSession(connector=connector, trace_configs=[trace])

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from py_vapid import Vapid
+from typing import TYPE_CHECKING
 
 from backend import clock, db
 from backend.notify.store import subscriptions as store
 from backend.settings import Settings
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from py_vapid import Vapid
+
+# cryptography and py_vapid are imported where a key is made or read (~9 MB): most processes of a
+# deployment never do, as only the one holding the jobs' lease sends pushes (backend/jobs).
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,9 @@ def b64url_decode(text: str) -> bytes:
 
 
 def _pair(private: ec.EllipticCurvePrivateKey) -> VapidPair:
+    from cryptography.hazmat.primitives import serialization
+    from py_vapid import Vapid
+
     raw = private.private_numbers().private_value.to_bytes(32, "big")
     point = private.public_key().public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
@@ -43,11 +50,16 @@ def _pair(private: ec.EllipticCurvePrivateKey) -> VapidPair:
 
 
 def generate_pair() -> VapidPair:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     return _pair(ec.generate_private_key(ec.SECP256R1()))
 
 
 def pair_from_configured(text: str) -> VapidPair:
     """A raw 32-byte scalar (URL-safe base64, what web-push tools print), DER or PEM."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     text = text.strip()
     if "-----BEGIN" in text:
         private = serialization.load_pem_private_key(text.encode(), password=None)

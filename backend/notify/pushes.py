@@ -8,14 +8,12 @@ import datetime
 import logging
 import uuid
 from dataclasses import dataclass
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from backend import clock, runtime
 from backend.i18n import negotiate
-from backend.notify import channels, groupwrite
+from backend.notify import groupwrite
 from backend.notify.channels import Attempt
-from backend.notify.endpoints import push_http_session
 from backend.notify.inbox import render
 from backend.notify.keys import vapid_pair
 from backend.notify.store import items as item_store
@@ -23,6 +21,9 @@ from backend.notify.store import subscriptions as subscription_store
 from backend.notify.store.items import ClaimedItem
 from backend.notify.store.subscriptions import PushTarget
 from backend.settings import Settings
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger("cunzhan.notify")
 
@@ -58,6 +59,10 @@ async def send_pushes(
     pairs = [(item, sub) for item in items for sub in targets[item.id]]
     if not pairs:
         return []
+    # Imported here, on the first push a process sends: ~24 MB that a process taking entries and
+    # serving pages never needs (webpush.py).
+    from backend.notify import webpush
+
     vapid = await vapid_pair(settings)
     gate = asyncio.Semaphore(PUSH_CONCURRENCY)
 
@@ -67,7 +72,7 @@ async def send_pushes(
             # The push service asked us to wait: this message waits for retry_due().
             return PushResult(item, subscription, Attempt("failed", None, "backing off"))
         async with gate:
-            attempt = await channels.send_push(
+            attempt = await webpush.send_push(
                 session,
                 {
                     "endpoint": subscription.endpoint,
@@ -90,10 +95,12 @@ def _push_session() -> aiohttp.ClientSession:
     """One HTTP session (kept-alive connections to the push services) for the running app,
     shared by the chains that overlap, as a job notifying station after station does; closed
     with the app (backend/runtime.py)."""
-    # Public addresses only, checked at connect time, and no redirects (endpoints.py).
+    from backend.notify import webpush
+
+    # Public addresses only, checked at connect time, and no redirects (webpush.py).
     return runtime.current().get(
         "notify.push_session",
-        lambda: push_http_session(PUSH_CONCURRENCY * 4),
+        lambda: webpush.push_http_session(PUSH_CONCURRENCY * 4),
         close=lambda session: session.close(),
     )
 

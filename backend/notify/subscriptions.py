@@ -6,8 +6,6 @@ import os
 import uuid
 from urllib.parse import urlparse
 
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from backend import clock, db
 from backend.errors import DomainError
 from backend.notify.endpoints import EndpointNotPublic, check_endpoint
@@ -30,6 +28,9 @@ def check_subscription(endpoint: str, p256dh: str, auth: str, device_id: str | N
     printable = endpoint.isascii() and all(" " < ch < "\x7f" for ch in endpoint)
     if not (printable and host and parsed.scheme in allowed and len(endpoint) <= 1000):
         raise DomainError("push_subscription_invalid", field="endpoint")
+    # cryptography (~9 MB) is imported by the first subscription a process checks (keys.py).
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     try:
         point = b64url_decode(p256dh)
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)

@@ -5,20 +5,28 @@ from __future__ import annotations
 import datetime
 import uuid
 
+import msgspec
+
 from backend import db
 
 Key = tuple[uuid.UUID, str]  # (county, 'YYYY-MM')
 
 
-async def lines(keys: list[Key]) -> dict[Key, tuple[str, datetime.datetime]]:
-    """(county, month) → (the line's JSON, when it was counted), for the keys that have one."""
+class Kept(msgspec.Struct, frozen=True):
+    line: str  # the line's JSON
+    counted_at: datetime.datetime
+    rollups_as_of: datetime.datetime | None  # when the county's rollups had last moved then
+
+
+async def lines(keys: list[Key]) -> dict[Key, Kept]:
+    """(county, month) → the kept line, for the keys that have one."""
     if not keys:
         return {}
     counties = sorted({county for county, _ in keys})
     months = sorted({month for _, month in keys})
     async with db.read_transaction():
         rows = await db.fetch(
-            "SELECT county, month, line, counted_at FROM province_county_line "
+            "SELECT county, month, line, counted_at, rollups_as_of FROM province_county_line "
             f"WHERE county IN ({db.in_list(counties)}) "
             f"AND month IN ({db.in_list(months, len(counties) + 1)})",
             *counties,
@@ -29,20 +37,25 @@ async def lines(keys: list[Key]) -> dict[Key, tuple[str, datetime.datetime]]:
     for row in rows:
         key = (db.as_uuid(row["county"]), row["month"])
         if key in wanted:
-            found[key] = (row["line"], db.as_moment(row["counted_at"]))
+            as_of = row["rollups_as_of"]
+            found[key] = Kept(
+                row["line"], db.as_moment(row["counted_at"]), db.as_moment(as_of) if as_of else None
+            )
     return found
 
 
-async def keep(county_id: uuid.UUID, month: str, line: str, counted_at: datetime.datetime) -> None:
+async def keep(county_id: uuid.UUID, month: str, kept: Kept) -> None:
     """The line as counted at `counted_at`; a line counted later is never replaced by an older."""
     async with db.write_transaction():
         await db.execute(
-            "INSERT INTO province_county_line (county, month, line, counted_at) "
-            "VALUES ($1, $2, $3, $4) ON CONFLICT (county, month) DO UPDATE SET "
-            "line = excluded.line, counted_at = excluded.counted_at "
+            "INSERT INTO province_county_line (county, month, line, counted_at, rollups_as_of) "
+            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (county, month) DO UPDATE SET "
+            "line = excluded.line, counted_at = excluded.counted_at, "
+            "rollups_as_of = excluded.rollups_as_of "
             "WHERE province_county_line.counted_at <= excluded.counted_at",
             county_id,
             month,
-            line,
-            counted_at,
+            kept.line,
+            kept.counted_at,
+            kept.rollups_as_of,
         )

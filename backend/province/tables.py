@@ -12,3 +12,6 @@ class StoredLine(Table, tablename="province_county_line"):
     month = Varchar(length=7)  # 'YYYY-MM': the month the line counts
     line = Text()  # the line's figures as JSON (service.CountyLine without `counted_at`)
     counted_at = Timestamptz()
+    # When the county's rollups had last moved as the line was counted (county_rollup_state's
+    # refreshed_at): while it has not moved since, the line still holds (service.py).
+    rollups_as_of = Timestamptz(null=True, default=None)

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from backend.errors import DomainError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 MAX_BYTES = 10 * 1024 * 1024  # what an upload may be (10 MiB)
 LONG_SIDE = 1600  # px, the long side of the kept photo at most
@@ -36,6 +38,9 @@ def too_large(size: int) -> DomainError:
 def prepared(body: bytes) -> Photo:
     """The kept JPEG of an upload; 413 `photo_too_large` over 10 MiB, 422 `photo_unreadable`
     when it is not a JPEG, PNG or WebP picture (whatever its name or declared type said)."""
+    # Pillow is imported by the first upload a process takes, not by every process at start.
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     if len(body) > MAX_BYTES:
         raise too_large(len(body))
     try:
@@ -65,6 +70,8 @@ def prepared(body: bytes) -> Photo:
 
 def _flattened(image: Image.Image) -> Image.Image:
     """RGB on white: a transparent PNG's background is white in the JPEG, not black."""
+    from PIL import Image
+
     if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))

@@ -324,12 +324,6 @@ def _grouped_sql(where: str) -> str:
     return f"WITH standing AS MATERIALIZED ({standing}) {grouped}"
 
 
-async def event_groups(station_id: uuid.UUID) -> list[EventGroup]:
-    """The station's standing events of its whole history, grouped in the database (a year is
-    ~17,000 entries a station; a few thousand groups come back)."""
-    return _groups(await db.fetch(_grouped_sql("e.station = $1"), station_id))
-
-
 async def day_groups(stations: list[uuid.UUID], days: list[datetime.date]) -> list[EventGroup]:
     """The stations' standing events of these business days, grouped the same way (with many
     days the groups may include others between the first and the last). A page's catch-up
@@ -360,30 +354,6 @@ def _groups(rows) -> list[EventGroup]:
     ]
 
 
-class ReceivedClosed(msgspec.Struct, frozen=True):
-    received_date: datetime.date
-    closed_date: datetime.date | None  # the business day of the pickup or return; None: not yet
-    count: int
-
-
-async def parcel_days(station_id: uuid.UUID) -> list[ReceivedClosed]:
-    """The station's parcels not reversed, counted by the day each came and the day it left."""
-    rows = await db.fetch(
-        "SELECT p.received_date, c.business_date AS closed_date, COUNT(*) AS n "
-        "FROM ledger_parcel p LEFT JOIN ledger_event c ON c.id = p.closed_event "
-        "WHERE p.station = $1 AND p.state <> 'reversed' GROUP BY p.received_date, c.business_date",
-        station_id,
-    )
-    return [
-        ReceivedClosed(
-            db.as_date(row["received_date"]),
-            db.as_date(row["closed_date"]) if row["closed_date"] else None,
-            int(row["n"]),
-        )
-        for row in rows
-    ]
-
-
 async def chain_heads(county_id: uuid.UUID) -> dict[uuid.UUID, int]:
     """Every station of the county with the seq of its last event (0: none yet), by id."""
     rows = await db.fetch(
@@ -394,6 +364,11 @@ async def chain_heads(county_id: uuid.UUID) -> dict[uuid.UUID, int]:
     return {db.as_uuid(row["id"]): int(row["last_seq"]) for row in rows}
 
 
-async def chain_head(station_id: uuid.UUID) -> int:
-    rows = await db.fetch("SELECT last_seq FROM ledger_chain WHERE station = $1", station_id)
-    return int(rows[0]["last_seq"]) if rows else 0
+async def chain_heads_of(stations: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """The seq of each of these stations' last event (0: none yet)."""
+    rows = await db.fetch(
+        f"SELECT station, last_seq FROM ledger_chain WHERE station IN ({db.in_list(stations)})",
+        *stations,
+    )
+    heads = {db.as_uuid(row["station"]): int(row["last_seq"]) for row in rows}
+    return {station: heads.get(station, 0) for station in stations}

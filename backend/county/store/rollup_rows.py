@@ -382,6 +382,16 @@ async def replace_station_days(
 ) -> None:
     """Replace the stations' rows of these days (all their rows when None) with `figures`."""
     await delete_station_days("county_rollup", stations, days)
+    await insert_rows(stations, county_id, figures)
+    await rollup_months.replace(stations, days)
+
+
+async def insert_rows(
+    stations: list[uuid.UUID],
+    county_id: uuid.UUID,
+    figures: dict[uuid.UUID, dict[tuple[datetime.date, str], list[int]]],
+) -> None:
+    """The stations' rows of `figures` (a row whose figures are all 0 is no row)."""
     await db.executemany(
         "INSERT INTO county_rollup (station, county, day, kind, count, amount_fen, fee_fen, "
         "farm_count, poverty_count, poverty_amount_fen, farm_amount_fen, poverty_fee_fen) "
@@ -393,7 +403,29 @@ async def replace_station_days(
             if any(values)
         ],
     )
-    await rollup_months.replace(stations, days)
+
+
+async def delete_months(station_id: uuid.UUID, months: list[str]) -> None:
+    """The station's daily rows of these months ('YYYY-MM')."""
+    for month in months:
+        first = datetime.date(int(month[:4]), int(month[5:7]), 1)
+        following = (first + datetime.timedelta(days=31)).replace(day=1)
+        await db.execute(
+            "DELETE FROM county_rollup WHERE station = $1 AND day >= $2 AND day < $3",
+            station_id,
+            first,
+            following,
+        )
+
+
+async def station_day_count(county_id: uuid.UUID) -> int:
+    """How many (station, day) pairs of the county have a row."""
+    rows = await db.fetch(
+        "SELECT COUNT(*) AS n FROM (SELECT DISTINCT station, day FROM county_rollup "
+        "WHERE county = $1) pairs",
+        county_id,
+    )
+    return int(rows[0]["n"])
 
 
 async def write_totals(county_id: uuid.UUID, days: set[datetime.date] | None) -> None:
@@ -481,6 +513,32 @@ async def state(county_id: uuid.UUID) -> RollupState | None:
     return RollupState(
         counted, int(row["return_days"]), row["households_hash"], row["products_hash"] or ""
     )
+
+
+async def refreshed_at(county_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime.datetime]:
+    """When each county's rollups last moved (a refresh or rebuild wrote); counties never rolled
+    up are left out."""
+    if not county_ids:
+        return {}
+    rows = await db.fetch(
+        "SELECT county, refreshed_at FROM county_rollup_state "
+        f"WHERE county IN ({db.in_list(county_ids)}) AND refreshed_at IS NOT NULL",
+        *county_ids,
+    )
+    return {db.as_uuid(row["county"]): db.as_moment(row["refreshed_at"]) for row in rows}
+
+
+async def counties_behind(county_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of the counties with a station whose chain head is past its mark."""
+    if not county_ids:
+        return set()
+    rows = await db.fetch(
+        "SELECT DISTINCT s.county FROM ledger_chain h JOIN registry_station s ON s.id = h.station "
+        "LEFT JOIN county_rollup_mark m ON m.station = h.station "
+        f"WHERE s.county IN ({db.in_list(county_ids)}) AND h.last_seq > COALESCE(m.rolled_seq, 0)",
+        *county_ids,
+    )
+    return {db.as_uuid(row["county"]) for row in rows}
 
 
 async def save_state(
