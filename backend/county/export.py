@@ -25,6 +25,7 @@ import csv
 import datetime
 import io
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -138,7 +139,7 @@ class Table:
     def __init__(self, title: str, headers: list[str], money_columns: set[int] | None = None):
         self.title = title
         self.headers = headers
-        self.rows: list[list[Any]] = []
+        self.rows: list[Sequence[Any]] = []
         self.money_columns = money_columns or set()
         self.percent_columns: set[int] = set()
         # Only some tables have these: the summary its money rows and coverage block, the
@@ -181,14 +182,14 @@ async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     tables["training"] = await _training_table(county, first, last)
     tables["trace"] = await _trace_table(county_id, first, last)
     tables["trends"] = Table(trends_sheet.TITLE, trends_sheet.HEADERS, trends_sheet.MONEY_COLUMNS)
-    tables["trends"].rows = trends_sheet.rows(kpis["months"])
+    tables["trends"].rows.extend(trends_sheet.rows(kpis["months"]))
     return {"county": county, "month": month, "tables": tables}
 
 
 async def _training_table(county, first: datetime.date, last: datetime.date) -> Table:
     """The month's sessions and the year's training figures (training_sheet.py)."""
     table = Table(training_sheet.TITLE, training_sheet.HEADERS)
-    table.rows = await training_sheet.rows(county, first, last)
+    table.rows.extend(await training_sheet.rows(county, first, last))
     return table
 
 
@@ -459,13 +460,15 @@ def _subsidy_tables(claims: dict[str, Any]) -> tuple[Table, Table]:
                 yuan(station["claimed_fen"]), yuan(station["payable_fen"]),
             ]
         )  # fmt: skip
-        # subsidies.SheetParcel tuples: one list per parcel, nothing looked up by name.
+        # subsidies.SheetParcel tuples, nothing looked up by name; a row is a tuple, not a list:
+        # the garbage collector stops following a tuple of plain values, and a month's 30,000
+        # lists made it sweep the whole heap again and again.
         for day, carrier, number, weight, farm_product, household, status, of, late in station[
             "parcels"
         ]:
             lines.append(
-                [code, name, day, carrier, number, weight, farm[bool(farm_product)], household,
-                 status_labels[status], of or "", late or ""]
+                (code, name, day, carrier, number, weight, farm[bool(farm_product)], household,
+                 status_labels[status], of or "", late or "")
             )  # fmt: skip
     totals = claims["totals"]
     summary.rows.append(

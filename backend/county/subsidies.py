@@ -22,13 +22,13 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import msgspec
 
 from backend import db
 from backend.county.service import county_row
-from backend.county.store import claim_lines, dispatch_reads, frozen_rows, places
+from backend.county.store import dispatch_reads, frozen_rows, places
 from backend.county.store.dispatch_reads import Dispatch
 from backend.county.store.frozen_rows import FrozenMonth
 from backend.county.store.places import CountyRow
@@ -86,20 +86,18 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
 async def sheet_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     """`monthly_claims` as the workbook's 补贴明细 lists it: each station's parcels as
     `SheetParcel` tuples, not dicts (a month is tens of thousands of parcels), and without the
-    destination the sheet never shows (so not masked either)."""
+    destination the sheet never shows (so not masked either). The same read and the same
+    judgement of each parcel as the API's: the two never disagree."""
     return await _month_claims(county_id, month, sheet=True)
 
 
-class SheetParcel(NamedTuple):
-    day: datetime.date
-    carrier: str
-    tracking_no: str
-    weight_g: int | None
-    farm_product: bool
-    household_code: str | None
-    status: str
-    duplicate_of_station: str | None
-    late_for: str | None
+# A parcel as the sheet lists it: a plain tuple of these fields (a NamedTuple's constructor cost
+# more than the rest of judging the parcel).
+SHEET_FIELDS = ("day", "carrier", "tracking_no", "weight_g", "farm_product", "household_code",
+                "status", "duplicate_of_station", "late_for")  # fmt: skip
+SheetParcel = tuple[
+    datetime.date, str, str, int | None, bool, str | None, str, str | None, str | None
+]
 
 
 async def _month_claims(county_id: uuid.UUID, month: str, sheet: bool) -> dict[str, Any]:
@@ -226,7 +224,7 @@ async def _live_counts(
 
 
 async def _withdrawn_counts(
-    county: CountyRow, first, last, farm_only: bool, duplicates: set[uuid.UUID]
+    county: CountyRow, first, last, farm_only: bool, duplicates: set[str]
 ) -> dict[uuid.UUID, int]:
     """Per station, its parcels withdrawn (a duplicate is a duplicate, not withdrawn)."""
     withdrawals = await subsidy_withdrawals(county.id, county.timezone)
@@ -267,12 +265,11 @@ async def station_claim_json(county_id: uuid.UUID, month: str, station_id: uuid.
 
 
 def _thawed(text: str) -> dict[str, Any] | None:
-    """A frozen claim read back with the types a live one has."""
+    """A frozen claim read back with the types a live one has (its ids text, as read)."""
     if not text:
         return None
     claim = msgspec.json.decode(text)
     for parcel in claim["parcels"]:
-        parcel["dispatch_id"] = uuid.UUID(parcel["dispatch_id"])
         parcel["day"] = datetime.date.fromisoformat(parcel["day"])
         parcel["received_at"] = datetime.datetime.fromisoformat(parcel["received_at"])
     return claim
@@ -293,18 +290,15 @@ async def _live_claims(
     # A few stations (a close, the page's chosen one) are read alone, many as the county.
     only = sorted(wanted, key=str) if len(wanted) <= FEW_STATIONS else None
     async with db.read_transaction():
-        if sheet:
-            dispatches = await claim_lines.month_lines(county.id, first, last, rule["farm_only"])
-        else:
-            dispatches = await dispatch_reads.live_dispatches(
-                county.id, first, last, rule["farm_only"], only
-            )
+        dispatches = await dispatch_reads.live_dispatches(
+            county.id, first, last, rule["farm_only"], only
+        )
         first_claims, _ = await _contested(county.id, first, last, rule["farm_only"], only)
         codes = {station.id: station.code for station in await places.stations(county.id)}
     withdrawals = await subsidy_withdrawals(county.id, county.timezone)
     by_station: dict[uuid.UUID, list[Dispatch]] = {}
-    # A station's parcels in the order they happened (the cap pays the month's first ones).
-    for row in sorted(dispatches, key=_day_order):
+    # Read in the order they happened (the cap pays the month's first ones; `_day_order`).
+    for row in dispatches:
         by_station.setdefault(row.station, []).append(row)
     parcel = _sheet_parcel if sheet else _parcel
     return {
@@ -399,12 +393,12 @@ def _parcel(row: Dispatch, status: str, duplicate_of: str | None) -> dict[str, A
 
 
 def _sheet_parcel(row: Dispatch, status: str, duplicate_of: str | None) -> SheetParcel:
-    return SheetParcel(
-        row.business_date, row.carrier, row.tracking_no, row.weight_g, row.farm_product,  # type: ignore[arg-type]
+    return (
+        row.business_date, row.carrier, row.tracking_no, row.weight_g, row.farm_product,  # type: ignore[return-value]
         row.household_code, status, duplicate_of, row.late_for,
     )  # fmt: skip
 
 
 def _frozen_line(parcel: dict[str, Any]) -> SheetParcel:
     """A frozen claim's parcel (a dict, `_thawed`) as the sheet lists it."""
-    return SheetParcel(*(parcel[field] for field in SheetParcel._fields))
+    return tuple(parcel[field] for field in SHEET_FIELDS)  # type: ignore[return-value]
