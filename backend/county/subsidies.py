@@ -57,24 +57,41 @@ def _rule(fen_per_parcel: int, farm_only: bool, monthly_cap_fen: int) -> dict[st
 
 
 def _county_rule(county: CountyRow) -> dict[str, Any]:
-    return _rule(
-        county.subsidy_fen_per_parcel, county.subsidy_farm_only, county.subsidy_monthly_cap_fen
-    )
+    """The rule a live claim is counted under now, with the county's inspection rule
+    (`withdraw_after_failures`: failed inspections in a row that withdraw a household's claim,
+    0 = none): a closed claim is frozen with both."""
+    return {
+        **_rule(
+            county.subsidy_fen_per_parcel,
+            county.subsidy_farm_only,
+            county.subsidy_monthly_cap_fen,
+        ),
+        "withdraw_after_failures": county.subsidy_withdraw_after_failures,
+    }
 
 
 def _month_rule(
-    county: CountyRow, frozen: dict[uuid.UUID, FrozenMonth], stations: list[places.StationRow]
+    county: CountyRow,
+    frozen: dict[uuid.UUID, FrozenMonth],
+    stations: list[places.StationRow],
+    frozen_claims: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """The rule the month is claimed under: the one frozen with it when the county has closed
-    every station's month under one rule, else the county's rule now; with the county's
-    inspection rule now (`withdraw_after_failures`: failed inspections in a row that withdraw a
-    household's claim, 0 = none; a closed month keeps the statuses it was frozen with)."""
+    every station's month under one rule (the inspection rule too, as its frozen claims were
+    judged: `frozen_claims`), else the county's rule now. A claim frozen before the inspection
+    rule was kept with it, or a month without any claim, shows the county's inspection rule
+    now."""
     rules = {(f.fen_per_parcel, f.farm_only, f.monthly_cap_fen) for f in frozen.values()}
-    if len(rules) == 1 and {station.id for station in stations} <= set(frozen):
-        rule = _rule(*rules.pop())
-    else:
-        rule = _county_rule(county)
-    return {**rule, "withdraw_after_failures": county.subsidy_withdraw_after_failures}
+    now = _county_rule(county)
+    if len(rules) != 1 or not {station.id for station in stations} <= set(frozen):
+        return now
+    kept = {
+        claim["rule"]["withdraw_after_failures"]
+        for claim in frozen_claims
+        if "withdraw_after_failures" in claim["rule"]
+    }
+    withdraw = kept.pop() if len(kept) == 1 else now["withdraw_after_failures"]
+    return {**_rule(*rules.pop()), "withdraw_after_failures": withdraw}
 
 
 async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
@@ -109,12 +126,14 @@ async def _month_claims(county_id: uuid.UUID, month: str, sheet: bool) -> dict[s
     live = await _live_claims(
         county, first, last, {station.id for station in stations} - set(frozen), sheet
     )
-    claims = []
+    claims, frozen_claims = [], []
     totals = dict.fromkeys(TOTALS, 0)
     for station in stations:
         claim = _thawed(frozen[station.id].claim) if station.id in frozen else live.get(station.id)
         if claim is None:
             continue
+        if station.id in frozen:
+            frozen_claims.append(claim)
         if sheet and station.id in frozen:
             claim["parcels"] = [_frozen_line(parcel) for parcel in claim["parcels"]]
         claims.append(
@@ -125,7 +144,7 @@ async def _month_claims(county_id: uuid.UUID, month: str, sheet: bool) -> dict[s
             totals[key] += claim[key]
     return {
         "month": month,
-        "rule": _month_rule(county, frozen, stations),
+        "rule": _month_rule(county, frozen, stations, frozen_claims),
         "stations": claims,
         "totals": totals,
     }
@@ -148,12 +167,13 @@ async def monthly_summary(
         frozen = {row.station: row for row in await frozen_rows.of_county(county_id, [month])}
     live = {station.id for station in stations} - set(frozen)
     counted, live_duplicates = await _live_counts(county, first, last, live)
-    claims, duplicates, chosen = [], [], None
+    claims, duplicates, chosen, frozen_claims = [], [], None, []
     totals = dict.fromkeys(TOTALS, 0)
     for station in stations:
         if station.id in frozen:
             claim = _thawed(frozen[station.id].claim)
             own = [p for p in claim["parcels"] if p["status"] == "duplicate"] if claim else []
+            frozen_claims += [claim] if claim else []
         else:
             claim, own = counted.get(station.id), live_duplicates.get(station.id, [])
         if claim is None:
@@ -171,7 +191,7 @@ async def monthly_summary(
                 live_claim = await _live_claims(county, first, last, {station.id})
                 chosen["parcels"] = live_claim[station.id]["parcels"]
     return {
-        "rule": _month_rule(county, frozen, stations),
+        "rule": _month_rule(county, frozen, stations, frozen_claims),
         "stations": claims,
         "totals": totals,
         "chosen": chosen,
