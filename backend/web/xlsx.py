@@ -208,21 +208,22 @@ class Sheet:
             letters.append(column_letter(len(letters) + 1))
         known = self._known
         parts = [f'<row r="{number}">']
-        for column, value in enumerate(cells):
+        add = parts.append
+        for letter, value in zip(letters, cells, strict=False):  # letters: as many as cells or more
             kind = type(value)
             if kind is str or kind is datetime.date:  # the long tables' most cells: seen before
                 content = known.get(value)
                 if content is None:
                     content = known[value] = self._plain_content(value)
-                parts.append(f'<c r="{letters[column]}{number}"{content}')
+                add(f'<c r="{letter}{number}"{content}')
             elif kind is int or kind is float or kind is Decimal:
-                parts.append(f'<c r="{letters[column]}{number}" t="n"><v>{_number(value)}</v></c>')
+                add(f'<c r="{letter}{number}" t="n"><v>{_number(value)}</v></c>')
             elif kind is Styled:
                 style = self._styles.attribute(value.style)
-                parts.append(f'<c r="{letters[column]}{number}"{style}{self._content(value.value)}')
+                add(f'<c r="{letter}{number}"{style}{self._content(value.value)}')
             elif value is not None:
-                parts.append(f'<c r="{letters[column]}{number}"{self._content(value)}')
-        parts.append("</row>")
+                add(f'<c r="{letter}{number}"{self._content(value)}')
+        add("</row>")
         self._pending.append("".join(parts))
         if len(self._pending) >= ROWS_PER_WRITE:
             self._flush()
