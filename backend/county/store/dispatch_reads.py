@@ -135,8 +135,8 @@ async def live_dispatches(
     stations: list[uuid.UUID] | None = None,
 ) -> list[Dispatch]:
     """The county's qualifying dispatches whose business day is in [first, last], every column
-    (of these stations only, when given), each station's in the order they happened: by day,
-    then as the server received them, then by id (the order the cap pays them in). The one
+    (of these stations only, when given), in the order they happened: by day, then as the
+    server received them, then by id (the order the cap pays a station's parcels in). The one
     read of a month's claims, for the JSON API, the claims page's chosen station, a close and
     the workbook's 补贴明细 alike.
 
@@ -150,7 +150,7 @@ async def live_dispatches(
         args += stations
     rows = await db.fetch(
         f"SELECT {_detail_columns()} FROM ledger_dispatch d WHERE {condition} "
-        "ORDER BY d.station, d.business_date, d.received_at, d.id",
+        "ORDER BY d.business_date, d.received_at, d.id",  # the index's order first: no sort
         *args,
     )
     return _details(rows, await _late_months(county_id, first, last))
