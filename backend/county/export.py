@@ -24,6 +24,7 @@ import asyncio
 import csv
 import datetime
 import io
+import operator
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
@@ -113,6 +114,9 @@ KIND_HEADERS = [
     ("脱贫户（笔）", "poverty_count", False),
     ("脱贫户金额（元）", "poverty_amount_fen", True),
 ]
+# A station's line of a kind's figures in KIND_HEADERS' order, and which of them are money.
+KIND_FIGURES = operator.attrgetter(*(key for _, key, _ in KIND_HEADERS))
+KIND_MONEY = tuple(money for _, _, money in KIND_HEADERS)
 CSV_TABLES = (
     "summary",
     "scorecard",
@@ -128,8 +132,9 @@ CSV_TABLES = (
 
 
 def yuan(fen: int) -> Decimal:
-    """Exact yuan for the cell (fen / 100 as a decimal, never a float sum)."""
-    return (Decimal(int(fen)) / 100).quantize(Decimal("0.01"))
+    """Exact yuan for the cell (fen / 100 as a decimal with two places, never a float sum): the
+    fen with the point moved, a third of dividing and rounding's cost (~20,000 cells)."""
+    return Decimal(int(fen)).scaleb(-2)
 
 
 # The month's tables, as plain rows (shared by the workbook and the CSV) ------------------------
@@ -362,16 +367,20 @@ def _kind_table(label: str, kind: str, rows: list[StationSumLine], stations: lis
     money = {len(STATION_HEADERS) + 1 + i for i, (_, _, m) in enumerate(KIND_HEADERS) if m}
     table = Table(label, headers, money)
     sums: dict[uuid.UUID, list[int]] = {}
-    for row in rows:  # the kind's lines
-        line = sums.setdefault(row.station, [0] * len(KIND_HEADERS))
-        for index, (_, key, _) in enumerate(KIND_HEADERS):
-            line[index] += getattr(row, key)
+    for row in rows:  # the kind's lines (one per station: station_totals sums the month)
+        values = KIND_FIGURES(row)
+        line = sums.get(row.station)
+        if line is None:
+            sums[row.station] = list(values)
+        else:
+            line[:] = map(operator.add, line, values)
     total = [0] * len(KIND_HEADERS)
+    nothing = [0] * len(KIND_HEADERS)
     for station in stations:
-        line = sums.get(station["station_id"], [0] * len(KIND_HEADERS))
-        total = [a + b for a, b in zip(total, line, strict=True)]
-        table.rows.append([*_station_cells(station), *_cells(line)])
-    table.rows.append(["合计", "", "", "", *_cells(total)])
+        own = sums.get(station["station_id"], nothing)
+        total = list(map(operator.add, total, own))
+        table.rows.append((*_station_cells(station), *_cells(own)))
+    table.rows.append(("合计", "", "", "", *_cells(total)))
     return table
 
 
@@ -381,8 +390,8 @@ def _station_cells(station: dict) -> list[Any]:
     return [station["township"], station["code"], station["name"], poor]
 
 
-def _cells(line: list[int]) -> list[Any]:
-    return [yuan(v) if m else v for v, (_, _, m) in zip(line, KIND_HEADERS, strict=True)]
+def _cells(line: Sequence[int]) -> list[Any]:
+    return [yuan(v) if m else v for v, m in zip(line, KIND_MONEY, strict=True)]
 
 
 def _checkin_table(weeks: dict[str, Any]) -> Table:
