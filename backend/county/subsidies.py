@@ -311,7 +311,7 @@ async def _live_claims(
     only = sorted(wanted, key=str) if len(wanted) <= FEW_STATIONS else None
     async with db.read_transaction():
         dispatches = await dispatch_reads.live_dispatches(
-            county.id, first, last, rule["farm_only"], only
+            county.id, first, last, rule["farm_only"], only, sheet
         )
         first_claims, _ = await _contested(county.id, first, last, rule["farm_only"], only)
         codes = {station.id: station.code for station in await places.stations(county.id)}

@@ -46,13 +46,19 @@ def _plain(column: str) -> str:
     return f"CAST({column} AS TEXT)" if db.is_sqlite() else column
 
 
-def _detail_columns() -> str:
+def _detail_columns(sheet: bool = False) -> str:
     """Every column a claim lists but the 补报 month, which lives on the event (`_late_months`):
-    a join to the wide ledger_event row of each dispatch cost more than the rest of the read."""
+    a join to the wide ledger_event row of each dispatch cost more than the rest of the read.
+    For the workbook's sheet (`sheet`) without the fee and the destination it never shows."""
+    shown = (
+        "0 AS fee_fen, '' AS destination"
+        if sheet
+        else "CAST(d.fee_fen AS INTEGER) AS fee_fen, d.destination"
+    )
     return (
         f"{ID_TEXT} AS id, {_plain('d.station')} AS station, d.tracking_no, d.carrier, "
-        "CAST(d.weight_g AS INTEGER) AS weight_g, CAST(d.fee_fen AS INTEGER) AS fee_fen, "
-        "d.destination, CAST(d.farm_product AS INTEGER) AS farm_product, d.household_code, "
+        f"CAST(d.weight_g AS INTEGER) AS weight_g, {shown}, "
+        "CAST(d.farm_product AS INTEGER) AS farm_product, d.household_code, "
         f"{_plain('d.business_date')} AS business_date, {_plain('d.received_at')} AS received_at"
     )
 
@@ -133,12 +139,14 @@ async def live_dispatches(
     last: datetime.date,
     farm_only: bool,
     stations: list[uuid.UUID] | None = None,
+    sheet: bool = False,
 ) -> list[Dispatch]:
-    """The county's qualifying dispatches whose business day is in [first, last], every column
-    (of these stations only, when given), in the order they happened: by day, then as the
-    server received them, then by id (the order the cap pays a station's parcels in). The one
-    read of a month's claims, for the JSON API, the claims page's chosen station, a close and
-    the workbook's 补贴明细 alike.
+    """The county's qualifying dispatches whose business day is in [first, last] (of these
+    stations only, when given), every column (but the fee and the destination for the
+    workbook's `sheet`), in the order they happened: by day, then as the server received them,
+    then by id (the order the cap pays a station's parcels in). The one read of a month's
+    claims, for the JSON API, the claims page's chosen station, a close and the workbook's
+    补贴明细 alike.
 
     Sorted by the database: in Python the sort keys held ~30,000 tuples of a date, a moment and
     a UUID, and made the garbage collector sweep the whole heap. On SQLite the columns are
@@ -149,7 +157,7 @@ async def live_dispatches(
         condition += f" AND d.station IN ({db.in_list(stations, len(args) + 1)})"
         args += stations
     rows = await db.fetch(
-        f"SELECT {_detail_columns()} FROM ledger_dispatch d WHERE {condition} "
+        f"SELECT {_detail_columns(sheet)} FROM ledger_dispatch d WHERE {condition} "
         "ORDER BY d.business_date, d.received_at, d.id",  # the index's order first: no sort
         *args,
     )
