@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import io
 import re
+import uuid
 
 from openpyxl import load_workbook
 
@@ -74,6 +75,14 @@ async def test_monthly_claims_with_cap_duplicates_and_reversals(client, world):
     assert a["duplicates"] == 0
     assert a["payable_fen"] == 450 and a["capped"] and a["over_cap"] == 1
     assert [p["status"] for p in a["parcels"]].count("paid") == 3
+    # Listed as they happened: by day, then as the server received them (one batch: the same
+    # moment), then by id as a UUID orders; the cap pays the first ones.
+    happened = [
+        (p["day"], datetime.datetime.fromisoformat(p["received_at"]), uuid.UUID(p["dispatch_id"]))
+        for p in a["parcels"]
+    ]
+    assert happened == sorted(happened)
+    assert [p["status"] for p in a["parcels"]] == ["paid"] * 3 + ["over_cap"]
     assert b["qualifying"] == 2 and b["duplicates"] == 1 and b["payable_fen"] == 150
     duplicate = next(p for p in b["parcels"] if p["tracking_no"] == shared)
     assert duplicate["status"] == "duplicate" and duplicate["duplicate_of_station"] == "A001"

@@ -24,6 +24,7 @@ from backend.county.tables import FrozenMonth, FrozenRollup
 from backend.jobs.service import run_now
 from tests.support import event, push, statuses
 from tests.test_catalogue import products_url
+from tests.test_county_pages import html_as
 from tests.test_county_reporting import Receiver, next_day_in_both_counties, reporting_to
 from tests.test_county_subsidies import _claims
 from tests.test_months import (
@@ -347,3 +348,31 @@ async def test_the_province_day_marks_its_adjustments_with_their_own_dates(
     assert bodies[counted_on]["figures"]["upward_sales_fen"] >= 2_345
     assert bodies[in_last_month(10)[:10]]["adjustments"] == []
     assert bodies[in_last_month(10)[:10]]["figures"]["upward_sales_fen"] == 10_000
+
+
+async def test_a_closed_month_shows_the_inspection_rule_it_was_judged_under(client, world):
+    """The inspection rule (a household's claim withdrawn after failed inspections) is part of
+    the rule a closed month's claims were judged under: the API, the claims page and the
+    workbook's 物流补贴 line show the setting of the close, not today's, until reopened."""
+    await _setup(client, world)
+    base = f"/api/v1/counties/{world.county_id}"
+    strict = {"subsidy_withdraw_after_failures": 3}
+    assert (await client.patch(base, json=strict, headers=world.staff.headers)).status_code == 200
+    closed = await client.post(f"{base}/months/{last_month()}/close", headers=world.staff.headers)
+    assert closed.status_code == 200, closed.text
+    off = {"subsidy_withdraw_after_failures": 0}
+    assert (await client.patch(base, json=off, headers=world.staff.headers)).status_code == 200
+
+    assert (await _claims(client, world, last_month()))["rule"]["withdraw_after_failures"] == 3
+    assert (await _claims(client, world, this_month()))["rule"]["withdraw_after_failures"] == 0
+    book = await client.get(f"{base}/export.xlsx?month={last_month()}", headers=world.staff.headers)
+    rule_line = load_workbook(io.BytesIO(book.content))["物流补贴"]["A1"].value
+    assert "连续 3 次不合格" in rule_line
+    page = await client.get(f"/county/subsidies?month={last_month()}", headers=html_as(world.staff))
+    assert page.status_code == 200 and "连续 3 次不合格" in page.text
+
+    reopened = await _post(
+        client, world.staff, world.station_a, last_month(), "reopen", {"reason": "更正检测规则"}
+    )
+    assert reopened.status_code == 200, reopened.text
+    assert (await _claims(client, world, last_month()))["rule"]["withdraw_after_failures"] == 0

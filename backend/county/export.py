@@ -24,7 +24,9 @@ import asyncio
 import csv
 import datetime
 import io
+import operator
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -112,6 +114,9 @@ KIND_HEADERS = [
     ("脱贫户（笔）", "poverty_count", False),
     ("脱贫户金额（元）", "poverty_amount_fen", True),
 ]
+# A station's line of a kind's figures in KIND_HEADERS' order, and which of them are money.
+KIND_FIGURES = operator.attrgetter(*(key for _, key, _ in KIND_HEADERS))
+KIND_MONEY = tuple(money for _, _, money in KIND_HEADERS)
 CSV_TABLES = (
     "summary",
     "scorecard",
@@ -127,8 +132,9 @@ CSV_TABLES = (
 
 
 def yuan(fen: int) -> Decimal:
-    """Exact yuan for the cell (fen / 100 as a decimal, never a float sum)."""
-    return (Decimal(int(fen)) / 100).quantize(Decimal("0.01"))
+    """Exact yuan for the cell (fen / 100 as a decimal with two places, never a float sum): the
+    fen with the point moved, a third of dividing and rounding's cost (~20,000 cells)."""
+    return Decimal(int(fen)).scaleb(-2)
 
 
 # The month's tables, as plain rows (shared by the workbook and the CSV) ------------------------
@@ -138,7 +144,7 @@ class Table:
     def __init__(self, title: str, headers: list[str], money_columns: set[int] | None = None):
         self.title = title
         self.headers = headers
-        self.rows: list[list[Any]] = []
+        self.rows: list[Sequence[Any]] = []
         self.money_columns = money_columns or set()
         self.percent_columns: set[int] = set()
         # Only some tables have these: the summary its money rows and coverage block, the
@@ -181,14 +187,14 @@ async def month_tables(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     tables["training"] = await _training_table(county, first, last)
     tables["trace"] = await _trace_table(county_id, first, last)
     tables["trends"] = Table(trends_sheet.TITLE, trends_sheet.HEADERS, trends_sheet.MONEY_COLUMNS)
-    tables["trends"].rows = trends_sheet.rows(kpis["months"])
+    tables["trends"].rows.extend(trends_sheet.rows(kpis["months"]))
     return {"county": county, "month": month, "tables": tables}
 
 
 async def _training_table(county, first: datetime.date, last: datetime.date) -> Table:
     """The month's sessions and the year's training figures (training_sheet.py)."""
     table = Table(training_sheet.TITLE, training_sheet.HEADERS)
-    table.rows = await training_sheet.rows(county, first, last)
+    table.rows.extend(await training_sheet.rows(county, first, last))
     return table
 
 
@@ -361,16 +367,20 @@ def _kind_table(label: str, kind: str, rows: list[StationSumLine], stations: lis
     money = {len(STATION_HEADERS) + 1 + i for i, (_, _, m) in enumerate(KIND_HEADERS) if m}
     table = Table(label, headers, money)
     sums: dict[uuid.UUID, list[int]] = {}
-    for row in rows:  # the kind's lines
-        line = sums.setdefault(row.station, [0] * len(KIND_HEADERS))
-        for index, (_, key, _) in enumerate(KIND_HEADERS):
-            line[index] += getattr(row, key)
+    for row in rows:  # the kind's lines (one per station: station_totals sums the month)
+        values = KIND_FIGURES(row)
+        line = sums.get(row.station)
+        if line is None:
+            sums[row.station] = list(values)
+        else:
+            line[:] = map(operator.add, line, values)
     total = [0] * len(KIND_HEADERS)
+    nothing = [0] * len(KIND_HEADERS)
     for station in stations:
-        line = sums.get(station["station_id"], [0] * len(KIND_HEADERS))
-        total = [a + b for a, b in zip(total, line, strict=True)]
-        table.rows.append([*_station_cells(station), *_cells(line)])
-    table.rows.append(["合计", "", "", "", *_cells(total)])
+        own = sums.get(station["station_id"], nothing)
+        total = list(map(operator.add, total, own))
+        table.rows.append((*_station_cells(station), *_cells(own)))
+    table.rows.append(("合计", "", "", "", *_cells(total)))
     return table
 
 
@@ -380,8 +390,8 @@ def _station_cells(station: dict) -> list[Any]:
     return [station["township"], station["code"], station["name"], poor]
 
 
-def _cells(line: list[int]) -> list[Any]:
-    return [yuan(v) if m else v for v, (_, _, m) in zip(line, KIND_HEADERS, strict=True)]
+def _cells(line: Sequence[int]) -> list[Any]:
+    return [yuan(v) if m else v for v, m in zip(line, KIND_MONEY, strict=True)]
 
 
 def _checkin_table(weeks: dict[str, Any]) -> Table:
@@ -459,13 +469,15 @@ def _subsidy_tables(claims: dict[str, Any]) -> tuple[Table, Table]:
                 yuan(station["claimed_fen"]), yuan(station["payable_fen"]),
             ]
         )  # fmt: skip
-        # subsidies.SheetParcel tuples: one list per parcel, nothing looked up by name.
+        # subsidies.SheetParcel tuples, nothing looked up by name; a row is a tuple, not a list:
+        # the garbage collector stops following a tuple of plain values, and a month's 30,000
+        # lists made it sweep the whole heap again and again.
         for day, carrier, number, weight, farm_product, household, status, of, late in station[
             "parcels"
         ]:
             lines.append(
-                [code, name, day, carrier, number, weight, farm[bool(farm_product)], household,
-                 status_labels[status], of or "", late or ""]
+                (code, name, day, carrier, number, weight, farm[bool(farm_product)], household,
+                 status_labels[status], of or "", late or "")
             )  # fmt: skip
     totals = claims["totals"]
     summary.rows.append(

@@ -11,6 +11,7 @@ import datetime
 import uuid
 
 from backend import db
+from backend.county.calendar_months import next_month
 from backend.county.store import places
 from backend.errors import DomainError
 
@@ -49,10 +50,6 @@ def page_month(value: str | None, today: datetime.date) -> datetime.date:
 
 def month_start(day: datetime.date) -> datetime.date:
     return day.replace(day=1)
-
-
-def next_month(day: datetime.date) -> datetime.date:
-    return (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
 
 
 def previous_month(day: datetime.date) -> datetime.date:

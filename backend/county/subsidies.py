@@ -22,13 +22,13 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import msgspec
 
 from backend import db
 from backend.county.service import county_row
-from backend.county.store import claim_lines, dispatch_reads, frozen_rows, places
+from backend.county.store import dispatch_reads, frozen_rows, places
 from backend.county.store.dispatch_reads import Dispatch
 from backend.county.store.frozen_rows import FrozenMonth
 from backend.county.store.places import CountyRow
@@ -57,24 +57,41 @@ def _rule(fen_per_parcel: int, farm_only: bool, monthly_cap_fen: int) -> dict[st
 
 
 def _county_rule(county: CountyRow) -> dict[str, Any]:
-    return _rule(
-        county.subsidy_fen_per_parcel, county.subsidy_farm_only, county.subsidy_monthly_cap_fen
-    )
+    """The rule a live claim is counted under now, with the county's inspection rule
+    (`withdraw_after_failures`: failed inspections in a row that withdraw a household's claim,
+    0 = none): a closed claim is frozen with both."""
+    return {
+        **_rule(
+            county.subsidy_fen_per_parcel,
+            county.subsidy_farm_only,
+            county.subsidy_monthly_cap_fen,
+        ),
+        "withdraw_after_failures": county.subsidy_withdraw_after_failures,
+    }
 
 
 def _month_rule(
-    county: CountyRow, frozen: dict[uuid.UUID, FrozenMonth], stations: list[places.StationRow]
+    county: CountyRow,
+    frozen: dict[uuid.UUID, FrozenMonth],
+    stations: list[places.StationRow],
+    frozen_claims: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """The rule the month is claimed under: the one frozen with it when the county has closed
-    every station's month under one rule, else the county's rule now; with the county's
-    inspection rule now (`withdraw_after_failures`: failed inspections in a row that withdraw a
-    household's claim, 0 = none; a closed month keeps the statuses it was frozen with)."""
+    every station's month under one rule (the inspection rule too, as its frozen claims were
+    judged: `frozen_claims`), else the county's rule now. A claim frozen before the inspection
+    rule was kept with it, or a month without any claim, shows the county's inspection rule
+    now."""
     rules = {(f.fen_per_parcel, f.farm_only, f.monthly_cap_fen) for f in frozen.values()}
-    if len(rules) == 1 and {station.id for station in stations} <= set(frozen):
-        rule = _rule(*rules.pop())
-    else:
-        rule = _county_rule(county)
-    return {**rule, "withdraw_after_failures": county.subsidy_withdraw_after_failures}
+    now = _county_rule(county)
+    if len(rules) != 1 or not {station.id for station in stations} <= set(frozen):
+        return now
+    kept = {
+        claim["rule"]["withdraw_after_failures"]
+        for claim in frozen_claims
+        if "withdraw_after_failures" in claim["rule"]
+    }
+    withdraw = kept.pop() if len(kept) == 1 else now["withdraw_after_failures"]
+    return {**_rule(*rules.pop()), "withdraw_after_failures": withdraw}
 
 
 async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
@@ -86,20 +103,18 @@ async def monthly_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
 async def sheet_claims(county_id: uuid.UUID, month: str) -> dict[str, Any]:
     """`monthly_claims` as the workbook's 补贴明细 lists it: each station's parcels as
     `SheetParcel` tuples, not dicts (a month is tens of thousands of parcels), and without the
-    destination the sheet never shows (so not masked either)."""
+    destination the sheet never shows (so not masked either). The same read and the same
+    judgement of each parcel as the API's: the two never disagree."""
     return await _month_claims(county_id, month, sheet=True)
 
 
-class SheetParcel(NamedTuple):
-    day: datetime.date
-    carrier: str
-    tracking_no: str
-    weight_g: int | None
-    farm_product: bool
-    household_code: str | None
-    status: str
-    duplicate_of_station: str | None
-    late_for: str | None
+# A parcel as the sheet lists it: a plain tuple of these fields (a NamedTuple's constructor cost
+# more than the rest of judging the parcel).
+SHEET_FIELDS = ("day", "carrier", "tracking_no", "weight_g", "farm_product", "household_code",
+                "status", "duplicate_of_station", "late_for")  # fmt: skip
+SheetParcel = tuple[
+    datetime.date, str, str, int | None, bool, str | None, str, str | None, str | None
+]
 
 
 async def _month_claims(county_id: uuid.UUID, month: str, sheet: bool) -> dict[str, Any]:
@@ -111,12 +126,14 @@ async def _month_claims(county_id: uuid.UUID, month: str, sheet: bool) -> dict[s
     live = await _live_claims(
         county, first, last, {station.id for station in stations} - set(frozen), sheet
     )
-    claims = []
+    claims, frozen_claims = [], []
     totals = dict.fromkeys(TOTALS, 0)
     for station in stations:
         claim = _thawed(frozen[station.id].claim) if station.id in frozen else live.get(station.id)
         if claim is None:
             continue
+        if station.id in frozen:
+            frozen_claims.append(claim)
         if sheet and station.id in frozen:
             claim["parcels"] = [_frozen_line(parcel) for parcel in claim["parcels"]]
         claims.append(
@@ -127,7 +144,7 @@ async def _month_claims(county_id: uuid.UUID, month: str, sheet: bool) -> dict[s
             totals[key] += claim[key]
     return {
         "month": month,
-        "rule": _month_rule(county, frozen, stations),
+        "rule": _month_rule(county, frozen, stations, frozen_claims),
         "stations": claims,
         "totals": totals,
     }
@@ -150,12 +167,13 @@ async def monthly_summary(
         frozen = {row.station: row for row in await frozen_rows.of_county(county_id, [month])}
     live = {station.id for station in stations} - set(frozen)
     counted, live_duplicates = await _live_counts(county, first, last, live)
-    claims, duplicates, chosen = [], [], None
+    claims, duplicates, chosen, frozen_claims = [], [], None, []
     totals = dict.fromkeys(TOTALS, 0)
     for station in stations:
         if station.id in frozen:
             claim = _thawed(frozen[station.id].claim)
             own = [p for p in claim["parcels"] if p["status"] == "duplicate"] if claim else []
+            frozen_claims += [claim] if claim else []
         else:
             claim, own = counted.get(station.id), live_duplicates.get(station.id, [])
         if claim is None:
@@ -173,7 +191,7 @@ async def monthly_summary(
                 live_claim = await _live_claims(county, first, last, {station.id})
                 chosen["parcels"] = live_claim[station.id]["parcels"]
     return {
-        "rule": _month_rule(county, frozen, stations),
+        "rule": _month_rule(county, frozen, stations, frozen_claims),
         "stations": claims,
         "totals": totals,
         "chosen": chosen,
@@ -226,7 +244,7 @@ async def _live_counts(
 
 
 async def _withdrawn_counts(
-    county: CountyRow, first, last, farm_only: bool, duplicates: set[uuid.UUID]
+    county: CountyRow, first, last, farm_only: bool, duplicates: set[str]
 ) -> dict[uuid.UUID, int]:
     """Per station, its parcels withdrawn (a duplicate is a duplicate, not withdrawn)."""
     withdrawals = await subsidy_withdrawals(county.id, county.timezone)
@@ -267,12 +285,11 @@ async def station_claim_json(county_id: uuid.UUID, month: str, station_id: uuid.
 
 
 def _thawed(text: str) -> dict[str, Any] | None:
-    """A frozen claim read back with the types a live one has."""
+    """A frozen claim read back with the types a live one has (its ids text, as read)."""
     if not text:
         return None
     claim = msgspec.json.decode(text)
     for parcel in claim["parcels"]:
-        parcel["dispatch_id"] = uuid.UUID(parcel["dispatch_id"])
         parcel["day"] = datetime.date.fromisoformat(parcel["day"])
         parcel["received_at"] = datetime.datetime.fromisoformat(parcel["received_at"])
     return claim
@@ -293,18 +310,15 @@ async def _live_claims(
     # A few stations (a close, the page's chosen one) are read alone, many as the county.
     only = sorted(wanted, key=str) if len(wanted) <= FEW_STATIONS else None
     async with db.read_transaction():
-        if sheet:
-            dispatches = await claim_lines.month_lines(county.id, first, last, rule["farm_only"])
-        else:
-            dispatches = await dispatch_reads.live_dispatches(
-                county.id, first, last, rule["farm_only"], only
-            )
+        dispatches = await dispatch_reads.live_dispatches(
+            county.id, first, last, rule["farm_only"], only, sheet
+        )
         first_claims, _ = await _contested(county.id, first, last, rule["farm_only"], only)
         codes = {station.id: station.code for station in await places.stations(county.id)}
     withdrawals = await subsidy_withdrawals(county.id, county.timezone)
     by_station: dict[uuid.UUID, list[Dispatch]] = {}
-    # A station's parcels in the order they happened (the cap pays the month's first ones).
-    for row in sorted(dispatches, key=_day_order):
+    # Read in the order they happened (the cap pays the month's first ones; `_day_order`).
+    for row in dispatches:
         by_station.setdefault(row.station, []).append(row)
     parcel = _sheet_parcel if sheet else _parcel
     return {
@@ -399,12 +413,12 @@ def _parcel(row: Dispatch, status: str, duplicate_of: str | None) -> dict[str, A
 
 
 def _sheet_parcel(row: Dispatch, status: str, duplicate_of: str | None) -> SheetParcel:
-    return SheetParcel(
-        row.business_date, row.carrier, row.tracking_no, row.weight_g, row.farm_product,  # type: ignore[arg-type]
+    return (
+        row.business_date, row.carrier, row.tracking_no, row.weight_g, row.farm_product,  # type: ignore[return-value]
         row.household_code, status, duplicate_of, row.late_for,
     )  # fmt: skip
 
 
 def _frozen_line(parcel: dict[str, Any]) -> SheetParcel:
     """A frozen claim's parcel (a dict, `_thawed`) as the sheet lists it."""
-    return SheetParcel(*(parcel[field] for field in SheetParcel._fields))
+    return tuple(parcel[field] for field in SHEET_FIELDS)  # type: ignore[return-value]

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from itertools import zip_longest
 from typing import Any
 
 from backend.web.xlsx import Style, Styled, Workbook
@@ -33,9 +34,6 @@ DELIVERY_HEADERS = ["范围", "名称", "交接包裹（件）", "48 小时内�
 # A text cell starting with one of these is a formula to Excel, LibreOffice and WPS (OWASP "CSV
 # injection"): a station named "=HYPERLINK(…)" must stay a name. Such text is written as text.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-# Values that are a cell as they are, without a style (text is, unless it looks like a formula).
-PLAIN_TYPES = frozenset({int, float, Decimal, type(None), bool})
 
 # Which number format a cell of a table takes: (column index from 0, value) → format or None.
 Formats = Callable[[int, Any], str | None]
@@ -77,33 +75,61 @@ def _header(sheet, headers: list[str]) -> None:
                   for text in headers])  # fmt: skip
 
 
-def _rows(sheet, rows: list[list[Any]], formats: Formats) -> None:
+def _plain_look(value: str | datetime.date) -> Style | None:
+    """Every sheet's look for a plain cell (xlsx.Look, asked once per distinct text or day): a
+    day in the date format, formula-like text as typed text (_cell's choices)."""
+    if type(value) is datetime.date:
+        return _style(PLAIN, DAY, False)
+    return _style(PLAIN, None, True) if is_formula_like(value) else None
+
+
+def _rows(sheet, rows: Sequence[Sequence[Any]], formats: Formats | None = None) -> None:
+    """The rows, each cell in its format; without formats every cell as it is (the sheet's look
+    styles days and formula-like text: nothing to do per cell, the long tables' path)."""
+    if formats is None:
+        for row in rows:
+            sheet.append(row)
+        return
     for row in rows:
         cells = []
         for index, value in enumerate(row):
             number_format = formats(index, value)
-            kind = type(value)
-            if number_format is None and (
-                kind in PLAIN_TYPES or (kind is str and not value.startswith(FORMULA_STARTS))
-            ):
-                cells.append(value)  # the long tables' cells: nothing else to say (_cell's path)
-            else:
-                cells.append(_cell(value, number_format))
+            cells.append(value if number_format is None else _cell(value, number_format))
         sheet.append(cells)
 
 
-def _widths(headers: list[str], rows: list[list[Any]]) -> list[int]:
-    """Each column's width from its longest value: header or row."""
+def _money_rows(sheet, table) -> None:
+    """The table's rows with the amounts of its money columns in yuan's format (a column at a
+    time: 17 kind sheets of 300 stations)."""
+    money = sorted(table.money_columns)
+    if not money:
+        _rows(sheet, table.rows)
+        return
+    in_yuan = _style(PLAIN, YUAN, False)
+    for row in table.rows:
+        cells = list(row)
+        for index in money:
+            if index < len(cells) and isinstance(cells[index], Decimal):
+                cells[index] = Styled(cells[index], in_yuan)
+        sheet.append(cells)
+
+
+def _widths(headers: list[str], rows: Sequence[Sequence[Any]]) -> list[int]:
+    """Each column's width from its longest value, header or row: measured once per distinct
+    text (a month's 补贴明细 repeats its stations, days and carriers on 30,000 rows)."""
+    columns = list(zip_longest(*rows)) if rows else []
     widths = []
     for index, header in enumerate(headers):
-        values = [header, *(row[index] for row in rows if len(row) > index)]
-        width = max(_display_width(value) for value in values)
+        texts = set(map(str, columns[index])) if index < len(columns) else set()
+        # An empty cell (None) has no width; a text "None" is narrower than the least width.
+        texts.discard("None")
+        texts.add(header)
+        width = max(_text_width(text) for text in texts)
         widths.append(min(max(width + 2, 8), 40))
     return widths
 
 
-def _display_width(value: Any) -> int:
-    text = "" if value is None else str(value)
+def _text_width(text: str) -> int:
     return len(text) if text.isascii() else _wide_text_width(text)
 
 
@@ -113,22 +139,16 @@ def _wide_text_width(text: str) -> int:
     return sum(2 if ord(char) > 0x2E80 else 1 for char in text)
 
 
-def _money_formats(table) -> Formats:
-    def formats(index: int, value: Any) -> str | None:
-        return YUAN if index in table.money_columns and isinstance(value, Decimal) else None
-
-    return formats
-
-
-def _table_sheet(workbook: Workbook, name: str, table, title: tuple[str, Style] | None = None,
-                 formats: Formats | None = None) -> None:  # fmt: skip
+def _table_sheet(
+    workbook: Workbook, name: str, table, title: tuple[str, Style] | None = None
+) -> None:
     """A sheet of one table: an optional title line, the header (frozen below it), the rows."""
-    first_row = 2 if title else 1
-    with workbook.sheet(name, _widths(table.headers, table.rows), first_row) as sheet:
+    widths = _widths(table.headers, table.rows)
+    with workbook.sheet(name, widths, 2 if title else 1, look=_plain_look) as sheet:
         if title:
             _title(sheet, *title)
         _header(sheet, table.headers)
-        _rows(sheet, table.rows, formats or _money_formats(table))
+        _money_rows(sheet, table)
 
 
 def _summary_formats(index: int, value: Any) -> str | None:
@@ -145,17 +165,12 @@ def _target_formats(index: int, value: Any) -> str | None:
     return YUAN if isinstance(value, Decimal) else None
 
 
-def _scorecard_formats(table) -> Formats:
-    money = _money_formats(table)
-
-    def formats(index: int, value: Any) -> str | None:
-        if index in (2, 3) and isinstance(value, Decimal):
-            return YUAN
-        if index in (2, 3) and isinstance(value, float):
-            return PERCENT
-        return money(index, value)
-
-    return formats
+def _scorecard_formats(index: int, value: Any) -> str | None:
+    if index in (2, 3) and isinstance(value, Decimal):
+        return YUAN
+    if index in (2, 3) and isinstance(value, float):
+        return PERCENT
+    return None
 
 
 def _delivery_formats(index: int, value: Any) -> str | None:
@@ -165,10 +180,10 @@ def _delivery_formats(index: int, value: Any) -> str | None:
 def _scorecard_sheet(workbook: Workbook, table) -> None:
     """考核指标: the title, the scorecard's rows, then the month's 县到村 48 h block."""
     widths = _widths(table.headers, [*table.rows, *table.delivery])
-    with workbook.sheet("考核指标", widths, 2) as sheet:
+    with workbook.sheet("考核指标", widths, 2, look=_plain_look) as sheet:
         _title(sheet, table.title, TITLE_FONT)
         _header(sheet, table.headers)
-        _rows(sheet, table.rows, _scorecard_formats(table))
+        _rows(sheet, table.rows, _scorecard_formats)
         if table.delivery:
             sheet.append([])
             _title(sheet, table.delivery_title, SECTION_FONT)
@@ -179,7 +194,7 @@ def _scorecard_sheet(workbook: Workbook, table) -> None:
 def _summary_sheet(workbook: Workbook, table) -> None:
     """汇总: the title, the KPI table, then the coverage and the targets, a blank row between."""
     widths = _widths(table.headers, [*table.rows, *table.coverage, *table.targets])
-    with workbook.sheet("汇总", widths, 2) as sheet:
+    with workbook.sheet("汇总", widths, 2, look=_plain_look) as sheet:
         _title(sheet, table.title, TITLE_FONT)
         _header(sheet, table.headers)
         _rows(sheet, table.rows, _summary_formats)

@@ -21,7 +21,7 @@ import datetime
 import io
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 from xml.sax.saxutils import quoteattr
@@ -54,6 +54,11 @@ class Style(NamedTuple):
     vertical: str | None = None
     wrap: bool = False
     quote_prefix: bool = False  # typed text, also after an edit (a name starting with "=")
+
+
+# A sheet's look for its plain text and day cells, asked once for each distinct value: a style,
+# or None for the normal one (e.g. days in a date format, formula-like text as typed text).
+Look = Callable[[Any], Style | None]
 
 
 class Styled(NamedTuple):
@@ -180,13 +185,17 @@ class Sheet:
         widths: Sequence[float],
         frozen_rows: int,
         frozen_columns: int = 0,
+        look: Look | None = None,
     ) -> None:
         self._stream = stream
         self._styles = styles
         self._row = 0
         self._pending: list[str] = []
-        # A text's or a day's XML after the cell's reference and style, computed once for each.
+        # A plain text's or day's XML after the cell's reference (its look's style first),
+        # computed once for each; and a Styled value's, after its style.
         self._known: dict[str | datetime.date, str] = {}
+        self._contents: dict[str | datetime.date, str] = {}
+        self._look = look
         self._letters: list[str] = []
         self._write(_sheet_head(widths, frozen_rows, frozen_columns))
 
@@ -199,21 +208,22 @@ class Sheet:
             letters.append(column_letter(len(letters) + 1))
         known = self._known
         parts = [f'<row r="{number}">']
-        for column, value in enumerate(cells):
+        add = parts.append
+        for letter, value in zip(letters, cells, strict=False):  # letters: as many as cells or more
             kind = type(value)
-            if kind is str:  # the long tables' most cells: text seen before
+            if kind is str or kind is datetime.date:  # the long tables' most cells: seen before
                 content = known.get(value)
                 if content is None:
-                    content = known[value] = _text_content(value)
-                parts.append(f'<c r="{letters[column]}{number}"{content}')
+                    content = known[value] = self._plain_content(value)
+                add(f'<c r="{letter}{number}"{content}')
             elif kind is int or kind is float or kind is Decimal:
-                parts.append(f'<c r="{letters[column]}{number}" t="n"><v>{_number(value)}</v></c>')
+                add(f'<c r="{letter}{number}" t="n"><v>{_number(value)}</v></c>')
             elif kind is Styled:
                 style = self._styles.attribute(value.style)
-                parts.append(f'<c r="{letters[column]}{number}"{style}{self._content(value.value)}')
+                add(f'<c r="{letter}{number}"{style}{self._content(value.value)}')
             elif value is not None:
-                parts.append(f'<c r="{letters[column]}{number}"{self._content(value)}')
-        parts.append("</row>")
+                add(f'<c r="{letter}{number}"{self._content(value)}')
+        add("</row>")
         self._pending.append("".join(parts))
         if len(self._pending) >= ROWS_PER_WRITE:
             self._flush()
@@ -229,14 +239,23 @@ class Sheet:
             return ' t="n"/>'
         if kind is not str and not isinstance(value, datetime.date):
             raise TypeError(f"no cell for a {kind.__name__}")
-        content = self._known.get(value)
+        content = self._contents.get(value)
         if content is None:
-            content = self._known[value] = (
+            content = self._contents[value] = (
                 _text_content(value)
                 if kind is str
                 else f' t="n"><v>{_number(_serial(value))}</v></c>'
             )
         return content
+
+    def _plain_content(self, value: str | datetime.date) -> str:
+        """A plain text's or day's XML: in the sheet's look for it, if it has one."""
+        if isinstance(value, str):
+            content = _text_content(value)
+        else:
+            content = f' t="n"><v>{_number(_serial(value))}</v></c>'
+        style = self._look(value) if self._look is not None else None
+        return content if style is None else self._styles.attribute(style) + content
 
     def close(self) -> None:
         self._pending.append("</sheetData>" + PAGE_MARGINS + "</worksheet>")
@@ -314,11 +333,17 @@ class Workbook:
         self._creator, self._title = creator, title
 
     def sheet(
-        self, name: str, widths: Sequence[float], frozen_rows: int = 0, frozen_columns: int = 0
+        self,
+        name: str,
+        widths: Sequence[float],
+        frozen_rows: int = 0,
+        frozen_columns: int = 0,
+        look: Look | None = None,
     ) -> _SheetContext:
+        """A sheet; `look`: the style of its plain text and day cells (Look)."""
         self._names.append(name)
         stream = self._zip.open(f"xl/worksheets/sheet{len(self._names)}.xml", "w")
-        return _SheetContext(Sheet(stream, self._styles, widths, frozen_rows, frozen_columns))
+        return _SheetContext(Sheet(stream, self._styles, widths, frozen_rows, frozen_columns, look))
 
     def finish(self, now: datetime.datetime | None = None) -> bytes:
         now = now or datetime.datetime.now(datetime.UTC)

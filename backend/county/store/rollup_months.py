@@ -12,6 +12,7 @@ import datetime
 import uuid
 
 from backend import db
+from backend.county.calendar_months import next_month
 
 # The rollup rows' figures, in their order (rollup_rows.FIGURES, which reads them from here:
 # rollup_rows imports this module).
@@ -28,10 +29,6 @@ FIGURES = (
 _COLUMNS = ", ".join(FIGURES)
 _SUMS = ", ".join(f"SUM({key})" for key in FIGURES)
 _INSERT = f"INSERT INTO county_rollup_month (station, county, month, kind, {_COLUMNS}) "
-
-
-def first_of_next(day: datetime.date) -> datetime.date:
-    return (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
 
 
 def _month_of(column: str) -> str:
@@ -63,7 +60,7 @@ async def replace(stations: list[uuid.UUID], days: set[datetime.date] | None) ->
         return
     after = len(stations)
     for first in sorted({day.replace(day=1) for day in days}):
-        last = first_of_next(first) - datetime.timedelta(days=1)
+        last = next_month(first) - datetime.timedelta(days=1)
         await db.execute(
             f"DELETE FROM county_rollup_month WHERE station IN ({listed}) AND month = ${after + 1}",
             *stations,
@@ -84,11 +81,11 @@ def segments(
 ) -> tuple[tuple[datetime.date, datetime.date] | None, list[tuple[datetime.date, datetime.date]]]:
     """[first, last] as the whole months inside it (their first days, from and through; None when
     there is none) and the ranges of days left at either end."""
-    months_from = first if first.day == 1 else first_of_next(first)
+    months_from = first if first.day == 1 else next_month(first)
     # The month of `last` is whole only when `last` is its last day.
     tail_from = (
-        first_of_next(last)
-        if first_of_next(last) - datetime.timedelta(days=1) == last
+        next_month(last)
+        if next_month(last) - datetime.timedelta(days=1) == last
         else last.replace(day=1)
     )
     if months_from >= tail_from:
