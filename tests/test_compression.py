@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import uuid
+import zipfile
 
 from tests.support import received
+from tests.test_county_export import _month_of_activity
 
 
 async def _push_raw(client, actor, events):
@@ -39,3 +42,20 @@ async def test_a_short_answer_goes_as_it_is(client, world):
     assert response.status_code == 200
     assert "content-encoding" not in response.headers
     assert json.loads(raw)["results"] == []
+
+
+async def test_a_workbook_goes_as_it_is_it_is_a_zip_already(client, world):
+    """A month's workbook asked for with gzip accepted: sent as the zip it is, and it opens."""
+    month = await _month_of_activity(client, world)
+    request = client.build_request(
+        "GET",
+        f"/api/v1/counties/{world.county_id}/export.xlsx?month={month}",
+        headers={**world.staff.headers, "accept-encoding": "gzip"},
+    )
+    response = await client.send(request, stream=True)
+    raw = b"".join([chunk async for chunk in response.aiter_raw()])
+    assert response.status_code == 200
+    assert "content-encoding" not in response.headers
+    assert raw[:2] == b"PK"
+    with zipfile.ZipFile(io.BytesIO(raw)) as workbook:
+        assert "xl/workbook.xml" in workbook.namelist()
