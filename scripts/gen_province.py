@@ -47,6 +47,9 @@ from bench_county import PASSWORD, admin, build_registry, progress, write_statio
 from bench_province import OFFICER_PHONE, _phones  # noqa: E402
 
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# bench_county's numbers (CARRIERS): a carrier prefix or none, then 12 or 13 digits; never part
+# of a UUID or a hash (no hex digit or dash beside it).
+TRACKING_RE = re.compile(r"(?<![-0-9a-fA-Z])(SF|JT|YTO|YT|)([0-9]{12,13})(?![-0-9a-f])")
 # A mask must keep a v4 UUID's version nibble and variant bits.
 KEEP_BITS = (0xF << 76) | (0x3 << 62)
 PROJECTIONS = ("ledger_parcel", "ledger_purchase", "ledger_dispatch", "ledger_reversal",
@@ -172,7 +175,16 @@ class Copier:
                 hit = cache[old] = str(uuid.UUID(int=uuid.UUID(old).int ^ mask))
             return hit
 
-        return lambda text: UUID_RE.sub(new, text)
+        # Tracking numbers too: copies of one template sharing them would be counted as one
+        # parcel claimed by many stations (the subsidies' duplicates), which no county has.
+        offset = mask % 10**12 or 1
+
+        def renumbered(match: re.Match) -> str:
+            prefix, digits = match.group(1), match.group(2)
+            modulus = 10 ** len(digits)
+            return f"{prefix}{(int(digits) + offset) % modulus:0{len(digits)}d}"
+
+        return lambda text: TRACKING_RE.sub(renumbered, UUID_RE.sub(new, text))
 
     def events(self, station: str, county: str, keeper: str, swap) -> tuple[list[tuple], str]:
         """The copy's events as EVENT_COLUMNS values (text; adjusts_month may be None), chained
@@ -184,8 +196,9 @@ class Copier:
              adjusts, data_ids, server_ids, stored_occurred,
              stored_received) in self.template["events"]:  # fmt: skip
             event_id, device = swap(event_id), swap(device)
-            if data_ids:
-                data = swap(data)
+            copied = swap(data) if data_ids or "tracking_no" in data else data
+            if copied != data:
+                data = copied
                 # validation.content_hash, on the UTC text it hashes
                 content = hashlib.sha256(f"{kind}\n{occurred}\n{data}".encode()).hexdigest()
             if server_ids:
