@@ -627,6 +627,8 @@ async def test_the_months_delivery_on_the_page_the_workbook_and_the_api_agree(cl
     )
     assert page.status_code == 200, page.text
     shown = _scorecard_delivery(page.text)
+    # The year's 县到村 48 h row counts the same legs (each month's totals: October's alone here).
+    assert _page_rows(page.text)["delivery_48h_pct"]["actual"] == "50%"
     codes = {row["station_id"]: row["station_code"] for row in figures["stations"]}
     expected = {"total": ["全县合计", "4 件", "2 件", "50%", "10.0 小时"]}
     names = {"SF": "顺丰", "ZTO": "中通"}

@@ -42,7 +42,7 @@ async def delivery_48h_pct(
     legs = within = 0
     month = first.replace(day=1)
     while month <= last:
-        totals = (await delivery.county_delivery(county_id, f"{month:%Y-%m}")).totals
+        totals = await delivery.county_delivery_totals(county_id, f"{month:%Y-%m}")
         legs, within = legs + totals.legs, within + totals.within_48h
         month = (month + datetime.timedelta(days=32)).replace(day=1)
     return share_pct(within, legs)

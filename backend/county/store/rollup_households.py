@@ -63,14 +63,15 @@ async def codes(
 
 # The rows of 脱贫户 (the registry's flag today) served by a station of a 贫困村 (today's flag);
 # from the stations first: SQLite then reads each one's days from the (station, day) key, ~4×
-# fewer rows than the county's days.
+# fewer rows than the county's days. The 脱贫户 are a list made once per statement (SQLite's
+# LIST SUBQUERY), not a join looking each row's household up in the registry's index: at
+# 5 M events that join was half the statement (~36,000 rows a year, 52 → 31 ms).
 _POOR_SERVED_BY_POOR_VILLAGES = (
     "FROM registry_station s "
     "JOIN registry_village v ON v.id = s.village AND v.poor = $4 "
     "JOIN county_rollup_household c ON c.station = s.id AND c.day >= $2 AND c.day <= $3 "
-    "JOIN registry_household h ON h.county = s.county AND h.code = c.household_code "
-    "AND h.poverty = $4 "
-    "WHERE s.county = $1"
+    "WHERE s.county = $1 AND c.household_code IN "
+    "(SELECT code FROM registry_household WHERE county = $1 AND poverty = $4)"
 )
 
 

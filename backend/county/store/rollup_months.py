@@ -98,6 +98,13 @@ def segments(
     return (months_from, tail_from - datetime.timedelta(days=1)), days
 
 
+def _by_key(stations: set[uuid.UUID] | None, key: str) -> str:
+    """Some stations' rows by their own (station, …) key. SQLite's planner otherwise takes the
+    (county, …) index and filters the whole county's rows: the 贫困村's year at 5 M events read
+    ~53,000 month rows for ~17,000 (33 → 22 ms)."""
+    return f" INDEXED BY {key}" if stations is not None and db.is_sqlite() else ""
+
+
 async def station_sums(
     county_id: uuid.UUID,
     first: datetime.date,
@@ -118,13 +125,15 @@ async def station_sums(
         args += sorted(stations, key=str)
     if months is not None:
         parts.append(
-            f"SELECT station, kind, {_COLUMNS} FROM county_rollup_month "
+            f"SELECT station, kind, {_COLUMNS} FROM county_rollup_month"
+            f"{_by_key(stations, 'county_rollup_month_key')} "
             f"WHERE county = $1{only} AND month >= ${len(args) + 1} AND month <= ${len(args) + 2}"
         )
         args += list(months)
     for start, end in days:
         parts.append(
-            f"SELECT station, kind, {_COLUMNS} FROM county_rollup "
+            f"SELECT station, kind, {_COLUMNS} FROM county_rollup"
+            f"{_by_key(stations, 'county_rollup_key')} "
             f"WHERE county = $1{only} AND day >= ${len(args) + 1} AND day <= ${len(args) + 2}"
         )
         args += [start, end]
