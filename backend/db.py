@@ -14,7 +14,9 @@ import contextlib
 import contextvars
 import datetime
 import functools
+import importlib
 import logging
+import os
 import re
 import sqlite3
 import uuid
@@ -29,6 +31,7 @@ import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
+from piccolo.table import Table
 
 log = logging.getLogger("cunzhan.db")
 
@@ -207,12 +210,23 @@ def engine_from_url(url: str) -> Engine:
 
 @functools.cache
 def engine() -> Engine:
-    from piccolo.engine.finder import engine_finder
-
-    found = engine_finder()
-    if found is None:
+    """PICCOLO_CONF's DB, the one engine Piccolo's own finder would return. Read here directly:
+    the finder imports Piccolo's app machinery (and with it `black`, ~8 MB) into every process."""
+    conf = os.environ.get("PICCOLO_CONF")
+    if not conf:
         raise RuntimeError("no Piccolo engine: is PICCOLO_CONF set?")
-    return found
+    return importlib.import_module(conf).DB
+
+
+def bind_tables(db: Engine) -> None:
+    """Every table class imported so far reads and writes through `db` without asking Piccolo's
+    finder (see engine); a table imported later still finds the same engine through it."""
+    pending = list(Table.__subclasses__())
+    while pending:
+        table = pending.pop()
+        pending.extend(table.__subclasses__())
+        if table._meta._db is None:
+            table._meta.db = db
 
 
 def is_sqlite() -> bool:
@@ -222,6 +236,7 @@ def is_sqlite() -> bool:
 async def start(db: Engine | None = None) -> bool:
     """Open the PostgreSQL pool (SQLite's fills on demand); False when it was already open."""
     db = db or engine()
+    bind_tables(db)
     if isinstance(db, PostgresEngine):
         if db.pool is not None:
             return False

@@ -12,8 +12,10 @@ import time
 
 import httpx
 import pytest
+from piccolo.apps.migrations.tables import Migration
 
 from backend.app import create_app
+from backend.migrations import known_migrations
 from backend.settings import get_settings
 from tests.server_process import Server, environment, run
 from tests.support import PASSWORD, asgi_client, event, login, push, received
@@ -25,6 +27,39 @@ async def test_readyz_says_ready_with_the_durability_settings(client):
     body = response.json()
     assert body["status"] == "ready"
     assert body["database"]
+
+
+async def test_readyz_names_a_migration_the_database_lacks(client):
+    """The readiness check lists the code's migrations itself (not through Piccolo's app
+    machinery): one missing from the database makes the server unready, and names it."""
+    app, newest = max(known_migrations(), key=lambda pair: pair[1])
+    kept = await Migration.select().where(Migration.name == newest).first()
+    await Migration.delete().where(Migration.name == newest)
+    try:
+        response = await client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json()["pending_migrations"] == [f"{app}:{newest}"]
+    finally:
+        await Migration.insert(Migration(**kept))
+    assert (await client.get("/readyz")).status_code == 200
+
+
+def test_the_migrations_listed_are_the_ones_piccolo_applies():
+    """known_migrations (what a serving process checks) against Piccolo's own listing (what
+    `cunzhan migrate` applies): the same migrations of the same apps."""
+    from piccolo.apps.migrations.commands.base import BaseMigrationManager
+    from piccolo.conf.apps import Finder
+
+    manager, finder = BaseMigrationManager(), Finder()
+    piccolos = {
+        (config.app_name, migration_id)
+        for config in (finder.get_app_config(name) for name in finder.get_sorted_app_names())
+        for migration_id in manager.get_migration_ids(
+            manager.get_migration_modules(str(config.migrations_folder_path))
+        )
+    }
+    ours = list(known_migrations())
+    assert len(ours) == len(set(ours)) and set(ours) == piccolos
 
 
 async def test_metrics_count_sync_outcomes_for_loopback_only(client, world):

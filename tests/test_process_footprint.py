@@ -1,9 +1,10 @@
 """A `serve` process that takes the phones' entries and serves the county's pages does not carry
-the Web Push stack (pywebpush with aiohttp and cryptography, ~33 MB) or Pillow: each is loaded by
-the process that first sends a push, checks a subscription or takes a photo.
+the Web Push stack (pywebpush with aiohttp and cryptography, ~33 MB), Pillow, or Piccolo's app
+machinery with `black` (~8 MB): each is loaded by the process that first sends a push, checks a
+subscription or takes a photo, or by `cunzhan migrate`.
 
 Read from the process's own memory map (/proc/PID/maps), where the compiled parts of aiohttp,
-cryptography and Pillow show once they are imported."""
+cryptography, Pillow and black show once they are imported."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tests.support import received
 
 KEEPER = {"phone": "13800000001", "password": "demo1234"}
 STAFF = {"phone": "13900000001", "password": "demo1234"}
-LOADED_ONLY_WHEN_NEEDED = ("/aiohttp/", "/cryptography/", "/PIL/")
+LOADED_ONLY_WHEN_NEEDED = ("/aiohttp/", "/cryptography/", "/PIL/", "/black/")
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/PID/maps")
 
@@ -34,7 +35,7 @@ def bearer(http: httpx.Client, server: Server, login: dict[str, str]) -> dict[st
 
 
 @pytest.mark.slow
-def test_taking_entries_and_serving_pages_leaves_web_push_unloaded(tmp_path, fresh_database_url):
+def test_taking_entries_and_serving_pages_loads_only_what_they_need(tmp_path, fresh_database_url):
     env = environment(tmp_path / "data", fresh_database_url)
     run(env, "migrate", "--quiet")
     run(env, "demo", "--if-empty")
