@@ -10,6 +10,7 @@ every kind of entry. Inside the caller's write transaction."""
 from __future__ import annotations
 
 import datetime
+import functools
 import sys
 import uuid
 
@@ -18,9 +19,14 @@ from backend.county.store.rollup_households import SERVING_TYPES
 from backend.county.store.rollup_months import FIGURES
 from backend.county.store.rollup_rows import OVERDUE_KIND, REVERSED_KIND
 
-# What Python's str.strip() takes off a sale's product text (NotFarm.is_farm), for SQL's trim:
-# SQL's own trim takes only spaces.
-WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+
+@functools.cache
+def whitespace() -> str:
+    """What Python's str.strip() takes off a sale's product text (NotFarm.is_farm), for SQL's
+    trim (its own takes only spaces). Found once, when a rebuild first needs it: the walk over
+    every code point costs ~50 ms, which every process start paid when it ran at import."""
+    return "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+
 
 # An entry's fields the figures read, from its JSON (SQLite: `data`; PostgreSQL: `j`, parsed
 # once per entry).
@@ -117,7 +123,7 @@ async def count_entries(
     text_rule = "1 = 1"
     if texts:
         text_rule = _not_in(f"trim({fields['product']}, ${len(args) + 1})", texts, len(args) + 2)
-        args += [WHITESPACE, *texts]
+        args += [whitespace(), *texts]
     fields["sale_is_farm"] = (
         f"(CASE WHEN COALESCE({fields['product_code']}, '') <> '' THEN {code_rule} "
         f"ELSE {text_rule} END)"
