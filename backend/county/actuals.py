@@ -13,6 +13,7 @@ import datetime
 import uuid
 
 from backend.county import month_close
+from backend.county.calendar_months import next_month
 from backend.county.definitions import share_pct
 from backend.county.store import places
 from backend.delivery import reach as delivery_reach
@@ -44,7 +45,7 @@ async def delivery_48h_pct(
     while month <= last:
         totals = await delivery.county_delivery_totals(county_id, f"{month:%Y-%m}")
         legs, within = legs + totals.legs, within + totals.within_48h
-        month = (month + datetime.timedelta(days=32)).replace(day=1)
+        month = next_month(month)
     return share_pct(within, legs)
 
 

@@ -13,6 +13,7 @@ import uuid
 from collections import defaultdict
 
 from backend import db
+from backend.county.calendar_months import next_month
 from backend.county.store import sale_months as store
 
 STATIONS_PER_TRANSACTION = 10  # a county's first count holds SQLite's writer a few at a time
@@ -51,13 +52,9 @@ async def _count(county_id: uuid.UUID, stations: set[uuid.UUID]) -> int:
         if station_id in whole:
             continue
         for month in {day.replace(day=1) for day in touched}:
-            await store.recount(station_id, county_id, month, _next_month(month))
+            await store.recount(station_id, county_id, month, next_month(month))
     await store.set_marks(county_id, {row.station: row.last_seq for row in behind})
     return len(behind)
-
-
-def _next_month(month: datetime.date) -> datetime.date:
-    return (month + datetime.timedelta(days=32)).replace(day=1)
 
 
 async def rebuild_county(county_id: uuid.UUID) -> int:
