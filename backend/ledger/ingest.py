@@ -24,7 +24,7 @@ from backend.accounts.schemas import CurrentUser
 from backend.catalogue import service as catalogue
 from backend.errors import DomainError, problem_document
 from backend.ledger import months
-from backend.ledger.chain import chain_hash
+from backend.ledger.chain import BatchChain
 from backend.ledger.projector import Applied, StationState, apply_event
 from backend.ledger.schemas import MAX_BATCH_EVENTS, SyncResponse, SyncResult
 from backend.ledger.service import local_today, station_facts
@@ -137,6 +137,7 @@ async def _push_once(
         existing = await event_store.owners(list({c.id for c in candidates}))
         state = await projection_store.load_state(facts, candidates)
         await _named_codes(state, candidates)
+        chain = BatchChain(facts.id, device_id, user.id, received_at)
         rows: list[EventRow] = []
         conflicts: list[Conflict] = []
         seen: dict[uuid.UUID, tuple[uuid.UUID, str]] = {}
@@ -180,7 +181,7 @@ async def _push_once(
             row.adjusts_month = adjusts_month
             row.server_data = canonical_json(applied.server_data)
             row.prev_hash = last_hash
-            row.hash = last_hash = chain_hash(last_hash, row)
+            row.hash = last_hash = chain.link(last_hash, row, candidate)
             rows.append(row)
             seen[key] = (station_id, candidate.content_hash)
             _describe_accepted(item.result, candidate, applied, last_seq)

@@ -49,6 +49,8 @@ class Candidate:
     data: dict[str, Any]
     data_json: str
     content_hash: str
+    id_text: str  # str(id)
+    occurred_text: str  # utc_iso(occurred_at), as the content hash covers it (the chain too)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -59,9 +61,10 @@ def canonical_json(value: Any) -> str:
     """The text the content and chain hashes cover: `json.dumps(ensure_ascii=False,
     sort_keys=True, separators=(",", ":"))`, byte for byte, so every logged hash still verifies.
 
-    msgspec writes the same text four times faster for dicts, lists, strings, integers, booleans
-    and null (keys sorted by code point either way); floats (msgspec writes 1e16 where json
-    writes 1e+16), anything else, and text it cannot encode (lone surrogates) go through json."""
+    msgspec writes the same text four times faster for dicts, lists, strings, integers, booleans,
+    null and floats written without an exponent (keys sorted by code point either way); other
+    floats (msgspec writes 1e16 where json writes 1e+16), anything else, and text it cannot
+    encode (lone surrogates) go through json."""
     if _plain(value):
         try:
             return _SORTED_JSON.encode(value).decode()
@@ -71,12 +74,16 @@ def canonical_json(value: Any) -> str:
 
 
 def _plain(value: Any) -> bool:
-    """Only values both encoders write alike: str-keyed dicts, lists, str, int, bool, None."""
+    """Only values both encoders write alike: str-keyed dicts, lists, str, int, bool, None, and
+    floats that `repr` writes without an exponent (0, and 1e-4 ≤ |x| < 1e16: a sale's 12.5 jin;
+    both write the shortest text that reads back the same float)."""
     kind = type(value)
     if kind is dict:
         return all(type(key) is str and _plain(item) for key, item in value.items())
     if kind is list:
         return all(_plain(item) for item in value)
+    if kind is float:
+        return value == 0.0 or 1e-4 <= abs(value) < 1e16
     return kind is str or kind is int or kind is bool or value is None
 
 
@@ -85,8 +92,26 @@ def utc_iso(moment: datetime.datetime) -> str:
 
 
 def content_hash(event_type: str, occurred_at: datetime.datetime, data_json: str) -> str:
-    material = f"{event_type}\n{utc_iso(occurred_at)}\n{data_json}"
+    return _content_hash(event_type, utc_iso(occurred_at), data_json)
+
+
+def _content_hash(event_type: str, occurred_text: str, data_json: str) -> str:
+    material = f"{event_type}\n{occurred_text}\n{data_json}"
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _event_id(value: Any) -> tuple[uuid.UUID, str]:
+    """The event's id and its text as `str()` writes it. msgspec reads the usual forms (36
+    characters with hyphens, or 32 hex digits) at twice uuid.UUID's speed; anything else it
+    refuses goes to uuid.UUID, which also takes braces, a urn: prefix or stray hyphens."""
+    text = str(value)
+    try:
+        event_id = msgspec.convert(text, uuid.UUID)
+    except msgspec.ValidationError:
+        event_id = uuid.UUID(text)  # ValueError: not an id
+        return event_id, str(event_id)
+    # msgspec's 36-character form has its hyphens where str() writes them.
+    return event_id, text.lower() if len(text) == 36 else str(event_id)
 
 
 _MSGSPEC_PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -214,7 +239,7 @@ def check_event(raw: Any, received_at: datetime.datetime) -> Candidate:
     if unknown:
         raise Rejection("unknown_field", sorted(unknown)[0])
     try:
-        event_id = uuid.UUID(str(raw.get("id")))
+        event_id, id_text = _event_id(raw.get("id"))
     except ValueError:
         raise Rejection("invalid_id", "id") from None
     event_type = raw.get("type")
@@ -235,13 +260,16 @@ def check_event(raw: Any, received_at: datetime.datetime) -> Candidate:
     _normalize(event_type, data)
     check_event_text(data)
     data_json = canonical_json(data)
+    occurred_text = utc_iso(occurred_at)
     candidate = Candidate(
         id=event_id,
         type=event_type,
         occurred_at=occurred_at,
         data=data,
         data_json=data_json,
-        content_hash=content_hash(event_type, occurred_at, data_json),
+        content_hash=_content_hash(event_type, occurred_text, data_json),
+        id_text=id_text,
+        occurred_text=occurred_text,
     )
     if occurred_at > received_at + CLOCK_TOLERANCE:
         candidate.warnings.append("clock_ahead")

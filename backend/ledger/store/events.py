@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import msgspec
+from piccolo.engine.sqlite import ADAPTERS as SQLITE_ADAPTERS
 
 from backend import db
 
@@ -119,17 +120,66 @@ async def owners(ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[uuid.UUID, str]]
 
 
 async def insert(rows: list[EventRow]) -> None:
-    await db.executemany(
+    sql = (
         f"INSERT INTO ledger_event ({_EVENT_COLUMNS}) VALUES "
-        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        [
-            (
-                r.id, r.station, r.county, r.seq, r.device_id, r.keeper, r.type, r.occurred_at,
-                r.received_at, r.business_date, r.data, r.server_data, r.content_hash,
-                r.prev_hash, r.hash, r.adjusts_month,
-            )
-            for r in rows
-        ],
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+    )
+    if db.is_sqlite():
+        await db.executemany(sql, sqlite_parameters(rows))
+        return
+    await db.executemany(sql, [_values(r) for r in rows])
+
+
+def sqlite_value(value: Any) -> Any:
+    """A parameter as SQLite is handed it: what the adapter Piccolo registered for its type
+    (`sqlite3.register_adapter`) makes of it: a UUID's text, a moment's text in UTC, a date's."""
+    adapt = SQLITE_ADAPTERS.get(type(value))
+    return value if adapt is None else adapt(value)
+
+
+def sqlite_parameters(rows: list[EventRow]) -> list[tuple[Any, ...]]:
+    """The rows' parameters already adapted (`sqlite_value`): sqlite3 adapting every UUID and
+    moment by a call into Python was most of the INSERT's cost. The values a push's rows share
+    (station, county, device, keeper, receipt time, most often the day) are adapted once
+    (tests/test_hashes.py compares this with sqlite3's own adapting over many generated rows)."""
+    if not rows:
+        return []
+    first = rows[0]
+    station, county, device = first.station, first.county, first.device_id
+    keeper, received, day = first.keeper, first.received_at, first.business_date
+    if not all(
+        r.station is station
+        and r.county is county
+        and r.device_id is device
+        and r.keeper is keeper
+        and r.received_at is received
+        for r in rows
+    ):
+        return [tuple(sqlite_value(value) for value in _values(r)) for r in rows]
+    adapt_id, adapt_moment = SQLITE_ADAPTERS[uuid.UUID], SQLITE_ADAPTERS[datetime.datetime]
+    shared = [sqlite_value(value) for value in (station, county, device, keeper, received, day)]
+    station_text, county_text, device_text, keeper_text, received_text, day_text = shared
+    return [
+        (
+            adapt_id(r.id) if type(r.id) is uuid.UUID else sqlite_value(r.id),
+            station_text, county_text, r.seq, device_text, keeper_text, r.type,
+            adapt_moment(r.occurred_at)
+            if type(r.occurred_at) is datetime.datetime
+            else sqlite_value(r.occurred_at),
+            received_text,
+            day_text if r.business_date is day else sqlite_value(r.business_date),
+            r.data, r.server_data, r.content_hash, r.prev_hash, r.hash, r.adjusts_month,
+        )
+        for r in rows
+    ]  # fmt: skip
+
+
+def _values(r: EventRow) -> tuple[Any, ...]:
+    """A row's parameters in `_EVENT_COLUMNS`' order."""
+    return (
+        r.id, r.station, r.county, r.seq, r.device_id, r.keeper, r.type, r.occurred_at,
+        r.received_at, r.business_date, r.data, r.server_data, r.content_hash, r.prev_hash,
+        r.hash, r.adjusts_month,
     )  # fmt: skip
 
 
