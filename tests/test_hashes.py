@@ -14,6 +14,7 @@ import uuid
 import pytest
 
 from backend.ledger.chain import BatchChain, chain_hash
+from backend.ledger.projector import StationState, assign_pickup_code
 from backend.ledger.store.events import EventRow, sqlite_parameters
 from backend.ledger.text_rules import TextRuleViolation, check_text, check_text_fields
 from backend.ledger.validation import (
@@ -294,3 +295,38 @@ def test_sqlite_parameters_are_what_sqlite3_adapts_byte_for_byte():
         ]  # fmt: skip
         assert sqlite_parameters(batch) == expected
     assert sqlite_parameters(rows[:1])[0][7] == str(rows[0].occurred_at.astimezone(datetime.UTC))
+
+
+def _assigned_by_sorting(state: StationState, tracking_no: str, proposed: str | None) -> str:
+    """assign_pickup_code as it was, sorting every slot for every parcel (the reference)."""
+    taken = state.shelf_codes
+    if proposed and proposed not in taken:
+        return proposed
+    slots = [(s, lay) for s in range(1, state.shelves + 1) for lay in range(1, state.layers + 1)]
+    slots.sort(key=lambda slot: (state.slot_load.get(slot, 0), slot))
+    tail = tracking_no[-4:]
+    for shelf, layer in slots:
+        code = f"{shelf}-{layer}-{tail}"
+        if code not in taken:
+            return code
+    suffix = 2
+    while f"{slots[0][0]}-{slots[0][1]}-{tail}-{suffix}" in taken:
+        suffix += 1
+    return f"{slots[0][0]}-{slots[0][1]}-{tail}-{suffix}"
+
+
+def test_pickup_codes_are_assigned_as_by_sorting_every_slot():
+    """The code the server assigns is in the event's server data, which the chain hash covers."""
+    rng = random.Random(13)
+    for _ in range(300):
+        state = StationState(uuid.uuid4(), uuid.uuid4(), rng.randint(1, 6), rng.randint(1, 4))
+        shelf: list[tuple[str, str]] = []
+        for n in range(rng.randrange(0, 80)):
+            tail = f"{rng.randrange(3):04d}"  # few tails: codes collide, slots fill unevenly
+            proposed = rng.choice([None, None, f"{rng.randint(1, 3)}-1-{tail}", "P1"])
+            expected = _assigned_by_sorting(state, f"SF{tail}", proposed)
+            assert assign_pickup_code(state, f"SF{tail}", proposed) == expected
+            state.shelve(f"SF{n}", uuid.uuid4(), expected)
+            shelf.append((f"SF{n}", expected))
+            if rng.random() < 0.3:  # a parcel picked up
+                state.unshelve(*shelf.pop(rng.randrange(len(shelf))))
