@@ -193,15 +193,15 @@ def assign_pickup_code(state: StationState, tracking_no: str, proposed: str | No
         code = f"{shelf}-{layer}-{tail}"
         if code not in taken:
             return code
-    slots = sorted(slots, key=lambda slot: (state.slot_load.get(slot, 0), slot))
-    for shelf, layer in slots:
+    ordered = sorted(slots, key=lambda slot: (state.slot_load.get(slot, 0), slot))
+    for shelf, layer in ordered:
         code = f"{shelf}-{layer}-{tail}"
         if code not in taken:
             return code
     suffix = 2
-    while f"{slots[0][0]}-{slots[0][1]}-{tail}-{suffix}" in taken:
+    while f"{ordered[0][0]}-{ordered[0][1]}-{tail}-{suffix}" in taken:
         suffix += 1
-    return f"{slots[0][0]}-{slots[0][1]}-{tail}-{suffix}"
+    return f"{ordered[0][0]}-{ordered[0][1]}-{tail}-{suffix}"
 
 
 @functools.cache
