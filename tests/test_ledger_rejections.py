@@ -47,6 +47,17 @@ CASES = [
         "time_out_of_range",
         "occurred_at",
     ),
+    # Beyond what a datetime holds once moved to UTC: refused alike, not a server error.
+    (
+        {**event("checkin.recorded", {}), "occurred_at": "0001-01-01T00:00:00+08:00"},
+        "time_out_of_range",
+        "occurred_at",
+    ),
+    (
+        {**event("checkin.recorded", {}), "occurred_at": "9999-12-31T23:59:59-08:00"},
+        "time_out_of_range",
+        "occurred_at",
+    ),
     (event("checkin.recorded", {"lat": 30.1}), "location_incomplete", "lng"),
     (event("checkin.recorded", {"lat": 91, "lng": 100}), "out_of_range", "lat"),
     (received(phone="12345678901"), "invalid_phone", "recipient_phone"),

@@ -152,16 +152,24 @@ def rejection_from_msgspec(error: msgspec.ValidationError) -> Rejection:
     return Rejection("invalid_value", field_name)
 
 
-def _parse_occurred_at(value: str, received_at: datetime.datetime) -> datetime.datetime:
+def _parse_occurred_at(
+    value: str, received_at: datetime.datetime
+) -> tuple[datetime.datetime, datetime.datetime]:
+    """The phone's moment as written, and the same moment in UTC (compared with the server's
+    UTC times without converting again, and written into the hashes)."""
     try:
         moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except (ValueError, AttributeError):
         raise Rejection("invalid_time", "occurred_at") from None
     if moment.tzinfo is None:
         raise Rejection("time_without_zone", "occurred_at")
-    if moment < EARLIEST or moment > received_at + LATEST_AHEAD:
+    try:
+        in_utc = moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+08:00: before any time a datetime holds in UTC
+        raise Rejection("time_out_of_range", "occurred_at") from None
+    if in_utc < EARLIEST or in_utc > received_at + LATEST_AHEAD:
         raise Rejection("time_out_of_range", "occurred_at")
-    return moment
+    return moment, in_utc
 
 
 def _check_tracking(data: dict[str, Any], carrier_required: bool) -> None:
@@ -249,7 +257,7 @@ def check_event(raw: Any, received_at: datetime.datetime) -> Candidate:
         raise Rejection("unknown_event_type", "type", {"type": str(event_type)[:40]})
     if not isinstance(raw.get("occurred_at"), str):
         raise Rejection("missing_field", "occurred_at")
-    occurred_at = _parse_occurred_at(raw["occurred_at"], received_at)
+    occurred_at, occurred_utc = _parse_occurred_at(raw["occurred_at"], received_at)
     if not isinstance(raw.get("data"), dict):
         raise Rejection("missing_field", "data")
     try:
@@ -260,7 +268,7 @@ def check_event(raw: Any, received_at: datetime.datetime) -> Candidate:
     _normalize(event_type, data)
     check_event_text(data)
     data_json = canonical_json(data)
-    occurred_text = utc_iso(occurred_at)
+    occurred_text = occurred_utc.isoformat(timespec="microseconds")  # utc_iso(occurred_at)
     candidate = Candidate(
         id=event_id,
         type=event_type,
@@ -271,7 +279,7 @@ def check_event(raw: Any, received_at: datetime.datetime) -> Candidate:
         id_text=id_text,
         occurred_text=occurred_text,
     )
-    if occurred_at > received_at + CLOCK_TOLERANCE:
+    if occurred_utc > received_at + CLOCK_TOLERANCE:
         candidate.warnings.append("clock_ahead")
     return candidate
 
