@@ -140,7 +140,7 @@ def sqlite_value(value: Any) -> Any:
 def sqlite_parameters(rows: list[EventRow]) -> list[tuple[Any, ...]]:
     """The rows' parameters already adapted (`sqlite_value`): sqlite3 adapting every UUID and
     moment by a call into Python was most of the INSERT's cost. The values a push's rows share
-    (station, county, device, keeper, receipt time, most often the day) are adapted once
+    (station, county, device, keeper, receipt time; the day, when equal) are adapted once
     (tests/test_hashes.py compares this with sqlite3's own adapting over many generated rows)."""
     if not rows:
         return []
@@ -167,7 +167,9 @@ def sqlite_parameters(rows: list[EventRow]) -> list[tuple[Any, ...]]:
             if type(r.occurred_at) is datetime.datetime
             else sqlite_value(r.occurred_at),
             received_text,
-            day_text if r.business_date is day else sqlite_value(r.business_date),
+            day_text
+            if r.business_date == day and type(r.business_date) is type(day)
+            else sqlite_value(r.business_date),
             r.data, r.server_data, r.content_hash, r.prev_hash, r.hash, r.adjusts_month,
         )
         for r in rows
