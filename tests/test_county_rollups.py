@@ -13,7 +13,7 @@ import pytest
 from backend import db, runtime
 from backend.county import rollups
 from backend.county.store import rollup_rows
-from tests.support import event, push, tracking
+from tests.support import event, push, received, tracking
 from tests.test_catalogue import TEAPOT, WALNUT, add
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
@@ -552,3 +552,82 @@ async def test_pages_catching_up_at_once_beside_pushes_count_nothing_twice(clien
     await rollups.rebuild()
     assert await _snapshot() == caught_up
     assert caught_up[0]
+
+
+async def _received_today(client, world) -> int:
+    today = datetime.datetime.now(datetime.UTC).date()
+    first, last = today - datetime.timedelta(days=1), today + datetime.timedelta(days=1)
+    response = await client.get(
+        f"/api/v1/counties/{world.county_id}/rollup?from={first}&to={last}",
+        headers=world.staff.headers,
+    )
+    assert response.status_code == 200, response.text
+    return sum(r["count"] for r in response.json()["rows"] if r["kind"] == "parcel_received")
+
+
+def _counted_catch_ups(
+    monkeypatch, before: asyncio.Event | None = None, after: asyncio.Event | None = None
+) -> tuple[list[str], list[int]]:
+    """The catch-ups begun, and each one's count of station-days as it ends; the first one
+    holds on before its work until `before` opens, or after it (still in flight) until
+    `after` opens."""
+    real, begun, ran = rollups._catch_up, [], []
+
+    async def counted(county_id):
+        begun.append(county_id)
+        if before is not None and len(begun) == 1:
+            await before.wait()
+        caught = await real(county_id)
+        ran.append(caught)
+        if after is not None and len(ran) == 1:
+            await after.wait()
+        return caught
+
+    monkeypatch.setattr(rollups, "_catch_up", counted)
+    return begun, ran
+
+
+async def _until(condition) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("never came")
+
+
+async def test_staff_reading_at_once_share_one_catch_up_and_see_the_moved_figures(
+    client, world, monkeypatch
+):
+    """Three readers ask while a catch-up is in flight that has not yet read what is behind:
+    they share it, and each sees what was pushed before it asked."""
+    await _received_today(client, world)  # caught up: the pushes below are all that is behind
+    gate = asyncio.Event()
+    begun, ran = _counted_catch_ups(monkeypatch, before=gate)
+    await push(client, world.keeper_a, [received(), received()])
+    await push(client, world.keeper_b, [received()])
+    readers = [asyncio.ensure_future(_received_today(client, world))]
+    await _until(lambda: begun)
+    readers += [asyncio.ensure_future(_received_today(client, world)) for _ in range(2)]
+    await asyncio.sleep(0.2)  # the two have come to the catch-up in flight
+    gate.set()
+    assert await asyncio.gather(*readers) == [3, 3, 3]
+    assert len(begun) == 1 and ran[0] > 0
+
+
+async def test_a_reader_does_not_share_a_catch_up_begun_before_it_asked(client, world, monkeypatch):
+    """The catch-up in flight read what was behind before the push: the readers asking after
+    the push wait for the next one, share it, and it counts the push."""
+    await _received_today(client, world)
+    gate = asyncio.Event()
+    begun, ran = _counted_catch_ups(monkeypatch, after=gate)
+    await push(client, world.keeper_a, [received()])
+    first = asyncio.ensure_future(_received_today(client, world))
+    await _until(lambda: ran)  # it has counted and holds on, still in flight
+    await push(client, world.keeper_b, [received(), received()])
+    later = [asyncio.ensure_future(_received_today(client, world)) for _ in range(2)]
+    await asyncio.sleep(0.2)
+    assert len(begun) == 1  # the later readers wait: none has begun its own
+    gate.set()
+    assert await first == 1
+    assert await asyncio.gather(*later) == [3, 3]
+    assert len(begun) == 2
