@@ -5,9 +5,11 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import threading
 import uuid
 import zipfile
 
+from backend import compression
 from tests.support import received
 from tests.test_county_export import _month_of_activity
 
@@ -59,3 +61,34 @@ async def test_a_workbook_goes_as_it_is_it_is_a_zip_already(client, world):
     assert raw[:2] == b"PK"
     with zipfile.ZipFile(io.BytesIO(raw)) as workbook:
         assert "xl/workbook.xml" in workbook.namelist()
+
+
+async def test_a_long_answer_is_gzipped_off_the_event_loop_and_reads_back(
+    client, world, monkeypatch
+):
+    """A county page at least OFF_LOOP_BYTES long is deflated on a worker thread (the loop serves
+    pushes meanwhile); a push's short answer on the loop's own thread."""
+    threads: list[int] = []
+    real = compression.gzip.compress
+
+    def recorded(data, *args, **kwargs):
+        threads.append(threading.get_ident())
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(compression.gzip, "compress", recorded)
+    monkeypatch.setattr(compression, "OFF_LOOP_BYTES", 4096)
+    loop_thread = threading.get_ident()
+    request = client.build_request(
+        "GET",
+        "/county/?lang=zh-CN",
+        headers={**world.staff.headers, "accept": "text/html", "accept-encoding": "gzip"},
+    )
+    response = await client.send(request, stream=True)
+    raw = b"".join([chunk async for chunk in response.aiter_raw()])
+    assert response.status_code == 200 and response.headers["content-encoding"] == "gzip"
+    page = gzip.decompress(raw).decode()
+    assert len(page) >= 4096 and page.rstrip().endswith("</html>")
+    assert threads == [threads[0]] and threads[0] != loop_thread
+    pushed = await _push_raw(client, world.keeper_a, [received() for _ in range(20)])
+    assert [chunk async for chunk in pushed.aiter_raw()]
+    assert pushed.headers["content-encoding"] == "gzip" and threads[1] == loop_thread
