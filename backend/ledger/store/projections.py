@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
-from backend import db
+from backend import db, runtime
 from backend.ledger.projector import (
     DispatchState,
     LoggedEvent,
@@ -119,17 +121,123 @@ def _add_dispatch(state: StationState, dispatch: DispatchState) -> None:
         state.dispatched[dispatch.tracking_no] = dispatch.id
 
 
-async def load_state(facts: StationFacts, candidates: list[Candidate]) -> StationState:
-    """Only what this batch's events can touch: the shelf's index, and the entries they name."""
-    state = StationState(facts.id, facts.county_id, facts.shelves, facts.layers)
-    station = facts.id
+# The shelf's index kept in memory -------------------------------------------------------------
+# Reading a station's whole shelf on every push was ~14 % of the writer's thread (a station's
+# shelf is hundreds of parcels, the bench's bulk phone ends with 5,000). Each running app keeps
+# the index as the last push it committed left it, keyed by the chain head that push wrote.
+
+# At most this many parcels kept in all (~300 bytes each); the stations pushed least recently go.
+SHELF_CACHE_PARCELS = 30_000
+
+Head = tuple[int, str]  # a station's chain head: (last_seq, last_hash)
+
+
+@dataclass
+class _KeptShelf:
+    head: Head
+    on_shelf: dict[str, uuid.UUID]
+    shelf_codes: set[str]
+    slot_load: dict[tuple[int, int], int]
+
+
+class ShelfCache:
+    """The shelf indexes of one running app (backend/runtime.py), per station.
+
+    Why a kept index is the shelf as the database holds it: every change to a station's shelf is
+    an event in its log, written by a push that advances its chain head (seq and hash, which
+    covers every earlier event): the index is a function of the log up to that head. A push
+    takes the station's index out (`take`) and uses it only if the head it read under the
+    chain's lock is the one kept; any other writer (another process, a `--workers` sibling, a
+    push of this app that failed and was retried) leaves another head, or none kept. The index
+    a push leaves is kept only once its transaction has committed (`db.on_commit`); a rolled
+    back one keeps nothing. Writes to `ledger_parcel` outside a push (a rebuild) forget them."""
+
+    def __init__(self, limit: int = SHELF_CACHE_PARCELS) -> None:
+        self.limit = limit
+        self.kept: OrderedDict[uuid.UUID, _KeptShelf] = OrderedDict()
+        self.parcels = 0
+        self.hits = self.misses = 0  # for the tests
+
+    def take(self, station_id: uuid.UUID, head: Head) -> _KeptShelf | None:
+        kept = self.kept.pop(station_id, None)
+        if kept is not None:
+            self.parcels -= len(kept.on_shelf)
+            if kept.head == head:
+                self.hits += 1
+                return kept
+        self.misses += 1
+        return None
+
+    def keep(self, station_id: uuid.UUID, kept: _KeptShelf) -> None:
+        earlier = self.kept.pop(station_id, None)
+        if earlier is not None:
+            self.parcels -= len(earlier.on_shelf)
+        if len(kept.on_shelf) > self.limit:
+            return
+        self.kept[station_id] = kept
+        self.parcels += len(kept.on_shelf)
+        while self.parcels > self.limit:
+            _, gone = self.kept.popitem(last=False)
+            self.parcels -= len(gone.on_shelf)
+
+    def forget(self) -> None:
+        self.kept.clear()
+        self.parcels = 0
+
+
+def shelf_cache() -> ShelfCache | None:
+    """The running app's shelf indexes (None outside a runtime: nothing kept)."""
+    try:
+        return runtime.current().get("ledger.shelves", ShelfCache)
+    except RuntimeError:
+        return None
+
+
+def keep_shelf(state: StationState, head: Head) -> None:
+    """Keep the shelf's index as this push leaves it, at the chain head it writes, once (and
+    only if) its transaction commits."""
+    cache = shelf_cache()
+    if cache is None:
+        return
+    kept = _KeptShelf(head, state.on_shelf, state.shelf_codes, state.slot_load)
+    db.on_commit(lambda: cache.keep(state.station_id, kept))
+
+
+def forget_shelves() -> None:
+    """After writing `ledger_parcel` other than by a push (a rebuild)."""
+    cache = shelf_cache()
+    if cache is not None:
+        db.after_commit(cache.forget)
+
+
+async def _read_shelf(state: StationState) -> None:
     for row in await db.fetch(
         "SELECT id, tracking_no, package, pickup_code FROM ledger_parcel "
         "WHERE station = $1 AND state = 'on_shelf'",
-        station,
+        state.station_id,
     ):
         key = shelf_key(row["tracking_no"], row["package"])
         state.shelve(key, db.as_uuid(row["id"]), row["pickup_code"])
+
+
+async def load_state(
+    facts: StationFacts, candidates: list[Candidate], head: Head | None = None
+) -> StationState:
+    """Only what this batch's events can touch: the shelf's index, and the entries they name.
+    `head`, the station's chain head read under its lock, lets a kept index stand in for
+    reading the shelf (see ShelfCache)."""
+    state = StationState(facts.id, facts.county_id, facts.shelves, facts.layers)
+    station = facts.id
+    cache = shelf_cache() if head is not None else None
+    kept = cache.take(station, head) if cache is not None and head is not None else None
+    if kept is not None:
+        state.on_shelf, state.shelf_codes, state.slot_load = (
+            kept.on_shelf,
+            kept.shelf_codes,
+            kept.slot_load,
+        )
+    else:
+        await _read_shelf(state)
     handed = sorted(
         {
             c.data["tracking_no"]
