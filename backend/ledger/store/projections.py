@@ -127,8 +127,9 @@ def _add_dispatch(state: StationState, dispatch: DispatchState) -> None:
 # shelf is hundreds of parcels, the bench's bulk phone ends with 5,000). Each running app keeps
 # the index as the last push it committed left it, keyed by the chain head that push wrote.
 
-# At most this many parcels kept in all (~300 bytes each); the stations pushed least recently go.
-SHELF_CACHE_PARCELS = 30_000
+# At most this many parcels kept in all (~280 bytes each: ~3.4 MB, within issue 17's RSS budget);
+# the stations pushed least recently go first, a shelf bigger than all of it is never kept.
+SHELF_CACHE_PARCELS = 12_000
 
 Head = tuple[int, str]  # a station's chain head: (last_seq, last_hash)
 
