@@ -77,6 +77,29 @@ def loop_cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_seconds(pids: list[int]) -> dict[tuple[int, int], float]:
+    """CPU of each thread of the servers but their main ones, by (process, thread)."""
+    found = {}
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            tid = int(task.name)
+            if tid == pid:
+                continue
+            try:
+                fields = (task / "stat").read_text().rpartition(")")[2].split()
+            except OSError:  # the thread ended meanwhile
+                continue
+            found[(pid, tid)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def busiest_thread(before: dict[tuple[int, int], float], pids: list[int]) -> float:
+    """The CPU of the busiest other thread since `before`: SQLite's writer connection (a push
+    group's judging and writing run whole in it, one group at a time: the serial path)."""
+    after = thread_cpu_seconds(pids)
+    return max((v - before.get(k, 0.0) for k, v in after.items()), default=0.0)
+
+
 class Target:
     """Where pushes go: the project's /api/v1/sync with a keeper's token, or the bare endpoint."""
 
@@ -191,6 +214,7 @@ async def run_loads(target: Target, args, staff=None) -> dict:
               f" s for {args.duration} s; {load()}", flush=True)  # fmt: skip
         readers = staff(http) if staff else None
         cpu, loop_cpu = cpu_seconds(target.pids), loop_cpu_seconds(target.pids)
+        threads = thread_cpu_seconds(target.pids)
         phase = await phones_phase(http, target, args)
         if readers:
             readers.cancel()
@@ -198,21 +222,26 @@ async def run_loads(target: Target, args, staff=None) -> dict:
         figures["phones"] = phase
         figures["phones_cpu"] = cpu_seconds(target.pids) - cpu
         figures["phones_loop_cpu"] = loop_cpu_seconds(target.pids) - loop_cpu
+        figures["phones_writer_cpu"] = busiest_thread(threads, target.pids)
         figures["phones_load"] = os.getloadavg()[0]
         print(f"[{target.name}] capacity: {args.concurrency} concurrent pushes of "
               f"{args.per_push}, {args.capacity_seconds} s; {load()}", flush=True)  # fmt: skip
         cpu, loop_cpu = cpu_seconds(target.pids), loop_cpu_seconds(target.pids)
+        threads = thread_cpu_seconds(target.pids)
         figures["capacity"] = await capacity_phase(http, target, args)
         figures["capacity_cpu"] = cpu_seconds(target.pids) - cpu
         figures["capacity_loop_cpu"] = loop_cpu_seconds(target.pids) - loop_cpu
+        figures["capacity_writer_cpu"] = busiest_thread(threads, target.pids)
         figures["capacity_load"] = os.getloadavg()[0]
         print(f"[{target.name}] bulk: {args.bulk} events in batches of {args.bulk_batch}; "
               f"{load()}", flush=True)  # fmt: skip
         bulk_phone = target.phones[-1]
         cpu, loop_cpu = cpu_seconds(target.pids), loop_cpu_seconds(target.pids)
+        threads = thread_cpu_seconds(target.pids)
         figures["bulk"] = await bulk_phase(http, target, bulk_phone, args)
         figures["bulk_cpu"] = cpu_seconds(target.pids) - cpu
         figures["bulk_loop_cpu"] = loop_cpu_seconds(target.pids) - loop_cpu
+        figures["bulk_writer_cpu"] = busiest_thread(threads, target.pids)
         figures["bulk_load"] = os.getloadavg()[0]
         await drain(http, target)
     return figures
@@ -413,6 +442,14 @@ def summarise(name: str, figures: dict, check: tuple) -> dict:
                 ("bulk", figures["bulk"][0]),
             )
         ),
+        "writer_cpu": tuple(
+            1000 * figures.get(f"{name}_writer_cpu", 0.0) / max(1, phase.events)
+            for name, phase in (
+                ("phones", phones),
+                ("capacity", figures["capacity"][0]),
+                ("bulk", figures["bulk"][0]),
+            )
+        ),
     }
 
 
@@ -509,6 +546,12 @@ def print_table(args, mine: dict, base: dict | None, raw_rate: float) -> None:
     if base:
         loop += ", bare " + "/".join(f"{v:.2f}" for v in base["loop_cpu"])
     print(loop)
+    writer = "the busiest other thread (SQLite's writer connection): project " + "/".join(
+        f"{v:.3f}" for v in mine["writer_cpu"]
+    )
+    if base:
+        writer += ", bare " + "/".join(f"{v:.3f}" for v in base["writer_cpu"])
+    print(writer)
 
 
 def main() -> None:

@@ -135,7 +135,7 @@ async def _push_once(
         closed = await month_store.closed_months(station_id)
         today = local_today(facts, received_at)
         existing = await event_store.owners(list({c.id for c in candidates}))
-        state = await projection_store.load_state(facts, candidates)
+        state = await projection_store.load_state(facts, candidates, (last_seq, last_hash))
         await _named_codes(state, candidates)
         chain = BatchChain(facts.id, device_id, user.id, received_at)
         rows: list[EventRow] = []
@@ -191,6 +191,7 @@ async def _push_once(
         await _record_conflicts(conflicts, user, device_id, received_at)
         if rows:
             await event_store.advance_chain(station_id, last_seq, last_hash)
+        projection_store.keep_shelf(state, (last_seq, last_hash))
         await _describe_duplicates([j for j in judged if j.result.status == "duplicate"])
         return rows, last_seq, judged, notices
 

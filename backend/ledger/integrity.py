@@ -75,6 +75,7 @@ async def rebuild() -> dict[str, int]:
     replayed = 0
     async with db.write_transaction():
         await projection_store.clear()
+        projection_store.forget_shelves()
         station_ids = await station_store.ids_by_code()
         for station_id in station_ids:
             replayed += await _replay_station(station_id)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
-from backend import db
+from backend import db, runtime
 from backend.ledger.projector import (
     DispatchState,
     LoggedEvent,
@@ -119,17 +122,124 @@ def _add_dispatch(state: StationState, dispatch: DispatchState) -> None:
         state.dispatched[dispatch.tracking_no] = dispatch.id
 
 
-async def load_state(facts: StationFacts, candidates: list[Candidate]) -> StationState:
-    """Only what this batch's events can touch: the shelf's index, and the entries they name."""
-    state = StationState(facts.id, facts.county_id, facts.shelves, facts.layers)
-    station = facts.id
+# The shelf's index kept in memory -------------------------------------------------------------
+# Reading a station's whole shelf on every push was ~14 % of the writer's thread (a station's
+# shelf is hundreds of parcels, the bench's bulk phone ends with 5,000). Each running app keeps
+# the index as the last push it committed left it, keyed by the chain head that push wrote.
+
+# At most this many parcels kept in all (~280 bytes each: ~3.4 MB, within issue 17's RSS budget);
+# the stations pushed least recently go first, a shelf bigger than all of it is never kept.
+SHELF_CACHE_PARCELS = 12_000
+
+Head = tuple[int, str]  # a station's chain head: (last_seq, last_hash)
+
+
+@dataclass
+class _KeptShelf:
+    head: Head
+    on_shelf: dict[str, uuid.UUID]
+    shelf_codes: set[str]
+    slot_load: dict[tuple[int, int], int]
+
+
+class ShelfCache:
+    """The shelf indexes of one running app (backend/runtime.py), per station.
+
+    Why a kept index is the shelf as the database holds it: every change to a station's shelf is
+    an event in its log, written by a push that advances its chain head (seq and hash, which
+    covers every earlier event): the index is a function of the log up to that head. A push
+    takes the station's index out (`take`) and uses it only if the head it read under the
+    chain's lock is the one kept; any other writer (another process, a `--workers` sibling, a
+    push of this app that failed and was retried) leaves another head, or none kept. The index
+    a push leaves is kept only once its transaction has committed (`db.on_commit`); a rolled
+    back one keeps nothing. Writes to `ledger_parcel` outside a push (a rebuild) forget them."""
+
+    def __init__(self, limit: int = SHELF_CACHE_PARCELS) -> None:
+        self.limit = limit
+        self.kept: OrderedDict[uuid.UUID, _KeptShelf] = OrderedDict()
+        self.parcels = 0
+        self.hits = self.misses = 0  # for the tests
+
+    def take(self, station_id: uuid.UUID, head: Head) -> _KeptShelf | None:
+        kept = self.kept.pop(station_id, None)
+        if kept is not None:
+            self.parcels -= len(kept.on_shelf)
+            if kept.head == head:
+                self.hits += 1
+                return kept
+        self.misses += 1
+        return None
+
+    def keep(self, station_id: uuid.UUID, kept: _KeptShelf) -> None:
+        earlier = self.kept.pop(station_id, None)
+        if earlier is not None:
+            self.parcels -= len(earlier.on_shelf)
+        if len(kept.on_shelf) > self.limit:
+            return
+        self.kept[station_id] = kept
+        self.parcels += len(kept.on_shelf)
+        while self.parcels > self.limit:
+            _, gone = self.kept.popitem(last=False)
+            self.parcels -= len(gone.on_shelf)
+
+    def forget(self) -> None:
+        self.kept.clear()
+        self.parcels = 0
+
+
+def shelf_cache() -> ShelfCache | None:
+    """The running app's shelf indexes (None outside a runtime: nothing kept)."""
+    try:
+        return runtime.current().get("ledger.shelves", ShelfCache)
+    except RuntimeError:
+        return None
+
+
+def keep_shelf(state: StationState, head: Head) -> None:
+    """Keep the shelf's index as this push leaves it, at the chain head it writes, once (and
+    only if) its transaction commits."""
+    cache = shelf_cache()
+    if cache is None:
+        return
+    kept = _KeptShelf(head, state.on_shelf, state.shelf_codes, state.slot_load)
+    db.on_commit(lambda: cache.keep(state.station_id, kept))
+
+
+def forget_shelves() -> None:
+    """After writing `ledger_parcel` other than by a push (a rebuild)."""
+    cache = shelf_cache()
+    if cache is not None:
+        db.after_commit(cache.forget)
+
+
+async def _read_shelf(state: StationState) -> None:
     for row in await db.fetch(
         "SELECT id, tracking_no, package, pickup_code FROM ledger_parcel "
         "WHERE station = $1 AND state = 'on_shelf'",
-        station,
+        state.station_id,
     ):
         key = shelf_key(row["tracking_no"], row["package"])
         state.shelve(key, db.as_uuid(row["id"]), row["pickup_code"])
+
+
+async def load_state(
+    facts: StationFacts, candidates: list[Candidate], head: Head | None = None
+) -> StationState:
+    """Only what this batch's events can touch: the shelf's index, and the entries they name.
+    `head`, the station's chain head read under its lock, lets a kept index stand in for
+    reading the shelf (see ShelfCache)."""
+    state = StationState(facts.id, facts.county_id, facts.shelves, facts.layers)
+    station = facts.id
+    cache = shelf_cache() if head is not None else None
+    kept = cache.take(station, head) if cache is not None and head is not None else None
+    if kept is not None:
+        state.on_shelf, state.shelf_codes, state.slot_load = (
+            kept.on_shelf,
+            kept.shelf_codes,
+            kept.slot_load,
+        )
+    else:
+        await _read_shelf(state)
     handed = sorted(
         {
             c.data["tracking_no"]
@@ -231,7 +341,29 @@ def _dispatch_live(dispatch: DispatchState) -> bool:
     return not dispatch.reversed
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat()
+
+
+def _sqlite_moment(value: datetime.datetime) -> str:
+    """The text Piccolo's SQLite adapter writes for a datetime (UTC when aware)."""
+    return str(value.astimezone(datetime.UTC) if value.tzinfo is not None else value)
+
+
 async def write_projections(state: StationState) -> None:
+    # On SQLite the values go as the text Piccolo's adapters would make of them (the same bytes),
+    # made here: the adapters' lookup and call per value was a third of binding these rows, and
+    # the station's and county's ids are made once, not once per row.
+    uid: Callable[[Any], Any] = _same
+    moment: Callable[[Any], Any] = _same
+    day: Callable[[Any], Any] = _same
+    if db.is_sqlite():
+        uid, moment, day = str, _sqlite_moment, _iso
+    station, county = uid(state.station_id), uid(state.county_id)
     await db.executemany(
         "INSERT INTO ledger_parcel (id, station, county, tracking_no, carrier, recipient_phone, "
         "recipient_name, pickup_code, proposed_code, state, received_at, received_date, "
@@ -243,10 +375,11 @@ async def write_projections(state: StationState) -> None:
         "return_reason = excluded.return_reason",
         [
             (
-                p.id, state.station_id, state.county_id, p.tracking_no, p.carrier,
-                p.recipient_phone, p.recipient_name, p.pickup_code, p.proposed_code, p.state,
-                p.received_at, p.received_date, p.closed_event, p.closed_at, p.fee_fen,
-                p.return_reason, p.package,
+                uid(p.id), station, county, p.tracking_no, p.carrier, p.recipient_phone,
+                p.recipient_name, p.pickup_code, p.proposed_code, p.state, moment(p.received_at),
+                day(p.received_date), uid(p.closed_event) if p.closed_event else None,
+                moment(p.closed_at) if p.closed_at else None, p.fee_fen, p.return_reason,
+                p.package,
             )
             for p in _leaving_first(state.parcels, state.dirty_parcels, _parcel_on_shelf)
         ],
@@ -259,9 +392,10 @@ async def write_projections(state: StationState) -> None:
         "delivered_event = excluded.delivered_event, delivered_at = excluded.delivered_at",
         [
             (
-                p.id, state.station_id, state.county_id, p.platform, p.item, p.amount_fen,
-                p.commission_fen, p.customer_phone, p.household_code, p.state, p.ordered_at,
-                p.delivered_event, p.delivered_at,
+                uid(p.id), station, county, p.platform, p.item, p.amount_fen, p.commission_fen,
+                p.customer_phone, p.household_code, p.state, moment(p.ordered_at),
+                uid(p.delivered_event) if p.delivered_event else None,
+                moment(p.delivered_at) if p.delivered_at else None,
             )
             for p in (state.purchases[i] for i in sorted(state.dirty_purchases))
         ],
@@ -273,16 +407,16 @@ async def write_projections(state: StationState) -> None:
         "ON CONFLICT (id) DO UPDATE SET reversed = excluded.reversed",
         [
             (
-                d.id, state.station_id, state.county_id, d.tracking_no, d.carrier, d.weight_g,
-                d.fee_fen, d.destination, d.farm_product, d.household_code, d.business_date,
-                d.received_at, d.reversed,
+                uid(d.id), station, county, d.tracking_no, d.carrier, d.weight_g, d.fee_fen,
+                d.destination, d.farm_product, d.household_code, day(d.business_date),
+                moment(d.received_at), d.reversed,
             )
             for d in _leaving_first(state.dispatches, state.dirty_dispatches, _dispatch_live)
         ],
     )  # fmt: skip
     await db.executemany(
         "INSERT INTO ledger_reversal (target, reversal, station) VALUES ($1, $2, $3)",
-        [(target, reversal, state.station_id) for target, reversal in state.new_reversals],
+        [(uid(target), uid(reversal), station) for target, reversal in state.new_reversals],
     )
     await db.executemany(
         "INSERT INTO ledger_cashbook (station, day, kind, count, amount_fen, fee_fen) "
@@ -291,8 +425,8 @@ async def write_projections(state: StationState) -> None:
         "amount_fen = ledger_cashbook.amount_fen + excluded.amount_fen, "
         "fee_fen = ledger_cashbook.fee_fen + excluded.fee_fen",
         [
-            (state.station_id, day, kind, line[0], line[1], line[2])
-            for (day, kind), line in sorted(state.cashbook.items())
+            (station, day(when), kind, line[0], line[1], line[2])
+            for (when, kind), line in sorted(state.cashbook.items())
             if any(line)
         ],
     )

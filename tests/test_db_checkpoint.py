@@ -1,0 +1,59 @@
+"""SQLite's WAL checkpointed off the writers' path (db.DurableSQLiteEngine.committed): soon after
+a push commits, its rows are in the database file itself, not only in the WAL, though the WAL is
+far from the auto-checkpoint's length; and the process's writers still commit durably (WAL,
+synchronous FULL)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+
+import pytest
+
+from backend import db
+from tests.support import push, received
+
+pytestmark = pytest.mark.sqlite_only
+
+
+async def test_a_push_reaches_the_database_file_without_the_commit_checkpointing(
+    client, world, tmp_path
+):
+    engine = db.engine()
+    assert isinstance(engine, db.DurableSQLiteEngine)
+    pool = engine.loop_pool()
+    before = pool.checkpoints
+    entries = [received() for _ in range(5)]
+    await push(client, world.keeper_a, entries)
+    for _ in range(100):  # the checkpoint runs off the push's path, soon after
+        if pool.checkpoints > before and pool.checkpointing is None:
+            break
+        await asyncio.sleep(0.05)
+    assert pool.checkpoints > before
+    # The database file alone (without its WAL) holds the push: a checkpoint copied it there.
+    copy = tmp_path / "file-only.db"
+    shutil.copyfile(engine.connection_kwargs["database"], copy)
+    alone = sqlite3.connect(copy)
+    try:
+        ids = {row[0] for row in alone.execute("SELECT id FROM ledger_event")}
+    finally:
+        alone.close()
+    assert {entry["id"] for entry in entries} <= ids
+    report = await db.durability_report()
+    assert db.durability_ok(report)
+
+
+async def test_the_wal_stays_short_under_steady_writes(client, world):
+    """Checkpoints that never finish would let the WAL grow without end: each pass that finds it
+    long lets the next write start it over."""
+    for _ in range(40):
+        await push(client, world.keeper_a, [received() for _ in range(20)])
+    await asyncio.sleep(db.SQLITE_CHECKPOINT_SECONDS * 3)
+    path = db.engine().connection_kwargs["database"]
+    probe = sqlite3.connect(path)
+    try:
+        wal_pages = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+    finally:
+        probe.close()
+    assert wal_pages <= db.SQLITE_AUTOCHECKPOINT_PAGES
