@@ -9,7 +9,6 @@ import uuid
 from typing import Any
 
 import msgspec
-from piccolo.engine.sqlite import ADAPTERS as SQLITE_ADAPTERS
 
 from backend import db
 
@@ -130,13 +129,6 @@ async def insert(rows: list[EventRow]) -> None:
     await db.executemany(sql, [_values(r) for r in rows])
 
 
-def sqlite_value(value: Any) -> Any:
-    """A parameter as SQLite is handed it: what the adapter Piccolo registered for its type
-    (`sqlite3.register_adapter`) makes of it: a UUID's text, a moment's text in UTC, a date's."""
-    adapt = SQLITE_ADAPTERS.get(type(value))
-    return value if adapt is None else adapt(value)
-
-
 def sqlite_parameters(rows: list[EventRow]) -> list[tuple[Any, ...]]:
     """The rows' parameters already adapted (`sqlite_value`): sqlite3 adapting every UUID and
     moment by a call into Python was most of the INSERT's cost. The values a push's rows share
@@ -155,21 +147,21 @@ def sqlite_parameters(rows: list[EventRow]) -> list[tuple[Any, ...]]:
         and r.received_at is received
         for r in rows
     ):
-        return [tuple(sqlite_value(value) for value in _values(r)) for r in rows]
-    adapt_id, adapt_moment = SQLITE_ADAPTERS[uuid.UUID], SQLITE_ADAPTERS[datetime.datetime]
-    shared = [sqlite_value(value) for value in (station, county, device, keeper, received, day)]
+        return [tuple(db.sqlite_value(value) for value in _values(r)) for r in rows]
+    adapt_id, adapt_moment, _ = db.sqlite_adapters()
+    shared = [db.sqlite_value(value) for value in (station, county, device, keeper, received, day)]
     station_text, county_text, device_text, keeper_text, received_text, day_text = shared
     return [
         (
-            adapt_id(r.id) if type(r.id) is uuid.UUID else sqlite_value(r.id),
+            adapt_id(r.id) if type(r.id) is uuid.UUID else db.sqlite_value(r.id),
             station_text, county_text, r.seq, device_text, keeper_text, r.type,
             adapt_moment(r.occurred_at)
             if type(r.occurred_at) is datetime.datetime
-            else sqlite_value(r.occurred_at),
+            else db.sqlite_value(r.occurred_at),
             received_text,
             day_text
             if r.business_date == day and type(r.business_date) is type(day)
-            else sqlite_value(r.business_date),
+            else db.sqlite_value(r.business_date),
             r.data, r.server_data, r.content_hash, r.prev_hash, r.hash, r.adjusts_month,
         )
         for r in rows

@@ -11,7 +11,6 @@ import datetime
 import json
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -341,28 +340,11 @@ def _dispatch_live(dispatch: DispatchState) -> bool:
     return not dispatch.reversed
 
 
-def _same(value: Any) -> Any:
-    return value
-
-
-def _iso(value: Any) -> str:
-    return value.isoformat()
-
-
-def _sqlite_moment(value: datetime.datetime) -> str:
-    """The text Piccolo's SQLite adapter writes for a datetime (UTC when aware)."""
-    return str(value.astimezone(datetime.UTC) if value.tzinfo is not None else value)
-
-
 async def write_projections(state: StationState) -> None:
     # On SQLite the values go as the text Piccolo's adapters would make of them (the same bytes),
     # made here: the adapters' lookup and call per value was a third of binding these rows, and
     # the station's and county's ids are made once, not once per row.
-    uid: Callable[[Any], Any] = _same
-    moment: Callable[[Any], Any] = _same
-    day: Callable[[Any], Any] = _same
-    if db.is_sqlite():
-        uid, moment, day = str, _sqlite_moment, _iso
+    uid, moment, day = db.parameter_adapters()
     station, county = uid(state.station_id), uid(state.county_id)
     await db.executemany(
         "INSERT INTO ledger_parcel (id, station, county, tracking_no, carrier, recipient_phone, "
