@@ -30,7 +30,6 @@ from urllib.parse import unquote, urlparse
 import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import ADAPTERS as SQLITE_ADAPTERS
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.table import Table
 
@@ -306,34 +305,6 @@ def bind_tables(db: Engine) -> None:
 
 def is_sqlite() -> bool:
     return engine().engine_type == "sqlite"
-
-
-def sqlite_value(value: Any) -> Any:
-    """A parameter as SQLite is handed it: what the adapter Piccolo registered for its type
-    (`sqlite3.register_adapter`) makes of it: a UUID's text, a moment's text in UTC, a date's."""
-    adapt = SQLITE_ADAPTERS.get(type(value))
-    return value if adapt is None else adapt(value)
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def sqlite_adapters() -> tuple[Callable[[Any], Any], Callable[[Any], Any], Callable[[Any], Any]]:
-    """Piccolo's SQLite adapters of a UUID, a moment and a date, to call directly: sqlite3 looking
-    the adapter up and calling it for every value was a third of binding a push's rows or more;
-    the stored text is the same."""
-    return (
-        SQLITE_ADAPTERS[uuid.UUID],
-        SQLITE_ADAPTERS[datetime.datetime],
-        SQLITE_ADAPTERS[datetime.date],
-    )
-
-
-def parameter_adapters() -> tuple[Callable[[Any], Any], Callable[[Any], Any], Callable[[Any], Any]]:
-    """How a bulk write hands a UUID, a moment and a date to this engine: on SQLite already
-    adapted (`sqlite_adapters`), elsewhere as they are."""
-    return sqlite_adapters() if is_sqlite() else (_same, _same, _same)
 
 
 async def start(db: Engine | None = None) -> bool:

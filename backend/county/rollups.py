@@ -36,7 +36,7 @@ import logging
 import uuid
 import zoneinfo
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +45,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backend import clock, db, runtime
 from backend.catalogue.service import NotFarm, not_farm
-from backend.county import sale_months
+from backend.county import sale_months, shared_catch_up
 from backend.county.store import (
     frozen_rows,
     ledger_reads,
@@ -349,79 +349,17 @@ async def catch_up(county_id: uuid.UUID) -> int:
 
 
 async def _shared_catch_up(county_id: uuid.UUID) -> int:
-    """A county's catch-ups in one app shared between the readers asking at once. Five staff
-    catching up one after the other each recounted the days the phones had just moved; now a
-    reader joins the catch-up in flight if that one has not yet read what is behind (what was
-    pushed before the reader asked is counted), or else waits for the next one, which all those
-    asking meanwhile share."""
+    """A county's catch-ups in one app shared between the readers asking at once
+    (shared_catch_up.py)."""
     if db.engine().current_transaction.get() is not None:
         return await _catch_up(county_id)  # inside the caller's transaction: its own
     try:
-        shared = runtime.current().get(("county-catch-up", county_id), _SharedCatchUp)
+        shared = runtime.current().get(
+            ("county-catch-up", county_id), shared_catch_up.SharedCatchUp
+        )
     except RuntimeError:  # a script outside any app: nothing to share with
         return await _catch_up(county_id)
     return await shared.join(lambda: _catch_up(county_id))
-
-
-# Called by a shared catch-up just before it reads what is behind: readers asking from then on
-# may have pushes it will not see.
-_reading_behind: ContextVar[Callable[[], None] | None] = ContextVar(
-    "cunzhan_reading_behind", default=None
-)
-
-
-def _begin_reading_behind() -> None:
-    began = _reading_behind.get()
-    if began is not None:
-        began()
-
-
-class _Run:
-    def __init__(self) -> None:
-        self.read_behind = False  # it has begun reading what is behind
-        self.future: asyncio.Future[int] | None = None
-
-    def joinable(self) -> bool:
-        return self.future is not None and not self.future.done() and not self.read_behind
-
-
-class _SharedCatchUp:
-    """The catch-up running, and the next one (not begun: it serves everyone who asked after
-    the running one began reading)."""
-
-    def __init__(self) -> None:
-        self.running: _Run | None = None
-        self.next: _Run | None = None
-
-    async def join(self, catch_up: Callable[[], Awaitable[int]]) -> int:
-        run = self.running
-        if run is None or not run.joinable():
-            if self.next is not None:
-                run = self.next
-            elif run is None or run.future is None or run.future.done():
-                run = self.running = self._start(catch_up)
-            else:
-                run = self.next = self._start(catch_up, after=run.future)
-        assert run.future is not None
-        # shielded: a reader that goes away leaves the catch-up to the others
-        return await asyncio.shield(run.future)
-
-    def _start(
-        self, catch_up: Callable[[], Awaitable[int]], after: asyncio.Future[int] | None = None
-    ) -> _Run:
-        run = _Run()
-
-        async def work() -> int:
-            if after is not None:
-                await asyncio.wait([after])  # its failure is its own readers'
-                self.running, self.next = run, None
-            _reading_behind.set(lambda: setattr(run, "read_behind", True))
-            return await catch_up()
-
-        run.future = asyncio.ensure_future(work())
-        # retrieved even if every reader went away, so that a failure is not logged as lost
-        run.future.add_done_callback(lambda done: done.cancelled() or done.exception())
-        return run
 
 
 async def _catch_up(county_id: uuid.UUID) -> int:
@@ -435,7 +373,7 @@ async def _catch_up(county_id: uuid.UUID) -> int:
             rule = await _county_rule(county_id)
             state = await rollup_rows.state(county_id)
         if state is None:
-            _begin_reading_behind()
+            shared_catch_up.begin_reading_behind()
             return await rebuild_county(county_id)
         if _rule_changed(state, rule):
             return 0
@@ -495,7 +433,7 @@ async def _refresh_behind(
 ) -> int:
     today = rule.today(now)
     counted = state.counted_through
-    _begin_reading_behind()
+    shared_catch_up.begin_reading_behind()
     async with db.read_transaction():
         behind = await rollup_rows.stations_behind(county_id)
         due = await _days_come_due(county_id, rule, counted, today)

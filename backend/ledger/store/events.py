@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from backend import db
+from backend.sqlite_params import sqlite_adapters, sqlite_value
 
 GENESIS_HASH = "0" * 64
 
@@ -147,21 +148,21 @@ def sqlite_parameters(rows: list[EventRow]) -> list[tuple[Any, ...]]:
         and r.received_at is received
         for r in rows
     ):
-        return [tuple(db.sqlite_value(value) for value in _values(r)) for r in rows]
-    adapt_id, adapt_moment, _ = db.sqlite_adapters()
-    shared = [db.sqlite_value(value) for value in (station, county, device, keeper, received, day)]
+        return [tuple(sqlite_value(value) for value in _values(r)) for r in rows]
+    adapt_id, adapt_moment, _ = sqlite_adapters()
+    shared = [sqlite_value(value) for value in (station, county, device, keeper, received, day)]
     station_text, county_text, device_text, keeper_text, received_text, day_text = shared
     return [
         (
-            adapt_id(r.id) if type(r.id) is uuid.UUID else db.sqlite_value(r.id),
+            adapt_id(r.id) if type(r.id) is uuid.UUID else sqlite_value(r.id),
             station_text, county_text, r.seq, device_text, keeper_text, r.type,
             adapt_moment(r.occurred_at)
             if type(r.occurred_at) is datetime.datetime
-            else db.sqlite_value(r.occurred_at),
+            else sqlite_value(r.occurred_at),
             received_text,
             day_text
             if r.business_date == day and type(r.business_date) is type(day)
-            else db.sqlite_value(r.business_date),
+            else sqlite_value(r.business_date),
             r.data, r.server_data, r.content_hash, r.prev_hash, r.hash, r.adjusts_month,
         )
         for r in rows

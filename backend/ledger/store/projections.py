@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from backend import db, runtime
+from backend import db, runtime, sqlite_params
 from backend.ledger.projector import (
     DispatchState,
     LoggedEvent,
@@ -344,7 +344,7 @@ async def write_projections(state: StationState) -> None:
     # On SQLite the values go as the text Piccolo's adapters would make of them (the same bytes),
     # made here: the adapters' lookup and call per value was a third of binding these rows, and
     # the station's and county's ids are made once, not once per row.
-    uid, moment, day = db.parameter_adapters()
+    uid, moment, day = sqlite_params.parameter_adapters()
     station, county = uid(state.station_id), uid(state.county_id)
     await db.executemany(
         "INSERT INTO ledger_parcel (id, station, county, tracking_no, carrier, recipient_phone, "
