@@ -1,8 +1,6 @@
-"""The database engines: SQLite tuned for a county server, PostgreSQL for a province.
+"""The database engines: SQLite tuned for a county server (backend/sqlite_engine.py),
+PostgreSQL for a province.
 
-Piccolo's SQLite engine opens a fresh connection (and thread) for every query outside a
-transaction and sets no durability pragmas; `DurableSQLiteEngine` keeps a small pool of
-connections, each opened with WAL, `synchronous=FULL`, foreign keys and a busy timeout.
 Hot paths write inside `write_transaction()` and may use `execute`/`executemany`/`fetch`
 with `$1`-style placeholders, which run unchanged on both engines.
 """
@@ -23,248 +21,30 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
-import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
+
+from backend.sqlite_engine import (
+    SQLITE_AUTOCHECKPOINT_PAGES,
+    SQLITE_CHECKPOINT_SECONDS,
+    DurableSQLiteEngine,
+    drive,
+    inline_connection,
+)
+
+__all__ = ["SQLITE_AUTOCHECKPOINT_PAGES", "SQLITE_CHECKPOINT_SECONDS", "DurableSQLiteEngine"]
 
 log = logging.getLogger("cunzhan.db")
 
-SQLITE_BUSY_TIMEOUT_S = 30.0
 POOL_CLOSE_SECONDS = 10.0
-SQLITE_POOL_SIZE = 8
-# The WAL is checkpointed off the writers' path (`_checkpoint_while_writing`) at most this often
-# while writes come in; once it holds SQLITE_RESTART_PAGES, a last short pass under the writer
-# lock lets the next write start the WAL over. SQLite's own auto-checkpoint, in the COMMIT that
-# passes SQLITE_AUTOCHECKPOINT_PAGES (its default), stays as the safety net (another process's
-# readers or writers can keep that pass from finishing) and bounds the WAL on disk as before; it
-# now finds most pages already copied.
-SQLITE_CHECKPOINT_SECONDS = 0.2
-SQLITE_RESTART_PAGES = 400
-SQLITE_AUTOCHECKPOINT_PAGES = 1000
-SQLITE_PRAGMAS = (
-    "PRAGMA journal_mode = WAL",
-    "PRAGMA synchronous = FULL",
-    "PRAGMA foreign_keys = ON",
-    f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}",
-    f"PRAGMA wal_autocheckpoint = {SQLITE_AUTOCHECKPOINT_PAGES}",
-)
 
-
-def checkpoint_wal(path: str) -> int:
-    """One PASSIVE checkpoint on a connection of its own: copies the WAL's committed pages into
-    the database file without waiting for (or blocking) any reader or writer. The WAL's length
-    in pages (0 when it could not run: another process's checkpoint, the file being replaced)."""
-    try:
-        connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S)
-    except sqlite3.Error:
-        log.debug("cannot open the database to checkpoint its WAL", exc_info=True)
-        return 0
-    try:
-        connection.execute("PRAGMA synchronous = FULL")
-        row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        return int(row[1]) if row and row[1] > 0 else 0
-    except sqlite3.Error:
-        log.debug("WAL checkpoint skipped", exc_info=True)
-        return 0
-    finally:
-        connection.close()
-
-
-class PooledSQLiteTransaction(SQLiteTransaction):
-    """A transaction that borrows a pooled connection and, if it will write, queues for the
-    process's writer lock first (SQLite takes one writer at a time anyway: an asyncio queue is
-    fair and cheap, where the busy handler's sleep-and-retry lets a flood starve a writer)."""
-
-    _holds_writer = False
-
-    async def __aenter__(self) -> SQLiteTransaction:
-        if self._parent is not None:
-            return self._parent
-        engine: DurableSQLiteEngine = self.engine  # type: ignore[assignment]
-        if self.transaction_type != TransactionType.deferred:
-            await engine.loop_pool().writer.acquire()
-            self._holds_writer = True
-        try:
-            return await super().__aenter__()
-        except BaseException:
-            self._release_writer()
-            raise
-
-    def _release_writer(self) -> None:
-        if self._holds_writer:
-            self._holds_writer = False
-            self.engine.loop_pool().writer.release()  # type: ignore[attr-defined]
-
-    async def __aexit__(self, exception_type, exception, traceback) -> bool:
-        if self._parent:
-            return exception is None
-        engine: DurableSQLiteEngine = self.engine  # type: ignore[assignment]
-        try:
-            if exception:
-                if not self._rolled_back:
-                    await self.rollback()
-            elif not self._committed and not self._rolled_back:
-                await self.commit()
-                if self._holds_writer:
-                    engine.committed()
-        except BaseException:
-            await engine.discard_connection(self.connection)
-            self.engine.current_transaction.reset(self.context)
-            self._release_writer()
-            raise
-        await engine.release_connection(self.connection)
-        self.engine.current_transaction.reset(self.context)
-        self._release_writer()
-        return exception is None
-
-
-@dataclass
-class _LoopPool:
-    """Connections of one event loop: at most SQLITE_POOL_SIZE open, and one writer at a time."""
-
-    idle: list[aiosqlite.Connection] = field(default_factory=list)
-    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(SQLITE_POOL_SIZE))
-    writer: asyncio.Lock = field(default_factory=asyncio.Lock)
-    wrote: bool = False  # committed since the last checkpoint
-    checkpointing: asyncio.Task | None = None
-    checkpoints: int = 0  # passes run (for the tests)
-
-
-_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
-
-
-class DurableSQLiteEngine(SQLiteEngine):
-    """SQLite with durable pragmas on every connection and a bounded per-event-loop pool."""
-
-    def __init__(self, path: str, **kwargs: Any) -> None:
-        super().__init__(path=path, timeout=SQLITE_BUSY_TIMEOUT_S, **kwargs)
-        self._pools: dict[asyncio.AbstractEventLoop, _LoopPool] = {}
-
-    def loop_pool(self) -> _LoopPool:
-        # Called several times per statement: a get, not setdefault, which built (and threw
-        # away) a pool with its semaphore and lock on every call.
-        loop = asyncio.get_running_loop()
-        pool = self._pools.get(loop)
-        if pool is None:
-            pool = self._pools[loop] = _LoopPool()
-        return pool
-
-    def committed(self) -> None:
-        """A write committed: checkpoint the WAL soon, off the writers' path.
-
-        SQLite's auto-checkpoint ran inside the COMMIT of whichever write passed 1,000 WAL pages:
-        that commit copied the pages and fsynced the database file while every other writer of
-        the process waited (~9 % of the writer's thread at capacity). Durability does not move:
-        a commit is durable once its WAL frames are fsynced (synchronous FULL), as before; a
-        checkpoint only copies pages already durable, and a crash in one recovers from the WAL."""
-        pool = self.loop_pool()
-        pool.wrote = True
-        if pool.checkpointing is None:
-            pool.checkpointing = asyncio.get_running_loop().create_task(
-                self._checkpoint_while_writing(pool)
-            )
-
-    async def _checkpoint_while_writing(self, pool: _LoopPool) -> None:
-        path = self.connection_kwargs["database"]
-        try:
-            while pool.wrote:
-                pool.wrote = False
-                # Most of the copying, in a thread of its own while the writers go on.
-                pages = await asyncio.to_thread(checkpoint_wal, path)
-                pool.checkpoints += 1
-                if pages >= SQLITE_RESTART_PAGES:
-                    # What was committed meanwhile (little), with this process's writers held:
-                    # all copied, the next write starts the WAL over instead of growing it.
-                    async with pool.writer:
-                        await asyncio.to_thread(checkpoint_wal, path)
-                    pool.checkpoints += 1
-                await asyncio.sleep(SQLITE_CHECKPOINT_SECONDS)
-        finally:
-            pool.checkpointing = None
-
-    async def _open(self) -> aiosqlite.Connection:
-        connection = aiosqlite.connect(**self.connection_kwargs)
-        # Pooled connections must not keep the process alive at exit.
-        connection._thread.daemon = True
-        await connection
-        connection.row_factory = dict_factory  # type: ignore[assignment]
-        for pragma in SQLITE_PRAGMAS:
-            await connection.execute(pragma)
-        return connection
-
-    async def get_connection(self) -> aiosqlite.Connection:
-        pool = self.loop_pool()
-        await pool.slots.acquire()
-        if pool.idle:
-            return pool.idle.pop()
-        try:
-            return await self._open()
-        except BaseException:
-            pool.slots.release()
-            raise
-
-    async def release_connection(self, connection: aiosqlite.Connection) -> None:
-        pool = self.loop_pool()
-        if connection.in_transaction:
-            await self._close(connection)
-        else:
-            pool.idle.append(connection)
-        pool.slots.release()
-
-    async def discard_connection(self, connection: aiosqlite.Connection) -> None:
-        await self._close(connection)
-        self.loop_pool().slots.release()
-
-    async def _close(self, connection: aiosqlite.Connection) -> None:
-        with contextlib.suppress(Exception):  # a broken connection is dropped either way
-            await connection.close()
-
-    async def close_pool(self) -> None:
-        pool = self._pools.pop(asyncio.get_running_loop(), None)
-        if pool and pool.checkpointing is not None:
-            pool.checkpointing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pool.checkpointing
-        for connection in pool.idle if pool else []:
-            await self._close(connection)
-
-    async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
-        if query.lstrip()[:6].upper() in _WRITES:
-            async with self.loop_pool().writer:
-                rows = await self._run_once(query, args)
-            self.committed()
-            return rows
-        return await self._run_once(query, args)
-
-    async def _run_once(self, query, args):
-        connection = await self.get_connection()
-        try:
-            rows = await connection.execute_fetchall(query, args or [])
-        except BaseException:
-            await self.discard_connection(connection)
-            raise
-        await self.release_connection(connection)
-        return rows
-
-    async def _run_in_existing_connection(
-        self, connection, query, args=None, query_type="generic", table=None
-    ):
-        return await connection.execute_fetchall(query, args or [])
-
-    def transaction(
-        self,
-        transaction_type: TransactionType = TransactionType.deferred,
-        allow_nested: bool = True,
-    ) -> PooledSQLiteTransaction:
-        return PooledSQLiteTransaction(
-            engine=self, transaction_type=transaction_type, allow_nested=allow_nested
-        )
+T = TypeVar("T")
 
 
 def engine_from_url(url: str) -> Engine:
@@ -362,13 +142,34 @@ def on_commit(callback: Callable[[], None]) -> None:
         pending.append((callback, True))
 
 
+@dataclass
+class _Outcome:
+    committed: bool = False
+
+
+@asynccontextmanager
+async def _commit_callbacks() -> AsyncIterator[_Outcome]:
+    """Collects after_commit/on_commit callbacks of the outermost write transaction inside and
+    runs them once it has ended (the body sets `committed` once it has)."""
+    outcome = _Outcome()
+    if _after_commit.get() is not None:  # an inner transaction: the outermost runs them
+        yield outcome
+        return
+    token = _after_commit.set([])
+    try:
+        yield outcome
+    finally:
+        callbacks = _after_commit.get() or []
+        _after_commit.reset(token)
+        for callback, only_if_committed in callbacks:
+            if outcome.committed or not only_if_committed:
+                callback()
+
+
 @asynccontextmanager
 async def write_transaction() -> AsyncIterator[Any]:
     """A transaction that will write: IMMEDIATE on SQLite, so writers queue instead of failing."""
-    outermost = _after_commit.get() is None
-    token = _after_commit.set([]) if outermost else None
-    committed = False
-    try:
+    async with _commit_callbacks() as outcome:
         db = engine()
         if isinstance(db, SQLiteEngine):
             async with db.transaction(transaction_type=TransactionType.immediate) as tx:
@@ -376,14 +177,24 @@ async def write_transaction() -> AsyncIterator[Any]:
         else:
             async with db.transaction() as tx:
                 yield tx
-        committed = True
-    finally:
-        if token is not None:
-            callbacks = _after_commit.get() or []
-            _after_commit.reset(token)
-            for callback, only_if_committed in callbacks:
-                if committed or not only_if_committed:
-                    callback()
+        outcome.committed = True
+
+
+async def write_in_connection_thread(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """`work` in a write transaction of its own (what it may await: `in_connection_thread`).
+
+    On SQLite its BEGIN IMMEDIATE, statements and COMMIT run in one trip to the connection's
+    thread: under load the event loop is busy answering and reading pushes, and the trip back
+    after a BEGIN of its own waited ~9 ms there, once per group of pushes, while the writer lock
+    was held. Inside another transaction, or on PostgreSQL, it is that transaction's work."""
+    db = engine()
+    if not isinstance(db, DurableSQLiteEngine) or db.current_transaction.get() is not None:
+        async with write_transaction():
+            return await in_connection_thread(work)
+    async with _commit_callbacks() as outcome:
+        result = await db.write_in_one_trip(work)
+        outcome.committed = True
+    return result
 
 
 # Where this request's read transactions go when no transaction is open: set for the county's
@@ -439,13 +250,6 @@ def _sql_for(db: Engine, sql: str) -> str:
     return _sqlite_sql(sql) if db.engine_type == "sqlite" else sql
 
 
-T = TypeVar("T")
-
-# Set while a piece of work runs whole in its SQLite connection's thread (`in_connection_thread`):
-# fetch/execute/executemany then call that connection directly instead of hopping to its thread.
-_inline: ContextVar[sqlite3.Connection | None] = ContextVar("cunzhan_inline_sqlite", default=None)
-
-
 async def in_connection_thread(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run `work` inside the current transaction, on SQLite whole in the connection's thread.
 
@@ -457,25 +261,13 @@ async def in_connection_thread(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     outside a transaction, it is simply awaited."""
     db = engine()
     tx = db.current_transaction.get()
-    if not isinstance(db, DurableSQLiteEngine) or tx is None or _inline.get() is not None:
+    if not isinstance(db, DurableSQLiteEngine) or tx is None or inline_connection.get() is not None:
         return await work()
     connection = tx.connection
     # `_execute` (run a function in the connection's thread) and `_conn` are aiosqlite's private
     # API, as in 0.22.1 (pinned in requirements/app.lock): check them on upgrade.
     context = contextvars.copy_context()
-    return await connection._execute(context.run, _drive, connection._conn, work)
-
-
-def _drive(raw: sqlite3.Connection, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a coroutine that never suspends (its SQL is called directly) to its end."""
-    _inline.set(raw)
-    coroutine = work()
-    try:
-        coroutine.send(None)
-    except StopIteration as done:
-        return done.value
-    coroutine.close()
-    raise RuntimeError("work run in the connection's thread awaited something other than SQL")
+    return await connection._execute(context.run, drive, connection._conn, work)
 
 
 def _current_connection() -> tuple[Engine, Any]:
@@ -488,7 +280,7 @@ def _current_connection() -> tuple[Engine, Any]:
 
 async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     """Rows as dicts, inside the current transaction."""
-    raw = _inline.get()
+    raw = inline_connection.get()
     if raw is not None:
         return _fetch_dicts(raw, _sqlite_sql(sql), args)
     db, connection = _current_connection()
@@ -527,7 +319,7 @@ async def fetch_once(sql: str, *args: Any) -> list[dict[str, Any]]:
 
 
 async def execute(sql: str, *args: Any) -> None:
-    raw = _inline.get()
+    raw = inline_connection.get()
     if raw is not None:
         raw.execute(_sqlite_sql(sql), args)
         return
@@ -541,7 +333,7 @@ async def execute(sql: str, *args: Any) -> None:
 async def executemany(sql: str, rows: Sequence[Sequence[Any]]) -> None:
     if not rows:
         return
-    raw = _inline.get()
+    raw = inline_connection.get()
     if raw is not None:
         raw.executemany(_sqlite_sql(sql), rows)
         return

@@ -61,7 +61,7 @@ async def main_async(args) -> None:
     from argon2 import PasswordHasher
     from bench_ingest import make_events
 
-    from backend import db, runtime
+    from backend import db, runtime, sqlite_engine
     from backend.accounts import service as accounts
     from backend.accounts.schemas import CurrentUser
     from backend.app import create_app
@@ -75,7 +75,7 @@ async def main_async(args) -> None:
     await migrate()
     profile = cProfile.Profile() if args.profile else None
     if profile is not None:
-        drive = db._drive
+        drive = sqlite_engine.drive
 
         def profiled(raw, work):
             profile.enable()
@@ -84,7 +84,7 @@ async def main_async(args) -> None:
             finally:
                 profile.disable()
 
-        db._drive = profiled
+        sqlite_engine.drive = profiled
     app = create_app()
     async with runtime.running(), running(app), asgi_client(app) as client:
         world = await build_world(client)
