@@ -8,13 +8,16 @@ others down with it. Each work must therefore be safe to run again from the star
 result from scratch, inside the transaction.
 
 Used by the notification chains (backend/notify/groupwrite.py) and by sync ingest
-(backend/ledger/ingest.py), each on its own queue.
+(backend/ledger/ingest.py), each on its own queue. A queue opens its transactions with
+`transact`: `in_write_transaction` by default; sync ingest's works run whole in SQLite's
+connection thread and take `db.write_in_connection_thread` (one trip for a whole group).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable
+import functools
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -22,10 +25,18 @@ from backend import db, runtime
 
 T = TypeVar("T")
 
+Work = Callable[[], Coroutine[Any, Any, Any]]
+Transact = Callable[[Work], Awaitable[Any]]
+
+
+async def in_write_transaction(work: Work) -> Any:
+    async with db.write_transaction():
+        return await work()
+
 
 @dataclass
 class _Queued:
-    work: Callable[[], Awaitable[Any]]
+    work: Work
     future: asyncio.Future
     weight: int
     order: str
@@ -43,10 +54,13 @@ class GroupCommit:
 
     max_batch: int = 64
     max_weight: int = 0
+    transact: Transact = in_write_transaction
     queue: list[_Queued] = field(default_factory=list)
     flusher: asyncio.Task | None = None
 
-    async def run(self, work: Callable[[], Awaitable[T]], weight: int = 1, order: str = "") -> T:
+    async def run(
+        self, work: Callable[[], Coroutine[Any, Any, T]], weight: int = 1, order: str = ""
+    ) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
         self.queue.append(_Queued(work, future, weight, order))
@@ -69,10 +83,7 @@ class GroupCommit:
         while self.queue:
             batch = self._take()
             try:
-                results = []
-                async with db.write_transaction():
-                    for queued in batch:
-                        results.append(await queued.work())
+                results = await self.transact(functools.partial(_each, batch))
             except Exception:
                 await self._one_by_one(batch)
                 continue
@@ -80,12 +91,10 @@ class GroupCommit:
                 if not queued.future.done():
                     queued.future.set_result(result)
 
-    @staticmethod
-    async def _one_by_one(batch: list[_Queued]) -> None:
+    async def _one_by_one(self, batch: list[_Queued]) -> None:
         for queued in batch:
             try:
-                async with db.write_transaction():
-                    result = await queued.work()
+                result = await self.transact(queued.work)
             except Exception as exc:
                 if not queued.future.done():
                     queued.future.set_exception(exc)
@@ -94,8 +103,17 @@ class GroupCommit:
                     queued.future.set_result(result)
 
 
-def queue(name: Hashable, max_batch: int = 64, max_weight: int = 0) -> GroupCommit:
-    """The running app's queue called `name` (created with these bounds on first use)."""
+async def _each(batch: list[_Queued]) -> list[Any]:
+    return [await queued.work() for queued in batch]
+
+
+def queue(
+    name: Hashable,
+    max_batch: int = 64,
+    max_weight: int = 0,
+    transact: Transact = in_write_transaction,
+) -> GroupCommit:
+    """The running app's queue called `name` (created with these settings on first use)."""
     return runtime.current().get(
-        ("groupcommit", name), lambda: GroupCommit(max_batch=max_batch, max_weight=max_weight)
+        ("groupcommit", name), lambda: GroupCommit(max_batch, max_weight, transact=transact)
     )

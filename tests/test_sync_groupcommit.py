@@ -6,9 +6,10 @@ tests/test_sync_crash.py.)"""
 from __future__ import annotations
 
 import asyncio
+import time
 from contextlib import asynccontextmanager
 
-from backend import db, groupcommit, runtime
+from backend import db, runtime
 from backend.ledger import ingest, integrity
 from backend.ledger.store import projections
 from tests.support import event, push, received
@@ -17,8 +18,15 @@ from tests.support import event, push, received
 async def hold_the_queue(app, seconds: float) -> None:
     """A write that keeps the app's sync queue's transaction busy, so the pushes arriving
     meanwhile are certain to go together into the next one."""
+
+    async def busy() -> None:
+        if db.is_sqlite():
+            time.sleep(seconds)  # in the connection's thread, as the group's statements run
+        else:
+            await db.execute("SELECT pg_sleep($1)", seconds)
+
     with runtime.use(app.state.runtime):
-        await ingest.ingest_queue().run(lambda: asyncio.sleep(seconds))
+        await ingest.ingest_queue().run(busy)
 
 
 async def post(client, actor, events: list[dict]):
@@ -43,22 +51,22 @@ async def stored() -> dict[str, tuple[str, int]]:
 
 
 @asynccontextmanager
-async def counting_transactions():
-    """How many write transactions the group commit opens meanwhile."""
+async def counting_transactions(app):
+    """How many write transactions the app's sync queue opens meanwhile."""
+    with runtime.use(app.state.runtime):
+        queue = ingest.ingest_queue()
     opened = []
-    original = groupcommit.db.write_transaction
+    original = queue.transact
 
-    @asynccontextmanager
-    async def counted():
+    async def counted(work):
         opened.append(1)
-        async with original() as tx:
-            yield tx
+        return await original(work)
 
-    groupcommit.db.write_transaction = counted
+    queue.transact = counted
     try:
         yield opened
     finally:
-        groupcommit.db.write_transaction = original
+        queue.transact = original
 
 
 async def test_pushes_in_flight_together_share_commits_and_store_each_event_once(
@@ -68,7 +76,7 @@ async def test_pushes_in_flight_together_share_commits_and_store_each_event_once
     batches = [(keepers[n % 3], entries(20, 1000 * n)) for n in range(24)]
     # Half the batches are sent twice at once, as a phone does when an answer was lost.
     jobs = batches + batches[::2]
-    async with counting_transactions() as opened:
+    async with counting_transactions(app) as opened:
         answers = await asyncio.gather(
             hold_the_queue(app, 0.5), *(push(client, actor, batch) for actor, batch in jobs)
         )
@@ -104,7 +112,7 @@ async def test_a_push_failing_in_a_shared_transaction_fails_alone(app, client, w
     monkeypatch.setattr(projections, "write_projections", failing_for_b)
     good = [entries(10, 100 * n) for n in range(6)]
     bad = entries(10, 9000)
-    async with counting_transactions() as opened:
+    async with counting_transactions(app) as opened:
         answers = await asyncio.gather(
             hold_the_queue(app, 0.5),
             *(post(client, world.keeper_a, batch) for batch in good[:3]),

@@ -11,7 +11,6 @@ the primary key refuse the whole transaction, which is then judged again.
 from __future__ import annotations
 
 import datetime
-import functools
 import logging
 import uuid
 from dataclasses import dataclass
@@ -53,7 +52,12 @@ INGEST_GROUP_EVENTS = 2000
 
 
 def ingest_queue() -> groupcommit.GroupCommit:
-    return groupcommit.queue("ledger.sync", INGEST_GROUP_PUSHES, INGEST_GROUP_EVENTS)
+    return groupcommit.queue(
+        "ledger.sync",
+        INGEST_GROUP_PUSHES,
+        INGEST_GROUP_EVENTS,
+        transact=db.write_in_connection_thread,
+    )
 
 
 def _rejected(event_id: str | None, rejection: Rejection, language: str) -> SyncResult:
@@ -196,9 +200,9 @@ async def _push_once(
         return rows, last_seq, judged, notices
 
     # The pickup SMS go out only once the group's commit holds their parcels. On SQLite the
-    # batch's dozen statements run in one trip to the connection's thread.
+    # group's statements run in one trip to the connection's thread (write_in_connection_thread).
     rows, last_seq, judged, notices = await ingest_queue().run(
-        functools.partial(db.in_connection_thread, judge_and_write),
+        judge_and_write,
         weight=max(1, len(candidates)),
         order=str(station_id),
     )

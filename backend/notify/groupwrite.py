@@ -9,8 +9,8 @@ transaction is retried one write at a time.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from backend import groupcommit
 
@@ -19,7 +19,7 @@ T = TypeVar("T")
 MAX_BATCH = 64
 
 
-async def write(work: Callable[[], Awaitable[T]]) -> T:
+async def write(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run `work` (raw SQL through backend.db) in a write transaction shared with the writes
     queued beside it; returns its result once that transaction has committed."""
     return await groupcommit.queue("notify", max_batch=MAX_BATCH).run(work)
