@@ -333,6 +333,7 @@ async def project(args, workdir: Path) -> tuple[dict, Target, tuple, list[float]
                     seconds,
                     "--format",
                     "raw",
+                    "--threads",  # each stack under its thread: the loop's apart from SQLite's
                     "-o",
                     args.profile,
                     *(["--native"] if args.profile_native else []),
