@@ -31,9 +31,11 @@ SQLITE_POOL_SIZE = 8
 # The WAL is checkpointed off the writers' path (`_checkpoint_while_writing`) at most this often
 # while writes come in; once it holds SQLITE_RESTART_PAGES, a last short pass under the writer
 # lock lets the next write start the WAL over. SQLite's own auto-checkpoint, in the COMMIT that
-# passes SQLITE_AUTOCHECKPOINT_PAGES (its default), stays as the safety net (another process's
-# readers or writers can keep that pass from finishing) and bounds the WAL on disk as before; it
-# now finds most pages already copied.
+# passes SQLITE_AUTOCHECKPOINT_PAGES, stays as the safety net (another process's readers or
+# writers can keep that pass from finishing) and bounds the WAL on disk (~40 MB). At its default
+# of 1,000 pages it ran in nearly every COMMIT at capacity (the WAL takes ~22,000 pages a second
+# there, the background pass runs every 0.2–0.3 s), doubling COMMIT's time inside the writer
+# lock (docs/performance.md, 2026-12-06).
 SQLITE_CHECKPOINT_SECONDS = 0.2
 SQLITE_RESTART_PAGES = 400
 SQLITE_AUTOCHECKPOINT_PAGES = 10000
