@@ -186,7 +186,8 @@ async def write_in_connection_thread(work: Callable[[], Coroutine[Any, Any, T]])
     On SQLite its BEGIN IMMEDIATE, statements and COMMIT run in one trip to the connection's
     thread: under load the event loop is busy answering and reading pushes, and the trip back
     after a BEGIN of its own waited ~9 ms there, once per group of pushes, while the writer lock
-    was held. Inside another transaction, or on PostgreSQL, it is that transaction's work."""
+    was held. On PostgreSQL, or inside another transaction, it is an ordinary write_transaction
+    (nested in the other)."""
     db = engine()
     if not isinstance(db, DurableSQLiteEngine) or db.current_transaction.get() is not None:
         async with write_transaction():
