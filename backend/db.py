@@ -30,15 +30,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
-from backend.sqlite_engine import (
-    SQLITE_AUTOCHECKPOINT_PAGES,
-    SQLITE_CHECKPOINT_SECONDS,
-    DurableSQLiteEngine,
-    drive,
-    inline_connection,
-)
-
-__all__ = ["SQLITE_AUTOCHECKPOINT_PAGES", "SQLITE_CHECKPOINT_SECONDS", "DurableSQLiteEngine"]
+from backend.sqlite_engine import DurableSQLiteEngine, drive, inline_connection
 
 log = logging.getLogger("cunzhan.db")
 

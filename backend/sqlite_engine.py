@@ -158,11 +158,12 @@ class DurableSQLiteEngine(SQLiteEngine):
     def committed(self) -> None:
         """A write committed: checkpoint the WAL soon, off the writers' path.
 
-        SQLite's auto-checkpoint ran inside the COMMIT of whichever write passed 1,000 WAL pages:
-        that commit copied the pages and fsynced the database file while every other writer of
-        the process waited (~9 % of the writer's thread at capacity). Durability does not move:
-        a commit is durable once its WAL frames are fsynced (synchronous FULL), as before; a
-        checkpoint only copies pages already durable, and a crash in one recovers from the WAL."""
+        SQLite's auto-checkpoint runs inside the COMMIT of whichever write passes its bound:
+        that commit copies the pages and fsyncs the database file while every other writer of
+        the process waits (~9 % of the writer's thread at capacity, at 1,000 pages). Durability
+        does not move: a commit is durable once its WAL frames are fsynced (synchronous FULL), as
+        before; a checkpoint only copies pages already durable, and a crash in one recovers from
+        the WAL."""
         pool = self.loop_pool()
         pool.wrote = True
         if pool.checkpointing is None:

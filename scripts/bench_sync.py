@@ -58,23 +58,21 @@ def pct(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000 if ordered else 0.0
 
 
+def _stat_cpu(stat: Path) -> float:
+    """User + system CPU seconds from a process's or a thread's `stat` file."""
+    fields = stat.read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU the server processes have used so far."""
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
+    return sum(_stat_cpu(Path(f"/proc/{pid}/stat")) for pid in pids)
 
 
 def loop_cpu_seconds(pids: list[int]) -> float:
     """The same, of the servers' main threads only: the event loop, which bounds capacity (the
     rest is SQLite's threads: statements, commits, fsync)."""
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rpartition(")")[2].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+    return sum(_stat_cpu(Path(f"/proc/{pid}/task/{pid}/stat")) for pid in pids)
 
 
 def thread_cpu_seconds(pids: list[int]) -> dict[tuple[int, int], float]:
@@ -86,10 +84,9 @@ def thread_cpu_seconds(pids: list[int]) -> dict[tuple[int, int], float]:
             if tid == pid:
                 continue
             try:
-                fields = (task / "stat").read_text().rpartition(")")[2].split()
+                found[(pid, tid)] = _stat_cpu(task / "stat")
             except OSError:  # the thread ended meanwhile
                 continue
-            found[(pid, tid)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return found
 
 

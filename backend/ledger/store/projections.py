@@ -229,8 +229,9 @@ async def load_state(
     reading the shelf (see ShelfCache)."""
     state = StationState(facts.id, facts.county_id, facts.shelves, facts.layers)
     station = facts.id
-    cache = shelf_cache() if head is not None else None
-    kept = cache.take(station, head) if cache is not None and head is not None else None
+    kept = None
+    if head is not None and (cache := shelf_cache()) is not None:
+        kept = cache.take(station, head)
     if kept is not None:
         state.on_shelf, state.shelf_codes, state.slot_load = (
             kept.on_shelf,
