@@ -211,8 +211,9 @@ async def run_loads(target: Target, args, staff=None) -> dict:
               f" s for {args.duration} s; {load()}", flush=True)  # fmt: skip
         readers = staff(http) if staff else None
         cpu, loop_cpu = cpu_seconds(target.pids), loop_cpu_seconds(target.pids)
-        threads = thread_cpu_seconds(target.pids)
+        threads, client = thread_cpu_seconds(target.pids), time.process_time()
         phase = await phones_phase(http, target, args)
+        figures["phones_client_cpu"] = time.process_time() - client
         if readers:
             readers.cancel()
             figures["staff"] = await asyncio.gather(readers, return_exceptions=True)
@@ -224,8 +225,9 @@ async def run_loads(target: Target, args, staff=None) -> dict:
         print(f"[{target.name}] capacity: {args.concurrency} concurrent pushes of "
               f"{args.per_push}, {args.capacity_seconds} s; {load()}", flush=True)  # fmt: skip
         cpu, loop_cpu = cpu_seconds(target.pids), loop_cpu_seconds(target.pids)
-        threads = thread_cpu_seconds(target.pids)
+        threads, client = thread_cpu_seconds(target.pids), time.process_time()
         figures["capacity"] = await capacity_phase(http, target, args)
+        figures["capacity_client_cpu"] = time.process_time() - client
         figures["capacity_cpu"] = cpu_seconds(target.pids) - cpu
         figures["capacity_loop_cpu"] = loop_cpu_seconds(target.pids) - loop_cpu
         figures["capacity_writer_cpu"] = busiest_thread(threads, target.pids)
@@ -234,8 +236,9 @@ async def run_loads(target: Target, args, staff=None) -> dict:
               f"{load()}", flush=True)  # fmt: skip
         bulk_phone = target.phones[-1]
         cpu, loop_cpu = cpu_seconds(target.pids), loop_cpu_seconds(target.pids)
-        threads = thread_cpu_seconds(target.pids)
+        threads, client = thread_cpu_seconds(target.pids), time.process_time()
         figures["bulk"] = await bulk_phase(http, target, bulk_phone, args)
+        figures["bulk_client_cpu"] = time.process_time() - client
         figures["bulk_cpu"] = cpu_seconds(target.pids) - cpu
         figures["bulk_loop_cpu"] = loop_cpu_seconds(target.pids) - loop_cpu
         figures["bulk_writer_cpu"] = busiest_thread(threads, target.pids)
@@ -398,6 +401,15 @@ def rate(phase_and_seconds) -> float:
     return phase.events / seconds if seconds else 0.0
 
 
+def per_thousand_events(figures: dict, measure: str) -> tuple[float, float, float]:
+    """A CPU measure of the phones, capacity and bulk phases, in seconds per 1,000 events."""
+    phases = (figures["phones"], figures["capacity"][0], figures["bulk"][0])
+    return tuple(  # type: ignore[return-value]
+        1000 * figures.get(f"{name}_{measure}", 0.0) / max(1, phase.events)
+        for name, phase in zip(("phones", "capacity", "bulk"), phases, strict=True)
+    )
+
+
 def summarise(name: str, figures: dict, check: tuple) -> dict:
     phones: Phase = figures["phones"]
     return {
@@ -423,31 +435,13 @@ def summarise(name: str, figures: dict, check: tuple) -> dict:
         "dup": check[1],
         "missing": check[2],
         "loads": (figures["phones_load"], figures["capacity_load"], figures["bulk_load"]),
-        # Server CPU per 1,000 events stored: far less sensitive than rates to a busy machine.
-        "cpu": tuple(
-            1000 * figures[f"{name}_cpu"] / max(1, phase.events)
-            for name, phase in (
-                ("phones", phones),
-                ("capacity", figures["capacity"][0]),
-                ("bulk", figures["bulk"][0]),
-            )
-        ),
-        "loop_cpu": tuple(
-            1000 * figures[f"{name}_loop_cpu"] / max(1, phase.events)
-            for name, phase in (
-                ("phones", phones),
-                ("capacity", figures["capacity"][0]),
-                ("bulk", figures["bulk"][0]),
-            )
-        ),
-        "writer_cpu": tuple(
-            1000 * figures.get(f"{name}_writer_cpu", 0.0) / max(1, phase.events)
-            for name, phase in (
-                ("phones", phones),
-                ("capacity", figures["capacity"][0]),
-                ("bulk", figures["bulk"][0]),
-            )
-        ),
+        # CPU per 1,000 events stored: far less sensitive than rates to a busy machine.
+        "cpu": per_thousand_events(figures, "cpu"),
+        "loop_cpu": per_thousand_events(figures, "loop_cpu"),
+        "writer_cpu": per_thousand_events(figures, "writer_cpu"),
+        "client_cpu": per_thousand_events(figures, "client_cpu"),
+        # Cores the server kept busy while at capacity: ~1 is one Python process's ceiling.
+        "capacity_cores": figures["capacity_cpu"] / max(figures["capacity"][1], 1e-9),
     }
 
 
@@ -550,6 +544,16 @@ def print_table(args, mine: dict, base: dict | None, raw_rate: float) -> None:
     if base:
         writer += ", bare " + "/".join(f"{v:.3f}" for v in base["writer_cpu"])
     print(writer)
+    client = "the bench client's own CPU (this process, all phones): project " + "/".join(
+        f"{v:.3f}" for v in mine["client_cpu"]
+    )
+    if base:
+        client += ", bare " + "/".join(f"{v:.3f}" for v in base["client_cpu"])
+    print(client)
+    cores = f"server cores busy at capacity: project {mine['capacity_cores']:.2f}"
+    if base:
+        cores += f", bare {base['capacity_cores']:.2f}"
+    print(cores + f" (of {os.cpu_count()})")
 
 
 def main() -> None:
