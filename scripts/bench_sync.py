@@ -440,7 +440,8 @@ def summarise(name: str, figures: dict, check: tuple) -> dict:
         "loop_cpu": per_thousand_events(figures, "loop_cpu"),
         "writer_cpu": per_thousand_events(figures, "writer_cpu"),
         "client_cpu": per_thousand_events(figures, "client_cpu"),
-        # Cores the server kept busy while at capacity: ~1 is one Python process's ceiling.
+        # Cores the server kept busy at capacity: beside the client's own CPU, which of the two
+        # holds the run back on a machine they share.
         "capacity_cores": figures["capacity_cpu"] / max(figures["capacity"][1], 1e-9),
     }
 
@@ -544,7 +545,7 @@ def print_table(args, mine: dict, base: dict | None, raw_rate: float) -> None:
     if base:
         writer += ", bare " + "/".join(f"{v:.3f}" for v in base["writer_cpu"])
     print(writer)
-    client = "the bench client's own CPU (this process, all phones): project " + "/".join(
+    client = "the bench client's own CPU (this process): project " + "/".join(
         f"{v:.3f}" for v in mine["client_cpu"]
     )
     if base:
