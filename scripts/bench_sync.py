@@ -401,10 +401,10 @@ def rate(phase_and_seconds) -> float:
     return phase.events / seconds if seconds else 0.0
 
 
-def per_thousand_events(figures: dict, measure: str) -> tuple[float, float, float]:
+def per_thousand_events(figures: dict, measure: str) -> tuple[float, ...]:
     """A CPU measure of the phones, capacity and bulk phases, in seconds per 1,000 events."""
     phases = (figures["phones"], figures["capacity"][0], figures["bulk"][0])
-    return tuple(  # type: ignore[return-value]
+    return tuple(
         1000 * figures.get(f"{name}_{measure}", 0.0) / max(1, phase.events)
         for name, phase in zip(("phones", "capacity", "bulk"), phases, strict=True)
     )
