@@ -29,7 +29,8 @@ from backend.registry.tables import County, Station
 class Event(Table, tablename="ledger_event"):
     id = UUID(primary_key=True)  # the client's UUID: the key of exactly-once
     station = ForeignKey(Station, on_delete=OnDelete.restrict, null=False)
-    county = ForeignKey(County, on_delete=OnDelete.restrict, null=False, index=True)
+    # Read by county through ledger_event_county_date (county, business_date).
+    county = ForeignKey(County, on_delete=OnDelete.restrict, null=False)
     seq = Integer()  # 1, 2, 3… per station
     device_id = UUID()
     keeper = ForeignKey(User, on_delete=OnDelete.restrict, null=False)
@@ -77,8 +78,9 @@ class Parcel(Table, tablename="ledger_parcel"):
     """代收: a parcel dropped at the station for a villager, from receipt to pickup or return."""
 
     id = UUID(primary_key=True)  # the parcel.received event
-    station = UUID(index=True)
-    county = UUID(index=True)
+    # Read by station and by county through wider indexes that begin with them (migrations).
+    station = UUID()
+    county = UUID()
     tracking_no = Varchar(length=40)
     carrier = Varchar(length=8)
     recipient_phone = Varchar(length=11)
@@ -118,8 +120,9 @@ class Dispatch(Table, tablename="ledger_dispatch"):
 
     id = UUID(primary_key=True)  # the parcel.dispatched event
     station = UUID(index=True)
-    county = UUID(index=True)
-    tracking_no = Varchar(length=40, index=True)
+    # Read by county and by number through ledger_dispatch_claim and _tracking_claim.
+    county = UUID()
+    tracking_no = Varchar(length=40)
     carrier = Varchar(length=8)
     weight_g = Integer()
     fee_fen = BigInt()

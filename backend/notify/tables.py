@@ -110,9 +110,10 @@ class VillagerSms(Table, tablename="notify_villager_sms"):
     (logged before the provider hears of it: never sent twice) → sent | failed."""
 
     id = UUID(primary_key=True)  # also the provider's message_id
-    parcel = UUID(index=True)
+    # Read by parcel and by county through notify_villager_sms_once and _county_month.
+    parcel = UUID()
     station = UUID(index=True)
-    county = UUID(index=True)
+    county = UUID()
     kind = Varchar(length=12)  # pickup | reminder
     seq = Integer(default=0)
     phone = Varchar(length=20, secret=True)
