@@ -188,6 +188,20 @@ def _day(value: str | None, field: str) -> datetime.date | None:
         raise DomainError("county_invalid_date", status=400, field=field) from None
 
 
+def _rollup_row(
+    line: figures.StationDayLine, adjusted: dict[tuple[uuid.UUID, datetime.date, str], list]
+) -> RollupRow:
+    entries = adjusted.get((line.station, line.day, line.kind)) if adjusted else None
+    return RollupRow(
+        line.station,
+        line.day,
+        line.kind,
+        *line.counts(),
+        adjustments=len(entries) if entries else 0,
+        adjustment_entries=entries or [],
+    )
+
+
 def _download(content: bytes, media_type: str, filename: str) -> Response[bytes]:
     return Response(
         content=content,
@@ -250,17 +264,7 @@ class CountyDataController(Controller):
             county_id=county_id,
             start=first,
             end=last,
-            rows=[
-                RollupRow(
-                    station_id=line.station,
-                    day=line.day,
-                    kind=line.kind,
-                    adjustments=len(adjusted.get((line.station, line.day, line.kind), [])),
-                    adjustment_entries=adjusted.get((line.station, line.day, line.kind), []),
-                    **line.figures(),
-                )
-                for line in lines
-            ],
+            rows=[_rollup_row(line, adjusted) for line in lines],
         )
 
     @post(

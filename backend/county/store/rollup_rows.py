@@ -5,8 +5,9 @@ county, day and kind), how far each station is rolled up (county_rollup_mark) an
 from __future__ import annotations
 
 import datetime
+import operator
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
@@ -59,6 +60,14 @@ class KindLine(msgspec.Struct, frozen=True):
     def figures(self) -> dict[str, int]:
         return {key: getattr(self, key) for key in FIGURES}
 
+    def counts(self) -> tuple[int, int, int, int, int, int, int, int]:
+        """The FIGURES in order, for a caller building its own rows (a month of a county's
+        station-days is ~17,000 lines: a dict each was a third of the rollup API's CPU)."""
+        return (
+            self.count, self.amount_fen, self.fee_fen, self.farm_count, self.poverty_count,
+            self.poverty_amount_fen, self.farm_amount_fen, self.poverty_fee_fen,
+        )  # fmt: skip
+
 
 class DayLine(KindLine, frozen=True):
     """The county's figures of a kind on a day."""
@@ -85,6 +94,12 @@ def _counts(row: dict) -> tuple[int, int, int, int, int, int, int, int]:
         int(row[key] or 0) for key in FIGURES
     )
     return count, amount, fee, farm, poverty, poverty_amount, farm_amount, poverty_fee
+
+
+# A stored row's FIGURES, in order: its columns are integers NOT NULL (only a SUM gives NULL).
+_stored_counts: Callable[[dict[str, Any]], tuple[int, int, int, int, int, int, int, int]] = (
+    operator.itemgetter(*FIGURES)
+)
 
 
 _COLUMNS = ", ".join(FIGURES)
@@ -176,7 +191,7 @@ async def station_days(
         on = days.get(row["day"])
         if on is None:
             on = days[row["day"]] = db.as_date(row["day"])
-        lines.append(StationDayLine(row["kind"], *_counts(row), day=on, station=station_id))
+        lines.append(StationDayLine(row["kind"], *_stored_counts(row), day=on, station=station_id))
     return lines
 
 
@@ -193,7 +208,9 @@ async def one_station_days(
         last,
     )
     return [
-        StationDayLine(row["kind"], *_counts(row), day=db.as_date(row["day"]), station=station_id)
+        StationDayLine(
+            row["kind"], *_stored_counts(row), day=db.as_date(row["day"]), station=station_id
+        )
         for row in rows
     ]
 
