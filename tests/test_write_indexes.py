@@ -2,7 +2,7 @@
 indexes with it. An index whose columns a wider one of the same table begins with answers no
 read the wider one cannot (both engines read a composite index by its leading columns), yet
 every entry pays to write it: issue 17 dropped six such indexes and the writer's CPU per entry
-in a bulk push fell by ~12 %. This holds the migrated schema, on the engine under test, to
+fell by 7–12 %. This holds the migrated schema, on the engine under test, to
 that, so one added back by `index=True` on a column is caught here."""
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ DESCRIPTION = "no index another index already begins with: fewer to write for ev
 #   ledger_dispatch.county       → ledger_dispatch_claim (county, business_date, …)
 #   ledger_dispatch.tracking_no  → ledger_dispatch_tracking_claim (tracking_no, county, …)
 #   ledger_dispatch_county_date  → ledger_dispatch_claim (county, business_date, …)
-# Every accepted entry wrote each of them: dropping them took ~12 % off the writer's CPU per
-# event in a bulk push (docs/performance.md, "Fewer indexes to write per entry").
+# Every accepted entry wrote each of them: dropping them took 7–12 % off the writer's CPU per
+# entry (docs/performance.md, "Fewer indexes to write per entry").
 DROPPED = [
     ("Event", "ledger_event", "county", ForeignKey),
     ("Parcel", "ledger_parcel", "station", UUID),
