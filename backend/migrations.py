@@ -7,8 +7,13 @@ import importlib
 import io
 import pkgutil
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from piccolo.apps.migrations.tables import Migration
+
+if TYPE_CHECKING:  # the manager's module imports `black`: only `cunzhan migrate` loads it
+    from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+    from piccolo.columns import Column
 
 
 async def migrate(quiet: bool = True) -> None:
@@ -70,3 +75,26 @@ def sql_migration(migration_id: str, app_name: str, description: str, statements
         return manager
 
     return forwards
+
+
+def drop_column_indexes(
+    manager: MigrationManager,
+    table_class_name: str,
+    tablename: str,
+    columns: list[tuple[str, type[Column]]],
+) -> None:
+    """Add to a migration the dropping of the indexes `index=True` made on these (column name,
+    column class) pairs, as Piccolo's auto migrations write it (`alter_column`), so its record of
+    the schema stays the tables'."""
+    for column, column_class in columns:
+        manager.alter_column(
+            table_class_name=table_class_name,
+            tablename=tablename,
+            column_name=column,
+            db_column_name=column,
+            params={"index": False},
+            old_params={"index": True},
+            column_class=column_class,
+            old_column_class=column_class,
+            schema=None,
+        )

@@ -191,15 +191,8 @@ def _day(value: str | None, field: str) -> datetime.date | None:
 def _rollup_row(
     line: figures.StationDayLine, adjusted: dict[tuple[uuid.UUID, datetime.date, str], list]
 ) -> RollupRow:
-    entries = adjusted.get((line.station, line.day, line.kind)) if adjusted else None
-    return RollupRow(
-        line.station,
-        line.day,
-        line.kind,
-        *line.counts(),
-        adjustments=len(entries) if entries else 0,
-        adjustment_entries=entries or [],
-    )
+    entries = adjusted.get((line.station, line.day, line.kind), [])
+    return RollupRow(line.station, line.day, line.kind, *line.counts(), len(entries), entries)
 
 
 def _download(content: bytes, media_type: str, filename: str) -> Response[bytes]:

@@ -60,13 +60,10 @@ class KindLine(msgspec.Struct, frozen=True):
     def figures(self) -> dict[str, int]:
         return {key: getattr(self, key) for key in FIGURES}
 
-    def counts(self) -> tuple[int, int, int, int, int, int, int, int]:
+    def counts(self) -> Counts:
         """The FIGURES in order, for a caller building its own rows (a month of a county's
         station-days is ~17,000 lines: a dict each was a third of the rollup API's CPU)."""
-        return (
-            self.count, self.amount_fen, self.fee_fen, self.farm_count, self.poverty_count,
-            self.poverty_amount_fen, self.farm_amount_fen, self.poverty_fee_fen,
-        )  # fmt: skip
+        return _line_counts(self)
 
 
 class DayLine(KindLine, frozen=True):
@@ -96,10 +93,11 @@ def _counts(row: dict) -> tuple[int, int, int, int, int, int, int, int]:
     return count, amount, fee, farm, poverty, poverty_amount, farm_amount, poverty_fee
 
 
+Counts = tuple[int, int, int, int, int, int, int, int]  # FIGURES' values, in order
+
 # A stored row's FIGURES, in order: its columns are integers NOT NULL (only a SUM gives NULL).
-_stored_counts: Callable[[dict[str, Any]], tuple[int, int, int, int, int, int, int, int]] = (
-    operator.itemgetter(*FIGURES)
-)
+_stored_counts: Callable[[dict[str, Any]], Counts] = operator.itemgetter(*FIGURES)
+_line_counts: Callable[[KindLine], Counts] = operator.attrgetter(*FIGURES)
 
 
 _COLUMNS = ", ".join(FIGURES)

@@ -1,6 +1,8 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import UUID, ForeignKey, Varchar
 
+from backend.migrations import drop_column_indexes
+
 ID = "2026-12-06T06:30:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "no index another index already begins with: fewer to write for every entry"
@@ -15,31 +17,17 @@ DESCRIPTION = "no index another index already begins with: fewer to write for ev
 #   ledger_dispatch_county_date  → ledger_dispatch_claim (county, business_date, …)
 # Every accepted entry wrote each of them: dropping them took 7–12 % off the writer's CPU per
 # entry (docs/performance.md, "Fewer indexes to write per entry").
-DROPPED = [
-    ("Event", "ledger_event", "county", ForeignKey),
-    ("Parcel", "ledger_parcel", "station", UUID),
-    ("Parcel", "ledger_parcel", "county", UUID),
-    ("Dispatch", "ledger_dispatch", "county", UUID),
-    ("Dispatch", "ledger_dispatch", "tracking_no", Varchar),
-]
 
 
 async def forwards():
     from backend.db import engine
 
     manager = MigrationManager(migration_id=ID, app_name="ledger", description=DESCRIPTION)
-    for table_class_name, tablename, column, column_class in DROPPED:
-        manager.alter_column(
-            table_class_name=table_class_name,
-            tablename=tablename,
-            column_name=column,
-            db_column_name=column,
-            params={"index": False},
-            old_params={"index": True},
-            column_class=column_class,
-            old_column_class=column_class,
-            schema=None,
-        )
+    drop_column_indexes(manager, "Event", "ledger_event", [("county", ForeignKey)])
+    drop_column_indexes(manager, "Parcel", "ledger_parcel", [("station", UUID), ("county", UUID)])
+    drop_column_indexes(
+        manager, "Dispatch", "ledger_dispatch", [("county", UUID), ("tracking_no", Varchar)]
+    )
 
     async def drop_county_date() -> None:
         await engine().run_ddl("DROP INDEX IF EXISTS ledger_dispatch_county_date")
