@@ -550,12 +550,13 @@ async def _recount_whole(
 ) -> None:
     """Inside the write: the stations' rows of every day, their closed months as frozen, their
     month rows and the households they served."""
-    await rollup_rows.delete_station_days("county_rollup", stations, None)
     await rollup_rows.delete_station_days("county_rollup_household", stations, None)
+    await rollup_rebuild.start_recount()
     await rollup_rebuild.count_entries(
         county_id, stations, rule.not_farm.codes, rule.not_farm.texts
     )
     await rollup_rebuild.count_overdue(county_id, stations, rule.return_days, today)
+    await rollup_rebuild.take_recount(stations)
     await _put_back_frozen(county_id, stations)
     await rollup_months.replace(stations, None)
 

@@ -3,6 +3,11 @@ and kind (county_rollup), the parcels fallen overdue, and the households served
 (county_rollup_household), each one `INSERT … SELECT … GROUP BY` over the stations' standing
 entries. No entry passes through Python: a county's rebuild reads millions.
 
+county_rollup's rows are counted into a temporary table first (`start_recount`), which
+county_rollup then takes (`take_recount`): only rows that changed are written. A rebuild after a
+new rule changes few rows (the log itself never changes), and writing every row into the table's
+three indexes again was a third of such a rebuild's time.
+
 The rule is `rollups.event_figures` (the incremental refresh's, in Python) written in SQL; the
 incremental-versus-rebuild test (tests/test_county_rollups.py) holds the two to the same rows for
 every kind of entry. Inside the caller's write transaction."""
@@ -64,6 +69,9 @@ _STANDING = (
 # pickup's fee is its storage fee; a dispatch is farm produce by its flag, a sale unless its
 # catalogue product (by code, else its text as mapped) is not; a 脱贫户's entry counts for the
 # poverty figures.
+# On SQLite `LIMIT -1` (every row) keeps the planner from folding this into the aggregate that
+# reads it, where each column was computed again in every SUM naming it (`poor`, its JSON and its
+# list lookup, three times): computed once per entry, the statement takes ~10 % less.
 _ENTRIES = """
 SELECT station, day, type,
   CASE WHEN type = 'entry.reversed' THEN '{reversed}'
@@ -79,12 +87,13 @@ SELECT station, day, type,
   CASE WHEN type <> 'entry.reversed' AND {household} IN (
          SELECT code FROM registry_household WHERE county = $1 AND poverty = $2)
        THEN 1 ELSE 0 END AS poor
-FROM standing
+FROM standing {all_rows}
 """
 
 _COLUMNS = ", ".join(FIGURES)
+_RECOUNT = "rollup_recount"  # the connection's own temporary table
 _COUNTED = (
-    f"INSERT INTO county_rollup (station, county, day, kind, {_COLUMNS}) "
+    f"INSERT INTO {_RECOUNT} (station, county, day, kind, {_COLUMNS}) "
     + """
 SELECT station, {county}, day, kind, COUNT(*), SUM(amount), SUM(fee), SUM(farm), SUM(poor),
   SUM(amount * poor), SUM(CASE WHEN type = 'sale.recorded' THEN amount * farm ELSE 0 END),
@@ -92,6 +101,41 @@ SELECT station, {county}, day, kind, COUNT(*), SUM(amount), SUM(fee), SUM(farm),
 FROM entries GROUP BY station, day, kind
 """
 )
+
+
+async def start_recount() -> None:
+    """Inside the caller's write: an empty recount, made on the connection's first rebuild."""
+    integer = "INTEGER" if db.is_sqlite() else "BIGINT"
+    figures = ", ".join(f"{key} {integer} NOT NULL" for key in FIGURES)
+    without_rowid = " WITHOUT ROWID" if db.is_sqlite() else ""
+    await db.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {_RECOUNT} (station UUID NOT NULL, "
+        f"county UUID NOT NULL, day DATE NOT NULL, kind VARCHAR(32) NOT NULL, {figures}, "
+        f"PRIMARY KEY (station, day, kind)){without_rowid}"
+    )
+    await db.execute(f"DELETE FROM {_RECOUNT}")
+
+
+_CHANGED = " OR ".join(f"county_rollup.{key} <> excluded.{key}" for key in ("county", *FIGURES))
+_TAKE_RECOUNT = f"""
+INSERT INTO county_rollup (station, county, day, kind, {_COLUMNS})
+SELECT station, county, day, kind, {_COLUMNS} FROM {_RECOUNT} WHERE true
+ON CONFLICT (station, day, kind) DO UPDATE
+SET county = excluded.county, {", ".join(f"{key} = excluded.{key}" for key in FIGURES)}
+WHERE {_CHANGED}
+"""
+
+
+async def take_recount(stations: list[uuid.UUID]) -> None:
+    """county_rollup's rows of the stations become the recount's: those it lacks deleted, those
+    that differ updated, new ones inserted, the rest left as they are."""
+    await db.execute(
+        f"DELETE FROM county_rollup WHERE station IN ({db.in_list(stations)}) AND NOT EXISTS ("
+        f"SELECT 1 FROM {_RECOUNT} r WHERE r.station = county_rollup.station "
+        "AND r.day = county_rollup.day AND r.kind = county_rollup.kind)",
+        *stations,
+    )
+    await db.execute(_TAKE_RECOUNT)
 
 
 def _not_in(value: str, listed: list[str], start: int) -> str:
@@ -132,7 +176,9 @@ async def count_entries(
         data="e.data AS data" if sqlite else "e.data::jsonb AS j",
         stations=db.in_list(stations, 3),
     )
-    entries = _ENTRIES.format(reversed=REVERSED_KIND, **fields)
+    entries = _ENTRIES.format(
+        reversed=REVERSED_KIND, all_rows="LIMIT -1" if sqlite else "", **fields
+    )
     counted = _COUNTED.format(county=_typed(1, "uuid"))
     served = _SERVED.format(county=_typed(1, "uuid"), household=fields["household"])
     if sqlite:
@@ -157,7 +203,7 @@ _SERVED = (
 
 
 _OVERDUE = f"""
-INSERT INTO county_rollup (station, county, day, kind, {_COLUMNS})
+INSERT INTO {_RECOUNT} (station, county, day, kind, {_COLUMNS})
 SELECT station, {{county}}, due, '{OVERDUE_KIND}', COUNT(*), 0, 0, 0, 0, 0, 0, 0
 FROM (SELECT p.station AS station, {{due}} AS due, c.business_date AS closed
       FROM ledger_parcel p LEFT JOIN ledger_event c ON c.id = p.closed_event
