@@ -46,12 +46,16 @@ async def year_to_date(
     async with db.read_transaction():
         stations = await places.coverage_places(county.id)
     counts = {"station_months": 0, "submitted_on_time": 0, "closed_on_time": 0}
+    judged = []
     month = first.replace(day=1)
     while deadline(month, county.month_close_day) < until:
+        judged.append(month)
+        month = next_month(month)
+    reviews = await ledger_months.county_months(county.id, [f"{m:%Y-%m}" for m in judged])
+    for month in judged:
         last = next_month(month) - datetime.timedelta(days=1)
         due = deadline(month, county.month_close_day)
-        review = await ledger_months.county_month(county.id, f"{month:%Y-%m}")
-        states = {state.station_id: state for state in review.stations}
+        states = {state.station_id: state for state in reviews[f"{month:%Y-%m}"].stations}
         for station in stations.stations:
             if not _open_in(station, month, last) or station.id not in states:
                 continue
@@ -60,7 +64,6 @@ async def year_to_date(
             counts["submitted_on_time"] += by(state.submitted_at, due, county.zone)
             closed = state.state == "closed"
             counts["closed_on_time"] += closed and by(state.closed_at, due, county.zone)
-        month = next_month(month)
     return {
         **counts,
         "submitted_pct": share_pct(counts["submitted_on_time"], counts["station_months"]),

@@ -251,11 +251,20 @@ async def still_closed(station_id: uuid.UUID, month: str) -> bool:
 
 
 async def county_month(county_id: uuid.UUID, month: str) -> CountyMonth:
-    parse_month(month)
+    return (await county_months(county_id, [month]))[month]
+
+
+async def county_months(county_id: uuid.UUID, months: list[str]) -> dict[str, CountyMonth]:
+    """`county_month` of several months, read at once (the scorecard judges a year's)."""
+    for month in months:
+        parse_month(month)
     async with db.read_transaction():
         stations = await station_store.ids_in_county(county_id)
-        rows = await month_store.of_stations(stations, month)
-    return CountyMonth(stations=[_out(s, month, rows.get(s)) for s in stations])
+        rows = await month_store.of_stations(stations, months)
+    return {
+        month: CountyMonth(stations=[_out(s, month, rows.get((s, month))) for s in stations])
+        for month in months
+    }
 
 
 class AdjustmentOut(msgspec.Struct, frozen=True):

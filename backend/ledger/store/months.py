@@ -76,16 +76,19 @@ async def get(station_id: uuid.UUID, month: str) -> MonthRow | None:
     return _row(rows[0]) if rows else None
 
 
-async def of_stations(station_ids: list[uuid.UUID], month: str) -> dict[uuid.UUID, MonthRow]:
-    if not station_ids:
+async def of_stations(
+    station_ids: list[uuid.UUID], months: list[str]
+) -> dict[tuple[uuid.UUID, str], MonthRow]:
+    """The stations' rows of these months, by (station, month)."""
+    if not station_ids or not months:
         return {}
     rows = await db.fetch(
-        f"SELECT {_COLUMNS} FROM ledger_month WHERE month = $1 "
-        f"AND station IN ({db.in_list(station_ids, 2)})",
-        month,
+        f"SELECT {_COLUMNS} FROM ledger_month WHERE month IN ({db.in_list(months)}) "
+        f"AND station IN ({db.in_list(station_ids, len(months) + 1)})",
+        *months,
         *station_ids,
     )
-    return {row.station: row for row in map(_row, rows)}
+    return {(row.station, row.month): row for row in map(_row, rows)}
 
 
 async def of_station(station_id: uuid.UUID, months: list[str]) -> dict[str, MonthRow]:
