@@ -128,7 +128,8 @@ WHERE {_CHANGED}
 
 async def take_recount(stations: list[uuid.UUID]) -> None:
     """county_rollup's rows of the stations become the recount's: those it lacks deleted, those
-    that differ updated, new ones inserted, the rest left as they are."""
+    that differ updated, new ones inserted, the rest left as they are. The recount is emptied:
+    the connection keeps no rows of it between rebuilds."""
     await db.execute(
         f"DELETE FROM county_rollup WHERE station IN ({db.in_list(stations)}) AND NOT EXISTS ("
         f"SELECT 1 FROM {_RECOUNT} r WHERE r.station = county_rollup.station "
@@ -136,6 +137,7 @@ async def take_recount(stations: list[uuid.UUID]) -> None:
         *stations,
     )
     await db.execute(_TAKE_RECOUNT)
+    await db.execute(f"DELETE FROM {_RECOUNT}")
 
 
 def _not_in(value: str, listed: list[str], start: int) -> str:
