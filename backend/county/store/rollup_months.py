@@ -27,17 +27,21 @@ FIGURES = (
     "poverty_fee_fen",
 )
 _COLUMNS = ", ".join(FIGURES)
-_SUMS = ", ".join(f"SUM({key})" for key in FIGURES)
+_SUMMED = ", ".join(f"SUM({key})" for key in FIGURES)
+# Sums of groups as their figures' columns, cast to integers: PostgreSQL's SUM of a bigint is a
+# numeric, read as a Decimal (the groups are never empty, so never NULL).
+SUMS = ", ".join(f"CAST(SUM({key}) AS BIGINT) AS {key}" for key in FIGURES)
 _INSERT = f"INSERT INTO county_rollup_month (station, county, month, kind, {_COLUMNS}) "
 
 
-def _month_of(column: str) -> str:
+def month_of(column: str) -> str:
+    """The first day of the month of a date column."""
     if db.is_sqlite():
         return f"date({column}, 'start of month')"
     return f"CAST(date_trunc('month', {column}) AS date)"
 
 
-def _date(number: int) -> str:
+def date_parameter(number: int) -> str:
     """A parameter standing for a date in a SELECT list (PostgreSQL cannot infer its type there;
     SQLite's CAST … AS date would make it a number)."""
     return f"${number}" if db.is_sqlite() else f"${number}::date"
@@ -51,9 +55,9 @@ async def replace(stations: list[uuid.UUID], days: set[datetime.date] | None) ->
     listed = db.in_list(stations)
     if days is None:
         await db.execute(f"DELETE FROM county_rollup_month WHERE station IN ({listed})", *stations)
-        month = _month_of("day")
+        month = month_of("day")
         await db.execute(
-            f"{_INSERT} SELECT station, county, {month}, kind, {_SUMS} FROM county_rollup "
+            f"{_INSERT} SELECT station, county, {month}, kind, {_SUMMED} FROM county_rollup "
             f"WHERE station IN ({listed}) GROUP BY station, county, {month}, kind",
             *stations,
         )
@@ -67,7 +71,7 @@ async def replace(stations: list[uuid.UUID], days: set[datetime.date] | None) ->
             first,
         )
         await db.execute(
-            f"{_INSERT} SELECT station, county, {_date(after + 1)}, kind, {_SUMS} "
+            f"{_INSERT} SELECT station, county, {date_parameter(after + 1)}, kind, {_SUMMED} "
             f"FROM county_rollup WHERE station IN ({listed}) "
             f"AND day >= ${after + 1} AND day <= ${after + 2} GROUP BY station, county, kind",
             *stations,
@@ -137,9 +141,8 @@ async def station_sums(
             f"WHERE county = $1{only} AND day >= ${len(args) + 1} AND day <= ${len(args) + 2}"
         )
         args += [start, end]
-    sums = ", ".join(f"SUM({key}) AS {key}" for key in FIGURES)
     return await db.fetch(
-        f"SELECT station, kind, {sums} FROM ({' UNION ALL '.join(parts)}) parts "
+        f"SELECT station, kind, {SUMS} FROM ({' UNION ALL '.join(parts)}) parts "
         "GROUP BY station, kind",
         *args,
     )
