@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import datetime
 
+from piccolo.apps.migrations.tables import Migration
+
+from backend import db
+from backend.county import rollups
+from backend.migrations import known_migrations, migrate
 from backend.registry import service as registry
 from backend.registry.schemas import HouseholdCreate
-from tests.support import _actor, _station, push
+from tests.support import _actor, _station, event, push
 from tests.test_county_pages import html_as
 from tests.test_county_poor_villages import _sale
 from tests.test_county_poverty import _page_row
@@ -63,3 +68,68 @@ async def test_households_served_are_distinct_per_village_township_and_county(cl
     )
     assert page.status_code == 200, page.text
     assert _page_row(page.text, "data-village", "西村")[:4] == ["测试县镇", "西村", "2 个", "2 户"]
+
+
+async def test_a_late_entry_in_a_month_already_counted_moves_the_year_to_date(client, world):
+    """The year's 惠及脱贫户 reads whole months from the county's month rows: an entry dated in
+    a month already counted (a phone back from offline) is in them at the next read, an entry
+    reversed leaves them, and a rebuild from the log leaves the same rows."""
+    today = datetime.datetime.now(SHANGHAI).date()
+    previous = today.replace(day=1) - datetime.timedelta(days=1)  # a whole month, in its year
+    month, when = f"{previous:%Y-%m}", f"{previous.replace(day=15):%Y-%m-%d}T12:00:00+08:00"
+    await registry.create_household(
+        None, world.county_id, HouseholdCreate(village_id=world.village_id, code="T-0004",
+                                               poverty=True),
+    )  # fmt: skip
+
+    async def served() -> tuple[int, int]:
+        kpis = await client.get(
+            f"/api/v1/counties/{world.county_id}/kpis?month={month}", headers=world.staff.headers
+        )
+        assert kpis.status_code == 200, kpis.text
+        return (
+            kpis.json()["poor_households"]["served"],
+            kpis.json()["year_to_date"]["poor_households"]["served"],
+        )
+
+    first = _sale(1000, when, world.household_code)  # T-0001, a 脱贫户
+    assert [r["status"] for r in await push(client, world.keeper_b, [first])] == ["accepted"]
+    assert await served() == (1, 1)
+    late = [_sale(1000, when, "T-0004"), _sale(1000, when, world.non_poverty_household_code)]
+    assert {r["status"] for r in await push(client, world.keeper_a, late)} == {"accepted"}
+    assert await served() == (2, 2)
+    undo = event("entry.reversed", {"target_id": first["id"], "reason": "录错"})
+    assert [r["status"] for r in await push(client, world.keeper_b, [undo])] == ["accepted"]
+    assert await served() == (1, 1)
+    await rollups.rebuild()
+    assert await served() == (1, 1)
+
+
+async def test_migrating_fills_the_month_rows_from_the_households_already_rolled_up(client, world):
+    """A county rolled up before county_rollup_household_month existed: the migration that makes
+    the table fills it from the daily rows, so no rebuild is needed and the figures stand."""
+    when = (datetime.datetime.now(SHANGHAI) - datetime.timedelta(days=40)).isoformat()
+    sales = [
+        _sale(1000, when, world.household_code),
+        _sale(1000, when, world.non_poverty_household_code),
+    ]
+    assert {r["status"] for r in await push(client, world.keeper_b, sales)} == {"accepted"}
+    await rollups.refresh()
+    made = await _month_rows()
+    assert len(made) == 2
+    ids = [migration_id for _, migration_id in known_migrations()]
+    ours = [i for i in ids if i.startswith("2026-12-06T12:00:0")]
+    assert len(ours) == 2
+    await db.engine().run_ddl("DROP TABLE county_rollup_household_month")
+    await Migration.delete().where(Migration.name.is_in(ours))
+    await migrate()
+    assert await _month_rows() == made
+
+
+async def _month_rows() -> list[tuple[str, ...]]:
+    async with db.read_transaction():
+        rows = await db.fetch(
+            "SELECT county, month, household_code FROM county_rollup_household_month "
+            "ORDER BY county, month, household_code"
+        )
+    return [tuple(str(value) for value in row.values()) for row in rows]

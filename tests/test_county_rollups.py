@@ -121,7 +121,7 @@ async def _relearn_shelf(client, model: StationModel) -> None:
     model.shelf = {p["tracking_no"]: p["pickup_code"] for p in response.json()}
 
 
-async def _snapshot() -> tuple[list, list, list, list]:
+async def _snapshot() -> tuple[list, ...]:
     """Every rollup table, every column but the ids."""
     async with db.read_transaction():
         rows = await db.fetch(
@@ -140,11 +140,16 @@ async def _snapshot() -> tuple[list, list, list, list]:
             "SELECT station, county, day, household_code FROM county_rollup_household "
             "ORDER BY station, day, household_code"
         )
+        served_months = await db.fetch(
+            "SELECT county, month, household_code FROM county_rollup_household_month "
+            "ORDER BY county, month, household_code"
+        )
     return (
         [tuple(str(v) for v in row.values()) for row in rows],
         [tuple(str(v) for v in row.values()) for row in totals],
         [tuple(str(v) for v in row.values()) for row in months],
         [tuple(str(v) for v in row.values()) for row in served],
+        [tuple(str(v) for v in row.values()) for row in served_months],
     )
 
 

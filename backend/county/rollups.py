@@ -479,6 +479,7 @@ async def _refresh_behind(
     async with db.write_transaction():
         await rollup_rows.serialise(county_id)
         await rollup_rows.write_totals(county_id, touched_days)
+        await rollup_households.write_county_months(county_id, touched_days)
         await _save_state(county_id, rule, today)
     return pairs
 
@@ -541,6 +542,7 @@ async def rebuild_county(county_id: uuid.UUID, now: datetime.datetime | None = N
     async with db.write_transaction():
         await rollup_rows.serialise(county_id)
         await rollup_rows.write_totals(county_id, None)
+        await rollup_households.write_county_months(county_id, None)
         await _save_state(county_id, rule, today)
         return await rollup_rows.station_day_count(county_id)
 

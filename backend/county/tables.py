@@ -90,6 +90,16 @@ class RollupHousehold(Table, tablename="county_rollup_household"):
     household_code = Varchar(length=64)
 
 
+class RollupHouseholdMonth(Table, tablename="county_rollup_household_month"):
+    """The distinct households the county's stations served in a month (its first day): the
+    daily rows' households, recomputed whole with the county's sums (store/rollup_households.py),
+    so a year's 惠及脱贫户 reads a few thousand rows, not a year's ~150,000 station-days."""
+
+    county = UUID()
+    month = Date()
+    household_code = Varchar(length=64)
+
+
 class SaleMonth(Table, tablename="county_sale_month"):
     """A station's standing 代销 of one month (the first day names it), alike in product text,
     catalogue code, unit and trace batch ("" for none): how many, their quantities and amounts

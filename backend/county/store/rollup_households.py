@@ -11,7 +11,9 @@ import uuid
 from collections.abc import Collection
 
 from backend import db
-from backend.county.store.rollup_rows import delete_station_days
+from backend.county.calendar_months import next_month
+from backend.county.store.rollup_months import date_parameter, month_of, segments
+from backend.county.store.rollup_rows import chunks, delete_station_days
 
 # The entries that name the household they served (the other types' household_code, if any,
 # counts for no 惠及脱贫户).
@@ -40,6 +42,37 @@ async def replace(
     )
 
 
+async def write_county_months(county_id: uuid.UUID, days: set[datetime.date] | None) -> None:
+    """Inside the caller's write, after the stations' daily rows changed: the county's distinct
+    households of the months of these days (all its months when None), made again from the daily
+    rows (beside the county's sums, rollup_rows.write_totals)."""
+    insert = (
+        "INSERT INTO county_rollup_household_month (county, month, household_code) "
+        "SELECT DISTINCT county, {month}, household_code FROM county_rollup_household "
+        "WHERE county = $1"
+    )
+    if days is None:
+        await db.execute("DELETE FROM county_rollup_household_month WHERE county = $1", county_id)
+        await db.execute(insert.format(month=month_of("day")), county_id)
+        return
+    months = sorted({day.replace(day=1) for day in days})
+    for chunk in chunks(months):
+        await db.execute(
+            "DELETE FROM county_rollup_household_month "
+            f"WHERE county = $1 AND month IN ({db.in_list(chunk, 2)})",
+            county_id,
+            *chunk,
+        )
+    for first in months:
+        last = next_month(first) - datetime.timedelta(days=1)
+        await db.execute(
+            insert.format(month=date_parameter(2)) + " AND day >= $2 AND day <= $3",
+            county_id,
+            first,
+            last,
+        )
+
+
 async def codes(
     county_id: uuid.UUID,
     first: datetime.date,
@@ -47,17 +80,38 @@ async def codes(
     stations: Collection[uuid.UUID] | None = None,
 ) -> set[str]:
     """Inside a read: the distinct households the county's stations (or these of them) served
-    over [first, last]. At most the registry's households, where the (station, household)
-    pairs of a year were ~46,000 rows at 300 stations."""
-    sql = (
-        "SELECT DISTINCT household_code FROM county_rollup_household "
-        "WHERE county = $1 AND day >= $2 AND day <= $3"
-    )
+    over [first, last]. The whole county's whole months from their month rows, the days at
+    either end (and some stations' whole range) from the daily rows: a year of a county is
+    ~150,000 daily rows at 300 stations."""
     if stations is not None:
         if not stations:
             return set()
-        sql += f" AND station IN ({db.in_list(list(stations), 4)})"
-    rows = await db.fetch(sql, county_id, first, last, *(stations or ()))
+        rows = await db.fetch(
+            "SELECT DISTINCT household_code FROM county_rollup_household "
+            "WHERE county = $1 AND day >= $2 AND day <= $3 "
+            f"AND station IN ({db.in_list(list(stations), 4)})",
+            county_id,
+            first,
+            last,
+            *stations,
+        )
+        return {row["household_code"] for row in rows}
+    months, days = segments(first, last)
+    parts: list[str] = []
+    args: list[object] = [county_id]
+    if months is not None:
+        parts.append(
+            "SELECT household_code FROM county_rollup_household_month "
+            f"WHERE county = $1 AND month >= ${len(args) + 1} AND month <= ${len(args) + 2}"
+        )
+        args += months
+    for start, end in days:
+        parts.append(
+            "SELECT household_code FROM county_rollup_household "
+            f"WHERE county = $1 AND day >= ${len(args) + 1} AND day <= ${len(args) + 2}"
+        )
+        args += [start, end]
+    rows = await db.fetch(" UNION ".join(parts), *args)  # UNION: each household once
     return {row["household_code"] for row in rows}
 
 
