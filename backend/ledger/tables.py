@@ -120,7 +120,8 @@ class Dispatch(Table, tablename="ledger_dispatch"):
 
     id = UUID(primary_key=True)  # the parcel.dispatched event
     station = UUID(index=True)
-    # Read by county and by number through ledger_dispatch_claim and _tracking_claim.
+    # Read by county (a month's claims, in the order they are paid: ledger_dispatch_claim holds
+    # every column the workbook shows) and by number (_tracking_claim).
     county = UUID()
     tracking_no = Varchar(length=40)
     carrier = Varchar(length=8)

@@ -158,7 +158,7 @@ async def live_dispatches(
         args += stations
     rows = await db.fetch(
         f"SELECT {_detail_columns(sheet)} FROM ledger_dispatch d WHERE {condition} "
-        "ORDER BY d.business_date, d.received_at, d.id",  # the index's order first: no sort
+        "ORDER BY d.business_date, d.received_at, d.id",  # ledger_dispatch_claim's order: no sort
         *args,
     )
     return _details(rows, await _late_months(county_id, first, last))
