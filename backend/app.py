@@ -157,6 +157,10 @@ def template_config() -> TemplateConfig:
 # pushes at once) into the older generations, which were walked again and again.
 GC_YOUNG_THRESHOLD = 20_000
 
+# Answers are deflated at zlib's own default level, not Litestar's 9: a month's rollup (4.7 MB
+# of JSON) took 23 ms instead of 47 for 5 % more bytes, a page of 190 KB 1.1 ms instead of 3.
+GZIP_LEVEL = 6
+
 
 def settle_heap() -> None:
     """For `cunzhan serve` only (it sets CUNZHAN_SETTLE_HEAP): what startup built (modules,
@@ -252,7 +256,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         compression_config=CompressionConfig(
-            backend="gzip", minimum_size=512, middleware_class=WholeBodyGzipMiddleware
+            backend="gzip",
+            minimum_size=512,
+            gzip_compress_level=GZIP_LEVEL,
+            middleware_class=WholeBodyGzipMiddleware,
         ),
         template_config=template_config(),
         request_max_body_size=MAX_BODY_BYTES,
