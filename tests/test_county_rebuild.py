@@ -8,8 +8,9 @@ import datetime
 from backend import db
 from backend.county import rollups
 from backend.registry.tables import County
+from tests.rollup_tables import snapshot
 from tests.support import event, push, tracking
-from tests.test_county_rollups import SHANGHAI, _overdue, _snapshot, at
+from tests.test_county_rollups import SHANGHAI, _overdue, at
 
 
 async def test_a_new_return_rule_moves_the_overdue_days_as_a_rebuild_from_nothing_would(
@@ -32,8 +33,8 @@ async def test_a_new_return_rule_moves_the_overdue_days_as_a_rebuild_from_nothin
     await County.update({County.parcel_return_days: 5}).where(County.id == world.county_id)
     await rollups.refresh()  # the rule changed: the county rebuilt
     assert [await _overdue(client, world, day) for day in days] == [2, 1, 0]  # after 5 days
-    rebuilt = await _snapshot()
+    rebuilt = await snapshot()
     async with db.write_transaction():
         await db.execute("DELETE FROM county_rollup")
     await rollups.rebuild()
-    assert await _snapshot() == rebuilt
+    assert await snapshot() == rebuilt

@@ -10,14 +10,20 @@ import random
 
 import pytest
 
-from backend import db, runtime
+from backend import runtime
 from backend.county import rollups
-from backend.county.store import rollup_rows
+from tests.rollup_tables import (
+    daily_rows,
+    households_agree_with_log,
+    month_rows_agree_with_days,
+    same_rows,
+    snapshot,
+    summed,
+)
 from tests.support import event, push, received, tracking
 from tests.test_catalogue import TEAPOT, WALNUT, add
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
-_FIGURES = ", ".join(rollup_rows.FIGURES)
 
 
 def at(days_ago: float) -> str:
@@ -121,106 +127,6 @@ async def _relearn_shelf(client, model: StationModel) -> None:
     model.shelf = {p["tracking_no"]: p["pickup_code"] for p in response.json()}
 
 
-async def _snapshot() -> tuple[list, ...]:
-    """Every rollup table, every column but the ids."""
-    async with db.read_transaction():
-        rows = await db.fetch(
-            f"SELECT station, county, day, kind, {_FIGURES} FROM county_rollup "
-            "ORDER BY station, day, kind"
-        )
-        totals = await db.fetch(
-            f"SELECT county, day, kind, {_FIGURES} FROM county_rollup_total "
-            "ORDER BY county, day, kind"
-        )
-        months = await db.fetch(
-            f"SELECT station, county, month, kind, {_FIGURES} FROM county_rollup_month "
-            "ORDER BY station, month, kind"
-        )
-        served = await db.fetch(
-            "SELECT station, county, day, household_code FROM county_rollup_household "
-            "ORDER BY station, day, household_code"
-        )
-        served_months = await db.fetch(
-            "SELECT county, month, household_code FROM county_rollup_household_month "
-            "ORDER BY county, month, household_code"
-        )
-    return (
-        [tuple(str(v) for v in row.values()) for row in rows],
-        [tuple(str(v) for v in row.values()) for row in totals],
-        [tuple(str(v) for v in row.values()) for row in months],
-        [tuple(str(v) for v in row.values()) for row in served],
-        [tuple(str(v) for v in row.values()) for row in served_months],
-    )
-
-
-async def _households_agree_with_log(at_least: int = 20) -> None:
-    """The households kept per station and day are those the log's standing sales, purchases
-    and dispatches name (惠及脱贫户 counts the 脱贫户 among them)."""
-    code = (
-        "json_extract(e.data, '$.household_code')"
-        if db.is_sqlite()
-        else "(e.data::jsonb ->> 'household_code')"
-    )
-    async with db.read_transaction():
-        logged = await db.fetch(
-            f"SELECT DISTINCT e.station, e.business_date AS day, {code} AS code "
-            "FROM ledger_event e LEFT JOIN ledger_reversal r ON r.target = e.id "
-            "WHERE e.type IN ('sale.recorded', 'purchase.ordered', 'parcel.dispatched') "
-            "AND r.target IS NULL"
-        )
-        kept = await db.fetch("SELECT station, day, household_code FROM county_rollup_household")
-    from_log = {(str(r["station"]), str(r["day"]), r["code"]) for r in logged if r["code"]}
-    assert len(from_log) > at_least
-    assert {(str(r["station"]), str(r["day"]), r["household_code"]) for r in kept} == from_log
-
-
-async def _daily_rows() -> list[dict]:
-    async with db.read_transaction():
-        return await db.fetch(
-            "SELECT station, county, day, kind, count, amount_fen, fee_fen, farm_count, "
-            "poverty_count, poverty_amount_fen, farm_amount_fen, poverty_fee_fen FROM county_rollup"
-        )
-
-
-def _summed(rows: list[dict], key) -> dict[tuple, list[int]]:
-    sums: dict[tuple, list[int]] = {}
-    for row in rows:
-        line = sums.setdefault(key(row), [0] * len(rollup_rows.FIGURES))
-        for index, name in enumerate(rollup_rows.FIGURES):
-            line[index] += int(row[name])
-    return sums
-
-
-async def _month_rows_agree_with_days() -> None:
-    """The month rows are the daily rows summed, and a station's sums over any range (whole
-    months from the month rows, the ends from the days) equal the daily rows summed over it."""
-    daily = await _daily_rows()
-    async with db.read_transaction():
-        months = await db.fetch(f"SELECT station, month, kind, {_FIGURES} FROM county_rollup_month")
-    by_month = _summed(daily, lambda r: (str(r["station"]), str(r["day"])[:7], r["kind"]))
-    assert _summed(months, lambda r: (str(r["station"]), str(r["month"])[:7], r["kind"])) == {
-        key: line for key, line in by_month.items() if any(line)
-    }
-    today = datetime.datetime.now(SHANGHAI).date()
-    county = daily[0]["county"]
-    for first, last in [
-        (today - datetime.timedelta(days=40), today),
-        (today.replace(day=1), today),
-        (today - datetime.timedelta(days=16), today - datetime.timedelta(days=3)),
-        ((today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1), today),
-        (today.replace(month=1, day=1), today + datetime.timedelta(days=40)),
-    ]:
-        async with db.read_transaction():
-            lines = await rollup_rows.station_sums(db.as_uuid(county), first, last)
-        got = {(str(line.station), line.kind): list(line.figures().values()) for line in lines}
-        inside = [
-            r for r in daily
-            if r["county"] == county and first <= db.as_date(r["day"]) <= last
-        ]  # fmt: skip
-        want = _summed(inside, lambda r: (str(r["station"]), r["kind"]))
-        assert got == want, (first, last)
-
-
 async def test_incremental_refresh_equals_full_recompute(client, world):
     rng = random.Random(1)
     models = [
@@ -240,26 +146,17 @@ async def test_incremental_refresh_equals_full_recompute(client, world):
         if round_number % 3 != 2:  # refresh some rounds, let others pile up
             await rollups.refresh()
     await rollups.refresh()
-    incremental = await _snapshot()
+    incremental = await snapshot()
     assert await rollups.refresh() == 0  # nothing new: nothing recomputed
-    assert await _snapshot() == incremental
+    assert await snapshot() == incremental
 
     await rollups.rebuild()
-    _same_rows(incremental, await _snapshot())
-    await _month_rows_agree_with_days()
-    await _households_agree_with_log()
+    same_rows(incremental, await snapshot())
+    await month_rows_agree_with_days()
+    await households_agree_with_log()
     assert accepted > 150
     kinds = {row[3] for row in incremental[0]}
     assert {"parcel_received", "parcel_dispatched", "entry_reversed", "parcel_overdue"} <= kinds
-
-
-def _same_rows(incremental: tuple, full: tuple) -> None:
-    """The refresh's rows (counted in Python) and the rebuild's (counted in SQL), table by
-    table."""
-    for mine, theirs in zip(incremental, full, strict=True):
-        only_incremental = sorted(set(mine) - set(theirs))
-        only_full = sorted(set(theirs) - set(mine))
-        assert not only_incremental and not only_full, (only_incremental, only_full)
 
 
 def _sold(product: str, amount_fen: int, commission_fen: int, **more) -> dict:
@@ -336,24 +233,24 @@ async def test_every_kind_of_entry_counts_alike_in_a_refresh_and_a_rebuild(clien
     reversal = event("entry.reversed", {"target_id": sales[4]["id"], "reason": "录错了"})
     assert (await push(client, world.keeper_a, [reversal]))[0]["status"] == "accepted"
     await rollups.refresh()
-    incremental = await _snapshot()
+    incremental = await snapshot()
     await rollups.rebuild()
-    _same_rows(incremental, await _snapshot())
-    await _households_agree_with_log(at_least=3)
+    same_rows(incremental, await snapshot())
+    await households_agree_with_log(at_least=3)
 
-    rows = await _daily_rows()
+    rows = await daily_rows()
     kinds = {row["kind"] for row in rows}
     assert {f"service_{s['data']['service']}" for s in services} <= kinds
     assert {"parcel_received", "parcel_picked_up", "parcel_returned", "parcel_moved",
             "parcel_dispatched", "purchase_ordered", "purchase_delivered", "sale_recorded",
             "checkin_recorded", "cash_counted", "training_attended", "entry_reversed",
             "parcel_overdue"} <= kinds  # fmt: skip
-    sold = _summed([r for r in rows if r["kind"] == "sale_recorded"], lambda r: r["kind"])
+    sold = summed([r for r in rows if r["kind"] == "sale_recorded"], lambda r: r["kind"])
     # The reversed sale left; the teapot (by code) and the cup (mapped) are not farm produce.
     assert sold["sale_recorded"] == [4, 9600, 960, 2, 3, 8700, 5900, 870]
-    dispatched = _summed([r for r in rows if r["kind"] == "parcel_dispatched"], lambda r: 0)
+    dispatched = summed([r for r in rows if r["kind"] == "parcel_dispatched"], lambda r: 0)
     assert dispatched[0] == [3, 0, 2600, 2, 1, 0, 0, 1200]
-    picked = _summed([r for r in rows if r["kind"] == "parcel_picked_up"], lambda r: 0)
+    picked = summed([r for r in rows if r["kind"] == "parcel_picked_up"], lambda r: 0)
     assert picked[0][:3] == [2, 0, 150]
 
 
@@ -476,9 +373,9 @@ async def test_time_alone_makes_parcels_overdue(client, world):
     now = datetime.datetime.now(datetime.UTC)
     assert await _overdue(client, world, (now + datetime.timedelta(days=6)).date()) == 0
     await rollups.refresh(now + datetime.timedelta(days=7))
-    incremental = await _snapshot()
+    incremental = await snapshot()
     await rollups.rebuild(now + datetime.timedelta(days=7))
-    assert await _snapshot() == incremental
+    assert await snapshot() == incremental
     due = (
         datetime.datetime.now(SHANGHAI) - datetime.timedelta(days=1)
     ).date() + datetime.timedelta(days=7)
@@ -553,9 +450,9 @@ async def test_pages_catching_up_at_once_beside_pushes_count_nothing_twice(clien
             if any(e["type"] == "entry.reversed" for e in batch):
                 await _relearn_shelf(client, model)
     await rollups.refresh()
-    caught_up = await _snapshot()
+    caught_up = await snapshot()
     await rollups.rebuild()
-    assert await _snapshot() == caught_up
+    assert await snapshot() == caught_up
     assert caught_up[0]
 
 
