@@ -98,3 +98,38 @@ def drop_column_indexes(
             old_column_class=column_class,
             schema=None,
         )
+
+
+def add_table(
+    manager: MigrationManager,
+    class_name: str,
+    tablename: str,
+    columns: tuple[tuple[str, type[Column], dict], ...],
+) -> None:
+    """Add to a hand-written migration a new table and its (name, column class, params) columns,
+    as Piccolo's auto migrations write them: NOT NULL, no index, unless `params` say otherwise
+    (Piccolo adds the `id` primary key itself)."""
+    from piccolo.columns.indexes import IndexMethod
+
+    manager.add_table(class_name=class_name, tablename=tablename, schema=None, columns=None)
+    for name, column_class, params in columns:
+        manager.add_column(
+            table_class_name=class_name,
+            tablename=tablename,
+            column_name=name,
+            db_column_name=name,
+            column_class_name=column_class.__name__,
+            column_class=column_class,
+            params={
+                "null": False,
+                "primary_key": False,
+                "unique": False,
+                "index": False,
+                "index_method": IndexMethod.btree,
+                "choices": None,
+                "db_column_name": None,
+                "secret": False,
+                **params,
+            },
+            schema=None,
+        )

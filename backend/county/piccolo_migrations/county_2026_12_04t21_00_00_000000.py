@@ -8,7 +8,8 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import UUID, BigInt, Date, Integer, Varchar
 from piccolo.columns.defaults.date import DateNow
 from piccolo.columns.defaults.uuid import UUID4
-from piccolo.columns.indexes import IndexMethod
+
+from backend.migrations import add_table
 
 ID = "2026-12-04T21:00:00:000000"
 VERSION = "1.38.0"
@@ -43,26 +44,5 @@ async def forwards() -> MigrationManager:
         ("RollupHousehold", "county_rollup_household", HOUSEHOLD_COLUMNS),
     )
     for class_name, tablename, columns in tables:
-        manager.add_table(class_name=class_name, tablename=tablename, schema=None, columns=None)
-        for name, column_class, params in columns:
-            manager.add_column(
-                table_class_name=class_name,
-                tablename=tablename,
-                column_name=name,
-                db_column_name=name,
-                column_class_name=column_class.__name__,
-                column_class=column_class,
-                params={
-                    **params,
-                    "null": False,
-                    "primary_key": False,
-                    "unique": False,
-                    "index": False,
-                    "index_method": IndexMethod.btree,
-                    "choices": None,
-                    "db_column_name": None,
-                    "secret": False,
-                },
-                schema=None,
-            )
+        add_table(manager, class_name, tablename, columns)
     return manager

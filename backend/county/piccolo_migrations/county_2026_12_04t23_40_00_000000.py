@@ -7,7 +7,8 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import UUID, BigInt, Date, DoublePrecision, Integer, Text
 from piccolo.columns.defaults.date import DateNow
 from piccolo.columns.defaults.uuid import UUID4
-from piccolo.columns.indexes import IndexMethod
+
+from backend.migrations import add_table
 
 ID = "2026-12-04T23:40:00:000000"
 VERSION = "1.38.0"
@@ -39,26 +40,5 @@ async def forwards() -> MigrationManager:
         ("SaleMonthMark", "county_sale_month_mark", MARK_COLUMNS),
     )
     for class_name, tablename, columns in tables:
-        manager.add_table(class_name=class_name, tablename=tablename, schema=None, columns=None)
-        for name, column_class, params in columns:
-            manager.add_column(
-                table_class_name=class_name,
-                tablename=tablename,
-                column_name=name,
-                db_column_name=name,
-                column_class_name=column_class.__name__,
-                column_class=column_class,
-                params={
-                    "null": False,
-                    "primary_key": False,
-                    "unique": False,
-                    "index": False,
-                    "index_method": IndexMethod.btree,
-                    "choices": None,
-                    "db_column_name": None,
-                    "secret": False,
-                    **params,
-                },
-                schema=None,
-            )
+        add_table(manager, class_name, tablename, columns)
     return manager
