@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import fcntl
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
@@ -90,6 +92,50 @@ def checkpoint_wal(path: str) -> int:
         connection.close()
 
 
+class ProcessWriterLock:
+    """The database's writer turn across processes: `flock` on a file beside it.
+
+    SQLite lets one writer in at a time, but a second process's writer learns it only from its
+    busy handler, which sleeps and retries (1, 2, 5, … 100 ms): two `serve --workers 2`
+    processes took turns at that pace, no faster than one (push p95 911 ms, docs/performance.md
+    2026-12-06). Waiting on this lock instead, in the connection's thread, wakes a waiter the
+    moment the other commits. Taken after the process's own asyncio writer lock, so at most one
+    thread of a process waits here. SQLite's own locking stays what keeps the data safe: a
+    process that does not take this lock (the sqlite3 shell) is still serialised by it."""
+
+    def __init__(self, database: str) -> None:
+        self.path = f"{database}.writer-lock"
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        if self.fd is None:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    async def take_turn(self) -> None:
+        """`acquire` in a thread. If the caller is cancelled while it waits, the thread still
+        takes the turn when it comes, and gives it back at once."""
+        taking = asyncio.get_running_loop().run_in_executor(None, self.acquire)
+        try:
+            await asyncio.shield(taking)
+        except asyncio.CancelledError:
+            taking.add_done_callback(self._give_back_if_taken)
+            raise
+
+    def _give_back_if_taken(self, taking: asyncio.Future) -> None:
+        if not taking.cancelled() and taking.exception() is None:
+            self.release()
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
 class PooledSQLiteTransaction(SQLiteTransaction):
     """A transaction that borrows a pooled connection and, if it will write, queues for the
     process's writer lock first (SQLite takes one writer at a time anyway: an asyncio queue is
@@ -108,8 +154,15 @@ class PooledSQLiteTransaction(SQLiteTransaction):
             return self._parent
         engine: DurableSQLiteEngine = self.engine  # type: ignore[assignment]
         if self.transaction_type != TransactionType.deferred:
-            await engine.loop_pool().writer.acquire()
+            pool = engine.loop_pool()
+            await pool.writer.acquire()
             self._holds_writer = True
+            try:
+                await pool.processes.take_turn()
+            except BaseException:
+                pool.writer.release()
+                self._holds_writer = False
+                raise
         try:
             return await super().__aenter__()
         except BaseException:
@@ -119,7 +172,9 @@ class PooledSQLiteTransaction(SQLiteTransaction):
     def _release_writer(self) -> None:
         if self._holds_writer:
             self._holds_writer = False
-            self.engine.loop_pool().writer.release()  # type: ignore[attr-defined]
+            pool = self.engine.loop_pool()  # type: ignore[attr-defined]
+            pool.processes.release()
+            pool.writer.release()
 
     async def __aexit__(self, exception_type, exception, traceback) -> bool:
         if self._parent:
@@ -146,8 +201,10 @@ class PooledSQLiteTransaction(SQLiteTransaction):
 
 @dataclass
 class _LoopPool:
-    """Connections of one event loop: at most SQLITE_POOL_SIZE open, and one writer at a time."""
+    """Connections of one event loop: at most SQLITE_POOL_SIZE open, and one writer at a time
+    (of this loop: `writer`; of every process: `processes`, taken after it)."""
 
+    processes: ProcessWriterLock
     idle: list[aiosqlite.Connection] = field(default_factory=list)
     slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(SQLITE_POOL_SIZE))
     writer: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -174,7 +231,8 @@ class DurableSQLiteEngine(SQLiteEngine):
         loop = asyncio.get_running_loop()
         pool = self._pools.get(loop)
         if pool is None:
-            pool = self._pools[loop] = _LoopPool()
+            database = self.connection_kwargs["database"]
+            pool = self._pools[loop] = _LoopPool(ProcessWriterLock(database))
         return pool
 
     def committed(self) -> None:
@@ -205,7 +263,7 @@ class DurableSQLiteEngine(SQLiteEngine):
                     # What was committed meanwhile (little), with this process's writers held:
                     # all copied, the next write starts the WAL over instead of growing it.
                     async with pool.writer:
-                        await asyncio.to_thread(checkpoint_wal, path)
+                        await asyncio.to_thread(_checkpoint_holding, pool.processes, path)
                     pool.checkpoints += 1
                 await asyncio.sleep(SQLITE_CHECKPOINT_SECONDS)
         finally:
@@ -278,16 +336,22 @@ class DurableSQLiteEngine(SQLiteEngine):
             await self._close(connection)
         if pool and pool.writer_connection is not None:
             await self._close(pool.writer_connection)
+        if pool:
+            pool.processes.close()
 
     async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
         if query.lstrip()[:6].upper() in _WRITES:
-            async with self.loop_pool().writer:
+            pool = self.loop_pool()
+            async with pool.writer:
                 connection = await self.writing_connection()
+                await pool.processes.take_turn()
                 try:
                     rows = await connection.execute_fetchall(query, args or [])
                 except BaseException:
                     await self.give_back(connection, writer=True, broken=True)
                     raise
+                finally:
+                    pool.processes.release()
                 await self.give_back(connection, writer=True)
             self.committed()
             return rows
@@ -321,7 +385,7 @@ class DurableSQLiteEngine(SQLiteEngine):
             context.run(self.current_transaction.set, transaction)
             try:
                 result = await connection._execute(
-                    context.run, _one_transaction, connection._conn, work
+                    context.run, _one_transaction, connection._conn, pool.processes, work
                 )
             finally:
                 await self.give_back(connection, writer=True)  # closed if left in a transaction
@@ -357,13 +421,30 @@ def drive(raw: sqlite3.Connection, work: Callable[[], Coroutine[Any, Any, T]]) -
     raise RuntimeError("work run in the connection's thread awaited something other than SQL")
 
 
-def _one_transaction(raw: sqlite3.Connection, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    raw.execute("BEGIN IMMEDIATE")
+def _one_transaction(
+    raw: sqlite3.Connection,
+    processes: ProcessWriterLock,
+    work: Callable[[], Coroutine[Any, Any, T]],
+) -> T:
+    processes.acquire()
     try:
-        result = drive(raw, work)
-    except BaseException:
-        if raw.in_transaction:  # some errors (a full disk) roll back by themselves
-            raw.execute("ROLLBACK")
-        raise
-    raw.execute("COMMIT")
-    return result
+        raw.execute("BEGIN IMMEDIATE")
+        try:
+            result = drive(raw, work)
+        except BaseException:
+            if raw.in_transaction:  # some errors (a full disk) roll back by themselves
+                raw.execute("ROLLBACK")
+            raise
+        raw.execute("COMMIT")
+        return result
+    finally:
+        processes.release()
+
+
+def _checkpoint_holding(processes: ProcessWriterLock, path: str) -> int:
+    """A checkpoint with every process's writers held, so the next write can start the WAL over."""
+    processes.acquire()
+    try:
+        return checkpoint_wal(path)
+    finally:
+        processes.release()
