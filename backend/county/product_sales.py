@@ -144,7 +144,10 @@ def _product_rows(
 
 
 async def map_text(county_id: uuid.UUID, actor: CurrentUser, data: TextMapping) -> None:
-    """The text mapped (audited by the catalogue), then the county's rollups rebuilt under the new
-    rule: a text mapped to a product that is not farm produce leaves 农产品网络零售额 at once."""
+    """The text mapped (audited by the catalogue), then the county's rollups follow the new rule:
+    a text mapped to a product that is not farm produce leaves 农产品网络零售额 at once."""
+    await rollups.catch_up(county_id)  # the figures under the rule before, so only the text moves
+    async with db.read_transaction():
+        before = await catalogue.not_farm(county_id)
     await catalogue.map_text(county_id, actor, data)
-    await rollups.rebuild_county(county_id)
+    await rollups.follow_mapped_texts(county_id, before)

@@ -146,3 +146,13 @@ async def station_sums(
         "GROUP BY station, kind",
         *args,
     )
+
+
+async def station_month_count(county_id: uuid.UUID) -> int:
+    """How many (station, month) pairs of the county have figures."""
+    rows = await db.fetch(
+        "SELECT COUNT(*) AS n FROM (SELECT DISTINCT station, month FROM county_rollup_month "
+        "WHERE county = $1) pairs",
+        county_id,
+    )
+    return int(rows[0]["n"])

@@ -153,3 +153,20 @@ async def county_groups(county_id: uuid.UUID) -> list[SaleGroup]:
         )
         for row in rows
     ]
+
+
+async def months_with_texts(
+    county_id: uuid.UUID, texts: frozenset[str]
+) -> dict[uuid.UUID, set[datetime.date]]:
+    """Per station, the months (their first days) of its standing sales without a catalogue code
+    whose text, trimmed, is one of `texts`."""
+    rows = await db.fetch(
+        "SELECT DISTINCT station, month, product FROM county_sale_month "
+        "WHERE county = $1 AND product_code = ''",
+        county_id,
+    )
+    months: dict[uuid.UUID, set[datetime.date]] = {}
+    for row in rows:
+        if row["product"].strip() in texts:
+            months.setdefault(db.as_uuid(row["station"]), set()).add(db.as_date(row["month"]))
+    return months

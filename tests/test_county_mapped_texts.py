@@ -1,0 +1,98 @@
+"""A text mapped by staff moves the county's figures at once without rebuilding the county
+(rollups.follow_mapped_texts): only the months of that text's sales are recounted, and what they
+give is what a rebuild gives, in every rollup table, whichever way the text moved (to a product
+that is not farm produce, to a farm product, unmapped), beside a reversed sale, a sale naming a
+product by its code, another station's sales and a closed month."""
+
+from __future__ import annotations
+
+from backend.county import rollups
+from tests.rollup_tables import same_rows, snapshot
+from tests.support import event, push, statuses
+from tests.test_catalogue import TEAPOT, WALNUT, add
+from tests.test_catalogue_sales import map_text
+from tests.test_county_rollups import at
+from tests.test_months import close, in_last_month, last_month, retail
+
+
+def sold(product: str, amount_fen: int, when: str, **more) -> dict:
+    data = {"product": product, "quantity": 1, "unit": "个", "amount_fen": amount_fen,
+            "commission_fen": 0, "channel": "微信", **more}  # fmt: skip
+    return event("sale.recorded", data, when)
+
+
+async def farm_retail(client, world, month: str) -> int:
+    answer = await client.get(
+        f"/api/v1/counties/{world.county_id}/kpis?month={month}", headers=world.staff.headers
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["figures"]["farm_retail_fen"]
+
+
+async def test_a_mapped_text_recounts_its_months_as_a_rebuild_would(client, world):
+    teapot = (await add(client, world, TEAPOT)).json()
+    walnut = (await add(client, world, WALNUT)).json()
+    poor = world.household_code
+    a_sales = [
+        sold("茶壶", 3000, in_last_month(3)),
+        sold("茶壶", 2000, at(0), household_code=poor),
+        sold("茶壶", 1000, at(0)),  # reversed below
+        sold("茶壶", 500, at(0), product_code=walnut["code"]),  # its code decides, not its text
+        sold("红枣", 700, at(0)),
+    ]
+    assert set(statuses(await push(client, world.keeper_a, a_sales))) == {"accepted"}
+    b_sales = [sold("茶壶", 4000, in_last_month(5)), sold("核桃", 900, in_last_month(5))]
+    # Months of other sales: the text's months are a few of the county's, so they are
+    # recounted alone (a text sold in most of them rebuilds the county).
+    earlier = [sold("红枣", 300, at(days)) for days in (70, 100, 130, 160)]
+    assert set(statuses(await push(client, world.keeper_a, earlier))) == {"accepted"}
+    earlier = [sold("红枣", 300, at(days)) for days in (70, 100, 130, 160)]
+    assert set(statuses(await push(client, world.keeper_b, earlier))) == {"accepted"}
+    assert set(statuses(await push(client, world.keeper_b, b_sales))) == {"accepted"}
+    reversal = event("entry.reversed", {"target_id": a_sales[2]["id"], "reason": "录错了"})
+    assert statuses(await push(client, world.keeper_a, [reversal])) == ["accepted"]
+    await rollups.refresh()
+    await close(client, world, last_month(), station=world.station_b)  # frozen: 4,900 farm
+    month = at(0)[:7]
+    assert await farm_retail(client, world, month) == 2000 + 500 + 700
+
+    for product_id, farm_this_month in (
+        (teapot["id"], 500 + 700),  # not farm produce: the text's sales leave 农产品 retail
+        (walnut["id"], 2000 + 500 + 700),  # a farm product: farm produce again
+        (teapot["id"], 500 + 700),
+        (None, 2000 + 500 + 700),  # unmapped: farm produce, as every text is by default
+    ):
+        mapped = await map_text(client, world, "茶壶", product_id)
+        assert mapped.status_code == 200, mapped.text
+        assert await farm_retail(client, world, month) == farm_this_month
+        followed = await snapshot()
+        await rollups.rebuild()
+        same_rows(followed, await snapshot())
+    # Station B's closed month kept its figures through every mapping; A's open one followed.
+    assert await retail(client, world, last_month()) == 3000 + 4000 + 900
+
+
+async def test_a_text_mapped_while_the_rule_is_behind_rebuilds_the_county(client, world):
+    """A product's category changed (the rollups wait for the job's rebuild for that): a text
+    mapped meanwhile brings the whole county under the rule of both, the months without that
+    text's sales included."""
+    teapot = (await add(client, world, TEAPOT)).json()
+    by_code = sold("茶壶", 3000, in_last_month(3), product_code=teapot["code"])
+    await push(client, world.keeper_a, [by_code, sold("茶杯", 800, at(0))])
+    await rollups.refresh()
+    assert await farm_retail(client, world, last_month()) == 0
+    edit = {k: v for k, v in TEAPOT.items() if k != "code"} | {"category": "farm"}
+    edited = await client.put(
+        f"/api/v1/counties/{world.county_id}/products/{teapot['id']}",
+        json=edit,
+        headers=world.staff.headers,
+    )
+    assert edited.status_code == 200
+    assert await farm_retail(client, world, last_month()) == 0  # until the job's rebuild
+    cup = (await add(client, world, {**TEAPOT, "code": "CB-01", "name": "茶杯"})).json()
+    assert (await map_text(client, world, "茶杯", cup["id"])).status_code == 200
+    assert await farm_retail(client, world, last_month()) == 3000
+    assert await farm_retail(client, world, at(0)[:7]) == 0
+    followed = await snapshot()
+    await rollups.rebuild()
+    same_rows(followed, await snapshot())
