@@ -4,7 +4,7 @@ built by scripts/gen_county.py (or bench_county.py --keep), through a real `cunz
 
     .venv/bin/python scripts/bench_map_text.py --data-dir /work/bench/c5m [--text 苹果]
 
-The mapping moves the county's figures at once (county/rollups.follow_mapped_texts): a text
+The mapping moves the county's figures at once (county/mapped_texts.py): a text
 mapped to a farm product moves none; to a product that is not farm produce, the months of that
 text's sales are recounted (or the county rebuilt, when they are most of it). Measured for the
 bench's own text (`--text`, sold at every station on every day: the worst case) and for a text

@@ -1,5 +1,5 @@
 """A text mapped by staff moves the county's figures at once without rebuilding the county
-(rollups.follow_mapped_texts): only the months of that text's sales are recounted, and what they
+(mapped_texts.follow): only the months of that text's sales are recounted, and what they
 give is what a rebuild gives, in every rollup table, whichever way the text moved (to a product
 that is not farm produce, to a farm product, unmapped), beside a reversed sale, a sale naming a
 product by its code, another station's sales and a closed month."""

@@ -11,7 +11,7 @@ gap-free and its writers are serialised, so "seq > mark" is exactly the new even
 - and, because time alone makes a parcel overdue, every day that has come since the last refresh.
 A change of the county's return rule, of its 脱贫户 list or of a catalogue product's category
 recomputes the whole county; a text mapped recomputes the months of that text's sales
-(`follow_mapped_texts`).
+(mapped_texts.py).
 
 A station's closed month is frozen (frozen.py): every refresh and rebuild writes its days back as
 they were at close (`_keep_frozen`, `_put_back_frozen`) instead of recomputing them, until the
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import datetime
 import hashlib
 import json
@@ -57,7 +56,6 @@ from backend.county.store import (
     rollup_rebuild,
     rollup_rows,
 )
-from backend.county.store import sale_months as sale_month_rows
 from backend.county.store.rollup_rows import OVERDUE_KIND, REVERSED_KIND, chunks
 from backend.ledger.months import month_key
 from backend.ledger.projector import cashbook_amounts, cashbook_kind
@@ -67,10 +65,6 @@ log = logging.getLogger("cunzhan.county.rollups")
 PARCEL_TYPES = ("parcel.received", "parcel.picked_up", "parcel.returned")
 STATIONS_PER_TRANSACTION = 100
 STATIONS_PER_REBUILD = 10
-# A station-day recounted in Python (`_figures`) costs ~1.6× one counted by a rebuild's SQL
-# (72 s against 46 s for a text sold on every day of a 5 M-entry county: scripts/bench_map_text.py),
-# so a mapped text whose months are more than ~60 % of the county's rebuilds it instead.
-RECOUNT_COST_OVER_REBUILD = 1.6
 
 
 @dataclass(frozen=True)
@@ -91,7 +85,7 @@ class CountyRule:
         return moment.astimezone(self.timezone).date()
 
 
-async def _county_rule(county_id: uuid.UUID) -> CountyRule:
+async def county_rule(county_id: uuid.UUID) -> CountyRule:
     county = await places.county(county_id)
     codes = await places.poverty_codes(county_id)
     digest = hashlib.sha256("\n".join(sorted(codes)).encode()).hexdigest()
@@ -206,7 +200,7 @@ async def station_month(
 ) -> dict[tuple[datetime.date, str], list[int]]:
     """One station's figures of these days from the log, with the county's values as they are
     now (what a close freezes and a reopen recomputes)."""
-    rule = await _county_rule(county_id)
+    rule = await county_rule(county_id)
     return (await _figures([station_id], rule, days, rule.today()))[station_id]
 
 
@@ -292,7 +286,7 @@ async def _days_come_due(
     return due
 
 
-async def _save_state(county_id: uuid.UUID, rule: CountyRule, today: datetime.date) -> None:
+async def save_state(county_id: uuid.UUID, rule: CountyRule, today: datetime.date) -> None:
     await rollup_rows.save_state(
         county_id, today, rule.return_days, rule.households_hash, rule.products_hash
     )
@@ -318,9 +312,9 @@ async def refresh(now: datetime.datetime | None = None) -> int:
 async def refresh_county(county_id: uuid.UUID, now: datetime.datetime | None = None) -> int:
     """One county: the (station, day) pairs recomputed; a changed rule means a rebuild."""
     async with db.read_transaction():
-        rule = await _county_rule(county_id)
+        rule = await county_rule(county_id)
         state = await rollup_rows.state(county_id)
-    if state is None or _rule_changed(state, rule):
+    if state is None or rule_changed(state, rule):
         return await rebuild_county(county_id, now)
     return await _refresh_days(county_id, rule, state, now)
 
@@ -377,12 +371,12 @@ async def _catch_up(county_id: uuid.UUID) -> int:
     the primary even for a page read from a replica: what is behind decides what it writes."""
     with db.on_primary():
         async with db.read_transaction():
-            rule = await _county_rule(county_id)
+            rule = await county_rule(county_id)
             state = await rollup_rows.state(county_id)
         if state is None:
             shared_catch_up.begin_reading_behind()
             return await rebuild_county(county_id)
-        if _rule_changed(state, rule):
+        if rule_changed(state, rule):
             return 0
         return await _refresh_days(county_id, rule, state, None)
 
@@ -398,7 +392,7 @@ async def moved_at(county_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime.date
     return {county: at for county, at in moved.items() if county not in behind}
 
 
-def _rule_changed(state: rollup_rows.RollupState, rule: CountyRule) -> bool:
+def rule_changed(state: rollup_rows.RollupState, rule: CountyRule) -> bool:
     return (
         state.return_days != rule.return_days
         or state.households_hash != rule.households_hash
@@ -413,12 +407,12 @@ async def _refresh_days(
     now: datetime.datetime | None,
 ) -> int:
     """The days behind: those the stations' new events touch, and those come due since."""
-    async with _one_refresh_at_a_time(county_id):
+    async with one_refresh_at_a_time(county_id):
         return await _refresh_behind(county_id, rule, state, now)
 
 
 @contextlib.asynccontextmanager
-async def _one_refresh_at_a_time(county_id: uuid.UUID) -> AsyncIterator[None]:
+async def one_refresh_at_a_time(county_id: uuid.UUID) -> AsyncIterator[None]:
     """A county's refreshes in one process take turns: five staff opening pages at once would
     each recount the same busy days, and all but one throw their work away (the marks moved).
     The one that waited then finds little or nothing behind. (Across processes the marks keep
@@ -447,16 +441,16 @@ async def _refresh_behind(
     if not behind and not due and counted == today:
         return 0  # up to date (every read of the figures asks): nothing is written
     work = {row.station: (row.rolled_seq, row.last_seq) for row in behind}
-    touched_days, pairs = await _recount_days(county_id, rule, today, work, due)
+    touched_days, pairs = await recount_days(county_id, rule, today, work, due)
     async with db.write_transaction():
         await rollup_rows.serialise(county_id)
         await rollup_rows.write_totals(county_id, touched_days)
         await rollup_households.write_county_months(county_id, touched_days)
-        await _save_state(county_id, rule, today)
+        await save_state(county_id, rule, today)
     return pairs
 
 
-async def _recount_days(
+async def recount_days(
     county_id: uuid.UUID,
     rule: CountyRule,
     today: datetime.date,
@@ -533,55 +527,6 @@ def _same_days(
     return groups
 
 
-async def follow_mapped_texts(county_id: uuid.UUID, before: NotFarm) -> int:
-    """After staff mapped a text: the county's figures under the new rule at once. Only the texts
-    that changed sides (farm produce or not) move any figure, and only on the days of their
-    sales: those stations' months are recounted, not the county (a rebuild at 5 M entries is
-    most of a minute, too long for a staff member's request). A rule that was already behind
-    the rollups (a category changed, waiting for the job) rebuilds the county, as before.
-    Returns the (station, day) pairs written."""
-    async with _one_refresh_at_a_time(county_id):
-        with db.on_primary():
-            async with db.read_transaction():
-                rule = await _county_rule(county_id)
-                state = await rollup_rows.state(county_id)
-            if state is None or _rule_changed(state, _with_products(rule, before)):
-                return await rebuild_county(county_id)
-            changed = before.texts ^ rule.not_farm.texts
-            if not changed:
-                return 0  # e.g. a text mapped to a farm product: farm produce as it was
-            await sale_months.catch_up(county_id)
-            async with db.read_transaction():
-                months = await sale_month_rows.months_with_texts(county_id, changed)
-                every = await rollup_months.station_month_count(county_id)
-            if sum(map(len, months.values())) * RECOUNT_COST_OVER_REBUILD > every:
-                return await rebuild_county(county_id)  # the text is everywhere: cheaper whole
-            counted = state.counted_through or rule.today()
-            due = {station: _days_of(firsts, counted) for station, firsts in months.items()}
-            touched_days, pairs = await _recount_days(county_id, rule, counted, {}, due)
-            async with db.write_transaction():
-                await rollup_rows.serialise(county_id)
-                await rollup_rows.write_totals(county_id, touched_days)
-                await rollup_households.write_county_months(county_id, touched_days)
-                await _save_state(county_id, rule, counted)
-            return pairs
-
-
-def _with_products(rule: CountyRule, products: NotFarm) -> CountyRule:
-    return dataclasses.replace(rule, not_farm=products)
-
-
-def _days_of(firsts: set[datetime.date], through: datetime.date) -> set[datetime.date]:
-    """Every day of these months up to `through`."""
-    days = set()
-    for first in firsts:
-        day = first
-        while day.month == first.month and day <= through:
-            days.add(day)
-            day += datetime.timedelta(days=1)
-    return days
-
-
 async def rebuild(now: datetime.datetime | None = None) -> dict[str, int]:
     """Every county recomputed from the log alone."""
     totals = {"counties": 0, "days": 0}
@@ -597,7 +542,7 @@ async def rebuild_county(county_id: uuid.UUID, now: datetime.datetime | None = N
     transaction (store/rollup_rebuild.py); the marks move with the rows they describe. Returns
     the station-days written."""
     async with db.read_transaction():
-        rule = await _county_rule(county_id)
+        rule = await county_rule(county_id)
         stations = list(await ledger_reads.chain_heads(county_id))
     today = rule.today(now)
     for chunk in chunks(stations, STATIONS_PER_REBUILD):
@@ -613,7 +558,7 @@ async def rebuild_county(county_id: uuid.UUID, now: datetime.datetime | None = N
         await rollup_rows.serialise(county_id)
         await rollup_rows.write_totals(county_id, None)
         await rollup_households.write_county_months(county_id, None)
-        await _save_state(county_id, rule, today)
+        await save_state(county_id, rule, today)
         return await rollup_rows.station_day_count(county_id)
 
 
