@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
-"""How long a staff member waits when mapping a 代销 text to a catalogue product, on a county
-built by scripts/gen_county.py (or bench_county.py --keep), through a real `cunzhan serve`.
+"""How long a staff member waits when changing the catalogue's rule (a 代销 text mapped to a
+product, a product's category), on a county built by scripts/gen_county.py (or bench_county.py
+--keep), through a real `cunzhan serve`.
 
     .venv/bin/python scripts/bench_map_text.py --data-dir /work/bench/c5m [--text 苹果]
 
-The mapping moves the county's figures at once (county/mapped_texts.py): a text
-mapped to a farm product moves none; to a product that is not farm produce, the months of that
-text's sales are recounted (or the county rebuilt, when they are most of it). Measured for the
-bench's own text (`--text`, sold at every station on every day: the worst case) and for a text
-one station's keeper writes (`--narrow`, 60 sales over the last 40 days, pushed here through
-sync). The baseline, measured in the same run after the two products are added, is what every
-mapping cost before: the county's full rebuild (`rollups.rebuild_county`, timed in this process).
-Each text is unmapped again at the end (recounted back).
+The change moves the county's figures at once (rollups.follow_catalogue): a text mapped to a
+farm product moves none; to a product that is not farm produce, the months of that text's sales
+are recounted (or the county rebuilt, when they are most of it). A category changed is followed
+by the next page read (timed: the month's kpis read first after it, then again). Measured
+for the bench's own text (`--text`, sold at every station on every day: the worst case) and for
+a text one station's keeper writes (`--narrow`, 60 sales over the last 40 days, pushed here
+through sync). The baseline, measured in the same run after the two products are added, is what
+every change cost before: the county's full rebuild (`rollups.rebuild_county`, timed in this
+process), inside the mapping's request or the rollup job. Everything is undone at the end.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_county import KEEPER_PHONE, PASSWORD, STAFF_PHONE
 
-from tests.server_process import Server, environment
+from tests.server_process import Server, environment, run
 
 FARM = {"code": "BM-F1", "name": "基准苹果", "category": "farm", "unit": "斤"}
 OTHER = {"code": "BM-O1", "name": "基准礼盒", "category": "other", "unit": "个"}
@@ -122,6 +124,7 @@ def main() -> None:
     os.environ.update({k: v for k, v in env.items() if k.startswith("CUNZHAN_")})
     os.environ["PICCOLO_CONF"] = "backend.piccolo_conf"
 
+    run(env, "migrate", "--quiet")  # a county built by an earlier release
     server = Server(env)
     server.start(timeout=180)
     try:
@@ -134,17 +137,33 @@ def main() -> None:
         rebuild_s = county_rebuild_seconds(county)  # under the new products: nothing behind
         print(f"baseline, the county's full rebuild (every mapping before): {rebuild_s:.1f} s")
         client.get(f"{base}/product-sales", headers=headers).raise_for_status()  # caught up
-        for text, label, target in (
-            (args.narrow, "to a farm product (no figure moves)", farm),
-            (args.narrow, "to a product not farm produce (its months recounted)", other),
-            (args.narrow, "unmapped again (recounted back)", None),
-            (args.text, "to a farm product (no figure moves)", farm),
-            (args.text, "to a product not farm produce (the county rebuilt)", other),
-            (args.text, "unmapped again (rebuilt back)", None),
-        ):
-            seconds = timed_mapping(client, base, headers, text, target)
-            print(f"{text!r} mapped {label}: {seconds:.2f} s "
-                  f"({seconds / rebuild_s:.3f} of the rebuild)")  # fmt: skip
+
+        month = f"{datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=8):%Y-%m}"
+
+        def report(label: str, seconds: float) -> None:
+            print(f"{label}: {seconds:.2f} s ({seconds / rebuild_s:.3f} of the rebuild)")
+
+        def mapped(text: str, label: str, target: str | None) -> None:
+            report(f"{text!r} mapped {label}", timed_mapping(client, base, headers, text, target))
+
+        def category(to: str) -> None:
+            edit = {k: v for k, v in OTHER.items() if k != "code"} | {"category": to}
+            answer = client.put(f"{base}/products/{other}", json=edit, headers=headers)
+            answer.raise_for_status()
+            for read in ("first", "second"):
+                began = time.perf_counter()
+                client.get(f"{base}/kpis?month={month}", headers=headers).raise_for_status()
+                report(f"{OTHER['name']} made {to}: the month's kpis, {read} read",
+                       time.perf_counter() - began)  # fmt: skip
+
+        mapped(args.narrow, "to a farm product (no figure moves)", farm)
+        mapped(args.narrow, "to a product not farm produce (its months recounted)", other)
+        category("farm")
+        category("other")
+        mapped(args.narrow, "unmapped again (recounted back)", None)
+        mapped(args.text, "to a farm product (no figure moves)", farm)
+        mapped(args.text, "to a product not farm produce (the county rebuilt)", other)
+        mapped(args.text, "unmapped again (rebuilt back)", None)
     finally:
         server.stop()
 

@@ -5,6 +5,7 @@ which sales are not farm produce)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 
 import msgspec
@@ -173,6 +174,16 @@ class NotFarm(msgspec.Struct, frozen=True):
         if product_code:
             return product_code not in self.codes
         return product_text.strip() not in self.texts
+
+    def as_text(self) -> str:
+        """The rule as the rollups keep it beside its digest (`from_text` reads it back)."""
+        return json.dumps({"codes": sorted(self.codes), "texts": sorted(self.texts)},
+                          ensure_ascii=False)  # fmt: skip
+
+    @classmethod
+    def from_text(cls, text: str) -> NotFarm:
+        rule = json.loads(text)
+        return cls(codes=frozenset(rule["codes"]), texts=frozenset(rule["texts"]))
 
     def digest(self) -> str:
         """ "" for a county whose sales are all farm produce (as every county's were before the

@@ -17,7 +17,7 @@ from backend import db
 from backend.accounts.schemas import CurrentUser
 from backend.catalogue import service as catalogue
 from backend.catalogue.schemas import ProductOut, TextMapping
-from backend.county import mapped_texts, rollups, sale_months
+from backend.county import rollups, sale_months
 from backend.county.store import sale_months as sale_month_rows
 from backend.trace import service as trace
 
@@ -150,4 +150,4 @@ async def map_text(county_id: uuid.UUID, actor: CurrentUser, data: TextMapping) 
     async with db.read_transaction():
         before = await catalogue.not_farm(county_id)
     await catalogue.map_text(county_id, actor, data)
-    await mapped_texts.follow(county_id, before)
+    await rollups.follow_catalogue(county_id, before)

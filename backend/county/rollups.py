@@ -9,9 +9,9 @@ gap-free and its writers are serialised, so "seq > mark" is exactly the new even
 - for anything touching a parcel, the day the parcel would fall overdue (received day + the
   county's return days), as a pickup before that day means it never did;
 - and, because time alone makes a parcel overdue, every day that has come since the last refresh.
-A change of the county's return rule, of its 脱贫户 list or of a catalogue product's category
-recomputes the whole county; a text mapped recomputes the months of that text's sales
-(mapped_texts.py).
+A change of the county's return rule or of its 脱贫户 list recomputes the whole county; a change
+of the catalogue's rule (a product's category, a text mapped) the months of the sales it moved
+(catalogue_rule.py).
 
 A station's closed month is frozen (frozen.py): every refresh and rebuild writes its days back as
 they were at close (`_keep_frozen`, `_put_back_frozen`) instead of recomputing them, until the
@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime
 import hashlib
-import json
 import logging
 import uuid
 import zoneinfo
@@ -46,7 +46,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backend import clock, db, runtime
 from backend.catalogue.service import NotFarm, not_farm
-from backend.county import sale_months, shared_catch_up
+from backend.county import catalogue_rule, changed_days, sale_months, shared_catch_up
 from backend.county.store import (
     frozen_rows,
     ledger_reads,
@@ -62,7 +62,6 @@ from backend.ledger.projector import cashbook_amounts, cashbook_kind
 
 log = logging.getLogger("cunzhan.county.rollups")
 
-PARCEL_TYPES = ("parcel.received", "parcel.picked_up", "parcel.returned")
 STATIONS_PER_TRANSACTION = 100
 STATIONS_PER_REBUILD = 10
 
@@ -231,64 +230,14 @@ async def _overdue_figures(stations, rule: CountyRule, days, today, figures) -> 
             _add(figures[parcel.station], (due, OVERDUE_KIND), (1, 0, 0, 0, 0, 0, 0, 0))
 
 
-# Which days changed ---------------------------------------------------------------------------
-
-
-async def _changed_days(
-    ranges: dict[uuid.UUID, tuple[int, int]], rule: CountyRule, today: datetime.date
-) -> dict[uuid.UUID, set[datetime.date]]:
-    """Per station, the days whose figures its events in (after, through] changed."""
-    days: dict[uuid.UUID, set[datetime.date]] = {station: set() for station in ranges}
-    # tracking_no → the earliest day an event touched it, per station
-    touched: dict[uuid.UUID, dict[str, datetime.date]] = {station: {} for station in ranges}
-    targets: list[uuid.UUID] = []
-
-    def touch(station: uuid.UUID, event_type: str, day: datetime.date, data: str) -> None:
-        days[station].add(day)
-        if event_type in PARCEL_TYPES:
-            tracking_no = json.loads(data)["tracking_no"]
-            known = touched[station]
-            known[tracking_no] = min(day, known.get(tracking_no, day))
-
-    for chunk in chunks(sorted(ranges, key=str), 100):
-        for row in await ledger_reads.events_in_ranges({s: ranges[s] for s in chunk}):
-            touch(row.station, row.type, row.business_date, row.data)
-            if row.type == "entry.reversed":
-                targets.append(uuid.UUID(str(json.loads(row.data)["target_id"])))
-    for chunk in chunks(targets):
-        for row in await ledger_reads.events_by_id(chunk):
-            if row.station in days:
-                touch(row.station, row.type, row.business_date, row.data)
-    # A parcel's overdue day changes only if the event falls before it (a pickup on or after
-    # that day leaves the parcel overdue either way) and the day has come (later days are
-    # counted when they come): live pickups of fresh parcels touch no other day.
-    shift = datetime.timedelta(days=rule.return_days)
-    numbers = {station: sorted(known) for station, known in touched.items()}
-    for parcel in await ledger_reads.parcels_by_tracking(numbers):
-        first_touch = touched[parcel.station].get(parcel.tracking_no)
-        due = parcel.received_date + shift
-        if first_touch is not None and first_touch < due <= today:
-            days[parcel.station].add(due)
-    return days
-
-
-async def _days_come_due(
-    county_id: uuid.UUID, rule: CountyRule, since: datetime.date | None, today: datetime.date
-) -> dict[uuid.UUID, set[datetime.date]]:
-    """Days after the last refresh on which parcels reached their return deadline."""
-    if since is not None and since >= today:
-        return {}
-    shift = datetime.timedelta(days=rule.return_days)
-    after = since - shift if since is not None else None
-    due: dict[uuid.UUID, set[datetime.date]] = defaultdict(set)
-    for parcel in await ledger_reads.received_days_due(county_id, today - shift, after):
-        due[parcel.station].add(parcel.received_date + shift)
-    return due
-
-
 async def save_state(county_id: uuid.UUID, rule: CountyRule, today: datetime.date) -> None:
     await rollup_rows.save_state(
-        county_id, today, rule.return_days, rule.households_hash, rule.products_hash
+        county_id,
+        today,
+        rule.return_days,
+        rule.households_hash,
+        rule.products_hash,
+        rule.not_farm.as_text(),
     )
 
 
@@ -310,13 +259,61 @@ async def refresh(now: datetime.datetime | None = None) -> int:
 
 
 async def refresh_county(county_id: uuid.UUID, now: datetime.datetime | None = None) -> int:
-    """One county: the (station, day) pairs recomputed; a changed rule means a rebuild."""
+    """One county: the (station, day) pairs recomputed. A changed rule means a rebuild, but for
+    the catalogue's rule alone (catalogue_rule.py: the months of the sales it moved)."""
     async with db.read_transaction():
         rule = await county_rule(county_id)
         state = await rollup_rows.state(county_id)
-    if state is None or rule_changed(state, rule):
+    if state is None:
         return await rebuild_county(county_id, now)
-    return await _refresh_days(county_id, rule, state, now)
+    followed = 0
+    if rule_changed(state, rule):
+        followed = await follow_catalogue(county_id, may_rebuild=True, now=now) or 0
+        async with db.read_transaction():
+            rule = await county_rule(county_id)
+            state = await rollup_rows.state(county_id)
+        assert state is not None
+    return followed + await _refresh_days(county_id, rule, state, now)
+
+
+async def follow_catalogue(
+    county_id: uuid.UUID,
+    before: NotFarm | None = None,
+    may_rebuild: bool = True,
+    now: datetime.datetime | None = None,
+) -> int | None:
+    """The county's figures under the catalogue's rule as it is now (catalogue_rule.py): the
+    months of the sales it moved recounted. `before`: the rule the rollups were counted with,
+    when the caller knows it (else the one they kept). A rule of the rollups not known, another
+    of their rules changed too, or a change in most of the county's months rebuilds it. With
+    `may_rebuild` False (a page's read) only a little work is done here (a county's history is
+    no work for a request): more is left to the rollup job, and None returned. Else the
+    (station, day) pairs written."""
+    async with one_refresh_at_a_time(county_id):
+        with db.on_primary():
+            async with db.read_transaction():
+                rule = await county_rule(county_id)
+                state = await rollup_rows.state(county_id)
+            kept = before or (catalogue_rule.kept(state) if state else None)
+            plan = None  # not known what moved: a rebuild
+            if state and kept and not rule_changed(state, dataclasses.replace(rule, not_farm=kept)):
+                plan = await catalogue_rule.plan(county_id, kept, rule.not_farm)
+            if not may_rebuild and (plan is None or plan.too_much_for_a_page()):
+                return None
+            if state is None or plan is None or plan.rebuild:
+                return await rebuild_county(county_id, now)
+            counted = state.counted_through or rule.today(now)
+            due = {
+                station: catalogue_rule.days_of(firsts, counted)
+                for station, firsts in plan.months.items()
+            }
+            touched_days, pairs = await recount_days(county_id, rule, counted, {}, due)
+            async with db.write_transaction():
+                await rollup_rows.serialise(county_id)
+                await rollup_rows.write_totals(county_id, touched_days)
+                await rollup_households.write_county_months(county_id, touched_days)
+                await save_state(county_id, rule, counted)
+            return pairs
 
 
 # A page reads its county's figures several times (the month, the year, coverage…; the province
@@ -377,7 +374,13 @@ async def _catch_up(county_id: uuid.UUID) -> int:
             shared_catch_up.begin_reading_behind()
             return await rebuild_county(county_id)
         if rule_changed(state, rule):
-            return 0
+            # The catalogue's rule alone is followed here when only a few months move.
+            if await follow_catalogue(county_id, may_rebuild=False) is None:
+                return 0
+            async with db.read_transaction():
+                rule = await county_rule(county_id)
+                state = await rollup_rows.state(county_id)
+            assert state is not None
         return await _refresh_days(county_id, rule, state, None)
 
 
@@ -437,7 +440,7 @@ async def _refresh_behind(
     shared_catch_up.begin_reading_behind()
     async with db.read_transaction():
         behind = await rollup_rows.stations_behind(county_id)
-        due = await _days_come_due(county_id, rule, counted, today)
+        due = await changed_days.days_come_due(county_id, rule.return_days, counted, today)
     if not behind and not due and counted == today:
         return 0  # up to date (every read of the figures asks): nothing is written
     work = {row.station: (row.rolled_seq, row.last_seq) for row in behind}
@@ -470,7 +473,9 @@ async def recount_days(
         async with db.read_transaction():
             seen = await rollup_rows.marks(chunk)
             ranges = _ranges_behind(chunk, work, seen)
-            changed = await _changed_days(ranges, rule, today) if ranges else {}
+            changed = (
+                await changed_days.changed_days(ranges, rule.return_days, today) if ranges else {}
+            )
             recounted = []
             for shared_days, members in _same_days(chunk, due, changed).items():
                 served: rollup_households.Served = {}

@@ -143,6 +143,7 @@ class RollupState(Table, tablename="county_rollup_state"):
     households_hash = Varchar(length=64, default="")
     # The catalogue's non-farm products and the texts mapped to them: which sales are 上行.
     products_hash = Varchar(length=64, default="")
+    products_rule = Text(default="")  # that rule itself (NotFarm.as_text); "": not known
     refreshed_at = Timestamptz(null=True, default=None)
 
 

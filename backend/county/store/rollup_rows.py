@@ -508,11 +508,12 @@ class RollupState(msgspec.Struct, frozen=True):
     return_days: int
     households_hash: str
     products_hash: str = ""  # which 代销 are not farm produce (the catalogue's rule)
+    products_rule: str = ""  # that rule itself (catalogue's NotFarm.as_text); "": not known
 
 
 async def state(county_id: uuid.UUID) -> RollupState | None:
     rows = await db.fetch(
-        "SELECT counted_through, return_days, households_hash, products_hash "
+        "SELECT counted_through, return_days, households_hash, products_hash, products_rule "
         "FROM county_rollup_state WHERE county = $1",
         county_id,
     )
@@ -521,7 +522,11 @@ async def state(county_id: uuid.UUID) -> RollupState | None:
     row = rows[0]
     counted = db.as_date(row["counted_through"]) if row["counted_through"] else None
     return RollupState(
-        counted, int(row["return_days"]), row["households_hash"], row["products_hash"] or ""
+        counted,
+        int(row["return_days"]),
+        row["households_hash"],
+        row["products_hash"] or "",
+        row["products_rule"] or "",
     )
 
 
@@ -557,18 +562,21 @@ async def save_state(
     return_days: int,
     households_hash: str,
     products_hash: str = "",
+    products_rule: str = "",
 ) -> None:
     await db.execute(
         "INSERT INTO county_rollup_state (county, counted_through, return_days, households_hash, "
-        "products_hash, refreshed_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (county) DO "
-        "UPDATE SET counted_through = excluded.counted_through, return_days = "
-        "excluded.return_days, households_hash = excluded.households_hash, "
-        "products_hash = excluded.products_hash, refreshed_at = excluded.refreshed_at",
+        "products_hash, products_rule, refreshed_at) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+        "ON CONFLICT (county) DO UPDATE SET counted_through = excluded.counted_through, "
+        "return_days = excluded.return_days, households_hash = excluded.households_hash, "
+        "products_hash = excluded.products_hash, products_rule = excluded.products_rule, "
+        "refreshed_at = excluded.refreshed_at",
         county_id,
         counted_through,
         return_days,
         households_hash,
         products_hash,
+        products_rule,
         clock.utcnow(),
     )
 

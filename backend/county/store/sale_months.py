@@ -155,18 +155,19 @@ async def county_groups(county_id: uuid.UUID) -> list[SaleGroup]:
     ]
 
 
-async def months_with_texts(
-    county_id: uuid.UUID, texts: frozenset[str]
+async def months_with(
+    county_id: uuid.UUID, texts: frozenset[str], codes: frozenset[str]
 ) -> dict[uuid.UUID, set[datetime.date]]:
-    """Per station, the months (their first days) of its standing sales without a catalogue code
-    whose text, trimmed, is one of `texts`."""
+    """Per station, the months (their first days) of its standing sales that name one of
+    `codes`, or that name no code and whose text, trimmed, is one of `texts`."""
     rows = await db.fetch(
-        "SELECT DISTINCT station, month, product FROM county_sale_month "
-        "WHERE county = $1 AND product_code = ''",
+        "SELECT DISTINCT station, month, product, product_code FROM county_sale_month "
+        "WHERE county = $1",
         county_id,
     )
     months: dict[uuid.UUID, set[datetime.date]] = {}
     for row in rows:
-        if row["product"].strip() in texts:
+        code = row["product_code"]
+        if (code in codes) if code else (row["product"].strip() in texts):
             months.setdefault(db.as_uuid(row["station"]), set()).add(db.as_date(row["month"]))
     return months

@@ -1,0 +1,38 @@
+"""county_rollup_state.products_rule: the catalogue's rule itself (its non-farm codes and the
+texts mapped to them) beside its digest, so that a rule changed since can be followed by
+recounting only the months of the sales whose side it changed (rollups.follow_catalogue). An
+existing county's rule is not known ("") until its next refresh with entries to count records
+it (minutes, where keepers are syncing); a change before that rebuilds the county, as before."""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns.column_types import Text
+from piccolo.columns.indexes import IndexMethod
+
+ID = "2026-12-06T15:00:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "rollup state: the catalogue rule the rollups were computed with"
+
+
+async def forwards() -> MigrationManager:
+    manager = MigrationManager(migration_id=ID, app_name="county", description=DESCRIPTION)
+    manager.add_column(
+        table_class_name="RollupState",
+        tablename="county_rollup_state",
+        column_name="products_rule",
+        db_column_name="products_rule",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+    return manager
