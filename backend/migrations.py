@@ -106,30 +106,42 @@ def add_table(
     tablename: str,
     columns: tuple[tuple[str, type[Column], dict], ...],
 ) -> None:
-    """Add to a hand-written migration a new table and its (name, column class, params) columns,
-    as Piccolo's auto migrations write them: NOT NULL, no index, unless `params` say otherwise
-    (Piccolo adds the `id` primary key itself)."""
-    from piccolo.columns.indexes import IndexMethod
-
+    """Add to a hand-written migration a new table and its (name, column class, params) columns
+    (`add_column`; Piccolo adds the `id` primary key itself)."""
     manager.add_table(class_name=class_name, tablename=tablename, schema=None, columns=None)
     for name, column_class, params in columns:
-        manager.add_column(
-            table_class_name=class_name,
-            tablename=tablename,
-            column_name=name,
-            db_column_name=name,
-            column_class_name=column_class.__name__,
-            column_class=column_class,
-            params={
-                "null": False,
-                "primary_key": False,
-                "unique": False,
-                "index": False,
-                "index_method": IndexMethod.btree,
-                "choices": None,
-                "db_column_name": None,
-                "secret": False,
-                **params,
-            },
-            schema=None,
-        )
+        add_column(manager, class_name, tablename, name, column_class, params)
+
+
+def add_column(
+    manager: MigrationManager,
+    class_name: str,
+    tablename: str,
+    name: str,
+    column_class: type[Column],
+    params: dict,
+) -> None:
+    """Add to a hand-written migration a column as Piccolo's auto migrations write it: NOT NULL,
+    no index, unless `params` say otherwise."""
+    from piccolo.columns.indexes import IndexMethod
+
+    manager.add_column(
+        table_class_name=class_name,
+        tablename=tablename,
+        column_name=name,
+        db_column_name=name,
+        column_class_name=column_class.__name__,
+        column_class=column_class,
+        params={
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+            **params,
+        },
+        schema=None,
+    )

@@ -31,6 +31,15 @@ async def add(client, world, product: dict):
     )
 
 
+async def make_farm(client, world, product: dict, product_id: str) -> None:
+    """Staff change the product's category to farm produce."""
+    edit = {k: v for k, v in product.items() if k != "code"} | {"category": "farm"}
+    answer = await client.put(
+        f"{products_url(world.county_id)}/{product_id}", json=edit, headers=world.staff.headers
+    )
+    assert answer.status_code == 200, answer.text
+
+
 async def test_staff_add_list_and_edit_products_audited(client, world):
     created = await add(client, world, WALNUT)
     assert created.status_code == 201, created.text

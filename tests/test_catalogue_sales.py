@@ -13,7 +13,7 @@ from backend.accounts.tables import AuditEntry
 from backend.county import rollups
 from backend.ledger.tables import Event
 from tests.support import event, push
-from tests.test_catalogue import TEAPOT, WALNUT, add
+from tests.test_catalogue import TEAPOT, WALNUT, add, make_farm
 from tests.test_county_figures import SHANGHAI, _dashboard, _kpis, _workbook
 from tests.test_county_pages import CSRF_FIELD, HTML, page_login
 
@@ -131,13 +131,7 @@ async def test_a_sale_by_code_counts_by_its_products_category(client, world):
     assert await everywhere(client, world) == [figures(13000, 10000)] * 3
     # The category changed by staff counts at once: the months of the sales naming that product
     # are recounted (rollups.follow_catalogue), not the county.
-    edit = {k: v for k, v in TEAPOT.items() if k != "code"} | {"category": "farm"}
-    answer = await client.put(
-        f"/api/v1/counties/{world.county_id}/products/{teapot['id']}",
-        json=edit,
-        headers=world.staff.headers,
-    )
-    assert answer.status_code == 200
+    await make_farm(client, world, TEAPOT, teapot["id"])
     assert await everywhere(client, world) == [figures(13000, 13000)] * 3
 
 

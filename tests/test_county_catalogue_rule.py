@@ -11,7 +11,7 @@ from backend import db
 from backend.county import rollups
 from tests.rollup_tables import same_rows, snapshot
 from tests.support import event, push, statuses
-from tests.test_catalogue import TEAPOT, WALNUT, add
+from tests.test_catalogue import TEAPOT, WALNUT, add, make_farm
 from tests.test_catalogue_sales import map_text
 from tests.test_county_rollups import at
 from tests.test_months import close, in_last_month, last_month, retail
@@ -91,13 +91,7 @@ async def test_a_category_changed_recounts_the_months_of_its_sales(client, world
     assert (await map_text(client, world, "茶杯", teapot["id"])).status_code == 200
     assert await farm_retail(client, world, last_month()) == 0
     assert await farm_retail(client, world, at(0)[:7]) == 0
-    edit = {k: v for k, v in TEAPOT.items() if k != "code"} | {"category": "farm"}
-    edited = await client.put(
-        f"/api/v1/counties/{world.county_id}/products/{teapot['id']}",
-        json=edit,
-        headers=world.staff.headers,
-    )
-    assert edited.status_code == 200
+    await make_farm(client, world, TEAPOT, teapot["id"])
     assert await farm_retail(client, world, last_month()) == 3000
     assert await farm_retail(client, world, at(0)[:7]) == 800
     followed = await snapshot()
@@ -128,13 +122,7 @@ async def test_a_rule_not_kept_rebuilds_the_county_under_the_new_one(client, wor
     await push(client, world.keeper_a, [by_code, sold("茶杯", 800, at(0))])
     assert await farm_retail(client, world, last_month()) == 0
     await forget_the_kept_rule(world.county_id)
-    edit = {k: v for k, v in TEAPOT.items() if k != "code"} | {"category": "farm"}
-    edited = await client.put(
-        f"/api/v1/counties/{world.county_id}/products/{teapot['id']}",
-        json=edit,
-        headers=world.staff.headers,
-    )
-    assert edited.status_code == 200
+    await make_farm(client, world, TEAPOT, teapot["id"])
     assert await farm_retail(client, world, last_month()) == 0  # a page does not rebuild
     await rollups.refresh()  # the job does
     assert await farm_retail(client, world, last_month()) == 3000

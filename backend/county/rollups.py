@@ -230,6 +230,14 @@ async def _overdue_figures(stations, rule: CountyRule, days, today, figures) -> 
             _add(figures[parcel.station], (due, OVERDUE_KIND), (1, 0, 0, 0, 0, 0, 0, 0))
 
 
+async def _rule_and_state(
+    county_id: uuid.UUID,
+) -> tuple[CountyRule, rollup_rows.RollupState | None]:
+    """The county's rules as they are now, and what its rollups were counted with."""
+    async with db.read_transaction():
+        return await county_rule(county_id), await rollup_rows.state(county_id)
+
+
 async def save_state(county_id: uuid.UUID, rule: CountyRule, today: datetime.date) -> None:
     await rollup_rows.save_state(
         county_id,
@@ -261,17 +269,13 @@ async def refresh(now: datetime.datetime | None = None) -> int:
 async def refresh_county(county_id: uuid.UUID, now: datetime.datetime | None = None) -> int:
     """One county: the (station, day) pairs recomputed. A changed rule means a rebuild, but for
     the catalogue's rule alone (catalogue_rule.py: the months of the sales it moved)."""
-    async with db.read_transaction():
-        rule = await county_rule(county_id)
-        state = await rollup_rows.state(county_id)
+    rule, state = await _rule_and_state(county_id)
     if state is None:
         return await rebuild_county(county_id, now)
     followed = 0
     if rule_changed(state, rule):
         followed = await follow_catalogue(county_id, may_rebuild=True, now=now) or 0
-        async with db.read_transaction():
-            rule = await county_rule(county_id)
-            state = await rollup_rows.state(county_id)
+        rule, state = await _rule_and_state(county_id)
         assert state is not None
     return followed + await _refresh_days(county_id, rule, state, now)
 
@@ -291,9 +295,7 @@ async def follow_catalogue(
     (station, day) pairs written."""
     async with one_refresh_at_a_time(county_id):
         with db.on_primary():
-            async with db.read_transaction():
-                rule = await county_rule(county_id)
-                state = await rollup_rows.state(county_id)
+            rule, state = await _rule_and_state(county_id)
             kept = before or (catalogue_rule.kept(state) if state else None)
             plan = None  # not known what moved: a rebuild
             if state and kept and not rule_changed(state, dataclasses.replace(rule, not_farm=kept)):
@@ -307,13 +309,7 @@ async def follow_catalogue(
                 station: catalogue_rule.days_of(firsts, counted)
                 for station, firsts in plan.months.items()
             }
-            touched_days, pairs = await recount_days(county_id, rule, counted, {}, due)
-            async with db.write_transaction():
-                await rollup_rows.serialise(county_id)
-                await rollup_rows.write_totals(county_id, touched_days)
-                await rollup_households.write_county_months(county_id, touched_days)
-                await save_state(county_id, rule, counted)
-            return pairs
+            return await recount_days(county_id, rule, counted, {}, due)
 
 
 # A page reads its county's figures several times (the month, the year, coverage…; the province
@@ -367,9 +363,7 @@ async def _catch_up(county_id: uuid.UUID) -> int:
     request, and until the job has run every reader sees the same figures all the same. It reads
     the primary even for a page read from a replica: what is behind decides what it writes."""
     with db.on_primary():
-        async with db.read_transaction():
-            rule = await county_rule(county_id)
-            state = await rollup_rows.state(county_id)
+        rule, state = await _rule_and_state(county_id)
         if state is None:
             shared_catch_up.begin_reading_behind()
             return await rebuild_county(county_id)
@@ -377,9 +371,7 @@ async def _catch_up(county_id: uuid.UUID) -> int:
             # The catalogue's rule alone is followed here when only a few months move.
             if await follow_catalogue(county_id, may_rebuild=False) is None:
                 return 0
-            async with db.read_transaction():
-                rule = await county_rule(county_id)
-                state = await rollup_rows.state(county_id)
+            rule, state = await _rule_and_state(county_id)
             assert state is not None
         return await _refresh_days(county_id, rule, state, None)
 
@@ -444,13 +436,7 @@ async def _refresh_behind(
     if not behind and not due and counted == today:
         return 0  # up to date (every read of the figures asks): nothing is written
     work = {row.station: (row.rolled_seq, row.last_seq) for row in behind}
-    touched_days, pairs = await recount_days(county_id, rule, today, work, due)
-    async with db.write_transaction():
-        await rollup_rows.serialise(county_id)
-        await rollup_rows.write_totals(county_id, touched_days)
-        await rollup_households.write_county_months(county_id, touched_days)
-        await save_state(county_id, rule, today)
-    return pairs
+    return await recount_days(county_id, rule, today, work, due)
 
 
 async def recount_days(
@@ -459,10 +445,11 @@ async def recount_days(
     today: datetime.date,
     work: dict[uuid.UUID, tuple[int, int]],
     due: dict[uuid.UUID, set[datetime.date]],
-) -> tuple[set[datetime.date], int]:
+) -> int:
     """The days of each station its events not yet rolled up (`work`: after, through] changed,
     and the days `due`, recounted from the log and written, a few stations per transaction; the
-    stations' marks moved past `work`. Returns the days written and the (station, day) pairs."""
+    stations' marks moved past `work`; then the county's sums of those days, and the state
+    counted through `today` under `rule`. Returns the (station, day) pairs written."""
     stations = sorted(set(work) | set(due), key=str)
     touched_days: set[datetime.date] = set()
     pairs = 0
@@ -501,7 +488,12 @@ async def recount_days(
             await rollup_rows.set_marks(
                 county_id, {s: through for s, (_, through) in ranges.items() if s not in moved}
             )
-    return touched_days, pairs
+    async with db.write_transaction():
+        await rollup_rows.serialise(county_id)
+        await rollup_rows.write_totals(county_id, touched_days)
+        await rollup_households.write_county_months(county_id, touched_days)
+        await save_state(county_id, rule, today)
+    return pairs
 
 
 def _ranges_behind(

@@ -6,7 +6,8 @@ it (minutes, where keepers are syncing); a change before that rebuilds the count
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import Text
-from piccolo.columns.indexes import IndexMethod
+
+from backend.migrations import add_column
 
 ID = "2026-12-06T15:00:00:000000"
 VERSION = "1.38.0"
@@ -15,24 +16,7 @@ DESCRIPTION = "rollup state: the catalogue rule the rollups were computed with"
 
 async def forwards() -> MigrationManager:
     manager = MigrationManager(migration_id=ID, app_name="county", description=DESCRIPTION)
-    manager.add_column(
-        table_class_name="RollupState",
-        tablename="county_rollup_state",
-        column_name="products_rule",
-        db_column_name="products_rule",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
+    add_column(
+        manager, "RollupState", "county_rollup_state", "products_rule", Text, {"default": ""}
     )
     return manager
