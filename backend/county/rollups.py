@@ -84,7 +84,7 @@ class CountyRule:
         return moment.astimezone(self.timezone).date()
 
 
-async def county_rule(county_id: uuid.UUID) -> CountyRule:
+async def _county_rule(county_id: uuid.UUID) -> CountyRule:
     county = await places.county(county_id)
     codes = await places.poverty_codes(county_id)
     digest = hashlib.sha256("\n".join(sorted(codes)).encode()).hexdigest()
@@ -199,7 +199,7 @@ async def station_month(
 ) -> dict[tuple[datetime.date, str], list[int]]:
     """One station's figures of these days from the log, with the county's values as they are
     now (what a close freezes and a reopen recomputes)."""
-    rule = await county_rule(county_id)
+    rule = await _county_rule(county_id)
     return (await _figures([station_id], rule, days, rule.today()))[station_id]
 
 
@@ -235,10 +235,10 @@ async def _rule_and_state(
 ) -> tuple[CountyRule, rollup_rows.RollupState | None]:
     """The county's rules as they are now, and what its rollups were counted with."""
     async with db.read_transaction():
-        return await county_rule(county_id), await rollup_rows.state(county_id)
+        return await _county_rule(county_id), await rollup_rows.state(county_id)
 
 
-async def save_state(county_id: uuid.UUID, rule: CountyRule, today: datetime.date) -> None:
+async def _save_state(county_id: uuid.UUID, rule: CountyRule, today: datetime.date) -> None:
     await rollup_rows.save_state(
         county_id,
         today,
@@ -273,7 +273,7 @@ async def refresh_county(county_id: uuid.UUID, now: datetime.datetime | None = N
     if state is None:
         return await rebuild_county(county_id, now)
     followed = 0
-    if rule_changed(state, rule):
+    if _rule_changed(state, rule):
         followed = await follow_catalogue(county_id, may_rebuild=True, now=now) or 0
         rule, state = await _rule_and_state(county_id)
         assert state is not None
@@ -293,12 +293,12 @@ async def follow_catalogue(
     `may_rebuild` False (a page's read) only a little work is done here (a county's history is
     no work for a request): more is left to the rollup job, and None returned. Else the
     (station, day) pairs written."""
-    async with one_refresh_at_a_time(county_id):
+    async with _one_refresh_at_a_time(county_id):
         with db.on_primary():
             rule, state = await _rule_and_state(county_id)
             kept = before or (catalogue_rule.kept(state) if state else None)
             plan = None  # not known what moved: a rebuild
-            if state and kept and not rule_changed(state, dataclasses.replace(rule, not_farm=kept)):
+            if state and kept and not _rule_changed(state, _counted_with(rule, kept)):
                 plan = await catalogue_rule.plan(county_id, kept, rule.not_farm)
             if not may_rebuild and (plan is None or plan.too_much_for_a_page()):
                 return None
@@ -309,7 +309,11 @@ async def follow_catalogue(
                 station: catalogue_rule.days_of(firsts, counted)
                 for station, firsts in plan.months.items()
             }
-            return await recount_days(county_id, rule, counted, {}, due)
+            return await _recount_days(county_id, rule, counted, {}, due)
+
+
+def _counted_with(rule: CountyRule, products: NotFarm) -> CountyRule:
+    return dataclasses.replace(rule, not_farm=products)
 
 
 # A page reads its county's figures several times (the month, the year, coverage…; the province
@@ -367,7 +371,7 @@ async def _catch_up(county_id: uuid.UUID) -> int:
         if state is None:
             shared_catch_up.begin_reading_behind()
             return await rebuild_county(county_id)
-        if rule_changed(state, rule):
+        if _rule_changed(state, rule):
             # The catalogue's rule alone is followed here when only a few months move.
             if await follow_catalogue(county_id, may_rebuild=False) is None:
                 return 0
@@ -387,7 +391,7 @@ async def moved_at(county_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime.date
     return {county: at for county, at in moved.items() if county not in behind}
 
 
-def rule_changed(state: rollup_rows.RollupState, rule: CountyRule) -> bool:
+def _rule_changed(state: rollup_rows.RollupState, rule: CountyRule) -> bool:
     return (
         state.return_days != rule.return_days
         or state.households_hash != rule.households_hash
@@ -402,12 +406,12 @@ async def _refresh_days(
     now: datetime.datetime | None,
 ) -> int:
     """The days behind: those the stations' new events touch, and those come due since."""
-    async with one_refresh_at_a_time(county_id):
+    async with _one_refresh_at_a_time(county_id):
         return await _refresh_behind(county_id, rule, state, now)
 
 
 @contextlib.asynccontextmanager
-async def one_refresh_at_a_time(county_id: uuid.UUID) -> AsyncIterator[None]:
+async def _one_refresh_at_a_time(county_id: uuid.UUID) -> AsyncIterator[None]:
     """A county's refreshes in one process take turns: five staff opening pages at once would
     each recount the same busy days, and all but one throw their work away (the marks moved).
     The one that waited then finds little or nothing behind. (Across processes the marks keep
@@ -436,10 +440,10 @@ async def _refresh_behind(
     if not behind and not due and counted == today:
         return 0  # up to date (every read of the figures asks): nothing is written
     work = {row.station: (row.rolled_seq, row.last_seq) for row in behind}
-    return await recount_days(county_id, rule, today, work, due)
+    return await _recount_days(county_id, rule, today, work, due)
 
 
-async def recount_days(
+async def _recount_days(
     county_id: uuid.UUID,
     rule: CountyRule,
     today: datetime.date,
@@ -492,7 +496,7 @@ async def recount_days(
         await rollup_rows.serialise(county_id)
         await rollup_rows.write_totals(county_id, touched_days)
         await rollup_households.write_county_months(county_id, touched_days)
-        await save_state(county_id, rule, today)
+        await _save_state(county_id, rule, today)
     return pairs
 
 
@@ -539,7 +543,7 @@ async def rebuild_county(county_id: uuid.UUID, now: datetime.datetime | None = N
     transaction (store/rollup_rebuild.py); the marks move with the rows they describe. Returns
     the station-days written."""
     async with db.read_transaction():
-        rule = await county_rule(county_id)
+        rule = await _county_rule(county_id)
         stations = list(await ledger_reads.chain_heads(county_id))
     today = rule.today(now)
     for chunk in chunks(stations, STATIONS_PER_REBUILD):
@@ -555,7 +559,7 @@ async def rebuild_county(county_id: uuid.UUID, now: datetime.datetime | None = N
         await rollup_rows.serialise(county_id)
         await rollup_rows.write_totals(county_id, None)
         await rollup_households.write_county_months(county_id, None)
-        await save_state(county_id, rule, today)
+        await _save_state(county_id, rule, today)
         return await rollup_rows.station_day_count(county_id)
 
 
