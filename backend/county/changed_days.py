@@ -1,5 +1,5 @@
 """Which days of a county's stations a refresh recounts (rollups.py): those their new events
-touched, and those on which parcels came due."""
+touched, and those on which parcels came due; and the stations grouped by the days they need."""
 
 from __future__ import annotations
 
@@ -64,3 +64,31 @@ async def days_come_due(
     for parcel in await ledger_reads.received_days_due(county_id, today - shift, after):
         due[parcel.station].add(parcel.received_date + shift)
     return due
+
+
+def ranges_behind(
+    chunk: list[uuid.UUID], work: dict[uuid.UUID, tuple[int, int]], marks: dict[uuid.UUID, int]
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """Each station's events not yet rolled up: (after, through] of its seq."""
+    ranges = {}
+    for station_id in chunk:
+        after, through = work.get(station_id, (0, 0))
+        after = max(after, marks.get(station_id, 0))
+        if through > after:
+            ranges[station_id] = (after, through)
+    return ranges
+
+
+def same_days(
+    chunk: list[uuid.UUID],
+    due: dict[uuid.UUID, set[datetime.date]],
+    changed: dict[uuid.UUID, set[datetime.date]],
+) -> dict[frozenset[datetime.date], list[uuid.UUID]]:
+    """The stations to recount, by the days they need (most often: just today), so that those
+    with the same days are read and written together."""
+    groups: dict[frozenset[datetime.date], list[uuid.UUID]] = defaultdict(list)
+    for station_id in chunk:
+        days = set(due.get(station_id, ())) | changed.get(station_id, set())
+        if days:
+            groups[frozenset(days)].append(station_id)
+    return groups

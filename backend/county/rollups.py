@@ -36,7 +36,6 @@ import hashlib
 import logging
 import uuid
 import zoneinfo
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -476,12 +475,12 @@ async def _recount_days(
         # of busy stations.
         async with db.read_transaction():
             seen = await rollup_rows.marks(chunk)
-            ranges = _ranges_behind(chunk, work, seen)
+            ranges = changed_days.ranges_behind(chunk, work, seen)
             changed = (
                 await changed_days.changed_days(ranges, rule.return_days, today) if ranges else {}
             )
             recounted = []
-            for shared_days, members in _same_days(chunk, due, changed).items():
+            for shared_days, members in changed_days.same_days(chunk, due, changed).items():
                 served: rollup_households.Served = {}
                 figures = await _figures(members, rule, set(shared_days), today, served)
                 recounted.append((shared_days, members, figures, served))
@@ -511,34 +510,6 @@ async def _recount_days(
         await rollup_households.write_county_months(county_id, touched_days)
         await _save_state(county_id, rule, today)
     return pairs
-
-
-def _ranges_behind(
-    chunk: list[uuid.UUID], work: dict[uuid.UUID, tuple[int, int]], marks: dict[uuid.UUID, int]
-) -> dict[uuid.UUID, tuple[int, int]]:
-    """Each station's events not yet rolled up: (after, through] of its seq."""
-    ranges = {}
-    for station_id in chunk:
-        after, through = work.get(station_id, (0, 0))
-        after = max(after, marks.get(station_id, 0))
-        if through > after:
-            ranges[station_id] = (after, through)
-    return ranges
-
-
-def _same_days(
-    chunk: list[uuid.UUID],
-    due: dict[uuid.UUID, set[datetime.date]],
-    changed: dict[uuid.UUID, set[datetime.date]],
-) -> dict[frozenset[datetime.date], list[uuid.UUID]]:
-    """The stations to recount, by the days they need (most often: just today), so that those
-    with the same days are read and written together."""
-    groups: dict[frozenset[datetime.date], list[uuid.UUID]] = defaultdict(list)
-    for station_id in chunk:
-        days = set(due.get(station_id, ())) | changed.get(station_id, set())
-        if days:
-            groups[frozenset(days)].append(station_id)
-    return groups
 
 
 async def rebuild(now: datetime.datetime | None = None) -> dict[str, int]:
