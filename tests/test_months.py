@@ -340,6 +340,13 @@ async def test_a_late_check_in_of_a_closed_month_does_not_silence_the_reminder(a
     station missing."""
     from backend.jobs.service import run_now
 
+    for station in (world.station_a, world.station_b):
+        # Opened before that week (created today, they are not due in a week already past).
+        opened = {"opened_on": f"{last_month()}-01"}
+        answer = await client.patch(
+            f"/api/v1/stations/{station}", json=opened, headers=world.staff.headers
+        )
+        assert answer.status_code == 200, answer.text
     await close(client, world, last_month())
     late = event("checkin.recorded", {"note": "正常营业"}, in_last_month(28, 9))
     assert statuses(await push(client, world.keeper_a, [late])) == ["accepted"]
