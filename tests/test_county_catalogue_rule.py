@@ -7,7 +7,9 @@ month. A product added moves nothing and stops nothing."""
 
 from __future__ import annotations
 
-from backend import db
+import contextlib
+
+from backend import db, runtime
 from backend.county import rollups
 from tests.rollup_tables import same_rows, snapshot
 from tests.support import event, push, statuses
@@ -129,3 +131,40 @@ async def test_a_rule_not_kept_rebuilds_the_county_under_the_new_one(client, wor
     followed = await snapshot()
     await rollups.rebuild()
     same_rows(followed, await snapshot())
+
+
+async def test_a_refresh_that_waited_behind_a_catalogue_change_counts_under_the_new_rule(
+    client, world, monkeypatch
+):
+    """The rollup job reads the county's rule, then waits for the county's turn while staff map a
+    text (their request follows the change) and a keeper pushes a sale of it. Its turn come, the
+    job counts that sale under the rule the rollups now name, not the one it read: right after
+    it the rollups are a rebuild's, and the next refresh has nothing left to do."""
+    teapot = (await add(client, world, TEAPOT)).json()
+    for keeper in (world.keeper_a, world.keeper_b):  # the text's month is a few of the county's
+        earlier = [sold("红枣", 300, at(days)) for days in (40, 70, 100, 130, 160)]
+        assert set(statuses(await push(client, keeper, earlier))) == {"accepted"}
+    assert statuses(await push(client, world.keeper_a, [sold("茶壶", 3000, at(0))])) == ["accepted"]
+    await rollups.refresh()
+    real_turn, asked, mapped = rollups._one_refresh_at_a_time, [], []
+
+    @contextlib.asynccontextmanager
+    async def mapped_while_waiting(county_id):
+        if not asked:  # the job's refresh, before its turn comes (not the mapping's own follow)
+            asked.append(county_id)
+            mapped.append(await map_text(client, world, "茶壶", teapot["id"]))
+            b_sale = [sold("茶壶", 2000, at(0))]  # behind, for the job's refresh
+            assert statuses(await push(client, world.keeper_b, b_sale)) == ["accepted"]
+        async with real_turn(county_id):
+            yield
+
+    monkeypatch.setattr(rollups, "_one_refresh_at_a_time", mapped_while_waiting)
+    async with runtime.running():
+        await rollups.refresh_county(world.county_id)
+    monkeypatch.undo()
+    assert mapped[0].status_code == 200, mapped[0].text
+    refreshed = await snapshot()
+    assert await rollups.refresh_county(world.county_id) == 0
+    await rollups.rebuild()
+    same_rows(refreshed, await snapshot())
+    assert await farm_retail(client, world, at(0)[:7]) == 0  # 茶壶 is not farm produce now

@@ -268,15 +268,18 @@ async def refresh(now: datetime.datetime | None = None) -> int:
 async def refresh_county(county_id: uuid.UUID, now: datetime.datetime | None = None) -> int:
     """One county: the (station, day) pairs recomputed. A changed rule means a rebuild, but for
     the catalogue's rule alone (catalogue_rule.py: the months of the sales it moved)."""
-    rule, state = await _rule_and_state(county_id)
-    if state is None:
-        return await rebuild_county(county_id, now)
-    followed = 0
-    if _rule_changed(state, rule):
-        followed = await follow_catalogue(county_id, may_rebuild=True, now=now) or 0
+    written = 0
+    for _ in range(3):  # a catalogue change may land while this refresh waits for its turn
         rule, state = await _rule_and_state(county_id)
-        assert state is not None
-    return followed + await _refresh_days(county_id, rule, state, now)
+        if state is None:
+            return written + await rebuild_county(county_id, now)
+        if _rule_changed(state, rule):
+            written += await follow_catalogue(county_id, may_rebuild=True, now=now) or 0
+            continue
+        refreshed = await _refresh_days(county_id, rule, state, now)
+        if refreshed is not None:
+            return written + refreshed
+    return written  # the catalogue kept changing: the next refresh counts the days behind
 
 
 async def follow_catalogue(
@@ -389,7 +392,8 @@ async def _catch_up(county_id: uuid.UUID) -> int:
                 return 0
             rule, state = await _rule_and_state(county_id)
             assert state is not None
-        return await _refresh_days(county_id, rule, state, None)
+        # None: a catalogue change landed while this waited; the next read follows it.
+        return await _refresh_days(county_id, rule, state, None) or 0
 
 
 async def moved_at(county_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime.datetime]:
@@ -416,9 +420,20 @@ async def _refresh_days(
     rule: CountyRule,
     state: rollup_rows.RollupState,
     now: datetime.datetime | None,
-) -> int:
-    """The days behind: those the stations' new events touch, and those come due since."""
+) -> int | None:
+    """The days behind: those the stations' new events touch, and those come due since. The
+    state is read again once the county's turn is taken: a catalogue change followed while this
+    refresh waited moved it, and these days must be counted, and the state saved, under the rule
+    it now names, not the one read before (None if that is not the county's rule any more: the
+    caller follows the change first)."""
     async with _one_refresh_at_a_time(county_id):
+        async with db.read_transaction():
+            moved = await rollup_rows.state(county_id) != state
+        if moved:
+            rule, now_state = await _rule_and_state(county_id)
+            if now_state is None or _rule_changed(now_state, rule):
+                return None
+            state = now_state
         return await _refresh_behind(county_id, rule, state, now)
 
 
