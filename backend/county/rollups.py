@@ -268,13 +268,25 @@ async def refresh(now: datetime.datetime | None = None) -> int:
 async def refresh_county(county_id: uuid.UUID, now: datetime.datetime | None = None) -> int:
     """One county: the (station, day) pairs recomputed. A changed rule means a rebuild, but for
     the catalogue's rule alone (catalogue_rule.py: the months of the sales it moved)."""
+    return await _refresh_under_the_rule(county_id, may_rebuild=True, now=now)
+
+
+async def _refresh_under_the_rule(
+    county_id: uuid.UUID, may_rebuild: bool, now: datetime.datetime | None
+) -> int:
+    """The days behind recounted, a change of the catalogue's rule followed first (a page's
+    read, `may_rebuild` False, leaves a large one to the job and counts nothing meanwhile)."""
     written = 0
-    for _ in range(3):  # a catalogue change may land while this refresh waits for its turn
+    for _ in range(3):  # a catalogue change may land while this waits for the county's turn
         rule, state = await _rule_and_state(county_id)
         if state is None:
+            shared_catch_up.begin_reading_behind()
             return written + await rebuild_county(county_id, now)
         if _rule_changed(state, rule):
-            written += await follow_catalogue(county_id, may_rebuild=True, now=now) or 0
+            followed = await follow_catalogue(county_id, may_rebuild=may_rebuild, now=now)
+            if followed is None:
+                return written
+            written += followed
             continue
         refreshed = await _refresh_days(county_id, rule, state, now)
         if refreshed is not None:
@@ -382,18 +394,7 @@ async def _catch_up(county_id: uuid.UUID) -> int:
     request, and until the job has run every reader sees the same figures all the same. It reads
     the primary even for a page read from a replica: what is behind decides what it writes."""
     with db.on_primary():
-        rule, state = await _rule_and_state(county_id)
-        if state is None:
-            shared_catch_up.begin_reading_behind()
-            return await rebuild_county(county_id)
-        if _rule_changed(state, rule):
-            # The catalogue's rule alone is followed here when only a few months move.
-            if await follow_catalogue(county_id, may_rebuild=False) is None:
-                return 0
-            rule, state = await _rule_and_state(county_id)
-            assert state is not None
-        # None: a catalogue change landed while this waited; the next read follows it.
-        return await _refresh_days(county_id, rule, state, None) or 0
+        return await _refresh_under_the_rule(county_id, may_rebuild=False, now=None)
 
 
 async def moved_at(county_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime.datetime]:
