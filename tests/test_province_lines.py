@@ -6,6 +6,7 @@ otherwise; the figures are always what the county's own line gives."""
 from __future__ import annotations
 
 import datetime
+import zoneinfo
 
 import msgspec
 import pytest
@@ -17,19 +18,22 @@ from tests.support import push
 from tests.test_county_pages import HTML
 from tests.test_province import _officer, _sale
 
-SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+# The zones of the test world's two counties (tests/support.py: 测试县 and 远方县).
+ZONES = (datetime.timezone(datetime.timedelta(hours=8)), zoneinfo.ZoneInfo("Asia/Urumqi"))
 
 
 @pytest.fixture
 def before_midnight(monkeypatch):
-    """The server's clock, running, at least two hours before the test county's midnight. A test
-    that steps it past a line's freshness expects the county's rollups not to move, and a new
-    local day moves them (its day comes due: the line is then rightly counted again); run
-    within ten minutes of Shanghai's midnight, such a test failed. Late in the evening the clock
-    runs three hours behind (entries written by the phones' clock then count when received)."""
+    """The server's clock, running, at least two hours before every test county's midnight. A
+    test that steps it past a line's freshness expects the county's rollups not to move, and a
+    new local day moves them (its day comes due: the line is then rightly counted again); run
+    within ten minutes of Shanghai's midnight, or of Urumqi's (02:00 in Shanghai), such a test
+    failed. Near either, the clock runs a few whole hours behind (entries written by the phones'
+    clock then count when received)."""
     real = clock.utcnow
-    late = real().astimezone(SHANGHAI).hour >= 22
-    shift = datetime.timedelta(hours=3 if late else 0)
+    shift = datetime.timedelta(0)
+    while any((real() - shift).astimezone(zone).hour >= 22 for zone in ZONES):
+        shift += datetime.timedelta(hours=1)
     monkeypatch.setattr(clock, "utcnow", lambda: real() - shift)
 
 
