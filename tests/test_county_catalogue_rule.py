@@ -168,3 +168,21 @@ async def test_a_refresh_that_waited_behind_a_catalogue_change_counts_under_the_
     await rollups.rebuild()
     same_rows(refreshed, await snapshot())
     assert await farm_retail(client, world, at(0)[:7]) == 0  # 茶壶 is not farm produce now
+
+
+async def test_a_rule_not_kept_is_kept_at_the_next_read(client, world):
+    """A county migrated from a release that did not keep the rule has it kept by its next read
+    of the figures (its rollups were counted under the rule its digest names): a category changed
+    after that moves the figures at once, without the job's rebuild."""
+    teapot = (await add(client, world, TEAPOT)).json()
+    by_code = sold("茶壶", 3000, in_last_month(3), product_code=teapot["code"])
+    earlier = [sold("红枣", 300, at(days)) for days in (70, 100, 130, 160)]
+    await push(client, world.keeper_a, [by_code, *earlier])
+    assert await farm_retail(client, world, last_month()) == 0
+    await forget_the_kept_rule(world.county_id)
+    assert await farm_retail(client, world, last_month()) == 0  # this read keeps the rule
+    await make_farm(client, world, TEAPOT, teapot["id"])
+    assert await farm_retail(client, world, last_month()) == 3000
+    followed = await snapshot()
+    await rollups.rebuild()
+    same_rows(followed, await snapshot())

@@ -461,6 +461,11 @@ async def _refresh_behind(
 ) -> int:
     today = rule.today(now)
     counted = state.counted_through
+    if not state.products_rule:  # counted by a release that did not keep it: kept from now on
+        async with db.write_transaction():
+            await rollup_rows.keep_products_rule(
+                county_id, rule.products_hash, rule.not_farm.as_text()
+            )
     shared_catch_up.begin_reading_behind()
     async with db.read_transaction():
         behind = await rollup_rows.stations_behind(county_id)

@@ -581,6 +581,18 @@ async def save_state(
     )
 
 
+async def keep_products_rule(county_id: uuid.UUID, products_hash: str, products_rule: str) -> None:
+    """The catalogue's rule written beside its digest where the rollups were counted under it
+    before the rule itself was kept; `refreshed_at` is left as it was (no figure moved)."""
+    await db.execute(
+        "UPDATE county_rollup_state SET products_rule = $1 "
+        "WHERE county = $2 AND products_hash = $3 AND products_rule = ''",
+        products_rule,
+        county_id,
+        products_hash,
+    )
+
+
 async def serialise(county_id: uuid.UUID) -> None:
     """One refresh of a county at a time on PostgreSQL (SQLite has a single writer anyway)."""
     if not db.is_sqlite():
