@@ -47,6 +47,12 @@ SQLITE_POOL_SIZE = 8
 SQLITE_CHECKPOINT_SECONDS = 0.2
 SQLITE_RESTART_PAGES = 400
 SQLITE_AUTOCHECKPOINT_PAGES = 10000
+# Prepared statements each connection keeps (sqlite3's default is 128). The writer's pushes run
+# a few statements over and over and keep the default; the reading connections run the county's
+# reads, whose IN lists of up to a hundred stations make a statement of each length: at 128 the
+# pool held ~12 MB of them under staff load (docs/performance.md, 2026-12-06, seventh session).
+WRITER_CACHED_STATEMENTS = 128
+READER_CACHED_STATEMENTS = 16
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = FULL",
@@ -269,8 +275,10 @@ class DurableSQLiteEngine(SQLiteEngine):
         finally:
             pool.checkpointing = None
 
-    async def _open(self) -> aiosqlite.Connection:
-        connection = aiosqlite.connect(**self.connection_kwargs)
+    async def _open(self, writer: bool = False) -> aiosqlite.Connection:
+        statements = WRITER_CACHED_STATEMENTS if writer else READER_CACHED_STATEMENTS
+        kwargs = {**self.connection_kwargs, "cached_statements": statements}
+        connection = aiosqlite.connect(**kwargs)
         # Pooled connections must not keep the process alive at exit.
         connection._thread.daemon = True
         await connection
@@ -296,7 +304,7 @@ class DurableSQLiteEngine(SQLiteEngine):
         behind since it last ran threw its cache away and read its pages again."""
         pool = self.loop_pool()
         if pool.writer_connection is None:
-            pool.writer_connection = await self._open()
+            pool.writer_connection = await self._open(writer=True)
         return pool.writer_connection
 
     async def give_back(
