@@ -16,7 +16,7 @@ from backend.catalogue.service import NotFarm
 from backend.county import sale_months
 from backend.county.store import rollup_months
 from backend.county.store import sale_months as sale_month_rows
-from backend.county.store.rollup_rows import RollupState
+from backend.county.store.rollup_state import RollupState
 
 # A station-day recounted in Python (as a refresh does) costs ~1.6× one counted by a rebuild's
 # SQL (72 s against 46 s for a text sold on every day of a 5 M-entry county:

@@ -54,6 +54,7 @@ from backend.county.store import (
     rollup_months,
     rollup_rebuild,
     rollup_rows,
+    rollup_state,
 )
 from backend.county.store.rollup_rows import OVERDUE_KIND, REVERSED_KIND, chunks
 from backend.ledger.months import month_key
@@ -231,14 +232,14 @@ async def _overdue_figures(stations, rule: CountyRule, days, today, figures) -> 
 
 async def _rule_and_state(
     county_id: uuid.UUID,
-) -> tuple[CountyRule, rollup_rows.RollupState | None]:
+) -> tuple[CountyRule, rollup_state.RollupState | None]:
     """The county's rules as they are now, and what its rollups were counted with."""
     async with db.read_transaction():
-        return await _county_rule(county_id), await rollup_rows.state(county_id)
+        return await _county_rule(county_id), await rollup_state.state(county_id)
 
 
 async def _save_state(county_id: uuid.UUID, rule: CountyRule, today: datetime.date) -> None:
-    await rollup_rows.save_state(
+    await rollup_state.save_state(
         county_id,
         today,
         rule.return_days,
@@ -403,12 +404,12 @@ async def moved_at(county_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime.date
     rolled up (their figures are about to move)."""
     with db.on_primary():
         async with db.read_transaction():
-            moved = await rollup_rows.refreshed_at(county_ids)
+            moved = await rollup_state.refreshed_at(county_ids)
             behind = await rollup_rows.counties_behind(list(moved))
     return {county: at for county, at in moved.items() if county not in behind}
 
 
-def _rule_changed(state: rollup_rows.RollupState, rule: CountyRule) -> bool:
+def _rule_changed(state: rollup_state.RollupState, rule: CountyRule) -> bool:
     return (
         state.return_days != rule.return_days
         or state.households_hash != rule.households_hash
@@ -419,7 +420,7 @@ def _rule_changed(state: rollup_rows.RollupState, rule: CountyRule) -> bool:
 async def _refresh_days(
     county_id: uuid.UUID,
     rule: CountyRule,
-    state: rollup_rows.RollupState,
+    state: rollup_state.RollupState,
     now: datetime.datetime | None,
 ) -> int | None:
     """The days behind: those the stations' new events touch, and those come due since. The
@@ -429,7 +430,7 @@ async def _refresh_days(
     caller follows the change first)."""
     async with _one_refresh_at_a_time(county_id):
         async with db.read_transaction():
-            moved = await rollup_rows.state(county_id) != state
+            moved = await rollup_state.state(county_id) != state
         if moved:
             rule, now_state = await _rule_and_state(county_id)
             if now_state is None or _rule_changed(now_state, rule):
@@ -456,14 +457,14 @@ async def _one_refresh_at_a_time(county_id: uuid.UUID) -> AsyncIterator[None]:
 async def _refresh_behind(
     county_id: uuid.UUID,
     rule: CountyRule,
-    state: rollup_rows.RollupState,
+    state: rollup_state.RollupState,
     now: datetime.datetime | None,
 ) -> int:
     today = rule.today(now)
     counted = state.counted_through
     if not state.products_rule:  # counted by a release that did not keep it: kept from now on
         async with db.write_transaction():
-            await rollup_rows.keep_products_rule(
+            await rollup_state.keep_products_rule(
                 county_id, rule.products_hash, rule.not_farm.as_text()
             )
     shared_catch_up.begin_reading_behind()
