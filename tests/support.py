@@ -244,9 +244,15 @@ async def _station(county_id, village_id, code: str):
     )
 
 
+# The test world's counties' zones: 测试县's, then 远方县's (a tests' clock may need to keep
+# away from either's midnight).
+WORLD_ZONES = ("Asia/Shanghai", "Asia/Urumqi")
+
+
 async def build_world(client) -> World:
-    county, township, village, poor_village = await _county("测试县", "TEST", "Asia/Shanghai")
-    foreign, _, foreign_village, _ = await _county("远方县", "FAR", "Asia/Urumqi")
+    home_zone, foreign_zone = WORLD_ZONES
+    county, township, village, poor_village = await _county("测试县", "TEST", home_zone)
+    foreign, _, foreign_village, _ = await _county("远方县", "FAR", foreign_zone)
     station_a = await _station(county.id, village.id, "A001")
     station_b = await _station(county.id, poor_village.id, "B001")
     foreign_station = await _station(foreign.id, foreign_village.id, "F001")

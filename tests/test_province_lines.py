@@ -14,12 +14,11 @@ import pytest
 from backend import clock
 from backend.jobs.service import run_now
 from backend.province import service
-from tests.support import push
+from tests.support import WORLD_ZONES, push
 from tests.test_county_pages import HTML
 from tests.test_province import _officer, _sale
 
-# The zones of the test world's two counties (tests/support.py: 测试县 and 远方县).
-ZONES = (datetime.timezone(datetime.timedelta(hours=8)), zoneinfo.ZoneInfo("Asia/Urumqi"))
+ZONES = [zoneinfo.ZoneInfo(name) for name in WORLD_ZONES]
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The rollups (county_rollup per station, county-local day and kind; county_rollup_total per
-county, day and kind), how far each station is rolled up (county_rollup_mark) and with which rule
-(county_rollup_state, in rollup_state.py): read, replaced, marked. Rows that leave are msgspec
-Structs."""
+county, day and kind) and how far each station is rolled up (county_rollup_mark): read, replaced,
+marked. Rows that leave are msgspec Structs. What the rollups were counted with: rollup_state.py."""
 
 from __future__ import annotations
 
