@@ -5,6 +5,7 @@ msgspec + SQLite append-only endpoint (scripts/bare_sync.py) and a raw `executem
     .venv/bin/python scripts/bench_sync.py                 # project on SQLite, everything
     .venv/bin/python scripts/bench_sync.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
     .venv/bin/python scripts/bench_sync.py --staff 5       # with 5 county staff reading pages
+    .venv/bin/python scripts/bench_sync.py --history DIR/bench.db   # beside a county's year
 
 Loads, each against the project and then the bare endpoint (each server alone on the machine):
 - phones: 300 phones, each pushing 20 new events every 4–6 s for 30 s (≈ 1,200 events/s);
@@ -24,6 +25,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -41,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import bench_county  # noqa: E402  (its county's staff login, for --history)
 import loadtest  # noqa: E402  (scripts/loadtest.py: provisioning and the phones' entries)
 from bench_ingest import make_events, raw_rows, raw_sqlite  # noqa: E402
 
@@ -257,8 +260,13 @@ def ledger_check(target: Target, stored: dict[str, int]) -> tuple[int, int, int]
 # The project --------------------------------------------------------------------------------
 
 
-async def provision_project(url: str, phones: int) -> tuple[list, dict, str]:
+async def provision_project(url: str, phones: int, history: bool) -> tuple[list, dict, str]:
+    """The phones' stations and keepers: in the demo county, or beside a history's (gen_county.py
+    builds bench_county.py's county, with its staff login)."""
+    staff_login = (bench_county.STAFF_PHONE, bench_county.PASSWORD) if history else None
     async with httpx.AsyncClient(timeout=120) as http:
+        if staff_login:
+            return await loadtest.provision(http, url, phones, random.Random(1), staff_login)
         return await loadtest.provision(http, url, phones, random.Random(1))
 
 
@@ -275,6 +283,17 @@ async def staff_reader(http: aiohttp.ClientSession, url, headers, county, statio
         await asyncio.sleep(rng.uniform(0.5, 2))
 
 
+def copy_history(source: Path, target: Path) -> None:
+    """The project's database starts as a copy of `source` (its WAL folded in first): the phones'
+    stations are added beside a county's year, so each push writes into indexes of millions."""
+    began = time.monotonic()
+    with sqlite3.connect(source) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copyfile(source, target)
+    size = target.stat().st_size / 2**30
+    print(f"history: {source} copied ({size:.1f} GiB) in {time.monotonic() - began:.0f} s")
+
+
 async def project(args, workdir: Path) -> tuple[dict, Target, tuple, list[float]]:
     postgres = args.database_url.startswith("postgresql://")
     if postgres:
@@ -287,17 +306,22 @@ async def project(args, workdir: Path) -> tuple[dict, Target, tuple, list[float]
         url = f"{args.database_url.rsplit('/', 1)[0]}/{name}"
     else:
         url = f"sqlite:///{workdir}/project.db"
+        if args.history:
+            copy_history(Path(args.history), workdir / "project.db")
     env = environment(workdir / "data", url, CUNZHAN_LOG_LEVEL="WARNING",
                       CUNZHAN_API_RATE_LIMIT_PER_MINUTE="100000")  # fmt: skip
     rss: list[float] = []
     try:
         run(env, "migrate", "--quiet")
-        run(env, "demo", timeout=600)
+        if not args.history:  # a history has its own county and staff
+            run(env, "demo", timeout=600)
         server = Server(env, extra_args=["--workers", str(args.workers)])
         server.start(timeout=180)  # a busy shared machine can take a while
         spy = None
         try:
-            phones, staff_headers, county = await provision_project(server.url, args.phones)
+            phones, staff_headers, county = await provision_project(
+                server.url, args.phones, bool(args.history)
+            )
             pids = loadtest.server_pids(server)
             target = Target("project", server.url, "/api/v1/sync", phones, pids)
             print(f"server RSS after provisioning: {max(map(loadtest.rss_mb, pids)):.0f} MB")
@@ -570,6 +594,12 @@ def main() -> None:
     parser.add_argument("--staff", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--history",
+        default="",
+        help="SQLite: the project starts from a copy of this database (gen_county.py's bench.db: "
+        "a county's year of 5 M events)",
+    )
     parser.add_argument("--only-project", action="store_true", help="skip the bare endpoint")
     parser.add_argument("--profile", default="", help="py-spy raw profile of the server to FILE")
     parser.add_argument("--profile-seconds", type=int, default=0)

@@ -232,12 +232,14 @@ async def staff_loop(headers, county_id, stations, http, url, stats, until, rng)
         await asyncio.sleep(rng.uniform(0.5, 2))
 
 
-async def provision(http: httpx.AsyncClient, url: str, devices: int, rng) -> tuple:
-    """One station and keeper per phone, created by staff through the API."""
+async def provision(
+    http: httpx.AsyncClient, url: str, devices: int, rng, staff_login=(STAFF_PHONE, PASSWORD)
+) -> tuple:
+    """One station and keeper per phone, created by staff (the demo's, unless `staff_login`
+    names another: phone, password) through the API."""
+    phone, password = staff_login
     staff = (
-        await http.post(
-            f"{url}/api/v1/auth/login", json={"phone": STAFF_PHONE, "password": PASSWORD}
-        )
+        await http.post(f"{url}/api/v1/auth/login", json={"phone": phone, "password": password})
     ).json()
     headers = {"authorization": f"Bearer {staff['token']}"}
     county = staff["user"]["county_id"]
