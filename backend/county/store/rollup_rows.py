@@ -438,18 +438,30 @@ async def station_day_count(county_id: uuid.UUID) -> int:
     return int(rows[0]["n"])
 
 
+_TOTALS = (
+    "INSERT INTO county_rollup_total (county, day, kind, count, amount_fen, fee_fen, "
+    "farm_count, poverty_count, poverty_amount_fen, farm_amount_fen, poverty_fee_fen) "
+    "SELECT county, day, kind, SUM(count), SUM(amount_fen), SUM(fee_fen), SUM(farm_count), "
+    "SUM(poverty_count), SUM(poverty_amount_fen), SUM(farm_amount_fen), "
+    "SUM(poverty_fee_fen) "
+    "FROM county_rollup{index} WHERE county = $1"
+)
+
+
+def _by_county_day() -> str:
+    """Some days of the county's rows by the (county, day, …) index. Without statistics (nothing
+    runs ANALYZE) SQLite's planner takes (county, kind, day) as well for `county = ? AND day IN
+    (…)` when the columns read are not all in the first, and reads the county's whole history:
+    160–190 ms at a year of 600 stations, inside the writer's turn, at every catch-up a staff
+    page starts (docs/performance.md, eighth session)."""
+    return " INDEXED BY county_rollup_county_day" if db.is_sqlite() else ""
+
+
 async def write_totals(county_id: uuid.UUID, days: set[datetime.date] | None) -> None:
     """The county's sums for the given days (all when None), from the station rows."""
-    select = (
-        "INSERT INTO county_rollup_total (county, day, kind, count, amount_fen, fee_fen, "
-        "farm_count, poverty_count, poverty_amount_fen, farm_amount_fen, poverty_fee_fen) "
-        "SELECT county, day, kind, SUM(count), SUM(amount_fen), SUM(fee_fen), SUM(farm_count), "
-        "SUM(poverty_count), SUM(poverty_amount_fen), SUM(farm_amount_fen), "
-        "SUM(poverty_fee_fen) "
-        "FROM county_rollup WHERE county = $1"
-    )
     if days is None:
         await db.execute("DELETE FROM county_rollup_total WHERE county = $1", county_id)
+        select = _TOTALS.format(index="")
         await db.execute(f"{select} GROUP BY county, day, kind", county_id)
         return
     for chunk in chunks(sorted(days)):
@@ -457,7 +469,13 @@ async def write_totals(county_id: uuid.UUID, days: set[datetime.date] | None) ->
         await db.execute(
             f"DELETE FROM county_rollup_total WHERE county = $1 AND {where}", county_id, *chunk
         )
-        await db.execute(f"{select} AND {where} GROUP BY county, day, kind", county_id, *chunk)
+        await db.execute(totals_of_days(len(chunk)), county_id, *chunk)
+
+
+def totals_of_days(days: int) -> str:
+    """The statement writing the county's sums ($1) of `days` days ($2…)."""
+    where = f"day IN ({db.in_list(range(days), 2)})"
+    return f"{_TOTALS.format(index=_by_county_day())} AND {where} GROUP BY county, day, kind"
 
 
 # Marks and state --------------------------------------------------------------------------------
