@@ -290,6 +290,10 @@ def copy_history(source: Path, target: Path) -> None:
     with sqlite3.connect(source) as connection:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     shutil.copyfile(source, target)
+    with open(target, "rb+") as copied:  # on disk before the phones: their fsyncs wait for it
+        os.fsync(copied.fileno())
+        while copied.read(1 << 24):  # and read once, as a server's page cache would hold it
+            pass
     size = target.stat().st_size / 2**30
     print(f"history: {source} copied ({size:.1f} GiB) in {time.monotonic() - began:.0f} s")
 
@@ -372,7 +376,7 @@ async def project(args, workdir: Path) -> tuple[dict, Target, tuple, list[float]
                 spy.wait(timeout=args.profile_seconds + args.duration + args.capacity_seconds + 60)
             server.stop()
         stored = await loadtest.stored_counts(url)
-        verify = run(env, "verify").stdout.strip()
+        verify = run(env, "verify", timeout=1800 if args.history else 180).stdout.strip()
     finally:
         if postgres:
             admin = await asyncpg.connect(args.database_url)
@@ -472,6 +476,13 @@ def summarise(name: str, figures: dict, check: tuple) -> dict:
 
 async def main_async(args) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="cunzhan-sync-"))
+    try:
+        return await measure(args, workdir)
+    finally:  # a --history copy is a county's year: gigabytes
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def measure(args, workdir: Path) -> int:
     print(f"start: {load()}", flush=True)
     project_figures, _, project_check, rss = await project(args, workdir)
     # --only-project leaves the bare columns "not run" (they once repeated the project's figures).
