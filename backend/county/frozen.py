@@ -8,7 +8,7 @@ closing a station's month calls `freeze`, in the close's own transaction, with t
 chain locked (no sync of the station can slip in between):
 - the station's rollup rows of the month are recomputed from the log with the county's values of
   that moment, written, and kept in county_frozen_rollup; every later refresh or rebuild writes
-  those rows back for those days instead of recomputing them (rollups._keep_frozen);
+  those rows back for those days instead of recomputing them (frozen_rows.keep_frozen);
 - its subsidy claim as it stands is kept whole, with the rule it was counted under
   (subsidies.monthly_claims reads it back);
 - its village's 贫困村 flag is kept, and the poor-village sums use it for that month

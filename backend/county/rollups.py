@@ -14,8 +14,8 @@ of the catalogue's rule (a product's category, a text mapped) the months of the 
 (catalogue_rule.py).
 
 A station's closed month is frozen (frozen.py): every refresh and rebuild writes its days back as
-they were at close (`_keep_frozen`, `_put_back_frozen`) instead of recomputing them, until the
-month is reopened.
+they were at close (frozen_rows' `keep_frozen`, `put_back`) instead of recomputing them, until
+the month is reopened.
 
 A refresh counts its days in Python (`event_figures`, on the entries grouped by the database); a
 rebuild counts whole stations in SQL (store/rollup_rebuild.py, the same rule), as a county's
@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime
+import functools
 import hashlib
 import logging
 import uuid
@@ -57,7 +58,6 @@ from backend.county.store import (
     rollup_state,
 )
 from backend.county.store.rollup_rows import OVERDUE_KIND, REVERSED_KIND, chunks
-from backend.ledger.months import month_key
 from backend.ledger.projector import cashbook_amounts, cashbook_kind
 
 log = logging.getLogger("cunzhan.county.rollups")
@@ -180,18 +180,6 @@ def _add_served(served: rollup_households.Served, groups: list[ledger_reads.Even
     for group in groups:
         if group.household_code and group.type in rollup_households.SERVING_TYPES:
             served.setdefault(group.station, set()).add((group.day, group.household_code))
-
-
-async def _keep_frozen(stations: list[uuid.UUID], days: set[datetime.date] | None, figures) -> None:
-    """Inside the write: the days of a station's closed months keep the figures frozen at close,
-    whatever was just computed for them (the county's values may have changed since)."""
-    frozen = await frozen_rows.months_of(stations)
-    for station, kept in frozen.items():
-        own = figures[station]
-        for key in [key for key in own if month_key(key[0]) in kept]:
-            del own[key]
-    for line in await frozen_rows.lines(list(frozen), days) if frozen else ():
-        figures[line.station][(line.day, line.kind)] = list(line.values)
 
 
 async def station_month(
@@ -506,32 +494,58 @@ async def _recount_days(
                 served: rollup_households.Served = {}
                 figures = await _figures(members, rule, set(shared_days), today, served)
                 recounted.append((shared_days, members, figures, served))
-        async with db.write_transaction():
-            await rollup_rows.serialise(county_id)
-            # Another refresh may have moved a station's mark since the read: its days are that
-            # refresh's (or the next one's) to write, not this read's.
-            now_marked = await rollup_rows.marks(chunk)
-            moved = {s for s in chunk if now_marked.get(s, 0) != seen.get(s, 0)}
-            for shared_days, members, figures, served in recounted:
-                members = [station for station in members if station not in moved]
-                if not members:
-                    continue
-                await _keep_frozen(members, set(shared_days), figures)
-                await rollup_rows.replace_station_days(
-                    members, county_id, set(shared_days), figures
-                )
-                await rollup_households.replace(members, county_id, set(shared_days), served)
-                touched_days |= shared_days
-                pairs += len(shared_days) * len(members)
-            await rollup_rows.set_marks(
-                county_id, {s: through for s, (_, through) in ranges.items() if s not in moved}
-            )
-    async with db.write_transaction():
-        await rollup_rows.serialise(county_id)
-        await rollup_rows.write_totals(county_id, touched_days)
-        await rollup_households.write_county_months(county_id, touched_days)
-        await _save_state(county_id, rule, today)
+        # One trip to SQLite's connection thread: between statements a write would wait for the
+        # event loop, busy with staff pages, holding the writer the pushes queue for.
+        written = await db.write_in_connection_thread(
+            functools.partial(_write_recounted, county_id, chunk, seen, ranges, recounted)
+        )
+        touched_days |= written[0]
+        pairs += written[1]
+    await db.write_in_connection_thread(
+        functools.partial(_write_county_sums, county_id, rule, today, touched_days)
+    )
     return pairs
+
+
+async def _write_recounted(
+    county_id: uuid.UUID,
+    chunk: list[uuid.UUID],
+    seen: dict[uuid.UUID, int],
+    ranges: dict[uuid.UUID, tuple[int, int]],
+    recounted: list,
+) -> tuple[set[datetime.date], int]:
+    """Inside a write: the chunk's days as recounted, and its marks. Returns the days written
+    and the (station, day) pairs."""
+    await rollup_rows.serialise(county_id)
+    # Another refresh may have moved a station's mark since the read: its days are that
+    # refresh's (or the next one's) to write, not this read's.
+    now_marked = await rollup_rows.marks(chunk)
+    moved = {s for s in chunk if now_marked.get(s, 0) != seen.get(s, 0)}
+    touched_days: set[datetime.date] = set()
+    pairs = 0
+    for shared_days, members, figures, served in recounted:
+        members = [station for station in members if station not in moved]
+        if not members:
+            continue
+        await frozen_rows.keep_frozen(members, set(shared_days), figures)
+        await rollup_rows.replace_station_days(members, county_id, set(shared_days), figures)
+        await rollup_households.replace(members, county_id, set(shared_days), served)
+        touched_days |= shared_days
+        pairs += len(shared_days) * len(members)
+    await rollup_rows.set_marks(
+        county_id, {s: through for s, (_, through) in ranges.items() if s not in moved}
+    )
+    return touched_days, pairs
+
+
+async def _write_county_sums(
+    county_id: uuid.UUID, rule: CountyRule, today: datetime.date, days: set[datetime.date]
+) -> None:
+    """Inside a write: the county's sums of these days, and the state counted through `today`."""
+    await rollup_rows.serialise(county_id)
+    await rollup_rows.write_totals(county_id, days)
+    await rollup_households.write_county_months(county_id, days)
+    await _save_state(county_id, rule, today)
 
 
 async def rebuild(now: datetime.datetime | None = None) -> dict[str, int]:
@@ -581,18 +595,5 @@ async def _recount_whole(
     )
     await rollup_rebuild.count_overdue(county_id, stations, rule.return_days, today)
     await rollup_rebuild.take_recount(stations)
-    await _put_back_frozen(county_id, stations)
+    await frozen_rows.put_back(county_id, stations)
     await rollup_months.replace(stations, None)
-
-
-async def _put_back_frozen(county_id: uuid.UUID, stations: list[uuid.UUID]) -> None:
-    """The days of a station's closed months keep the rows frozen at close (`_keep_frozen`)."""
-    frozen = await frozen_rows.months_of(stations)
-    if not frozen:
-        return
-    for station, months in frozen.items():
-        await rollup_rows.delete_months(station, sorted(months))
-    figures: dict[uuid.UUID, dict] = {station: {} for station in frozen}
-    for line in await frozen_rows.lines(list(frozen), None):
-        figures[line.station][(line.day, line.kind)] = list(line.values)
-    await rollup_rows.insert_rows(list(frozen), county_id, figures)

@@ -10,7 +10,8 @@ import uuid
 import msgspec
 
 from backend import clock, db
-from backend.county.store.rollup_rows import FIGURES, chunks
+from backend.county.store.rollup_rows import FIGURES, chunks, delete_months, insert_rows
+from backend.ledger.months import month_key
 
 _COLUMNS = ", ".join(FIGURES)
 
@@ -134,3 +135,30 @@ async def of_county(county_id: uuid.UUID, months: list[str]) -> list[FrozenMonth
         )
         for row in rows
     ]
+
+
+async def keep_frozen(
+    stations: list[uuid.UUID], days: set[datetime.date] | None, figures: dict
+) -> None:
+    """Inside the write: the days of a station's closed months keep the figures frozen at close,
+    whatever was just computed for them (the county's values may have changed since)."""
+    frozen = await months_of(stations)
+    for station, kept in frozen.items():
+        own = figures[station]
+        for key in [key for key in own if month_key(key[0]) in kept]:
+            del own[key]
+    for line in await lines(list(frozen), days) if frozen else ():
+        figures[line.station][(line.day, line.kind)] = list(line.values)
+
+
+async def put_back(county_id: uuid.UUID, stations: list[uuid.UUID]) -> None:
+    """The days of a station's closed months keep the rows frozen at close (`keep_frozen`)."""
+    frozen = await months_of(stations)
+    if not frozen:
+        return
+    for station, months in frozen.items():
+        await delete_months(station, sorted(months))
+    figures: dict[uuid.UUID, dict] = {station: {} for station in frozen}
+    for line in await lines(list(frozen), None):
+        figures[line.station][(line.day, line.kind)] = list(line.values)
+    await insert_rows(list(frozen), county_id, figures)
