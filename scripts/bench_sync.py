@@ -263,11 +263,11 @@ def ledger_check(target: Target, stored: dict[str, int]) -> tuple[int, int, int]
 async def provision_project(url: str, phones: int, history: bool) -> tuple[list, dict, str]:
     """The phones' stations and keepers: in the demo county, or beside a history's (gen_county.py
     builds bench_county.py's county, with its staff login)."""
-    staff_login = (bench_county.STAFF_PHONE, bench_county.PASSWORD) if history else None
+    county = bench_county if history else loadtest
     async with httpx.AsyncClient(timeout=120) as http:
-        if staff_login:
-            return await loadtest.provision(http, url, phones, random.Random(1), staff_login)
-        return await loadtest.provision(http, url, phones, random.Random(1))
+        return await loadtest.provision(
+            http, url, phones, random.Random(1), (county.STAFF_PHONE, county.PASSWORD)
+        )
 
 
 async def staff_reader(http: aiohttp.ClientSession, url, headers, county, stations, latency):
@@ -617,7 +617,10 @@ def main() -> None:
     parser.add_argument(
         "--profile-native", action="store_true", help="with C frames (uvloop, sqlite, zlib…)"
     )
-    sys.exit(asyncio.run(main_async(parser.parse_args())))
+    args = parser.parse_args()
+    if args.history and args.database_url:
+        parser.error("--history starts from a SQLite database; it does not go with --database-url")
+    sys.exit(asyncio.run(main_async(args)))
 
 
 if __name__ == "__main__":
