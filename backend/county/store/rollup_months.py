@@ -106,7 +106,7 @@ def _by_key(stations: set[uuid.UUID] | None, key: str) -> str:
     """Some stations' rows by their own (station, …) key. SQLite's planner otherwise takes the
     (county, …) index and filters the whole county's rows: the 贫困村's year at 5 M events read
     ~53,000 month rows for ~17,000 (33 → 22 ms)."""
-    return f" INDEXED BY {key}" if stations is not None and db.is_sqlite() else ""
+    return db.indexed_by(key) if stations is not None else ""
 
 
 async def station_sums(

@@ -448,15 +448,6 @@ _TOTALS = (
 )
 
 
-def _by_county_day() -> str:
-    """Some days of the county's rows by the (county, day, …) index. Without statistics (nothing
-    runs ANALYZE) SQLite's planner takes (county, kind, day) as well for `county = ? AND day IN
-    (…)` when the columns read are not all in the first, and reads the county's whole history:
-    160–190 ms at a year of 600 stations, inside the writer's turn, at every catch-up a staff
-    page starts (docs/performance.md, eighth session)."""
-    return " INDEXED BY county_rollup_county_day" if db.is_sqlite() else ""
-
-
 async def write_totals(county_id: uuid.UUID, days: set[datetime.date] | None) -> None:
     """The county's sums for the given days (all when None), from the station rows."""
     if days is None:
@@ -473,9 +464,14 @@ async def write_totals(county_id: uuid.UUID, days: set[datetime.date] | None) ->
 
 
 def totals_of_days(days: int) -> str:
-    """The statement writing the county's sums ($1) of `days` days ($2…)."""
+    """The statement writing the county's sums ($1) of `days` days ($2…), by the (county, day, …)
+    index: for `county = ? AND day IN (…)` reading columns outside it, SQLite's planner without
+    statistics took (county, kind, day) and read the county's whole history, 160–190 ms at a
+    year of 600 stations, inside the writer's turn, at every catch-up a staff page starts
+    (docs/performance.md, eighth session)."""
     where = f"day IN ({db.in_list(range(days), 2)})"
-    return f"{_TOTALS.format(index=_by_county_day())} AND {where} GROUP BY county, day, kind"
+    select = _TOTALS.format(index=db.indexed_by("county_rollup_county_day"))
+    return f"{select} AND {where} GROUP BY county, day, kind"
 
 
 # Marks and state --------------------------------------------------------------------------------
