@@ -270,12 +270,25 @@ async def provision_project(url: str, phones: int, history: bool) -> tuple[list,
         )
 
 
-async def staff_reader(http: aiohttp.ClientSession, url, headers, county, stations, latency):
-    """County staff reading pages beside the phones, until cancelled."""
+STAFF_PAGES = ("stations", "dashboard", "summary")
+
+
+def staff_path(page: str, county: str, station: str) -> str:
+    return {
+        "stations": f"/api/v1/counties/{county}/stations",
+        "dashboard": "/county/",
+        "summary": f"/api/v1/stations/{station}/summary",
+    }[page]
+
+
+async def staff_reader(
+    http: aiohttp.ClientSession, url, headers, county, stations, latency, pages=STAFF_PAGES
+):
+    """County staff reading pages beside the phones (each a page of `pages` at random), until
+    cancelled."""
     rng = random.Random(7)
-    paths = [f"/api/v1/counties/{county}/stations", "/county/"]
     for _ in range(1_000_000):
-        path = rng.choice([*paths, f"/api/v1/stations/{rng.choice(stations)}/summary"])
+        path = staff_path(rng.choice(pages), county, rng.choice(stations))
         began = time.perf_counter()
         async with http.get(url + path, headers=headers) as response:
             await response.read()
@@ -343,7 +356,10 @@ async def project(args, workdir: Path) -> tuple[dict, Target, tuple, list[float]
             def staff(http):
                 stations = [p.station_id for p in phones]
                 return asyncio.gather(*(
-                    staff_reader(http, server.url, staff_headers, county, stations, staff_latency)
+                    staff_reader(
+                        http, server.url, staff_headers, county, stations, staff_latency,
+                        args.staff_pages,
+                    )
                     for _ in range(args.staff)
                 ))  # fmt: skip
 
@@ -603,6 +619,12 @@ def main() -> None:
     parser.add_argument("--bulk", type=int, default=20_000)
     parser.add_argument("--bulk-batch", type=int, default=500)
     parser.add_argument("--staff", type=int, default=0)
+    parser.add_argument(
+        "--staff-pages",
+        type=lambda text: tuple(text.split(",")),
+        default=STAFF_PAGES,
+        help="which pages the staff read, of " + ",".join(STAFF_PAGES) + " (all by default)",
+    )
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--database-url", default="")
     parser.add_argument(
@@ -618,6 +640,8 @@ def main() -> None:
         "--profile-native", action="store_true", help="with C frames (uvloop, sqlite, zlib…)"
     )
     args = parser.parse_args()
+    if unknown := set(args.staff_pages) - set(STAFF_PAGES):
+        parser.error(f"--staff-pages: no such page {', '.join(sorted(unknown))}")
     if args.history and args.database_url:
         parser.error("--history starts from a SQLite database; it does not go with --database-url")
     sys.exit(asyncio.run(main_async(args)))
