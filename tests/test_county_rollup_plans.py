@@ -30,3 +30,34 @@ async def test_the_county_sums_of_a_catch_up_read_only_its_days(client, days):
     steps = [row["detail"] for row in plan]
     assert any("county_rollup_county_day (county=? AND day=?)" in step for step in steps), steps
     assert not any("county_kind_day" in step for step in steps), steps
+
+
+async def test_the_dashboards_check_ins_are_read_by_their_kind(client):
+    """Eight weeks of one kind read by (county, kind, day), not every kind of those days."""
+    day = datetime.date(2026, 12, 6)
+    async with db.read_transaction():
+        plan = await db.fetch(
+            "EXPLAIN QUERY PLAN " + rollup_rows.days_of_kind_sql(),
+            uuid.uuid4(),
+            "checkin_recorded",
+            day - datetime.timedelta(weeks=8),
+            day,
+        )
+    steps = [row["detail"] for row in plan]
+    assert any("county_rollup_county_kind_day (county=? AND kind=?" in s for s in steps), steps
+
+
+@pytest.mark.parametrize("negated", [False, True])
+async def test_each_stations_last_day_is_searched_by_its_own_key(client, negated):
+    """Each station from its last day back by (station, day, …), not the county's whole window."""
+    kinds = ("checkin_recorded", "parcel_overdue")
+    async with db.read_transaction():
+        plan = await db.fetch(
+            "EXPLAIN QUERY PLAN " + rollup_rows.last_days_sql(len(kinds), negated),
+            uuid.uuid4(),
+            datetime.date(2026, 11, 7),
+            *kinds,
+        )
+    steps = [row["detail"] for row in plan]
+    assert any("county_rollup_key (station=? AND day>?)" in step for step in steps), steps
+    assert not any("county_rollup_county_day" in step for step in steps), steps
