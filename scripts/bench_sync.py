@@ -6,6 +6,7 @@ msgspec + SQLite append-only endpoint (scripts/bare_sync.py) and a raw `executem
     .venv/bin/python scripts/bench_sync.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
     .venv/bin/python scripts/bench_sync.py --staff 5       # with 5 county staff reading pages
     .venv/bin/python scripts/bench_sync.py --history DIR/bench.db   # beside a county's year
+    .venv/bin/python scripts/bench_sync.py --staff 5 --staff-pages dashboard   # one page's share
 
 Loads, each against the project and then the bare endpoint (each server alone on the machine):
 - phones: 300 phones, each pushing 20 new events every 4–6 s for 30 s (≈ 1,200 events/s);
