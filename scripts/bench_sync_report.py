@@ -125,25 +125,19 @@ def print_table(args, mine: dict, base: dict | None, raw_rate: float) -> None:
             )
         )
     print(cpu)
-    loop = "of which the event loop's thread: project " + "/".join(
-        f"{v:.2f}" for v in mine["loop_cpu"]
-    )
-    if base:
-        loop += ", bare " + "/".join(f"{v:.2f}" for v in base["loop_cpu"])
-    print(loop)
-    writer = "the busiest other thread (SQLite's writer connection): project " + "/".join(
-        f"{v:.3f}" for v in mine["writer_cpu"]
-    )
-    if base:
-        writer += ", bare " + "/".join(f"{v:.3f}" for v in base["writer_cpu"])
-    print(writer)
-    client = "the bench client's own CPU (this process): project " + "/".join(
-        f"{v:.3f}" for v in mine["client_cpu"]
-    )
-    if base:
-        client += ", bare " + "/".join(f"{v:.3f}" for v in base["client_cpu"])
-    print(client)
+    for label, measure in (
+        ("of which the event loop's thread", "loop_cpu"),
+        ("the busiest other thread (SQLite's writer connection)", "writer_cpu"),
+        ("the bench client's own CPU (this process)", "client_cpu"),
+    ):
+        print(f"{label}: {_both(mine, base, measure)}")
     cores = f"server cores busy at capacity: project {mine['capacity_cores']:.2f}"
     if base:
         cores += f", bare {base['capacity_cores']:.2f}"
     print(cores + f" (of {os.cpu_count()})")
+
+
+def _both(mine: dict, base: dict | None, measure: str) -> str:
+    """`project a/b/c, bare d/e/f`: a CPU measure of the three phases, per 1,000 events."""
+    line = "project " + "/".join(f"{v:.3f}" for v in mine[measure])
+    return line + (", bare " + "/".join(f"{v:.3f}" for v in base[measure]) if base else "")
