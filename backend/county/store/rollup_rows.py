@@ -261,8 +261,8 @@ def last_days_sql(kinds: int, negated: bool) -> str:
     day back to $2 by (station, day, kind), stopping at the first day with an entry of the
     `kinds` kinds ($3…; of any other kind when `negated`). A station never changes county, so
     its rows are the county's. Grouping the county's rows of the window read all of them instead
-    (the dashboard's 30 days at 600 stations: ~100,000 rows, 42 ms of SQLite; 1.6 ms this way;
-    docs/performance.md, ninth session)."""
+    (the dashboard's 14 days at 600 stations: 20.5 ms, 3.6 this way; 30 days' ~100,000 rows: 42
+    ms, 1.6 this way; docs/performance.md, ninth session)."""
     kind_in = f"r.kind {'NOT IN' if negated else 'IN'} ({db.in_list(range(kinds), 3)})"
     return (
         "SELECT s.id AS station, (SELECT r.day FROM county_rollup r "
