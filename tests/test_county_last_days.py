@@ -19,10 +19,8 @@ def days_ago(days: int) -> tuple[str, str]:
     return moment, datetime.datetime.fromisoformat(moment).astimezone(SHANGHAI).date().isoformat()
 
 
-def row_of(page: str, code: str, table: str = "") -> str:
-    if table:
-        page = page.split(f'data-table="{table}"')[1].split("</table>")[0]
-    return next(row for row in page.split("<tr") if f'"{code}"' in row or f">{code}<" in row)
+def row_of(page: str, code: str) -> str:
+    return next(row for row in page.split("<tr") if f'data-station="{code}"' in row)
 
 
 async def test_the_last_check_in_and_the_idle_stations(client, world):
