@@ -496,11 +496,11 @@ async def _recount_days(
                 recounted.append((shared_days, members, figures, served))
         # One trip to SQLite's connection thread: between statements a write would wait for the
         # event loop, busy with staff pages, holding the writer the pushes queue for.
-        written = await db.write_in_connection_thread(
+        days_written, pairs_written = await db.write_in_connection_thread(
             functools.partial(_write_recounted, county_id, chunk, seen, ranges, recounted)
         )
-        touched_days |= written[0]
-        pairs += written[1]
+        touched_days |= days_written
+        pairs += pairs_written
     await db.write_in_connection_thread(
         functools.partial(_write_county_sums, county_id, rule, today, touched_days)
     )

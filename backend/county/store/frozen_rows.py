@@ -143,12 +143,13 @@ async def keep_frozen(
     """Inside the write: the days of a station's closed months keep the figures frozen at close,
     whatever was just computed for them (the county's values may have changed since)."""
     frozen = await months_of(stations)
+    if not frozen:
+        return
     for station, kept in frozen.items():
         own = figures[station]
         for key in [key for key in own if month_key(key[0]) in kept]:
             del own[key]
-    for line in await lines(list(frozen), days) if frozen else ():
-        figures[line.station][(line.day, line.kind)] = list(line.values)
+    await _add_frozen_lines(figures, list(frozen), days)
 
 
 async def put_back(county_id: uuid.UUID, stations: list[uuid.UUID]) -> None:
@@ -159,6 +160,13 @@ async def put_back(county_id: uuid.UUID, stations: list[uuid.UUID]) -> None:
     for station, months in frozen.items():
         await delete_months(station, sorted(months))
     figures: dict[uuid.UUID, dict] = {station: {} for station in frozen}
-    for line in await lines(list(frozen), None):
-        figures[line.station][(line.day, line.kind)] = list(line.values)
+    await _add_frozen_lines(figures, list(frozen), None)
     await insert_rows(list(frozen), county_id, figures)
+
+
+async def _add_frozen_lines(
+    figures: dict, stations: list[uuid.UUID], days: set[datetime.date] | None
+) -> None:
+    """The stations' rows frozen at close (of `days`, all when None) into `figures`."""
+    for line in await lines(stations, days):
+        figures[line.station][(line.day, line.kind)] = list(line.values)
