@@ -11,45 +11,57 @@ from collections import defaultdict
 from backend.county.store import ledger_reads
 from backend.county.store.rollup_rows import chunks
 
-PARCEL_TYPES = ("parcel.received", "parcel.picked_up", "parcel.returned")
-
 
 async def changed_days(
     ranges: dict[uuid.UUID, tuple[int, int]], return_days: int, today: datetime.date
 ) -> dict[uuid.UUID, set[datetime.date]]:
-    """Per station, the days whose figures its events in (after, through] changed."""
+    """Per station, the days whose figures its events in (after, through] changed: their own
+    days, the days of the entries they reverse, and the return days of the parcels they touched
+    before those came (a pickup on or after that day leaves the parcel overdue either way; later
+    days are counted when they come: live pickups of fresh parcels touch no other day)."""
+    shift = datetime.timedelta(days=return_days)
     days: dict[uuid.UUID, set[datetime.date]] = {station: set() for station in ranges}
-    # tracking_no → the earliest day an event touched it, per station
-    touched: dict[uuid.UUID, dict[str, datetime.date]] = {station: {} for station in ranges}
     targets: list[uuid.UUID] = []
-
-    def touch(station: uuid.UUID, event_type: str, day: datetime.date, data: str) -> None:
-        days[station].add(day)
-        if event_type in PARCEL_TYPES:
-            tracking_no = json.loads(data)["tracking_no"]
-            known = touched[station]
-            known[tracking_no] = min(day, known.get(tracking_no, day))
-
     for chunk in chunks(sorted(ranges, key=str), 100):
-        for row in await ledger_reads.events_in_ranges({s: ranges[s] for s in chunk}):
-            touch(row.station, row.type, row.business_date, row.data)
-            if row.type == "entry.reversed":
-                targets.append(uuid.UUID(str(json.loads(row.data)["target_id"])))
+        part = {station: ranges[station] for station in chunk}
+        for touched in await ledger_reads.days_in_ranges(part):
+            days[touched.station].add(touched.day)
+            if touched.reversal is not None:
+                targets.append(uuid.UUID(str(json.loads(touched.reversal)["target_id"])))
+        for parcel in await ledger_reads.parcels_touched_in_ranges(part, today - shift):
+            due = parcel.received_date + shift
+            if parcel.first_day < due:
+                days[parcel.station].add(due)
+    await _days_of_reversed(targets, days, shift, today)
+    return days
+
+
+async def _days_of_reversed(
+    targets: list[uuid.UUID],
+    days: dict[uuid.UUID, set[datetime.date]],
+    shift: datetime.timedelta,
+    today: datetime.date,
+) -> None:
+    """The days of the entries reversed, and the return day of a parcel whose receipt or pickup
+    was reversed before that day came (a receipt reversed takes the parcel off the overdue
+    count; a pickup reversed puts it back)."""
+    # tracking_no → the earliest day a reversed entry touched it, per station
+    touched: dict[uuid.UUID, dict[str, datetime.date]] = defaultdict(dict)
     for chunk in chunks(targets):
         for row in await ledger_reads.events_by_id(chunk):
-            if row.station in days:
-                touch(row.station, row.type, row.business_date, row.data)
-    # A parcel's overdue day changes only if the event falls before it (a pickup on or after
-    # that day leaves the parcel overdue either way) and the day has come (later days are
-    # counted when they come): live pickups of fresh parcels touch no other day.
-    shift = datetime.timedelta(days=return_days)
+            if row.station not in days:
+                continue
+            days[row.station].add(row.business_date)
+            if row.type in ledger_reads.PARCEL_TYPES:
+                tracking_no = json.loads(row.data)["tracking_no"]
+                known, day = touched[row.station], row.business_date
+                known[tracking_no] = min(day, known.get(tracking_no, day))
     numbers = {station: sorted(known) for station, known in touched.items()}
     for parcel in await ledger_reads.parcels_by_tracking(numbers):
         first_touch = touched[parcel.station].get(parcel.tracking_no)
         due = parcel.received_date + shift
         if first_touch is not None and first_touch < due <= today:
             days[parcel.station].add(due)
-    return days
 
 
 async def days_come_due(
