@@ -69,12 +69,14 @@ async def test_each_stations_last_day_is_searched_by_its_own_key(client, negated
 
 
 async def test_the_parcels_a_catch_up_touched_are_found_by_their_tracking_number(client):
+    """Each new entry's parcel looked up by (station, tracking number), not through every parcel
+    its station received before the cutoff."""
     stations = 3
-    ranges = [value for _ in range(stations) for value in (uuid.uuid4(), 10, 30)]
+    seq_ranges = [value for _ in range(stations) for value in (uuid.uuid4(), 10, 30)]
     async with db.read_transaction():
         plan = await db.fetch(
             "EXPLAIN QUERY PLAN " + ledger_reads.parcels_touched_sql(stations),
-            *ranges,
+            *seq_ranges,
             datetime.date(2026, 12, 4),
         )
     steps = [row["detail"] for row in plan]
