@@ -389,6 +389,14 @@ def as_moment(value: Any) -> datetime.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
+def json_field(column: str, key: str) -> str:
+    """One field of a JSON text column in SQL: SQLite's json_extract (its own type), PostgreSQL's
+    `->>` on the text parsed as jsonb (text; the caller casts a number)."""
+    if is_sqlite():
+        return f"json_extract({column}, '$.{key}')"
+    return f"({column}::jsonb ->> '{key}')"
+
+
 def indexed_by(index: str) -> str:
     """` INDEXED BY index` on SQLite, nothing elsewhere: for a statement whose index SQLite's
     planner, without statistics (nothing runs ANALYZE), is known to choose wrongly. PostgreSQL

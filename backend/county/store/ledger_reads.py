@@ -184,17 +184,12 @@ async def days_in_ranges(ranges: dict[uuid.UUID, tuple[int, int]]) -> list[DayTo
 
 def parcels_touched_sql(stations: int) -> str:
     """parcels_touched_in_ranges' statement for this many stations' ranges, then the cutoff."""
-    tracking = (
-        "json_extract(e.data, '$.tracking_no')"
-        if db.is_sqlite()
-        else "(e.data::jsonb ->> 'tracking_no')"
-    )
     return (
         "SELECT p.station, p.received_date, MIN(e.business_date) AS first_day "
         # By tracking number: SQLite's planner, blind to how many parcels a station received
         # before the cutoff (a year of them), would otherwise probe by that day (4.5 s at 5 M).
         f"FROM ledger_event e JOIN ledger_parcel p{db.indexed_by(_BY_TRACKING)} "
-        f"ON p.station = e.station AND p.tracking_no = {tracking} "
+        f"ON p.station = e.station AND p.tracking_no = {db.json_field('e.data', 'tracking_no')} "
         f"WHERE ({_in_ranges(stations, 'e.')}) AND e.type IN ({_PARCEL_TYPES_SQL}) "
         f"AND p.received_date <= ${3 * stations + 1} "
         "GROUP BY p.id, p.station, p.received_date"

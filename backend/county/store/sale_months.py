@@ -43,11 +43,10 @@ _FIELDS = (*_GROUP, "quantity", "amount_fen")
 
 def _recount_sql() -> str:
     """Insert the station's standing sales of [$3, $4) grouped per month ($1 station, $2 county)."""
+    field = {name: db.json_field("e.data", name) for name in _FIELDS}
     if db.is_sqlite():
-        field = {name: f"json_extract(e.data, '$.{name}')" for name in _FIELDS}
         month, county = "date(e.business_date, 'start of month')", "$2"
     else:
-        field = {name: f"(e.data::jsonb ->> '{name}')" for name in _FIELDS}
         field["quantity"] += "::float8"
         field["amount_fen"] += "::bigint"
         month, county = "date_trunc('month', e.business_date)::date", "$2::uuid"
