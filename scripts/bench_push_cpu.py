@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""The CPU of a bulk push's per-event work, in one process, without HTTP or a client beside it:
+"""The CPU of a push's per-event work, in one process, without HTTP or a client beside it:
 `ingest.push` called directly, as the sync route calls it, on a fresh SQLite database.
 
-    .venv/bin/python scripts/bench_push_cpu.py [--events 20000] [--batch 500] [--profile FILE]
+    .venv/bin/python scripts/bench_push_cpu.py [--events 20000] [--batch 500] [--stations 1]
+                                               [--profile FILE]
 
 One keeper of tests/support.py's world pushes `--events` events of scripts/bench_ingest.py's mix
 (parcels received and left on the shelf, top-ups, sales, dispatches) in batches of `--batch`,
-each answer encoded as the route would. Prints CPU seconds per 1,000 events of the whole process,
-of the event loop's thread (validation, answers) and of the rest (SQLite's connection thread:
-judging, hashing, projecting, writing). A client and a server sharing the machine's cores blur
+each answer encoded as the route would. With `--stations N` (N > 1), N stations and keepers are
+made through the API and push the same batches at once, each taking the next batch as soon as
+its answer comes (bench_sync.py's capacity phase without HTTP: `--stations 50 --batch 20`).
+Prints the rate and the CPU seconds per 1,000 events of the whole process, of the event loop's
+thread (validation, answers) and of the rest (SQLite's connection thread: judging, hashing,
+projecting, writing). A client and a server sharing the machine's cores blur
 those figures in scripts/bench_sync.py; here only the server's work runs. `--profile FILE`
 writes a cProfile of the work run in SQLite's connection thread (pstats format).
 """
@@ -89,28 +93,36 @@ async def main_async(args) -> None:
     async with runtime.running(), running(app), asgi_client(app) as client:
         world = await build_world(client)
         keeper = world.keeper_a
-        user = CurrentUser(
-            id=keeper.id, role="keeper", station_id=keeper.station_id, county_id=world.county_id,
-            language="zh", name="bench", phone=keeper.phone, session_id=uuid.uuid4(),
-        )  # fmt: skip
-        settings, encoder, device = get_settings(), msgspec.json.Encoder(), uuid.uuid4()
-        bodies = [
-            json.dumps(batch).encode()
-            for batch in (
-                make_events(args.events, seed=11)[start : start + args.batch]
-                for start in range(0, args.events, args.batch)
+        users = [
+            CurrentUser(
+                id=keeper.id, role="keeper", station_id=keeper.station_id,
+                county_id=world.county_id, language="zh", name="bench", phone=keeper.phone,
+                session_id=uuid.uuid4(),
             )
+        ] if args.stations == 1 else await more_keepers(client, world, args.stations)  # fmt: skip
+        settings, encoder = get_settings(), msgspec.json.Encoder()
+        events = make_events(args.events, seed=11)  # once: made per batch, 20-event batches
+        bodies = [  # took minutes to make
+            json.dumps(events[start : start + args.batch]).encode()
+            for start in range(0, args.events, args.batch)
         ]
         gc.collect()
         gc.freeze()  # as `cunzhan serve` does
         gc.set_threshold(20_000)
         loop_thread = str(threading.get_native_id())
         began, before = time.perf_counter(), thread_cpu()
-        for body in bodies:
-            pushed = await ingest.push(settings, user, device, msgspec.json.decode(body), "zh")
-            encoder.encode(pushed.answer)
-            refused = [r for r in pushed.answer.results if r.status != "accepted"]
-            assert not refused, refused[:1]
+        waiting = bodies[::-1]
+
+        async def phone(user: CurrentUser) -> None:
+            device = uuid.uuid4()
+            while waiting:
+                events = msgspec.json.decode(waiting.pop())
+                pushed = await ingest.push(settings, user, device, events, "zh")
+                encoder.encode(pushed.answer)
+                refused = [r for r in pushed.answer.results if r.status != "accepted"]
+                assert not refused, refused[:1]
+
+        await asyncio.gather(*(phone(user) for user in users))
         wall, after = time.perf_counter() - began, thread_cpu()
     await db.stop()
     if profile is not None:
@@ -119,17 +131,55 @@ async def main_async(args) -> None:
     loop = after[loop_thread] - before[loop_thread]
     per = 1000 / args.events
     print(
-        f"{args.events:,} events in batches of {args.batch}: {wall:.2f} s, "
+        f"{args.events:,} events in batches of {args.batch} from {len(users)} station(s): "
+        f"{wall:.2f} s, "
         f"{args.events / wall:,.0f} events/s; CPU s per 1,000 events {total * per:.4f} "
         f"(event loop {loop * per:.4f}, other threads {(total - loop) * per:.4f}); "
         f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
 
 
+async def more_keepers(client, world, count: int) -> list:
+    """`count` stations of the world's county, each with a keeper, made by its staff."""
+    from backend.accounts.schemas import CurrentUser
+    from tests.support import PASSWORD
+
+    staff = {"authorization": f"Bearer {world.staff.token}"}
+    county = f"/api/v1/counties/{world.county_id}"
+    users = []
+    for n in range(count):
+        made = await client.post(
+            f"{county}/stations",
+            json={"village_id": str(world.village_id), "name": f"压测站{n}", "code": f"PC{n:04d}"},
+            headers=staff,
+        )
+        station = uuid.UUID(made.raise_for_status().json()["id"])
+        phone = f"1391{n:07d}"
+        made = await client.post(
+            f"{county}/users",
+            json={
+                "phone": phone,
+                "name": f"压测{n}",
+                "password": PASSWORD,
+                "station_id": str(station),
+            },
+            headers=staff,
+        )
+        users.append(
+            CurrentUser(
+                id=uuid.UUID(made.raise_for_status().json()["id"]), role="keeper",
+                station_id=station, county_id=world.county_id, language="zh", name=f"压测{n}",
+                phone=phone, session_id=uuid.uuid4(),
+            )
+        )  # fmt: skip
+    return users
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--stations", type=int, default=1, help="stations pushing at once")
     parser.add_argument("--profile", help="cProfile of the connection thread's work to FILE")
     args = parser.parse_args()
     logging.disable(logging.INFO)
