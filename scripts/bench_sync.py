@@ -274,14 +274,21 @@ def staff_path(page: str, county: str, station: str) -> str:
     }[page]
 
 
+# What docs/deploy.md's proxy sends to the staff's own process (`--staff-process`).
+STAFF_PROCESS_PATHS = ("/county", "/api/v1/counties", "/api/v1/townships/", "/api/v1/province")
+
+
 async def staff_reader(
-    http: aiohttp.ClientSession, url, headers, county, stations, latency, pages=STAFF_PAGES
+    http: aiohttp.ClientSession, urls, headers, county, stations, latency, pages=STAFF_PAGES
 ):
     """County staff reading pages beside the phones (each a page of `pages` at random), until
-    cancelled."""
+    cancelled. `urls`: the phones' server, and the staff's own (the same one, without
+    `--staff-process`)."""
     rng = random.Random(7)
+    phones_url, staff_url = urls
     for _ in range(1_000_000):
         path = staff_path(rng.choice(pages), county, rng.choice(stations))
+        url = staff_url if path.startswith(STAFF_PROCESS_PATHS) else phones_url
         began = time.perf_counter()
         async with http.get(url + path, headers=headers) as response:
             await response.read()
@@ -321,14 +328,20 @@ async def project(args, workdir: Path) -> tuple[dict, Target, tuple, list[float]
     env = environment(workdir / "data", url, CUNZHAN_LOG_LEVEL="WARNING",
                       CUNZHAN_API_RATE_LIMIT_PER_MINUTE="100000")  # fmt: skip
     rss: list[float] = []
+    staff_rss: list[float] = []  # the staff's own process (--staff-process)
     try:
         run(env, "migrate", "--quiet")
         if not args.history:  # a history has its own county and staff
             run(env, "demo", timeout=600)
         server = Server(env, extra_args=["--workers", str(args.workers)])
         server.start(timeout=180)  # a busy shared machine can take a while
+        # The staff's own process on the same database (docs/deploy.md's proxy sends it the
+        # county's paths), so their pages' Python never holds the phones' process's interpreter.
+        staff_server = Server(env) if args.staff_process else server
         spy = None
         try:
+            if args.staff_process:
+                staff_server.start(timeout=180)
             phones, staff_headers, county = await provision_project(
                 server.url, args.phones, bool(args.history)
             )
@@ -344,6 +357,8 @@ async def project(args, workdir: Path) -> tuple[dict, Target, tuple, list[float]
                         return
                     try:
                         rss.append(max(map(loadtest.rss_mb, loadtest.server_pids(server))))
+                        if args.staff_process:
+                            staff_rss.append(loadtest.rss_mb(staff_server.process.pid))
                     except FileNotFoundError:  # the server has ended: its run fails elsewhere
                         return
                     await asyncio.sleep(0.5)
@@ -352,7 +367,8 @@ async def project(args, workdir: Path) -> tuple[dict, Target, tuple, list[float]
                 stations = [p.station_id for p in phones]
                 return asyncio.gather(*(
                     staff_reader(
-                        http, server.url, staff_headers, county, stations, staff_latency,
+                        http, (server.url, staff_server.url), staff_headers, county, stations,
+                        staff_latency,
                         args.staff_pages,
                     )
                     for _ in range(args.staff)
@@ -386,6 +402,8 @@ async def project(args, workdir: Path) -> tuple[dict, Target, tuple, list[float]
             if spy:
                 spy.wait(timeout=args.profile_seconds + args.duration + args.capacity_seconds + 60)
             server.stop()
+            if args.staff_process:
+                staff_server.stop()
         stored = await loadtest.stored_counts(url)
         verify = run(env, "verify", timeout=1800 if args.history else 180).stdout.strip()
     finally:
@@ -393,6 +411,8 @@ async def project(args, workdir: Path) -> tuple[dict, Target, tuple, list[float]
             admin = await asyncpg.connect(args.database_url)
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await admin.close()
+    if staff_rss:
+        print(f"staff process RSS: max {max(staff_rss):.0f} MB")
     return figures, target, (*ledger_check(target, stored), verify), rss
 
 
@@ -484,6 +504,11 @@ def main() -> None:
         help="which pages the staff read, of " + ",".join(STAFF_PAGES) + " (all by default)",
     )
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--staff-process",
+        action="store_true",
+        help="the staff read from a second `cunzhan serve` on the same database",
+    )
     parser.add_argument("--database-url", default="")
     parser.add_argument(
         "--history",

@@ -1,0 +1,97 @@
+"""A county served by two processes on one database, the phones' and the staff's, with the proxy
+sending the county's pages and API to the second (docs/deploy.md): the staff's pages then never
+hold the phones' process's interpreter. Each process must answer as if it were the only one: what
+a keeper pushes to the phones' process is on the staff's figures at once, and an account the
+staff disable on theirs is refused by the phones' process within the session cache's few
+seconds (backend/accounts/session_cache.py), with nothing of the refused push stored."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+import pytest
+
+from backend.accounts.session_cache import TTL_SECONDS
+from tests.server_process import Server, environment, run
+from tests.support import received, tracking
+
+KEEPER = {"phone": "13800000001", "password": "demo1234"}
+STAFF = {"phone": "13900000001", "password": "demo1234"}
+PARCELS = 5
+
+
+def login(server: Server, account: dict) -> dict:
+    answer = httpx.post(f"{server.url}/api/v1/auth/login", json=account, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def push(server: Server, token: str, events: list[dict]) -> httpx.Response:
+    return httpx.post(
+        f"{server.url}/api/v1/sync",
+        json={"device_id": str(uuid.uuid4()), "events": events},
+        headers={"authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+
+
+def received_this_month(server: Server, token: str, county: str, station: str) -> int:
+    """The station's parcels received this month, as the staff's rollup API counts them."""
+    answer = httpx.get(
+        f"{server.url}/api/v1/counties/{county}/rollup",
+        params={"station_id": station},
+        headers={"authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    return sum(row["count"] for row in answer.json()["rows"] if row["kind"] == "parcel_received")
+
+
+@pytest.mark.slow
+async def test_the_staff_process_counts_the_phones_pushes_and_its_changes_hold_there(
+    tmp_path, fresh_database_url
+):
+    env = environment(tmp_path, fresh_database_url)
+    run(env, "migrate", "--quiet")
+    run(env, "demo", "--if-empty")
+    phones, staff = Server(env), Server(env)
+    phones.start()
+    staff.start()
+    try:
+        keeper = login(phones, KEEPER)
+        officer = login(staff, STAFF)
+        county, station = officer["user"]["county_id"], keeper["user"]["station_id"]
+        before = received_this_month(staff, officer["token"], county, station)
+
+        answer = push(phones, keeper["token"], [received(tracking()) for _ in range(PARCELS)])
+        assert answer.status_code == 200, answer.text
+        assert {r["status"] for r in answer.json()["results"]} == {"accepted"}
+        assert received_this_month(staff, officer["token"], county, station) == before + PARCELS
+
+        disabled = httpx.patch(
+            f"{staff.url}/api/v1/users/{keeper['user']['id']}",
+            json={"active": False},
+            headers={"authorization": f"Bearer {officer['token']}"},
+            timeout=10,
+        )
+        assert disabled.status_code == 200, disabled.text
+        began, refused = time.monotonic(), None
+        while time.monotonic() - began < TTL_SECONDS + 3:
+            answer = push(phones, keeper["token"], [received(tracking())])
+            if answer.status_code == 401:
+                refused = time.monotonic() - began
+                break
+            assert answer.status_code == 200, answer.text
+            time.sleep(0.5)
+        assert refused is not None, "the phones' process still took the disabled keeper's pushes"
+        assert refused <= TTL_SECONDS + 1
+        # What it took before the refusal is counted, once; the refused push is not.
+        accepted_meanwhile = received_this_month(staff, officer["token"], county, station)
+        assert accepted_meanwhile >= before + PARCELS
+        assert push(phones, keeper["token"], [received(tracking())]).status_code == 401
+        assert received_this_month(staff, officer["token"], county, station) == accepted_meanwhile
+    finally:
+        phones.stop()
+        staff.stop()
