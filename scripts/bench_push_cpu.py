@@ -140,38 +140,22 @@ async def main_async(args) -> None:
 
 
 async def more_keepers(client, world, count: int) -> list:
-    """`count` stations of the world's county, each with a keeper, made by its staff."""
+    """`count` stations of the world's county, each with a keeper, made by its staff as the load
+    script makes them (scripts/loadtest.py: `provision`)."""
+    import random
+
+    import msgspec
+    from loadtest import provision
+
     from backend.accounts.schemas import CurrentUser
     from tests.support import PASSWORD
 
-    staff = {"authorization": f"Bearer {world.staff.token}"}
-    county = f"/api/v1/counties/{world.county_id}"
+    staff = (world.staff.phone, PASSWORD)
+    phones, _, _ = await provision(client, "", count, random.Random(5), staff, "1391")
     users = []
-    for n in range(count):
-        made = await client.post(
-            f"{county}/stations",
-            json={"village_id": str(world.village_id), "name": f"压测站{n}", "code": f"PC{n:04d}"},
-            headers=staff,
-        )
-        station = uuid.UUID(made.raise_for_status().json()["id"])
-        phone = f"1391{n:07d}"
-        made = await client.post(
-            f"{county}/users",
-            json={
-                "phone": phone,
-                "name": f"压测{n}",
-                "password": PASSWORD,
-                "station_id": str(station),
-            },
-            headers=staff,
-        )
-        users.append(
-            CurrentUser(
-                id=uuid.UUID(made.raise_for_status().json()["id"]), role="keeper",
-                station_id=station, county_id=world.county_id, language="zh", name=f"压测{n}",
-                phone=phone, session_id=uuid.uuid4(),
-            )
-        )  # fmt: skip
+    for phone in phones:
+        me = (await client.get("/api/v1/auth/me", headers=phone.headers)).raise_for_status().json()
+        users.append(msgspec.convert({**me, "session_id": str(uuid.uuid4())}, CurrentUser))
     return users
 
 

@@ -233,10 +233,16 @@ async def staff_loop(headers, county_id, stations, http, url, stats, until, rng)
 
 
 async def provision(
-    http: httpx.AsyncClient, url: str, devices: int, rng, staff_login=(STAFF_PHONE, PASSWORD)
+    http: httpx.AsyncClient,
+    url: str,
+    devices: int,
+    rng,
+    staff_login=(STAFF_PHONE, PASSWORD),
+    phone_prefix: str = "1370",
 ) -> tuple:
     """One station and keeper per phone, created by staff (the demo's, unless `staff_login`
-    names another: phone, password) through the API."""
+    names another: phone, password) through the API; the keepers' phones are `phone_prefix`
+    and seven digits."""
     phone, password = staff_login
     staff = (
         await http.post(f"{url}/api/v1/auth/login", json={"phone": phone, "password": password})
@@ -259,7 +265,7 @@ async def provision(
                     headers=headers,
                 )
             ).json()
-            phone = f"1370{n:07d}"
+            phone = f"{phone_prefix}{n:07d}"
             created = await http.post(
                 f"{url}/api/v1/counties/{county}/users",
                 json={

@@ -37,15 +37,17 @@ def push(server: Server, token: str, events: list[dict]) -> httpx.Response:
     )
 
 
+def as_staff(server: Server, token: str, method: str, path: str, **kwargs) -> httpx.Response:
+    headers = {"authorization": f"Bearer {token}"}
+    answer = httpx.request(method, f"{server.url}{path}", headers=headers, timeout=30, **kwargs)
+    assert answer.status_code == 200, answer.text
+    return answer
+
+
 def received_this_month(server: Server, token: str, county: str, station: str) -> int:
     """The station's parcels received this month, as the staff's rollup API counts them."""
-    answer = httpx.get(
-        f"{server.url}/api/v1/counties/{county}/rollup",
-        params={"station_id": station},
-        headers={"authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    assert answer.status_code == 200, answer.text
+    path = f"/api/v1/counties/{county}/rollup"
+    answer = as_staff(server, token, "GET", path, params={"station_id": station})
     return sum(row["count"] for row in answer.json()["rows"] if row["kind"] == "parcel_received")
 
 
@@ -70,13 +72,8 @@ async def test_the_staff_process_counts_the_phones_pushes_and_its_changes_hold_t
         assert {r["status"] for r in answer.json()["results"]} == {"accepted"}
         assert received_this_month(staff, officer["token"], county, station) == before + PARCELS
 
-        disabled = httpx.patch(
-            f"{staff.url}/api/v1/users/{keeper['user']['id']}",
-            json={"active": False},
-            headers={"authorization": f"Bearer {officer['token']}"},
-            timeout=10,
-        )
-        assert disabled.status_code == 200, disabled.text
+        path = f"/api/v1/users/{keeper['user']['id']}"
+        as_staff(staff, officer["token"], "PATCH", path, json={"active": False})
         # Refused once the phones' process's cached session is TTL_SECONDS old; the deadline only
         # bounds a hang on a loaded machine, where a push may take seconds.
         began, refused = time.monotonic(), None
