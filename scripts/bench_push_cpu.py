@@ -12,9 +12,9 @@ made through the API and push the same batches at once, each taking the next bat
 its answer comes (bench_sync.py's capacity phase without HTTP: `--stations 50 --batch 20`).
 Prints the rate and the CPU seconds per 1,000 events of the whole process, of the event loop's
 thread (validation, answers) and of the rest (SQLite's connection thread: judging, hashing,
-projecting, writing). A client and a server sharing the machine's cores blur
-those figures in scripts/bench_sync.py; here only the server's work runs. `--profile FILE`
-writes a cProfile of the work run in SQLite's connection thread (pstats format).
+projecting, writing). A client and a server sharing the machine's cores blur those figures in
+scripts/bench_sync.py; here only the server's work runs. `--profile FILE` writes a cProfile of
+the work run in SQLite's connection thread (pstats format).
 """
 
 from __future__ import annotations
@@ -101,8 +101,9 @@ async def main_async(args) -> None:
             )
         ] if args.stations == 1 else await more_keepers(client, world, args.stations)  # fmt: skip
         settings, encoder = get_settings(), msgspec.json.Encoder()
-        events = make_events(args.events, seed=11)  # once: made per batch, 20-event batches
-        bodies = [  # took minutes to make
+        # Made once: made again for each batch, 2,000 batches of 20 took minutes.
+        events = make_events(args.events, seed=11)
+        bodies = [
             json.dumps(events[start : start + args.batch]).encode()
             for start in range(0, args.events, args.batch)
         ]
@@ -116,8 +117,8 @@ async def main_async(args) -> None:
         async def phone(user: CurrentUser) -> None:
             device = uuid.uuid4()
             while waiting:
-                events = msgspec.json.decode(waiting.pop())
-                pushed = await ingest.push(settings, user, device, events, "zh")
+                batch = msgspec.json.decode(waiting.pop())
+                pushed = await ingest.push(settings, user, device, batch, "zh")
                 encoder.encode(pushed.answer)
                 refused = [r for r in pushed.answer.results if r.status != "accepted"]
                 assert not refused, refused[:1]
