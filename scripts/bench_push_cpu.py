@@ -5,11 +5,11 @@
     .venv/bin/python scripts/bench_push_cpu.py [--events 20000] [--batch 500] [--stations 1]
                                                [--profile FILE]
 
-One keeper of tests/support.py's world pushes `--events` events of scripts/bench_ingest.py's mix
-(parcels received and left on the shelf, top-ups, sales, dispatches) in batches of `--batch`,
-each answer encoded as the route would. With `--stations N` (N > 1), N stations and keepers are
-made through the API and push the same batches at once, each taking the next batch as soon as
-its answer comes (bench_sync.py's capacity phase without HTTP: `--stations 50 --batch 20`).
+A keeper of a station made in tests/support.py's world pushes `--events` events of
+scripts/bench_ingest.py's mix (parcels received and left on the shelf, top-ups, sales,
+dispatches) in batches of `--batch`, each answer encoded as the route would. With `--stations N`,
+N stations' keepers push the same batches at once, each taking the next batch as soon as its
+answer comes (bench_sync.py's capacity phase without HTTP: `--stations 50 --batch 20`).
 Prints the rate and the CPU seconds per 1,000 events of the whole process, of the event loop's
 thread (validation, answers) and of the rest (SQLite's connection thread: judging, hashing,
 projecting, writing). A client and a server sharing the machine's cores blur those figures in
@@ -92,14 +92,7 @@ async def main_async(args) -> None:
     app = create_app()
     async with runtime.running(), running(app), asgi_client(app) as client:
         world = await build_world(client)
-        keeper = world.keeper_a
-        users = [
-            CurrentUser(
-                id=keeper.id, role="keeper", station_id=keeper.station_id,
-                county_id=world.county_id, language="zh", name="bench", phone=keeper.phone,
-                session_id=uuid.uuid4(),
-            )
-        ] if args.stations == 1 else await more_keepers(client, world, args.stations)  # fmt: skip
+        users = await keepers(client, world, args.stations)
         settings, encoder = get_settings(), msgspec.json.Encoder()
         # Made once: made again for each batch, 2,000 batches of 20 took minutes.
         events = make_events(args.events, seed=11)
@@ -140,7 +133,7 @@ async def main_async(args) -> None:
     )
 
 
-async def more_keepers(client, world, count: int) -> list:
+async def keepers(client, world, count: int) -> list:
     """`count` stations of the world's county, each with a keeper, made by its staff as the load
     script makes them (scripts/loadtest.py: `provision`)."""
     import random
