@@ -283,6 +283,26 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     return [dict(row) for row in await connection.fetch(sql, *args)]
 
 
+async def fetch_tuples(sql: str, *args: Any) -> Sequence[Sequence[Any]]:
+    """Rows as tuples (PostgreSQL: records, indexed alike) in the order the SELECT names its
+    columns, inside the current transaction: for a read of tens of thousands of rows, where
+    making a dict of each cost half as much as the query (a month's 28,848 dispatches: 29 ms
+    against 54, measured outside the server)."""
+    raw = inline_connection.get()
+    if raw is not None:
+        return _fetch_tuples(raw, _sqlite_sql(sql), args)
+    db, connection = _current_connection()
+    if db.engine_type == "sqlite":
+        return await connection._execute(_fetch_tuples, connection._conn, _sqlite_sql(sql), args)
+    return await connection.fetch(sql, *args)
+
+
+def _fetch_tuples(raw: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list[tuple]:
+    cursor = raw.cursor()
+    cursor.row_factory = None
+    return cursor.execute(sql, args).fetchall()
+
+
 def _fetch_dicts(raw: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list[dict[str, Any]]:
     """The rows as dicts, as Piccolo's row factory gives them, but naming the columns once per
     statement: its factory rebuilds `cursor.description` for every row (a third of the sync's

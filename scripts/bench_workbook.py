@@ -91,6 +91,7 @@ def median(pairs: list[tuple[float, float]], index: int) -> float:
 
 async def main_async(args) -> None:
     from backend import db
+    from backend.app import settle_heap
     from backend.county import rollups
     from backend.migrations import migrate
 
@@ -101,6 +102,7 @@ async def main_async(args) -> None:
             rows = await db.fetch("SELECT id, name FROM registry_county WHERE code = 'BENCH'")
         county_id = rows[0]["id"]
         await rollups.refresh()  # the pages' catch-up, done once before timing
+        settle_heap()  # as `cunzhan serve` does: the collector walks only what the reading makes
         today = datetime.date.today()
         previous = today.replace(day=1) - datetime.timedelta(days=1)
         print(f"load before: {os.getloadavg()}")

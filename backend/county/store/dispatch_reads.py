@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 
@@ -63,33 +65,28 @@ def _detail_columns(sheet: bool = False) -> str:
     )
 
 
-def _details(rows: list[dict], late: dict[str, str]) -> list[Dispatch]:
-    """The rows as Dispatches: a station's id and a day converted once, not once per parcel."""
+def _details(rows: Sequence[Sequence[Any]], late: dict[str, str]) -> list[Dispatch]:
+    """The rows (`_detail_columns`, in order) as Dispatches, made positionally in the struct's
+    field order: a station's id and a day converted once, not once per parcel."""
     stations: dict = {}
     days: dict = {}
-    found = []
-    for row in rows:
-        station, day, dispatch_id = row["station"], row["business_date"], row["id"]
+    found: list[Dispatch] = []
+    add = found.append
+    late_for = late.get
+    moment = db.as_moment
+    for (dispatch_id, station, tracking_no, carrier, weight_g, fee_fen, destination, farm,
+         household, day, received_at) in rows:  # fmt: skip
         if station not in stations:
             stations[station] = db.as_uuid(station)
         if day not in days:
             days[day] = db.as_date(day)
-        found.append(
+        add(
             Dispatch(
-                id=dispatch_id,
-                station=stations[station],
-                tracking_no=row["tracking_no"],
-                received_at=db.as_moment(row["received_at"]),
-                carrier=row["carrier"],
-                weight_g=row["weight_g"],
-                fee_fen=row["fee_fen"],
-                destination=row["destination"],
-                farm_product=bool(row["farm_product"]),
-                household_code=row["household_code"],
-                business_date=days[day],
-                late_for=late.get(dispatch_id),
+                dispatch_id, stations[station], tracking_no, moment(received_at), carrier,
+                weight_g, fee_fen, destination, bool(farm), household, days[day],
+                late_for(dispatch_id),
             )
-        )
+        )  # fmt: skip
     return found
 
 
@@ -156,7 +153,7 @@ async def live_dispatches(
     if stations is not None:
         condition += f" AND d.station IN ({db.in_list(stations, len(args) + 1)})"
         args += stations
-    rows = await db.fetch(
+    rows = await db.fetch_tuples(
         f"SELECT {_detail_columns(sheet)} FROM ledger_dispatch d WHERE {condition} "
         "ORDER BY d.business_date, d.received_at, d.id",  # ledger_dispatch_claim's order: no sort
         *args,
@@ -170,7 +167,7 @@ async def details(ids: list[str]) -> list[Dispatch]:
     for start in range(0, len(ids), IN_CHUNK):
         chunk = [uuid.UUID(text) for text in ids[start : start + IN_CHUNK]]
         listed = db.in_list(chunk)
-        rows = await db.fetch(
+        rows = await db.fetch_tuples(
             f"SELECT {_detail_columns()} FROM ledger_dispatch d WHERE d.id IN ({listed})", *chunk
         )
         late = await db.fetch(
