@@ -42,13 +42,17 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         pending = await pending_migrations()
         from rich.console import Console
 
-        what = "every migration" if pending[:1] == ["(none applied yet)"] else f"{len(pending)}"
-        with Console(stderr=True).status(f"applying {what} migration(s)…"):
+        what = (
+            "every migration"
+            if pending[:1] == ["(none applied yet)"]
+            else f"{len(pending)} migration(s)"
+        )
+        with Console(stderr=True).status(f"applying {what}…"):
             await migrate(quiet=True)
         return what
 
     what = _run(with_progress)
-    print(f"  ✓ {what} migration(s) applied in {time.monotonic() - started:.1f}s")
+    print(f"  ✓ {what} applied in {time.monotonic() - started:.1f}s")
     return 0
 
 

@@ -41,5 +41,8 @@ def configure(level: str = "INFO", as_json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("uvicorn.access", "httpx", "apscheduler.executors.default"):
+    # APScheduler's scheduler says "Adding job tentatively" and "Added job" for each job at every
+    # start (ours says once that it started, and what each job did); its warnings still show.
+    quiet = ("uvicorn.access", "httpx", "apscheduler.executors.default", "apscheduler.scheduler")
+    for noisy in quiet:
         logging.getLogger(noisy).setLevel(logging.WARNING)

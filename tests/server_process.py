@@ -45,10 +45,13 @@ def run(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.Com
 class Server:
     """One `cunzhan serve` process; start, SIGKILL and start again on the same port."""
 
-    def __init__(self, env: dict[str, str], port: int | None = None, extra_args=()):
+    def __init__(
+        self, env: dict[str, str], port: int | None = None, extra_args=(), log: Path | None = None
+    ):
         self.env = env
         self.port = port or free_port()
         self.extra_args = list(extra_args)
+        self.log = log  # where its output goes (else nowhere)
         self.process: subprocess.Popen | None = None
 
     @property
@@ -59,14 +62,17 @@ class Server:
         """Start and wait until /healthz answers; returns the seconds that took. The wait ends
         as soon as it answers or the process exits: a generous limit only helps a busy machine."""
         began = time.monotonic()
+        output = self.log.open("ab") if self.log else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [*CUNZHAN, "serve", "--port", str(self.port), *self.extra_args],
             cwd=REPO,
             env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
             start_new_session=True,  # its own process group: `kill` takes any workers with it
         )
+        if self.log:
+            output.close()  # the process has its own copy
         while time.monotonic() - began < timeout:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}")

@@ -220,3 +220,25 @@ async def test_logs_carry_no_passwords_tokens_or_phone_numbers(client, world, ca
     for secret in (PASSWORD, "wrong-guess-1", answer["token"], "13987654321",
                    world.keeper_a.phone, world.keeper_b.phone):  # fmt: skip
         assert secret not in text
+
+
+def test_first_migrate_and_serve_say_what_they_do_in_plain_words(tmp_path, fresh_database_url):
+    """An operator reads `scripts/serve`'s output and the server's log: the migration line says
+    what was applied once (it said "every migration migration(s) applied"), and the scheduler's
+    start names each job instead of APScheduler's "Added job "tracked"" seven times."""
+    env = environment(tmp_path / "data", fresh_database_url, CUNZHAN_SCHEDULER="1")
+    migrated = run(env, "migrate", "--progress").stdout
+    assert "✓ every migration applied in" in migrated, migrated
+    assert "migration(s)" not in migrated
+    log = tmp_path / "serve.log"
+    server = Server(env, log=log)
+    server.start()
+    try:
+        deadline = time.monotonic() + 30
+        while "jobs scheduler started" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        server.stop()
+    text = log.read_text()
+    assert "jobs scheduler started" in text, text
+    assert "tracked" not in text and "Adding job tentatively" not in text, text

@@ -147,6 +147,7 @@ def _add_jobs(state: SchedulerState) -> None:
         IntervalTrigger(seconds=renew_every, start_date=now, timezone=datetime.UTC),
         args=[state, renew_lease],
         id="jobs-lease",
+        name="jobs-lease",  # what APScheduler's own lines call it (else its function: "tracked")
         replace_existing=True,
         coalesce=True,
         max_instances=1,
@@ -161,6 +162,7 @@ def _add_jobs(state: SchedulerState) -> None:
             ),
             args=[state, tick, spec.name],
             id=f"job-{spec.name}",
+            name=spec.name,
             replace_existing=True,
             coalesce=True,
             max_instances=1,
