@@ -1,6 +1,7 @@
 // A little help for the county pages; every page works without it.
 // - filter forms marked data-autosubmit submit when a choice changes (their button is then hidden);
-// - buttons marked data-confirm ask before submitting (closing a station, resetting a password).
+// - buttons marked data-confirm ask before submitting (closing a station, resetting a password);
+// - on a phone the menu is one row that scrolls sideways: the page's own item is brought into it.
 document.querySelectorAll("form[data-autosubmit]").forEach((form) => {
   form.querySelectorAll("select").forEach((select) => {
     select.addEventListener("change", () => form.requestSubmit());
@@ -34,3 +35,7 @@ document.querySelectorAll("[data-print]").forEach((button) => {
   button.hidden = false;
   button.addEventListener("click", () => window.print());
 });
+const current = document.querySelector(".mainnav [aria-current=page]");
+if (current && current.parentElement.scrollWidth > current.parentElement.clientWidth) {
+  current.scrollIntoView({ block: "nearest", inline: "center" });
+}
