@@ -14,6 +14,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -43,6 +44,7 @@ from backend.security import SecurityHeadersMiddleware
 from backend.settings import Settings, get_settings, provide_settings
 from backend.system.metrics import prometheus_config
 from backend.training.figures import StartOf
+from backend.web.layout import app_http_error
 
 log = logging.getLogger("cunzhan.app")
 
@@ -242,7 +244,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
             prometheus_config().middleware,
         ],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, HTTPException: app_http_error},
         dependencies={
             "user": Provide(provide_user),
             "settings": Provide(provide_settings),

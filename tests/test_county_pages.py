@@ -411,6 +411,21 @@ async def test_unknown_ids_are_a_not_found_page(client, world):
     assert api.headers["content-type"].startswith("application/problem+json")
 
 
+async def test_a_mistyped_county_address_is_a_page_in_the_readers_language(client, world):
+    """An address under /county that no page answers was a problem document in JSON on the
+    screen; a browser now gets the county's error page, in the language it chose."""
+    page = await client.get("/county/stationz?lang=ug", headers=html_as(world.staff))
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert 'lang="ug" dir="rtl"' in page.text and 'href="/county/"' in page.text
+    assert "urn:cunzhan:problem" not in page.text
+    api = await client.get("/county/stationz", headers=world.staff.headers)
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/problem+json")
+    assert api.json()["instance"] == "/county/stationz"
+    elsewhere = await client.get("/api/v1/nosuch", headers=html_as(world.staff))
+    assert elsewhere.headers["content-type"].startswith("application/problem+json")
+
+
 async def test_checkins_week_by_week(client, world):
     await push(client, world.keeper_a, [event("checkin.recorded", {})])
     old = event("checkin.recorded", {}, occurred_at=now_iso(-7 * 24))

@@ -146,3 +146,12 @@ def _page_error(request: Request, exc: Exception) -> Response:
 
 
 PAGE_ERRORS: ExceptionHandlersMap = {DomainError: _page_error, HTTPException: _page_error}
+
+
+def app_http_error(request: Request, exc: HTTPException) -> Response:
+    """The app's own handler of HTTP errors. An address under /county that no page answers (a
+    mistyped link) reaches no page's handlers: a browser gets the county's error page in its
+    language, not a problem document in JSON; elsewhere, and for other clients, the document."""
+    if f"{request.url.path}/".startswith("/county/"):
+        return _page_error(request, exc)
+    return http_error_handler(request, exc)
