@@ -270,6 +270,29 @@ async def test_notice_sent_from_the_form_with_counts(client, world):
     assert_no_full_phone(listing.text)
 
 
+@pytest.mark.parametrize(("lang", "name"), [("zh-CN", "顺丰"), ("ug", "شۈنفېڭ")])
+async def test_carriers_by_name_and_the_county_clock_by_its_offset(client, world, lang, name):
+    """The station's shelf and the subsidy claims showed carriers as codes (SF, YTO), and every
+    page's footer the zone's English id (Asia/Shanghai); now the carrier's name in the page's
+    language and the county's clock as UTC+8, isolated left-to-right in Uyghur."""
+    await push(client, world.keeper_a, [received("SF1234567890123")])
+    dispatched = {"tracking_no": "SF1234567890124", "carrier": "SF", "weight_g": 2500,
+                  "fee_fen": 1200, "destination": "杭州", "farm_product": True}  # fmt: skip
+    await push(client, world.keeper_a, [event("parcel.dispatched", dispatched)])
+    station = await client.get(
+        f"/county/stations/{world.station_a}?lang={lang}", headers=html_as(world.staff)
+    )
+    row = station.text.split("SF1234567890123")[1].split("</tr>")[0]
+    assert f"<td>{name}</td>" in row
+    claims = await client.get(
+        f"/county/subsidies?station=A001&lang={lang}", headers=html_as(world.staff)
+    )
+    claim = claims.text.split('id="claim"')[1].split("SF1234567890124")[1].split("</tr>")[0]
+    assert f"<td>{name}</td>" in claim
+    footer = station.text.split('<footer class="footer">')[1].split("</footer>")[0]
+    assert '<bdi dir="ltr">UTC+8</bdi>' in footer and "Asia/" not in footer
+
+
 async def test_subsidies_and_reports_pages(client, world):
     def dispatch() -> dict:
         data = {
