@@ -10,7 +10,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from backend import db
+from backend import clock, db
 from backend.i18n import translate
 from backend.privacy import mask_phone
 
@@ -85,7 +85,7 @@ class Formatter:
     def utc_offset(self) -> Markup:
         """The county's clock as its offset from UTC (UTC+8): the same in every language, where
         the zone's id (Asia/Shanghai) is English and means little to a reader."""
-        offset = datetime.datetime.now(self.timezone).utcoffset() or datetime.timedelta()
+        offset = clock.utcnow().astimezone(self.timezone).utcoffset() or datetime.timedelta()
         minutes = int(offset.total_seconds()) // 60
         sign = "-" if minutes < 0 else "+"
         hours, rest = divmod(abs(minutes), 60)
