@@ -255,7 +255,13 @@ function showPayout(groups, controls) {
   const update = () => {
     const sale = parseYuan(asciiDigits(controls.amount_fen.value).trim() || "0");
     const commission = parseYuan(asciiDigits(controls.commission_fen.value).trim() || "0");
-    line.textContent = sale.error || commission.error ? "" : t("sale.payout_live", { amount: money(sale.fen - commission.fen) });
+    const payout = sale.error || commission.error ? null : sale.fen - commission.fen;
+    // A commission above the sale is refused on saving; until then the line warns, in the warning
+    // colour, instead of showing a negative payout in the colour of a good one.
+    line.classList.toggle("payout-invalid", payout !== null && payout < 0);
+    if (payout === null) line.textContent = "";
+    else if (payout < 0) line.textContent = t("sale.payout_negative", { amount: money(-payout) });
+    else line.textContent = t("sale.payout_live", { amount: money(payout) });
   };
   controls.amount_fen.addEventListener("input", update);
   controls.commission_fen.addEventListener("input", update);
