@@ -153,13 +153,30 @@ function zoned(moment, timeZone) {
 export function formatDay(day) {
   const [y, m, d] = day.split("-").map(Number);
   const date = new Date(Date.UTC(y, m - 1, d));
-  if (!hasDateData()) return `${t(`weekday.${date.getUTCDay()}`)} ${ltr(day)}`;
+  if (!hasDateData()) return `${t(`weekday.${date.getUTCDay()}`)} ${digitDate(day)}`;
   const f = formatter(
     "day",
     (lang) =>
       new Intl.DateTimeFormat(lang, { month: "long", day: "numeric", weekday: "short", timeZone: "UTC" })
   );
   return f.format(date);
+}
+
+/** A month (YYYY-MM) as the language writes it: "2026年11月", "November 2026". */
+export function formatMonth(month) {
+  const [y, m] = month.split("-").map(Number);
+  if (!hasDateData()) return t("month.name", { year: String(y), month: String(m) });
+  const f = formatter("month", (lang) => new Intl.DateTimeFormat(lang, { year: "numeric", month: "long", timeZone: "UTC" }));
+  return f.format(new Date(Date.UTC(y, m - 1, 1)));
+}
+
+/**
+ * A date written with digits ("11-04") kept whole on one line: the line may otherwise break after
+ * its hyphen ("11-" / "04"). Word joiners (U+2060) glue the hyphen to both sides; left-to-right
+ * in Uyghur as ltr() does.
+ */
+export function digitDate(text) {
+  return ltr(String(text).replace(/-/g, "\u2060-\u2060"));
 }
 
 /** A moment's time of day in the county's zone. */
@@ -169,7 +186,7 @@ export function formatTime(moment, timeZone) {
 
 export function formatDateTime(moment, timeZone) {
   const z = zoned(moment, timeZone);
-  if (!hasDateData()) return ltr(`${z.month}-${z.day} ${z.time}`);
+  if (!hasDateData()) return digitDate(`${z.month}-${z.day} ${z.time}`);
   const key = `datetime:${timeZone}`;
   const f = formatter(
     key,

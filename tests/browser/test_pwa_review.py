@@ -4,6 +4,10 @@ browser (colours, the lines glyphs land on, what a title or an icon shows), in z
 
 from __future__ import annotations
 
+import calendar
+import datetime
+import zoneinfo
+
 import pytest
 from playwright.async_api import expect
 
@@ -50,5 +54,101 @@ async def test_a_commission_above_the_sale_shows_no_payout_in_the_good_colour(
         await page.fill("[name=commission_fen]", "0.5")
         await expect(line).to_contain_text("4.50")
         assert await line.evaluate("el => getComputedStyle(el).color") == GOOD
+    finally:
+        await context.close()
+
+
+# For each width of `selector` from 160 px to its own, every date written with digits
+# ("11-04", maybe glued by invisible joiners) whose first and last glyphs land on different lines.
+BROKEN_DATES = """(selector) => {
+  const root = document.querySelector(selector);
+  const broken = [];
+  let dates = 0;
+  const full = root.getBoundingClientRect().width;
+  for (let width = 160; width <= full; width += 2) {
+    root.style.width = `${width}px`;
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    let node;
+    while ((node = walker.nextNode())) {
+      const pattern = /\\d{2}\\u2060?-\\u2060?\\d{2}/g;
+      let match;
+      while ((match = pattern.exec(node.data))) {
+        const top = (at) => {
+          const range = document.createRange();
+          range.setStart(node, at);
+          range.setEnd(node, at + 1);
+          return range.getClientRects()[0].top;
+        };
+        dates += 1;
+        const end = match.index + match[0].length - 1;
+        if (Math.abs(top(match.index) - top(end)) > 1) broken.push([width, match[0]]);
+      }
+    }
+  }
+  root.style.width = "";
+  return { dates, broken };
+}"""
+
+
+# An entry saved through the app's own store, at a time of our choosing.
+RECORD = """async ([type, data, occurredAt]) => {
+  const icon = document.querySelector("link[rel=icon]").href;
+  const store = await import(icon.replace("icons/icon-192.png", "js/store.js"));
+  await store.record(type, data, { occurred_at: occurredAt });
+}"""
+
+
+def last_month() -> tuple[int, int]:
+    today = datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
+    last = today.replace(day=1) - datetime.timedelta(days=1)
+    return last.year, last.month
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "ug", "en"])
+async def test_the_months_days_without_a_till_count_never_break_inside_a_date(
+    browser, pwa_server, lang
+):
+    year, month = last_month()
+    context, page = await keeper_page(browser, pwa_server, lang)
+    try:
+        # Six days of last month with business and no till count, recorded offline (they stay
+        # on this phone): the list names five of them.
+        await context.set_offline(True)
+        for day in range(10, 16):
+            await page.evaluate(
+                RECORD,
+                [
+                    "service.recorded",
+                    {"service": "phone_topup", "amount_fen": 5000, "fee_fen": 100},
+                    f"{year}-{month:02d}-{day}T10:00:00+08:00",
+                ],
+            )
+        await go(page, "home", ".home")
+        await go(page, "me", "[data-month-days] .cell-detail")
+        found = await page.evaluate(BROKEN_DATES, "[data-month-days]")
+        assert found["dates"] > 0
+        assert found["broken"] == []
+    finally:
+        await context.close()
+
+
+@pytest.mark.parametrize(
+    "lang,title",
+    [
+        ("zh-CN", "{year}年{month}月台帐"),
+        ("ug", "{year}-يىلى {month}-ئاي ھېساباتى"),
+        ("en", "Ledger for {name} {year}"),
+    ],
+)
+async def test_a_months_ledger_is_named_as_the_language_names_a_month(
+    browser, pwa_server, lang, title
+):
+    year, month = last_month()
+    context, page = await keeper_page(browser, pwa_server, lang)
+    try:
+        await go(page, "me", f"[data-month='{year}-{month:02d}']")
+        shown = await page.inner_text(f"[data-month='{year}-{month:02d}'] .cell-title")
+        expected = title.format(year=year, month=month, name=calendar.month_name[month])
+        assert shown.replace("\u2066", "").replace("\u2069", "") == expected
     finally:
         await context.close()

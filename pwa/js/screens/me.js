@@ -1,7 +1,7 @@
 // Me: who is logged in, the language, installing the app, reminders (push, asked only after an
 // explanation), the sync and storage state, logout (which never drops unsent entries).
 
-import { LANGUAGES, language, ltr, t } from "../i18n.js";
+import { digitDate, formatMonth, LANGUAGES, language, ltr, t } from "../i18n.js";
 import { monthDays } from "../local-view.js";
 import { app, changeLanguage, lastSyncText, schedule, setTitle, signOut } from "../main.js";
 import { countyTimezone, deviceId, getMeta, kvGet, kvSet, outboxCounts } from "../store.js";
@@ -115,7 +115,7 @@ async function monthCells(redraw) {
 }
 
 function uncountedList(days) {
-  const shown = days.slice(0, 5).map((d) => ltr(d.slice(5)));
+  const shown = days.slice(0, 5).map((d) => digitDate(d.slice(5)));
   return days.length > 5 ? `${shown.join(t("month.day_separator"))}${t("month.and_more", { n: ltr(days.length - 5) })}` : shown.join(t("month.day_separator"));
 }
 
@@ -130,12 +130,12 @@ async function stateCell(month, daysText, redraw) {
   const known = await kvGet(`month-${month}`);
   const { pendingInMonth } = await outboxCounts(month);
   const state = known ? known.state : "unknown";
-  const title = t("month.title", { month });
+  const title = t("month.title", { month: formatMonth(month) });
   const attrs = { "data-month": month, "data-month-state": state };
   if (state !== "open") return cell({ title, detail: t(`month.state_${state}`), attrs });
   if (pendingInMonth) return cell({ title, detail: t("month.unsent", { n: pendingInMonth }), className: "cell-warn", attrs });
   const submit = async () => {
-    if (!(await confirmSheet(t("month.submit_title", { month }), `${await daysText()}${t("month.separator")}${t("month.submit_text")}`, t("month.submit")))) return;
+    if (!(await confirmSheet(t("month.submit_title", { month: formatMonth(month) }), `${await daysText()}${t("month.separator")}${t("month.submit_text")}`, t("month.submit")))) return;
     const { api } = await import("../api.js");
     try {
       await kvSet(`month-${month}`, await api("POST", `${path}/submit`));
