@@ -103,6 +103,20 @@ export function phoneForm(value) {
   return null;
 }
 
+/**
+ * A villager's number as the screens show it (backend/privacy.py's mask_phone): a full number
+ * as 139****0001, a privacy label or a tail as it is. The phone keeps what the keeper typed (it
+ * offers a known full number, and only a full number gets the pickup SMS), but the server sends
+ * every phone its station's parcels masked, so a list that showed the typed number showed two
+ * forms for one kind of parcel.
+ */
+export function maskedPhone(value) {
+  const phone = String(value || "");
+  if (!phone || phone.indexOf("*") >= 0 || /^[0-9]{4}$/.test(phone)) return phone;
+  if (phone.length >= 7) return `${phone.slice(0, 3)}****${phone.slice(-4)}`;
+  return phone.replace(/./g, "*");
+}
+
 /** The last four digits a recipient phone shows, whatever its form. */
 export function phoneLast4(value) {
   const match = /([0-9]{4})$/.exec(String(value || ""));

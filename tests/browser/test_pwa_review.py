@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browser.conftest import PHONE
-from tests.browser.helpers import go, login
+from tests.browser.helpers import go, login, record_received, wait_outbox_empty
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -151,4 +151,43 @@ async def test_a_months_ledger_is_named_as_the_language_names_a_month(
         expected = title.format(year=year, month=month, name=calendar.month_name[month])
         assert shown.replace("\u2066", "").replace("\u2069", "") == expected
     finally:
+        await context.close()
+
+
+async def test_the_shelf_shows_a_villagers_number_masked_whichever_phone_recorded_it(
+    browser, pwa_server
+):
+    """The server sends every phone its parcels' numbers masked; the phone that recorded a parcel
+    keeps the typed number. The lists show one form: masked."""
+    tracking, full, masked = "731229000001", "13929290001", "139****0001"
+    context, page = await keeper_page(browser, pwa_server, "zh-CN")
+    other = await browser.new_context(viewport=PHONE, device_scale_factor=2, locale="zh-CN")
+    try:
+        await record_received(page, tracking, full)
+        row = page.locator(f".pickup-list [data-parcel='{tracking}']")
+        await go(page, "pickup", f".pickup-list [data-parcel='{tracking}']")
+        shown_first = await row.inner_text()  # not yet sent
+        assert masked in shown_first and full not in shown_first
+        await wait_outbox_empty(page)
+        await go(page, "home", ".home")
+        await go(page, "pickup", f".pickup-list [data-parcel='{tracking}']")
+        shown_here = await row.inner_text()
+        assert masked in shown_here and full not in shown_here
+        # The number's last four digits still find it; its sheet shows the same form.
+        await page.fill("input[name=q]", "0001")
+        await expect(page.locator(".pickup-list [data-parcel]")).to_have_count(1)
+        await row.click()
+        facts = await page.locator(".sheet .facts").inner_text()
+        assert masked in facts and full not in facts
+        await page.click(".sheet-close")
+        assert full not in await page.inner_text("#screen")
+
+        # Another phone of the station, which has it from the server, shows it alike.
+        second = await other.new_page()
+        await login(second, pwa_server.url, KEEPER)
+        await go(second, "pickup", f".pickup-list [data-parcel='{tracking}']")
+        there = second.locator(f".pickup-list [data-parcel='{tracking}']")
+        assert await there.inner_text() == shown_here
+    finally:
+        await other.close()
         await context.close()

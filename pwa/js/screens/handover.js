@@ -7,7 +7,7 @@
 // barcode confirms it is one of them (✓); any other parcel is refused loudly.
 
 import { api } from "../api.js";
-import { parseTrackingNo, phoneLast4, rulesReady } from "../carriers.js";
+import { maskedPhone, parseTrackingNo, phoneLast4, rulesReady } from "../carriers.js";
 import { ltr, money, t } from "../i18n.js";
 import { app, navigate, setTitle } from "../main.js";
 import { localView } from "../local-view.js";
@@ -28,8 +28,8 @@ function sameVillager(a, b) {
   const ka = villagerKey(a);
   const kb = villagerKey(b);
   if (ka === kb) return true;
-  // A privacy label and a full number with the same tail may be the same villager: listed, the
-  // keeper sees the masked one marked.
+  // A privacy label and a full number with the same tail may be the same villager: both are
+  // listed (masked alike, as every list shows numbers) for the keeper to ask.
   return phoneLast4(a.recipient_phone) === phoneLast4(b.recipient_phone);
 }
 
@@ -120,7 +120,7 @@ export async function render(root, args) {
         group.map((p) =>
           cell({
             title: h("span", { class: "handover-code", dir: "ltr" }, p.pickup_code),
-            detail: `${shelfLabel(p.pickup_code, shelf)} · ${t(`carrier.${p.carrier}`)} · ${ltr(p.tracking_no)}${p.package ? ` ${ltr(p.package)}` : ""} · ${ltr(p.recipient_phone)}${p.recipient_name ? ` ${p.recipient_name}` : ""}`,
+            detail: `${shelfLabel(p.pickup_code, shelf)} · ${t(`carrier.${p.carrier}`)} · ${ltr(p.tracking_no)}${p.package ? ` ${ltr(p.package)}` : ""} · ${ltr(maskedPhone(p.recipient_phone))}${p.recipient_name ? ` ${p.recipient_name}` : ""}`,
             extra: verified.has(p.id) ? "✓" : p.fee_fen ? money(p.fee_fen) : t("handover.days", { n: p.days || 0 }),
             className: verified.has(p.id) ? "handover-verified" : "",
             attrs: { "data-handover-parcel": p.id, "data-tracking": p.tracking_no },

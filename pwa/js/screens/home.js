@@ -2,6 +2,7 @@
 // takings by kind and the parcels on the shelf — all from local state, the same offline.
 
 import { api } from "../api.js";
+import { maskedPhone } from "../carriers.js";
 import { describe, detailNode } from "../forms.js";
 import { formatDateTime, ltr, money, t } from "../i18n.js";
 import { app, lastSyncText, schedule, setTitle, syncStatus } from "../main.js";
@@ -146,7 +147,7 @@ function todo(view) {
 export function relabelCell(p) {
   return cell({
     title: h("span", null, t("relabel.title"), " ", h("span", { class: "code code-old" }, p.relabel), " ", h("span", { class: "arrow", "aria-hidden": "true" }, "→"), " ", h("span", { class: "code" }, p.pickup_code)),
-    detail: h("span", null, h("span", { class: "nowrap" }, ltr(p.package ? `${p.tracking_no} ${p.package}` : p.tracking_no)), " · ", p.recipient_name || ltr(p.recipient_phone)),
+    detail: h("span", null, h("span", { class: "nowrap" }, ltr(p.package ? `${p.tracking_no} ${p.package}` : p.tracking_no)), " · ", p.recipient_name || ltr(maskedPhone(p.recipient_phone))),
     iconName: "warn",
     className: "cell-warn",
     attrs: { "data-relabel": p.id },
@@ -219,7 +220,7 @@ function shelf(view) {
       ? cells(
           view.shelf.slice(0, 5).map((p) =>
             cell({
-              title: h("span", null, h("span", { class: "code" }, p.pickup_code || "—"), " ", p.recipient_name || ltr(p.recipient_phone)),
+              title: h("span", null, h("span", { class: "code" }, p.pickup_code || "—"), " ", p.recipient_name || ltr(maskedPhone(p.recipient_phone))),
               detail: h(
                 "span",
                 null,

@@ -2,7 +2,7 @@
 // tracking number; confirming hands it over (a parcel.picked_up entry, with the storage fee if
 // one is due). A parcel nobody collects can be returned from here too.
 
-import { parseTrackingNo, rulesReady } from "../carriers.js";
+import { maskedPhone, parseTrackingNo, rulesReady } from "../carriers.js";
 import { formatDateTime, ltr, money, t } from "../i18n.js";
 import { setTitle } from "../main.js";
 import { localView } from "../local-view.js";
@@ -77,7 +77,7 @@ function parcelCell(p) {
     detail: h(
       "span",
       null,
-      h("span", { class: "nowrap" }, ltr(p.recipient_phone)),
+      h("span", { class: "nowrap" }, ltr(maskedPhone(p.recipient_phone))),
       ` · ${t(`carrier.${p.carrier}`)} `,
       h("span", { class: "nowrap" }, ltr(p.package ? `${p.tracking_no} ${p.package}` : p.tracking_no)),
       " · ",
@@ -113,7 +113,7 @@ function openParcel(p) {
       "dl",
       { class: "facts" },
       fact(t("field.recipient_name"), p.recipient_name || "—"),
-      fact(t("field.recipient_phone"), ltr(p.recipient_phone)),
+      fact(t("field.recipient_phone"), ltr(maskedPhone(p.recipient_phone))),
       fact(t("field.tracking_no"), `${t(`carrier.${p.carrier}`)} ${ltr(p.tracking_no)}`),
       fact(t("parcel.on_shelf_since"), `${formatDateTime(p.received_at, countyTimezone())} · ${t("parcel.days", { n: p.days })}`)
     ),

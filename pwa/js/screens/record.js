@@ -2,7 +2,7 @@
 // ready for the next entry at once (a courier drops twenty parcels: scan, phone, scan, phone…).
 // Also the edit of an entry the server rejected (same id, new content).
 
-import { rulesReady } from "../carriers.js";
+import { maskedPhone, rulesReady } from "../carriers.js";
 import { buildForm, describe, detailNode, focusNext } from "../forms.js";
 import { hasForm, useCatalogue } from "../form-fields.js";
 import { api } from "../api.js";
@@ -287,7 +287,7 @@ async function delivered(root) {
         view.purchases.map((p) =>
           cell({
             title: p.item,
-            detail: `${t(`platform.${p.platform}`)} · ${money(p.amount_fen)}${p.customer_phone ? ` · ${ltr(p.customer_phone)}` : ""}`,
+            detail: `${t(`platform.${p.platform}`)} · ${money(p.amount_fen)}${p.customer_phone ? ` · ${ltr(maskedPhone(p.customer_phone))}` : ""}`,
             attrs: { "data-purchase": p.id },
             onClick: async () => {
               const ok = await confirmSheet(t("purchase.confirm_title"), t("purchase.confirm_text", { item: p.item }), t("purchase.confirm_ok"));

@@ -3,7 +3,7 @@
 // notify again or return the parcel to the carrier.
 
 import { api } from "../api.js";
-import { phoneForm, rulesReady } from "../carriers.js";
+import { maskedPhone, phoneForm, rulesReady } from "../carriers.js";
 import { ltr, money, t } from "../i18n.js";
 import { app, setTitle } from "../main.js";
 import { localView } from "../local-view.js";
@@ -49,7 +49,8 @@ export async function render(root) {
   const row = (p) => {
     const facts = server && server[p.id];
     const sent = facts ? t("stale.sms", { n: facts.notices_sent }) : t("stale.sms_unknown");
-    // The phone's copy of a synced parcel has the number masked; the server's answer says.
+    // The phone's copy of a parcel another phone recorded has the number masked; the server's
+    // answer says.
     const canNotify = Boolean(facts) && phoneForm(facts.recipient_phone) === "full";
     return h(
       "div",
@@ -61,7 +62,7 @@ export async function render(root) {
         h(
           "div",
           { class: "cell-detail" },
-          `${shelfLabel(p.pickup_code, shelf)} · ${t(`carrier.${p.carrier}`)} · ${ltr(p.tracking_no)} · ${ltr(p.recipient_phone)}`
+          `${shelfLabel(p.pickup_code, shelf)} · ${t(`carrier.${p.carrier}`)} · ${ltr(p.tracking_no)} · ${ltr(maskedPhone(p.recipient_phone))}`
         ),
         h("div", { class: "cell-detail stale-meta", "data-sms": facts ? String(facts.notices_sent) : "" }, sent, p.fee_fen ? ` · ${t("stale.fee", { fee: money(p.fee_fen) })}` : "")
       ),
