@@ -415,12 +415,20 @@ export function describe(entry) {
   };
 }
 
+/**
+ * The dot between the parts of a line, kept with the part before it (a no-break space, inside
+ * that part's unbreakable span if it has one: Chromium breaks at the end of a nowrap span even
+ * before a no-break space), so a wrapped line never starts with "·".
+ */
+export const DOT = "\u00A0·";
+
 /** The parts of `describe` as one line whose codes and numbers do not break. */
 export function detailNode(parts) {
   const line = h("span", { class: "detail-line" });
   parts.forEach((part, i) => {
-    if (i) line.appendChild(document.createTextNode(" · "));
-    line.appendChild(typeof part === "string" ? document.createTextNode(part) : h("span", { class: "nowrap" }, part.code));
+    const dot = i < parts.length - 1 ? DOT : "";
+    line.appendChild(typeof part === "string" ? document.createTextNode(part + dot) : h("span", { class: "nowrap" }, part.code, dot));
+    if (dot) line.appendChild(document.createTextNode(" "));
   });
   return line;
 }

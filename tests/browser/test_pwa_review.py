@@ -94,7 +94,7 @@ BROKEN_DATES = """(selector) => {
 RECORD = """async ([type, data, occurredAt]) => {
   const icon = document.querySelector("link[rel=icon]").href;
   const store = await import(icon.replace("icons/icon-192.png", "js/store.js"));
-  await store.record(type, data, { occurred_at: occurredAt });
+  await store.record(type, data, occurredAt ? { occurred_at: occurredAt } : {});
 }"""
 
 
@@ -190,4 +190,72 @@ async def test_the_shelf_shows_a_villagers_number_masked_whichever_phone_recorde
         assert await there.inner_text() == shown_here
     finally:
         await other.close()
+        await context.close()
+
+
+# For each width of the cell `selector` from 200 px to its own: every "·" of its detail (the
+# server's reason aside) that starts a line, and every amount (a .nowrap holding "¥") drawn on
+# more than one line.
+SEPARATORS = """(selector) => {
+  const cell = document.querySelector(selector);
+  const detail = cell.querySelector(".problem-detail");
+  const faults = [];
+  let dots = 0;
+  const full = cell.getBoundingClientRect().width;
+  const glyphs = () => {
+    const out = [];
+    const walker = document.createTreeWalker(detail, NodeFilter.SHOW_TEXT);
+    let node;
+    while ((node = walker.nextNode())) {
+      if (node.parentElement.closest(".problem-reason")) continue;
+      for (let k = 0; k < node.data.length; k++) {
+        if (/[\\s\\u00a0\\u2060\\u2066-\\u2069]/.test(node.data[k])) continue;
+        const range = document.createRange();
+        range.setStart(node, k);
+        range.setEnd(node, k + 1);
+        const rect = range.getClientRects()[0];
+        if (rect) out.push({ ch: node.data[k], top: rect.top, node });
+      }
+    }
+    return out;
+  };
+  for (let width = 200; width <= full; width += 2) {
+    cell.style.width = `${width}px`;
+    const all = glyphs();
+    all.forEach((g, i) => {
+      if (g.ch !== "·") return;
+      dots += 1;
+      if (i === 0 || Math.abs(all[i - 1].top - g.top) > 1) faults.push([width, "· first"]);
+    });
+    for (const span of detail.querySelectorAll(".nowrap")) {
+      if (span.textContent.indexOf("¥") < 0) continue;
+      const tops = all.filter((g) => span.contains(g.node)).map((g) => Math.round(g.top));
+      if (new Set(tops).size > 1) faults.push([width, span.textContent]);
+    }
+  }
+  cell.style.width = "";
+  return { dots, faults };
+}"""
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "ug"])
+async def test_a_problem_on_home_keeps_its_separators_and_amount_whole(browser, pwa_server, lang):
+    context, page = await keeper_page(browser, pwa_server, lang)
+    try:
+        # A sale the server refuses (no such household), as the review saw it on home.
+        sale = {
+            "product": "核桃",
+            "quantity": 10,
+            "unit": "斤",
+            "amount_fen": 15000,
+            "commission_fen": 600,
+            "channel": "微信",
+            "household_code": "NOSUCH09",
+        }
+        await page.evaluate(RECORD, ["sale.recorded", sale, None])
+        await go(page, "home", ".home [data-problem] .problem-reason")
+        found = await page.evaluate(SEPARATORS, ".home [data-problem]")
+        assert found["dots"] > 0
+        assert found["faults"] == []
+    finally:
         await context.close()

@@ -119,7 +119,7 @@ function todo(view) {
       cell({
         title: t(entry.status === "conflict" ? "problem.conflict_title" : "problem.rejected_title", { kind: described.title }),
         // Which entry it is (its number, amount…), then the server's reason.
-        detail: h("span", { class: "problem-detail" }, detailNode(described.parts), described.amount ? h("span", { class: "nowrap" }, ` · ${described.amount}`) : null, h("span", { class: "problem-reason" }, reason)),
+        detail: h("span", { class: "problem-detail" }, detailNode(described.amount ? described.parts.concat({ code: described.amount }) : described.parts), h("span", { class: "problem-reason" }, reason)),
         iconName: "warn",
         className: "cell-warn",
         onClick: () => openEntrySheet(entry.id),

@@ -3,6 +3,7 @@
 // one is due). A parcel nobody collects can be returned from here too.
 
 import { maskedPhone, parseTrackingNo, rulesReady } from "../carriers.js";
+import { DOT } from "../forms.js";
 import { formatDateTime, ltr, money, t } from "../i18n.js";
 import { setTitle } from "../main.js";
 import { localView } from "../local-view.js";
@@ -77,10 +78,10 @@ function parcelCell(p) {
     detail: h(
       "span",
       null,
-      h("span", { class: "nowrap" }, ltr(maskedPhone(p.recipient_phone))),
-      ` · ${t(`carrier.${p.carrier}`)} `,
-      h("span", { class: "nowrap" }, ltr(p.package ? `${p.tracking_no} ${p.package}` : p.tracking_no)),
-      " · ",
+      h("span", { class: "nowrap" }, ltr(maskedPhone(p.recipient_phone)), DOT),
+      ` ${t(`carrier.${p.carrier}`)} `,
+      h("span", { class: "nowrap" }, ltr(p.package ? `${p.tracking_no} ${p.package}` : p.tracking_no), DOT),
+      " ",
       h("span", { class: "nowrap" }, formatDateTime(p.received_at, tz))
     ),
     extra: h(
