@@ -259,3 +259,26 @@ async def test_a_problem_on_home_keeps_its_separators_and_amount_whole(browser, 
         assert found["faults"] == []
     finally:
         await context.close()
+
+
+@pytest.mark.parametrize("lang", ["ug", "zh-CN", "en"])
+async def test_a_form_title_is_read_whole_at_360_px(browser, pwa_server, lang):
+    context, page = await keeper_page(browser, pwa_server, lang)
+    try:
+        await go(page, "record/service", "form[data-form='service.recorded']")
+        title = page.locator(".nav-title")
+        # Nothing of it is clipped: every line it needs is drawn, none cut with "…".
+        size = await title.evaluate(
+            "el => [el.scrollWidth, el.clientWidth, el.scrollHeight, el.clientHeight]"
+        )
+        assert size[0] <= size[1] and size[2] <= size[3], size
+        lines = await title.evaluate(
+            "el => { const r = document.createRange(); r.selectNodeContents(el);"
+            " return new Set(Array.from(r.getClientRects(), (q) => Math.round(q.top))).size; }"
+        )
+        assert lines <= 2
+        # The title and the sync state beside it do not overlap.
+        box, badge = await title.bounding_box(), await page.locator(".nav-sync").bounding_box()
+        assert box["x"] + box["width"] <= badge["x"] or badge["x"] + badge["width"] <= box["x"]
+    finally:
+        await context.close()
