@@ -282,3 +282,30 @@ async def test_a_form_title_is_read_whole_at_360_px(browser, pwa_server, lang):
         assert box["x"] + box["width"] <= badge["x"] or badge["x"] + badge["width"] <= box["x"]
     finally:
         await context.close()
+
+
+async def test_every_record_tile_draws_an_icon_of_its_own(browser, pwa_server):
+    """村级培训 drew 打卡签到's map pin: each tile's icon, as laid out (the drawn path's length and
+    box), differs from the others'."""
+    context, page = await keeper_page(browser, pwa_server, "zh-CN")
+    try:
+        await go(page, "record", ".tiles")
+        drawn = await page.eval_on_selector_all(
+            ".tiles .tile",
+            """tiles => tiles.map((tile) => {
+                 const paths = tile.querySelectorAll(".tile-icon svg path");
+                 const path = paths[0];
+                 const box = path.getBBox();
+                 return [tile.getAttribute("href"), paths.length, Math.round(path.getTotalLength()),
+                         [box.x, box.y, box.width, box.height].map(Math.round).join(",")];
+               })""",
+        )
+        assert all(count == 1 for _, count, _, _ in drawn)  # inline, like the others
+        # 代收/连续入库 and 取件/出库 are one kind of work each, and share theirs.
+        shapes = {href: (length, box) for href, _, length, box in drawn}
+        for shared in ("#/batch", "#/handover"):
+            shapes.pop(shared)
+        assert "#/training" in shapes and "#/checkin" in shapes
+        assert len(set(shapes.values())) == len(shapes), shapes
+    finally:
+        await context.close()

@@ -33,7 +33,7 @@ const TILES = [
   { href: "#/record/sale", icon: "sale", label: "type.sale.recorded", hint: "record.hint.sale" },
   { href: "#/record/service", icon: "service", label: "type.service.recorded", hint: "record.hint.service" },
   { href: "#/checkin", icon: "checkin", label: "type.checkin.recorded", hint: "record.hint.checkin" },
-  { href: "#/training", icon: "checkin", label: "type.training.attended", hint: "record.hint.training" },
+  { href: "#/training", icon: "training", label: "type.training.attended", hint: "record.hint.training" },
 ];
 
 // What the forms remember between entries.
