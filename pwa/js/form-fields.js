@@ -59,7 +59,7 @@ const FORMS = {
     { name: "carrier", kind: "carrier", label: "field.carrier" },
     { name: "weight_g", kind: "weight", label: "field.weight_kg" },
     { name: "fee_fen", kind: "money", label: "field.fee_dispatch" },
-    { name: "destination", kind: "text", label: "field.destination", max: 100 },
+    { name: "destination", kind: "text", label: "field.destination", required: "error.destination_required", max: 100 },
     { name: "farm_product", kind: "switch", label: "field.farm_product" },
     { name: "household_code", kind: "household", label: "field.household_code", optional: true },
   ],
@@ -255,7 +255,8 @@ export function collect(type, specs, controls, confirmBox) {
     if (spec.kind !== "choice" && spec.kind !== "switch") setFieldError(control, "");
     const raw = spec.kind === "choice" || spec.kind === "switch" ? null : asciiDigits(control.value).trim();
     if (raw === "" && !spec.zeroIfEmpty) {
-      if (!spec.optional) fail(control, "error.required", { field: t(spec.label) });
+      // A field whose label does not read well inside the generic sentence has its own.
+      if (!spec.optional) fail(control, spec.required || "error.required", { field: t(spec.label) });
       continue;
     }
     switch (spec.kind) {

@@ -309,3 +309,29 @@ async def test_every_record_tile_draws_an_icon_of_its_own(browser, pwa_server):
         assert len(set(shapes.values())) == len(shapes), shapes
     finally:
         await context.close()
+
+
+@pytest.mark.parametrize(
+    "lang,label,message",
+    [
+        ("zh-CN", "寄往地", "请填写寄往地"),
+        ("ug", "مەنزىل", "مەنزىلنى تولدۇرۇڭ"),
+        ("en", "Destination", "Please fill in the destination"),
+    ],
+)
+async def test_a_dispatch_without_its_destination_asks_for_it_in_a_sentence(
+    browser, pwa_server, lang, label, message
+):
+    context, page = await keeper_page(browser, pwa_server, lang)
+    try:
+        await go(page, "record/dispatched", "form[data-form='parcel.dispatched']")
+        await page.fill("[name=tracking_no]", "78123450000014")
+        await page.fill("[name=weight_g]", "1")
+        await page.fill("[name=fee_fen]", "8")
+        await page.click("form[data-form='parcel.dispatched'] button[type=submit]")
+        field = page.locator("[data-field=destination]")
+        await expect(field.locator(".field-error")).to_have_text(message)
+        await expect(field.locator(".field-label")).to_have_text(label)
+        assert await page.locator(".recent [data-entry]").count() == 0  # nothing saved
+    finally:
+        await context.close()
