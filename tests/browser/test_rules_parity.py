@@ -1,7 +1,7 @@
 """The counter's rules are written once (pwa/data/rules.json); the server's Python and the PWA's
 JavaScript apply them. Both run here on the same generated cases and must agree exactly:
 tracking-number normalisation (JD packages included), the carrier guess, carrier formats and the
-forms of a recipient's phone."""
+forms of a recipient's phone and how a list masks it (backend/privacy.py's mask_phone)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from backend.ledger.carriers import (
     parse_tracking_no,
     phone_form,
 )
+from backend.privacy import mask_phone
 from tests.browser.helpers import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -83,7 +84,11 @@ def python_answers(numbers, remembered, phones):
                 "matches": [c for c in CARRIERS if matches_carrier(c, scanned.tracking_no)],
             }
         )
-    return {"tracking": tracking, "phones": [phone_form(p) for p in phones]}
+    return {
+        "tracking": tracking,
+        "phones": [phone_form(p) for p in phones],
+        "masked": [mask_phone(p) for p in phones],
+    }
 
 
 JS_ANSWERS = """async ([numbers, remembered, phones]) => {
@@ -100,7 +105,12 @@ JS_ANSWERS = """async ([numbers, remembered, phones]) => {
       matches: rules.CARRIERS.filter((c) => rules.matchesCarrier(c, scanned.tracking_no)),
     };
   });
-  return { tracking, phones: phones.map((p) => rules.phoneForm(p)), version: rules.rulesVersion() };
+  return {
+    tracking,
+    phones: phones.map((p) => rules.phoneForm(p)),
+    masked: phones.map((p) => rules.maskedPhone(p)),
+    version: rules.rulesVersion(),
+  };
 }"""
 
 
@@ -123,7 +133,9 @@ async def test_the_pwa_and_the_server_apply_the_same_rules(phone, pwa_server):
     for number, python, js in zip(numbers, expected["tracking"], answers["tracking"], strict=True):
         assert js == python, number
     assert answers["phones"] == expected["phones"]
+    assert answers["masked"] == expected["masked"]
     # The generated cases reach every branch: packages, every carrier guessed, every phone form.
     assert {t["package"] is not None for t in expected["tracking"]} == {True, False}
     assert {t["guess"] for t in expected["tracking"]} >= set(CARRIERS) - {"STO", "YUNDA", "BEST"}
     assert set(expected["phones"]) == {"full", "masked", "last4", None}
+    assert {"138****5678", "5678", "", "***"} <= set(expected["masked"])

@@ -1,4 +1,4 @@
-"""The keeper's app as a UI review at 360 px saw it: what the screens draw, measured in the
+"""What the keeper's screens draw at 360 px, measured in the
 browser (colours, the lines glyphs land on, what a title or an icon shows), in zh-CN, Uyghur
 (right-to-left) and English."""
 
