@@ -117,6 +117,17 @@ export function maskedPhone(value) {
   return phone.replace(/./g, "*");
 }
 
+/**
+ * A service account (a meter, a broadband line, a card) as the screens show it
+ * (backend/privacy.py's mask_account): its last four characters. Like a villager's number, the
+ * server sends it masked and the phone that recorded it keeps it as typed.
+ */
+export function maskedAccount(value) {
+  const account = String(value || "");
+  if (account.length <= 4) return "*".repeat(account.length);
+  return "*".repeat(account.length - 4) + account.slice(-4);
+}
+
 /** The last four digits a recipient phone shows, whatever its form. */
 export function phoneLast4(value) {
   const match = /([0-9]{4})$/.exec(String(value || ""));

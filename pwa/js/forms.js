@@ -2,7 +2,7 @@
 // the tracking number's carrier guess and confirmation, the payout line of a sale, the offer of a
 // known full phone number, and the checks before submit; and entries described in words.
 
-import { guessCarrier, isPossibleTrackingNo, matchesCarrier, parseTrackingNo, phoneForm, phoneLast4 } from "./carriers.js";
+import { guessCarrier, isPossibleTrackingNo, maskedAccount, matchesCarrier, parseTrackingNo, phoneForm, phoneLast4 } from "./carriers.js";
 import { batchCode, catalogueProduct, collect, formFields, inputFor } from "./form-fields.js";
 import { ltr, money, t } from "./i18n.js";
 import { field, h, icon, setFieldError, toast } from "./ui.js";
@@ -385,7 +385,7 @@ export function describe(entry) {
       amount = d.amount_fen;
       break;
     case "service.recorded":
-      if (d.account) parts.push(ltr(d.account));
+      if (d.account) parts.push(ltr(maskedAccount(d.account)));
       amount = d.amount_fen;
       break;
     case "checkin.recorded":

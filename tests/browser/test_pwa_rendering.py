@@ -193,6 +193,26 @@ async def test_the_shelf_shows_a_villagers_number_masked_whichever_phone_recorde
         await context.close()
 
 
+async def test_a_service_account_shows_its_last_four_on_the_phone_that_recorded_it(
+    browser, pwa_server
+):
+    """A bill paid for a villager: the server sends the account masked to every phone, and the
+    phone that recorded it showed it whole in its ledger (台帐) after the sync too."""
+    context, page = await keeper_page(browser, pwa_server, "zh-CN")
+    try:
+        await go(page, "record/service", "form[data-form='service.recorded']")
+        await page.click("label.chip:has(input[value=electricity])")
+        await page.fill("[name=amount_fen]", "50")
+        await page.fill("[name=account]", "0301234567")
+        await page.click("form[data-form='service.recorded'] button[type=submit]")
+        await wait_outbox_empty(page)
+        await go(page, "history", ".history-list [data-type='service.recorded']")
+        shown = await page.inner_text(".history-list [data-type='service.recorded']")
+        assert "******4567" in shown and "0301234567" not in shown
+    finally:
+        await context.close()
+
+
 # For each width of the cell `selector` from 200 px to its own: every "·" of its detail (the
 # server's reason aside) that starts a line, and every amount (a .nowrap holding "¥") drawn on
 # more than one line.

@@ -1,7 +1,7 @@
 """The counter's rules are written once (pwa/data/rules.json); the server's Python and the PWA's
 JavaScript apply them. Both run here on the same generated cases and must agree exactly:
 tracking-number normalisation (JD packages included), the carrier guess, carrier formats and the
-forms of a recipient's phone and how a list masks it (backend/privacy.py's mask_phone)."""
+forms of a recipient's phone and how a list masks it and a service account (backend/privacy.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from backend.ledger.carriers import (
     parse_tracking_no,
     phone_form,
 )
-from backend.privacy import mask_phone
+from backend.privacy import mask_account, mask_phone
 from tests.browser.helpers import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -88,6 +88,7 @@ def python_answers(numbers, remembered, phones):
         "tracking": tracking,
         "phones": [phone_form(p) for p in phones],
         "masked": [mask_phone(p) for p in phones],
+        "accounts": [mask_account(p) for p in phones],
     }
 
 
@@ -109,6 +110,7 @@ JS_ANSWERS = """async ([numbers, remembered, phones]) => {
     tracking,
     phones: phones.map((p) => rules.phoneForm(p)),
     masked: phones.map((p) => rules.maskedPhone(p)),
+    accounts: phones.map((p) => rules.maskedAccount(p)),
     version: rules.rulesVersion(),
   };
 }"""
@@ -134,6 +136,7 @@ async def test_the_pwa_and_the_server_apply_the_same_rules(phone, pwa_server):
         assert js == python, number
     assert answers["phones"] == expected["phones"]
     assert answers["masked"] == expected["masked"]
+    assert answers["accounts"] == expected["accounts"]
     # The generated cases reach every branch: packages, every carrier guessed, every phone form.
     assert {t["package"] is not None for t in expected["tracking"]} == {True, False}
     assert {t["guess"] for t in expected["tracking"]} >= set(CARRIERS) - {"STO", "YUNDA", "BEST"}
