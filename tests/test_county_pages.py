@@ -449,6 +449,26 @@ async def test_a_mistyped_county_address_is_a_page_in_the_readers_language(clien
     assert elsewhere.headers["content-type"].startswith("application/problem+json")
 
 
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("/county/stations?month=2026-13", "月份格式应为 2026-11"),
+        ("/county/months?month=9999-12", "2015-01"),
+        ("/county/scorecard?month=11-2026", "月份格式应为 2026-11"),
+        ("/county/cash?month=2026-1", "月份格式应为 2026-11"),
+    ],
+)
+async def test_a_month_that_cannot_be_read_is_said_so(client, world, path, words):
+    """A hand-typed month the pages cannot show was answered with this month's figures under the
+    asked month's address, nothing said; now the county's error page names the problem in the
+    reader's language, as the API and the logistics page already did."""
+    page = await client.get(path, headers=html_as(world.staff))
+    assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
+    assert words in page.text and 'href="/county/"' in page.text
+    shown = await client.get(path.split("?")[0], headers=html_as(world.staff))
+    assert shown.status_code == 200
+
+
 async def test_checkins_week_by_week(client, world):
     await push(client, world.keeper_a, [event("checkin.recorded", {})])
     old = event("checkin.recorded", {}, occurred_at=now_iso(-7 * 24))

@@ -2,7 +2,7 @@
 and the ranges the API accepts. The figures themselves are `figures.py`'s.
 
     county_today(county_id) -> date
-    page_month("YYYY-MM" | None, today) -> first day; anything else is this month (the pages)
+    page_month("YYYY-MM" | None, today) -> first day; none is this month; anything else a problem
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from backend import db
 from backend.county.calendar_months import next_month
 from backend.county.store import places
 from backend.errors import DomainError
+from backend.params import parse_month
 
 MAX_RANGE_DAYS = 366
 MONTHS_SHOWN = 12
@@ -36,16 +37,13 @@ def check_range(start: datetime.date, end: datetime.date) -> None:
 
 
 def page_month(value: str | None, today: datetime.date) -> datetime.date:
-    """`YYYY-MM` → its first day; anything else is this month (a page never fails on it)."""
-    if value:
-        try:
-            year, month = value.split("-")
-            chosen = datetime.date(int(year), int(month), 1)
-            if 2000 <= chosen.year <= today.year + 1:
-                return chosen
-        except ValueError:
-            pass
-    return month_start(today)
+    """`YYYY-MM` → its first day; none → this month. A month that cannot be read (a hand-typed
+    address: 2026-13, 9999-12) is refused as the API refuses it, a localized problem the pages show
+    as their error page: it was shown this month's figures instead, under the month asked for's
+    address, with nothing said."""
+    if not value:
+        return month_start(today)
+    return parse_month(value)[0]
 
 
 def month_start(day: datetime.date) -> datetime.date:
