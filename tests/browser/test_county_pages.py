@@ -285,6 +285,11 @@ async def test_scorecard_prints_for_the_inspector(browser, county_server, tmp_pa
     for hidden in (".mainnav", ".topbar", ".footer", "button[data-print]", "form.filters"):
         assert not await page.locator(hidden).first.is_visible(), hidden
     assert await page.locator("h1").is_visible()
+    # On screen a card scrolls a table wider than itself; on paper it would cut it off.
+    clipping = await page.locator(".card").evaluate_all(
+        "cards => cards.filter(c => getComputedStyle(c).overflowX !== 'visible').length"
+    )
+    assert clipping == 0
     assert await page.locator("[data-field=period]").is_visible()
     assert await page.locator("[data-field=printed-on]").is_visible()
     heading = await page.locator("h1").inner_text()
