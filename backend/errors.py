@@ -116,15 +116,22 @@ def _validation_field(exc: ValidationException) -> str | None:
     return None
 
 
+def http_problem_code(exc: HTTPException) -> str:
+    """The problem's code for Litestar's own HTTP errors (a refused CSRF token is not "forbidden":
+    the page only needs reloading)."""
+    status = exc.status_code
+    if isinstance(exc, ValidationException):
+        return "invalid_input"
+    if status == 403 and "CSRF" in str(exc.detail):
+        return "csrf_failed"
+    return STATUS_CODES.get(status, "bad_request" if status < 500 else "internal_error")
+
+
 def http_error_handler(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     language = request_language(request)
     field = _validation_field(exc) if isinstance(exc, ValidationException) else None
-    code = STATUS_CODES.get(status, "bad_request" if status < 500 else "internal_error")
-    if isinstance(exc, ValidationException):
-        code = "invalid_input"
-    if status == 403 and "CSRF" in str(exc.detail):
-        code = "csrf_failed"
+    code = http_problem_code(exc)
     document = problem_document(code, status, language, field=field, instance=request.url.path)
     headers = dict(exc.headers or {})
     return problem_response(request, document, headers)

@@ -114,6 +114,9 @@ async def test_logout_needs_the_csrf_token(client, world):
     await page_login(client, world.staff.phone)
     response = await client.post("/county/logout", data={}, headers=HTML)
     assert response.status_code == 403
+    # A form whose token is refused (a tab left open past the session) says to reload the page,
+    # not that the staff member may not do this (it said 无权操作).
+    assert "页面已过期" in response.text and "无权操作" not in response.text
     assert (await client.get("/county/", headers=HTML)).status_code == 200
 
 

@@ -15,10 +15,10 @@ from litestar.types import ExceptionHandlersMap
 
 from backend.errors import (
     LANGUAGE_COOKIE,
-    STATUS_CODES,
     DomainError,
     domain_error_handler,
     http_error_handler,
+    http_problem_code,
     problem_document,
     request_language,
 )
@@ -126,13 +126,13 @@ def safe_next(value: str | None) -> str:
     return "/county/"
 
 
-def _page_error(request: Request, exc: Exception) -> Response:
+def _page_error(request: Request, exc: DomainError | HTTPException) -> Response:
     """Refusals as pages for browsers, as problem documents for everyone else."""
-    status = exc.status if isinstance(exc, DomainError) else getattr(exc, "status_code", 500)
+    status = exc.status if isinstance(exc, DomainError) else exc.status_code
     if not wants_html(request):
         if isinstance(exc, DomainError):
             return domain_error_handler(request, exc)
-        return http_error_handler(request, exc)  # type: ignore[arg-type]
+        return http_error_handler(request, exc)
     if status == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return Redirect(f"{LOGIN_PATH}?next={quote(target, safe='')}", status_code=303)
@@ -140,8 +140,7 @@ def _page_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, DomainError):
         document = exc.problem(language)
     else:
-        code = STATUS_CODES.get(status, "bad_request" if status < 500 else "internal_error")
-        document = problem_document(code, status, language)
+        document = problem_document(http_problem_code(exc), status, language)
     return render(request, "county/error.html", status_code=status, problem=document, lang=language)
 
 
