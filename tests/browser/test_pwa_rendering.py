@@ -90,6 +90,43 @@ BROKEN_DATES = """(selector) => {
 }"""
 
 
+# For each width of `selector` from 160 px to its own, whether the text matching `source` (a
+# regular expression over one text node) starts and ends on different lines.
+BROKEN_PHRASE = """([selector, source]) => {
+  const root = document.querySelector(selector);
+  const broken = [];
+  let found = 0;
+  const full = root.getBoundingClientRect().width;
+  for (let width = 160; width <= full; width += 2) {
+    root.style.width = `${width}px`;
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    let node;
+    while ((node = walker.nextNode())) {
+      const match = new RegExp(source, "u").exec(node.data);
+      if (!match) continue;
+      const top = (at) => {
+        const range = document.createRange();
+        range.setStart(node, at);
+        range.setEnd(node, at + 1);
+        return range.getClientRects()[0].top;
+      };
+      found += 1;
+      const end = match.index + match[0].length - 1;
+      if (Math.abs(top(match.index) - top(end)) > 1) broken.push([width, match[0]]);
+    }
+  }
+  root.style.width = "";
+  return { found, broken };
+}"""
+
+# "and 1 more" after the fifth day, its number kept with its words (zh-CN broke "等 1" / "天").
+AND_MORE = {
+    "zh-CN": r"等\s\u2066?\d+\u2069?\s天",
+    "ug": r"قاتارلىق\s\u2066?\d+\u2069?\sكۈن",
+    "en": r"and\s\u2066?\d+\u2069?\smore",
+}
+
+
 # An entry saved through the app's own store, at a time of our choosing.
 RECORD = """async ([type, data, occurredAt]) => {
   const icon = document.querySelector("link[rel=icon]").href;
@@ -128,6 +165,9 @@ async def test_the_months_days_without_a_till_count_never_break_inside_a_date(
         found = await page.evaluate(BROKEN_DATES, "[data-month-days]")
         assert found["dates"] > 0
         assert found["broken"] == []
+        more = await page.evaluate(BROKEN_PHRASE, ["[data-month-days]", AND_MORE[lang]])
+        assert more["found"] > 0
+        assert more["broken"] == []
     finally:
         await context.close()
 
