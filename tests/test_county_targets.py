@@ -184,6 +184,9 @@ async def test_a_growth_with_no_year_before_is_not_met(client, world):
     }  # fmt: skip
 
 
+INVALID = "county_invalid_target"
+
+
 async def test_bad_targets_are_refused_and_change_nothing(client, world):
     await _put(client, world, {"targets": [{"name": "stations_village", "target": 40}]})
     tomorrow = datetime.datetime.now(SHANGHAI).date() + datetime.timedelta(days=2)
@@ -195,6 +198,10 @@ async def test_bad_targets_are_refused_and_change_nothing(client, world):
         ),
         ({"targets": [{"name": "stations_village", "target": -1}]}, "county_invalid_target"),
         ({"targets": [{"name": "upward_sales_fen", "target": 10.5}]}, "county_invalid_target"),
+        # A share beyond 0–100 % (a typo, saved before and then judged met on the scorecard).
+        ({"targets": [{"name": "stations_equipped_pct", "target": -3}]}, "county_invalid_target"),
+        ({"targets": [{"name": "poor_training_share_pct", "target": 250}]}, INVALID),
+        ({"targets": [{"name": "online_retail_growth_pct", "target": -101}]}, INVALID),
         ({"programme_start": tomorrow.isoformat()}, "county_invalid_programme_start"),
     ]
     for body, code in cases:
@@ -211,6 +218,10 @@ async def test_bad_targets_are_refused_and_change_nothing(client, world):
         f"/api/v1/counties/{world.county_id}/targets", headers=world.staff.headers
     )
     assert setting.json()["targets"] == [{"name": "stations_village", "target": 40}]
+    # A growth may pass 100 % or be a fall: those are targets a county can set.
+    growth = [{"name": "online_retail_growth_pct", "target": 150},
+              {"name": "upward_sales_growth_pct", "target": -5}]  # fmt: skip
+    assert (await _put(client, world, {"targets": growth})).status_code == 200
     foreign = await client.put(
         f"/api/v1/counties/{world.foreign_county_id}/targets",
         json={"targets": []},

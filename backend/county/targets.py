@@ -151,8 +151,19 @@ def check_targets(
             raise DomainError("county_invalid_target", field=f"{field}.target")
         if names[name] != "pct" and (number < 0 or not number.is_integer()):
             raise DomainError("county_invalid_target", field=f"{field}.target")
+        if names[name] == "pct" and not _possible_percent(name, number):
+            raise DomainError("county_invalid_target", field=f"{field}.target")
         rows.append(TargetRow(name, number))
     return rows
+
+
+def _possible_percent(name: str, number: float) -> bool:
+    """A share (coverage, equipped stations, 48 h delivery) lies in 0–100 %; a growth may pass
+    100 % but no fall passes -100 %. A typo (-3, 250) was saved and then judged met: the printed
+    scorecard read "-3% ✓ 已达标"."""
+    if "growth" in name:
+        return number >= -100
+    return 0 <= number <= 100
 
 
 async def set_programme(
