@@ -255,6 +255,16 @@ async def test_notice_sent_from_the_form_with_counts(client, world):
     )
     assert refused.status_code == 200
     assert 'data-error-for="title"' in refused.text and "明天停电" in refused.text
+    # A township notice with no township chosen was refused with nothing on the page.
+    for scope in ("township", "station"):
+        unaddressed = await client.post(
+            "/county/notices",
+            data={"_csrf_token": token, "scope": scope, "title": "停电", "body": "明天停电"},
+            headers=HTML,
+        )
+        assert unaddressed.status_code == 200
+        shown = unaddressed.text.split(f'data-error-for="{scope}_id"')[1].split("</")[0]
+        assert "请选择要通知的乡镇或服务站" in shown and "明天停电" in unaddressed.text
     sent = await client.post(
         "/county/notices",
         data={

@@ -89,7 +89,7 @@ async def test_reading_marks_it_once_and_only_for_its_keeper(client, world):
         ({"body": "字" * 501}, "notice_body_invalid", "body"),
         ({"title": "停\x00电"}, "notice_title_invalid", "title"),  # PostgreSQL refuses NUL
         ({"body": "周五\x00停电"}, "notice_body_invalid", "body"),
-        ({"scope": "township"}, "notice_target_invalid", "target_id"),
+        ({"scope": "township"}, "notice_target_missing", "target_id"),
         ({"scope": "station", "target_id": "not-a-uuid"}, "invalid_input", None),
         ({"scope": "province"}, "invalid_input", None),
     ],

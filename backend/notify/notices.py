@@ -63,7 +63,9 @@ async def _scope_keepers(
     if scope == "county":
         if target_id not in (None, county_id):
             raise DomainError("notice_target_invalid", field="target_id")
-    elif target_id is None or not await store.target_in_county(scope, target_id, county_id):
+    elif target_id is None:
+        raise DomainError("notice_target_missing", field="target_id")
+    elif not await store.target_in_county(scope, target_id, county_id):
         raise DomainError("notice_target_invalid", field="target_id")
     return await store.keepers_in_scope(county_id, scope, target_id)
 

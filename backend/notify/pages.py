@@ -78,7 +78,8 @@ class NoticePagesController(Controller):
         county_id = await staff_county(user)
         values = form_values(await request.form(), NOTICE_FIELDS)
         scope = values.get("scope", "")
-        target = values.get({"township": "township_id", "station": "station_id"}.get(scope, ""))
+        target_field = {"township": "township_id", "station": "station_id"}.get(scope, "")
+        target = values.get(target_field)
         try:
             notice = await notices.create_notice(
                 county_id,
@@ -92,6 +93,10 @@ class NoticePagesController(Controller):
         except (DomainError, ValueError) as exc:
             if not isinstance(exc, DomainError):
                 exc = DomainError("notice_target_invalid", field="target_id")
+            if exc.field == "target_id":
+                # Shown under the form's own choice for the scope: the API's `target_id` is on
+                # no field here, and a township or station left unchosen was refused unseen.
+                exc = DomainError(exc.code, field=target_field or "scope")
             state = error_state(exc, values, page_language(request))
             return await notices_page(request, user, state)
         deliver = BackgroundTask(notices.deliver, settings, notice.items)
