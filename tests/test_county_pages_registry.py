@@ -98,6 +98,17 @@ async def test_errors_next_to_fields_and_input_kept(client, world):
     assert 'value="新站长"' in weak.text
     assert 'value="short"' not in weak.text  # passwords are never echoed
     assert await User.count().where(User.phone == "13711112222") == 0
+    # A phone number that is no mobile's: said under 手机号 and naming it (it read '“”填写不正确'
+    # above the form), for a keeper and a household alike.
+    for short in ("1380000", "138****5678"):
+        bad_phone = await client.post(
+            "/county/registry/keepers",
+            data={"_csrf_token": token, "station_id": str(world.station_b), "name": "新站长",
+                  "phone": short, "password": "Qingshan-2026"},
+            headers=HTML,
+        )  # fmt: skip
+        assert field_error(bad_phone.text, "phone") == "“手机号”填写不正确，请检查。"
+        assert f'value="{short}"' in bad_phone.text
 
 
 async def test_keeper_created_reset_and_deactivated(client, world):

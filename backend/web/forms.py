@@ -64,7 +64,13 @@ def struct_input(values: dict[str, Any], fields: list[FormField]) -> dict[str, A
     return converted
 
 
-_MSGSPEC_FIELD = (re.compile(r"\$\.(\w+)"), re.compile(r"field `(\w+)`"))
+# msgspec names the field as `$.phone` or "field `phone`"; a check in a schema's __post_init__
+# (backend/phones.py) as "phone: …", which left the message with an empty name, above the form.
+_MSGSPEC_FIELD = (
+    re.compile(r"\$\.(\w+)"),
+    re.compile(r"field `(\w+)`"),
+    re.compile(r"^(\w+): "),
+)
 
 
 def validation_field(message: str) -> str:
