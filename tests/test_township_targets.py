@@ -4,6 +4,8 @@ township's own figures; the officer cannot set them, and a refused change change
 
 from __future__ import annotations
 
+import re
+
 from backend.accounts.tables import AuditEntry
 from tests.support import push
 from tests.test_county_pages import HTML, page_login
@@ -115,6 +117,10 @@ async def test_the_township_page_sets_and_shows_the_targets(client, world):
     assert refused.status_code == 200
     assert field_error(refused.text, "target_online_retail_fen")
     assert 'value="五百"' in refused.text  # as typed
+    # The form's folded section opens on a field's refusal too (it stayed shut: nothing seen).
+    assert re.search(
+        r"<details open>\s*<summary>", refused.text.split('data-form="township-targets"')[0][-600:]
+    )
     saved = await client.post(
         "/county/township/targets",
         data={"_csrf_token": token, "township_id": str(world.township_id),

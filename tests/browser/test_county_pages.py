@@ -227,6 +227,29 @@ async def test_no_page_scrolls_sideways(browser, county_server, width, lang):
     await context.close()
 
 
+async def test_a_refused_form_far_down_a_phone_page_shows_its_error(browser, county_server):
+    """The registry's create form sits below a long list: a refused phone number came back with
+    the page at its top and the message thousands of pixels below. The first error is in view and
+    the cursor in its field."""
+    context = await browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN")
+    page = await context.new_page()
+    await log_in(page, county_server.url)
+    await page.goto(f"{county_server.url}/county/registry/keepers")
+    form = page.locator("form[data-form=create]")
+    assert (await form.bounding_box())["y"] > 740  # below the first screen
+    await form.locator("[name=station_id]").select_option(index=1)
+    await form.locator("[name=name]").fill("王小明")
+    await form.locator("[name=phone]").press_sequentially("1380000", delay=8)
+    await form.locator("[name=password]").fill("Qingshan-2026")
+    async with page.expect_navigation():
+        await form.locator("button[type=submit]").click()
+    error = page.locator(".field-error").first
+    box = await error.bounding_box()
+    assert box and box["y"] >= 0 and box["y"] + box["height"] <= 740, box
+    assert await page.evaluate("document.activeElement.getAttribute('aria-invalid')") == "true"
+    await context.close()
+
+
 @pytest.mark.parametrize("lang", ["zh-CN", "ug"])
 async def test_scorecard_prints_for_the_inspector(browser, county_server, tmp_path, lang):
     """考核指标 (issue #14): every target in its group, its 打印 button, the print stylesheet

@@ -1,7 +1,8 @@
 // A little help for the county pages; every page works without it.
 // - filter forms marked data-autosubmit submit when a choice changes (their button is then hidden);
 // - buttons marked data-confirm ask before submitting (closing a station, resetting a password);
-// - on a phone the menu is one row that scrolls sideways: the page's own item is brought into it.
+// - on a phone the menu is one row that scrolls sideways: the page's own item is brought into it;
+// - a refused form comes back with the page at its top: its first error is brought into view.
 document.querySelectorAll("form[data-autosubmit]").forEach((form) => {
   form.querySelectorAll("select").forEach((select) => {
     select.addEventListener("change", () => form.requestSubmit());
@@ -38,4 +39,15 @@ document.querySelectorAll("[data-print]").forEach((button) => {
 const current = document.querySelector(".mainnav [aria-current=page]");
 if (current && current.parentElement.scrollWidth > current.parentElement.clientWidth) {
   current.scrollIntoView({ block: "nearest", inline: "center" });
+}
+// The first refusal on the page (a field marked invalid, its message, or a form's own message):
+// in view, a folded section around it opened, the cursor in its field. Forms far down a page (the
+// registry's, the settings' price table) answered a refusal with the page's top and nothing on it.
+const refused = document.querySelector('[aria-invalid="true"], .field-error, p.error[role="alert"]');
+if (refused && !window.location.hash) {
+  for (let folded = refused.closest("details"); folded; folded = folded.parentElement.closest("details")) {
+    folded.open = true;
+  }
+  refused.scrollIntoView({ block: "center" });
+  if (refused.matches("input, select, textarea")) refused.focus({ preventScroll: true });
 }
