@@ -137,4 +137,11 @@ async def test_the_settings_page_takes_the_baseline_in_wan_yuan(client, world):
         "/county/registry/county/baseline", data={**form, "baseline_year": "2999"}, headers=HTML
     )
     assert 'data-error-for="baseline_year"' in future.text
+    # No year (the browser's own check off): the range the year must lie in, not "{first}".
+    for typed in ("", "明年"):
+        missing = await client.post(
+            "/county/registry/county/baseline", data={**form, "baseline_year": typed}, headers=HTML
+        )
+        said = missing.text.split('data-error-for="baseline_year"')[1].split("</p>")[0]
+        assert "2000" in said and "{" not in said, said
     assert (await _get(client, world))["upward_sales_fen"] == 3_250_000  # unchanged

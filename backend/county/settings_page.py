@@ -159,7 +159,9 @@ def baseline_form_input(values: dict[str, Any]) -> tuple[int, dict[str, int]]:
     try:
         year = int(str(values.get("baseline_year") or "").strip())
     except ValueError:
-        raise DomainError("county_invalid_baseline_year", field="baseline_year") from None
+        # No year at all: refused by `put` with the range it takes (refused here, the message
+        # showed its placeholders: "应在 {first} 到 {last} 年之间").
+        year = 0
     amounts = {}
     for key in county_baseline.KEYS:
         text = str(values.get(f"baseline_{key}") or "").strip().replace("，", ",")
