@@ -152,6 +152,20 @@ async def test_station_closed_and_reopened(client, world):
     token = await form_token(client, path)
     empty = await client.post(f"{path}/close", data={"_csrf_token": token}, headers=HTML)
     assert empty.status_code == 200 and field_error(empty.text, "reason")
+    # A close refused for its date comes back in its own box, the reason as typed; the edit
+    # form above keeps the station's own values (it came back blank, the message twice).
+    early = await client.post(
+        f"{path}/close",
+        data={"_csrf_token": token, "reason": "站长外出务工", "closed_on": "2000-01-01"},
+        headers=HTML,
+    )
+    assert early.status_code == 200
+    assert early.text.count('data-error-for="closed_on"') == 1
+    edit = early.text.split('data-form="edit"')[1].split("</form>")[0]
+    close = early.text.split('data-form="close"')[1].split("</form>")[0]
+    name = (await Station.select(Station.name).where(Station.id == world.station_b).first())["name"]
+    assert f'value="{name}"' in edit and "2000-01-01" not in edit
+    assert 'value="站长外出务工"' in close and 'data-error-for="closed_on"' in close
     closed = await client.post(
         f"{path}/close", data={"_csrf_token": token, "reason": "站长外出务工"}, headers=HTML
     )

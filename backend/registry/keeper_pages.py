@@ -166,7 +166,9 @@ class KeeperPagesController(Controller):
         """A new password set by staff: the keeper's sessions end (accounts.update_user)."""
         values = form_values(await request.form(), PASSWORD_FIELDS)
         schema = accounts_schemas.UserUpdate
-        return await apply_change(request, user, KEEPER_SCREEN, user_id, values, schema, None)
+        return await apply_change(
+            request, user, KEEPER_SCREEN, user_id, values, schema, None, "password_form"
+        )
 
 
 ROUTE_HANDLERS = [KeeperPagesController]

@@ -431,7 +431,7 @@ class StationPagesController(Controller):
         values = form_values(await request.form(), CLOSE_FIELDS)
         schema = registry_schemas.StationClose
         return await apply_change(
-            request, user, SCREENS["stations"], station_id, values, schema, _close
+            request, user, SCREENS["stations"], station_id, values, schema, _close, "close_form"
         )
 
     @post("/reopen", guards=[requires_staff], status_code=200)

@@ -133,9 +133,11 @@ async def screen_edit(
     row_id: uuid.UUID,
     state: FormState | None = None,
     sections: dict[str, Any] | None = None,
+    refused: dict[str, FormState] | None = None,
 ) -> Template:
     """The edit page; `sections` (with a refused form of the screen's further sections)
-    replaces what the screen's `sections` loader would show."""
+    replaces what the screen's `sections` loader would show; `refused`, another form of the
+    page sent and refused (`close_form`, `password_form`), as typed with its message."""
     county_id = await staff_county(user)
     lists = await screen.lists(county_id, user.township_scope)
     current = await screen.current(row_id)
@@ -154,7 +156,7 @@ async def screen_edit(
         edit_fields=screen.edit_fields_for(user),
         form=state or FormState(values=current),
         saved=request.query_params.get("saved") == "1",
-        **sections,
+        **{**sections, **(refused or {})},
     )
 
 
@@ -165,14 +167,20 @@ async def screen_update(
     return await apply_change(request, user, screen, row_id, values, screen.update_schema, None)
 
 
-async def apply_change(request, user, screen, row_id, values, schema, action) -> Response:
+async def apply_change(
+    request, user, screen, row_id, values, schema, action, form: str = "form"
+) -> Response:
     """Run a change (the screen's update unless another action is given); on refusal show the
-    edit page again with the message and the input."""
+    edit page again with the message and the input. `form` names the page's form that was sent:
+    a refused close or password form comes back in its own box, the edit form as it was (it
+    came back blank, holding the close's date, the message twice)."""
     try:
         await (action or screen.update)(user, row_id, to_struct(values, schema))
     except (DomainError, msgspec.ValidationError) as exc:
         state = error_state(exc, values, page_language(request))
-        return await screen_edit(request, user, screen, row_id, state)
+        if form == "form":
+            return await screen_edit(request, user, screen, row_id, state)
+        return await screen_edit(request, user, screen, row_id, refused={form: state})
     return Redirect(f"/county/registry/{screen.name}/{row_id}?saved=1", status_code=303)
 
 
