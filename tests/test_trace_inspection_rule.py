@@ -134,7 +134,7 @@ async def test_the_settings_page_and_the_claims_page_show_the_rule(client, world
     await page_login(client, world.staff.phone)
     settings = await client.get("/county/registry/county?lang=zh-CN", headers=HTML)
     assert 'name="subsidy_withdraw_after_failures"' in settings.text
-    box = 'name="subsidy_withdraw_after_failures" type="number" value="2"'
+    box = 'name="subsidy_withdraw_after_failures" type="text" inputmode="numeric" value="2"'
     assert box in settings.text
     assert "产品检测连续几次不合格取消物流补贴（0 = 不取消）" in settings.text
 

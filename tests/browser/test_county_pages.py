@@ -250,6 +250,35 @@ async def test_a_refused_form_far_down_a_phone_page_shows_its_error(browser, cou
     await context.close()
 
 
+async def test_a_comma_typed_into_a_count_is_refused_not_read_as_a_bigger_number(
+    browser, county_server
+):
+    """A comma keyboard's "12,5" in the 代发 farm-parcels target (a whole number): the number box
+    dropped the comma and 125 was saved. The box now sends what was typed and it is refused."""
+    context = await desktop(browser, "zh-CN")
+    page = await context.new_page()
+    await log_in(page, county_server.url)
+    await page.goto(f"{county_server.url}/county/registry/county")
+    form = page.locator("form[data-form=targets]")
+    box = form.locator("[name=target_farm_parcels_out]")
+    await box.fill("")
+    await box.press_sequentially("12,5", delay=8)
+    async with page.expect_navigation():
+        await form.locator("button[type=submit]").click()
+    assert await page.locator("[data-error-for=target_farm_parcels_out]").is_visible()
+    assert await page.locator("[name=target_farm_parcels_out]").input_value() == "12,5"
+    api = httpx.post(
+        f"{county_server.url}/api/v1/auth/login", json={"phone": STAFF, "password": PASSWORD}
+    ).json()
+    headers = {"authorization": f"Bearer {api['token']}"}
+    county_id = api["user"]["county_id"]
+    targets = httpx.get(
+        f"{county_server.url}/api/v1/counties/{county_id}/targets", headers=headers
+    ).json()["targets"]
+    assert {"name": "farm_parcels_out", "target": 125} not in targets
+    await context.close()
+
+
 @pytest.mark.parametrize("lang", ["zh-CN", "ug"])
 async def test_scorecard_prints_for_the_inspector(browser, county_server, tmp_path, lang):
     """考核指标 (issue #14): every target in its group, its 打印 button, the print stylesheet
