@@ -73,6 +73,9 @@ async def test_county_price_table_saved_in_yuan_then_a_bad_grid_refused(client, 
     assert 'data-error-for="fee_ZTO_0"' in bad.text
     assert cell(bad.text, "fee_ZTO_0") == "8.5元" and cell(bad.text, "fee_SF_1") == "22,5"
     assert translate("problem.price_fee_format", "zh-CN") in bad.text
+    # The message names the cell (at 360 px the red cell may be out of the table's view).
+    said = bad.text.split("data-prices-error>")[1].split("</p>")[0]
+    assert "中通，第 1 档（元）：" in said
     assert await stored_prices(world) == table
 
     # Bands that do not rise: check_prices refuses, in the page's language (Uyghur here).
