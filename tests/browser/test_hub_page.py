@@ -200,4 +200,13 @@ async def test_the_page_in_uyghur(browser, pwa_server, tmp_path):
     folder = SCREENSHOTS if os.environ.get("CUNZHAN_UPDATE_SCREENSHOTS") == "1" else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(folder / "county-hub-ug.png"), full_page=True)
+    # On a phone, a long garbage scan is refused inside its red box (its text ran past it).
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await page.focus("#hub-scan")
+    await page.keyboard.type("X" * 60, delay=8)
+    await page.keyboard.press("Enter")
+    box = page.locator("#hub-message.refused")
+    await box.wait_for()
+    assert await box.evaluate("el => el.scrollWidth <= el.clientWidth")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 360
     await context.close()
