@@ -383,6 +383,9 @@ async def test_the_month_review_page_closes_reopens_with_a_reason_and_closes_all
     assert states[str(world.station_b)]["state"] == "open"
     refused = await act("reopen", world.station_a, reason="  ")
     assert refused.status_code == 200 and 'role="alert"' in refused.text
+    # Said in the station's own row (at the page's top it named no station).
+    row = refused.text.split('data-station="A001"')[1].split("</tr>")[0]
+    assert 'class="field-error" role="alert"' in row and 'aria-invalid="true"' in row
     assert (await county_month(client, world, last_month()))[str(world.station_a)]["state"] == (
         "closed"
     )
