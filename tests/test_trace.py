@@ -266,12 +266,12 @@ async def test_staff_page_creates_lists_and_prints_labels(client, world):
     token = CSRF_FIELD.search(page.text).group(1)
     refused = await client.post(
         "/county/trace",
-        data={"_csrf_token": token, "product": "红枣", "quantity": "12,5", "unit": "kg"},
+        data={"_csrf_token": token, "product": "红枣", "quantity": "12,5斤", "unit": "kg"},
         headers=HTML,
     )
     assert refused.status_code == 200
     assert 'data-error-for="quantity"' in refused.text
-    assert 'value="红枣"' in refused.text and 'value="12,5"' in refused.text  # input kept
+    assert 'value="红枣"' in refused.text and 'value="12,5斤"' in refused.text  # input kept
     assert await TraceBatch.count() == 0
     created = await client.post(
         "/county/trace",

@@ -24,6 +24,7 @@ from backend.accounts.service import audit
 from backend.county.store import places, programme_rows
 from backend.county.store.programme_rows import MilestoneRow
 from backend.errors import DomainError
+from backend.numbers import Unreadable, read_whole
 from backend.params import EARLIEST_DAY
 from backend.training import figures as training
 
@@ -76,8 +77,8 @@ def check_milestones(
         if figure not in FIGURES:
             raise DomainError("county_milestone_figure_invalid", field=f"{field}.figure")
         number = target if isinstance(target, int) and not isinstance(target, bool) else None
-        if isinstance(target, str) and target.strip().isascii() and target.strip().isdigit():
-            number = int(target.strip())
+        if isinstance(target, str):
+            number = _typed_target(target, f"{field}.target")
         if number is None or not 1 <= number <= MAX_TARGET:
             raise DomainError("county_milestone_target_invalid", field=f"{field}.target")
         due = _due(due_text, today, f"{field}.due")
@@ -85,6 +86,14 @@ def check_milestones(
             raise DomainError("county_milestone_duplicate", field=f"{field}.due")
         rows.append(MilestoneRow(figure, number, due))
     return sorted(rows, key=lambda row: (row.due, row.figure, row.target))
+
+
+def _typed_target(typed: str, field: str) -> int:
+    """A target typed in the page's box ("1200", "１２００"); "1,200" is refused as unclear."""
+    try:
+        return read_whole(typed)
+    except Unreadable as refusal:
+        raise refusal.problem(field, typed, "county_milestone_target_invalid") from None
 
 
 def _out(row: MilestoneRow) -> dict[str, Any]:

@@ -23,13 +23,13 @@ from backend.county import baseline as county_baseline
 from backend.county import milestones as county_milestones
 from backend.county import targets as programme_targets
 from backend.errors import DomainError
+from backend.numbers import Unreadable, read_decimal
 from backend.registry import schemas as registry_schemas
 from backend.registry import service as registry
 from backend.registry.screens import SCREEN_NAMES
 from backend.registry.staff import page_county, staff_county
 from backend.web.format import Formatter, fen_as_yuan
 from backend.web.forms import (
-    YUAN,
     FormField,
     FormState,
     error_state,
@@ -112,25 +112,26 @@ def target_form_input(values: dict[str, Any]) -> tuple[datetime.date, list[tuple
     return start, typed_targets(values, programme_targets.TARGET_NAMES)
 
 
+# A target's decimals by its unit: 元 to the fen, counts whole; percent to three places, so a
+# growth of "1.250" is 1.25 %, not refused as a thousands separator.
+TARGET_PLACES = {"fen": 2, "pct": 3, "count": 0}
+
+
 def typed_targets(values: dict[str, Any], names: dict[str, str]) -> list[tuple[str, float]]:
-    """The typed boxes as (name, target); a box that is not a number of its kind is refused
-    here, with the box it concerns."""
+    """The typed boxes as (name, target), amounts in fen; a box that is not a number of its
+    kind is refused here, with the box it concerns."""
     chosen: list[tuple[str, float]] = []
     for name, unit in names.items():
-        text = str(values.get(f"target_{name}") or "").strip().replace("%", "")
+        box = f"target_{name}"
+        text = str(values.get(box) or "").strip().replace("%", "")
         if not text:
             continue
-        number: float | None
-        if unit == "fen":
-            number = _yuan_to_fen(text)
-        else:
-            try:
-                number = float(text.replace(",", "."))
-            except ValueError:
-                number = None
-        if number is None:
-            raise DomainError("county_invalid_target", field=f"target_{name}")
-        chosen.append((name, number))
+        try:
+            # A sign is read for every unit: check_targets says what a target may be.
+            number = read_decimal(text, TARGET_PLACES[unit], signed=True)
+        except Unreadable as refusal:
+            raise refusal.problem(box, text, "county_invalid_target") from None
+        chosen.append((name, int(number * 100) if unit == "fen" else float(number)))
     return chosen
 
 
@@ -164,15 +165,12 @@ def baseline_form_input(values: dict[str, Any]) -> tuple[int, dict[str, int]]:
         year = 0
     amounts = {}
     for key in county_baseline.KEYS:
-        text = str(values.get(f"baseline_{key}") or "").strip().replace("，", ",")
-        if re.fullmatch(r"\d{1,9},\d{1,4}", text):
-            text = text.replace(",", ".")
-        if not text:
-            amounts[key] = 0
-        elif re.fullmatch(r"\d{1,9}(\.\d{1,4})?", text):
-            amounts[key] = int(decimal.Decimal(text) * FEN_PER_WAN)
-        else:
-            raise DomainError("county_invalid_baseline_amount", field=f"baseline_{key}")
+        box = f"baseline_{key}"
+        text = str(values.get(box) or "").strip()
+        try:
+            amounts[key] = int(read_decimal(text, 4) * FEN_PER_WAN) if text else 0
+        except Unreadable as refusal:
+            raise refusal.problem(box, text, "county_invalid_baseline_amount") from None
     return year, amounts
 
 
@@ -181,22 +179,23 @@ def baseline_form_input(values: dict[str, Any]) -> tuple[int, dict[str, int]]:
 PRICE_BAND_COLUMNS = 6  # the bands in use, and room for one more
 
 
-def _yuan_to_fen(text: str) -> int | None:
-    """元 as typed ("12", "12.5", "12,5" from a Uyghur or Chinese keyboard) to fen; else None."""
-    value = text.strip().replace("，", ",").replace("¥", "").replace("￥", "")
-    if re.fullmatch(r"\d{1,7},\d{1,2}", value):
-        value = value.replace(",", ".")
-    if not YUAN.match(value):
-        return None
-    return int(decimal.Decimal(value) * 100)
+def _price_fen(text: str, box: str) -> int:
+    """元 as typed ("12", "¥12.5", "12,5" from a Uyghur or Chinese keyboard) to fen."""
+    try:
+        return int(read_decimal(re.sub("[¥￥]", "", text), 2) * 100)
+    except Unreadable as refusal:
+        raise refusal.problem(box, text, "price_fee_format") from None
 
 
-def _kg_to_grams(text: str) -> int | None:
-    value = text.strip().replace(",", ".")
-    if not re.fullmatch(r"\d{1,3}(\.\d{1,3})?", value):
-        return None
-    grams = int(decimal.Decimal(value) * 1000)
-    return grams if 0 < grams <= 200_000 else None
+def _band_grams(text: str, box: str) -> int:
+    """A weight band in kg as typed ("0.5", "2,5") to grams, 1 g to 200 kg."""
+    try:
+        grams = int(read_decimal(text, 3) * 1000)
+    except Unreadable as refusal:
+        raise refusal.problem(box, text, "price_weight_format") from None
+    if not 0 < grams <= 200_000:
+        raise DomainError("price_weight_format", field=box)
+    return grams
 
 
 def _grams_as_kg(grams: int) -> str:
@@ -237,10 +236,7 @@ def price_form_input(values: dict[str, str]) -> dict[str, list[list[int]]]:
     weights: list[int | None] = []
     for i in range(PRICE_BAND_COLUMNS):
         text = values[f"band_{i}"]
-        grams = _kg_to_grams(text) if text else None
-        if text and grams is None:
-            raise DomainError("price_weight_format", field=f"band_{i}")
-        weights.append(grams)
+        weights.append(_band_grams(text, f"band_{i}") if text else None)
     prices: dict[str, list[list[int]]] = {}
     for carrier in CARRIERS:
         bands = []
@@ -250,9 +246,7 @@ def price_form_input(values: dict[str, str]) -> dict[str, list[list[int]]]:
             text = values[name] or (greyed.get(name, "") if typed else "")
             if not text:
                 continue
-            fee = _yuan_to_fen(text)
-            if fee is None:
-                raise DomainError("price_fee_format", field=f"fee_{carrier}_{i}")
+            fee = _price_fen(text, name)
             if grams is None:
                 raise DomainError("price_weight_format", field=f"band_{i}")
             bands.append([grams, fee])
@@ -266,7 +260,10 @@ def price_placeholders(values: dict[str, str]) -> dict[str, str]:
     carrier left empty is charged."""
     shown: dict[str, str] = {}
     for i in range(PRICE_BAND_COLUMNS):
-        grams = _kg_to_grams(values.get(f"band_{i}") or "")
+        try:
+            grams = _band_grams(values.get(f"band_{i}") or "", f"band_{i}")
+        except DomainError:
+            continue  # no weight yet, or one the table's check will refuse
         for carrier in CARRIERS:
             for upto, fee in DEFAULT_PRICES.get(carrier, DEFAULT_BANDS):
                 if upto == grams:
@@ -399,8 +396,8 @@ class CountySettingsController(Controller):
     async def update_county_settings(self, request: Request, user: LoggedIn) -> Response:
         county_id = await staff_county(user)
         values = form_values(await request.form(), SETTINGS_FIELDS)
-        data = struct_input(values, SETTINGS_FIELDS)
         try:
+            data = struct_input(values, SETTINGS_FIELDS)
             schema = registry_schemas.CountySettings
             await registry.update_county(user, county_id, to_struct(data, schema))
         except (DomainError, msgspec.ValidationError) as exc:

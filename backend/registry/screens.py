@@ -18,7 +18,14 @@ from backend.accounts.schemas import CurrentUser
 from backend.errors import DomainError
 from backend.registry.staff import page_county, staff_county
 from backend.web.format import Formatter
-from backend.web.forms import FormField, FormState, error_state, form_values, to_struct
+from backend.web.forms import (
+    FormField,
+    FormState,
+    error_state,
+    form_values,
+    struct_input,
+    to_struct,
+)
 from backend.web.layout import page_language, render
 
 # The registry's subnavigation, in order (the county's settings follow them).
@@ -119,7 +126,8 @@ async def screen_create(request: Request, user: CurrentUser, screen: RegistryScr
     county_id = await staff_county(user)
     values = form_values(await request.form(), screen.create_fields)
     try:
-        await screen.create(user, county_id, to_struct(values, screen.create_schema))
+        data = struct_input(values, screen.create_fields)
+        await screen.create(user, county_id, to_struct(data, screen.create_schema))
     except (DomainError, msgspec.ValidationError) as exc:
         state = error_state(exc, values, page_language(request))
         return await screen_list(request, user, screen, state)
@@ -163,19 +171,24 @@ async def screen_edit(
 async def screen_update(
     request: Request, user: CurrentUser, screen: RegistryScreen, row_id: uuid.UUID
 ) -> Response:
-    values = form_values(await request.form(), screen.edit_fields_for(user))
-    return await apply_change(request, user, screen, row_id, values, screen.update_schema, None)
+    fields = screen.edit_fields_for(user)
+    values = form_values(await request.form(), fields)
+    return await apply_change(
+        request, user, screen, row_id, values, screen.update_schema, None, fields=fields
+    )
 
 
 async def apply_change(
-    request, user, screen, row_id, values, schema, action, form: str = "form"
+    request, user, screen, row_id, values, schema, action, form: str = "form", fields=()
 ) -> Response:
     """Run a change (the screen's update unless another action is given); on refusal show the
     edit page again with the message and the input. `form` names the page's form that was sent:
     a refused close or password form comes back in its own box, the edit form as it was (it
-    came back blank, holding the close's date, the message twice)."""
+    came back blank, holding the close's date, the message twice). Number boxes among `fields`
+    are read as numbers first."""
     try:
-        await (action or screen.update)(user, row_id, to_struct(values, schema))
+        data = struct_input(values, list(fields))
+        await (action or screen.update)(user, row_id, to_struct(data, schema))
     except (DomainError, msgspec.ValidationError) as exc:
         state = error_state(exc, values, page_language(request))
         if form == "form":

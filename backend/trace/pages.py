@@ -23,7 +23,14 @@ from backend.trace import points, service
 from backend.trace.public import LABEL_STYLE
 from backend.trace.routes import base_url
 from backend.trace.schemas import TraceBatchCreate
-from backend.web.forms import FormField, FormState, error_state, form_values, to_struct
+from backend.web.forms import (
+    FormField,
+    FormState,
+    error_state,
+    form_values,
+    struct_input,
+    to_struct,
+)
 from backend.web.layout import PAGE_ERRORS, page_language, render
 from backend.web.public import page_policy
 
@@ -34,7 +41,7 @@ BATCH_FIELDS = [
     FormField("household_code"),
     FormField("station_id", "select", "stations"),
     FormField("harvested_on", "date"),
-    FormField("quantity"),
+    FormField("quantity", "decimal"),
     FormField("unit", "select", "units"),
     FormField("inspection", "select", "inspections"),
     FormField("certification", "select", "certifications"),
@@ -92,7 +99,7 @@ class TracePagesController(Controller):
         county_id = await staff_county(user)
         values = form_values(await request.form(), BATCH_FIELDS)
         try:
-            data = to_struct(values, TraceBatchCreate)
+            data = to_struct(struct_input(values, BATCH_FIELDS), TraceBatchCreate)
             batch = await service.create_batch(county_id, user, data)
         except (DomainError, msgspec.ValidationError) as exc:
             state = error_state(exc, values, page_language(request))

@@ -34,7 +34,7 @@ TRAINING_FIELDS = [
     FormField("township_id", "select", "townships"),
     FormField("village_id", "select", "villages"),
     FormField("trainer"),
-    FormField("hours"),
+    FormField("hours", "decimal"),
     FormField("trainees", "textarea", required=True),
 ]
 SESSION_FIELDS = TRAINING_FIELDS[:-1]  # the sign-in sheet brings the trainees

@@ -20,6 +20,7 @@ from backend import db
 from backend.accounts.schemas import CurrentUser
 from backend.accounts.service import audit
 from backend.errors import DomainError
+from backend.numbers import Unreadable, read_decimal
 from backend.params import EARLIEST_DAY
 from backend.registry import service as registry_service
 from backend.registry import store as registry
@@ -93,20 +94,24 @@ def _held_on(value: str, today: datetime.date) -> datetime.date:
 
 
 def _hours_centi(value: Any) -> int | None:
-    """Decimal hours (2.5) as hundredths (250); at most two decimals, above 0 and up to 24."""
+    """Decimal hours (2.5, "2,5" as typed) as hundredths (250); at most two decimals, above 0
+    and up to 24."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    refused = DomainError("training_hours_invalid", field="hours", max=int(HOURS_MAX))
+    if isinstance(value, bool):
+        raise refused
     try:
-        if isinstance(value, bool):
-            raise decimal.InvalidOperation
-        hours = decimal.Decimal(str(value).strip().replace(",", "."))
-        valid = hours.is_finite() and 0 < hours <= HOURS_MAX
-        centi = hours * 100
-        valid = valid and centi == centi.to_integral_value()
-    except (decimal.InvalidOperation, ValueError):
-        valid = False
-    if not valid:
-        raise DomainError("training_hours_invalid", field="hours", max=int(HOURS_MAX))
+        # Read to three places so "2.555" is told the hours' rule, not taken for 2,555.
+        text = value if isinstance(value, str) else None
+        hours = read_decimal(text, 3) if text is not None else decimal.Decimal(str(value))
+    except Unreadable as refusal:
+        raise refusal.problem("hours", value, refused.code, **refused.params) from None
+    except decimal.InvalidOperation:
+        raise refused from None
+    centi = hours * 100
+    if not (hours.is_finite() and 0 < hours <= HOURS_MAX and centi == centi.to_integral_value()):
+        raise refused
     return int(centi)
 
 

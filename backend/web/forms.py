@@ -3,7 +3,6 @@ and a refusal (msgspec's or a service's DomainError) shown again as a message ne
 
 from __future__ import annotations
 
-import decimal
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,12 +10,13 @@ from typing import Any
 import msgspec
 
 from backend.errors import DomainError, problem_document
+from backend.numbers import Unreadable, read_decimal
 
 
 @dataclass(frozen=True)
 class FormField:
     name: str
-    kind: str = "text"  # text | tel | password | number | date | checkbox | select
+    kind: str = "text"  # text | tel | password | number | yuan | decimal | date | checkbox | select
     options: str = ""  # which choice list a select offers: townships | villages | stations | ...
     required: bool = False
     label: str = ""  # the label's catalog key when not "field.<name>"
@@ -50,17 +50,32 @@ def form_values(form: Any, fields: list[FormField]) -> dict[str, Any]:
     return values
 
 
-YUAN = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
+# The number boxes: the decimals each kind takes, and what a box that is not one is told. A
+# whole number is stored as typed, 元 as integer fen, a decimal box (2.5 斤) as a float.
+NUMBER_PLACES = {"number": 0, "yuan": 2, "decimal": 3}
+NUMBER_FORMAT = {
+    "number": "whole_number_format",
+    "yuan": "yuan_format",
+    "decimal": "decimal_format",
+}
 
 
 def struct_input(values: dict[str, Any], fields: list[FormField]) -> dict[str, Any]:
-    """The typed values as the schema takes them: amounts typed in 元 become integer fen (a value
-    that is not an amount is passed on as typed, and the schema refuses it for its field)."""
+    """The typed values as the schema takes them, every number box read as backend/numbers.py
+    reads a number; one that is not a number of its kind is refused here, naming the box."""
     converted = dict(values)
     for spec in fields:
         value = values.get(spec.name)
-        if spec.kind == "yuan" and isinstance(value, str) and YUAN.match(value):
-            converted[spec.name] = int(decimal.Decimal(value) * 100)
+        if spec.kind not in NUMBER_PLACES or not isinstance(value, str):
+            continue
+        try:
+            number = read_decimal(value, NUMBER_PLACES[spec.kind])
+        except Unreadable as refusal:
+            raise refusal.problem(spec.name, value, NUMBER_FORMAT[spec.kind]) from None
+        if spec.kind == "decimal":
+            converted[spec.name] = float(number)
+        else:
+            converted[spec.name] = int(number * 100) if spec.kind == "yuan" else int(number)
     return converted
 
 

@@ -34,27 +34,48 @@ export function asciiDigits(text) {
 export const MAX_FEN = 10000000; // ¥100,000: the server's limit for one entry
 
 /**
+ * A number as typed, read as the server reads the county's forms (backend/numbers.py; the rules'
+ * parity test holds the two together): full-width digits are digits and a comma is a decimal
+ * separator ("12,5": a Uyghur keyboard, or a Chinese IME's "，"); what could be a thousands
+ * separator is refused, never guessed: "1,250" (¥1,250 or ¥1.25?), "1.250" where two decimals are
+ * the most, "1,250,000", "1,250.50".
+ * Returns {sign, whole, fraction} (fraction padded to `places` digits) or {error: "ambiguous" | "format"}.
+ */
+export function readDecimal(text, places, signed = false) {
+  let cleaned = asciiDigits(text)
+    .replace(/[\uFF0C\u060C\u066B]/g, ",") // full-width comma, Arabic comma and decimal separator
+    .replace(/\u2212/g, "-")
+    .replace(/\s/g, "");
+  const negative = signed && cleaned.charAt(0) === "-";
+  if (negative) cleaned = cleaned.slice(1);
+  if (cleaned.replace(/\d/g, "").length > 1 && /^[\d.,]+$/.test(cleaned)) {
+    return { error: "ambiguous" }; // 1,250,000 or 1,250.50: grouped thousands
+  }
+  const match = /^(\d*)(?:([.,])(\d*))?$/.exec(cleaned);
+  if (!match || !/\d/.test(cleaned)) return { error: "format" };
+  const whole = match[1];
+  const separator = match[2];
+  const fraction = match[3] || "";
+  if (separator && fraction.length === 3 && /^[1-9]\d{0,2}$/.test(whole)) {
+    if (separator === "," || places < 3) return { error: "ambiguous" };
+  }
+  if (fraction.length > places || whole.length > 12) return { error: "format" };
+  const digits = (whole || "0").replace(/^0+(?=\d)/, "");
+  const padded = fraction.padEnd(places, "0");
+  const zero = /^0*$/.test(digits + padded);
+  return { sign: negative && !zero ? "-" : "", whole: digits, fraction: padded };
+}
+
+/**
  * Yuan as typed to integer fen, exactly (no floats): the one parser of every money field.
- * "12.5", "12,5" (a Chinese IME or a Uyghur keyboard gives a comma), "¥3", "0.05" are read;
- * a comma followed by three digits ("1,250": ¥1,250 or ¥1.25?) or mixed with a point is
- * ambiguous and refused, never guessed.
+ * "12.5", "12,5", "¥3", "0.05" are read; what could be a thousands separator is refused.
  * Returns {fen} or {error: "money_format" | "money_range" | "money_ambiguous"}.
  */
 export function parseYuan(text) {
-  let cleaned = asciiDigits(text)
-    .replace(/[\uFF0C\u060C\u066B]/g, ",") // full-width comma, Arabic comma and decimal separator
-    .replace(/[¥￥\s]/g, "");
-  if (cleaned.indexOf(",") >= 0) {
-    if (cleaned.indexOf(".") >= 0 || !/^\d*,\d{1,2}$/.test(cleaned)) {
-      return { error: /^[\d.,]+$/.test(cleaned) ? "money_ambiguous" : "money_format" };
-    }
-    cleaned = cleaned.replace(",", ".");
-  } else if (/^\d+\.\d{3}$/.test(cleaned)) {
-    return { error: "money_ambiguous" }; // 1.250: a thousands point, or three decimals?
-  }
-  const match = /^(\d{0,7})(?:\.(\d{0,2}))?$/.exec(cleaned);
-  if (!cleaned || !match || (match[1] === "" && !match[2])) return { error: "money_format" };
-  const fen = Number(match[1] || "0") * 100 + Number((match[2] || "").padEnd(2, "0"));
+  const read = readDecimal(String(text).replace(/[¥￥]/g, ""), 2);
+  if (read.error) return { error: `money_${read.error}` };
+  if (read.whole.length > 7) return { error: "money_format" };
+  const fen = Number(read.whole) * 100 + Number(read.fraction);
   if (fen > MAX_FEN) return { error: "money_range" };
   return { fen };
 }
@@ -65,12 +86,12 @@ export function fenToYuanText(fen) {
   return `${Math.floor(fen / 100)}.${pad(fen % 100)}`;
 }
 
-/** Kilograms as typed to integer grams (1 g … 200 kg). */
+/** Kilograms as typed ("2.5", "2,5") to integer grams (1 g … 200 kg). */
 export function parseKg(text) {
-  const cleaned = asciiDigits(text).replace(/\s/g, "");
-  const match = /^(\d{0,3})(?:\.(\d{0,3}))?$/.exec(cleaned);
-  if (!cleaned || !match || (match[1] === "" && !match[2])) return { error: "weight_format" };
-  const grams = Number(match[1] || "0") * 1000 + Number((match[2] || "").padEnd(3, "0"));
+  const read = readDecimal(text, 3);
+  if (read.error) return { error: `weight_${read.error}` };
+  if (read.whole.length > 3) return { error: "weight_range" };
+  const grams = Number(read.whole) * 1000 + Number(read.fraction);
   if (grams < 1 || grams > 200000) return { error: "weight_range" };
   return { grams };
 }
@@ -82,11 +103,11 @@ export function gramsToKgText(grams) {
   return rest ? `${kg}.${pad(rest, 3).replace(/0+$/, "")}` : String(kg);
 }
 
-/** A positive quantity with up to 3 decimals (2.5 斤). */
+/** A positive quantity with up to 3 decimals (2.5 斤, "2,5" too). */
 export function parseQuantity(text) {
-  const cleaned = asciiDigits(text).replace(/\s/g, "");
-  if (!/^(\d{1,7})(\.\d{1,3})?$/.test(cleaned)) return { error: "quantity_format" };
-  const value = Number(cleaned);
+  const read = readDecimal(text, 3);
+  if (read.error) return { error: `quantity_${read.error}` };
+  const value = Number(`${read.whole}.${read.fraction}`);
   if (!(value > 0) || value > 1000000) return { error: "quantity_range" };
   return { value };
 }

@@ -51,7 +51,7 @@ def event(event_type: str, data: dict) -> dict:
     }
 
 
-async def test_a_decimal_comma_is_yuan_and_fen_and_an_ambiguous_amount_is_refused(
+async def test_a_decimal_comma_is_read_in_kg_yuan_and_quantity_and_an_ambiguous_amount_refused(
     phone, pwa_server, api_as
 ):
     keeper = "13800000034"
@@ -59,7 +59,8 @@ async def test_a_decimal_comma_is_yuan_and_fen_and_an_ambiguous_amount_is_refuse
     await login(page, pwa_server.url, keeper)
     await go(page, "record/dispatched", "form[data-form='parcel.dispatched']")
     await page.fill("[name=tracking_no]", "JT5555666677778")
-    await page.fill("[name=weight_g]", "1")
+    await page.focus("[name=weight_g]")
+    await page.keyboard.type("2,5", delay=90)  # kilograms with a comma, read as the fee is
     await page.focus("[name=fee_fen]")
     await page.keyboard.type("12,5", delay=90)  # a Uyghur keyboard or a Chinese IME
     await page.fill("[name=destination]", "喀什")
@@ -67,7 +68,8 @@ async def test_a_decimal_comma_is_yuan_and_fen_and_an_ambiguous_amount_is_refuse
 
     await go(page, "record/sale", "form[data-form='sale.recorded']")
     await page.fill("[name=product]", "葡萄干")
-    await page.fill("[name=quantity]", "2")
+    await page.focus("[name=quantity]")
+    await page.keyboard.type("2,5", delay=90)
     await page.focus("[name=amount_fen]")
     await page.keyboard.type("1,250", delay=90)
     await page.click("form[data-form='sale.recorded'] button[type=submit]")
@@ -84,14 +86,18 @@ async def test_a_decimal_comma_is_yuan_and_fen_and_an_ambiguous_amount_is_refuse
 
     await wait_outbox_empty(page)
     events = api_as(keeper).events()
-    fees = [e["data"]["fee_fen"] for e in events if e["type"] == "parcel.dispatched"]
+    fees = [
+        (e["data"]["weight_g"], e["data"]["fee_fen"])
+        for e in events
+        if e["type"] == "parcel.dispatched"
+    ]
     sales = [
-        (e["data"]["amount_fen"], e["data"]["commission_fen"])
+        (e["data"]["quantity"], e["data"]["amount_fen"], e["data"]["commission_fen"])
         for e in events
         if e["type"] == "sale.recorded"
     ]
-    assert fees == [1250]
-    assert sales == [(3050, 250)]
+    assert fees == [(2500, 1250)]
+    assert sales == [(2.5, 3050, 250)]
     # The entry tells what is paid out to the villager.
     assert "28.00" in await page.inner_text(".recent [data-entry]")
 

@@ -1,7 +1,8 @@
 """The counter's rules are written once (pwa/data/rules.json); the server's Python and the PWA's
 JavaScript apply them. Both run here on the same generated cases and must agree exactly:
 tracking-number normalisation (JD packages included), the carrier guess, carrier formats and the
-forms of a recipient's phone and how a list masks it and a service account (backend/privacy.py)."""
+forms of a recipient's phone and how a list masks it and a service account (backend/privacy.py),
+and how a typed number is read (backend/numbers.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from backend.ledger.carriers import (
     parse_tracking_no,
     phone_form,
 )
+from backend.numbers import Unreadable, read_decimal
 from backend.privacy import mask_account, mask_phone
 from tests.browser.helpers import login
 
@@ -142,3 +144,68 @@ async def test_the_pwa_and_the_server_apply_the_same_rules(phone, pwa_server):
     assert {t["guess"] for t in expected["tracking"]} >= set(CARRIERS) - {"STO", "YUNDA", "BEST"}
     assert set(expected["phones"]) == {"full", "masked", "last4", None}
     assert {"138****5678", "5678", "", "***"} <= set(expected["masked"])
+
+
+def generated_typed_numbers(rng: random.Random, n: int) -> list[str]:
+    """What a keeper or county officer may type into a number box."""
+    digits = lambda k: "".join(rng.choices(string.digits, k=k))  # noqa: E731
+    shapes = [
+        lambda: digits(rng.randint(1, 14)),
+        lambda: digits(rng.randint(0, 4)) + rng.choice(".,") + digits(rng.randint(0, 4)),
+        lambda: digits(rng.randint(1, 3)) + rng.choice(".,") + digits(3),  # 1,250 or 1.250
+        lambda: digits(rng.randint(1, 3)) + ",000,000",
+        lambda: "1,250.5" if rng.random() < 0.5 else "1.250,50",
+        lambda: "".join(rng.choices(string.digits + ".,-¥ 元a", k=rng.randint(0, 8))),
+    ]
+    full_width = {ord(c): ord(c) + 0xFEE0 for c in string.digits + ".-"} | {ord(","): "，"}
+    cases = []
+    for _ in range(n):
+        typed = rng.choice(shapes)()
+        if rng.random() < 0.2:
+            typed = "-" + typed
+        if rng.random() < 0.15:
+            typed = typed.translate(full_width)
+        if rng.random() < 0.1:
+            typed = typed.replace(",", rng.choice(["\u060c", "\u066b"]))
+        if rng.random() < 0.15:
+            typed = rng.choice([" ", "\u3000", "\xa0"]) + typed + " "
+        cases.append(typed)
+    return cases
+
+
+def python_reading(typed: str, places: int, signed: bool) -> str:
+    try:
+        return f"{read_decimal(typed, places, signed=signed):.{places}f}"
+    except Unreadable as refusal:
+        return refusal.reason
+
+
+JS_READING = """async (cases) => {
+  const icon = document.querySelector("link[rel=icon]").href;
+  const util = await import(icon.replace("icons/icon-192.png", "js/util.js"));
+  return cases.map(([typed, places, signed]) => {
+    const read = util.readDecimal(typed, places, signed);
+    if (read.error) return read.error;
+    return places ? `${read.sign}${read.whole}.${read.fraction}` : `${read.sign}${read.whole}`;
+  });
+}"""
+
+
+async def test_the_pwa_and_the_server_read_a_typed_number_alike(phone, pwa_server):
+    """backend/numbers.py (the county's forms) and util.js `readDecimal` (the keeper's money,
+    weight and quantity boxes): "12,5" and full-width digits read, "1,250" refused alike."""
+    rng = random.Random(20261207)
+    typed = [*generated_typed_numbers(rng, 1500), "12,5", "1,250", "１２，５", "0,250", "1.250"]
+    cases = [(t, rng.choice([0, 2, 3, 4]), rng.random() < 0.3) for t in typed]
+    cases += [("1.250", 2, False), ("1.250", 3, False), ("12,000", 0, False), ("-0", 2, True)]
+    expected = [python_reading(*case) for case in cases]
+
+    page = await phone.new_page()
+    await login(page, pwa_server.url, "13800000029")
+    answers = await page.evaluate(JS_READING, [list(case) for case in cases])
+    for case, python, js in zip(cases, expected, answers, strict=True):
+        assert js == python, case
+    assert expected[-4:] == ["ambiguous", "1.250", "ambiguous", "0.00"]
+    # The generated cases reach every answer: read, refused as unclear, refused as no number.
+    assert {"ambiguous", "format"} <= set(expected)
+    assert sum(answer.replace(".", "").lstrip("-").isdigit() for answer in expected) > 300
