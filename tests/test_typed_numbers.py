@@ -133,6 +133,12 @@ async def test_shelves_milestones_prices_training_and_trace_read_numbers_alike(c
     refused = await client.post(path, data={**edit, "shelves": "1,000"}, headers=HTML)
     said_unclear(refused.text, "shelves", "1,000")
 
+    place = {"_csrf_token": token, "lat": "30,572815", "lng": "１０４.０６６８０１"}
+    saved = await client.post(f"{path}/file", data=place, headers=HTML)
+    assert saved.status_code == 303, saved.text
+    file = await client.get(f"/api/v1/stations/{world.station_b}/file", headers=world.staff.headers)
+    assert (file.json()["lat"], file.json()["lng"]) == (30.572815, 104.066801)
+
     milestone = {"_csrf_token": token, "milestone_figure_0": "trainee_visits",
                  "milestone_target_0": "1,750", "milestone_due_0": f"{Y + 1}-10"}  # fmt: skip
     refused = await client.post(f"{SETTINGS}/milestones", data=milestone, headers=HTML)

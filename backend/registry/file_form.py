@@ -21,8 +21,8 @@ from backend.web.forms import FormField, FormState
 FILE_FIELDS = [
     FormField("address"),
     FormField("company"),
-    FormField("lat"),
-    FormField("lng"),
+    FormField("lat", "degrees"),
+    FormField("lng", "degrees"),
     *(FormField(name, "checkbox") for name in EQUIPMENT),
     FormField("has_signage", "checkbox"),
     FormField("inspected_on", "date"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -51,13 +52,23 @@ def form_values(form: Any, fields: list[FormField]) -> dict[str, Any]:
 
 
 # The number boxes: the decimals each kind takes, and what a box that is not one is told. A
-# whole number is stored as typed, 元 as integer fen, a decimal box (2.5 斤) as a float.
-NUMBER_PLACES = {"number": 0, "yuan": 2, "decimal": 3}
+# whole number is stored as typed, 元 as integer fen, a decimal box (2.5 斤) as a float, degrees
+# of latitude or longitude exactly, as text.
+NUMBER_PLACES = {"number": 0, "yuan": 2, "decimal": 3, "degrees": 6}
 NUMBER_FORMAT = {
     "number": "whole_number_format",
     "yuan": "yuan_format",
     "decimal": "decimal_format",
+    "degrees": "degrees_format",
 }
+
+
+def _as_stored(number: Decimal, kind: str) -> int | float | str:
+    if kind == "yuan":
+        return int(number * 100)
+    if kind == "decimal":
+        return float(number)
+    return f"{number:f}" if kind == "degrees" else int(number)
 
 
 def struct_input(values: dict[str, Any], fields: list[FormField]) -> dict[str, Any]:
@@ -72,10 +83,7 @@ def struct_input(values: dict[str, Any], fields: list[FormField]) -> dict[str, A
             number = read_decimal(value, NUMBER_PLACES[spec.kind])
         except Unreadable as refusal:
             raise refusal.problem(spec.name, value, NUMBER_FORMAT[spec.kind]) from None
-        if spec.kind == "decimal":
-            converted[spec.name] = float(number)
-        else:
-            converted[spec.name] = int(number * 100) if spec.kind == "yuan" else int(number)
+        converted[spec.name] = _as_stored(number, spec.kind)
     return converted
 
 
