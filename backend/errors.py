@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import Request, Response
@@ -64,8 +65,10 @@ def problem_document(
     language: str,
     field: str | None = None,
     instance: str | None = None,
+    detail: str | None = None,
     **params: Any,
 ) -> dict[str, Any]:
+    """The problem of `code`; its detail from the catalog's `problem.<detail or code>`."""
     if field and "field" not in params:
         label = translate(f"field.{field}", language)
         params["field"] = field if label == f"field.{field}" else label
@@ -74,7 +77,7 @@ def problem_document(
         "type": f"urn:cunzhan:problem:{code}",
         "title": translate(f"problem.{code}.title", language, **params),
         "status": status,
-        "detail": translate(f"problem.{code}", language, **params),
+        "detail": translate(f"problem.{detail or code}", language, **params),
         "code": code,
     }
     if field:
@@ -116,6 +119,39 @@ def _validation_field(exc: ValidationException) -> str | None:
     return None
 
 
+def _validation_message(exc: ValidationException) -> str:
+    extra = exc.extra
+    if isinstance(extra, list) and extra and isinstance(extra[0], dict):
+        return str(extra[0].get("message") or "")
+    return ""
+
+
+# msgspec says what a value must be ("Expected `int` <= 24", "Expected `str` of length <= 300");
+# the detail says it in the reader's words with the limit, where "“货架数”填写不正确" said neither.
+_LIMITS = (
+    (re.compile(r"of length <= (\d+)"), "invalid_input_too_long", "max"),
+    (re.compile(r"of length >= 1\b|missing required field"), "invalid_input_required", None),
+    (re.compile(r"of length >= (\d+)"), "invalid_input_too_short", "min"),
+    (re.compile(r"` <= (-?[\d.]+)"), "invalid_input_max", "max"),
+    (re.compile(r"` >= (-?[\d.]+)"), "invalid_input_min", "min"),
+    (re.compile(r"` < (-?[\d.]+)"), "invalid_input_below", "max"),
+    (re.compile(r"` > (-?[\d.]+)"), "invalid_input_above", "min"),
+)
+
+
+def validation_detail(message: str) -> tuple[str | None, dict[str, Any]]:
+    """The catalog code of a schema's refusal's detail, and the limit it names (None: the
+    generic "“X”填写不正确")."""
+    for pattern, detail, name in _LIMITS:
+        found = pattern.search(message)
+        if found:
+            if name is None:
+                return detail, {}
+            limit = found.group(1)
+            return detail, {name: limit[:-2] if limit.endswith(".0") else limit}
+    return None, {}
+
+
 def http_problem_code(exc: HTTPException) -> str:
     """The problem's code for Litestar's own HTTP errors (a refused CSRF token is not "forbidden":
     the page only needs reloading)."""
@@ -130,9 +166,14 @@ def http_problem_code(exc: HTTPException) -> str:
 def http_error_handler(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     language = request_language(request)
-    field = _validation_field(exc) if isinstance(exc, ValidationException) else None
+    field, detail, limit = None, None, {}
+    if isinstance(exc, ValidationException):
+        field = _validation_field(exc)
+        detail, limit = validation_detail(_validation_message(exc))
     code = http_problem_code(exc)
-    document = problem_document(code, status, language, field=field, instance=request.url.path)
+    document = problem_document(
+        code, status, language, field=field, instance=request.url.path, detail=detail, **limit
+    )
     headers = dict(exc.headers or {})
     return problem_response(request, document, headers)
 

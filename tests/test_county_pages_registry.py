@@ -358,3 +358,38 @@ async def test_levels_days_and_poor_townships_through_the_forms(client, world):
     listed = await client.get("/county/registry/stations?lang=zh-CN", headers=HTML)
     line = listed.text.split("Z001")[1].split("</tr>")[0]
     assert "村级服务点" in line and "2025-10-31" in line and "已关闭" in line
+
+
+async def test_a_refused_box_says_the_limit_it_passed(client, world):
+    """A number above its range or a text too long was told only "“货架数”填写不正确，请检查。"
+    (the page and the API alike): now the limit it passed, in the reader's language."""
+    api = await client.patch(
+        f"/api/v1/counties/{world.county_id}",
+        json={"checkin_reminder_hour": 25},
+        headers={**world.staff.headers, "accept-language": "ug"},
+    )
+    assert api.status_code == 400 and api.json()["code"] == "invalid_input"
+    assert api.json()["field"] == "checkin_reminder_hour"
+    assert "\u206623\u2069" in api.json()["detail"]  # the limit, isolated in right-to-left text
+    hour = await client.patch(
+        f"/api/v1/counties/{world.county_id}", json={"checkin_reminder_hour": 25},
+        headers={**world.staff.headers, "accept-language": "zh-CN"},
+    )  # fmt: skip
+    assert hour.json()["detail"] == "“提醒时间（点）”不能大于 23。"
+
+    await page_login(client, world.staff.phone)
+    path = f"/county/registry/stations/{world.station_b}"
+    token = await form_token(client, path)
+    opened = re.search(
+        r'name="opened_on" type="date" value="([^"]*)"', (await client.get(path, headers=HTML)).text
+    )[1]
+    edit = {"_csrf_token": token, "name": "B站", "level": "village", "opened_on": opened,
+            "shelves": "125", "layers": "4"}  # fmt: skip
+    refused = await client.post(f"{path}?lang=zh-CN", data=edit, headers=HTML)
+    assert re.fullmatch(r"“货架数”不能大于 \d+。", field_error(refused.text, "shelves"))
+    long_name = await client.post(
+        path, data={**edit, "shelves": "6", "name": "站" * 300}, headers=HTML
+    )
+    assert re.fullmatch(r"“名称”最多 \d+ 个字。", field_error(long_name.text, "name"))
+    unchanged = await Station.select().where(Station.id == world.station_b).first()
+    assert unchanged["shelves"] != 125 and unchanged["name"] != "站" * 300

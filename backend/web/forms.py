@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from backend.errors import DomainError, problem_document
+from backend.errors import DomainError, problem_document, validation_detail
 from backend.numbers import Unreadable, read_decimal
 
 
@@ -109,7 +109,10 @@ def error_state(exc: Exception, values: dict[str, Any], language: str) -> FormSt
     state = FormState(values=_shown_values(values))
     if isinstance(exc, msgspec.ValidationError):
         name = validation_field(str(exc))
-        document = problem_document("invalid_input", 422, language, field=name or None)
+        detail, limit = validation_detail(str(exc))
+        document = problem_document(
+            "invalid_input", 422, language, field=name or None, detail=detail, **limit
+        )
     elif isinstance(exc, DomainError):
         name = exc.field or ""
         document = exc.problem(language)
