@@ -166,7 +166,9 @@ def http_problem_code(exc: HTTPException) -> str:
 def http_error_handler(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     language = request_language(request)
-    field, detail, limit = None, None, {}
+    field: str | None = None
+    detail: str | None = None
+    limit: dict[str, Any] = {}
     if isinstance(exc, ValidationException):
         field = _validation_field(exc)
         detail, limit = validation_detail(_validation_message(exc))
