@@ -393,3 +393,20 @@ async def test_a_refused_box_says_the_limit_it_passed(client, world):
     assert re.fullmatch(r"“名称”最多 \d+ 个字。", field_error(long_name.text, "name"))
     unchanged = await Station.select().where(Station.id == world.station_b).first()
     assert unchanged["shelves"] != 125 and unchanged["name"] != "站" * 300
+
+
+async def test_a_required_choice_sent_empty_comes_back_empty(client, world):
+    """A station sent with no village (the browser's own check off): refused under 所属村, the
+    choice shown empty; it came back set to the first village, as if chosen."""
+    await page_login(client, world.staff.phone)
+    token = await form_token(client, "/county/registry/stations")
+    refused = await client.post(
+        "/county/registry/stations",
+        data={"_csrf_token": token, "village_id": "", "name": "新站", "code": "N001"},
+        headers=HTML,
+    )
+    assert refused.status_code == 200
+    assert field_error(refused.text, "village_id") == "请填写“村”。"
+    choice = refused.text.split('name="village_id"')[1].split("</select>")[0]
+    assert '<option value="">—</option>' in choice and " selected" not in choice
+    assert await Station.count().where(Station.code == "N001") == 0

@@ -552,10 +552,16 @@ async def test_the_page_follow_up_takes_the_day_noted(client, world):
     ahead = (today + datetime.timedelta(days=1)).isoformat()
     refused = await note(("电商普及第一期", "赵六"), ahead)
     assert refused.status_code == 200
-    error = re.search(
-        r'<p class="error" role="alert" data-error-for="noted_on">([^<]*)</p>', refused.text
-    )
+    # The message in the trainee's own row, which keeps what was chosen and typed (it came back
+    # reset to "no outcome" and today, the message above all the sessions).
+    row = refused.text.split(f'data-trainee="{ids[("电商普及第一期", "赵六")]}"')[1].split("</tr>")[
+        0
+    ]
+    error = re.search(r'data-error-for="noted_on">([^<]*)</p>', row)
     assert error and "登记日期须是" in error.group(1) and today.isoformat() in error.group(1)
+    assert '<option value="online_shop" selected>' in row
+    assert f'name="noted_on" value="{ahead}"' in row and 'aria-invalid="true"' in row
+    assert refused.text.count("data-error-for=") == 1  # no other row marked
     trainees = {
         (s["title"], t["name"]): (t["outcome"], t["outcome_on"])
         for s in (await year(client, world, 2025)).json()["sessions"]

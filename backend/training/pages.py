@@ -75,7 +75,7 @@ async def training_page(
     programme_start_of: ProgrammeStartOf,
     state: FormState | None = None,
     year: Any = None,
-    outcome_error: str = "",
+    refused_outcome: dict[str, str] | None = None,
     open_session: str = "",
 ) -> Template:
     county_id = await staff_county(user)
@@ -99,7 +99,7 @@ async def training_page(
         outcomes=service.OUTCOMES,
         open_session=open_session or request.query_params.get("session", ""),
         today=county.today,
-        outcome_error=outcome_error,
+        refused_outcome=refused_outcome or {},
         outcome_saved=request.query_params.get("saved") == "outcome",
         lists=await _lists(county_id, language),
         fields=TRAINING_FIELDS,
@@ -201,14 +201,20 @@ class TrainingPagesController(Controller):
             noted_on = str(form.get("noted_on") or "")  # the day noted; empty: today
             await service.set_outcome(county_id, user, trainee_id, outcome, noted_on)
         except DomainError as exc:
-            # The session's list stays open, the message above it (it names no form box).
-            message = exc.problem(page_language(request))["detail"]
+            # The session's list stays open, the trainee's row as typed with the message in it
+            # (it came back with the outcome and day reset, the message above the sessions).
+            refused = {
+                "trainee": str(trainee_id),
+                "outcome": outcome or "",
+                "noted_on": noted_on,
+                "message": exc.problem(page_language(request))["detail"],
+            }
             return await training_page(
                 request,
                 user,
                 programme_start_of,
                 year=year,
-                outcome_error=message,
+                refused_outcome=refused,
                 open_session=session,
             )
         session_query = f"&session={session}#session-{session}" if _is_uuid(session) else ""

@@ -110,6 +110,8 @@ def error_state(exc: Exception, values: dict[str, Any], language: str) -> FormSt
     if isinstance(exc, msgspec.ValidationError):
         name = validation_field(str(exc))
         detail, limit = validation_detail(str(exc))
+        if name and values.get(name) == "":
+            detail, limit = "invalid_input_required", {}  # a required box sent empty
         document = problem_document(
             "invalid_input", 422, language, field=name or None, detail=detail, **limit
         )
