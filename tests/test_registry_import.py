@@ -246,6 +246,21 @@ async def test_too_large_unreadable_and_headerless_files_are_problems(client, wo
     assert no_village.status_code == 422
     assert no_village.json()["code"] == "import_missing_column"
     assert "村代码" in no_village.json()["detail"]
+    # The refusal quotes the first row read, where a title row or a text file's line stood.
+    titled = "2025年建档立卡户名单（盖章版）\n村代码,户码\n".encode()
+    title_row = await upload(client, world, titled, dry_run=True, content_type="text/csv")
+    assert title_row.json()["code"] == "import_missing_column"
+    assert "2025年建档立卡户名单（盖章版）" in title_row.json()["detail"]
+    # An old .xls (the compound file's signature) was read as text and told it lacked 村代码.
+    old_excel = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 8
+    xls = await upload(
+        client, world, old_excel, dry_run=True, content_type="application/vnd.ms-excel"
+    )
+    assert xls.status_code == 422 and xls.json()["code"] == "import_old_excel"
+    assert ".xlsx" in xls.json()["detail"] and "另存为" in xls.json()["detail"]
+    picture = await upload(client, world, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", dry_run=True)
+    assert picture.status_code == 422 and picture.json()["code"] == "import_unreadable"
+    assert set(await households(client, world)) == {"T-0001", "T-0002"}  # nothing written
 
 
 async def test_template_has_the_headers_and_imports_as_nothing(client, world):

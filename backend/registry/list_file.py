@@ -115,7 +115,9 @@ def _table(lines: Any, known: dict[str, tuple[str, ...]], required: str) -> Tabl
                     positions[key] = index
                     columns[key] = text
             if required not in positions:
-                raise DomainError("import_missing_column", column=known[required][0])
+                raise DomainError(
+                    "import_missing_column", column=known[required][0], seen=_seen(cells)
+                )
             continue
         values = {
             key: (cells[index] if index < len(cells) else "") for key, index in positions.items()
@@ -128,6 +130,18 @@ def _table(lines: Any, known: dict[str, tuple[str, ...]], required: str) -> Tabl
     if not header_seen:
         raise DomainError("import_empty")
     return Table(columns=columns, rows=rows)
+
+
+def _seen(cells: list[str]) -> str:
+    """The first row as the refusal quotes it: what was read where the header should be (a
+    text file renamed .xlsx, a title row above the header)."""
+    text = " | ".join(cell for cell in cells if cell)
+    return text if len(text) <= SEEN_CHARS else text[: SEEN_CHARS - 1] + "…"
+
+
+SEEN_CHARS = 60
+# An old Excel workbook (.xls, and WPS's .et): the compound file's signature.
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def _decode(body: bytes) -> str:
@@ -259,11 +273,16 @@ def read_table(
     body: bytes, known: dict[str, tuple[str, ...]] = COLUMNS, required: str = "village_code"
 ) -> Table:
     """An xlsx workbook (its first sheet) or a csv file, told apart by the zip signature: the
-    columns of the `known` fields (the list file's by default), the `required` one present."""
+    columns of the `known` fields (the list file's by default), the `required` one present. An
+    old .xls is told to be saved as .xlsx (read as text, it was told its header lacked a column)."""
     if not body.strip():
         raise DomainError("import_empty")
     if body.startswith(b"PK\x03\x04"):
         return _read_xlsx(body, known, required)
+    if body.startswith(OLE2):
+        raise DomainError("import_old_excel")
+    if b"\x00" in body[:8192]:
+        raise DomainError("import_unreadable")  # a picture, a PDF: no text to read as CSV
     return _read_csv(body, known, required)
 
 
