@@ -34,7 +34,6 @@ from backend.web.forms import (
     FormState,
     error_state,
     form_values,
-    struct_input,
     to_struct,
 )
 from backend.web.layout import PAGE_ERRORS, page_language, render
@@ -397,9 +396,10 @@ class CountySettingsController(Controller):
         county_id = await staff_county(user)
         values = form_values(await request.form(), SETTINGS_FIELDS)
         try:
-            data = struct_input(values, SETTINGS_FIELDS)
             schema = registry_schemas.CountySettings
-            await registry.update_county(user, county_id, to_struct(data, schema))
+            await registry.update_county(
+                user, county_id, to_struct(values, schema, SETTINGS_FIELDS)
+            )
         except (DomainError, msgspec.ValidationError) as exc:
             state = error_state(exc, values, page_language(request))
             return await settings_page(request, user, state)

@@ -20,7 +20,7 @@ from backend.registry.pages import SCREENS
 from backend.registry.schemas import StationFileIn
 from backend.registry.screens import screen_edit
 from backend.registry.tables import Station
-from backend.web.forms import FormState, error_state, form_values, struct_input, to_struct
+from backend.web.forms import FormState, error_state, form_values, to_struct
 from backend.web.layout import PAGE_ERRORS, page_language
 
 
@@ -46,8 +46,8 @@ class StationFilePagesController(Controller):
     async def save_file(self, request: Request, user: LoggedIn, station_id: StationId) -> Response:
         values = form_values(await request.form(), FILE_FIELDS)
         try:
-            data = struct_input(values, FILE_FIELDS)
-            await station_file.put_file(user, station_id, to_struct(data, StationFileIn))
+            data = to_struct(values, StationFileIn, FILE_FIELDS)
+            await station_file.put_file(user, station_id, data)
         except (DomainError, msgspec.ValidationError) as exc:
             state = error_state(exc, values, page_language(request))
             return await _again(request, user, station_id, state=state)

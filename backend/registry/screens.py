@@ -23,7 +23,6 @@ from backend.web.forms import (
     FormState,
     error_state,
     form_values,
-    struct_input,
     to_struct,
 )
 from backend.web.layout import page_language, render
@@ -126,8 +125,8 @@ async def screen_create(request: Request, user: CurrentUser, screen: RegistryScr
     county_id = await staff_county(user)
     values = form_values(await request.form(), screen.create_fields)
     try:
-        data = struct_input(values, screen.create_fields)
-        await screen.create(user, county_id, to_struct(data, screen.create_schema))
+        data = to_struct(values, screen.create_schema, screen.create_fields)
+        await screen.create(user, county_id, data)
     except (DomainError, msgspec.ValidationError) as exc:
         state = error_state(exc, values, page_language(request))
         return await screen_list(request, user, screen, state)
@@ -187,8 +186,7 @@ async def apply_change(
     came back blank, holding the close's date, the message twice). Number boxes among `fields`
     are read as numbers first."""
     try:
-        data = struct_input(values, list(fields))
-        await (action or screen.update)(user, row_id, to_struct(data, schema))
+        await (action or screen.update)(user, row_id, to_struct(values, schema, list(fields)))
     except (DomainError, msgspec.ValidationError) as exc:
         state = error_state(exc, values, page_language(request))
         if form == "form":

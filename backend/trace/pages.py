@@ -28,7 +28,6 @@ from backend.web.forms import (
     FormState,
     error_state,
     form_values,
-    struct_input,
     to_struct,
 )
 from backend.web.layout import PAGE_ERRORS, page_language, render
@@ -99,7 +98,7 @@ class TracePagesController(Controller):
         county_id = await staff_county(user)
         values = form_values(await request.form(), BATCH_FIELDS)
         try:
-            data = to_struct(struct_input(values, BATCH_FIELDS), TraceBatchCreate)
+            data = to_struct(values, TraceBatchCreate, BATCH_FIELDS)
             batch = await service.create_batch(county_id, user, data)
         except (DomainError, msgspec.ValidationError) as exc:
             state = error_state(exc, values, page_language(request))

@@ -132,5 +132,6 @@ def _shown_values(values: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in values.items() if "password" not in name}
 
 
-def to_struct(values: dict[str, Any], schema: type) -> Any:
-    return msgspec.convert(values, schema, strict=False)
+def to_struct(values: dict[str, Any], schema: type, fields: list[FormField] | None = None) -> Any:
+    """The typed values as the schema, the number boxes among `fields` read first."""
+    return msgspec.convert(struct_input(values, fields or []), schema, strict=False)
