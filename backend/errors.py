@@ -52,11 +52,20 @@ class DomainError(Exception):
         self.field = field
         self.headers = headers or {}
         self.params = params
+        # Other boxes of the same form refused at once (a page shows each under its box).
+        self.also: list[DomainError] = []
 
     def problem(self, language: str, instance: str | None = None) -> dict[str, Any]:
         return problem_document(
             self.code, self.status, language, field=self.field, instance=instance, **self.params
         )
+
+
+def refuse_together(refusals: list[DomainError]) -> None:
+    """Raise the first of a form's refusals, carrying the others (none: nothing to raise)."""
+    if refusals:
+        refusals[0].also = refusals[1:]
+        raise refusals[0]
 
 
 def problem_document(

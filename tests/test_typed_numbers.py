@@ -52,6 +52,10 @@ async def test_a_thousands_separator_in_a_target_or_baseline_is_refused_not_shru
         assert refused.status_code == 200
         said_unclear(refused.text, box, typed)
         assert f'value="{typed}"' in refused.text  # kept as typed
+    both = {"target_training_visits": "12,000", "target_trace_scans": "很多"}
+    refused = await client.post(f"{SETTINGS}/targets", data={**targets, **both}, headers=HTML)
+    said_unclear(refused.text, "target_training_visits", "12,000")
+    assert field_error(refused.text, "target_trace_scans")
     assert await _targets(client, world) == []
 
     baseline = {"_csrf_token": token, "baseline_year": str(Y - 1)}
@@ -110,6 +114,15 @@ async def test_the_county_settings_read_full_width_digits_and_refuse_grouped_amo
     for box, typed in (("subsidy_monthly_cap_fen", "1,250"), ("parcel_free_days", "1,000")):
         refused = await client.post(SETTINGS, data={**form, box: typed}, headers=HTML)
         said_unclear(refused.text, box, typed)
+    # Every box refused at once, each under its own (the next came only once one was mended).
+    both = await client.post(
+        SETTINGS, data={**form, "parcel_return_days": "7天", "parcel_fee_cap_fen": "3,000"},
+        headers=HTML,
+    )  # fmt: skip
+    assert field_error(both.text, "parcel_return_days") == translate(
+        "problem.whole_number_format", "zh-CN"
+    )
+    said_unclear(both.text, "parcel_fee_cap_fen", "3,000")
     half_day = await client.post(SETTINGS, data={**form, "parcel_free_days": "2,5"}, headers=HTML)
     assert field_error(half_day.text, "parcel_free_days") == translate(
         "problem.whole_number_format", "zh-CN"

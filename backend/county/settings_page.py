@@ -22,7 +22,7 @@ from backend.counter.service import CARRIERS, DEFAULT_BANDS, DEFAULT_PRICES
 from backend.county import baseline as county_baseline
 from backend.county import milestones as county_milestones
 from backend.county import targets as programme_targets
-from backend.errors import DomainError
+from backend.errors import DomainError, refuse_together
 from backend.numbers import Unreadable, read_decimal
 from backend.registry import schemas as registry_schemas
 from backend.registry import service as registry
@@ -117,9 +117,10 @@ TARGET_PLACES = {"fen": 2, "pct": 3, "count": 0}
 
 
 def typed_targets(values: dict[str, Any], names: dict[str, str]) -> list[tuple[str, float]]:
-    """The typed boxes as (name, target), amounts in fen; a box that is not a number of its
-    kind is refused here, with the box it concerns."""
+    """The typed boxes as (name, target), amounts in fen; boxes that are not a number of their
+    kind are refused here, each with the box it concerns."""
     chosen: list[tuple[str, float]] = []
+    refused: list[DomainError] = []
     for name, unit in names.items():
         box = f"target_{name}"
         text = str(values.get(box) or "").strip().replace("%", "")
@@ -129,8 +130,10 @@ def typed_targets(values: dict[str, Any], names: dict[str, str]) -> list[tuple[s
             # A sign is read for every unit: check_targets says what a target may be.
             number = read_decimal(text, TARGET_PLACES[unit], signed=True)
         except Unreadable as refusal:
-            raise refusal.problem(box, text, "county_invalid_target") from None
+            refused.append(refusal.problem(box, text, "county_invalid_target"))
+            continue
         chosen.append((name, int(number * 100) if unit == "fen" else float(number)))
+    refuse_together(refused)
     return chosen
 
 
@@ -163,13 +166,15 @@ def baseline_form_input(values: dict[str, Any]) -> tuple[int, dict[str, int]]:
         # showed its placeholders: "应在 {first} 到 {last} 年之间").
         year = 0
     amounts = {}
+    refused: list[DomainError] = []
     for key in county_baseline.KEYS:
         box = f"baseline_{key}"
         text = str(values.get(box) or "").strip()
         try:
             amounts[key] = int(read_decimal(text, 4) * FEN_PER_WAN) if text else 0
         except Unreadable as refusal:
-            raise refusal.problem(box, text, "county_invalid_baseline_amount") from None
+            refused.append(refusal.problem(box, text, "county_invalid_baseline_amount"))
+    refuse_together(refused)
     return year, amounts
 
 

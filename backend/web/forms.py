@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from backend.errors import DomainError, problem_document, validation_detail
+from backend.errors import DomainError, problem_document, refuse_together, validation_detail
 from backend.numbers import Unreadable, read_decimal
 
 
@@ -73,8 +73,10 @@ def _as_stored(number: Decimal, kind: str) -> int | float | str:
 
 def struct_input(values: dict[str, Any], fields: list[FormField]) -> dict[str, Any]:
     """The typed values as the schema takes them, every number box read as backend/numbers.py
-    reads a number; one that is not a number of its kind is refused here, naming the box."""
+    reads a number. Boxes that are not a number of their kind are refused here, all at once, each
+    named (the form came back with one, and the next only after that one was mended)."""
     converted = dict(values)
+    refused: list[DomainError] = []
     for spec in fields:
         value = values.get(spec.name)
         if spec.kind not in NUMBER_PLACES or not isinstance(value, str):
@@ -82,8 +84,10 @@ def struct_input(values: dict[str, Any], fields: list[FormField]) -> dict[str, A
         try:
             number = read_decimal(value, NUMBER_PLACES[spec.kind])
         except Unreadable as refusal:
-            raise refusal.problem(spec.name, value, NUMBER_FORMAT[spec.kind]) from None
+            refused.append(refusal.problem(spec.name, value, NUMBER_FORMAT[spec.kind]))
+            continue
         converted[spec.name] = _as_stored(number, spec.kind)
+    refuse_together(refused)
     return converted
 
 
@@ -116,15 +120,20 @@ def error_state(exc: Exception, values: dict[str, Any], language: str) -> FormSt
             "invalid_input", 422, language, field=name or None, detail=detail, **limit
         )
     elif isinstance(exc, DomainError):
-        name = exc.field or ""
-        document = exc.problem(language)
+        for refusal in (exc, *exc.also):
+            _show(state, refusal.field or "", refusal.problem(language)["detail"])
+        return state
     else:
         raise exc
-    if name:
-        state.errors[name] = document["detail"]
-    else:
-        state.message = document["detail"]
+    _show(state, name, document["detail"])
     return state
+
+
+def _show(state: FormState, field: str, detail: str) -> None:
+    if field:
+        state.errors.setdefault(field, detail)
+    else:
+        state.message = detail
 
 
 def _shown_values(values: dict[str, Any]) -> dict[str, Any]:
