@@ -332,6 +332,12 @@ async def test_scorecard_prints_for_the_inspector(browser, county_server, tmp_pa
     await page.evaluate("window.print = () => { window.printed = true; }")
     await button.click()
     assert await page.evaluate("window.printed === true")
+    # The month's 48 h delivery stands apart from the targets' table (its title sat on the border).
+    gap = await page.evaluate(
+        """() => document.querySelector('#delivery h2').getBoundingClientRect().top
+          - document.querySelector('[data-table=scorecard]').getBoundingClientRect().bottom"""
+    )
+    assert gap >= 16, gap
     await page.screenshot(path=str(folder / f"county-scorecard-{lang}.png"), full_page=True)
     await page.emulate_media(media="print")
     for hidden in (".mainnav", ".topbar", ".footer", "button[data-print]", "form.filters"):
