@@ -123,6 +123,13 @@ async def test_the_county_settings_read_full_width_digits_and_refuse_grouped_amo
         "problem.whole_number_format", "zh-CN"
     )
     said_unclear(both.text, "parcel_fee_cap_fen", "3,000")
+    # An amount's limit is said in 元, as the box is typed (it read "不能大于 10000000": fen).
+    too_much = await client.post(
+        SETTINGS, data={**form, "subsidy_monthly_cap_fen": "200000"}, headers=HTML
+    )
+    assert field_error(too_much.text, "subsidy_monthly_cap_fen") == (
+        "“每站每月补贴上限”不能大于 100,000.00 元。"
+    )
     half_day = await client.post(SETTINGS, data={**form, "parcel_free_days": "2,5"}, headers=HTML)
     assert field_error(half_day.text, "parcel_free_days") == translate(
         "problem.whole_number_format", "zh-CN"

@@ -12,6 +12,7 @@ import msgspec
 
 from backend.errors import DomainError, problem_document, refuse_together, validation_detail
 from backend.numbers import Unreadable, read_decimal
+from backend.web.format import Formatter
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,10 @@ def error_state(exc: Exception, values: dict[str, Any], language: str) -> FormSt
         detail, limit = validation_detail(str(exc))
         if name and values.get(name) == "":
             detail, limit = "invalid_input_required", {}  # a required box sent empty
+        elif "fen" in name.split("_"):
+            # An amount's box is typed in 元: its limit too ("100,000.00 元", not 10000000).
+            yuan = Formatter(language).yuan
+            limit = {key: yuan(int(float(value))) for key, value in limit.items()}
         document = problem_document(
             "invalid_input", 422, language, field=name or None, detail=detail, **limit
         )
