@@ -18,13 +18,7 @@ from backend.accounts.schemas import CurrentUser
 from backend.errors import DomainError
 from backend.registry.staff import page_county, staff_county
 from backend.web.format import Formatter
-from backend.web.forms import (
-    FormField,
-    FormState,
-    error_state,
-    form_values,
-    to_struct,
-)
+from backend.web.forms import FormField, FormState, error_state, form_values, to_struct
 from backend.web.layout import page_language, render
 
 # The registry's subnavigation, in order (the county's settings follow them).

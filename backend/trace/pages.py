@@ -23,13 +23,7 @@ from backend.trace import points, service
 from backend.trace.public import LABEL_STYLE
 from backend.trace.routes import base_url
 from backend.trace.schemas import TraceBatchCreate
-from backend.web.forms import (
-    FormField,
-    FormState,
-    error_state,
-    form_values,
-    to_struct,
-)
+from backend.web.forms import FormField, FormState, error_state, form_values, to_struct
 from backend.web.layout import PAGE_ERRORS, page_language, render
 from backend.web.public import page_policy
 
