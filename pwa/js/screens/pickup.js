@@ -2,14 +2,14 @@
 // tracking number; confirming hands it over (a parcel.picked_up entry, with the storage fee if
 // one is due). A parcel nobody collects can be returned from here too.
 
-import { maskedPhone, parseTrackingNo, rulesReady } from "../carriers.js";
+import { maskedPhone, parseTrackingNo, phoneForm, rulesReady } from "../carriers.js";
 import { DOT } from "../forms.js";
 import { formatDateTime, ltr, money, t } from "../i18n.js";
 import { setTitle } from "../main.js";
 import { localView } from "../local-view.js";
 import { countyTimezone, record } from "../store.js";
 import { cell, cells, clear, field, h, icon, sectionTitle, setFieldError, sheet, toast } from "../ui.js";
-import { asciiDigits, fenToYuanText, parseYuan } from "../util.js";
+import { asciiDigits, fenToYuanText, normalizePhone, parseYuan } from "../util.js";
 
 const RETURN_REASONS = ["return.overdue", "return.refused", "return.wrong_address"];
 
@@ -19,9 +19,27 @@ export function matches(parcel, query) {
   const code = (parcel.pickup_code || "").toUpperCase();
   if (code === q || code.split("-").pop() === q) return true;
   if (/^\d{4}$/.test(q) && (parcel.recipient_phone || "").slice(-4) === q) return true;
+  if (samePhone(parcel.recipient_phone, q)) return true;
   const scanned = parseTrackingNo(q);
   if (scanned.package && (parcel.package || null) !== scanned.package) return false;
   return scanned.tracking_no.length >= 6 && parcel.tracking_no.indexOf(scanned.tracking_no) >= 0;
+}
+
+/**
+ * The villager's number as they say it (13912345678) or as a label shows it (139****5678) against
+ * a parcel's, in whatever form that was recorded (in full, a label, a tail; the server sends
+ * them masked): the same last four digits, and the digits shown before them agree.
+ */
+function samePhone(stored, query) {
+  const typed = normalizePhone(query).replace(/[\uFF0A\u00D7xX]/g, "*");
+  const form = phoneForm(typed);
+  const phone = String(stored || "");
+  if ((form !== "full" && form !== "masked") || !phoneForm(phone)) return false;
+  if (phone.slice(-4) !== typed.slice(-4)) return false;
+  const head = (value) => (value.indexOf("*") >= 0 ? value.split("*")[0] : value.length === 4 ? "" : value);
+  const a = head(phone);
+  const b = head(typed);
+  return a.indexOf(b) === 0 || b.indexOf(a) === 0;
 }
 
 export async function render(root, args) {

@@ -1,0 +1,55 @@
+"""What the field types into the counter's boxes (awkward input at the counter): a villager's
+number said in full or read off a label, text pasted from elsewhere, numbers out of range."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.browser.helpers import go, login, record_received
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CATALOGS = Path(__file__).resolve().parents[2] / "pwa" / "locales"
+
+
+def catalog(lang: str) -> dict[str, str]:
+    return json.loads((CATALOGS / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+def tracking_no() -> str:
+    return "77" + str(uuid.uuid4().int)[:13]
+
+
+async def test_pickup_finds_a_parcel_by_the_number_the_villager_says(phone, pwa_server):
+    """The villager says their whole number (or shows the label): typed into 取件's search it
+    found nothing ("没有找到") while the parcel was on the shelf; only the last four digits did."""
+    page = await phone.new_page()
+    await login(page, pwa_server.url, "13800000021")
+    full = tracking_no()
+    labelled = tracking_no()
+    other = tracking_no()
+    await record_received(page, full, "13955507341", "马建国")
+    await record_received(page, labelled, "139****7342")
+    await record_received(page, other, "13855507341")  # same tail, another villager
+    await go(page, "pickup", ".pickup-list")
+
+    async def found(query: str) -> list[str]:
+        await page.fill("input[name=q]", "")
+        await page.focus("input[name=q]")
+        await page.keyboard.type(query, delay=90)  # a person, not a gun
+        await page.wait_for_timeout(300)
+        return await page.eval_on_selector_all(
+            ".pickup-list [data-parcel]", "cells => cells.map(c => c.dataset.parcel)"
+        )
+
+    # Whatever else the shelf holds, the villager's parcel is found and another's is not.
+    for query in ["13955507341", "139 5550 7341", "１３９５５５０７３４１", "139****7341"]:
+        result = await found(query)
+        assert full in result and other not in result, (query, result)
+    assert labelled in await found("13955507342")  # the full number of a labelled parcel
+    assert {full, other} <= set(await found("7341"))  # the tail finds both, as before
+    assert await found(full) == [full]
