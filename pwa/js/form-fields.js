@@ -19,6 +19,7 @@ import {
   gramsToKgText,
   MOBILE,
   normalizePhone,
+  oneLine,
   parseKg,
   parseQuantity,
   parseYuan,
@@ -253,7 +254,7 @@ export function collect(type, specs, controls, confirmBox) {
   for (const spec of specs) {
     const control = controls[spec.name];
     if (spec.kind !== "choice" && spec.kind !== "switch") setFieldError(control, "");
-    const raw = spec.kind === "choice" || spec.kind === "switch" ? null : asciiDigits(control.value).trim();
+    const raw = spec.kind === "choice" || spec.kind === "switch" ? null : asciiDigits(oneLine(control.value)).trim();
     if (raw === "" && !spec.zeroIfEmpty) {
       // A field whose label does not read well inside the generic sentence has its own.
       if (!spec.optional) fail(control, spec.required || "error.required", { field: t(spec.label) });

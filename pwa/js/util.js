@@ -112,6 +112,18 @@ export function parseQuantity(text) {
   return { value };
 }
 
+/**
+ * Text for a one-line box as the server takes it (backend/ledger/text_rules.py): a tab or a line
+ * break pasted from a spreadsheet or a chat is a space, as the box itself makes of a pasted line
+ * break; control characters and invisible direction marks go. The server refused such an entry
+ * only after sync, when the villager had left.
+ */
+export function oneLine(text) {
+  return String(text)
+    .replace(/[\t\n\r]+/g, " ")
+    .replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\ufffe\uffff]/g, "");
+}
+
 export const MOBILE = /^1[3-9]\d{9}$/;
 
 export function normalizePhone(text) {

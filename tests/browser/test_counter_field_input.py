@@ -8,8 +8,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from playwright.async_api import expect
 
-from tests.browser.helpers import go, login, record_received
+from tests.browser.helpers import go, login, record_received, wait_outbox_empty
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -53,3 +54,27 @@ async def test_pickup_finds_a_parcel_by_the_number_the_villager_says(phone, pwa_
     assert labelled in await found("13955507342")  # the full number of a labelled parcel
     assert {full, other} <= set(await found("7341"))  # the tail finds both, as before
     assert await found(full) == [full]
+
+
+async def test_a_tab_pasted_into_a_one_line_box_is_not_refused_after_sync(
+    phone, pwa_server, api_as
+):
+    """An address copied from a spreadsheet or a chat holds a tab: the form saved it, and the
+    server refused the entry later (invalid_text U+0009), after the villager had left. A tab is a
+    space, as the box itself makes of a pasted line break; invisible direction marks go."""
+    keeper = "13800000022"
+    page = await phone.new_page()
+    await login(page, pwa_server.url, keeper)
+    await go(page, "record/dispatched", "form[data-form='parcel.dispatched']")
+    number = tracking_no()
+    await page.fill("[name=tracking_no]", number)
+    await page.fill("[name=weight_g]", "2")
+    await page.fill("[name=fee_fen]", "8")
+    await page.focus("[name=destination]")
+    await page.keyboard.insert_text("广州市\t天河区\u202e 12号")  # pasted
+    await page.click("form[data-form='parcel.dispatched'] button[type=submit]")
+    await expect(page.locator(".recent [data-entry]").first).to_contain_text(number)
+    await wait_outbox_empty(page)
+    api = api_as(keeper)
+    sent = [e for e in api.events() if e["data"].get("tracking_no") == number]
+    assert [e["data"]["destination"] for e in sent] == ["广州市 天河区 12号"]

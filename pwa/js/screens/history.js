@@ -10,7 +10,7 @@ import { dayTotals } from "../projector.js";
 import { dayEntries, getEntry } from "../local-view.js";
 import { countyTimezone, discard, hasPendingReversal, record, today } from "../store.js";
 import { cell, cells, clear, confirmSheet, field, h, sectionTitle, setFieldError, sheet, toast } from "../ui.js";
-import { addDays, asciiDigits, parseYuan } from "../util.js";
+import { addDays, asciiDigits, oneLine, parseYuan } from "../util.js";
 
 const STATUS_TAG = { pending: "tag-pending", rejected: "tag-warn", conflict: "tag-warn" };
 
@@ -178,7 +178,7 @@ function openReverse(entry) {
         kind: "warn",
         id: "reverse-confirm",
         onClick: async (close) => {
-          const text = reason.value.trim();
+          const text = oneLine(reason.value).trim();
           if (!text) {
             setFieldError(reason, t("error.required", { field: t("field.reason") }));
             reason.focus();

@@ -9,7 +9,7 @@ import { setTitle } from "../main.js";
 import { localView } from "../local-view.js";
 import { countyTimezone, record } from "../store.js";
 import { cell, cells, clear, field, h, icon, sectionTitle, setFieldError, sheet, toast } from "../ui.js";
-import { asciiDigits, fenToYuanText, normalizePhone, parseYuan } from "../util.js";
+import { asciiDigits, fenToYuanText, normalizePhone, oneLine, parseYuan } from "../util.js";
 
 const RETURN_REASONS = ["return.overdue", "return.refused", "return.wrong_address"];
 
@@ -189,7 +189,7 @@ function openReturn(p) {
         kind: "warn",
         id: "return-confirm",
         onClick: async (close) => {
-          const text = reason.value.trim();
+          const text = oneLine(reason.value).trim();
           if (!text) {
             setFieldError(reason, t("error.required", { field: t("field.reason") }));
             return;

@@ -8,6 +8,7 @@ import { t } from "../i18n.js";
 import { navigate, setTitle } from "../main.js";
 import { record } from "../store.js";
 import { field, h, setFieldError, toast } from "../ui.js";
+import { oneLine } from "../util.js";
 
 const KINDS = ["ecommerce_basics", "entrepreneurship", "station_keeper", "livestream", "other"];
 const MAX_TRAINEES = 200; // the server's limit of one session (ledger/schemas.py)
@@ -60,7 +61,8 @@ export async function render(root) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const trainees = traineesOf(list.value);
-    const problem = !title.value.trim()
+    const titleText = oneLine(title.value).trim();
+    const problem = !titleText
       ? [title, t("training.need_title")]
       : !trainees.length || trainees.length > MAX_TRAINEES
         ? [list, t("training.need_trainees", { max: MAX_TRAINEES })]
@@ -73,7 +75,7 @@ export async function render(root) {
       return;
     }
     submit.disabled = true;
-    await record("training.attended", { title: title.value.trim(), kind: kind.value, trainees });
+    await record("training.attended", { title: titleText, kind: kind.value, trainees });
     toast(t("training.done", { n: trainees.length }));
     navigate("#/record");
   });
