@@ -74,7 +74,7 @@ export function readDecimal(text, places, signed = false) {
 export function parseYuan(text) {
   const read = readDecimal(String(text).replace(/[¥￥]/g, ""), 2);
   if (read.error) return { error: `money_${read.error}` };
-  if (read.whole.length > 7) return { error: "money_format" };
+  if (read.whole.length > 7) return { error: "money_range" }; // written right, too large
   const fen = Number(read.whole) * 100 + Number(read.fraction);
   if (fen > MAX_FEN) return { error: "money_range" };
   return { fen };

@@ -78,3 +78,20 @@ async def test_a_tab_pasted_into_a_one_line_box_is_not_refused_after_sync(
     api = api_as(keeper)
     sent = [e for e in api.events() if e["data"].get("tracking_no") == number]
     assert [e["data"]["destination"] for e in sent] == ["广州市 天河区 12号"]
+
+
+async def test_an_amount_too_large_is_called_too_large_not_malformed(phone, pwa_server):
+    """99999999 typed for a top-up (a key held down, a phone number in the wrong box) was told
+    "金额格式不对，例如 12 或 12.50", as if the way of writing it were wrong; ¥100,000.01 was told
+    the limit. Both are too large, and both say so."""
+    page = await phone.new_page()
+    await login(page, pwa_server.url, "13800000023")
+    await go(page, "record/service", "form[data-form='service.recorded']")
+    error = page.locator("[data-field=amount_fen] .field-error")
+    for typed in ["99999999", "100000.01", "13812345678"]:
+        await page.fill("[name=amount_fen]", "")
+        await page.focus("[name=amount_fen]")
+        await page.keyboard.type(typed, delay=90)
+        await page.click("form[data-form='service.recorded'] button[type=submit]")
+        await expect(error).to_have_text(catalog("zh-CN")["error.money_range"])
+        assert await page.input_value("[name=amount_fen]") == typed  # kept, to correct
