@@ -17,6 +17,7 @@ import {
   asciiDigits,
   fenToYuanText,
   gramsToKgText,
+  labelPhone,
   MOBILE,
   normalizePhone,
   oneLine,
@@ -274,7 +275,7 @@ export function collect(type, specs, controls, confirmBox) {
         break;
       }
       case "label_phone": {
-        const phone = normalizePhone(raw).replace(/[\uFF0A\u00D7xX]/g, "*");
+        const phone = labelPhone(raw);
         if (!phoneForm(phone)) fail(control, "error.recipient_phone");
         else data[spec.name] = phone;
         break;

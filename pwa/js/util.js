@@ -130,6 +130,11 @@ export function normalizePhone(text) {
   return asciiDigits(text).replace(/[\s-]/g, "");
 }
 
+/** A recipient's number as the label shows it (138****5678), its stars typed full-width or as × too. */
+export function labelPhone(text) {
+  return normalizePhone(text).replace(/[\uFF0A\u00D7xX]/g, "*");
+}
+
 /** YYYY-MM-DD of a moment in a time zone (the county's). */
 export function dayInZone(moment, timeZone) {
   const date = moment instanceof Date ? moment : new Date(moment);

@@ -95,3 +95,29 @@ async def test_an_amount_too_large_is_called_too_large_not_malformed(phone, pwa_
         await page.click("form[data-form='service.recorded'] button[type=submit]")
         await expect(error).to_have_text(catalog("zh-CN")["error.money_range"])
         assert await page.input_value("[name=amount_fen]") == typed  # kept, to correct
+
+
+async def test_batch_scan_in_takes_a_label_typed_with_full_width_stars(phone, pwa_server, api_as):
+    """A Chinese keyboard types the label's stars full-width (138＊＊＊＊5678): the 代收 form took
+    it, 连续入库 said 手机号不对 and kept the parcel waiting."""
+    page = await phone.new_page()
+    await login(page, pwa_server.url, "13800000024")
+    await go(page, "batch", "form[data-form='batch']")
+    numbers = [tracking_no(), tracking_no()]
+    for number, typed in zip(numbers, ["138＊＊＊＊5678", "１３９××××６６０１"], strict=True):
+        await page.focus("input[name=tracking_no]")
+        await page.keyboard.type(number, delay=8)  # the gun
+        await page.keyboard.press("Enter")
+        await expect(page.locator("input[name=recipient_phone]")).to_be_focused()
+        await page.keyboard.type(typed, delay=90)  # the keeper, by hand
+        await page.keyboard.press("Enter")
+        await expect(page.locator(f"[data-batch-item][data-tracking='{number}']")).to_have_count(1)
+    await expect(page.locator(".batch-problem")).to_be_hidden()
+    await wait_outbox_empty(page)
+    events = api_as("13800000024").events()
+    sent = {
+        e["data"]["tracking_no"]: e["data"]["recipient_phone"]
+        for e in events
+        if e["type"] == "parcel.received"
+    }
+    assert [sent.get(n) for n in numbers] == ["138****5678", "139****6601"]

@@ -14,7 +14,7 @@ import { proposePickupCode } from "../projector.js";
 import { localView } from "../local-view.js";
 import { kvGet, kvSet, record } from "../store.js";
 import { button, cell, cells, clear, h, sectionTitle, sheet, toast } from "../ui.js";
-import { asciiDigits } from "../util.js";
+import { asciiDigits, labelPhone } from "../util.js";
 import { counterStrings, shelfLabel, stationShelf } from "./counter-kit.js";
 
 const KEY = "batch";
@@ -131,7 +131,7 @@ export async function render(root) {
       else trackingInput.focus();
       return;
     }
-    const phone = asciiDigits(phoneInput.value).replace(/[\s-]/g, "");
+    const phone = labelPhone(phoneInput.value);
     if (!phoneForm(phone)) {
       showProblem(t("batch.phone_invalid"));
       phoneInput.focus();

@@ -9,7 +9,7 @@ import { setTitle } from "../main.js";
 import { localView } from "../local-view.js";
 import { countyTimezone, record } from "../store.js";
 import { cell, cells, clear, field, h, icon, sectionTitle, setFieldError, sheet, toast } from "../ui.js";
-import { asciiDigits, fenToYuanText, normalizePhone, oneLine, parseYuan } from "../util.js";
+import { asciiDigits, fenToYuanText, labelPhone, oneLine, parseYuan } from "../util.js";
 
 const RETURN_REASONS = ["return.overdue", "return.refused", "return.wrong_address"];
 
@@ -31,7 +31,7 @@ export function matches(parcel, query) {
  * them masked): the same last four digits, and the digits shown before them agree.
  */
 function samePhone(stored, query) {
-  const typed = normalizePhone(query).replace(/[\uFF0A\u00D7xX]/g, "*");
+  const typed = labelPhone(query);
   const form = phoneForm(typed);
   const phone = String(stored || "");
   if ((form !== "full" && form !== "masked") || !phoneForm(phone)) return false;
