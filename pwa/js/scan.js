@@ -7,6 +7,7 @@
 // a burst came from a gun is judged on the whole burst when it ends (its median gap between keys),
 // so a stall cannot cut a number in two, and a person typing slowly and pressing Enter still
 // submits the form as usual.
+// A tap (pointerdown) forgets the burst so far: no gun taps in the middle of a scan.
 //
 // API (stable; the batch scan-in screen reuses it):
 //
@@ -109,6 +110,13 @@ export function captureScans(options) {
     keys += event.key;
     last = now;
   };
+  // A gun's burst has no tap inside it: keys typed by hand before the keeper tapped a field
+  // (the phone's tail, then the number box, then the gun) are not the start of the next scan.
+  const tapped = () => forget();
   target.addEventListener("keydown", listener, true);
-  return () => target.removeEventListener("keydown", listener, true);
+  target.addEventListener("pointerdown", tapped, true);
+  return () => {
+    target.removeEventListener("keydown", listener, true);
+    target.removeEventListener("pointerdown", tapped, true);
+  };
 }

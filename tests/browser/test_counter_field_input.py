@@ -121,3 +121,28 @@ async def test_batch_scan_in_takes_a_label_typed_with_full_width_stars(phone, pw
         if e["type"] == "parcel.received"
     }
     assert [sent.get(n) for n in numbers] == ["138****5678", "139****6601"]
+
+
+async def test_keys_typed_before_a_tap_are_not_part_of_the_next_scan(phone, pwa_server):
+    """The keeper types the tail 5678 by hand, taps the number box and scans the next parcel
+    within a second and a half: the typed keys and the gun's were one burst, so the number box
+    got 5678SF…, a number that does not exist, and saving it recorded a wrong parcel."""
+    page = await phone.new_page()
+    await login(page, pwa_server.url, "13800000025")
+    await go(page, "record/received", "form[data-form='parcel.received']")
+    number = "SF" + str(uuid.uuid4().int)[:13]
+    await page.click("[name=recipient_phone]")
+    await page.keyboard.type("5678", delay=120)  # by hand
+    await page.click("[name=tracking_no]")  # a tap, then the gun
+    await page.keyboard.type(number, delay=8)
+    await page.keyboard.press("Enter")
+    assert await page.input_value("[name=tracking_no]") == number
+    assert await page.input_value("[name=recipient_phone]") == "5678"
+    # Typed into the number box itself, then a tap on it and a scan: the scan alone.
+    await page.fill("[name=tracking_no]", "")
+    await page.click("[name=tracking_no]")
+    await page.keyboard.type("SF12", delay=120)
+    await page.click("[name=tracking_no]")
+    await page.keyboard.type(number, delay=8)
+    await page.keyboard.press("Enter")
+    assert await page.input_value("[name=tracking_no]") == number
