@@ -163,7 +163,7 @@ export function inputFor(spec, initial, defaults) {
         type: "tel",
         inputmode: "numeric",
         autocomplete: "off",
-        maxlength: "13",
+        maxlength: "20",
         class: "input input-mono",
         value: value || "",
       });

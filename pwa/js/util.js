@@ -126,8 +126,12 @@ export function oneLine(text) {
 
 export const MOBILE = /^1[3-9]\d{9}$/;
 
+/** A number as typed or pasted, read as the server reads it (backend/phones.py): full-width
+ * digits, spaces, dashes and brackets, and a +86 / 0086 / 86 prefix off a mobile number. */
 export function normalizePhone(text) {
-  return asciiDigits(text).replace(/[\s-]/g, "");
+  const cleaned = asciiDigits(text).replace(/\uFF0B/g, "+").replace(/[\s\-()（）]/g, "");
+  const prefixed = /^(?:\+86|0086|86)(1[3-9]\d{9})$/.exec(cleaned);
+  return prefixed ? prefixed[1] : cleaned;
 }
 
 /** A recipient's number as the label shows it (138****5678), its stars typed full-width or as × too. */

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.helpers import go, login, record_received, wait_outbox_empty
+from tests.browser.helpers import go, login, outbox, record_received, submit, wait_outbox_empty
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -146,3 +146,27 @@ async def test_keys_typed_before_a_tap_are_not_part_of_the_next_scan(phone, pwa_
     await page.keyboard.type(number, delay=8)
     await page.keyboard.press("Enter")
     assert await page.input_value("[name=tracking_no]") == number
+
+
+async def test_a_number_copied_with_its_86_prefix_is_the_number(phone, pwa_server):
+    """A number copied from the phone's contacts or WeChat comes as +86 138 1234 5678: the form
+    said 请填写正确的手机号 (the 代购 box even cut it at 13 characters), while the server reads
+    the same text as 13812345678 (backend/phones.py)."""
+    page = await phone.new_page()
+    await login(page, pwa_server.url, "13800000026")
+    await phone.set_offline(True)  # the entries stay in the outbox to be read
+    await go(page, "record/ordered", "form[data-form='purchase.ordered']")
+    await page.fill("[name=item]", "化肥")
+    await page.fill("[name=amount_fen]", "120")
+    await page.focus("[name=customer_phone]")
+    await page.keyboard.type("+86 138-1234-5678", delay=90)
+    await submit(page, "purchase.ordered")
+    await go(page, "record/received", "form[data-form='parcel.received']")
+    number = tracking_no()
+    await page.fill("[name=tracking_no]", number)
+    await page.focus("[name=recipient_phone]")
+    await page.keyboard.type("（+86）139 5550 7341", delay=90)
+    await submit(page, "parcel.received")
+    entries = {e["type"]: e["data"] for e in await outbox(page)}
+    assert entries["purchase.ordered"]["customer_phone"] == "13812345678"
+    assert entries["parcel.received"]["recipient_phone"] == "13955507341"
