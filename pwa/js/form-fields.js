@@ -233,11 +233,12 @@ export function inputFor(spec, initial, defaults) {
         )
       );
     default:
+      // No maxlength: it cut a pasted 300-character address to its first 100 without a word
+      // (out of sight in a one-line box); collect() refuses it with "最多 N 个字" instead.
       return h("input", {
         name: spec.name,
         type: "text",
         autocomplete: "off",
-        maxlength: String(spec.max || 100),
         class: "input",
         value: value || "",
       });

@@ -170,3 +170,22 @@ async def test_a_number_copied_with_its_86_prefix_is_the_number(phone, pwa_serve
     entries = {e["type"]: e["data"] for e in await outbox(page)}
     assert entries["purchase.ordered"]["customer_phone"] == "13812345678"
     assert entries["parcel.received"]["recipient_phone"] == "13955507341"
+
+
+async def test_a_text_too_long_is_refused_not_cut_short(phone, pwa_server):
+    """A 300-character address pasted into 目的地 was cut to its first 100 characters by the box
+    itself, out of sight, and recorded so; "太长了，最多 100 个字" never showed."""
+    page = await phone.new_page()
+    await login(page, pwa_server.url, "13800000026")
+    await go(page, "record/dispatched", "form[data-form='parcel.dispatched']")
+    await page.fill("[name=tracking_no]", tracking_no())
+    await page.fill("[name=weight_g]", "2")
+    await page.fill("[name=fee_fen]", "8")
+    pasted = "新疆喀什地区岳普湖县" * 30
+    await page.focus("[name=destination]")
+    await page.keyboard.insert_text(pasted)
+    assert await page.input_value("[name=destination]") == pasted  # all of it, to shorten
+    await page.click("form[data-form='parcel.dispatched'] button[type=submit]")
+    error = page.locator("[data-field=destination] .field-error")
+    await expect(error).to_have_text(catalog("zh-CN")["error.too_long"].replace("{max}", "100"))
+    assert await outbox(page) == []  # nothing recorded
