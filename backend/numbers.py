@@ -16,11 +16,13 @@ from typing import Any
 
 from backend.errors import DomainError
 
-# Full-width digits, point and minus to ASCII; the full-width, Arabic (Uyghur) comma and the
-# Arabic decimal separator to a comma. Only ASCII digits are digits then, as in JavaScript's
+# Full-width digits, point and minus to ASCII, and the ideographic full stop a Chinese keyboard
+# types for "." ("12。5"); the full-width, Arabic (Uyghur) comma and the Arabic decimal separator
+# to a comma. Only ASCII digits are digits then, as in JavaScript's
 # `\d` (Python's `\d` takes any script's digits).
 _ASCII = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF1A)} | {
     0xFF0E: ord("."),
+    0x3002: ord("."),
     0xFF0D: ord("-"),
     0x2212: ord("-"),
     0xFF0C: ord(","),
@@ -67,6 +69,15 @@ def read_decimal(text: str, places: int, *, signed: bool = False) -> Decimal:
         raise Unreadable("format")
     number = Decimal(f"{whole or '0'}.{fraction or '0'}")
     return -number if negative and number else number
+
+
+# 元 as written on a receipt: "¥12.5", "12.5元" (a sign before, the unit after, nothing between).
+_CURRENCY = re.compile(r"^\s*[¥￥]|元\s*$")
+
+
+def read_yuan(text: str, *, signed: bool = False) -> Decimal:
+    """An amount in 元 as typed, to the fen (two decimals)."""
+    return read_decimal(_CURRENCY.sub("", str(text)), 2, signed=signed)
 
 
 def read_whole(text: str) -> int:

@@ -68,10 +68,10 @@ async def test_county_price_table_saved_in_yuan_then_a_bad_grid_refused(client, 
     assert translate("county_page.prices.saved", "zh-CN") in again.text
 
     # Not an amount: refused with the cell marked, the typed grid kept, nothing changed.
-    bad = await client.post(f"{PAGE}/prices", data={**form, "fee_ZTO_0": "8.5元"}, headers=HTML)
+    bad = await client.post(f"{PAGE}/prices", data={**form, "fee_ZTO_0": "8块5"}, headers=HTML)
     assert bad.status_code == 200
     assert 'data-error-for="fee_ZTO_0"' in bad.text
-    assert cell(bad.text, "fee_ZTO_0") == "8.5元" and cell(bad.text, "fee_SF_1") == "22,5"
+    assert cell(bad.text, "fee_ZTO_0") == "8块5" and cell(bad.text, "fee_SF_1") == "22,5"
     assert translate("problem.price_fee_format", "zh-CN") in bad.text
     # The message names the cell (at 360 px the red cell may be out of the table's view).
     said = bad.text.split("data-prices-error>")[1].split("</p>")[0]

@@ -95,10 +95,10 @@ async def test_the_county_settings_read_full_width_digits_and_refuse_grouped_amo
         "target_village_pct": "70",
         "target_poor_village_pct": "55",
         "subsidy_fen_per_parcel": "1，5",
-        "subsidy_monthly_cap_fen": "800",
+        "subsidy_monthly_cap_fen": "800元",  # as a receipt writes it
+        "parcel_fee_cap_fen": "¥3。5",  # a Chinese keyboard's 。 for the point
         "parcel_free_days": "３",
         "parcel_daily_fee_fen": "0,5",
-        "parcel_fee_cap_fen": "3",
         "parcel_return_days": "7",
         "checkin_reminder_weekday": "2",
         "checkin_reminder_hour": "１０",
@@ -109,6 +109,7 @@ async def test_the_county_settings_read_full_width_digits_and_refuse_grouped_amo
     county = await County.select().where(County.id == world.county_id).first()
     assert county["target_township_pct"] == 100 and county["parcel_free_days"] == 3
     assert county["subsidy_fen_per_parcel"] == 150 and county["parcel_daily_fee_fen"] == 50
+    assert county["subsidy_monthly_cap_fen"] == 80000 and county["parcel_fee_cap_fen"] == 350
     assert county["checkin_reminder_hour"] == 10
 
     for box, typed in (("subsidy_monthly_cap_fen", "1,250"), ("parcel_free_days", "1,000")):

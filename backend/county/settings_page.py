@@ -23,7 +23,7 @@ from backend.county import baseline as county_baseline
 from backend.county import milestones as county_milestones
 from backend.county import targets as programme_targets
 from backend.errors import DomainError, refuse_together
-from backend.numbers import Unreadable, read_decimal
+from backend.numbers import Unreadable, read_decimal, read_yuan
 from backend.registry import schemas as registry_schemas
 from backend.registry import service as registry
 from backend.registry.screens import SCREEN_NAMES
@@ -111,9 +111,9 @@ def target_form_input(values: dict[str, Any]) -> tuple[datetime.date, list[tuple
     return start, typed_targets(values, programme_targets.TARGET_NAMES)
 
 
-# A target's decimals by its unit: 元 to the fen, counts whole; percent to three places, so a
-# growth of "1.250" is 1.25 %, not refused as a thousands separator.
-TARGET_PLACES = {"fen": 2, "pct": 3, "count": 0}
+# A target's decimals by its unit (元 are read to the fen): counts whole; percent to three
+# places, so a growth of "1.250" is 1.25 %, not refused as a thousands separator.
+TARGET_PLACES = {"pct": 3, "count": 0}
 
 
 def typed_targets(values: dict[str, Any], names: dict[str, str]) -> list[tuple[str, float]]:
@@ -128,7 +128,10 @@ def typed_targets(values: dict[str, Any], names: dict[str, str]) -> list[tuple[s
             continue
         try:
             # A sign is read for every unit: check_targets says what a target may be.
-            number = read_decimal(text, TARGET_PLACES[unit], signed=True)
+            if unit == "fen":
+                number = read_yuan(text, signed=True)
+            else:
+                number = read_decimal(text, TARGET_PLACES[unit], signed=True)
         except Unreadable as refusal:
             refused.append(refusal.problem(box, text, "county_invalid_target"))
             continue
@@ -186,7 +189,7 @@ PRICE_BAND_COLUMNS = 6  # the bands in use, and room for one more
 def _price_fen(text: str, box: str) -> int:
     """元 as typed ("12", "¥12.5", "12,5" from a Uyghur or Chinese keyboard) to fen."""
     try:
-        return int(read_decimal(re.sub("[¥￥]", "", text), 2) * 100)
+        return int(read_yuan(text) * 100)
     except Unreadable as refusal:
         raise refusal.problem(box, text, "price_fee_format") from None
 

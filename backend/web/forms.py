@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 
 from backend.errors import DomainError, problem_document, refuse_together, validation_detail
-from backend.numbers import Unreadable, read_decimal
+from backend.numbers import Unreadable, read_decimal, read_yuan
 from backend.web.format import Formatter
 
 
@@ -83,7 +83,10 @@ def struct_input(values: dict[str, Any], fields: list[FormField]) -> dict[str, A
         if spec.kind not in NUMBER_PLACES or not isinstance(value, str):
             continue
         try:
-            number = read_decimal(value, NUMBER_PLACES[spec.kind])
+            if spec.kind == "yuan":
+                number = read_yuan(value)  # "¥12.5" and "12.5元" too
+            else:
+                number = read_decimal(value, NUMBER_PLACES[spec.kind])
         except Unreadable as refusal:
             refused.append(refusal.problem(spec.name, value, NUMBER_FORMAT[spec.kind]))
             continue

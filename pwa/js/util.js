@@ -44,6 +44,7 @@ export const MAX_FEN = 10000000; // ¥100,000: the server's limit for one entry
 export function readDecimal(text, places, signed = false) {
   let cleaned = asciiDigits(text)
     .replace(/[\uFF0C\u060C\u066B]/g, ",") // full-width comma, Arabic comma and decimal separator
+    .replace(/\u3002/g, ".") // the ideographic full stop a Chinese keyboard types for "."
     .replace(/\u2212/g, "-")
     .replace(/\s/g, "");
   const negative = signed && cleaned.charAt(0) === "-";
@@ -66,13 +67,18 @@ export function readDecimal(text, places, signed = false) {
   return { sign: negative && !zero ? "-" : "", whole: digits, fraction: padded };
 }
 
+/** 元 as written on a receipt, "¥12.5" or "12.5元", read to the fen (backend/numbers.py read_yuan). */
+export function readYuan(text) {
+  return readDecimal(String(text).replace(/^\s*[¥￥]|元\s*$/g, ""), 2);
+}
+
 /**
  * Yuan as typed to integer fen, exactly (no floats): the one parser of every money field.
  * "12.5", "12,5", "¥3", "0.05" are read; what could be a thousands separator is refused.
  * Returns {fen} or {error: "money_format" | "money_range" | "money_ambiguous"}.
  */
 export function parseYuan(text) {
-  const read = readDecimal(String(text).replace(/[¥￥]/g, ""), 2);
+  const read = readYuan(text);
   if (read.error) return { error: `money_${read.error}` };
   if (read.whole.length > 7) return { error: "money_range" }; // written right, too large
   const fen = Number(read.whole) * 100 + Number(read.fraction);

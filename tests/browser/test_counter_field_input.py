@@ -189,3 +189,20 @@ async def test_a_text_too_long_is_refused_not_cut_short(phone, pwa_server):
     error = page.locator("[data-field=destination] .field-error")
     await expect(error).to_have_text(catalog("zh-CN")["error.too_long"].replace("{max}", "100"))
     assert await outbox(page) == []  # nothing recorded
+
+
+async def test_an_amount_written_as_a_chinese_keyboard_gives_it_is_read(phone, pwa_server):
+    """A Chinese keyboard types 。 for the point ("12。5") and a receipt writes "30元": both were
+    refused as 金额格式不对, while "¥30" was taken. Read as the county's forms read them."""
+    page = await phone.new_page()
+    await login(page, pwa_server.url, "13800000025")
+    await phone.set_offline(True)  # the entries stay in the outbox to be read
+    for typed in ["12。5", "30元"]:
+        await go(page, "record/service", "form[data-form='service.recorded']")
+        await page.focus("[name=amount_fen]")
+        await page.keyboard.type(typed, delay=90)
+        await submit(page, "service.recorded")
+    amounts = [
+        e["data"]["amount_fen"] for e in await outbox(page) if e["type"] == "service.recorded"
+    ]
+    assert sorted(amounts) == [1250, 3000]

@@ -20,7 +20,7 @@ from backend.ledger.carriers import (
     parse_tracking_no,
     phone_form,
 )
-from backend.numbers import Unreadable, read_decimal
+from backend.numbers import Unreadable, read_decimal, read_yuan
 from backend.privacy import mask_account, mask_phone
 from tests.browser.helpers import login
 
@@ -167,15 +167,22 @@ def generated_typed_numbers(rng: random.Random, n: int) -> list[str]:
             typed = typed.translate(full_width)
         if rng.random() < 0.1:
             typed = typed.replace(",", rng.choice(["\u060c", "\u066b"]))
+        if rng.random() < 0.1:
+            typed = typed.replace(".", "\u3002")  # a Chinese keyboard's 。 for a point
+        if rng.random() < 0.15:
+            typed = rng.choice(["¥", "￥", " ¥"]) + typed if rng.random() < 0.5 else typed + "元"
         if rng.random() < 0.15:
             typed = rng.choice([" ", "\u3000", "\xa0"]) + typed + " "
         cases.append(typed)
     return cases
 
 
-def python_reading(typed: str, places: int, signed: bool) -> str:
+def python_reading(typed: str, places: int | str, signed: bool) -> str:
+    """`places` "yuan": an amount in 元 (read_yuan); else the decimals a box takes."""
     try:
-        return f"{read_decimal(typed, places, signed=signed):.{places}f}"
+        if places == "yuan":
+            return f"{read_yuan(typed, signed=signed):.2f}"
+        return f"{read_decimal(typed, int(places), signed=signed):.{places}f}"
     except Unreadable as refusal:
         return refusal.reason
 
@@ -184,7 +191,7 @@ JS_READING = """async (cases) => {
   const icon = document.querySelector("link[rel=icon]").href;
   const util = await import(icon.replace("icons/icon-192.png", "js/util.js"));
   return cases.map(([typed, places, signed]) => {
-    const read = util.readDecimal(typed, places, signed);
+    const read = places === "yuan" ? util.readYuan(typed) : util.readDecimal(typed, places, signed);
     if (read.error) return read.error;
     return places ? `${read.sign}${read.whole}.${read.fraction}` : `${read.sign}${read.whole}`;
   });
@@ -197,6 +204,8 @@ async def test_the_pwa_and_the_server_read_a_typed_number_alike(phone, pwa_serve
     rng = random.Random(20261207)
     typed = [*generated_typed_numbers(rng, 1500), "12,5", "1,250", "１２，５", "0,250", "1.250"]
     cases = [(t, rng.choice([0, 2, 3, 4]), rng.random() < 0.3) for t in typed]
+    cases += [(t, "yuan", False) for t in rng.sample(typed, 500)]  # the money boxes
+    cases += [("12。5", 2, False), ("¥12.5", "yuan", False), ("12,5元", "yuan", False)]
     cases += [("1.250", 2, False), ("1.250", 3, False), ("12,000", 0, False), ("-0", 2, True)]
     expected = [python_reading(*case) for case in cases]
 
@@ -205,7 +214,7 @@ async def test_the_pwa_and_the_server_read_a_typed_number_alike(phone, pwa_serve
     answers = await page.evaluate(JS_READING, [list(case) for case in cases])
     for case, python, js in zip(cases, expected, answers, strict=True):
         assert js == python, case
-    assert expected[-4:] == ["ambiguous", "1.250", "ambiguous", "0.00"]
+    assert expected[-7:] == ["12.50", "12.50", "12.50", "ambiguous", "1.250", "ambiguous", "0.00"]
     # The generated cases reach every answer: read, refused as unclear, refused as no number.
     assert {"ambiguous", "format"} <= set(expected)
     assert sum(answer.replace(".", "").lstrip("-").isdigit() for answer in expected) > 300
