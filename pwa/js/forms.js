@@ -324,6 +324,24 @@ async function scanInto(input) {
 }
 
 /** The next field to type in (the scanner gun's Enter moves on; choices keep their default). */
+/**
+ * A scan that takes the place of a tracking number typed or scanned but not yet recorded says so:
+ * a second parcel scanned before the first was saved replaced it without a word, and the first
+ * stayed on the shelf unrecorded, its villager never told.
+ */
+export function warnReplaced(previousText, text) {
+  const previous = parseTrackingNo(previousText || "").tracking_no;
+  if (isPossibleTrackingNo(previous) && previous !== parseTrackingNo(text).tracking_no) {
+    toast(t("tracking.replaced", { number: previous }), "warn", 8000);
+  }
+}
+
+/** A gun's scan landed in a form's field: on to the next field. */
+export function scannedInto(input, text, before) {
+  if (input.name === "tracking_no") warnReplaced(before, text);
+  focusNext(input);
+}
+
 export function focusNext(input) {
   const form = input.form;
   if (!form) return;

@@ -288,9 +288,9 @@ function loadScanner() {
   if (!scannerLoading) {
     scannerLoading = Promise.all([import("./scan.js"), import("./forms.js")]).then(([scan, forms]) =>
       scan.captureScans({
-        onFieldScan: (input, text) => {
+        onFieldScan: (input, text, before) => {
           if (app.screen && app.screen.onFieldScan) app.screen.onFieldScan(input, text);
-          else forms.focusNext(input);
+          else forms.scannedInto(input, text, before);
         },
         onScan: routeScan,
       })

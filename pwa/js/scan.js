@@ -13,10 +13,11 @@
 //
 //   import { captureScans } from "./scan.js";
 //   const stop = captureScans({
-//     onFieldScan(input, text) {},  // the burst ended in a field marked data-scan="true": the
-//                                   // field already holds exactly `text` (the whole burst, what
-//                                   // it held before the burst is replaced); "input" and "change"
-//                                   // were dispatched. Move the focus on here (nothing submits).
+//     onFieldScan(input, text, before) {},  // the burst ended in a field marked data-scan="true":
+//                                   // the field already holds exactly `text` (the whole burst;
+//                                   // what it held before, `before`, is replaced); "input" and
+//                                   // "change" were dispatched. Move the focus on here (nothing
+//                                   // submits).
 //     onScan(text) {},              // the burst ended anywhere else: the field it landed in (if
 //                                   // any) got its earlier text back; the screen decides.
 //     isScanField(element) {},      // optional; default: element.dataset.scan === "true"
@@ -88,7 +89,7 @@ export function captureScans(options) {
       const active = document.activeElement;
       if (isScanField(active)) {
         setValue(active, text);
-        onFieldScan(active, text);
+        onFieldScan(active, text, startField === active ? startValue : null);
         return;
       }
       // The burst landed in some other field: give that field its text back.

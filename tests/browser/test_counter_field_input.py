@@ -206,3 +206,39 @@ async def test_an_amount_written_as_a_chinese_keyboard_gives_it_is_read(phone, p
         e["data"]["amount_fen"] for e in await outbox(page) if e["type"] == "service.recorded"
     ]
     assert sorted(amounts) == [1250, 3000]
+
+
+async def test_a_scan_over_a_number_not_yet_recorded_says_so(phone, pwa_server):
+    """A keeper scanned a parcel, was called away before typing its phone, and scanned the next:
+    the form showed the second number and the first parcel stayed on the shelf unrecorded (its
+    villager never told), with nothing said. Now the phone says which number was not recorded;
+    a scan after a saved parcel says nothing."""
+    page = await phone.new_page()
+    await login(page, pwa_server.url, "13800000027")
+    await go(page, "record/received", "form[data-form='parcel.received']")
+    first, second, third = tracking_no(), tracking_no(), tracking_no()
+    toast = page.locator("#toast")
+    warning = catalog("zh-CN")["tracking.replaced"]
+    await page.focus("[name=tracking_no]")
+    await page.keyboard.type(first, delay=8)  # a gun
+    await page.keyboard.press("Enter")
+    await expect(page.locator("[name=recipient_phone]")).to_be_focused()
+    await page.keyboard.type(second, delay=8)  # the next parcel, the phone box still empty
+    await page.keyboard.press("Enter")
+    await expect(page.locator("[name=tracking_no]")).to_have_value(second)
+    await expect(toast).to_contain_text(warning.replace("{number}", first))
+    # Back in the number box, a third scan over the second says so too.
+    await page.focus("[name=tracking_no]")
+    await page.keyboard.type(third, delay=8)
+    await page.keyboard.press("Enter")
+    await expect(page.locator("[name=tracking_no]")).to_have_value(third)
+    await expect(toast).to_contain_text(warning.replace("{number}", second))
+    # Recorded, then the next scan: nothing to warn of.
+    await page.fill("[name=recipient_phone]", "13955507341")
+    await submit(page, "parcel.received")
+    await page.evaluate("document.getElementById('toast').textContent = ''")
+    await page.focus("[name=tracking_no]")
+    await page.keyboard.type(tracking_no(), delay=8)
+    await page.keyboard.press("Enter")
+    await page.wait_for_timeout(300)
+    assert "还没有登记" not in await toast.inner_text()

@@ -3,7 +3,7 @@
 // Also the edit of an entry the server rejected (same id, new content).
 
 import { maskedPhone, rulesReady } from "../carriers.js";
-import { buildForm, describe, detailNode, focusNext } from "../forms.js";
+import { buildForm, describe, detailNode, focusNext, warnReplaced } from "../forms.js";
 import { hasForm, useCatalogue } from "../form-fields.js";
 import { api } from "../api.js";
 import { formatDateTime, formatTime, ltr, money, t } from "../i18n.js";
@@ -132,6 +132,7 @@ async function form(root, type, prefill) {
     onScan: (code) => {
       const input = controls.tracking_no || controls.batch_code;
       if (!input) return;
+      if (input === controls.tracking_no) warnReplaced(input.value, code);
       input.value = code;
       input.dispatchEvent(new Event("input", { bubbles: true }));
       input.dispatchEvent(new Event("change", { bubbles: true }));
