@@ -279,6 +279,54 @@ async def test_a_comma_typed_into_a_count_is_refused_not_read_as_a_bigger_number
     await context.close()
 
 
+async def test_a_double_tap_on_save_over_a_slow_line_saves_once(browser, county_server):
+    """保存 tapped twice while the line was slow posted the training session twice: two sessions,
+    their 人次 counted twice in what the county reports. The form is sent once."""
+    context = await desktop(browser, "zh-CN")
+    page = await context.new_page()
+    await log_in(page, county_server.url)
+    api = httpx.post(
+        f"{county_server.url}/api/v1/auth/login", json={"phone": STAFF, "password": PASSWORD}
+    ).json()
+    headers = {"authorization": f"Bearer {api['token']}"}
+    sessions_url = f"{county_server.url}/api/v1/counties/{api['user']['county_id']}/trainings"
+
+    def sessions_titled(title: str) -> int:
+        found = httpx.get(sessions_url, params={"year": "2026"}, headers=headers).json()
+        return sum(1 for s in found["sessions"] if s["title"] == title)
+
+    await page.goto(f"{county_server.url}/county/training")
+    form = page.locator("form[data-form=training]")
+    await form.locator("[name=title]").fill("双击测试夜校")
+    await form.locator("[name=held_on]").fill("2026-11-20")
+    await form.locator("[name=trainees]").fill("张三\n李四")
+    posts = []
+    page.on(
+        "request", lambda request: posts.append(request.url) if request.method == "POST" else None
+    )
+    cdp = await context.new_cdp_session(page)  # the county's line at its worst
+    await cdp.send("Network.enable")
+    slow = {
+        "offline": False,
+        "latency": 1500,
+        "downloadThroughput": 50000,
+        "uploadThroughput": 50000,
+    }
+    await cdp.send("Network.emulateNetworkConditions", slow)
+    save = form.locator("button[type=submit]")
+    await save.scroll_into_view_if_needed()
+    box = await save.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    await page.mouse.click(x, y)
+    await page.wait_for_timeout(800)  # nothing seems to happen: tapped again
+    await page.mouse.click(x, y)
+    await page.wait_for_url("**/county/training?*saved=1*", timeout=30_000)
+    await page.wait_for_load_state()
+    assert len(posts) == 1, posts
+    assert sessions_titled("双击测试夜校") == 1
+    await context.close()
+
+
 @pytest.mark.parametrize("lang", ["zh-CN", "ug"])
 async def test_scorecard_prints_for_the_inspector(browser, county_server, tmp_path, lang):
     """考核指标 (issue #14): every target in its group, its 打印 button, the print stylesheet

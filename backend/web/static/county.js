@@ -2,7 +2,9 @@
 // - filter forms marked data-autosubmit submit when a choice changes (their button is then hidden);
 // - buttons marked data-confirm ask before submitting (closing a station, resetting a password);
 // - on a phone the menu is one row that scrolls sideways: the page's own item is brought into it;
-// - a refused form comes back with the page at its top: its first error is brought into view.
+// - a refused form comes back with the page at its top: its first error is brought into view;
+// - a form being sent is not sent again by a second tap (a training session saved twice counted
+//   its 人次 twice).
 document.querySelectorAll("form[data-autosubmit]").forEach((form) => {
   form.querySelectorAll("select").forEach((select) => {
     select.addEventListener("change", () => form.requestSubmit());
@@ -51,3 +53,16 @@ if (refused && !window.location.hash) {
   refused.scrollIntoView({ block: "center" });
   if (refused.matches("input, select, textarea")) refused.focus({ preventScroll: true });
 }
+// One send per form: a double tap on 保存 on a slow line posted twice, and the server made two of
+// what was meant once. The button is not disabled (its name and value, e.g. close_all, go with
+// the form); a page brought back by the back button can send again.
+// Listened for on the window, after the form's own listeners (the hub's refuses an empty list).
+window.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (event.defaultPrevented || form.getAttribute("method") !== "post") return;
+  if (form.dataset.sending) event.preventDefault();
+  else form.dataset.sending = "1";
+});
+window.addEventListener("pageshow", () => {
+  document.querySelectorAll("form[data-sending]").forEach((form) => delete form.dataset.sending);
+});
