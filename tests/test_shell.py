@@ -307,9 +307,8 @@ def test_every_key_the_code_uses_is_in_the_catalogs():
         "status": ["synced", "pending", "rejected", "conflict"],
         "weekday": [str(day) for day in range(7)],
         "error": [
-            "money_format", "money_range", "weight_format", "weight_range", "weight_ambiguous",
-            "quantity_format", "quantity_ambiguous",
-            "quantity_range",
+            "money_format", "money_range", "money_zero", "weight_format", "weight_range",
+            "weight_ambiguous", "quantity_format", "quantity_ambiguous", "quantity_range",
         ],
     }  # fmt: skip
     for family, members in families.items():

@@ -68,7 +68,7 @@ const FORMS = {
   "purchase.ordered": [
     { name: "platform", kind: "select", label: "field.platform", options: () => PLATFORMS, prefix: "platform." },
     { name: "item", kind: "text", label: "field.item", max: 100 },
-    { name: "amount_fen", kind: "money", label: "field.amount_purchase" },
+    { name: "amount_fen", kind: "money", label: "field.amount_purchase", positive: true },
     { name: "commission_fen", kind: "money", label: "field.commission", zeroIfEmpty: true },
     { name: "customer_phone", kind: "phone", label: "field.customer_phone", optional: true },
     { name: "household_code", kind: "household", label: "field.household_code", optional: true },
@@ -78,7 +78,7 @@ const FORMS = {
     { name: "product", kind: "text", label: "field.product", max: 40 },
     { name: "quantity", kind: "quantity", label: "field.quantity" },
     { name: "unit", kind: "text", label: "field.unit", max: 10, remember: true, fallback: "sale.unit_default" },
-    { name: "amount_fen", kind: "money", label: "field.amount_sale" },
+    { name: "amount_fen", kind: "money", label: "field.amount_sale", positive: true },
     { name: "commission_fen", kind: "money", label: "field.commission", zeroIfEmpty: true },
     { name: "channel", kind: "text", label: "field.channel", max: 40, remember: true, fallback: "sale.channel_default" },
     { name: "household_code", kind: "household", label: "field.household_code", optional: true },
@@ -86,7 +86,7 @@ const FORMS = {
   ],
   "service.recorded": [
     { name: "service", kind: "choice", label: "field.service", options: () => SERVICES, prefix: "service." },
-    { name: "amount_fen", kind: "money", label: "field.amount_service" },
+    { name: "amount_fen", kind: "money", label: "field.amount_service", positive: true },
     { name: "fee_fen", kind: "money", label: "field.fee_service", zeroIfEmpty: true },
     { name: "account", kind: "text", label: "field.account", optional: true, max: 40 },
   ],
@@ -290,6 +290,9 @@ export function collect(type, specs, controls, confirmBox) {
       case "money": {
         const parsed = parseYuan(raw === "" ? "0" : raw);
         if (parsed.error) fail(control, `error.${parsed.error}`);
+        // A sale, purchase or top-up of ¥0 is a slip of the finger (a 0 sale still counted its
+        // household as served); a 代发 fee of 0 can be true (the county pays it).
+        else if (spec.positive && parsed.fen === 0) fail(control, "error.money_zero");
         else data[spec.name] = parsed.fen;
         break;
       }

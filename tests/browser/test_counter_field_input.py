@@ -242,3 +242,26 @@ async def test_a_scan_over_a_number_not_yet_recorded_says_so(phone, pwa_server):
     await page.keyboard.press("Enter")
     await page.wait_for_timeout(300)
     assert "还没有登记" not in await toast.inner_text()
+
+
+async def test_a_sale_purchase_or_top_up_of_nothing_is_refused(phone, pwa_server):
+    """A ¥0 代销, 代购 or 充值 was saved (a slip of the finger); a ¥0 sale naming a household still
+    counted it among the poor households served. A 代发 fee of 0 stays possible (county-paid)."""
+    page = await phone.new_page()
+    await login(page, pwa_server.url, "13800000028")
+    await phone.set_offline(True)  # the entries stay in the outbox to be read
+    await go(page, "record/service", "form[data-form='service.recorded']")
+    await page.focus("[name=amount_fen]")
+    await page.keyboard.type("0", delay=90)
+    await page.click("form[data-form='service.recorded'] button[type=submit]")
+    error = page.locator("[data-field=amount_fen] .field-error")
+    await expect(error).to_have_text(catalog("zh-CN")["error.money_zero"])
+    await go(page, "record/dispatched", "form[data-form='parcel.dispatched']")
+    await page.fill("[name=tracking_no]", tracking_no())
+    await page.fill("[name=weight_g]", "1")
+    await page.fill("[name=fee_fen]", "0")
+    await page.fill("[name=destination]", "喀什")
+    await submit(page, "parcel.dispatched")
+    assert [(e["type"], e["data"]["fee_fen"]) for e in await outbox(page)] == [
+        ("parcel.dispatched", 0)
+    ]
