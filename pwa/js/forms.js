@@ -323,7 +323,6 @@ async function scanInto(input) {
   focusNext(input);
 }
 
-/** The next field to type in (the scanner gun's Enter moves on; choices keep their default). */
 /**
  * A scan that takes the place of a tracking number typed or scanned but not yet recorded says so:
  * a second parcel scanned before the first was saved replaced it without a word, and the first
@@ -342,6 +341,7 @@ export function scannedInto(input, text, before) {
   focusNext(input);
 }
 
+/** The next field to type in (the scanner gun's Enter moves on; choices keep their default). */
 export function focusNext(input) {
   const form = input.form;
   if (!form) return;
