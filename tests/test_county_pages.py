@@ -523,3 +523,20 @@ async def test_a_date_in_an_attribute_is_text_not_markup(client, world):
         titles = re.findall(r'title="([^"]*)"', page.text)
         assert titles and all("<" not in title for title in titles), titles[:3]
         assert re.search(r'title="[^"]*\d{4}-\d\d-\d\d[^"]*"', page.text)
+
+
+async def test_month_titles_read_as_months_in_chinese(client, world):
+    """ "2026-11 月度数据与去年同期", "县到村 48 小时配送（2026-11 月）": a month written as a code
+    inside a Chinese title. Titles now say 2026年11月; choices and addresses keep 2026-11."""
+    await page_login(client, world.staff.phone)
+    month = (await client.get("/county/coverage?lang=zh-CN", headers=HTML)).text
+    this = re.search(r'<option value="(\d{4})-(\d{2})" selected>', month)
+    assert this, "the month choice"
+    year, number = this.group(1), int(this.group(2))
+    assert f"{year}年{number}月数据与去年同期" in month
+    assert f"下载{year}年{number}月台帐" in month
+    assert re.search(r"\d{4}-\d{2} 月", month) is None
+    scorecard = (await client.get("/county/scorecard?lang=zh-CN", headers=HTML)).text
+    assert f"县到村 48 小时配送（{year}年{number}月）" in scorecard
+    uyghur = (await client.get("/county/coverage?lang=ug", headers=HTML)).text
+    assert f"\u2066{year}-{number:02d}\u2069" in uyghur  # digits, isolated left-to-right

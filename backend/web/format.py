@@ -93,4 +93,11 @@ class Formatter:
         return Markup('<bdi dir="ltr">{}</bdi>').format(text)
 
     def month(self, day: datetime.date) -> str:
+        """A month as addresses and choices carry it: 2026-12."""
         return day.strftime("%Y-%m")
+
+    def month_name(self, month: datetime.date | str) -> str:
+        """A month as a title says it: 2026年12月 in Chinese ("2026-12 月" read as a code)."""
+        code = str(month)[:7]  # "2026-12", one isolated run in right-to-left text
+        year, number = code.split("-")
+        return self.t("county_page.month_name", year=year, month=int(number), code=code)
