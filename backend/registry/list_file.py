@@ -132,16 +132,16 @@ def _table(lines: Any, known: dict[str, tuple[str, ...]], required: str) -> Tabl
     return Table(columns=columns, rows=rows)
 
 
+SEEN_CHARS = 60  # of the first row, quoted when it is not the header
+# An old Excel workbook (.xls, and WPS's .et): the compound file's signature.
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
 def _seen(cells: list[str]) -> str:
     """The first row as the refusal quotes it: what was read where the header should be (a
     text file renamed .xlsx, a title row above the header)."""
     text = " | ".join(cell for cell in cells if cell)
     return text if len(text) <= SEEN_CHARS else text[: SEEN_CHARS - 1] + "…"
-
-
-SEEN_CHARS = 60
-# An old Excel workbook (.xls, and WPS's .et): the compound file's signature.
-OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def _decode(body: bytes) -> str:

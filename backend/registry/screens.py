@@ -172,7 +172,7 @@ async def screen_update(
 
 
 async def apply_change(
-    request, user, screen, row_id, values, schema, action, form: str = "form", fields=()
+    request, user, screen, row_id, values, schema, action, form: str = "form", fields=None
 ) -> Response:
     """Run a change (the screen's update unless another action is given); on refusal show the
     edit page again with the message and the input. `form` names the page's form that was sent:
@@ -180,7 +180,7 @@ async def apply_change(
     came back blank, holding the close's date, the message twice). Number boxes among `fields`
     are read as numbers first."""
     try:
-        await (action or screen.update)(user, row_id, to_struct(values, schema, list(fields)))
+        await (action or screen.update)(user, row_id, to_struct(values, schema, fields))
     except (DomainError, msgspec.ValidationError) as exc:
         state = error_state(exc, values, page_language(request))
         if form == "form":

@@ -103,8 +103,8 @@ def _hours_centi(value: Any) -> int | None:
         raise refused
     try:
         # Read to three places so "2.555" is told the hours' rule, not taken for 2,555.
-        text = value if isinstance(value, str) else None
-        hours = read_decimal(text, 3) if text is not None else decimal.Decimal(str(value))
+        typed = isinstance(value, str)
+        hours = read_decimal(value, 3) if typed else decimal.Decimal(str(value))
     except Unreadable as refusal:
         raise refusal.problem("hours", value, refused.code, **refused.params) from None
     except decimal.InvalidOperation:

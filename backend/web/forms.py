@@ -4,6 +4,7 @@ and a refusal (msgspec's or a service's DomainError) shown again as a message ne
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,7 @@ from backend.web.format import Formatter
 @dataclass(frozen=True)
 class FormField:
     name: str
-    kind: str = "text"  # text | tel | password | number | yuan | decimal | date | checkbox | select
+    kind: str = "text"  # text | tel | password | date | checkbox | select | a NUMBER_BOXES kind
     options: str = ""  # which choice list a select offers: townships | villages | stations | ...
     required: bool = False
     label: str = ""  # the label's catalog key when not "field.<name>"
@@ -52,24 +53,24 @@ def form_values(form: Any, fields: list[FormField]) -> dict[str, Any]:
     return values
 
 
-# The number boxes: the decimals each kind takes, and what a box that is not one is told. A
-# whole number is stored as typed, 元 as integer fen, a decimal box (2.5 斤) as a float, degrees
-# of latitude or longitude exactly, as text.
-NUMBER_PLACES = {"number": 0, "yuan": 2, "decimal": 3, "degrees": 6}
-NUMBER_FORMAT = {
-    "number": "whole_number_format",
-    "yuan": "yuan_format",
-    "decimal": "decimal_format",
-    "degrees": "degrees_format",
+@dataclass(frozen=True)
+class NumberBox:
+    """A kind of number box: how it reads what was typed, what a box that is not one is told,
+    and the value the schema takes."""
+
+    read: Callable[[str], Decimal]
+    refusal: str
+    stored: Callable[[Decimal], int | float | str]
+
+
+# A whole number is stored as typed, 元 as integer fen ("¥12.5" and "12.5元" too), a decimal box
+# (2.5 斤) as a float, degrees of latitude or longitude exactly, as text.
+NUMBER_BOXES = {
+    "number": NumberBox(lambda text: read_decimal(text, 0), "whole_number_format", int),
+    "yuan": NumberBox(read_yuan, "yuan_format", lambda yuan: int(yuan * 100)),
+    "decimal": NumberBox(lambda text: read_decimal(text, 3), "decimal_format", float),
+    "degrees": NumberBox(lambda text: read_decimal(text, 6), "degrees_format", "{:f}".format),
 }
-
-
-def _as_stored(number: Decimal, kind: str) -> int | float | str:
-    if kind == "yuan":
-        return int(number * 100)
-    if kind == "decimal":
-        return float(number)
-    return f"{number:f}" if kind == "degrees" else int(number)
 
 
 def struct_input(values: dict[str, Any], fields: list[FormField]) -> dict[str, Any]:
@@ -80,17 +81,13 @@ def struct_input(values: dict[str, Any], fields: list[FormField]) -> dict[str, A
     refused: list[DomainError] = []
     for spec in fields:
         value = values.get(spec.name)
-        if spec.kind not in NUMBER_PLACES or not isinstance(value, str):
+        box = NUMBER_BOXES.get(spec.kind)
+        if box is None or not isinstance(value, str):
             continue
         try:
-            if spec.kind == "yuan":
-                number = read_yuan(value)  # "¥12.5" and "12.5元" too
-            else:
-                number = read_decimal(value, NUMBER_PLACES[spec.kind])
+            converted[spec.name] = box.stored(box.read(value))
         except Unreadable as refusal:
-            refused.append(refusal.problem(spec.name, value, NUMBER_FORMAT[spec.kind]))
-            continue
-        converted[spec.name] = _as_stored(number, spec.kind)
+            refused.append(refusal.problem(spec.name, value, box.refusal))
     refuse_together(refused)
     return converted
 

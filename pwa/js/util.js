@@ -57,9 +57,9 @@ export function readDecimal(text, places, signed = false) {
   const whole = match[1];
   const separator = match[2];
   const fraction = match[3] || "";
-  if (separator && fraction.length === 3 && /^[1-9]\d{0,2}$/.test(whole)) {
-    if (separator === "," || places < 3) return { error: "ambiguous" };
-  }
+  // "1,250" and, where a box takes at most two decimals, "1.250": a thousands separator?
+  const grouped = separator && fraction.length === 3 && /^[1-9]\d{0,2}$/.test(whole);
+  if (grouped && (separator === "," || places < 3)) return { error: "ambiguous" };
   if (fraction.length > places || whole.length > 12) return { error: "format" };
   const digits = (whole || "0").replace(/^0+(?=\d)/, "");
   const padded = fraction.padEnd(places, "0");

@@ -2,7 +2,7 @@
 JavaScript apply them. Both run here on the same generated cases and must agree exactly:
 tracking-number normalisation (JD packages included), the carrier guess, carrier formats and the
 forms of a recipient's phone and how a list masks it and a service account (backend/privacy.py),
-and how a typed number is read (backend/numbers.py)."""
+how a typed number is read (backend/numbers.py) and a pasted phone (backend/phones.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from backend.ledger.carriers import (
     phone_form,
 )
 from backend.numbers import Unreadable, read_decimal, read_yuan
+from backend.phones import normalize_phone
 from backend.privacy import mask_account, mask_phone
 from tests.browser.helpers import login
 
@@ -218,3 +219,38 @@ async def test_the_pwa_and_the_server_read_a_typed_number_alike(phone, pwa_serve
     # The generated cases reach every answer: read, refused as unclear, refused as no number.
     assert {"ambiguous", "format"} <= set(expected)
     assert sum(answer.replace(".", "").lstrip("-").isdigit() for answer in expected) > 300
+
+
+def generated_pasted_phones(rng: random.Random, n: int) -> list[str]:
+    """A villager's number as typed or pasted from contacts and chats."""
+    cases = []
+    for _ in range(n):
+        digits = "1" + rng.choice("3456789") + "".join(rng.choices(string.digits, k=9))
+        if rng.random() < 0.2:
+            digits = "".join(rng.choices(string.digits, k=rng.randint(4, 13)))
+        prefix = rng.choice(["", "", "+86", "86", "0086", "+86 ", "（+86）", "(+86) ", "＋８６"])
+        body = "".join(c + rng.choice(["", "", " ", "-", "\u3000"]) for c in digits)
+        if rng.random() < 0.2:
+            body = body.translate({ord(d): ord(d) + 0xFEE0 for d in string.digits})
+        cases.append(prefix + body)
+    return cases
+
+
+async def test_the_pwa_and_the_server_read_a_pasted_phone_alike(phone, pwa_server):
+    """backend/phones.py `normalize_phone` (accounts, households, the API) and util.js
+    `normalizePhone` (the counter's phone boxes): "+86 138-1234-5678" is 13812345678 on both."""
+    phones = generated_pasted_phones(random.Random(20261208), 600)
+    page = await phone.new_page()
+    await login(page, pwa_server.url, "13800000029")
+    answers = await page.evaluate(
+        """async (phones) => {
+          const icon = document.querySelector("link[rel=icon]").href;
+          const util = await import(icon.replace("icons/icon-192.png", "js/util.js"));
+          return phones.map((p) => util.normalizePhone(p));
+        }""",
+        phones,
+    )
+    for typed, js in zip(phones, answers, strict=True):
+        assert js == normalize_phone(typed), typed
+    # The cases reach both outcomes: a prefix taken off, and text left as it was cleaned.
+    assert sum(normalize_phone(p) != p for p in phones if p.startswith(("+86", "86"))) > 50
