@@ -3,6 +3,7 @@ gets in; and no full phone number on any page."""
 
 from __future__ import annotations
 
+import calendar
 import re
 
 import pytest
@@ -538,5 +539,20 @@ async def test_month_titles_read_as_months_in_chinese(client, world):
     assert re.search(r"\d{4}-\d{2} 月", month) is None
     scorecard = (await client.get("/county/scorecard?lang=zh-CN", headers=HTML)).text
     assert f"县到村 48 小时配送（{year}年{number}月）" in scorecard
-    uyghur = (await client.get("/county/coverage?lang=ug", headers=HTML)).text
-    assert f"\u2066{year}-{number:02d}\u2069" in uyghur  # digits, isolated left-to-right
+
+
+async def test_month_titles_read_as_months_in_uyghur_and_english(client, world):
+    """Uyghur and English titles said "2026-12" where the keeper's phone says 2026-يىلى 12-ئاي
+    and December 2026; a Uyghur title then said ئاي ("month") after it twice over."""
+    await page_login(client, world.staff.phone)
+    english = (await client.get("/county/scorecard?lang=en", headers=HTML)).text
+    this = re.search(r'<option value="(\d{4})-(\d{2})" selected>', english)
+    assert this, "the month choice"
+    year, number = this.group(1), int(this.group(2))
+    assert f"delivery in 48 hours ({calendar.month_name[number]} {year})" in english
+    uyghur = (await client.get("/county/scorecard?lang=ug", headers=HTML)).text
+    said = f"\u2066{year}\u2069-يىلى \u2066{number}\u2069-ئاي"  # the digits left-to-right
+    assert f"يەتكۈزۈش ({said})" in uyghur
+    coverage = (await client.get("/county/coverage?lang=ug", headers=HTML)).text
+    assert f"{said}لىق سانلار" in coverage
+    assert "ئاي ئاي" not in uyghur + coverage

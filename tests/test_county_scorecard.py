@@ -676,7 +676,9 @@ async def test_the_months_delivery_on_the_page_the_workbook_and_the_api_agree(cl
     assert csv_answer.status_code == 200
     lines = list(csv.reader(io.StringIO(csv_answer.content.decode("utf-8-sig"))))
     start = next(i for i, line in enumerate(lines) if line[:2] == ["范围", "名称"])
-    assert lines[start - 1][0].startswith("县到村 48 小时配送")
+    year, number = DELIVERY_MONTH.split("-")
+    # The month as the page's title says it, not "2026-12 月" (a code read inside Chinese).
+    assert lines[start - 1][0].startswith(f"县到村 48 小时配送（{year}年{int(number)}月，")
     cells = [["" if value is None else str(value) for value in row] for row in wanted]
     assert lines[start + 1 :] == cells
 

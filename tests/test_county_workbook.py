@@ -103,7 +103,9 @@ async def test_the_workbook_reads_back_as_openpyxls_did(client, world):
     assert sales["A001"][2].value == '=站 & <b>"甲"\t乙' and sales["A001"][2].quotePrefix
     assert sales["A001"][0].value == "  东乡 "
     assert book.properties.creator == "村站通"
-    assert book.properties.title == f"测试县 {month} 电商服务站台帐汇总"
+    year, number = month.split("-")
+    assert book.properties.title == f"测试县 {year}年{int(number)}月电商服务站台帐汇总"
+    assert book["汇总"]["A1"].value == book.properties.title
     _assert_a_sound_package(downloaded)
 
 

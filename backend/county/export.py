@@ -49,6 +49,7 @@ from backend.i18n import translate
 from backend.ledger.service import week_start
 from backend.params import parse_month
 from backend.trace import service as trace
+from backend.web.format import Formatter
 
 # Every kind a station records, in the order of the workbook; label = sheet name.
 KIND_LABELS = {
@@ -229,10 +230,15 @@ def _weeks_in(first: datetime.date, last: datetime.date) -> int:
     return (week_start(last) - week_start(first)).days // 7 + 1
 
 
+def _month_title(month: str) -> str:
+    """A month as the sheets' Chinese titles say it, as the pages do: 2026年12月, not 2026-12 月."""
+    return Formatter("zh-CN").month_name(month)
+
+
 def _summary(county, month, kpis, coverage, served_since: int) -> Table:
     year, since = kpis["year_to_date"], kpis["since_start"]
     table = Table(
-        f"{county.name} {month} 电商服务站台帐汇总",
+        f"{county.name} {_month_title(month)}电商服务站台帐汇总",
         ["指标", f"{month}", "去年同月", "同比增长（%）",
          f"本年累计（{year['start']:%m-%d} 至 {year['end']:%m-%d}）", "去年同期累计",
          "累计同比增长（%）", f"自项目开始（{since['start']:%Y-%m-%d} 起）"],
@@ -341,7 +347,7 @@ def _delivery_block(table: Table, month: CountyDelivery) -> None:
     """The month's 县到村 48 h under the scorecard's rows: the county's total, each carrier, each
     route with legs (the logistics page's and `GET …/delivery`'s figures), then the legs still
     open past 48 h. Rate in percent with one decimal, median in hours."""
-    table.delivery_title = f"县到村 48 小时配送（{month.month} 月，与县乡村物流页相同）"
+    table.delivery_title = f"县到村 48 小时配送（{_month_title(month.month)}，与县乡村物流页相同）"
 
     def line(scope: str, name: str, figures: Any) -> list[Any]:
         return [scope, name, figures.legs, figures.within_48h, _delivery_rate(figures.rate),

@@ -97,7 +97,8 @@ class Formatter:
         return day.strftime("%Y-%m")
 
     def month_name(self, month: datetime.date | str) -> str:
-        """A month as a title says it: 2026年12月 in Chinese ("2026-12 月" read as a code)."""
-        code = str(month)[:7]  # "2026-12", one isolated run in right-to-left text
-        year, number = code.split("-")
-        return self.t("county_page.month_name", year=year, month=int(number), code=code)
+        """A month as a title says it, as the keeper's phone does: 2026年12月, 2026-يىلى 12-ئاي,
+        December 2026 (a code, "2026-12 月", read as a code inside a sentence)."""
+        year, number = str(month)[:7].split("-")
+        name = self.t(f"county_page.month.{int(number)}")
+        return self.t("county_page.month_name", year=year, month=int(number), name=name)
