@@ -141,20 +141,21 @@ async def _county(client, world) -> None:
         headers=world.staff.headers,
     )
     assert started.status_code == 200, started.text
-    # 甲 (T-0001, of 西村) became 西村's e-commerce leader: 1 of the 4 persons trained by June
-    # converted, and the one poor village has its leader.
+    # 甲 (T-0001, of 西村) became 西村's e-commerce leader: the one poor village has its leader
+    # (a leader is no 创业就业); 乙 found work: 1 of the 4 persons trained by June converted.
     listed = await client.get(
         f"/api/v1/counties/{world.county_id}/trainings?year={Y}", headers=world.staff.headers
     )
-    jia = next(
-        t["id"] for s in listed.json()["sessions"] for t in s["trainees"] if t["name"] == "甲"
-    )
-    outcome = await client.put(
-        f"/api/v1/counties/{world.county_id}/trainings/trainees/{jia}/outcome",
-        json={"outcome": "leader", "noted_on": f"{Y}-05-01"},
-        headers=world.staff.headers,
-    )
-    assert outcome.status_code in (200, 204), outcome.text
+    for name, follow_up in (("甲", "leader"), ("乙", "employed")):
+        trainee = next(
+            t["id"] for s in listed.json()["sessions"] for t in s["trainees"] if t["name"] == name
+        )
+        outcome = await client.put(
+            f"/api/v1/counties/{world.county_id}/trainings/trainees/{trainee}/outcome",
+            json={"outcome": follow_up, "noted_on": f"{Y}-05-01"},
+            headers=world.staff.headers,
+        )
+        assert outcome.status_code in (200, 204), outcome.text
 
     # Trace scans count on their day: two in May are in the year to date; last December's and
     # July's are not.
@@ -233,9 +234,9 @@ EXPECTED: dict[str, tuple] = {
     "training_visits": (4, 5, False),  # 甲乙丙丁; 戊 came in August
     "training_visits_since_start": (6, None, None),  # and 己庚, last November
     "poor_training_visits": (2, None, None),  # 甲 (T-0001) and 丙
-    "poor_training_share_pct": (50.0, 30, True),  # 2 of 4
+    "poor_training_share_pct": (50.0, 30, True),  # 2 of the 4 persons (甲 T-0001, 丙)
     "training_people": (4, 2000, False),  # 甲乙丙丁, each once
-    "training_conversion_pct": (25.0, 2, True),  # 甲 of the 4
+    "training_conversion_pct": (25.0, 2, True),  # 乙 (found work) of the 4; 甲 leads
     "training_visits_ecommerce_basics": (4, 5000, False),  # every session is 电商普及
     "training_visits_entrepreneurship": (0, 4000, False),
     "poor_village_leaders_pct": (100.0, 100, True),  # 西村 (甲), the one 贫困村
@@ -350,7 +351,7 @@ SHEET_LABELS = {
     "training_visits": "电商培训人次（人次）",
     "training_visits_since_start": "自项目开始累计培训人次（人次）",
     "poor_training_visits": "其中脱贫户培训人次（人次）",
-    "poor_training_share_pct": "脱贫户培训人次占比（%）",
+    "poor_training_share_pct": "脱贫户占培训人数比例（%）",
     "training_people": "电商培训人数（人）",
     "training_conversion_pct": "培训创业就业转化率（%）",
     "training_visits_ecommerce_basics": "电商普及培训人次（人次）",
@@ -482,7 +483,7 @@ async def test_with_no_target_set_every_actual_still_shows(client, world):
 
 async def test_the_new_targets_can_be_set_on_the_settings_page_and_in_uyghur(client, world):
     page = await client.get("/county/registry/county?lang=zh-CN", headers=html_as(world.staff))
-    assert "脱贫户培训人次占比（%）" in page.text and "县到村 48 小时送达率（%）" in page.text
+    assert "脱贫户占培训人数比例（%）" in page.text and "县到村 48 小时送达率（%）" in page.text
     uyghur = await client.get(
         f"/county/scorecard?month={MONTH}&lang=ug", headers=html_as(world.staff)
     )

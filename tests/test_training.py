@@ -102,7 +102,8 @@ async def test_a_years_sessions_and_totals_counted_by_hand(client, world):
     assert answer.status_code == 200, answer.text
     body = answer.json()
     # 3 sessions, 4 + 2 + 1 = 7 visits; poor: 张三 ×2 (household) + 王五 (by hand) = 3; 3/7.
-    # People (人数): 张三 twice by one household code is one person; 6 people, none followed up.
+    # People (人数): 张三 twice by one household code is one person; 6 people, none followed up;
+    # 2 of them poor (张三, 王五): the seeds' 「培训人数中贫困人口」 is 2 of 6, not 3 of 7.
     assert body["totals"] == {
         "sessions": 3,
         "trainee_visits": 7,
@@ -111,6 +112,8 @@ async def test_a_years_sessions_and_totals_counted_by_hand(client, world):
         "people": 6,
         "people_converted": 0,
         "conversion_rate": 0.0,
+        "poor_people": 2,
+        "poor_people_share": 0.3333,
     }
     sessions = body["sessions"]
     assert [s["held_on"] for s in sessions] == ["2025-09-15", "2025-06-01", "2025-03-10"]
@@ -145,6 +148,8 @@ async def test_the_year_filter_and_the_current_year(client, world):
         "people": 2,
         "people_converted": 0,
         "conversion_rate": 0.0,
+        "poor_people": 1,
+        "poor_people_share": 0.5,
     }
     empty = (await year(client, world, 2023)).json()
     assert empty["sessions"] == []
@@ -156,6 +161,8 @@ async def test_the_year_filter_and_the_current_year(client, world):
         "people": 0,
         "people_converted": 0,
         "conversion_rate": 0.0,
+        "poor_people": 0,
+        "poor_people_share": 0.0,
     }
     # Without ?year=, the county's current year (Asia/Shanghai).
     today = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8))).date()
@@ -376,6 +383,8 @@ async def test_the_page_form_records_a_session_and_keeps_input_on_error(client, 
         "people": 3,
         "people_converted": 0,
         "conversion_rate": 0.0,
+        "poor_people": 1,
+        "poor_people_share": 0.3333,
     }
     recorded = body["sessions"][0]
     assert recorded["hours"] == 1.5 and recorded["trainer"] == "李老师"

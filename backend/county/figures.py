@@ -220,7 +220,8 @@ async def month_kpis(
         "training_visits": trained.visits,
         "training_visits_since_start": trained_since,
         "poor_training_visits": trained.poor_visits,
-        "poor_training_share_pct": share_pct(trained.poor_visits, trained.visits),
+        # 「培训人数中贫困人口占30%以上」 (seed 000): of the persons, not of the 人次
+        "poor_training_share_pct": share_pct(trained.poor_people, trained.people),
         "training_people": trained.people,
         "training_conversion_pct": share_pct(trained.people_converted, trained.people),
         **trained.visits_by_kind,  # training_visits_<kind>

@@ -57,9 +57,11 @@ TARGET_NAMES: dict[str, str] = {
     # (「累计培训不低于4000人次」, 「2018年10月底前完成50%」) is this target read for its month
     "training_visits_since_start": "count",
     "poor_training_visits": "count",  # of them from 脱贫户
-    "poor_training_share_pct": "pct",  # 脱贫户's share of the 培训人次 (the seeds ask ≥ 30 %)
+    # 脱贫户's share of the 培训人数, persons not 人次 (「培训人数中贫困人口占30%以上」, seed 000)
+    "poor_training_share_pct": "pct",
     "training_people": "count",  # 培训人数: distinct persons trained, year to date
-    # persons with a follow-up outcome (就业, 开网店, 创业) of the persons trained, in percent
+    # persons who found work, opened an online shop or started a business (training's
+    # CONVERSIONS) of the persons trained, in percent
     "training_conversion_pct": "pct",
     # 人次 of the sessions of one kind (大冶: 5,000 电商普及 and 4,000 创业), year to date
     "training_visits_ecommerce_basics": "count",

@@ -17,7 +17,8 @@ from backend.training import figures as training
 TITLE = "培训台帐"
 HEADERS = ["培训日期", "标题", "培训类别", "乡镇", "村", "授课人", "学时（小时）", "培训人次",
            "脱贫户人次"]  # fmt: skip
-FIGURE_HEADERS = ["场次", "培训人次", "培训人数", "脱贫户人次", "脱贫户人次占比（%）"]
+FIGURE_HEADERS = ["场次", "培训人次", "培训人数", "脱贫户人次", "脱贫户人次占比（%）", "脱贫户人数",
+                  "脱贫户占培训人数比例（%）"]  # fmt: skip
 
 
 def _pct(fraction: float) -> float:
@@ -26,7 +27,8 @@ def _pct(fraction: float) -> float:
 
 def _figures(label: str, totals: training.Totals) -> list[Any]:
     return [label, totals.sessions, totals.trainee_visits, totals.people,
-            totals.poor_trainee_visits, _pct(totals.poor_share)]  # fmt: skip
+            totals.poor_trainee_visits, _pct(totals.poor_share), totals.poor_people,
+            _pct(totals.poor_people_share)]  # fmt: skip
 
 
 def _kind(kind: str) -> str:

@@ -5,7 +5,10 @@ the staff page, the workbook and the county's scorecard all read it.
 
 人次 (trainee visits): one per trainee row, so a person trained twice counts twice; 人数 counts
 each person once (`person_of`). A trainee given a household code took the household's poor flag
-(脱贫户) when the session was recorded.
+(脱贫户) when the session was recorded. The poor share the seeds set
+(「培训人数中贫困人口占30%以上」, seed 000) is of the persons (`poor_people_share`); `poor_share`
+is of the 人次. A person converted (创业就业转化, seed 002) found work, opened an online shop or
+started a business (CONVERSIONS).
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ ProgrammeStartOf: TypeAlias = NamedDependency[StartOf]
 # The kinds of session the programme documents count (电商普及, 创业, 站长, 直播带货, …).
 KINDS = ("ecommerce_basics", "entrepreneurship", "station_keeper", "livestream", "other")
 LEADER = "leader"  # the outcome: became the village's e-commerce leader (电商带头人)
+# The follow-ups that are 创业就业 (「创业就业转化率」, seed 002): found work, opened an online
+# shop, started a business. Selling through the station and becoming the village's leader are
+# noted too, and counted apart (the leaders' share), not as a conversion.
+CONVERSIONS = ("employed", "online_shop", "business")
 NO_TOWNSHIP = ""  # the by-township key of sessions recorded without a township
 NO_VILLAGE = ""  # the by-village key of sessions recorded without a village
 
@@ -83,6 +90,8 @@ class Totals:
     people: int = 0
     people_converted: int = 0
     conversion_rate: float = 0.0
+    poor_people: int = 0  # of the persons, those of a 脱贫户 (a poor row of theirs)
+    poor_people_share: float = 0.0  # poor_people / people, 0..1 rounded to 4 places
 
 
 @dataclass
@@ -219,31 +228,44 @@ def person_of(name: str, household_code: str) -> tuple[str, str]:
     return (name.strip(), household_code)
 
 
-def people_of(trainees: Iterable[TraineeRow]) -> tuple[int, int]:
-    """人数 and of them the persons converted (any follow-up outcome) among these trainee rows,
-    each person (person_of) once."""
+@dataclass
+class People:
+    """The persons among some trainee rows, each (person_of) once."""
+
+    people: int  # 人数
+    converted: int  # of them with a conversion (CONVERSIONS) on any of their rows
+    poor: int  # of them of a 脱贫户 (a row of theirs flagged poor)
+
+
+def people_of(trainees: Iterable[TraineeRow]) -> People:
+    """人数, and of them the persons converted and the poor persons, among these trainee rows."""
     people: set[tuple[str, str]] = set()
     converted: set[tuple[str, str]] = set()
+    poor: set[tuple[str, str]] = set()
     for trainee in trainees:
         person = person_of(trainee.name, trainee.household_code)
         people.add(person)
-        if trainee.outcome:
+        if trainee.outcome in CONVERSIONS:
             converted.add(person)
-    return len(people), len(converted)
+        if trainee.poor:
+            poor.add(person)
+    return People(len(people), len(converted), len(poor))
 
 
 def totals_of(sessions: int, trainees: list[TraineeRow]) -> Totals:
     visits = len(trainees)
     poor = sum(1 for trainee in trainees if trainee.poor)
-    people, converted = people_of(trainees)
+    people = people_of(trainees)
     return Totals(
         sessions=sessions,
         trainee_visits=visits,
         poor_trainee_visits=poor,
         poor_share=poor_share(poor, visits),
-        people=people,
-        people_converted=converted,
-        conversion_rate=poor_share(converted, people),
+        people=people.people,
+        people_converted=people.converted,
+        conversion_rate=poor_share(people.converted, people.people),
+        poor_people=people.poor,
+        poor_people_share=poor_share(people.poor, people.people),
     )
 
 
@@ -272,7 +294,8 @@ class PeriodTraining:
     visits: int  # 人次
     poor_visits: int  # of them from 脱贫户
     people: int  # distinct persons (person_of), as the year's `totals.people`
-    people_converted: int  # of them with a follow-up outcome
+    people_converted: int  # of them converted (CONVERSIONS: work, an online shop, a business)
+    poor_people: int  # of them of a 脱贫户
     visits_by_kind: dict[str, int]  # 人次 per kind of session, keyed `training_visits_<kind>`
     leaders: Leaders
 
@@ -285,9 +308,9 @@ class PeriodTraining:
 async def period_training(
     county_id: uuid.UUID, first: datetime.date, last: datetime.date
 ) -> PeriodTraining:
-    """人次, poor 人次, persons, persons converted and 人次 per kind of the sessions held from
-    `first` to `last`, and the poor villages with a leader by `last` (the county's scorecard
-    judges its training targets on them; call inside a read transaction)."""
+    """人次, poor 人次, persons, persons converted, poor persons and 人次 per kind of the sessions
+    held from `first` to `last`, and the poor villages with a leader by `last` (the county's
+    scorecard judges its training targets on them; call inside a read transaction)."""
     sessions, trainees = await held_between(county_id, first, last)
     totals = totals_of(len(sessions), trainees)
     by_kind = {row.key: row.totals.trainee_visits for row in breakdown(sessions, trainees, _kind)}
@@ -296,6 +319,7 @@ async def period_training(
         poor_visits=totals.poor_trainee_visits,
         people=totals.people,
         people_converted=totals.people_converted,
+        poor_people=totals.poor_people,
         visits_by_kind={f"training_visits_{kind}": by_kind.get(kind, 0) for kind in KINDS},
         leaders=await leaders_by(county_id, last),
     )

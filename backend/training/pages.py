@@ -95,6 +95,7 @@ async def training_page(
         years=[y for y in (chosen - 1, chosen + 1) if 2015 <= y <= county.today.year + 1],
         figures=figures,
         share_pct=round(figures.totals.poor_share * 100, 1),
+        poor_people_pct=round(figures.totals.poor_people_share * 100, 1),
         conversion_pct=round(figures.totals.conversion_rate * 100, 1),
         outcomes=service.OUTCOMES,
         open_session=open_session or request.query_params.get("session", ""),

@@ -72,8 +72,10 @@ class TotalsOut(msgspec.Struct):
     poor_trainee_visits: int
     poor_share: float  # poor_trainee_visits / trainee_visits, 0..1 rounded to 4 places
     people: int = 0  # distinct persons trained (name + household code; by name without a code)
-    people_converted: int = 0  # of them with a follow-up outcome
+    people_converted: int = 0  # of them who found work, opened a shop or started a business
     conversion_rate: float = 0.0  # people_converted / people, 0..1 rounded to 4 places
+    poor_people: int = 0  # of the persons, those of a 脱贫户
+    poor_people_share: float = 0.0  # poor_people / people, 0..1 rounded to 4 places
 
 
 class BreakdownOut(msgspec.Struct):
