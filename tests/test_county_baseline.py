@@ -9,6 +9,7 @@ import datetime
 from tests.support import push
 from tests.test_county_pages import CSRF_FIELD, HTML, page_login
 from tests.test_county_targets import Y, _at, _kpis, _purchase, _sale
+from tests.test_county_targets import _put as _put_targets
 
 
 async def _put(client, world, body: dict):
@@ -25,19 +26,26 @@ async def _get(client, world):
     return answer.json()
 
 
-def _share_of_year(annual: int) -> int:
-    """The baseline's part for the year to date of June (1 January to 30 June), by days."""
-    days = (datetime.date(Y - 1, 6, 30) - datetime.date(Y - 1, 1, 1)).days + 1
-    year_days = (datetime.date(Y, 1, 1) - datetime.date(Y - 1, 1, 1)).days
-    return round(annual * days / year_days)
+def _share(annual: int, first: datetime.date, last: datetime.date) -> int:
+    """The baseline's part for the days [first, last] of its year, by days."""
+    year_days = (datetime.date(first.year + 1, 1, 1) - datetime.date(first.year, 1, 1)).days
+    return round(annual * ((last - first).days + 1) / year_days)
 
 
-async def test_the_baseline_stands_in_for_an_empty_year_before(client, world):
+def _growth(now: int, before: int) -> float:
+    return round((now - before) / before * 100, 1)
+
+
+async def test_the_baseline_stands_in_for_the_days_before_the_ledger_began(client, world):
+    """The ledger begins with its first entry (10 March; the programme start, today, is later):
+    the year to date of June compares 10 March–30 June with the same days a year before, which
+    the baseline of that year gives, prorated by days."""
     sales = [_sale(40000, _at(Y, 3, 10)), _purchase(5000, _at(Y, 6, 6))]
     assert {r["status"] for r in await push(client, world.keeper_a, sales)} == {"accepted"}
     assert await _get(client, world) is None
     before = (await _kpis(client, world))["year_to_date"]
     assert before["growth_pct"]["upward_sales_fen"] is None  # nothing to compare with
+    assert before["ledger_begins"] == f"{Y}-03-10" and before["base_partial"] is False
 
     answer = await _put(
         client, world, {"year": Y - 1, "retail_fen": 146400, "upward_sales_fen": 73200}
@@ -49,15 +57,16 @@ async def test_the_baseline_stands_in_for_an_empty_year_before(client, world):
     assert await _get(client, world) == answer.json()
 
     year = (await _kpis(client, world))["year_to_date"]
-    upward, retail = _share_of_year(73200), _share_of_year(146400)
+    days = (datetime.date(Y - 1, 3, 10), datetime.date(Y - 1, 6, 30))
+    upward, retail = _share(73200, *days), _share(146400, *days)
     assert year["last_year"]["upward_sales_fen"] == upward
     assert year["last_year"]["retail_fen"] == retail
     assert year["last_year"]["downward_sales_fen"] == 0  # no baseline for it: still nothing
     assert year["last_year_source"] == {
         "retail_fen": "baseline", "upward_sales_fen": "baseline", "downward_sales_fen": "ledger"
     }  # fmt: skip
-    assert year["growth_pct"]["upward_sales_fen"] == round((40000 - upward) / upward * 100, 1)
-    assert year["growth_pct"]["retail_fen"] == round((45000 - retail) / retail * 100, 1)
+    assert year["growth_pct"]["upward_sales_fen"] == _growth(40000, upward)
+    assert year["growth_pct"]["retail_fen"] == _growth(45000, retail)
     assert year["growth_pct"]["downward_sales_fen"] is None
     # The printed scorecard says what its growth rows compare with.
     await page_login(client, world.staff.phone)
@@ -65,17 +74,63 @@ async def test_the_baseline_stands_in_for_an_empty_year_before(client, world):
     assert card.status_code == 200
     assert f'data-baseline="{Y - 1}"' in card.text and "基数（按天数折算）" in card.text
 
-    # Once the ledger has the year before, the ledger counts and the baseline steps aside.
-    await push(client, world.keeper_b, [_sale(20000, _at(Y - 1, 5, 1))])
-    year = (await _kpis(client, world))["year_to_date"]
-    assert year["last_year"]["upward_sales_fen"] == 20000
-    assert year["last_year_source"]["upward_sales_fen"] == "ledger"
-    assert year["growth_pct"]["upward_sales_fen"] == 100.0
 
-    # A baseline of another year than the one before is not compared with.
-    assert (await _put(client, world, {"year": Y - 2, "upward_sales_fen": 1})).status_code == 200
+async def test_a_year_before_only_partly_in_the_ledger_is_no_growth_until_the_baseline_fills_it(
+    client, world
+):
+    """A county whose ledger began on 15 May of the year before: its year to date of June against
+    the year before's January–June held six weeks' business — a growth of hundreds of percent at
+    a steady trade. No growth is shown, with the reason, until the baseline of that year fills
+    the days before 15 May; the month of June compares whole, May (half in the ledger) not."""
+    steady = [_sale(30000, _at(Y - 1, 5, 15)), _sale(30000, _at(Y - 1, 6, 1))]
+    steady += [_sale(30000, _at(Y, month, 1)) for month in range(1, 7)]
+    assert {r["status"] for r in await push(client, world.keeper_a, steady)} == {"accepted"}
+    target = {"targets": [{"name": "upward_sales_growth_pct", "target": 10}]}
+    assert (await _put_targets(client, world, target)).status_code == 200
+
     year = (await _kpis(client, world))["year_to_date"]
-    assert year["last_year_source"]["retail_fen"] == "ledger"
+    assert (year["figures"]["upward_sales_fen"], year["last_year"]["upward_sales_fen"]) == (
+        180000,
+        60000,
+    )  # the ledger's: 200 % if compared
+    assert year["growth_pct"]["upward_sales_fen"] is None
+    assert year["ledger_begins"] == f"{Y - 1}-05-15" and year["base_partial"] is True
+    kpis = await _kpis(client, world)
+    assert kpis["growth_pct"]["upward_sales_fen"] == 0.0  # June against a whole June
+    judged = {t["name"]: t for t in kpis["targets"]}["upward_sales_growth_pct"]
+    assert (judged["actual"], judged["met"], judged["reason"]) == (None, False, "partial_base")
+    await page_login(client, world.staff.phone)
+    card = await client.get(f"/county/scorecard?month={Y}-06&lang=zh-CN", headers=HTML)
+    assert 'data-reason="partial_base"' in card.text and "本系统账本开始之前" in card.text
+    note = '<p class="muted" data-reason="partial_base">'
+    may = await client.get(f"/county/coverage?month={Y}-05&lang=zh-CN", headers=HTML)
+    assert note in may.text and "本系统账本开始之前，只记了后一部分，因此不计算增长" in may.text
+    june = await client.get(f"/county/coverage?month={Y}-06&lang=zh-CN", headers=HTML)
+    assert note not in june.text  # June a year before: all in the ledger
+    upward = june.text.split('data-figure="upward"')[1].split("</tr>")[0]
+    assert '<td class="num growth">0%</td>' in upward
+
+    # The baseline of the year before (its whole year's 上行, 365,000.00 元) fills 1 January to
+    # 14 May, 134 days' share, beside the ledger's 15 May–30 June.
+    assert (await _put(client, world, {"year": Y - 1, "upward_sales_fen": 36_500_000})).is_success
+    year = (await _kpis(client, world))["year_to_date"]
+    filled = 60000 + _share(36_500_000, datetime.date(Y - 1, 1, 1), datetime.date(Y - 1, 5, 14))
+    assert year["last_year"]["upward_sales_fen"] == filled
+    assert year["last_year_source"]["upward_sales_fen"] == "baseline"
+    assert year["growth_pct"]["upward_sales_fen"] == _growth(180000, filled)
+
+    # A baseline of another year is not compared with: no growth again.
+    assert (await _put(client, world, {"year": Y - 2, "upward_sales_fen": 1})).is_success
+    year = (await _kpis(client, world))["year_to_date"]
+    assert year["last_year_source"]["upward_sales_fen"] == "ledger"
+    assert year["growth_pct"]["upward_sales_fen"] is None
+
+    # The county says its programme (and ledger) began on 1 January of the year before: days
+    # without entries since then are empty days, and the ledger's year before is whole.
+    started = await _put_targets(client, world, {"programme_start": f"{Y - 1}-01-01", **target})
+    assert started.status_code == 200, started.text
+    year = (await _kpis(client, world))["year_to_date"]
+    assert year["growth_pct"]["upward_sales_fen"] == 200.0 and year["base_partial"] is False
 
 
 async def test_a_bad_baseline_is_refused_and_changes_nothing(client, world):

@@ -38,6 +38,10 @@ def _sale(amount: int, when: datetime.datetime, household: str | None = None) ->
     return event("sale.recorded", data, when.isoformat(timespec="seconds"))
 
 
+def _first_of_month(moment: datetime.datetime) -> str:
+    return moment.replace(day=1, hour=10, minute=0).isoformat(timespec="seconds")
+
+
 async def _month_of_activity(client, world) -> str:
     now = _now()
     last_year = now.replace(year=now.year - 1)
@@ -45,6 +49,8 @@ async def _month_of_activity(client, world) -> str:
         client,
         world.keeper_a,
         [
+            # The ledger began on the first of last year's month: all of it is there to compare.
+            event("checkin.recorded", {"note": "开门"}, _first_of_month(last_year)),
             _sale(123456, now, world.household_code),
             _sale(100000, last_year),
             event(

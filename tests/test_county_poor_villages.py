@@ -47,6 +47,8 @@ async def _sales_in_two_years(client, world) -> None:
     poor_household = world.household_code
     mistake = _sale(1111, _at(Y, 2, 1), poor_household)  # reversed: counts nowhere
     poor = [
+        # The ledger's first day: the year before's January–June are all in it.
+        event("checkin.recorded", {"note": "开门"}, _at(Y - 1, 1, 1)),
         _sale(20000, _at(Y - 1, 3, 1), poor_household),  # the year before, in its January–June
         _purchase(5000, _at(Y - 1, 4, 1)),
         _sale(10000, _at(Y - 1, 8, 1)),  # the year before, after June: not compared

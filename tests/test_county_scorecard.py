@@ -103,6 +103,8 @@ async def _county(client, world) -> None:
         )
         assert answer.status_code == 200, answer.text
     a = [
+        # The ledger's first day: last year's January–June are all in it.
+        event("checkin.recorded", {"note": "开门"}, _at(Y - 1, 1, 1)),
         _purchase(5000, _at(Y - 1, 4, 1)),  # last year
         _sale(20000, _at(Y - 1, 5, 1)),  # last year
         _dispatch(_at(Y, 2, 1)),  # 农产品代发

@@ -37,8 +37,15 @@ def _dispatch(farm: bool, when: str) -> dict:
     return event("parcel.dispatched", data, when)
 
 
+def _checkin(when: str) -> dict:
+    return event("checkin.recorded", {"note": "开门"}, when)
+
+
 async def _history(client, world) -> None:
     a = [
+        # The ledger's first day: the year before's days are all in it (else no growth, see
+        # test_county_baseline.py's partly measured year).
+        _checkin(_at(Y - 1, 1, 1)),
         _purchase(5000, _at(Y - 1, 4, 1)),  # last year, before the programme start
         _sale(20000, _at(Y - 1, 5, 1)),
         _dispatch(True, _at(Y, 2, 1)),

@@ -1,13 +1,13 @@
-"""The county's baseline (基数): its 网络零售额, 农产品上行 and 工业品下行 for the year before the
-product, as the county reported them then. The first year's growth targets need a year before,
-and the ledger has none: where the ledger's year before is empty, the baseline stands in.
+"""The county's baseline (基数): its 网络零售额, 农产品上行 and 工业品下行 of a year before the
+ledger began (or of its first year), as the county reported them. Growth compares the year to
+date with the same days a year before; the ledger knows nothing of the days before its first
+entry, so for those days the baseline of their year stands in, prorated by days (a whole year
+in December compares the whole year).
 
     get(county_id) -> {"year", "retail_fen", "upward_sales_fen", "downward_sales_fen"} | None
     put(user, county_id, year, amounts) -> the same, after the change (audited)
-    year_before(figures_before, baseline, first, until) -> (figures, {key: "ledger" | "baseline"})
-
-The year to date [first, until] is compared with the same days of the baseline's year, so the
-annual figure is prorated by days (a whole year in December compares the whole year).
+    year_before(ledger_before, baseline, first, last, ledger_begins)
+        -> (figures, {key: "ledger" | "baseline"})
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import msgspec
 from backend import clock, db
 from backend.accounts.schemas import CurrentUser
 from backend.accounts.service import audit
-from backend.county import service
+from backend.county.definitions import unmeasured_days
 from backend.county.store import places, programme_rows
 from backend.county.store.programme_rows import BaselineRow
 from backend.errors import DomainError
@@ -65,23 +65,25 @@ async def put(
 
 
 def year_before(
-    figures_before: dict[str, int],
+    ledger_before: dict[str, int],
     baseline: BaselineRow | None,
     first: datetime.date,
-    until: datetime.date,
+    last: datetime.date,
+    ledger_begins: datetime.date | None,
 ) -> tuple[dict[str, int], dict[str, str]]:
-    """The year to date's year before: the ledger's, or for a figure the ledger has nothing of,
-    the baseline's share of its year for the same days, when the baseline is of that year."""
+    """The same days a year before, [first, last]: the ledger's figures of them, and for the days
+    before the ledger began, the baseline's share of its year for those days, when the baseline
+    is of that year and holds the figure (its source then "baseline")."""
     sources = {key: "ledger" for key in KEYS}
-    if baseline is None or baseline.year != first.year - 1:
-        return figures_before, sources
-    start, end = service.year_before(first), service.year_before(until)
+    gap = unmeasured_days(first, last, ledger_begins)
+    if gap is None or baseline is None or baseline.year != gap[0].year:
+        return ledger_before, sources
     year_days = (datetime.date(baseline.year + 1, 1, 1) - datetime.date(baseline.year, 1, 1)).days
-    share = ((end - start).days + 1) / year_days
-    filled = dict(figures_before)
+    share = ((gap[1] - gap[0]).days + 1) / year_days
+    filled = dict(ledger_before)
     for key in KEYS:
         annual = getattr(baseline, key)
-        if figures_before[key] == 0 and annual > 0:
-            filled[key] = round(annual * share)
+        if annual > 0:
+            filled[key] = ledger_before[key] + round(annual * share)
             sources[key] = "baseline"
     return filled, sources

@@ -24,6 +24,7 @@ bought or paid for 脱贫户) (`poor_village_figures`).
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -187,12 +188,54 @@ def growth_pct(now: int, before: int) -> float | None:
 
 
 NO_BASE = "no_base"
+# The same days a year before began before the county's ledger did: it holds only the later part
+# of them, and a growth against that part would read as the county's growth (a county that began
+# in October compared its whole next year with ten weeks).
+PARTIAL_BASE = "partial_base"
 
 
-def growth_reason(name: str, actual: float | None) -> str | None:
+def growth_reason(name: str, actual: float | None, partial: bool = False) -> str | None:
     """Why a growth (a name ending in `growth_pct`) has no value: nothing in the same days a
-    year before to grow from (NO_BASE); shown as "—" with the reason, never as 0 %."""
-    return NO_BASE if actual is None and name.endswith("growth_pct") else None
+    year before to grow from (NO_BASE), or only part of them in the ledger (PARTIAL_BASE); shown
+    as "—" with the reason, never as 0 %."""
+    if actual is not None or not name.endswith("growth_pct"):
+        return None
+    return PARTIAL_BASE if partial else NO_BASE
+
+
+def measured_growth(now: int, before: int, partial: bool) -> tuple[float | None, str | None]:
+    """A growth and why it has none: PARTIAL_BASE when the days a year before are only partly in
+    the ledger, NO_BASE when nothing was there to grow from."""
+    if partial:
+        return None, PARTIAL_BASE
+    if before <= 0:
+        return None, NO_BASE
+    return growth_pct(now, before), None
+
+
+def ledger_begins(
+    programme_start: datetime.date, first_entry: datetime.date | None
+) -> datetime.date:
+    """The first day the county's ledger counts: its programme start (from which the county
+    reports every day, a day without entries as an empty one), or its first entry if earlier."""
+    return min(programme_start, first_entry) if first_entry else programme_start
+
+
+def unmeasured_days(
+    first: datetime.date, last: datetime.date, ledger_begins: datetime.date | None
+) -> tuple[datetime.date, datetime.date] | None:
+    """The days of [first, last] before the county's ledger began (its first day with an
+    entry), if any: the ledger knows nothing of them, neither an empty day nor a busy one."""
+    if ledger_begins is None or first >= ledger_begins or first > last:
+        return None
+    return first, min(last, ledger_begins - datetime.timedelta(days=1))
+
+
+def partly_measured(
+    first: datetime.date, last: datetime.date, ledger_begins: datetime.date | None
+) -> bool:
+    """[first, last] began before the ledger did and ends after: the ledger holds only part."""
+    return ledger_begins is not None and first < ledger_begins <= last
 
 
 def share_pct(part: int, whole: int) -> float | None:

@@ -37,7 +37,6 @@ from backend.county import coverage as definitions_coverage
 from backend.county.definitions import (
     CHECKIN_KIND,
     FIGURE_KEYS,
-    NO_BASE,
     NOT_IN_CASHBOOK,
     add_to_figures,
     empty_figures,
@@ -45,6 +44,9 @@ from backend.county.definitions import (
     growth_pct,
     growth_reason,
     kinds_of,
+    ledger_begins,
+    measured_growth,
+    partly_measured,
     share_pct,
 )
 from backend.county.store import places, programme_rows, rollup_households, rollup_rows
@@ -77,6 +79,11 @@ class CountyFigures:
     async def days(self, first: datetime.date, last: datetime.date) -> list[DayLine]:
         """The county's lines per day and kind."""
         return await rollup_rows.county_days(self.county_id, first, last)
+
+    async def ledger_begins(self, programme_start: datetime.date) -> datetime.date:
+        """The first day the county's ledger counts (definitions.ledger_begins): the ledger knows
+        nothing of the days before it."""
+        return ledger_begins(programme_start, await rollup_rows.first_day(self.county_id))
 
     async def kind_sums(self, first: datetime.date, last: datetime.date) -> list[KindLine]:
         """The county's lines summed per kind: what `figures_of` and `kinds_of` make of `days`."""
@@ -135,16 +142,23 @@ async def county_kpis(
 ) -> dict[str, Any]:
     """The county's headline figures over [start, end] and the same days a year before."""
     service.check_range(start, end)
+    before_first, before_last = service.year_before(start), service.year_before(end)
+    programme_start = await targets.programme_start_of(county_id)
     async with reading(county_id) as county:
         lines = await county.kind_sums(start, end)
-        before = await county.kind_sums(service.year_before(start), service.year_before(end))
+        before = await county.kind_sums(before_first, before_last)
+        begins = await county.ledger_begins(programme_start)
+    partial = partly_measured(before_first, before_last, begins)
     figures, last_year = figures_of(lines), figures_of(before)
     return {
         "start": start,
         "end": end,
         "figures": figures,
         "last_year": last_year,
-        "growth_pct": {key: growth_pct(figures[key], last_year[key]) for key in FIGURE_KEYS},
+        "growth_pct": {
+            key: None if partial else growth_pct(figures[key], last_year[key])
+            for key in FIGURE_KEYS
+        },
         "kinds": kinds_of(lines),
     }
 
@@ -170,9 +184,12 @@ async def month_kpis(
     programme_start = await targets.programme_start(county)
     async with reading(county_id) as figures:
         year = figures_of(await figures.kind_sums(first_of_year, until))
-        year_before = figures_of(
-            await figures.kind_sums(service.year_before(first_of_year), service.year_before(until))
-        )
+        # The same days a year before, of the days this year the ledger counts: in the ledger's
+        # first year from its first day (it knows nothing of the days before).
+        begins = await figures.ledger_begins(programme_start)
+        window = max(first_of_year, begins)
+        before_first, before_last = service.year_before(window), service.year_before(until)
+        year_before = figures_of(await figures.kind_sums(max(before_first, begins), before_last))
         since = figures_of(await figures.kind_sums(programme_start, until))
         base = await programme_rows.baseline(county_id)
         # 惠及脱贫户 households: the month's (through `until`) and the year's, and the same
@@ -188,24 +205,37 @@ async def month_kpis(
                 "year_before": (service.year_before(first_of_year), service.year_before(until)),
             }.items()
         }
-        poor_villages = await _poor_villages(figures, first_of_year, until)
+        poor_villages = await _poor_villages(figures, first_of_year, until, begins)
         chosen = await programme_rows.targets(county_id)
         wanted = {row.name for row in chosen} if not every_target else set(targets.TARGET_NAMES)
         trained = await training.period_training(county_id, first_of_year, until)
         trained_since = await training.visits_between(county_id, programme_start, until)
         scans = await trace.scans_between(county_id, first_of_year, until)
         scans_since = await trace.scans_between(county_id, programme_start, until)
-    result["poor_households"] = poor_households(served["month"], served["month_before"])
-    year_households = poor_households(served["year"], served["year_before"])
-    # The product's first year has no year before in the ledger: the county's baseline stands in.
-    year_before, sources = baseline.year_before(year_before, base, first_of_year, until)
+    month_partial = partly_measured(service.year_before(start), service.year_before(end), begins)
+    year_partial = partly_measured(before_first, before_last, begins)
+    result["poor_households"] = poor_households(
+        served["month"], served["month_before"], month_partial
+    )
+    year_households = poor_households(served["year"], served["year_before"], year_partial)
+    # The days a year before the ledger began: the county's baseline of that year stands in.
+    year_before, sources = baseline.year_before(
+        year_before, base, before_first, before_last, begins
+    )
     result["year_to_date"] = {
         "start": first_of_year,
         "end": until,
         "figures": year,
         "last_year": year_before,
         "last_year_source": sources,
-        "growth_pct": {key: growth_pct(year[key], year_before[key]) for key in FIGURE_KEYS},
+        "ledger_begins": begins,
+        "base_partial": year_partial,
+        "growth_pct": {
+            key: growth_pct(year[key], year_before[key])
+            if sources.get(key) == "baseline" or not year_partial
+            else None
+            for key in FIGURE_KEYS
+        },
         "poor_villages": poor_villages,
         "poor_households": year_households,
     }
@@ -254,6 +284,7 @@ async def _poor_villages(
     figures: CountyFigures,
     first: datetime.date,
     last: datetime.date,
+    ledger_begins: datetime.date | None,
 ) -> dict[str, Any]:
     """贫困村: 网络零售额, 农产品上行, 惠及脱贫户交易额 and payout of the stations whose village is
     a 贫困村 (the registry's flag today, the one frozen with a closed station-month; closed
@@ -267,9 +298,10 @@ async def _poor_villages(
     # months on its own when a closed month froze another flag).
     year_sums = await figures.station_sums(first, last, poor)
     now = await frozen.poor_village_sums(figures.county_id, first, last, poor, year_sums)
-    before = await frozen.poor_village_sums(
-        figures.county_id, service.year_before(first), service.year_before(last), poor
-    )
+    before_first, before_last = service.year_before(first), service.year_before(last)
+    before = await frozen.poor_village_sums(figures.county_id, before_first, before_last, poor)
+    partial = partly_measured(before_first, before_last, ledger_begins)
+    growth = {key: measured_growth(now[key], before[key], partial) for key in now}
     served, served_by = await rollup_households.poor_villages_served(figures.county_id, first, last)
     sums: dict[uuid.UUID, list[StationSumLine]] = defaultdict(list)
     for line in year_sums:
@@ -294,8 +326,8 @@ async def _poor_villages(
         "stations": len(poor),
         "figures": now,
         "last_year": before,
-        "growth_pct": {key: growth_pct(now[key], before[key]) for key in now},
-        "growth_reason": {key: NO_BASE if before[key] <= 0 else None for key in now},
+        "growth_pct": {key: growth[key][0] for key in now},
+        "growth_reason": {key: growth[key][1] for key in now},
         "households_served": served,
         "villages": listed,
     }
@@ -316,15 +348,12 @@ async def households_served(
     return len(served & poor_codes)
 
 
-def poor_households(served: int, last_year: int) -> dict[str, Any]:
+def poor_households(served: int, last_year: int, partial: bool = False) -> dict[str, Any]:
     """Households served against the same days a year before, with the growth (None, its reason
-    NO_BASE, when no household was served then)."""
-    return {
-        "served": served,
-        "last_year": last_year,
-        "growth_pct": growth_pct(served, last_year),
-        "growth_reason": NO_BASE if last_year <= 0 else None,
-    }
+    NO_BASE when no household was served then, PARTIAL_BASE when those days were only partly in
+    the ledger)."""
+    growth, reason = measured_growth(served, last_year, partial)
+    return {"served": served, "last_year": last_year, "growth_pct": growth, "growth_reason": reason}
 
 
 def target_actuals(
@@ -366,7 +395,8 @@ def judged_targets(
 ) -> list[dict[str, Any]]:
     """The coverage targets (the registry's county settings) and the targets the county has set,
     each with its actual and whether it is met (a growth with no year before is not met: its
-    actual is None and its `reason` "no_base")."""
+    actual is None and its `reason` "no_base", or "partial_base" when the ledger holds only part
+    of the days a year before)."""
     judged: list[dict[str, Any]] = [
         {
             "name": name,
@@ -394,7 +424,7 @@ def judged_targets(
                 "target": target,
                 "actual": actual,
                 "met": actual is not None and actual >= target,
-                "reason": growth_reason(row.name, actual),
+                "reason": growth_reason(row.name, actual, year_to_date["base_partial"]),
             }
         )
     return judged

@@ -10,7 +10,7 @@ from collections import defaultdict
 from typing import Any, TypedDict
 
 from backend.county import figures, standards, targets
-from backend.county.definitions import activity_of, figures_of, growth_pct
+from backend.county.definitions import activity_of, figures_of, growth_pct, partly_measured
 from backend.county.review import TREND_WEEKS, StationRow, county_facts, percent, station_rows
 from backend.county.scorecard import target_unit
 from backend.county.service import month_start, next_month, page_month, recent_months, year_before
@@ -79,6 +79,7 @@ COVERAGE_ROWS = ("townships", "villages", "poor_villages", "poor_townships")
 async def coverage(
     county_id: uuid.UUID, month: str | None, on: str | None = None
 ) -> dict[str, Any]:
+    programme_start = await targets.programme_start_of(county_id)
     async with figures.reading(county_id) as county:
         facts = await county_facts(county_id)
         first = page_month(month, facts.today)
@@ -87,6 +88,9 @@ async def coverage(
             last = facts.today  # this month so far, against the same days last year
         now_lines = await county.days(first, last)
         before_lines = await county.days(year_before(first), year_before(last))
+        # Those days a year before only partly in the ledger: no growth against them.
+        begins = await county.ledger_begins(programme_start)
+    partial = partly_measured(year_before(first), year_before(last), begins)
     day = page_day(on, facts.today)
     covered = await figures.coverage(county_id, day)  # the one definition of coverage
     now, before = figures_of(now_lines), figures_of(before_lines)
@@ -117,19 +121,20 @@ async def coverage(
         "period_end": last,
         "months": recent_months(facts.today),
         "figures": [
-            _growth("retail", now["retail_fen"], before["retail_fen"]),
-            _growth("farm_retail", now["farm_retail_fen"], before["farm_retail_fen"]),
-            _growth("upward", now["upward_sales_fen"], before["upward_sales_fen"]),
-            _growth("downward", now["downward_sales_fen"], before["downward_sales_fen"]),
-            _growth("income", now["income_fen"], before["income_fen"]),
-            _growth("postage", now["postage_fen"], before["postage_fen"]),
+            _growth("retail", now["retail_fen"], before["retail_fen"], partial),
+            _growth("farm_retail", now["farm_retail_fen"], before["farm_retail_fen"], partial),
+            _growth("upward", now["upward_sales_fen"], before["upward_sales_fen"], partial),
+            _growth("downward", now["downward_sales_fen"], before["downward_sales_fen"], partial),
+            _growth("income", now["income_fen"], before["income_fen"], partial),
+            _growth("postage", now["postage_fen"], before["postage_fen"], partial),
         ],
         "parcels": [
-            _growth(kind, now_kinds[kind]["count"], before_kinds[kind]["count"])
+            _growth(kind, now_kinds[kind]["count"], before_kinds[kind]["count"], partial)
             for kind in ("parcel_received", "parcel_dispatched")
         ],
         "last_year_first": year_before(first),
         "last_year_last": year_before(last),
+        "last_year_partial": partial,
         # 惠及脱贫户 as the programme counts it: households (户), their payout, the 交易额
         "poverty": [
             {
@@ -139,18 +144,25 @@ async def coverage(
                     await figures.households_served(
                         county_id, year_before(first), year_before(last)
                     ),
+                    partial,
                 ),
                 "unit": "households",
             },
             {
                 **_growth(
-                    "poverty_payout", now["poverty_payout_fen"], before["poverty_payout_fen"]
+                    "poverty_payout",
+                    now["poverty_payout_fen"],
+                    before["poverty_payout_fen"],
+                    partial,
                 ),
                 "unit": "yuan",
             },
             {
                 **_growth(
-                    "poverty_amount", now["poverty_amount_fen"], before["poverty_amount_fen"]
+                    "poverty_amount",
+                    now["poverty_amount_fen"],
+                    before["poverty_amount_fen"],
+                    partial,
                 ),
                 "unit": "yuan",
             },
@@ -173,8 +185,9 @@ def _target(name: str, part: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _growth(name: str, now: int, before: int) -> dict[str, Any]:
-    return {"name": name, "now": now, "before": before, "growth": growth_pct(now, before)}
+def _growth(name: str, now: int, before: int, partial: bool) -> dict[str, Any]:
+    growth = None if partial else growth_pct(now, before)
+    return {"name": name, "now": now, "before": before, "growth": growth}
 
 
 # 12-month trends -------------------------------------------------------------------------------

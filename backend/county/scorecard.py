@@ -8,8 +8,8 @@ target's actual), its `targets` where the county has set one, its `actuals` wher
     rows(kpis) -> [{"name", "group", "unit", "target", "actual", "met", "reason"}]
         unit: yuan | pct | stations | households | parcels | visits | people | scans
         met: True | False, or None when no target is set ("未设目标")
-        reason: "no_base" when a growth has nothing a year before to grow from (actual None,
-        shown "—"), else None
+        reason: "no_base" when a growth has nothing a year before to grow from, "partial_base"
+        when the ledger holds only part of those days (actual None, shown "—"), else None
     The county's milestones follow the since-start training row, one row each named
     `milestone_<figure>` with `due` (YYYY-MM), `status` (due | met | not_met; met None while
     due) and `progress_pct` (county/milestones.py judges them).
@@ -129,7 +129,7 @@ def rows(kpis: dict[str, Any]) -> list[dict[str, Any]]:
             row.update(target=target["target"], actual=target["actual"], met=target["met"])
         else:
             row.update(target=None, actual=actuals.get(name), met=None)
-        row["reason"] = growth_reason(name, row["actual"])
+        row["reason"] = growth_reason(name, row["actual"], kpis["year_to_date"]["base_partial"])
         result.append(row)
         if name == "training_visits_since_start":
             result += [_milestone_row(milestone) for milestone in kpis.get("milestones", [])]

@@ -115,6 +115,14 @@ async def county_days(
     return [DayLine(row["kind"], *_stored_counts(row), day=db.as_date(row["day"])) for row in rows]
 
 
+async def first_day(county_id: uuid.UUID) -> datetime.date | None:
+    """The first county-local day the county's ledger counts anything on (None: nothing yet)."""
+    rows = await db.fetch(
+        "SELECT MIN(day) AS day FROM county_rollup_total WHERE county = $1", county_id
+    )
+    return db.as_date(rows[0]["day"]) if rows and rows[0]["day"] is not None else None
+
+
 async def county_kind_sums(
     county_id: uuid.UUID, first: datetime.date, last: datetime.date
 ) -> list[KindLine]:
