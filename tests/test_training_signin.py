@@ -144,3 +144,36 @@ async def test_the_import_page_speaks_each_language(client, world, lang):
     assert page.status_code == 200 and f'<html lang="{lang}"' in page.text
     assert not re.findall(r"\b(?:county_page|field|problem|training)\.[a-z_.]+", page.text)
     assert "X-1" in page.text
+
+
+async def test_a_person_signed_twice_is_one_visit_and_the_sheet_says_which_rows(client, world):
+    """人次 counts a person once per session: a sheet signed twice by 张三 (same name, same 户编码)
+    was recorded as two visits. Two 王芳 of different households are two persons."""
+    token = await login(client, world)
+    code, other = world.household_code, world.non_poverty_household_code
+    rows = [["张三", code, ""], ["王芳", code, ""], ["王芳", other, ""]]
+    rows.append(["张三 ", code.lower(), ""])  # signed again
+    refused = await post(client, token, "import", sheet(rows))
+    assert refused.status_code == 200
+    assert report_rows(refused.text)[3] == (
+        "5", "—",
+        "第 5 位学员“张三”与第 2 位是同一人（同名同户码），一场培训每人只记一次；"
+        "如是同名的两个人，请填写各自的户码。",
+    )  # fmt: skip
+    assert [row[2] for row in report_rows(refused.text)[:3]] == ["", "", ""]
+    assert (await year_2025(client, world))["totals"]["sessions"] == 0  # nothing written
+
+    api = await client.post(
+        f"/api/v1/counties/{world.county_id}/trainings",
+        json={**SESSION, "hours": 3, "trainees": [{"name": "李四"}, {"name": "李四"}]},
+        headers=world.staff.headers,
+    )
+    assert api.status_code == 422, api.text
+    problem = api.json()
+    assert (problem["code"], problem["field"]) == ("training_trainee_repeated", "name")
+    assert problem["detail"].startswith("第 2 位学员“李四”与第 1 位是同一人")
+
+    recorded = await post(client, token, "import", sheet(rows[:3]))
+    assert recorded.status_code in (200, 303)
+    totals = (await year_2025(client, world))["totals"]
+    assert (totals["sessions"], totals["trainee_visits"], totals["people"]) == (1, 3, 3)

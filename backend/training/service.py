@@ -25,7 +25,14 @@ from backend.params import EARLIEST_DAY
 from backend.registry import service as registry_service
 from backend.registry import store as registry
 from backend.training import store
-from backend.training.figures import KINDS, LEADER, county_today, held_between, household_of
+from backend.training.figures import (
+    KINDS,
+    LEADER,
+    county_today,
+    held_between,
+    household_of,
+    person_of,
+)
 from backend.training.store import NewTrainee
 
 # A trainee's follow-up (培训转化): found work, opened an online shop, started a business, sells
@@ -160,9 +167,19 @@ async def check_trainees(
     households: dict[str, tuple[uuid.UUID, bool] | None] = {}
     stations = {s.code.upper(): s.id for s in await registry_service.list_stations(county_id)}
     results: list[NewTrainee | DomainError] = []
+    first_lines: dict[tuple[str, str], int] = {}
     for line, trainee in trainees:
         try:
-            results.append(await _trainee(county_id, households, stations, line, trainee))
+            checked = await _trainee(county_id, households, stations, line, trainee)
+            # 人次 counts a person once per session: a second row of the same person (name and
+            # household code, as 人数 tells persons apart) is a sheet signed twice.
+            first = first_lines.setdefault(person_of(checked.name, checked.household_code), line)
+            if first != line:
+                raise DomainError(
+                    "training_trainee_repeated", field="name", line=line, first=first,
+                    name=checked.name,
+                )  # fmt: skip
+            results.append(checked)
         except DomainError as exc:
             results.append(exc)
     return results

@@ -52,6 +52,19 @@ async def test_a_keeper_signs_trainees_in_offline_and_the_county_counts_them(
     await page.keyboard.press("Enter")
     await page.keyboard.type("李四", delay=8)
     await page.keyboard.press("Enter")
+    # The card scanned again after 李四: the same person twice, one 人次 counted twice. Refused
+    # on the phone, while the villagers are still there; nothing goes to the outbox.
+    again = f"张三 {poor['code'].lower()}"
+    await page.keyboard.type(again, delay=8)
+    await page.keyboard.press("Enter")
+    await page.click("[data-action=training]")
+    form = page.locator("form[data-form='training.attended']")
+    await form.locator("text=“张三”写了两次").wait_for()
+    assert not [e for e in await outbox(page) if e["type"] == "training.attended"]
+    await page.click("[name=trainees]")
+    await page.keyboard.press("End")
+    for _ in range(len(again) + 1):  # the line and its Enter
+        await page.keyboard.press("Backspace")
     await page.click("[data-action=training]")
     await page.wait_for_selector(".tiles")  # back to the record menu
     (entry,) = [e for e in await outbox(page) if e["type"] == "training.attended"]

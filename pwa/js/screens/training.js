@@ -28,6 +28,18 @@ export function traineesOf(text) {
   return trainees;
 }
 
+/** The first name written twice for one person (the same name and household code): 人次 counts
+ * a person once per session, as the county's sign-in sheets (a second line is a slip). */
+function repeated(trainees) {
+  const seen = new Set();
+  for (const p of trainees) {
+    const person = `${p.name}\n${p.household_code || ""}`;
+    if (seen.has(person)) return p.name;
+    seen.add(person);
+  }
+  return "";
+}
+
 /** The trainees' text with a scanned `code` added: to the last line when it is a name without a
  * code yet, else as a line of its own; the caret ends on a new line. */
 export function withScan(text, code) {
@@ -68,7 +80,9 @@ export async function render(root) {
         ? [list, t("training.need_trainees", { max: MAX_TRAINEES })]
         : trainees.some((p) => p.name.length > 40)
           ? [list, t("training.name_too_long")]
-          : null;
+          : repeated(trainees)
+            ? [list, t("training.repeated", { name: repeated(trainees) })]
+            : null;
     if (problem) {
       setFieldError(problem[0], problem[1]);
       problem[0].focus();
