@@ -39,14 +39,16 @@ async def delivery_48h_pct(
     county_id: uuid.UUID, first: datetime.date, last: datetime.date
 ) -> float | None:
     """县到村 48 h over the months from `first`'s to `last`'s: the delivery capability's own month
-    figures (legs by the month they were dispatched in) summed, within_48h / legs in percent."""
-    legs = within = 0
+    figures (legs by the month they were dispatched in) summed, within_48h of the legs decided
+    (closed, or open past 48 h; not those still within their 48 h) in percent."""
+    decided = within = 0
     month = first.replace(day=1)
     while month <= last:
         totals = await delivery.county_delivery_totals(county_id, f"{month:%Y-%m}")
-        legs, within = legs + totals.legs, within + totals.within_48h
+        decided += totals.legs - totals.pending
+        within += totals.within_48h
         month = next_month(month)
-    return share_pct(within, legs)
+    return share_pct(within, decided)
 
 
 async def months_on_time(

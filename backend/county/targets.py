@@ -74,7 +74,7 @@ TARGET_NAMES: dict[str, str] = {
     # registered by the period's end (trace/points.py; cumulative, as 「建设溯源点5家以上」)
     "trace_points": "count",
     # 县到村 legs dispatched in the year to date delivered within 48 h, in percent (delivery's own
-    # month figures: within_48h / legs)
+    # month figures: within_48h of the legs decided, closed or open past 48 h)
     "delivery_48h_pct": "pct",
     # 快递进村 (delivery/reach.py), year to date: the stations open today (the period's end) and
     # the townships that any courier delivered a parcel to, in percent
