@@ -73,6 +73,7 @@ async def test_the_baseline_stands_in_for_the_days_before_the_ledger_began(clien
     card = await client.get(f"/county/scorecard?month={Y}-06&lang=zh-CN", headers=HTML)
     assert card.status_code == 200
     assert f'data-baseline="{Y - 1}"' in card.text and "基数（按天数折算）" in card.text
+    assert f'本系统账本自 <bdi dir="ltr">{Y}-03-10</bdi> 起记账' in card.text
 
 
 async def test_a_year_before_only_partly_in_the_ledger_is_no_growth_until_the_baseline_fills_it(

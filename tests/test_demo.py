@@ -94,6 +94,11 @@ async def test_demo_county_keeps_its_programme_records(app, client, monkeypatch)
     month = today.strftime("%Y-%m")
     kpis = (await client.get(f"{county}/kpis", params={"month": month}, headers=headers)).json()
     judged = {target["name"] for target in kpis["targets"]}
+    # The ledger began with the history: the year to date compares with the county's 基数 of the
+    # year before for the same days (growth shown, not "—").
+    year_to_date = kpis["year_to_date"]
+    assert year_to_date["last_year_source"]["upward_sales_fen"] == "baseline"
+    assert year_to_date["growth_pct"]["upward_sales_fen"] is not None
     assert {"stations_village", "upward_sales_growth_pct", "poor_households_served",
             "poor_village_sales_growth_pct", "training_people", "training_conversion_pct",
             "courier_township_reach_pct"} <= judged  # fmt: skip

@@ -183,6 +183,7 @@ async def scorecard_page(county_id: uuid.UUID, month: str | None) -> dict[str, A
             if "baseline" in kpis["year_to_date"]["last_year_source"].values()
             else None
         ),
+        "ledger_begins": kpis["year_to_date"]["ledger_begins"],
         "counts": {
             "met": sum(1 for line in lines if line["met"] is True),
             "not_met": sum(1 for line in lines if line["met"] is False),

@@ -10,6 +10,7 @@ import uuid
 
 from backend.accounts import store as accounts
 from backend.accounts.schemas import CurrentUser
+from backend.county import baseline
 from backend.county.targets import set_programme
 from backend.trace.schemas import TraceBatchCreate
 from backend.trace.service import create_batch
@@ -38,6 +39,11 @@ SESSIONS = [  # days ago, title, kind, trainer, hours
     (21, "返乡青年电商创业培训", "entrepreneurship", "市商务局讲师团", 6),
     (9, "农产品网上销售与包装", "ecommerce_basics", "县农业农村局", 3),
 ]
+# The county's 基数 of the year before, as reported then (fen): its ledger began with the demo's
+# history, so the year to date compares with these, prorated by days. About a fifth under the
+# demo's trade for 上行, a tenth for 网络零售额: one growth target met and one not, as a county has.
+BASELINE = {"retail_fen": 572_000_000, "upward_sales_fen": 305_000_000,
+            "downward_sales_fen": 267_000_000}  # fmt: skip
 BATCHES = [  # product, days ago harvested, kg, brand, certification
     ("青山红枣", 40, 500, "青山", "geo_indication"),
     ("高山核桃", 25, 320, "青山", "green"),
@@ -63,6 +69,7 @@ async def write_programme(
     rng = random.Random(15)
     staff = await demo_user(staff_phone)
     await set_programme(staff, county_id, None, list(TARGETS))
+    await baseline.put(staff, county_id, today.year - 1, BASELINE)
     for index, (days_ago, title, kind, trainer, hours) in enumerate(SESSIONS):
         trainees = [
             TraineeInput(name=person(rng), household_code=code)
