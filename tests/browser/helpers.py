@@ -127,3 +127,34 @@ async def meta(page, key: str):
         }""",
         key,
     )
+
+
+async def visual_text(locator) -> str:
+    """The element's text as the screen shows it, glyph by glyph left to right (lines top to
+    bottom, spaces and zero-width marks dropped): in a right-to-left page a range "8–30" that is
+    not isolated reads "30–8" here, though the string says "8–30"."""
+    return await locator.evaluate(
+        """element => {
+          const glyphs = [];
+          const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (let i = 0; i < node.data.length; i++) {
+              if (!node.data[i].trim()) continue;
+              const range = document.createRange();
+              range.setStart(node, i);
+              range.setEnd(node, i + 1);
+              const box = range.getBoundingClientRect();
+              if (box.width > 0) glyphs.push([node.data[i], box.left, box.top + box.height / 2]);
+            }
+          }
+          const lines = [];
+          for (const glyph of glyphs.sort((a, b) => a[2] - b[2])) {
+            const line = lines.find((l) => Math.abs(l.middle - glyph[2]) < 4);
+            if (line) line.glyphs.push(glyph);
+            else lines.push({ middle: glyph[2], glyphs: [glyph] });
+          }
+          return lines
+            .map((l) => l.glyphs.sort((a, b) => a[1] - b[1]).map((g) => g[0]).join(""))
+            .join("\\n");
+        }"""
+    )

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.browser.conftest import PASSWORD, SCREENSHOTS
-from tests.browser.helpers import visible_keys
+from tests.browser.helpers import visible_keys, visual_text
 from tests.browser.test_counter_scans import scan_with_stalls
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -209,4 +209,39 @@ async def test_the_page_in_uyghur(browser, pwa_server, tmp_path):
     await box.wait_for()
     assert await box.evaluate("el => el.scrollWidth <= el.clientWidth")
     assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+    await context.close()
+
+
+async def test_the_length_rule_reads_8_to_30_in_uyghur(browser, pwa_server):
+    """The refusal of a read that cannot be a tracking number says "8–30" characters: in the
+    Uyghur page the range reads 8–30 on the screen, not 30–8 (the digits around the dash are
+    isolated left to right), in the script's message and in the server's refusal (no script)."""
+    base = pwa_server.url
+    context = await browser.new_context(viewport=DESKTOP, locale="ug")
+    page = await context.new_page()
+    await log_in(page, base, "ug")
+    await page.focus("#hub-scan")
+    await page.keyboard.type("AB-12-C", delay=8)
+    await page.keyboard.press("Enter")
+    box = page.locator("#hub-message.refused")
+    await box.wait_for()
+    shown = await visual_text(box)
+    assert "8–30" in shown and "30–8" not in shown, shown
+    await context.close()
+
+    # Without the script, the numbers typed into the box and refused by the server.
+    context = await browser.new_context(viewport=DESKTOP, locale="ug", java_script_enabled=False)
+    page = await context.new_page()
+    await page.goto(f"{base}/county/login?lang=ug")
+    await page.fill("form.login-form [name=phone]", HUB)
+    await page.fill("form.login-form [name=password]", PASSWORD)
+    async with page.expect_navigation():
+        await page.click("form.login-form button[type=submit]")
+    await page.focus("#hub-numbers")
+    await page.keyboard.type("SF1234567890123\nAB-12-C", delay=8)
+    async with page.expect_navigation():
+        await page.click("#hub-submit")
+    error = page.locator("[data-error]")
+    shown = await visual_text(error)
+    assert "8–30" in shown and "30–8" not in shown, shown
     await context.close()

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.browser.conftest import PASSWORD, PHONE, SCREENSHOTS
+from tests.browser.helpers import visual_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -143,6 +144,9 @@ async def test_screenshots_of_the_public_page_and_labels(
     async with page.expect_navigation():
         await page.click(f"tr[data-batch='{trace_batch['code']}'] a[data-link=labels]")
     assert await page.locator(".label").count() == 24
+    # The printing hint's sizes read as on the label paper's box, in a Uyghur page too.
+    hint = (await visual_text(page.locator(".hint"))).replace(" ", "")
+    assert "3×8" in hint and "70×37" in hint, hint
     png = await page.locator(".label").first.locator("svg").screenshot()
     assert decode_qr(png) == [trace_batch["url"]]
     await page.screenshot(path=str(folder / f"trace-{lang}-labels.png"), full_page=True)
