@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import datetime
+import unicodedata
 from typing import Annotated, Any
 
 import msgspec
@@ -108,7 +109,9 @@ class HubPageController(Controller):
         form = await request.form()
         station_id = str(form.get("station_id") or "").strip()
         lines = str(form.get("tracking_nos") or "").splitlines()
-        numbers = [line.strip() for line in lines if line.strip()]
+        # As a scan is read on the page: a full-width read (an input method's ＳＦ１２…) is SF12….
+        numbers = [unicodedata.normalize("NFKC", line).strip() for line in lines]
+        numbers = [number for number in numbers if number]
         try:
             try:
                 data = msgspec.convert(

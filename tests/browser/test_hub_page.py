@@ -245,3 +245,58 @@ async def test_the_length_rule_reads_8_to_30_in_uyghur(browser, pwa_server):
     shown = await visual_text(error)
     assert "8–30" in shown and "30–8" not in shown, shown
     await context.close()
+
+
+def full_width(text: str) -> str:
+    """As a Chinese input method in full-width mode types it (Ｓ for S, １ for 1)."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+async def test_a_label_read_full_width_or_with_a_stray_space(browser, pwa_server):
+    """A gun behind a Chinese input method left in full-width mode types ＳＦ１２…, another
+    label's read has a full-width space in it: the page lists each number as the waybill has
+    it, knows the second read of one as a duplicate, and the server takes them as scanned; the
+    page without its script (numbers typed into the box) takes them too."""
+    base = pwa_server.url
+    station = bearer(base, "13800000008")["user"]["station_id"]
+    rng = random.Random(20)
+    numbers = [f"SF{rng.randrange(10**12, 10**13)}" for _ in range(3)]
+    context = await browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = await context.new_page()
+    await log_in(page, base)
+    await page.select_option("#hub-station", station)
+    reads = [full_width(numbers[0]), numbers[1][:6] + "\u3000" + numbers[1][6:], numbers[0]]
+    for read in reads:
+        await page.focus("#hub-scan")
+        await page.keyboard.type(read, delay=8)
+        await page.keyboard.press("Enter")
+    assert "已在清单中" in await page.inner_text("#hub-message")
+    assert [n.replace(" ", "") for n in await listed(page)] == numbers[:2]
+    async with page.expect_navigation():
+        await page.click("#hub-submit")
+    await ready(page)
+    taken = await page.locator("[data-result] li").evaluate_all(
+        "items => items.map(li => li.dataset.trackingNo)"
+    )
+    assert sorted(taken) == sorted(numbers[:2])
+    assert await listed(page) == []
+    await context.close()
+
+    context = await browser.new_context(viewport=DESKTOP, locale="zh-CN", java_script_enabled=False)
+    page = await context.new_page()
+    await page.goto(f"{base}/county/login")
+    await page.fill("form.login-form [name=phone]", HUB)
+    await page.fill("form.login-form [name=password]", PASSWORD)
+    async with page.expect_navigation():
+        await page.click("form.login-form button[type=submit]")
+    await page.select_option("#hub-station", station)
+    await page.focus("#hub-numbers")
+    await page.keyboard.type(full_width(numbers[2]), delay=8)
+    async with page.expect_navigation():
+        await page.click("#hub-submit")
+    assert await page.locator("[data-error]").count() == 0
+    taken = await page.locator("[data-result] li").evaluate_all(
+        "items => items.map(li => li.dataset.trackingNo)"
+    )
+    assert taken == [numbers[2]]
+    await context.close()

@@ -13,6 +13,8 @@
 //   the server guess it (carriers.js guessCarrier; a JD package by its number), named in the page's
 //   language (the form's data-carriers); a number no carrier's format fits is "other".
 // - Without this script the page still works: the numbers go into the form's text box by hand.
+// - A read is taken as NFKC: a gun behind an input method left in full-width mode types ＳＦ１２…
+//   and a full-width space, which are the waybill's SF12… (the server reads the box alike).
 import { captureScans } from "/app/js/scan.js";
 import {
   guessCarrier, isPossibleTrackingNo, parseTrackingNo, rulesReady,
@@ -97,7 +99,7 @@ function render() {
 }
 
 function add(raw) {
-  const text = String(raw || "").trim();
+  const text = String(raw || "").normalize("NFKC").trim();
   scanField.value = "";
   if (!text) return;
   const station = select.value;
