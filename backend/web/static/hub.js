@@ -13,9 +13,12 @@
 //   the server guess it (carriers.js guessCarrier; a JD package by its number), named in the page's
 //   language (the form's data-carriers); a number no carrier's format fits is "other".
 // - Without this script the page still works: the numbers go into the form's text box by hand.
+//   Until this script is ready (a slow line: it and the rules may come seconds after the page)
+//   that box has the focus, so a gun's reads land in it one a line; the script then takes each
+//   line into the list as a scan (a line still being typed is waited for): no read is lost.
 // - A read is taken as NFKC: a gun behind an input method left in full-width mode types ＳＦ１２…
 //   and a full-width space, which are the waybill's SF12… (the server reads the box alike).
-import { captureScans } from "/app/js/scan.js";
+import { IDLE_MS, captureScans } from "/app/js/scan.js";
 import {
   guessCarrier, isPossibleTrackingNo, parseTrackingNo, rulesReady,
 } from "/app/js/carriers.js";
@@ -135,12 +138,45 @@ function chooseStation() {
   localStorage.setItem(STATION_KEY, select.value);
 }
 
+const pause = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+/** Until the text box's last line is whole: ended with Enter, or left as it is for a while. */
+async function typingSettled() {
+  let seen = textarea.value;
+  while (seen !== textarea.defaultValue && !seen.endsWith("\n")) {
+    await pause(IDLE_MS); // a gun's burst has no stall this long (scan.js forgets it then)
+    if (textarea.value === seen) return;
+    seen = textarea.value;
+  }
+}
+
+/** What was typed into the text box before the scanner list took over: its whole lines join
+ * the station's list as scans (those already in it silently); a line left unfinished by hand
+ * goes on in the scan field. */
+function takeTypedLines() {
+  const lines = textarea.value.split("\n");
+  const whole = textarea.value.endsWith("\n") || textarea.value === textarea.defaultValue;
+  const unfinished = whole ? "" : lines.pop().trim();
+  const listed = new Set(load(select.value).map(parcelKey));
+  for (const line of lines) {
+    const text = line.normalize("NFKC").trim();
+    if (text && !listed.has(parcelKey(text))) {
+      add(text);
+      listed.add(parcelKey(text));
+    }
+  }
+  if (unfinished && !listed.has(parcelKey(unfinished))) scanField.value = unfinished;
+}
+
 async function start() {
   await rulesReady;
+  await typingSettled();
+  // From here on nothing waits: no key falls between the text box and the scan field.
   forgetHandedOver();
   chooseStation();
   document.querySelectorAll("[data-fallback]").forEach((element) => { element.hidden = true; });
   document.querySelectorAll("[data-scanner]").forEach((element) => { element.hidden = false; });
+  takeTypedLines();
   render();
   select.addEventListener("change", () => {
     localStorage.setItem(STATION_KEY, select.value);
