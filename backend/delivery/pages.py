@@ -59,6 +59,12 @@ async def track_page(
     answer: TrackOut | None = None
     error = None
     status = 200
+    # As typed on a phone: a keyboard in full-width mode types ＳＦ１２… and ４３２１; a box left
+    # with spaces is empty (asked for again, not "no parcel with this number").
+    if tracking_no is not None:
+        tracking_no = unicodedata.normalize("NFKC", tracking_no).strip()
+    if phone_last4 is not None:
+        phone_last4 = unicodedata.normalize("NFKC", phone_last4).strip()
     if tracking_no is not None or phone_last4 is not None:
         try:
             answer = await service.track(

@@ -134,3 +134,25 @@ async def test_wrong_tails_again_and_again_are_throttled_on_the_page(browser, pw
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]
     await context.close()
+
+
+async def test_a_number_typed_full_width_or_blank(browser, pwa_server):
+    """A villager's phone keyboard left in full-width mode types ＳＦ１２…: the page finds the
+    parcel as the waybill has it. A number box left with spaces only asks for the number (400),
+    it does not answer "no parcel with this number"; the phone's tail stays in its box."""
+    parcel = receive(pwa_server.url)
+    wide = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in parcel["number"])
+    context = await browser.new_context(
+        viewport=PHONE, locale="zh-CN", extra_http_headers={"X-Forwarded-For": "198.51.100.3"}
+    )
+    page = await context.new_page()
+    await track(page, pwa_server.url, "zh-CN", wide, "4321")
+    answer = await page.locator(".answer").inner_text()
+    assert parcel["code"] in answer and parcel["station"] in answer, answer
+
+    await track(page, pwa_server.url, "zh-CN", "   ", "4321")
+    assert await page.locator(".answer").count() == 0
+    alert = await page.locator("[role=alert]").inner_text()
+    assert "不是一个快递单号" in alert, alert
+    assert await page.input_value("#phone_last4") == "4321"
+    await context.close()
