@@ -151,3 +151,41 @@ async def test_screenshots_of_the_public_page_and_labels(
     assert decode_qr(png) == [trace_batch["url"]]
     await page.screenshot(path=str(folder / f"trace-{lang}-labels.png"), full_page=True)
     await desk.close()
+
+
+async def test_long_words_wrap_and_english_labels_are_capitalised(browser, pwa_server, trace_batch):
+    """A batch whose product and brand are written in Latin letters without a space (a brand as
+    registered, a pinyin name) stays inside a 360 px phone, each word whole on the screen; the
+    English page's labels are written as labels (Brand, Harvest date…), not as lowercase words."""
+    base = pwa_server.url
+    login = httpx.post(f"{base}/api/v1/auth/login", json={"phone": STAFF, "password": PASSWORD})
+    headers = {"authorization": f"Bearer {login.json()['token']}"}
+    county = login.json()["user"]["county_id"]
+    created = httpx.post(
+        f"{base}/api/v1/counties/{county}/trace-batches",
+        json={
+            "product": "XinjiangYuepuhuHongzaoTejiLiheZhuang",
+            "brand": "GreenValleyOrganicFarmsCooperative",
+            "harvested_on": (datetime.date.today() - datetime.timedelta(days=3)).isoformat(),
+            "quantity": 1234.5,
+            "unit": "jin",
+            "inspection": "passed",
+            "certification": "green",
+        },
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    for lang in ("en", "ug", "zh-CN"):
+        context = await browser.new_context(viewport=PHONE, locale=lang, user_agent=WECHAT)
+        page = await context.new_page()
+        await page.goto(f"{created.json()['url']}?lang={lang}")
+        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], lang
+        for selector in ("h1", "dd"):
+            cut = await page.locator(selector).evaluate_all(
+                "els => els.filter(e => e.scrollWidth > e.clientWidth).map(e => e.textContent)"
+            )
+            assert cut == [], (lang, cut)
+        if lang == "en":
+            labels = await page.locator("dt").all_inner_texts()
+            assert labels and all(label[0].isupper() for label in labels), labels
+        await context.close()
