@@ -189,3 +189,46 @@ async def test_long_words_wrap_and_english_labels_are_capitalised(browser, pwa_s
             labels = await page.locator("dt").all_inner_texts()
             assert labels and all(label[0].isupper() for label in labels), labels
         await context.close()
+
+
+@pytest.mark.parametrize(
+    "product",
+    ["XinjiangYuepuhuHongzaoTejiLiheZhuang", ("新疆岳普湖县阿洪鲁库木乡特级骏枣" * 4)[:60]],
+    ids=["long-latin-word", "sixty-chinese-characters"],
+)
+async def test_a_long_product_name_leaves_each_label_its_code(browser, pwa_server, product):
+    """The label sheet of a batch with a long product name (one long Latin word; the 60
+    characters the form allows): on every label the scan line and the code are whole inside the
+    label's 70 × 37 mm, nothing cut at its edge (the code is what a buyer types when the QR
+    will not scan)."""
+    base = pwa_server.url
+    login = httpx.post(f"{base}/api/v1/auth/login", json={"phone": STAFF, "password": PASSWORD})
+    headers = {"authorization": f"Bearer {login.json()['token']}"}
+    county = login.json()["user"]["county_id"]
+    assert len(product) <= 60
+    created = httpx.post(
+        f"{base}/api/v1/counties/{county}/trace-batches", json={"product": product}, headers=headers
+    )
+    assert created.status_code == 201, created.text
+    desk = await browser.new_context(viewport={"width": 820, "height": 1150}, locale="zh-CN")
+    page = await desk.new_page()
+    await page.goto(f"{base}/county/login")
+    await page.fill("form.login-form [name=phone]", STAFF)
+    await page.fill("form.login-form [name=password]", PASSWORD)
+    async with page.expect_navigation():
+        await page.click("form.login-form button[type=submit]")
+    await page.goto(f"{base}/county/trace/{created.json()['id']}/labels")
+    outside = await page.locator(".label").first.evaluate(
+        """label => {
+          const box = label.getBoundingClientRect();
+          const code = label.querySelector("code").getBoundingClientRect();
+          const text = label.querySelector("div");
+          const out = [];
+          if (code.bottom > box.bottom - 1 || code.right > box.right - 1) out.push("code");
+          if (text.getBoundingClientRect().right > box.right - 1) out.push("text");
+          return out;
+        }"""
+    )
+    assert outside == []
+    assert await page.locator(".label code").first.inner_text() == created.json()["code"]
+    await desk.close()
