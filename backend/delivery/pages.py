@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import unicodedata
+import uuid
 from typing import Annotated, Any
 
 import msgspec
@@ -27,7 +28,7 @@ from backend.accounts.guards import LoggedIn, requires_hub_or_staff, requires_st
 from backend.accounts.schemas import CurrentUser
 from backend.delivery import hub, reach, service
 from backend.delivery.routes import PhoneLast4, TrackingNo
-from backend.delivery.schemas import DispatchOut, HubDispatch, TrackOut
+from backend.delivery.schemas import MAX_NUMBERS, DispatchOut, HubDispatch, TrackOut
 from backend.delivery.throttle import TrackThrottle, track_throttle
 from backend.errors import DomainError
 from backend.i18n import translate
@@ -119,14 +120,7 @@ class HubPageController(Controller):
         numbers = [unicodedata.normalize("NFKC", line).strip() for line in lines]
         numbers = [number for number in numbers if number]
         try:
-            try:
-                data = msgspec.convert(
-                    {"station_id": station_id, "tracking_nos": numbers}, HubDispatch, strict=False
-                )
-            except msgspec.ValidationError as exc:
-                name = validation_field(str(exc)) or None
-                raise DomainError("invalid_input", field=name) from None
-            result = await service.dispatch(user, county_id, data)
+            result = await _dispatch_list(user, county_id, station_id, numbers)
         except DomainError as exc:
             if exc.status in (401, 403) or not wants_html(request):
                 raise  # a script gets the problem document; a refusal of the caller, its page
@@ -140,6 +134,47 @@ class HubPageController(Controller):
                 error=exc.problem(language)["detail"],
             )
         return await _hub_page(request, user, status_code=201, station_id=station_id, result=result)
+
+
+async def _dispatch_list(
+    user: CurrentUser, county_id: uuid.UUID, station_id: str, numbers: list[str]
+) -> DispatchOut:
+    """The page's list handed over, however long: a busy day's route may have more parcels
+    than one dispatch takes (MAX_NUMBERS), so the list goes in parts, each parcel once. Every
+    number is checked first, a refusal naming its place in the whole list: then nothing is
+    handed over. Should a part fail after another, the list is kept and handed over again: the
+    parcels already on the route are answered as such, not handed over twice."""
+    unique: dict[tuple[str, str], str] = {}
+    for position, raw in enumerate(numbers, start=1):
+        scanned = service.scanned_number(raw, position) if len(raw) <= 64 else None
+        key = (scanned.tracking_no, scanned.package or "") if scanned else (raw, "")
+        unique.setdefault(key, raw)
+    parts = list(unique.values())
+    result: DispatchOut | None = None
+    for start in range(0, max(len(parts), 1), MAX_NUMBERS):
+        try:
+            data = msgspec.convert(
+                {"station_id": station_id, "tracking_nos": parts[start : start + MAX_NUMBERS]},
+                HubDispatch,
+                strict=False,
+            )
+        except msgspec.ValidationError as exc:
+            name = validation_field(str(exc)) or None
+            raise DomainError("invalid_input", field=name) from None
+        part = await service.dispatch(user, county_id, data)
+        result = part if result is None else _joined(result, part)
+    assert result is not None
+    return result
+
+
+def _joined(first: DispatchOut, then: DispatchOut) -> DispatchOut:
+    return DispatchOut(
+        station_id=first.station_id,
+        dispatched_at=first.dispatched_at,
+        created=first.created + then.created,
+        already_open=first.already_open + then.already_open,
+        parcels=first.parcels + then.parcels,
+    )
 
 
 def _handed_keys(result: DispatchOut) -> list[str]:

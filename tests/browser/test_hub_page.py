@@ -7,6 +7,7 @@ then "交接" and the server's delivery figures; screenshots in zh-CN and Uyghur
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 
@@ -339,4 +340,42 @@ async def test_a_label_read_full_width_or_with_a_stray_space(browser, pwa_server
         "items => items.map(li => li.dataset.trackingNo)"
     )
     assert taken == [numbers[2]]
+    await context.close()
+
+
+async def test_a_list_of_more_than_500_parcels_is_handed_over_whole(browser, pwa_server):
+    """A route's list on a busy day (双十一) holds 501 parcels, one of them scanned twice under
+    another spelling: "交接" hands all 501 over (the API takes 500 at a time; the page hands
+    the list over in parts) and says so, and the list is empty; before, the page refused the
+    whole list with "“快递单号”填写不正确" though every number was right. (The list is put in
+    the browser's storage as 501 scans would leave it: typing them takes minutes.)"""
+    base = pwa_server.url
+    staff = bearer(base, STAFF)
+    station = bearer(base, "13800000009")["user"]["station_id"]
+    before = station_figures(base, staff, station)
+    numbers = [f"SF7{index:012d}" for index in range(501)]
+    context = await browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = await context.new_page()
+    await log_in(page, base)
+    await page.select_option("#hub-station", station)
+    county = await page.get_attribute("#hub-form", "data-county")
+    await page.evaluate(
+        "([key, value]) => localStorage.setItem(key, value)",
+        [f"cunzhan.hub.{county}.{station}", json.dumps(numbers)],
+    )
+    await page.reload()
+    await ready(page)
+    assert "501 件" in await page.inner_text("#hub-count")
+    await page.keyboard.type("SF 7000000000499", delay=8)  # the 500th parcel again
+    await page.keyboard.press("Enter")
+    assert "已在清单中" in await page.inner_text("#hub-message")
+    async with page.expect_navigation():
+        await page.click("#hub-submit")
+    await ready(page)
+    assert await page.locator("[data-error]").count() == 0
+    assert "已将 501 件包裹交给" in await page.inner_text("[data-result]")
+    assert await page.locator("[data-result] li").count() == 501
+    assert await listed(page) == []
+    after = station_figures(base, staff, station)
+    assert after["legs"] == before["legs"] + 501
     await context.close()
