@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import random
+import uuid
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from tests.browser.conftest import PASSWORD, SCREENSHOTS
 from tests.browser.helpers import visible_keys, visual_text
 from tests.browser.test_counter_scans import scan_with_stalls
+from tests.support import received
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -378,4 +380,43 @@ async def test_a_list_of_more_than_500_parcels_is_handed_over_whole(browser, pwa
     assert await listed(page) == []
     after = station_figures(base, staff, station)
     assert after["legs"] == before["legs"] + 501
+    await context.close()
+
+
+async def test_reloading_the_answer_hands_nothing_over_again(browser, pwa_server):
+    """The answer to "交接" is the page the worker leaves open: when the station has received
+    the parcel and the worker then reloads the page (F5, or the browser restoring the tab), the
+    old list must not be posted again: that opened a second leg for a parcel already on the
+    shelf, one that never closes and counts as late in the 48-hour figures."""
+    base = pwa_server.url
+    staff = bearer(base, STAFF)
+    keeper = bearer(base, "13800000010")
+    station = keeper["user"]["station_id"]
+    number = f"SF{random.Random(21).randrange(10**12, 10**13)}"
+    context = await browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = await context.new_page()
+    await log_in(page, base)
+    await page.select_option("#hub-station", station)
+    await page.keyboard.type(number, delay=8)
+    await page.keyboard.press("Enter")
+    async with page.expect_navigation():
+        await page.click("#hub-submit")
+    await ready(page)
+    assert "已将 1 件包裹交给" in await page.inner_text("[data-result]")
+    before = station_figures(base, staff, station)
+    # The station receives it.
+    answer = httpx.post(
+        f"{base}/api/v1/sync",
+        json={"device_id": str(uuid.uuid4()), "events": [received(number)]},
+        headers={"authorization": f"Bearer {keeper['token']}"},
+    )
+    assert answer.json()["results"][0]["status"] == "accepted", answer.text
+    methods = []
+    page.on("request", lambda r: methods.append(r.method) if "/county/hub" in r.url else None)
+    await page.reload()
+    await ready(page)
+    assert methods == ["GET"]
+    after = station_figures(base, staff, station)
+    assert after["legs"] == before["legs"]
+    assert after["pending"] == before["pending"] - 1  # the leg closed, none opened
     await context.close()

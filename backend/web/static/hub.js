@@ -129,6 +129,10 @@ function forgetHandedOver() {
   const handed = new Set(JSON.parse(result.dataset.handed || "[]"));
   const station = result.dataset.station;
   save(station, load(station).filter((number) => !handed.has(parcelKey(number))));
+  // This page answers a post: reloaded (F5, a restored tab) it would post the old list again,
+  // and a parcel the station has received since would get a second leg, open for ever. From
+  // now on it reloads as the station's page.
+  history.replaceState(null, "", `${location.pathname}?station=${encodeURIComponent(station)}`);
 }
 
 function chooseStation() {
