@@ -133,7 +133,9 @@ class HubPageController(Controller):
                 numbers=numbers,
                 error=exc.problem(language)["detail"],
             )
-        return await _hub_page(request, user, status_code=201, station_id=station_id, result=result)
+        return await _hub_page(
+            request, user, status_code=201, station_id=station_id, result=result, posted=numbers
+        )
 
 
 async def _dispatch_list(
@@ -193,6 +195,7 @@ async def _hub_page(
     numbers: list[str] | None = None,
     result: DispatchOut | None = None,
     error: str = "",
+    posted: list[str] | None = None,
 ) -> Template:
     county_id = await staff_county(user)
     stations = await hub.routes(county_id)
@@ -206,6 +209,9 @@ async def _hub_page(
         "result": result,
         "result_station": names.get(str(result.station_id), "") if result else "",
         "handed": _handed_keys(result) if result else [],
+        # The lines as posted (all taken): the script drops them from its list as they are,
+        # before it has the rules to read them (a bad line may never bring the rules).
+        "posted": posted or [],
         "late": await hub.late_legs(county_id),
         "county_key": str(county_id),
         # The carriers' names as the keeper's app shows them, for the script's guess of each scan.

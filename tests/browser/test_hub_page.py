@@ -420,3 +420,37 @@ async def test_reloading_the_answer_hands_nothing_over_again(browser, pwa_server
     assert after["legs"] == before["legs"]
     assert after["pending"] == before["pending"] - 1  # the leg closed, none opened
     await context.close()
+
+
+async def test_the_answer_clears_the_list_though_the_rules_do_not_come(browser, pwa_server):
+    """On a bad line the answer page comes but the rules file does not (the script cannot judge
+    numbers): the parcels handed over still leave the list at once, and the page reloads as a
+    GET; else the next visit showed them again, to be handed over a second time."""
+    base = pwa_server.url
+    station = bearer(base, "13800000011")["user"]["station_id"]
+    rng = random.Random(22)
+    numbers = [f"SF{rng.randrange(10**12, 10**13)}" for _ in range(2)]
+    context = await browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = await context.new_page()
+    await log_in(page, base)
+    await page.select_option("#hub-station", station)
+    for number in numbers:
+        await page.keyboard.type(number, delay=8)
+        await page.keyboard.press("Enter")
+    assert await listed(page) == numbers
+    await context.route("**/app/data/rules.json", lambda route: route.abort())
+    async with page.expect_navigation():
+        await page.click("#hub-submit")
+    await page.wait_for_selector("[data-result]")
+    await page.wait_for_timeout(500)
+    assert "已将 2 件包裹交给" in await page.inner_text("[data-result]")
+    methods = []
+    page.on("request", lambda r: methods.append(r.method) if "/county/hub" in r.url else None)
+    await page.reload()
+    assert methods == ["GET"]
+    await context.unroute("**/app/data/rules.json")
+    await page.goto(f"{base}/county/hub")
+    await ready(page)
+    assert await page.input_value("#hub-station") == station
+    assert await listed(page) == []
+    await context.close()

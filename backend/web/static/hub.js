@@ -122,17 +122,24 @@ function add(raw) {
   show("added", say(form.dataset.msgAdded, { number: isolate(text) }));
 }
 
-/** The server's answer names what it took: only those leave the station's list. */
-function forgetHandedOver() {
+/** The server's answer names what it took: only those leave the station's list. First the
+ * lines as they were posted (no rules needed: on a bad line they may never come), then, once the
+ * rules are read, any other spelling of a parcel it took. */
+function forgetHandedOver(withRules) {
   const result = document.querySelector("[data-result]");
   if (!result) return;
-  const handed = new Set(JSON.parse(result.dataset.handed || "[]"));
   const station = result.dataset.station;
+  if (!withRules) {
+    const posted = new Set(JSON.parse(result.dataset.posted || "[]"));
+    save(station, load(station).filter((number) => !posted.has(number)));
+    // This page answers a post: reloaded (F5, a restored tab) it would post the old list
+    // again, and a parcel the station has received since would get a second leg, open for
+    // ever. From now on it reloads as the station's page.
+    history.replaceState(null, "", `${location.pathname}?station=${encodeURIComponent(station)}`);
+    return;
+  }
+  const handed = new Set(JSON.parse(result.dataset.handed || "[]"));
   save(station, load(station).filter((number) => !handed.has(parcelKey(number))));
-  // This page answers a post: reloaded (F5, a restored tab) it would post the old list again,
-  // and a parcel the station has received since would get a second leg, open for ever. From
-  // now on it reloads as the station's page.
-  history.replaceState(null, "", `${location.pathname}?station=${encodeURIComponent(station)}`);
 }
 
 function chooseStation() {
@@ -173,10 +180,11 @@ function takeTypedLines() {
 }
 
 async function start() {
+  forgetHandedOver(false);
   await rulesReady;
   await typingSettled();
   // From here on nothing waits: no key falls between the text box and the scan field.
-  forgetHandedOver();
+  forgetHandedOver(true);
   chooseStation();
   document.querySelectorAll("[data-fallback]").forEach((element) => { element.hidden = true; });
   document.querySelectorAll("[data-scanner]").forEach((element) => { element.hidden = false; });
