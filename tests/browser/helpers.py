@@ -21,6 +21,16 @@ async def login(page, base: str, phone_number: str) -> None:
     await page.wait_for_selector(".home")
 
 
+async def county_login(page, base: str, phone_number: str, lang: str | None = None) -> None:
+    """Sign in on the county's login page (staff, a hub worker, a township officer, the
+    province), as a person does; the page it leads to is loaded when this returns."""
+    await page.goto(f"{base}/county/login" + (f"?lang={lang}" if lang else ""))
+    await page.fill("form.login-form [name=phone]", phone_number)
+    await page.fill("form.login-form [name=password]", PASSWORD)
+    async with page.expect_navigation():
+        await page.click("form.login-form button[type=submit]")
+
+
 async def go(page, route: str, ready: str) -> None:
     await page.evaluate("route => { location.hash = route; }", f"#/{route}")
     await page.wait_for_selector(ready)

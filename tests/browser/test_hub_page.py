@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.browser.conftest import PASSWORD, SCREENSHOTS
-from tests.browser.helpers import visible_keys, visual_text
+from tests.browser.helpers import county_login, visible_keys, visual_text
 from tests.browser.test_counter_scans import scan_with_stalls
 from tests.support import received
 
@@ -44,11 +44,7 @@ def station_figures(base: str, staff: dict, station_id: str) -> dict:
 
 
 async def log_in(page, base: str, lang: str = "zh-CN") -> None:
-    await page.goto(f"{base}/county/login?lang={lang}")
-    await page.fill("form.login-form [name=phone]", HUB)
-    await page.fill("form.login-form [name=password]", PASSWORD)
-    async with page.expect_navigation():
-        await page.click("form.login-form button[type=submit]")
+    await county_login(page, base, HUB, lang)
     await ready(page)
 
 
@@ -236,11 +232,7 @@ async def test_the_length_rule_reads_8_to_30_in_uyghur(browser, pwa_server):
     # Without the script, the numbers typed into the box and refused by the server.
     context = await browser.new_context(viewport=DESKTOP, locale="ug", java_script_enabled=False)
     page = await context.new_page()
-    await page.goto(f"{base}/county/login?lang=ug")
-    await page.fill("form.login-form [name=phone]", HUB)
-    await page.fill("form.login-form [name=password]", PASSWORD)
-    async with page.expect_navigation():
-        await page.click("form.login-form button[type=submit]")
+    await county_login(page, base, HUB, "ug")
     await page.focus("#hub-numbers")
     await page.keyboard.type("SF1234567890123\nAB-12-C", delay=8)
     async with page.expect_navigation():
@@ -327,11 +319,7 @@ async def test_a_label_read_full_width_or_with_a_stray_space(browser, pwa_server
 
     context = await browser.new_context(viewport=DESKTOP, locale="zh-CN", java_script_enabled=False)
     page = await context.new_page()
-    await page.goto(f"{base}/county/login")
-    await page.fill("form.login-form [name=phone]", HUB)
-    await page.fill("form.login-form [name=password]", PASSWORD)
-    async with page.expect_navigation():
-        await page.click("form.login-form button[type=submit]")
+    await county_login(page, base, HUB)
     await page.select_option("#hub-station", station)
     await page.focus("#hub-numbers")
     await page.keyboard.type(full_width(numbers[2]), delay=8)

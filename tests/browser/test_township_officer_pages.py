@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.browser.conftest import PASSWORD, SCREENSHOTS
-from tests.browser.helpers import visible_keys
+from tests.browser.helpers import county_login, visible_keys
 from tests.server_process import Server, environment, run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -63,11 +63,7 @@ async def test_the_officer_edits_a_station_and_registers_a_household(browser, de
     set_township_targets(base)
     context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale=lang)
     page = await context.new_page()
-    await page.goto(f"{base}/county/login?lang={lang}")
-    await page.fill("form.login-form [name=phone]", OFFICER)
-    await page.fill("form.login-form [name=password]", PASSWORD)
-    async with page.expect_navigation():
-        await page.click("form.login-form button[type=submit]")
+    await county_login(page, base, OFFICER, lang)
     await page.wait_for_selector("#township-stations")
     await shown_right(page, lang, "township")
     # The county's targets for the township, judged (the demo's 城关镇 has a 村级服务点; no

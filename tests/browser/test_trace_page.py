@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.browser.conftest import PASSWORD, PHONE, SCREENSHOTS
-from tests.browser.helpers import visual_text
+from tests.browser.helpers import county_login, visual_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -135,11 +135,7 @@ async def test_screenshots_of_the_public_page_and_labels(
     # The label sheet, as the county prints it (A4 at 96 dpi is about 794 px wide).
     desk = await browser.new_context(viewport={"width": 820, "height": 1150}, locale=lang)
     page = await desk.new_page()
-    await page.goto(f"{pwa_server.url}/county/login?lang={lang}")
-    await page.fill("form.login-form [name=phone]", STAFF)
-    await page.fill("form.login-form [name=password]", PASSWORD)
-    async with page.expect_navigation():
-        await page.click("form.login-form button[type=submit]")
+    await county_login(page, pwa_server.url, STAFF, lang)
     await page.goto(f"{pwa_server.url}/county/trace?lang={lang}")
     async with page.expect_navigation():
         await page.click(f"tr[data-batch='{trace_batch['code']}'] a[data-link=labels]")
@@ -212,11 +208,7 @@ async def test_a_long_product_name_leaves_each_label_its_code(browser, pwa_serve
     assert created.status_code == 201, created.text
     desk = await browser.new_context(viewport={"width": 820, "height": 1150}, locale="zh-CN")
     page = await desk.new_page()
-    await page.goto(f"{base}/county/login")
-    await page.fill("form.login-form [name=phone]", STAFF)
-    await page.fill("form.login-form [name=password]", PASSWORD)
-    async with page.expect_navigation():
-        await page.click("form.login-form button[type=submit]")
+    await county_login(page, base, STAFF)
     await page.goto(f"{base}/county/trace/{created.json()['id']}/labels")
     outside = await page.locator(".label").first.evaluate(
         """label => {
