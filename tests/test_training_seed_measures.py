@@ -16,18 +16,10 @@ import re
 from openpyxl import load_workbook
 
 from tests.test_county_pages import html_as
+from tests.test_county_scorecard import _put_targets
 from tests.test_training_figures import note, record, year_of
 
 Y = 2025
-
-
-async def _put_targets(client, world, targets: dict[str, float]) -> None:
-    answer = await client.put(
-        f"/api/v1/counties/{world.county_id}/targets",
-        json={"targets": [{"name": n, "target": v} for n, v in targets.items()]},
-        headers=world.staff.headers,
-    )
-    assert answer.status_code == 200, answer.text
 
 
 async def _judged(client, world) -> dict[str, tuple]:
