@@ -69,7 +69,7 @@ def year_before(
     baseline: BaselineRow | None,
     first: datetime.date,
     last: datetime.date,
-    ledger_begins: datetime.date | None,
+    ledger_begins: datetime.date,
 ) -> tuple[dict[str, int], dict[str, str]]:
     """The same days a year before, [first, last]: the ledger's figures of them, and for the days
     before the ledger began, the baseline's share of its year for those days, when the baseline

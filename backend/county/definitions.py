@@ -222,20 +222,18 @@ def ledger_begins(
 
 
 def unmeasured_days(
-    first: datetime.date, last: datetime.date, ledger_begins: datetime.date | None
+    first: datetime.date, last: datetime.date, begins: datetime.date
 ) -> tuple[datetime.date, datetime.date] | None:
-    """The days of [first, last] before the county's ledger began (its first day with an
-    entry), if any: the ledger knows nothing of them, neither an empty day nor a busy one."""
-    if ledger_begins is None or first >= ledger_begins or first > last:
+    """The days of [first, last] before the county's ledger began (`ledger_begins`), if any: the
+    ledger knows nothing of them, neither an empty day nor a busy one."""
+    if first >= begins or first > last:
         return None
-    return first, min(last, ledger_begins - datetime.timedelta(days=1))
+    return first, min(last, begins - datetime.timedelta(days=1))
 
 
-def partly_measured(
-    first: datetime.date, last: datetime.date, ledger_begins: datetime.date | None
-) -> bool:
+def partly_measured(first: datetime.date, last: datetime.date, begins: datetime.date) -> bool:
     """[first, last] began before the ledger did and ends after: the ledger holds only part."""
-    return ledger_begins is not None and first < ledger_begins <= last
+    return first < begins <= last
 
 
 def share_pct(part: int, whole: int) -> float | None:

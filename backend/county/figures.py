@@ -284,7 +284,7 @@ async def _poor_villages(
     figures: CountyFigures,
     first: datetime.date,
     last: datetime.date,
-    ledger_begins: datetime.date | None,
+    ledger_begins: datetime.date,
 ) -> dict[str, Any]:
     """贫困村: 网络零售额, 农产品上行, 惠及脱贫户交易额 and payout of the stations whose village is
     a 贫困村 (the registry's flag today, the one frozen with a closed station-month; closed
