@@ -526,14 +526,19 @@ async def test_a_date_in_an_attribute_is_text_not_markup(client, world):
         assert re.search(r'title="[^"]*\d{4}-\d\d-\d\d[^"]*"', page.text)
 
 
+def chosen_month(page: str) -> tuple[str, int]:
+    """The year and the month number chosen in a page's month picker."""
+    this = re.search(r'<option value="(\d{4})-(\d{2})" selected>', page)
+    assert this, "the month choice"
+    return this.group(1), int(this.group(2))
+
+
 async def test_month_titles_read_as_months_in_chinese(client, world):
     """ "2026-11 月度数据与去年同期", "县到村 48 小时配送（2026-11 月）": a month written as a code
     inside a Chinese title. Titles now say 2026年11月; choices and addresses keep 2026-11."""
     await page_login(client, world.staff.phone)
     month = (await client.get("/county/coverage?lang=zh-CN", headers=HTML)).text
-    this = re.search(r'<option value="(\d{4})-(\d{2})" selected>', month)
-    assert this, "the month choice"
-    year, number = this.group(1), int(this.group(2))
+    year, number = chosen_month(month)
     assert f"{year}年{number}月数据与去年同期" in month
     assert f"下载{year}年{number}月台帐" in month
     assert re.search(r"\d{4}-\d{2} 月", month) is None
@@ -546,9 +551,7 @@ async def test_month_titles_read_as_months_in_uyghur_and_english(client, world):
     and December 2026; a Uyghur title then said ئاي ("month") after it twice over."""
     await page_login(client, world.staff.phone)
     english = (await client.get("/county/scorecard?lang=en", headers=HTML)).text
-    this = re.search(r'<option value="(\d{4})-(\d{2})" selected>', english)
-    assert this, "the month choice"
-    year, number = this.group(1), int(this.group(2))
+    year, number = chosen_month(english)
     assert f"delivery in 48 hours ({calendar.month_name[number]} {year})" in english
     uyghur = (await client.get("/county/scorecard?lang=ug", headers=HTML)).text
     said = f"\u2066{year}\u2069-يىلى \u2066{number}\u2069-ئاي"  # the digits left-to-right

@@ -138,12 +138,11 @@ async def reading(county_id: uuid.UUID) -> AsyncIterator[CountyFigures]:
 
 
 async def county_kpis(
-    county_id: uuid.UUID, start: datetime.date, end: datetime.date
+    county_id: uuid.UUID, start: datetime.date, end: datetime.date, programme_start: datetime.date
 ) -> dict[str, Any]:
     """The county's headline figures over [start, end] and the same days a year before."""
     service.check_range(start, end)
     before_first, before_last = service.year_before(start), service.year_before(end)
-    programme_start = await targets.programme_start_of(county_id)
     async with reading(county_id) as county:
         lines = await county.kind_sums(start, end)
         before = await county.kind_sums(before_first, before_last)
@@ -176,12 +175,12 @@ async def month_kpis(
     otherwise counted only when set). `covered`: `coverage(county_id)` as of today, when the
     caller has it already (the coverage page)."""
     start, end = parse_month(month)
-    result = await county_kpis(county_id, start, end)
-    result["month"] = month
     county = await service.county_row(county_id)
+    programme_start = await targets.programme_start(county)
+    result = await county_kpis(county_id, start, end, programme_start)
+    result["month"] = month
     until = min(end, max(county.today(), start))
     first_of_year = start.replace(month=1, day=1)
-    programme_start = await targets.programme_start(county)
     async with reading(county_id) as figures:
         year = figures_of(await figures.kind_sums(first_of_year, until))
         # The same days a year before, of the days this year the ledger counts: in the ledger's

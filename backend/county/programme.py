@@ -79,7 +79,6 @@ COVERAGE_ROWS = ("townships", "villages", "poor_villages", "poor_townships")
 async def coverage(
     county_id: uuid.UUID, month: str | None, on: str | None = None
 ) -> dict[str, Any]:
-    programme_start = await targets.programme_start_of(county_id)
     async with figures.reading(county_id) as county:
         facts = await county_facts(county_id)
         first = page_month(month, facts.today)
@@ -88,9 +87,6 @@ async def coverage(
             last = facts.today  # this month so far, against the same days last year
         now_lines = await county.days(first, last)
         before_lines = await county.days(year_before(first), year_before(last))
-        # Those days a year before only partly in the ledger: no growth against them.
-        begins = await county.ledger_begins(programme_start)
-    partial = partly_measured(year_before(first), year_before(last), begins)
     day = page_day(on, facts.today)
     covered = await figures.coverage(county_id, day)  # the one definition of coverage
     now, before = figures_of(now_lines), figures_of(before_lines)
@@ -99,6 +95,9 @@ async def coverage(
     kpis = await figures.month_kpis(
         county_id, f"{first:%Y-%m}", covered=covered if day == facts.today else None
     )
+    # Those days a year before only partly in the ledger: no growth against them.
+    begins = kpis["year_to_date"]["ledger_begins"]
+    partial = partly_measured(year_before(first), year_before(last), begins)
     station_standards = await registry_standards.county_standards(county_id)
     return {
         "standards": standards.standards_rows(station_standards),

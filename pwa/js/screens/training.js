@@ -74,14 +74,15 @@ export async function render(root) {
     event.preventDefault();
     const trainees = traineesOf(list.value);
     const titleText = oneLine(title.value).trim();
+    const twice = repeated(trainees);
     const problem = !titleText
       ? [title, t("training.need_title")]
       : !trainees.length || trainees.length > MAX_TRAINEES
         ? [list, t("training.need_trainees", { max: MAX_TRAINEES })]
         : trainees.some((p) => p.name.length > 40)
           ? [list, t("training.name_too_long")]
-          : repeated(trainees)
-            ? [list, t("training.repeated", { name: repeated(trainees) })]
+          : twice
+            ? [list, t("training.repeated", { name: twice })]
             : null;
     if (problem) {
       setFieldError(problem[0], problem[1]);
